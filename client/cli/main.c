@@ -1,8 +1,22 @@
-/* main.c — the guise command. Uses only the public header. */
+/* main.c — the guise command: dispatches to the subcommands. Uses only the public header. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "guise.h"
+
+long long cli_number(const char *opt, const char *s, long long min, long long max) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (errno || end == s || *end || v < min || v > max) {
+    fprintf(stderr, "guise: %s %s: expected a whole number from %lld to %lld\n", opt, s, min, max);
+    return -1;
+  }
+  return v;
+}
 
 static int print_version(void) {
   const guise_version_info *v = guise_version();
@@ -16,21 +30,21 @@ static int print_version(void) {
   printf("  zstd %s\n", v->zstd);
   printf("  jansson %s\n", v->jansson);
   printf("  c-ares %s\n", v->cares);
-  return 0;
+  return EXIT_OK;
 }
 
-static void usage(FILE *f) {
-  fputs("usage: guise --version\n"
-        "       guise --help\n", f);
-}
+static const char usage[] =
+    "usage: guise --version\n"
+    "       guise echo [options]      loopback fingerprint observer (guise echo --help)\n";
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "echo") == 0) return cmd_echo(argc - 1, argv + 1);
   if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
     return print_version();
   if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-    usage(stdout);
-    return 0;
+    fputs(usage, stdout);
+    return EXIT_OK;
   }
-  usage(stderr);
-  return 2;
+  fputs(usage, stderr);
+  return EXIT_USAGE;
 }

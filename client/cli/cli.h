@@ -1,0 +1,18 @@
+/* cli.h — the subcommands of the guise command. Each returns the process exit status. */
+#ifndef GUISE_CLI_H
+#define GUISE_CLI_H
+
+/* Exit statuses shared by every subcommand (docs/CLI.md). */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILURE_GENERIC = 1,
+  EXIT_USAGE = 2,
+};
+
+int cmd_echo(int argc, char **argv);
+
+/* Parses a decimal unsigned option value in [min, max]; prints an error naming
+ * |opt| and returns -1 when |s| is not one. */
+long long cli_number(const char *opt, const char *s, long long min, long long max);
+
+#endif

@@ -1,0 +1,71 @@
+/* cmd_echo.c — `guise echo`: run the loopback fingerprint observer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "guise.h"
+
+static const char usage[] =
+    "usage: guise echo [--listen HOST:PORT] [--cert FILE --key FILE] [--log FILE]\n"
+    "                  [--max-connections N] [--idle-timeout MS] [--allow-remote]\n"
+    "\n"
+    "Serves HTTPS (TLS 1.2/1.3, h2 and http/1.1; plaintext HTTP/1 and h2c too) on\n"
+    "HOST:PORT (default 127.0.0.1:8443; port 0 picks a free one) and answers every\n"
+    "request with a JSON document of what the client sent and every fingerprint.\n"
+    "Prints 'listening HOST:PORT' on standard output once ready. Stops on SIGINT/SIGTERM.\n";
+
+static void on_listening(const char *addr, void *arg) {
+  printf("listening %s\n", addr);
+  fflush(stdout);
+  fprintf(stderr, "guise echo: serving https://%s/ (Ctrl-C stops)\n", addr);
+}
+
+int cmd_echo(int argc, char **argv) {
+  guise_echo_options o;
+  guise_echo_options_init(&o);
+  o.on_listening = on_listening;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes_value = strcmp(a, "--listen") == 0 || strcmp(a, "--cert") == 0 ||
+                      strcmp(a, "--key") == 0 || strcmp(a, "--log") == 0 ||
+                      strcmp(a, "--max-connections") == 0 || strcmp(a, "--idle-timeout") == 0;
+    if (takes_value && v == NULL) {
+      fprintf(stderr, "guise echo: %s needs a value\n", a);
+      return EXIT_USAGE;
+    }
+    if (strcmp(a, "--listen") == 0) o.listen = v;
+    else if (strcmp(a, "--cert") == 0) o.cert_file = v;
+    else if (strcmp(a, "--key") == 0) o.key_file = v;
+    else if (strcmp(a, "--log") == 0) o.log_file = v;
+    else if (strcmp(a, "--max-connections") == 0) {
+      long long n = cli_number(a, v, 1, 1000000);
+      if (n < 0) return EXIT_USAGE;
+      o.max_connections = (unsigned)n;
+    } else if (strcmp(a, "--idle-timeout") == 0) {
+      long long n = cli_number(a, v, 1, 86400000);
+      if (n < 0) return EXIT_USAGE;
+      o.idle_timeout_ms = (unsigned)n;
+    } else if (strcmp(a, "--allow-remote") == 0) {
+      o.allow_remote = 1;
+      continue;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage, stdout);
+      return EXIT_OK;
+    } else {
+      fprintf(stderr, "guise echo: unknown option %s\n%s", a, usage);
+      return EXIT_USAGE;
+    }
+    i++;
+  }
+  if ((o.cert_file == NULL) != (o.key_file == NULL)) {
+    fprintf(stderr, "guise echo: --cert and --key go together\n");
+    return EXIT_USAGE;
+  }
+  char err[512];
+  if (guise_echo_run(&o, err, sizeof(err)) != 0) {
+    fprintf(stderr, "guise echo: %s\n", err);
+    return EXIT_FAILURE_GENERIC;
+  }
+  return EXIT_OK;
+}

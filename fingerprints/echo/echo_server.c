@@ -1,0 +1,969 @@
+/*
+ * echo_server.c — `guise echo`, the loopback observer: a libuv server that keeps
+ * the raw first flight of each connection, decodes it with the fingerprints
+ * library, terminates TLS with BoringSSL (memory BIOs), speaks HTTP/2 through an
+ * nghttp2 server session and HTTP/1.1 through the observer's own request parser,
+ * and answers every request with a JSON document of what the client sent.
+ *
+ * One thread, one loop. Per connection only small buffers are kept; the large
+ * parse objects (ClientHello, HTTP/2 preface, HTTP/1 head) are one scratch copy
+ * per server, used and finished within a read callback.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "echo_internal.h"
+#include "fp_report.h"
+#include "guise.h"
+#include "guise_fp.h"
+
+/* ---- limits ------------------------------------------------------------------------ */
+
+/* The first flight kept for the ClientHello parser: the largest hello it accepts
+ * (GFP_CH_MAX_BODY) split into its maximum number of records. */
+#define ECHO_FLIGHT_CAP (GFP_CH_MAX_RECORDS * 5u + 4u + GFP_CH_MAX_BODY)
+/* Decrypted HTTP/2 bytes kept until the first HEADERS block is complete. Browsers
+ * need about 1 KiB; 128 KiB holds a maximal header block plus the frames before it. */
+#define ECHO_H2_CAPTURE_CAP (128u * 1024u)
+/* Request heads are bounded by the HTTP/1 parser's own cap. */
+#define ECHO_H1_HEAD_CAP GFP_H1_MAX_HEAD
+/* A client that does not read its responses is cut off past this much queued output. */
+#define ECHO_MAX_QUEUED (1u << 20)
+/* Requests kept per connection for the log line (the count is always exact). */
+#define ECHO_LOG_REQUESTS 32u
+/* Header fields kept per HTTP/2 request (nghttp2 bounds the header list size too). */
+#define ECHO_H2_MAX_FIELDS 256u
+/* libuv's read buffer and the TLS plaintext buffer: one TLS record's worth and more. */
+#define ECHO_READ_BUF (64u * 1024u)
+
+/* ---- types ------------------------------------------------------------------------- */
+
+typedef struct conn conn;
+
+typedef struct server {
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  uv_signal_t sigint, sigterm;
+  SSL_CTX *ctx;
+  FILE *log;
+  guise_echo_options opts;
+  gfp_clienthello *ch;
+  gfp_h2_preface *h2p;
+  gfp_h1_request *h1;
+  conn *conns; /* every open connection, for shutdown */
+  unsigned nconns;
+  uint64_t next_id;
+  int stopping;
+  uint8_t readbuf[ECHO_READ_BUF];
+  int readbuf_busy;
+  uint8_t plainbuf[ECHO_READ_BUF];
+} server;
+
+enum conn_mode { M_SNIFF, M_TLS_HANDSHAKE, M_APP, M_CLOSING };
+enum conn_proto { P_NONE, P_H1, P_H2 };
+
+typedef struct growbuf {
+  uint8_t *p;
+  size_t len, cap;
+} growbuf;
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  server *srv;
+  conn *prev, *next;
+  uint64_t id;
+  char peer[64];
+  enum conn_mode mode;
+  enum conn_proto proto;
+  int pending_closes;
+  int close_after_write; /* HTTP/1 "Connection: close" or an error answer */
+  growbuf flight;
+  SSL *ssl;
+  BIO *rbio, *wbio;
+  json_t *tls;      /* {client_hello, fingerprints, negotiated} or NULL (plaintext) */
+  nghttp2_session *h2;
+  growbuf h2cap;
+  int h2cap_done;
+  json_t *h2_report; /* the HTTP/2 preface report, or {"error": ...} */
+  growbuf h1buf;
+  uint64_t h1_body_left;
+  unsigned nrequests;
+  json_t *requests; /* for the log line */
+  json_t *error;    /* what ended the connection abnormally */
+};
+
+/* nghttp2 keeps one per request stream. */
+typedef struct h2_stream {
+  json_t *fields;
+  char *body;
+  size_t body_len, body_off;
+} h2_stream;
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static int grow_append(growbuf *b, const uint8_t *p, size_t n, size_t cap) {
+  if (n > cap - b->len) return -1;
+  if (b->len + n > b->cap) {
+    size_t ncap = b->cap ? b->cap : 1024;
+    while (ncap < b->len + n) ncap *= 2;
+    if (ncap > cap) ncap = cap;
+    uint8_t *np = realloc(b->p, ncap);
+    if (np == NULL) return -1;
+    b->p = np;
+    b->cap = ncap;
+  }
+  memcpy(b->p + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static void grow_free(growbuf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+static void set_error(conn *c, const char *stage, size_t offset, const char *reason) {
+  if (c->error == NULL) c->error = gfp_report_error(stage, offset, reason);
+}
+
+static void set_tls_error(conn *c, const char *stage) {
+  char buf[256];
+  uint32_t e = ERR_peek_last_error();
+  if (e != 0) ERR_error_string_n(e, buf, sizeof(buf));
+  else snprintf(buf, sizeof(buf), "connection closed by the peer");
+  ERR_clear_error();
+  set_error(c, stage, 0, buf);
+}
+
+static int is_loopback(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+  if (sa->sa_family == AF_INET6) {
+    static const uint8_t one[16] = {[15] = 1};
+    return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, one, 16) == 0;
+  }
+  return 0;
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t len) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (sa->sa_family == AF_INET) {
+    uv_ip4_name((const struct sockaddr_in *)sa, host, sizeof(host));
+    port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    snprintf(out, len, "%s:%d", host, port);
+  } else {
+    uv_ip6_name((const struct sockaddr_in6 *)sa, host, sizeof(host));
+    port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    snprintf(out, len, "[%s]:%d", host, port);
+  }
+}
+
+/* ---- connection lifetime --------------------------------------------------------------- */
+
+static void write_log(conn *c) {
+  server *s = c->srv;
+  if (s->log == NULL) return;
+  char when[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  json_t *rec = json_pack("{s:s, s:s, s:I, s:I}", "time", when, "peer", c->peer, "connection",
+                          (json_int_t)c->id, "request_count", (json_int_t)c->nrequests);
+  if (rec == NULL) return;
+  json_object_set(rec, "tls", c->tls ? c->tls : json_null());
+  if (c->h2_report) json_object_set(rec, "http2", c->h2_report);
+  if (c->requests) json_object_set(rec, "requests", c->requests);
+  if (c->error) json_object_set(rec, "error", c->error);
+  char *line = json_dumps(rec, JSON_COMPACT);
+  json_decref(rec);
+  if (line == NULL) return;
+  fputs(line, s->log);
+  fputc('\n', s->log);
+  fflush(s->log);
+  free(line);
+}
+
+static void conn_free(conn *c) {
+  server *s = c->srv;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->nconns--;
+  SSL_free(c->ssl); /* frees both BIOs */
+  nghttp2_session_del(c->h2);
+  grow_free(&c->flight);
+  grow_free(&c->h2cap);
+  grow_free(&c->h1buf);
+  json_decref(c->tls);
+  json_decref(c->h2_report);
+  json_decref(c->requests);
+  json_decref(c->error);
+  free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  conn *c = h->data;
+  if (--c->pending_closes == 0) conn_free(c);
+}
+
+static void conn_close(conn *c) {
+  if (c->mode == M_CLOSING) return;
+  c->mode = M_CLOSING;
+  write_log(c);
+  c->pending_closes = 2;
+  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+typedef struct wreq {
+  uv_write_t req;
+  conn *c;
+  uint8_t data[];
+} wreq;
+
+static void on_written(uv_write_t *req, int status) {
+  wreq *w = (wreq *)req;
+  conn *c = w->c;
+  free(w);
+  if (c->mode == M_CLOSING) return;
+  if (status < 0) {
+    set_error(c, "write", 0, uv_strerror(status));
+    conn_close(c);
+  } else if (c->close_after_write && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+    conn_close(c);
+  }
+}
+
+static void send_raw(conn *c, const uint8_t *p, size_t n) {
+  if (c->mode == M_CLOSING || n == 0) return;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > ECHO_MAX_QUEUED) {
+    set_error(c, "write", 0, "client does not read its responses");
+    conn_close(c);
+    return;
+  }
+  wreq *w = malloc(sizeof(*w) + n);
+  if (w == NULL) {
+    conn_close(c);
+    return;
+  }
+  w->c = c;
+  memcpy(w->data, p, n);
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+  int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+  if (r < 0) {
+    free(w);
+    set_error(c, "write", 0, uv_strerror(r));
+    conn_close(c);
+  }
+}
+
+static void flush_tls(conn *c) {
+  size_t n;
+  while (c->mode != M_CLOSING && (n = BIO_pending(c->wbio)) > 0) {
+    wreq *w = malloc(sizeof(*w) + n);
+    if (w == NULL) {
+      conn_close(c);
+      return;
+    }
+    int got = BIO_read(c->wbio, w->data, (int)n);
+    if (got <= 0) {
+      free(w);
+      return;
+    }
+    w->c = c;
+    uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)got);
+    int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+    if (r < 0) {
+      free(w);
+      conn_close(c);
+      return;
+    }
+  }
+}
+
+/* Sends application bytes: through TLS when the connection has it. */
+static void conn_send(conn *c, const uint8_t *p, size_t n) {
+  if (c->mode == M_CLOSING) return;
+  if (c->ssl == NULL) {
+    send_raw(c, p, n);
+    return;
+  }
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > ECHO_MAX_QUEUED) {
+    set_error(c, "write", 0, "client does not read its responses");
+    conn_close(c);
+    return;
+  }
+  /* With a memory BIO as wbio, SSL_write accepts everything at once. */
+  while (n > 0) {
+    int chunk = n > 16384 ? 16384 : (int)n;
+    if (SSL_write(c->ssl, p, chunk) != chunk) {
+      set_tls_error(c, "tls write");
+      conn_close(c);
+      return;
+    }
+    p += chunk;
+    n -= (size_t)chunk;
+  }
+  flush_tls(c);
+}
+
+/* ---- the answer ------------------------------------------------------------------------ */
+
+/* The document answered for one request; |request| is stolen. */
+static json_t *request_doc(conn *c, const char *http_version, json_t *request) {
+  json_t *doc = json_pack("{s:s, s:I, s:I, s:s}", "peer", c->peer, "connection",
+                          (json_int_t)c->id, "request_number", (json_int_t)c->nrequests,
+                          "http_version", http_version);
+  if (doc == NULL) {
+    json_decref(request);
+    return NULL;
+  }
+  json_object_set(doc, "tls", c->tls ? c->tls : json_null());
+  if (c->h2_report) json_object_set(doc, "http2", c->h2_report);
+  json_object_set_new(doc, c->proto == P_H2 ? "request" : "http1", request ? request : json_null());
+  if (c->requests == NULL) c->requests = json_array();
+  if (c->requests && json_array_size(c->requests) < ECHO_LOG_REQUESTS && request)
+    json_array_append(c->requests, request);
+  return doc;
+}
+
+static char *dump_doc(json_t *doc, size_t *len) {
+  char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(doc);
+  if (s == NULL) {
+    *len = 0;
+    return NULL;
+  }
+  size_t n = strlen(s);
+  char *t = realloc(s, n + 2);
+  if (t == NULL) {
+    free(s);
+    *len = 0;
+    return NULL;
+  }
+  t[n] = '\n';
+  t[n + 1] = '\0';
+  *len = n + 1;
+  return t;
+}
+
+/* ---- HTTP/2 ---------------------------------------------------------------------------- */
+
+static void h2_flush(conn *c) {
+  for (;;) {
+    const uint8_t *out;
+    ssize_t n = nghttp2_session_mem_send(c->h2, &out);
+    if (n < 0) {
+      set_error(c, "http2", 0, nghttp2_strerror((int)n));
+      conn_close(c);
+      return;
+    }
+    if (n == 0) break;
+    conn_send(c, out, (size_t)n);
+    if (c->mode == M_CLOSING) return;
+  }
+  if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) conn_close(c);
+}
+
+static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
+                            size_t length, uint32_t *data_flags, nghttp2_data_source *source,
+                            void *user_data) {
+  h2_stream *st = source->ptr;
+  size_t n = st->body_len - st->body_off;
+  if (n > length) n = length;
+  memcpy(buf, st->body + st->body_off, n);
+  st->body_off += n;
+  if (st->body_off == st->body_len) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+  return (ssize_t)n;
+}
+
+static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_stream *st) {
+  c->nrequests++;
+  json_t *req = json_object();
+  if (req) {
+    json_object_set_new(req, "stream", json_integer(stream_id));
+    json_object_set(req, "headers", st->fields ? st->fields : json_array());
+  }
+  st->body = dump_doc(request_doc(c, "h2", req), &st->body_len);
+  if (st->body == NULL) return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id,
+                                                         NGHTTP2_INTERNAL_ERROR);
+  char clen[24];
+  snprintf(clen, sizeof(clen), "%zu", st->body_len);
+  const nghttp2_nv nva[] = {
+      {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE},
+      {(uint8_t *)"content-type", (uint8_t *)"application/json", 12, 16, NGHTTP2_NV_FLAG_NONE},
+      {(uint8_t *)"content-length", (uint8_t *)clen, 14, strlen(clen), NGHTTP2_NV_FLAG_NONE},
+      {(uint8_t *)"cache-control", (uint8_t *)"no-store", 13, 8, NGHTTP2_NV_FLAG_NONE},
+  };
+  nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_read_body};
+  return nghttp2_submit_response(session, stream_id, nva, sizeof(nva) / sizeof(nva[0]), &prd);
+}
+
+static int h2_on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame,
+                               void *user_data) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  h2_stream *st = calloc(1, sizeof(*st));
+  if (st == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+  st->fields = json_array();
+  nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, st);
+  return 0;
+}
+
+static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
+                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *user_data) {
+  h2_stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+  if (st == NULL || st->fields == NULL || json_array_size(st->fields) >= ECHO_H2_MAX_FIELDS)
+    return 0;
+  json_t *pair = json_array();
+  if (pair == NULL) return 0;
+  json_array_append_new(pair, gfp_report_text(name, namelen));
+  json_array_append_new(pair, gfp_report_text(value, valuelen));
+  json_array_append_new(st->fields, pair);
+  return 0;
+}
+
+static int h2_on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame,
+                            void *user_data) {
+  conn *c = user_data;
+  if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+    h2_stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (st != NULL && st->body == NULL) return h2_respond(session, c, frame->hd.stream_id, st);
+  }
+  return 0;
+}
+
+static int h2_on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
+                              void *user_data) {
+  h2_stream *st = nghttp2_session_get_stream_user_data(session, stream_id);
+  if (st != NULL) {
+    nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    json_decref(st->fields);
+    free(st->body);
+    free(st);
+  }
+  return 0;
+}
+
+static int h2_start(conn *c) {
+  nghttp2_session_callbacks *cbs;
+  if (nghttp2_session_callbacks_new(&cbs) != 0) return -1;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, h2_on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, h2_on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_on_frame_recv);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_on_stream_close);
+  int r = nghttp2_session_server_new(&c->h2, cbs, c);
+  nghttp2_session_callbacks_del(cbs);
+  if (r != 0) return -1;
+  const nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100}};
+  if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, iv, 1) != 0) return -1;
+  c->proto = P_H2;
+  return 0;
+}
+
+static void h2_input(conn *c, const uint8_t *p, size_t n) {
+  server *s = c->srv;
+  if (!c->h2cap_done) {
+    /* What the client sent, decoded independently of nghttp2's session: frame
+     * order, SETTINGS order and the header block as sent. */
+    size_t take = n < ECHO_H2_CAPTURE_CAP - c->h2cap.len ? n : ECHO_H2_CAPTURE_CAP - c->h2cap.len;
+    gfp_status st = GFP_NEED_MORE;
+    if (grow_append(&c->h2cap, p, take, ECHO_H2_CAPTURE_CAP) == 0)
+      st = gfp_h2_parse(s->h2p, c->h2cap.p, c->h2cap.len);
+    if (st == GFP_DONE) {
+      c->h2_report = gfp_report_h2(s->h2p);
+      c->h2cap_done = 1;
+    } else if (st == GFP_ERROR) {
+      c->h2_report = json_pack("{s:o}", "error",
+                        gfp_report_error("http2", s->h2p->err_offset, s->h2p->err_reason));
+      c->h2cap_done = 1;
+    } else if (c->h2cap.len >= ECHO_H2_CAPTURE_CAP) {
+      c->h2_report = json_pack("{s:o}", "error",
+                        gfp_report_error("http2", c->h2cap.len,
+                                         "no complete HEADERS within the capture limit"));
+      c->h2cap_done = 1;
+    }
+    if (c->h2cap_done) grow_free(&c->h2cap);
+  }
+  ssize_t r = nghttp2_session_mem_recv(c->h2, p, n);
+  if (r < 0) {
+    set_error(c, "http2", 0, nghttp2_strerror((int)r));
+    h2_flush(c); /* nghttp2 may have queued a GOAWAY */
+    conn_close(c);
+    return;
+  }
+  h2_flush(c);
+}
+
+/* ---- HTTP/1.1 -------------------------------------------------------------------------- */
+
+static int name_is(gfp_bytes name, const char *want) {
+  size_t n = strlen(want);
+  if (name.len != n) return 0;
+  for (size_t i = 0; i < n; i++) {
+    uint8_t a = name.data[i];
+    if (a >= 'A' && a <= 'Z') a = (uint8_t)(a - 'A' + 'a');
+    if (a != (uint8_t)want[i]) return 0;
+  }
+  return 1;
+}
+
+static int value_has_token(gfp_bytes v, const char *token) {
+  size_t n = strlen(token);
+  for (size_t i = 0; i + n <= v.len; i++) {
+    if (strncasecmp((const char *)v.data + i, token, n) == 0) return 1;
+  }
+  return 0;
+}
+
+static void h1_answer(conn *c, int status, const char *reason, json_t *doc) {
+  size_t blen;
+  char *body = dump_doc(doc, &blen);
+  if (body == NULL) {
+    body = strdup("{}\n");
+    blen = body ? 3 : 0;
+  }
+  char head[256];
+  int hlen = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                      "Cache-Control: no-store\r\n%s\r\n",
+                      status, reason, blen, c->close_after_write ? "Connection: close\r\n" : "");
+  conn_send(c, (const uint8_t *)head, (size_t)hlen);
+  if (body) conn_send(c, (const uint8_t *)body, blen);
+  free(body);
+}
+
+/* Handles one complete request head in s->h1; returns the body length to skip,
+ * or -1 when the connection must end after the answer. */
+static int64_t h1_request(conn *c) {
+  const gfp_h1_request *r = c->srv->h1;
+  uint64_t body = 0;
+  int chunked = 0, bad_length = 0;
+  c->close_after_write = r->version_major == 1 && r->version_minor == 0;
+  for (size_t i = 0; i < r->header_count; i++) {
+    const gfp_h1_header *h = &r->headers[i];
+    if (name_is(h->name, "content-length")) {
+      uint64_t v = 0;
+      if (h->value.len == 0 || h->value.len > 15) bad_length = 1;
+      for (size_t k = 0; k < h->value.len && !bad_length; k++) {
+        if (h->value.data[k] < '0' || h->value.data[k] > '9') bad_length = 1;
+        else v = v * 10 + (uint64_t)(h->value.data[k] - '0');
+      }
+      body = v;
+    } else if (name_is(h->name, "transfer-encoding")) {
+      chunked = 1;
+    } else if (name_is(h->name, "connection")) {
+      if (value_has_token(h->value, "close")) c->close_after_write = 1;
+      else if (value_has_token(h->value, "keep-alive")) c->close_after_write = 0;
+    }
+  }
+  c->nrequests++;
+  json_t *doc = request_doc(c, c->ssl ? "http/1.1" : "http/1.1 (plaintext)", gfp_report_h1(r));
+  if (bad_length || chunked) {
+    /* The answer still shows the head; the body cannot be delimited safely. */
+    c->close_after_write = 1;
+    if (doc) json_object_set_new(doc, "error", gfp_report_error("http1", 0,
+        chunked ? "chunked request bodies are not read by guise echo"
+                : "invalid Content-Length"));
+    h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", doc);
+    return -1;
+  }
+  h1_answer(c, 200, "OK", doc);
+  return c->close_after_write ? -1 : (int64_t)body;
+}
+
+static void h1_input(conn *c, const uint8_t *p, size_t n) {
+  server *s = c->srv;
+  for (;;) {
+    if (c->mode == M_CLOSING || c->close_after_write) return;
+    if (c->h1_body_left > 0 && n > 0) { /* request bodies are read and dropped */
+      size_t k = n < c->h1_body_left ? n : (size_t)c->h1_body_left;
+      c->h1_body_left -= k;
+      p += k;
+      n -= k;
+      continue;
+    }
+    size_t room = ECHO_H1_HEAD_CAP - c->h1buf.len;
+    size_t k = n < room ? n : room;
+    if (k > 0 && grow_append(&c->h1buf, p, k, ECHO_H1_HEAD_CAP) != 0) {
+      conn_close(c);
+      return;
+    }
+    p += k;
+    n -= k;
+    if (c->h1buf.len == 0) return;
+    gfp_h1_reset(s->h1);
+    gfp_status st = gfp_h1_parse(s->h1, c->h1buf.p, c->h1buf.len);
+    if (st == GFP_NEED_MORE) {
+      if (c->h1buf.len < ECHO_H1_HEAD_CAP) return;
+      st = GFP_ERROR; /* the parser's own cap equals ours; be explicit anyway */
+      s->h1->err_offset = c->h1buf.len;
+      s->h1->err_reason = "request head larger than the limit";
+    }
+    if (st == GFP_ERROR) {
+      set_error(c, "http1", s->h1->err_offset, s->h1->err_reason);
+      c->close_after_write = 1;
+      h1_answer(c, 400, "Bad Request",
+                json_pack("{s:O}", "error", c->error));
+      return;
+    }
+    size_t head = s->h1->head_len;
+    int64_t body = h1_request(c);
+    if (body < 0) return;
+    size_t rest = c->h1buf.len - head;
+    memmove(c->h1buf.p, c->h1buf.p + head, rest);
+    c->h1buf.len = rest;
+    size_t drop = rest < (uint64_t)body ? rest : (size_t)body;
+    memmove(c->h1buf.p, c->h1buf.p + drop, rest - drop);
+    c->h1buf.len -= drop;
+    c->h1_body_left = (uint64_t)body - drop;
+    if (n == 0 && c->h1buf.len == 0) return;
+  }
+}
+
+static void app_input(conn *c, const uint8_t *p, size_t n) {
+  if (c->proto == P_H2) h2_input(c, p, n);
+  else h1_input(c, p, n);
+}
+
+/* ---- TLS ------------------------------------------------------------------------------- */
+
+static void tls_input(conn *c, const uint8_t *p, size_t n) {
+  server *s = c->srv;
+  if (BIO_write(c->rbio, p, (int)n) != (int)n) {
+    conn_close(c);
+    return;
+  }
+  if (c->mode == M_TLS_HANDSHAKE) {
+    int r = SSL_do_handshake(c->ssl);
+    flush_tls(c);
+    if (c->mode == M_CLOSING) return;
+    if (r != 1) {
+      if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) return;
+      set_tls_error(c, "tls handshake");
+      conn_close(c);
+      return;
+    }
+    echo_tls_describe(c->ssl, c->tls);
+    const uint8_t *alpn;
+    unsigned alpn_len;
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+    if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
+      if (h2_start(c) != 0) {
+        conn_close(c);
+        return;
+      }
+    } else {
+      c->proto = P_H1;
+    }
+    c->mode = M_APP;
+  }
+  for (;;) {
+    int r = SSL_read(c->ssl, s->plainbuf, sizeof(s->plainbuf));
+    if (r > 0) {
+      app_input(c, s->plainbuf, (size_t)r);
+      if (c->mode == M_CLOSING) return;
+      continue;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) break;
+    if (e != SSL_ERROR_ZERO_RETURN) set_tls_error(c, "tls read");
+    flush_tls(c);
+    conn_close(c);
+    return;
+  }
+  flush_tls(c);
+  if (c->proto == P_H2 && c->mode != M_CLOSING) h2_flush(c);
+}
+
+static int tls_start(conn *c) {
+  c->ssl = SSL_new(c->srv->ctx);
+  c->rbio = BIO_new(BIO_s_mem());
+  c->wbio = BIO_new(BIO_s_mem());
+  if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+    BIO_free(c->rbio);
+    BIO_free(c->wbio);
+    c->rbio = c->wbio = NULL;
+    return -1;
+  }
+  /* An EOF on the read BIO means "no more yet", not end of stream. */
+  BIO_set_mem_eof_return(c->rbio, -1);
+  SSL_set_bio(c->ssl, c->rbio, c->wbio);
+  SSL_set_accept_state(c->ssl);
+  c->mode = M_TLS_HANDSHAKE;
+  return 0;
+}
+
+/* ---- first flight ---------------------------------------------------------------------- */
+
+static void sniff_input(conn *c, const uint8_t *p, size_t n) {
+  server *s = c->srv;
+  if (grow_append(&c->flight, p, n, ECHO_FLIGHT_CAP) != 0) {
+    set_error(c, "tls", c->flight.len, "first flight larger than the ClientHello limit");
+    conn_close(c);
+    return;
+  }
+  gfp_status st = gfp_ch_parse(s->ch, c->flight.p, c->flight.len);
+  switch (st) {
+    case GFP_NEED_MORE:
+      if (c->flight.len >= ECHO_FLIGHT_CAP) {
+        set_error(c, "tls", c->flight.len, "first flight larger than the ClientHello limit");
+        conn_close(c);
+      }
+      return;
+    case GFP_ERROR:
+      set_error(c, "tls", s->ch->err_offset, s->ch->err_reason);
+      conn_close(c);
+      return;
+    case GFP_NOT_TLS: {
+      growbuf f = c->flight;
+      c->flight = (growbuf){0};
+      c->mode = M_APP;
+      if (s->ch->kind == GFP_FLIGHT_HTTP1) {
+        c->proto = P_H1;
+        h1_input(c, f.p, f.len);
+      } else if (s->ch->kind == GFP_FLIGHT_H2_PREFACE && h2_start(c) == 0) {
+        h2_input(c, f.p, f.len);
+      } else {
+        char why[96];
+        snprintf(why, sizeof(why), "first flight is not TLS, HTTP/1 or HTTP/2 (%s)",
+                 gfp_report_flight_kind(s->ch->kind));
+        set_error(c, "first flight", 0, why);
+        conn_close(c);
+      }
+      grow_free(&f);
+      return;
+    }
+    case GFP_DONE:
+      break;
+  }
+  c->tls = gfp_report_tls(s->ch, c->flight.p, c->flight.len);
+  if (c->tls == NULL || tls_start(c) != 0) {
+    conn_close(c);
+    return;
+  }
+  growbuf f = c->flight;
+  c->flight = (growbuf){0};
+  tls_input(c, f.p, f.len);
+  grow_free(&f);
+}
+
+/* ---- libuv plumbing ---------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  server *s = ((conn *)h->data)->srv;
+  /* One read is handled completely before the next alloc; the buffer is reused. */
+  *buf = uv_buf_init((char *)s->readbuf, sizeof(s->readbuf));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  conn *c = stream->data;
+  if (c->mode == M_CLOSING) return;
+  if (nread < 0) {
+    if (nread != UV_EOF) set_error(c, "read", 0, uv_strerror((int)nread));
+    else if (c->mode == M_SNIFF && c->flight.len > 0)
+      set_error(c, "tls", c->flight.len, "connection closed before the ClientHello was complete");
+    conn_close(c);
+    return;
+  }
+  if (nread == 0) return;
+  uv_timer_again(&c->timer);
+  const uint8_t *p = (const uint8_t *)buf->base;
+  if (c->mode == M_SNIFF) sniff_input(c, p, (size_t)nread);
+  else if (c->ssl) tls_input(c, p, (size_t)nread);
+  else app_input(c, p, (size_t)nread);
+}
+
+static void on_idle(uv_timer_t *t) {
+  conn *c = t->data;
+  set_error(c, "idle", 0, "idle timeout");
+  conn_close(c);
+}
+
+static void on_rejected_closed(uv_handle_t *h) { free(h); }
+
+static void on_connection(uv_stream_t *listener, int status) {
+  server *s = listener->data;
+  if (status < 0 || s->stopping) return;
+  if (s->nconns >= s->opts.max_connections) {
+    uv_tcp_t *t = malloc(sizeof(*t));
+    if (t == NULL) return;
+    uv_tcp_init(&s->loop, t);
+    uv_accept(listener, (uv_stream_t *)t);
+    uv_close((uv_handle_t *)t, on_rejected_closed);
+    return;
+  }
+  conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) return;
+  c->srv = s;
+  c->id = ++s->next_id;
+  uv_tcp_init(&s->loop, &c->tcp);
+  uv_timer_init(&s->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
+    return;
+  }
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+    format_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_timer_start(&c->timer, on_idle, s->opts.idle_timeout_ms, s->opts.idle_timeout_ms);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  server *s = sig->data;
+  if (s->stopping) return;
+  s->stopping = 1;
+  uv_close((uv_handle_t *)&s->listener, NULL);
+  uv_close((uv_handle_t *)&s->sigint, NULL);
+  uv_close((uv_handle_t *)&s->sigterm, NULL);
+  for (conn *c = s->conns, *next; c; c = next) {
+    next = c->next;
+    conn_close(c);
+  }
+}
+
+/* ---- public entry -------------------------------------------------------------------------- */
+
+void guise_echo_options_init(guise_echo_options *o) {
+  memset(o, 0, sizeof(*o));
+  o->size = sizeof(*o);
+  o->listen = "127.0.0.1:8443";
+  o->max_connections = 4096;
+  o->idle_timeout_ms = 10000;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" into a socket address. */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss) {
+  char host[INET6_ADDRSTRLEN + 2];
+  const char *colon = strrchr(spec, ':');
+  if (colon == NULL || colon == spec) return -1;
+  size_t hl = (size_t)(colon - spec);
+  if (hl >= sizeof(host)) return -1;
+  memcpy(host, spec, hl);
+  host[hl] = '\0';
+  char *end;
+  errno = 0;
+  long port = strtol(colon + 1, &end, 10);
+  if (errno || *end || colon[1] == '\0' || port < 0 || port > 65535) return -1;
+  if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+    host[hl - 1] = '\0';
+    return uv_ip6_addr(host + 1, (int)port, (struct sockaddr_in6 *)ss) == 0 ? 0 : -1;
+  }
+  return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ? 0 : -1;
+}
+
+int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen) {
+  int rc = -1;
+  server *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  guise_echo_options_init(&s->opts);
+  memcpy(&s->opts, opts, opts->size < sizeof(s->opts) ? opts->size : sizeof(s->opts));
+  s->opts.size = sizeof(s->opts);
+  if (s->opts.listen == NULL) s->opts.listen = "127.0.0.1:8443";
+  if (s->opts.max_connections == 0) s->opts.max_connections = 4096;
+  if (s->opts.idle_timeout_ms == 0) s->opts.idle_timeout_ms = 10000;
+
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  if (parse_listen(s->opts.listen, &ss) != 0) {
+    snprintf(err, errlen, "--listen %s: expected HOST:PORT with a numeric IPv4 or [IPv6] host",
+             s->opts.listen);
+    free(s);
+    return -1;
+  }
+  if (!is_loopback((struct sockaddr *)&ss) && !s->opts.allow_remote) {
+    snprintf(err, errlen, "--listen %s is not a loopback address; the observer serves only "
+             "loopback unless told otherwise (--allow-remote)", s->opts.listen);
+    free(s);
+    return -1;
+  }
+  /* Many concurrent clients: use every descriptor the hard limit allows. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  s->ch = gfp_ch_new();
+  s->h2p = gfp_h2_new();
+  s->h1 = gfp_h1_new();
+  if (s->ch == NULL || s->h2p == NULL || s->h1 == NULL) {
+    snprintf(err, errlen, "out of memory");
+    goto out_free;
+  }
+  s->ctx = echo_tls_ctx_new(s->opts.cert_file, s->opts.key_file, err, errlen);
+  if (s->ctx == NULL) goto out_free;
+  if (s->opts.log_file) {
+    s->log = fopen(s->opts.log_file, "a");
+    if (s->log == NULL) {
+      snprintf(err, errlen, "--log %s: %s", s->opts.log_file, strerror(errno));
+      goto out_free;
+    }
+  }
+  int r = uv_loop_init(&s->loop);
+  if (r != 0) {
+    snprintf(err, errlen, "uv_loop_init: %s", uv_strerror(r));
+    goto out_free;
+  }
+  uv_tcp_init(&s->loop, &s->listener);
+  s->listener.data = s;
+  r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+  if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
+  if (r != 0) {
+    snprintf(err, errlen, "listen on %s: %s", s->opts.listen, uv_strerror(r));
+    uv_close((uv_handle_t *)&s->listener, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    goto out_free;
+  }
+  uv_signal_init(&s->loop, &s->sigint);
+  uv_signal_init(&s->loop, &s->sigterm);
+  s->sigint.data = s->sigterm.data = s;
+  uv_signal_start(&s->sigint, on_signal, SIGINT);
+  uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+  if (s->opts.on_listening) {
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    char addr[80] = "";
+    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
+      format_addr((struct sockaddr *)&bound, addr, sizeof(addr));
+    s->opts.on_listening(addr, s->opts.arg);
+  }
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&s->loop);
+  rc = 0;
+out_free:
+  if (s->log) fclose(s->log);
+  SSL_CTX_free(s->ctx);
+  gfp_ch_free(s->ch);
+  gfp_h2_free(s->h2p);
+  gfp_h1_free(s->h1);
+  free(s);
+  return rc;
+}
