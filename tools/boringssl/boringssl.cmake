@@ -8,7 +8,7 @@ set(GUISE_BORINGSSL_TARBALL "" CACHE FILEPATH
 if(NOT GUISE_BORINGSSL_TARBALL)
   execute_process(COMMAND bash -c ". '${PROJECT_SOURCE_DIR}/tools/lib.sh' && echo \"$BSSL_CACHED\""
                   OUTPUT_VARIABLE _bssl_default OUTPUT_STRIP_TRAILING_WHITESPACE)
-  set(GUISE_BORINGSSL_TARBALL "${_bssl_default}")
+  set(GUISE_BORINGSSL_TARBALL "${_bssl_default}" CACHE FILEPATH "" FORCE)
 endif()
 
 set(_bssl_out "${CMAKE_BINARY_DIR}/boringssl")
