@@ -90,6 +90,12 @@ def main():
             check(f"{tag}: extension order agrees", [e["type"] for e in hello["extensions"]] == s["extensions"])
             check(f"{tag}: JA3 agrees", fps["ja3_md5"] == s["ja3"], f'{fps["ja3_md5"]} vs {s["ja3"]}')
             check(f"{tag}: JA4 agrees", fps["ja4"] == s["ja4"], f'{fps["ja4"]} vs {s["ja4"]}')
+            # Chromium offers X25519MLKEM768 first: a handshake with a TLS stack nobody
+            # here wrote proves the hybrid group (patch 0001) end to end.
+            offered = next((e["key_shares"] for e in hello["extensions"] if e["type"] == 51), [])
+            if any(k["group"] == "11ec" for k in offered):
+                check(f"{tag}: X25519MLKEM768 negotiated with a client that offers it",
+                      tls["negotiated"]["group"] == "X25519MLKEM768", tls["negotiated"])
         check("every client's connection was seen by both", matched >= len(clients), f"{matched} of {len(seen)}")
     print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
     return 1 if failures else 0
