@@ -60,13 +60,14 @@ static bool read_priority(CBS *p, gfp_h2_priority *out)
     return true;
 }
 
-/* Appends one header block fragment (HEADERS or CONTINUATION payload). */
+/* Notes one header block fragment (HEADERS or CONTINUATION payload). Bytes are copied
+ * only once the block is complete (decode_block), so repeated calls on a growing
+ * buffer stay cheap. */
 static gfp_status add_fragment(h2ctx *c, const CBS *frag)
 {
     gfp_h2_preface *h2 = c->h2;
     if (CBS_len(frag) > GFP_H2_MAX_HEADER_BLOCK - c->block_len)
         return fail_at(c, frag, "header block larger than GFP_H2_MAX_HEADER_BLOCK");
-    memcpy(h2->block_ + c->block_len, CBS_data(frag), CBS_len(frag));
     h2->frags_[c->frag_count].block_off = c->block_len;
     h2->frags_[c->frag_count].input_off = (size_t)(CBS_data(frag) - c->base);
     h2->frags_[c->frag_count].len = CBS_len(frag);
@@ -104,6 +105,9 @@ static gfp_status decode_block(h2ctx *c)
     nghttp2_hd_inflater *inf = NULL;
     if (nghttp2_hd_inflate_new(&inf) != 0)
         return decode_fail(c, 0, "out of memory (HPACK inflater)");
+    for (size_t i = 0; i < c->frag_count; i++)
+        memcpy(h2->block_ + h2->frags_[i].block_off, c->base + h2->frags_[i].input_off,
+               h2->frags_[i].len);
     const uint8_t *in = h2->block_;
     size_t left = c->block_len, used = 0, decoded = 0;
     gfp_status st = GFP_DONE;

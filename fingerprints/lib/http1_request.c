@@ -211,22 +211,31 @@ gfp_status gfp_h1_parse(gfp_h1_request *req, const uint8_t *data, size_t len)
     if (!CBS_skip(&rest, req->line_start_))
         return GFP_NEED_MORE; /* not reached: line_start_ <= scanned_ <= len */
     for (;;) {
+        /* The LF of the current line must lie within GFP_H1_MAX_LINE + 2 bytes of its
+         * start (content, CR, LF) and before offset GFP_H1_MAX_HEAD. Searching only that
+         * window makes the outcome independent of how the input was chunked. */
+        size_t window = CBS_len(&rest);
+        size_t line_cap = GFP_H1_MAX_LINE + 2;
+        size_t head_cap = GFP_H1_MAX_HEAD - req->line_start_; /* line_start_ <= MAX_HEAD */
+        bool line_limited = line_cap <= head_cap;
+        size_t cap = line_limited ? line_cap : head_cap;
+        if (window > cap)
+            window = cap;
         size_t done = req->scanned_ - req->line_start_;
-        const uint8_t *lf = memchr(CBS_data(&rest) + done, '\n', CBS_len(&rest) - done);
+        const uint8_t *lf =
+            done < window ? memchr(CBS_data(&rest) + done, '\n', window - done) : NULL;
         if (lf == NULL) {
-            req->scanned_ = len;
-            /* A line may hold GFP_H1_MAX_LINE bytes plus CR before its LF. */
-            if (CBS_len(&rest) >= GFP_H1_MAX_LINE + 2) {
-                CBS at = rest;
+            req->scanned_ = req->line_start_ + window;
+            if (CBS_len(&rest) < cap)
+                return GFP_NEED_MORE;
+            /* The whole window is here and holds no LF: the limit is exceeded. */
+            CBS at = rest;
+            if (line_limited) {
                 CBS_skip(&at, GFP_H1_MAX_LINE);
                 return fail(&c, &at, "line longer than GFP_H1_MAX_LINE");
             }
-            if (len > GFP_H1_MAX_HEAD) {
-                CBS at = all;
-                CBS_skip(&at, GFP_H1_MAX_HEAD);
-                return fail(&c, &at, "request head larger than GFP_H1_MAX_HEAD");
-            }
-            return GFP_NEED_MORE;
+            CBS_skip(&at, head_cap);
+            return fail(&c, &at, "request head larger than GFP_H1_MAX_HEAD");
         }
         CBS line;
         uint8_t nl;
@@ -241,12 +250,7 @@ gfp_status gfp_h1_parse(gfp_h1_request *req, const uint8_t *data, size_t len)
         } else {
             req->bare_lf = true;
         }
-        if (line_end > GFP_H1_MAX_HEAD) {
-            CBS at = all;
-            CBS_skip(&at, GFP_H1_MAX_HEAD);
-            return fail(&c, &at, "request head larger than GFP_H1_MAX_HEAD");
-        }
-        if (CBS_len(&line) > GFP_H1_MAX_LINE) {
+        if (CBS_len(&line) > GFP_H1_MAX_LINE) { /* MAX_LINE + 1 bytes and a bare LF */
             CBS at = line;
             CBS_skip(&at, GFP_H1_MAX_LINE);
             return fail(&c, &at, "line longer than GFP_H1_MAX_LINE");
