@@ -1,0 +1,42 @@
+/*
+ * tls_pair.h — in-memory TLS handshakes between two BoringSSL endpoints, for the
+ * patch-series tests: the client's ClientHello is captured through BoringSSL's
+ * message callback, wrapped in one TLS record and parsed by the observer library,
+ * so each test compares what the wire carried with what was asked.
+ */
+#ifndef GUISE_TEST_TLS_PAIR_H
+#define GUISE_TEST_TLS_PAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "guise_fp.h"
+
+/* A server context with a fresh self-signed P-256 certificate for "localhost". */
+SSL_CTX *tp_server_ctx(void);
+
+/* A TLS 1.3-capable client context that records its first ClientHello. */
+SSL_CTX *tp_client_ctx(void);
+
+typedef struct tp_result {
+  int ok;                 /* both sides completed the handshake */
+  uint8_t hello[70000];   /* the first ClientHello as one TLS record (5-byte header) */
+  size_t hello_len;
+  gfp_clienthello *ch;    /* the observer's parse of |hello| (GFP_DONE or NULL) */
+  char client_error[256]; /* BoringSSL's reason when the client failed */
+  char server_error[256];
+} tp_result;
+
+/* Runs a handshake between |client| and |server| (made from the contexts above,
+ * or configured further by the test) over memory BIOs, then exchanges one byte
+ * each way. Fills |r|; the caller frees r->ch with gfp_ch_free. */
+void tp_handshake(SSL *client, SSL *server, tp_result *r);
+
+/* The key_share entries of the captured hello: groups and the raw keys. Returns
+ * the number of entries (at most |max|). */
+size_t tp_key_shares(const gfp_clienthello *ch, uint16_t *groups, const uint8_t **keys,
+                     size_t *key_lens, size_t max);
+
+#endif
