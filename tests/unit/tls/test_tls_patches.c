@@ -103,9 +103,85 @@ static void test_tls_alps_codepoint(int use_new) {
   SSL_CTX_free(sctx);
 }
 
+/* 0003: the cipher_suites list is sent as given (GREASE placeholder, TLS 1.3
+ * order, advertise-only ids) and the handshake completes on a listed suite. */
+static void test_tls_client_cipher_ids_on_the_wire(void) {
+  /* Firefox's TLS 1.3 order (1301,1303,1302) and Safari's advertise-only 3DES
+   * suites c008/c012, behind a GREASE placeholder. */
+  static const uint16_t ids[] = {0x0a0a, 0x1301, 0x1303, 0x1302, 0xc02b, 0xc02f,
+                                 0xcca9, 0xc008, 0xc012, 0x002f};
+  SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+  TC_CHECK(SSL_CTX_set_client_cipher_ids(cctx, ids, sizeof(ids) / sizeof(ids[0])));
+  SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(r.ok);
+  TC_CHECK(r.ch != NULL);
+  if (r.ch) {
+    TC_EQ(r.ch->ciphers.n, sizeof(ids) / sizeof(ids[0]));
+    for (size_t i = 0; i < r.ch->ciphers.n && i < sizeof(ids) / sizeof(ids[0]); i++) {
+      if (i == 0) TC_CHECK(gfp_is_grease(r.ch->ciphers.v[0]));
+      else TC_EQ(r.ch->ciphers.v[i], ids[i]);
+    }
+  }
+  TC_EQ(SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(c)), 0x1301);
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  /* Too long a list is refused. */
+  static uint16_t many[257];
+  TC_CHECK(!SSL_CTX_set_client_cipher_ids(cctx, many, 257));
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+/* A TLS 1.2 ServerHello choosing |cipher|, as one record. */
+static size_t server_hello_12(uint16_t cipher, uint8_t *out) {
+  static const uint8_t head[] = {0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03};
+  memcpy(out, head, sizeof(head));
+  memset(out + sizeof(head), 0x42, 32); /* server random */
+  size_t n = sizeof(head) + 32;
+  out[n++] = 0;                         /* session id */
+  out[n++] = (uint8_t)(cipher >> 8);
+  out[n++] = (uint8_t)cipher;
+  out[n++] = 0;                         /* compression */
+  return n;
+}
+
+/* 0003: a server choosing an advertise-only suite, or one not offered, fails the
+ * handshake cleanly; a listed implemented suite is accepted. */
+static void test_tls_client_cipher_ids_server_choice(void) {
+  static const uint16_t ids[] = {0xc02f, 0xc008, 0xc012};
+  static const struct { uint16_t chosen; int accepted; } cases[] = {
+      {0xc02f, 1}, /* listed and implemented */
+      {0xc012, 0}, /* listed, advertise-only */
+      {0xc008, 0}, /* listed, advertise-only */
+      {0xc02b, 0}, /* implemented, not listed */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    SSL_CTX *cctx = tp_client_ctx();
+    SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
+    TC_CHECK(SSL_CTX_set_client_cipher_ids(cctx, ids, 3));
+    SSL *c = SSL_new(cctx);
+    uint8_t sh[128];
+    static tp_result r;
+    int waiting = tp_client_vs_bytes(c, sh, server_hello_12(cases[i].chosen, sh), &r);
+    TC_EQ(waiting, cases[i].accepted);
+    if (!cases[i].accepted) {
+      TC_CHECK(strstr(r.client_error, "WRONG_CIPHER_RETURNED") != NULL);
+      if (!strstr(r.client_error, "WRONG_CIPHER_RETURNED"))
+        fprintf(stderr, "  cipher %04x: %s\n", cases[i].chosen, r.client_error);
+    }
+    SSL_free(c);
+    SSL_CTX_free(cctx);
+  }
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
   test_tls_alps_codepoint(1);
+  test_tls_client_cipher_ids_on_the_wire();
+  test_tls_client_cipher_ids_server_choice();
   return tc_summary("test_tls_patches");
 }

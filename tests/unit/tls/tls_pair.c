@@ -109,6 +109,26 @@ void tp_handshake(SSL *client, SSL *server, tp_result *r) {
   }
 }
 
+int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result *r) {
+  r->ok = 0;
+  r->hello_len = 0;
+  r->ch = NULL;
+  r->client_error[0] = r->server_error[0] = '\0';
+  BIO *rbio = BIO_new(BIO_s_mem()), *wbio = BIO_new(BIO_s_mem());
+  if (rbio == NULL || wbio == NULL) abort();
+  BIO_set_mem_eof_return(rbio, -1);
+  SSL_set_bio(client, rbio, wbio);
+  SSL_set_app_data(client, r);
+  SSL_set_connect_state(client);
+  int rc = SSL_do_handshake(client);
+  if (rc == 1 || SSL_get_error(client, rc) != SSL_ERROR_WANT_READ) return 0;
+  BIO_write(rbio, server, (int)len);
+  rc = SSL_do_handshake(client);
+  int waiting = rc != 1 && SSL_get_error(client, rc) == SSL_ERROR_WANT_READ;
+  if (!waiting) reason(r->client_error, sizeof(r->client_error));
+  return waiting;
+}
+
 size_t tp_key_shares(const gfp_clienthello *ch, uint16_t *groups, const uint8_t **keys,
                      size_t *key_lens, size_t max) {
   const gfp_ext *e = gfp_ch_find_ext(ch, 51);

@@ -34,6 +34,12 @@ typedef struct tp_result {
  * each way. Fills |r|; the caller frees r->ch with gfp_ch_free. */
 void tp_handshake(SSL *client, SSL *server, tp_result *r);
 
+/* Runs |client| against canned server bytes: the client sends its ClientHello,
+ * then reads |server| (whole TLS records). Returns 1 if the client is still
+ * waiting for more (it accepted what it read), 0 if it failed (reason in
+ * r->client_error). */
+int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result *r);
+
 /* The key_share entries of the captured hello: groups and the raw keys. Returns
  * the number of entries (at most |max|). */
 size_t tp_key_shares(const gfp_clienthello *ch, uint16_t *groups, const uint8_t **keys,
