@@ -135,17 +135,40 @@ static void test_tls_client_cipher_ids_on_the_wire(void) {
   SSL_CTX_free(sctx);
 }
 
-/* A TLS 1.2 ServerHello choosing |cipher|, as one record. */
-static size_t server_hello_12(uint16_t cipher, uint8_t *out) {
-  static const uint8_t head[] = {0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03};
-  memcpy(out, head, sizeof(head));
-  memset(out + sizeof(head), 0x42, 32); /* server random */
-  size_t n = sizeof(head) + 32;
-  out[n++] = 0;                         /* session id */
+/* A TLS 1.2 ServerHello choosing |cipher|, with |ext_len| bytes of extensions
+ * (without the length prefix) or none, as one record. */
+static size_t server_hello_12_ext(uint16_t cipher, const uint8_t *exts, size_t ext_len,
+                                  uint8_t *out) {
+  size_t body = 2 + 32 + 1 + 2 + 1 + (exts ? 2 + ext_len : 0);
+  size_t n = 0;
+  out[n++] = 0x16;
+  out[n++] = 0x03;
+  out[n++] = 0x03;
+  out[n++] = (uint8_t)((body + 4) >> 8);
+  out[n++] = (uint8_t)(body + 4);
+  out[n++] = 0x02;
+  out[n++] = 0;
+  out[n++] = (uint8_t)(body >> 8);
+  out[n++] = (uint8_t)body;
+  out[n++] = 0x03;
+  out[n++] = 0x03;
+  memset(out + n, 0x42, 32); /* server random */
+  n += 32;
+  out[n++] = 0;              /* session id */
   out[n++] = (uint8_t)(cipher >> 8);
   out[n++] = (uint8_t)cipher;
-  out[n++] = 0;                         /* compression */
+  out[n++] = 0;              /* compression */
+  if (exts) {
+    out[n++] = (uint8_t)(ext_len >> 8);
+    out[n++] = (uint8_t)ext_len;
+    memcpy(out + n, exts, ext_len);
+    n += ext_len;
+  }
   return n;
+}
+
+static size_t server_hello_12(uint16_t cipher, uint8_t *out) {
+  return server_hello_12_ext(cipher, NULL, 0, out);
 }
 
 /* 0003: a server choosing an advertise-only suite, or one not offered, fails the
@@ -177,11 +200,190 @@ static void test_tls_client_cipher_ids_server_choice(void) {
   }
 }
 
+/* The extension types of a parsed hello, GREASE written as 0x0a0a. */
+static size_t ext_types(const gfp_clienthello *ch, uint16_t *out, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < ch->ext_count && n < max; i++)
+    out[n++] = ch->exts[i].grease ? 0x0a0a : ch->exts[i].type;
+  return n;
+}
+
+/* 0004: an explicit extension order with GREASE, a raw extension and padding. */
+static void test_tls_client_extension_order_on_the_wire(void) {
+  /* A Firefox-like order (no permutation) plus Chromium 156's 0xca34 as a raw
+   * extension and two GREASE slots. */
+  static const uint16_t order[] = {0x0a0a, 0, 23, 65281, 10, 11, 35, 16, 5, 51, 43, 13,
+                                   45, 0xca34, 0x0a0a, 21};
+  static const uint8_t raw_body[] = {0x00, 0x01, 0x02};
+  SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+  TC_CHECK(SSL_CTX_set_client_extension_order(cctx, order, sizeof(order) / sizeof(order[0])));
+  TC_CHECK(SSL_CTX_add_client_raw_extension(cctx, 0xca34, raw_body, sizeof(raw_body)));
+  /* An ML-KEM share makes the hello larger than 512 bytes: no padding. */
+  TC_CHECK(SSL_CTX_set1_curves_list(cctx, "X25519MLKEM768:X25519"));
+  SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+  TC_CHECK(SSL_set_tlsext_host_name(c, "localhost"));
+  TC_CHECK(SSL_set_alpn_protos(c, kAlpn, 3) == 0);
+  SSL_enable_ocsp_stapling(c);
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(r.ok);
+  TC_CHECK(r.ch != NULL);
+  if (r.ch) {
+    uint16_t got[64];
+    size_t n = ext_types(r.ch, got, 64);
+    /* Padding only when the hello needs it: this one is above 512 bytes. */
+    size_t want_n = sizeof(order) / sizeof(order[0]) - 1;
+    TC_EQ(n, want_n);
+    for (size_t i = 0; i < n && i < want_n; i++) TC_EQ(got[i], order[i]);
+    const gfp_ext *raw = gfp_ch_find_ext(r.ch, 0xca34);
+    TC_CHECK(raw && raw->body.len == 3 && memcmp(raw->body.data, raw_body, 3) == 0);
+    /* RFC 8701 GREASE as Chrome: first empty, second one zero byte. */
+    TC_CHECK(r.ch->exts[0].grease && r.ch->exts[0].body.len == 0);
+    TC_CHECK(r.ch->exts[14].grease && r.ch->exts[14].body.len == 1);
+    TC_CHECK(r.ch->exts[0].type != r.ch->exts[14].type);
+  }
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+/* 0004: the padding goes where it is listed, and brings a 256..511-byte hello to
+ * exactly 512 bytes (RFC 7685, BoringSSL's rule) counting what follows it. */
+static void test_tls_client_extension_order_padding_position(void) {
+  static const uint16_t order[] = {0, 21, 10, 11, 51, 43, 13, 0x4321};
+  static uint8_t filler[80]; /* brings the hello into the 256..511 range */
+  SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+  TC_CHECK(SSL_CTX_set_client_extension_order(cctx, order, sizeof(order) / sizeof(order[0])));
+  TC_CHECK(SSL_CTX_add_client_raw_extension(cctx, 0x4321, filler, sizeof(filler)));
+  TC_CHECK(SSL_CTX_set1_curves_list(cctx, "X25519"));
+  SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+  TC_CHECK(SSL_set_tlsext_host_name(c, "localhost"));
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(r.ok);
+  if (r.ch) {
+    TC_EQ(r.ch->exts[1].type, 21);
+    TC_EQ(r.ch->body_len + 4, 512);
+    TC_EQ(r.ch->ext_count, 8);
+    TC_EQ(r.ch->exts[7].type, 0x4321);
+  }
+  TC_CHECK(r.ch != NULL);
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+/* 0004: malformed lists are refused. */
+static void test_tls_client_extension_order_rejects(void) {
+  SSL_CTX *ctx = tp_client_ctx();
+  static const uint16_t psk_not_last[] = {41, 0};
+  static const uint16_t duplicate[] = {0, 10, 0};
+  static const uint16_t three_grease[] = {0x0a0a, 0x1a1a, 0x2a2a};
+  static const uint16_t psk_last[] = {0, 10, 41};
+  TC_CHECK(!SSL_CTX_set_client_extension_order(ctx, psk_not_last, 2));
+  TC_CHECK(!SSL_CTX_set_client_extension_order(ctx, duplicate, 3));
+  TC_CHECK(!SSL_CTX_set_client_extension_order(ctx, three_grease, 3));
+  TC_CHECK(SSL_CTX_set_client_extension_order(ctx, psk_last, 3));
+  /* Raw extensions cannot shadow implemented, GREASE, padding or PSK types. */
+  static const uint8_t b[] = {1};
+  TC_CHECK(!SSL_CTX_add_client_raw_extension(ctx, 16, b, 1));
+  TC_CHECK(!SSL_CTX_add_client_raw_extension(ctx, 0x1a1a, b, 1));
+  TC_CHECK(!SSL_CTX_add_client_raw_extension(ctx, 21, b, 1));
+  TC_CHECK(!SSL_CTX_add_client_raw_extension(ctx, 41, b, 1));
+  TC_CHECK(!SSL_CTX_add_client_raw_extension(ctx, 17513, b, 1));
+  TC_CHECK(SSL_CTX_add_client_raw_extension(ctx, 0x4321, b, 1));
+  TC_CHECK(!SSL_CTX_add_client_raw_extension(ctx, 0x4321, b, 1));
+  /* A listed type that is neither implemented nor raw fails the handshake. */
+  static const uint16_t unknown[] = {0, 0x7777};
+  TC_CHECK(SSL_CTX_set_client_extension_order(ctx, unknown, 2));
+  SSL *c = SSL_new(ctx);
+  uint8_t sh[128];
+  static tp_result r;
+  TC_CHECK(!tp_client_vs_bytes(c, sh, server_hello_12(0xc02f, sh), &r));
+  TC_CHECK(strstr(r.client_error, "ERROR_ADDING_EXTENSION") != NULL);
+  if (!strstr(r.client_error, "ERROR_ADDING_EXTENSION")) fprintf(stderr, "  got: %s\n", r.client_error);
+  SSL_free(c);
+  SSL_CTX_free(ctx);
+}
+
+/* 0004: with permutation the listed entries are shuffled per connection; GREASE,
+ * padding and pre_shared_key keep their places. */
+static void test_tls_client_extension_order_permuted(void) {
+  static const uint16_t order[] = {0x0a0a, 0, 23, 65281, 10, 11, 35, 16, 5, 51, 43, 13, 45, 0x0a0a};
+  const size_t n = sizeof(order) / sizeof(order[0]);
+  int differs = 0;
+  for (int round = 0; round < 8; round++) {
+    SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+    TC_CHECK(SSL_CTX_set_client_extension_order(cctx, order, n));
+    SSL_CTX_set_permute_extensions(cctx, 1);
+    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+    TC_CHECK(SSL_set_tlsext_host_name(c, "localhost"));
+    TC_CHECK(SSL_set_alpn_protos(c, kAlpn, 3) == 0);
+    SSL_enable_ocsp_stapling(c);
+    static tp_result r;
+    tp_handshake(c, s, &r);
+    TC_CHECK(r.ok && r.ch);
+    if (r.ch) {
+      uint16_t got[64];
+      TC_EQ(ext_types(r.ch, got, 64), n);
+      TC_EQ(got[0], 0x0a0a);
+      TC_EQ(got[n - 1], 0x0a0a);
+      int same_set = 1;
+      for (size_t i = 0; i < n; i++) {
+        int found = 0;
+        for (size_t k = 0; k < n; k++) found |= got[k] == order[i];
+        same_set &= found;
+        differs |= got[i] != order[i];
+      }
+      TC_CHECK(same_set);
+    }
+    gfp_ch_free(r.ch);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+  }
+  TC_CHECK(differs);
+}
+
+/* 0004: a server echoing a raw extension is tolerated; an extension that was
+ * never sent is still refused. */
+static void test_tls_client_raw_extension_echo(void) {
+  static const uint16_t order[] = {0, 0xca34, 65281};
+  static const uint8_t b[] = {0xaa};
+  static const uint8_t echo_raw[] = {0xca, 0x34, 0x00, 0x00, 0xff, 0x01, 0x00, 0x01, 0x00};
+  static const uint8_t echo_other[] = {0x12, 0x34, 0x00, 0x00, 0xff, 0x01, 0x00, 0x01, 0x00};
+  for (int k = 0; k < 2; k++) {
+    SSL_CTX *ctx = tp_client_ctx();
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    TC_CHECK(SSL_CTX_set_client_extension_order(ctx, order, 3));
+    TC_CHECK(SSL_CTX_add_client_raw_extension(ctx, 0xca34, b, 1));
+    SSL *c = SSL_new(ctx);
+    uint8_t sh[128];
+    static tp_result r;
+    int waiting = tp_client_vs_bytes(
+        c, sh, server_hello_12_ext(0xc02f, k == 0 ? echo_raw : echo_other, sizeof(echo_raw), sh), &r);
+    TC_EQ(waiting, k == 0);
+    if (k == 1) TC_CHECK(strstr(r.client_error, "UNEXPECTED_EXTENSION") != NULL);
+    SSL_free(c);
+    SSL_CTX_free(ctx);
+  }
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
   test_tls_alps_codepoint(1);
   test_tls_client_cipher_ids_on_the_wire();
   test_tls_client_cipher_ids_server_choice();
+  test_tls_client_extension_order_on_the_wire();
+  test_tls_client_extension_order_padding_position();
+  test_tls_client_extension_order_rejects();
+  test_tls_client_extension_order_permuted();
+  test_tls_client_raw_extension_echo();
   return tc_summary("test_tls_patches");
 }

@@ -121,7 +121,10 @@ int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result
   SSL_set_app_data(client, r);
   SSL_set_connect_state(client);
   int rc = SSL_do_handshake(client);
-  if (rc == 1 || SSL_get_error(client, rc) != SSL_ERROR_WANT_READ) return 0;
+  if (rc == 1 || SSL_get_error(client, rc) != SSL_ERROR_WANT_READ) {
+    reason(r->client_error, sizeof(r->client_error));
+    return 0;
+  }
   BIO_write(rbio, server, (int)len);
   rc = SSL_do_handshake(client);
   int waiting = rc != 1 && SSL_get_error(client, rc) == SSL_ERROR_WANT_READ;
