@@ -1,0 +1,592 @@
+/* flows.c — TCP connections of a capture: which side is the client, its first bytes in
+ * sequence order, and one record per client flight. I/O-free: segments come from
+ * reader.c, records go to the sink. */
+#include "capture.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+#include <openssl/siphash.h>
+
+#include "fp_report.h"
+#include "guise_fp.h"
+
+enum { F_OPEN = 0, F_DONE = 1 };
+
+typedef struct flow {
+  uint8_t family;
+  uint8_t addr[2][16];
+  uint16_t port[2];      /* endpoint 0 sent the first packet seen */
+  uint64_t stream;       /* index in order of first packet, as tshark's tcp.stream */
+  uint64_t first_packet; /* 1-based packet number */
+  int64_t sec;
+  long nsec;
+  int client;            /* endpoint that opened the connection; -1 while unknown */
+  int state;
+  bool syn[2], base_known[2], closed[2], not_client[2];
+  bool snapped;          /* some client segment was cut short by the capture's snaplen */
+  uint32_t base[2];      /* sequence number of each direction's first data byte */
+  size_t parsed;         /* contiguous client bytes at the last incomplete parse */
+  gcap_stream *s[2];
+} flow;
+
+struct gcap_flows {
+  char *name;
+  gcap_options o;
+  gcap_sink sink;
+  void *arg;
+  gcap_stats *st;
+  size_t budget; /* client bytes that may still be buffered */
+  flow **all;    /* every connection, by stream index */
+  size_t n, cap;
+  uint32_t *slot; /* open addressing over |all|: index + 1, 0 = empty */
+  size_t nslot;
+  uint64_t sipkey[2];
+  bool overflow_reported;
+  gfp_clienthello *ch;
+  gfp_h2_preface *h2;
+  gfp_h1_request *h1;
+};
+
+void gcap_options_init(gcap_options *o) {
+  o->max_flows = GCAP_DEFAULT_MAX_FLOWS;
+  o->max_flow_bytes = GCAP_DEFAULT_FLOW_BYTES;
+  o->max_buffered = GCAP_MAX_BUFFERED_BYTES;
+}
+
+gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink sink,
+                           void *arg, gcap_stats *stats) {
+  gcap_flows *t = calloc(1, sizeof(*t));
+  if (t == NULL) return NULL;
+  t->name = strdup(name ? name : "");
+  t->o = *o;
+  t->sink = sink;
+  t->arg = arg;
+  t->st = stats;
+  t->budget = o->max_buffered;
+  /* A keyed hash: a capture crafted so that many connections share a bucket would
+   * otherwise turn every lookup into a scan. */
+  RAND_bytes((uint8_t *)t->sipkey, sizeof(t->sipkey));
+  if (t->name == NULL) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+static void flow_release(gcap_flows *t, flow *f) {
+  for (int e = 0; e < 2; e++) {
+    gcap_stream_free(f->s[e], &t->budget);
+    f->s[e] = NULL;
+  }
+}
+
+void gcap_flows_free(gcap_flows *t) {
+  if (t == NULL) return;
+  for (size_t i = 0; i < t->n; i++) {
+    flow_release(t, t->all[i]);
+    free(t->all[i]);
+  }
+  free(t->all);
+  free(t->slot);
+  gfp_ch_free(t->ch);
+  gfp_h2_free(t->h2);
+  gfp_h1_free(t->h1);
+  free(t->name);
+  free(t);
+}
+
+/* The parse objects are large (hundreds of KiB) and stateless between flights: one
+ * set per file, made when the first flight needs them. */
+static bool ensure_parsers(gcap_flows *t) {
+  if (t->ch == NULL) t->ch = gfp_ch_new();
+  if (t->h2 == NULL) t->h2 = gfp_h2_new();
+  if (t->h1 == NULL) t->h1 = gfp_h1_new();
+  return t->ch != NULL && t->h2 != NULL && t->h1 != NULL;
+}
+
+/* ---- records ------------------------------------------------------------------------- */
+
+static void put(json_t *obj, const char *key, json_t *val, bool *ok) {
+  if (val == NULL || json_object_set_new(obj, key, val) != 0) *ok = false;
+}
+
+static json_t *endpoint_json(const flow *f, int e) {
+  char ip[64], out[80];
+  if (inet_ntop(f->family == 4 ? AF_INET : AF_INET6, f->addr[e], ip, sizeof(ip)) == NULL)
+    return NULL;
+  snprintf(out, sizeof(out), f->family == 4 ? "%s:%u" : "[%s]:%u", ip, (unsigned)f->port[e]);
+  return json_string(out);
+}
+
+/* RFC 3339 UTC with the nanoseconds the capture recorded (microsecond files end in 000). */
+static json_t *time_json(int64_t sec, long nsec) {
+  time_t tt = (time_t)sec;
+  struct tm tm;
+  char buf[64];
+  if ((int64_t)tt != sec || gmtime_r(&tt, &tm) == NULL) return json_null();
+  size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (n == 0) return json_null();
+  snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", nsec);
+  return json_string(buf);
+}
+
+static json_t *flow_json(const gcap_flows *t, const flow *f) {
+  json_t *o = json_object();
+  bool ok = o != NULL;
+  if (!ok) return NULL;
+  put(o, "file", json_string(t->name), &ok);
+  if (f != NULL) {
+    int c = f->client >= 0 ? f->client : 0;
+    put(o, "stream", json_integer((json_int_t)f->stream), &ok);
+    put(o, "client", endpoint_json(f, c), &ok);
+    put(o, "server", endpoint_json(f, 1 - c), &ok);
+    put(o, "first_packet", json_integer((json_int_t)f->first_packet), &ok);
+    put(o, "time", time_json(f->sec, f->nsec), &ok);
+  }
+  if (!ok) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* Hands {"flow": |where|, |key|: |val|} to the sink; takes both references. */
+static void deliver(gcap_flows *t, json_t *where, const char *key, json_t *val) {
+  bool is_error = strcmp(key, "error") == 0;
+  json_t *rec = json_object();
+  bool ok = rec != NULL && where != NULL && val != NULL;
+  if (ok) {
+    put(rec, "flow", where, &ok);
+    put(rec, key, val, &ok);
+  } else {
+    json_decref(where);
+    json_decref(val);
+  }
+  if (!ok) {
+    /* Out of memory while building the report: say so with the smallest record. */
+    json_decref(rec);
+    rec = json_pack("{s:{s:s}, s:{s:s, s:i, s:s}}", "flow", "file", t->name, "error", "stage",
+                    "capture", "offset", 0, "reason", "out of memory while building the record");
+    is_error = true;
+    if (rec == NULL) {
+      t->st->errors++;
+      return;
+    }
+  }
+  t->st->records++;
+  if (is_error) t->st->errors++;
+  t->sink(rec, is_error, t->arg);
+  json_decref(rec);
+}
+
+static void flow_error(gcap_flows *t, flow *f, const char *stage, size_t offset,
+                       const char *reason) {
+  deliver(t, flow_json(t, f), "error", gfp_report_error(stage, offset, reason));
+}
+
+void gcap_flows_file_error(gcap_flows *t, const char *stage, size_t offset,
+                           const char *reason, uint64_t packet) {
+  json_t *where = flow_json(t, NULL);
+  if (where != NULL && packet > 0)
+    json_object_set_new(where, "packet", json_integer((json_int_t)packet));
+  deliver(t, where, "error", gfp_report_error(stage, offset, reason));
+}
+
+/* ---- one flight ---------------------------------------------------------------------- */
+
+typedef enum presult {
+  P_REPORT, /* *key / *val hold the record member ("tls", "http2", "http1" or "error") */
+  P_MORE,   /* a consistent prefix: *stage names the parser waiting for more */
+  P_OTHER   /* not a client flight of a protocol the observer knows */
+} presult;
+
+static presult parse_error(const char *stage, size_t offset, const char *reason,
+                           const char **key, json_t **val) {
+  *key = "error";
+  *val = gfp_report_error(stage, offset, reason);
+  return P_REPORT;
+}
+
+/* The same decisions as guise echo on a connection's first bytes: a TLS ClientHello,
+ * else an h2c prior-knowledge preface (RFC 9113 §3.4), else an HTTP/1 request head. */
+static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, const char **key,
+                            json_t **val, const char **stage) {
+  if (!ensure_parsers(t)) return parse_error("capture", 0, "out of memory", key, val);
+  *stage = (n > 0 && d[0] >= 20 && d[0] <= 23) ? "tls" : "flight";
+  gfp_status st = gfp_ch_parse(t->ch, d, n);
+  switch (st) {
+    case GFP_DONE:
+      *key = "tls";
+      *val = gfp_report_tls(t->ch, d, n);
+      return P_REPORT;
+    case GFP_ERROR:
+      return parse_error("tls", t->ch->err_offset, t->ch->err_reason, key, val);
+    case GFP_NEED_MORE:
+      return P_MORE;
+    case GFP_NOT_TLS:
+      break;
+  }
+  switch (t->ch->kind) {
+    case GFP_FLIGHT_H2_PREFACE:
+      *stage = "http2";
+      st = gfp_h2_parse(t->h2, d, n);
+      if (st == GFP_DONE) {
+        *key = "http2";
+        *val = gfp_report_h2(t->h2);
+        return P_REPORT;
+      }
+      if (st == GFP_ERROR)
+        return parse_error("http2", t->h2->err_offset, t->h2->err_reason, key, val);
+      return P_MORE;
+    case GFP_FLIGHT_HTTP1:
+      *stage = "http1";
+      gfp_h1_reset(t->h1);
+      st = gfp_h1_parse(t->h1, d, n);
+      if (st == GFP_DONE) {
+        *key = "http1";
+        *val = gfp_report_h1(t->h1);
+        return P_REPORT;
+      }
+      if (st == GFP_ERROR)
+        return parse_error("http1", t->h1->err_offset, t->h1->err_reason, key, val);
+      return P_MORE;
+    case GFP_FLIGHT_SSLV2:
+      return parse_error("tls", 0,
+                         "SSLv2-compatible ClientHello (RFC 5246 appendix E.2): not decoded",
+                         key, val);
+    case GFP_FLIGHT_TLS:
+    case GFP_FLIGHT_UNKNOWN:
+      break;
+  }
+  return P_OTHER;
+}
+
+void gcap_flows_flight(gcap_flows *t, const uint8_t *data, size_t len) {
+  const char *key = NULL, *stage = "flight";
+  json_t *val = NULL;
+  presult r = parse_flight(t, data, len, &key, &val, &stage);
+  if (r == P_MORE)
+    parse_error(stage, len, "the input ends before the first flight is complete", &key, &val);
+  else if (r == P_OTHER)
+    parse_error("flight", 0,
+                "not a TLS ClientHello, an HTTP/1 request or an HTTP/2 connection preface",
+                &key, &val);
+  json_t *where = flow_json(t, NULL);
+  if (where != NULL) json_object_set_new(where, "input", json_string("hex"));
+  deliver(t, where, key, val);
+}
+
+/* ---- connections --------------------------------------------------------------------- */
+
+static void flow_done(gcap_flows *t, flow *f) {
+  f->state = F_DONE;
+  flow_release(t, f);
+}
+
+/* Tries the client's contiguous bytes. |final|: nothing more will arrive. */
+static void evaluate(gcap_flows *t, flow *f, bool final) {
+  int c = f->client;
+  gcap_stream *s = f->s[c];
+  size_t n = gcap_stream_contiguous(s);
+  if (!final) {
+    if (n == 0 || (f->parsed != 0 && n == f->parsed)) return;
+    bool worth = n >= s->limit || n >= 2 * f->parsed || n >= f->parsed + GCAP_REPARSE_STEP ||
+                 f->closed[c];
+    if (!worth) return;
+  }
+  if (n == 0) {
+    if (s != NULL && s->nspan > 0) {
+      flow_error(t, f, "tcp", 0,
+                 f->snapped ? "the capture cut the client's first segment short (snaplen)"
+                            : "the client's first bytes are missing from the capture");
+    } else {
+      t->st->empty_flows++; /* a connection without client payload: nothing to report */
+    }
+    flow_done(t, f);
+    return;
+  }
+  const char *key = NULL, *stage = "flight";
+  json_t *val = NULL;
+  presult r = parse_flight(t, s->buf, n, &key, &val, &stage);
+  if (r == P_REPORT) {
+    deliver(t, flow_json(t, f), key, val);
+    flow_done(t, f);
+    return;
+  }
+  if (r == P_OTHER) {
+    t->st->other_flows++;
+    flow_done(t, f);
+    return;
+  }
+  f->parsed = n;
+  if (n >= s->limit) {
+    flow_error(t, f, "capture", n,
+               "the first flight is longer than the bytes kept per connection "
+               "(guise fp --max-flow-bytes)");
+    flow_done(t, f);
+    return;
+  }
+  if (!final) return;
+  if (gcap_stream_has_gap(s))
+    flow_error(t, f, "tcp", n,
+               f->snapped ? "the capture cut a client segment short (snaplen): bytes missing "
+                            "at this offset of the client stream"
+                          : "a client segment is missing from the capture: the stream has a "
+                            "hole at this offset");
+  else
+    flow_error(t, f, stage, n,
+               f->snapped ? "the capture cut a client segment short (snaplen) before the "
+                            "first flight was complete"
+                          : "the capture ends before the first flight is complete");
+  flow_done(t, f);
+}
+
+/* Whether the first bytes of one direction start a client flight, for connections
+ * whose SYN was not captured: 1 yes, 0 no, -1 not enough bytes to tell. */
+static int looks_like_client(gcap_flows *t, const uint8_t *d, size_t n) {
+  if (n == 0) return -1;
+  if (d[0] >= 20 && d[0] <= 23) {
+    /* RFC 8446 §5.1 record header, then §4 handshake type 1 (client_hello). A server's
+     * first record is a ServerHello (2); mid-stream records are application data. */
+    if (d[0] != 22) return 0;
+    if (n >= 2 && d[1] != 3) return 0;
+    if (n < 6) return -1;
+    return d[5] == 1;
+  }
+  if (!ensure_parsers(t)) return 0;
+  gfp_status st = gfp_ch_parse(t->ch, d, n);
+  if (st == GFP_NEED_MORE) return n >= GCAP_DETECT_BYTES ? 0 : -1;
+  return st == GFP_NOT_TLS &&
+         (t->ch->kind == GFP_FLIGHT_HTTP1 || t->ch->kind == GFP_FLIGHT_H2_PREFACE);
+}
+
+static void progress(gcap_flows *t, flow *f) {
+  if (f->state == F_DONE) return;
+  if (f->client < 0) {
+    for (int e = 0; e < 2 && f->client < 0; e++) {
+      if (f->not_client[e] || f->s[e] == NULL) continue;
+      int v = looks_like_client(t, f->s[e]->buf, gcap_stream_contiguous(f->s[e]));
+      if (v == 1) {
+        f->client = e;
+      } else if (v == 0) {
+        f->not_client[e] = true;
+        gcap_stream_free(f->s[e], &t->budget);
+        f->s[e] = NULL;
+      }
+    }
+    if (f->client < 0) {
+      if (f->not_client[0] && f->not_client[1]) {
+        t->st->other_flows++; /* joined mid-way, or another protocol */
+        flow_done(t, f);
+      }
+      return;
+    }
+  }
+  int server = 1 - f->client;
+  gcap_stream_free(f->s[server], &t->budget);
+  f->s[server] = NULL;
+  evaluate(t, f, false);
+}
+
+static void finish_flow(gcap_flows *t, flow *f) {
+  if (f->state == F_DONE) return;
+  if (f->client < 0) {
+    bool any = (f->s[0] != NULL && f->s[0]->nspan > 0) || (f->s[1] != NULL && f->s[1]->nspan > 0) ||
+               f->not_client[0] || f->not_client[1];
+    if (any)
+      t->st->other_flows++;
+    else
+      t->st->empty_flows++;
+    flow_done(t, f);
+    return;
+  }
+  evaluate(t, f, true);
+}
+
+void gcap_flows_finish(gcap_flows *t) {
+  for (size_t i = 0; i < t->n; i++) finish_flow(t, t->all[i]);
+}
+
+/* ---- the table ----------------------------------------------------------------------- */
+
+/* The endpoints in a fixed order, so that both directions hash alike. */
+static uint64_t hash_key(const gcap_flows *t, uint8_t family, const uint8_t *a, uint16_t pa,
+                         const uint8_t *b, uint16_t pb) {
+  uint8_t k[1 + 2 * 18];
+  uint8_t ea[18], eb[18];
+  memcpy(ea, a, 16);
+  ea[16] = (uint8_t)(pa >> 8);
+  ea[17] = (uint8_t)pa;
+  memcpy(eb, b, 16);
+  eb[16] = (uint8_t)(pb >> 8);
+  eb[17] = (uint8_t)pb;
+  bool swap = memcmp(ea, eb, sizeof(ea)) > 0;
+  k[0] = family;
+  memcpy(k + 1, swap ? eb : ea, 18);
+  memcpy(k + 19, swap ? ea : eb, 18);
+  return SIPHASH_24(t->sipkey, k, sizeof(k));
+}
+
+/* Endpoint index of the segment's source in |f|, or -1 if |f| is another connection. */
+static int match(const flow *f, const gcap_segment *seg) {
+  if (f->family != seg->family) return -1;
+  for (int e = 0; e < 2; e++) {
+    if (f->port[e] == seg->sport && f->port[1 - e] == seg->dport &&
+        memcmp(f->addr[e], seg->src, 16) == 0 && memcmp(f->addr[1 - e], seg->dst, 16) == 0)
+      return e;
+  }
+  return -1;
+}
+
+/* Finds the slot of the segment's connection (or the empty slot where it goes). */
+static size_t lookup(const gcap_flows *t, const gcap_segment *seg, int *endpoint) {
+  uint64_t h = hash_key(t, seg->family, seg->src, seg->sport, seg->dst, seg->dport);
+  size_t mask = t->nslot - 1;
+  for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    uint32_t v = t->slot[i];
+    if (v == 0) {
+      *endpoint = -1;
+      return i;
+    }
+    int e = match(t->all[v - 1], seg);
+    if (e >= 0) {
+      *endpoint = e;
+      return i;
+    }
+  }
+}
+
+/* Keeps the table at most half full (so probes stay short and an empty slot exists). */
+static bool grow(gcap_flows *t) {
+  if (t->n + 1 > t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    flow **all = realloc(t->all, cap * sizeof(*all));
+    if (all == NULL) return false;
+    t->all = all;
+    t->cap = cap;
+  }
+  if (2 * (t->n + 1) <= t->nslot) return true;
+  size_t nslot = t->nslot ? t->nslot * 2 : 512;
+  uint32_t *slot = calloc(nslot, sizeof(*slot));
+  if (slot == NULL) return false;
+  uint32_t *old = t->slot;
+  size_t oldn = t->nslot;
+  t->slot = slot;
+  t->nslot = nslot;
+  for (size_t i = 0; i < oldn; i++) {
+    if (old[i] == 0) continue;
+    const flow *f = t->all[old[i] - 1];
+    uint64_t h = hash_key(t, f->family, f->addr[0], f->port[0], f->addr[1], f->port[1]);
+    size_t j = (size_t)h & (nslot - 1);
+    while (slot[j] != 0) j = (j + 1) & (nslot - 1);
+    slot[j] = old[i];
+  }
+  free(old);
+  return true;
+}
+
+static int64_t seq_offset(uint32_t seq, uint32_t base) {
+  /* Sequence numbers are modulo 2^32 (RFC 9293 §3.4): the distance from |base|, taken
+   * as the nearer of forward and backward. */
+  uint32_t d = seq - base;
+  return d < 0x80000000u ? (int64_t)d : (int64_t)d - 0x100000000LL;
+}
+
+void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
+                        long nsec) {
+  t->st->tcp_segments++;
+  bool syn = seg->flags & GCAP_TCP_SYN, ack = seg->flags & GCAP_TCP_ACK;
+  int e = -1;
+  size_t at = 0;
+  flow *f = NULL;
+  if (t->nslot > 0) {
+    at = lookup(t, seg, &e);
+    if (e >= 0) f = t->all[t->slot[at] - 1];
+  }
+  /* A SYN with another initial sequence number on the same address and port pair is a
+   * new connection reusing the ports once the old one closed (RFC 9293 §3.4.1,
+   * TIME-WAIT): the old one is finished and the new one gets its own stream. */
+  if (f != NULL && syn && !ack &&
+      ((f->syn[e] && f->base[e] != seg->seq + 1) || (!f->syn[e] && f->state == F_DONE))) {
+    finish_flow(t, f);
+    f = NULL;
+  }
+  if (f == NULL) {
+    if (t->n >= t->o.max_flows) {
+      t->st->ignored_packets++;
+      if (!t->overflow_reported) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "more than %zu TCP connections in the file (guise fp --max-flows): "
+                 "later connections are ignored", t->o.max_flows);
+        t->overflow_reported = true;
+        gcap_flows_file_error(t, "capture", 0, why, packet);
+      }
+      return;
+    }
+    f = calloc(1, sizeof(*f));
+    if (f == NULL || !grow(t)) {
+      free(f);
+      t->st->ignored_packets++;
+      return;
+    }
+    f->family = seg->family;
+    memcpy(f->addr[0], seg->src, 16);
+    memcpy(f->addr[1], seg->dst, 16);
+    f->port[0] = seg->sport;
+    f->port[1] = seg->dport;
+    f->stream = t->n;
+    f->first_packet = packet;
+    f->sec = sec;
+    f->nsec = nsec;
+    f->client = -1;
+    t->all[t->n++] = f;
+    t->st->flows++;
+    /* After grow(): the empty slot, or the slot of the finished connection this one
+     * replaces (which stays in |all| for its stream number). */
+    int replaced;
+    at = lookup(t, seg, &replaced);
+    t->slot[at] = (uint32_t)t->n;
+    e = 0;
+  }
+  if (f->state == F_DONE) return;
+
+  if (syn) {
+    /* RFC 9293 §3.5: the SYN comes from the side that opens; a SYN-ACK answers it. */
+    if (f->client < 0) f->client = ack ? 1 - e : e;
+    /* §3.4: the SYN occupies one sequence number; data starts at ISN + 1. */
+    if (!f->base_known[e]) {
+      f->base[e] = seg->seq + 1;
+      f->base_known[e] = true;
+    }
+    f->syn[e] = true;
+  }
+  if (seg->payload_len > 0 || seg->missing_len > 0) {
+    /* Data on a SYN (TCP Fast Open, RFC 7413) follows the SYN's sequence number. */
+    uint32_t seq = seg->seq + (syn ? 1u : 0u);
+    if (!f->base_known[e]) {
+      f->base[e] = seq;
+      f->base_known[e] = true;
+    }
+    bool wanted = f->client < 0 ? !f->not_client[e] : f->client == e;
+    if (wanted && seg->payload_len > 0) {
+      if (f->s[e] == NULL) f->s[e] = gcap_stream_new(t->o.max_flow_bytes);
+      if (f->s[e] == NULL ||
+          gcap_stream_add(f->s[e], seq_offset(seq, f->base[e]), seg->payload, seg->payload_len,
+                          &t->budget) != 0) {
+        flow_error(t, f, "capture", gcap_stream_contiguous(f->s[e]),
+                   "memory for buffered connections exhausted (too many incomplete flights "
+                   "at once)");
+        flow_done(t, f);
+        return;
+      }
+    }
+    if (wanted && seg->missing_len > 0) f->snapped = true;
+  }
+  if (seg->flags & (GCAP_TCP_FIN | GCAP_TCP_RST)) f->closed[e] = true;
+  progress(t, f);
+}
