@@ -374,6 +374,163 @@ static void test_tls_client_raw_extension_echo(void) {
   }
 }
 
+/* 0005: Firefox's supported_groups with advertise-only ffdhe, and its three key
+ * shares; a P-256-only server needs no HelloRetryRequest. */
+static void test_tls_client_groups_and_three_key_shares(void) {
+  static const uint16_t groups[] = {0x11ec, 0x001d, 0x0017, 0x0018, 0x0019, 0x0100, 0x0101};
+  static const uint16_t shares[] = {0x11ec, 0x001d, 0x0017};
+  SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+  TC_CHECK(SSL_CTX_set_client_group_ids(cctx, groups, 7));
+  TC_CHECK(SSL_CTX_set_client_key_share_groups(cctx, shares, 3));
+  TC_CHECK(SSL_CTX_set1_curves_list(sctx, "P-256"));
+  SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(r.ok);
+  TC_CHECK(r.ch != NULL);
+  if (r.ch) {
+    const gfp_ext *g = gfp_ch_find_ext(r.ch, 10);
+    TC_CHECK(g && g->u.list.n == 7);
+    for (size_t i = 0; g && i < g->u.list.n && i < 7; i++) TC_EQ(g->u.list.v[i], groups[i]);
+    uint16_t kg[8];
+    const uint8_t *k[8];
+    size_t kl[8];
+    size_t n = tp_key_shares(r.ch, kg, k, kl, 8);
+    static const size_t want_len[] = {1216, 32, 65}; /* RFC 8446 4.2.8.2: P-256 uncompressed */
+    TC_EQ(n, 3);
+    for (size_t i = 0; i < n && i < 3; i++) {
+      TC_EQ(kg[i], shares[i]);
+      TC_EQ(kl[i], want_len[i]);
+    }
+  }
+  TC_EQ(SSL_get_curve_id(c), 0x0017);
+  TC_CHECK(!SSL_used_hello_retry_request(c));
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+/* 0005: Chrome's GREASE group and its one-byte GREASE key share carry the same
+ * value. */
+static void test_tls_client_grease_key_share(void) {
+  static const uint16_t groups[] = {0x0a0a, 0x11ec, 0x001d, 0x0017, 0x0018};
+  static const uint16_t shares[] = {0x0a0a, 0x11ec, 0x001d};
+  SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+  TC_CHECK(SSL_CTX_set_client_group_ids(cctx, groups, 5));
+  TC_CHECK(SSL_CTX_set_client_key_share_groups(cctx, shares, 3));
+  TC_CHECK(SSL_CTX_set1_curves_list(sctx, "X25519MLKEM768:X25519"));
+  SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(r.ok);
+  if (r.ch) {
+    const gfp_ext *g = gfp_ch_find_ext(r.ch, 10);
+    uint16_t kg[8];
+    const uint8_t *k[8];
+    size_t kl[8];
+    size_t n = tp_key_shares(r.ch, kg, k, kl, 8);
+    TC_EQ(n, 3);
+    TC_CHECK(g && gfp_is_grease(g->u.list.v[0]) && kg[0] == g->u.list.v[0]);
+    TC_EQ(kl[0], 1);
+    TC_EQ(kg[1], 0x11ec);
+    TC_EQ(kg[2], 0x001d);
+  }
+  TC_CHECK(r.ch != NULL);
+  TC_EQ(SSL_get_curve_id(c), 0x11ec);
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+/* A TLS 1.3 HelloRetryRequest (RFC 8446 4.1.3) asking for |group|, echoing the
+ * hello's session id. */
+static size_t hello_retry_request(const gfp_clienthello *ch, uint16_t group, uint8_t *out) {
+  static const uint8_t hrr_random[32] = {
+      0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+      0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+  uint8_t body[256];
+  size_t n = 0;
+  body[n++] = 0x03;
+  body[n++] = 0x03;
+  memcpy(body + n, hrr_random, 32);
+  n += 32;
+  body[n++] = (uint8_t)ch->session_id.len;
+  memcpy(body + n, ch->session_id.data, ch->session_id.len);
+  n += ch->session_id.len;
+  static const uint8_t rest[] = {0x13, 0x01, 0x00, 0x00, 0x0c, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04,
+                                 0x00, 0x33, 0x00, 0x02};
+  memcpy(body + n, rest, sizeof(rest));
+  n += sizeof(rest);
+  body[n++] = (uint8_t)(group >> 8);
+  body[n++] = (uint8_t)group;
+  size_t m = 0;
+  out[m++] = 0x16;
+  out[m++] = 0x03;
+  out[m++] = 0x03;
+  out[m++] = (uint8_t)((n + 4) >> 8);
+  out[m++] = (uint8_t)(n + 4);
+  out[m++] = 0x02;
+  out[m++] = 0;
+  out[m++] = (uint8_t)(n >> 8);
+  out[m++] = (uint8_t)n;
+  memcpy(out + m, body, n);
+  return m + n;
+}
+
+/* 0005: a server asking for an advertise-only group (ffdhe2048) fails cleanly;
+ * one asking for an accepted group without a share is followed. */
+static void test_tls_client_group_server_choice(void) {
+  static const uint16_t groups[] = {0x001d, 0x0017, 0x0100};
+  static const uint16_t shares[] = {0x001d};
+  static const struct { uint16_t asked; int followed; } cases[] = {{0x0100, 0}, {0x0017, 1}, {0x0018, 0}};
+  for (size_t i = 0; i < 3; i++) {
+    SSL_CTX *cctx = tp_client_ctx();
+    TC_CHECK(SSL_CTX_set_client_group_ids(cctx, groups, 3));
+    TC_CHECK(SSL_CTX_set_client_key_share_groups(cctx, shares, 1));
+    SSL *c = SSL_new(cctx);
+    static tp_result r;
+    TC_CHECK(tp_client_start(c, &r) && r.ch);
+    if (r.ch) {
+      uint8_t hrr[300];
+      int waiting = tp_client_feed(c, hrr, hello_retry_request(r.ch, cases[i].asked, hrr), &r);
+      TC_EQ(waiting, cases[i].followed);
+      if (!cases[i].followed) TC_CHECK(strstr(r.client_error, "WRONG_CURVE") != NULL);
+    }
+    gfp_ch_free(r.ch);
+    SSL_free(c);
+    SSL_CTX_free(cctx);
+  }
+}
+
+/* 0005: malformed key-share choices are refused. */
+static void test_tls_client_key_share_rejects(void) {
+  SSL_CTX *ctx = tp_client_ctx();
+  static const uint16_t five[] = {0x001d, 0x0017, 0x0018, 0x0019, 0x11ec};
+  static const uint16_t dup[] = {0x001d, 0x001d};
+  static const uint16_t ffdhe[] = {0x0100};
+  static const uint16_t only_ffdhe[] = {0x0100, 0x0101};
+  TC_CHECK(!SSL_CTX_set_client_key_share_groups(ctx, five, 5));
+  TC_CHECK(!SSL_CTX_set_client_key_share_groups(ctx, dup, 2));
+  TC_CHECK(!SSL_CTX_set_client_key_share_groups(ctx, ffdhe, 1));
+  TC_CHECK(!SSL_CTX_set_client_key_share_groups(ctx, five, 0));
+  TC_CHECK(!SSL_CTX_set_client_group_ids(ctx, only_ffdhe, 2));
+  /* A share for a group the client does not accept fails at the handshake. */
+  static const uint16_t groups[] = {0x001d};
+  static const uint16_t p256[] = {0x0017};
+  TC_CHECK(SSL_CTX_set_client_group_ids(ctx, groups, 1));
+  TC_CHECK(SSL_CTX_set_client_key_share_groups(ctx, p256, 1));
+  SSL *c = SSL_new(ctx);
+  static tp_result r;
+  TC_CHECK(!tp_client_start(c, &r));
+  TC_CHECK(strstr(r.client_error, "WRONG_CURVE") != NULL);
+  SSL_free(c);
+  SSL_CTX_free(ctx);
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
@@ -385,5 +542,9 @@ int main(void) {
   test_tls_client_extension_order_rejects();
   test_tls_client_extension_order_permuted();
   test_tls_client_raw_extension_echo();
+  test_tls_client_groups_and_three_key_shares();
+  test_tls_client_grease_key_share();
+  test_tls_client_group_server_choice();
+  test_tls_client_key_share_rejects();
   return tc_summary("test_tls_patches");
 }

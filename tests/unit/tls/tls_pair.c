@@ -109,7 +109,7 @@ void tp_handshake(SSL *client, SSL *server, tp_result *r) {
   }
 }
 
-int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result *r) {
+int tp_client_start(SSL *client, tp_result *r) {
   r->ok = 0;
   r->hello_len = 0;
   r->ch = NULL;
@@ -125,10 +125,26 @@ int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result
     reason(r->client_error, sizeof(r->client_error));
     return 0;
   }
-  BIO_write(rbio, server, (int)len);
-  rc = SSL_do_handshake(client);
+  r->ch = gfp_ch_new();
+  if (r->ch && gfp_ch_parse(r->ch, r->hello, r->hello_len) != GFP_DONE) {
+    gfp_ch_free(r->ch);
+    r->ch = NULL;
+  }
+  return 1;
+}
+
+int tp_client_feed(SSL *client, const uint8_t *server, size_t len, tp_result *r) {
+  BIO_write(SSL_get_rbio(client), server, (int)len);
+  int rc = SSL_do_handshake(client);
   int waiting = rc != 1 && SSL_get_error(client, rc) == SSL_ERROR_WANT_READ;
   if (!waiting) reason(r->client_error, sizeof(r->client_error));
+  return waiting;
+}
+
+int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result *r) {
+  int waiting = tp_client_start(client, r) && tp_client_feed(client, server, len, r);
+  gfp_ch_free(r->ch);
+  r->ch = NULL;
   return waiting;
 }
 

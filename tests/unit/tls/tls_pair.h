@@ -40,6 +40,13 @@ void tp_handshake(SSL *client, SSL *server, tp_result *r);
  * r->client_error). */
 int tp_client_vs_bytes(SSL *client, const uint8_t *server, size_t len, tp_result *r);
 
+/* The two halves of tp_client_vs_bytes, for canned replies that depend on the
+ * hello: tp_client_start sends and captures the ClientHello (and parses it into
+ * r->ch); tp_client_feed gives the client server bytes. Both return 1 while the
+ * client waits for more, 0 once it failed (reason in r->client_error). */
+int tp_client_start(SSL *client, tp_result *r);
+int tp_client_feed(SSL *client, const uint8_t *server, size_t len, tp_result *r);
+
 /* The key_share entries of the captured hello: groups and the raw keys. Returns
  * the number of entries (at most |max|). */
 size_t tp_key_shares(const gfp_clienthello *ch, uint16_t *groups, const uint8_t **keys,
