@@ -531,6 +531,57 @@ static void test_tls_client_key_share_rejects(void) {
   SSL_CTX_free(ctx);
 }
 
+/* 0006: signature_algorithms verbatim: Safari's duplicate 0x0805, Chromium 156's
+ * GREASE and ML-DSA first; the handshake still verifies the server (0x0403). */
+static void test_tls_client_sigalgs_verbatim(void) {
+  static const uint16_t safari[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0203, 0x0805,
+                                    0x0805, 0x0501, 0x0806, 0x0601, 0x0201};
+  static const uint16_t chromium156[] = {0x0a0a, 0x0904, 0x0905, 0x0906, 0x0403, 0x0804,
+                                         0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601};
+  const struct { const uint16_t *v; size_t n; } lists[] = {{safari, 11}, {chromium156, 12}};
+  for (size_t k = 0; k < 2; k++) {
+    SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+    TC_CHECK(SSL_CTX_set_client_sigalgs(cctx, lists[k].v, lists[k].n));
+    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+    static tp_result r;
+    tp_handshake(c, s, &r);
+    TC_CHECK(r.ok);
+    TC_CHECK(r.ch != NULL);
+    if (r.ch) {
+      const gfp_ext *e = gfp_ch_find_ext(r.ch, 13);
+      TC_CHECK(e && e->u.list.n == lists[k].n);
+      for (size_t i = 0; e && i < e->u.list.n && i < lists[k].n; i++) {
+        if (gfp_is_grease(lists[k].v[i])) TC_CHECK(gfp_is_grease(e->u.list.v[i]));
+        else TC_EQ(e->u.list.v[i], lists[k].v[i]);
+      }
+    }
+    TC_EQ(SSL_get_peer_signature_algorithm(c), 0x0403);
+    gfp_ch_free(r.ch);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+  }
+  /* Only advertise-only algorithms: nothing could verify the server. */
+  static const uint16_t mldsa[] = {0x0904, 0x0905};
+  SSL_CTX *ctx = tp_client_ctx();
+  TC_CHECK(!SSL_CTX_set_client_sigalgs(ctx, mldsa, 2));
+  /* A server signing with an algorithm outside the accepted list is refused:
+   * the accepted list is only RSA-PSS here, the server signs with ECDSA. */
+  static const uint16_t rsa_only[] = {0x0904, 0x0804};
+  TC_CHECK(SSL_CTX_set_client_sigalgs(ctx, rsa_only, 2));
+  SSL_CTX *sctx = tp_server_ctx();
+  SSL *c = SSL_new(ctx), *s = SSL_new(sctx);
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(!r.ok);
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(ctx);
+  SSL_CTX_free(sctx);
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
@@ -546,5 +597,6 @@ int main(void) {
   test_tls_client_grease_key_share();
   test_tls_client_group_server_choice();
   test_tls_client_key_share_rejects();
+  test_tls_client_sigalgs_verbatim();
   return tc_summary("test_tls_patches");
 }
