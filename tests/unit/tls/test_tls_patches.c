@@ -582,6 +582,51 @@ static void test_tls_client_sigalgs_verbatim(void) {
   SSL_CTX_free(sctx);
 }
 
+/* Largest single SSL_read on |to| after |from| writes |n| bytes: one record's
+ * data at most, so it shows the record size the writer used. */
+static size_t largest_record(SSL *from, SSL *to, size_t n) {
+  static uint8_t buf[20000];
+  memset(buf, 'r', sizeof(buf));
+  if (n > sizeof(buf) || SSL_write(from, buf, (int)n) != (int)n) return 0;
+  size_t got = 0, largest = 0;
+  while (got < n) {
+    int r = SSL_read(to, buf, sizeof(buf));
+    if (r <= 0) return 0;
+    if ((size_t)r > largest) largest = (size_t)r;
+    got += (size_t)r;
+  }
+  return largest;
+}
+
+/* 0007: record_size_limit is sent, answered, and honoured on send both ways. */
+static void test_tls_record_size_limit(int tls13) {
+  SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+  TC_CHECK(SSL_CTX_set_record_size_limit(cctx, 16385)); /* Firefox's value */
+  TC_CHECK(SSL_CTX_set_record_size_limit(sctx, 1000));
+  if (!tls13) SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION);
+  SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+  static tp_result r;
+  tp_handshake(c, s, &r);
+  TC_CHECK(r.ok);
+  if (r.ch) {
+    const gfp_ext *e = gfp_ch_find_ext(r.ch, 28);
+    TC_CHECK(e && e->u.record_size_limit == 16385);
+  }
+  TC_CHECK(r.ch != NULL);
+  /* The server said 1000: the client's TLS 1.3 records carry 999 bytes of data. */
+  TC_EQ(largest_record(c, s, 5000), tls13 ? 999 : 1000);
+  /* The client said 16385: the server may send full records. */
+  TC_EQ(largest_record(s, c, 17000), 16384);
+  gfp_ch_free(r.ch);
+  SSL_free(c);
+  SSL_free(s);
+  /* Out-of-range values are refused. */
+  TC_CHECK(!SSL_CTX_set_record_size_limit(cctx, 63));
+  TC_CHECK(!SSL_CTX_set_record_size_limit(cctx, 16386));
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
@@ -598,5 +643,7 @@ int main(void) {
   test_tls_client_group_server_choice();
   test_tls_client_key_share_rejects();
   test_tls_client_sigalgs_verbatim();
+  test_tls_record_size_limit(1);
+  test_tls_record_size_limit(0);
   return tc_summary("test_tls_patches");
 }
