@@ -627,6 +627,36 @@ static void test_tls_record_size_limit(int tls13) {
   SSL_CTX_free(sctx);
 }
 
+/* 0008: the AES-hardware override decides the default TLS 1.3 order and the
+ * GREASE ECH AEAD (RFC 9180: 0x0001 AES-128-GCM, 0x0003 ChaCha20-Poly1305). */
+static void test_tls_aes_hw_override(void) {
+  for (int hw = 0; hw <= 1; hw++) {
+    SSL_CTX *cctx = tp_client_ctx(), *sctx = tp_server_ctx();
+    SSL_CTX_set_aes_hw_override(cctx, hw);
+    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+    SSL_set_enable_ech_grease(c, 1);
+    static tp_result r;
+    tp_handshake(c, s, &r);
+    TC_CHECK(r.ok);
+    TC_CHECK(r.ch != NULL);
+    if (r.ch) {
+      static const uint16_t with_hw[] = {0x1301, 0x1302, 0x1303};
+      static const uint16_t without_hw[] = {0x1303, 0x1301, 0x1302};
+      const uint16_t *want = hw ? with_hw : without_hw;
+      TC_CHECK(r.ch->ciphers.n >= 3);
+      for (size_t i = 0; i < 3 && i < r.ch->ciphers.n; i++) TC_EQ(r.ch->ciphers.v[i], want[i]);
+      const gfp_ext *ech = gfp_ch_find_ext(r.ch, 0xfe0d);
+      TC_CHECK(ech && ech->kind == GFP_EXT_ECH && ech->u.ech.type == 0);
+      if (ech) TC_EQ(ech->u.ech.aead_id, hw ? 0x0001 : 0x0003);
+    }
+    gfp_ch_free(r.ch);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+  }
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
@@ -645,5 +675,6 @@ int main(void) {
   test_tls_client_sigalgs_verbatim();
   test_tls_record_size_limit(1);
   test_tls_record_size_limit(0);
+  test_tls_aes_hw_override();
   return tc_summary("test_tls_patches");
 }
