@@ -7,6 +7,15 @@
 
 #include <openssl/ssl.h>
 
+#include <time.h>
+
+#include <openssl/bytestring.h>
+#include <openssl/ec_key.h>
+#include <openssl/evp.h>
+#include <openssl/obj.h>
+#include <openssl/pool.h>
+#include <openssl/x509.h>
+
 #include "tcheck.h"
 #include "tls_pair.h"
 
@@ -657,6 +666,147 @@ static void test_tls_aes_hw_override(void) {
   }
 }
 
+/* A server context whose P-256 leaf (notBefore an hour ago) carries
+ * DelegationUsage or not, and a delegated credential for |ssl| signed by the
+ * leaf key (RFC 9345 section 4): valid |valid_time| seconds from the leaf's
+ * notBefore, algorithm 0x0403, its signature corrupted on request. */
+static SSL_CTX *dc_server_ctx(int delegation_usage, EVP_PKEY **out_leaf_key, X509 **out_leaf) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+  EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+  EVP_PKEY *key = EVP_PKEY_new();
+  X509 *x = X509_new();
+  if (!EC_KEY_generate_key(ec) || !EVP_PKEY_set1_EC_KEY(key, ec)) abort();
+  X509_set_version(x, X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 30 * 86400);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                             (const uint8_t *)"localhost", -1, -1, 0);
+  X509_set_issuer_name(x, X509_get_subject_name(x));
+  X509_set_pubkey(x, key);
+  if (delegation_usage) {
+    /* OID 1.3.6.1.4.1.44363.44 with a NULL value, as RFC 9345 section 4.2 defines. */
+    ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.44363.44", 1);
+    ASN1_OCTET_STRING *null_value = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(null_value, (const uint8_t *)"\x05\x00", 2);
+    X509_EXTENSION *ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 0, null_value);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(null_value);
+    ASN1_OBJECT_free(oid);
+  }
+  if (!X509_sign(x, key, EVP_sha256()) || !SSL_CTX_use_certificate(ctx, x) ||
+      !SSL_CTX_use_PrivateKey(ctx, key))
+    abort();
+  EC_KEY_free(ec);
+  *out_leaf_key = key;
+  *out_leaf = x;
+  return ctx;
+}
+
+static void attach_dc(SSL *ssl, EVP_PKEY *leaf_key, X509 *leaf, uint32_t valid_time, int corrupt) {
+  EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+  EVP_PKEY *dc_key = EVP_PKEY_new();
+  if (!EC_KEY_generate_key(ec) || !EVP_PKEY_set1_EC_KEY(dc_key, ec)) abort();
+  CBB cred, spki;
+  uint8_t *cred_bytes;
+  size_t cred_len;
+  CBB_init(&cred, 256);
+  CBB_add_u32(&cred, valid_time);
+  CBB_add_u16(&cred, 0x0403);
+  CBB_add_u24_length_prefixed(&cred, &spki);
+  EVP_marshal_public_key(&spki, dc_key);
+  CBB_finish(&cred, &cred_bytes, &cred_len);
+  uint8_t *der = NULL;
+  int der_len = i2d_X509(leaf, &der);
+  CBB msg;
+  uint8_t *msg_bytes;
+  size_t msg_len;
+  CBB_init(&msg, 1024);
+  for (int i = 0; i < 64; i++) CBB_add_u8(&msg, 0x20);
+  CBB_add_bytes(&msg, (const uint8_t *)"TLS, server delegated credentials", 34); /* with the 0 */
+  CBB_add_bytes(&msg, der, (size_t)der_len);
+  CBB_add_bytes(&msg, cred_bytes, cred_len);
+  CBB_add_u16(&msg, 0x0403);
+  CBB_finish(&msg, &msg_bytes, &msg_len);
+  uint8_t sig[128];
+  size_t sig_len = sizeof(sig);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  if (!EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, leaf_key) ||
+      !EVP_DigestSign(md, sig, &sig_len, msg_bytes, msg_len))
+    abort();
+  if (corrupt) sig[sig_len / 2] ^= 1;
+  CBB dc, s;
+  uint8_t *dc_bytes;
+  size_t dc_len;
+  CBB_init(&dc, 512);
+  CBB_add_bytes(&dc, cred_bytes, cred_len);
+  CBB_add_u16(&dc, 0x0403);
+  CBB_add_u16_length_prefixed(&dc, &s);
+  CBB_add_bytes(&s, sig, sig_len);
+  CBB_finish(&dc, &dc_bytes, &dc_len);
+  CRYPTO_BUFFER *buf = CRYPTO_BUFFER_new(dc_bytes, dc_len, NULL);
+  if (!SSL_set1_delegated_credential(ssl, buf, dc_key, NULL)) abort();
+  CRYPTO_BUFFER_free(buf);
+  OPENSSL_free(dc_bytes);
+  OPENSSL_free(msg_bytes);
+  OPENSSL_free(cred_bytes);
+  OPENSSL_free(der);
+  EVP_MD_CTX_free(md);
+  EVP_PKEY_free(dc_key);
+  EC_KEY_free(ec);
+}
+
+/* 0009: delegated credentials offered, used when valid, refused otherwise. */
+static void test_tls_delegated_credentials(void) {
+  static const uint16_t firefox_dc[] = {0x0403, 0x0503, 0x0603, 0x0203};
+  const uint32_t age = 3600; /* the leaf's notBefore is an hour ago */
+  const struct {
+    const char *what;
+    int usage, corrupt, offer;
+    uint32_t valid_time;
+    int ok, used;
+  } cases[] = {
+      {"valid, three days left", 1, 0, 1, age + 3 * 86400, 1, 1},
+      {"bad signature", 1, 1, 1, age + 3 * 86400, 0, 0},
+      {"expired", 1, 0, 1, age - 600, 0, 0},
+      {"more than seven days left", 1, 0, 1, age + 8 * 86400, 0, 0},
+      {"leaf without DelegationUsage", 0, 0, 1, age + 3 * 86400, 0, 0},
+      {"not offered: none sent", 1, 0, 0, age + 3 * 86400, 1, 0},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    EVP_PKEY *leaf_key;
+    X509 *leaf;
+    SSL_CTX *sctx = dc_server_ctx(cases[i].usage, &leaf_key, &leaf);
+    SSL_CTX *cctx = tp_client_ctx();
+    if (cases[i].offer) TC_CHECK(SSL_CTX_set_delegated_credential_sigalgs(cctx, firefox_dc, 4));
+    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+    attach_dc(s, leaf_key, leaf, cases[i].valid_time, cases[i].corrupt);
+    static tp_result r;
+    tp_handshake(c, s, &r);
+    if (r.ok != cases[i].ok || SSL_delegated_credential_used(c) != cases[i].used)
+      fprintf(stderr, "  case '%s': ok=%d used=%d (%s)\n", cases[i].what, r.ok,
+              SSL_delegated_credential_used(c), r.client_error);
+    TC_EQ(r.ok, cases[i].ok);
+    TC_EQ(SSL_delegated_credential_used(c), cases[i].used);
+    if (!cases[i].ok && !strstr(r.client_error, "INVALID_DELEGATED_CREDENTIAL"))
+      fprintf(stderr, "  case %s: %s\n", cases[i].what, r.client_error);
+    if (!cases[i].ok) TC_CHECK(strstr(r.client_error, "INVALID_DELEGATED_CREDENTIAL") != NULL);
+    if (r.ch && cases[i].offer) {
+      const gfp_ext *e = gfp_ch_find_ext(r.ch, 34);
+      TC_CHECK(e && e->u.list.n == 4);
+      for (size_t k = 0; e && k < e->u.list.n && k < 4; k++) TC_EQ(e->u.list.v[k], firefox_dc[k]);
+    }
+    gfp_ch_free(r.ch);
+    SSL_free(c);
+    SSL_free(s);
+    SSL_CTX_free(cctx);
+    SSL_CTX_free(sctx);
+    EVP_PKEY_free(leaf_key);
+    X509_free(leaf);
+  }
+}
+
 int main(void) {
   test_tls_x25519mlkem768_shares_and_handshake();
   test_tls_alps_codepoint(0);
@@ -676,5 +826,6 @@ int main(void) {
   test_tls_record_size_limit(1);
   test_tls_record_size_limit(0);
   test_tls_aes_hw_override();
+  test_tls_delegated_credentials();
   return tc_summary("test_tls_patches");
 }

@@ -60,9 +60,19 @@ SSL_CTX *tp_client_ctx(void) {
   return ctx;
 }
 
+/* Every queued error, oldest first, joined with " | ": the library's own verdict
+ * comes after a lower layer's detail. */
 static void reason(char *out, size_t n) {
-  uint32_t e = ERR_get_error();
-  if (e) ERR_error_string_n(e, out, n);
+  size_t used = 0;
+  out[0] = '\0';
+  uint32_t e;
+  while ((e = ERR_get_error()) != 0 && used + 4 < n) {
+    char one[256];
+    ERR_error_string_n(e, one, sizeof(one));
+    int w = snprintf(out + used, n - used, "%s%s", used ? " | " : "", one);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
   ERR_clear_error();
 }
 
