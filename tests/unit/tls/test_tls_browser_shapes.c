@@ -18,6 +18,7 @@
 
 #include "tcheck.h"
 #include "tls_pair.h"
+#include "shape_capture.h"
 #include "tls_shape.h"
 
 static const char *const kBrowsers[] = {
@@ -27,76 +28,6 @@ static const char *const kBrowsers[] = {
     "chrome_131.0.6778.86",        /* ALPS 17513 */
     "safari_18.4_macOS",
 };
-
-static uint16_t u16_of(json_t *v) {
-  if (json_is_string(v) && strcmp(json_string_value(v), "GREASE") == 0) return 0x0a0a;
-  return (uint16_t)json_integer_value(v);
-}
-
-static size_t u16_list(json_t *arr, uint16_t *out, size_t cap) {
-  size_t n = 0, i;
-  json_t *v;
-  json_array_foreach(arr, i, v) {
-    if (n < cap) out[n++] = u16_of(v);
-  }
-  return n;
-}
-
-static const char *versions_names[] = {"TLS_VERSION_1_3", "TLS_VERSION_1_2", "TLS_VERSION_1_1",
-                                       "TLS_VERSION_1_0"};
-static const uint16_t versions_values[] = {0x0304, 0x0303, 0x0302, 0x0301};
-
-static uint16_t version_of(json_t *v) {
-  if (json_is_integer(v)) return (uint16_t)json_integer_value(v);
-  const char *s = json_string_value(v);
-  if (s && strcmp(s, "GREASE") == 0) return 0x0a0a;
-  for (size_t i = 0; s && i < 4; i++)
-    if (strcmp(s, versions_names[i]) == 0) return versions_values[i];
-  return 0;
-}
-
-/* The capture's tls block as a shape. */
-static void shape_from_capture(json_t *tls, tls_shape *s) {
-  tls_shape_init(s);
-  s->n_ciphers = u16_list(json_object_get(tls, "cipher_suites"), s->ciphers, TLS_SHAPE_MAX_CIPHERS);
-  s->n_extensions = u16_list(json_object_get(tls, "extensions_order_as_captured"), s->extensions,
-                             TLS_SHAPE_MAX_EXTENSIONS);
-  s->permute_extensions = json_is_true(json_object_get(tls, "extension_permutation"));
-  s->n_groups = u16_list(json_object_get(tls, "supported_groups"), s->groups, TLS_SHAPE_MAX_GROUPS);
-  s->n_key_shares =
-      u16_list(json_object_get(tls, "key_share_groups"), s->key_shares, TLS_SHAPE_MAX_KEY_SHARES);
-  s->n_sigalgs =
-      u16_list(json_object_get(tls, "signature_algorithms"), s->sigalgs, TLS_SHAPE_MAX_SIGALGS);
-  json_t *dc = json_object_get(tls, "delegated_credentials");
-  if (json_is_array(dc)) s->n_dc_sigalgs = u16_list(dc, s->dc_sigalgs, TLS_SHAPE_MAX_SIGALGS);
-  size_t i;
-  json_t *v;
-  json_array_foreach(json_object_get(tls, "supported_versions"), i, v) {
-    if (s->n_versions < TLS_SHAPE_MAX_VERSIONS) s->versions[s->n_versions++] = version_of(v);
-  }
-  json_array_foreach(json_object_get(tls, "alpn"), i, v) {
-    if (s->n_alpn < TLS_SHAPE_MAX_ALPN)
-      snprintf(s->alpn[s->n_alpn++], TLS_SHAPE_MAX_PROTO, "%s", json_string_value(v));
-  }
-  json_t *alps = json_object_get(tls, "alps");
-  if (json_is_object(alps)) {
-    json_array_foreach(json_object_get(alps, "protocols"), i, v) {
-      if (s->n_alps < TLS_SHAPE_MAX_ALPN)
-        snprintf(s->alps[s->n_alps++], TLS_SHAPE_MAX_PROTO, "%s", json_string_value(v));
-    }
-    s->alps_codepoint = (uint16_t)json_integer_value(json_object_get(alps, "codepoint"));
-  }
-  json_t *cc = json_object_get(tls, "compress_certificate");
-  if (json_is_array(cc)) s->n_certcomp = u16_list(cc, s->certcomp, TLS_SHAPE_MAX_CERTCOMP);
-  json_t *rsl = json_object_get(tls, "record_size_limit");
-  if (json_is_integer(rsl)) s->record_size_limit = (uint16_t)json_integer_value(rsl);
-  s->ech_grease = json_is_true(json_object_get(tls, "encrypted_client_hello_grease"));
-  s->status_request = json_is_true(json_object_get(tls, "status_request"));
-  s->sct = json_is_true(json_object_get(tls, "signed_certificate_timestamp"));
-  s->session_ticket = json_is_true(json_object_get(tls, "session_ticket"));
-  /* Desktop browsers on x86 and Apple silicon: AES hardware. */
-  s->aes_hw = 1;
-}
 
 /* Observed u16 list equals the captured one, GREASE positions included. */
 static int same_list(const char *what, const uint16_t *got, size_t n_got, const uint16_t *want,
@@ -179,7 +110,7 @@ static void check_browser(json_t *b) {
   size_t kl[8];
   size_t nk = tp_key_shares(ch, kg, k, kl, 8);
   TC_CHECK(same_list("key_share groups", kg, nk, shape.key_shares, shape.n_key_shares));
-  size_t nwl = u16_list(json_object_get(tls, "key_share_lengths"), want_len, 8);
+  size_t nwl = shape_u16_list(json_object_get(tls, "key_share_lengths"), want_len, 8);
   TC_EQ(nk, nwl);
   for (size_t i = 0; i < nk && i < nwl; i++) TC_EQ(kl[i], want_len[i]);
   if ((e = gfp_ch_find_ext(ch, 16))) {
@@ -222,13 +153,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s:%d:%d: %s\n", argv[1], jerr.line, jerr.column, jerr.text);
     return 2;
   }
-  json_t *browsers = json_object_get(root, "browsers");
   for (size_t k = 0; k < sizeof(kBrowsers) / sizeof(kBrowsers[0]); k++) {
-    json_t *found = NULL, *b;
-    size_t i;
-    json_array_foreach(browsers, i, b) {
-      if (strcmp(json_string_value(json_object_get(b, "id")), kBrowsers[k]) == 0) found = b;
-    }
+    json_t *found = shape_find_browser(root, kBrowsers[k]);
     TC_CHECK(found != NULL);
     if (found) check_browser(found);
   }
