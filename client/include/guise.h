@@ -52,6 +52,105 @@ typedef struct guise_version_info {
  */
 GUISE_EXTERN const guise_version_info *guise_version(void);
 
+/* ---- Errors ------------------------------------------------------------------------ */
+
+/*
+ * One table of errors, banded by class (the hundreds of the code). Public
+ * functions return 0 or one of these negative codes. Names and numbers are
+ * stable: a code is never reused for something else; new codes are only added.
+ *
+ *   -1xx usage       -2xx DNS           -3xx connect      -4xx TLS
+ *   -5xx certificate -6xx proxy         -7xx HTTP         -8xx decoding
+ *   -9xx profile     -10xx timeout      -11xx resource / internal
+ */
+#define GUISE_ERRNO_MAP(XX)                                                             \
+  XX(USAGE_INVALID_ARGUMENT, -101, "invalid argument")                                  \
+  XX(USAGE_URL_MALFORMED, -102, "malformed URL")                                        \
+  XX(USAGE_URL_SCHEME, -103, "unsupported URL scheme")                                  \
+  XX(USAGE_FILE, -104, "cannot read or write a file given as an argument")              \
+  XX(DNS_NOT_FOUND, -201, "host name not found")                                        \
+  XX(DNS_FAILED, -202, "name resolution failed")                                        \
+  XX(CONNECT_REFUSED, -301, "connection refused")                                       \
+  XX(CONNECT_UNREACHABLE, -302, "network or host unreachable")                          \
+  XX(CONNECT_RESET, -303, "connection reset by the peer")                               \
+  XX(CONNECT_CLOSED, -304, "connection closed by the peer")                             \
+  XX(CONNECT_NO_PORTS, -305, "no local port or address available")                      \
+  XX(CONNECT_NO_DESCRIPTORS, -306, "out of file descriptors")                           \
+  XX(CONNECT_FAILED, -307, "connection failed")                                         \
+  XX(TLS_HANDSHAKE, -401, "TLS handshake failed")                                       \
+  XX(TLS_ALERT, -402, "the server sent a TLS alert")                                    \
+  XX(TLS_WRONG_CIPHER, -403, "the server chose a cipher suite that was not offered")    \
+  XX(TLS_WRONG_GROUP, -404, "the server chose a group that was not offered")            \
+  XX(TLS_DELEGATED_CREDENTIAL, -405, "invalid delegated credential")                    \
+  XX(TLS_CERT_DECOMPRESSION, -406, "certificate decompression failed")                  \
+  XX(TLS_PROTOCOL, -407, "TLS protocol error")                                          \
+  XX(CERT_EXPIRED, -501, "certificate expired")                                         \
+  XX(CERT_NOT_YET_VALID, -502, "certificate not yet valid")                             \
+  XX(CERT_HOSTNAME, -503, "certificate does not match the host name")                   \
+  XX(CERT_SELF_SIGNED, -504, "self-signed certificate")                                 \
+  XX(CERT_UNTRUSTED, -505, "certificate chain ends at an untrusted root")               \
+  XX(CERT_WEAK_KEY, -506, "certificate key too weak")                                   \
+  XX(CERT_WEAK_SIGNATURE, -507, "certificate signed with a weak algorithm")             \
+  XX(CERT_MISSING_INTERMEDIATE, -508, "certificate chain incomplete")                   \
+  XX(CERT_INVALID, -509, "certificate verification failed")                             \
+  XX(PROXY_CONNECT_REFUSED, -601, "connection to the proxy refused")                    \
+  XX(PROXY_AUTH_REQUIRED, -602, "the proxy requires authentication")                    \
+  XX(PROXY_AUTH_FAILED, -603, "the proxy refused the credentials")                      \
+  XX(PROXY_CONNECT_REJECTED, -604, "the proxy refused the CONNECT request")             \
+  XX(PROXY_TIMEOUT, -605, "the proxy did not answer in time")                           \
+  XX(PROXY_PROTOCOL, -606, "the proxy answered with something unexpected")              \
+  XX(PROXY_SOCKS_GENERAL, -607, "SOCKS: general server failure")                        \
+  XX(PROXY_SOCKS_NOT_ALLOWED, -608, "SOCKS: connection not allowed by ruleset")         \
+  XX(PROXY_SOCKS_NET_UNREACHABLE, -609, "SOCKS: network unreachable")                   \
+  XX(PROXY_SOCKS_HOST_UNREACHABLE, -610, "SOCKS: host unreachable")                     \
+  XX(PROXY_SOCKS_REFUSED, -611, "SOCKS: connection refused by the destination")         \
+  XX(PROXY_SOCKS_TTL_EXPIRED, -612, "SOCKS: TTL expired")                               \
+  XX(PROXY_SOCKS_UNSUPPORTED, -613, "SOCKS: command or address type not supported")     \
+  XX(HTTP_PROTOCOL, -701, "malformed HTTP response")                                    \
+  XX(HTTP_HEADERS_TOO_LARGE, -702, "response headers larger than the limit")            \
+  XX(HTTP_BODY_TOO_LARGE, -703, "response body larger than the limit")                  \
+  XX(HTTP_TRUNCATED, -704, "response ended before its announced length")                \
+  XX(HTTP2_PROTOCOL, -705, "HTTP/2 protocol error")                                     \
+  XX(HTTP2_STREAM_RESET, -706, "the server reset the HTTP/2 stream")                    \
+  XX(HTTP2_GOAWAY, -707, "the server closed the HTTP/2 connection (GOAWAY)")            \
+  XX(HTTP2_REFUSED, -708, "the server refused the stream; it was not processed")        \
+  XX(HTTP_TOO_MANY_REDIRECTS, -709, "too many redirects")                               \
+  XX(DECODE_CORRUPT, -801, "corrupt compressed body")                                   \
+  XX(DECODE_TOO_LARGE, -802, "decoded body over its size or expansion limit")           \
+  XX(DECODE_UNSUPPORTED, -803, "unsupported content encoding")                          \
+  XX(PROFILE_NOT_FOUND, -901, "no such profile")                                        \
+  XX(PROFILE_SYNTAX, -902, "profile is not valid JSON")                                 \
+  XX(PROFILE_INVALID, -903, "profile is invalid")                                       \
+  XX(PROFILE_UNSUPPORTED, -904, "profile asks for something this build cannot do")      \
+  XX(TIMEOUT_CONNECT, -1001, "connect timeout")                                         \
+  XX(TIMEOUT_TLS, -1002, "TLS handshake timeout")                                       \
+  XX(TIMEOUT_RESPONSE, -1003, "no response in time")                                    \
+  XX(TIMEOUT_TOTAL, -1004, "the whole request took too long")                           \
+  XX(TIMEOUT_IDLE, -1005, "the connection went idle")                                   \
+  XX(NOMEM, -1101, "out of memory")                                                     \
+  XX(IO, -1102, "input/output error")                                                   \
+  XX(CANCELLED, -1103, "cancelled")                                                     \
+  XX(INTERNAL, -1104, "internal error")
+
+typedef enum guise_errno {
+  GUISE_OK = 0,
+#define GUISE_ERRNO_ENUM(name, code, text) GUISE_E_##name = (code),
+  GUISE_ERRNO_MAP(GUISE_ERRNO_ENUM)
+#undef GUISE_ERRNO_ENUM
+} guise_errno;
+
+/* guise_err_name returns the stable name of |code| ("CONNECT_REFUSED", "OK"), or
+ * "UNKNOWN" for a code not in the table. Static storage. */
+GUISE_EXTERN const char *guise_err_name(int code);
+
+/* guise_strerror returns a short English description of |code|. Static storage. */
+GUISE_EXTERN const char *guise_strerror(int code);
+
+/* guise_err_class returns the class of |code|: "usage", "dns", "connect", "tls",
+ * "certificate", "proxy", "http", "decoding", "profile", "timeout", "resource",
+ * "ok", or "unknown". Static storage. */
+GUISE_EXTERN const char *guise_err_class(int code);
+
 /* ---- The observer: guise echo -------------------------------------------------------- */
 
 /*
