@@ -1,0 +1,321 @@
+/* conn.c — a client connection over libuv, TLS via memory BIOs (see conn.h). */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "guise.h"
+#include "tls_verify.h"
+
+/* Plaintext read per SSL_read and the libuv read buffer: a TLS record and more. */
+#define CONN_READ_BUF (64u * 1024u)
+/* Output queued but not yet written to the socket; past it conn_write fails:
+ * the protocols above never need more than a window of data in flight. */
+#define CONN_MAX_QUEUED (8u * 1024u * 1024u)
+
+enum conn_state { S_CONNECTING, S_TLS, S_READY, S_CLOSING };
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_connect_t connect_req;
+  uv_timer_t timer;
+  uv_loop_t *loop;
+  enum conn_state state;
+  int pending_closes;
+  int close_err;
+  int verify;
+  conn_callbacks cb;
+  void *ud;
+  SSL *ssl;
+  BIO *rbio, *wbio;
+  const tls_shape *shape;
+  unsigned tls_timeout_ms;
+  uint64_t t0;
+  double connect_ms, tls_ms;
+  uint8_t readbuf[CONN_READ_BUF];
+};
+
+static int map_uv(int r) {
+  switch (r) {
+    case UV_ECONNREFUSED: return GUISE_E_CONNECT_REFUSED;
+    case UV_ENETUNREACH:
+    case UV_EHOSTUNREACH: return GUISE_E_CONNECT_UNREACHABLE;
+    case UV_ECONNRESET:
+    case UV_EPIPE: return GUISE_E_CONNECT_RESET;
+    case UV_EADDRNOTAVAIL:
+    case UV_EADDRINUSE: return GUISE_E_CONNECT_NO_PORTS;
+    case UV_EMFILE:
+    case UV_ENFILE: return GUISE_E_CONNECT_NO_DESCRIPTORS;
+    case UV_ENOMEM:
+    case UV_ENOBUFS: return GUISE_E_NOMEM;
+    case UV_ETIMEDOUT: return GUISE_E_TIMEOUT_CONNECT;
+    default: return GUISE_E_CONNECT_FAILED;
+  }
+}
+
+/* A failed handshake's reason: the certificate when it was the cause, else the
+ * library's verdict from its error queue. */
+static int map_tls_failure(conn *c) {
+  int cert = c->verify ? tls_verify_error(c->ssl) : 0;
+  uint32_t e = ERR_peek_last_error();
+  ERR_clear_error();
+  if (cert) return cert;
+  if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
+    int r = ERR_GET_REASON(e);
+    if (r == SSL_R_WRONG_CIPHER_RETURNED || r == SSL_R_UNKNOWN_CIPHER_RETURNED)
+      return GUISE_E_TLS_WRONG_CIPHER;
+    if (r == SSL_R_WRONG_CURVE) return GUISE_E_TLS_WRONG_GROUP;
+    if (r == SSL_R_INVALID_DELEGATED_CREDENTIAL) return GUISE_E_TLS_DELEGATED_CREDENTIAL;
+    if (r == SSL_R_CERT_DECOMPRESSION_FAILED || r == SSL_R_UNCOMPRESSED_CERT_TOO_LARGE)
+      return GUISE_E_TLS_CERT_DECOMPRESSION;
+    if (r >= SSL_AD_REASON_OFFSET) return GUISE_E_TLS_ALERT;
+  }
+  return GUISE_E_TLS_HANDSHAKE;
+}
+
+static double elapsed_ms(const conn *c) { return (double)(uv_hrtime() - c->t0) / 1e6; }
+
+static void on_closed(uv_handle_t *h) {
+  conn *c = h->data;
+  if (--c->pending_closes > 0) return;
+  if (c->cb.on_close) c->cb.on_close(c, c->close_err, c->ud);
+  SSL_free(c->ssl);
+  free(c);
+}
+
+static void finish(conn *c, int err) {
+  if (c->state == S_CLOSING) return;
+  c->state = S_CLOSING;
+  c->close_err = err;
+  c->pending_closes = 2;
+  uv_close((uv_handle_t *)&c->tcp, on_closed);
+  uv_close((uv_handle_t *)&c->timer, on_closed);
+}
+
+void conn_close(conn *c) { finish(c, 0); }
+
+SSL *conn_ssl(conn *c) { return c->ssl; }
+double conn_connect_ms(const conn *c) { return c->connect_ms; }
+double conn_tls_ms(const conn *c) { return c->tls_ms; }
+
+typedef struct wreq {
+  uv_write_t req;
+  conn *c;
+  size_t len;
+  uint8_t data[];
+} wreq;
+
+static void on_written(uv_write_t *req, int status) {
+  wreq *w = (wreq *)req;
+  conn *c = w->c;
+  free(w);
+  if (status < 0 && c->state != S_CLOSING) finish(c, map_uv(status));
+}
+
+static int send_raw(conn *c, const uint8_t *p, size_t n) {
+  if (n == 0) return 0;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED)
+    return GUISE_E_INTERNAL;
+  wreq *w = malloc(sizeof(*w) + n);
+  if (w == NULL) return GUISE_E_NOMEM;
+  w->c = c;
+  w->len = n;
+  memcpy(w->data, p, n);
+  uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)n);
+  int r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+  if (r < 0) {
+    free(w);
+    return map_uv(r);
+  }
+  return 0;
+}
+
+/* Everything BoringSSL wrote goes to the socket. */
+static int flush_tls(conn *c) {
+  size_t n;
+  while ((n = BIO_pending(c->wbio)) > 0) {
+    uint8_t buf[16384 + 512];
+    int got = BIO_read(c->wbio, buf, (int)(n < sizeof(buf) ? n : sizeof(buf)));
+    if (got <= 0) break;
+    int r = send_raw(c, buf, (size_t)got);
+    if (r) return r;
+  }
+  return 0;
+}
+
+int conn_write(conn *c, const uint8_t *p, size_t n) {
+  if (c->state != S_READY) return GUISE_E_CONNECT_CLOSED;
+  if (c->ssl == NULL) return send_raw(c, p, n);
+  while (n > 0) {
+    int chunk = n > 16384 ? 16384 : (int)n;
+    if (SSL_write(c->ssl, p, chunk) != chunk) return GUISE_E_TLS_PROTOCOL;
+    p += chunk;
+    n -= (size_t)chunk;
+  }
+  return flush_tls(c);
+}
+
+static void ready(conn *c) {
+  c->state = S_READY;
+  uv_timer_stop(&c->timer);
+  const uint8_t *alpn = NULL;
+  unsigned alpn_len = 0;
+  char proto[32] = "";
+  if (c->ssl) {
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+    if (alpn_len < sizeof(proto)) {
+      memcpy(proto, alpn, alpn_len);
+      proto[alpn_len] = '\0';
+    }
+  }
+  if (c->cb.on_ready) c->cb.on_ready(c, proto, c->ud);
+}
+
+static void tls_progress(conn *c) {
+  if (c->state == S_TLS) {
+    int r = SSL_do_handshake(c->ssl);
+    int fr = flush_tls(c);
+    if (fr) {
+      finish(c, fr);
+      return;
+    }
+    if (r != 1) {
+      if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) return;
+      finish(c, map_tls_failure(c));
+      return;
+    }
+    c->tls_ms = elapsed_ms(c);
+    ready(c);
+    if (c->state != S_READY) return;
+  }
+  for (;;) {
+    int r = SSL_read(c->ssl, c->readbuf, sizeof(c->readbuf));
+    if (r > 0) {
+      if (c->cb.on_data) c->cb.on_data(c, c->readbuf, (size_t)r, c->ud);
+      if (c->state != S_READY) return;
+      continue;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ) break;
+    finish(c, e == SSL_ERROR_ZERO_RETURN ? 0 : GUISE_E_TLS_PROTOCOL);
+    return;
+  }
+  int fr = flush_tls(c); /* post-handshake messages, key updates */
+  if (fr) finish(c, fr);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  conn *c = h->data;
+  /* With TLS the ciphertext goes to the BIO at once; the buffer is free again
+   * before the next read. Without TLS, on_data consumes it synchronously. */
+  *buf = uv_buf_init((char *)c->readbuf, sizeof(c->readbuf));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn *c = s->data;
+  if (c->state == S_CLOSING) return;
+  if (nread < 0) {
+    int err = nread == UV_EOF ? (c->state == S_READY ? 0 : GUISE_E_CONNECT_CLOSED)
+                              : map_uv((int)nread);
+    finish(c, err);
+    return;
+  }
+  if (nread == 0) return;
+  if (c->ssl == NULL) {
+    if (c->cb.on_data) c->cb.on_data(c, (const uint8_t *)buf->base, (size_t)nread, c->ud);
+    return;
+  }
+  if (BIO_write(c->rbio, buf->base, (int)nread) != (int)nread) {
+    finish(c, GUISE_E_NOMEM);
+    return;
+  }
+  tls_progress(c);
+}
+
+static void on_timeout(uv_timer_t *t) {
+  conn *c = t->data;
+  finish(c, c->state == S_CONNECTING ? GUISE_E_TIMEOUT_CONNECT : GUISE_E_TIMEOUT_TLS);
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  conn *c = req->data;
+  if (c->state == S_CLOSING) return;
+  if (status < 0) {
+    finish(c, map_uv(status));
+    return;
+  }
+  c->connect_ms = elapsed_ms(c);
+  uv_tcp_nodelay(&c->tcp, 1);
+  int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (r < 0) {
+    finish(c, map_uv(r));
+    return;
+  }
+  if (c->ssl == NULL) {
+    ready(c);
+    return;
+  }
+  c->state = S_TLS;
+  uv_timer_stop(&c->timer);
+  if (c->tls_timeout_ms) uv_timer_start(&c->timer, on_timeout, c->tls_timeout_ms, 0);
+  tls_progress(c);
+}
+
+int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, void *ud,
+              conn **out) {
+  if (o->addr == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) return GUISE_E_NOMEM;
+  c->loop = loop;
+  c->cb = *cb;
+  c->ud = ud;
+  c->verify = o->verify;
+  c->shape = o->shape;
+  c->tls_timeout_ms = o->tls_timeout_ms;
+  c->t0 = uv_hrtime();
+  if (o->ctx) {
+    const char *why = NULL;
+    c->ssl = SSL_new(o->ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+      BIO_free(c->rbio);
+      BIO_free(c->wbio);
+      SSL_free(c->ssl);
+      free(c);
+      return GUISE_E_NOMEM;
+    }
+    BIO_set_mem_eof_return(c->rbio, -1);
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_connect_state(c->ssl);
+    int r = 0;
+    if (o->shape && tls_shape_apply_ssl(c->ssl, o->shape, &why) != 0) r = GUISE_E_PROFILE_UNSUPPORTED;
+    if (!r && o->sni && !SSL_set_tlsext_host_name(c->ssl, o->sni)) r = GUISE_E_NOMEM;
+    const char *vh = o->verify_host ? o->verify_host : o->sni;
+    if (!r && o->verify && vh) r = tls_verify_expect_host(c->ssl, vh);
+    if (!r && o->sessions && o->session_key &&
+        tls_session_cache_begin(o->sessions, c->ssl, o->session_key, 1) != 0)
+      r = GUISE_E_NOMEM;
+    if (r) {
+      SSL_free(c->ssl);
+      free(c);
+      return r;
+    }
+  }
+  uv_tcp_init(loop, &c->tcp);
+  uv_timer_init(loop, &c->timer);
+  c->tcp.data = c->timer.data = c->connect_req.data = c;
+  c->state = S_CONNECTING;
+  int r = uv_tcp_connect(&c->connect_req, &c->tcp, o->addr, on_connect);
+  if (r < 0) {
+    /* The handles exist: close them through the loop, report synchronously. */
+    c->cb.on_close = NULL;
+    finish(c, map_uv(r));
+    return map_uv(r);
+  }
+  if (o->connect_timeout_ms) uv_timer_start(&c->timer, on_timeout, o->connect_timeout_ms, 0);
+  *out = c;
+  return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * conn.h — one client connection: TCP through libuv, then (for https) TLS
+ * through BoringSSL memory BIOs, shaped by a tls_shape; the protocol above
+ * (HTTP/1.1 or HTTP/2) sees plaintext bytes only. A loop module: only this and
+ * the scheduler include uv.h.
+ *
+ * Lifetime (libuv's rule): after conn_close, the object stays valid until
+ * on_close has been called; its memory is freed right after on_close returns.
+ */
+#ifndef GUISE_CONN_H
+#define GUISE_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "tls_session_cache.h"
+#include "tls_shape.h"
+
+typedef struct conn conn;
+
+typedef struct conn_callbacks {
+  /* TCP (and TLS) are up. |alpn| is the negotiated protocol ("" for none or
+   * plaintext). */
+  void (*on_ready)(conn *c, const char *alpn, void *ud);
+  /* Plaintext bytes from the server. */
+  void (*on_data)(conn *c, const uint8_t *p, size_t n, void *ud);
+  /* The connection ended: 0 after a clean close by the server or conn_close,
+   * else a GUISE_E_* code. Called exactly once. */
+  void (*on_close)(conn *c, int err, void *ud);
+} conn_callbacks;
+
+typedef struct conn_options {
+  const struct sockaddr *addr;  /* IPv4 or IPv6, port set */
+  SSL_CTX *ctx;                 /* NULL: plaintext */
+  const tls_shape *shape;       /* per-connection TLS parts (ALPN, ALPS, ...) */
+  const char *sni;              /* server name to send and verify; NULL: none */
+  int verify;                   /* check the certificate against |sni| or the IP */
+  const char *verify_host;      /* name the certificate must match (default |sni|) */
+  tls_session_cache *sessions;  /* NULL: no resumption */
+  const char *session_key;
+  unsigned connect_timeout_ms;  /* TCP connect; 0: none */
+  unsigned tls_timeout_ms;      /* TLS handshake; 0: none */
+} conn_options;
+
+/* Starts a connection. Returns 0 (callbacks follow) or a GUISE_E_* code (none
+ * will). */
+int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, void *ud,
+              conn **out);
+
+/* Queues plaintext for the server. Returns 0 or a GUISE_E_* code. */
+int conn_write(conn *c, const uint8_t *p, size_t n);
+
+/* Closes the connection; on_close(c, 0) follows from the loop. */
+void conn_close(conn *c);
+
+/* The TLS object, for the negotiated details (NULL for plaintext). */
+SSL *conn_ssl(conn *c);
+
+/* Timings in milliseconds from conn_open: TCP connected, TLS done (0 if none). */
+double conn_connect_ms(const conn *c);
+double conn_tls_ms(const conn *c);
+
+#endif
