@@ -184,10 +184,11 @@ int dns_new(uv_loop_t *loop, dns **out) {
 
 static void on_timer_closed(uv_handle_t *h) { release(h->data); }
 
-void dns_free(dns *d) {
-  if (d == NULL) return;
-  d->closing = 1;
-  d->pending_closes = 1; /* the timer; each watcher closed below adds one */
+/* The destruction itself, from the loop: c-ares must not be destroyed from
+ * inside one of its own callbacks, where dns_free is usually called. */
+static void destroy_now(uv_timer_t *t) {
+  dns *d = t->data;
+  /* dns_free holds one for the timer; each watcher closed from now on adds one. */
   /* Ends pending queries (ARES_EDESTRUCTION) and closes c-ares's sockets, which
    * reports each through on_sock_state so that its watcher closes. */
   ares_destroy(d->channel);
@@ -199,6 +200,20 @@ void dns_free(dns *d) {
     }
   }
   uv_close((uv_handle_t *)&d->timer, on_timer_closed);
+}
+
+void dns_free(dns *d) {
+  if (d == NULL || d->closing) return;
+  d->closing = 1;
+  d->pending_closes = 1; /* released when the timer closes, in destroy_now */
+  uv_timer_stop(&d->timer);
+  uv_timer_start(&d->timer, destroy_now, 0, 0);
+}
+
+int dns_set_servers(dns *d, const char *servers) {
+  return ares_set_servers_ports_csv(d->channel, servers) == ARES_SUCCESS
+             ? 0
+             : GUISE_E_USAGE_INVALID_ARGUMENT;
 }
 
 int dns_add_override(dns *d, const char *spec) {

@@ -23,9 +23,14 @@ typedef void (*dns_cb)(int err, const struct sockaddr_storage *addrs, size_t n, 
 /* A resolver on |loop|. Returns 0 and |*out|, or a GUISE_E_* code. */
 int dns_new(uv_loop_t *loop, dns **out);
 
-/* Closes the resolver; pending queries end with GUISE_E_CANCELLED. Memory is
- * released once the loop has run the closing callbacks. */
+/* Closes the resolver from the next loop iteration (safe inside a dns_cb);
+ * pending queries end with GUISE_E_CANCELLED. Memory is released once the loop
+ * has run the closing callbacks. */
 void dns_free(dns *d);
+
+/* curl's --dns-servers: "ip[:port][,ip[:port]...]" instead of /etc/resolv.conf.
+ * Returns 0 or GUISE_E_USAGE_INVALID_ARGUMENT. */
+int dns_set_servers(dns *d, const char *servers);
 
 /* curl's --resolve: "host:port:addr[,addr...]" (IPv6 in brackets). Returns 0 or
  * GUISE_E_USAGE_INVALID_ARGUMENT. */
