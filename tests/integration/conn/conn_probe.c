@@ -16,8 +16,8 @@
 #include "conn.h"
 #include "dns.h"
 #include "guise.h"
+#include "tls_client.h"
 #include "tls_shape.h"
-#include "tls_verify.h"
 
 static struct {
   uv_loop_t *loop;
@@ -103,15 +103,16 @@ int main(int argc, char **argv) {
     return 2;
   }
   P.host = argv[i];
-  P.ctx = SSL_CTX_new(TLS_method());
   tls_shape_init(&P.shape);
   snprintf(P.shape.alpn[0], TLS_SHAPE_MAX_PROTO, "h2");
   snprintf(P.shape.alpn[1], TLS_SHAPE_MAX_PROTO, "http/1.1");
   P.shape.n_alpn = 2;
   const char *why;
-  if (tls_shape_apply_ctx(P.ctx, &P.shape, &why) != 0 ||
-      tls_verify_setup(P.ctx, cafile, P.insecure) != 0) {
-    printf("error %s\n", guise_err_name(GUISE_E_USAGE_FILE));
+  int err;
+  tls_client_config cfg = {&P.shape, cafile, P.insecure, NULL};
+  P.ctx = tls_client_ctx_new(&cfg, &err, &why);
+  if (P.ctx == NULL) {
+    printf("error %s\n", guise_err_name(err));
     return 1;
   }
   int r = dns_resolve(P.dns, P.host, (unsigned)atoi(argv[i + 1]), on_resolved, NULL);

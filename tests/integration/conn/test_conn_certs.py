@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 PROBE, GUISE = sys.argv[1], sys.argv[2]
 failures = 0
@@ -150,6 +151,33 @@ try:
     check("--resolve override reaches the server", out.startswith("ok alpn=h2 version=TLSv1.3"), out)
     rc, out = probe("--cacert", ca, "127.0.0.1", port)
     check("IP literal matched against the IP SAN", out.startswith("ok"), out)
+    # SSLKEYLOGFILE: the NSS key log lets tshark decrypt the captured handshake
+    # (an independent check that the secrets are the connection's own).
+    keylog, pcap = f"{d}/keys.log", f"{d}/tls.pcap"
+    cap = subprocess.Popen(["tshark", "-i", "lo", "-f", f"tcp port {port}", "-w", pcap, "-q"],
+                           stderr=subprocess.PIPE, text=True)
+    while "Capturing on" not in cap.stderr.readline():
+        pass
+    for _ in range(50):  # until the capture filter is live
+        size = os.path.getsize(pcap) if os.path.exists(pcap) else 0
+        socket.create_connection(("127.0.0.1", int(port))).close()
+        time.sleep(0.1)
+        if size and os.path.getsize(pcap) > size:
+            break
+    r = subprocess.run([PROBE, "--cacert", ca, "localhost", port], capture_output=True, text=True,
+                       timeout=20, env=dict(os.environ, SSLKEYLOGFILE=keylog))
+    time.sleep(0.5)
+    cap.send_signal(2)
+    cap.wait(timeout=10)
+    lines = open(keylog).read().split("\n") if os.path.exists(keylog) else []
+    labels = sorted({l.split()[0] for l in lines if l})
+    check("SSLKEYLOGFILE holds the TLS 1.3 secrets",
+          {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+           "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0"} <= set(labels), labels)
+    t = subprocess.run(["tshark", "-r", pcap, "-o", f"tls.keylog_file:{keylog}", "-d", f"tcp.port=={port},tls",
+                        "-Y", "tls.handshake.type == 11", "-T", "fields", "-e", "tcp.srcport"],
+                       capture_output=True, text=True, timeout=30)
+    check("tshark decrypts the server's Certificate with the key log", t.stdout.strip() == port, t.stdout)
     srv.terminate()
     srv.wait(timeout=5)
     s = socket.socket()
