@@ -1,0 +1,866 @@
+/* h2.c — a browser-shaped HTTP/2 client connection over nghttp2 (see h2.h and
+ * docs/HTTP2.md). */
+#include "h2.h"
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "guise.h"
+
+/* RFC 9113 §6.5.2 setting ids nghttp2 checks the values of (nghttp2_iv_check). */
+enum {
+  SET_ENABLE_PUSH = 0x2,
+  SET_INITIAL_WINDOW_SIZE = 0x4,
+  SET_MAX_FRAME_SIZE = 0x5,
+  SET_MAX_HEADER_LIST_SIZE = 0x6,
+  SET_ENABLE_CONNECT_PROTOCOL = 0x8,  /* RFC 8441 */
+  SET_NO_RFC7540_PRIORITIES = 0x9     /* RFC 9218 §2.1 */
+};
+
+#define MAX_WINDOW 0x7fffffffu   /* RFC 9113 §6.9.1: 2^31-1 */
+#define INITIAL_WINDOW 65535u    /* RFC 9113 §6.9.2 */
+#define MAX_STREAM_ID 0x7fffffffu
+
+/* Per-request state, from h2_submit() until on_close. Allocated from the
+ * connection's counted heap. */
+typedef struct h2_stream {
+  struct h2_stream *prev, *next;
+  h2_conn *conn;
+  int32_t id;
+  h2_stream_callbacks cb;
+  void *ud;
+  h2_body body;
+  int has_body;
+  int paused;      /* body read() returned H2_BODY_PAUSE */
+  int remote_end;  /* END_STREAM received */
+  int final_seen;  /* a final (non-1xx) response was delivered */
+  int rst_recv;    /* the server sent RST_STREAM ... */
+  uint32_t rst_code;  /* ... with this code */
+  int err;         /* a local verdict that wins over the close code */
+  /* The header block being received: fields point into nghttp2's reference-
+   * counted buffers, held (incref) until delivered. */
+  int block_bad;
+  int status;
+  h2_header *hdrs;
+  nghttp2_rcbuf **rcs;  /* 2 per field */
+  size_t n_hdrs, cap_hdrs, list_bytes;
+} h2_stream;
+
+struct h2_conn {
+  nghttp2_session *ng;
+  h2_shape shape;
+  h2_limits lim;
+  size_t max_header_list;  /* min(limit, announced MAX_HEADER_LIST_SIZE) */
+  h2_conn_callbacks cb;
+  void *ud;
+  size_t mem_used;
+  h2_stream *streams;  /* open and queued requests */
+  size_t n_streams;
+  const uint8_t *pend;  /* the rest of nghttp2's last mem_send chunk */
+  size_t pend_len;
+  int over;        /* no more events: every request is closed */
+  int dead;        /* nghttp2 failed fatally: the session may not be used */
+  int nomem;       /* the memory cap was hit */
+  int proto_error; /* the server broke the protocol: a GOAWAY with an error is queued */
+  int goaway_recv;
+  uint32_t goaway_last, goaway_code;
+  int goaway_sent;
+  int closed;      /* h2_eof(): the transport is gone, nothing more to send */
+  int32_t last_id; /* of the last request submitted */
+  int ng_err;
+  char ng_msg[128];
+};
+
+/* ---- Shape ----------------------------------------------------------------------- */
+
+void h2_shape_init(h2_shape *s) {
+  memset(s, 0, sizeof(*s));
+  s->first_stream_id = 1;
+  memcpy(s->pseudo_order, "masp", 5);
+}
+
+#define FAIL(msg)   \
+  do {              \
+    *why = (msg);   \
+    return -1;      \
+  } while (0)
+
+static int priority_ok(const h2_priority *p) {
+  return p->weight >= 1 && p->weight <= 256 && p->depends_on <= MAX_STREAM_ID;
+}
+
+static int pseudo_order_ok(const char *o) {
+  if (strnlen(o, 5) != 4) return 0;
+  for (const char *l = "masp"; *l; l++)
+    if (memchr(o, *l, 4) == NULL) return 0;
+  return 1;
+}
+
+int h2_shape_check(const h2_shape *s, const char **why) {
+  if (s->n_settings > H2_SHAPE_MAX_SETTINGS) FAIL("too many SETTINGS parameters");
+  for (size_t i = 0; i < s->n_settings; i++) {
+    uint32_t v = s->settings[i].value;
+    switch (s->settings[i].id) {
+    case SET_ENABLE_PUSH:
+    case SET_ENABLE_CONNECT_PROTOCOL:
+    case SET_NO_RFC7540_PRIORITIES:
+      if (v > 1) FAIL("a boolean SETTINGS parameter is not 0 or 1");
+      break;
+    case SET_INITIAL_WINDOW_SIZE:
+      if (v > MAX_WINDOW) FAIL("SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1");
+      break;
+    case SET_MAX_FRAME_SIZE:
+      if (v < 16384 || v > 16777215) FAIL("SETTINGS_MAX_FRAME_SIZE outside 2^14..2^24-1");
+      break;
+    default:
+      break;
+    }
+  }
+  if (s->window_update > MAX_WINDOW - INITIAL_WINDOW)
+    FAIL("WINDOW_UPDATE would take the connection window over 2^31-1");
+  if (s->n_priority_frames > H2_SHAPE_MAX_PRIORITY_FRAMES) FAIL("too many PRIORITY frames");
+  for (size_t i = 0; i < s->n_priority_frames; i++) {
+    const h2_priority_frame *f = &s->priority_frames[i];
+    if (f->stream_id == 0 || f->stream_id > MAX_STREAM_ID) FAIL("PRIORITY frame on stream 0");
+    if (!priority_ok(&f->priority)) FAIL("PRIORITY weight outside 1..256");
+    if (f->priority.depends_on == f->stream_id) FAIL("PRIORITY frame depends on itself");
+  }
+  if (s->headers_priority_flag) {
+    const h2_priority *p = &s->headers_priority;
+    if (!priority_ok(p)) FAIL("HEADERS priority weight outside 1..256");
+    /* nghttp2_submit_request() drops a priority equal to the RFC default and
+     * sends no PRIORITY flag: the wire would not match the shape. */
+    if (p->weight == 16 && !p->exclusive && p->depends_on == 0)
+      FAIL("HEADERS priority flag with the default priority (nghttp2 omits it)");
+  }
+  if (s->first_stream_id == 0 || s->first_stream_id > MAX_STREAM_ID ||
+      s->first_stream_id % 2 == 0)
+    FAIL("first stream id not odd in 1..2^31-1");
+  if (!pseudo_order_ok(s->pseudo_order)) FAIL("pseudo-header order is not a permutation of masp");
+  return 0;
+}
+
+void h2_limits_init(h2_limits *l) {
+  l->max_header_fields = H2_DEFAULT_MAX_HEADER_FIELDS;
+  l->max_header_list = H2_DEFAULT_MAX_HEADER_LIST;
+  l->max_requests = H2_DEFAULT_MAX_REQUESTS;
+  l->max_memory = H2_DEFAULT_MAX_MEMORY;
+}
+
+/* ---- Counted heap ---------------------------------------------------------------- */
+
+/* Every block carries its size in front, so that free() can give it back to the
+ * connection's count; the prefix keeps max_align_t alignment. */
+typedef union mem_hdr {
+  max_align_t align_;
+  size_t size;
+} mem_hdr;
+
+static void *cmalloc(size_t size, void *ud) {
+  h2_conn *c = ud;
+  if (size > c->lim.max_memory - c->mem_used || size > SIZE_MAX - sizeof(mem_hdr)) {
+    c->nomem = 1;
+    return NULL;
+  }
+  mem_hdr *h = malloc(sizeof(*h) + size);
+  if (h == NULL) {
+    c->nomem = 1;
+    return NULL;
+  }
+  h->size = size;
+  c->mem_used += size;
+  return h + 1;
+}
+
+static void cfree(void *p, void *ud) {
+  h2_conn *c = ud;
+  if (p == NULL) return;
+  mem_hdr *h = (mem_hdr *)p - 1;
+  c->mem_used -= h->size;
+  free(h);
+}
+
+static void *ccalloc(size_t nmemb, size_t size, void *ud) {
+  if (size != 0 && nmemb > SIZE_MAX / size) return NULL;
+  void *p = cmalloc(nmemb * size, ud);
+  if (p != NULL) memset(p, 0, nmemb * size);
+  return p;
+}
+
+static void *crealloc(void *p, size_t size, void *ud) {
+  h2_conn *c = ud;
+  if (p == NULL) return cmalloc(size, ud);
+  if (size == 0) {
+    cfree(p, ud);
+    return NULL;
+  }
+  mem_hdr *h = (mem_hdr *)p - 1;
+  size_t old = h->size;
+  if ((size > old && size - old > c->lim.max_memory - c->mem_used) ||
+      size > SIZE_MAX - sizeof(mem_hdr)) {
+    c->nomem = 1;
+    return NULL;
+  }
+  mem_hdr *n = realloc(h, sizeof(*n) + size);
+  if (n == NULL) {
+    c->nomem = 1;
+    return NULL;
+  }
+  n->size = size;
+  c->mem_used = c->mem_used - old + size;
+  return n + 1;
+}
+
+/* ---- Streams --------------------------------------------------------------------- */
+
+static h2_stream *find_req(h2_conn *c, int32_t id) {
+  for (h2_stream *s = c->streams; s; s = s->next)
+    if (s->id == id) return s;
+  return NULL;
+}
+
+static void block_release(h2_stream *s) {
+  for (size_t i = 0; i < 2 * s->n_hdrs; i++) nghttp2_rcbuf_decref(s->rcs[i]);
+  s->n_hdrs = 0;
+  s->list_bytes = 0;
+  s->status = 0;
+  s->block_bad = 0;
+}
+
+/* Reports |s| closed exactly once and frees it. The stream is unlinked before the
+ * callback, so the callback may submit new requests. */
+static void stream_finish(h2_conn *c, h2_stream *s, int err, uint32_t h2_error) {
+  if (s->prev) s->prev->next = s->next;
+  else c->streams = s->next;
+  if (s->next) s->next->prev = s->prev;
+  c->n_streams--;
+  block_release(s);
+  /* nghttp2 may still hold the pointer (a queued HEADERS, an open stream). */
+  if (!c->dead) nghttp2_session_set_stream_user_data(c->ng, s->id, NULL);
+  if (s->cb.on_close) s->cb.on_close(s->ud, s->id, err, h2_error);
+  cfree(s->rcs, c);
+  cfree(s->hdrs, c);
+  cfree(s, c);
+}
+
+/* The result of a request that the connection's end found still open. */
+static int end_code(const h2_conn *c, const h2_stream *s, int fallback) {
+  if (s->err) return s->err;
+  if (c->nomem) return GUISE_E_NOMEM;
+  if (c->proto_error) return GUISE_E_HTTP2_PROTOCOL;
+  if (c->goaway_recv) {
+    /* RFC 9113 §6.8: streams above last_stream_id were not processed. A request
+     * never sent (no nghttp2 stream) was not processed either. */
+    if ((uint32_t)s->id > c->goaway_last) return GUISE_E_HTTP2_REFUSED;
+    if (c->dead || nghttp2_session_find_stream(c->ng, s->id) == NULL)
+      return GUISE_E_HTTP2_REFUSED;
+    return GUISE_E_HTTP2_GOAWAY;
+  }
+  return fallback;
+}
+
+static void finish_all(h2_conn *c, int fallback) {
+  c->over = 1;
+  h2_stream *s;
+  while ((s = c->streams) != NULL)
+    stream_finish(c, s, end_code(c, s, fallback), c->goaway_recv ? c->goaway_code : 0);
+}
+
+/* A fatal nghttp2 error: the session may not be used any more. */
+static int fail_fatal(h2_conn *c, int ng) {
+  c->ng_err = ng;
+  c->dead = 1;
+  c->pend_len = 0;
+  int err = (ng == NGHTTP2_ERR_NOMEM || c->nomem) ? GUISE_E_NOMEM : GUISE_E_HTTP2_PROTOCOL;
+  if (err == GUISE_E_NOMEM) c->nomem = 1;
+  else c->proto_error = 1;
+  finish_all(c, err);
+  return err;
+}
+
+/* Called after every exchange: once nghttp2 neither reads nor writes, the
+ * connection is over and whatever is still open is closed. */
+static void check_end(h2_conn *c) {
+  if (c->over || c->pend_len) return;
+  if (nghttp2_session_want_read(c->ng) || nghttp2_session_want_write(c->ng)) return;
+  finish_all(c, GUISE_E_HTTP2_PROTOCOL);
+}
+
+/* ---- nghttp2 callbacks ----------------------------------------------------------- */
+
+static h2_stream *stream_of(nghttp2_session *ng, int32_t id) {
+  return nghttp2_session_get_stream_user_data(ng, id);
+}
+
+/* Cancels from inside a callback: the verdict is kept, nghttp2 resets the
+ * stream and on_stream_close reports it. */
+static void cancel_inside(h2_conn *c, h2_stream *s, int err) {
+  if (!s->err) s->err = err;
+  nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  h2_conn *c = ud;
+  if (frame->hd.type == NGHTTP2_PUSH_PROMISE) {
+    /* Only reachable when the shape leaves ENABLE_PUSH on (every browser shape
+     * sends 2:0 and nghttp2 then treats a push as a connection error). Refuse the
+     * promised stream like a browser that does not want it (RFC 9113 §8.4). */
+    nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->push_promise.promised_stream_id,
+                              NGHTTP2_CANCEL);
+    return 0;
+  }
+  h2_stream *s = stream_of(ng, frame->hd.stream_id);
+  if (s) block_release(s);
+  (void)c;
+  return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rcbuf *name,
+                     nghttp2_rcbuf *value, uint8_t flags, void *ud) {
+  h2_conn *c = ud;
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  h2_stream *s = stream_of(ng, frame->hd.stream_id);
+  if (s == NULL || s->err || s->block_bad) return 0;
+  nghttp2_vec n = nghttp2_rcbuf_get_buf(name), v = nghttp2_rcbuf_get_buf(value);
+  /* RFC 9113 §6.5.2: the size of a field is name + value + 32. */
+  size_t add = n.len + v.len + 32;
+  if (s->n_hdrs >= c->lim.max_header_fields || add > c->max_header_list - s->list_bytes) {
+    s->block_bad = 1;
+    s->err = GUISE_E_HTTP_HEADERS_TOO_LARGE;
+    /* nghttp2 resets the stream (INTERNAL_ERROR) and skips the rest of the block
+     * while keeping the HPACK state in step. */
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  s->list_bytes += add;
+  if (n.len == 7 && memcmp(n.base, ":status", 7) == 0) {
+    /* nghttp2's HTTP messaging checks already required three digits. */
+    int st = 0;
+    for (size_t i = 0; i < v.len && i < 3; i++) st = st * 10 + (v.base[i] - '0');
+    s->status = st;
+    return 0;
+  }
+  if (s->n_hdrs == s->cap_hdrs) {
+    size_t cap = s->cap_hdrs ? s->cap_hdrs * 2 : 16;
+    if (cap > c->lim.max_header_fields) cap = c->lim.max_header_fields;
+    h2_header *h = crealloc(s->hdrs, cap * sizeof(*h), c);
+    if (h == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    s->hdrs = h;
+    nghttp2_rcbuf **r = crealloc(s->rcs, 2 * cap * sizeof(*r), c);
+    if (r == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+    s->rcs = r;
+    s->cap_hdrs = cap;
+  }
+  nghttp2_rcbuf_incref(name);
+  nghttp2_rcbuf_incref(value);
+  s->rcs[2 * s->n_hdrs] = name;
+  s->rcs[2 * s->n_hdrs + 1] = value;
+  s->hdrs[s->n_hdrs++] = (h2_header){(const char *)n.base, n.len, (const char *)v.base, v.len};
+  (void)flags;
+  return 0;
+}
+
+static void deliver_headers(h2_conn *c, h2_stream *s) {
+  h2_headers_kind kind;
+  int status = s->status;
+  if (s->final_seen) {
+    kind = H2_HEADERS_TRAILERS;
+    status = 0;
+  } else if (status >= 100 && status < 200) {
+    kind = H2_HEADERS_INFORMATIONAL;
+  } else {
+    kind = H2_HEADERS_RESPONSE;
+    s->final_seen = 1;
+  }
+  int rv = 0;
+  if (s->cb.on_headers) rv = s->cb.on_headers(s->ud, s->id, kind, status, s->hdrs, s->n_hdrs);
+  block_release(s);
+  if (rv != 0) cancel_inside(c, s, GUISE_E_CANCELLED);
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  h2_conn *c = ud;
+  h2_stream *s = frame->hd.stream_id ? stream_of(ng, frame->hd.stream_id) : NULL;
+  switch (frame->hd.type) {
+  case NGHTTP2_HEADERS:
+    if (s == NULL) break;
+    if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->remote_end = 1;
+    if (!s->err && !s->block_bad) deliver_headers(c, s);
+    else block_release(s);
+    break;
+  case NGHTTP2_DATA:
+    if (s && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) s->remote_end = 1;
+    break;
+  case NGHTTP2_RST_STREAM:
+    if (s) {
+      s->rst_recv = 1;
+      s->rst_code = frame->rst_stream.error_code;
+    }
+    break;
+  case NGHTTP2_GOAWAY:
+    /* A second GOAWAY may only lower last_stream_id (RFC 9113 §6.8). */
+    if (!c->goaway_recv || (uint32_t)frame->goaway.last_stream_id < c->goaway_last)
+      c->goaway_last = (uint32_t)frame->goaway.last_stream_id;
+    c->goaway_recv = 1;
+    c->goaway_code = frame->goaway.error_code;
+    if (c->cb.on_goaway) c->cb.on_goaway(c->ud, c->goaway_last, c->goaway_code);
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
+                         const uint8_t *data, size_t len, void *ud) {
+  h2_conn *c = ud;
+  h2_stream *s = stream_of(ng, stream_id);
+  if (s == NULL || s->err) return 0;
+  if (s->cb.on_data && s->cb.on_data(s->ud, stream_id, data, len) != 0)
+    cancel_inside(c, s, GUISE_E_CANCELLED);
+  (void)flags;
+  return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t error_code,
+                           void *ud) {
+  h2_conn *c = ud;
+  h2_stream *s = stream_of(ng, stream_id);
+  if (s == NULL) return 0;
+  int err;
+  uint32_t code = error_code;
+  if (s->err) {
+    err = s->err;
+  } else if (s->rst_recv) {
+    code = s->rst_code;
+    /* RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response only stops
+     * the request body; REFUSED_STREAM means not processed (§8.7). */
+    if (s->rst_code == NGHTTP2_NO_ERROR && s->remote_end && s->final_seen) err = 0;
+    else if (s->rst_code == NGHTTP2_REFUSED_STREAM) err = GUISE_E_HTTP2_REFUSED;
+    else err = GUISE_E_HTTP2_STREAM_RESET;
+  } else if (error_code == NGHTTP2_NO_ERROR) {
+    err = (s->remote_end && s->final_seen) ? 0 : GUISE_E_HTTP2_PROTOCOL;
+  } else if (error_code == NGHTTP2_REFUSED_STREAM) {
+    /* nghttp2 closes streams above a received GOAWAY's last_stream_id so. */
+    err = GUISE_E_HTTP2_REFUSED;
+  } else {
+    /* nghttp2 reset the stream for a malformed response (RFC 9113 §8.1.1). */
+    err = GUISE_E_HTTP2_PROTOCOL;
+  }
+  stream_finish(c, s, err, code);
+  return 0;
+}
+
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
+  h2_conn *c = ud;
+  if (frame->hd.type == NGHTTP2_GOAWAY) {
+    c->goaway_sent = 1;
+    if (frame->goaway.error_code != NGHTTP2_NO_ERROR) c->proto_error = 1;
+  }
+  (void)ng;
+  return 0;
+}
+
+static int on_frame_not_send(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
+                             void *ud) {
+  h2_conn *c = ud;
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+  h2_stream *s = find_req(c, frame->hd.stream_id);
+  /* An opened stream is reported by on_stream_close; only a request that never
+   * became a stream ends here. */
+  if (s == NULL || nghttp2_session_find_stream(ng, s->id) != NULL) return 0;
+  int err = s->err;
+  if (!err) {
+    switch (lib_error) {
+    case NGHTTP2_ERR_START_STREAM_NOT_ALLOWED: err = GUISE_E_HTTP2_REFUSED; break;
+    case NGHTTP2_ERR_STREAM_CLOSING: err = GUISE_E_CANCELLED; break;
+    case NGHTTP2_ERR_NOMEM: err = GUISE_E_NOMEM; break;
+    case NGHTTP2_ERR_FRAME_SIZE_ERROR:  /* header block over 64 KiB encoded */
+      err = GUISE_E_USAGE_INVALID_ARGUMENT;
+      break;
+    default: err = GUISE_E_INTERNAL; break;
+    }
+  }
+  c->ng_err = lib_error;
+  stream_finish(c, s, err, 0);
+  return 0;
+}
+
+static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int lib_error,
+                            void *ud) {
+  h2_conn *c = ud;
+  c->ng_err = lib_error;
+  (void)ng;
+  (void)frame;
+  return 0;
+}
+
+static int on_error(nghttp2_session *ng, int lib_error, const char *msg, size_t len, void *ud) {
+  h2_conn *c = ud;
+  c->ng_err = lib_error;
+  if (len >= sizeof(c->ng_msg)) len = sizeof(c->ng_msg) - 1;
+  memcpy(c->ng_msg, msg, len);
+  c->ng_msg[len] = '\0';
+  (void)ng;
+  return 0;
+}
+
+static ssize_t read_body(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, size_t len,
+                         uint32_t *data_flags, nghttp2_data_source *src, void *ud) {
+  /* Looked up by id, not through src->ptr: a request closed early (h2_eof, a
+   * connection error) has its user data cleared while nghttp2 may still hold
+   * the data item. */
+  h2_stream *s = stream_of(ng, stream_id);
+  (void)src;
+  (void)ud;
+  if (s == NULL || s->err) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  int eof = 0;
+  long r = s->body.read(s->body.arg, buf, len, &eof);
+  if (r == H2_BODY_PAUSE) {
+    s->paused = 1;
+    return NGHTTP2_ERR_DEFERRED;
+  }
+  if (r < 0 || (size_t)r > len) {
+    s->err = r < 0 ? (int)r : GUISE_E_INTERNAL;
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  if (eof) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+  return r;
+}
+
+/* ---- Connection ------------------------------------------------------------------ */
+
+static int submit_preface(h2_conn *c) {
+  const h2_shape *sh = &c->shape;
+  nghttp2_settings_entry iv[H2_SHAPE_MAX_SETTINGS];
+  for (size_t i = 0; i < sh->n_settings; i++) {
+    iv[i].settings_id = sh->settings[i].id;
+    iv[i].value = sh->settings[i].value;
+  }
+  /* nghttp2 sends no SETTINGS of its own: this is the only one, ids and order as
+   * given. It goes to the urgent queue, sent right after the client magic that
+   * nghttp2_session_client_new put in the output buffer. */
+  if (nghttp2_submit_settings(c->ng, NGHTTP2_FLAG_NONE, iv, sh->n_settings) != 0) return -1;
+  /* WINDOW_UPDATE and PRIORITY share the regular queue, sent in submission order
+   * after SETTINGS and before any request HEADERS (the stream-opening queue). */
+  if (sh->window_update &&
+      nghttp2_submit_window_update(c->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)sh->window_update) != 0)
+    return -1;
+  for (size_t i = 0; i < sh->n_priority_frames; i++) {
+    const h2_priority_frame *f = &sh->priority_frames[i];
+    nghttp2_priority_spec spec;
+    nghttp2_priority_spec_init(&spec, (int32_t)f->priority.depends_on, f->priority.weight,
+                               f->priority.exclusive);
+    if (nghttp2_submit_priority(c->ng, NGHTTP2_FLAG_NONE, (int32_t)f->stream_id, &spec) != 0)
+      return -1;
+  }
+  if (sh->first_stream_id != 1 &&
+      nghttp2_session_set_next_stream_id(c->ng, (int32_t)sh->first_stream_id) != 0)
+    return -1;
+  return 0;
+}
+
+int h2_conn_new(h2_conn **out, const h2_shape *shape, const h2_limits *limits,
+                const h2_conn_callbacks *cb, void *ud) {
+  const char *why;
+  *out = NULL;
+  if (shape == NULL || h2_shape_check(shape, &why) != 0) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  h2_limits lim;
+  if (limits) lim = *limits;
+  else h2_limits_init(&lim);
+  if (lim.max_header_fields == 0 || lim.max_header_list == 0 || lim.max_requests == 0 ||
+      lim.max_memory < 65536)
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+
+  h2_conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) return GUISE_E_NOMEM;
+  c->shape = *shape;
+  c->lim = lim;
+  c->max_header_list = lim.max_header_list;
+  /* What we announced is what we accept (RFC 9113 §6.5.2 makes it advisory). */
+  for (size_t i = 0; i < shape->n_settings; i++)
+    if (shape->settings[i].id == SET_MAX_HEADER_LIST_SIZE &&
+        shape->settings[i].value < c->max_header_list)
+      c->max_header_list = shape->settings[i].value;
+  if (cb) c->cb = *cb;
+  c->ud = ud;
+
+  nghttp2_session_callbacks *cbs = NULL;
+  nghttp2_option *opt = NULL;
+  int rv = GUISE_E_NOMEM;
+  if (nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&opt) != 0) goto done;
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback2(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+  nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame);
+  nghttp2_session_callbacks_set_error_callback2(cbs, on_error);
+  /* Options left at nghttp2's defaults on purpose, because they match what a
+   * browser does: PING and SETTINGS are acknowledged automatically, stream and
+   * connection WINDOW_UPDATEs are sent once half a window is consumed (Chrome's
+   * rule too), HTTP messaging rules are checked on responses, at most 100
+   * streams are opened before the server's SETTINGS arrive (Chrome's initial
+   * limit). None of these sends a frame before the first request. */
+  nghttp2_mem mem = {c, cmalloc, cfree, ccalloc, crealloc};
+  if (nghttp2_session_client_new3(&c->ng, cbs, c, opt, &mem) != 0) goto done;
+  if (submit_preface(c) != 0) {
+    rv = c->nomem ? GUISE_E_NOMEM : GUISE_E_USAGE_INVALID_ARGUMENT;
+    goto done;
+  }
+  *out = c;
+  rv = 0;
+done:
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  if (rv != 0) {
+    if (c->ng) nghttp2_session_del(c->ng);
+    free(c);
+  }
+  return rv;
+}
+
+void h2_conn_free(h2_conn *c) {
+  if (c == NULL) return;
+  c->closed = 1;
+  if (!c->over) finish_all(c, GUISE_E_CANCELLED);
+  nghttp2_session_del(c->ng);
+  free(c);
+}
+
+/* ---- Requests -------------------------------------------------------------------- */
+
+/* RFC 9110 §5.6.2 tchar, lowercase only (RFC 9113 §8.2.1). */
+static int name_ok(const char *p, size_t n) {
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) continue;
+    if (ch == 0 || strchr("!#$%&'*+-.^_`|~", ch) == NULL) return 0;
+  }
+  return 1;
+}
+
+/* RFC 9113 §8.2.1: no NUL, CR or LF; no leading or trailing SP or HTAB. */
+static int value_ok(const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] == 0 || p[i] == '\r' || p[i] == '\n') return 0;
+  if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t')) return 0;
+  return 1;
+}
+
+static int eq(const h2_header *h, const char *s) {
+  size_t n = strlen(s);
+  return h->name_len == n && memcmp(h->name, s, n) == 0;
+}
+
+/* RFC 9113 §8.2.2: connection-specific fields are malformed in HTTP/2. */
+static int connection_specific(const h2_header *h) {
+  if (eq(h, "connection") || eq(h, "keep-alive") || eq(h, "proxy-connection") ||
+      eq(h, "transfer-encoding") || eq(h, "upgrade"))
+    return 1;
+  return eq(h, "te") && !(h->value_len == 8 && memcmp(h->value, "trailers", 8) == 0);
+}
+
+static int pseudo_ok(const char *v, int no_space) {
+  if (v == NULL || *v == '\0') return 0;
+  size_t n = strlen(v);
+  if (!value_ok(v, n)) return 0;
+  return !no_space || strpbrk(v, " \t") == NULL;
+}
+
+static nghttp2_nv nv_of(const char *name, size_t nlen, const char *value, size_t vlen) {
+  return (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, nlen, vlen, NGHTTP2_NV_FLAG_NONE};
+}
+
+int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, void *ud,
+              int32_t *stream_id) {
+  if (stream_id) *stream_id = 0;
+  if (c == NULL || req == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (!pseudo_ok(req->method, 1) || !pseudo_ok(req->authority, 0))
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  int is_connect = strcmp(req->method, "CONNECT") == 0;
+  if (!is_connect && (!pseudo_ok(req->scheme, 1) || !pseudo_ok(req->path, 1)))
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (req->n_headers && req->headers == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  for (size_t i = 0; i < req->n_headers; i++) {
+    const h2_header *h = &req->headers[i];
+    if (h->name == NULL || (h->value == NULL && h->value_len) || !name_ok(h->name, h->name_len) ||
+        !value_ok(h->value, h->value_len) || connection_specific(h))
+      return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  if (req->body && req->body->read == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  const h2_priority *prio = req->priority;
+  if (prio == NULL && c->shape.headers_priority_flag) prio = &c->shape.headers_priority;
+  if (prio && (!priority_ok(prio) ||
+               (prio->weight == 16 && !prio->exclusive && prio->depends_on == 0)))
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (c->over || c->dead || c->closed || c->goaway_recv || c->goaway_sent || c->proto_error)
+    return GUISE_E_HTTP2_GOAWAY;
+  if (c->n_streams >= c->lim.max_requests) return GUISE_E_NOMEM;
+
+  size_t nvlen = 4 + req->n_headers;
+  nghttp2_nv *nva = cmalloc(nvlen * sizeof(*nva), c);
+  h2_stream *s = ccalloc(1, sizeof(*s), c);
+  if (nva == NULL || s == NULL) {
+    cfree(nva, c);
+    cfree(s, c);
+    c->nomem = 0;  /* a refused submit is not a connection failure */
+    return GUISE_E_NOMEM;
+  }
+  size_t k = 0;
+  for (int i = 0; i < 4; i++) {
+    switch (c->shape.pseudo_order[i]) {
+    case 'm': nva[k++] = nv_of(":method", 7, req->method, strlen(req->method)); break;
+    case 'a': nva[k++] = nv_of(":authority", 10, req->authority, strlen(req->authority)); break;
+    case 's':
+      if (!is_connect) nva[k++] = nv_of(":scheme", 7, req->scheme, strlen(req->scheme));
+      break;
+    case 'p':
+      if (!is_connect) nva[k++] = nv_of(":path", 5, req->path, strlen(req->path));
+      break;
+    }
+  }
+  for (size_t i = 0; i < req->n_headers; i++) {
+    const h2_header *h = &req->headers[i];
+    nva[k++] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
+  }
+
+  s->conn = c;
+  if (cb) s->cb = *cb;
+  s->ud = ud;
+  nghttp2_data_provider prd, *prdp = NULL;
+  if (req->body) {
+    s->body = *req->body;
+    s->has_body = 1;
+    prd.source.ptr = s;
+    prd.read_callback = read_body;
+    prdp = &prd;
+  }
+  nghttp2_priority_spec spec;
+  if (prio) nghttp2_priority_spec_init(&spec, (int32_t)prio->depends_on, prio->weight,
+                                       prio->exclusive);
+  /* nghttp2 copies the fields (NGHTTP2_NV_FLAG_NONE), so a request that waits
+   * for a free stream slot keeps its own copy. */
+  int32_t id = nghttp2_submit_request(c->ng, prio ? &spec : NULL, nva, k, prdp, s);
+  cfree(nva, c);
+  if (id < 0) {
+    cfree(s, c);
+    c->nomem = 0;
+    c->ng_err = id;
+    if (id == NGHTTP2_ERR_NOMEM) return GUISE_E_NOMEM;
+    if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) return GUISE_E_HTTP2_GOAWAY;
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  s->id = id;
+  c->last_id = id;
+  s->next = c->streams;
+  if (c->streams) c->streams->prev = s;
+  c->streams = s;
+  c->n_streams++;
+  if (stream_id) *stream_id = id;
+  return 0;
+}
+
+/* Whether nghttp2 has decided to end the connection for an error of the
+ * server's (it queued GOAWAY with an error code, and takes no new request). The
+ * only public sign of that before the GOAWAY leaves is that requests are no
+ * longer allowed while no GOAWAY was received and stream ids remain. */
+static int terminating(h2_conn *c) {
+  return !c->goaway_recv && c->last_id != (int32_t)MAX_STREAM_ID &&
+         !nghttp2_session_check_request_allowed(c->ng);
+}
+
+int h2_recv(h2_conn *c, const uint8_t *data, size_t len) {
+  if (c->dead) return c->nomem ? GUISE_E_NOMEM : GUISE_E_HTTP2_PROTOCOL;
+  if (c->over) return c->proto_error ? GUISE_E_HTTP2_PROTOCOL : 0;
+  ssize_t r = nghttp2_session_mem_recv(c->ng, data, len);
+  if (r < 0) return fail_fatal(c, (int)r);
+  if (!c->over && terminating(c)) {
+    c->proto_error = 1;
+    finish_all(c, GUISE_E_HTTP2_PROTOCOL);
+  }
+  check_end(c);
+  return c->proto_error ? GUISE_E_HTTP2_PROTOCOL : 0;
+}
+
+int h2_send(h2_conn *c, uint8_t *out, size_t cap, size_t *n) {
+  *n = 0;
+  if (c->dead) return c->nomem ? GUISE_E_NOMEM : GUISE_E_HTTP2_PROTOCOL;
+  while (*n < cap && !c->closed) {
+    if (c->pend_len == 0) {
+      /* After the end only what nghttp2 still owes the server goes out (the
+       * GOAWAY of a protocol error, acknowledgements). */
+      if (c->over && !nghttp2_session_want_write(c->ng)) break;
+      const uint8_t *p;
+      ssize_t r = nghttp2_session_mem_send(c->ng, &p);
+      if (r < 0) return fail_fatal(c, (int)r);
+      if (r == 0) break;
+      c->pend = p;
+      c->pend_len = (size_t)r;
+    }
+    size_t k = cap - *n < c->pend_len ? cap - *n : c->pend_len;
+    memcpy(out + *n, c->pend, k);
+    *n += k;
+    c->pend += k;
+    c->pend_len -= k;
+  }
+  check_end(c);
+  return 0;
+}
+
+int h2_want_write(const h2_conn *c) {
+  if (c->dead || c->closed) return 0;
+  return c->pend_len > 0 || nghttp2_session_want_write(c->ng);
+}
+
+int h2_want_read(const h2_conn *c) {
+  if (c->dead || c->over || c->closed) return 0;
+  return nghttp2_session_want_read(c->ng);
+}
+
+size_t h2_open_requests(const h2_conn *c) { return c->n_streams; }
+
+size_t h2_memory_used(const h2_conn *c) { return c->mem_used; }
+
+void h2_eof(h2_conn *c, int err) {
+  c->closed = 1;
+  c->pend_len = 0;
+  if (!c->over) finish_all(c, err);
+}
+
+int h2_cancel(h2_conn *c, int32_t stream_id) {
+  h2_stream *s = find_req(c, stream_id);
+  if (s == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (!s->err) s->err = GUISE_E_CANCELLED;
+  if (c->dead || c->closed) {
+    stream_finish(c, s, GUISE_E_CANCELLED, 0);
+    return 0;
+  }
+  /* For a request still queued, nghttp2 marks its HEADERS cancelled (it will
+   * never be sent); it may wait in the queue behind MAX_CONCURRENT_STREAMS, so
+   * report it now. An open stream gets RST_STREAM CANCEL and is reported by
+   * on_stream_close once that frame is out. */
+  int opened = nghttp2_session_find_stream(c->ng, stream_id) != NULL;
+  int rv = nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+  if (rv == NGHTTP2_ERR_NOMEM) return GUISE_E_NOMEM;
+  if (!opened) stream_finish(c, s, GUISE_E_CANCELLED, 0);
+  return 0;
+}
+
+int h2_resume_body(h2_conn *c, int32_t stream_id) {
+  h2_stream *s = find_req(c, stream_id);
+  if (s == NULL || !s->has_body || !s->paused || c->dead) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  s->paused = 0;
+  if (nghttp2_session_resume_data(c->ng, stream_id) != 0) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  return 0;
+}
+
+int h2_last_nghttp2_error(const h2_conn *c, const char **text) {
+  if (text) *text = c->ng_msg[0] ? c->ng_msg : nghttp2_strerror(c->ng_err);
+  return c->ng_err;
+}
