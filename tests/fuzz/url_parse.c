@@ -1,0 +1,65 @@
+/*
+ * libFuzzer target: client/lib/url.c — url_parse on hostile input, then
+ * url_resolve of a reference against it.
+ *
+ * Input: the base URL, optionally followed by LF and a reference (LF is
+ * refused inside a URL, so it is a safe separator). Contract checked: a
+ * refusal has a reason and an offset inside the input; an accepted URL has a
+ * request-target of bytes 0x21..0x7E only, within URL_MAX_LEN, starting with
+ * '/'; a non-empty host and authority; and its href parses back to itself
+ * (normalization is idempotent). The same holds for every resolved URL.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "url.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static url a, b, c;
+static char href[URL_STORE + 8], again[URL_STORE + 8];
+
+static void check_ok(const url *u) {
+  const char *t = url_target(u);
+  if (u->target.len == 0 || u->target.len > URL_MAX_LEN || t[0] != '/') abort();
+  for (size_t i = 0; i < u->target.len; i++)
+    if (t[i] <= 0x20 || t[i] >= 0x7f) abort();
+  if (strlen(t) != u->target.len || u->path_len > u->target.len) abort();
+  if (url_host(u)[0] == '\0' || url_authority(u)[0] == '\0' || u->port == 0) abort();
+  long n = url_href(u, href, sizeof(href));
+  if (n < 0) abort();
+  if ((size_t)n > URL_MAX_LEN) return; /* encoded userinfo/fragment may outgrow the input cap */
+  url_err e;
+  if (url_parse(&c, href, (size_t)n, &e) != 0) abort();
+  long m = url_href(&c, again, sizeof(again));
+  if (m != n || memcmp(href, again, (size_t)n) != 0) abort();
+}
+
+static void check_err(int rc, const url_err *e, size_t len) {
+  if (rc >= 0 || e->reason == NULL) abort();
+  if (e->offset > len && e->offset != URL_MAX_LEN) abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const char *s = (const char *)data;
+  const uint8_t *lf = memchr(data, '\n', size);
+  size_t base_len = lf ? (size_t)(lf - data) : size;
+  url_err e = {0, NULL};
+  int rc = url_parse(&a, s, base_len, &e);
+  if (rc != 0) {
+    check_err(rc, &e, base_len);
+    return 0;
+  }
+  check_ok(&a);
+  if (lf == NULL) return 0;
+  const char *ref = (const char *)lf + 1;
+  size_t ref_len = size - base_len - 1;
+  e.reason = NULL;
+  rc = url_resolve(&a, ref, ref_len, &b, &e);
+  if (rc != 0) {
+    if (e.reason == NULL) abort();
+    return 0;
+  }
+  check_ok(&b);
+  return 0;
+}
