@@ -34,7 +34,8 @@ static int print_version(void) {
 }
 
 static const char usage[] =
-    "usage: guise --version\n"
+    "usage: guise [options] URL          one request, curl-like (guise URL --help for options)\n"
+    "       guise --version\n"
     "       guise echo [options]      loopback fingerprint observer (guise echo --help)\n"
     "       guise fp FILE...          fingerprints of every client flight in a pcap,\n"
     "                                 pcapng or hex dump (guise fp --help)\n";
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
     fputs(usage, stdout);
     return EXIT_OK;
   }
+  if (argc >= 2) return cmd_fetch(argc, argv);
   fputs(usage, stderr);
   return EXIT_USAGE;
 }

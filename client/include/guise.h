@@ -8,6 +8,8 @@
 #ifndef GUISE_H
 #define GUISE_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -150,6 +152,88 @@ GUISE_EXTERN const char *guise_strerror(int code);
  * "certificate", "proxy", "http", "decoding", "profile", "timeout", "resource",
  * "ok", or "unknown". Static storage. */
 GUISE_EXTERN const char *guise_err_class(int code);
+
+/* ---- One request ------------------------------------------------------------------- */
+
+struct uv_loop_s; /* libuv's uv_loop_t */
+
+/* A header field. Strings are NUL-terminated; in callbacks they are valid
+ * during the call only. */
+typedef struct guise_header {
+  const char *name;
+  const char *value;
+} guise_header;
+
+/* What is known about a request when it ends. Fields are only ever added at the
+ * end; |size| is sizeof(guise_response_info) of the library. Strings are
+ * static or owned by the request, valid during on_complete only. */
+typedef struct guise_response_info {
+  unsigned size;
+  int status;                    /* 0 when no response head arrived */
+  const char *http_version;      /* "HTTP/1.1", "HTTP/2", or "" */
+  const char *alpn;              /* negotiated ALPN, "" for none */
+  const char *tls_version;       /* "TLSv1.3", or "" for plaintext */
+  const char *tls_cipher;        /* IANA name, or "" */
+  const char *tls_group;         /* "X25519MLKEM768", "X25519", ..., or "" */
+  const char *remote;            /* "ip:port" connected to, or "" */
+  double dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms; /* from the start */
+  unsigned long long body_bytes; /* delivered to on_body (decoded) */
+  unsigned long long wire_body_bytes; /* as received */
+  const char *error_detail;      /* a sentence for -v when the request failed, or "" */
+} guise_response_info;
+
+typedef struct guise_callbacks {
+  /* The final response head: status and fields in wire order and case.
+   * Non-zero return cancels the request (GUISE_E_CANCELLED). May be NULL. */
+  int (*on_headers)(void *ud, int status, const guise_header *headers, size_t n);
+  /* Body bytes, decoded unless the request is |raw|. Non-zero return cancels. */
+  int (*on_body)(void *ud, const unsigned char *data, size_t len);
+  /* Called exactly once per started request: 0 or a GUISE_E_* code. */
+  void (*on_complete)(void *ud, int err, const guise_response_info *info);
+} guise_callbacks;
+
+/* One request. Initialise with guise_request_options_init(). Every string and
+ * array is copied by guise_request(): the caller may free them on return. */
+typedef struct guise_request_options {
+  unsigned size;
+  const char *method;            /* NULL: GET, or POST when |has_body| */
+  const char *url;               /* absolute http:// or https:// URL */
+  const guise_header *headers;   /* sent in this order; case kept in HTTP/1.1,
+                                    lowercased in HTTP/2 (RFC 9113 8.2.1) */
+  size_t n_headers;
+  const unsigned char *body;
+  size_t body_len;
+  int has_body;
+  int http_version;              /* 0: ALPN decides (h2, then http/1.1); 1: HTTP/1.1
+                                    only; 2: HTTP/2 only (prior knowledge for http://) */
+  int insecure;                  /* -k: no certificate checks */
+  const char *cafile;            /* trust anchors; NULL: the system bundle */
+  const char *const *resolve;    /* curl-style "host:port:addr" overrides */
+  size_t n_resolve;
+  const char *dns_servers;       /* "ip[:port],..." instead of /etc/resolv.conf */
+  unsigned connect_timeout_ms;   /* 0: 30000 */
+  unsigned max_time_ms;          /* the whole request; 0: no limit */
+  int raw;                       /* deliver the body as received (no decoding) */
+  unsigned long long max_body;   /* decoded body cap; 0: 1 GiB */
+} guise_request_options;
+
+/* guise_request_options_init sets every field of |o| to its default. */
+GUISE_EXTERN void guise_request_options_init(guise_request_options *o);
+
+/*
+ * guise_request starts one request on |loop| (a uv_loop_t) over a new
+ * connection. Returns 0, after which |cb| is called from the loop and
+ * on_complete exactly once; or a negative GUISE_E_* code (usage errors: a bad
+ * URL, method or header), after which no callback is called.
+ */
+GUISE_EXTERN int guise_request(struct uv_loop_s *loop, const guise_request_options *o,
+                               const guise_callbacks *cb, void *ud);
+
+/*
+ * guise_fetch runs one request to the end on a loop of its own (the blocking
+ * convenience call) and returns its final code (0 or GUISE_E_*).
+ */
+GUISE_EXTERN int guise_fetch(const guise_request_options *o, const guise_callbacks *cb, void *ud);
 
 /* ---- The observer: guise echo -------------------------------------------------------- */
 

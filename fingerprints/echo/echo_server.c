@@ -411,7 +411,16 @@ static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_s
       {(uint8_t *)"cache-control", (uint8_t *)"no-store", 13, 8, NGHTTP2_NV_FLAG_NONE},
   };
   nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_read_body};
-  return nghttp2_submit_response(session, stream_id, nva, sizeof(nva) / sizeof(nva[0]), &prd);
+  /* RFC 9110 9.3.2: a HEAD response has the headers of a GET, and no content. */
+  int head = 0;
+  for (size_t i = 0; st->fields && i < json_array_size(st->fields); i++) {
+    json_t *pair = json_array_get(st->fields, i);
+    const char *n = json_string_value(json_array_get(pair, 0));
+    const char *v = json_string_value(json_array_get(pair, 1));
+    if (n && v && strcmp(n, ":method") == 0 && strcmp(v, "HEAD") == 0) head = 1;
+  }
+  return nghttp2_submit_response(session, stream_id, nva, sizeof(nva) / sizeof(nva[0]),
+                                 head ? NULL : &prd);
 }
 
 static int h2_on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame,
@@ -532,20 +541,20 @@ static int value_has_token(gfp_bytes v, const char *token) {
   return 0;
 }
 
-static void h1_answer(conn *c, int status, const char *reason, json_t *doc) {
+static void h1_answer(conn *c, int status, const char *reason, json_t *doc, int head) {
   size_t blen;
   char *body = dump_doc(doc, &blen);
   if (body == NULL) {
     body = strdup("{}\n");
     blen = body ? 3 : 0;
   }
-  char head[256];
-  int hlen = snprintf(head, sizeof(head),
+  char hdr[256];
+  int hlen = snprintf(hdr, sizeof(hdr),
                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                       "Cache-Control: no-store\r\n%s\r\n",
                       status, reason, blen, c->close_after_write ? "Connection: close\r\n" : "");
-  conn_send(c, (const uint8_t *)head, (size_t)hlen);
-  if (body) conn_send(c, (const uint8_t *)body, blen);
+  conn_send(c, (const uint8_t *)hdr, (size_t)hlen);
+  if (body && !head) conn_send(c, (const uint8_t *)body, blen);
   free(body);
 }
 
@@ -581,10 +590,12 @@ static int64_t h1_request(conn *c) {
     if (doc) json_object_set_new(doc, "error", gfp_report_error("http1", 0,
         chunked ? "chunked request bodies are not read by guise echo"
                 : "invalid Content-Length"));
-    h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", doc);
+    h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", doc, 0);
     return -1;
   }
-  h1_answer(c, 200, "OK", doc);
+  /* RFC 9110 9.3.2: the head of a GET, no content. */
+  int is_head = r->method.len == 4 && memcmp(r->method.data, "HEAD", 4) == 0;
+  h1_answer(c, 200, "OK", doc, is_head);
   return c->close_after_write ? -1 : (int64_t)body;
 }
 
@@ -619,8 +630,7 @@ static void h1_input(conn *c, const uint8_t *p, size_t n) {
     if (st == GFP_ERROR) {
       set_error(c, "http1", s->h1->err_offset, s->h1->err_reason);
       c->close_after_write = 1;
-      h1_answer(c, 400, "Bad Request",
-                json_pack("{s:O}", "error", c->error));
+      h1_answer(c, 400, "Bad Request", json_pack("{s:O}", "error", c->error), 0);
       return;
     }
     size_t head = s->h1->head_len;

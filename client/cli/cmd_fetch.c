@@ -1,0 +1,333 @@
+/* cmd_fetch.c — `guise [options] URL`: one request, curl-like. Uses only guise.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "guise.h"
+
+/* Caps on what the command line may carry. */
+#define FETCH_MAX_HEADERS 100      /* the engine's limit */
+#define FETCH_MAX_RESOLVE 64
+#define FETCH_MAX_BODY (64u << 20) /* --data-binary @file: a request body, not a transfer */
+
+static const char usage[] =
+    "usage: guise [options] URL\n"
+    "  -X, --request METHOD     request method (default GET, or POST with data)\n"
+    "  -H, --header 'N: V'      add a header (sent in the order given)\n"
+    "  -d, --data DATA          request body (POST); @FILE reads a file\n"
+    "      --data-binary DATA   the same, bytes kept as they are\n"
+    "  -o, --output FILE        write the body to FILE\n"
+    "  -i, --include            print the response head before the body\n"
+    "  -I, --head               HEAD request, print the head\n"
+    "  -s, --silent             no error messages\n"
+    "  -v, --verbose            request, response, TLS and timings on stderr\n"
+    "  -k, --insecure           do not check the certificate\n"
+    "      --cacert FILE        trust anchors instead of the system bundle\n"
+    "      --http1.1            HTTP/1.1 only\n"
+    "      --http2              HTTP/2 only (prior knowledge for http://)\n"
+    "      --resolve H:P:ADDR   use ADDR for host H and port P\n"
+    "      --dns-servers LIST   DNS servers instead of /etc/resolv.conf\n"
+    "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
+    "      --max-time S         seconds for the whole request\n"
+    "      --raw                do not decode Content-Encoding\n"
+    "  -w, --write-out FORMAT   print FORMAT at the end: %{http_code} %{http_version}\n"
+    "                           %{time_total} %{time_connect} %{time_appconnect}\n"
+    "                           %{time_starttransfer} %{size_download} %{remote_ip}\n"
+    "                           %{errormsg} %{errorname} \\n\n"
+    "Exit status by error class (docs/CLI.md): 0 ok, 2 usage, 6 DNS, 7 connect,\n"
+    "35 TLS, 60 certificate, 97 proxy, 8 HTTP, 61 decoding, 3 profile, 28 timeout,\n"
+    "1 other.\n";
+
+typedef struct fetch_state {
+  FILE *out;
+  int include, head_only, verbose, silent;
+  const char *write_out;
+  int status;
+} fetch_state;
+
+static int exit_code(int err) {
+  static const struct { const char *cls; int code; } map[] = {
+      {"ok", 0},      {"usage", 2},     {"dns", 6},     {"connect", 7},  {"tls", 35},
+      {"certificate", 60}, {"proxy", 97}, {"http", 8}, {"decoding", 61}, {"profile", 3},
+      {"timeout", 28}, {"resource", 1},
+  };
+  const char *cls = guise_err_class(err);
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (strcmp(map[i].cls, cls) == 0) return map[i].code;
+  return 1;
+}
+
+static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
+  fetch_state *f = ud;
+  f->status = status;
+  if (f->verbose) {
+    fprintf(stderr, "< %d\n", status);
+    for (size_t i = 0; i < n; i++) fprintf(stderr, "< %s: %s\n", h[i].name, h[i].value);
+    fprintf(stderr, "<\n");
+  }
+  if (f->include || f->head_only) {
+    fprintf(f->out, "status: %d\r\n", status);
+    for (size_t i = 0; i < n; i++) fprintf(f->out, "%s: %s\r\n", h[i].name, h[i].value);
+    fputs("\r\n", f->out);
+  }
+  return 0;
+}
+
+static int on_body(void *ud, const unsigned char *p, size_t n) {
+  fetch_state *f = ud;
+  return fwrite(p, 1, n, f->out) == n ? 0 : -1;
+}
+
+static void write_out(const char *fmt, int err, const guise_response_info *info) {
+  char remote_ip[64] = "";
+  const char *colon = strrchr(info->remote, ':');
+  if (colon) {
+    size_t len = (size_t)(colon - info->remote);
+    if (len >= sizeof(remote_ip)) len = sizeof(remote_ip) - 1;
+    memcpy(remote_ip, info->remote, len);
+    remote_ip[len] = '\0';
+  }
+  for (const char *p = fmt; *p; p++) {
+    if (p[0] == '\\' && p[1] == 'n') {
+      putchar('\n');
+      p++;
+      continue;
+    }
+    if (p[0] != '%' || p[1] != '{') {
+      putchar(*p);
+      continue;
+    }
+    const char *end = strchr(p, '}');
+    if (end == NULL) {
+      fputs(p, stdout);
+      break;
+    }
+    size_t len = (size_t)(end - p - 2);
+    const char *k = p + 2;
+#define IS(name) (len == strlen(name) && strncmp(k, name, len) == 0)
+    if (IS("http_code")) printf("%03d", info->status);
+    else if (IS("http_version")) printf("%s", strcmp(info->http_version, "HTTP/2") == 0 ? "2" : info->http_version[0] ? "1.1" : "0");
+    else if (IS("time_total")) printf("%.6f", info->total_ms / 1000);
+    else if (IS("time_namelookup")) printf("%.6f", info->dns_ms / 1000);
+    else if (IS("time_connect")) printf("%.6f", info->connect_ms / 1000);
+    else if (IS("time_appconnect")) printf("%.6f", info->tls_ms / 1000);
+    else if (IS("time_starttransfer")) printf("%.6f", info->ttfb_ms / 1000);
+    else if (IS("size_download")) printf("%llu", info->body_bytes);
+    else if (IS("remote_ip")) printf("%s", remote_ip);
+    else if (IS("errormsg")) printf("%s", err ? guise_strerror(err) : "");
+    else if (IS("errorname")) printf("%s", err ? guise_err_name(err) : "");
+    else fwrite(p, 1, (size_t)(end - p + 1), stdout);
+#undef IS
+    p = end;
+  }
+  fflush(stdout);
+}
+
+static int g_err;
+static fetch_state *g_state;
+
+static void on_complete(void *ud, int err, const guise_response_info *info) {
+  fetch_state *f = ud;
+  g_err = err;
+  if (f->verbose) {
+    if (info->tls_version[0])
+      fprintf(stderr, "* %s, %s, %s, ALPN %s\n", info->tls_version, info->tls_cipher,
+              info->tls_group, info->alpn[0] ? info->alpn : "none");
+    fprintf(stderr, "* %s from %s: dns %.1f ms, connect %.1f ms, tls %.1f ms, first byte %.1f ms, "
+            "total %.1f ms, %llu bytes (%llu on the wire)\n",
+            info->http_version[0] ? info->http_version : "no response",
+            info->remote[0] ? info->remote : "-", info->dns_ms, info->connect_ms, info->tls_ms,
+            info->ttfb_ms, info->total_ms, info->body_bytes, info->wire_body_bytes);
+  }
+  if (err && !f->silent)
+    fprintf(stderr, "guise: %s (%s)%s%s\n", guise_strerror(err), guise_err_name(err),
+            info->error_detail[0] ? ": " : "", info->error_detail);
+  if (f->write_out) write_out(f->write_out, err, info);
+}
+
+/* Reads @FILE for --data / --data-binary, bounded. */
+static unsigned char *read_file(const char *path, size_t *len) {
+  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (fp == NULL) return NULL;
+  unsigned char *buf = malloc(FETCH_MAX_BODY);
+  size_t n = buf ? fread(buf, 1, FETCH_MAX_BODY, fp) : 0;
+  int too_big = buf && n == FETCH_MAX_BODY && fgetc(fp) != EOF;
+  if (fp != stdin) fclose(fp);
+  if (buf == NULL || too_big) {
+    free(buf);
+    errno = too_big ? EFBIG : ENOMEM;
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
+
+static int seconds_ms(const char *opt, const char *v, unsigned *out) {
+  char *end;
+  errno = 0;
+  double s = strtod(v, &end);
+  if (errno || end == v || *end || s <= 0 || s > 86400) {
+    fprintf(stderr, "guise: %s %s: expected seconds between 0 and 86400\n", opt, v);
+    return -1;
+  }
+  *out = (unsigned)(s * 1000 + 0.5);
+  if (*out == 0) *out = 1;
+  return 0;
+}
+
+int cmd_fetch(int argc, char **argv) {
+  guise_request_options o;
+  guise_request_options_init(&o);
+  fetch_state f = {.out = stdout};
+  guise_header headers[FETCH_MAX_HEADERS];
+  char *header_copies[FETCH_MAX_HEADERS];
+  size_t n_headers = 0;
+  const char *resolve[FETCH_MAX_RESOLVE];
+  size_t n_resolve = 0;
+  const char *url = NULL, *output = NULL;
+  unsigned char *body = NULL;
+  int rc = EXIT_USAGE;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
+#define NEED_VALUE                                                  \
+  do {                                                              \
+    if (v == NULL) {                                                \
+      fprintf(stderr, "guise: %s needs a value\n", a);              \
+      goto out;                                                     \
+    }                                                               \
+    i++;                                                            \
+  } while (0)
+    if (OPT("-X", "--request")) {
+      NEED_VALUE;
+      o.method = v;
+    } else if (OPT("-H", "--header")) {
+      NEED_VALUE;
+      const char *colon = strchr(v, ':');
+      if (colon == NULL || colon == v || n_headers == FETCH_MAX_HEADERS) {
+        fprintf(stderr, "guise: -H '%s': expected 'Name: value'\n", v);
+        goto out;
+      }
+      char *copy = strdup(v);
+      if (copy == NULL) goto out;
+      copy[colon - v] = '\0';
+      const char *value = copy + (colon - v) + 1;
+      while (*value == ' ' || *value == '\t') value++;
+      header_copies[n_headers] = copy;
+      headers[n_headers++] = (guise_header){copy, value};
+    } else if (OPT("-d", "--data") || strcmp(a, "--data-binary") == 0) {
+      NEED_VALUE;
+      free(body);
+      body = NULL;
+      size_t len = 0;
+      if (v[0] == '@') {
+        body = read_file(v + 1, &len);
+        if (body == NULL) {
+          fprintf(stderr, "guise: %s %s: %s\n", a, v, strerror(errno));
+          rc = exit_code(GUISE_E_USAGE_FILE);
+          goto out;
+        }
+      } else {
+        len = strlen(v);
+        body = (unsigned char *)strdup(v);
+        if (body == NULL) goto out;
+      }
+      o.body = body;
+      o.body_len = len;
+      o.has_body = 1;
+    } else if (OPT("-o", "--output")) {
+      NEED_VALUE;
+      output = v;
+    } else if (OPT("-i", "--include")) {
+      f.include = 1;
+    } else if (OPT("-I", "--head")) {
+      f.head_only = 1;
+      o.method = "HEAD";
+    } else if (OPT("-s", "--silent")) {
+      f.silent = 1;
+    } else if (OPT("-v", "--verbose")) {
+      f.verbose = 1;
+    } else if (OPT("-k", "--insecure")) {
+      o.insecure = 1;
+    } else if (strcmp(a, "--cacert") == 0) {
+      NEED_VALUE;
+      o.cafile = v;
+    } else if (strcmp(a, "--http1.1") == 0) {
+      o.http_version = 1;
+    } else if (strcmp(a, "--http2") == 0 || strcmp(a, "--http2-prior-knowledge") == 0) {
+      o.http_version = 2;
+    } else if (strcmp(a, "--resolve") == 0) {
+      NEED_VALUE;
+      if (n_resolve == FETCH_MAX_RESOLVE) goto out;
+      resolve[n_resolve++] = v;
+    } else if (strcmp(a, "--dns-servers") == 0) {
+      NEED_VALUE;
+      o.dns_servers = v;
+    } else if (strcmp(a, "--connect-timeout") == 0) {
+      NEED_VALUE;
+      if (seconds_ms(a, v, &o.connect_timeout_ms)) goto out;
+    } else if (OPT("-m", "--max-time")) {
+      NEED_VALUE;
+      if (seconds_ms(a, v, &o.max_time_ms)) goto out;
+    } else if (strcmp(a, "--raw") == 0) {
+      o.raw = 1;
+    } else if (OPT("-w", "--write-out")) {
+      NEED_VALUE;
+      f.write_out = v;
+    } else if (OPT("-h", "--help")) {
+      fputs(usage, stdout);
+      rc = EXIT_OK;
+      goto out;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      fprintf(stderr, "guise: unknown option %s (guise --help)\n", a);
+      goto out;
+    } else if (url == NULL) {
+      url = a;
+    } else {
+      fprintf(stderr, "guise: one URL at a time (got %s and %s)\n", url, a);
+      goto out;
+    }
+#undef OPT
+#undef NEED_VALUE
+  }
+  if (url == NULL) {
+    fputs(usage, stderr);
+    goto out;
+  }
+  if (output) {
+    f.out = fopen(output, "wb");
+    if (f.out == NULL) {
+      fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
+      rc = exit_code(GUISE_E_USAGE_FILE);
+      goto out;
+    }
+  }
+  o.url = url;
+  o.headers = headers;
+  o.n_headers = n_headers;
+  o.resolve = resolve;
+  o.n_resolve = n_resolve;
+  if (f.verbose) {
+    fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET", url);
+    for (size_t i = 0; i < n_headers; i++)
+      fprintf(stderr, "> %s: %s\n", headers[i].name, headers[i].value);
+    fprintf(stderr, ">\n");
+  }
+  guise_callbacks cb = {on_headers, f.head_only ? NULL : on_body, on_complete};
+  g_state = &f;
+  int e = guise_fetch(&o, &cb, &f);
+  if (e && g_err == 0) {
+    /* Refused before it started: a usage error. */
+    if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
+    g_err = e;
+  }
+  rc = exit_code(g_err);
+out:
+  if (f.out && f.out != stdout) fclose(f.out);
+  for (size_t i = 0; i < n_headers; i++) free(header_copies[i]);
+  free(body);
+  return rc;
+}

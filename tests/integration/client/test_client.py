@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""The guise command against real servers on loopback: guise echo (which reports
+exactly what arrived) and nginx from Debian (gzip), over HTTP/2, HTTP/1.1 and h2c.
+
+usage: test_client.py GUISE
+"""
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+GUISE = sys.argv[1]
+failures = 0
+
+
+def check(what, cond, detail=""):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {detail}"))
+    failures += 0 if cond else 1
+
+
+def guise(*args, timeout=30):
+    return subprocess.run([GUISE, *args], capture_output=True, timeout=timeout)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+tmp = tempfile.mkdtemp(prefix="guise-client-")
+procs = []
+try:
+    echo = subprocess.Popen([GUISE, "echo", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    procs.append(echo)
+    port = echo.stdout.readline().split()[1].rsplit(":", 1)[1]
+    base = f"https://127.0.0.1:{port}"
+
+    # HTTP/2: header order as given, names lowercased, :authority from the URL.
+    r = guise("-k", "-H", "Accept: text/html", "-H", "X-Second: 2", "-H", "Accept-Language: en", f"{base}/a?q=1")
+    doc = json.loads(r.stdout)
+    hs = doc["request"]["headers"]
+    check("h2: exit 0, ALPN h2", r.returncode == 0 and doc["http_version"] == "h2", r.stderr)
+    check("h2: pseudo-headers then the given headers in order",
+          [h[0] for h in hs] == [":method", ":authority", ":scheme", ":path", "accept", "x-second", "accept-language"], hs)
+    check("h2: :path carries the query", [v for n, v in hs if n == ":path"] == ["/a?q=1"], hs)
+
+    # HTTP/1.1: exact order and case; Host first; Content-Length for the body.
+    r = guise("-k", "--http1.1", "-H", "X-Mixed-Case: Yes", "-H", "accept: */*", "-d", "hello=1", f"{base}/post")
+    doc = json.loads(r.stdout)
+    names = [h[0] for h in doc["http1"]["headers"]]
+    check("http/1.1: Host first, then the headers as given, Content-Length last",
+          names == ["Host", "X-Mixed-Case", "accept", "Content-Length"], names)
+    check("http/1.1: POST with the body's length", doc["http1"]["method"] == "POST" and
+          ["Content-Length", "7"] in doc["http1"]["headers"], doc["http1"])
+
+    # h2c prior knowledge and -w.
+    r = guise("--http2", "-s", "-o", os.devnull, "-w", "%{http_code} %{http_version}", f"http://127.0.0.1:{port}/c")
+    check("h2c with --http2 and -w", r.stdout.decode() == "200 2", r.stdout)
+
+    # -i prints the head; -I sends HEAD.
+    r = guise("-k", "-I", f"{base}/head")
+    check("-I: a head, no body", r.returncode == 0 and r.stdout.startswith(b"status: 200\r\n") and
+          r.stdout.endswith(b"\r\n\r\n"), r.stdout[:200])
+
+    # Certificates and exit codes.
+    r = guise(f"{base}/")
+    check("self-signed certificate refused by default: exit 60, named", r.returncode == 60 and
+          b"CERT_SELF_SIGNED" in r.stderr, (r.returncode, r.stderr))
+    closed = free_port()
+    r = guise("-k", f"https://127.0.0.1:{closed}/")
+    check("connection refused: exit 7", r.returncode == 7 and b"CONNECT_REFUSED" in r.stderr, (r.returncode, r.stderr))
+    r = guise("ftp://example.invalid/")
+    check("unsupported scheme: exit 2", r.returncode == 2, (r.returncode, r.stderr))
+    r = guise("-k", "--resolve", f"www.guise.test:{port}:127.0.0.1", "-w", "%{remote_ip}", "-o", os.devnull,
+              f"https://www.guise.test:{port}/")
+    check("--resolve", r.returncode == 0 and r.stdout == b"127.0.0.1", (r.returncode, r.stdout, r.stderr))
+
+    # nginx with gzip: the body is decoded; --raw keeps it as sent.
+    text = ("guise " * 4000).encode()
+    os.makedirs(f"{tmp}/www")
+    with open(f"{tmp}/www/page.txt", "wb") as f:
+        f.write(text)
+    nport = free_port()
+    conf = f"{tmp}/nginx.conf"
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes 1; daemon off; master_process off; pid {tmp}/nginx.pid;
+error_log {tmp}/error.log; events {{ worker_connections 64; }}
+http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
+  uwsgi_temp_path {tmp}; scgi_temp_path {tmp}; default_type text/plain;
+  gzip on; gzip_types text/plain; gzip_min_length 10;
+  server {{ listen 127.0.0.1:{nport}; root {tmp}/www; }} }}
+""")
+    ng = subprocess.Popen(["nginx", "-c", conf, "-p", tmp], stderr=subprocess.DEVNULL)
+    procs.append(ng)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", nport), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    url = f"http://127.0.0.1:{nport}/page.txt"
+    r = guise("-H", "Accept-Encoding: gzip", "-i", url)
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    check("nginx gzip: Content-Encoding gzip, body decoded to the file",
+          b"Content-Encoding: gzip" in head and body == text, head)
+    r = guise("-H", "Accept-Encoding: gzip", "--raw", url)
+    check("--raw keeps the gzip bytes (they decompress to the file)", gzip.decompress(r.stdout) == text)
+    r = guise("-w", "%{http_code}", "-o", os.devnull, f"http://127.0.0.1:{nport}/missing")
+    check("404 is a response, not an error: exit 0", r.returncode == 0 and r.stdout == b"404", (r.returncode, r.stdout))
+finally:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(tmp, ignore_errors=True)
+print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
+sys.exit(1 if failures else 0)
