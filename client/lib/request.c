@@ -27,6 +27,10 @@
 #define REQ_MAX_HEADERS H1_MAX_HEADERS
 /* Plaintext buffer for HTTP/2 output between the session and the connection. */
 #define REQ_H2_OUT 16384
+/* New connections tried for a request the server did not process (RFC 9113
+ * 6.8: streams above GOAWAY's last id, and REFUSED_STREAM, are safe to retry).
+ * Browsers retry once; so does guise. */
+#define REQ_MAX_RETRIES 1
 /* The default decoded-body cap: large downloads are for -o, not for bombs. */
 #define REQ_DEFAULT_MAX_BODY (1ull << 30)
 
@@ -49,6 +53,8 @@ typedef struct req {
   uv_timer_t timer;
   int holds;                 /* conn and timer close callbacks still to come */
   int done;
+  int retry;                 /* closing this connection to retry on a new one */
+  int attempts;              /* retries made */
   uint64_t t0;
   int head_seen;
   /* HTTP/2 */
@@ -166,7 +172,7 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
 static void h2_pump(req *r) {
   uint8_t out[REQ_H2_OUT];
   size_t n;
-  while (!r->done && h2_want_write(r->h2)) {
+  while (!r->done && !r->retry && h2_want_write(r->h2)) {
     int e = h2_send(r->h2, out, sizeof(out), &n);
     if (e) {
       finish(r, e, "HTTP/2 session error");
@@ -209,6 +215,12 @@ static int h2_on_data(void *ud, int32_t id, const uint8_t *p, size_t n) {
 
 static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
   req *r = ud;
+  if (err == GUISE_E_HTTP2_REFUSED && !r->head_seen && r->attempts < REQ_MAX_RETRIES && r->conn) {
+    /* Not processed by the server: again, on a new connection (on_conn_close). */
+    r->retry = 1;
+    conn_close(r->conn);
+    return;
+  }
   if (!err) err = body_end(r);
   finish(r, err, err ? "the HTTP/2 stream ended with an error" : NULL);
 }
@@ -384,9 +396,10 @@ static void on_conn_ready(conn *c, const char *alpn, void *ud) {
 
 static void on_conn_data(conn *c, const uint8_t *p, size_t n, void *ud) {
   req *r = ud;
-  if (r->done) return;
+  if (r->done || r->retry) return;
   if (r->h2) {
     int e = h2_recv(r->h2, p, n);
+    if (r->retry) return; /* the stream was refused; a new connection follows */
     if (e) {
       h2_pump(r);
       finish(r, e, "HTTP/2 protocol error from the server");
@@ -403,6 +416,16 @@ static void connect_next(req *r);
 static void on_conn_close(conn *c, int err, void *ud) {
   req *r = ud;
   r->conn = NULL;
+  if (!r->done && r->retry) {
+    r->retry = 0;
+    r->attempts++;
+    h2_conn_free(r->h2);
+    r->h2 = NULL;
+    r->next_addr = 0;
+    connect_next(r);
+    release(r);
+    return;
+  }
   if (!r->done) {
     /* Another address of the name may answer (IPv6 then IPv4, several A records). */
     if (!r->info.connect_ms && err && err != GUISE_E_TIMEOUT_TLS && r->next_addr < r->n_addrs) {

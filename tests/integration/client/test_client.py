@@ -37,6 +37,55 @@ def free_port():
     return p
 
 
+def goaway_server():
+    """h2c on loopback: the first connection gets SETTINGS + GOAWAY(last stream 0),
+    the second a 200 with an empty body (HEADERS, HPACK static index 8 = :status 200)."""
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    seen = {"connections": 0}
+
+    def frame(ftype, flags, stream, payload=b""):
+        return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+    def serve():
+        srv.settimeout(20)
+        for n in range(2):
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            seen["connections"] += 1
+            c.settimeout(10)
+            data = b""
+            try:
+                while len(data) < 24 + 9:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                c.sendall(frame(4, 0, 0))  # SETTINGS
+                if n == 0:
+                    c.sendall(frame(7, 0, 0, (0).to_bytes(4, "big") + (0).to_bytes(4, "big")))  # GOAWAY
+                else:
+                    # wait for the request's HEADERS, then answer on stream 1
+                    while b"\x01\x05\x00\x00\x00\x01" not in data and b"\x01\x04\x00\x00\x00\x01" not in data:
+                        chunk = c.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    c.sendall(frame(1, 0x5, 1, b"\x88"))  # END_STREAM | END_HEADERS
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            c.close()
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1], seen
+
+
 tmp = tempfile.mkdtemp(prefix="guise-client-")
 procs = []
 try:
@@ -118,6 +167,51 @@ http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp}; fast
     check("--raw keeps the gzip bytes (they decompress to the file)", gzip.decompress(r.stdout) == text)
     r = guise("-w", "%{http_code}", "-o", os.devnull, f"http://127.0.0.1:{nport}/missing")
     check("404 is a response, not an error: exit 0", r.returncode == 0 and r.stdout == b"404", (r.returncode, r.stdout))
+
+    # h2o (Debian): HTTP/2 and HTTP/1.1 over TLS, brotli or gzip decoded.
+    hport = free_port()
+    key, crt = f"{tmp}/h2o.key", f"{tmp}/h2o.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    with open(f"{tmp}/h2o.conf", "w") as f:
+        f.write(f"""listen:
+  port: {hport}
+  host: 127.0.0.1
+  ssl:
+    certificate-file: {crt}
+    key-file: {key}
+hosts:
+  "localhost":
+    paths:
+      "/":
+        file.dir: {tmp}/www
+        compress: ON
+access-log: /dev/null
+error-log: {tmp}/h2o-error.log
+pid-file: {tmp}/h2o.pid
+user: root
+""")
+    h2o = subprocess.Popen(["h2o", "-c", f"{tmp}/h2o.conf"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(h2o)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", hport), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    for proto, enc in (("--http2", "br"), ("--http1.1", "gzip")):
+        r = guise("-k", proto, "-H", f"accept-encoding: {enc}", "-w", "%{http_version}", "-o", f"{tmp}/got",
+                  f"https://127.0.0.1:{hport}/page.txt")
+        got = open(f"{tmp}/got", "rb").read() if os.path.exists(f"{tmp}/got") else b""
+        check(f"h2o {proto} with {enc}: body decoded to the file", r.returncode == 0 and got == text,
+              (r.returncode, r.stdout, r.stderr[-300:], len(got)))
+
+    # A server that refuses the first connection's stream with GOAWAY (last id 0,
+    # RFC 9113 6.8: not processed) and answers on the second: guise retries once.
+    gport, seen = goaway_server()
+    r = guise("--http2", "-w", "%{http_code}", "-o", os.devnull, f"http://127.0.0.1:{gport}/retry")
+    check("GOAWAY-unprocessed request retried on a new connection", r.returncode == 0 and r.stdout == b"200"
+          and seen["connections"] == 2, (r.returncode, r.stdout, r.stderr, seen))
 finally:
     for p in procs:
         p.send_signal(signal.SIGTERM)
