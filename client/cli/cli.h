@@ -12,6 +12,7 @@ enum {
 int cmd_echo(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 /* Parses a decimal unsigned option value in [min, max]; prints an error naming
  * |opt| and returns -1 when |s| is not one. */

@@ -32,6 +32,8 @@ static const char usage[] =
     "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
     "      --max-time S         seconds for the whole request\n"
     "      --raw                do not decode Content-Encoding\n"
+    "      --profile NAME|FILE  the browser to look like (default: the newest Chrome;\n"
+    "                           'none': no profile; guise profile list)\n"
     "  -w, --write-out FORMAT   print FORMAT at the end: %{http_code} %{http_version}\n"
     "                           %{time_total} %{time_connect} %{time_appconnect}\n"
     "                           %{time_starttransfer} %{size_download} %{remote_ip}\n"
@@ -272,6 +274,9 @@ int cmd_fetch(int argc, char **argv) {
     } else if (OPT("-m", "--max-time")) {
       NEED_VALUE;
       if (seconds_ms(a, v, &o.max_time_ms)) goto out;
+    } else if (strcmp(a, "--profile") == 0) {
+      NEED_VALUE;
+      o.profile = v;
     } else if (strcmp(a, "--raw") == 0) {
       o.raw = 1;
     } else if (OPT("-w", "--write-out")) {
@@ -302,6 +307,17 @@ int cmd_fetch(int argc, char **argv) {
     if (f.out == NULL) {
       fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
       rc = exit_code(GUISE_E_USAGE_FILE);
+      goto out;
+    }
+  }
+  if (o.profile == NULL) o.profile = guise_profile_default();
+  if (strcmp(o.profile, "none") == 0) o.profile = NULL;
+  if (o.profile) {
+    char perr[1024];
+    int pe = guise_profile_check_syntax(o.profile, perr, sizeof(perr));
+    if (pe) {
+      fprintf(stderr, "guise: %s\n", perr);
+      rc = exit_code(pe);
       goto out;
     }
   }

@@ -35,6 +35,7 @@ static int print_version(void) {
 
 static const char usage[] =
     "usage: guise [options] URL          one request, curl-like (guise URL --help for options)\n"
+    "       guise profile list|show|check|import  browser profiles (guise profile --help)\n"
     "       guise --version\n"
     "       guise echo [options]      loopback fingerprint observer (guise echo --help)\n"
     "       guise fp FILE...          fingerprints of every client flight in a pcap,\n"
@@ -43,6 +44,7 @@ static const char usage[] =
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "echo") == 0) return cmd_echo(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "fp") == 0) return cmd_fp(argc - 1, argv + 1);
+  if (argc >= 2 && strcmp(argv[1], "profile") == 0) return cmd_profile(argc - 1, argv + 1);
   if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
     return print_version();
   if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

@@ -215,6 +215,12 @@ typedef struct guise_request_options {
   unsigned max_time_ms;          /* the whole request; 0: no limit */
   int raw;                       /* deliver the body as received (no decoding) */
   unsigned long long max_body;   /* decoded body cap; 0: 1 GiB */
+  /* The browser to look like: a built-in profile name ("chrome-150") or a
+   * profile file; NULL: no profile (BoringSSL's and nghttp2's plain defaults,
+   * no default headers). The profile's navigation headers are sent, in its
+   * order; |headers| replace the profile's of the same name in place (an empty
+   * value removes it) and the others are appended. */
+  const char *profile;
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */
@@ -234,6 +240,43 @@ GUISE_EXTERN int guise_request(struct uv_loop_s *loop, const guise_request_optio
  * convenience call) and returns its final code (0 or GUISE_E_*).
  */
 GUISE_EXTERN int guise_fetch(const guise_request_options *o, const guise_callbacks *cb, void *ud);
+
+/* ---- Profiles (profiles/FORMAT.md) --------------------------------------------------- */
+
+/* The number of built-in profiles, and the name of the |i|th (NULL past the end). */
+GUISE_EXTERN size_t guise_profile_count(void);
+GUISE_EXTERN const char *guise_profile_name(size_t i);
+
+/* The name of the default profile (the newest Chrome). */
+GUISE_EXTERN const char *guise_profile_default(void);
+
+/*
+ * guise_profile_check_syntax loads |name_or_file| (a built-in name or a file) as
+ * a request would. Returns 0, or GUISE_E_PROFILE_NOT_FOUND / _SYNTAX / _INVALID /
+ * _UNSUPPORTED with "file:line:column: reason" in |err|.
+ */
+GUISE_EXTERN int guise_profile_check_syntax(const char *name_or_file, char *err, unsigned errlen);
+
+/* The JSON text of the built-in |name| (static storage, |*len| bytes), or NULL. */
+GUISE_EXTERN const char *guise_profile_text(const char *name, size_t *len);
+
+/*
+ * guise_profile_expected fills the fingerprints the profile records from the
+ * real browser (empty strings when not recorded). Each buffer is |cap| bytes.
+ */
+GUISE_EXTERN int guise_profile_expected(const char *name_or_file, char *ja4, char *ja3n, char *ja3,
+                                        char *akamai, char *peetprint, size_t cap, char *err,
+                                        unsigned errlen);
+
+/*
+ * guise_profile_import_browsers_json makes a profile named |name| from the
+ * record |id| of a browsers.json file (the project's reference captures) and
+ * writes its JSON to |out| (|*len| bytes, malloc'd, the caller frees). Returns
+ * 0 or a GUISE_E_* code with a message in |err|.
+ */
+GUISE_EXTERN int guise_profile_import_browsers_json(const char *file, const char *id,
+                                                    const char *name, char **out, size_t *len,
+                                                    char *err, unsigned errlen);
 
 /* ---- The observer: guise echo -------------------------------------------------------- */
 

@@ -20,6 +20,7 @@
 #include "h1_request.h"
 #include "h1_response.h"
 #include "h2.h"
+#include "profile.h"
 #include "tls_client.h"
 #include "url.h"
 
@@ -47,6 +48,8 @@ typedef struct req {
   dns *dns;
   SSL_CTX *ctx;
   tls_shape shape;
+  profile *prof;             /* NULL: no profile */
+  h2_shape h2shape;
   conn *conn;
   struct sockaddr_storage addrs[DNS_MAX_ADDRS];
   size_t n_addrs, next_addr;
@@ -80,6 +83,7 @@ static void release(req *r) {
   if (r->h1_started) h1_response_free(&r->h1);
   decode_free(r->dec);
   SSL_CTX_free(r->ctx);
+  free(r->prof);
   free(r->arena);
   free(r->body);
   free(r);
@@ -225,6 +229,44 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
   finish(r, err, err ? "the HTTP/2 stream ended with an error" : NULL);
 }
 
+/* The headers to send: the profile's (in its order; Title-Case names for
+ * HTTP/1.1 when it records only HTTP/2 names, as profiles/FORMAT.md says), the
+ * caller's replacing the same name in place (an empty value removes it) or
+ * appended. Returns the count written to |out|. */
+static size_t merge_headers(const req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
+                            size_t cap) {
+  size_t n = 0;
+  if (r->prof) {
+    int have_h1 = r->prof->n_nav_h1 > 0;
+    const profile_header *base = h1 && have_h1 ? r->prof->nav_h1 : r->prof->nav_h2;
+    size_t nb = h1 && have_h1 ? r->prof->n_nav_h1 : r->prof->n_nav_h2;
+    for (size_t i = 0; i < nb && n < cap; i++) {
+      memcpy(names[n], base[i].name, PROFILE_MAX_NAME); /* NUL-terminated, same size */
+      if (h1 && !have_h1)
+        for (char *c = names[n]; *c; c++)
+          if ((c == names[n] || c[-1] == '-') && *c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
+      out[n].name = names[n];
+      out[n].value = base[i].value;
+      n++;
+    }
+  }
+  for (size_t i = 0; i < r->n_headers; i++) {
+    size_t k = 0;
+    while (k < n && strcasecmp(out[k].name, r->headers[i].name) != 0) k++;
+    if (k < n) {
+      if (r->headers[i].value[0] == '\0') {
+        memmove(&out[k], &out[k + 1], (n - k - 1) * sizeof(out[0]));
+        n--;
+      } else {
+        out[k].value = r->headers[i].value;
+      }
+    } else if (r->headers[i].value[0] != '\0' && n < cap) {
+      out[n++] = r->headers[i];
+    }
+  }
+  return n;
+}
+
 /* The request body for HTTP/2, pulled as flow control allows. */
 static long h2_read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
   req *r = arg;
@@ -237,22 +279,23 @@ static long h2_read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
 }
 
 static void start_h2(req *r) {
-  h2_shape shape;
-  h2_shape_init(&shape);
   h2_limits lim;
   h2_limits_init(&lim);
   static const h2_conn_callbacks ccb = {NULL};
-  if (h2_conn_new(&r->h2, &shape, &lim, &ccb, r) != 0) {
+  if (h2_conn_new(&r->h2, &r->h2shape, &lim, &ccb, r) != 0) {
     finish(r, GUISE_E_NOMEM, "cannot make the HTTP/2 session");
     return;
   }
+  guise_header merged[REQ_MAX_HEADERS];
+  static char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
+  size_t nm = merge_headers(r, 0, merged, names, REQ_MAX_HEADERS);
   h2_header hs[REQ_MAX_HEADERS];
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
-  for (size_t i = 0; i < r->n_headers; i++) {
+  for (size_t i = 0; i < nm; i++) {
     /* Host becomes :authority; connection-specific fields are not sent
      * (RFC 9113 8.2.2). */
-    const char *name = r->headers[i].name;
+    const char *name = merged[i].name;
     if (!strcasecmp(name, "host") || !strcasecmp(name, "connection") ||
         !strcasecmp(name, "keep-alive") || !strcasecmp(name, "transfer-encoding") ||
         !strcasecmp(name, "upgrade") || !strcasecmp(name, "proxy-connection"))
@@ -266,8 +309,8 @@ static void start_h2(req *r) {
       lower[n][k] = (name[k] >= 'A' && name[k] <= 'Z') ? (char)(name[k] - 'A' + 'a') : name[k];
     hs[n].name = lower[n];
     hs[n].name_len = len;
-    hs[n].value = r->headers[i].value;
-    hs[n].value_len = strlen(r->headers[i].value);
+    hs[n].value = merged[i].value;
+    hs[n].value_len = strlen(merged[i].value);
     n++;
   }
   h2_request hr = {.method = r->o.method,
@@ -341,14 +384,21 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
 }
 
 static void start_h1(req *r) {
+  guise_header merged[REQ_MAX_HEADERS];
+  static char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
+  size_t nm = merge_headers(r, 1, merged, names, REQ_MAX_HEADERS);
   h1_field fields[REQ_MAX_HEADERS + 1];
   size_t n = 0;
   int has_host = 0;
-  for (size_t i = 0; i < r->n_headers; i++) has_host |= !strcasecmp(r->headers[i].name, "host");
-  /* Like a browser (and curl): Host first when the caller did not place it. */
+  for (size_t i = 0; i < nm; i++) has_host |= !strcasecmp(merged[i].name, "host");
+  /* Like a browser (and curl): Host first when nothing placed it. A profile's
+   * Host with an empty value is filled with the URL's authority. */
   if (!has_host) fields[n++] = (h1_field){"Host", url_authority(&r->u)};
-  for (size_t i = 0; i < r->n_headers && n < REQ_MAX_HEADERS + 1; i++)
-    fields[n++] = (h1_field){r->headers[i].name, r->headers[i].value};
+  for (size_t i = 0; i < nm && n < REQ_MAX_HEADERS + 1; i++) {
+    const char *v = merged[i].value;
+    if (!strcasecmp(merged[i].name, "host") && v[0] == '\0') v = url_authority(&r->u);
+    fields[n++] = (h1_field){merged[i].name, v};
+  }
   h1_request hr = {.method = r->o.method,
                    .target = url_target(&r->u),
                    .fields = fields,
@@ -559,15 +609,36 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   r->info.alpn = r->alpn;
   r->info.remote = r->remote;
   r->info.error_detail = r->detail;
+  h2_shape_init(&r->h2shape);
+  tls_shape_init(&r->shape);
+  if (in->profile) {
+    r->prof = malloc(sizeof(*r->prof));
+    char perr[512];
+    e = r->prof ? profile_resolve(in->profile, r->prof, perr, sizeof(perr)) : GUISE_E_NOMEM;
+    if (e) {
+      /* Refused before it started; guise_profile_check_syntax() gives the message. */
+      free(r->prof);
+      free(r->body);
+      free(r->arena);
+      free(r);
+      return e;
+    }
+    r->shape = r->prof->tls;
+    r->h2shape = r->prof->h2;
+  }
   if (r->u.scheme == URL_HTTPS) {
-    tls_shape_init(&r->shape);
-    if (r->o.http_version != 1) snprintf(r->shape.alpn[r->shape.n_alpn++], TLS_SHAPE_MAX_PROTO, "h2");
-    if (r->o.http_version != 2)
-      snprintf(r->shape.alpn[r->shape.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
+    /* --http1.1 / --http2 narrow ALPN, as curl-impersonate does with a profile. */
+    if (!r->prof || r->o.http_version != 0) {
+      r->shape.n_alpn = 0;
+      if (r->o.http_version != 1) snprintf(r->shape.alpn[r->shape.n_alpn++], TLS_SHAPE_MAX_PROTO, "h2");
+      if (r->o.http_version != 2)
+        snprintf(r->shape.alpn[r->shape.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
+    }
     tls_client_config tc = {&r->shape, r->o.cafile, r->o.insecure, NULL};
     const char *why;
     r->ctx = tls_client_ctx_new(&tc, &e, &why);
     if (r->ctx == NULL) {
+      free(r->prof);
       free(r->body);
       free(r->arena);
       free(r);

@@ -26,6 +26,9 @@ def check(what, cond, detail=""):
 
 
 def guise(*args, timeout=30):
+    # No browser profile unless a test asks: these tests check what the caller gives.
+    if "--profile" not in args:
+        args = ("--profile", "none") + args
     return subprocess.run([GUISE, *args], capture_output=True, timeout=timeout)
 
 

@@ -1,0 +1,532 @@
+/* profile.c — the strict profile loader (see profile.h and profiles/FORMAT.md). */
+#include "profile.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "json_pos.h"
+#include "names.h"
+
+/* The loader's walk: where it is (for messages) and the text (to find it). */
+typedef struct walk {
+  const char *text;
+  size_t len;
+  const char *file;
+  json_step path[8];
+  size_t depth;
+  char *err;
+  size_t errlen;
+  int failed;
+} walk;
+
+static void fail_at(walk *w, int at_key, const char *fmt, ...) {
+  if (w->failed) return;
+  w->failed = 1;
+  int line = 0, col = 0;
+  if (json_pos_find(w->text, w->len, w->path, w->depth, at_key, &line, &col) != 0) line = col = 0;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  /* The path, for the reader: tls.cipher_suites[3] */
+  char path[256] = "";
+  size_t n = 0;
+  for (size_t i = 0; i < w->depth && n < sizeof(path) - 1; i++) {
+    int k = w->path[i].key ? snprintf(path + n, sizeof(path) - n, "%s%s", i ? "." : "", w->path[i].key)
+                           : snprintf(path + n, sizeof(path) - n, "[%zu]", w->path[i].index);
+    if (k < 0) break;
+    n += (size_t)k;
+  }
+  snprintf(w->err, w->errlen, "%s:%d:%d: %s%s%s", w->file, line, col, path[0] ? path : "",
+           path[0] ? ": " : "", msg);
+}
+
+static void push_key(walk *w, const char *key) {
+  if (w->depth < sizeof(w->path) / sizeof(w->path[0])) w->path[w->depth] = (json_step){key, 0};
+  w->depth++;
+}
+
+static void push_index(walk *w, size_t i) {
+  if (w->depth < sizeof(w->path) / sizeof(w->path[0])) w->path[w->depth] = (json_step){NULL, i};
+  w->depth++;
+}
+
+static void pop(walk *w) { w->depth--; }
+
+/* Every member of |obj| must be one of |allowed| (NULL-terminated). */
+static void only_keys(walk *w, json_t *obj, const char *const *allowed) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(obj, key, v) {
+    int ok = 0;
+    for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
+    if (!ok) {
+      push_key(w, key);
+      fail_at(w, 1, "unknown key");
+      pop(w);
+      return;
+    }
+  }
+}
+
+static json_t *member(walk *w, json_t *obj, const char *key, json_type type, int required) {
+  json_t *v = json_object_get(obj, key);
+  if (v == NULL) {
+    if (required) fail_at(w, 0, "missing key \"%s\"", key);
+    return NULL;
+  }
+  if (json_typeof(v) != type && !(type == JSON_TRUE && json_is_boolean(v))) {
+    static const char *const names[] = {"an object", "an array", "a string", "an integer",
+                                        "a number", "true or false", "true or false", "null"};
+    push_key(w, key);
+    fail_at(w, 0, "expected %s", names[type]);
+    pop(w);
+    return NULL;
+  }
+  return v;
+}
+
+static void copy_string(walk *w, json_t *obj, const char *key, char *out, size_t cap, int required) {
+  json_t *v = member(w, obj, key, JSON_STRING, required);
+  if (v == NULL) return;
+  if (json_string_length(v) >= cap) {
+    push_key(w, key);
+    fail_at(w, 0, "longer than %zu bytes", cap - 1);
+    pop(w);
+    return;
+  }
+  memcpy(out, json_string_value(v), json_string_length(v) + 1);
+}
+
+static int get_bool(walk *w, json_t *obj, const char *key, int dflt) {
+  json_t *v = member(w, obj, key, JSON_TRUE, 0);
+  return v ? json_is_true(v) : dflt;
+}
+
+static long long get_int(walk *w, json_t *obj, const char *key, long long lo, long long hi,
+                         long long dflt) {
+  json_t *v = member(w, obj, key, JSON_INTEGER, 0);
+  if (v == NULL) return dflt;
+  long long x = json_integer_value(v);
+  if (x < lo || x > hi) {
+    push_key(w, key);
+    fail_at(w, 0, "%lld is out of range (%lld to %lld)", x, lo, hi);
+    pop(w);
+    return dflt;
+  }
+  return x;
+}
+
+/* A list of names of |kind| into |out| (at most |cap|); duplicates refused
+ * unless |dups| (signature_algorithms: Safari repeats one). */
+static size_t name_list(walk *w, json_t *obj, const char *key, name_kind kind, uint16_t *out,
+                        size_t cap, int dups) {
+  json_t *arr = member(w, obj, key, JSON_ARRAY, 0);
+  if (arr == NULL) return 0;
+  push_key(w, key);
+  size_t n = 0, i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    push_index(w, i);
+    if (!json_is_string(v)) {
+      fail_at(w, 0, "expected a name (a string)");
+    } else if (n == cap) {
+      fail_at(w, 0, "more than %zu entries", cap);
+    } else if (name_to_value(kind, json_string_value(v), &out[n]) != 0) {
+      fail_at(w, 0, "unknown name \"%s\" (use the IANA name, or \"0x\" and four hex digits)",
+              json_string_value(v));
+    } else {
+      for (size_t k = 0; k < n && !dups; k++)
+        if (out[k] == out[n] && out[n] != 0x0a0a) fail_at(w, 0, "\"%s\" listed twice", json_string_value(v));
+      n++;
+    }
+    pop(w);
+    if (w->failed) break;
+  }
+  pop(w);
+  return n;
+}
+
+static size_t string_list(walk *w, json_t *obj, const char *key, char (*out)[TLS_SHAPE_MAX_PROTO],
+                          size_t cap) {
+  json_t *arr = member(w, obj, key, JSON_ARRAY, 0);
+  if (arr == NULL) return 0;
+  push_key(w, key);
+  size_t n = 0, i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    push_index(w, i);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= TLS_SHAPE_MAX_PROTO)
+      fail_at(w, 0, "expected a protocol name of 1 to %d bytes", TLS_SHAPE_MAX_PROTO - 1);
+    else if (n == cap)
+      fail_at(w, 0, "more than %zu entries", cap);
+    else
+      memcpy(out[n++], json_string_value(v), json_string_length(v) + 1);
+    pop(w);
+    if (w->failed) break;
+  }
+  pop(w);
+  return n;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static void load_tls(walk *w, json_t *tls, profile *p) {
+  static const char *const keys[] = {
+      "versions", "cipher_suites", "extensions", "permute_extensions", "raw_extensions",
+      "supported_groups", "key_shares", "signature_algorithms", "delegated_credentials", "alpn",
+      "alps", "certificate_compression", "record_size_limit", "ech_grease", "status_request",
+      "signed_certificate_timestamps", "session_ticket", "resumption", "aes_hardware", NULL};
+  only_keys(w, tls, keys);
+  tls_shape *s = &p->tls;
+  tls_shape_init(s);
+  s->n_versions = name_list(w, tls, "versions", NAME_VERSION, s->versions, TLS_SHAPE_MAX_VERSIONS, 0);
+  s->n_ciphers = name_list(w, tls, "cipher_suites", NAME_CIPHER, s->ciphers, TLS_SHAPE_MAX_CIPHERS, 0);
+  s->n_extensions =
+      name_list(w, tls, "extensions", NAME_EXTENSION, s->extensions, TLS_SHAPE_MAX_EXTENSIONS, 0);
+  s->permute_extensions = get_bool(w, tls, "permute_extensions", 0);
+  s->n_groups = name_list(w, tls, "supported_groups", NAME_GROUP, s->groups, TLS_SHAPE_MAX_GROUPS, 0);
+  s->n_key_shares = name_list(w, tls, "key_shares", NAME_GROUP, s->key_shares, TLS_SHAPE_MAX_KEY_SHARES, 0);
+  s->n_sigalgs =
+      name_list(w, tls, "signature_algorithms", NAME_SIGALG, s->sigalgs, TLS_SHAPE_MAX_SIGALGS, 1);
+  s->n_dc_sigalgs = name_list(w, tls, "delegated_credentials", NAME_SIGALG, s->dc_sigalgs,
+                              TLS_SHAPE_MAX_SIGALGS, 0);
+  s->n_alpn = string_list(w, tls, "alpn", s->alpn, TLS_SHAPE_MAX_ALPN);
+  s->n_certcomp = name_list(w, tls, "certificate_compression", NAME_CERTCOMP, s->certcomp,
+                            TLS_SHAPE_MAX_CERTCOMP, 0);
+  s->record_size_limit = (uint16_t)get_int(w, tls, "record_size_limit", 64, 16385, 0);
+  s->ech_grease = get_bool(w, tls, "ech_grease", 0);
+  s->status_request = get_bool(w, tls, "status_request", 0);
+  s->sct = get_bool(w, tls, "signed_certificate_timestamps", 0);
+  s->session_ticket = get_bool(w, tls, "session_ticket", 1);
+  p->resumption = get_bool(w, tls, "resumption", 1);
+  s->aes_hw = get_bool(w, tls, "aes_hardware", 1);
+  json_t *alps = member(w, tls, "alps", JSON_OBJECT, 0);
+  if (alps) {
+    push_key(w, "alps");
+    static const char *const akeys[] = {"codepoint", "protocols", NULL};
+    only_keys(w, alps, akeys);
+    s->alps_codepoint = (uint16_t)get_int(w, alps, "codepoint", 17513, 17613, 17613);
+    if (s->alps_codepoint != 17513 && s->alps_codepoint != 17613)
+      fail_at(w, 0, "codepoint must be 17513 or 17613");
+    s->n_alps = string_list(w, alps, "protocols", s->alps, TLS_SHAPE_MAX_ALPN);
+    pop(w);
+  }
+  json_t *raw = member(w, tls, "raw_extensions", JSON_ARRAY, 0);
+  if (raw) {
+    push_key(w, "raw_extensions");
+    size_t i;
+    json_t *e;
+    json_array_foreach(raw, i, e) {
+      push_index(w, i);
+      if (!json_is_object(e)) fail_at(w, 0, "expected {\"type\": ..., \"data\": ...}");
+      else if (s->n_raw == TLS_SHAPE_MAX_RAW) fail_at(w, 0, "more than %d raw extensions", TLS_SHAPE_MAX_RAW);
+      if (!w->failed) {
+        static const char *const rkeys[] = {"type", "data", NULL};
+        only_keys(w, e, rkeys);
+        json_t *t = member(w, e, "type", JSON_STRING, 1);
+        json_t *d = member(w, e, "data", JSON_STRING, 1);
+        tls_shape_raw_ext *r = &s->raw[s->n_raw];
+        if (t && name_to_value(NAME_EXTENSION, json_string_value(t), &r->type) != 0)
+          fail_at(w, 0, "unknown extension type \"%s\"", json_string_value(t));
+        if (d) {
+          size_t hl = json_string_length(d);
+          const char *h = json_string_value(d);
+          if (hl % 2 || hl / 2 > TLS_SHAPE_MAX_RAW_BODY) fail_at(w, 0, "data: an even number of hex digits, at most %d bytes", TLS_SHAPE_MAX_RAW_BODY);
+          for (size_t k = 0; !w->failed && k < hl / 2; k++) {
+            int a = hexval(h[2 * k]), b = hexval(h[2 * k + 1]);
+            if (a < 0 || b < 0) fail_at(w, 0, "data: not hex");
+            else r->body[k] = (uint8_t)(a << 4 | b);
+          }
+          r->len = (uint16_t)(hl / 2);
+        }
+        if (!w->failed) s->n_raw++;
+      }
+      pop(w);
+      if (w->failed) break;
+    }
+    pop(w);
+  }
+}
+
+static void load_http2(walk *w, json_t *h2, profile *p) {
+  static const char *const keys[] = {"settings", "window_update", "priority_frames",
+                                     "headers_priority", "first_stream_id", "pseudo_headers", NULL};
+  only_keys(w, h2, keys);
+  h2_shape *s = &p->h2;
+  h2_shape_init(s);
+  json_t *settings = member(w, h2, "settings", JSON_ARRAY, 0);
+  if (settings) {
+    push_key(w, "settings");
+    size_t i;
+    json_t *e;
+    json_array_foreach(settings, i, e) {
+      push_index(w, i);
+      json_t *n = json_array_get(e, 0), *v = json_array_get(e, 1);
+      uint16_t id;
+      if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_string(n) || !json_is_integer(v))
+        fail_at(w, 0, "expected [\"NAME\", value]");
+      else if (name_to_value(NAME_H2_SETTING, json_string_value(n), &id) != 0)
+        fail_at(w, 0, "unknown setting \"%s\"", json_string_value(n));
+      else if (json_integer_value(v) < 0 || json_integer_value(v) > 0xffffffffLL)
+        fail_at(w, 0, "value out of range");
+      else if (s->n_settings == H2_SHAPE_MAX_SETTINGS)
+        fail_at(w, 0, "more than %d settings", H2_SHAPE_MAX_SETTINGS);
+      else
+        s->settings[s->n_settings++] = (h2_setting){id, (uint32_t)json_integer_value(v)};
+      pop(w);
+      if (w->failed) break;
+    }
+    pop(w);
+  }
+  s->window_update = (uint32_t)get_int(w, h2, "window_update", 0, 0x7fffffff, 0);
+  s->first_stream_id = (uint32_t)get_int(w, h2, "first_stream_id", 1, 0x7fffffff, 1);
+  json_t *hp = json_object_get(h2, "headers_priority");
+  if (hp && !json_is_null(hp)) {
+    hp = member(w, h2, "headers_priority", JSON_OBJECT, 0);
+    if (hp) {
+      push_key(w, "headers_priority");
+      static const char *const pkeys[] = {"weight", "exclusive", "depends_on", NULL};
+      only_keys(w, hp, pkeys);
+      s->headers_priority_flag = 1;
+      s->headers_priority.weight = (uint16_t)get_int(w, hp, "weight", 1, 256, 16);
+      s->headers_priority.exclusive = get_bool(w, hp, "exclusive", 0);
+      s->headers_priority.depends_on = (uint32_t)get_int(w, hp, "depends_on", 0, 0x7fffffff, 0);
+      pop(w);
+    }
+  }
+  json_t *pf = member(w, h2, "priority_frames", JSON_ARRAY, 0);
+  if (pf) {
+    push_key(w, "priority_frames");
+    size_t i;
+    json_t *e;
+    json_array_foreach(pf, i, e) {
+      push_index(w, i);
+      if (!json_is_object(e) || s->n_priority_frames == H2_SHAPE_MAX_PRIORITY_FRAMES) {
+        fail_at(w, 0, "expected {\"stream\", \"weight\", \"exclusive\", \"depends_on\"} (at most %d)",
+                H2_SHAPE_MAX_PRIORITY_FRAMES);
+      } else {
+        static const char *const fkeys[] = {"stream", "weight", "exclusive", "depends_on", NULL};
+        only_keys(w, e, fkeys);
+        h2_priority_frame *f = &s->priority_frames[s->n_priority_frames++];
+        f->stream_id = (uint32_t)get_int(w, e, "stream", 1, 0x7fffffff, 1);
+        f->priority.weight = (uint16_t)get_int(w, e, "weight", 1, 256, 16);
+        f->priority.exclusive = get_bool(w, e, "exclusive", 0);
+        f->priority.depends_on = (uint32_t)get_int(w, e, "depends_on", 0, 0x7fffffff, 0);
+      }
+      pop(w);
+      if (w->failed) break;
+    }
+    pop(w);
+  }
+  json_t *ph = member(w, h2, "pseudo_headers", JSON_ARRAY, 0);
+  if (ph) {
+    push_key(w, "pseudo_headers");
+    char order[5] = "";
+    size_t i;
+    json_t *e;
+    json_array_foreach(ph, i, e) {
+      push_index(w, i);
+      const char *n = json_string_value(e);
+      char letter = 0;
+      if (n && strcmp(n, ":method") == 0) letter = 'm';
+      else if (n && strcmp(n, ":authority") == 0) letter = 'a';
+      else if (n && strcmp(n, ":scheme") == 0) letter = 's';
+      else if (n && strcmp(n, ":path") == 0) letter = 'p';
+      if (!letter || i >= 4 || strchr(order, letter)) fail_at(w, 0, "expected each of :method :authority :scheme :path once");
+      else order[i] = letter;
+      pop(w);
+      if (w->failed) break;
+    }
+    if (!w->failed && strlen(order) != 4) fail_at(w, 0, "all four pseudo-headers are needed");
+    if (!w->failed) memcpy(s->pseudo_order, order, 5);
+    pop(w);
+  }
+  const char *why;
+  if (!w->failed && h2_shape_check(s, &why) != 0) fail_at(w, 0, "%s", why);
+}
+
+static size_t header_list(walk *w, json_t *obj, const char *key, profile_header *out) {
+  json_t *arr = member(w, obj, key, JSON_ARRAY, 0);
+  if (arr == NULL) return 0;
+  push_key(w, key);
+  size_t n = 0, i;
+  json_t *e;
+  json_array_foreach(arr, i, e) {
+    push_index(w, i);
+    json_t *nm = json_array_get(e, 0), *v = json_array_get(e, 1);
+    if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_string(nm) || !json_is_string(v))
+      fail_at(w, 0, "expected [\"name\", \"value\"]");
+    else if (n == PROFILE_MAX_HEADERS)
+      fail_at(w, 0, "more than %d headers", PROFILE_MAX_HEADERS);
+    else if (json_string_length(nm) == 0 || json_string_length(nm) >= PROFILE_MAX_NAME ||
+             json_string_length(v) >= PROFILE_MAX_VALUE)
+      fail_at(w, 0, "header name or value too long");
+    else if (strpbrk(json_string_value(v), "\r\n") || strpbrk(json_string_value(nm), "\r\n: "))
+      fail_at(w, 0, "header name or value holds a forbidden character");
+    else {
+      memcpy(out[n].name, json_string_value(nm), json_string_length(nm) + 1);
+      memcpy(out[n].value, json_string_value(v), json_string_length(v) + 1);
+      n++;
+    }
+    pop(w);
+    if (w->failed) break;
+  }
+  pop(w);
+  return n;
+}
+
+int profile_load(const char *text, size_t len, const char *file, profile *out, char *err,
+                 size_t errlen) {
+  json_error_t jerr;
+  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL) {
+    snprintf(err, errlen, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+    return -1;
+  }
+  walk w = {.text = text, .len = len, .file = file, .err = err, .errlen = errlen};
+  profile *p = calloc(1, sizeof(*p));
+  if (p == NULL) {
+    json_decref(root);
+    snprintf(err, errlen, "%s: out of memory", file);
+    return -1;
+  }
+  if (!json_is_object(root)) fail_at(&w, 0, "a profile is a JSON object");
+  if (!w.failed) {
+    static const char *const keys[] = {"format", "name", "description", "source", "tls",
+                                       "http2", "headers", "expected", NULL};
+    only_keys(&w, root, keys);
+    if (get_int(&w, root, "format", 1, 1, 0) != 1 && !w.failed) fail_at(&w, 0, "missing \"format\": 1");
+    copy_string(&w, root, "name", p->name, sizeof(p->name), 1);
+    copy_string(&w, root, "description", p->description, sizeof(p->description), 0);
+    copy_string(&w, root, "source", p->source, sizeof(p->source), 0);
+    json_t *tls = member(&w, root, "tls", JSON_OBJECT, 1);
+    if (tls && !w.failed) {
+      push_key(&w, "tls");
+      load_tls(&w, tls, p);
+      pop(&w);
+    }
+    json_t *h2 = member(&w, root, "http2", JSON_OBJECT, 0);
+    if (h2 && !w.failed) {
+      push_key(&w, "http2");
+      load_http2(&w, h2, p);
+      pop(&w);
+    } else if (!h2) {
+      h2_shape_init(&p->h2);
+    }
+    json_t *headers = member(&w, root, "headers", JSON_OBJECT, 0);
+    if (headers && !w.failed) {
+      push_key(&w, "headers");
+      static const char *const hkeys[] = {"navigation", NULL};
+      only_keys(&w, headers, hkeys);
+      json_t *nav = member(&w, headers, "navigation", JSON_OBJECT, 0);
+      if (nav && !w.failed) {
+        push_key(&w, "navigation");
+        static const char *const nkeys[] = {"h2", "http1", NULL};
+        only_keys(&w, nav, nkeys);
+        p->n_nav_h2 = header_list(&w, nav, "h2", p->nav_h2);
+        p->n_nav_h1 = header_list(&w, nav, "http1", p->nav_h1);
+        pop(&w);
+      }
+      pop(&w);
+    }
+    json_t *exp = member(&w, root, "expected", JSON_OBJECT, 0);
+    if (exp && !w.failed) {
+      push_key(&w, "expected");
+      static const char *const ekeys[] = {"ja4", "ja3", "ja3n", "akamai", "peetprint", "source", NULL};
+      only_keys(&w, exp, ekeys);
+      copy_string(&w, exp, "ja4", p->expected.ja4, sizeof(p->expected.ja4), 0);
+      copy_string(&w, exp, "ja3", p->expected.ja3, sizeof(p->expected.ja3), 0);
+      copy_string(&w, exp, "ja3n", p->expected.ja3n, sizeof(p->expected.ja3n), 0);
+      copy_string(&w, exp, "akamai", p->expected.akamai, sizeof(p->expected.akamai), 0);
+      copy_string(&w, exp, "peetprint", p->expected.peetprint, sizeof(p->expected.peetprint), 0);
+      copy_string(&w, exp, "source", p->expected.source, sizeof(p->expected.source), 0);
+      pop(&w);
+    }
+  }
+  /* What this build cannot send is a load error too: apply the TLS shape to a
+   * scratch context (the patch series checks every list). */
+  if (!w.failed) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+    const char *why = NULL;
+    if (ctx == NULL || tls_shape_apply_ctx(ctx, &p->tls, &why) != 0) {
+      w.depth = 0;
+      push_key(&w, "tls");
+      fail_at(&w, 1, "this build cannot send it: %s", why ? why : "out of memory");
+    }
+    SSL_CTX_free(ctx);
+  }
+  json_decref(root);
+  if (!w.failed) *out = *p;
+  free(p);
+  return w.failed ? -1 : 0;
+}
+
+int profile_load_file(const char *path, profile *out, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  char *buf = malloc(PROFILE_MAX_FILE + 1);
+  size_t n = buf ? fread(buf, 1, PROFILE_MAX_FILE + 1, f) : 0;
+  fclose(f);
+  if (buf == NULL || n > PROFILE_MAX_FILE) {
+    free(buf);
+    snprintf(err, errlen, "%s: larger than %u bytes", path, PROFILE_MAX_FILE);
+    return -1;
+  }
+  int r = profile_load(buf, n, path, out, err, errlen);
+  free(buf);
+  return r;
+}
+
+/* ---- built-in profiles (profiles_builtin.c, generated) ---------------------------- */
+
+struct profile_builtin {
+  const char *name;
+  const unsigned char *data;
+  size_t len;
+};
+extern const struct profile_builtin profile_builtins[];
+extern const size_t profile_builtins_count;
+
+size_t profile_builtin_count(void) { return profile_builtins_count; }
+
+const char *profile_builtin_name(size_t i) {
+  return i < profile_builtins_count ? profile_builtins[i].name : NULL;
+}
+
+const char *profile_builtin_text(const char *name, size_t *len) {
+  for (size_t i = 0; i < profile_builtins_count; i++) {
+    if (strcmp(profile_builtins[i].name, name) == 0) {
+      *len = profile_builtins[i].len;
+      return (const char *)profile_builtins[i].data;
+    }
+  }
+  return NULL;
+}
+
+int profile_load_builtin(const char *name, profile *out, char *err, size_t errlen) {
+  size_t len;
+  const char *text = profile_builtin_text(name, &len);
+  if (text == NULL) {
+    snprintf(err, errlen, "no built-in profile \"%s\" (guise profile list)", name);
+    return -1;
+  }
+  char file[PROFILE_MAX_NAME + 32];
+  snprintf(file, sizeof(file), "profiles/%s.json", name);
+  return profile_load(text, len, file, out, err, errlen);
+}

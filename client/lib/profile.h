@@ -1,0 +1,70 @@
+/*
+ * profile.h — browser profiles: the JSON format of profiles/FORMAT.md loaded,
+ * strictly, into the TLS shape, the HTTP/2 shape and the request headers of a
+ * browser build. Anything unknown, duplicated, out of range, or that this build
+ * cannot send is an error naming file:line:column; nothing is half-loaded.
+ */
+#ifndef GUISE_PROFILE_H
+#define GUISE_PROFILE_H
+
+#include <stddef.h>
+
+#include "h2.h"
+#include "tls_shape.h"
+
+/* Request headers of one kind of request: browsers send 10 to 20. */
+#define PROFILE_MAX_HEADERS 48
+#define PROFILE_MAX_NAME 64
+#define PROFILE_MAX_VALUE 512
+/* Largest profile file: real ones are 4 to 8 KiB. */
+#define PROFILE_MAX_FILE (256u * 1024u)
+
+typedef struct profile_header {
+  char name[PROFILE_MAX_NAME];
+  char value[PROFILE_MAX_VALUE];
+} profile_header;
+
+typedef struct profile {
+  char name[PROFILE_MAX_NAME];
+  char description[256];
+  char source[512];
+  tls_shape tls;
+  int resumption;
+  h2_shape h2;
+  /* Navigation requests (a top-level page load): HTTP/2 (lowercase names) and
+   * HTTP/1.1 (names as the browser writes them). */
+  profile_header nav_h2[PROFILE_MAX_HEADERS];
+  size_t n_nav_h2;
+  profile_header nav_h1[PROFILE_MAX_HEADERS];
+  size_t n_nav_h1;
+  /* Fingerprints measured on the real browser (empty when not recorded). */
+  struct {
+    char ja4[128], ja3[1024], ja3n[1024], akamai[512], peetprint[1024], source[512];
+  } expected;
+} profile;
+
+/*
+ * Loads |text| (|len| bytes, from |file|, used in messages). Returns 0, or -1
+ * with "file:line:column: reason" in |err|.
+ */
+int profile_load(const char *text, size_t len, const char *file, profile *out, char *err,
+                 size_t errlen);
+
+/* Reads and loads a file. Same results; a missing or oversized file is named. */
+int profile_load_file(const char *path, profile *out, char *err, size_t errlen);
+
+/* The built-in profiles (the files of profiles/ embedded at build time). */
+size_t profile_builtin_count(void);
+const char *profile_builtin_name(size_t i);
+/* Loads the built-in |name|; -1 with a message when there is none. */
+int profile_load_builtin(const char *name, profile *out, char *err, size_t errlen);
+/* The JSON text of the built-in |name|, or NULL. */
+const char *profile_builtin_text(const char *name, size_t *len);
+
+/* Loads a built-in name or a file; 0 or GUISE_E_PROFILE_* with |err|. */
+int profile_resolve(const char *name_or_file, profile *out, char *err, size_t errlen);
+
+/* The default profile: the newest Chrome. */
+#define PROFILE_DEFAULT "chrome-150"
+
+#endif

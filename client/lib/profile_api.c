@@ -1,0 +1,101 @@
+/* profile_api.c — the public profile functions (guise.h) over profile.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "guise.h"
+#include "profile.h"
+#include "profile_import.h"
+
+size_t guise_profile_count(void) { return profile_builtin_count(); }
+const char *guise_profile_name(size_t i) { return profile_builtin_name(i); }
+const char *guise_profile_default(void) { return PROFILE_DEFAULT; }
+
+const char *guise_profile_text(const char *name, size_t *len) {
+  return profile_builtin_text(name, len);
+}
+
+/* A built-in name, else a file; the code tells what went wrong. (Used by
+ * request.c too, hence not static.) */
+int profile_resolve(const char *name_or_file, profile *out, char *err, size_t errlen) {
+  size_t len;
+  int r;
+  if (profile_builtin_text(name_or_file, &len) != NULL) {
+    r = profile_load_builtin(name_or_file, out, err, errlen);
+  } else if (strchr(name_or_file, '/') || strstr(name_or_file, ".json")) {
+    FILE *f = fopen(name_or_file, "rb");
+    if (f == NULL) {
+      snprintf(err, errlen, "profile %s: no such built-in profile or file", name_or_file);
+      return GUISE_E_PROFILE_NOT_FOUND;
+    }
+    fclose(f);
+    r = profile_load_file(name_or_file, out, err, errlen);
+  } else {
+    snprintf(err, errlen, "no built-in profile \"%s\" (guise profile list)", name_or_file);
+    return GUISE_E_PROFILE_NOT_FOUND;
+  }
+  if (r == 0) return 0;
+  /* A jansson syntax message carries no "unknown"/"expected" words of ours. */
+  if (strstr(err, "this build cannot")) return GUISE_E_PROFILE_UNSUPPORTED;
+  if (strstr(err, "unknown") || strstr(err, "expected") || strstr(err, "missing") ||
+      strstr(err, "range") || strstr(err, "twice") || strstr(err, "more than") ||
+      strstr(err, "too long") || strstr(err, "forbidden") || strstr(err, "must be"))
+    return GUISE_E_PROFILE_INVALID;
+  return GUISE_E_PROFILE_SYNTAX;
+}
+
+int guise_profile_check_syntax(const char *name_or_file, char *err, unsigned errlen) {
+  profile *p = malloc(sizeof(*p));
+  if (p == NULL) return GUISE_E_NOMEM;
+  int r = profile_resolve(name_or_file, p, err, errlen);
+  free(p);
+  return r;
+}
+
+int guise_profile_expected(const char *name_or_file, char *ja4, char *ja3n, char *ja3, char *akamai,
+                           char *peetprint, size_t cap, char *err, unsigned errlen) {
+  profile *p = malloc(sizeof(*p));
+  if (p == NULL) return GUISE_E_NOMEM;
+  int r = profile_resolve(name_or_file, p, err, errlen);
+  if (r == 0) {
+    snprintf(ja4, cap, "%s", p->expected.ja4);
+    snprintf(ja3n, cap, "%s", p->expected.ja3n);
+    snprintf(ja3, cap, "%s", p->expected.ja3);
+    snprintf(akamai, cap, "%s", p->expected.akamai);
+    snprintf(peetprint, cap, "%s", p->expected.peetprint);
+  }
+  free(p);
+  return r;
+}
+
+int guise_profile_import_browsers_json(const char *file, const char *id, const char *name,
+                                       char **out, size_t *len, char *err, unsigned errlen) {
+  json_error_t jerr;
+  json_t *root = json_load_file(file, 0, &jerr);
+  if (root == NULL) {
+    snprintf(err, errlen, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+    return GUISE_E_USAGE_FILE;
+  }
+  json_t *found = NULL, *b;
+  size_t i;
+  json_array_foreach(json_object_get(root, "browsers"), i, b) {
+    const char *bid = json_string_value(json_object_get(b, "id"));
+    if (bid && strcmp(bid, id) == 0) found = b;
+  }
+  if (found == NULL) {
+    snprintf(err, errlen, "%s: no record \"%s\"", file, id);
+    json_decref(root);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  json_t *p = profile_from_browsers_json(found, name, err, errlen);
+  json_decref(root);
+  if (p == NULL) return GUISE_E_PROFILE_INVALID;
+  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(p);
+  if (text == NULL) return GUISE_E_NOMEM;
+  *len = strlen(text);
+  *out = text;
+  return 0;
+}

@@ -1,0 +1,173 @@
+/*
+ * profile_import.c — a profile from a capture record of the reference data
+ * (../shared/fingerprints/browsers.json: the "tls", "http2" and navigation
+ * header blocks of one browser), written in the profile format with IANA names.
+ * The shipped profiles are made with it (tools/profiles/make).
+ */
+#include "profile_import.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+
+static json_t *names(json_t *arr, name_kind kind) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    if (json_is_string(v)) {
+      const char *s = json_string_value(v);
+      /* browsers.json writes versions as TLS_VERSION_1_3 */
+      if (kind == NAME_VERSION && strncmp(s, "TLS_VERSION_", 12) == 0) {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "TLS%c.%c", s[12], s[14]);
+        json_array_append_new(out, json_string(buf));
+      } else {
+        json_array_append_new(out, json_string(s));
+      }
+      continue;
+    }
+    uint16_t code = (uint16_t)json_integer_value(v);
+    const char *n = name_of_value(kind, code);
+    char hex[8];
+    snprintf(hex, sizeof(hex), "0x%04x", code);
+    json_array_append_new(out, json_string(n ? n : hex));
+  }
+  return out;
+}
+
+json_t *profile_from_browsers_json(json_t *b, const char *name, char *err, size_t errlen) {
+  json_t *tls = json_object_get(b, "tls");
+  json_t *h2 = json_object_get(b, "http2");
+  if (!json_is_object(tls)) {
+    snprintf(err, errlen, "the record has no \"tls\" block");
+    return NULL;
+  }
+  json_t *p = json_object();
+  json_object_set_new(p, "format", json_integer(1));
+  json_object_set_new(p, "name", json_string(name));
+  char desc[256];
+  snprintf(desc, sizeof(desc), "%s %s on %s", json_string_value(json_object_get(b, "browser")),
+           json_string_value(json_object_get(b, "version")),
+           json_string_value(json_object_get(b, "os")));
+  json_object_set_new(p, "description", json_string(desc));
+  char src[512];
+  snprintf(src, sizeof(src), "browsers.json %s: %s", json_string_value(json_object_get(b, "id")),
+           json_string_value(json_object_get(b, "data_kind")));
+  json_object_set_new(p, "source", json_string(src));
+
+  json_t *t = json_object();
+  json_object_set_new(t, "versions", names(json_object_get(tls, "supported_versions"), NAME_VERSION));
+  json_object_set_new(t, "cipher_suites", names(json_object_get(tls, "cipher_suites"), NAME_CIPHER));
+  json_object_set_new(t, "extensions",
+                      names(json_object_get(tls, "extensions_order_as_captured"), NAME_EXTENSION));
+  json_object_set_new(t, "permute_extensions",
+                      json_boolean(json_is_true(json_object_get(tls, "extension_permutation"))));
+  json_object_set_new(t, "supported_groups", names(json_object_get(tls, "supported_groups"), NAME_GROUP));
+  json_object_set_new(t, "key_shares", names(json_object_get(tls, "key_share_groups"), NAME_GROUP));
+  json_object_set_new(t, "signature_algorithms",
+                      names(json_object_get(tls, "signature_algorithms"), NAME_SIGALG));
+  json_t *dc = json_object_get(tls, "delegated_credentials");
+  if (json_is_array(dc)) json_object_set_new(t, "delegated_credentials", names(dc, NAME_SIGALG));
+  json_object_set(t, "alpn", json_object_get(tls, "alpn"));
+  json_t *alps = json_object_get(tls, "alps");
+  if (json_is_object(alps)) {
+    json_t *a = json_object();
+    json_object_set(a, "codepoint", json_object_get(alps, "codepoint"));
+    json_object_set(a, "protocols", json_object_get(alps, "protocols"));
+    json_object_set_new(t, "alps", a);
+  }
+  json_t *cc = json_object_get(tls, "compress_certificate");
+  if (json_is_array(cc) && json_array_size(cc))
+    json_object_set_new(t, "certificate_compression", names(cc, NAME_CERTCOMP));
+  json_t *rsl = json_object_get(tls, "record_size_limit");
+  if (json_is_integer(rsl)) json_object_set(t, "record_size_limit", rsl);
+  json_object_set_new(t, "ech_grease", json_boolean(json_is_true(json_object_get(tls, "encrypted_client_hello_grease"))));
+  json_object_set_new(t, "status_request", json_boolean(json_is_true(json_object_get(tls, "status_request"))));
+  json_object_set_new(t, "signed_certificate_timestamps",
+                      json_boolean(json_is_true(json_object_get(tls, "signed_certificate_timestamp"))));
+  json_object_set_new(t, "session_ticket", json_boolean(json_is_true(json_object_get(tls, "session_ticket"))));
+  json_object_set_new(t, "resumption", json_true());
+  json_object_set_new(t, "aes_hardware", json_true());
+  json_object_set_new(p, "tls", t);
+
+  if (json_is_object(h2)) {
+    json_t *o = json_object();
+    json_t *settings = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(h2, "settings"), i, e) {
+      uint16_t id = (uint16_t)json_integer_value(json_array_get(e, 0));
+      const char *n = name_of_value(NAME_H2_SETTING, id);
+      char hex[8];
+      snprintf(hex, sizeof(hex), "0x%04x", id);
+      json_array_append_new(settings, json_pack("[sO]", n ? n : hex, json_array_get(e, 1)));
+    }
+    json_object_set_new(o, "settings", settings);
+    json_t *wu = json_object_get(h2, "window_update_increment");
+    json_object_set_new(o, "window_update", json_integer(json_is_integer(wu) ? json_integer_value(wu) : 0));
+    json_t *frames = json_array();
+    json_array_foreach(json_object_get(h2, "priority_frames"), i, e) {
+      json_array_append_new(frames, json_pack("{s:O, s:O, s:b, s:O}", "stream",
+                                              json_object_get(e, "stream_id"), "weight",
+                                              json_object_get(e, "weight"), "exclusive",
+                                              json_is_true(json_object_get(e, "exclusive")) ||
+                                                  json_integer_value(json_object_get(e, "exclusive")) == 1,
+                                              "depends_on", json_object_get(e, "depends_on")));
+    }
+    json_object_set_new(o, "priority_frames", frames);
+    json_t *hp = json_object_get(h2, "headers_priority");
+    /* A weight of null means the capture did not record it: nothing is invented,
+     * the profile says so in its description instead. */
+    if (json_is_object(hp) && json_is_true(json_object_get(hp, "priority_flag")) &&
+        json_is_null(json_object_get(hp, "weight"))) {
+      json_object_set_new(o, "headers_priority", json_null());
+      char d2[300];
+      snprintf(d2, sizeof(d2), "%s; HEADERS priority not recorded by the capture, not sent",
+               json_string_value(json_object_get(p, "description")));
+      json_object_set_new(p, "description", json_string(d2));
+    } else if (json_is_object(hp) && json_is_true(json_object_get(hp, "priority_flag"))) {
+      json_t *x = json_object_get(hp, "exclusive");
+      json_object_set_new(o, "headers_priority",
+                          json_pack("{s:O, s:b, s:O}", "weight", json_object_get(hp, "weight"),
+                                    "exclusive", json_is_true(x) || json_integer_value(x) == 1,
+                                    "depends_on", json_object_get(hp, "stream_dependency")));
+    } else {
+      json_object_set_new(o, "headers_priority", json_null());
+    }
+    json_t *sid = json_object_get(h2, "headers_stream_id");
+    json_object_set_new(o, "first_stream_id", json_integer(json_is_integer(sid) ? json_integer_value(sid) : 1));
+    json_object_set(o, "pseudo_headers", json_object_get(h2, "pseudo_header_order"));
+    json_object_set_new(p, "http2", o);
+  }
+
+  json_t *nav = json_object();
+  const char *kinds[2][2] = {{"http_headers_h2_navigation", "h2"}, {"http_headers_h1_navigation", "http1"}};
+  for (int k = 0; k < 2; k++) {
+    json_t *src_list = json_object_get(b, kinds[k][0]);
+    if (!json_is_array(src_list)) continue;
+    json_t *list = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(src_list, i, e) {
+      json_array_append_new(list, json_pack("[OO]", json_object_get(e, "name"), json_object_get(e, "value")));
+    }
+    json_object_set_new(nav, kinds[k][1], list);
+  }
+  json_object_set_new(p, "headers", json_pack("{s:o}", "navigation", nav));
+
+  json_t *fp = json_object_get(b, "fingerprints_computed");
+  if (json_is_object(fp)) {
+    json_t *x = json_object();
+    const char *map[][2] = {{"ja4", "ja4"}, {"ja3_text", "ja3"}, {"ja3n_text", "ja3n"},
+                            {"akamai_text", "akamai"}, {"peetprint", "peetprint"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+      json_t *v = json_object_get(fp, map[i][0]);
+      if (json_is_string(v)) json_object_set(x, map[i][1], v);
+    }
+    json_object_set_new(x, "source", json_string("browsers.json fingerprints_computed (from the real capture's fields)"));
+    json_object_set_new(p, "expected", x);
+  }
+  return p;
+}

@@ -1,0 +1,13 @@
+/* profile_import.h — profiles made from capture records (see profile_import.c). */
+#ifndef GUISE_PROFILE_IMPORT_H
+#define GUISE_PROFILE_IMPORT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* The profile (a new JSON object, the caller's reference) for one browser
+ * record of browsers.json, named |name|; NULL with a reason in |err|. */
+json_t *profile_from_browsers_json(json_t *record, const char *name, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,21 @@
+# embed.cmake — writes OUT, a C file holding every profile of FILES (a ;-list of
+# profiles/*.json) as bytes, so that built-in profiles are the same files the
+# loader reads from disk (one parser). Run by the build (client/CMakeLists.txt).
+set(body "/* Generated from the files of profiles/ by tools/profiles/embed.cmake. */\n#include <stddef.h>\n\n")
+set(table "")
+set(i 0)
+foreach(f ${FILES})
+  get_filename_component(name "${f}" NAME_WLE)
+  file(READ "${f}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const unsigned char p${i}[] = {${bytes}0};\n")
+  string(APPEND table "  {\"${name}\", p${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nstruct profile_builtin { const char *name; const unsigned char *data; size_t len; };\n")
+string(APPEND body "const struct profile_builtin profile_builtins[] = {\n${table}  {NULL, NULL, 0}};\n")
+string(APPEND body "const size_t profile_builtins_count = ${i};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(RENAME "${OUT}.tmp" "${OUT}")
