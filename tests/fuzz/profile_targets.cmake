@@ -1,0 +1,5 @@
+guise_fuzz_target(profile_load SOURCES "${CMAKE_CURRENT_LIST_DIR}/profile_load.c" LIBS guise_core)
+target_include_directories(smoke_profile_load PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
+if(GUISE_FUZZ)
+  target_include_directories(fuzz_profile_load PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
+endif()
