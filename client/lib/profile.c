@@ -25,6 +25,8 @@ typedef struct walk {
   int failed;
 } walk;
 
+static void fail_at(walk *w, int at_key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void fail_at(walk *w, int at_key, const char *fmt, ...) {
   if (w->failed) return;
   w->failed = 1;
