@@ -11,7 +11,9 @@ static const char usage[] =
     "       guise profile show NAME               the built-in profile's JSON\n"
     "       guise profile check NAME|FILE         load it strictly; report the first error\n"
     "       guise profile import --browsers-json FILE ID NAME [-o OUT]\n"
-    "                                             a profile from a reference capture record\n";
+    "                                             a profile from a reference capture record\n"
+    "       guise profile import --echo-log FILE NAME [--permute] [--description TEXT] [-o OUT]\n"
+    "                                             a profile from a guise echo log of a real visit\n";
 
 int cmd_profile(int argc, char **argv) {
   char err[1024];
@@ -53,6 +55,37 @@ int cmd_profile(int argc, char **argv) {
     if (r) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return r == GUISE_E_USAGE_FILE || r == GUISE_E_USAGE_INVALID_ARGUMENT ? EXIT_USAGE : 3;
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (f == NULL) {
+      perror(out);
+      free(text);
+      return EXIT_USAGE;
+    }
+    fwrite(text, 1, len, f);
+    fputc('\n', f);
+    if (f != stdout) fclose(f);
+    free(text);
+    return EXIT_OK;
+  }
+  if (argc >= 5 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--echo-log") == 0) {
+    const char *file = argv[3], *name = argv[4], *out = NULL, *desc = NULL;
+    int permute = 0;
+    for (int i = 5; i < argc; i++) {
+      if (strcmp(argv[i], "--permute") == 0) permute = 1;
+      else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
+      else if (strcmp(argv[i], "--description") == 0 && i + 1 < argc) desc = argv[++i];
+      else {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+      }
+    }
+    char *text;
+    size_t len;
+    int r = guise_profile_import_echo_log(file, name, desc, permute, &text, &len, err, sizeof(err));
+    if (r) {
+      fprintf(stderr, "guise profile import: %s\n", err);
+      return EXIT_USAGE;
     }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (f == NULL) {

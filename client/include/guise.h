@@ -278,6 +278,17 @@ GUISE_EXTERN int guise_profile_import_browsers_json(const char *file, const char
                                                     const char *name, char **out, size_t *len,
                                                     char *err, unsigned errlen);
 
+/*
+ * guise_profile_import_echo_log makes a profile named |name| from a guise echo
+ * log (--log): the first connection that carried an HTTP/2 request, its
+ * ClientHello, HTTP/2 preface and request headers, and the fingerprints the
+ * observer computed as "expected". |permute|: the browser shuffles its
+ * extensions (Chromium). Same results as guise_profile_import_browsers_json.
+ */
+GUISE_EXTERN int guise_profile_import_echo_log(const char *file, const char *name,
+                                               const char *description, int permute, char **out,
+                                               size_t *len, char *err, unsigned errlen);
+
 /* ---- The observer: guise echo -------------------------------------------------------- */
 
 /*

@@ -99,3 +99,38 @@ int guise_profile_import_browsers_json(const char *file, const char *id, const c
   *out = text;
   return 0;
 }
+
+int guise_profile_import_echo_log(const char *file, const char *name, const char *description,
+                                  int permute, char **out, size_t *len, char *err,
+                                  unsigned errlen) {
+  FILE *f = fopen(file, "r");
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: cannot open", file);
+    return GUISE_E_USAGE_FILE;
+  }
+  /* One JSON document per line; lines are bounded by the echo's own caps. */
+  static char line[1 << 20];
+  json_t *p = NULL;
+  int lineno = 0;
+  while (p == NULL && fgets(line, sizeof(line), f)) {
+    lineno++;
+    json_error_t jerr;
+    json_t *rec = json_loads(line, 0, &jerr);
+    if (rec == NULL) continue; /* a torn or foreign line: skip it */
+    json_t *reqs = json_object_get(rec, "requests");
+    if (json_is_object(json_object_get(rec, "http2")) && json_array_size(reqs) > 0)
+      p = profile_from_echo(rec, name, description ? description : name, permute, err, errlen);
+    json_decref(rec);
+  }
+  fclose(f);
+  if (p == NULL) {
+    snprintf(err, errlen, "%s: no connection with an HTTP/2 request in %d lines", file, lineno);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(p);
+  if (text == NULL) return GUISE_E_NOMEM;
+  *len = strlen(text);
+  *out = text;
+  return 0;
+}

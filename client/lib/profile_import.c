@@ -7,6 +7,7 @@
 #include "profile_import.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "names.h"
@@ -169,5 +170,151 @@ json_t *profile_from_browsers_json(json_t *b, const char *name, char *err, size_
     json_object_set_new(x, "source", json_string("browsers.json fingerprints_computed (from the real capture's fields)"));
     json_object_set_new(p, "expected", x);
   }
+  return p;
+}
+
+/* ---- from a guise echo log line ------------------------------------------------------ */
+
+/* "1301" (the echo's 4-hex form) as a profile name of |kind|. */
+static json_t *hex_name(const char *hex, name_kind kind) {
+  uint16_t v = (uint16_t)strtoul(hex, NULL, 16);
+  if ((v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff) && kind != NAME_CERTCOMP)
+    return json_string("GREASE");
+  const char *n = name_of_value(kind, v);
+  char buf[8];
+  snprintf(buf, sizeof(buf), "0x%04x", v);
+  return json_string(n ? n : buf);
+}
+
+static json_t *hex_names(json_t *arr, name_kind kind) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) json_array_append_new(out, hex_name(json_string_value(v), kind));
+  return out;
+}
+
+static json_t *ext_by_type(json_t *exts, long type) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(exts, i, e) if (json_integer_value(json_object_get(e, "type")) == type) return e;
+  return NULL;
+}
+
+json_t *profile_from_echo(json_t *rec, const char *name, const char *description, int permute,
+                          char *err, size_t errlen) {
+  json_t *hello = json_object_get(json_object_get(rec, "tls"), "client_hello");
+  json_t *fps = json_object_get(json_object_get(rec, "tls"), "fingerprints");
+  json_t *h2 = json_object_get(rec, "http2");
+  if (!json_is_object(hello) || !json_is_object(h2) || json_object_get(h2, "error")) {
+    snprintf(err, errlen, "the record has no decoded ClientHello and HTTP/2 preface");
+    return NULL;
+  }
+  json_t *exts = json_object_get(hello, "extensions");
+  json_t *p = json_object();
+  json_object_set_new(p, "format", json_integer(1));
+  json_object_set_new(p, "name", json_string(name));
+  json_object_set_new(p, "description", json_string(description));
+  json_object_set_new(p, "source", json_string("guise echo log of a real visit (tools/profiles/capture-debian)"));
+  json_t *t = json_object();
+  json_t *e;
+  if ((e = ext_by_type(exts, 43))) json_object_set_new(t, "versions", hex_names(json_object_get(e, "values"), NAME_VERSION));
+  json_object_set_new(t, "cipher_suites", hex_names(json_object_get(hello, "cipher_suites"), NAME_CIPHER));
+  json_t *order = json_array(), *raw = json_array();
+  size_t i;
+  json_array_foreach(exts, i, e) {
+    const char *hex = json_string_value(json_object_get(e, "hex"));
+    json_t *n = hex_name(hex, NAME_EXTENSION);
+    if (json_string_value(n)[0] == '0')
+      json_array_append_new(raw, json_pack("{s:s, s:O}", "type", json_string_value(n), "data", json_object_get(e, "data")));
+    json_array_append_new(order, n);
+  }
+  json_object_set_new(t, "extensions", order);
+  json_object_set_new(t, "permute_extensions", json_boolean(permute));
+  if (json_array_size(raw)) json_object_set_new(t, "raw_extensions", raw);
+  else json_decref(raw);
+  if ((e = ext_by_type(exts, 10))) json_object_set_new(t, "supported_groups", hex_names(json_object_get(e, "values"), NAME_GROUP));
+  if ((e = ext_by_type(exts, 51))) {
+    json_t *ks = json_array(), *k;
+    size_t j;
+    json_array_foreach(json_object_get(e, "key_shares"), j, k)
+      json_array_append_new(ks, hex_name(json_string_value(json_object_get(k, "group")), NAME_GROUP));
+    json_object_set_new(t, "key_shares", ks);
+  }
+  if ((e = ext_by_type(exts, 13))) json_object_set_new(t, "signature_algorithms", hex_names(json_object_get(e, "values"), NAME_SIGALG));
+  if ((e = ext_by_type(exts, 34))) json_object_set_new(t, "delegated_credentials", hex_names(json_object_get(e, "values"), NAME_SIGALG));
+  if ((e = ext_by_type(exts, 16))) json_object_set(t, "alpn", json_object_get(e, "protocols"));
+  json_t *alps = ext_by_type(exts, 17613);
+  int cp = 17613;
+  if (!alps) {
+    alps = ext_by_type(exts, 17513);
+    cp = 17513;
+  }
+  if (alps) json_object_set_new(t, "alps", json_pack("{s:i, s:O}", "codepoint", cp, "protocols", json_object_get(alps, "protocols")));
+  if ((e = ext_by_type(exts, 27))) json_object_set_new(t, "certificate_compression", hex_names(json_object_get(e, "values"), NAME_CERTCOMP));
+  if ((e = ext_by_type(exts, 28))) json_object_set(t, "record_size_limit", json_object_get(e, "record_size_limit"));
+  json_object_set_new(t, "ech_grease", json_boolean(ext_by_type(exts, 0xfe0d) != NULL));
+  json_object_set_new(t, "status_request", json_boolean(ext_by_type(exts, 5) != NULL));
+  json_object_set_new(t, "signed_certificate_timestamps", json_boolean(ext_by_type(exts, 18) != NULL));
+  json_object_set_new(t, "session_ticket", json_boolean(ext_by_type(exts, 35) != NULL));
+  json_object_set_new(t, "resumption", json_true());
+  json_object_set_new(t, "aes_hardware", json_true());
+  json_object_set_new(p, "tls", t);
+
+  json_t *o = json_object(), *settings = json_array(), *prio = json_array();
+  json_object_set_new(o, "settings", settings);
+  json_object_set_new(o, "window_update", json_integer(0));
+  json_object_set_new(o, "priority_frames", prio);
+  json_object_set_new(o, "headers_priority", json_null());
+  json_t *f;
+  int seen_settings = 0;
+  json_array_foreach(json_object_get(h2, "frames"), i, f) {
+    const char *type = json_string_value(json_object_get(f, "type"));
+    if (!type) continue;
+    if (!strcmp(type, "SETTINGS") && !seen_settings && !(json_integer_value(json_object_get(f, "flags")) & 1)) {
+      seen_settings = 1;
+      json_t *s;
+      size_t k;
+      json_array_foreach(json_object_get(f, "settings"), k, s) {
+        uint16_t id = (uint16_t)json_integer_value(json_object_get(s, "id"));
+        const char *sn = name_of_value(NAME_H2_SETTING, id);
+        char hex[8];
+        snprintf(hex, sizeof(hex), "0x%04x", id);
+        json_array_append_new(settings, json_pack("[sO]", sn ? sn : hex, json_object_get(s, "value")));
+      }
+    } else if (!strcmp(type, "WINDOW_UPDATE") && json_integer_value(json_object_get(f, "stream")) == 0) {
+      json_object_set(o, "window_update", json_object_get(f, "increment"));
+    } else if (!strcmp(type, "PRIORITY")) {
+      json_t *pr = json_object_get(f, "priority");
+      json_array_append_new(prio, json_pack("{s:O, s:O, s:O, s:O}", "stream", json_object_get(f, "stream"),
+                                            "weight", json_object_get(pr, "weight"), "exclusive",
+                                            json_object_get(pr, "exclusive"), "depends_on",
+                                            json_object_get(pr, "depends_on")));
+    } else if (!strcmp(type, "HEADERS")) {
+      json_object_set(o, "first_stream_id", json_object_get(f, "stream"));
+      json_t *pr = json_object_get(f, "priority");
+      if (json_is_object(pr))
+        json_object_set_new(o, "headers_priority", json_pack("{s:O, s:O, s:O}", "weight", json_object_get(pr, "weight"),
+                                                             "exclusive", json_object_get(pr, "exclusive"),
+                                                             "depends_on", json_object_get(pr, "depends_on")));
+      break;
+    }
+  }
+  json_t *pseudo = json_array(), *nav = json_array(), *h;
+  json_array_foreach(json_object_get(h2, "headers"), i, h) {
+    const char *hn = json_string_value(json_array_get(h, 0));
+    if (hn && hn[0] == ':') json_array_append_new(pseudo, json_string(hn));
+    else json_array_append(nav, h);
+  }
+  json_object_set_new(o, "pseudo_headers", pseudo);
+  json_object_set_new(p, "http2", o);
+  json_object_set_new(p, "headers", json_pack("{s:{s:o}}", "navigation", "h2", nav));
+  json_t *x = json_object();
+  const char *map[][2] = {{"ja4", "ja4"}, {"ja3", "ja3"}, {"ja3n", "ja3n"}, {"peetprint", "peetprint"}};
+  for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+    json_object_set(x, map[k][1], json_object_get(fps, map[k][0]));
+  json_object_set(x, "akamai", json_object_get(h2, "akamai"));
+  json_object_set_new(x, "source", json_string("the same visit, as guise echo observed it"));
+  json_object_set_new(p, "expected", x);
   return p;
 }

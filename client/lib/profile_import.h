@@ -10,4 +10,10 @@
  * record of browsers.json, named |name|; NULL with a reason in |err|. */
 json_t *profile_from_browsers_json(json_t *record, const char *name, char *err, size_t errlen);
 
+/* The profile for a connection record of a guise echo log (the tls and http2
+ * blocks of a real visit), named |name|; |permute| for browsers that shuffle
+ * their extensions (Chromium). NULL with a reason in |err|. */
+json_t *profile_from_echo(json_t *record, const char *name, const char *description, int permute,
+                          char *err, size_t errlen);
+
 #endif
