@@ -1,7 +1,13 @@
 /* cmd_profile.c — `guise profile list | show NAME | import ... | check NAME|FILE`. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "guise.h"
@@ -9,11 +15,110 @@
 static const char usage[] =
     "usage: guise profile list\n"
     "       guise profile show NAME               the built-in profile's JSON\n"
-    "       guise profile check NAME|FILE         load it strictly; report the first error\n"
+    "       guise profile check NAME|FILE         load it strictly, send it to a local guise echo,\n"
+    "                                             compare expected and observed fingerprints\n"
     "       guise profile import --browsers-json FILE ID NAME [-o OUT]\n"
     "                                             a profile from a reference capture record\n"
     "       guise profile import --echo-log FILE NAME [--permute] [--description TEXT] [-o OUT]\n"
     "                                             a profile from a guise echo log of a real visit\n";
+
+typedef struct collect {
+  char *buf;
+  size_t len, cap;
+} collect;
+
+static int on_body(void *ud, const unsigned char *p, size_t n) {
+  collect *c = ud;
+  if (c->len + n + 1 > c->cap) {
+    size_t cap = (c->len + n + 1) * 2;
+    char *nb = realloc(c->buf, cap);
+    if (nb == NULL) return -1;
+    c->buf = nb;
+    c->cap = cap;
+  }
+  memcpy(c->buf + c->len, p, n);
+  c->len += n;
+  c->buf[c->len] = '\0';
+  return 0;
+}
+
+/* The self-test: a local guise echo (this program, a child process, loopback
+ * only), one navigation request with the profile, expected against observed. */
+static int check_live(const char *profile) {
+  char exp[5][1024], err[1024];
+  if (guise_profile_expected(profile, exp[0], exp[1], exp[2], exp[3], exp[4], sizeof(exp[0]), err,
+                             sizeof(err)) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return 3;
+  }
+  int fds[2];
+  if (pipe(fds) != 0) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 2);
+    execl("/proc/self/exe", "guise", "echo", "--listen", "127.0.0.1:0", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  char line[128] = "";
+  FILE *f = fdopen(fds[0], "r");
+  if (f == NULL || fgets(line, sizeof(line), f) == NULL || strncmp(line, "listening ", 10) != 0) {
+    fprintf(stderr, "guise profile check: the local guise echo did not start\n");
+    kill(pid, SIGTERM);
+    return 1;
+  }
+  char url[160];
+  const char *colon = strrchr(line, ':');
+  snprintf(url, sizeof(url), "https://localhost:%d/", atoi(colon ? colon + 1 : "0"));
+  guise_request_options o;
+  guise_request_options_init(&o);
+  o.url = url;
+  o.insecure = 1; /* the echo's certificate is self-signed */
+  o.profile = profile;
+  o.max_time_ms = 20000;
+  collect body = {0};
+  guise_callbacks cb = {NULL, on_body, NULL};
+  int r = guise_fetch(&o, &cb, &body);
+  kill(pid, SIGTERM);
+  waitpid(pid, NULL, 0);
+  fclose(f);
+  if (r != 0) {
+    fprintf(stderr, "guise profile check: the request failed: %s (%s)\n", guise_strerror(r),
+            guise_err_name(r));
+    free(body.buf);
+    return 1;
+  }
+  json_error_t jerr;
+  json_t *doc = json_loadb(body.buf ? body.buf : "", body.len, 0, &jerr);
+  free(body.buf);
+  json_t *fp = json_object_get(json_object_get(doc, "tls"), "fingerprints");
+  const char *observed[5] = {
+      json_string_value(json_object_get(fp, "ja4")), json_string_value(json_object_get(fp, "ja3n")),
+      json_string_value(json_object_get(fp, "ja3")),
+      json_string_value(json_object_get(json_object_get(doc, "http2"), "akamai")),
+      json_string_value(json_object_get(fp, "peetprint"))};
+  static const char *const names[5] = {"ja4", "ja3n", "ja3", "akamai", "peetprint"};
+  int differ = 0;
+  printf("profile %s against guise echo on loopback\n", profile);
+  for (int i = 0; i < 5; i++) {
+    const char *o2 = observed[i] ? observed[i] : "(none)";
+    if (exp[i][0] == '\0') {
+      printf("  %-9s observed %s (no expected value recorded)\n", names[i], o2);
+      continue;
+    }
+    int same = strcmp(exp[i], o2) == 0;
+    differ |= !same;
+    printf("  %-9s %s\n            expected %s\n            observed %s\n", names[i],
+           same ? "same" : "DIFFERENT", exp[i], o2);
+  }
+  json_decref(doc);
+  printf("%s\n", differ ? "DIFFERENT (see above; extension permutation changes ja3, padding changes "
+                           "with the host name)" : "all recorded fingerprints match");
+  return differ ? 1 : EXIT_OK;
+}
 
 int cmd_profile(int argc, char **argv) {
   char err[1024];
@@ -40,8 +145,7 @@ int cmd_profile(int argc, char **argv) {
       fprintf(stderr, "%s\n", err);
       return 3;
     }
-    printf("%s: ok\n", argv[2]);
-    return EXIT_OK;
+    return check_live(argv[2]);
   }
   if (argc >= 6 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--browsers-json") == 0) {
     const char *out = argc == 8 && strcmp(argv[6], "-o") == 0 ? argv[7] : NULL;

@@ -163,8 +163,12 @@ json_t *profile_from_browsers_json(json_t *b, const char *name, char *err, size_
     json_t *x = json_object();
     const char *map[][2] = {{"ja4", "ja4"}, {"ja3_text", "ja3"}, {"ja3n_text", "ja3n"},
                             {"akamai_text", "akamai"}, {"peetprint", "peetprint"}};
+    /* JA3 keeps the wire order: for a browser that permutes its extensions
+     * the captured one is a single random sample, not something to expect. */
+    int permuting = json_is_true(json_object_get(tls, "extension_permutation"));
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
       json_t *v = json_object_get(fp, map[i][0]);
+      if (permuting && strcmp(map[i][1], "ja3") == 0) continue;
       if (json_is_string(v)) json_object_set(x, map[i][1], v);
     }
     json_object_set_new(x, "source", json_string("browsers.json fingerprints_computed (from the real capture's fields)"));
@@ -311,8 +315,10 @@ json_t *profile_from_echo(json_t *rec, const char *name, const char *description
   json_object_set_new(p, "headers", json_pack("{s:{s:o}}", "navigation", "h2", nav));
   json_t *x = json_object();
   const char *map[][2] = {{"ja4", "ja4"}, {"ja3", "ja3"}, {"ja3n", "ja3n"}, {"peetprint", "peetprint"}};
-  for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
+  for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+    if (permute && strcmp(map[k][1], "ja3") == 0) continue; /* one random order */
     json_object_set(x, map[k][1], json_object_get(fps, map[k][0]));
+  }
   json_object_set(x, "akamai", json_object_get(h2, "akamai"));
   json_object_set_new(x, "source", json_string("the same visit, as guise echo observed it"));
   json_object_set_new(p, "expected", x);
