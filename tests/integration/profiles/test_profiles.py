@@ -80,6 +80,19 @@ try:
           ["user-agent", "guise-test"] in hs and names_sent.index("user-agent") == 8, hs)
     check("-H 'priority:' removes it, X-Extra appended last",
           "priority" not in names_sent and names_sent[-1] == "x-extra", names_sent)
+    # guise profile check: the self-test against a local guise echo.
+    r = subprocess.run([GUISE, "profile", "check", "firefox-144"], capture_output=True, text=True, timeout=60)
+    check("profile check firefox-144: every recorded fingerprint matches, exit 0",
+          r.returncode == 0 and "all recorded fingerprints match" in r.stdout, r.stdout[-300:])
+    import tempfile, os
+    prof = json.loads(subprocess.run([GUISE, "profile", "show", "firefox-144"], capture_output=True, text=True).stdout)
+    prof["expected"]["ja4"] = "t13d0000h2_000000000000_000000000000"
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(prof, f)
+    r = subprocess.run([GUISE, "profile", "check", f.name], capture_output=True, text=True, timeout=60)
+    os.unlink(f.name)
+    check("profile check with a wrong expected JA4: DIFFERENT, exit 1",
+          r.returncode == 1 and "DIFFERENT" in r.stdout, r.stdout[-300:])
     r = subprocess.run([GUISE, "--profile", "no-such-browser", "https://localhost:1/"], capture_output=True)
     check("unknown profile: exit 3 and a message", r.returncode == 3 and b"no built-in profile" in r.stderr, r.stderr)
 finally:
