@@ -20,7 +20,9 @@ static const char usage[] =
     "       guise profile import --browsers-json FILE ID NAME [-o OUT]\n"
     "                                             a profile from a reference capture record\n"
     "       guise profile import --echo-log FILE NAME [--permute] [--description TEXT] [-o OUT]\n"
-    "                                             a profile from a guise echo log of a real visit\n";
+    "                                             a profile from a guise echo log of a real visit\n"
+    "       guise profile import FILE NAME [--id ID] [--permute] [-o OUT]\n"
+    "                                             the kind of FILE told from its content\n";
 
 typedef struct collect {
   char *buf;
@@ -187,6 +189,37 @@ int cmd_profile(int argc, char **argv) {
     char *text;
     size_t len;
     int r = guise_profile_import_echo_log(file, name, desc, permute, &text, &len, err, sizeof(err));
+    if (r) {
+      fprintf(stderr, "guise profile import: %s\n", err);
+      return EXIT_USAGE;
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (f == NULL) {
+      perror(out);
+      free(text);
+      return EXIT_USAGE;
+    }
+    fwrite(text, 1, len, f);
+    fputc('\n', f);
+    if (f != stdout) fclose(f);
+    free(text);
+    return EXIT_OK;
+  }
+  if (argc >= 4 && strcmp(argv[1], "import") == 0 && argv[2][0] != '-') {
+    const char *file = argv[2], *name = argv[3], *out = NULL, *id = NULL;
+    int permute = 0;
+    for (int i = 4; i < argc; i++) {
+      if (strcmp(argv[i], "--permute") == 0) permute = 1;
+      else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
+      else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) id = argv[++i];
+      else {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+      }
+    }
+    char *text;
+    size_t len;
+    int r = guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
     if (r) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return EXIT_USAGE;

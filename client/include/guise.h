@@ -289,6 +289,16 @@ GUISE_EXTERN int guise_profile_import_echo_log(const char *file, const char *nam
                                                const char *description, int permute, char **out,
                                                size_t *len, char *err, unsigned errlen);
 
+/*
+ * guise_profile_import makes a profile named |name| from |file|, whose kind is
+ * told from its content: a browsers.json reference file (|id| names the
+ * record), a tls.browserleaks.com JSON dump, or a guise echo log. |permute|:
+ * the browser shuffles its extensions. Same results as above.
+ */
+GUISE_EXTERN int guise_profile_import(const char *file, const char *id, const char *name,
+                                      int permute, char **out, size_t *len, char *err,
+                                      unsigned errlen);
+
 /* ---- The observer: guise echo -------------------------------------------------------- */
 
 /*

@@ -134,3 +134,32 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
   *out = text;
   return 0;
 }
+
+int guise_profile_import(const char *file, const char *id, const char *name, int permute,
+                         char **out, size_t *len, char *err, unsigned errlen) {
+  json_error_t jerr;
+  json_t *root = json_load_file(file, 0, &jerr);
+  if (root && json_is_array(json_object_get(root, "browsers"))) {
+    json_decref(root);
+    if (id == NULL) {
+      snprintf(err, errlen, "%s is a browsers.json file: --id names the record", file);
+      return GUISE_E_USAGE_INVALID_ARGUMENT;
+    }
+    return guise_profile_import_browsers_json(file, id, name, out, len, err, errlen);
+  }
+  if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "extensions")) &&
+      json_is_array(json_object_get(root, "http2"))) {
+    json_t *p = profile_from_browserleaks(root, name, permute, err, errlen);
+    json_decref(root);
+    if (p == NULL) return GUISE_E_PROFILE_INVALID;
+    char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(p);
+    if (text == NULL) return GUISE_E_NOMEM;
+    *len = strlen(text);
+    *out = text;
+    return 0;
+  }
+  json_decref(root);
+  /* Otherwise: one JSON document per line, a guise echo log. */
+  return guise_profile_import_echo_log(file, name, NULL, permute, out, len, err, errlen);
+}

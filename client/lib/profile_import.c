@@ -198,6 +198,13 @@ static json_t *hex_names(json_t *arr, name_kind kind) {
   return out;
 }
 
+static json_t *ext_by_id(json_t *exts, long id) {
+  size_t i;
+  json_t *e;
+  json_array_foreach(exts, i, e) if (json_integer_value(json_object_get(e, "id")) == id) return e;
+  return NULL;
+}
+
 static json_t *ext_by_type(json_t *exts, long type) {
   size_t i;
   json_t *e;
@@ -321,6 +328,134 @@ json_t *profile_from_echo(json_t *rec, const char *name, const char *description
   }
   json_object_set(x, "akamai", json_object_get(h2, "akamai"));
   json_object_set_new(x, "source", json_string("the same visit, as guise echo observed it"));
+  json_object_set_new(p, "expected", x);
+  return p;
+}
+
+/* ---- from a tls.browserleaks.com JSON dump ------------------------------------------ */
+
+/* A list of {"id": N, "name": ...} objects as profile names of |kind|. */
+static json_t *id_names(json_t *arr, name_kind kind) {
+  json_t *out = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    char hex[8];
+    snprintf(hex, sizeof(hex), "%04x", (unsigned)json_integer_value(json_object_get(v, "id")));
+    json_array_append_new(out, hex_name(hex, kind));
+  }
+  return out;
+}
+
+json_t *profile_from_browserleaks(json_t *d, const char *name, int permute, char *err,
+                                  size_t errlen) {
+  json_t *tls = json_object_get(d, "tls");
+  json_t *exts = json_object_get(tls, "extensions");
+  json_t *frames = json_object_get(d, "http2");
+  if (!json_is_array(exts) || !json_is_array(frames)) {
+    snprintf(err, errlen, "not a browserleaks dump with tls.extensions and http2 frames");
+    return NULL;
+  }
+  json_t *p = json_object();
+  json_object_set_new(p, "format", json_integer(1));
+  json_object_set_new(p, "name", json_string(name));
+  char desc[300];
+  snprintf(desc, sizeof(desc), "%s (tls.browserleaks.com dump)", json_string_value(json_object_get(d, "user_agent")));
+  json_object_set_new(p, "description", json_string(desc));
+  json_object_set_new(p, "source", json_string("a tls.browserleaks.com JSON dump of the real browser"));
+  json_t *t = json_object(), *order = json_array();
+  size_t i;
+  json_t *e;
+  json_array_foreach(exts, i, e) {
+    char hex[8];
+    snprintf(hex, sizeof(hex), "%04x", (unsigned)json_integer_value(json_object_get(e, "id")));
+    json_array_append_new(order, hex_name(hex, NAME_EXTENSION));
+  }
+#define DATA(id) json_object_get(ext_by_id(exts, id), "data")
+  json_object_set_new(t, "versions", id_names(json_object_get(DATA(43), "versions"), NAME_VERSION));
+  json_object_set_new(t, "cipher_suites", id_names(json_object_get(tls, "cipher_suites"), NAME_CIPHER));
+  json_object_set_new(t, "extensions", order);
+  json_object_set_new(t, "permute_extensions", json_boolean(permute));
+  json_object_set_new(t, "supported_groups", id_names(json_object_get(DATA(10), "named_group_list"), NAME_GROUP));
+  json_t *ks = json_array(), *k;
+  json_array_foreach(json_object_get(DATA(51), "client_shares"), i, k) {
+    char hex[8];
+    snprintf(hex, sizeof(hex), "%04x", (unsigned)json_integer_value(json_object_get(json_object_get(k, "group"), "id")));
+    json_array_append_new(ks, hex_name(hex, NAME_GROUP));
+  }
+  json_object_set_new(t, "key_shares", ks);
+  json_object_set_new(t, "signature_algorithms",
+                      id_names(json_object_get(DATA(13), "supported_signature_algorithms"), NAME_SIGALG));
+  json_object_set(t, "alpn", json_object_get(DATA(16), "protocol_name_list"));
+  if (DATA(17613))
+    json_object_set_new(t, "alps", json_pack("{s:i, s:O}", "codepoint", 17613, "protocols",
+                                             json_object_get(DATA(17613), "supported_protocols")));
+  else if (DATA(17513))
+    json_object_set_new(t, "alps", json_pack("{s:i, s:O}", "codepoint", 17513, "protocols",
+                                             json_object_get(DATA(17513), "supported_protocols")));
+  if (DATA(27)) json_object_set_new(t, "certificate_compression", id_names(json_object_get(DATA(27), "algorithms"), NAME_CERTCOMP));
+  json_object_set_new(t, "ech_grease", json_boolean(ext_by_id(exts, 0xfe0d) != NULL));
+  json_object_set_new(t, "status_request", json_boolean(ext_by_id(exts, 5) != NULL));
+  json_object_set_new(t, "signed_certificate_timestamps", json_boolean(ext_by_id(exts, 18) != NULL));
+  json_object_set_new(t, "session_ticket", json_boolean(ext_by_id(exts, 35) != NULL));
+  json_object_set_new(t, "resumption", json_true());
+  json_object_set_new(t, "aes_hardware", json_true());
+#undef DATA
+  json_object_set_new(p, "tls", t);
+
+  json_t *o = json_object(), *settings = json_array(), *nav = json_array(), *pseudo = json_array();
+  json_object_set_new(o, "settings", settings);
+  json_object_set_new(o, "window_update", json_integer(0));
+  json_object_set_new(o, "priority_frames", json_array());
+  json_object_set_new(o, "headers_priority", json_null());
+  json_t *f;
+  json_array_foreach(frames, i, f) {
+    const char *type = json_string_value(json_object_get(f, "name"));
+    if (!type) continue;
+    if (!strcmp(type, "SETTINGS")) {
+      json_t *s;
+      size_t j;
+      json_array_foreach(json_object_get(f, "settings"), j, s) {
+        uint16_t id = (uint16_t)json_integer_value(json_object_get(s, "id"));
+        const char *sn = name_of_value(NAME_H2_SETTING, id);
+        char hex[8];
+        snprintf(hex, sizeof(hex), "0x%04x", id);
+        json_array_append_new(settings, json_pack("[sO]", sn ? sn : hex, json_object_get(s, "value")));
+      }
+    } else if (!strcmp(type, "WINDOW_UPDATE") && json_integer_value(json_object_get(f, "stream_id")) == 0) {
+      json_object_set(o, "window_update", json_object_get(f, "window_size_increment"));
+    } else if (!strcmp(type, "HEADERS")) {
+      json_object_set(o, "first_stream_id", json_object_get(f, "stream_id"));
+      json_t *pr = json_object_get(f, "priority");
+      if (json_is_object(pr)) {
+        /* The dump's weight is the wire byte + 1 kept in 8 bits: 0 stands for
+         * 256 (Chrome's weight). */
+        json_int_t w = json_integer_value(json_object_get(pr, "weight"));
+        json_object_set_new(o, "headers_priority",
+                            json_pack("{s:I, s:b, s:O}", "weight", w == 0 ? (json_int_t)256 : w, "exclusive",
+                                      json_integer_value(json_object_get(pr, "exclusive")) == 1,
+                                      "depends_on", json_object_get(pr, "stream_dependency")));
+      }
+      const char *hn;
+      json_t *hv;
+      json_object_foreach(json_object_get(f, "headers"), hn, hv) {
+        if (hn[0] == ':') json_array_append_new(pseudo, json_string(hn));
+        else json_array_append_new(nav, json_pack("[sO]", hn, hv));
+      }
+      break;
+    }
+  }
+  json_object_set_new(o, "pseudo_headers", pseudo);
+  json_object_set_new(p, "http2", o);
+  json_object_set_new(p, "headers", json_pack("{s:{s:o}}", "navigation", "h2", nav));
+  json_t *x = json_object();
+  const char *map[][2] = {{"ja4", "ja4"}, {"ja3n_text", "ja3n"}, {"akamai_text", "akamai"}, {"ja3_text", "ja3"}};
+  for (size_t m = 0; m < sizeof(map) / sizeof(map[0]); m++) {
+    if (permute && !strcmp(map[m][1], "ja3")) continue;
+    json_t *v = json_object_get(d, map[m][0]);
+    if (json_is_string(v)) json_object_set(x, map[m][1], v);
+  }
+  json_object_set_new(x, "source", json_string("the dump's own fingerprints (tls.browserleaks.com)"));
   json_object_set_new(p, "expected", x);
   return p;
 }

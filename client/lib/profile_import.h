@@ -16,4 +16,9 @@ json_t *profile_from_browsers_json(json_t *record, const char *name, char *err, 
 json_t *profile_from_echo(json_t *record, const char *name, const char *description, int permute,
                           char *err, size_t errlen);
 
+/* The profile for a tls.browserleaks.com JSON dump (ClientHello fields and HTTP/2
+ * frames of a real browser). */
+json_t *profile_from_browserleaks(json_t *dump, const char *name, int permute, char *err,
+                                  size_t errlen);
+
 #endif
