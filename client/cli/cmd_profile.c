@@ -22,7 +22,12 @@ static const char usage[] =
     "       guise profile import --echo-log FILE NAME [--permute] [--description TEXT] [-o OUT]\n"
     "                                             a profile from a guise echo log of a real visit\n"
     "       guise profile import FILE NAME [--id ID] [--permute] [-o OUT]\n"
-    "                                             the kind of FILE told from its content\n";
+
+    "                                             the kind of FILE told from its content\n"
+    "       guise profile import --ja3 JA3 --akamai AKAMAI NAME [--sigalgs JSON]\n"
+    "                            [--key-shares JSON] [--alpn JSON] [--grease] [--permute] [-o OUT]\n"
+    "                                             a profile from JA3 and Akamai strings; what\n"
+    "                                             they do not carry is the default (docs/CLI.md)\n";
 
 typedef struct collect {
   char *buf;
@@ -122,6 +127,26 @@ static int check_live(const char *profile) {
   return differ ? 1 : EXIT_OK;
 }
 
+/* Writes an imported profile to |out| (stdout when NULL) and frees it. */
+static int write_profile(char *text, size_t len, const char *out) {
+  FILE *f = out ? fopen(out, "w") : stdout;
+  if (f == NULL) {
+    perror(out);
+    free(text);
+    return EXIT_USAGE;
+  }
+  fwrite(text, 1, len, f);
+  fputc('\n', f);
+  int bad = ferror(f);
+  if (f != stdout) bad |= fclose(f) != 0;
+  free(text);
+  if (bad) {
+    fprintf(stderr, "guise profile import: cannot write %s\n", out ? out : "stdout");
+    return EXIT_USAGE;
+  }
+  return EXIT_OK;
+}
+
 int cmd_profile(int argc, char **argv) {
   char err[1024];
   if (argc >= 2 && strcmp(argv[1], "list") == 0) {
@@ -162,17 +187,7 @@ int cmd_profile(int argc, char **argv) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return r == GUISE_E_USAGE_FILE || r == GUISE_E_USAGE_INVALID_ARGUMENT ? EXIT_USAGE : 3;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (f == NULL) {
-      perror(out);
-      free(text);
-      return EXIT_USAGE;
-    }
-    fwrite(text, 1, len, f);
-    fputc('\n', f);
-    if (f != stdout) fclose(f);
-    free(text);
-    return EXIT_OK;
+    return write_profile(text, len, out);
   }
   if (argc >= 5 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--echo-log") == 0) {
     const char *file = argv[3], *name = argv[4], *out = NULL, *desc = NULL;
@@ -193,17 +208,48 @@ int cmd_profile(int argc, char **argv) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return EXIT_USAGE;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (f == NULL) {
-      perror(out);
-      free(text);
+    return write_profile(text, len, out);
+  }
+  if (argc >= 3 && strcmp(argv[1], "import") == 0 &&
+      (strcmp(argv[2], "--ja3") == 0 || strcmp(argv[2], "--akamai") == 0)) {
+    const char *ja3 = NULL, *akamai = NULL, *name = NULL, *out = NULL;
+    const char *sigalgs = NULL, *key_shares = NULL, *alpn = NULL;
+    const char *bad = NULL;
+    int grease = 0, permute = 0;
+    for (int i = 2; i < argc; i++) {
+      const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+      if (strcmp(a, "--grease") == 0) grease = 1;
+      else if (strcmp(a, "--permute") == 0) permute = 1;
+      else if (a[0] != '-' && name == NULL) name = a;
+      else if (v == NULL) bad = a;
+      else if (strcmp(a, "--ja3") == 0) ja3 = argv[++i];
+      else if (strcmp(a, "--akamai") == 0) akamai = argv[++i];
+      else if (strcmp(a, "--sigalgs") == 0) sigalgs = argv[++i];
+      else if (strcmp(a, "--key-shares") == 0) key_shares = argv[++i];
+      else if (strcmp(a, "--alpn") == 0) alpn = argv[++i];
+      else if (strcmp(a, "-o") == 0) out = argv[++i];
+      else bad = a;
+      if (bad) break;
+    }
+    if (bad) {
+      fprintf(stderr, "guise profile import: unexpected \"%s\"\n", bad);
+      fputs(usage, stderr);
       return EXIT_USAGE;
     }
-    fwrite(text, 1, len, f);
-    fputc('\n', f);
-    if (f != stdout) fclose(f);
-    free(text);
-    return EXIT_OK;
+    if (ja3 == NULL || akamai == NULL || name == NULL) {
+      fputs("guise profile import: --ja3, --akamai and a NAME are all needed\n", stderr);
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    char *text;
+    size_t len;
+    int r = guise_profile_import_strings(ja3, akamai, name, sigalgs, key_shares, alpn, grease,
+                                         permute, &text, &len, err, sizeof(err));
+    if (r) {
+      fprintf(stderr, "guise profile import: %s\n", err);
+      return EXIT_USAGE;
+    }
+    return write_profile(text, len, out);
   }
   if (argc >= 4 && strcmp(argv[1], "import") == 0 && argv[2][0] != '-') {
     const char *file = argv[2], *name = argv[3], *out = NULL, *id = NULL;
@@ -224,17 +270,7 @@ int cmd_profile(int argc, char **argv) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return EXIT_USAGE;
     }
-    FILE *f = out ? fopen(out, "w") : stdout;
-    if (f == NULL) {
-      perror(out);
-      free(text);
-      return EXIT_USAGE;
-    }
-    fwrite(text, 1, len, f);
-    fputc('\n', f);
-    if (f != stdout) fclose(f);
-    free(text);
-    return EXIT_OK;
+    return write_profile(text, len, out);
   }
   fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
   return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;

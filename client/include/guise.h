@@ -299,6 +299,20 @@ GUISE_EXTERN int guise_profile_import(const char *file, const char *id, const ch
                                       int permute, char **out, size_t *len, char *err,
                                       unsigned errlen);
 
+/*
+ * guise_profile_import_strings makes a profile named |name| from a JA3 string
+ * (version,ciphers,extensions,groups,formats) and an Akamai HTTP/2 string
+ * (SETTINGS|WINDOW_UPDATE|PRIORITY|pseudo-headers). What the strings do not
+ * carry is the library's default unless given: |sigalgs|, |key_shares| and
+ * |alpn| are JSON arrays of names (NULL: default); |grease| puts GREASE where
+ * Chromium does; |permute| shuffles the extensions. Same results as above.
+ */
+GUISE_EXTERN int guise_profile_import_strings(const char *ja3, const char *akamai,
+                                              const char *name, const char *sigalgs,
+                                              const char *key_shares, const char *alpn,
+                                              int grease, int permute, char **out, size_t *len,
+                                              char *err, unsigned errlen);
+
 /* ---- The observer: guise echo -------------------------------------------------------- */
 
 /*

@@ -263,6 +263,44 @@ static void load_tls(walk *w, json_t *tls, profile *p) {
   }
 }
 
+/* An extension in the list whose contents the profile does not give would be
+ * dropped from the wire without a word; the loader says so instead. Code
+ * points: IANA TLS ExtensionType Values. */
+static void check_extension_contents(walk *w, const tls_shape *s) {
+  static const struct { uint16_t type; const char *key; } need[] = {
+      {5, "status_request"},          {16, "alpn"},
+      {18, "signed_certificate_timestamps"}, {27, "certificate_compression"},
+      {28, "record_size_limit"},      {34, "delegated_credentials"},
+      {35, "session_ticket"},         {17513, "alps"},
+      {17613, "alps"},                {65037, "ech_grease"},
+  };
+  for (size_t i = 0; i < s->n_extensions && !w->failed; i++) {
+    for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
+      if (s->extensions[i] != need[k].type) continue;
+      int have;
+      switch (need[k].type) {
+        case 5: have = s->status_request; break;
+        case 16: have = s->n_alpn > 0; break;
+        case 18: have = s->sct; break;
+        case 27: have = s->n_certcomp > 0; break;
+        case 28: have = s->record_size_limit != 0; break;
+        case 34: have = s->n_dc_sigalgs > 0; break;
+        case 35: have = s->session_ticket; break;
+        case 65037: have = s->ech_grease; break;
+        default: have = s->n_alps > 0 && s->alps_codepoint == need[k].type; break;
+      }
+      if (!have) {
+        push_key(w, "extensions");
+        push_index(w, i);
+        fail_at(w, 0, "listed, but \"%s\" does not give its contents%s", need[k].key,
+                need[k].type >= 17513 && need[k].type <= 17613 ? " (or names the other code point)" : "");
+        pop(w);
+        pop(w);
+      }
+    }
+  }
+}
+
 static void load_http2(walk *w, json_t *h2, profile *p) {
   static const char *const keys[] = {"settings", "window_update", "priority_frames",
                                      "headers_priority", "first_stream_id", "pseudo_headers", NULL};
@@ -418,6 +456,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     if (tls && !w.failed) {
       push_key(&w, "tls");
       load_tls(&w, tls, p);
+      if (!w.failed) check_extension_contents(&w, &p->tls);
       pop(&w);
     }
     json_t *h2 = member(&w, root, "http2", JSON_OBJECT, 0);

@@ -163,3 +163,30 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
   /* Otherwise: one JSON document per line, a guise echo log. */
   return guise_profile_import_echo_log(file, name, NULL, permute, out, len, err, errlen);
 }
+
+int guise_profile_import_strings(const char *ja3, const char *akamai, const char *name,
+                                 const char *sigalgs, const char *key_shares, const char *alpn,
+                                 int grease, int permute, char **out, size_t *len, char *err,
+                                 unsigned errlen) {
+  profile_string_options opt = {sigalgs, key_shares, alpn, grease, permute};
+  json_t *p = profile_from_strings(ja3, akamai, name, &opt, err, errlen);
+  if (p == NULL) return GUISE_E_PROFILE_INVALID;
+  /* The result must load: an unknown name or a bad combination is reported now. */
+  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(p);
+  if (text == NULL) return GUISE_E_NOMEM;
+  profile *check = malloc(sizeof(*check));
+  if (check == NULL) {
+    free(text);
+    return GUISE_E_NOMEM;
+  }
+  int r = profile_load(text, strlen(text), "(made from the strings)", check, err, errlen);
+  free(check);
+  if (r) {
+    free(text);
+    return r;
+  }
+  *len = strlen(text);
+  *out = text;
+  return 0;
+}

@@ -459,3 +459,188 @@ json_t *profile_from_browserleaks(json_t *d, const char *name, int permute, char
   json_object_set_new(p, "expected", x);
   return p;
 }
+
+/* ---- from JA3 and Akamai strings ------------------------------------------------------- */
+
+/* Splits |s| at |sep| into at most |cap| fields of |buf| (a copy). */
+static size_t split(char *buf, char sep, char **out, size_t cap) {
+  size_t n = 0;
+  char *p = buf;
+  while (n < cap) {
+    out[n++] = p;
+    char *q = strchr(p, sep);
+    if (q == NULL) break;
+    *q = '\0';
+    p = q + 1;
+  }
+  return n;
+}
+
+/* A '-'-separated list of decimal code points as profile names; -1 on a bad number. */
+static int dec_names(const char *field, name_kind kind, json_t *out) {
+  if (*field == '\0') return 0;
+  char buf[2048];
+  snprintf(buf, sizeof(buf), "%s", field);
+  char *parts[256];
+  size_t n = split(buf, '-', parts, 256);
+  for (size_t i = 0; i < n; i++) {
+    char *end;
+    unsigned long v = strtoul(parts[i], &end, 10);
+    if (*parts[i] == '\0' || *end || v > 0xffff) return -1;
+    char hex[8];
+    snprintf(hex, sizeof(hex), "%04lx", v);
+    json_array_append_new(out, hex_name(hex, kind));
+  }
+  return 0;
+}
+
+json_t *profile_from_strings(const char *ja3, const char *akamai, const char *name,
+                             const profile_string_options *opt, char *err, size_t errlen) {
+  char buf[4096];
+  snprintf(buf, sizeof(buf), "%s", ja3);
+  char *f[5];
+  if (split(buf, ',', f, 5) != 5) {
+    snprintf(err, errlen, "JA3: expected five comma-separated fields (version,ciphers,extensions,groups,formats)");
+    return NULL;
+  }
+  json_t *p = json_object(), *t = json_object();
+  json_object_set_new(p, "format", json_integer(1));
+  json_object_set_new(p, "name", json_string(name));
+  json_object_set_new(p, "description", json_string("made from a JA3 and an Akamai string"));
+  json_object_set_new(p, "source", json_string("JA3 and Akamai strings; what they do not carry is the library's default unless given"));
+  json_t *ciphers = json_array(), *exts = json_array(), *groups = json_array();
+  if (opt->grease) {
+    json_array_append_new(ciphers, json_string("GREASE"));
+    json_array_append_new(exts, json_string("GREASE"));
+    json_array_append_new(groups, json_string("GREASE"));
+  }
+  static const char *const what[] = {"version", "ciphers", "extensions", "groups"};
+  if (dec_names(f[1], NAME_CIPHER, ciphers) || dec_names(f[2], NAME_EXTENSION, exts) ||
+      dec_names(f[3], NAME_GROUP, groups)) {
+    snprintf(err, errlen, "JA3: a field of %s, %s or %s is not a list of numbers 0..65535", what[1],
+             what[2], what[3]);
+    json_decref(p);
+    json_decref(t);
+    json_decref(ciphers);
+    json_decref(exts);
+    json_decref(groups);
+    return NULL;
+  }
+  if (opt->grease) json_array_append_new(exts, json_string("GREASE"));
+  json_t *versions = json_array();
+  if (opt->grease) json_array_append_new(versions, json_string("GREASE"));
+  json_array_append_new(versions, json_string("TLS1.3"));
+  json_array_append_new(versions, json_string("TLS1.2"));
+  json_object_set_new(t, "versions", versions);
+  json_object_set_new(t, "cipher_suites", ciphers);
+  json_object_set_new(t, "extensions", exts);
+  json_object_set_new(t, "permute_extensions", json_boolean(opt->permute));
+  json_object_set_new(t, "supported_groups", groups);
+  const struct { const char *key, *text, *flag; } lists[] = {
+      {"key_shares", opt->key_shares, "--key-shares"},
+      {"signature_algorithms", opt->sigalgs, "--sigalgs"},
+      {"alpn", opt->alpn, "--alpn"},
+  };
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    if (lists[i].text == NULL) continue;
+    json_error_t jerr;
+    json_t *v = json_loads(lists[i].text, 0, &jerr);
+    if (!json_is_array(v)) {
+      snprintf(err, errlen, "%s: not a JSON array of names (%s)", lists[i].flag,
+               v ? "another JSON value" : jerr.text);
+      json_decref(v);
+      json_decref(t);
+      json_decref(p);
+      return NULL;
+    }
+    json_object_set_new(t, lists[i].key, v);
+  }
+  /* The contents of listed extensions that JA3 does not carry: the values of
+   * the current browsers (docs/CLI.md lists them). */
+  size_t ei;
+  json_t *e;
+  json_array_foreach(exts, ei, e) {
+    uint16_t type;
+    if (name_to_value(NAME_EXTENSION, json_string_value(e), &type) != 0) continue;
+    switch (type) {
+      case 5: json_object_set_new(t, "status_request", json_true()); break;
+      case 18: json_object_set_new(t, "signed_certificate_timestamps", json_true()); break;
+      case 28: json_object_set_new(t, "record_size_limit", json_integer(16385)); break; /* Firefox */
+      case 65037: json_object_set_new(t, "ech_grease", json_true()); break;
+      case 16:
+        if (!opt->alpn) json_object_set_new(t, "alpn", json_pack("[ss]", "h2", "http/1.1"));
+        break;
+      case 27: /* Chrome sends brotli alone, Firefox zlib, brotli, zstd */
+        json_object_set_new(t, "certificate_compression",
+                            opt->grease ? json_pack("[s]", "brotli") : json_pack("[sss]", "zlib", "brotli", "zstd"));
+        break;
+      case 34: /* Firefox's delegated_credentials list */
+        json_object_set_new(t, "delegated_credentials",
+                            json_pack("[ssss]", "ecdsa_secp256r1_sha256", "ecdsa_secp384r1_sha384",
+                                      "ecdsa_secp521r1_sha512", "ecdsa_sha1"));
+        break;
+      case 17513:
+      case 17613:
+        json_object_set_new(t, "alps", json_pack("{s:i, s:[s]}", "codepoint", (int)type, "protocols", "h2"));
+        break;
+      default: break;
+    }
+  }
+  json_object_set_new(p, "tls", t);
+
+  snprintf(buf, sizeof(buf), "%s", akamai);
+  char *a[4];
+  if (split(buf, '|', a, 4) != 4) {
+    snprintf(err, errlen, "Akamai: expected four |-separated fields (SETTINGS|WINDOW_UPDATE|PRIORITY|pseudo-headers)");
+    json_decref(p);
+    return NULL;
+  }
+  json_t *o = json_object(), *settings = json_array(), *prio = json_array(), *pseudo = json_array();
+  char *s[32];
+  size_t ns = *a[0] ? split(a[0], ';', s, 32) : 0;
+  for (size_t i = 0; i < ns; i++) {
+    unsigned long id, v;
+    if (sscanf(s[i], "%lu:%lu", &id, &v) != 2 || id > 0xffff || v > 0xffffffffUL) {
+      snprintf(err, errlen, "Akamai: setting \"%s\" is not id:value", s[i]);
+      json_decref(p);
+      json_decref(o);
+      json_decref(settings);
+      json_decref(prio);
+      json_decref(pseudo);
+      return NULL;
+    }
+    const char *sn = name_of_value(NAME_H2_SETTING, (uint16_t)id);
+    char hex[8];
+    snprintf(hex, sizeof(hex), "0x%04lx", id);
+    json_array_append_new(settings, json_pack("[sI]", sn ? sn : hex, (json_int_t)v));
+  }
+  json_object_set_new(o, "settings", settings);
+  json_object_set_new(o, "window_update", json_integer(strcmp(a[1], "00") ? strtoll(a[1], NULL, 10) : 0));
+  if (strcmp(a[2], "0") != 0) {
+    char *fr[16];
+    size_t nf = split(a[2], ',', fr, 16);
+    for (size_t i = 0; i < nf; i++) {
+      unsigned long st, ex, dep, w;
+      if (sscanf(fr[i], "%lu:%lu:%lu:%lu", &st, &ex, &dep, &w) == 4)
+        json_array_append_new(prio, json_pack("{s:I, s:I, s:b, s:I}", "stream", (json_int_t)st, "weight",
+                                              (json_int_t)w, "exclusive", ex != 0, "depends_on", (json_int_t)dep));
+    }
+  }
+  json_object_set_new(o, "priority_frames", prio);
+  json_object_set_new(o, "headers_priority", json_null());
+  char *ps[4];
+  size_t np = split(a[3], ',', ps, 4);
+  for (size_t i = 0; i < np; i++) {
+    const char *full = !strcmp(ps[i], "m") ? ":method" : !strcmp(ps[i], "a") ? ":authority"
+                       : !strcmp(ps[i], "s") ? ":scheme" : !strcmp(ps[i], "p") ? ":path" : NULL;
+    if (full) json_array_append_new(pseudo, json_string(full));
+  }
+  json_object_set_new(o, "pseudo_headers", pseudo);
+  json_object_set_new(p, "http2", o);
+  json_t *x = json_object();
+  if (!opt->permute) json_object_set_new(x, "ja3", json_string(ja3));
+  json_object_set_new(x, "akamai", json_string(akamai));
+  json_object_set_new(x, "source", json_string("the JA3 and Akamai strings given"));
+  json_object_set_new(p, "expected", x);
+  return p;
+}

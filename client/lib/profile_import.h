@@ -21,4 +21,15 @@ json_t *profile_from_echo(json_t *record, const char *name, const char *descript
 json_t *profile_from_browserleaks(json_t *dump, const char *name, int permute, char *err,
                                   size_t errlen);
 
+/* What JA3 and Akamai strings do not carry: JSON arrays of names (NULL: the
+ * library's default), GREASE in Chrome's places, extension permutation. */
+typedef struct profile_string_options {
+  const char *sigalgs, *key_shares, *alpn; /* e.g. "[\"h2\", \"http/1.1\"]" */
+  int grease, permute;
+} profile_string_options;
+
+/* The profile for a JA3 string and an Akamai HTTP/2 string. */
+json_t *profile_from_strings(const char *ja3, const char *akamai, const char *name,
+                             const profile_string_options *opt, char *err, size_t errlen);
+
 #endif

@@ -5,13 +5,20 @@ from browsers.json captures): JA4, JA3N, JA3 (browsers that do not permute
 extensions), Akamai HTTP/2, peetprint; and the navigation headers in the
 profile's order. A -H header replaces the profile's in place.
 
-usage: test_profiles.py GUISE
+Profiles made from a JA3 and an Akamai string (guise profile import --ja3
+--akamai) must replay the strings of the real browser they were taken from, and
+with that browser's signature algorithms its JA4 too.
+
+usage: test_profiles.py GUISE [SHARED_DIR]
 """
 import json
+import os
 import subprocess
+import tempfile
 import sys
 
 GUISE = sys.argv[1]
+SHARED = sys.argv[2] if len(sys.argv) > 2 else None
 failures = 0
 
 
@@ -84,7 +91,6 @@ try:
     r = subprocess.run([GUISE, "profile", "check", "firefox-144"], capture_output=True, text=True, timeout=60)
     check("profile check firefox-144: every recorded fingerprint matches, exit 0",
           r.returncode == 0 and "all recorded fingerprints match" in r.stdout, r.stdout[-300:])
-    import tempfile, os
     prof = json.loads(subprocess.run([GUISE, "profile", "show", "firefox-144"], capture_output=True, text=True).stdout)
     prof["expected"]["ja4"] = "t13d0000h2_000000000000_000000000000"
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -93,6 +99,46 @@ try:
     os.unlink(f.name)
     check("profile check with a wrong expected JA4: DIFFERENT, exit 1",
           r.returncode == 1 and "DIFFERENT" in r.stdout, r.stdout[-300:])
+    # JA3 + Akamai strings of real browsers -> profile -> the same strings on the wire.
+    if SHARED:
+        with open(os.path.join(SHARED, "fingerprints", "browsers.json")) as f:
+            ref = {b["id"]: b for b in json.load(f)["browsers"]}
+        for rid, chromium in (("firefox_144.0.0_linux", False), ("chrome_142.0.7444.176", True)):
+            b = ref[rid]
+            fpc = b["fingerprints_computed"]
+            det = {e.get("type"): e for e in b["tls"]["extensions_detail"]}
+            hexes = lambda xs: json.dumps([x if x == "GREASE" else "0x%04x" % x for x in xs])
+            args = [GUISE, "profile", "import", "--ja3", fpc["ja3_text"], "--akamai", fpc["akamai_text"],
+                    "from-strings", "--sigalgs", hexes(det["signature_algorithms"]["sig_hash_algs"]),
+                    "--key-shares", hexes([k["group"] for k in det["keyshare"]["key_shares"]])]
+            if chromium:
+                args += ["--grease", "--permute"]
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+                pass
+            r = subprocess.run(args + ["-o", f.name], capture_output=True, text=True)
+            check(f"{rid}: import --ja3 --akamai exits 0", r.returncode == 0, r.stderr)
+            r = subprocess.run([GUISE, "-k", "--profile", f.name, f"https://localhost:{port}/"],
+                               capture_output=True, timeout=30)
+            os.unlink(f.name)
+            if r.returncode != 0:
+                check(f"{rid}: request with the imported profile", False, r.stderr.decode())
+                continue
+            doc = json.loads(r.stdout)
+            fp = doc["tls"]["fingerprints"]
+            want = {"ja4": fpc["ja4"], "ja3n": fpc["ja3n_text"], "akamai": fpc["akamai_text"]}
+            got = {"ja4": fp["ja4"], "ja3n": fp["ja3n"], "akamai": doc["http2"]["akamai"]}
+            if not chromium:
+                want["ja3"], got["ja3"] = fpc["ja3_text"], fp["ja3"]
+            for k in want:
+                check(f"{rid}: from strings, {k}", got[k] == want[k], f"got {got[k]} want {want[k]}")
+    r = subprocess.run([GUISE, "profile", "import", "--ja3", "771,4865,0-99999,29,0", "--akamai", "1:1|0|0|m,a,s,p",
+                        "x"], capture_output=True, text=True)
+    check("import --ja3 with a code point over 65535: exit 2 naming JA3",
+          r.returncode == 2 and "JA3" in r.stderr, r.stderr)
+    r = subprocess.run([GUISE, "profile", "import", "--ja3", "771,4865,0,29,0", "--akamai", "1:1|0|0|m,a,s,p",
+                        "x", "--sigalgs", "[\"no_such_alg\"]"], capture_output=True, text=True)
+    check("import with an unknown signature algorithm: exit 2 naming it",
+          r.returncode == 2 and "no_such_alg" in r.stderr, r.stderr)
     r = subprocess.run([GUISE, "--profile", "no-such-browser", "https://localhost:1/"], capture_output=True)
     check("unknown profile: exit 3 and a message", r.returncode == 3 and b"no built-in profile" in r.stderr, r.stderr)
 finally:

@@ -51,6 +51,13 @@ int main(void) {
                "t.json:1:44: tls.alpn: expected an array");
   expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {}, \"headers\": {\"navigation\": {\"h2\": [[\"a\\nb\", \"v\"]]}}}",
                "t.json:1:73: headers.navigation.h2[0]: header name or value holds a forbidden character");
+  /* A listed extension whose contents are not given is not silently dropped. */
+  expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {\"extensions\": [\"server_name\",\n"
+               " \"application_layer_protocol_negotiation\"]}}",
+               "t.json:2:2: tls.extensions[1]: listed, but \"alpn\" does not give its contents");
+  expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {\"extensions\": [\"0x44cd\"],"
+               " \"alps\": {\"codepoint\": 17513, \"protocols\": [\"h2\"]}}}",
+               "t.json:1:51: tls.extensions[0]: listed, but \"alps\" does not give its contents (or names the other code point)");
 
   /* A valid profile loads every part. */
   static const char ok[] =
