@@ -497,9 +497,14 @@ static int dec_names(const char *field, name_kind kind, json_t *out) {
 json_t *profile_from_strings(const char *ja3, const char *akamai, const char *name,
                              const profile_string_options *opt, char *err, size_t errlen) {
   char buf[4096];
+  if (strlen(ja3) >= sizeof(buf) || strlen(akamai) >= sizeof(buf)) {
+    snprintf(err, errlen, "%s: longer than %zu bytes", strlen(ja3) >= sizeof(buf) ? "JA3" : "Akamai",
+             sizeof(buf) - 1);
+    return NULL;
+  }
   snprintf(buf, sizeof(buf), "%s", ja3);
   char *f[5];
-  if (split(buf, ',', f, 5) != 5) {
+  if (split(buf, ',', f, 5) != 5 || strchr(f[4], ',') != NULL) {
     snprintf(err, errlen, "JA3: expected five comma-separated fields (version,ciphers,extensions,groups,formats)");
     return NULL;
   }
@@ -590,7 +595,7 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
 
   snprintf(buf, sizeof(buf), "%s", akamai);
   char *a[4];
-  if (split(buf, '|', a, 4) != 4) {
+  if (split(buf, '|', a, 4) != 4 || strchr(a[3], '|') != NULL) {
     snprintf(err, errlen, "Akamai: expected four |-separated fields (SETTINGS|WINDOW_UPDATE|PRIORITY|pseudo-headers)");
     json_decref(p);
     return NULL;
@@ -600,7 +605,9 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
   size_t ns = *a[0] ? split(a[0], ';', s, 32) : 0;
   for (size_t i = 0; i < ns; i++) {
     unsigned long id, v;
-    if (sscanf(s[i], "%lu:%lu", &id, &v) != 2 || id > 0xffff || v > 0xffffffffUL) {
+    int used = 0;
+    if (sscanf(s[i], "%lu:%lu%n", &id, &v, &used) != 2 || s[i][used] != '\0' || id > 0xffff ||
+        v > 0xffffffffUL) {
       snprintf(err, errlen, "Akamai: setting \"%s\" is not id:value", s[i]);
       json_decref(p);
       json_decref(o);
@@ -615,25 +622,41 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
     json_array_append_new(settings, json_pack("[sI]", sn ? sn : hex, (json_int_t)v));
   }
   json_object_set_new(o, "settings", settings);
-  json_object_set_new(o, "window_update", json_integer(strcmp(a[1], "00") ? strtoll(a[1], NULL, 10) : 0));
-  if (strcmp(a[2], "0") != 0) {
+  const char *bad = NULL;
+  char *end;
+  unsigned long wu = strtoul(a[1], &end, 10);
+  if (*a[1] == '\0' || *end || wu > 0x7fffffffUL) bad = "WINDOW_UPDATE is not a number 0..2^31-1";
+  json_object_set_new(o, "window_update", json_integer((json_int_t)wu)); /* "00": none */
+  if (!bad && strcmp(a[2], "0") != 0) {
     char *fr[16];
     size_t nf = split(a[2], ',', fr, 16);
-    for (size_t i = 0; i < nf; i++) {
+    for (size_t i = 0; i < nf && !bad; i++) {
       unsigned long st, ex, dep, w;
-      if (sscanf(fr[i], "%lu:%lu:%lu:%lu", &st, &ex, &dep, &w) == 4)
+      int used = 0;
+      if (sscanf(fr[i], "%lu:%lu:%lu:%lu%n", &st, &ex, &dep, &w, &used) != 4 || fr[i][used] != '\0' ||
+          st == 0 || st > 0x7fffffffUL || ex > 1 || dep > 0x7fffffffUL || w < 1 || w > 256)
+        bad = "a PRIORITY frame is not stream:exclusive:depends_on:weight";
+      else
         json_array_append_new(prio, json_pack("{s:I, s:I, s:b, s:I}", "stream", (json_int_t)st, "weight",
                                               (json_int_t)w, "exclusive", ex != 0, "depends_on", (json_int_t)dep));
     }
   }
   json_object_set_new(o, "priority_frames", prio);
   json_object_set_new(o, "headers_priority", json_null());
-  char *ps[4];
-  size_t np = split(a[3], ',', ps, 4);
-  for (size_t i = 0; i < np; i++) {
+  char *ps[5];
+  size_t np = split(a[3], ',', ps, 5);
+  for (size_t i = 0; i < np && !bad; i++) {
     const char *full = !strcmp(ps[i], "m") ? ":method" : !strcmp(ps[i], "a") ? ":authority"
                        : !strcmp(ps[i], "s") ? ":scheme" : !strcmp(ps[i], "p") ? ":path" : NULL;
-    if (full) json_array_append_new(pseudo, json_string(full));
+    if (full == NULL || np != 4) bad = "the pseudo-headers are not the four letters m, a, s, p in some order";
+    else json_array_append_new(pseudo, json_string(full));
+  }
+  if (bad) {
+    snprintf(err, errlen, "Akamai: %s", bad);
+    json_decref(o);
+    json_decref(pseudo);
+    json_decref(p);
+    return NULL;
   }
   json_object_set_new(o, "pseudo_headers", pseudo);
   json_object_set_new(p, "http2", o);

@@ -3,3 +3,8 @@ target_include_directories(smoke_profile_load PRIVATE "${PROJECT_SOURCE_DIR}/cli
 if(GUISE_FUZZ)
   target_include_directories(fuzz_profile_load PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
 endif()
+guise_fuzz_target(profile_strings SOURCES "${CMAKE_CURRENT_LIST_DIR}/profile_strings.c" LIBS guise_core)
+target_include_directories(smoke_profile_strings PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
+if(GUISE_FUZZ)
+  target_include_directories(fuzz_profile_strings PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
+endif()
