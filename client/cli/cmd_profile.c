@@ -21,9 +21,12 @@ static const char usage[] =
     "                                             a profile from a reference capture record\n"
     "       guise profile import --echo-log FILE NAME [--permute] [--description TEXT] [-o OUT]\n"
     "                                             a profile from a guise echo log of a real visit\n"
-    "       guise profile import FILE NAME [--id ID] [--permute] [-o OUT]\n"
+    "       guise profile import FILE NAME [--id ID] [--akamai AKAMAI] [--permute] [-o OUT]\n"
 
-    "                                             the kind of FILE told from its content\n"
+    "                                             the kind of FILE told from its content\n"    "       guise profile import --capture FILE NAME [--akamai AKAMAI] [--permute] [-o OUT]\n"
+    "                                             a profile from the first ClientHello of a pcap,\n"
+    "                                             pcapng or hex dump; HTTP/2 from its cleartext\n"
+    "                                             preface or the Akamai string\n"
     "       guise profile import --ja3 JA3 --akamai AKAMAI NAME [--sigalgs JSON]\n"
     "                            [--key-shares JSON] [--alpn JSON] [--grease] [--permute] [-o OUT]\n"
     "                                             a profile from JA3 and Akamai strings; what\n"
@@ -210,6 +213,28 @@ int cmd_profile(int argc, char **argv) {
     }
     return write_profile(text, len, out);
   }
+  if (argc >= 5 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--capture") == 0) {
+    const char *file = argv[3], *name = argv[4], *out = NULL, *akamai = NULL;
+    int permute = 0;
+    for (int i = 5; i < argc; i++) {
+      if (strcmp(argv[i], "--permute") == 0) permute = 1;
+      else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
+      else if (strcmp(argv[i], "--akamai") == 0 && i + 1 < argc) akamai = argv[++i];
+      else {
+        fprintf(stderr, "guise profile import: unexpected \"%s\"\n", argv[i]);
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+      }
+    }
+    char *text;
+    size_t len;
+    int r = guise_profile_import_capture(file, akamai, name, permute, &text, &len, err, sizeof(err));
+    if (r) {
+      fprintf(stderr, "guise profile import: %s\n", err);
+      return EXIT_USAGE;
+    }
+    return write_profile(text, len, out);
+  }
   if (argc >= 3 && strcmp(argv[1], "import") == 0 &&
       (strcmp(argv[2], "--ja3") == 0 || strcmp(argv[2], "--akamai") == 0)) {
     const char *ja3 = NULL, *akamai = NULL, *name = NULL, *out = NULL;
@@ -252,10 +277,11 @@ int cmd_profile(int argc, char **argv) {
     return write_profile(text, len, out);
   }
   if (argc >= 4 && strcmp(argv[1], "import") == 0 && argv[2][0] != '-') {
-    const char *file = argv[2], *name = argv[3], *out = NULL, *id = NULL;
+    const char *file = argv[2], *name = argv[3], *out = NULL, *id = NULL, *akamai = NULL;
     int permute = 0;
     for (int i = 4; i < argc; i++) {
       if (strcmp(argv[i], "--permute") == 0) permute = 1;
+      else if (strcmp(argv[i], "--akamai") == 0 && i + 1 < argc) akamai = argv[++i];
       else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
       else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) id = argv[++i];
       else {
@@ -265,7 +291,8 @@ int cmd_profile(int argc, char **argv) {
     }
     char *text;
     size_t len;
-    int r = guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
+    int r = akamai ? guise_profile_import_capture(file, akamai, name, permute, &text, &len, err, sizeof(err))
+                   : guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
     if (r) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return EXIT_USAGE;

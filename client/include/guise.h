@@ -292,12 +292,24 @@ GUISE_EXTERN int guise_profile_import_echo_log(const char *file, const char *nam
 /*
  * guise_profile_import makes a profile named |name| from |file|, whose kind is
  * told from its content: a browsers.json reference file (|id| names the
- * record), a tls.browserleaks.com JSON dump, or a guise echo log. |permute|:
+ * record), a tls.browserleaks.com JSON dump, a pcap or pcapng capture (as
+ * guise_profile_import_capture without an Akamai string), or a guise echo log. |permute|:
  * the browser shuffles its extensions. Same results as above.
  */
 GUISE_EXTERN int guise_profile_import(const char *file, const char *id, const char *name,
                                       int permute, char **out, size_t *len, char *err,
                                       unsigned errlen);
+
+/*
+ * guise_profile_import_capture makes a profile named |name| from a capture
+ * (pcap, pcapng, or a hex dump of one ClientHello; what guise fp reads): the
+ * first TLS ClientHello in it, and for HTTP/2 the first cleartext preface in it
+ * or, since TLS hides the preface, the browser's Akamai string |akamai| (which
+ * wins when both are there). Same results as above.
+ */
+GUISE_EXTERN int guise_profile_import_capture(const char *file, const char *akamai,
+                                              const char *name, int permute, char **out,
+                                              size_t *len, char *err, unsigned errlen);
 
 /*
  * guise_profile_import_strings makes a profile named |name| from a JA3 string

@@ -275,6 +275,16 @@ static void check_extension_contents(walk *w, const tls_shape *s) {
       {17613, "alps"},                {65037, "ech_grease"},
   };
   for (size_t i = 0; i < s->n_extensions && !w->failed; i++) {
+    int raw = 0;
+    for (size_t r = 0; r < s->n_raw; r++) raw |= s->raw[r].type == s->extensions[i];
+    if (!raw && !tls_shape_ext_implemented(s->extensions[i])) {
+      push_key(w, "extensions");
+      push_index(w, i);
+      fail_at(w, 0, "the TLS library does not implement this extension: give its body in \"raw_extensions\"");
+      pop(w);
+      pop(w);
+      break;
+    }
     for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
       if (s->extensions[i] != need[k].type) continue;
       int have;

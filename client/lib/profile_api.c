@@ -8,6 +8,7 @@
 #include "guise.h"
 #include "profile.h"
 #include "profile_import.h"
+#include "capture.h"
 
 size_t guise_profile_count(void) { return profile_builtin_count(); }
 const char *guise_profile_name(size_t i) { return profile_builtin_name(i); }
@@ -137,6 +138,12 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
 
 int guise_profile_import(const char *file, const char *id, const char *name, int permute,
                          char **out, size_t *len, char *err, unsigned errlen) {
+  FILE *fh = fopen(file, "rb");
+  unsigned char head[4];
+  size_t nh = fh ? fread(head, 1, sizeof(head), fh) : 0;
+  if (fh) fclose(fh);
+  if (gcap_detect(head, nh) != GCAP_INPUT_HEX)
+    return guise_profile_import_capture(file, NULL, name, permute, out, len, err, errlen);
   json_error_t jerr;
   json_t *root = json_load_file(file, 0, &jerr);
   if (root && json_is_array(json_object_get(root, "browsers"))) {
@@ -185,6 +192,66 @@ int guise_profile_import_strings(const char *ja3, const char *akamai, const char
   if (r) {
     free(text);
     return r;
+  }
+  *len = strlen(text);
+  *out = text;
+  return 0;
+}
+
+/* The first ClientHello flight and the first HTTP/2 preface flight of a capture. */
+typedef struct first_flights {
+  json_t *tls, *h2;
+} first_flights;
+
+static void keep_first(json_t *rec, bool is_error, void *arg) {
+  first_flights *f = arg;
+  if (is_error) return;
+  if (f->tls == NULL && json_is_object(json_object_get(json_object_get(rec, "tls"), "client_hello")))
+    f->tls = json_incref(rec);
+  json_t *h2 = json_object_get(rec, "http2");
+  if (f->h2 == NULL && json_is_object(h2) && json_object_get(h2, "error") == NULL)
+    f->h2 = json_incref(rec);
+}
+
+int guise_profile_import_capture(const char *file, const char *akamai, const char *name,
+                                 int permute, char **out, size_t *len, char *err,
+                                 unsigned errlen) {
+  gcap_options o;
+  gcap_options_init(&o);
+  gcap_stats st;
+  memset(&st, 0, sizeof(st));
+  first_flights f = {NULL, NULL};
+  if (gcap_read_file(file, NULL, &o, keep_first, &f, &st, err, errlen) != 0)
+    return GUISE_E_USAGE_FILE;
+  if (f.tls == NULL) {
+    json_decref(f.h2);
+    snprintf(err, errlen, "%s: no TLS ClientHello among %llu records", file,
+             (unsigned long long)st.records);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  json_t *flow = json_object_get(f.tls, "flow");
+  char source[512];
+  snprintf(source, sizeof(source), "capture %s, connection %s -> %s (guise fp)", file,
+           json_string_value(json_object_get(flow, "client")) ? json_string_value(json_object_get(flow, "client")) : "-",
+           json_string_value(json_object_get(flow, "server")) ? json_string_value(json_object_get(flow, "server")) : "-");
+  /* An Akamai string given wins over a cleartext preface in the file. */
+  json_t *p = profile_from_capture(f.tls, akamai ? NULL : f.h2, akamai, name, source, permute, err, errlen);
+  json_decref(f.tls);
+  json_decref(f.h2);
+  if (p == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(p);
+  if (text == NULL) return GUISE_E_NOMEM;
+  profile *check = malloc(sizeof(*check));
+  if (check == NULL) {
+    free(text);
+    return GUISE_E_NOMEM;
+  }
+  int r = profile_load(text, strlen(text), "(made from the capture)", check, err, errlen);
+  free(check);
+  if (r) {
+    free(text);
+    return GUISE_E_PROFILE_INVALID;
   }
   *len = strlen(text);
   *out = text;

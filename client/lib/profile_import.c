@@ -5,6 +5,7 @@
  * The shipped profiles are made with it (tools/profiles/make).
  */
 #include "profile_import.h"
+#include "tls_shape.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,7 +237,10 @@ json_t *profile_from_echo(json_t *rec, const char *name, const char *description
   json_array_foreach(exts, i, e) {
     const char *hex = json_string_value(json_object_get(e, "hex"));
     json_t *n = hex_name(hex, NAME_EXTENSION);
-    if (json_string_value(n)[0] == '0')
+    uint16_t type;
+    if (json_string_value(n)[0] == '0' ||
+        (name_to_value(NAME_EXTENSION, json_string_value(n), &type) == 0 && strcmp(json_string_value(n), "GREASE") &&
+         !tls_shape_ext_implemented(type)))
       json_array_append_new(raw, json_pack("{s:s, s:O}", "type", json_string_value(n), "data", json_object_get(e, "data")));
     json_array_append_new(order, n);
   }
@@ -494,6 +498,80 @@ static int dec_names(const char *field, name_kind kind, json_t *out) {
   return 0;
 }
 
+/* The profile's "http2" object for an Akamai HTTP/2 string
+ * (SETTINGS|WINDOW_UPDATE|PRIORITY|pseudo-headers); NULL with a message. */
+static json_t *http2_from_akamai(const char *akamai, char *err, size_t errlen) {
+  char buf[4096];
+  if (strlen(akamai) >= sizeof(buf)) {
+    snprintf(err, errlen, "Akamai: longer than %zu bytes", sizeof(buf) - 1);
+    return NULL;
+  }
+  snprintf(buf, sizeof(buf), "%s", akamai);
+  char *a[4];
+  if (split(buf, '|', a, 4) != 4 || strchr(a[3], '|') != NULL) {
+    snprintf(err, errlen, "Akamai: expected four |-separated fields (SETTINGS|WINDOW_UPDATE|PRIORITY|pseudo-headers)");
+    return NULL;
+  }
+  json_t *o = json_object(), *settings = json_array(), *prio = json_array(), *pseudo = json_array();
+  char *s[32];
+  size_t ns = *a[0] ? split(a[0], ';', s, 32) : 0;
+  for (size_t i = 0; i < ns; i++) {
+    unsigned long id, v;
+    int used = 0;
+    if (sscanf(s[i], "%lu:%lu%n", &id, &v, &used) != 2 || s[i][used] != '\0' || id > 0xffff ||
+        v > 0xffffffffUL) {
+      snprintf(err, errlen, "Akamai: setting \"%s\" is not id:value", s[i]);
+      json_decref(o);
+      json_decref(settings);
+      json_decref(prio);
+      json_decref(pseudo);
+      return NULL;
+    }
+    const char *sn = name_of_value(NAME_H2_SETTING, (uint16_t)id);
+    char hex[8];
+    snprintf(hex, sizeof(hex), "0x%04lx", id);
+    json_array_append_new(settings, json_pack("[sI]", sn ? sn : hex, (json_int_t)v));
+  }
+  json_object_set_new(o, "settings", settings);
+  const char *bad = NULL;
+  char *end;
+  unsigned long wu = strtoul(a[1], &end, 10);
+  if (*a[1] == '\0' || *end || wu > 0x7fffffffUL) bad = "WINDOW_UPDATE is not a number 0..2^31-1";
+  json_object_set_new(o, "window_update", json_integer((json_int_t)wu)); /* "00": none */
+  if (!bad && strcmp(a[2], "0") != 0) {
+    char *fr[16];
+    size_t nf = split(a[2], ',', fr, 16);
+    for (size_t i = 0; i < nf && !bad; i++) {
+      unsigned long st, ex, dep, w;
+      int used = 0;
+      if (sscanf(fr[i], "%lu:%lu:%lu:%lu%n", &st, &ex, &dep, &w, &used) != 4 || fr[i][used] != '\0' ||
+          st == 0 || st > 0x7fffffffUL || ex > 1 || dep > 0x7fffffffUL || w < 1 || w > 256)
+        bad = "a PRIORITY frame is not stream:exclusive:depends_on:weight";
+      else
+        json_array_append_new(prio, json_pack("{s:I, s:I, s:b, s:I}", "stream", (json_int_t)st, "weight",
+                                              (json_int_t)w, "exclusive", ex != 0, "depends_on", (json_int_t)dep));
+    }
+  }
+  json_object_set_new(o, "priority_frames", prio);
+  json_object_set_new(o, "headers_priority", json_null());
+  char *ps[5];
+  size_t np = split(a[3], ',', ps, 5);
+  for (size_t i = 0; i < np && !bad; i++) {
+    const char *full = !strcmp(ps[i], "m") ? ":method" : !strcmp(ps[i], "a") ? ":authority"
+                       : !strcmp(ps[i], "s") ? ":scheme" : !strcmp(ps[i], "p") ? ":path" : NULL;
+    if (full == NULL || np != 4) bad = "the pseudo-headers are not the four letters m, a, s, p in some order";
+    else json_array_append_new(pseudo, json_string(full));
+  }
+  if (bad) {
+    snprintf(err, errlen, "Akamai: %s", bad);
+    json_decref(o);
+    json_decref(pseudo);
+    return NULL;
+  }
+  json_object_set_new(o, "pseudo_headers", pseudo);
+  return o;
+}
+
 json_t *profile_from_strings(const char *ja3, const char *akamai, const char *name,
                              const profile_string_options *opt, char *err, size_t errlen) {
   char buf[4096];
@@ -593,77 +671,55 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
   }
   json_object_set_new(p, "tls", t);
 
-  snprintf(buf, sizeof(buf), "%s", akamai);
-  char *a[4];
-  if (split(buf, '|', a, 4) != 4 || strchr(a[3], '|') != NULL) {
-    snprintf(err, errlen, "Akamai: expected four |-separated fields (SETTINGS|WINDOW_UPDATE|PRIORITY|pseudo-headers)");
+  json_t *o = http2_from_akamai(akamai, err, errlen);
+  if (o == NULL) {
     json_decref(p);
     return NULL;
   }
-  json_t *o = json_object(), *settings = json_array(), *prio = json_array(), *pseudo = json_array();
-  char *s[32];
-  size_t ns = *a[0] ? split(a[0], ';', s, 32) : 0;
-  for (size_t i = 0; i < ns; i++) {
-    unsigned long id, v;
-    int used = 0;
-    if (sscanf(s[i], "%lu:%lu%n", &id, &v, &used) != 2 || s[i][used] != '\0' || id > 0xffff ||
-        v > 0xffffffffUL) {
-      snprintf(err, errlen, "Akamai: setting \"%s\" is not id:value", s[i]);
-      json_decref(p);
-      json_decref(o);
-      json_decref(settings);
-      json_decref(prio);
-      json_decref(pseudo);
-      return NULL;
-    }
-    const char *sn = name_of_value(NAME_H2_SETTING, (uint16_t)id);
-    char hex[8];
-    snprintf(hex, sizeof(hex), "0x%04lx", id);
-    json_array_append_new(settings, json_pack("[sI]", sn ? sn : hex, (json_int_t)v));
-  }
-  json_object_set_new(o, "settings", settings);
-  const char *bad = NULL;
-  char *end;
-  unsigned long wu = strtoul(a[1], &end, 10);
-  if (*a[1] == '\0' || *end || wu > 0x7fffffffUL) bad = "WINDOW_UPDATE is not a number 0..2^31-1";
-  json_object_set_new(o, "window_update", json_integer((json_int_t)wu)); /* "00": none */
-  if (!bad && strcmp(a[2], "0") != 0) {
-    char *fr[16];
-    size_t nf = split(a[2], ',', fr, 16);
-    for (size_t i = 0; i < nf && !bad; i++) {
-      unsigned long st, ex, dep, w;
-      int used = 0;
-      if (sscanf(fr[i], "%lu:%lu:%lu:%lu%n", &st, &ex, &dep, &w, &used) != 4 || fr[i][used] != '\0' ||
-          st == 0 || st > 0x7fffffffUL || ex > 1 || dep > 0x7fffffffUL || w < 1 || w > 256)
-        bad = "a PRIORITY frame is not stream:exclusive:depends_on:weight";
-      else
-        json_array_append_new(prio, json_pack("{s:I, s:I, s:b, s:I}", "stream", (json_int_t)st, "weight",
-                                              (json_int_t)w, "exclusive", ex != 0, "depends_on", (json_int_t)dep));
-    }
-  }
-  json_object_set_new(o, "priority_frames", prio);
-  json_object_set_new(o, "headers_priority", json_null());
-  char *ps[5];
-  size_t np = split(a[3], ',', ps, 5);
-  for (size_t i = 0; i < np && !bad; i++) {
-    const char *full = !strcmp(ps[i], "m") ? ":method" : !strcmp(ps[i], "a") ? ":authority"
-                       : !strcmp(ps[i], "s") ? ":scheme" : !strcmp(ps[i], "p") ? ":path" : NULL;
-    if (full == NULL || np != 4) bad = "the pseudo-headers are not the four letters m, a, s, p in some order";
-    else json_array_append_new(pseudo, json_string(full));
-  }
-  if (bad) {
-    snprintf(err, errlen, "Akamai: %s", bad);
-    json_decref(o);
-    json_decref(pseudo);
-    json_decref(p);
-    return NULL;
-  }
-  json_object_set_new(o, "pseudo_headers", pseudo);
   json_object_set_new(p, "http2", o);
   json_t *x = json_object();
   if (!opt->permute) json_object_set_new(x, "ja3", json_string(ja3));
   json_object_set_new(x, "akamai", json_string(akamai));
   json_object_set_new(x, "source", json_string("the JA3 and Akamai strings given"));
   json_object_set_new(p, "expected", x);
+  return p;
+}
+
+/* ---- from a capture (pcap, pcapng or hex dump, read by guise fp) -------------------- */
+
+json_t *profile_from_capture(json_t *tls_rec, json_t *h2_rec, const char *akamai, const char *name,
+                             const char *source, int permute, char *err, size_t errlen) {
+  json_t *o = NULL;
+  if (h2_rec == NULL) {
+    if (akamai == NULL) {
+      snprintf(err, errlen, "no HTTP/2 preface in the capture (TLS hides it): give the browser's Akamai string (--akamai)");
+      return NULL;
+    }
+    if ((o = http2_from_akamai(akamai, err, errlen)) == NULL) return NULL;
+  }
+  json_t *rec = json_pack("{s:O, s:O}", "tls", json_object_get(tls_rec, "tls"), "http2",
+                          h2_rec ? json_object_get(h2_rec, "http2") : json_object());
+  json_t *p = rec ? profile_from_echo(rec, name, name, permute, err, errlen) : NULL;
+  json_decref(rec);
+  if (p == NULL) {
+    json_decref(o);
+    return NULL;
+  }
+  json_object_set_new(p, "source", json_string(source));
+  json_t *x = json_object_get(p, "expected");
+  if (o != NULL) {
+    json_object_set_new(p, "http2", o);
+    json_object_del(p, "headers"); /* the request headers were encrypted */
+    json_object_set_new(x, "akamai", json_string(akamai));
+    json_object_set_new(x, "source", json_string("the capture's ClientHello, as guise fp read it; the Akamai string given"));
+  } else {
+    json_object_set_new(x, "source", json_string("the capture's flights, as guise fp read them"));
+  }
+  /* Keys follow the format's order: http2 before headers, expected last. */
+  json_t *hd = json_incref(json_object_get(p, "headers")), *ex = json_incref(x);
+  json_object_del(p, "headers");
+  json_object_del(p, "expected");
+  if (hd) json_object_set_new(p, "headers", hd);
+  json_object_set_new(p, "expected", ex);
   return p;
 }

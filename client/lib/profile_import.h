@@ -32,4 +32,10 @@ typedef struct profile_string_options {
 json_t *profile_from_strings(const char *ja3, const char *akamai, const char *name,
                              const profile_string_options *opt, char *err, size_t errlen);
 
+/* The profile for a capture's first ClientHello record |tls_rec| (guise fp
+ * form), with HTTP/2 from its first preface record |h2_rec| (cleartext h2) or,
+ * when NULL, from the Akamai string |akamai|. |source| says where from. */
+json_t *profile_from_capture(json_t *tls_rec, json_t *h2_rec, const char *akamai, const char *name,
+                             const char *source, int permute, char *err, size_t errlen);
+
 #endif

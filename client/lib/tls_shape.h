@@ -82,4 +82,9 @@ int tls_shape_apply_ctx(SSL_CTX *ctx, const tls_shape *s, const char **why);
  * requests, ALPS code point) to |ssl|. Returns 0 or -1 with |*why|. */
 int tls_shape_apply_ssl(SSL *ssl, const tls_shape *s, const char **why);
 
+/* 1 if the TLS library writes extension |type| itself (from the rest of the
+ * shape), 0 if it can only be sent as a raw extension with a given body.
+ * GREASE, padding and pre_shared_key count as implemented. */
+int tls_shape_ext_implemented(uint16_t type);
+
 #endif

@@ -131,6 +131,44 @@ try:
                 want["ja3"], got["ja3"] = fpc["ja3_text"], fp["ja3"]
             for k in want:
                 check(f"{rid}: from strings, {k}", got[k] == want[k], f"got {got[k]} want {want[k]}")
+    # A real Chrome ClientHello (FoxIO's tls-handshake.pcapng, as a hex dump) with
+    # Chrome's Akamai string -> profile -> the same fingerprints as tshark and the
+    # JA4 reference implementation computed from the capture.
+    if SHARED:
+        vec = os.path.join(SHARED, "fingerprints", "vectors", "clienthello")
+        with open(os.path.join(vec, "foxio_tls-handshake_s0_chrome.expected.json")) as f:
+            want_fp = json.load(f)
+        akamai = ref["chrome_142.0.7444.176"]["fingerprints_computed"]["akamai_text"]
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            pass
+        r = subprocess.run([GUISE, "profile", "import", "--capture",
+                            os.path.join(vec, "foxio_tls-handshake_s0_chrome.hex"), "chrome-from-capture",
+                            "--akamai", akamai, "-o", f.name], capture_output=True, text=True)
+        check("import --capture of a Chrome ClientHello exits 0", r.returncode == 0, r.stderr)
+        r = subprocess.run([GUISE, "-k", "--profile", f.name, f"https://localhost:{port}/"],
+                           capture_output=True, timeout=30)
+        os.unlink(f.name)
+        if r.returncode != 0:
+            check("request with the profile from the capture", False, r.stderr.decode())
+        else:
+            doc = json.loads(r.stdout)
+            fp = doc["tls"]["fingerprints"]
+            ri = want_fp["reference_impl"]
+            for k, got, want in (("ja4 (tshark)", fp["ja4"], want_fp["tshark_4.4.19"]["ja4"]),
+                                 ("ja3 (tshark)", fp["ja3"], want_fp["tshark_4.4.19"]["ja3_full"]),
+                                 ("ja4_o", fp.get("ja4_o"), ri["ja4_o"]),
+                                 ("peetprint", fp["peetprint"], ri["peetprint"]),
+                                 ("akamai", doc["http2"]["akamai"], akamai)):
+                check(f"from the capture: {k}", got == want, f"got {got} want {want}")
+        r = subprocess.run([GUISE, "profile", "import", "--capture", os.path.join(vec, "foxio_tls-handshake_s0_chrome.hex"),
+                            "x"], capture_output=True, text=True)
+        check("import --capture of a TLS hello without --akamai: exit 2 asking for it",
+              r.returncode == 2 and "--akamai" in r.stderr, r.stderr)
+        r = subprocess.run([GUISE, "profile", "import",
+                            os.path.join(SHARED, "fingerprints", "vectors", "h2", "nghttp1.52_and_curl_h2c_port18445.pcap"),
+                            "x"], capture_output=True, text=True)
+        check("import of a pcap without a ClientHello: exit 2 saying so",
+              r.returncode == 2 and "no TLS ClientHello" in r.stderr, r.stderr)
     r = subprocess.run([GUISE, "profile", "import", "--ja3", "771,4865,0-99999,29,0", "--akamai", "1:1|0|0|m,a,s,p",
                         "x"], capture_output=True, text=True)
     check("import --ja3 with a code point over 65535: exit 2 naming JA3",

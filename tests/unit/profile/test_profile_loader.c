@@ -58,6 +58,8 @@ int main(void) {
   expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {\"extensions\": [\"0x44cd\"],"
                " \"alps\": {\"codepoint\": 17513, \"protocols\": [\"h2\"]}}}",
                "t.json:1:51: tls.extensions[0]: listed, but \"alps\" does not give its contents (or names the other code point)");
+  expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {\"extensions\": [\"server_name\", \"encrypt_then_mac\"]}}",
+               "t.json:1:66: tls.extensions[1]: the TLS library does not implement this extension: give its body in \"raw_extensions\"");
 
   /* A valid profile loads every part. */
   static const char ok[] =
