@@ -34,6 +34,7 @@ struct conn {
   unsigned tls_timeout_ms;
   uint64_t t0;
   double connect_ms, tls_ms;
+  char detail[160];           /* why the handshake failed, in the library's words */
   uint8_t readbuf[CONN_READ_BUF];
 };
 
@@ -56,23 +57,34 @@ static int map_uv(int r) {
 }
 
 /* A failed handshake's reason: the certificate when it was the cause, else the
- * library's verdict from its error queue. */
+ * library's verdict from its error queue (oldest first: a received alert comes
+ * before what the handshake concluded from it). |c->detail| gets the reasons. */
 static int map_tls_failure(conn *c) {
   int cert = c->verify ? tls_verify_error(c->ssl) : 0;
-  uint32_t e = ERR_peek_last_error();
-  ERR_clear_error();
-  if (cert) return cert;
-  if (ERR_GET_LIB(e) == ERR_LIB_SSL) {
+  int code = GUISE_E_TLS_HANDSHAKE;
+  size_t off = 0;
+  const char *data;
+  int flags;
+  uint32_t e;
+  while ((e = ERR_get_error_line_data(NULL, NULL, &data, &flags)) != 0) {
+    if (!cert && off < sizeof(c->detail)) {
+      int n = snprintf(c->detail + off, sizeof(c->detail) - off, "%s%s%s%s",
+                       off ? "; " : "TLS library: ", ERR_reason_error_string(e),
+                       (flags & ERR_FLAG_STRING) && data && *data ? ", " : "",
+                       (flags & ERR_FLAG_STRING) && data ? data : "");
+      off += n > 0 ? (size_t)n : 0;
+    }
+    if (ERR_GET_LIB(e) != ERR_LIB_SSL || code != GUISE_E_TLS_HANDSHAKE) continue;
     int r = ERR_GET_REASON(e);
     if (r == SSL_R_WRONG_CIPHER_RETURNED || r == SSL_R_UNKNOWN_CIPHER_RETURNED)
-      return GUISE_E_TLS_WRONG_CIPHER;
-    if (r == SSL_R_WRONG_CURVE) return GUISE_E_TLS_WRONG_GROUP;
-    if (r == SSL_R_INVALID_DELEGATED_CREDENTIAL) return GUISE_E_TLS_DELEGATED_CREDENTIAL;
-    if (r == SSL_R_CERT_DECOMPRESSION_FAILED || r == SSL_R_UNCOMPRESSED_CERT_TOO_LARGE)
-      return GUISE_E_TLS_CERT_DECOMPRESSION;
-    if (r >= SSL_AD_REASON_OFFSET) return GUISE_E_TLS_ALERT;
+      code = GUISE_E_TLS_WRONG_CIPHER;
+    else if (r == SSL_R_WRONG_CURVE) code = GUISE_E_TLS_WRONG_GROUP;
+    else if (r == SSL_R_INVALID_DELEGATED_CREDENTIAL) code = GUISE_E_TLS_DELEGATED_CREDENTIAL;
+    else if (r == SSL_R_CERT_DECOMPRESSION_FAILED || r == SSL_R_UNCOMPRESSED_CERT_TOO_LARGE)
+      code = GUISE_E_TLS_CERT_DECOMPRESSION;
+    else if (r >= SSL_AD_REASON_OFFSET) code = GUISE_E_TLS_ALERT;
   }
-  return GUISE_E_TLS_HANDSHAKE;
+  return cert ? cert : code;
 }
 
 static double elapsed_ms(const conn *c) { return (double)(uv_hrtime() - c->t0) / 1e6; }
@@ -95,6 +107,8 @@ static void finish(conn *c, int err) {
 }
 
 void conn_close(conn *c) { finish(c, 0); }
+
+const char *conn_error_detail(const conn *c) { return c->detail; }
 
 SSL *conn_ssl(conn *c) { return c->ssl; }
 double conn_connect_ms(const conn *c) { return c->connect_ms; }

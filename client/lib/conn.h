@@ -56,6 +56,10 @@ int conn_write(conn *c, const uint8_t *p, size_t n);
 /* Closes the connection; on_close(c, 0) follows from the loop. */
 void conn_close(conn *c);
 
+/* Why the TLS handshake failed, in the TLS library's words (the reason and
+ * any data it added), or "". Valid until on_close returns. */
+const char *conn_error_detail(const conn *c);
+
 /* The TLS object, for the negotiated details (NULL for plaintext). */
 SSL *conn_ssl(conn *c);
 

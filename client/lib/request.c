@@ -466,6 +466,8 @@ static void connect_next(req *r);
 static void on_conn_close(conn *c, int err, void *ud) {
   req *r = ud;
   r->conn = NULL;
+  if (err && !r->done && conn_error_detail(c)[0])
+    snprintf(r->detail, sizeof(r->detail), "%s", conn_error_detail(c));
   if (!r->done && r->retry) {
     r->retry = 0;
     r->attempts++;

@@ -215,6 +215,39 @@ user: root
     r = guise("--http2", "-w", "%{http_code}", "-o", os.devnull, f"http://127.0.0.1:{gport}/retry")
     check("GOAWAY-unprocessed request retried on a new connection", r.returncode == 0 and r.stdout == b"200"
           and seen["connections"] == 2, (r.returncode, r.stdout, r.stderr, seen))
+
+    # A TLS 1.2 server whose one cipher the Chrome profile does not offer: the
+    # handshake fails with the server's alert, and -v says so in the TLS
+    # library's words.
+    import ssl
+    import threading
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    sctx.set_ciphers("ECDHE-ECDSA-AES128-SHA256")
+    sctx.load_cert_chain(crt, key)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    lsock.settimeout(20)
+
+    def serve_once():
+        try:
+            c, _ = lsock.accept()
+            try:
+                sctx.wrap_socket(c, server_side=True)
+            except (ssl.SSLError, OSError):
+                pass
+            c.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=serve_once, daemon=True)
+    t.start()
+    r = guise("-k", "-v", "--profile", "chrome-150", f"https://127.0.0.1:{lsock.getsockname()[1]}/")
+    t.join(timeout=10)
+    lsock.close()
+    check("no common cipher: the server's alert, named in the library's words",
+          r.returncode != 0 and b"TLS library: SSLV3_ALERT_HANDSHAKE_FAILURE" in r.stderr, (r.returncode, r.stderr[-300:]))
 finally:
     for p in procs:
         p.send_signal(signal.SIGTERM)
