@@ -697,8 +697,8 @@ json_t *profile_from_capture(json_t *tls_rec, json_t *h2_rec, const char *akamai
     }
     if ((o = http2_from_akamai(akamai, err, errlen)) == NULL) return NULL;
   }
-  json_t *rec = json_pack("{s:O, s:O}", "tls", json_object_get(tls_rec, "tls"), "http2",
-                          h2_rec ? json_object_get(h2_rec, "http2") : json_object());
+  json_t *h2v = h2_rec ? json_incref(json_object_get(h2_rec, "http2")) : json_object();
+  json_t *rec = json_pack("{s:O, s:o}", "tls", json_object_get(tls_rec, "tls"), "http2", h2v);
   json_t *p = rec ? profile_from_echo(rec, name, name, permute, err, errlen) : NULL;
   json_decref(rec);
   if (p == NULL) {
