@@ -29,6 +29,7 @@ static const char usage[] =
     "      --http2              HTTP/2 only (prior knowledge for http://)\n"
     "      --resolve H:P:ADDR   use ADDR for host H and port P\n"
     "      --dns-servers LIST   DNS servers instead of /etc/resolv.conf\n"
+    "  -x, --proxy URL          http://, socks5:// or socks5h://[user:pass@]host[:port]\n"
     "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
     "      --max-time S         seconds for the whole request\n"
     "      --raw                do not decode Content-Encoding\n"
@@ -265,6 +266,9 @@ int cmd_fetch(int argc, char **argv) {
       NEED_VALUE;
       if (n_resolve == FETCH_MAX_RESOLVE) goto out;
       resolve[n_resolve++] = v;
+    } else if (OPT("-x", "--proxy")) {
+      NEED_VALUE;
+      o.proxy = v;
     } else if (strcmp(a, "--dns-servers") == 0) {
       NEED_VALUE;
       o.dns_servers = v;

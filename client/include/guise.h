@@ -221,6 +221,10 @@ typedef struct guise_request_options {
    * order; |headers| replace the profile's of the same name in place (an empty
    * value removes it) and the others are appended. */
   const char *profile;
+  /* A proxy, curl's URL form: http://, socks5:// (the name resolved here),
+   * socks5h:// (resolved by the proxy), with user:password@ (percent-encoded)
+   * and port 1080 by default. NULL: direct. Environment variables are not read. */
+  const char *proxy;
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */

@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 
 #include "guise.h"
+#include "proxy.h"
 #include "tls_verify.h"
 
 /* Plaintext read per SSL_read and the libuv read buffer: a TLS record and more. */
@@ -15,7 +16,7 @@
  * the protocols above never need more than a window of data in flight. */
 #define CONN_MAX_QUEUED (8u * 1024u * 1024u)
 
-enum conn_state { S_CONNECTING, S_TLS, S_READY, S_CLOSING };
+enum conn_state { S_CONNECTING, S_PROXY, S_TLS, S_READY, S_CLOSING };
 
 struct conn {
   uv_tcp_t tcp;
@@ -35,6 +36,9 @@ struct conn {
   uint64_t t0;
   double connect_ms, tls_ms;
   char detail[160];           /* why the handshake failed, in the library's words */
+  proxy_hs *proxy;            /* the tunnel handshake; NULL: direct */
+  uint8_t proxy_first[PROXY_MAX_OUT];
+  size_t proxy_first_len;
   uint8_t readbuf[CONN_READ_BUF];
 };
 
@@ -94,6 +98,7 @@ static void on_closed(uv_handle_t *h) {
   if (--c->pending_closes > 0) return;
   if (c->cb.on_close) c->cb.on_close(c, c->close_err, c->ud);
   SSL_free(c->ssl);
+  free(c->proxy);
   free(c);
 }
 
@@ -227,16 +232,54 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)c->readbuf, sizeof(c->readbuf));
 }
 
+static void start_session(conn *c);
+
+/* Bytes from the proxy during the tunnel handshake. */
+static void proxy_feed(conn *c, const uint8_t *p, size_t n) {
+  uint8_t out[PROXY_MAX_OUT];
+  size_t used, olen;
+  int r = proxy_hs_feed(c->proxy, p, n, &used, out, sizeof(out), &olen);
+  if (r < 0) {
+    if (c->proxy->http_status)
+      snprintf(c->detail, sizeof(c->detail), "the proxy answered CONNECT with %d", c->proxy->http_status);
+    else if (c->proxy->socks_reply)
+      snprintf(c->detail, sizeof(c->detail), "the SOCKS5 proxy replied %d", c->proxy->socks_reply);
+    finish(c, r);
+    return;
+  }
+  if (olen) {
+    int e = send_raw(c, out, olen);
+    if (e) {
+      finish(c, e);
+      return;
+    }
+  }
+  if (r == 1) {
+    /* Nothing may follow the proxy's answer before we speak (TLS or HTTP). */
+    if (used != n) {
+      snprintf(c->detail, sizeof(c->detail), "the proxy sent bytes after its answer");
+      finish(c, GUISE_E_PROXY_PROTOCOL);
+      return;
+    }
+    start_session(c);
+  }
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn *c = s->data;
   if (c->state == S_CLOSING) return;
   if (nread < 0) {
-    int err = nread == UV_EOF ? (c->state == S_READY ? 0 : GUISE_E_CONNECT_CLOSED)
+    int err = nread == UV_EOF ? (c->state == S_READY ? 0 : c->state == S_PROXY ? GUISE_E_PROXY_PROTOCOL
+                                                                             : GUISE_E_CONNECT_CLOSED)
                               : map_uv((int)nread);
     finish(c, err);
     return;
   }
   if (nread == 0) return;
+  if (c->state == S_PROXY) {
+    proxy_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+    return;
+  }
   if (c->ssl == NULL) {
     if (c->cb.on_data) c->cb.on_data(c, (const uint8_t *)buf->base, (size_t)nread, c->ud);
     return;
@@ -250,14 +293,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_timeout(uv_timer_t *t) {
   conn *c = t->data;
-  finish(c, c->state == S_CONNECTING ? GUISE_E_TIMEOUT_CONNECT : GUISE_E_TIMEOUT_TLS);
+  if (c->proxy && c->state <= S_PROXY) finish(c, GUISE_E_PROXY_TIMEOUT);
+  else finish(c, c->state == S_CONNECTING ? GUISE_E_TIMEOUT_CONNECT : GUISE_E_TIMEOUT_TLS);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
   conn *c = req->data;
   if (c->state == S_CLOSING) return;
   if (status < 0) {
-    finish(c, map_uv(status));
+    finish(c, c->proxy && status == UV_ECONNREFUSED ? GUISE_E_PROXY_CONNECT_REFUSED : map_uv(status));
     return;
   }
   c->connect_ms = elapsed_ms(c);
@@ -267,6 +311,17 @@ static void on_connect(uv_connect_t *req, int status) {
     finish(c, map_uv(r));
     return;
   }
+  if (c->proxy) {
+    c->state = S_PROXY; /* the first bytes were queued by conn_open */
+    int e = send_raw(c, c->proxy_first, c->proxy_first_len);
+    if (e) finish(c, e);
+    return;
+  }
+  start_session(c);
+}
+
+/* TCP is up (and the tunnel, through a proxy): TLS, or ready for plaintext. */
+static void start_session(conn *c) {
   if (c->ssl == NULL) {
     ready(c);
     return;
@@ -313,6 +368,19 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
         tls_session_cache_begin(o->sessions, c->ssl, o->session_key, 1) != 0)
       r = GUISE_E_NOMEM;
     if (r) {
+      SSL_free(c->ssl);
+      free(c);
+      return r;
+    }
+  }
+  if (o->proxy) {
+    c->proxy = malloc(sizeof(*c->proxy));
+    int r = c->proxy ? proxy_hs_begin(c->proxy, o->proxy, o->proxy_target_host, o->proxy_target_port,
+                                      o->proxy_target_addr, c->proxy_first, sizeof(c->proxy_first),
+                                      &c->proxy_first_len)
+                     : GUISE_E_NOMEM;
+    if (r) {
+      free(c->proxy);
       SSL_free(c->ssl);
       free(c);
       return r;

@@ -43,6 +43,13 @@ typedef struct conn_options {
   const char *session_key;
   unsigned connect_timeout_ms;  /* TCP connect; 0: none */
   unsigned tls_timeout_ms;      /* TLS handshake; 0: none */
+  /* Through a proxy: |addr| is the proxy's; the tunnel goes to
+   * |proxy_target_host|:|proxy_target_port| (SOCKS5 with local resolution:
+   * |proxy_target_addr|). The connect timeout covers the tunnel handshake. */
+  const struct proxy_cfg *proxy;
+  const char *proxy_target_host;
+  uint16_t proxy_target_port;
+  const struct sockaddr *proxy_target_addr;
 } conn_options;
 
 /* Starts a connection. Returns 0 (callbacks follow) or a GUISE_E_* code (none

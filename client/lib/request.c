@@ -3,10 +3,13 @@
  * TLS (conn.c) → HTTP/2 (h2.c) or HTTP/1.1 (h1_request.c, h1_response.c) →
  * content decoding (decode.c) → the caller's callbacks. A loop module.
  *
+ * Through a proxy (proxy.c), DNS resolves the proxy's name (and for socks5://
+ * the origin's first); the tunnel is built by conn.c before TLS.
+ *
  * Not yet here (later steps of the engine): connection reuse and pooling,
- * profiles (the TLS and HTTP/2 shapes are the library's plain defaults),
- * redirects, cookies, proxies.
+ * redirects, cookies, HTTPS proxies.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include "h1_response.h"
 #include "h2.h"
 #include "profile.h"
+#include "proxy.h"
 #include "tls_client.h"
 #include "url.h"
 
@@ -50,6 +54,10 @@ typedef struct req {
   tls_shape shape;
   profile *prof;             /* NULL: no profile */
   h2_shape h2shape;
+  proxy_cfg *proxy;          /* &proxy_store, or NULL: direct */
+  proxy_cfg proxy_store;
+  struct sockaddr_storage target; /* socks5://: the origin's address */
+  int target_known;
   conn *conn;
   struct sockaddr_storage addrs[DNS_MAX_ADDRS];
   size_t n_addrs, next_addr;
@@ -502,10 +510,10 @@ static void connect_next(req *r) {
   char host[64] = "?";
   if (ss->ss_family == AF_INET) {
     uv_ip4_name((struct sockaddr_in *)ss, host, sizeof(host));
-    snprintf(r->remote, sizeof(r->remote), "%s:%u", host, r->u.port);
+    snprintf(r->remote, sizeof(r->remote), "%s:%u", host, ntohs(((struct sockaddr_in *)ss)->sin_port));
   } else {
     uv_ip6_name((struct sockaddr_in6 *)ss, host, sizeof(host));
-    snprintf(r->remote, sizeof(r->remote), "[%s]:%u", host, r->u.port);
+    snprintf(r->remote, sizeof(r->remote), "[%s]:%u", host, ntohs(((struct sockaddr_in6 *)ss)->sin6_port));
   }
   conn_options co;
   memset(&co, 0, sizeof(co));
@@ -518,6 +526,12 @@ static void connect_next(req *r) {
   co.verify_host = url_host(&r->u);
   co.connect_timeout_ms = r->o.connect_timeout_ms ? r->o.connect_timeout_ms : 30000;
   co.tls_timeout_ms = co.connect_timeout_ms;
+  if (r->proxy) {
+    co.proxy = r->proxy;
+    co.proxy_target_host = url_host(&r->u);
+    co.proxy_target_port = (uint16_t)r->u.port;
+    co.proxy_target_addr = r->target_known ? (struct sockaddr *)&r->target : NULL;
+  }
   static const conn_callbacks cb = {on_conn_ready, on_conn_data, on_conn_close};
   int e = conn_open(r->loop, &co, &cb, r, &r->conn);
   if (e) {
@@ -533,6 +547,14 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   r->info.dns_ms = now_ms(r);
   if (err) {
     finish(r, err, "name resolution failed");
+    return;
+  }
+  if (r->proxy && r->proxy->kind == PROXY_SOCKS5 && !r->target_known) {
+    /* socks5://: the origin's address found here goes in the request; now the proxy's. */
+    r->target = addrs[0];
+    r->target_known = 1;
+    int e = dns_resolve(r->dns, r->proxy->host, r->proxy->port, on_resolved, r);
+    if (e) finish(r, e, "name resolution of the proxy could not start");
     return;
   }
   memcpy(r->addrs, addrs, n * sizeof(addrs[0]));
@@ -569,6 +591,11 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   r->o.size = sizeof(r->o);
   url_err uerr;
   int e = url_parse(&r->u, in->url, strlen(in->url), &uerr);
+  if (!e && in->size > offsetof(guise_request_options, proxy) && in->proxy && *in->proxy) {
+    r->proxy = &r->proxy_store;
+    e = proxy_parse(in->proxy, r->proxy);
+  }
+  r->o.proxy = NULL; /* parsed into proxy_store; the caller's string may go */
   if (e) {
     free(r);
     return e;
@@ -662,7 +689,10 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   r->timer.data = r;
   r->holds = 1; /* the timer */
   if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
-  e = dns_resolve(r->dns, url_host(&r->u), r->u.port, on_resolved, r);
+  if (r->proxy && r->proxy->kind != PROXY_SOCKS5)
+    e = dns_resolve(r->dns, r->proxy->host, r->proxy->port, on_resolved, r);
+  else
+    e = dns_resolve(r->dns, url_host(&r->u), r->u.port, on_resolved, r);
   if (e) finish(r, e, "name resolution could not start");
   return 0;
 }

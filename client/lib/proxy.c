@@ -1,0 +1,332 @@
+/*
+ * proxy.c — proxy URLs and tunnel handshakes (proxy.h). The proxy's bytes are
+ * untrusted: they are read through CBS, and the CONNECT answer is capped at
+ * PROXY_MAX_REPLY bytes.
+ */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/base64.h>
+#include <openssl/bytestring.h>
+
+#include "guise.h"
+
+enum {
+  HS_HTTP_REPLY = 1,   /* CONNECT sent, reading the answer's head */
+  HS_SOCKS_METHOD,     /* greeting sent, reading the chosen method */
+  HS_SOCKS_AUTH,       /* RFC 1929 credentials sent, reading the verdict */
+  HS_SOCKS_REPLY,      /* request sent, reading the reply */
+  HS_DONE
+};
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes [s, s+n) into |out| (cap bytes with the NUL). -1 if malformed or too long. */
+static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (c == '%') {
+      int a = i + 2 < n ? hexval(s[i + 1]) : -1;
+      int b = i + 2 < n ? hexval(s[i + 2]) : -1;
+      if (a < 0 || b < 0 || (a | b) == 0) return -1; /* malformed, or a NUL */
+      c = (char)(a << 4 | b);
+      i += 2;
+    }
+    if (o + 1 >= cap) return -1;
+    out[o++] = c;
+  }
+  out[o] = '\0';
+  return 0;
+}
+
+int proxy_parse(const char *url, proxy_cfg *out) {
+  memset(out, 0, sizeof(*out));
+  const char *sep = strstr(url, "://");
+  if (sep == NULL) return GUISE_E_USAGE_URL_MALFORMED;
+  size_t sl = (size_t)(sep - url);
+  if (sl == 4 && strncasecmp(url, "http", 4) == 0) out->kind = PROXY_HTTP;
+  else if (sl == 6 && strncasecmp(url, "socks5", 6) == 0) out->kind = PROXY_SOCKS5;
+  else if (sl == 7 && strncasecmp(url, "socks5h", 7) == 0) out->kind = PROXY_SOCKS5H;
+  else return GUISE_E_USAGE_URL_SCHEME;
+  const char *p = sep + 3, *end = p + strcspn(p, "/?#");
+  if (*end && !(end[0] == '/' && end[1] == '\0')) return GUISE_E_USAGE_URL_MALFORMED;
+  const char *at = NULL;
+  for (const char *q = p; q < end; q++)
+    if (*q == '@') at = q;
+  if (at) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    size_t ul = colon ? (size_t)(colon - p) : (size_t)(at - p);
+    if (pct_decode(p, ul, out->user, sizeof(out->user)) != 0) return GUISE_E_USAGE_URL_MALFORMED;
+    if (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof(out->pass)) != 0)
+      return GUISE_E_USAGE_URL_MALFORMED;
+    out->has_auth = 1;
+    p = at + 1;
+  }
+  const char *hs = p, *he, *portp = NULL;
+  if (*p == '[') {
+    const char *rb = memchr(p, ']', (size_t)(end - p));
+    if (rb == NULL) return GUISE_E_USAGE_URL_MALFORMED;
+    hs = p + 1;
+    he = rb;
+    if (rb + 1 < end) {
+      if (rb[1] != ':') return GUISE_E_USAGE_URL_MALFORMED;
+      portp = rb + 2;
+    }
+  } else {
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    he = colon ? colon : end;
+    if (colon) portp = colon + 1;
+  }
+  size_t hl = (size_t)(he - hs);
+  if (hl == 0 || hl > PROXY_MAX_HOST) return GUISE_E_USAGE_URL_MALFORMED;
+  for (size_t i = 0; i < hl; i++)
+    if ((unsigned char)hs[i] <= ' ' || hs[i] == '/' || hs[i] == '@' || hs[i] == '%')
+      return GUISE_E_USAGE_URL_MALFORMED;
+  memcpy(out->host, hs, hl);
+  out->host[hl] = '\0';
+  out->port = 1080; /* curl's default for every proxy scheme */
+  if (portp) {
+    unsigned long v = 0;
+    if (portp == end) return GUISE_E_USAGE_URL_MALFORMED;
+    for (const char *q = portp; q < end; q++) {
+      if (*q < '0' || *q > '9') return GUISE_E_USAGE_URL_MALFORMED;
+      v = v * 10 + (unsigned long)(*q - '0');
+      if (v > 65535) return GUISE_E_USAGE_URL_MALFORMED;
+    }
+    if (v == 0) return GUISE_E_USAGE_URL_MALFORMED;
+    out->port = (uint16_t)v;
+  }
+  return 0;
+}
+
+void proxy_identity(const proxy_cfg *p, char *out, size_t cap) {
+  static const char *const scheme[] = {"", "http", "socks5", "socks5h"};
+  snprintf(out, cap, "%s://%s%s%s:%u", scheme[p->kind], p->has_auth ? p->user : "",
+           p->has_auth ? "@" : "", p->host, p->port);
+}
+
+/* "host:port", IPv6 literals in brackets (RFC 9110 9.3.6: authority-form). */
+static void authority(const proxy_hs *h, char *out, size_t cap) {
+  if (strchr(h->host, ':')) snprintf(out, cap, "[%s]:%u", h->host, h->port);
+  else snprintf(out, cap, "%s:%u", h->host, h->port);
+}
+
+static int http_begin(proxy_hs *h, uint8_t *out, size_t cap, size_t *n) {
+  char auth[PROXY_MAX_HOST + 16];
+  authority(h, auth, sizeof(auth));
+  int k = snprintf((char *)out, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", auth, auth);
+  if (k < 0 || (size_t)k >= cap) return GUISE_E_INTERNAL;
+  size_t o = (size_t)k;
+  if (h->cfg->has_auth) {
+    char cred[2 * PROXY_MAX_CRED + 2];
+    int cl = snprintf(cred, sizeof(cred), "%s:%s", h->cfg->user, h->cfg->pass);
+    uint8_t b64[4 * ((sizeof(cred) + 2) / 3) + 1];
+    size_t bl = EVP_EncodeBlock(b64, (const uint8_t *)cred, (size_t)cl);
+    k = snprintf((char *)out + o, cap - o, "Proxy-Authorization: Basic %.*s\r\n", (int)bl, (const char *)b64);
+    if (k < 0 || (size_t)k >= cap - o) return GUISE_E_INTERNAL;
+    o += (size_t)k;
+  }
+  if (o + 2 > cap) return GUISE_E_INTERNAL;
+  memcpy(out + o, "\r\n", 2);
+  *n = o + 2;
+  h->state = HS_HTTP_REPLY;
+  return 0;
+}
+
+int proxy_hs_begin(proxy_hs *h, const proxy_cfg *cfg, const char *host, uint16_t port,
+                   const struct sockaddr *target, uint8_t *out, size_t cap, size_t *n) {
+  memset(h, 0, sizeof(*h));
+  h->cfg = cfg;
+  h->port = port;
+  *n = 0;
+  if (strlen(host) > PROXY_MAX_HOST || cap < PROXY_MAX_OUT) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  snprintf(h->host, sizeof(h->host), "%s", host);
+  if (cfg->kind == PROXY_HTTP) return http_begin(h, out, cap, n);
+  if (cfg->kind == PROXY_SOCKS5) {
+    /* Local resolution: the address, or an IP literal as one. */
+    if (target && target->sa_family == AF_INET) {
+      memcpy(h->addr, &((const struct sockaddr_in *)target)->sin_addr, 4);
+      h->addr_len = 4;
+    } else if (target && target->sa_family == AF_INET6) {
+      memcpy(h->addr, &((const struct sockaddr_in6 *)target)->sin6_addr, 16);
+      h->addr_len = 16;
+    } else {
+      return GUISE_E_USAGE_INVALID_ARGUMENT;
+    }
+  } else if (cfg->kind == PROXY_SOCKS5H) {
+    if (inet_pton(AF_INET, host, h->addr) == 1) h->addr_len = 4;
+    else if (inet_pton(AF_INET6, host, h->addr) == 1) h->addr_len = 16;
+  } else {
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  /* RFC 1928 3: VER, NMETHODS, METHODS (0: none, 2: user/password, RFC 1929). */
+  out[0] = 5;
+  if (cfg->has_auth) {
+    out[1] = 2, out[2] = 0, out[3] = 2;
+    *n = 4;
+  } else {
+    out[1] = 1, out[2] = 0;
+    *n = 3;
+  }
+  h->state = HS_SOCKS_METHOD;
+  return 0;
+}
+
+/* RFC 1928 4: VER CMD RSV ATYP DST.ADDR DST.PORT. */
+static size_t socks_request(const proxy_hs *h, uint8_t *out) {
+  size_t o = 0;
+  out[o++] = 5, out[o++] = 1, out[o++] = 0;
+  if (h->addr_len) {
+    out[o++] = h->addr_len == 4 ? 1 : 4;
+    memcpy(out + o, h->addr, h->addr_len);
+    o += h->addr_len;
+  } else {
+    size_t l = strlen(h->host);
+    out[o++] = 3, out[o++] = (uint8_t)l;
+    memcpy(out + o, h->host, l);
+    o += l;
+  }
+  out[o++] = (uint8_t)(h->port >> 8), out[o++] = (uint8_t)h->port;
+  return o;
+}
+
+/* RFC 1928 6: REP codes 1..8. */
+static int socks_error(int rep) {
+  switch (rep) {
+    case 1: return GUISE_E_PROXY_SOCKS_GENERAL;
+    case 2: return GUISE_E_PROXY_SOCKS_NOT_ALLOWED;
+    case 3: return GUISE_E_PROXY_SOCKS_NET_UNREACHABLE;
+    case 4: return GUISE_E_PROXY_SOCKS_HOST_UNREACHABLE;
+    case 5: return GUISE_E_PROXY_SOCKS_REFUSED;
+    case 6: return GUISE_E_PROXY_SOCKS_TTL_EXPIRED;
+    case 7:
+    case 8: return GUISE_E_PROXY_SOCKS_UNSUPPORTED;
+    default: return GUISE_E_PROXY_PROTOCOL;
+  }
+}
+
+/* The CONNECT answer's head is complete in |h->in| up to |head| bytes. */
+static int http_reply(proxy_hs *h, size_t head) {
+  CBS cbs;
+  CBS_init(&cbs, h->in, head);
+  /* Status line: HTTP/1.x SP 3DIGIT ... (RFC 9112 4). */
+  uint8_t v[9];
+  if (!CBS_copy_bytes(&cbs, v, sizeof(v)) || memcmp(v, "HTTP/1.", 7) != 0 || (v[7] != '0' && v[7] != '1') ||
+      v[8] != ' ')
+    return GUISE_E_PROXY_PROTOCOL;
+  uint8_t d[3];
+  if (!CBS_copy_bytes(&cbs, d, 3)) return GUISE_E_PROXY_PROTOCOL;
+  for (int i = 0; i < 3; i++)
+    if (d[i] < '0' || d[i] > '9') return GUISE_E_PROXY_PROTOCOL;
+  h->http_status = (d[0] - '0') * 100 + (d[1] - '0') * 10 + (d[2] - '0');
+  if (h->http_status >= 200 && h->http_status < 300) return 1;
+  /* 407 (RFC 9110 15.5.8); tinyproxy answers 401 to wrong credentials: for a
+   * CONNECT the origin has not seen anything, so both are the proxy's. */
+  if (h->http_status == 407 || h->http_status == 401)
+    return h->cfg->has_auth ? GUISE_E_PROXY_AUTH_FAILED : GUISE_E_PROXY_AUTH_REQUIRED;
+  return GUISE_E_PROXY_CONNECT_REJECTED;
+}
+
+int proxy_hs_feed(proxy_hs *h, const uint8_t *data, size_t len, size_t *used, uint8_t *out,
+                  size_t cap, size_t *n) {
+  *n = 0;
+  *used = 0;
+  if (h->state == HS_DONE || h->state == 0) return GUISE_E_INTERNAL;
+  /* |h->in| holds at most one unfinished answer; a step that needs an answer
+   * from us leaves nothing behind (a proxy does not speak before it is asked). */
+  size_t before = h->in_len;
+  size_t take = len < sizeof(h->in) - before ? len : sizeof(h->in) - before;
+  memcpy(h->in + before, data, take);
+  h->in_len += take;
+  CBS cbs;
+  CBS_init(&cbs, h->in, h->in_len);
+  size_t consumed = 0;
+  int done = 0;
+  if (h->state == HS_HTTP_REPLY) {
+    size_t head = 0;
+    for (size_t i = before > 3 ? before - 3 : 0; i + 4 <= h->in_len && head == 0; i++)
+      if (memcmp(h->in + i, "\r\n\r\n", 4) == 0) head = i + 4;
+    if (head == 0) goto more;
+    int r = http_reply(h, head);
+    if (r != 1) return r;
+    consumed = head;
+    done = 1;
+  } else if (h->state == HS_SOCKS_METHOD) {
+    uint8_t ver, method;
+    if (!CBS_get_u8(&cbs, &ver) || !CBS_get_u8(&cbs, &method)) goto more;
+    if (ver != 5) return GUISE_E_PROXY_PROTOCOL;
+    consumed = 2;
+    if (method == 0xff) return h->cfg->has_auth ? GUISE_E_PROXY_AUTH_FAILED : GUISE_E_PROXY_AUTH_REQUIRED;
+    if (method == 2 && h->cfg->has_auth) {
+      /* RFC 1929 2: VER=1 ULEN UNAME PLEN PASSWD. */
+      size_t ul = strlen(h->cfg->user), pl = strlen(h->cfg->pass), o = 0;
+      if (3 + ul + pl > cap) return GUISE_E_INTERNAL;
+      out[o++] = 1;
+      out[o++] = (uint8_t)ul;
+      memcpy(out + o, h->cfg->user, ul);
+      o += ul;
+      out[o++] = (uint8_t)pl;
+      memcpy(out + o, h->cfg->pass, pl);
+      o += pl;
+      *n = o;
+      h->state = HS_SOCKS_AUTH;
+    } else if (method == 0) {
+      *n = socks_request(h, out);
+      h->state = HS_SOCKS_REPLY;
+    } else {
+      return GUISE_E_PROXY_PROTOCOL; /* a method that was not offered */
+    }
+  } else if (h->state == HS_SOCKS_AUTH) {
+    uint8_t ver, status;
+    if (!CBS_get_u8(&cbs, &ver) || !CBS_get_u8(&cbs, &status)) goto more;
+    if (ver != 1) return GUISE_E_PROXY_PROTOCOL;
+    if (status != 0) return GUISE_E_PROXY_AUTH_FAILED;
+    consumed = 2;
+    *n = socks_request(h, out);
+    h->state = HS_SOCKS_REPLY;
+  } else if (h->state == HS_SOCKS_REPLY) {
+    uint8_t ver, rep, rsv, atyp, l = 0;
+    if (!CBS_get_u8(&cbs, &ver) || !CBS_get_u8(&cbs, &rep)) goto more;
+    if (ver != 5) return GUISE_E_PROXY_PROTOCOL;
+    h->socks_reply = rep;
+    if (rep != 0) return socks_error(rep);
+    if (!CBS_get_u8(&cbs, &rsv) || !CBS_get_u8(&cbs, &atyp)) goto more;
+    size_t alen;
+    if (atyp == 1) alen = 4;
+    else if (atyp == 4) alen = 16;
+    else if (atyp == 3) {
+      if (!CBS_get_u8(&cbs, &l)) goto more;
+      alen = l;
+    } else {
+      return GUISE_E_PROXY_PROTOCOL;
+    }
+    if (!CBS_skip(&cbs, alen + 2)) goto more; /* BND.ADDR, BND.PORT */
+    consumed = h->in_len - CBS_len(&cbs);
+    done = 1;
+  }
+  /* The step ends in this call's bytes: an earlier call would have finished it. */
+  if (done) {
+    h->state = HS_DONE;
+    *used = consumed - before;
+    return 1;
+  }
+  if (h->in_len > consumed) return GUISE_E_PROXY_PROTOCOL; /* spoke before being asked */
+  h->in_len = 0;
+  *used = take;
+  return take < len ? GUISE_E_PROXY_PROTOCOL : 0;
+more:
+  if (h->in_len == sizeof(h->in)) return GUISE_E_PROXY_PROTOCOL; /* answer too large */
+  *used = take;
+  return 0;
+}

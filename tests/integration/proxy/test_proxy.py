@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""guise through real proxies on loopback: tinyproxy (HTTP CONNECT, with and
+without Basic credentials) and microsocks (SOCKS5, with and without
+user/password), in front of guise echo. The fingerprints guise echo sees through
+each proxy must equal the ones it sees directly; every proxy failure ends the
+request with its own error name and exit 97, within the timeouts.
+
+usage: test_proxy.py GUISE
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+GUISE = sys.argv[1]
+failures = 0
+procs = []
+
+
+def check(what, cond, detail=""):
+    global failures
+    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {detail}"))
+    failures += 0 if cond else 1
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port):
+    t0 = time.time()
+    while time.time() - t0 < 10:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def start(args, port):
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    if not wait_port(port):
+        raise SystemExit(f"{args[0]} did not start")
+    return p
+
+
+def tinyproxy(tmp, extra=""):
+    port = free_port()
+    conf = os.path.join(tmp, f"tinyproxy-{port}.conf")
+    with open(conf, "w") as f:
+        f.write(f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\nAllow 127.0.0.1\n{extra}")
+    start(["tinyproxy", "-d", "-c", conf], port)
+    return port
+
+
+def microsocks(*auth):
+    port = free_port()
+    start(["microsocks", "-i", "127.0.0.1", "-p", str(port), *auth], port)
+    return port
+
+
+def guise(*args, timeout=30):
+    return subprocess.run([GUISE, "-k", *args], capture_output=True, timeout=timeout)
+
+
+def fingerprints(r):
+    d = json.loads(r.stdout)
+    return d["tls"]["fingerprints"]["ja4"], d["tls"]["fingerprints"]["ja3n"], d["http2"]["akamai"]
+
+
+def bad_server(reply):
+    """Accepts connections on loopback and answers each with |reply| (None: silence)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+
+    def run():
+        held = []
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            try:
+                c.recv(4096)
+                if reply is not None:
+                    c.sendall(reply)
+            except OSError:
+                pass
+            held.append(c)  # keep silent ones open until the test ends
+
+    threading.Thread(target=run, daemon=True).start()
+    return s
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    try:
+        echo = subprocess.Popen([GUISE, "echo", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        procs.append(echo)
+        eport = int(echo.stdout.readline().split()[1].rsplit(":", 1)[1])
+        origin = f"https://localhost:{eport}/"
+        direct = guise(origin)
+        check("direct request", direct.returncode == 0, direct.stderr)
+        want = fingerprints(direct)
+
+        http = tinyproxy(tmp)
+        http_auth = tinyproxy(tmp, "BasicAuth guise s3cret\n")
+        http_443 = tinyproxy(tmp, "ConnectPort 443\n")
+        socks = microsocks()
+        socks_auth = microsocks("-u", "guise", "-P", "s3cr:t")
+        for name, url in (("HTTP CONNECT", f"http://127.0.0.1:{http}"),
+                          ("HTTP CONNECT with Basic credentials", f"http://guise:s3%63ret@127.0.0.1:{http_auth}"),
+                          ("SOCKS5, the proxy resolves", f"socks5h://127.0.0.1:{socks}"),
+                          ("SOCKS5, resolved here", f"socks5://127.0.0.1:{socks}"),
+                          ("SOCKS5 with user/password", f"socks5h://guise:s3cr%3At@127.0.0.1:{socks_auth}")):
+            r = guise("-x", url, origin)
+            if r.returncode != 0:
+                check(f"{name}: request", False, (r.returncode, r.stderr))
+                continue
+            check(f"{name}: the fingerprints guise echo sees equal the direct ones", fingerprints(r) == want,
+                  f"{fingerprints(r)} vs {want}")
+        r = guise("-x", f"http://127.0.0.1:{http}", "--http1.1", f"http://localhost:{eport}/")
+        check("HTTP CONNECT carries plaintext HTTP/1.1 too",
+              r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
+              (r.returncode, r.stdout[:200], r.stderr))
+
+        def fails(what, name, *args, timeout=30):
+            t0 = time.time()
+            r = guise(*args, timeout=timeout)
+            check(f"{what}: exit 97, {name}", r.returncode == 97 and name.encode() in r.stderr,
+                  (r.returncode, r.stderr[-300:]))
+            return time.time() - t0
+
+        closed = free_port()
+        fails("nothing listening at the proxy", "PROXY_CONNECT_REFUSED", "-x", f"http://127.0.0.1:{closed}", origin)
+        fails("HTTP proxy wants credentials", "PROXY_AUTH_REQUIRED", "-x", f"http://127.0.0.1:{http_auth}", origin)
+        fails("HTTP proxy, wrong password", "PROXY_AUTH_FAILED", "-x", f"http://guise:nope@127.0.0.1:{http_auth}",
+              origin)
+        fails("HTTP proxy refuses the CONNECT port", "PROXY_CONNECT_REJECTED", "-x", f"http://127.0.0.1:{http_443}",
+              origin)
+        fails("SOCKS5 proxy wants credentials", "PROXY_AUTH_REQUIRED", "-x", f"socks5h://127.0.0.1:{socks_auth}",
+              origin)
+        fails("SOCKS5 proxy, wrong password", "PROXY_AUTH_FAILED", "-x",
+              f"socks5h://guise:nope@127.0.0.1:{socks_auth}", origin)
+        fails("SOCKS5 proxy cannot reach the destination", "PROXY_SOCKS_REFUSED", "-x", f"socks5h://127.0.0.1:{socks}",
+              f"https://localhost:{closed}/")
+        g = bad_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        fails("garbage from an HTTP proxy", "PROXY_PROTOCOL", "-x", f"http://127.0.0.1:{g.getsockname()[1]}", origin)
+        fails("garbage from a SOCKS5 proxy", "PROXY_PROTOCOL", "-x", f"socks5h://127.0.0.1:{g.getsockname()[1]}",
+              origin)
+        q = bad_server(None)
+        took = fails("a proxy that never answers", "PROXY_TIMEOUT", "--connect-timeout", "1", "-x",
+                     f"http://127.0.0.1:{q.getsockname()[1]}", origin)
+        check("... ends within the timeout (1 s), not a hang", took < 5, took)
+        r = guise("-x", "ftp://127.0.0.1:1", origin)
+        check("unsupported proxy scheme: exit 2", r.returncode == 2, (r.returncode, r.stderr))
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
+sys.exit(1 if failures else 0)
