@@ -7,6 +7,9 @@ The npm package read-tls-client-hello (installed by tools/setup) reads each
 ClientHello in a relay in front of guise echo; real clients (curl over h2 and
 http/1.1, headless Chromium) connect through it. For every connection, matched by
 the client random, the ciphers, the extension order, JA3 and JA4 must agree.
+guise itself goes first with a sample of built-in profiles, one connection
+each: the JA4 the independent observer computes must equal the one recorded
+from the real browser (the profile's expected block).
 """
 import json
 import os
@@ -51,6 +54,11 @@ def main():
         env = dict(os.environ, NODE_PATH=NODE_MODULES)
         obs, port = start(["node", os.path.join(os.path.dirname(__file__), "observer.js"), str(echo_port)], env=env)
         url = f"https://localhost:{port}/"
+        sample = ["chrome-150", "firefox-144", "safari-26.0.1-macos", "tor-14.5"]
+        for prof in sample:
+            r = subprocess.run([GUISE, "-k", "--profile", prof, "-o", os.devnull, url], capture_output=True,
+                               timeout=30)
+            check(f"guise --profile {prof} completed", r.returncode == 0, r.stderr[-300:])
         clients = {
             "curl h2": ["curl", "-sk", "--max-time", "10", "--http2", url],
             "curl http/1.1": ["curl", "-sk", "--max-time", "10", "--http1.1", url],
@@ -78,6 +86,12 @@ def main():
             if rec.get("tls"):
                 echo_by_random[rec["tls"]["client_hello"]["random"]] = rec["tls"]
         check("the observer parsed every connection", seen and all("error" not in s for s in seen), seen)
+        # guise's connections came first, one per profile, in order.
+        for prof, s in zip(sample, seen):
+            exp = json.loads(subprocess.run([GUISE, "profile", "show", prof], capture_output=True, text=True,
+                                            check=True).stdout)["expected"]
+            check(f"guise --profile {prof}: the observer's JA4 is the real browser's",
+                  s.get("ja4") == exp["ja4"], f'{s.get("ja4")} vs {exp["ja4"]}')
         matched = 0
         for s in seen:
             tls = echo_by_random.get(s.get("random"))
@@ -96,7 +110,8 @@ def main():
             if any(k["group"] == "11ec" for k in offered):
                 check(f"{tag}: X25519MLKEM768 negotiated with a client that offers it",
                       tls["negotiated"]["group"] == "X25519MLKEM768", tls["negotiated"])
-        check("every client's connection was seen by both", matched >= len(clients), f"{matched} of {len(seen)}")
+        check("every client's connection was seen by both", matched >= len(clients) + len(sample),
+              f"{matched} of {len(seen)}")
     print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
     return 1 if failures else 0
 
