@@ -154,6 +154,18 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
     }
     return guise_profile_import_browsers_json(file, id, name, out, len, err, errlen);
   }
+  if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "ciphers")) &&
+      json_is_array(json_object_get(json_object_get(root, "http2"), "sent_frames"))) {
+    json_t *p = profile_from_peet(root, name, permute, err, errlen);
+    json_decref(root);
+    if (p == NULL) return GUISE_E_PROFILE_INVALID;
+    char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(p);
+    if (text == NULL) return GUISE_E_NOMEM;
+    *len = strlen(text);
+    *out = text;
+    return 0;
+  }
   if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "extensions")) &&
       json_is_array(json_object_get(root, "http2"))) {
     json_t *p = profile_from_browserleaks(root, name, permute, err, errlen);

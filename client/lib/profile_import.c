@@ -723,3 +723,242 @@ json_t *profile_from_capture(json_t *tls_rec, json_t *h2_rec, const char *akamai
   json_object_set_new(p, "expected", ex);
   return p;
 }
+
+/* ---- from a tls.peet.ws /api/all JSON dump ------------------------------------------ */
+
+/* The code point in the last "(...)" of |s| ("X25519 (29)", "TLS_GREASE (0x9a9a)"). */
+static int paren_num(const char *s, unsigned *out) {
+  const char *open = s ? strrchr(s, '(') : NULL;
+  if (open == NULL) return -1;
+  char *end;
+  unsigned long v = strtoul(open + 1, &end, 0);
+  if (end == open + 1 || *end != ')' || v > 0xffff) return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
+/* A "Name (N)" string as a profile name of |kind| (GREASE for RFC 8701 values). */
+static json_t *peet_name(const char *s, name_kind kind) {
+  unsigned v;
+  if (s && strncmp(s, "TLS_GREASE", 10) == 0) return json_string("GREASE");
+  if (paren_num(s, &v) != 0) return NULL;
+  char hex[8];
+  snprintf(hex, sizeof(hex), "%04x", v);
+  return hex_name(hex, kind);
+}
+
+typedef struct peet_walk {
+  char *err;
+  size_t errlen;
+  int failed;
+} peet_walk;
+
+static void peet_fail(peet_walk *w, const char *what, const char *value) {
+  if (w->failed) return;
+  w->failed = 1;
+  snprintf(w->err, w->errlen, "tls.peet.ws dump: %s \"%s\"", what, value ? value : "(missing)");
+}
+
+/* A list of "Name (N)" strings as names; NULL entries fail. */
+static json_t *peet_names(peet_walk *w, json_t *arr, name_kind kind, const char *what) {
+  json_t *out = json_array(), *v;
+  size_t i;
+  json_array_foreach(arr, i, v) {
+    json_t *n = peet_name(json_string_value(v), kind);
+    if (n == NULL) peet_fail(w, what, json_string_value(v));
+    else json_array_append_new(out, n);
+  }
+  return out;
+}
+
+/* A list of IANA names checked against the tables. */
+static json_t *peet_iana(peet_walk *w, json_t *arr, name_kind kind, const char *what) {
+  json_t *out = json_array(), *v;
+  size_t i;
+  json_array_foreach(arr, i, v) {
+    const char *s = json_string_value(v);
+    uint16_t code;
+    if (s && strncmp(s, "TLS_GREASE", 10) == 0) json_array_append_new(out, json_string("GREASE"));
+    else if (s == NULL || name_to_value(kind, s, &code) != 0) peet_fail(w, what, s);
+    else json_array_append_new(out, json_string(s));
+  }
+  return out;
+}
+
+json_t *profile_from_peet(json_t *d, const char *name, int permute, char *err, size_t errlen) {
+  peet_walk w = {err, errlen, 0};
+  json_t *tls = json_object_get(d, "tls"), *h2 = json_object_get(d, "http2");
+  json_t *p = json_object(), *t = json_object();
+  json_object_set_new(p, "format", json_integer(1));
+  json_object_set_new(p, "name", json_string(name));
+  const char *ua = json_string_value(json_object_get(d, "user_agent"));
+  json_object_set_new(p, "description", json_string(ua ? ua : name));
+  json_object_set_new(p, "source", json_string("a tls.peet.ws /api/all dump"));
+  json_t *versions = NULL, *exts = json_array(), *raw = json_array(), *e;
+  json_object_set_new(t, "cipher_suites", peet_iana(&w, json_object_get(tls, "ciphers"), NAME_CIPHER, "cipher"));
+  size_t i;
+  json_array_foreach(json_object_get(tls, "extensions"), i, e) {
+    const char *en = json_string_value(json_object_get(e, "name"));
+    unsigned type;
+    json_t *n = peet_name(en, NAME_EXTENSION);
+    if (n == NULL || (strncmp(en, "TLS_GREASE", 10) != 0 && paren_num(en, &type) != 0)) {
+      json_decref(n);
+      peet_fail(&w, "extension", en);
+      break;
+    }
+    json_array_append_new(exts, n);
+    if (strncmp(en, "TLS_GREASE", 10) == 0) continue;
+    switch (type) {
+      case 10:
+        json_object_set_new(t, "supported_groups",
+                            peet_names(&w, json_object_get(e, "supported_groups"), NAME_GROUP, "group"));
+        break;
+      case 13:
+        json_object_set_new(t, "signature_algorithms",
+                            peet_iana(&w, json_object_get(e, "signature_algorithms"), NAME_SIGALG,
+                                      "signature algorithm"));
+        break;
+      case 16: json_object_set(t, "alpn", json_object_get(e, "protocols")); break;
+      case 17513:
+      case 17613:
+        json_object_set_new(t, "alps", json_pack("{s:i, s:O}", "codepoint", (int)type, "protocols",
+                                                 json_object_get(e, "protocols")));
+        break;
+      case 27:
+        json_object_set_new(t, "certificate_compression",
+                            peet_names(&w, json_object_get(e, "algorithms"), NAME_CERTCOMP, "certificate compression"));
+        break;
+      case 43: {
+        json_t *v;
+        size_t k;
+        versions = json_array();
+        json_array_foreach(json_object_get(e, "versions"), k, v) {
+          const char *s = json_string_value(v);
+          const char *m = !s ? NULL : !strncmp(s, "TLS_GREASE", 10) ? "GREASE" : !strcmp(s, "TLS 1.3") ? "TLS1.3"
+                          : !strcmp(s, "TLS 1.2") ? "TLS1.2" : !strcmp(s, "TLS 1.1") ? "TLS1.1"
+                          : !strcmp(s, "TLS 1.0") ? "TLS1.0" : NULL;
+          if (m == NULL) peet_fail(&w, "version", s);
+          else json_array_append_new(versions, json_string(m));
+        }
+        break;
+      }
+      case 51: {
+        json_t *ks = json_array(), *k;
+        size_t j;
+        json_array_foreach(json_object_get(e, "shared_keys"), j, k) {
+          const char *g = json_object_size(k) == 1 ? json_object_iter_key(json_object_iter(k)) : NULL;
+          json_t *gn = peet_name(g, NAME_GROUP);
+          if (gn == NULL) peet_fail(&w, "key share", g);
+          else json_array_append_new(ks, gn);
+        }
+        json_object_set_new(t, "key_shares", ks);
+        break;
+      }
+      case 5: json_object_set_new(t, "status_request", json_true()); break;
+      case 18: json_object_set_new(t, "signed_certificate_timestamps", json_true()); break;
+      case 35: json_object_set_new(t, "session_ticket", json_true()); break;
+      case 65037: json_object_set_new(t, "ech_grease", json_true()); break;
+      default: {
+        if (tls_shape_ext_implemented((uint16_t)type)) break;
+        /* Not implemented by the TLS library: sent as captured, when the dump has the body. */
+        const char *data = json_string_value(json_object_get(e, "data"));
+        if (data == NULL) {
+          peet_fail(&w, "an extension the TLS library does not implement, without its data", en);
+          break;
+        }
+        char hex[8];
+        snprintf(hex, sizeof(hex), "%04x", type);
+        json_array_append_new(raw, json_pack("{s:o, s:s}", "type", hex_name(hex, NAME_EXTENSION), "data", data));
+      }
+    }
+  }
+  if (versions) json_object_set_new(t, "versions", versions);
+  json_object_set_new(t, "extensions", exts);
+  json_object_set_new(t, "permute_extensions", json_boolean(permute));
+  if (json_array_size(raw)) json_object_set_new(t, "raw_extensions", raw);
+  else json_decref(raw);
+  json_object_set_new(p, "tls", t);
+
+  json_t *o = json_object(), *settings = json_array(), *prio = json_array(), *f;
+  json_object_set_new(o, "settings", settings);
+  json_object_set_new(o, "window_update", json_integer(0));
+  json_object_set_new(o, "priority_frames", prio);
+  json_object_set_new(o, "headers_priority", json_null());
+  json_t *pseudo = json_array(), *nav = json_array();
+  json_array_foreach(json_object_get(h2, "sent_frames"), i, f) {
+    const char *type = json_string_value(json_object_get(f, "frame_type"));
+    if (type == NULL) continue;
+    if (!strcmp(type, "SETTINGS") && json_array_size(settings) == 0) {
+      json_t *s;
+      size_t k;
+      json_array_foreach(json_object_get(f, "settings"), k, s) {
+        char sn[48];
+        unsigned long long v;
+        uint16_t id;
+        const char *txt = json_string_value(s);
+        if (!txt || sscanf(txt, "%47s = %llu", sn, &v) != 2 || v > 0xffffffffULL ||
+            name_to_value(NAME_H2_SETTING, sn, &id) != 0)
+          peet_fail(&w, "setting", txt);
+        else
+          json_array_append_new(settings, json_pack("[sI]", sn, (json_int_t)v));
+      }
+    } else if (!strcmp(type, "WINDOW_UPDATE") && json_integer_value(json_object_get(f, "stream_id")) == 0) {
+      json_object_set(o, "window_update", json_object_get(f, "increment"));
+    } else if (!strcmp(type, "PRIORITY")) {
+      json_t *pr = json_object_get(f, "priority");
+      json_array_append_new(prio, json_pack("{s:O, s:O, s:b, s:O}", "stream", json_object_get(f, "stream_id"),
+                                            "weight", json_object_get(pr, "weight"), "exclusive",
+                                            json_integer_value(json_object_get(pr, "exclusive")) != 0,
+                                            "depends_on", json_object_get(pr, "depends_on")));
+    } else if (!strcmp(type, "HEADERS")) {
+      json_object_set(o, "first_stream_id", json_object_get(f, "stream_id"));
+      json_t *pr = json_object_get(f, "priority");
+      if (json_is_object(pr))
+        json_object_set_new(o, "headers_priority",
+                            json_pack("{s:O, s:b, s:O}", "weight", json_object_get(pr, "weight"), "exclusive",
+                                      json_integer_value(json_object_get(pr, "exclusive")) != 0, "depends_on",
+                                      json_object_get(pr, "depends_on")));
+      json_t *h;
+      size_t k;
+      json_array_foreach(json_object_get(f, "headers"), k, h) {
+        const char *line = json_string_value(h);
+        /* "name: value"; a pseudo-header's name starts with ':'. */
+        const char *sep = line ? strstr(line + (line[0] == ':'), ": ") : NULL;
+        if (sep == NULL) {
+          peet_fail(&w, "header", line);
+          continue;
+        }
+        json_t *hn = json_stringn(line, (size_t)(sep - line));
+        if (line[0] == ':') json_array_append_new(pseudo, hn);
+        else json_array_append_new(nav, json_pack("[os]", hn, sep + 2));
+      }
+      break;
+    }
+  }
+  json_object_set_new(o, "pseudo_headers", pseudo);
+  json_object_set_new(p, "http2", o);
+  json_object_set_new(p, "headers", json_pack("{s:{s:o}}", "navigation", "h2", nav));
+  json_t *x = json_object();
+  static const char *const keys[] = {"ja4", "ja3", "peetprint"};
+  for (size_t k = 0; k < 3; k++) {
+    if (permute && !strcmp(keys[k], "ja3")) continue; /* one random order */
+    json_t *v = json_object_get(tls, keys[k]);
+    if (json_is_string(v)) json_object_set(x, keys[k], v);
+  }
+  /* The dump separates SETTINGS with ',' where the Akamai format has ';'. */
+  const char *ak = json_string_value(json_object_get(h2, "akamai_fingerprint"));
+  if (ak) {
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", ak);
+    for (char *c = buf; *c && *c != '|'; c++)
+      if (*c == ',') *c = ';';
+    json_object_set_new(x, "akamai", json_string(buf));
+  }
+  json_object_set_new(x, "source", json_string("the dump's own fingerprints (tls.peet.ws)"));
+  json_object_set_new(p, "expected", x);
+  if (w.failed) {
+    json_decref(p);
+    return NULL;
+  }
+  return p;
+}

@@ -38,4 +38,8 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
 json_t *profile_from_capture(json_t *tls_rec, json_t *h2_rec, const char *akamai, const char *name,
                              const char *source, int permute, char *err, size_t errlen);
 
+/* The profile for a tls.peet.ws /api/all JSON dump (its "tls" and "http2"
+ * members; the first HEADERS frame's fields become the navigation headers). */
+json_t *profile_from_peet(json_t *dump, const char *name, int permute, char *err, size_t errlen);
+
 #endif

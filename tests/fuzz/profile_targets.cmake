@@ -8,3 +8,8 @@ target_include_directories(smoke_profile_strings PRIVATE "${PROJECT_SOURCE_DIR}/
 if(GUISE_FUZZ)
   target_include_directories(fuzz_profile_strings PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
 endif()
+guise_fuzz_target(profile_import SOURCES "${CMAKE_CURRENT_LIST_DIR}/profile_import.c" LIBS guise_core)
+target_include_directories(smoke_profile_import PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
+if(GUISE_FUZZ)
+  target_include_directories(fuzz_profile_import PRIVATE "${PROJECT_SOURCE_DIR}/client/lib")
+endif()

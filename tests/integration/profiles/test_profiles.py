@@ -169,6 +169,37 @@ try:
                             "x"], capture_output=True, text=True)
         check("import of a pcap without a ClientHello: exit 2 saying so",
               r.returncode == 2 and "no TLS ClientHello" in r.stderr, r.stderr)
+    # A real Chrome 123 as tls.peet.ws reported it -> profile -> the same peetprint,
+    # Akamai, JA3N (its JA3 with the extensions sorted) and JA4 a/b parts. The
+    # dump's JA4 hash counts a padding extension that its list leaves out, so the
+    # third part of JA4 is not comparable (docs/CLI.md).
+    vec = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors", "tlspeet_chrome123_windows.json")
+    with open(vec) as f:
+        peet = json.load(f)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        pass
+    r = subprocess.run([GUISE, "profile", "import", vec, "chrome-123-peet", "--permute", "-o", f.name],
+                       capture_output=True, text=True)
+    check("import of a tls.peet.ws dump exits 0", r.returncode == 0, r.stderr)
+    r = subprocess.run([GUISE, "-k", "--profile", f.name, f"https://localhost:{port}/"], capture_output=True,
+                       timeout=30)
+    os.unlink(f.name)
+    if r.returncode != 0:
+        check("request with the profile from tls.peet.ws", False, r.stderr.decode())
+    else:
+        doc = json.loads(r.stdout)
+        fp = doc["tls"]["fingerprints"]
+        j = peet["tls"]["ja3"].split(",")
+        j[2] = "-".join(sorted(j[2].split("-"), key=int))
+        for k, got, want in (("peetprint", fp["peetprint"], peet["tls"]["peetprint"]),
+                             ("akamai", doc["http2"]["akamai"],
+                              peet["http2"]["akamai_fingerprint"].replace(",", ";", 3)),
+                             ("ja3n", fp["ja3n"], ",".join(j)),
+                             ("ja4 a_b", fp["ja4"].rsplit("_", 1)[0], peet["tls"]["ja4"].rsplit("_", 1)[0])):
+            check(f"from tls.peet.ws: {k}", got == want, f"got {got} want {want}")
+        hs = doc["request"]["headers"]
+        want_names = [l.split(": ", 1)[0] for l in peet["http2"]["sent_frames"][2]["headers"]]
+        check("from tls.peet.ws: header order", [h[0] for h in hs] == want_names, f"{hs} vs {want_names}")
     r = subprocess.run([GUISE, "profile", "import", "--ja3", "771,4865,0-99999,29,0", "--akamai", "1:1|0|0|m,a,s,p",
                         "x"], capture_output=True, text=True)
     check("import --ja3 with a code point over 65535: exit 2 naming JA3",
