@@ -831,6 +831,7 @@ json_t *profile_from_peet(json_t *d, const char *name, int permute, char *err, s
       case 43: {
         json_t *v;
         size_t k;
+        json_decref(versions); /* a second supported_versions: the last one counts */
         versions = json_array();
         json_array_foreach(json_object_get(e, "versions"), k, v) {
           const char *s = json_string_value(v);
