@@ -23,10 +23,12 @@ static const char usage[] =
     "                                             a profile from a guise echo log of a real visit\n"
     "       guise profile import FILE NAME [--id ID] [--akamai AKAMAI] [--permute] [-o OUT]\n"
 
-    "                                             the kind of FILE told from its content\n"    "       guise profile import --capture FILE NAME [--akamai AKAMAI] [--permute] [-o OUT]\n"
+    "                                             the kind of FILE told from its content\n"    "       guise profile import --capture FILE NAME [--echo-log LOG | --akamai AKAMAI]\n"
+    "                            [--permute] [-o OUT]\n"
     "                                             a profile from the first ClientHello of a pcap,\n"
-    "                                             pcapng or hex dump; HTTP/2 from its cleartext\n"
-    "                                             preface or the Akamai string\n"
+    "                                             pcapng or hex dump; HTTP/2 from the guise echo\n"
+    "                                             log of the same visit, the Akamai string, or a\n"
+    "                                             cleartext preface in the capture\n"
     "       guise profile import --ja3 JA3 --akamai AKAMAI NAME [--sigalgs JSON]\n"
     "                            [--key-shares JSON] [--alpn JSON] [--grease] [--permute] [-o OUT]\n"
     "                                             a profile from JA3 and Akamai strings; what\n"
@@ -214,10 +216,11 @@ int cmd_profile(int argc, char **argv) {
     return write_profile(text, len, out);
   }
   if (argc >= 5 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--capture") == 0) {
-    const char *file = argv[3], *name = argv[4], *out = NULL, *akamai = NULL;
+    const char *file = argv[3], *name = argv[4], *out = NULL, *akamai = NULL, *echo_log = NULL;
     int permute = 0;
     for (int i = 5; i < argc; i++) {
       if (strcmp(argv[i], "--permute") == 0) permute = 1;
+      else if (strcmp(argv[i], "--echo-log") == 0 && i + 1 < argc) echo_log = argv[++i];
       else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
       else if (strcmp(argv[i], "--akamai") == 0 && i + 1 < argc) akamai = argv[++i];
       else {
@@ -228,7 +231,7 @@ int cmd_profile(int argc, char **argv) {
     }
     char *text;
     size_t len;
-    int r = guise_profile_import_capture(file, akamai, name, permute, &text, &len, err, sizeof(err));
+    int r = guise_profile_import_capture(file, akamai, echo_log, name, permute, &text, &len, err, sizeof(err));
     if (r) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return EXIT_USAGE;
@@ -291,7 +294,7 @@ int cmd_profile(int argc, char **argv) {
     }
     char *text;
     size_t len;
-    int r = akamai ? guise_profile_import_capture(file, akamai, name, permute, &text, &len, err, sizeof(err))
+    int r = akamai ? guise_profile_import_capture(file, akamai, NULL, name, permute, &text, &len, err, sizeof(err))
                    : guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
     if (r) {
       fprintf(stderr, "guise profile import: %s\n", err);

@@ -307,13 +307,16 @@ GUISE_EXTERN int guise_profile_import(const char *file, const char *id, const ch
 /*
  * guise_profile_import_capture makes a profile named |name| from a capture
  * (pcap, pcapng, or a hex dump of one ClientHello; what guise fp reads): the
- * first TLS ClientHello in it, and for HTTP/2 the first cleartext preface in it
- * or, since TLS hides the preface, the browser's Akamai string |akamai| (which
- * wins when both are there). Same results as above.
+ * first TLS ClientHello in it, and for HTTP/2, since TLS hides the preface:
+ * the connection with the same client random in the guise echo log |echo_log|
+ * (the visit was to guise echo), or the browser's Akamai string |akamai|, or
+ * the first cleartext preface in the capture, in that order. Same results as
+ * above.
  */
 GUISE_EXTERN int guise_profile_import_capture(const char *file, const char *akamai,
-                                              const char *name, int permute, char **out,
-                                              size_t *len, char *err, unsigned errlen);
+                                              const char *echo_log, const char *name,
+                                              int permute, char **out, size_t *len, char *err,
+                                              unsigned errlen);
 
 /*
  * guise_profile_import_strings makes a profile named |name| from a JA3 string

@@ -143,7 +143,7 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
   size_t nh = fh ? fread(head, 1, sizeof(head), fh) : 0;
   if (fh) fclose(fh);
   if (gcap_detect(head, nh) != GCAP_INPUT_HEX)
-    return guise_profile_import_capture(file, NULL, name, permute, out, len, err, errlen);
+    return guise_profile_import_capture(file, NULL, NULL, name, permute, out, len, err, errlen);
   json_error_t jerr;
   json_t *root = json_load_file(file, 0, &jerr);
   if (root && json_is_array(json_object_get(root, "browsers"))) {
@@ -225,8 +225,35 @@ static void keep_first(json_t *rec, bool is_error, void *arg) {
     f->h2 = json_incref(rec);
 }
 
-int guise_profile_import_capture(const char *file, const char *akamai, const char *name,
-                                 int permute, char **out, size_t *len, char *err,
+/* The record of |log| (a guise echo log) whose ClientHello has |random|, with an
+ * HTTP/2 preface; NULL when none. Lines are bounded by the echo's own caps. */
+static json_t *echo_record_by_random(const char *log, const char *random, int *lines, char *err,
+                                     unsigned errlen) {
+  FILE *f = fopen(log, "r");
+  if (f == NULL) {
+    snprintf(err, errlen, "%s: cannot open", log);
+    *lines = -1;
+    return NULL;
+  }
+  static char line[1 << 20];
+  json_t *found = NULL;
+  *lines = 0;
+  while (found == NULL && fgets(line, sizeof(line), f)) {
+    (*lines)++;
+    json_t *rec = json_loads(line, 0, NULL);
+    const char *r = json_string_value(
+        json_object_get(json_object_get(json_object_get(rec, "tls"), "client_hello"), "random"));
+    json_t *h2 = json_object_get(rec, "http2");
+    if (r && random && strcmp(r, random) == 0 && json_is_object(h2) && json_object_get(h2, "error") == NULL)
+      found = json_incref(rec);
+    json_decref(rec);
+  }
+  fclose(f);
+  return found;
+}
+
+int guise_profile_import_capture(const char *file, const char *akamai, const char *echo_log,
+                                 const char *name, int permute, char **out, size_t *len, char *err,
                                  unsigned errlen) {
   gcap_options o;
   gcap_options_init(&o);
@@ -246,8 +273,25 @@ int guise_profile_import_capture(const char *file, const char *akamai, const cha
   snprintf(source, sizeof(source), "capture %s, connection %s -> %s (guise fp)", file,
            json_string_value(json_object_get(flow, "client")) ? json_string_value(json_object_get(flow, "client")) : "-",
            json_string_value(json_object_get(flow, "server")) ? json_string_value(json_object_get(flow, "server")) : "-");
-  /* An Akamai string given wins over a cleartext preface in the file. */
-  json_t *p = profile_from_capture(f.tls, akamai ? NULL : f.h2, akamai, name, source, permute, err, errlen);
+  if (echo_log) {
+    const char *random = json_string_value(
+        json_object_get(json_object_get(json_object_get(f.tls, "tls"), "client_hello"), "random"));
+    int lines;
+    json_t *rec = echo_record_by_random(echo_log, random, &lines, err, errlen);
+    if (rec == NULL) {
+      if (lines >= 0)
+        snprintf(err, errlen, "%s: no connection with the capture's client random %.16s... and an HTTP/2 preface among %d lines",
+                 echo_log, random ? random : "?", lines);
+      json_decref(f.tls);
+      json_decref(f.h2);
+      return lines < 0 ? GUISE_E_USAGE_FILE : GUISE_E_USAGE_INVALID_ARGUMENT;
+    }
+    json_decref(f.h2);
+    f.h2 = rec;
+    akamai = NULL;
+  }
+  /* An echo log's record, then an Akamai string, then a cleartext preface in the file. */
+  json_t *p = profile_from_capture(f.tls, echo_log || !akamai ? f.h2 : NULL, akamai, name, source, permute, err, errlen);
   json_decref(f.tls);
   json_decref(f.h2);
   if (p == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;

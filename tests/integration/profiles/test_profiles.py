@@ -169,6 +169,48 @@ try:
                             "x"], capture_output=True, text=True)
         check("import of a pcap without a ClientHello: exit 2 saying so",
               r.returncode == 2 and "no TLS ClientHello" in r.stderr, r.stderr)
+    # A capture of a visit to guise echo plus the echo's log of the same visit:
+    # ClientHello from the capture (here a hex dump of the hello's records, which
+    # is what guise fp reads besides pcap), HTTP/2 from the log record with the
+    # same client random. The visitor is guise with firefox-144; the imported
+    # profile must replay to firefox-144's recorded fingerprints and headers.
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "echo.log")
+        e2 = subprocess.Popen([GUISE, "echo", "--listen", "127.0.0.1:0", "--log", log], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+        p2 = e2.stdout.readline().split()[1].rsplit(":", 1)[1]
+        for _ in range(2):  # two visits: the importer must pick the one with the capture's random
+            subprocess.run([GUISE, "-k", "--profile", "firefox-144", "-o", os.devnull, f"https://localhost:{p2}/"],
+                           capture_output=True, timeout=30)
+        e2.terminate()
+        e2.wait(timeout=10)
+        recs = [json.loads(l) for l in open(log)]
+        hexfile = os.path.join(tmp, "hello.hex")
+        with open(hexfile, "w") as f:
+            f.write(recs[-1]["tls"]["client_hello"]["raw"] + "\n")
+        out = os.path.join(tmp, "p.json")
+        r = subprocess.run([GUISE, "profile", "import", "--capture", hexfile, "ff-cap", "--echo-log", log, "-o", out],
+                           capture_output=True, text=True)
+        check("import --capture with --echo-log exits 0", r.returncode == 0, r.stderr)
+        r = subprocess.run([GUISE, "-k", "--profile", out, f"https://localhost:{port}/"], capture_output=True,
+                           timeout=30)
+        ff = json.loads(subprocess.run([GUISE, "profile", "show", "firefox-144"], capture_output=True,
+                                       text=True).stdout)
+        if r.returncode != 0:
+            check("request with the profile from capture + echo log", False, r.stderr.decode())
+        else:
+            doc = json.loads(r.stdout)
+            fp = doc["tls"]["fingerprints"]
+            for k, got in (("ja4", fp["ja4"]), ("ja3", fp["ja3"]), ("akamai", doc["http2"]["akamai"])):
+                check(f"capture + echo log: {k} is firefox-144's", got == ff["expected"][k],
+                      f"got {got} want {ff['expected'][k]}")
+            sent = [h for h in doc["request"]["headers"] if not h[0].startswith(":")]
+            want = [[n, v] for n, v in ff["headers"]["navigation"]["h2"]]
+            check("capture + echo log: the navigation headers of the visit", sent == want, f"{sent} vs {want}")
+        r = subprocess.run([GUISE, "profile", "import", "--capture", hexfile, "x", "--echo-log", hexfile],
+                           capture_output=True, text=True)
+        check("--echo-log without the capture's connection: exit 2 saying so",
+              r.returncode == 2 and "client random" in r.stderr, r.stderr)
     # A real Chrome 123 as tls.peet.ws reported it -> profile -> the same peetprint,
     # Akamai, JA3N (its JA3 with the extensions sorted) and JA4 a/b parts. The
     # dump's JA4 hash counts a padding extension that its list leaves out, so the
