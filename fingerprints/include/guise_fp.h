@@ -240,6 +240,13 @@ void gfp_ja4_version(uint16_t version, char out[3]);
 /* JA4 two-character ALPN code of a first ALPN value (|len| may be 0: "00"). */
 void gfp_ja4_alpn(const uint8_t *value, size_t len, char out[3]);
 
+/* The JA4 the same ClientHello would have with the padding extension (21, RFC
+ * 7685) toggled — removed when |ja4_r| lists it, added otherwise — computed from
+ * its JA4_r string ("a_ciphers_extensions_sigalgs"). Padding comes and goes with
+ * the hello's length, so two hellos differing only there are one client.
+ * Returns 0 with the JA4 in |out| (|cap| bytes), or -1 if |ja4_r| is malformed. */
+int gfp_ja4_toggle_padding(const char *ja4_r, char *out, size_t cap);
+
 /* ---- HTTP/2 client preface (h2_preface.c) ------------------------------------------ */
 
 /* RFC 9113 §6 frame types used here. */

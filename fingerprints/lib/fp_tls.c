@@ -431,3 +431,84 @@ int gfp_tls_fp_compute(const gfp_clienthello *ch, char transport, gfp_tls_fp *ou
     gfp_md5_hex(out->peetprint, strlen(out->peetprint), out->peetprint_md5);
     return 0;
 }
+
+int gfp_ja4_toggle_padding(const char *ja4_r, char *out, size_t cap) {
+  /* JA4_r: a (10 chars) "_" ciphers "_" extensions [ "_" sigalgs ]. */
+  char buf[4096];
+  size_t n = strlen(ja4_r);
+  if (n >= sizeof(buf) || n < 12 || ja4_r[10] != '_') return -1;
+  memcpy(buf, ja4_r, n + 1);
+  char *ciphers = buf + 11, *exts = strchr(ciphers, '_');
+  if (exts == NULL) return -1;
+  *exts++ = '\0';
+  char *sig = strchr(exts, '_');
+  if (sig) *sig++ = '\0';
+  /* The extension list, sorted hex, with 0015 toggled. */
+  char list[2048] = "";
+  size_t len = 0, count = 0;
+  int had = 0, added = 0;
+  for (char *e = exts; *e;) {
+    char *comma = strchr(e, ',');
+    size_t el = comma ? (size_t)(comma - e) : strlen(e);
+    if (el != 4 || strspn(e, "0123456789abcdef") < 4) return -1;
+    if (memcmp(e, "0015", 4) == 0) {
+      had = 1;
+    } else {
+      if (!added && memcmp(e, "0015", 4) > 0) {
+        added = 1;
+        if (len + 5 >= sizeof(list)) return -1;
+        memcpy(list + len, len ? ",0015" : "0015", len ? 5 : 4);
+        len += len ? 5 : 4;
+        count++;
+      }
+      if (len + el + 1 >= sizeof(list)) return -1;
+      if (len) list[len++] = ',';
+      memcpy(list + len, e, el);
+      len += el;
+      count++;
+    }
+    e += el + (comma ? 1 : 0);
+  }
+  if (had) {
+    /* Removing: undo a tentative insertion. */
+    len = 0;
+    count = 0;
+    list[0] = '\0';
+    for (char *e = exts; *e;) {
+      char *comma = strchr(e, ',');
+      size_t el = comma ? (size_t)(comma - e) : strlen(e);
+      if (memcmp(e, "0015", 4) != 0) {
+        if (len) list[len++] = ',';
+        memcpy(list + len, e, el);
+        len += el;
+        count++;
+      }
+      e += el + (comma ? 1 : 0);
+    }
+  } else if (!added) {
+    if (len + 5 >= sizeof(list)) return -1;
+    memcpy(list + len, len ? ",0015" : "0015", len ? 5 : 4);
+    len += len ? 5 : 4;
+    count++;
+  }
+  list[len] = '\0';
+  /* The a part's extension count counts SNI and ALPN too (JA4 spec), which the
+   * list leaves out: move it by one, capped at 99. */
+  int old_count = (buf[6] - '0') * 10 + (buf[7] - '0');
+  int new_count = old_count + (had ? -1 : 1);
+  if (buf[6] < '0' || buf[6] > '9' || buf[7] < '0' || buf[7] > '9' || new_count < 0) return -1;
+  if (new_count > 99) new_count = 99;
+  char a[11];
+  memcpy(a, buf, 10);
+  a[10] = '\0';
+  a[6] = (char)('0' + new_count / 10);
+  a[7] = (char)('0' + new_count % 10);
+  /* b: the ciphers' hash; c: extensions "_" sigalgs. */
+  char hb[13], hc[13], c[4096];
+  gfp_sha256_hex12(ciphers, strlen(ciphers), hb);
+  int cl = snprintf(c, sizeof(c), "%s%s%s", list, sig ? "_" : "", sig ? sig : "");
+  if (cl < 0 || (size_t)cl >= sizeof(c)) return -1;
+  gfp_sha256_hex12(c, (size_t)cl, hc);
+  if (snprintf(out, cap, "%s_%s_%s", a, hb, hc) >= (int)cap) return -1;
+  return 0;
+}

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "guise_fp.h"
 #include "profile.h"
 #include "profile_import.h"
 
@@ -20,6 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   memcpy(text, data, size);
   text[size] = '\0';
   if (strlen(text) != size) return 0; /* command-line strings hold no NUL */
+  char ja4[256];
+  (void)gfp_ja4_toggle_padding(text, ja4, sizeof(ja4)); /* any text as a JA4_r */
   char *akamai = strchr(text, '\n');
   if (akamai == NULL) return 0;
   *akamai++ = '\0';
