@@ -36,9 +36,7 @@ struct conn {
   uint64_t t0;
   double connect_ms, tls_ms;
   char detail[160];           /* why the handshake failed, in the library's words */
-  proxy_hs *proxy;            /* the tunnel handshake; NULL: direct */
-  uint8_t proxy_first[PROXY_MAX_OUT];
-  size_t proxy_first_len;
+  struct tunnel *proxy;       /* during the proxy handshake only; NULL: direct, or done */
   uint8_t readbuf[CONN_READ_BUF];
 };
 
@@ -234,16 +232,24 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void start_session(conn *c);
 
+/* A proxy handshake in progress: freed once the tunnel is up. */
+struct tunnel {
+  proxy_hs hs;
+  uint8_t first[PROXY_MAX_OUT]; /* what to send once TCP is up */
+  size_t first_len;
+};
+
 /* Bytes from the proxy during the tunnel handshake. */
 static void proxy_feed(conn *c, const uint8_t *p, size_t n) {
   uint8_t out[PROXY_MAX_OUT];
   size_t used, olen;
-  int r = proxy_hs_feed(c->proxy, p, n, &used, out, sizeof(out), &olen);
+  proxy_hs *hs = &c->proxy->hs;
+  int r = proxy_hs_feed(hs, p, n, &used, out, sizeof(out), &olen);
   if (r < 0) {
-    if (c->proxy->http_status)
-      snprintf(c->detail, sizeof(c->detail), "the proxy answered CONNECT with %d", c->proxy->http_status);
-    else if (c->proxy->socks_reply)
-      snprintf(c->detail, sizeof(c->detail), "the SOCKS5 proxy replied %d", c->proxy->socks_reply);
+    if (hs->http_status)
+      snprintf(c->detail, sizeof(c->detail), "the proxy answered CONNECT with %d", hs->http_status);
+    else if (hs->socks_reply)
+      snprintf(c->detail, sizeof(c->detail), "the SOCKS5 proxy replied %d", hs->socks_reply);
     finish(c, r);
     return;
   }
@@ -261,6 +267,8 @@ static void proxy_feed(conn *c, const uint8_t *p, size_t n) {
       finish(c, GUISE_E_PROXY_PROTOCOL);
       return;
     }
+    free(c->proxy); /* its buffers are not needed for the connection's life */
+    c->proxy = NULL;
     start_session(c);
   }
 }
@@ -293,7 +301,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_timeout(uv_timer_t *t) {
   conn *c = t->data;
-  if (c->proxy && c->state <= S_PROXY) finish(c, GUISE_E_PROXY_TIMEOUT);
+  if (c->proxy) finish(c, GUISE_E_PROXY_TIMEOUT); /* TCP to the proxy or its handshake */
   else finish(c, c->state == S_CONNECTING ? GUISE_E_TIMEOUT_CONNECT : GUISE_E_TIMEOUT_TLS);
 }
 
@@ -313,7 +321,7 @@ static void on_connect(uv_connect_t *req, int status) {
   }
   if (c->proxy) {
     c->state = S_PROXY; /* the first bytes were queued by conn_open */
-    int e = send_raw(c, c->proxy_first, c->proxy_first_len);
+    int e = send_raw(c, c->proxy->first, c->proxy->first_len);
     if (e) finish(c, e);
     return;
   }
@@ -375,9 +383,9 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   }
   if (o->proxy) {
     c->proxy = malloc(sizeof(*c->proxy));
-    int r = c->proxy ? proxy_hs_begin(c->proxy, o->proxy, o->proxy_target_host, o->proxy_target_port,
-                                      o->proxy_target_addr, c->proxy_first, sizeof(c->proxy_first),
-                                      &c->proxy_first_len)
+    int r = c->proxy ? proxy_hs_begin(&c->proxy->hs, o->proxy, o->proxy_target_host, o->proxy_target_port,
+                                      o->proxy_target_addr, c->proxy->first, sizeof(c->proxy->first),
+                                      &c->proxy->first_len)
                      : GUISE_E_NOMEM;
     if (r) {
       free(c->proxy);

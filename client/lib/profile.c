@@ -275,16 +275,6 @@ static void check_extension_contents(walk *w, const tls_shape *s) {
       {17613, "alps"},                {65037, "ech_grease"},
   };
   for (size_t i = 0; i < s->n_extensions && !w->failed; i++) {
-    int raw = 0;
-    for (size_t r = 0; r < s->n_raw; r++) raw |= s->raw[r].type == s->extensions[i];
-    if (!raw && !tls_shape_ext_implemented(s->extensions[i])) {
-      push_key(w, "extensions");
-      push_index(w, i);
-      fail_at(w, 0, "the TLS library does not implement this extension: give its body in \"raw_extensions\"");
-      pop(w);
-      pop(w);
-      break;
-    }
     for (size_t k = 0; k < sizeof(need) / sizeof(need[0]); k++) {
       if (s->extensions[i] != need[k].type) continue;
       int have;
@@ -516,6 +506,17 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
       w.depth = 0;
       push_key(&w, "tls");
       fail_at(&w, 1, "this build cannot send it: %s", why ? why : "out of memory");
+    }
+    /* A listed type the library does not write and raw_extensions does not give
+     * would fail every handshake; list entries are distinct, raw ones already
+     * added to |ctx| answer "implemented". */
+    for (size_t i = 0; !w.failed && i < p->tls.n_extensions; i++) {
+      if (tls_shape_ext_implemented(ctx, p->tls.extensions[i])) continue;
+      w.depth = 0;
+      push_key(&w, "tls");
+      push_key(&w, "extensions");
+      push_index(&w, i);
+      fail_at(&w, 0, "the TLS library does not implement this extension: give its body in \"raw_extensions\"");
     }
     SSL_CTX_free(ctx);
   }

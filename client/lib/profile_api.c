@@ -71,6 +71,30 @@ int guise_profile_expected(const char *name_or_file, char *ja4, char *ja3n, char
   return r;
 }
 
+/* Writes the imported profile |p| (consumed) as indented JSON to |*out| (|*len|
+ * bytes, malloc'd), once the strict loader has taken it: whatever an importer
+ * makes either loads or is refused here with the loader's message. */
+static int emit(json_t *p, const char *origin, char **out, size_t *len, char *err,
+                unsigned errlen) {
+  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(p);
+  profile *check = malloc(sizeof(*check));
+  if (text == NULL || check == NULL) {
+    free(text);
+    free(check);
+    return GUISE_E_NOMEM;
+  }
+  int r = profile_load(text, strlen(text), origin, check, err, errlen);
+  free(check);
+  if (r) {
+    free(text);
+    return GUISE_E_PROFILE_INVALID;
+  }
+  *len = strlen(text);
+  *out = text;
+  return 0;
+}
+
 int guise_profile_import_browsers_json(const char *file, const char *id, const char *name,
                                        char **out, size_t *len, char *err, unsigned errlen) {
   json_error_t jerr;
@@ -93,12 +117,7 @@ int guise_profile_import_browsers_json(const char *file, const char *id, const c
   json_t *p = profile_from_browsers_json(found, name, err, errlen);
   json_decref(root);
   if (p == NULL) return GUISE_E_PROFILE_INVALID;
-  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(p);
-  if (text == NULL) return GUISE_E_NOMEM;
-  *len = strlen(text);
-  *out = text;
-  return 0;
+  return emit(p, "(made from the record)", out, len, err, errlen);
 }
 
 int guise_profile_import_echo_log(const char *file, const char *name, const char *description,
@@ -128,12 +147,7 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
     snprintf(err, errlen, "%s: no connection with an HTTP/2 request in %d lines", file, lineno);
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   }
-  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(p);
-  if (text == NULL) return GUISE_E_NOMEM;
-  *len = strlen(text);
-  *out = text;
-  return 0;
+  return emit(p, "(made from the echo log)", out, len, err, errlen);
 }
 
 int guise_profile_import(const char *file, const char *id, const char *name, int permute,
@@ -159,24 +173,14 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
     json_t *p = profile_from_peet(root, name, permute, err, errlen);
     json_decref(root);
     if (p == NULL) return GUISE_E_PROFILE_INVALID;
-    char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(p);
-    if (text == NULL) return GUISE_E_NOMEM;
-    *len = strlen(text);
-    *out = text;
-    return 0;
+    return emit(p, "(made from the dump)", out, len, err, errlen);
   }
   if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "extensions")) &&
       json_is_array(json_object_get(root, "http2"))) {
     json_t *p = profile_from_browserleaks(root, name, permute, err, errlen);
     json_decref(root);
     if (p == NULL) return GUISE_E_PROFILE_INVALID;
-    char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(p);
-    if (text == NULL) return GUISE_E_NOMEM;
-    *len = strlen(text);
-    *out = text;
-    return 0;
+    return emit(p, "(made from the dump)", out, len, err, errlen);
   }
   json_decref(root);
   /* Otherwise: one JSON document per line, a guise echo log. */
@@ -190,24 +194,7 @@ int guise_profile_import_strings(const char *ja3, const char *akamai, const char
   profile_string_options opt = {sigalgs, key_shares, alpn, grease, permute};
   json_t *p = profile_from_strings(ja3, akamai, name, &opt, err, errlen);
   if (p == NULL) return GUISE_E_PROFILE_INVALID;
-  /* The result must load: an unknown name or a bad combination is reported now. */
-  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(p);
-  if (text == NULL) return GUISE_E_NOMEM;
-  profile *check = malloc(sizeof(*check));
-  if (check == NULL) {
-    free(text);
-    return GUISE_E_NOMEM;
-  }
-  int r = profile_load(text, strlen(text), "(made from the strings)", check, err, errlen);
-  free(check);
-  if (r) {
-    free(text);
-    return r;
-  }
-  *len = strlen(text);
-  *out = text;
-  return 0;
+  return emit(p, "(made from the strings)", out, len, err, errlen);
 }
 
 /* The first ClientHello flight and the first HTTP/2 preface flight of a capture. */
@@ -295,21 +282,5 @@ int guise_profile_import_capture(const char *file, const char *akamai, const cha
   json_decref(f.tls);
   json_decref(f.h2);
   if (p == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(p);
-  if (text == NULL) return GUISE_E_NOMEM;
-  profile *check = malloc(sizeof(*check));
-  if (check == NULL) {
-    free(text);
-    return GUISE_E_NOMEM;
-  }
-  int r = profile_load(text, strlen(text), "(made from the capture)", check, err, errlen);
-  free(check);
-  if (r) {
-    free(text);
-    return GUISE_E_PROFILE_INVALID;
-  }
-  *len = strlen(text);
-  *out = text;
-  return 0;
+  return emit(p, "(made from the capture)", out, len, err, errlen);
 }

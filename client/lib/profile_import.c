@@ -233,6 +233,7 @@ json_t *profile_from_echo(json_t *rec, const char *name, const char *description
   if ((e = ext_by_type(exts, 43))) json_object_set_new(t, "versions", hex_names(json_object_get(e, "values"), NAME_VERSION));
   json_object_set_new(t, "cipher_suites", hex_names(json_object_get(hello, "cipher_suites"), NAME_CIPHER));
   json_t *order = json_array(), *raw = json_array();
+  SSL_CTX *scratch = SSL_CTX_new(TLS_method()); /* asks which types the library writes */
   size_t i;
   json_array_foreach(exts, i, e) {
     const char *hex = json_string_value(json_object_get(e, "hex"));
@@ -240,10 +241,11 @@ json_t *profile_from_echo(json_t *rec, const char *name, const char *description
     uint16_t type;
     if (json_string_value(n)[0] == '0' ||
         (name_to_value(NAME_EXTENSION, json_string_value(n), &type) == 0 && strcmp(json_string_value(n), "GREASE") &&
-         !tls_shape_ext_implemented(type)))
+         scratch && !tls_shape_ext_implemented(scratch, type)))
       json_array_append_new(raw, json_pack("{s:s, s:O}", "type", json_string_value(n), "data", json_object_get(e, "data")));
     json_array_append_new(order, n);
   }
+  SSL_CTX_free(scratch);
   json_object_set_new(t, "extensions", order);
   json_object_set_new(t, "permute_extensions", json_boolean(permute));
   if (json_array_size(raw)) json_object_set_new(t, "raw_extensions", raw);
@@ -796,6 +798,7 @@ json_t *profile_from_peet(json_t *d, const char *name, int permute, char *err, s
   json_object_set_new(p, "source", json_string("a tls.peet.ws /api/all dump"));
   json_t *versions = NULL, *exts = json_array(), *raw = json_array(), *e;
   json_object_set_new(t, "cipher_suites", peet_iana(&w, json_object_get(tls, "ciphers"), NAME_CIPHER, "cipher"));
+  SSL_CTX *scratch = SSL_CTX_new(TLS_method()); /* asks which types the library writes */
   size_t i;
   json_array_foreach(json_object_get(tls, "extensions"), i, e) {
     const char *en = json_string_value(json_object_get(e, "name"));
@@ -860,7 +863,7 @@ json_t *profile_from_peet(json_t *d, const char *name, int permute, char *err, s
       case 35: json_object_set_new(t, "session_ticket", json_true()); break;
       case 65037: json_object_set_new(t, "ech_grease", json_true()); break;
       default: {
-        if (tls_shape_ext_implemented((uint16_t)type)) break;
+        if (scratch == NULL || tls_shape_ext_implemented(scratch, (uint16_t)type)) break;
         /* Not implemented by the TLS library: sent as captured, when the dump has the body. */
         const char *data = json_string_value(json_object_get(e, "data"));
         if (data == NULL) {
@@ -873,6 +876,7 @@ json_t *profile_from_peet(json_t *d, const char *name, int permute, char *err, s
       }
     }
   }
+  SSL_CTX_free(scratch);
   if (versions) json_object_set_new(t, "versions", versions);
   json_object_set_new(t, "extensions", exts);
   json_object_set_new(t, "permute_extensions", json_boolean(permute));

@@ -15,6 +15,7 @@
 #include <openssl/bytestring.h>
 
 #include "guise.h"
+#include "url.h"
 
 enum {
   HS_HTTP_REPLY = 1,   /* CONNECT sent, reading the answer's head */
@@ -24,96 +25,41 @@ enum {
   HS_DONE
 };
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* Percent-decodes [s, s+n) into |out| (cap bytes with the NUL). -1 if malformed or too long. */
-static int pct_decode(const char *s, size_t n, char *out, size_t cap) {
-  size_t o = 0;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (c == '%') {
-      int a = i + 2 < n ? hexval(s[i + 1]) : -1;
-      int b = i + 2 < n ? hexval(s[i + 2]) : -1;
-      if (a < 0 || b < 0 || (a | b) == 0) return -1; /* malformed, or a NUL */
-      c = (char)(a << 4 | b);
-      i += 2;
-    }
-    if (o + 1 >= cap) return -1;
-    out[o++] = c;
-  }
-  out[o] = '\0';
-  return 0;
-}
-
-int proxy_parse(const char *url, proxy_cfg *out) {
+int proxy_parse(const char *spec, proxy_cfg *out) {
   memset(out, 0, sizeof(*out));
-  const char *sep = strstr(url, "://");
+  const char *sep = strstr(spec, "://");
   if (sep == NULL) return GUISE_E_USAGE_URL_MALFORMED;
-  size_t sl = (size_t)(sep - url);
-  if (sl == 4 && strncasecmp(url, "http", 4) == 0) out->kind = PROXY_HTTP;
-  else if (sl == 6 && strncasecmp(url, "socks5", 6) == 0) out->kind = PROXY_SOCKS5;
-  else if (sl == 7 && strncasecmp(url, "socks5h", 7) == 0) out->kind = PROXY_SOCKS5H;
+  size_t sl = (size_t)(sep - spec);
+  if (sl == 4 && strncasecmp(spec, "http", 4) == 0) out->kind = PROXY_HTTP;
+  else if (sl == 6 && strncasecmp(spec, "socks5", 6) == 0) out->kind = PROXY_SOCKS5;
+  else if (sl == 7 && strncasecmp(spec, "socks5h", 7) == 0) out->kind = PROXY_SOCKS5H;
   else return GUISE_E_USAGE_URL_SCHEME;
-  const char *p = sep + 3, *end = p + strcspn(p, "/?#");
-  if (*end && !(end[0] == '/' && end[1] == '\0')) return GUISE_E_USAGE_URL_MALFORMED;
-  const char *at = NULL;
-  for (const char *q = p; q < end; q++)
+  /* The rest is an http URL's authority: url.c parses and decodes it. */
+  char text[URL_MAX_LEN + 8];
+  if (snprintf(text, sizeof(text), "http%s", sep) >= (int)sizeof(text)) return GUISE_E_USAGE_URL_MALFORMED;
+  url u; /* 16 KiB: url.c's own cap */
+  int e = url_parse(&u, text, strlen(text), NULL);
+  if (e) return e;
+  if (strcmp(url_target(&u), "/") != 0 || u.has_query || u.has_fragment) return GUISE_E_USAGE_URL_MALFORMED;
+  const char *host = url_host(&u);
+  if (strlen(host) > PROXY_MAX_HOST) return GUISE_E_USAGE_URL_MALFORMED;
+  snprintf(out->host, sizeof(out->host), "%s", host);
+  /* curl's default port for every proxy scheme is 1080; url.c fills in 80 for
+   * http, so a port is taken only when the authority names one. */
+  const char *auth = sep + 3, *end = auth + strcspn(auth, "/?#"), *at = NULL;
+  for (const char *q = auth; q < end; q++)
     if (*q == '@') at = q;
-  if (at) {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    size_t ul = colon ? (size_t)(colon - p) : (size_t)(at - p);
-    if (pct_decode(p, ul, out->user, sizeof(out->user)) != 0) return GUISE_E_USAGE_URL_MALFORMED;
-    if (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), out->pass, sizeof(out->pass)) != 0)
-      return GUISE_E_USAGE_URL_MALFORMED;
+  const char *hostpart = at ? at + 1 : auth, *rb = memchr(hostpart, ']', (size_t)(end - hostpart));
+  out->port = memchr(rb ? rb : hostpart, ':', (size_t)(end - (rb ? rb : hostpart))) ? u.port : 1080;
+  if (u.has_userinfo) {
+    size_t ul, pl;
+    if (url_userinfo(&u, 0, 1, out->user, sizeof(out->user), &ul) != 0 ||
+        url_userinfo(&u, 1, 1, out->pass, sizeof(out->pass), &pl) != 0 || strlen(out->user) != ul ||
+        strlen(out->pass) != pl)
+      return GUISE_E_USAGE_URL_MALFORMED; /* malformed, too long, or a NUL inside */
     out->has_auth = 1;
-    p = at + 1;
-  }
-  const char *hs = p, *he, *portp = NULL;
-  if (*p == '[') {
-    const char *rb = memchr(p, ']', (size_t)(end - p));
-    if (rb == NULL) return GUISE_E_USAGE_URL_MALFORMED;
-    hs = p + 1;
-    he = rb;
-    if (rb + 1 < end) {
-      if (rb[1] != ':') return GUISE_E_USAGE_URL_MALFORMED;
-      portp = rb + 2;
-    }
-  } else {
-    const char *colon = memchr(p, ':', (size_t)(end - p));
-    he = colon ? colon : end;
-    if (colon) portp = colon + 1;
-  }
-  size_t hl = (size_t)(he - hs);
-  if (hl == 0 || hl > PROXY_MAX_HOST) return GUISE_E_USAGE_URL_MALFORMED;
-  for (size_t i = 0; i < hl; i++)
-    if ((unsigned char)hs[i] <= ' ' || hs[i] == '/' || hs[i] == '@' || hs[i] == '%')
-      return GUISE_E_USAGE_URL_MALFORMED;
-  memcpy(out->host, hs, hl);
-  out->host[hl] = '\0';
-  out->port = 1080; /* curl's default for every proxy scheme */
-  if (portp) {
-    unsigned long v = 0;
-    if (portp == end) return GUISE_E_USAGE_URL_MALFORMED;
-    for (const char *q = portp; q < end; q++) {
-      if (*q < '0' || *q > '9') return GUISE_E_USAGE_URL_MALFORMED;
-      v = v * 10 + (unsigned long)(*q - '0');
-      if (v > 65535) return GUISE_E_USAGE_URL_MALFORMED;
-    }
-    if (v == 0) return GUISE_E_USAGE_URL_MALFORMED;
-    out->port = (uint16_t)v;
   }
   return 0;
-}
-
-void proxy_identity(const proxy_cfg *p, char *out, size_t cap) {
-  static const char *const scheme[] = {"", "http", "socks5", "socks5h"};
-  snprintf(out, cap, "%s://%s%s%s:%u", scheme[p->kind], p->has_auth ? p->user : "",
-           p->has_auth ? "@" : "", p->host, p->port);
 }
 
 /* "host:port", IPv6 literals in brackets (RFC 9110 9.3.6: authority-form). */

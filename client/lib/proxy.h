@@ -38,10 +38,6 @@ typedef struct proxy_cfg {
  * Returns 0, or GUISE_E_USAGE_URL_SCHEME / GUISE_E_USAGE_URL_MALFORMED. */
 int proxy_parse(const char *url, proxy_cfg *out);
 
-/* The proxy identity as text for pool and session-cache keys:
- * scheme://user@host:port (the password too, hashed by the caller if kept). */
-void proxy_identity(const proxy_cfg *p, char *out, size_t cap);
-
 typedef struct proxy_hs {
   const proxy_cfg *cfg;
   int state;

@@ -84,7 +84,10 @@ int tls_shape_apply_ssl(SSL *ssl, const tls_shape *s, const char **why);
 
 /* 1 if the TLS library writes extension |type| itself (from the rest of the
  * shape), 0 if it can only be sent as a raw extension with a given body.
- * GREASE, padding and pre_shared_key count as implemented. */
-int tls_shape_ext_implemented(uint16_t type);
+ * GREASE, padding and pre_shared_key count as implemented. |scratch| is a
+ * client context used only for asking (the library refuses a raw extension of
+ * a type it implements, patch 0004); ask about each type once per context: a
+ * type already added as raw also answers 1. */
+int tls_shape_ext_implemented(SSL_CTX *scratch, uint16_t type);
 
 #endif

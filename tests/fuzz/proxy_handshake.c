@@ -1,7 +1,8 @@
 /* proxy_handshake.c — libFuzzer target: arbitrary bytes as a proxy's answers
  * to the tunnel handshake (client/lib/proxy.c), for each kind of proxy, with
  * and without credentials, fed whole and in splits drawn from the input. The
- * first byte picks the configuration. Nothing may crash or read out of bounds;
+ * first byte picks the configuration. The bytes also go to proxy_parse as a
+ * --proxy URL. Nothing may crash or read out of bounds;
  * a finished handshake consumes no more than it was given. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
   static proxy_hs h;
   static proxy_cfg cfg;
+  /* The same bytes as a --proxy URL. */
+  static char spec[8192];
+  size_t sl = size < sizeof(spec) - 1 ? size : sizeof(spec) - 1;
+  memcpy(spec, data, sl);
+  spec[sl] = '\0';
+  int pr = proxy_parse(spec, &cfg);
+  if (pr == 0 && (cfg.kind == PROXY_NONE || cfg.port == 0 || cfg.host[0] == '\0')) abort();
   memset(&cfg, 0, sizeof(cfg));
   cfg.kind = data[0] & 1 ? PROXY_SOCKS5H : PROXY_HTTP;
   cfg.has_auth = (data[0] >> 1) & 1;
