@@ -1,16 +1,21 @@
 /* conn.c — a client connection over libuv, TLS via memory BIOs (see conn.h). */
 #include "conn.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 
 #include "guise.h"
 #include "proxy.h"
 #include "tls_verify.h"
 
-/* Plaintext read per SSL_read and the libuv read buffer: a TLS record and more. */
+/* Plaintext read per SSL_read and the libuv read buffer: a TLS record and more.
+ * Both are lent per thread for the length of one callback (scratch_take), so an
+ * idle connection holds no buffer: its memory is the struct below, BoringSSL's
+ * SSL (which frees its record buffers when empty) and the protocol above. */
 #define CONN_READ_BUF (64u * 1024u)
 /* Output queued but not yet written to the socket; past it conn_write fails:
  * the protocols above never need more than a window of data in flight. */
@@ -30,15 +35,47 @@ struct conn {
   conn_callbacks cb;
   void *ud;
   SSL *ssl;
-  BIO *rbio, *wbio;
   const tls_shape *shape;
   unsigned tls_timeout_ms;
   uint64_t t0;
   double connect_ms, tls_ms;
+  int bio_err;                /* a GUISE_E_* code from the BIO's write, else 0 */
+  const uint8_t *in_p;        /* ciphertext received and not yet read by TLS */
+  size_t in_n;
   char detail[160];           /* why the handshake failed, in the library's words */
   struct tunnel *proxy;       /* during the proxy handshake only; NULL: direct, or done */
-  uint8_t readbuf[CONN_READ_BUF];
 };
+
+/* ---- per-thread scratch buffers ----------------------------------------------------
+ * Two (libuv's read buffer and SSL_read's plaintext), lent for one callback. A
+ * nested use on the same thread (a callback running another loop) gets a buffer
+ * of its own. Freed when the thread's last connection closes. */
+static _Thread_local uint8_t *scratch[2];
+static _Thread_local int scratch_busy[2];
+static _Thread_local size_t live_conns;
+
+static uint8_t *scratch_take(int i) {
+  if (scratch_busy[i]) return malloc(CONN_READ_BUF);
+  if (scratch[i] == NULL && (scratch[i] = malloc(CONN_READ_BUF)) == NULL) return NULL;
+  scratch_busy[i] = 1;
+  return scratch[i];
+}
+
+static void scratch_give(int i, uint8_t *p) {
+  if (p == NULL) return;
+  if (p == scratch[i]) scratch_busy[i] = 0;
+  else free(p);
+}
+
+static void conn_count(int delta) {
+  live_conns = (size_t)((long)live_conns + delta);
+  if (live_conns == 0)
+    for (int i = 0; i < 2; i++)
+      if (!scratch_busy[i]) {
+        free(scratch[i]);
+        scratch[i] = NULL;
+      }
+}
 
 static int map_uv(int r) {
   switch (r) {
@@ -98,6 +135,7 @@ static void on_closed(uv_handle_t *h) {
   SSL_free(c->ssl);
   free(c->proxy);
   free(c);
+  conn_count(-1);
 }
 
 static void finish(conn *c, int err) {
@@ -149,29 +187,64 @@ static int send_raw(conn *c, const uint8_t *p, size_t n) {
   return 0;
 }
 
-/* Everything BoringSSL wrote goes to the socket. */
-static int flush_tls(conn *c) {
-  size_t n;
-  while ((n = BIO_pending(c->wbio)) > 0) {
-    uint8_t buf[16384 + 512];
-    int got = BIO_read(c->wbio, buf, (int)(n < sizeof(buf) ? n : sizeof(buf)));
-    if (got <= 0) break;
-    int r = send_raw(c, buf, (size_t)got);
-    if (r) return r;
+/* ---- the TLS transport: a BIO reading from the bytes just received and writing
+ * straight to the socket (no buffer of its own that would keep its high-water
+ * size for the connection's life, as a memory BIO does). */
+static int bio_write(BIO *b, const char *p, int n) {
+  conn *c = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (n <= 0) return 0;
+  int e = send_raw(c, (const uint8_t *)p, (size_t)n);
+  if (e) {
+    if (!c->bio_err) c->bio_err = e;
+    return -1;
   }
-  return 0;
+  return n;
 }
+
+static int bio_read(BIO *b, char *out, int len) {
+  conn *c = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (len <= 0) return 0;
+  if (c->in_n == 0) {
+    BIO_set_retry_read(b);
+    return -1;
+  }
+  size_t n = c->in_n < (size_t)len ? c->in_n : (size_t)len;
+  memcpy(out, c->in_p, n);
+  c->in_p += n;
+  c->in_n -= n;
+  return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long larg, void *parg) {
+  (void)b, (void)larg, (void)parg;
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static BIO_METHOD *bio_method;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+
+static void bio_method_init(void) {
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "guise conn");
+  if (m && BIO_meth_set_write(m, bio_write) && BIO_meth_set_read(m, bio_read) &&
+      BIO_meth_set_ctrl(m, bio_ctrl))
+    bio_method = m;
+}
+
+/* A TLS-level write failure: the transport's code if it had one. */
+static int tls_write_err(conn *c) { return c->bio_err ? c->bio_err : GUISE_E_TLS_PROTOCOL; }
 
 int conn_write(conn *c, const uint8_t *p, size_t n) {
   if (c->state != S_READY) return GUISE_E_CONNECT_CLOSED;
   if (c->ssl == NULL) return send_raw(c, p, n);
   while (n > 0) {
     int chunk = n > 16384 ? 16384 : (int)n;
-    if (SSL_write(c->ssl, p, chunk) != chunk) return GUISE_E_TLS_PROTOCOL;
+    if (SSL_write(c->ssl, p, chunk) != chunk) return tls_write_err(c);
     p += chunk;
     n -= (size_t)chunk;
   }
-  return flush_tls(c);
+  return 0;
 }
 
 static void ready(conn *c) {
@@ -193,9 +266,8 @@ static void ready(conn *c) {
 static void tls_progress(conn *c) {
   if (c->state == S_TLS) {
     int r = SSL_do_handshake(c->ssl);
-    int fr = flush_tls(c);
-    if (fr) {
-      finish(c, fr);
+    if (c->bio_err) {
+      finish(c, c->bio_err);
       return;
     }
     if (r != 1) {
@@ -207,27 +279,33 @@ static void tls_progress(conn *c) {
     ready(c);
     if (c->state != S_READY) return;
   }
+  uint8_t *buf = scratch_take(1);
+  if (buf == NULL) {
+    finish(c, GUISE_E_NOMEM);
+    return;
+  }
   for (;;) {
-    int r = SSL_read(c->ssl, c->readbuf, sizeof(c->readbuf));
+    int r = SSL_read(c->ssl, buf, CONN_READ_BUF);
     if (r > 0) {
-      if (c->cb.on_data) c->cb.on_data(c, c->readbuf, (size_t)r, c->ud);
-      if (c->state != S_READY) return;
+      if (c->cb.on_data) c->cb.on_data(c, buf, (size_t)r, c->ud);
+      if (c->state != S_READY) break;
       continue;
     }
     int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ) break;
-    finish(c, e == SSL_ERROR_ZERO_RETURN ? 0 : GUISE_E_TLS_PROTOCOL);
-    return;
+    if (e == SSL_ERROR_WANT_READ) {
+      if (c->bio_err) finish(c, c->bio_err); /* a post-handshake reply could not go out */
+      break;
+    }
+    finish(c, e == SSL_ERROR_ZERO_RETURN ? 0 : c->bio_err ? c->bio_err : GUISE_E_TLS_PROTOCOL);
+    break;
   }
-  int fr = flush_tls(c); /* post-handshake messages, key updates */
-  if (fr) finish(c, fr);
+  scratch_give(1, buf);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  conn *c = h->data;
-  /* With TLS the ciphertext goes to the BIO at once; the buffer is free again
-   * before the next read. Without TLS, on_data consumes it synchronously. */
-  *buf = uv_buf_init((char *)c->readbuf, sizeof(c->readbuf));
+  (void)h, (void)suggested;
+  uint8_t *p = scratch_take(0);
+  *buf = uv_buf_init((char *)p, p ? CONN_READ_BUF : 0);
 }
 
 static void start_session(conn *c);
@@ -273,13 +351,13 @@ static void proxy_feed(conn *c, const uint8_t *p, size_t n) {
   }
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  conn *c = s->data;
+static void on_read_buf(conn *c, ssize_t nread, const uv_buf_t *buf) {
   if (c->state == S_CLOSING) return;
   if (nread < 0) {
     int err = nread == UV_EOF ? (c->state == S_READY ? 0 : c->state == S_PROXY ? GUISE_E_PROXY_PROTOCOL
                                                                              : GUISE_E_CONNECT_CLOSED)
-                              : map_uv((int)nread);
+              : nread == UV_ENOBUFS ? GUISE_E_NOMEM
+                                    : map_uv((int)nread);
     finish(c, err);
     return;
   }
@@ -292,11 +370,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     if (c->cb.on_data) c->cb.on_data(c, (const uint8_t *)buf->base, (size_t)nread, c->ud);
     return;
   }
-  if (BIO_write(c->rbio, buf->base, (int)nread) != (int)nread) {
-    finish(c, GUISE_E_NOMEM);
-    return;
-  }
+  c->in_p = (const uint8_t *)buf->base;
+  c->in_n = (size_t)nread;
   tls_progress(c);
+  c->in_p = NULL;
+  c->in_n = 0; /* the connection closed early; what is left is not needed */
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn *c = s->data;
+  on_read_buf(c, nread, buf);
+  scratch_give(0, (uint8_t *)buf->base);
 }
 
 static void on_timeout(uv_timer_t *t) {
@@ -354,18 +438,18 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   c->t0 = uv_hrtime();
   if (o->ctx) {
     const char *why = NULL;
+    pthread_once(&bio_once, bio_method_init);
     c->ssl = SSL_new(o->ctx);
-    c->rbio = BIO_new(BIO_s_mem());
-    c->wbio = BIO_new(BIO_s_mem());
-    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-      BIO_free(c->rbio);
-      BIO_free(c->wbio);
+    BIO *bio = bio_method ? BIO_new(bio_method) : NULL;
+    if (c->ssl == NULL || bio == NULL) {
+      BIO_free(bio);
       SSL_free(c->ssl);
       free(c);
       return GUISE_E_NOMEM;
     }
-    BIO_set_mem_eof_return(c->rbio, -1);
-    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    BIO_set_data(bio, c);
+    BIO_set_init(bio, 1);
+    SSL_set_bio(c->ssl, bio, bio); /* one reference, taken by the SSL */
     SSL_set_connect_state(c->ssl);
     int r = 0;
     if (o->shape && tls_shape_apply_ssl(c->ssl, o->shape, &why) != 0) r = GUISE_E_PROFILE_UNSUPPORTED;
@@ -394,6 +478,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
       return r;
     }
   }
+  conn_count(+1); /* from here on_closed runs, which counts it out */
   uv_tcp_init(loop, &c->tcp);
   uv_timer_init(loop, &c->timer);
   c->tcp.data = c->timer.data = c->connect_req.data = c;
