@@ -180,6 +180,9 @@ typedef struct guise_response_info {
   unsigned long long body_bytes; /* delivered to on_body (decoded) */
   unsigned long long wire_body_bytes; /* as received */
   const char *error_detail;      /* a sentence for -v when the request failed, or "" */
+  int reused;                    /* 1: the connection had carried another request
+                                    (dns/connect/tls_ms are then 0) */
+  const char *local;             /* our "ip:port" of the connection, or "" */
 } guise_response_info;
 
 typedef struct guise_callbacks {
@@ -230,9 +233,71 @@ typedef struct guise_request_options {
 /* guise_request_options_init sets every field of |o| to its default. */
 GUISE_EXTERN void guise_request_options_init(guise_request_options *o);
 
+/* ---- Clients: connections kept and shared -------------------------------------------- */
+
+/*
+ * A client owns a pool of connections on one loop, keyed by (scheme, host, port,
+ * profile and its ALPN and trust settings, proxy identity): HTTP/2 connections
+ * carry many requests at once, HTTP/1.1 connections are kept alive and reused,
+ * unused ones close after an idle timeout. It also parses each profile once,
+ * caches DNS answers and keeps TLS sessions for resumption per pool key. See
+ * docs/CLIENT.md. One client belongs to one loop and its thread.
+ */
+typedef struct guise_client guise_client;
+
+typedef struct guise_client_options {
+  unsigned size;
+  /* Defaults for requests that leave them unset (NULL): a profile name or file
+   * ("none": no profile), a proxy URL. */
+  const char *profile;
+  const char *proxy;
+  int insecure;                  /* -k for every request */
+  const char *cafile;            /* trust anchors; NULL: the system bundle */
+  const char *const *resolve;    /* curl-style "host:port:addr" overrides */
+  size_t n_resolve;
+  const char *dns_servers;       /* "ip[:port],..." instead of /etc/resolv.conf */
+  unsigned connect_timeout_ms;   /* 0: 30000 (a request's own value wins) */
+  unsigned max_connections_per_origin; /* 0: 6, Chrome's per-host limit */
+  unsigned max_streams_per_connection; /* HTTP/2 requests at once on one connection
+                                          before another is opened; 0: 100 */
+  unsigned idle_timeout_ms;      /* an unused connection is closed after it; 0: 118000 */
+  int no_reuse;                  /* every request on a connection of its own, closed after */
+} guise_client_options;
+
+/* guise_client_options_init sets every field of |o| to its default. */
+GUISE_EXTERN void guise_client_options_init(guise_client_options *o);
+
+/*
+ * guise_client_new makes a client on |loop| (a uv_loop_t). |o| may be NULL (the
+ * defaults); its strings are copied. Returns 0 and *out, or a GUISE_E_* code
+ * (a malformed proxy URL or resolve entry, NOMEM).
+ */
+GUISE_EXTERN int guise_client_new(struct uv_loop_s *loop, const guise_client_options *o,
+                                  guise_client **out);
+
+/*
+ * guise_client_request starts a request on |c|: it waits for a free connection
+ * of its pool key, or one is opened. Same contract as guise_request(). Per
+ * request: |profile| and |proxy| NULL take the client's (proxy "" is direct);
+ * |insecure| adds to the client's; |resolve| entries are added to the client's
+ * overrides; |dns_servers| must be NULL (a client option). Refused with
+ * GUISE_E_CANCELLED once the client is closing.
+ */
+GUISE_EXTERN int guise_client_request(guise_client *c, const guise_request_options *o,
+                                      const guise_callbacks *cb, void *ud);
+
+/*
+ * guise_client_close ends every request still waiting or running
+ * (GUISE_E_CANCELLED), closes the connections and frees the client once the
+ * loop has run their close callbacks: run the loop until it returns. Safe from
+ * inside a callback; |c| must not be used after. Idle connections do not keep
+ * the loop alive; requests in flight do.
+ */
+GUISE_EXTERN void guise_client_close(guise_client *c);
+
 /*
  * guise_request starts one request on |loop| (a uv_loop_t) over a new
- * connection. Returns 0, after which |cb| is called from the loop and
+ * connection, closed after it (a client of its own with |no_reuse|). Returns 0, after which |cb| is called from the loop and
  * on_complete exactly once; or a negative GUISE_E_* code (usage errors: a bad
  * URL, method or header), after which no callback is called.
  */

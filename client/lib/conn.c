@@ -2,6 +2,7 @@
 #include "conn.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,6 +153,32 @@ void conn_close(conn *c) { finish(c, 0); }
 const char *conn_error_detail(const conn *c) { return c->detail; }
 
 SSL *conn_ssl(conn *c) { return c->ssl; }
+
+void conn_set_ref(conn *c, int ref) {
+  if (c->state == S_CLOSING) return;
+  if (ref) {
+    uv_ref((uv_handle_t *)&c->tcp);
+    uv_ref((uv_handle_t *)&c->timer);
+  } else {
+    uv_unref((uv_handle_t *)&c->tcp);
+    uv_unref((uv_handle_t *)&c->timer);
+  }
+}
+
+void conn_local(conn *c, char *out, size_t cap) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  char ip[64];
+  out[0] = '\0';
+  if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) != 0) return;
+  if (ss.ss_family == AF_INET) {
+    uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+    snprintf(out, cap, "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));
+  } else if (ss.ss_family == AF_INET6) {
+    uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+    snprintf(out, cap, "[%s]:%u", ip, ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+  }
+}
 double conn_connect_ms(const conn *c) { return c->connect_ms; }
 double conn_tls_ms(const conn *c) { return c->tls_ms; }
 

@@ -67,6 +67,13 @@ void conn_close(conn *c);
  * any data it added), or "". Valid until on_close returns. */
 const char *conn_error_detail(const conn *c);
 
+/* Whether the connection's handles keep the loop alive (uv_ref / uv_unref): an
+ * idle pooled connection does not. */
+void conn_set_ref(conn *c, int ref);
+
+/* The local address, "ip:port" ("[ip]:port" for IPv6), or "" before TCP is up. */
+void conn_local(conn *c, char *out, size_t cap);
+
 /* The TLS object, for the negotiated details (NULL for plaintext). */
 SSL *conn_ssl(conn *c);
 

@@ -1,46 +1,46 @@
 /*
- * request.c — one request over a new connection: URL → DNS (dns.c) → TCP and
- * TLS (conn.c) → HTTP/2 (h2.c) or HTTP/1.1 (h1_request.c, h1_response.c) →
- * content decoding (decode.c) → the caller's callbacks. A loop module.
+ * request.c — one request: its head and body on a connection the pool gives it
+ * (pool.c), the response through HTTP/2 (h2.c) or HTTP/1.1 (h1_request.c,
+ * h1_response.c), content decoding (decode.c), and the caller's callbacks.
+ * A loop module.
  *
- * Through a proxy (proxy.c), DNS resolves the proxy's name (and for socks5://
- * the origin's first); the tunnel is built by conn.c before TLS.
+ * Retries, without the caller seeing them: a stream the server did not process
+ * (RFC 9113 8.1.4: REFUSED_STREAM, or above GOAWAY's last stream id) goes once
+ * more on another connection, as browsers do; so does a request whose reused
+ * HTTP/1.1 connection closed before any byte of the response (the server had
+ * timed the idle connection out as the request went).
  *
- * Not yet here (later steps of the engine): connection reuse and pooling,
- * redirects, cookies, HTTPS proxies.
+ * Not yet here: redirects, cookies, HTTPS proxies.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <uv.h>
 
-#include "conn.h"
 #include "decode.h"
-#include "dns.h"
 #include "guise.h"
 #include "h1_request.h"
 #include "h1_response.h"
 #include "h2.h"
+#include "pool.h"
 #include "profile.h"
 #include "proxy.h"
-#include "tls_client.h"
 #include "url.h"
 
 /* Request headers kept: as many as the HTTP/1.1 writer accepts (Apache's 100). */
 #define REQ_MAX_HEADERS H1_MAX_HEADERS
-/* Plaintext buffer for HTTP/2 output between the session and the connection. */
-#define REQ_H2_OUT 16384
-/* New connections tried for a request the server did not process (RFC 9113
- * 6.8: streams above GOAWAY's last id, and REFUSED_STREAM, are safe to retry).
- * Browsers retry once; so does guise. */
+/* New connections tried for a request the server did not process. Browsers
+ * retry once; so does guise. */
 #define REQ_MAX_RETRIES 1
 /* The default decoded-body cap: large downloads are for -o, not for bombs. */
 #define REQ_DEFAULT_MAX_BODY (1ull << 30)
 
-typedef struct req {
-  uv_loop_t *loop;
+struct req {
+  req_head h;                /* first: the pool's part */
+  guise_client *cl;
   guise_callbacks cb;
   void *ud;
   guise_request_options o;
@@ -49,28 +49,21 @@ typedef struct req {
   guise_header headers[REQ_MAX_HEADERS];
   size_t n_headers;
   uint8_t *body;
-  dns *dns;
-  SSL_CTX *ctx;
-  tls_shape shape;
-  profile *prof;             /* NULL: no profile */
-  h2_shape h2shape;
+  variant *v;
   proxy_cfg *proxy;          /* &proxy_store, or NULL: direct */
   proxy_cfg proxy_store;
-  struct sockaddr_storage target; /* socks5://: the origin's address */
-  int target_known;
-  conn *conn;
-  struct sockaddr_storage addrs[DNS_MAX_ADDRS];
-  size_t n_addrs, next_addr;
+  const char *proxy_id;      /* the proxy URL as given (in |arena|) */
   uv_timer_t timer;
-  int holds;                 /* conn and timer close callbacks still to come */
+  int holds;                 /* the timer; the HTTP/2 stream while open */
   int done;
-  int retry;                 /* closing this connection to retry on a new one */
-  int attempts;              /* retries made */
+  int attempts;              /* refused streams retried */
+  int stale_retries;         /* dead reused connections retried */
   uint64_t t0;
   int head_seen;
+  int got_bytes;             /* HTTP/1.1: response bytes on this connection */
   /* HTTP/2 */
-  h2_conn *h2;
   int32_t stream;
+  int stream_open;
   h2_body h2body;
   size_t h2_body_off;
   /* HTTP/1.1 */
@@ -80,50 +73,52 @@ typedef struct req {
   decode *dec;
   int status;
   guise_response_info info;
-  char remote[64], alpn[32], detail[160];
-} req;
+  char remote[64], local[64], alpn[16], detail[160];
+};
 
 static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6; }
 
 static void release(req *r) {
   if (--r->holds > 0) return;
-  if (r->h2) h2_conn_free(r->h2);
+  guise_client *cl = r->cl;
   if (r->h1_started) h1_response_free(&r->h1);
   decode_free(r->dec);
-  SSL_CTX_free(r->ctx);
-  free(r->prof);
+  client_variant_put(cl, r->v);
   free(r->arena);
   free(r->body);
   free(r);
+  client_release(cl);
 }
 
 static void on_timer_closed(uv_handle_t *h) { release(h->data); }
 
-/* Ends the request once: on_complete, then everything is closed and freed from
- * the loop. */
-static void finish(req *r, int err, const char *detail) {
+/* Ends the request once: out of the pool (|reusable|: an HTTP/1.1 connection
+ * that may carry the next request), on_complete, then freed from the loop. An
+ * open HTTP/2 stream is reset; it leaves the pool when it has closed. */
+static void finish(req *r, int err, const char *detail, int reusable) {
   if (r->done) return;
   r->done = 1;
   if (detail && !r->detail[0]) snprintf(r->detail, sizeof(r->detail), "%s", detail);
+  uv_timer_stop(&r->timer);
+  pconn *pc = r->h.pc;
+  if (pc && pconn_is_h2(pc) && r->stream_open) {
+    h2_cancel(pconn_h2(pc), r->stream);
+    if (r->h.pc) pconn_flush(pc); /* still bound: the RST_STREAM goes out */
+  } else {
+    pool_release(&r->h, reusable);
+  }
   r->info.total_ms = now_ms(r);
   r->info.status = r->status;
   r->info.error_detail = r->detail;
   if (r->cb.on_complete) r->cb.on_complete(r->ud, err, &r->info);
-  uv_timer_stop(&r->timer);
   uv_close((uv_handle_t *)&r->timer, on_timer_closed);
-  /* Each hold is released by its own close callback: the timer's above, the
-   * connection's in on_conn_close. */
-  if (r->conn) conn_close(r->conn);
-  dns_free(r->dns);
-  r->dns = NULL;
+  client_request_done(r->cl);
 }
 
 static void on_max_time(uv_timer_t *t) {
   req *r = t->data;
-  finish(r, r->head_seen ? GUISE_E_TIMEOUT_TOTAL
-            : r->conn && r->info.tls_ms + r->info.connect_ms > 0 ? GUISE_E_TIMEOUT_RESPONSE
-                                                                 : GUISE_E_TIMEOUT_TOTAL,
-         "--max-time reached");
+  finish(r, r->head_seen ? GUISE_E_TIMEOUT_TOTAL : r->h.pc ? GUISE_E_TIMEOUT_RESPONSE : GUISE_E_TIMEOUT_TOTAL,
+         "--max-time reached", 0);
 }
 
 /* ---- body ------------------------------------------------------------------------- */
@@ -181,28 +176,11 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
 
 /* ---- HTTP/2 ----------------------------------------------------------------------- */
 
-static void h2_pump(req *r) {
-  uint8_t out[REQ_H2_OUT];
-  size_t n;
-  while (!r->done && !r->retry && h2_want_write(r->h2)) {
-    int e = h2_send(r->h2, out, sizeof(out), &n);
-    if (e) {
-      finish(r, e, "HTTP/2 session error");
-      return;
-    }
-    if (n == 0) break;
-    e = conn_write(r->conn, out, n);
-    if (e) {
-      finish(r, e, "write failed");
-      return;
-    }
-  }
-}
-
 static int h2_on_headers(void *ud, int32_t id, h2_headers_kind kind, int status,
                          const h2_header *hs, size_t n) {
+  (void)id;
   req *r = ud;
-  if (kind != H2_HEADERS_RESPONSE) return 0;
+  if (kind != H2_HEADERS_RESPONSE || r->done) return 0;
   /* The h2 layer caps a block at H2_DEFAULT_MAX_HEADER_FIELDS fields. */
   guise_header list[H2_DEFAULT_MAX_HEADER_FIELDS] = {{0}};
   char *copy[H2_DEFAULT_MAX_HEADER_FIELDS][2];
@@ -222,19 +200,42 @@ static int h2_on_headers(void *ud, int32_t id, h2_headers_kind kind, int status,
 }
 
 static int h2_on_data(void *ud, int32_t id, const uint8_t *p, size_t n) {
-  return body_bytes(ud, p, n);
+  (void)id;
+  req *r = ud;
+  return r->done ? 0 : body_bytes(r, p, n);
+}
+
+static void reset_attempt(req *r) {
+  decode_free(r->dec);
+  r->dec = NULL;
+  r->status = 0;
+  r->info.wire_body_bytes = r->info.body_bytes = 0;
+  r->h2_body_off = 0;
+  r->got_bytes = 0;
+  if (r->h1_started) h1_response_free(&r->h1);
+  r->h1_started = 0;
 }
 
 static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
+  (void)id, (void)h2_error;
   req *r = ud;
-  if (err == GUISE_E_HTTP2_REFUSED && !r->head_seen && r->attempts < REQ_MAX_RETRIES && r->conn) {
-    /* Not processed by the server: again, on a new connection (on_conn_close). */
-    r->retry = 1;
-    conn_close(r->conn);
+  r->stream_open = 0;
+  if (r->done) { /* reset by finish(): now it leaves the pool */
+    pool_release(&r->h, 0);
+    release(r);
+    return;
+  }
+  if (err == GUISE_E_HTTP2_REFUSED && !r->head_seen && r->attempts < REQ_MAX_RETRIES) {
+    /* Not processed by the server: again, on another connection. */
+    r->attempts++;
+    reset_attempt(r);
+    pool_requeue(&r->h, 1);
+    release(r);
     return;
   }
   if (!err) err = body_end(r);
-  finish(r, err, err ? "the HTTP/2 stream ended with an error" : NULL);
+  finish(r, err, err ? "the HTTP/2 stream ended with an error" : NULL, 1);
+  release(r);
 }
 
 /* The headers to send: the profile's (in its order; Title-Case names for
@@ -244,10 +245,10 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
 static size_t merge_headers(const req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
                             size_t cap) {
   size_t n = 0;
-  if (r->prof) {
-    int have_h1 = r->prof->n_nav_h1 > 0;
-    const profile_header *base = h1 && have_h1 ? r->prof->nav_h1 : r->prof->nav_h2;
-    size_t nb = h1 && have_h1 ? r->prof->n_nav_h1 : r->prof->n_nav_h2;
+  if (r->v->prof) {
+    int have_h1 = r->v->prof->n_nav_h1 > 0;
+    const profile_header *base = h1 && have_h1 ? r->v->prof->nav_h1 : r->v->prof->nav_h2;
+    size_t nb = h1 && have_h1 ? r->v->prof->n_nav_h1 : r->v->prof->n_nav_h2;
     for (size_t i = 0; i < nb && n < cap; i++) {
       memcpy(names[n], base[i].name, PROFILE_MAX_NAME); /* NUL-terminated, same size */
       if (h1 && !have_h1)
@@ -286,16 +287,9 @@ static long h2_read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
   return (long)n;
 }
 
-static void start_h2(req *r) {
-  h2_limits lim;
-  h2_limits_init(&lim);
-  static const h2_conn_callbacks ccb = {NULL};
-  if (h2_conn_new(&r->h2, &r->h2shape, &lim, &ccb, r) != 0) {
-    finish(r, GUISE_E_NOMEM, "cannot make the HTTP/2 session");
-    return;
-  }
+static void start_h2(req *r, pconn *pc) {
   guise_header merged[REQ_MAX_HEADERS];
-  static char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
+  char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
   size_t nm = merge_headers(r, 0, merged, names, REQ_MAX_HEADERS);
   h2_header hs[REQ_MAX_HEADERS];
   char lower[REQ_MAX_HEADERS][128];
@@ -310,7 +304,7 @@ static void start_h2(req *r) {
       continue;
     size_t len = strlen(name);
     if (len >= sizeof(lower[0])) {
-      finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, "header name too long");
+      finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, "header name too long", 1);
       return;
     }
     for (size_t k = 0; k <= len; k++)
@@ -333,12 +327,19 @@ static void start_h2(req *r) {
     r->h2body.arg = r;
     hr.body = &r->h2body;
   }
-  int e = h2_submit(r->h2, &hr, &scb, r, &r->stream);
-  if (e) {
-    finish(r, e, "the request was refused by the HTTP/2 layer");
+  int e = h2_submit(pconn_h2(pc), &hr, &scb, r, &r->stream);
+  if (e == GUISE_E_HTTP2_GOAWAY && r->attempts < REQ_MAX_RETRIES) {
+    r->attempts++; /* the connection stopped taking streams: another one */
+    pool_requeue(&r->h, 1);
     return;
   }
-  h2_pump(r);
+  if (e) {
+    finish(r, e, "the request was refused by the HTTP/2 layer", 1);
+    return;
+  }
+  r->stream_open = 1;
+  r->holds++;
+  pconn_flush(pc);
 }
 
 /* ---- HTTP/1.1 --------------------------------------------------------------------- */
@@ -351,7 +352,7 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
     if (k < 0) {
       uint64_t off;
       snprintf(r->detail, sizeof(r->detail), "%s", h1_response_error(&r->h1, &off));
-      finish(r, k, NULL);
+      finish(r, k, NULL, 0);
       return;
     }
     p += used;
@@ -373,17 +374,22 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
         free(copy[i][1]);
       }
       if (e) {
-        finish(r, e, NULL);
+        finish(r, e, NULL, 0);
         return;
       }
     } else if (k == H1R_BODY) {
       int e = body_bytes(r, span.p, span.len);
       if (e) {
-        finish(r, e, NULL);
+        finish(r, e, NULL, 0);
         return;
       }
     } else if (k == H1R_DONE) {
-      finish(r, body_end(r), NULL);
+      /* Kept for the next request when the server allows it and sent nothing
+       * more (guise does not pipeline: bytes past the response are an error of
+       * the server's, and the connection is not trusted again). */
+      int reusable = h1_response_keep_alive(&r->h1) && n == 0;
+      int e = body_end(r);
+      finish(r, e, NULL, reusable && !e);
       return;
     } else if (n == 0) {
       return; /* NEED_MORE */
@@ -391,9 +397,9 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
   }
 }
 
-static void start_h1(req *r) {
+static void start_h1(req *r, pconn *pc) {
   guise_header merged[REQ_MAX_HEADERS];
-  static char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
+  char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
   size_t nm = merge_headers(r, 1, merged, names, REQ_MAX_HEADERS);
   h1_field fields[REQ_MAX_HEADERS + 1];
   size_t n = 0;
@@ -418,148 +424,66 @@ static void start_h1(req *r) {
   h1_request_err herr;
   int e = h1_request_write(&hr, head_buf, sizeof(head_buf), &len, &herr);
   if (e) {
-    finish(r, e, "the request head was refused (bad header name or value)");
+    finish(r, e, "the request head was refused (bad header name or value)", 1);
     return;
   }
   h1_response_init(&r->h1, strcmp(r->o.method, "HEAD") == 0 ? H1R_REQ_HEAD : 0);
   r->h1_started = 1;
-  e = conn_write(r->conn, head_buf, len);
-  if (!e && r->o.has_body) e = conn_write(r->conn, r->body, r->o.body_len);
-  if (e) finish(r, e, "write failed");
+  e = pconn_write(pc, head_buf, len);
+  if (!e && r->o.has_body) e = pconn_write(pc, r->body, r->o.body_len);
+  if (e) finish(r, e, "write failed", 0);
 }
 
-/* ---- connection ------------------------------------------------------------------- */
+/* ---- the pool's calls ---------------------------------------------------------------- */
 
-static void on_conn_ready(conn *c, const char *alpn, void *ud) {
-  req *r = ud;
-  r->info.connect_ms = conn_connect_ms(c);
-  r->info.tls_ms = conn_tls_ms(c);
-  snprintf(r->alpn, sizeof(r->alpn), "%s", alpn);
-  SSL *ssl = conn_ssl(c);
-  if (ssl) {
-    r->info.tls_version = SSL_get_version(ssl);
-    r->info.tls_cipher = SSL_CIPHER_standard_name(SSL_get_current_cipher(ssl));
-    const char *g = SSL_get_curve_name(SSL_get_curve_id(ssl));
-    r->info.tls_group = g ? g : "";
-  }
-  int h2 = strcmp(alpn, "h2") == 0 || (ssl == NULL && r->o.http_version == 2);
-  if (r->o.http_version == 2 && !h2) {
-    finish(r, GUISE_E_HTTP2_PROTOCOL, "--http2: the server did not agree to HTTP/2 (ALPN)");
-    return;
-  }
-  r->info.http_version = h2 ? "HTTP/2" : "HTTP/1.1";
-  if (h2) start_h2(r);
-  else start_h1(r);
-}
-
-static void on_conn_data(conn *c, const uint8_t *p, size_t n, void *ud) {
-  req *r = ud;
-  if (r->done || r->retry) return;
-  if (r->h2) {
-    int e = h2_recv(r->h2, p, n);
-    if (r->retry) return; /* the stream was refused; a new connection follows */
-    if (e) {
-      h2_pump(r);
-      finish(r, e, "HTTP/2 protocol error from the server");
-      return;
-    }
-    h2_pump(r);
-  } else if (r->h1_started) {
-    h1_feed(r, p, n);
-  }
-}
-
-static void connect_next(req *r);
-
-static void on_conn_close(conn *c, int err, void *ud) {
-  req *r = ud;
-  r->conn = NULL;
-  if (err && !r->done && conn_error_detail(c)[0])
-    snprintf(r->detail, sizeof(r->detail), "%s", conn_error_detail(c));
-  if (!r->done && r->retry) {
-    r->retry = 0;
-    r->attempts++;
-    h2_conn_free(r->h2);
-    r->h2 = NULL;
-    r->next_addr = 0;
-    connect_next(r);
-    release(r);
-    return;
-  }
-  if (!r->done) {
-    /* Another address of the name may answer (IPv6 then IPv4, several A records). */
-    if (!r->info.connect_ms && err && err != GUISE_E_TIMEOUT_TLS && r->next_addr < r->n_addrs) {
-      connect_next(r);
-      release(r);
-      return;
-    }
-    if (r->h2) {
-      h2_eof(r->h2, err ? err : GUISE_E_CONNECT_CLOSED); /* reports the open stream */
-    } else if (r->h1_started) {
-      int k = h1_response_eof(&r->h1);
-      if (k == H1R_DONE) finish(r, body_end(r), NULL);
-      else finish(r, k < 0 ? k : err ? err : GUISE_E_CONNECT_CLOSED, NULL);
-    }
-    if (!r->done) finish(r, err ? err : GUISE_E_CONNECT_CLOSED, NULL);
-  }
-  release(r);
-}
-
-static void connect_next(req *r) {
-  struct sockaddr_storage *ss = &r->addrs[r->next_addr++];
-  char host[64] = "?";
-  if (ss->ss_family == AF_INET) {
-    uv_ip4_name((struct sockaddr_in *)ss, host, sizeof(host));
-    snprintf(r->remote, sizeof(r->remote), "%s:%u", host, ntohs(((struct sockaddr_in *)ss)->sin_port));
+void req_bind(req_head *rh, pconn *pc) {
+  req *r = (req *)rh;
+  pconn_info ci;
+  pconn_get_info(pc, &ci);
+  r->info.reused = pconn_bound(pc) > 1;
+  if (!r->info.reused) {
+    r->info.dns_ms = ci.dns_ms;
+    r->info.connect_ms = ci.connect_ms;
+    r->info.tls_ms = ci.tls_ms;
   } else {
-    uv_ip6_name((struct sockaddr_in6 *)ss, host, sizeof(host));
-    snprintf(r->remote, sizeof(r->remote), "[%s]:%u", host, ntohs(((struct sockaddr_in6 *)ss)->sin6_port));
+    r->info.dns_ms = r->info.connect_ms = r->info.tls_ms = 0;
   }
-  conn_options co;
-  memset(&co, 0, sizeof(co));
-  co.addr = (struct sockaddr *)ss;
-  co.ctx = r->ctx;
-  co.shape = r->ctx ? &r->shape : NULL;
-  /* RFC 6066 3: no SNI for IP literals. */
-  co.sni = r->u.host_type == URL_HOST_NAME ? url_host(&r->u) : NULL;
-  co.verify = !r->o.insecure;
-  co.verify_host = url_host(&r->u);
-  co.connect_timeout_ms = r->o.connect_timeout_ms ? r->o.connect_timeout_ms : 30000;
-  co.tls_timeout_ms = co.connect_timeout_ms;
-  if (r->proxy) {
-    co.proxy = r->proxy;
-    co.proxy_target_host = url_host(&r->u);
-    co.proxy_target_port = (uint16_t)r->u.port;
-    co.proxy_target_addr = r->target_known ? (struct sockaddr *)&r->target : NULL;
-  }
-  static const conn_callbacks cb = {on_conn_ready, on_conn_data, on_conn_close};
-  int e = conn_open(r->loop, &co, &cb, r, &r->conn);
-  if (e) {
-    finish(r, e, "cannot open the connection");
-    return;
-  }
-  r->holds++;
+  snprintf(r->remote, sizeof(r->remote), "%s", ci.remote);
+  snprintf(r->local, sizeof(r->local), "%s", ci.local);
+  snprintf(r->alpn, sizeof(r->alpn), "%s", ci.alpn);
+  r->info.tls_version = ci.tls_version;
+  r->info.tls_cipher = ci.tls_cipher;
+  r->info.tls_group = ci.tls_group;
+  r->info.http_version = pconn_is_h2(pc) ? "HTTP/2" : "HTTP/1.1";
+  if (pconn_is_h2(pc)) start_h2(r, pc);
+  else start_h1(r, pc);
 }
 
-static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, void *ud) {
-  req *r = ud;
+void req_fail(req_head *rh, int err, const char *detail) {
+  req *r = (req *)rh;
+  finish(r, err, detail, 0);
+}
+
+void req_h1_data(req_head *rh, const uint8_t *p, size_t n) {
+  req *r = (req *)rh;
+  r->got_bytes = 1;
+  h1_feed(r, p, n);
+}
+
+void req_h1_eof(req_head *rh, int err, int reused, const char *detail) {
+  req *r = (req *)rh;
   if (r->done) return;
-  r->info.dns_ms = now_ms(r);
-  if (err) {
-    finish(r, err, "name resolution failed");
+  if (reused && !r->got_bytes && r->stale_retries < 1 && (err == 0 || err == GUISE_E_CONNECT_RESET ||
+                                                          err == GUISE_E_CONNECT_CLOSED)) {
+    r->stale_retries++;
+    reset_attempt(r);
+    pool_requeue(&r->h, 0);
     return;
   }
-  if (r->proxy && r->proxy->kind == PROXY_SOCKS5 && !r->target_known) {
-    /* socks5://: the origin's address found here goes in the request; now the proxy's. */
-    r->target = addrs[0];
-    r->target_known = 1;
-    int e = dns_resolve(r->dns, r->proxy->host, r->proxy->port, on_resolved, r);
-    if (e) finish(r, e, "name resolution of the proxy could not start");
-    return;
-  }
-  memcpy(r->addrs, addrs, n * sizeof(addrs[0]));
-  r->n_addrs = n;
-  connect_next(r);
+  if (detail && *detail && err) snprintf(r->detail, sizeof(r->detail), "%s", detail);
+  int k = r->h1_started ? h1_response_eof(&r->h1) : GUISE_E_CONNECT_CLOSED;
+  if (k == H1R_DONE) finish(r, body_end(r), NULL, 0);
+  else finish(r, k < 0 && k != GUISE_E_CONNECT_CLOSED ? k : err ? err : GUISE_E_CONNECT_CLOSED, NULL, 0);
 }
 
 /* ---- public ------------------------------------------------------------------------ */
@@ -579,57 +503,74 @@ static const char *keep(char **at, const char *s) {
   return p;
 }
 
-int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
-                  const guise_callbacks *cb, void *ud) {
-  if (loop == NULL || in == NULL || in->url == NULL || cb == NULL)
+int guise_client_request(guise_client *cl, const guise_request_options *in,
+                         const guise_callbacks *cb, void *ud) {
+  if (cl == NULL || in == NULL || in->url == NULL || cb == NULL)
     return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (cl->closing) return GUISE_E_CANCELLED;
   if (in->n_headers > REQ_MAX_HEADERS) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  guise_request_options o;
+  guise_request_options_init(&o);
+  memcpy(&o, in, in->size < sizeof(o) ? in->size : sizeof(o));
+  o.size = sizeof(o);
+  if (o.dns_servers) return GUISE_E_USAGE_INVALID_ARGUMENT; /* a client option */
+  for (size_t i = 0; i < o.n_resolve; i++) {
+    int e = dns_add_override(cl->dns, o.resolve[i]);
+    if (e) return e;
+  }
   req *r = calloc(1, sizeof(*r));
   if (r == NULL) return GUISE_E_NOMEM;
-  guise_request_options_init(&r->o);
-  memcpy(&r->o, in, in->size < sizeof(r->o) ? in->size : sizeof(r->o));
-  r->o.size = sizeof(r->o);
+  r->o = o;
   url_err uerr;
   int e = url_parse(&r->u, in->url, strlen(in->url), &uerr);
-  if (!e && in->size > offsetof(guise_request_options, proxy) && in->proxy && *in->proxy) {
+  const char *proxy = o.proxy ? o.proxy : cl->proxy;
+  if (!e && proxy && *proxy) {
     r->proxy = &r->proxy_store;
-    e = proxy_parse(in->proxy, r->proxy);
+    e = proxy_parse(proxy, r->proxy);
   }
-  r->o.proxy = NULL; /* parsed into proxy_store; the caller's string may go */
   if (e) {
     free(r);
     return e;
   }
-  size_t need = 1 + (in->method ? strlen(in->method) + 1 : 0) +
-                (in->cafile ? strlen(in->cafile) + 1 : 0) +
-                (in->dns_servers ? strlen(in->dns_servers) + 1 : 0);
-  for (size_t i = 0; i < in->n_headers; i++)
-    need += strlen(in->headers[i].name) + strlen(in->headers[i].value) + 2;
+  size_t need = 1 + (o.method ? strlen(o.method) + 1 : 0) + (r->proxy ? strlen(proxy) + 1 : 0);
+  for (size_t i = 0; i < o.n_headers; i++)
+    need += strlen(o.headers[i].name) + strlen(o.headers[i].value) + 2;
   r->arena = malloc(need);
   if (r->arena == NULL) {
     free(r);
     return GUISE_E_NOMEM;
   }
   char *at = r->arena;
-  r->o.method = in->method ? keep(&at, in->method) : in->has_body ? "POST" : "GET";
-  r->o.cafile = keep(&at, in->cafile);
-  r->o.dns_servers = keep(&at, in->dns_servers);
-  for (size_t i = 0; i < in->n_headers; i++) {
-    r->headers[i].name = keep(&at, in->headers[i].name);
-    r->headers[i].value = keep(&at, in->headers[i].value);
+  r->o.method = o.method ? keep(&at, o.method) : o.has_body ? "POST" : "GET";
+  r->proxy_id = r->proxy ? keep(&at, proxy) : NULL;
+  for (size_t i = 0; i < o.n_headers; i++) {
+    r->headers[i].name = keep(&at, o.headers[i].name);
+    r->headers[i].value = keep(&at, o.headers[i].value);
   }
-  r->n_headers = in->n_headers;
+  r->n_headers = o.n_headers;
   r->o.headers = NULL;
-  if (in->has_body && in->body_len) {
-    r->body = malloc(in->body_len);
+  r->o.proxy = r->o.cafile = r->o.profile = NULL; /* the caller's strings may go */
+  r->o.resolve = NULL;
+  r->o.n_resolve = 0;
+  if (o.has_body && o.body_len) {
+    r->body = malloc(o.body_len);
     if (r->body == NULL) {
       free(r->arena);
       free(r);
       return GUISE_E_NOMEM;
     }
-    memcpy(r->body, in->body, in->body_len);
+    memcpy(r->body, o.body, o.body_len);
   }
-  r->loop = (uv_loop_t *)loop;
+  e = client_variant(cl, o.profile ? o.profile : cl->profile, o.http_version,
+                     o.insecure || cl->insecure, o.cafile ? o.cafile : cl->cafile,
+                     r->u.scheme == URL_HTTPS, &r->v);
+  if (e) {
+    free(r->body);
+    free(r->arena);
+    free(r);
+    return e;
+  }
+  r->cl = cl;
   r->cb = *cb;
   r->ud = ud;
   r->t0 = uv_hrtime();
@@ -637,64 +578,47 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   r->info.http_version = r->info.tls_version = r->info.tls_cipher = r->info.tls_group = "";
   r->info.alpn = r->alpn;
   r->info.remote = r->remote;
+  r->info.local = r->local;
   r->info.error_detail = r->detail;
-  h2_shape_init(&r->h2shape);
-  tls_shape_init(&r->shape);
-  if (in->profile) {
-    r->prof = malloc(sizeof(*r->prof));
-    char perr[512];
-    e = r->prof ? profile_resolve(in->profile, r->prof, perr, sizeof(perr)) : GUISE_E_NOMEM;
-    if (e) {
-      /* Refused before it started; guise_profile_check_syntax() gives the message. */
-      free(r->prof);
-      free(r->body);
-      free(r->arena);
-      free(r);
-      return e;
-    }
-    r->shape = r->prof->tls;
-    r->h2shape = r->prof->h2;
-  }
-  if (r->u.scheme == URL_HTTPS) {
-    /* --http1.1 / --http2 narrow ALPN, as curl-impersonate does with a profile. */
-    if (!r->prof || r->o.http_version != 0) {
-      r->shape.n_alpn = 0;
-      if (r->o.http_version != 1) snprintf(r->shape.alpn[r->shape.n_alpn++], TLS_SHAPE_MAX_PROTO, "h2");
-      if (r->o.http_version != 2)
-        snprintf(r->shape.alpn[r->shape.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
-    }
-    tls_client_config tc = {&r->shape, r->o.cafile, r->o.insecure, NULL};
-    const char *why;
-    r->ctx = tls_client_ctx_new(&tc, &e, &why);
-    if (r->ctx == NULL) {
-      free(r->prof);
-      free(r->body);
-      free(r->arena);
-      free(r);
-      return e;
-    }
-  }
-  e = dns_new(r->loop, &r->dns);
-  for (size_t i = 0; !e && i < in->n_resolve; i++) e = dns_add_override(r->dns, in->resolve[i]);
-  if (!e && r->o.dns_servers) e = dns_set_servers(r->dns, r->o.dns_servers);
-  if (e) {
-    dns_free(r->dns);
-    SSL_CTX_free(r->ctx);
-    free(r->body);
-    free(r->arena);
-    free(r);
-    return e;
-  }
-  uv_timer_init(r->loop, &r->timer);
+  r->h.connect_timeout_ms = o.connect_timeout_ms;
+  uv_timer_init(cl->loop, &r->timer);
   r->timer.data = r;
   r->holds = 1; /* the timer */
+  client_hold(cl);
+  cl->active_reqs++;
   if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
-  if (r->proxy && r->proxy->kind != PROXY_SOCKS5)
-    e = dns_resolve(r->dns, r->proxy->host, r->proxy->port, on_resolved, r);
-  else
-    e = dns_resolve(r->dns, url_host(&r->u), r->u.port, on_resolved, r);
-  if (e) finish(r, e, "name resolution could not start");
+  e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
+  if (e) finish(r, e, "cannot queue the request", 0);
   return 0;
+}
+
+int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
+                  const guise_callbacks *cb, void *ud) {
+  if (loop == NULL || in == NULL || in->url == NULL || cb == NULL)
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  guise_request_options o;
+  guise_request_options_init(&o);
+  memcpy(&o, in, in->size < sizeof(o) ? in->size : sizeof(o));
+  o.size = sizeof(o);
+  /* A client of its own: the request's connection settings are its options. */
+  guise_client_options co;
+  guise_client_options_init(&co);
+  co.resolve = o.resolve;
+  co.n_resolve = o.n_resolve;
+  co.dns_servers = o.dns_servers;
+  co.profile = o.profile ? o.profile : "none";
+  co.no_reuse = 1;
+  guise_client *cl;
+  int e = guise_client_new(loop, &co, &cl);
+  if (e) return e;
+  cl->oneshot = 1;
+  o.resolve = NULL;
+  o.n_resolve = 0;
+  o.dns_servers = NULL;
+  o.proxy = o.proxy ? o.proxy : "";
+  e = guise_client_request(cl, &o, cb, ud);
+  if (e) guise_client_close(cl);
+  return e;
 }
 
 /* guise_fetch's own callbacks: the caller's, plus the final code kept. */

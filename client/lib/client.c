@@ -1,0 +1,191 @@
+/*
+ * client.c — the guise_client object (see pool.h): options, the resolver, the
+ * TLS session cache, and variants — a profile parsed once, with its shapes and
+ * TLS context, shared by every request and connection that uses it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "tls_client.h"
+
+void guise_client_options_init(guise_client_options *o) {
+  memset(o, 0, sizeof(*o));
+  o->size = sizeof(*o);
+}
+
+static void client_free(guise_client *cl) {
+  for (variant *v = cl->variants, *next; v; v = next) {
+    next = v->next;
+    SSL_CTX_free(v->ctx);
+    free(v->prof);
+    free(v->key);
+    free(v->cafile);
+    free(v);
+  }
+  tls_session_cache_free(cl->sessions);
+  pool_free(cl);
+  free(cl->profile);
+  free(cl->proxy);
+  free(cl->cafile);
+  free(cl);
+}
+
+void client_hold(guise_client *cl) { cl->holds++; }
+
+void client_release(guise_client *cl) {
+  if (--cl->holds == 0 && cl->closing) client_free(cl);
+}
+
+void client_request_done(guise_client *cl) {
+  cl->active_reqs--;
+  if (cl->oneshot && cl->active_reqs == 0) guise_client_close(cl);
+}
+
+static int dup_opt(char **dst, const char *s) {
+  *dst = NULL;
+  return s && (*dst = strdup(s)) == NULL ? GUISE_E_NOMEM : 0;
+}
+
+int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, guise_client **out) {
+  if (loop == NULL || out == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  guise_client_options o;
+  guise_client_options_init(&o);
+  if (in) memcpy(&o, in, in->size < sizeof(o) ? in->size : sizeof(o));
+  *out = NULL;
+  if (o.proxy && *o.proxy) {
+    proxy_cfg check;
+    int e = proxy_parse(o.proxy, &check);
+    if (e) return e;
+  }
+  guise_client *cl = calloc(1, sizeof(*cl));
+  if (cl == NULL) return GUISE_E_NOMEM;
+  cl->loop = (uv_loop_t *)loop;
+  int e = dup_opt(&cl->profile, o.profile);
+  if (!e) e = dup_opt(&cl->proxy, o.proxy && *o.proxy ? o.proxy : NULL);
+  if (!e) e = dup_opt(&cl->cafile, o.cafile);
+  if (!e && (cl->sessions = tls_session_cache_new(POOL_MAX_SESSIONS)) == NULL) e = GUISE_E_NOMEM;
+  if (!e) e = dns_new(cl->loop, &cl->dns);
+  for (size_t i = 0; !e && i < o.n_resolve; i++) e = dns_add_override(cl->dns, o.resolve[i]);
+  if (!e && o.dns_servers) e = dns_set_servers(cl->dns, o.dns_servers);
+  if (e) {
+    if (cl->dns) dns_free(cl->dns);
+    client_free(cl);
+    return e;
+  }
+  cl->insecure = o.insecure;
+  cl->connect_timeout_ms = o.connect_timeout_ms;
+  cl->per_origin = o.max_connections_per_origin ? o.max_connections_per_origin : POOL_DEFAULT_PER_ORIGIN;
+  cl->streams = o.max_streams_per_connection ? o.max_streams_per_connection : POOL_DEFAULT_STREAMS;
+  cl->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : POOL_DEFAULT_IDLE_MS;
+  cl->no_reuse = o.no_reuse;
+  *out = cl;
+  return 0;
+}
+
+void guise_client_close(guise_client *cl) {
+  if (cl == NULL || cl->closing) return;
+  cl->closing = 1;
+  pool_close_all(cl);
+  if (cl->dns) dns_free(cl->dns); /* queries still out end with GUISE_E_CANCELLED */
+  cl->dns = NULL;
+  if (cl->holds == 0) client_free(cl);
+}
+
+/* Drops variants nobody uses once there are too many. */
+static void trim_variants(guise_client *cl) {
+  for (variant **pp = &cl->variants; *pp && cl->n_variants > POOL_MAX_VARIANTS;) {
+    variant *v = *pp;
+    if (v->refs > 0) {
+      pp = &v->next;
+      continue;
+    }
+    *pp = v->next;
+    cl->n_variants--;
+    SSL_CTX_free(v->ctx);
+    free(v->prof);
+    free(v->key);
+    free(v->cafile);
+    free(v);
+  }
+}
+
+void client_variant_put(guise_client *cl, variant *v) {
+  if (v == NULL) return;
+  v->refs--;
+  trim_variants(cl);
+}
+
+static int make_ctx(variant *v) {
+  tls_client_config tc = {&v->tls, v->cafile, v->insecure, NULL};
+  const char *why;
+  int e = 0;
+  v->ctx = tls_client_ctx_new(&tc, &e, &why);
+  return v->ctx ? 0 : e ? e : GUISE_E_INTERNAL;
+}
+
+int client_variant(guise_client *cl, const char *prof_name, int http_version, int insecure,
+                   const char *cafile, int need_ctx, variant **out) {
+  *out = NULL;
+  if (prof_name && strcmp(prof_name, "none") == 0) prof_name = NULL;
+  char *key = NULL;
+  if (asprintf(&key, "%s|%d|%d|%s", prof_name ? prof_name : "", http_version, insecure ? 1 : 0,
+               cafile ? cafile : "") < 0)
+    return GUISE_E_NOMEM;
+  variant *v = cl->variants;
+  while (v && strcmp(v->key, key) != 0) v = v->next;
+  if (v) {
+    free(key);
+  } else {
+    v = calloc(1, sizeof(*v));
+    if (v == NULL || (cafile && (v->cafile = strdup(cafile)) == NULL)) {
+      free(v);
+      free(key);
+      return GUISE_E_NOMEM;
+    }
+    v->key = key;
+    v->http_version = http_version;
+    v->insecure = insecure ? 1 : 0;
+    v->name = "";
+    h2_shape_init(&v->h2);
+    tls_shape_init(&v->tls);
+    if (prof_name) {
+      char perr[512];
+      v->prof = malloc(sizeof(*v->prof));
+      int e = v->prof ? profile_resolve(prof_name, v->prof, perr, sizeof(perr)) : GUISE_E_NOMEM;
+      if (e) {
+        /* guise_profile_check_syntax() gives the message. */
+        free(v->prof);
+        free(v->cafile);
+        free(v->key);
+        free(v);
+        return e;
+      }
+      v->name = v->prof->name;
+      v->tls = v->prof->tls;
+      v->h2 = v->prof->h2;
+    }
+    /* --http1.1 / --http2 narrow ALPN, as curl-impersonate does with a profile;
+     * without a profile, ALPN is h2 then http/1.1, like curl. */
+    if (!prof_name || http_version != 0) {
+      v->tls.n_alpn = 0;
+      if (http_version != 1) snprintf(v->tls.alpn[v->tls.n_alpn++], TLS_SHAPE_MAX_PROTO, "h2");
+      if (http_version != 2) snprintf(v->tls.alpn[v->tls.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
+    }
+    v->next = cl->variants;
+    cl->variants = v;
+    cl->n_variants++;
+  }
+  if (need_ctx && v->ctx == NULL) {
+    int e = make_ctx(v);
+    if (e) {
+      trim_variants(cl);
+      return e;
+    }
+  }
+  v->refs++;
+  trim_variants(cl);
+  *out = v;
+  return 0;
+}

@@ -1,0 +1,650 @@
+/*
+ * pool.c — origins and their connections (see pool.h).
+ *
+ * An origin is one pool key. Requests wait in its queue; dispatch() gives each
+ * the first usable connection (HTTP/2: ready, not draining, under the stream
+ * cap; HTTP/1.1: ready and free) and opens connections when none is: for
+ * HTTP/1.1 one per waiting request, for HTTP/2 or a protocol not yet known one
+ * at a time (a browser waits for ALPN before opening a second connection to an
+ * origin that may multiplex), never more than the per-origin cap.
+ *
+ * A connection: DNS (the proxy's name, or the origin's), then each address in
+ * turn until one connects (conn.c: TCP, proxy tunnel, TLS), then HTTP/2 or
+ * HTTP/1.1 by ALPN. Unused, it waits for the idle timeout without keeping the
+ * loop alive. Reentrancy: callbacks reach the caller's code, which may submit
+ * or end requests; dispatch() is never nested for one origin (|dispatching|),
+ * and an origin is freed only at the end of dispatch(), when it has neither
+ * connections nor waiting requests.
+ */
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Plaintext HTTP/2 output per write. */
+#define POOL_H2_OUT 16384
+
+enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
+
+struct pconn {
+  pconn *next, *prev;            /* in the origin's list */
+  origin *org;
+  guise_client *cl;
+  conn *c;
+  enum pc_state state;
+  int holds;                     /* idle timer, connection, DNS query */
+  int is_h2;
+  h2_conn *h2;
+  int draining;                  /* takes no new request */
+  int in_h2, want_flush;         /* inside h2_recv/h2_send: flush later */
+  int fail_err;                  /* fail the waiting requests with it on close */
+  int close_err;                 /* what open requests get when we close it */
+  req_head *h1_active;
+  size_t n_streams;
+  unsigned served;               /* requests ended cleanly on it */
+  unsigned bound;                /* requests ever given it */
+  uv_timer_t idle;
+  uint64_t t0;
+  double dns_ms;
+  struct sockaddr_storage addrs[DNS_MAX_ADDRS];
+  size_t n_addrs, next_addr;
+  struct sockaddr_storage target; /* socks5:// (local DNS): the origin's address */
+  int target_known;
+  unsigned connect_timeout_ms;
+  const char *tls_version, *tls_cipher, *tls_group;
+  double connect_ms, tls_ms;
+  char remote[64], local[64], alpn[16], detail[160];
+};
+
+struct origin {
+  origin *hnext;
+  guise_client *cl;
+  char *key;
+  variant *v;
+  int https;
+  int host_is_name;
+  char *host;
+  uint16_t port;
+  int has_proxy;
+  proxy_cfg proxy;
+  char *proxy_id;
+  pconn *conns;
+  size_t n_conns, n_connecting;
+  req_head *qhead, *qtail;
+  size_t n_queued;
+  int proto;                     /* 0 unknown, 1 HTTP/1.1, 2 HTTP/2 */
+  int dispatching, again;
+};
+
+static void dispatch(origin *o);
+
+/* ---- origins --------------------------------------------------------------------- */
+
+static uint64_t hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+  return h;
+}
+
+static int grow(guise_client *cl) {
+  size_t nb = cl->n_buckets ? cl->n_buckets * 2 : 64;
+  origin **b = calloc(nb, sizeof(*b));
+  if (b == NULL) return -1;
+  for (size_t i = 0; i < cl->n_buckets; i++)
+    for (origin *o = cl->buckets[i], *next; o; o = next) {
+      next = o->hnext;
+      size_t k = hash(o->key) & (nb - 1);
+      o->hnext = b[k];
+      b[k] = o;
+    }
+  free(cl->buckets);
+  cl->buckets = b;
+  cl->n_buckets = nb;
+  return 0;
+}
+
+static void origin_free(origin *o) {
+  guise_client *cl = o->cl;
+  origin **pp = &cl->buckets[hash(o->key) & (cl->n_buckets - 1)];
+  while (*pp != o) pp = &(*pp)->hnext;
+  *pp = o->hnext;
+  cl->n_origins--;
+  client_variant_put(cl, o->v);
+  free(o->key);
+  free(o->host);
+  free(o->proxy_id);
+  free(o);
+}
+
+static origin *origin_get(guise_client *cl, const url *u, variant *v, const proxy_cfg *proxy,
+                          const char *proxy_id) {
+  char *key = NULL;
+  const char *host = url_host(u);
+  int n = asprintf(&key, "%s://%s:%u|%s|%s", url_scheme_name(u), host, (unsigned)u->port, v->key,
+                   proxy ? proxy_id : "");
+  if (n < 0) return NULL;
+  if (cl->n_buckets) {
+    for (origin *o = cl->buckets[hash(key) & (cl->n_buckets - 1)]; o; o = o->hnext)
+      if (strcmp(o->key, key) == 0) {
+        free(key);
+        return o;
+      }
+  }
+  if ((cl->n_origins + 1 > cl->n_buckets && grow(cl) != 0)) {
+    free(key);
+    return NULL;
+  }
+  origin *o = calloc(1, sizeof(*o));
+  if (o == NULL || (o->host = strdup(host)) == NULL ||
+      (proxy && (o->proxy_id = strdup(proxy_id)) == NULL)) {
+    if (o) free(o->host);
+    free(o);
+    free(key);
+    return NULL;
+  }
+  o->cl = cl;
+  o->key = key;
+  o->v = v;
+  v->refs++;
+  o->https = u->scheme == URL_HTTPS;
+  o->host_is_name = u->host_type == URL_HOST_NAME;
+  o->port = u->port;
+  if (proxy) {
+    o->has_proxy = 1;
+    o->proxy = *proxy;
+  }
+  /* Cleartext HTTP/1.1 unless HTTP/2 is asked for (prior knowledge). */
+  if (!o->https) o->proto = v->http_version == 2 ? 2 : 1;
+  size_t k = hash(key) & (cl->n_buckets - 1);
+  o->hnext = cl->buckets[k];
+  cl->buckets[k] = o;
+  cl->n_origins++;
+  return o;
+}
+
+static void enqueue(origin *o, req_head *rh, int at_head) {
+  rh->org = o;
+  rh->queued = 1;
+  rh->pc = NULL;
+  if (at_head) {
+    rh->qprev = NULL;
+    rh->qnext = o->qhead;
+    if (o->qhead) o->qhead->qprev = rh;
+    else o->qtail = rh;
+    o->qhead = rh;
+  } else {
+    rh->qnext = NULL;
+    rh->qprev = o->qtail;
+    if (o->qtail) o->qtail->qnext = rh;
+    else o->qhead = rh;
+    o->qtail = rh;
+  }
+  o->n_queued++;
+}
+
+static void dequeue(origin *o, req_head *rh) {
+  if (rh->qprev) rh->qprev->qnext = rh->qnext;
+  else o->qhead = rh->qnext;
+  if (rh->qnext) rh->qnext->qprev = rh->qprev;
+  else o->qtail = rh->qprev;
+  rh->qnext = rh->qprev = NULL;
+  rh->queued = 0;
+  o->n_queued--;
+}
+
+/* Fails the first |n| waiting requests (all when n is 0). */
+static void fail_queued(origin *o, size_t n, int err, const char *detail) {
+  int was = o->dispatching;
+  o->dispatching = 1; /* the callbacks may queue more: they wait for dispatch() */
+  for (size_t i = 0; o->qhead && (n == 0 || i < n); i++) {
+    req_head *rh = o->qhead;
+    dequeue(o, rh);
+    rh->org = NULL;
+    req_fail(rh, err, detail);
+  }
+  o->dispatching = was;
+}
+
+/* ---- connections ----------------------------------------------------------------- */
+
+static void pconn_release(pconn *pc) {
+  if (--pc->holds > 0) return;
+  guise_client *cl = pc->cl;
+  free(pc);
+  client_release(cl);
+}
+
+static void on_idle_closed(uv_handle_t *h) { pconn_release(h->data); }
+
+/* The connection is gone (or never came): out of its origin, requests waiting
+ * for it failed when it never came, memory freed once its handles are closed. */
+static void pconn_end(pconn *pc, int err, const char *detail) {
+  if (pc->state == PC_CLOSED && pc->org == NULL) return;
+  origin *o = pc->org;
+  int never_ready = pc->state < PC_READY;
+  pc->state = PC_CLOSED;
+  if (pc->prev) pc->prev->next = pc->next;
+  else o->conns = pc->next;
+  if (pc->next) pc->next->prev = pc->prev;
+  o->n_conns--;
+  if (never_ready) o->n_connecting--;
+  pc->org = NULL;
+  if (pc->h2) {
+    h2_conn_free(pc->h2);
+    pc->h2 = NULL;
+  }
+  uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
+  if (never_ready && err)
+    /* Its error is theirs: all of them when no other connection is left to
+     * serve them, else the first (one connection failed, one request). */
+    fail_queued(o, o->n_conns == 0 ? 0 : 1, err, detail && *detail ? detail : NULL);
+  dispatch(o);
+}
+
+static int usable(const guise_client *cl, const pconn *pc) {
+  if (pc->state != PC_READY || pc->draining) return 0;
+  if (cl->no_reuse && pc->bound) return 0;
+  return pc->is_h2 ? pc->n_streams < cl->streams : pc->h1_active == NULL;
+}
+
+static void set_busy(pconn *pc, int busy) {
+  if (pc->c == NULL) return;
+  if (busy) {
+    uv_timer_stop(&pc->idle);
+    conn_set_ref(pc->c, 1);
+  } else {
+    conn_set_ref(pc->c, 0);
+  }
+}
+
+static void pconn_close(pconn *pc, int err) {
+  pc->draining = 1;
+  if (!pc->close_err) pc->close_err = err;
+  if (pc->c) conn_close(pc->c);
+}
+
+static void on_idle_timeout(uv_timer_t *t) { pconn_close(t->data, 0); }
+
+/* Nothing bound: close it, or keep it for the idle timeout. */
+static void maybe_idle(pconn *pc) {
+  if (pc->state != PC_READY || pc->n_streams || pc->h1_active) return;
+  guise_client *cl = pc->cl;
+  if (pc->draining || cl->no_reuse || cl->closing) {
+    pconn_close(pc, 0);
+    return;
+  }
+  set_busy(pc, 0);
+  uv_timer_start(&pc->idle, on_idle_timeout, cl->idle_ms, 0);
+  uv_unref((uv_handle_t *)&pc->idle);
+}
+
+void pconn_flush(pconn *pc) {
+  if (pc->in_h2) {
+    pc->want_flush = 1;
+    return;
+  }
+  uint8_t out[POOL_H2_OUT];
+  while (pc->h2 && pc->c && pc->state == PC_READY && h2_want_write(pc->h2)) {
+    size_t n = 0;
+    pc->in_h2 = 1; /* stream callbacks run from inside h2_send */
+    int e = h2_send(pc->h2, out, sizeof(out), &n);
+    pc->in_h2 = 0;
+    if (!e && n) e = conn_write(pc->c, out, n);
+    if (e) {
+      snprintf(pc->detail, sizeof(pc->detail), "HTTP/2 output failed");
+      pconn_close(pc, e);
+      return;
+    }
+    if (n == 0) break;
+  }
+}
+
+int pconn_write(pconn *pc, const uint8_t *p, size_t n) {
+  return pc->c && pc->state == PC_READY ? conn_write(pc->c, p, n) : GUISE_E_CONNECT_CLOSED;
+}
+
+int pconn_is_h2(const pconn *pc) { return pc->is_h2; }
+h2_conn *pconn_h2(pconn *pc) { return pc->h2; }
+unsigned pconn_served(const pconn *pc) { return pc->served; }
+unsigned pconn_bound(const pconn *pc) { return pc->bound; }
+
+void pconn_get_info(pconn *pc, pconn_info *out) {
+  out->remote = pc->remote;
+  out->local = pc->local;
+  out->alpn = pc->alpn;
+  out->tls_version = pc->tls_version ? pc->tls_version : "";
+  out->tls_cipher = pc->tls_cipher ? pc->tls_cipher : "";
+  out->tls_group = pc->tls_group ? pc->tls_group : "";
+  out->dns_ms = pc->dns_ms;
+  out->connect_ms = pc->connect_ms;
+  out->tls_ms = pc->tls_ms;
+}
+
+static void h2_goaway(void *ud, uint32_t last_stream_id, uint32_t error_code) {
+  (void)last_stream_id, (void)error_code;
+  pconn *pc = ud;
+  pc->draining = 1; /* closed once its last stream ends (maybe_idle) */
+}
+
+static void on_ready(conn *c, const char *alpn, void *ud) {
+  pconn *pc = ud;
+  origin *o = pc->org;
+  pc->state = PC_READY;
+  o->n_connecting--;
+  double t = pc->dns_ms;
+  pc->connect_ms = t + conn_connect_ms(c);
+  pc->tls_ms = conn_tls_ms(c) ? t + conn_tls_ms(c) : 0;
+  snprintf(pc->alpn, sizeof(pc->alpn), "%s", alpn);
+  conn_local(c, pc->local, sizeof(pc->local));
+  SSL *ssl = conn_ssl(c);
+  if (ssl) {
+    pc->tls_version = SSL_get_version(ssl);
+    pc->tls_cipher = SSL_CIPHER_standard_name(SSL_get_current_cipher(ssl));
+    pc->tls_group = SSL_get_curve_name(SSL_get_curve_id(ssl));
+  }
+  pc->is_h2 = strcmp(alpn, "h2") == 0 || (ssl == NULL && o->v->http_version == 2);
+  if (o->v->http_version == 2 && !pc->is_h2) {
+    /* Treated as a connection that never came: the waiting requests get it. */
+    pc->state = PC_CONNECTING;
+    o->n_connecting++;
+    pc->fail_err = GUISE_E_HTTP2_PROTOCOL;
+    snprintf(pc->detail, sizeof(pc->detail), "--http2: the server did not agree to HTTP/2 (ALPN)");
+    conn_close(c);
+    return;
+  }
+  if (pc->is_h2) {
+    h2_limits lim;
+    h2_limits_init(&lim);
+    h2_conn_callbacks ccb = {h2_goaway};
+    if (h2_conn_new(&pc->h2, &o->v->h2, &lim, &ccb, pc) != 0) {
+      pc->state = PC_CONNECTING;
+      o->n_connecting++;
+      pc->fail_err = GUISE_E_NOMEM;
+      snprintf(pc->detail, sizeof(pc->detail), "cannot make the HTTP/2 session");
+      conn_close(c);
+      return;
+    }
+  }
+  o->proto = pc->is_h2 ? 2 : 1;
+  dispatch(o);
+  /* Still no request (they ended while it connected): the preface can wait
+   * for the first one, as a browser's does; the connection waits idle. */
+  maybe_idle(pc);
+}
+
+static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
+  (void)c;
+  pconn *pc = ud;
+  if (pc->state != PC_READY) return;
+  if (pc->h2) {
+    pc->in_h2 = 1;
+    int e = h2_recv(pc->h2, p, n);
+    pc->in_h2 = 0;
+    pc->want_flush = 0;
+    pconn_flush(pc); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE), a GOAWAY */
+    if (e) {
+      snprintf(pc->detail, sizeof(pc->detail), "HTTP/2 protocol error from the server");
+      pconn_close(pc, e);
+    } else if (!h2_want_read(pc->h2)) {
+      pconn_close(pc, 0);
+    }
+  } else if (pc->h1_active) {
+    req_h1_data(pc->h1_active, p, n);
+  } else {
+    pconn_close(pc, 0); /* bytes nobody asked for (a 408 on an idle connection) */
+  }
+}
+
+static void connect_next(pconn *pc);
+
+static void on_close(conn *c, int err, void *ud) {
+  pconn *pc = ud;
+  origin *o = pc->org;
+  pc->c = NULL;
+  pc->holds--; /* the connection's; the idle timer's keeps pc */
+  if (err && conn_error_detail(c)[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", conn_error_detail(c));
+  if (pc->state < PC_READY) {
+    if (pc->fail_err) {
+      pconn_end(pc, pc->fail_err, pc->detail);
+    } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !pc->cl->closing &&
+               pc->next_addr < pc->n_addrs) {
+      /* Another address of the name may answer (IPv6 then IPv4, several A records). */
+      connect_next(pc);
+    } else {
+      pconn_end(pc, err ? err : pc->close_err ? pc->close_err : GUISE_E_CONNECT_CLOSED, pc->detail);
+    }
+    return;
+  }
+  int code = err ? err : pc->close_err ? pc->close_err : GUISE_E_CONNECT_CLOSED;
+  pc->state = PC_CLOSED; /* nothing binds to it from the callbacks below */
+  if (pc->h2) {
+    h2_eof(pc->h2, code); /* each open stream ends, or is queued again */
+  } else if (pc->h1_active) {
+    req_head *rh = pc->h1_active;
+    pc->h1_active = NULL;
+    rh->pc = NULL;
+    req_h1_eof(rh, err ? err : pc->close_err, pc->served > 0, pc->detail);
+  }
+  (void)o;
+  pconn_end(pc, 0, NULL);
+}
+
+static void connect_next(pconn *pc) {
+  origin *o = pc->org;
+  guise_client *cl = pc->cl;
+  struct sockaddr_storage *ss = &pc->addrs[pc->next_addr++];
+  char host[64] = "?";
+  if (ss->ss_family == AF_INET) {
+    uv_ip4_name((struct sockaddr_in *)ss, host, sizeof(host));
+    snprintf(pc->remote, sizeof(pc->remote), "%s:%u", host, ntohs(((struct sockaddr_in *)ss)->sin_port));
+  } else {
+    uv_ip6_name((struct sockaddr_in6 *)ss, host, sizeof(host));
+    snprintf(pc->remote, sizeof(pc->remote), "[%s]:%u", host,
+             ntohs(((struct sockaddr_in6 *)ss)->sin6_port));
+  }
+  conn_options co;
+  memset(&co, 0, sizeof(co));
+  co.addr = (struct sockaddr *)ss;
+  co.ctx = o->https ? o->v->ctx : NULL;
+  co.shape = co.ctx ? &o->v->tls : NULL;
+  /* RFC 6066 3: no SNI for IP literals. */
+  co.sni = o->host_is_name ? o->host : NULL;
+  co.verify = !o->v->insecure;
+  co.verify_host = o->host;
+  co.connect_timeout_ms = pc->connect_timeout_ms;
+  co.tls_timeout_ms = pc->connect_timeout_ms;
+  char skey[TLS_SESSION_KEY_MAX];
+  if (co.ctx && (o->v->prof == NULL || o->v->prof->resumption) &&
+      tls_session_key(skey, sizeof(skey), o->host, o->port, o->v->key,
+                      o->has_proxy ? o->proxy_id : NULL) == 0) {
+    co.sessions = cl->sessions;
+    co.session_key = skey;
+  }
+  if (o->has_proxy) {
+    co.proxy = &o->proxy;
+    co.proxy_target_host = o->host;
+    co.proxy_target_port = o->port;
+    co.proxy_target_addr = pc->target_known ? (struct sockaddr *)&pc->target : NULL;
+  }
+  static const conn_callbacks cb = {on_ready, on_data, on_close};
+  int e = conn_open(cl->loop, &co, &cb, pc, &pc->c);
+  if (e) {
+    pc->c = NULL;
+    pconn_end(pc, e, "cannot open the connection");
+    return;
+  }
+  pc->holds++;
+  pc->state = PC_CONNECTING;
+}
+
+static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, void *ud) {
+  pconn *pc = ud;
+  origin *o = pc->org;
+  pc->holds--;
+  if (o == NULL) { /* ended meanwhile */
+    pc->holds++;
+    pconn_release(pc);
+    return;
+  }
+  pc->dns_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
+  if (err || pc->cl->closing) {
+    pconn_end(pc, err ? err : GUISE_E_CANCELLED, "name resolution failed");
+    return;
+  }
+  if (o->has_proxy && o->proxy.kind == PROXY_SOCKS5 && !pc->target_known) {
+    /* socks5://: the origin's address found here goes in the request; now the proxy's. */
+    pc->target = addrs[0];
+    pc->target_known = 1;
+    pc->holds++;
+    int e = dns_resolve(pc->cl->dns, o->proxy.host, o->proxy.port, on_resolved, pc);
+    if (e) {
+      pc->holds--;
+      pconn_end(pc, e, "name resolution of the proxy could not start");
+    }
+    return;
+  }
+  memcpy(pc->addrs, addrs, n * sizeof(addrs[0]));
+  pc->n_addrs = n;
+  connect_next(pc);
+}
+
+static void pconn_open(origin *o) {
+  guise_client *cl = o->cl;
+  pconn *pc = calloc(1, sizeof(*pc));
+  if (pc == NULL) {
+    fail_queued(o, 1, GUISE_E_NOMEM, "cannot allocate a connection");
+    return;
+  }
+  pc->org = o;
+  pc->cl = cl;
+  pc->t0 = uv_hrtime();
+  pc->next = o->conns;
+  if (o->conns) o->conns->prev = pc;
+  o->conns = pc;
+  o->n_conns++;
+  o->n_connecting++;
+  pc->connect_timeout_ms = o->qhead && o->qhead->connect_timeout_ms ? o->qhead->connect_timeout_ms
+                           : cl->connect_timeout_ms                 ? cl->connect_timeout_ms
+                                                                    : 30000;
+  client_hold(cl);
+  uv_timer_init(cl->loop, &pc->idle);
+  pc->idle.data = pc;
+  pc->holds = 2; /* the idle timer, the DNS query */
+  pc->state = PC_RESOLVING;
+  const char *host = o->has_proxy && o->proxy.kind != PROXY_SOCKS5 ? o->proxy.host : o->host;
+  unsigned port = o->has_proxy && o->proxy.kind != PROXY_SOCKS5 ? o->proxy.port : o->port;
+  int e = dns_resolve(cl->dns, host, port, on_resolved, pc);
+  if (e) {
+    pc->holds--;
+    pconn_end(pc, e, "name resolution could not start");
+  }
+}
+
+/* ---- dispatch -------------------------------------------------------------------- */
+
+static void dispatch(origin *o) {
+  if (o->dispatching) {
+    o->again = 1;
+    return;
+  }
+  guise_client *cl = o->cl;
+  o->dispatching = 1;
+  do {
+    o->again = 0;
+    while (o->qhead) {
+      pconn *pc = o->conns;
+      while (pc && !usable(cl, pc)) pc = pc->next;
+      if (pc == NULL) break;
+      req_head *rh = o->qhead;
+      dequeue(o, rh);
+      rh->pc = pc;
+      pc->bound++;
+      if (pc->is_h2) pc->n_streams++;
+      else pc->h1_active = rh;
+      set_busy(pc, 1);
+      req_bind(rh, pc);
+    }
+    if (o->qhead && !cl->closing) {
+      size_t want = 0;
+      if (o->proto == 1 || cl->no_reuse)
+        want = o->n_queued > o->n_connecting ? o->n_queued - o->n_connecting : 0;
+      else if (o->n_connecting == 0)
+        want = 1;
+      while (want-- > 0 && o->n_conns < cl->per_origin && o->qhead) pconn_open(o);
+    }
+  } while (o->again);
+  o->dispatching = 0;
+  if (o->n_conns == 0 && o->qhead == NULL) origin_free(o);
+}
+
+/* ---- the request side ------------------------------------------------------------ */
+
+int pool_submit(guise_client *cl, req_head *rh, const url *u, variant *v, const proxy_cfg *proxy,
+                const char *proxy_id) {
+  origin *o = origin_get(cl, u, v, proxy, proxy_id);
+  if (o == NULL) return GUISE_E_NOMEM;
+  enqueue(o, rh, 0);
+  dispatch(o);
+  return 0;
+}
+
+void pool_requeue(req_head *rh, int avoid_connection) {
+  origin *o = rh->org;
+  pconn *pc = rh->pc;
+  if (pc) {
+    rh->pc = NULL;
+    if (pc->is_h2) pc->n_streams--;
+    else if (pc->h1_active == rh) pc->h1_active = NULL;
+    if (avoid_connection) pc->draining = 1;
+    maybe_idle(pc);
+  }
+  enqueue(o, rh, 1);
+  dispatch(o);
+}
+
+void pool_release(req_head *rh, int reusable) {
+  origin *o = rh->org;
+  pconn *pc = rh->pc;
+  rh->org = NULL;
+  rh->pc = NULL;
+  if (o == NULL) return;
+  if (rh->queued) {
+    dequeue(o, rh);
+  } else if (pc) {
+    if (pc->is_h2) {
+      pc->n_streams--;
+      pc->served++;
+    } else if (pc->h1_active == rh) {
+      pc->h1_active = NULL;
+      if (reusable) pc->served++;
+      else pconn_close(pc, 0);
+    }
+    maybe_idle(pc);
+  }
+  dispatch(o);
+}
+
+void pool_close_all(guise_client *cl) {
+  for (size_t i = 0; i < cl->n_buckets; i++) {
+    for (origin *o = cl->buckets[i]; o; o = o->hnext) {
+      fail_queued(o, 0, GUISE_E_CANCELLED, "the client was closed");
+      for (pconn *pc = o->conns; pc; pc = pc->next) pconn_close(pc, GUISE_E_CANCELLED);
+    }
+  }
+  /* Origins without connections go now; the others with their last connection. */
+  for (size_t i = 0; i < cl->n_buckets; i++) {
+    origin *o = cl->buckets[i];
+    while (o) {
+      origin *next = o->hnext;
+      if (!o->dispatching && o->n_conns == 0 && o->qhead == NULL) origin_free(o);
+      o = next;
+    }
+  }
+}
+
+void pool_free(guise_client *cl) {
+  free(cl->buckets);
+  cl->buckets = NULL;
+  cl->n_buckets = 0;
+}
