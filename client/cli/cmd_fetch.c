@@ -1,8 +1,11 @@
-/* cmd_fetch.c — `guise [options] URL`: one request, curl-like. Uses only guise.h. */
+/* cmd_fetch.c — `guise [options] URL...`: requests, curl-like, on one client (a
+ * connection is reused by the next URL, as curl does). Uses only guise.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <uv.h>
 
 #include "cli.h"
 #include "guise.h"
@@ -10,10 +13,13 @@
 /* Caps on what the command line may carry. */
 #define FETCH_MAX_HEADERS 100      /* the engine's limit */
 #define FETCH_MAX_RESOLVE 64
+#define FETCH_MAX_URLS 1000        /* more is a job for guise batch */
 #define FETCH_MAX_BODY (64u << 20) /* --data-binary @file: a request body, not a transfer */
 
 static const char usage[] =
-    "usage: guise [options] URL\n"
+    "usage: guise [options] URL...\n"
+    "  several URLs go one after the other on one client: a connection to the\n"
+    "  same place is reused (-Z: all at once, HTTP/2 streams side by side)\n"
     "  -X, --request METHOD     request method (default GET, or POST with data)\n"
     "  -H, --header 'N: V'      add a header (sent in the order given)\n"
     "  -d, --data DATA          request body (POST); @FILE reads a file\n"
@@ -33,12 +39,15 @@ static const char usage[] =
     "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
     "      --max-time S         seconds for the whole request\n"
     "      --raw                do not decode Content-Encoding\n"
+    "  -Z, --parallel           all URLs at once\n"
+    "      --no-keepalive       a new connection for every URL\n"
     "      --profile NAME|FILE  the browser to look like (default: the newest Chrome;\n"
     "                           'none': no profile; guise profile list)\n"
     "  -w, --write-out FORMAT   print FORMAT at the end: %{http_code} %{http_version}\n"
     "                           %{time_total} %{time_connect} %{time_appconnect}\n"
     "                           %{time_starttransfer} %{size_download} %{remote_ip}\n"
-    "                           %{errormsg} %{errorname} \\n\n"
+    "                           %{errormsg} %{errorname} %{num_connects}\n"
+    "                           %{local_port} %{url} \\n\n"
     "Exit status by error class (docs/CLI.md): 0 ok, 2 usage, 6 DNS, 7 connect,\n"
     "35 TLS, 60 certificate, 97 proxy, 8 HTTP, 61 decoding, 3 profile, 28 timeout,\n"
     "1 other.\n";
@@ -83,7 +92,7 @@ static int on_body(void *ud, const unsigned char *p, size_t n) {
   return fwrite(p, 1, n, f->out) == n ? 0 : -1;
 }
 
-static void write_out(const char *fmt, int err, const guise_response_info *info) {
+static void write_out(const char *fmt, const char *url, int err, const guise_response_info *info) {
   char remote_ip[64] = "";
   const char *colon = strrchr(info->remote, ':');
   if (colon) {
@@ -121,6 +130,9 @@ static void write_out(const char *fmt, int err, const guise_response_info *info)
     else if (IS("remote_ip")) printf("%s", remote_ip);
     else if (IS("errormsg")) printf("%s", err ? guise_strerror(err) : "");
     else if (IS("errorname")) printf("%s", err ? guise_err_name(err) : "");
+    else if (IS("num_connects")) printf("%d", info->http_version[0] && !info->reused ? 1 : 0);
+    else if (IS("local_port")) printf("%s", strrchr(info->local, ':') ? strrchr(info->local, ':') + 1 : "");
+    else if (IS("url")) printf("%s", url);
     else fwrite(p, 1, (size_t)(end - p + 1), stdout);
 #undef IS
     p = end;
@@ -128,12 +140,27 @@ static void write_out(const char *fmt, int err, const guise_response_info *info)
   fflush(stdout);
 }
 
-static int g_err;
-static fetch_state *g_state;
+/* One URL of the command line. */
+typedef struct fetch_one {
+  fetch_state *f;
+  const char *url;
+  int err;
+  int done;
+} fetch_one;
+
+static int one_headers(void *ud, int status, const guise_header *h, size_t n) {
+  return on_headers(((fetch_one *)ud)->f, status, h, n);
+}
+
+static int one_body(void *ud, const unsigned char *p, size_t n) {
+  return on_body(((fetch_one *)ud)->f, p, n);
+}
 
 static void on_complete(void *ud, int err, const guise_response_info *info) {
-  fetch_state *f = ud;
-  g_err = err;
+  fetch_one *one = ud;
+  fetch_state *f = one->f;
+  one->err = err;
+  one->done = 1;
   if (f->verbose) {
     if (info->tls_version[0])
       fprintf(stderr, "* %s, %s, %s, ALPN %s\n", info->tls_version, info->tls_cipher,
@@ -143,11 +170,13 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
             info->http_version[0] ? info->http_version : "no response",
             info->remote[0] ? info->remote : "-", info->dns_ms, info->connect_ms, info->tls_ms,
             info->ttfb_ms, info->total_ms, info->body_bytes, info->wire_body_bytes);
+    fprintf(stderr, "* connection %s%s%s\n", info->local[0] ? info->local : "-",
+            info->reused ? ", reused" : "", info->http_version[0] ? "" : " (none)");
   }
   if (err && !f->silent)
     fprintf(stderr, "guise: %s (%s)%s%s\n", guise_strerror(err), guise_err_name(err),
             info->error_detail[0] ? ": " : "", info->error_detail);
-  if (f->write_out) write_out(f->write_out, err, info);
+  if (f->write_out) write_out(f->write_out, one->url, err, info);
 }
 
 /* Reads @FILE for --data / --data-binary, bounded. */
@@ -189,9 +218,14 @@ int cmd_fetch(int argc, char **argv) {
   size_t n_headers = 0;
   const char *resolve[FETCH_MAX_RESOLVE];
   size_t n_resolve = 0;
-  const char *url = NULL, *output = NULL;
+  const char *urls[FETCH_MAX_URLS];
+  size_t n_urls = 0;
+  const char *output = NULL;
   unsigned char *body = NULL;
   int rc = EXIT_USAGE;
+  int parallel = 0, no_keepalive = 0;
+  guise_client_options co;
+  guise_client_options_init(&co);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -286,6 +320,10 @@ int cmd_fetch(int argc, char **argv) {
     } else if (OPT("-w", "--write-out")) {
       NEED_VALUE;
       f.write_out = v;
+    } else if (OPT("-Z", "--parallel")) {
+      parallel = 1;
+    } else if (strcmp(a, "--no-keepalive") == 0) {
+      no_keepalive = 1;
     } else if (OPT("-h", "--help")) {
       fputs(usage, stdout);
       rc = EXIT_OK;
@@ -293,16 +331,16 @@ int cmd_fetch(int argc, char **argv) {
     } else if (a[0] == '-' && a[1] != '\0') {
       fprintf(stderr, "guise: unknown option %s (guise --help)\n", a);
       goto out;
-    } else if (url == NULL) {
-      url = a;
+    } else if (n_urls < FETCH_MAX_URLS) {
+      urls[n_urls++] = a;
     } else {
-      fprintf(stderr, "guise: one URL at a time (got %s and %s)\n", url, a);
+      fprintf(stderr, "guise: at most %d URLs (guise batch takes more)\n", FETCH_MAX_URLS);
       goto out;
     }
 #undef OPT
 #undef NEED_VALUE
   }
-  if (url == NULL) {
+  if (n_urls == 0) {
     fputs(usage, stderr);
     goto out;
   }
@@ -315,8 +353,7 @@ int cmd_fetch(int argc, char **argv) {
     }
   }
   if (o.profile == NULL) o.profile = guise_profile_default();
-  if (strcmp(o.profile, "none") == 0) o.profile = NULL;
-  if (o.profile) {
+  if (strcmp(o.profile, "none") != 0) {
     char perr[1024];
     int pe = guise_profile_check_syntax(o.profile, perr, sizeof(perr));
     if (pe) {
@@ -325,26 +362,57 @@ int cmd_fetch(int argc, char **argv) {
       goto out;
     }
   }
-  o.url = url;
   o.headers = headers;
   o.n_headers = n_headers;
-  o.resolve = resolve;
-  o.n_resolve = n_resolve;
-  if (f.verbose) {
-    fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET", url);
-    for (size_t i = 0; i < n_headers; i++)
-      fprintf(stderr, "> %s: %s\n", headers[i].name, headers[i].value);
-    fprintf(stderr, ">\n");
+  /* Connection settings belong to the client; the rest to each request. */
+  co.resolve = resolve;
+  co.n_resolve = n_resolve;
+  co.dns_servers = o.dns_servers;
+  co.no_reuse = no_keepalive;
+  o.dns_servers = NULL;
+  uv_loop_t loop;
+  guise_client *cl = NULL;
+  if (uv_loop_init(&loop) != 0) goto out;
+  int e = guise_client_new((struct uv_loop_s *)&loop, &co, &cl);
+  fetch_one *ones = e ? NULL : calloc(n_urls, sizeof(*ones));
+  if (e || ones == NULL) {
+    if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e ? e : GUISE_E_NOMEM),
+                           guise_err_name(e ? e : GUISE_E_NOMEM));
+    rc = exit_code(e ? e : GUISE_E_NOMEM);
+    guise_client_close(cl);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    goto out;
   }
-  guise_callbacks cb = {on_headers, f.head_only ? NULL : on_body, on_complete};
-  g_state = &f;
-  int e = guise_fetch(&o, &cb, &f);
-  if (e && g_err == 0) {
-    /* Refused before it started: a usage error. */
-    if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
-    g_err = e;
+  guise_callbacks cb = {one_headers, f.head_only ? NULL : one_body, on_complete};
+  int last_err = 0;
+  for (size_t i = 0; i < n_urls; i++) {
+    ones[i] = (fetch_one){&f, urls[i], 0, 0};
+    o.url = urls[i];
+    if (f.verbose) {
+      fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET", urls[i]);
+      for (size_t k = 0; k < n_headers; k++)
+        fprintf(stderr, "> %s: %s\n", headers[k].name, headers[k].value);
+      fprintf(stderr, ">\n");
+    }
+    e = guise_client_request(cl, &o, &cb, &ones[i]);
+    if (e) {
+      /* Refused before it started: a usage error. */
+      if (!f.silent) fprintf(stderr, "guise: %s: %s (%s)\n", urls[i], guise_strerror(e), guise_err_name(e));
+      ones[i].err = e;
+      ones[i].done = 1;
+    }
+    if (!parallel) uv_run(&loop, UV_RUN_DEFAULT); /* until the request is over */
   }
-  rc = exit_code(g_err);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  guise_client_close(cl);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  /* curl's rule: the status of the last transfer that failed. */
+  for (size_t i = 0; i < n_urls; i++)
+    if (ones[i].err) last_err = ones[i].err;
+  free(ones);
+  rc = exit_code(last_err);
 out:
   if (f.out && f.out != stdout) fclose(f.out);
   for (size_t i = 0; i < n_headers; i++) free(header_copies[i]);

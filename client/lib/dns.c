@@ -2,6 +2,7 @@
 #include "dns.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,11 +41,24 @@ struct dns {
   int closing;
   int pending_closes;
   watcher watchers[DNS_MAX_SOCKETS];
-  answer *overrides;
-  size_t n_overrides;
-  answer *cache;
-  size_t n_cache;
+  answer *overrides;           /* grown on demand up to DNS_OVERRIDES_MAX */
+  size_t n_overrides, cap_overrides;
+  answer *cache;               /* grown on demand up to DNS_CACHE_MAX */
+  size_t n_cache, cap_cache;
 };
+
+/* Room for one more entry in |*arr| (|*cap| grows by doubling to |max|). */
+static int reserve(answer **arr, size_t n, size_t *cap, size_t max) {
+  if (n < *cap) return 0;
+  if (*cap >= max) return -1;
+  size_t nc = *cap ? *cap * 2 : 4;
+  if (nc > max) nc = max;
+  answer *p = realloc(*arr, nc * sizeof(answer));
+  if (p == NULL) return -1;
+  *arr = p;
+  *cap = nc;
+  return 0;
+}
 
 typedef struct query {
   dns *d;
@@ -149,27 +163,18 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
   uv_poll_start(&w->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0), on_poll);
 }
 
+static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
+static void ares_init_once(void) { ares_library_init(ARES_LIB_INIT_ALL); }
+
 int dns_new(uv_loop_t *loop, dns **out) {
   dns *d = calloc(1, sizeof(*d));
   if (d == NULL) return GUISE_E_NOMEM;
-  d->overrides = calloc(DNS_OVERRIDES_MAX, sizeof(answer));
-  d->cache = calloc(DNS_CACHE_MAX, sizeof(answer));
-  if (d->overrides == NULL || d->cache == NULL) {
-    free(d->overrides);
-    free(d->cache);
-    free(d);
-    return GUISE_E_NOMEM;
-  }
   d->loop = loop;
   struct ares_options opts;
   memset(&opts, 0, sizeof(opts));
   opts.sock_state_cb = on_sock_state;
   opts.sock_state_cb_data = d;
-  static int initialized;
-  if (!initialized) {
-    ares_library_init(ARES_LIB_INIT_ALL);
-    initialized = 1;
-  }
+  pthread_once(&ares_once, ares_init_once); /* worker threads each make a resolver */
   if (ares_init_options(&d->channel, &opts, ARES_OPT_SOCK_STATE_CB) != ARES_SUCCESS) {
     free(d->overrides);
     free(d->cache);
@@ -244,6 +249,8 @@ int dns_add_override(dns *d, const char *spec) {
     p += len + (p[len] == ',');
   }
   if (a.n == 0) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (reserve(&d->overrides, d->n_overrides, &d->cap_overrides, DNS_OVERRIDES_MAX) != 0)
+    return GUISE_E_NOMEM;
   d->overrides[d->n_overrides++] = a;
   return 0;
 }
@@ -296,7 +303,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
       memmove(d->cache, d->cache + 1, (DNS_CACHE_MAX - 1) * sizeof(answer));
       d->n_cache--;
     }
-    d->cache[d->n_cache++] = a;
+    if (reserve(&d->cache, d->n_cache, &d->cap_cache, DNS_CACHE_MAX) == 0) d->cache[d->n_cache++] = a;
   }
   answer_with(&a, q->port, q->cb, q->ud);
   free(q);

@@ -650,10 +650,8 @@ int guise_fetch(const guise_request_options *o, const guise_callbacks *cb, void 
   static const guise_callbacks wrap = {fetch_headers, fetch_body, fetch_complete};
   fetch f = {cb, ud, GUISE_E_INTERNAL};
   int e = guise_request((struct uv_loop_s *)&loop, o, &wrap, &f);
-  if (e == 0) {
-    uv_run(&loop, UV_RUN_DEFAULT);
-    e = f.result;
-  }
+  uv_run(&loop, UV_RUN_DEFAULT); /* the request, or the closing of a refused one */
+  if (e == 0) e = f.result;
   uv_loop_close(&loop);
   return e;
 }
