@@ -15,7 +15,7 @@
 #define DNS_CACHE_MS 60000
 /* Cache and override entries: bounded, the oldest answers go first. */
 #define DNS_CACHE_MAX 4096
-#define DNS_OVERRIDES_MAX 1024
+#define DNS_OVERRIDES_MAX 16384 /* --resolve entries; a crawl of many names on loopback */
 /* Sockets c-ares may use at once (its default is a handful per server). */
 #define DNS_MAX_SOCKETS 16
 

@@ -27,6 +27,14 @@
 
 enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
 
+/* What a connection needs until it is up: the addresses to try in turn. */
+struct dial {
+  struct sockaddr_storage addrs[DNS_MAX_ADDRS];
+  size_t n_addrs, next_addr;
+  struct sockaddr_storage target; /* socks5:// (local DNS): the origin's address */
+  int target_known;
+};
+
 struct pconn {
   pconn *next, *prev;            /* in the origin's list */
   origin *org;
@@ -47,10 +55,7 @@ struct pconn {
   uv_timer_t idle;
   uint64_t t0;
   double dns_ms;
-  struct sockaddr_storage addrs[DNS_MAX_ADDRS];
-  size_t n_addrs, next_addr;
-  struct sockaddr_storage target; /* socks5:// (local DNS): the origin's address */
-  int target_known;
+  struct dial *dial;             /* while connecting; freed once ready */
   unsigned connect_timeout_ms;
   const char *tls_version, *tls_cipher, *tls_group;
   double connect_ms, tls_ms;
@@ -66,8 +71,7 @@ struct origin {
   int host_is_name;
   char *host;
   uint16_t port;
-  int has_proxy;
-  proxy_cfg proxy;
+  proxy_cfg *proxy;              /* NULL: direct */
   char *proxy_id;
   pconn *conns;
   size_t n_conns, n_connecting;
@@ -114,6 +118,7 @@ static void origin_free(origin *o) {
   free(o->key);
   free(o->host);
   free(o->proxy_id);
+  free(o->proxy);
   free(o);
 }
 
@@ -137,8 +142,12 @@ static origin *origin_get(guise_client *cl, const url *u, variant *v, const prox
   }
   origin *o = calloc(1, sizeof(*o));
   if (o == NULL || (o->host = strdup(host)) == NULL ||
-      (proxy && (o->proxy_id = strdup(proxy_id)) == NULL)) {
-    if (o) free(o->host);
+      (proxy && ((o->proxy_id = strdup(proxy_id)) == NULL ||
+                 (o->proxy = malloc(sizeof(*o->proxy))) == NULL))) {
+    if (o) {
+      free(o->host);
+      free(o->proxy_id);
+    }
     free(o);
     free(key);
     return NULL;
@@ -150,10 +159,7 @@ static origin *origin_get(guise_client *cl, const url *u, variant *v, const prox
   o->https = u->scheme == URL_HTTPS;
   o->host_is_name = u->host_type == URL_HOST_NAME;
   o->port = u->port;
-  if (proxy) {
-    o->has_proxy = 1;
-    o->proxy = *proxy;
-  }
+  if (proxy) *o->proxy = *proxy;
   /* Cleartext HTTP/1.1 unless HTTP/2 is asked for (prior knowledge). */
   if (!o->https) o->proto = v->http_version == 2 ? 2 : 1;
   size_t k = hash(key) & (cl->n_buckets - 1);
@@ -211,6 +217,7 @@ static void fail_queued(origin *o, size_t n, int err, const char *detail) {
 static void pconn_release(pconn *pc) {
   if (--pc->holds > 0) return;
   guise_client *cl = pc->cl;
+  free(pc->dial);
   free(pc);
   client_release(cl);
 }
@@ -332,6 +339,8 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
   origin *o = pc->org;
   pc->state = PC_READY;
   o->n_connecting--;
+  free(pc->dial); /* addresses are not needed once up */
+  pc->dial = NULL;
   double t = pc->dns_ms;
   pc->connect_ms = t + conn_connect_ms(c);
   pc->tls_ms = conn_tls_ms(c) ? t + conn_tls_ms(c) : 0;
@@ -408,7 +417,7 @@ static void on_close(conn *c, int err, void *ud) {
     if (pc->fail_err) {
       pconn_end(pc, pc->fail_err, pc->detail);
     } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !pc->cl->closing &&
-               pc->next_addr < pc->n_addrs) {
+               pc->dial->next_addr < pc->dial->n_addrs) {
       /* Another address of the name may answer (IPv6 then IPv4, several A records). */
       connect_next(pc);
     } else {
@@ -433,7 +442,8 @@ static void on_close(conn *c, int err, void *ud) {
 static void connect_next(pconn *pc) {
   origin *o = pc->org;
   guise_client *cl = pc->cl;
-  struct sockaddr_storage *ss = &pc->addrs[pc->next_addr++];
+  struct dial *d = pc->dial;
+  struct sockaddr_storage *ss = &d->addrs[d->next_addr++];
   char host[64] = "?";
   if (ss->ss_family == AF_INET) {
     uv_ip4_name((struct sockaddr_in *)ss, host, sizeof(host));
@@ -457,15 +467,15 @@ static void connect_next(pconn *pc) {
   char skey[TLS_SESSION_KEY_MAX];
   if (co.ctx && (o->v->prof == NULL || o->v->prof->resumption) &&
       tls_session_key(skey, sizeof(skey), o->host, o->port, o->v->key,
-                      o->has_proxy ? o->proxy_id : NULL) == 0) {
+                      o->proxy ? o->proxy_id : NULL) == 0) {
     co.sessions = cl->sessions;
     co.session_key = skey;
   }
-  if (o->has_proxy) {
-    co.proxy = &o->proxy;
+  if (o->proxy) {
+    co.proxy = o->proxy;
     co.proxy_target_host = o->host;
     co.proxy_target_port = o->port;
-    co.proxy_target_addr = pc->target_known ? (struct sockaddr *)&pc->target : NULL;
+    co.proxy_target_addr = d->target_known ? (struct sockaddr *)&d->target : NULL;
   }
   static const conn_callbacks cb = {on_ready, on_data, on_close};
   int e = conn_open(cl->loop, &co, &cb, pc, &pc->c);
@@ -492,30 +502,34 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
     pconn_end(pc, err ? err : GUISE_E_CANCELLED, "name resolution failed");
     return;
   }
-  if (o->has_proxy && o->proxy.kind == PROXY_SOCKS5 && !pc->target_known) {
+  struct dial *d = pc->dial;
+  if (o->proxy && o->proxy->kind == PROXY_SOCKS5 && !d->target_known) {
     /* socks5://: the origin's address found here goes in the request; now the proxy's. */
-    pc->target = addrs[0];
-    pc->target_known = 1;
+    d->target = addrs[0];
+    d->target_known = 1;
     pc->holds++;
-    int e = dns_resolve(pc->cl->dns, o->proxy.host, o->proxy.port, on_resolved, pc);
+    int e = dns_resolve(pc->cl->dns, o->proxy->host, o->proxy->port, on_resolved, pc);
     if (e) {
       pc->holds--;
       pconn_end(pc, e, "name resolution of the proxy could not start");
     }
     return;
   }
-  memcpy(pc->addrs, addrs, n * sizeof(addrs[0]));
-  pc->n_addrs = n;
+  memcpy(d->addrs, addrs, n * sizeof(addrs[0]));
+  d->n_addrs = n;
   connect_next(pc);
 }
 
 static void pconn_open(origin *o) {
   guise_client *cl = o->cl;
   pconn *pc = calloc(1, sizeof(*pc));
-  if (pc == NULL) {
+  struct dial *d = pc ? calloc(1, sizeof(*d)) : NULL;
+  if (d == NULL) {
+    free(pc);
     fail_queued(o, 1, GUISE_E_NOMEM, "cannot allocate a connection");
     return;
   }
+  pc->dial = d;
   pc->org = o;
   pc->cl = cl;
   pc->t0 = uv_hrtime();
@@ -532,8 +546,8 @@ static void pconn_open(origin *o) {
   pc->idle.data = pc;
   pc->holds = 2; /* the idle timer, the DNS query */
   pc->state = PC_RESOLVING;
-  const char *host = o->has_proxy && o->proxy.kind != PROXY_SOCKS5 ? o->proxy.host : o->host;
-  unsigned port = o->has_proxy && o->proxy.kind != PROXY_SOCKS5 ? o->proxy.port : o->port;
+  const char *host = o->proxy && o->proxy->kind != PROXY_SOCKS5 ? o->proxy->host : o->host;
+  unsigned port = o->proxy && o->proxy->kind != PROXY_SOCKS5 ? o->proxy->port : o->port;
   int e = dns_resolve(cl->dns, host, port, on_resolved, pc);
   if (e) {
     pc->holds--;
