@@ -146,11 +146,14 @@ try:
     nport = free_port()
     conf = f"{tmp}/nginx.conf"
     with open(conf, "w") as f:
-        f.write(f"""worker_processes 1; daemon off; master_process off; pid {tmp}/nginx.pid;
+        # Brotli through Debian's libnginx-mod-http-brotli-filter.
+        f.write(f"""load_module /usr/lib/nginx/modules/ngx_http_brotli_filter_module.so;
+worker_processes 1; daemon off; master_process off; pid {tmp}/nginx.pid;
 error_log {tmp}/error.log; events {{ worker_connections 64; }}
 http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
   uwsgi_temp_path {tmp}; scgi_temp_path {tmp}; default_type text/plain;
   gzip on; gzip_types text/plain; gzip_min_length 10;
+  brotli on; brotli_types text/plain; brotli_min_length 10;
   server {{ listen 127.0.0.1:{nport}; root {tmp}/www; }} }}
 """)
     ng = subprocess.Popen(["nginx", "-c", conf, "-p", tmp], stderr=subprocess.DEVNULL)
@@ -168,6 +171,13 @@ http {{ access_log off; client_body_temp_path {tmp}; proxy_temp_path {tmp}; fast
           b"Content-Encoding: gzip" in head and body == text, head)
     r = guise("-H", "Accept-Encoding: gzip", "--raw", url)
     check("--raw keeps the gzip bytes (they decompress to the file)", gzip.decompress(r.stdout) == text)
+    r = guise("-H", "Accept-Encoding: br", "-i", url)
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    check("nginx brotli: Content-Encoding br, body decoded to the file",
+          b"Content-Encoding: br" in head and body == text, head)
+    r = guise("-H", "Accept-Encoding: br", "--raw", "-w", "%{size_download}", "-o", os.devnull, url)
+    check("nginx brotli --raw: the compressed bytes only (smaller than the file)",
+          r.returncode == 0 and 0 < int(r.stdout or b"0") < len(text) // 10, r.stdout)
     r = guise("-w", "%{http_code}", "-o", os.devnull, f"http://127.0.0.1:{nport}/missing")
     check("404 is a response, not an error: exit 0", r.returncode == 0 and r.stdout == b"404", (r.returncode, r.stdout))
 
