@@ -9,6 +9,7 @@ enum {
   EXIT_USAGE = 2,
 };
 
+int cmd_batch(int argc, char **argv);
 int cmd_echo(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);

@@ -42,6 +42,7 @@ static const char usage[] =
     "                                 pcapng or hex dump (guise fp --help)\n";
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "batch") == 0) return cmd_batch(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "echo") == 0) return cmd_echo(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "fp") == 0) return cmd_fp(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "profile") == 0) return cmd_profile(argc - 1, argv + 1);

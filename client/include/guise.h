@@ -310,6 +310,110 @@ GUISE_EXTERN int guise_request(struct uv_loop_s *loop, const guise_request_optio
  */
 GUISE_EXTERN int guise_fetch(const guise_request_options *o, const guise_callbacks *cb, void *ud);
 
+/* ---- Batches: many requests, scheduled (docs/BATCH.md) --------------------------------- */
+
+/* One job. Every string is copied by guise_batch_submit(). */
+typedef struct guise_job {
+  unsigned size;
+  const char *id;                /* echoed in the record; NULL: the line number */
+  const char *url;
+  const char *method;            /* NULL: GET, or POST with a body */
+  const guise_header *headers;
+  size_t n_headers;
+  const unsigned char *body;
+  size_t body_len;
+  int has_body;
+  const char *profile;           /* NULL: the batch's */
+  const char *proxy;             /* NULL: the batch's; "": direct */
+  const char *meta;              /* a JSON value echoed as "meta", or NULL */
+  unsigned long long line;       /* input line, for the record; 0: none */
+} guise_job;
+
+enum { GUISE_BODY_DISCARD = 0, GUISE_BODY_TEXT = 1, GUISE_BODY_BASE64 = 2, GUISE_BODY_DIR = 3 };
+
+typedef struct guise_batch_options {
+  unsigned size;
+  unsigned workers;              /* threads, each with its own loop and pool; 0: one per core */
+  unsigned concurrency;          /* requests in flight, all workers together; 0: 256 */
+  unsigned per_host;             /* in flight per host; 0: no limit beyond |concurrency| */
+  double rate;                   /* requests started per second, all together; 0: no limit */
+  double per_host_rate;          /* per host; 0: no limit */
+  unsigned retries;              /* more attempts for a retryable failure; default 2 */
+  unsigned connections_per_host; /* pool: connections per origin; 0: 6 */
+  unsigned streams_per_connection; /* pool: HTTP/2 streams per connection; 0: 100 */
+  unsigned max_pending;          /* jobs submitted and not yet ended; submit waits above it; 0: 4 x concurrency */
+  /* Defaults of every job, as in guise_request_options. */
+  const char *profile;           /* NULL or "none": no profile */
+  const char *proxy;
+  int insecure;
+  const char *cafile;
+  int http_version;
+  const char *const *resolve;
+  size_t n_resolve;
+  const char *dns_servers;
+  unsigned connect_timeout_ms;
+  unsigned max_time_ms;          /* per attempt; 0: 60000 */
+  unsigned long long max_body;   /* decoded body cap per job; 0: 1 GiB (inline bodies: 1 MiB) */
+  /* What the record carries. */
+  int include_headers;           /* response headers, in wire order */
+  int body_mode;                 /* GUISE_BODY_* */
+  const char *body_dir;          /* GUISE_BODY_DIR: one file per job, named from its id */
+  /* Called once per job, from a worker thread (calls are serialised): the record,
+   * one JSON object without newline, valid during the call. Required. */
+  void (*on_record)(void *arg, const char *json, size_t len, int err);
+  void *arg;
+} guise_batch_options;
+
+typedef struct guise_batch guise_batch;
+
+/* Counters, readable at any time from any thread (guise_batch_stats). */
+typedef struct guise_batch_stats {
+  unsigned size;
+  unsigned long long submitted, done, ok, failed, retries, in_flight, interrupted;
+  unsigned long long by_class[12]; /* usage dns connect tls certificate proxy http decoding
+                                      profile timeout resource other */
+  double p50_ms, p99_ms;         /* total time of ended jobs */
+} guise_batch_stats;
+
+GUISE_EXTERN void guise_batch_options_init(guise_batch_options *o);
+
+/* Starts the workers. 0 or a GUISE_E_* code (a bad option, a bad resolve entry). */
+GUISE_EXTERN int guise_batch_new(const guise_batch_options *o, guise_batch **out);
+
+/* Queues a job; waits while |max_pending| jobs are pending. 0, or a GUISE_E_*
+ * code after which the job has no record: GUISE_E_CANCELLED after a stop. A job
+ * with a bad URL or field still gets its record (an error record). */
+GUISE_EXTERN int guise_batch_submit(guise_batch *b, const guise_job *job);
+
+/* No more jobs will start; |cancel| also ends those in flight. Jobs that had not
+ * ended get no record (they are counted as interrupted). Thread-safe, not
+ * async-signal-safe. */
+GUISE_EXTERN void guise_batch_stop(guise_batch *b, int cancel);
+
+/* Waits until every submitted job has ended (or been interrupted). */
+GUISE_EXTERN void guise_batch_wait(guise_batch *b);
+
+/* Waits as guise_batch_wait(), stops the workers and frees |b|. Returns 0. */
+GUISE_EXTERN int guise_batch_finish(guise_batch *b);
+
+GUISE_EXTERN void guise_batch_stats_get(guise_batch *b, guise_batch_stats *out);
+
+/* The class index (0..11) of guise_batch_stats.by_class for |code|. */
+GUISE_EXTERN int guise_batch_class_index(int code);
+
+/*
+ * guise_job_parse reads one input line: a URL (http:// or https://), or a JSON
+ * object with "url" and optionally "id", "method", "headers" (an object, or an
+ * array of [name, value]), "body" (text) or "body_base64", "profile", "proxy",
+ * "meta" (any value). |store| receives the copies the job points to; free it
+ * with guise_job_free(). Returns 0, 1 for a blank line or a comment (#), or
+ * GUISE_E_USAGE_INVALID_ARGUMENT with a reason in |err|.
+ */
+typedef struct guise_job_store guise_job_store;
+GUISE_EXTERN int guise_job_parse(const char *line, size_t len, guise_job *job,
+                                 guise_job_store **store, char *err, size_t errlen);
+GUISE_EXTERN void guise_job_free(guise_job_store *store);
+
 /* ---- Profiles (profiles/FORMAT.md) --------------------------------------------------- */
 
 /* The number of built-in profiles, and the name of the |i|th (NULL past the end). */

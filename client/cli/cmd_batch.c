@@ -1,0 +1,638 @@
+/*
+ * cmd_batch.c — `guise batch [options] [FILE|-]`: jobs in (URLs or JSONL, read
+ * as a stream), one JSON record per job out, the scheduler of guise_batch_*
+ * in between, live progress on stderr. Uses only guise.h. docs/BATCH.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "guise.h"
+
+#define BATCH_MAX_RESOLVE 16384
+#define BATCH_MAX_LINE ((8u << 20) + 2) /* a job line, with an inline body */
+#define BATCH_OUT_BUF (1u << 20)
+#define BATCH_MAX_ID 1024               /* ids longer than this are not remembered by --resume */
+
+static const char usage[] =
+    "usage: guise batch [options] [FILE|-]\n"
+    "  input: one URL per line, or one JSON job per line: {\"id\", \"url\", \"method\",\n"
+    "  \"headers\", \"body\" | \"body_base64\", \"profile\", \"proxy\", \"meta\"}; '-' or none: stdin\n"
+    "  -o, --output FILE          records (JSONL) to FILE instead of stdout\n"
+    "      --resume               with -o: skip ids already in FILE, repair a torn last line\n"
+    "      --workers N            threads (default: one per core)\n"
+    "  -c, --concurrency N        requests in flight (default 256)\n"
+    "      --per-host N           requests in flight per host (default: no limit)\n"
+    "      --rate R               requests started per second (default: no limit)\n"
+    "      --per-host-rate R      per host\n"
+    "      --retries N            more attempts for connect errors, resets, refused\n"
+    "                             streams, 429/503 (Retry-After honoured); default 2\n"
+    "      --connections-per-host N   pool connections per origin (default 6)\n"
+    "      --streams N            HTTP/2 streams per connection (default 100)\n"
+    "      --include-headers      response headers in the record\n"
+    "      --body MODE            discard (default), text, base64\n"
+    "      --body-dir DIR         each body to a file in DIR (named from the id)\n"
+    "      --stats-json FILE      the final counters as JSON\n"
+    "      --progress WHEN        auto (default: live on a terminal, a line every 5 s\n"
+    "                             otherwise), always, never\n"
+    "  -k, --cacert, --profile, --http1.1, --http2, -x/--proxy, --resolve,\n"
+    "  --dns-servers, --connect-timeout S, --max-time S (per attempt; default 60):\n"
+    "                             as for one request (guise --help)\n"
+    "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
+    "1 input or output errors, 130 interrupted (run again with --resume).\n";
+
+/* ---- ids already done (--resume) --------------------------------------------- */
+
+typedef struct idset {
+  char **slot;
+  size_t cap, n;
+} idset;
+
+static unsigned long long hash_id(const char *s) {
+  unsigned long long h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static int idset_has(const idset *s, const char *id) {
+  if (s->cap == 0) return 0;
+  for (size_t i = hash_id(id) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+    if (s->slot[i] == NULL) return 0;
+    if (strcmp(s->slot[i], id) == 0) return 1;
+  }
+}
+
+static int idset_add(idset *s, const char *id) {
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 1024;
+    char **ns = calloc(nc, sizeof(char *));
+    if (ns == NULL) return -1;
+    for (size_t i = 0; i < s->cap; i++)
+      if (s->slot[i]) {
+        size_t k = hash_id(s->slot[i]) & (nc - 1);
+        while (ns[k]) k = (k + 1) & (nc - 1);
+        ns[k] = s->slot[i];
+      }
+    free(s->slot);
+    s->slot = ns;
+    s->cap = nc;
+  }
+  size_t k = hash_id(id) & (s->cap - 1);
+  while (s->slot[k]) {
+    if (strcmp(s->slot[k], id) == 0) return 0;
+    k = (k + 1) & (s->cap - 1);
+  }
+  if ((s->slot[k] = strdup(id)) == NULL) return -1;
+  s->n++;
+  return 0;
+}
+
+static void idset_free(idset *s) {
+  for (size_t i = 0; i < s->cap; i++) free(s->slot[i]);
+  free(s->slot);
+}
+
+/* The "id" of one record line (the first key, as the records are written). */
+static int record_id(const char *line, char *id, size_t cap) {
+  if (strncmp(line, "{\"id\":\"", 7) != 0) return -1;
+  const char *p = line + 7;
+  size_t n = 0;
+  while (*p && *p != '"') {
+    char c = *p++;
+    if (c == '\\') {
+      c = *p++;
+      if (c == 'u') { /* \u00XX as written for control bytes */
+        unsigned v;
+        if (sscanf(p, "%4x", &v) != 1) return -1;
+        p += 4;
+        c = (char)v;
+      } else if (c == 'n') c = '\n';
+      else if (c == 'r') c = '\r';
+      else if (c == 't') c = '\t';
+      else if (c == '\0') return -1;
+    }
+    if (n + 1 >= cap) return -1;
+    id[n++] = c;
+  }
+  if (*p != '"') return -1;
+  id[n] = '\0';
+  return 0;
+}
+
+/* Reads the records of a previous run: their ids, and a torn last line (a run
+ * killed mid-write) cut off. Returns 0, or -1 with errno. */
+static int load_previous(const char *path, idset *done, unsigned long long *kept, int *repaired) {
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  FILE *f = fdopen(fd, "r");
+  if (f == NULL) {
+    close(fd);
+    return -1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  off_t good = 0;
+  char id[BATCH_MAX_ID];
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] != '\n') break; /* torn: not counted, cut below */
+    if (record_id(line, id, sizeof(id)) == 0) {
+      if (idset_add(done, id) != 0) {
+        free(line);
+        fclose(f);
+        errno = ENOMEM;
+        return -1;
+      }
+      (*kept)++;
+    }
+    good += n;
+  }
+  free(line);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && st.st_size > good) {
+    if (ftruncate(fd, good) != 0) {
+      fclose(f);
+      return -1;
+    }
+    *repaired = 1;
+  }
+  fclose(f);
+  return 0;
+}
+
+/* ---- output -------------------------------------------------------------------- */
+
+typedef struct output {
+  FILE *f;
+  pthread_mutex_t lock;
+  int failed;
+  int err;
+} output_t;
+
+static output_t g_out = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void write_line(const char *json, size_t len) {
+  pthread_mutex_lock(&g_out.lock);
+  if (!g_out.failed && (fwrite(json, 1, len, g_out.f) != len || fputc('\n', g_out.f) == EOF)) {
+    g_out.failed = 1;
+    g_out.err = errno;
+  }
+  pthread_mutex_unlock(&g_out.lock);
+}
+
+static void on_record(void *arg, const char *json, size_t len, int err) {
+  (void)arg, (void)err;
+  write_line(json, len);
+}
+
+/* Input lines that were not jobs: their records count as failed usage. */
+static unsigned long long g_line_errors;
+
+/* The record of an input line that is not a job. */
+static void line_error(unsigned long long lineno, const char *why, guise_batch *b) {
+  char buf[1024];
+  char esc[600];
+  size_t k = 0;
+  for (const char *p = why; *p && k + 7 < sizeof(esc); p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c == '"' || c == '\\') {
+      esc[k++] = '\\';
+      esc[k++] = (char)c;
+    } else if (c < 0x20) {
+      k += (size_t)snprintf(esc + k, sizeof(esc) - k, "\\u%04x", c);
+    } else {
+      esc[k++] = (char)c;
+    }
+  }
+  esc[k] = '\0';
+  int n = snprintf(buf, sizeof(buf),
+                   "{\"id\":\"%llu\",\"line\":%llu,\"url\":null,\"status\":0,\"error\":\"USAGE_INVALID_ARGUMENT\","
+                   "\"error_class\":\"usage\",\"error_detail\":\"%s\",\"attempts\":0}",
+                   lineno, lineno, esc);
+  (void)b;
+  g_line_errors++;
+  if (n > 0) write_line(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/* ---- progress and signals ------------------------------------------------------ */
+
+static const char *const class_names[12] = {"usage", "dns", "connect", "tls", "certificate", "proxy",
+                                            "http", "decoding", "profile", "timeout", "resource", "other"};
+
+typedef struct progress {
+  guise_batch *b;
+  int mode; /* 0 never, 1 live (tty), 2 lines */
+  volatile int stop;
+  unsigned long long total; /* 0: unknown */
+  struct timespec t0;
+} progress;
+
+static double since(const struct timespec *t0) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+
+static void format_stats(guise_batch *b, double secs, unsigned long long total, char *out, size_t cap) {
+  guise_batch_stats s;
+  guise_batch_stats_get(b, &s);
+  s.done += g_line_errors;
+  s.failed += g_line_errors;
+  s.by_class[0] += g_line_errors;
+  size_t k = 0;
+  k += (size_t)snprintf(out + k, cap - k, "%llu", s.done);
+  if (total) k += (size_t)snprintf(out + k, cap - k, "/%llu", total);
+  k += (size_t)snprintf(out + k, cap - k, " done, %.0f/s, ok %llu, failed %llu", secs > 0 ? (double)s.done / secs : 0.0,
+                        s.ok, s.failed);
+  for (int i = 0; i < 12 && k < cap; i++)
+    if (s.by_class[i]) k += (size_t)snprintf(out + k, cap - k, " (%s %llu)", class_names[i], s.by_class[i]);
+  if (k < cap)
+    snprintf(out + k, cap - k, ", in flight %llu, retries %llu, p50 %.1f ms, p99 %.1f ms", s.in_flight, s.retries,
+             s.p50_ms, s.p99_ms);
+}
+
+static void *progress_main(void *arg) {
+  progress *p = arg;
+  double last = 0;
+  while (!p->stop) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    if (p->stop) break;
+    double t = since(&p->t0);
+    if (p->mode == 0 || t - last < (p->mode == 2 ? 5 : 0.25)) continue;
+    last = t;
+    char line[512];
+    format_stats(p->b, t, p->total, line, sizeof(line));
+    if (p->mode == 1) fprintf(stderr, "\r\033[K%s", line);
+    else fprintf(stderr, "guise batch: %s\n", line);
+  }
+  return NULL;
+}
+
+static guise_batch *volatile g_batch;
+static volatile int g_signals;
+
+static void *signal_main(void *arg) {
+  sigset_t *set = arg;
+  for (;;) {
+    int sig;
+    if (sigwait(set, &sig) != 0) continue;
+    g_signals++;
+    if (g_signals == 1) {
+      fprintf(stderr, "\nguise batch: stopping: no new jobs; requests in flight finish (again to cancel them)\n");
+      if (g_batch) guise_batch_stop(g_batch, 0);
+    } else if (g_signals == 2) {
+      fprintf(stderr, "guise batch: cancelling the requests in flight\n");
+      if (g_batch) guise_batch_stop(g_batch, 1);
+    } else {
+      _exit(130);
+    }
+  }
+  return NULL;
+}
+
+/* ---- the command --------------------------------------------------------------- */
+
+static int seconds(const char *opt, const char *v, unsigned *ms) {
+  char *end;
+  errno = 0;
+  double s = strtod(v, &end);
+  if (errno || end == v || *end || s <= 0 || s > 86400) {
+    fprintf(stderr, "guise batch: %s %s: expected seconds between 0 and 86400\n", opt, v);
+    return -1;
+  }
+  *ms = (unsigned)(s * 1000 + 0.5);
+  if (*ms == 0) *ms = 1;
+  return 0;
+}
+
+static int rate_value(const char *opt, const char *v, double *r) {
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (errno || end == v || *end || x <= 0 || x > 1e7) {
+    fprintf(stderr, "guise batch: %s %s: expected a rate between 0 and 10000000 per second\n", opt, v);
+    return -1;
+  }
+  *r = x;
+  return 0;
+}
+
+int cmd_batch(int argc, char **argv) {
+  guise_batch_options o;
+  guise_batch_options_init(&o);
+  const char *input = NULL, *output = NULL, *stats_json = NULL, *progress_when = "auto";
+  static const char *resolve[BATCH_MAX_RESOLVE];
+  size_t n_resolve = 0;
+  int resume = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
+#define NEED                                                          \
+  do {                                                                \
+    if (v == NULL) {                                                  \
+      fprintf(stderr, "guise batch: %s needs a value\n", a);          \
+      return EXIT_USAGE;                                              \
+    }                                                                 \
+    i++;                                                              \
+  } while (0)
+#define NUM(field, lo, hi)                                            \
+  do {                                                                \
+    NEED;                                                             \
+    long long n_ = cli_number(a, v, lo, hi);                          \
+    if (n_ < 0) return EXIT_USAGE;                                    \
+    field = (unsigned)n_;                                             \
+  } while (0)
+    if (OPT("-o", "--output")) {
+      NEED;
+      output = v;
+    } else if (strcmp(a, "--resume") == 0) {
+      resume = 1;
+    } else if (strcmp(a, "--workers") == 0) {
+      NUM(o.workers, 1, 256);
+    } else if (OPT("-c", "--concurrency")) {
+      NUM(o.concurrency, 1, 1000000);
+    } else if (strcmp(a, "--per-host") == 0) {
+      NUM(o.per_host, 1, 1000000);
+    } else if (strcmp(a, "--rate") == 0) {
+      NEED;
+      if (rate_value(a, v, &o.rate)) return EXIT_USAGE;
+    } else if (strcmp(a, "--per-host-rate") == 0) {
+      NEED;
+      if (rate_value(a, v, &o.per_host_rate)) return EXIT_USAGE;
+    } else if (strcmp(a, "--retries") == 0) {
+      NUM(o.retries, 0, 100);
+    } else if (strcmp(a, "--connections-per-host") == 0) {
+      NUM(o.connections_per_host, 1, 10000);
+    } else if (strcmp(a, "--streams") == 0) {
+      NUM(o.streams_per_connection, 1, 1000);
+    } else if (strcmp(a, "--include-headers") == 0) {
+      o.include_headers = 1;
+    } else if (strcmp(a, "--body") == 0) {
+      NEED;
+      if (strcmp(v, "discard") == 0) o.body_mode = GUISE_BODY_DISCARD;
+      else if (strcmp(v, "text") == 0) o.body_mode = GUISE_BODY_TEXT;
+      else if (strcmp(v, "base64") == 0) o.body_mode = GUISE_BODY_BASE64;
+      else {
+        fprintf(stderr, "guise batch: --body %s: expected discard, text or base64\n", v);
+        return EXIT_USAGE;
+      }
+    } else if (strcmp(a, "--body-dir") == 0) {
+      NEED;
+      o.body_mode = GUISE_BODY_DIR;
+      o.body_dir = v;
+    } else if (strcmp(a, "--stats-json") == 0) {
+      NEED;
+      stats_json = v;
+    } else if (strcmp(a, "--progress") == 0) {
+      NEED;
+      progress_when = v;
+      if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
+        fprintf(stderr, "guise batch: --progress %s: expected auto, always or never\n", v);
+        return EXIT_USAGE;
+      }
+    } else if (OPT("-k", "--insecure")) {
+      o.insecure = 1;
+    } else if (strcmp(a, "--cacert") == 0) {
+      NEED;
+      o.cafile = v;
+    } else if (strcmp(a, "--profile") == 0) {
+      NEED;
+      o.profile = v;
+    } else if (strcmp(a, "--http1.1") == 0) {
+      o.http_version = 1;
+    } else if (strcmp(a, "--http2") == 0) {
+      o.http_version = 2;
+    } else if (OPT("-x", "--proxy")) {
+      NEED;
+      o.proxy = v;
+    } else if (strcmp(a, "--resolve") == 0) {
+      NEED;
+      if (n_resolve == BATCH_MAX_RESOLVE) {
+        fprintf(stderr, "guise batch: more than %d --resolve\n", BATCH_MAX_RESOLVE);
+        return EXIT_USAGE;
+      }
+      resolve[n_resolve++] = v;
+    } else if (strcmp(a, "--dns-servers") == 0) {
+      NEED;
+      o.dns_servers = v;
+    } else if (strcmp(a, "--connect-timeout") == 0) {
+      NEED;
+      if (seconds(a, v, &o.connect_timeout_ms)) return EXIT_USAGE;
+    } else if (OPT("-m", "--max-time")) {
+      NEED;
+      if (seconds(a, v, &o.max_time_ms)) return EXIT_USAGE;
+    } else if (OPT("-h", "--help")) {
+      fputs(usage, stdout);
+      return EXIT_OK;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      fprintf(stderr, "guise batch: unknown option %s (guise batch --help)\n", a);
+      return EXIT_USAGE;
+    } else if (input == NULL) {
+      input = a;
+    } else {
+      fprintf(stderr, "guise batch: one input (got %s and %s)\n", input, a);
+      return EXIT_USAGE;
+    }
+#undef OPT
+#undef NEED
+#undef NUM
+  }
+  if (resume && output == NULL) {
+    fprintf(stderr, "guise batch: --resume needs -o FILE (the records of the run to resume)\n");
+    return EXIT_USAGE;
+  }
+  if (o.profile == NULL) o.profile = guise_profile_default();
+  if (strcmp(o.profile, "none") != 0) {
+    char perr[1024];
+    int pe = guise_profile_check_syntax(o.profile, perr, sizeof(perr));
+    if (pe) {
+      fprintf(stderr, "guise batch: %s\n", perr);
+      return EXIT_USAGE;
+    }
+  }
+  if (o.body_mode == GUISE_BODY_DIR) {
+    struct stat st;
+    if (stat(o.body_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(o.body_dir, W_OK) != 0) {
+      fprintf(stderr, "guise batch: --body-dir %s: not a writable directory\n", o.body_dir);
+      return EXIT_FAILURE_GENERIC;
+    }
+  }
+  o.resolve = resolve;
+  o.n_resolve = n_resolve;
+
+  /* Input and output are checked before any request goes out. */
+  FILE *in = input == NULL || strcmp(input, "-") == 0 ? stdin : fopen(input, "r");
+  if (in == NULL) {
+    fprintf(stderr, "guise batch: %s: %s\n", input, strerror(errno));
+    return EXIT_FAILURE_GENERIC;
+  }
+  idset done = {0};
+  unsigned long long kept = 0;
+  int repaired = 0;
+  if (resume && load_previous(output, &done, &kept, &repaired) != 0) {
+    fprintf(stderr, "guise batch: --resume %s: %s\n", output, strerror(errno));
+    if (in != stdin) fclose(in);
+    return EXIT_FAILURE_GENERIC;
+  }
+  g_out.f = output ? fopen(output, resume ? "a" : "w") : stdout;
+  if (g_out.f == NULL) {
+    fprintf(stderr, "guise batch: -o %s: %s\n", output, strerror(errno));
+    if (in != stdin) fclose(in);
+    idset_free(&done);
+    return EXIT_FAILURE_GENERIC;
+  }
+  setvbuf(g_out.f, NULL, _IOFBF, BATCH_OUT_BUF);
+  if (resume)
+    fprintf(stderr, "guise batch: resuming: %llu records kept%s\n", kept,
+            repaired ? ", a torn last line cut off" : "");
+
+  /* Descriptors: as many as the hard limit allows (one per connection). */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+
+  /* Signals go to one thread of ours (the workers must not get them). */
+  static sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  pthread_t sig_thread;
+  pthread_create(&sig_thread, NULL, signal_main, &set);
+  pthread_detach(sig_thread);
+
+  o.on_record = on_record;
+  guise_batch *b;
+  int e = guise_batch_new(&o, &b);
+  if (e) {
+    fprintf(stderr, "guise batch: %s (%s)\n", guise_strerror(e), guise_err_name(e));
+    if (in != stdin) fclose(in);
+    idset_free(&done);
+    return e == GUISE_E_NOMEM ? EXIT_FAILURE_GENERIC : EXIT_USAGE;
+  }
+  g_batch = b;
+  progress pr = {.b = b};
+  pr.mode = strcmp(progress_when, "never") == 0 ? 0
+            : strcmp(progress_when, "always") == 0 ? (isatty(2) ? 1 : 2)
+            : isatty(2) ? 1 : 2;
+  clock_gettime(CLOCK_MONOTONIC, &pr.t0);
+  pthread_t prog_thread;
+  pthread_create(&prog_thread, NULL, progress_main, &pr);
+
+  char *line = malloc(BATCH_MAX_LINE + 1);
+  unsigned long long lineno = 0, skipped = 0;
+  int read_error = 0;
+  while (line && !g_signals && !g_out.failed) {
+    if (fgets(line, (int)BATCH_MAX_LINE + 1, in) == NULL) {
+      read_error = ferror(in);
+      break;
+    }
+    lineno++;
+    size_t len = strlen(line);
+    if (len == BATCH_MAX_LINE && line[len - 1] != '\n') {
+      /* Too long: the rest of the line is skipped; the job gets its error record. */
+      int c;
+      while ((c = fgetc(in)) != EOF && c != '\n') {
+      }
+      char idbuf[32];
+      snprintf(idbuf, sizeof(idbuf), "%llu", lineno);
+      if (!idset_has(&done, idbuf)) line_error(lineno, "line longer than 8 MiB", b);
+      continue;
+    }
+    guise_job job;
+    guise_job_store *store = NULL;
+    char err[256];
+    job.line = lineno;
+    int k = guise_job_parse(line, len, &job, &store, err, sizeof(err));
+    if (k == 1) continue;
+    char idbuf[32];
+    snprintf(idbuf, sizeof(idbuf), "%llu", lineno);
+    const char *id = k == 0 && job.id ? job.id : idbuf;
+    if (done.n && idset_has(&done, id)) {
+      skipped++;
+      guise_job_free(store);
+      continue;
+    }
+    if (k != 0) {
+      line_error(lineno, err, b);
+      continue;
+    }
+    e = guise_batch_submit(b, &job);
+    guise_job_free(store);
+    if (e == GUISE_E_CANCELLED) break;
+    if (e) line_error(lineno, guise_strerror(e), b);
+  }
+  free(line);
+  if (read_error) {
+    fprintf(stderr, "guise batch: reading %s: %s; stopping\n", input ? input : "stdin", strerror(errno));
+    guise_batch_stop(b, 0);
+  }
+  guise_batch_wait(b);
+  pr.stop = 1;
+  pthread_join(prog_thread, NULL);
+  guise_batch_stats st;
+  guise_batch_stats_get(b, &st);
+  st.done += g_line_errors;
+  st.failed += g_line_errors;
+  st.by_class[0] += g_line_errors;
+  double secs = since(&pr.t0);
+  char summary[512];
+  format_stats(b, secs, 0, summary, sizeof(summary));
+  g_batch = NULL;
+  guise_batch_finish(b);
+  if (pr.mode == 1) fputs("\r\033[K", stderr);
+  fprintf(stderr, "guise batch: %s; %.2f s%s\n", summary, secs,
+          st.interrupted ? "; interrupted jobs have no record: run again with --resume" : "");
+  if (skipped) fprintf(stderr, "guise batch: %llu jobs skipped (already in %s)\n", skipped, output);
+  if (stats_json) {
+    FILE *sf = fopen(stats_json, "w");
+    if (sf == NULL) {
+      fprintf(stderr, "guise batch: --stats-json %s: %s\n", stats_json, strerror(errno));
+    } else {
+      fprintf(sf, "{\"submitted\":%llu,\"done\":%llu,\"ok\":%llu,\"failed\":%llu,\"retries\":%llu,"
+                  "\"interrupted\":%llu,\"skipped\":%llu,\"lines\":%llu,\"seconds\":%.3f,\"rate\":%.1f,"
+                  "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"by_class\":{",
+              st.submitted, st.done, st.ok, st.failed, st.retries, st.interrupted, skipped, lineno, secs,
+              secs > 0 ? (double)st.done / secs : 0.0, st.p50_ms, st.p99_ms);
+      for (int i = 0, first = 1; i < 12; i++)
+        if (st.by_class[i]) {
+          fprintf(sf, "%s\"%s\":%llu", first ? "" : ",", class_names[i], st.by_class[i]);
+          first = 0;
+        }
+      fputs("}}\n", sf);
+      fclose(sf);
+    }
+  }
+  if (in != stdin) fclose(in);
+  idset_free(&done);
+  pthread_mutex_lock(&g_out.lock);
+  if (fflush(g_out.f) != 0 && !g_out.failed) {
+    g_out.failed = 1;
+    g_out.err = errno;
+  }
+  if (g_out.f != stdout && fclose(g_out.f) != 0 && !g_out.failed) {
+    g_out.failed = 1;
+    g_out.err = errno;
+  }
+  pthread_mutex_unlock(&g_out.lock);
+  if (g_out.failed) {
+    fprintf(stderr, "guise batch: writing %s: %s\n", output ? output : "stdout", strerror(g_out.err));
+    return EXIT_FAILURE_GENERIC;
+  }
+  return g_signals ? 130 : read_error ? EXIT_FAILURE_GENERIC : EXIT_OK;
+}
