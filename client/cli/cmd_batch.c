@@ -38,6 +38,7 @@ static const char usage[] =
     "                             streams, 429/503 (Retry-After honoured); default 2\n"
     "      --connections-per-host N   pool connections per origin (default 6)\n"
     "      --streams N            HTTP/2 streams per connection (default 100)\n"
+    "      --no-keepalive         a new connection (full TLS handshake) per request\n"
     "      --include-headers      response headers in the record\n"
     "      --body MODE            discard (default), text, base64\n"
     "      --body-dir DIR         each body to a file in DIR (named from the id)\n"
@@ -264,11 +265,23 @@ static void format_stats(guise_batch *b, double secs, unsigned long long total, 
 static void *progress_main(void *arg) {
   progress *p = arg;
   double last = 0;
+  double flushed = 0;
   while (!p->stop) {
     struct timespec ts = {0, 50 * 1000 * 1000};
     nanosleep(&ts, NULL);
     if (p->stop) break;
     double t = since(&p->t0);
+    if (t - flushed >= 0.2) {
+      /* Records reach the file within 0.2 s: a killed run loses at most that
+       * much, and --resume runs those jobs again. */
+      flushed = t;
+      pthread_mutex_lock(&g_out.lock);
+      if (!g_out.failed && fflush(g_out.f) != 0) {
+        g_out.failed = 1;
+        g_out.err = errno;
+      }
+      pthread_mutex_unlock(&g_out.lock);
+    }
     if (p->mode == 0 || t - last < (p->mode == 2 ? 5 : 0.25)) continue;
     last = t;
     char line[512];
@@ -377,6 +390,8 @@ int cmd_batch(int argc, char **argv) {
       NUM(o.connections_per_host, 1, 10000);
     } else if (strcmp(a, "--streams") == 0) {
       NUM(o.streams_per_connection, 1, 1000);
+    } else if (strcmp(a, "--no-keepalive") == 0) {
+      o.no_reuse = 1;
     } else if (strcmp(a, "--include-headers") == 0) {
       o.include_headers = 1;
     } else if (strcmp(a, "--body") == 0) {

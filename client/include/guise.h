@@ -362,6 +362,7 @@ typedef struct guise_batch_options {
    * one JSON object without newline, valid during the call. Required. */
   void (*on_record)(void *arg, const char *json, size_t len, int err);
   void *arg;
+  int no_reuse;                  /* a new connection for every request (--no-keepalive) */
 } guise_batch_options;
 
 typedef struct guise_batch guise_batch;
