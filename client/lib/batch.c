@@ -30,7 +30,6 @@
 #include <uv.h>
 
 #include "guise.h"
-#include "url.h"
 
 #define BATCH_DEFAULT_CONCURRENCY 256
 #define BATCH_DEFAULT_RETRIES 2
@@ -52,6 +51,7 @@ typedef struct sbuf {
   char *p;
   size_t len, cap, max;
   int over;
+  int borrowed; /* |p| is not ours to realloc or free */
 } sbuf;
 
 static int sb_put(sbuf *b, const void *p, size_t n) {
@@ -62,10 +62,17 @@ static int sb_put(sbuf *b, const void *p, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t nc = b->cap ? b->cap * 2 : 256;
     while (nc < b->len + n + 1) nc *= 2;
-    char *q = realloc(b->p, nc);
+    char *q;
+    if (b->borrowed) { /* a caller's buffer (on its stack): move to the heap */
+      q = malloc(nc);
+      if (q && b->len) memcpy(q, b->p, b->len);
+    } else {
+      q = realloc(b->p, nc);
+    }
     if (q == NULL) return -1;
     b->p = q;
     b->cap = nc;
+    b->borrowed = 0;
   }
   memcpy(b->p + b->len, p, n);
   b->len += n;
@@ -83,6 +90,27 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
   int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
   va_end(ap);
   if (n > 0) sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* Numbers without printf (a record has a dozen; printf's float path dominated
+ * the cost of a record). */
+static void sb_u64(sbuf *b, unsigned long long v) {
+  char t[24];
+  size_t k = sizeof(t);
+  do {
+    t[--k] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  sb_put(b, t + k, sizeof(t) - k);
+}
+
+/* Milliseconds with three decimals (microseconds), as "12.345". */
+static void sb_ms(sbuf *b, double ms) {
+  if (!(ms >= 0)) ms = 0;
+  unsigned long long us = (unsigned long long)(ms * 1000 + 0.5);
+  sb_u64(b, us / 1000);
+  char f[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
+  sb_put(b, f, 4);
 }
 
 /* A JSON string: UTF-8 passed through when valid, other bytes as \u00XX. */
@@ -150,7 +178,7 @@ typedef struct bjob {
   struct bjob *next;
   worker *w;
   host *h;
-  char *arena;                   /* every string of the job */
+  /* every string of the job follows the struct, in the same allocation */
   const char *id, *url, *method, *profile, *proxy, *meta;
   guise_header *headers;
   size_t n_headers;
@@ -207,10 +235,24 @@ struct guise_batch {
   char **resolve;
   worker *workers;
   unsigned n_workers;
-  pthread_mutex_t lock;          /* pending, records, rate */
+  pthread_mutex_t lock;          /* waiting for |pending|, rate */
   pthread_cond_t cond;
-  unsigned long long pending;
-  int stopped;
+  pthread_mutex_t rec_lock;      /* on_record calls, one at a time */
+  pthread_mutex_t submit_lock;   /* submitters, and the staged jobs */
+  /* Jobs submitted and not ended. A submitter that finds max_pending waits until
+   * it falls to the low mark (3/4 of it), then submits a run of jobs: a wake-up
+   * per run, not per job. */
+  atomic_ullong pending;
+  atomic_uint waiters;           /* submitters waiting for the low mark */
+  atomic_uint end_waiters;       /* guise_batch_wait() callers, for 0 */
+  unsigned long long low_mark;
+  atomic_int stopped;
+  /* Jobs handed to a worker in runs: staged here (under submit_lock) and moved
+   * to the worker's inbox 64 at a time, or at once when the workers may be short
+   * of work. */
+  struct bjob **staged_head, **staged_tail;
+  unsigned *n_staged;
+  unsigned staged_total;
   /* global rate */
   double tokens;
   uint64_t refill_ns;
@@ -240,22 +282,24 @@ static void job_free(bjob *j) {
   free(j->body_buf.p);
   if (j->body_fd >= 0) close(j->body_fd);
   free(j->body_path);
-  free(j->arena);
   free(j);
 }
 
-/* One job ended (recorded or interrupted): the submitter may go on. */
+/* One job ended (recorded or interrupted): a waiting submitter may go on once
+ * the low mark is reached, guise_batch_wait() once nothing is pending. */
 static void job_ended(guise_batch *b) {
-  pthread_mutex_lock(&b->lock);
-  b->pending--;
-  pthread_cond_broadcast(&b->cond);
-  pthread_mutex_unlock(&b->lock);
+  unsigned long long left = atomic_fetch_sub(&b->pending, 1) - 1;
+  if ((atomic_load(&b->waiters) && left <= b->low_mark) || (left == 0 && atomic_load(&b->end_waiters))) {
+    pthread_mutex_lock(&b->lock);
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+  }
 }
 
 static void emit(guise_batch *b, const char *json, size_t len, int err) {
-  pthread_mutex_lock(&b->lock);
+  pthread_mutex_lock(&b->rec_lock);
   b->o.on_record(b->o.arg, json, len, err);
-  pthread_mutex_unlock(&b->lock);
+  pthread_mutex_unlock(&b->rec_lock);
 }
 
 /* ---- hosts ----------------------------------------------------------------------- */
@@ -328,68 +372,113 @@ static uint64_t global_take(guise_batch *b) {
 static void record(bjob *j, int err, const guise_response_info *info, const char *detail) {
   worker *w = j->w;
   guise_batch *b = w->b;
-  sbuf r = {.max = SIZE_MAX};
-  sb_str(&r, "{\"id\":");
-  if (j->id) sb_json(&r, j->id, strlen(j->id));
-  else sb_printf(&r, "\"%llu\"", j->line);
-  if (j->line) sb_printf(&r, ",\"line\":%llu", j->line);
-  sb_str(&r, ",\"url\":");
-  sb_json(&r, j->url ? j->url : "", j->url ? strlen(j->url) : 0);
-  sb_str(&r, ",\"final_url\":");
-  sb_json(&r, j->url ? j->url : "", j->url ? strlen(j->url) : 0);
-  sb_printf(&r, ",\"status\":%d", info ? info->status : 0);
-  sb_str(&r, ",\"http_version\":");
-  sb_json(&r, info ? info->http_version : "", info ? strlen(info->http_version) : 0);
+  char stack[2048];
+  sbuf r = {.p = NULL, .max = SIZE_MAX};
+  /* Most records fit on the stack: no allocation for them. */
+  r.p = stack;
+  r.cap = sizeof(stack);
+  r.borrowed = 1;
+  int on_stack;
+#define PUT(s) sb_str(&r, s)
+  PUT("{\"id\":");
+  if (j->id) {
+    sb_json(&r, j->id, strlen(j->id));
+  } else {
+    PUT("\"");
+    sb_u64(&r, j->line);
+    PUT("\"");
+  }
+  if (j->line) {
+    PUT(",\"line\":");
+    sb_u64(&r, j->line);
+  }
+  size_t ul = j->url ? strlen(j->url) : 0;
+  PUT(",\"url\":");
+  sb_json(&r, j->url ? j->url : "", ul);
+  PUT(",\"final_url\":");
+  sb_json(&r, j->url ? j->url : "", ul);
+  PUT(",\"status\":");
+  sb_u64(&r, info && info->status > 0 ? (unsigned long long)info->status : 0);
+  PUT(",\"http_version\":\"");
+  PUT(info ? info->http_version : "");
+  PUT("\"");
   if (err) {
-    sb_printf(&r, ",\"error\":\"%s\",\"error_class\":\"%s\"", guise_err_name(err), guise_err_class(err));
+    PUT(",\"error\":\"");
+    PUT(guise_err_name(err));
+    PUT("\",\"error_class\":\"");
+    PUT(guise_err_class(err));
+    PUT("\"");
     const char *d = detail ? detail : info && info->error_detail ? info->error_detail : "";
     if (*d) {
-      sb_str(&r, ",\"error_detail\":");
+      PUT(",\"error_detail\":");
       sb_json(&r, d, strlen(d));
     }
   } else {
-    sb_str(&r, ",\"error\":null");
+    PUT(",\"error\":null");
   }
-  sb_printf(&r, ",\"attempts\":%u", j->attempts);
+  PUT(",\"attempts\":");
+  sb_u64(&r, j->attempts);
   const char *prof = j->profile ? j->profile : b->profile ? b->profile : "none";
-  sb_str(&r, ",\"profile\":");
+  PUT(",\"profile\":");
   sb_json(&r, prof, strlen(prof));
   if (info) {
-    sb_printf(&r, ",\"reused\":%s,\"bytes\":%llu,\"wire_bytes\":%llu", info->reused ? "true" : "false",
-              info->body_bytes, info->wire_body_bytes);
-    sb_printf(&r, ",\"timings\":{\"dns\":%.3f,\"connect\":%.3f,\"tls\":%.3f,\"ttfb\":%.3f,\"total\":%.3f}",
-              info->dns_ms, info->connect_ms, info->tls_ms, info->ttfb_ms, info->total_ms);
+    PUT(info->reused ? ",\"reused\":true,\"bytes\":" : ",\"reused\":false,\"bytes\":");
+    sb_u64(&r, info->body_bytes);
+    PUT(",\"wire_bytes\":");
+    sb_u64(&r, info->wire_body_bytes);
+    PUT(",\"timings\":{\"dns\":");
+    sb_ms(&r, info->dns_ms);
+    PUT(",\"connect\":");
+    sb_ms(&r, info->connect_ms);
+    PUT(",\"tls\":");
+    sb_ms(&r, info->tls_ms);
+    PUT(",\"ttfb\":");
+    sb_ms(&r, info->ttfb_ms);
+    PUT(",\"total\":");
+    sb_ms(&r, info->total_ms);
+    PUT("}");
     if (info->remote[0]) {
-      sb_str(&r, ",\"remote\":");
-      sb_json(&r, info->remote, strlen(info->remote));
+      PUT(",\"remote\":\"");
+      PUT(info->remote); /* ip:port, nothing to escape */
+      PUT("\"");
     }
-    if (info->tls_version[0])
-      sb_printf(&r, ",\"tls\":{\"version\":\"%s\",\"cipher\":\"%s\",\"group\":\"%s\",\"alpn\":\"%s\"}",
-                info->tls_version, info->tls_cipher, info->tls_group, info->alpn);
+    if (info->tls_version[0]) {
+      PUT(",\"tls\":{\"version\":\"");
+      PUT(info->tls_version);
+      PUT("\",\"cipher\":\"");
+      PUT(info->tls_cipher);
+      PUT("\",\"group\":\"");
+      PUT(info->tls_group);
+      PUT("\",\"alpn\":");
+      sb_json(&r, info->alpn, strlen(info->alpn));
+      PUT("}");
+    }
   }
   if (b->o.include_headers && j->headers_json.len) {
-    sb_str(&r, ",\"headers\":[");
+    PUT(",\"headers\":[");
     sb_put(&r, j->headers_json.p, j->headers_json.len);
-    sb_str(&r, "]");
+    PUT("]");
   }
   if (!err && b->o.body_mode == GUISE_BODY_TEXT) {
-    sb_str(&r, ",\"body\":");
+    PUT(",\"body\":");
     sb_json(&r, j->body_buf.p ? j->body_buf.p : "", j->body_buf.len);
   } else if (!err && b->o.body_mode == GUISE_BODY_BASE64) {
-    sb_str(&r, ",\"body_base64\":");
+    PUT(",\"body_base64\":");
     sb_base64(&r, (const unsigned char *)(j->body_buf.p ? j->body_buf.p : ""), j->body_buf.len);
   } else if (!err && b->o.body_mode == GUISE_BODY_DIR && j->body_path) {
-    sb_str(&r, ",\"body_file\":");
+    PUT(",\"body_file\":");
     sb_json(&r, j->body_path, strlen(j->body_path));
   }
-  if (j->body_buf.over) sb_str(&r, ",\"body_truncated\":true");
+  if (j->body_buf.over) PUT(",\"body_truncated\":true");
   if (j->meta) {
-    sb_str(&r, ",\"meta\":");
-    sb_str(&r, j->meta);
+    PUT(",\"meta\":");
+    PUT(j->meta);
   }
-  sb_str(&r, "}");
+  PUT("}");
+#undef PUT
+  on_stack = r.p == stack;
   if (r.p) emit(b, r.p, r.len, err);
-  free(r.p);
+  if (!on_stack) free(r.p);
   /* stats */
   atomic_fetch_add(&b->done, 1);
   if (err) {
@@ -600,7 +689,9 @@ static void start(worker *w, bjob *j) {
     w->in_flight--;
     j->h->in_flight--;
     atomic_fetch_sub(&b->in_flight, 1);
-    record_refused(w, j, e, "refused before it started");
+    record_refused(w, j, e,
+                   guise_err_class(e)[0] == 'u' ? "refused before it started: check the URL, method and headers"
+                                                : "refused before it started");
   }
 }
 
@@ -703,6 +794,27 @@ static void close_worker(worker *w) {
   free_hosts(w);
 }
 
+/* The authority of |u| (after "scheme://", before the path; userinfo dropped),
+ * lowercased, truncated to |cap| - 1. */
+static void authority_key(const char *u, char *out, size_t cap) {
+  const char *p = strstr(u, "://");
+  p = p ? p + 3 : u;
+  size_t n = strcspn(p, "/?#");
+  const char *at = memchr(p, '@', n);
+  while (at) { /* the last '@' ends the userinfo */
+    const char *next = memchr(at + 1, '@', n - (size_t)(at + 1 - p));
+    if (!next) break;
+    at = next;
+  }
+  if (at) {
+    n -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  if (n >= cap) n = cap - 1;
+  for (size_t i = 0; i < n; i++) out[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
+  out[n] = '\0';
+}
+
 /* Jobs from the submitter: each gets its host, then waits in the ready queue. */
 static void on_wake(uv_async_t *a) {
   worker *w = a->data;
@@ -716,18 +828,11 @@ static void on_wake(uv_async_t *a) {
     next = j->next;
     j->next = NULL;
     j->w = w;
-    url u;
-    url_err ue;
-    int e = url_parse(&u, j->url, strlen(j->url), &ue);
-    if (e) {
-      char why[160];
-      snprintf(why, sizeof(why), "URL: %s at offset %zu", ue.reason ? ue.reason : "malformed", ue.offset);
-      record(j, e, NULL, why);
-      job_free(j);
-      job_ended(w->b);
-      continue;
-    }
-    j->h = host_get(w, url_host(&u));
+    /* The per-host key is the URL's authority as written (lowercased, without
+     * userinfo); the URL itself is checked by guise_client_request. */
+    char key[300];
+    authority_key(j->url, key, sizeof(key));
+    j->h = host_get(w, key);
     if (j->h == NULL) {
       record_refused(w, j, GUISE_E_NOMEM, "no memory for the host table");
       continue;
@@ -784,7 +889,12 @@ static void batch_free(guise_batch *b) {
   free(b->dns_servers);
   free(b->body_dir);
   free(b->workers);
+  free(b->staged_head);
+  free(b->staged_tail);
+  free(b->n_staged);
   pthread_mutex_destroy(&b->lock);
+  pthread_mutex_destroy(&b->rec_lock);
+  pthread_mutex_destroy(&b->submit_lock);
   pthread_cond_destroy(&b->cond);
   free(b);
 }
@@ -797,6 +907,8 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   guise_batch_options_init(&b->o);
   memcpy(&b->o, in, in->size < sizeof(b->o) ? in->size : sizeof(b->o));
   pthread_mutex_init(&b->lock, NULL);
+  pthread_mutex_init(&b->rec_lock, NULL);
+  pthread_mutex_init(&b->submit_lock, NULL);
   pthread_cond_init(&b->cond, NULL);
   guise_batch_options *o = &b->o;
   if (o->body_mode == GUISE_BODY_DIR && o->body_dir == NULL) {
@@ -821,7 +933,15 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   if (n > conc) n = conc;
   o->concurrency = conc;
   if (o->max_pending == 0) o->max_pending = conc * 4 > 1024 ? conc * 4 : 1024;
+  b->low_mark = o->max_pending - o->max_pending / 4;
   b->n_workers = n;
+  b->staged_head = calloc(n, sizeof(*b->staged_head));
+  b->staged_tail = calloc(n, sizeof(*b->staged_tail));
+  b->n_staged = calloc(n, sizeof(*b->n_staged));
+  if (!b->staged_head || !b->staged_tail || !b->n_staged) {
+    batch_free(b);
+    return GUISE_E_NOMEM;
+  }
   b->tokens = 1;
   b->refill_ns = uv_hrtime();
   b->workers = calloc(n, sizeof(worker));
@@ -906,19 +1026,43 @@ static unsigned shard(const guise_batch *b, const char *u) {
   return (unsigned)(h % b->n_workers);
 }
 
+/* Moves the staged jobs of every worker to its inbox (under submit_lock). */
+static void hand_over(guise_batch *b) {
+  for (unsigned i = 0; i < b->n_workers && b->staged_total; i++) {
+    if (!b->staged_head[i]) continue;
+    worker *w = &b->workers[i];
+    pthread_mutex_lock(&w->lock);
+    if (w->inbox_tail) w->inbox_tail->next = b->staged_head[i];
+    else w->inbox = b->staged_head[i];
+    w->inbox_tail = b->staged_tail[i];
+    pthread_mutex_unlock(&w->lock);
+    b->staged_total -= b->n_staged[i];
+    b->staged_head[i] = b->staged_tail[i] = NULL;
+    b->n_staged[i] = 0;
+    uv_async_send(&w->wake);
+  }
+}
+
 int guise_batch_submit(guise_batch *b, const guise_job *in) {
   if (b == NULL || in == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
   guise_job jb;
   memset(&jb, 0, sizeof(jb));
   memcpy(&jb, in, in->size < sizeof(jb) ? in->size : sizeof(jb));
-  pthread_mutex_lock(&b->lock);
-  while (!b->stopped && b->pending >= b->o.max_pending) pthread_cond_wait(&b->cond, &b->lock);
-  if (b->stopped) {
+  pthread_mutex_lock(&b->submit_lock);
+  if (atomic_load(&b->pending) >= b->o.max_pending && !atomic_load(&b->stopped)) {
+    hand_over(b); /* the workers need what is staged to get below the mark */
+    pthread_mutex_lock(&b->lock);
+    atomic_fetch_add(&b->waiters, 1);
+    while (!atomic_load(&b->stopped) && atomic_load(&b->pending) > b->low_mark)
+      pthread_cond_wait(&b->cond, &b->lock);
+    atomic_fetch_sub(&b->waiters, 1);
     pthread_mutex_unlock(&b->lock);
+  }
+  if (atomic_load(&b->stopped)) {
+    pthread_mutex_unlock(&b->submit_lock);
     return GUISE_E_CANCELLED;
   }
-  b->pending++;
-  pthread_mutex_unlock(&b->lock);
+  atomic_fetch_add(&b->pending, 1);
   atomic_fetch_add(&b->submitted, 1);
   /* One allocation for the strings, one for the job. */
   size_t need = 0;
@@ -927,14 +1071,16 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   for (size_t i = 0; i < jb.n_headers; i++) need += LEN(jb.headers[i].name) + LEN(jb.headers[i].value);
 #undef LEN
   need += jb.n_headers * sizeof(guise_header) + (jb.has_body ? jb.body_len : 0) + 16;
-  bjob *j = calloc(1, sizeof(*j));
-  char *arena = j ? malloc(need) : NULL;
+  /* One allocation: the job, then its strings (fewer trips to the allocator,
+   * whose lock the submitter and the workers share). */
+  bjob *j = malloc(sizeof(*j) + need);
+  char *arena = j ? (char *)(j + 1) : NULL;
+  if (j) memset(j, 0, sizeof(*j));
   if (arena == NULL) {
-    free(j);
+    pthread_mutex_unlock(&b->submit_lock);
     job_ended(b);
     return GUISE_E_NOMEM;
   }
-  j->arena = arena;
   j->body_fd = -1;
   j->retry_after_s = -1;
   j->body_buf.max = b->o.max_body && b->o.max_body < BATCH_INLINE_CAP ? b->o.max_body : BATCH_INLINE_CAP;
@@ -971,19 +1117,22 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   }
   j->line = jb.line;
   if (j->url == NULL) j->url = "";
-  worker *w = &b->workers[shard(b, j->url)];
-  pthread_mutex_lock(&w->lock);
-  if (w->inbox_tail) w->inbox_tail->next = j;
-  else w->inbox = j;
-  w->inbox_tail = j;
-  pthread_mutex_unlock(&w->lock);
-  uv_async_send(&w->wake);
+  unsigned wi = shard(b, j->url);
+  if (b->staged_tail[wi]) b->staged_tail[wi]->next = j;
+  else b->staged_head[wi] = j;
+  b->staged_tail[wi] = j;
+  b->n_staged[wi]++;
+  b->staged_total++;
+  /* Hand over in runs; at once when the workers may run short (few pending
+   * beyond what is staged: the start, or input that trickles in). */
+  if (b->staged_total >= 64 || atomic_load(&b->pending) - b->staged_total < b->o.concurrency) hand_over(b);
+  pthread_mutex_unlock(&b->submit_lock);
   return 0;
 }
 
 void guise_batch_stop(guise_batch *b, int cancel) {
   pthread_mutex_lock(&b->lock);
-  b->stopped = 1;
+  atomic_store(&b->stopped, 1);
   pthread_cond_broadcast(&b->cond);
   pthread_mutex_unlock(&b->lock);
   for (unsigned i = 0; i < b->n_workers; i++) {
@@ -997,8 +1146,13 @@ void guise_batch_stop(guise_batch *b, int cancel) {
 }
 
 void guise_batch_wait(guise_batch *b) {
+  pthread_mutex_lock(&b->submit_lock);
+  hand_over(b);
+  pthread_mutex_unlock(&b->submit_lock);
   pthread_mutex_lock(&b->lock);
-  while (b->pending > 0) pthread_cond_wait(&b->cond, &b->lock);
+  atomic_fetch_add(&b->end_waiters, 1);
+  while (atomic_load(&b->pending) > 0) pthread_cond_wait(&b->cond, &b->lock);
+  atomic_fetch_sub(&b->end_waiters, 1);
   pthread_mutex_unlock(&b->lock);
 }
 

@@ -8,11 +8,19 @@
 #include <string.h>
 
 #include "pool.h"
+
+#include <strings.h>
 #include "tls_client.h"
 
 void guise_client_options_init(guise_client_options *o) {
   memset(o, 0, sizeof(*o));
   o->size = sizeof(*o);
+}
+
+int h2_connection_specific(const char *name) {
+  return !strcasecmp(name, "host") || !strcasecmp(name, "connection") || !strcasecmp(name, "keep-alive") ||
+         !strcasecmp(name, "transfer-encoding") || !strcasecmp(name, "upgrade") ||
+         !strcasecmp(name, "proxy-connection");
 }
 
 static void client_free(guise_client *cl) {
@@ -22,6 +30,7 @@ static void client_free(guise_client *cl) {
     free(v->prof);
     free(v->key);
     free(v->cafile);
+    free(v->profile_arg);
     free(v);
   }
   tls_session_cache_free(cl->sessions);
@@ -107,6 +116,7 @@ static void trim_variants(guise_client *cl) {
     free(v->prof);
     free(v->key);
     free(v->cafile);
+    free(v->profile_arg);
     free(v);
   }
 }
@@ -129,17 +139,23 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
                    const char *cafile, int need_ctx, variant **out) {
   *out = NULL;
   if (prof_name && strcmp(prof_name, "none") == 0) prof_name = NULL;
-  char *key = NULL;
-  if (asprintf(&key, "%s|%d|%d|%s", prof_name ? prof_name : "", http_version, insecure ? 1 : 0,
-               cafile ? cafile : "") < 0)
-    return GUISE_E_NOMEM;
   variant *v = cl->variants;
-  while (v && strcmp(v->key, key) != 0) v = v->next;
-  if (v) {
-    free(key);
-  } else {
+  while (v && !(v->http_version == http_version && v->insecure == (insecure ? 1 : 0) &&
+                strcmp(v->profile_arg, prof_name ? prof_name : "") == 0 &&
+                strcmp(v->cafile ? v->cafile : "", cafile ? cafile : "") == 0))
+    v = v->next;
+  if (v == NULL) {
+    char *key = NULL;
+    if (asprintf(&key, "%s|%d|%d|%s", prof_name ? prof_name : "", http_version, insecure ? 1 : 0,
+                 cafile ? cafile : "") < 0)
+      return GUISE_E_NOMEM;
     v = calloc(1, sizeof(*v));
-    if (v == NULL || (cafile && (v->cafile = strdup(cafile)) == NULL)) {
+    if (v == NULL || (cafile && (v->cafile = strdup(cafile)) == NULL) ||
+        (v->profile_arg = strdup(prof_name ? prof_name : "")) == NULL) {
+      if (v) {
+        free(v->cafile);
+        free(v->profile_arg);
+      }
       free(v);
       free(key);
       return GUISE_E_NOMEM;
@@ -158,6 +174,7 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
         /* guise_profile_check_syntax() gives the message. */
         free(v->prof);
         free(v->cafile);
+        free(v->profile_arg);
         free(v->key);
         free(v);
         return e;
@@ -165,6 +182,12 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
       v->name = v->prof->name;
       v->tls = v->prof->tls;
       v->h2 = v->prof->h2;
+      for (size_t i = 0; i < v->prof->n_nav_h2; i++) {
+        const profile_header *ph = &v->prof->nav_h2[i];
+        if (h2_connection_specific(ph->name)) continue;
+        v->h2_nav[v->n_h2_nav++] = (h2_header){ph->name, strlen(ph->name), ph->value, strlen(ph->value)};
+      }
+      v->h2_nav_ok = h2_headers_check(v->h2_nav, v->n_h2_nav) == 0;
     }
     /* --http1.1 / --http2 narrow ALPN, as curl-impersonate does with a profile;
      * without a profile, ALPN is h2 then http/1.1, like curl. */

@@ -311,14 +311,26 @@ static void tls_progress(conn *c) {
     finish(c, GUISE_E_NOMEM);
     return;
   }
+  /* Every record of what arrived goes up in one on_data call (not one per
+   * record): the protocol above answers a whole read at once — one write for
+   * the requests that the responses in it made room for. */
+  size_t have = 0;
   for (;;) {
-    int r = SSL_read(c->ssl, buf, CONN_READ_BUF);
+    int r = SSL_read(c->ssl, buf + have, (int)(CONN_READ_BUF - have));
     if (r > 0) {
-      if (c->cb.on_data) c->cb.on_data(c, buf, (size_t)r, c->ud);
+      have += (size_t)r;
+      if (have < CONN_READ_BUF) continue;
+      if (c->cb.on_data) c->cb.on_data(c, buf, have, c->ud);
+      have = 0;
       if (c->state != S_READY) break;
       continue;
     }
     int e = SSL_get_error(c->ssl, r);
+    if (have && c->cb.on_data) {
+      c->cb.on_data(c, buf, have, c->ud);
+      have = 0;
+      if (c->state != S_READY) break;
+    }
     if (e == SSL_ERROR_WANT_READ) {
       if (c->bio_err) finish(c, c->bio_err); /* a post-handshake reply could not go out */
       break;

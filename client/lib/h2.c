@@ -636,19 +636,24 @@ void h2_conn_free(h2_conn *c) {
 
 /* RFC 9110 §5.6.2 tchar, lowercase only (RFC 9113 §8.2.1). */
 static int name_ok(const char *p, size_t n) {
+  static const char tchar_lower[256] = {
+      ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+      ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+      ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+      ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+      ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+      ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+      ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
   if (n == 0) return 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)p[i];
-    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) continue;
-    if (ch == 0 || strchr("!#$%&'*+-.^_`|~", ch) == NULL) return 0;
-  }
+  for (size_t i = 0; i < n; i++)
+    if (!tchar_lower[(unsigned char)p[i]]) return 0;
   return 1;
 }
 
 /* RFC 9113 §8.2.1: no NUL, CR or LF; no leading or trailing SP or HTAB. */
 static int value_ok(const char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (p[i] == 0 || p[i] == '\r' || p[i] == '\n') return 0;
+    if ((unsigned char)p[i] <= '\r' && (p[i] == 0 || p[i] == '\r' || p[i] == '\n')) return 0;
   if (n && (p[0] == ' ' || p[0] == '\t' || p[n - 1] == ' ' || p[n - 1] == '\t')) return 0;
   return 1;
 }
@@ -677,6 +682,16 @@ static nghttp2_nv nv_of(const char *name, size_t nlen, const char *value, size_t
   return (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, nlen, vlen, NGHTTP2_NV_FLAG_NONE};
 }
 
+int h2_headers_check(const h2_header *headers, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const h2_header *h = &headers[i];
+    if (h->name == NULL || (h->value == NULL && h->value_len) || !name_ok(h->name, h->name_len) ||
+        !value_ok(h->value, h->value_len) || connection_specific(h))
+      return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  return 0;
+}
+
 int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, void *ud,
               int32_t *stream_id) {
   if (stream_id) *stream_id = 0;
@@ -687,12 +702,8 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   if (!is_connect && (!pseudo_ok(req->scheme, 1) || !pseudo_ok(req->path, 1)))
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (req->n_headers && req->headers == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  for (size_t i = 0; i < req->n_headers; i++) {
-    const h2_header *h = &req->headers[i];
-    if (h->name == NULL || (h->value == NULL && h->value_len) || !name_ok(h->name, h->name_len) ||
-        !value_ok(h->value, h->value_len) || connection_specific(h))
-      return GUISE_E_USAGE_INVALID_ARGUMENT;
-  }
+  if (!req->headers_checked && h2_headers_check(req->headers, req->n_headers) != 0)
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (req->body && req->body->read == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
   const h2_priority *prio = req->priority;
   if (prio == NULL && c->shape.headers_priority_flag) prio = &c->shape.headers_priority;
@@ -729,6 +740,8 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     const h2_header *h = &req->headers[i];
     nva[k++] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
   }
+  if (req->strings_kept)
+    for (size_t i = 0; i < k; i++) nva[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 
   s->conn = c;
   if (cb) s->cb = *cb;
@@ -745,7 +758,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   if (prio) nghttp2_priority_spec_init(&spec, (int32_t)prio->depends_on, prio->weight,
                                        prio->exclusive);
   /* nghttp2 copies the fields (NGHTTP2_NV_FLAG_NONE), so a request that waits
-   * for a free stream slot keeps its own copy. */
+   * for a free stream slot keeps its own copy — unless the caller keeps them. */
   int32_t id = nghttp2_submit_request(c->ng, prio ? &spec : NULL, nva, k, prdp, s);
   cfree(nva, c);
   if (id < 0) {

@@ -133,7 +133,9 @@ typedef struct h2_limits {
 void h2_limits_init(h2_limits *l);
 
 /* A header field. Request fields are read during h2_submit() only (nghttp2 copies
- * them). Response fields passed to a callback are valid during the call only. */
+ * them). Response fields passed to a callback are valid during the call only, and
+ * NUL-terminated: nghttp2 keeps every field in a buffer with a terminating NUL and
+ * has refused fields holding NUL, CR or LF (RFC 9113 8.2.1). */
 typedef struct h2_header {
   const char *name;
   size_t name_len;
@@ -228,7 +230,17 @@ typedef struct h2_request {
   size_t n_headers;
   const h2_body *body;          /* NULL: no body, END_STREAM on HEADERS */
   const h2_priority *priority;  /* NULL: the shape's HEADERS priority */
+  /* |headers| passed h2_headers_check() already: not checked again. */
+  int headers_checked;
+  /* Every string (pseudo-header values, names and values) stays valid until
+   * on_close: nghttp2 keeps pointers instead of copies. */
+  int strings_kept;
 } h2_request;
+
+/* The checks h2_submit() makes on regular fields: 0, or
+ * GUISE_E_USAGE_INVALID_ARGUMENT. A list that passes may be given with
+ * |headers_checked| for every request that sends it unchanged. */
+int h2_headers_check(const h2_header *headers, size_t n);
 
 /*
  * Queues a request. Pseudo-headers go first in the shape's order; regular fields

@@ -124,18 +124,34 @@ static void origin_free(origin *o) {
 
 static origin *origin_get(guise_client *cl, const url *u, variant *v, const proxy_cfg *proxy,
                           const char *proxy_id) {
-  char *key = NULL;
+  /* The key, built without printf (once per request): scheme://host:port|variant|proxy */
   const char *host = url_host(u);
-  int n = asprintf(&key, "%s://%s:%u|%s|%s", url_scheme_name(u), host, (unsigned)u->port, v->key,
-                   proxy ? proxy_id : "");
-  if (n < 0) return NULL;
+  const char *parts[] = {url_scheme_name(u), "://", host, ":", NULL, "|", v->key, "|",
+                         proxy ? proxy_id : ""};
+  char portbuf[8];
+  size_t pk = sizeof(portbuf) - 1;
+  portbuf[pk] = '\0';
+  unsigned port = u->port;
+  do {
+    portbuf[--pk] = (char)('0' + port % 10);
+    port /= 10;
+  } while (port);
+  parts[4] = portbuf + pk;
+  size_t len = 0, lens[9];
+  for (int i = 0; i < 9; i++) len += lens[i] = strlen(parts[i]);
+  char stackkey[512];
+  char *key = len < sizeof(stackkey) ? stackkey : malloc(len + 1);
+  if (key == NULL) return NULL;
+  for (size_t i = 0, at = 0; i < 9; at += lens[i], i++) memcpy(key + at, parts[i], lens[i]);
+  key[len] = '\0';
   if (cl->n_buckets) {
     for (origin *o = cl->buckets[hash(key) & (cl->n_buckets - 1)]; o; o = o->hnext)
       if (strcmp(o->key, key) == 0) {
-        free(key);
+        if (key != stackkey) free(key);
         return o;
       }
   }
+  if (key == stackkey && (key = strdup(stackkey)) == NULL) return NULL;
   if ((cl->n_origins + 1 > cl->n_buckets && grow(cl) != 0)) {
     free(key);
     return NULL;

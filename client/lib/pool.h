@@ -59,6 +59,7 @@ typedef struct variant {
   struct variant *next;
   int refs;
   char *key;            /* "profile|http_version|insecure|cafile" */
+  char *profile_arg;    /* the profile as asked for (name or file), "" for none */
   profile *prof;        /* NULL: no profile */
   const char *name;     /* profile name for the TLS session key, "" for none */
   tls_shape tls;
@@ -67,6 +68,12 @@ typedef struct variant {
   int insecure;
   char *cafile;
   SSL_CTX *ctx;         /* made with the first https request */
+  /* The profile's HTTP/2 navigation headers as sent when a request adds none:
+   * connection-specific fields and Host dropped (RFC 9113 8.2.2), pointing into
+   * |prof|. Made once, used by every such request. */
+  h2_header h2_nav[PROFILE_MAX_HEADERS];
+  size_t n_h2_nav;
+  int h2_nav_ok;        /* |h2_nav| passed h2_headers_check() */
 } variant;
 
 /* The part of a request the pool sees: the first member of struct req. */
@@ -107,6 +114,9 @@ struct guise_client {
 int client_variant(guise_client *cl, const char *prof_name, int http_version, int insecure,
                    const char *cafile, int need_ctx, variant **out);
 void client_variant_put(guise_client *cl, variant *v);
+/* Fields never sent in HTTP/2 requests: Host (it becomes :authority) and the
+ * connection-specific ones (RFC 9113 8.2.2). */
+int h2_connection_specific(const char *name);
 /* A request or a connection began / ended (the client is freed when it is
  * closing and nothing is left). */
 void client_hold(guise_client *cl);

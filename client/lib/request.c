@@ -44,7 +44,6 @@ struct req {
   guise_callbacks cb;
   void *ud;
   guise_request_options o;
-  url u;
   char *arena;               /* copies of every string of |o| */
   guise_header headers[REQ_MAX_HEADERS];
   size_t n_headers;
@@ -67,13 +66,16 @@ struct req {
   h2_body h2body;
   size_t h2_body_off;
   /* HTTP/1.1 */
-  h1_response h1;
   int h1_started;
   /* body */
   decode *dec;
   int status;
   guise_response_info info;
   char remote[64], local[64], alpn[16], detail[160];
+  /* Large and initialised by their own functions (url_parse, h1_response_init):
+   * last, outside the part zeroed at creation. */
+  url u;
+  h1_response h1;
 };
 
 static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6; }
@@ -181,22 +183,15 @@ static int h2_on_headers(void *ud, int32_t id, h2_headers_kind kind, int status,
   (void)id;
   req *r = ud;
   if (kind != H2_HEADERS_RESPONSE || r->done) return 0;
-  /* The h2 layer caps a block at H2_DEFAULT_MAX_HEADER_FIELDS fields. */
-  guise_header list[H2_DEFAULT_MAX_HEADER_FIELDS] = {{0}};
-  char *copy[H2_DEFAULT_MAX_HEADER_FIELDS][2];
-  size_t m = 0;
-  for (size_t i = 0; i < n && m < sizeof(list) / sizeof(list[0]); i++, m++) {
-    copy[m][0] = strndup(hs[i].name, hs[i].name_len);
-    copy[m][1] = strndup(hs[i].value, hs[i].value_len);
-    list[m].name = copy[m][0] ? copy[m][0] : "";
-    list[m].value = copy[m][1] ? copy[m][1] : "";
-  }
-  int e = head(r, status, list, m);
+  /* The h2 layer caps a block at H2_DEFAULT_MAX_HEADER_FIELDS fields; its names
+   * and values are NUL-terminated (h2.h). */
+  guise_header list[H2_DEFAULT_MAX_HEADER_FIELDS];
+  size_t m = n < H2_DEFAULT_MAX_HEADER_FIELDS ? n : H2_DEFAULT_MAX_HEADER_FIELDS;
   for (size_t i = 0; i < m; i++) {
-    free(copy[i][0]);
-    free(copy[i][1]);
+    list[i].name = hs[i].name;
+    list[i].value = hs[i].value;
   }
-  return e;
+  return head(r, status, list, m);
 }
 
 static int h2_on_data(void *ud, int32_t id, const uint8_t *p, size_t n) {
@@ -288,39 +283,48 @@ static long h2_read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
 }
 
 static void start_h2(req *r, pconn *pc) {
-  guise_header merged[REQ_MAX_HEADERS];
-  char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
-  size_t nm = merge_headers(r, 0, merged, names, REQ_MAX_HEADERS);
-  h2_header hs[REQ_MAX_HEADERS];
+  h2_header own[REQ_MAX_HEADERS];
+  const h2_header *hs = own;
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
-  for (size_t i = 0; i < nm; i++) {
-    /* Host becomes :authority; connection-specific fields are not sent
-     * (RFC 9113 8.2.2). */
-    const char *name = merged[i].name;
-    if (!strcasecmp(name, "host") || !strcasecmp(name, "connection") ||
-        !strcasecmp(name, "keep-alive") || !strcasecmp(name, "transfer-encoding") ||
-        !strcasecmp(name, "upgrade") || !strcasecmp(name, "proxy-connection"))
-      continue;
-    size_t len = strlen(name);
-    if (len >= sizeof(lower[0])) {
-      finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, "header name too long", 1);
-      return;
+  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok;
+  if (prepared) {
+    /* The profile's headers alone: prepared and checked once per variant. */
+    hs = r->v->h2_nav;
+    n = r->v->n_h2_nav;
+  } else {
+    guise_header merged[REQ_MAX_HEADERS];
+    char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
+    size_t nm = merge_headers(r, 0, merged, names, REQ_MAX_HEADERS);
+    for (size_t i = 0; i < nm; i++) {
+      /* Host becomes :authority; connection-specific fields are not sent
+       * (RFC 9113 8.2.2). */
+      const char *name = merged[i].name;
+      if (h2_connection_specific(name)) continue;
+      size_t len = strlen(name);
+      if (len >= sizeof(lower[0])) {
+        finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, "header name too long", 1);
+        return;
+      }
+      for (size_t k = 0; k <= len; k++)
+        lower[n][k] = (name[k] >= 'A' && name[k] <= 'Z') ? (char)(name[k] - 'A' + 'a') : name[k];
+      own[n].name = lower[n];
+      own[n].name_len = len;
+      own[n].value = merged[i].value;
+      own[n].value_len = strlen(merged[i].value);
+      n++;
     }
-    for (size_t k = 0; k <= len; k++)
-      lower[n][k] = (name[k] >= 'A' && name[k] <= 'Z') ? (char)(name[k] - 'A' + 'a') : name[k];
-    hs[n].name = lower[n];
-    hs[n].name_len = len;
-    hs[n].value = merged[i].value;
-    hs[n].value_len = strlen(merged[i].value);
-    n++;
   }
   h2_request hr = {.method = r->o.method,
                    .scheme = url_scheme_name(&r->u),
                    .authority = url_authority(&r->u),
                    .path = url_target(&r->u),
                    .headers = hs,
-                   .n_headers = n};
+                   .n_headers = n,
+                   /* the variant's list; method, authority and path live in |r|,
+                    * which lives until the stream closes, as does the variant */
+                   .headers_checked = prepared,
+                   .strings_kept = prepared};
   static const h2_stream_callbacks scb = {h2_on_headers, h2_on_data, h2_on_close};
   if (r->o.has_body) {
     r->h2body.read = h2_read_body;
@@ -436,6 +440,14 @@ static void start_h1(req *r, pconn *pc) {
 
 /* ---- the pool's calls ---------------------------------------------------------------- */
 
+/* strlcpy: |src| cut to fit. */
+static void copy_str(char *dst, size_t cap, const char *src) {
+  size_t n = strlen(src);
+  if (n >= cap) n = cap - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
 void req_bind(req_head *rh, pconn *pc) {
   req *r = (req *)rh;
   pconn_info ci;
@@ -448,9 +460,9 @@ void req_bind(req_head *rh, pconn *pc) {
   } else {
     r->info.dns_ms = r->info.connect_ms = r->info.tls_ms = 0;
   }
-  snprintf(r->remote, sizeof(r->remote), "%s", ci.remote);
-  snprintf(r->local, sizeof(r->local), "%s", ci.local);
-  snprintf(r->alpn, sizeof(r->alpn), "%s", ci.alpn);
+  copy_str(r->remote, sizeof(r->remote), ci.remote);
+  copy_str(r->local, sizeof(r->local), ci.local);
+  copy_str(r->alpn, sizeof(r->alpn), ci.alpn);
   r->info.tls_version = ci.tls_version;
   r->info.tls_cipher = ci.tls_cipher;
   r->info.tls_group = ci.tls_group;
@@ -518,8 +530,9 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     int e = dns_add_override(cl->dns, o.resolve[i]);
     if (e) return e;
   }
-  req *r = calloc(1, sizeof(*r));
+  req *r = malloc(sizeof(*r));
   if (r == NULL) return GUISE_E_NOMEM;
+  memset(r, 0, offsetof(req, u));
   r->o = o;
   url_err uerr;
   int e = url_parse(&r->u, in->url, strlen(in->url), &uerr);

@@ -68,10 +68,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   closes[0] = closes[1] = 0;
   h2_stream_callbacks cb = {on_headers, NULL, on_close};
   static const h2_header hdrs[] = {{"accept", 6, "*/*", 3}};
-  h2_request get = {"GET", "https", "example.com", "/", hdrs, 1, NULL, NULL};
+  h2_request get = {"GET", "https", "example.com", "/", hdrs, 1, NULL, NULL, 0, 0};
   size_t left = 70000;
   h2_body body = {body_read, &left};
-  h2_request post = {"POST", "https", "example.com", "/p", hdrs, 1, &body, NULL};
+  h2_request post = {"POST", "https", "example.com", "/p", hdrs, 1, &body, NULL, 0, 0};
   if (h2_submit(c, &get, &cb, (void *)(intptr_t)0, NULL) != 0 ||
       h2_submit(c, &post, &cb, (void *)(intptr_t)1, NULL) != 0)
     abort();

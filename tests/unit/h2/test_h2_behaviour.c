@@ -267,7 +267,7 @@ static h2_conn *client(const h2_shape *shape, const h2_limits *lim) {
 static int get(h2_conn *c, const char *path, result *r) {
   static const h2_header hdrs[] = {{"accept", 6, "*/*", 3}, {"user-agent", 10, "t", 1},
                                    {"x-z", 3, "z", 1}};
-  h2_request req = {"GET", "https", "example.com", path, hdrs, 3, NULL, NULL};
+  h2_request req = {"GET", "https", "example.com", path, hdrs, 3, NULL, NULL, 0, 0};
   memset(r, 0, sizeof(*r));
   int32_t id = 0;
   int rv = h2_submit(c, &req, &CBS, r, &id);
@@ -453,7 +453,7 @@ static void test_h2_flow_control_upload_small_window(void) {
   upload u = {0, BIG_BODY, 3};
   h2_body body = {read_upload, &u};
   static const h2_header hdrs[] = {{"content-type", 12, "application/octet-stream", 24}};
-  h2_request req = {"POST", "https", "example.com", "/up", hdrs, 1, &body, NULL};
+  h2_request req = {"POST", "https", "example.com", "/up", hdrs, 1, &body, NULL, 0, 0};
   result r;
   memset(&r, 0, sizeof(r));
   int32_t id;
@@ -564,14 +564,14 @@ static void test_h2_request_validation(void) {
   static result rs[16]; /* accepted requests stay open until h2_conn_free */
   memset(rs, 0, sizeof(rs));
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    h2_request req = {"GET", "https", "example.com", "/", &cases[i].h, 1, NULL, NULL};
+    h2_request req = {"GET", "https", "example.com", "/", &cases[i].h, 1, NULL, NULL, 0, 0};
     int rv = h2_submit(c, &req, &CBS, &rs[i], NULL);
     TC_EQ(rv, cases[i].ok ? 0 : GUISE_E_USAGE_INVALID_ARGUMENT);
   }
-  h2_request bad = {"GET", "https", "example.com", "", NULL, 0, NULL, NULL};
+  h2_request bad = {"GET", "https", "example.com", "", NULL, 0, NULL, NULL, 0, 0};
   TC_EQ(h2_submit(c, &bad, NULL, NULL, NULL), GUISE_E_USAGE_INVALID_ARGUMENT);
   h2_priority p = {0, 0, 16};
-  h2_request defprio = {"GET", "https", "example.com", "/", NULL, 0, NULL, &p};
+  h2_request defprio = {"GET", "https", "example.com", "/", NULL, 0, NULL, &p, 0, 0};
   TC_EQ(h2_submit(c, &defprio, NULL, NULL, NULL), GUISE_E_USAGE_INVALID_ARGUMENT);
   h2_conn_free(c);
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
