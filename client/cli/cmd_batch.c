@@ -39,6 +39,8 @@ static const char usage[] =
     "      --connections-per-host N   pool connections per origin (default 6)\n"
     "      --streams N            HTTP/2 streams per connection (default 100)\n"
     "      --no-keepalive         a new connection (full TLS handshake) per request\n"
+    "  -L, --location             follow redirects (the record has final_url and redirects)\n"
+    "      --max-redirs N         at most N (default 20)\n"
     "      --include-headers      response headers in the record\n"
     "      --body MODE            discard (default), text, base64\n"
     "      --body-dir DIR         each body to a file in DIR (named from the id)\n"
@@ -390,6 +392,10 @@ int cmd_batch(int argc, char **argv) {
       NUM(o.connections_per_host, 1, 10000);
     } else if (strcmp(a, "--streams") == 0) {
       NUM(o.streams_per_connection, 1, 1000);
+    } else if (OPT("-L", "--location")) {
+      o.follow_redirects = 1;
+    } else if (strcmp(a, "--max-redirs") == 0) {
+      NUM(o.max_redirects, 1, 1000);
     } else if (strcmp(a, "--no-keepalive") == 0) {
       o.no_reuse = 1;
     } else if (strcmp(a, "--include-headers") == 0) {

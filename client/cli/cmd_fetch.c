@@ -39,6 +39,8 @@ static const char usage[] =
     "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
     "      --max-time S         seconds for the whole request\n"
     "      --raw                do not decode Content-Encoding\n"
+    "  -L, --location           follow redirects (301/302/303 as GET, 307/308 as sent)\n"
+    "      --max-redirs N       at most N redirects (default 20)\n"
     "  -Z, --parallel           all URLs at once\n"
     "      --no-keepalive       a new connection for every URL\n"
     "      --profile NAME|FILE  the browser to look like (default: the newest Chrome;\n"
@@ -47,7 +49,8 @@ static const char usage[] =
     "                           %{time_total} %{time_connect} %{time_appconnect}\n"
     "                           %{time_starttransfer} %{size_download} %{remote_ip}\n"
     "                           %{errormsg} %{errorname} %{num_connects}\n"
-    "                           %{local_port} %{url} \\n\n"
+    "                           %{local_port} %{url} %{url_effective}\n"
+    "                           %{num_redirects} \\n\n"
     "Exit status by error class (docs/CLI.md): 0 ok, 2 usage, 6 DNS, 7 connect,\n"
     "35 TLS, 60 certificate, 97 proxy, 8 HTTP, 61 decoding, 3 profile, 28 timeout,\n"
     "1 other.\n";
@@ -133,6 +136,8 @@ static void write_out(const char *fmt, const char *url, int err, const guise_res
     else if (IS("num_connects")) printf("%d", info->http_version[0] && !info->reused ? 1 : 0);
     else if (IS("local_port")) printf("%s", strrchr(info->local, ':') ? strrchr(info->local, ':') + 1 : "");
     else if (IS("url")) printf("%s", url);
+    else if (IS("url_effective")) printf("%s", info->effective_url && info->effective_url[0] ? info->effective_url : url);
+    else if (IS("num_redirects")) printf("%zu", info->n_redirects);
     else fwrite(p, 1, (size_t)(end - p + 1), stdout);
 #undef IS
     p = end;
@@ -162,6 +167,8 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
   one->err = err;
   one->done = 1;
   if (f->verbose) {
+    for (size_t i = 0; i < info->n_redirects; i++)
+      fprintf(stderr, "* redirect %zu: %d from %s\n", i + 1, info->redirect_statuses[i], info->redirect_urls[i]);
     if (info->tls_version[0])
       fprintf(stderr, "* %s, %s, %s, ALPN %s\n", info->tls_version, info->tls_cipher,
               info->tls_group, info->alpn[0] ? info->alpn : "none");
@@ -320,6 +327,13 @@ int cmd_fetch(int argc, char **argv) {
     } else if (OPT("-w", "--write-out")) {
       NEED_VALUE;
       f.write_out = v;
+    } else if (OPT("-L", "--location")) {
+      o.follow_redirects = 1;
+    } else if (strcmp(a, "--max-redirs") == 0) {
+      NEED_VALUE;
+      long long mr = cli_number(a, v, 1, 1000);
+      if (mr < 0) goto out;
+      o.max_redirects = (unsigned)mr;
     } else if (OPT("-Z", "--parallel")) {
       parallel = 1;
     } else if (strcmp(a, "--no-keepalive") == 0) {

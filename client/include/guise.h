@@ -183,6 +183,12 @@ typedef struct guise_response_info {
   int reused;                    /* 1: the connection had carried another request
                                     (dns/connect/tls_ms are then 0) */
   const char *local;             /* our "ip:port" of the connection, or "" */
+  /* Redirects followed (|follow_redirects|): the URL of the last request, and
+   * each hop's URL and status, oldest first (n_redirects entries). */
+  const char *effective_url;
+  size_t n_redirects;
+  const char *const *redirect_urls;
+  const int *redirect_statuses;
 } guise_response_info;
 
 typedef struct guise_callbacks {
@@ -228,6 +234,12 @@ typedef struct guise_request_options {
    * socks5h:// (resolved by the proxy), with user:password@ (percent-encoded)
    * and port 1080 by default. NULL: direct. Environment variables are not read. */
   const char *proxy;
+  /* -L: follow 301, 302, 303, 307 and 308 (docs/REDIRECTS.md). 301/302/303 go
+   * on as GET without a body (303: any method but HEAD), 307/308 keep the method
+   * and body; Authorization, Cookie and Proxy-Authorization given here are not
+   * sent to another origin. on_headers and on_body see the last response only. */
+  int follow_redirects;
+  unsigned max_redirects;        /* 0: 20 (Chrome's limit); past it HTTP_TOO_MANY_REDIRECTS */
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */
@@ -363,6 +375,8 @@ typedef struct guise_batch_options {
   void (*on_record)(void *arg, const char *json, size_t len, int err);
   void *arg;
   int no_reuse;                  /* a new connection for every request (--no-keepalive) */
+  int follow_redirects;          /* -L; the record's "final_url" and "redirects" say where */
+  unsigned max_redirects;        /* 0: 20 */
 } guise_batch_options;
 
 typedef struct guise_batch guise_batch;

@@ -396,7 +396,22 @@ static void record(bjob *j, int err, const guise_response_info *info, const char
   PUT(",\"url\":");
   sb_json(&r, j->url ? j->url : "", ul);
   PUT(",\"final_url\":");
-  sb_json(&r, j->url ? j->url : "", ul);
+  if (info && info->effective_url && info->effective_url[0])
+    sb_json(&r, info->effective_url, strlen(info->effective_url));
+  else
+    sb_json(&r, j->url ? j->url : "", ul);
+  if (info && info->n_redirects) {
+    PUT(",\"redirects\":[");
+    for (size_t i = 0; i < info->n_redirects; i++) {
+      PUT(i ? ",{\"url\":" : "{\"url\":");
+      sb_json(&r, info->redirect_urls[i] ? info->redirect_urls[i] : "",
+              info->redirect_urls[i] ? strlen(info->redirect_urls[i]) : 0);
+      PUT(",\"status\":");
+      sb_u64(&r, (unsigned long long)info->redirect_statuses[i]);
+      PUT("}");
+    }
+    PUT("]");
+  }
   PUT(",\"status\":");
   sb_u64(&r, info && info->status > 0 ? (unsigned long long)info->status : 0);
   PUT(",\"http_version\":\"");
@@ -680,6 +695,8 @@ static void start(worker *w, bjob *j) {
   o.connect_timeout_ms = b->o.connect_timeout_ms;
   o.max_body = b->o.max_body;
   o.http_version = b->o.http_version;
+  o.follow_redirects = b->o.follow_redirects;
+  o.max_redirects = b->o.max_redirects;
   static const guise_callbacks cb = {on_headers, on_body, on_complete};
   w->in_flight++;
   j->h->in_flight++;

@@ -135,6 +135,11 @@ static int make_ctx(variant *v) {
   return v->ctx ? 0 : e ? e : GUISE_E_INTERNAL;
 }
 
+int client_variant_ctx(guise_client *cl, variant *v) {
+  (void)cl;
+  return v->ctx ? 0 : make_ctx(v);
+}
+
 int client_variant(guise_client *cl, const char *prof_name, int http_version, int insecure,
                    const char *cafile, int need_ctx, variant **out) {
   *out = NULL;

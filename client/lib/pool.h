@@ -114,6 +114,8 @@ struct guise_client {
 int client_variant(guise_client *cl, const char *prof_name, int http_version, int insecure,
                    const char *cafile, int need_ctx, variant **out);
 void client_variant_put(guise_client *cl, variant *v);
+/* Makes the TLS context of |v| when it has none (a redirect to https). */
+int client_variant_ctx(guise_client *cl, variant *v);
 /* Fields never sent in HTTP/2 requests: Host (it becomes :authority) and the
  * connection-specific ones (RFC 9113 8.2.2). */
 int h2_connection_specific(const char *name);

@@ -37,6 +37,11 @@
 #define REQ_MAX_RETRIES 1
 /* The default decoded-body cap: large downloads are for -o, not for bombs. */
 #define REQ_DEFAULT_MAX_BODY (1ull << 30)
+/* Redirects followed by default: Chrome's limit (net/url_request/
+ * url_request.cc, kMaxRedirects = 20). */
+#define REQ_DEFAULT_MAX_REDIRECTS 20
+/* Hops remembered for the report (the limit itself can be higher). */
+#define REQ_MAX_HOPS 64
 
 struct req {
   req_head h;                /* first: the pool's part */
@@ -60,6 +65,13 @@ struct req {
   uint64_t t0;
   int head_seen;
   int got_bytes;             /* HTTP/1.1: response bytes on this connection */
+  /* redirects */
+  char *location;            /* the Location of a redirect being followed */
+  int redirect_status;
+  char *cur_url;             /* the URL of the current request (malloc'd href) */
+  char *hop_url[REQ_MAX_HOPS];
+  int hop_status[REQ_MAX_HOPS];
+  size_t n_hops;
   /* HTTP/2 */
   int32_t stream;
   int stream_open;
@@ -86,6 +98,9 @@ static void release(req *r) {
   if (r->h1_started) h1_response_free(&r->h1);
   decode_free(r->dec);
   client_variant_put(cl, r->v);
+  free(r->location);
+  free(r->cur_url);
+  for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
   free(r->arena);
   free(r->body);
   free(r);
@@ -112,6 +127,10 @@ static void finish(req *r, int err, const char *detail, int reusable) {
   r->info.total_ms = now_ms(r);
   r->info.status = r->status;
   r->info.error_detail = r->detail;
+  r->info.effective_url = r->cur_url ? r->cur_url : "";
+  r->info.n_redirects = r->n_hops;
+  r->info.redirect_urls = (const char *const *)r->hop_url;
+  r->info.redirect_statuses = r->hop_status;
   if (r->cb.on_complete) r->cb.on_complete(r->ud, err, &r->info);
   uv_close((uv_handle_t *)&r->timer, on_timer_closed);
   client_request_done(r->cl);
@@ -135,6 +154,7 @@ static int deliver(void *arg, const uint8_t *p, size_t n) {
 }
 
 static int body_bytes(req *r, const uint8_t *p, size_t n) {
+  if (r->location) return 0; /* a redirect's body: read and dropped */
   r->info.wire_body_bytes += n;
   if (r->dec) {
     int e = decode_push(r->dec, p, n);
@@ -145,6 +165,7 @@ static int body_bytes(req *r, const uint8_t *p, size_t n) {
 }
 
 static int body_end(req *r) {
+  if (r->location) return 0;
   if (r->dec) {
     int e = decode_finish(r->dec);
     if (e) snprintf(r->detail, sizeof(r->detail), "%s", decode_reason(r->dec));
@@ -158,6 +179,21 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
   r->status = status;
   r->head_seen = 1;
   r->info.ttfb_ms = now_ms(r);
+  if (r->o.follow_redirects && (status == 301 || status == 302 || status == 303 || status == 307 ||
+                                status == 308)) {
+    for (size_t i = 0; i < n; i++) {
+      if (strcasecmp(h[i].name, "location") != 0) continue;
+      unsigned max = r->o.max_redirects ? r->o.max_redirects : REQ_DEFAULT_MAX_REDIRECTS;
+      if (r->n_hops >= max) {
+        snprintf(r->detail, sizeof(r->detail), "more than %u redirects", max);
+        return GUISE_E_HTTP_TOO_MANY_REDIRECTS;
+      }
+      r->location = strdup(h[i].value);
+      if (r->location == NULL) return GUISE_E_NOMEM;
+      r->redirect_status = status;
+      return 0; /* the caller sees the last response only */
+    }
+  }
   for (size_t i = 0; i < n && !r->o.raw; i++) {
     if (strcasecmp(h[i].name, "content-encoding") != 0) continue;
     decode_limits lim;
@@ -174,6 +210,90 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
   }
   if (r->cb.on_headers && r->cb.on_headers(r->ud, status, h, n) != 0) return GUISE_E_CANCELLED;
   return 0;
+}
+
+static void reset_attempt(req *r);
+
+static int same_origin(const url *a, const url *b) {
+  return a->scheme == b->scheme && a->port == b->port && strcmp(url_host(a), url_host(b)) == 0;
+}
+
+/* The response was a redirect, now read to its end: the request goes on to its
+ * Location, out of this connection and into the pool again (maybe another
+ * origin). Returns 0, or a GUISE_E_* code that ends the request. */
+static int follow(req *r, int reusable) {
+  url *next = malloc(sizeof(*next));
+  if (next == NULL) return GUISE_E_NOMEM;
+  url_err ue;
+  int e = url_resolve(&r->u, r->location, strlen(r->location), next, &ue);
+  if (e) {
+    snprintf(r->detail, sizeof(r->detail), "redirect to \"%.80s\": %s", r->location,
+             ue.reason ? ue.reason : "not a URL guise can follow");
+    free(next);
+    return e;
+  }
+  char href[URL_MAX_LEN + 1];
+  if (url_href(next, href, sizeof(href)) < 0 || r->n_hops >= REQ_MAX_HOPS) {
+    free(next);
+    return r->n_hops >= REQ_MAX_HOPS ? GUISE_E_HTTP_TOO_MANY_REDIRECTS : GUISE_E_USAGE_URL_MALFORMED;
+  }
+  char *href_copy = strdup(href);
+  if (href_copy == NULL) {
+    free(next);
+    return GUISE_E_NOMEM;
+  }
+  /* the hop: the URL that answered with a redirect, and its status */
+  r->hop_url[r->n_hops] = r->cur_url;
+  r->hop_status[r->n_hops] = r->redirect_status;
+  r->n_hops++;
+  r->cur_url = href_copy;
+  /* RFC 9110 15.4: 301 and 302 may turn POST into GET (browsers do); 303 is a
+   * GET (or HEAD) of the new resource; 307 and 308 repeat the request as it was. */
+  int st = r->redirect_status;
+  if ((st == 303 && strcmp(r->o.method, "HEAD") != 0) ||
+      ((st == 301 || st == 302) && strcmp(r->o.method, "POST") == 0)) {
+    r->o.method = "GET";
+    r->o.has_body = 0;
+    r->o.body_len = 0;
+  }
+  /* Credentials the caller gave are for the first origin only (curl's rule,
+   * and what a browser does with its own). */
+  if (!same_origin(&r->u, next)) {
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_headers; i++) {
+      const char *nm = r->headers[i].name;
+      if (!strcasecmp(nm, "authorization") || !strcasecmp(nm, "cookie") ||
+          !strcasecmp(nm, "proxy-authorization"))
+        continue;
+      r->headers[k++] = r->headers[i];
+    }
+    r->n_headers = k;
+  }
+  int https = next->scheme == URL_HTTPS;
+  memcpy(&r->u, next, sizeof(*next));
+  free(next);
+  free(r->location);
+  r->location = NULL;
+  r->head_seen = 0;
+  r->status = 0;
+  pool_release(&r->h, reusable);
+  reset_attempt(r);
+  r->attempts = 0;
+  r->stale_retries = 0;
+  if (https && r->v->ctx == NULL && (e = client_variant_ctx(r->cl, r->v)) != 0) return e;
+  return pool_submit(r->cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
+}
+
+/* The response ended (|err| 0) or failed: a redirect goes on, anything else
+ * ends the request. */
+static void complete(req *r, int err, const char *detail, int reusable) {
+  if (!err && r->location && !r->done) {
+    err = follow(r, reusable);
+    if (!err) return;
+    detail = NULL;
+    reusable = 0;
+  }
+  finish(r, err, detail, reusable);
 }
 
 /* ---- HTTP/2 ----------------------------------------------------------------------- */
@@ -229,7 +349,7 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
     return;
   }
   if (!err) err = body_end(r);
-  finish(r, err, err ? "the HTTP/2 stream ended with an error" : NULL, 1);
+  complete(r, err, err ? "the HTTP/2 stream ended with an error" : NULL, 1);
   release(r);
 }
 
@@ -393,7 +513,7 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
        * the server's, and the connection is not trusted again). */
       int reusable = h1_response_keep_alive(&r->h1) && n == 0;
       int e = body_end(r);
-      finish(r, e, NULL, reusable && !e);
+      complete(r, e, NULL, reusable && !e);
       return;
     } else if (n == 0) {
       return; /* NEED_MORE */
@@ -494,7 +614,7 @@ void req_h1_eof(req_head *rh, int err, int reused, const char *detail) {
   }
   if (detail && *detail && err) snprintf(r->detail, sizeof(r->detail), "%s", detail);
   int k = r->h1_started ? h1_response_eof(&r->h1) : GUISE_E_CONNECT_CLOSED;
-  if (k == H1R_DONE) finish(r, body_end(r), NULL, 0);
+  if (k == H1R_DONE) complete(r, body_end(r), NULL, 0);
   else finish(r, k < 0 && k != GUISE_E_CONNECT_CLOSED ? k : err ? err : GUISE_E_CONNECT_CLOSED, NULL, 0);
 }
 
@@ -594,6 +714,10 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   r->info.local = r->local;
   r->info.error_detail = r->detail;
   r->h.connect_timeout_ms = o.connect_timeout_ms;
+  {
+    char href[URL_MAX_LEN + 1];
+    r->cur_url = url_href(&r->u, href, sizeof(href)) >= 0 ? strdup(href) : strdup(in->url);
+  }
   uv_timer_init(cl->loop, &r->timer);
   r->timer.data = r;
   r->holds = 1; /* the timer */
