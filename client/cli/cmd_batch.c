@@ -41,6 +41,8 @@ static const char usage[] =
     "      --no-keepalive         a new connection (full TLS handshake) per request\n"
     "  -L, --location             follow redirects (the record has final_url and redirects)\n"
     "      --max-redirs N         at most N (default 20)\n"
+    "      --cookies              keep cookies: a jar per worker, shared by the jobs\n"
+    "                             of its hosts (jobs of one host share a worker)\n"
     "      --include-headers      response headers in the record\n"
     "      --body MODE            discard (default), text, base64\n"
     "      --body-dir DIR         each body to a file in DIR (named from the id)\n"
@@ -392,6 +394,8 @@ int cmd_batch(int argc, char **argv) {
       NUM(o.connections_per_host, 1, 10000);
     } else if (strcmp(a, "--streams") == 0) {
       NUM(o.streams_per_connection, 1, 1000);
+    } else if (strcmp(a, "--cookies") == 0) {
+      o.cookies = 1;
     } else if (OPT("-L", "--location")) {
       o.follow_redirects = 1;
     } else if (strcmp(a, "--max-redirs") == 0) {

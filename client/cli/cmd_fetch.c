@@ -39,6 +39,9 @@ static const char usage[] =
     "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
     "      --max-time S         seconds for the whole request\n"
     "      --raw                do not decode Content-Encoding\n"
+    "  -b, --cookie DATA|FILE   send cookies ('a=1; b=2'), or start the jar from a\n"
+    "                           Netscape cookie FILE; either turns the jar on\n"
+    "  -c, --cookie-jar FILE    keep cookies and write them to FILE at the end\n"
     "  -L, --location           follow redirects (301/302/303 as GET, 307/308 as sent)\n"
     "      --max-redirs N       at most N redirects (default 20)\n"
     "  -Z, --parallel           all URLs at once\n"
@@ -186,6 +189,11 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
   if (f->write_out) write_out(f->write_out, one->url, err, info);
 }
 
+static void cookie_warning(void *arg, const char *what) {
+  (void)arg;
+  fprintf(stderr, "* %s\n", what);
+}
+
 /* Reads @FILE for --data / --data-binary, bounded. */
 static unsigned char *read_file(const char *path, size_t *len) {
   FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -231,6 +239,7 @@ int cmd_fetch(int argc, char **argv) {
   unsigned char *body = NULL;
   int rc = EXIT_USAGE;
   int parallel = 0, no_keepalive = 0;
+  const char *cookie_jar_out = NULL;
   guise_client_options co;
   guise_client_options_init(&co);
   for (int i = 1; i < argc; i++) {
@@ -327,6 +336,23 @@ int cmd_fetch(int argc, char **argv) {
     } else if (OPT("-w", "--write-out")) {
       NEED_VALUE;
       f.write_out = v;
+    } else if (OPT("-b", "--cookie")) {
+      NEED_VALUE;
+      /* curl's rule: with a '=' it is the cookies themselves, else a file */
+      if (strchr(v, '=')) {
+        if (n_headers == FETCH_MAX_HEADERS) goto out;
+        char *copy = strdup(v);
+        if (copy == NULL) goto out;
+        header_copies[n_headers] = copy;
+        headers[n_headers++] = (guise_header){"Cookie", copy};
+      } else {
+        co.cookie_file = v;
+      }
+      co.cookies = 1;
+    } else if (OPT("-c", "--cookie-jar")) {
+      NEED_VALUE;
+      cookie_jar_out = v;
+      co.cookies = 1;
     } else if (OPT("-L", "--location")) {
       o.follow_redirects = 1;
     } else if (strcmp(a, "--max-redirs") == 0) {
@@ -383,6 +409,10 @@ int cmd_fetch(int argc, char **argv) {
   co.n_resolve = n_resolve;
   co.dns_servers = o.dns_servers;
   co.no_reuse = no_keepalive;
+  if (f.verbose) {
+    co.on_cookie_warning = cookie_warning;
+    co.cookie_warning_arg = &f;
+  }
   o.dns_servers = NULL;
   uv_loop_t loop;
   guise_client *cl = NULL;
@@ -419,6 +449,10 @@ int cmd_fetch(int argc, char **argv) {
     if (!parallel) uv_run(&loop, UV_RUN_DEFAULT); /* until the request is over */
   }
   uv_run(&loop, UV_RUN_DEFAULT);
+  if (cookie_jar_out && guise_client_save_cookies(cl, cookie_jar_out) != 0) {
+    fprintf(stderr, "guise: -c %s: %s\n", cookie_jar_out, strerror(errno));
+    last_err = GUISE_E_USAGE_FILE;
+  }
   guise_client_close(cl);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

@@ -274,6 +274,14 @@ typedef struct guise_client_options {
                                           before another is opened; 0: 100 */
   unsigned idle_timeout_ms;      /* an unused connection is closed after it; 0: 118000 */
   int no_reuse;                  /* every request on a connection of its own, closed after */
+  /* Cookies (docs/COOKIES.md): a jar for the client's requests, RFC 6265 with
+   * public-suffix checks; |cookie_file| a Netscape cookie file to start it with
+   * (a missing file is an empty jar). A Set-Cookie or file line that is
+   * refused is reported to |on_cookie_warning| (may be NULL). */
+  int cookies;
+  const char *cookie_file;
+  void (*on_cookie_warning)(void *arg, const char *what);
+  void *cookie_warning_arg;
 } guise_client_options;
 
 /* guise_client_options_init sets every field of |o| to its default. */
@@ -306,6 +314,11 @@ GUISE_EXTERN int guise_client_request(guise_client *c, const guise_request_optio
  * the loop alive; requests in flight do.
  */
 GUISE_EXTERN void guise_client_close(guise_client *c);
+
+/* Writes the client's cookie jar as a Netscape cookie file (curl -c), atomically.
+ * 0, GUISE_E_USAGE_INVALID_ARGUMENT when the client keeps no cookies, or
+ * GUISE_E_USAGE_FILE. */
+GUISE_EXTERN int guise_client_save_cookies(guise_client *c, const char *path);
 
 /*
  * guise_request starts one request on |loop| (a uv_loop_t) over a new
@@ -377,6 +390,7 @@ typedef struct guise_batch_options {
   int no_reuse;                  /* a new connection for every request (--no-keepalive) */
   int follow_redirects;          /* -L; the record's "final_url" and "redirects" say where */
   unsigned max_redirects;        /* 0: 20 */
+  int cookies;                   /* a cookie jar per worker, shared by the jobs of its hosts */
 } guise_batch_options;
 
 typedef struct guise_batch guise_batch;

@@ -979,6 +979,7 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   co.max_connections_per_origin = o->connections_per_host;
   co.max_streams_per_connection = o->streams_per_connection;
   co.no_reuse = o->no_reuse;
+  co.cookies = o->cookies;
   unsigned started = 0;
   int e = 0;
   for (unsigned i = 0; i < n && !e; i++) {

@@ -3,9 +3,11 @@
  * TLS session cache, and variants — a profile parsed once, with its shapes and
  * TLS context, shared by every request and connection that uses it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool.h"
 
@@ -34,6 +36,7 @@ static void client_free(guise_client *cl) {
     free(v);
   }
   tls_session_cache_free(cl->sessions);
+  cookie_jar_free(cl->jar);
   pool_free(cl);
   free(cl->profile);
   free(cl->proxy);
@@ -55,6 +58,33 @@ void client_request_done(guise_client *cl) {
 static int dup_opt(char **dst, const char *s) {
   *dst = NULL;
   return s && (*dst = strdup(s)) == NULL ? GUISE_E_NOMEM : 0;
+}
+
+static void file_warning(void *arg, size_t line, const char *why) {
+  guise_client *cl = arg;
+  if (cl->cookie_warn == NULL) return;
+  char msg[200];
+  snprintf(msg, sizeof(msg), "cookie file line %zu skipped: %s", line, why);
+  cl->cookie_warn(cl->cookie_warn_arg, msg);
+}
+
+/* Reads a Netscape cookie file into the jar, at most 64 MiB. */
+static int load_cookies(guise_client *cl, const char *path) {
+  if (path == NULL) return 0;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return errno == ENOENT ? 0 : GUISE_E_USAGE_FILE; /* curl: a missing file is no cookies */
+  size_t cap = 64u << 20, len = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL) {
+    fclose(f);
+    return GUISE_E_NOMEM;
+  }
+  len = fread(buf, 1, cap, f);
+  int too_big = len == cap && fgetc(f) != EOF;
+  fclose(f);
+  if (!too_big) cookie_jar_load_netscape(cl->jar, buf, len, (int64_t)time(NULL), file_warning, cl);
+  free(buf);
+  return too_big ? GUISE_E_USAGE_FILE : 0;
 }
 
 int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, guise_client **out) {
@@ -89,8 +119,25 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
   cl->streams = o.max_streams_per_connection ? o.max_streams_per_connection : POOL_DEFAULT_STREAMS;
   cl->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : POOL_DEFAULT_IDLE_MS;
   cl->no_reuse = o.no_reuse;
+  cl->cookie_warn = o.on_cookie_warning;
+  cl->cookie_warn_arg = o.cookie_warning_arg;
+  if (o.cookies || o.cookie_file) {
+    cl->jar = cookie_jar_new();
+    e = cl->jar ? load_cookies(cl, o.cookie_file) : GUISE_E_NOMEM;
+    if (e) {
+      dns_free(cl->dns);
+      cl->dns = NULL;
+      client_free(cl);
+      return e;
+    }
+  }
   *out = cl;
   return 0;
+}
+
+int guise_client_save_cookies(guise_client *cl, const char *path) {
+  if (cl == NULL || cl->jar == NULL || path == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  return cookie_jar_save_netscape(cl->jar, path, (int64_t)time(NULL)) == 0 ? 0 : GUISE_E_USAGE_FILE;
 }
 
 void guise_client_close(guise_client *cl) {

@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "conn.h"
+#include "cookie.h"
 #include "dns.h"
 #include "guise.h"
 #include "h2.h"
@@ -99,6 +100,9 @@ struct guise_client {
   int insecure;
   unsigned connect_timeout_ms, per_origin, streams, idle_ms;
   int no_reuse;
+  cookie_jar *jar;                /* NULL: no cookies */
+  void (*cookie_warn)(void *arg, const char *what);
+  void *cookie_warn_arg;
   /* lifetime */
   size_t holds;                   /* requests and connections alive */
   size_t active_reqs;

@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <uv.h>
 
+#include "cookie.h"
 #include "decode.h"
 #include "guise.h"
 #include "h1_request.h"
@@ -67,6 +69,7 @@ struct req {
   int got_bytes;             /* HTTP/1.1: response bytes on this connection */
   /* redirects */
   char *location;            /* the Location of a redirect being followed */
+  char *cookie;              /* the Cookie value from the jar for the current request */
   int redirect_status;
   char *cur_url;             /* the URL of the current request (malloc'd href) */
   char *hop_url[REQ_MAX_HOPS];
@@ -99,6 +102,7 @@ static void release(req *r) {
   decode_free(r->dec);
   client_variant_put(cl, r->v);
   free(r->location);
+  free(r->cookie);
   free(r->cur_url);
   for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
   free(r->arena);
@@ -179,6 +183,17 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
   r->status = status;
   r->head_seen = 1;
   r->info.ttfb_ms = now_ms(r);
+  for (size_t i = 0; r->cl->jar && i < n; i++) {
+    if (strcasecmp(h[i].name, "set-cookie") != 0) continue;
+    const char *why;
+    if (!cookie_jar_set(r->cl->jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS, h[i].value,
+                        strlen(h[i].value), (int64_t)time(NULL), &why) &&
+        r->cl->cookie_warn) {
+      char msg[300];
+      snprintf(msg, sizeof(msg), "Set-Cookie from %s ignored: %s", url_host(&r->u), why);
+      r->cl->cookie_warn(r->cl->cookie_warn_arg, msg);
+    }
+  }
   if (r->o.follow_redirects && (status == 301 || status == 302 || status == 303 || status == 307 ||
                                 status == 308)) {
     for (size_t i = 0; i < n; i++) {
@@ -357,7 +372,18 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
  * HTTP/1.1 when it records only HTTP/2 names, as profiles/FORMAT.md says), the
  * caller's replacing the same name in place (an empty value removes it) or
  * appended. Returns the count written to |out|. */
-static size_t merge_headers(const req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
+/* The Cookie value the jar has for the current URL, kept in r->cookie (NULL: none). */
+static void jar_cookie(req *r) {
+  free(r->cookie);
+  r->cookie = NULL;
+  if (r->cl->jar == NULL) return;
+  char buf[COOKIE_MAX_SET_COOKIE * 2];
+  size_t n = cookie_header(r->cl->jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS,
+                           (int64_t)time(NULL), buf, sizeof(buf));
+  if (n) r->cookie = strdup(buf);
+}
+
+static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
                             size_t cap) {
   size_t n = 0;
   if (r->v->prof) {
@@ -388,6 +414,20 @@ static size_t merge_headers(const req *r, int h1, guise_header *out, char (*name
       out[n++] = r->headers[i];
     }
   }
+  /* The jar's cookies, unless the caller gave a Cookie header: before a last
+   * "priority" field when there is one (where Chrome sends it), else last. */
+  jar_cookie(r);
+  if (r->cookie && n < cap) {
+    size_t k = 0;
+    while (k < n && strcasecmp(out[k].name, "cookie") != 0) k++;
+    if (k == n) {
+      size_t at = n && strcasecmp(out[n - 1].name, "priority") == 0 ? n - 1 : n;
+      memmove(&out[at + 1], &out[at], (n - at) * sizeof(out[0]));
+      out[at].name = h1 ? "Cookie" : "cookie";
+      out[at].value = r->cookie;
+      n++;
+    }
+  }
   return n;
 }
 
@@ -407,7 +447,7 @@ static void start_h2(req *r, pconn *pc) {
   const h2_header *hs = own;
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
-  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok;
+  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && r->cl->jar == NULL;
   if (prepared) {
     /* The profile's headers alone: prepared and checked once per variant. */
     hs = r->v->h2_nav;
