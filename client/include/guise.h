@@ -108,6 +108,8 @@ GUISE_EXTERN const guise_version_info *guise_version(void);
   XX(PROXY_SOCKS_REFUSED, -611, "SOCKS: connection refused by the destination")         \
   XX(PROXY_SOCKS_TTL_EXPIRED, -612, "SOCKS: TTL expired")                               \
   XX(PROXY_SOCKS_UNSUPPORTED, -613, "SOCKS: command or address type not supported")     \
+  XX(PROXY_TLS, -614, "TLS to the proxy failed")                                        \
+  XX(PROXY_CERT, -615, "the proxy's certificate was refused")                           \
   XX(HTTP_PROTOCOL, -701, "malformed HTTP response")                                    \
   XX(HTTP_HEADERS_TOO_LARGE, -702, "response headers larger than the limit")            \
   XX(HTTP_BODY_TOO_LARGE, -703, "response body larger than the limit")                  \
@@ -230,9 +232,10 @@ typedef struct guise_request_options {
    * order; |headers| replace the profile's of the same name in place (an empty
    * value removes it) and the others are appended. */
   const char *profile;
-  /* A proxy, curl's URL form: http://, socks5:// (the name resolved here),
-   * socks5h:// (resolved by the proxy), with user:password@ (percent-encoded)
-   * and port 1080 by default. NULL: direct. Environment variables are not read. */
+  /* A proxy, curl's URL form: http://, https:// (TLS to the proxy), socks5://
+   * and socks4:// (the name resolved here), socks5h:// and socks4a:// (resolved
+   * by the proxy), with user:password@ (percent-encoded) and port 1080 by
+   * default. NULL: direct. Environment variables are not read. docs/PROXIES.md. */
   const char *proxy;
   /* -L: follow 301, 302, 303, 307 and 308 (docs/REDIRECTS.md). 301/302/303 go
    * on as GET without a body (303: any method but HEAD), 307/308 keep the method

@@ -29,6 +29,7 @@ static void client_free(guise_client *cl) {
   for (variant *v = cl->variants, *next; v; v = next) {
     next = v->next;
     SSL_CTX_free(v->ctx);
+    SSL_CTX_free(v->proxy_ctx);
     free(v->prof);
     free(v->key);
     free(v->cafile);
@@ -160,6 +161,7 @@ static void trim_variants(guise_client *cl) {
     *pp = v->next;
     cl->n_variants--;
     SSL_CTX_free(v->ctx);
+    SSL_CTX_free(v->proxy_ctx);
     free(v->prof);
     free(v->key);
     free(v->cafile);
@@ -180,6 +182,19 @@ static int make_ctx(variant *v) {
   int e = 0;
   v->ctx = tls_client_ctx_new(&tc, &e, &why);
   return v->ctx ? 0 : e ? e : GUISE_E_INTERNAL;
+}
+
+int client_variant_proxy_ctx(guise_client *cl, variant *v) {
+  (void)cl;
+  if (v->proxy_ctx) return 0;
+  tls_shape plain;
+  tls_shape_init(&plain);
+  snprintf(plain.alpn[plain.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
+  tls_client_config tc = {&plain, v->cafile, v->insecure, NULL};
+  const char *why;
+  int e = 0;
+  v->proxy_ctx = tls_client_ctx_new(&tc, &e, &why);
+  return v->proxy_ctx ? 0 : e ? e : GUISE_E_INTERNAL;
 }
 
 int client_variant_ctx(guise_client *cl, variant *v) {

@@ -1,6 +1,7 @@
 /* conn.c — a client connection over libuv, TLS via memory BIOs (see conn.h). */
 #include "conn.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,17 @@
  * the protocols above never need more than a window of data in flight. */
 #define CONN_MAX_QUEUED (8u * 1024u * 1024u)
 
-enum conn_state { S_CONNECTING, S_PROXY, S_TLS, S_READY, S_CLOSING };
+enum conn_state { S_CONNECTING, S_PROXY_TLS, S_PROXY, S_TLS, S_READY, S_CLOSING };
+
+/* What a BIO of ours reads from and writes to. A connection has one or two:
+ * |raw| is the socket; through an https:// proxy, |tun| is the plaintext of the
+ * TLS session with the proxy, which the origin's TLS then runs inside. */
+struct bio_io {
+  struct conn *c;
+  const uint8_t *in_p; /* bytes received and not yet read by TLS */
+  size_t in_n;
+  int via_proxy_tls;   /* writes go through the proxy's TLS session */
+};
 
 struct conn {
   uv_tcp_t tcp;
@@ -41,8 +52,8 @@ struct conn {
   uint64_t t0;
   double connect_ms, tls_ms;
   int bio_err;                /* a GUISE_E_* code from the BIO's write, else 0 */
-  const uint8_t *in_p;        /* ciphertext received and not yet read by TLS */
-  size_t in_n;
+  struct bio_io io_raw, io_tun;
+  SSL *pssl;                  /* TLS with an https:// proxy, or NULL */
   char detail[160];           /* why the handshake failed, in the library's words */
   struct tunnel *proxy;       /* during the proxy handshake only; NULL: direct, or done */
 };
@@ -51,8 +62,8 @@ struct conn {
  * Two (libuv's read buffer and SSL_read's plaintext), lent for one callback. A
  * nested use on the same thread (a callback running another loop) gets a buffer
  * of its own. Freed when the thread's last connection closes. */
-static _Thread_local uint8_t *scratch[2];
-static _Thread_local int scratch_busy[2];
+static _Thread_local uint8_t *scratch[3];
+static _Thread_local int scratch_busy[3];
 static _Thread_local size_t live_conns;
 
 static uint8_t *scratch_take(int i) {
@@ -71,7 +82,7 @@ static void scratch_give(int i, uint8_t *p) {
 static void conn_count(int delta) {
   live_conns = (size_t)((long)live_conns + delta);
   if (live_conns == 0)
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 3; i++)
       if (!scratch_busy[i]) {
         free(scratch[i]);
         scratch[i] = NULL;
@@ -99,8 +110,8 @@ static int map_uv(int r) {
 /* A failed handshake's reason: the certificate when it was the cause, else the
  * library's verdict from its error queue (oldest first: a received alert comes
  * before what the handshake concluded from it). |c->detail| gets the reasons. */
-static int map_tls_failure(conn *c) {
-  int cert = c->verify ? tls_verify_error(c->ssl) : 0;
+static int map_tls_failure(conn *c, SSL *ssl, int verify) {
+  int cert = verify ? tls_verify_error(ssl) : 0;
   int code = GUISE_E_TLS_HANDSHAKE;
   size_t off = 0;
   const char *data;
@@ -134,6 +145,7 @@ static void on_closed(uv_handle_t *h) {
   if (--c->pending_closes > 0) return;
   if (c->cb.on_close) c->cb.on_close(c, c->close_err, c->ud);
   SSL_free(c->ssl);
+  SSL_free(c->pssl);
   free(c->proxy);
   free(c);
   conn_count(-1);
@@ -214,14 +226,29 @@ static int send_raw(conn *c, const uint8_t *p, size_t n) {
   return 0;
 }
 
+/* Bytes for the layer below: the socket, or the TLS session with the proxy. */
+static int wire_send(conn *c, const uint8_t *p, size_t n) {
+  if (c->pssl == NULL) return send_raw(c, p, n);
+  while (n > 0) {
+    int chunk = n > 16384 ? 16384 : (int)n;
+    if (SSL_write(c->pssl, p, chunk) != chunk) return c->bio_err ? c->bio_err : GUISE_E_PROXY_TLS;
+    p += chunk;
+    n -= (size_t)chunk;
+  }
+  return 0;
+}
+
 /* ---- the TLS transport: a BIO reading from the bytes just received and writing
  * straight to the socket (no buffer of its own that would keep its high-water
  * size for the connection's life, as a memory BIO does). */
+static int wire_send(conn *c, const uint8_t *p, size_t n);
+
 static int bio_write(BIO *b, const char *p, int n) {
-  conn *c = BIO_get_data(b);
+  struct bio_io *io = BIO_get_data(b);
+  conn *c = io->c;
   BIO_clear_retry_flags(b);
   if (n <= 0) return 0;
-  int e = send_raw(c, (const uint8_t *)p, (size_t)n);
+  int e = io->via_proxy_tls ? wire_send(c, (const uint8_t *)p, (size_t)n) : send_raw(c, (const uint8_t *)p, (size_t)n);
   if (e) {
     if (!c->bio_err) c->bio_err = e;
     return -1;
@@ -230,17 +257,17 @@ static int bio_write(BIO *b, const char *p, int n) {
 }
 
 static int bio_read(BIO *b, char *out, int len) {
-  conn *c = BIO_get_data(b);
+  struct bio_io *io = BIO_get_data(b);
   BIO_clear_retry_flags(b);
   if (len <= 0) return 0;
-  if (c->in_n == 0) {
+  if (io->in_n == 0) {
     BIO_set_retry_read(b);
     return -1;
   }
-  size_t n = c->in_n < (size_t)len ? c->in_n : (size_t)len;
-  memcpy(out, c->in_p, n);
-  c->in_p += n;
-  c->in_n -= n;
+  size_t n = io->in_n < (size_t)len ? io->in_n : (size_t)len;
+  memcpy(out, io->in_p, n);
+  io->in_p += n;
+  io->in_n -= n;
   return (int)n;
 }
 
@@ -264,7 +291,7 @@ static int tls_write_err(conn *c) { return c->bio_err ? c->bio_err : GUISE_E_TLS
 
 int conn_write(conn *c, const uint8_t *p, size_t n) {
   if (c->state != S_READY) return GUISE_E_CONNECT_CLOSED;
-  if (c->ssl == NULL) return send_raw(c, p, n);
+  if (c->ssl == NULL) return wire_send(c, p, n);
   while (n > 0) {
     int chunk = n > 16384 ? 16384 : (int)n;
     if (SSL_write(c->ssl, p, chunk) != chunk) return tls_write_err(c);
@@ -299,7 +326,7 @@ static void tls_progress(conn *c) {
     }
     if (r != 1) {
       if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) return;
-      finish(c, map_tls_failure(c));
+      finish(c, map_tls_failure(c, c->ssl, c->verify));
       return;
     }
     c->tls_ms = elapsed_ms(c);
@@ -366,12 +393,12 @@ static void proxy_feed(conn *c, const uint8_t *p, size_t n) {
     if (hs->http_status)
       snprintf(c->detail, sizeof(c->detail), "the proxy answered CONNECT with %d", hs->http_status);
     else if (hs->socks_reply)
-      snprintf(c->detail, sizeof(c->detail), "the SOCKS5 proxy replied %d", hs->socks_reply);
+      snprintf(c->detail, sizeof(c->detail), "the SOCKS proxy replied %d", hs->socks_reply);
     finish(c, r);
     return;
   }
   if (olen) {
-    int e = send_raw(c, out, olen);
+    int e = wire_send(c, out, olen);
     if (e) {
       finish(c, e);
       return;
@@ -390,30 +417,80 @@ static void proxy_feed(conn *c, const uint8_t *p, size_t n) {
   }
 }
 
+/* Bytes of the layer above the socket (or above the TLS with the proxy). */
+static void deliver_plain(conn *c, const uint8_t *p, size_t n) {
+  if (c->state == S_PROXY) {
+    proxy_feed(c, p, n);
+    return;
+  }
+  if (c->ssl == NULL) {
+    if (c->cb.on_data) c->cb.on_data(c, p, n, c->ud);
+    return;
+  }
+  struct bio_io *io = c->pssl ? &c->io_tun : &c->io_raw;
+  io->in_p = p;
+  io->in_n = n;
+  tls_progress(c);
+  io->in_p = NULL;
+  io->in_n = 0; /* the connection closed early; what is left is not needed */
+}
+
+/* TLS with an https:// proxy: its handshake, then the CONNECT request inside. */
+static void proxy_tls_step(conn *c) {
+  int r = SSL_do_handshake(c->pssl);
+  if (c->bio_err) {
+    finish(c, c->bio_err);
+    return;
+  }
+  if (r != 1) {
+    if (SSL_get_error(c->pssl, r) == SSL_ERROR_WANT_READ) return;
+    int code = map_tls_failure(c, c->pssl, c->verify);
+    char why[sizeof(c->detail)];
+    snprintf(why, sizeof(why), "%s", c->detail[0] ? c->detail : guise_strerror(code));
+    snprintf(c->detail, sizeof(c->detail), "TLS to the proxy: %.130s", why);
+    finish(c, code <= GUISE_E_CERT_EXPIRED && code >= GUISE_E_CERT_INVALID ? GUISE_E_PROXY_CERT : GUISE_E_PROXY_TLS);
+    return;
+  }
+  c->state = S_PROXY;
+  int e = wire_send(c, c->proxy->first, c->proxy->first_len);
+  if (e) finish(c, e);
+}
+
 static void on_read_buf(conn *c, ssize_t nread, const uv_buf_t *buf) {
   if (c->state == S_CLOSING) return;
   if (nread < 0) {
-    int err = nread == UV_EOF ? (c->state == S_READY ? 0 : c->state == S_PROXY ? GUISE_E_PROXY_PROTOCOL
-                                                                             : GUISE_E_CONNECT_CLOSED)
+    int err = nread == UV_EOF ? (c->state == S_READY                                    ? 0
+                                 : c->state == S_PROXY || c->state == S_PROXY_TLS ? GUISE_E_PROXY_PROTOCOL
+                                                                                  : GUISE_E_CONNECT_CLOSED)
               : nread == UV_ENOBUFS ? GUISE_E_NOMEM
                                     : map_uv((int)nread);
     finish(c, err);
     return;
   }
   if (nread == 0) return;
-  if (c->state == S_PROXY) {
-    proxy_feed(c, (const uint8_t *)buf->base, (size_t)nread);
+  if (c->pssl == NULL) {
+    deliver_plain(c, (const uint8_t *)buf->base, (size_t)nread);
     return;
   }
-  if (c->ssl == NULL) {
-    if (c->cb.on_data) c->cb.on_data(c, (const uint8_t *)buf->base, (size_t)nread, c->ud);
-    return;
+  c->io_raw.in_p = (const uint8_t *)buf->base;
+  c->io_raw.in_n = (size_t)nread;
+  if (c->state == S_PROXY_TLS) proxy_tls_step(c);
+  uint8_t *pb = c->state != S_PROXY_TLS && c->state != S_CLOSING ? scratch_take(2) : NULL;
+  while (pb && c->state != S_CLOSING) {
+    int r = SSL_read(c->pssl, pb, CONN_READ_BUF);
+    if (r > 0) {
+      deliver_plain(c, pb, (size_t)r);
+      continue;
+    }
+    int e = SSL_get_error(c->pssl, r);
+    if (e == SSL_ERROR_WANT_READ) break;
+    finish(c, e == SSL_ERROR_ZERO_RETURN && c->state == S_READY ? 0
+              : c->state == S_READY                             ? GUISE_E_CONNECT_CLOSED
+                                                                : GUISE_E_PROXY_PROTOCOL);
   }
-  c->in_p = (const uint8_t *)buf->base;
-  c->in_n = (size_t)nread;
-  tls_progress(c);
-  c->in_p = NULL;
-  c->in_n = 0; /* the connection closed early; what is left is not needed */
+  scratch_give(2, pb);
+  c->io_raw.in_p = NULL;
+  c->io_raw.in_n = 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -440,6 +517,11 @@ static void on_connect(uv_connect_t *req, int status) {
   int r = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (r < 0) {
     finish(c, map_uv(r));
+    return;
+  }
+  if (c->pssl) {
+    c->state = S_PROXY_TLS; /* the connect timeout covers it */
+    proxy_tls_step(c);
     return;
   }
   if (c->proxy) {
@@ -486,7 +568,11 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
       free(c);
       return GUISE_E_NOMEM;
     }
-    BIO_set_data(bio, c);
+    int tunnelled = o->proxy && o->proxy->kind == PROXY_HTTPS;
+    struct bio_io *io = tunnelled ? &c->io_tun : &c->io_raw;
+    io->c = c;
+    io->via_proxy_tls = tunnelled;
+    BIO_set_data(bio, io);
     BIO_set_init(bio, 1);
     SSL_set_bio(c->ssl, bio, bio); /* one reference, taken by the SSL */
     SSL_set_connect_state(c->ssl);
@@ -504,6 +590,33 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
       return r;
     }
   }
+  if (o->proxy && o->proxy->kind == PROXY_HTTPS) {
+    /* TLS to the proxy: the library's plain hello, ALPN http/1.1 (the proxy's
+     * context), its name checked against its certificate unless -k. */
+    pthread_once(&bio_once, bio_method_init);
+    c->pssl = o->proxy_ctx ? SSL_new(o->proxy_ctx) : NULL;
+    BIO *pb = c->pssl && bio_method ? BIO_new(bio_method) : NULL;
+    int r = c->pssl && pb ? 0 : GUISE_E_NOMEM;
+    if (!r) {
+      c->io_raw.c = c;
+      BIO_set_data(pb, &c->io_raw);
+      BIO_set_init(pb, 1);
+      SSL_set_bio(c->pssl, pb, pb);
+      pb = NULL;
+      SSL_set_connect_state(c->pssl);
+      uint8_t tmp[16];
+      int is_ip = inet_pton(AF_INET, o->proxy->host, tmp) == 1 || inet_pton(AF_INET6, o->proxy->host, tmp) == 1;
+      if (!is_ip && !SSL_set_tlsext_host_name(c->pssl, o->proxy->host)) r = GUISE_E_NOMEM;
+      if (!r && o->verify) r = tls_verify_expect_host(c->pssl, o->proxy->host);
+    }
+    if (r) {
+      BIO_free(pb);
+      SSL_free(c->pssl);
+      SSL_free(c->ssl);
+      free(c);
+      return r;
+    }
+  }
   if (o->proxy) {
     c->proxy = malloc(sizeof(*c->proxy));
     int r = c->proxy ? proxy_hs_begin(&c->proxy->hs, o->proxy, o->proxy_target_host, o->proxy_target_port,
@@ -512,6 +625,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
                      : GUISE_E_NOMEM;
     if (r) {
       free(c->proxy);
+      SSL_free(c->pssl);
       SSL_free(c->ssl);
       free(c);
       return r;

@@ -423,6 +423,9 @@ static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
 
 static void connect_next(pconn *pc);
 
+/* Proxies given the origin's address (resolved here) rather than its name. */
+static int proxy_local_dns(const proxy_cfg *p) { return p->kind == PROXY_SOCKS5 || p->kind == PROXY_SOCKS4; }
+
 static void on_close(conn *c, int err, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
@@ -489,6 +492,14 @@ static void connect_next(pconn *pc) {
   }
   if (o->proxy) {
     co.proxy = o->proxy;
+    if (o->proxy->kind == PROXY_HTTPS) {
+      int e = client_variant_proxy_ctx(cl, o->v);
+      if (e) {
+        pconn_end(pc, e, "cannot make the TLS context for the proxy");
+        return;
+      }
+      co.proxy_ctx = o->v->proxy_ctx;
+    }
     co.proxy_target_host = o->host;
     co.proxy_target_port = o->port;
     co.proxy_target_addr = d->target_known ? (struct sockaddr *)&d->target : NULL;
@@ -519,9 +530,17 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
     return;
   }
   struct dial *d = pc->dial;
-  if (o->proxy && o->proxy->kind == PROXY_SOCKS5 && !d->target_known) {
-    /* socks5://: the origin's address found here goes in the request; now the proxy's. */
-    d->target = addrs[0];
+  if (o->proxy && proxy_local_dns(o->proxy) && !d->target_known) {
+    /* socks5:// and socks4://: the origin's address found here goes in the
+     * request (SOCKS4: an IPv4 one); now the proxy's. */
+    size_t k = 0;
+    if (o->proxy->kind == PROXY_SOCKS4)
+      while (k < n && addrs[k].ss_family != AF_INET) k++;
+    if (k == n) {
+      pconn_end(pc, GUISE_E_PROXY_SOCKS_UNSUPPORTED, "SOCKS4 takes IPv4 addresses only (socks4a:// sends the name)");
+      return;
+    }
+    d->target = addrs[k];
     d->target_known = 1;
     pc->holds++;
     int e = dns_resolve(pc->cl->dns, o->proxy->host, o->proxy->port, on_resolved, pc);
@@ -562,8 +581,8 @@ static void pconn_open(origin *o) {
   pc->idle.data = pc;
   pc->holds = 2; /* the idle timer, the DNS query */
   pc->state = PC_RESOLVING;
-  const char *host = o->proxy && o->proxy->kind != PROXY_SOCKS5 ? o->proxy->host : o->host;
-  unsigned port = o->proxy && o->proxy->kind != PROXY_SOCKS5 ? o->proxy->port : o->port;
+  const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
+  unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;
   int e = dns_resolve(cl->dns, host, port, on_resolved, pc);
   if (e) {
     pc->holds--;

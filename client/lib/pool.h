@@ -69,6 +69,7 @@ typedef struct variant {
   int insecure;
   char *cafile;
   SSL_CTX *ctx;         /* made with the first https request */
+  SSL_CTX *proxy_ctx;   /* TLS to https:// proxies: made with the first use */
   /* The profile's HTTP/2 navigation headers as sent when a request adds none:
    * connection-specific fields and Host dropped (RFC 9113 8.2.2), pointing into
    * |prof|. Made once, used by every such request. */
@@ -120,6 +121,9 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
 void client_variant_put(guise_client *cl, variant *v);
 /* Makes the TLS context of |v| when it has none (a redirect to https). */
 int client_variant_ctx(guise_client *cl, variant *v);
+/* Makes the context for TLS to https:// proxies (plain hello, ALPN http/1.1,
+ * the variant's trust settings) when it has none. */
+int client_variant_proxy_ctx(guise_client *cl, variant *v);
 /* Fields never sent in HTTP/2 requests: Host (it becomes :authority) and the
  * connection-specific ones (RFC 9113 8.2.2). */
 int h2_connection_specific(const char *name);

@@ -22,6 +22,7 @@ enum {
   HS_SOCKS_METHOD,     /* greeting sent, reading the chosen method */
   HS_SOCKS_AUTH,       /* RFC 1929 credentials sent, reading the verdict */
   HS_SOCKS_REPLY,      /* request sent, reading the reply */
+  HS_SOCKS4_REPLY,     /* SOCKS4 request sent, reading the 8-byte reply */
   HS_DONE
 };
 
@@ -33,6 +34,9 @@ int proxy_parse(const char *spec, proxy_cfg *out) {
   if (sl == 4 && strncasecmp(spec, "http", 4) == 0) out->kind = PROXY_HTTP;
   else if (sl == 6 && strncasecmp(spec, "socks5", 6) == 0) out->kind = PROXY_SOCKS5;
   else if (sl == 7 && strncasecmp(spec, "socks5h", 7) == 0) out->kind = PROXY_SOCKS5H;
+  else if (sl == 6 && strncasecmp(spec, "socks4", 6) == 0) out->kind = PROXY_SOCKS4;
+  else if (sl == 7 && strncasecmp(spec, "socks4a", 7) == 0) out->kind = PROXY_SOCKS4A;
+  else if (sl == 5 && strncasecmp(spec, "https", 5) == 0) out->kind = PROXY_HTTPS;
   else return GUISE_E_USAGE_URL_SCHEME;
   /* The rest is an http URL's authority: url.c parses and decodes it. */
   char text[URL_MAX_LEN + 8];
@@ -90,6 +94,37 @@ static int http_begin(proxy_hs *h, uint8_t *out, size_t cap, size_t *n) {
   return 0;
 }
 
+/* SOCKS4 (the 1992 NEC protocol, socks4.protocol) and its 4A extension:
+ * VN=4 CD=1 DSTPORT DSTIP USERID NUL [host NUL]; 4A sends 0.0.0.1 and the name. */
+static int socks4_begin(proxy_hs *h, const struct sockaddr *target, uint8_t *out, size_t cap, size_t *n) {
+  size_t ul = strlen(h->cfg->user), hl = strlen(h->host), o = 0;
+  if (9 + ul + hl + 1 > cap) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  out[o++] = 4, out[o++] = 1;
+  out[o++] = (uint8_t)(h->port >> 8), out[o++] = (uint8_t)h->port;
+  uint8_t v4[4];
+  int literal = inet_pton(AF_INET, h->host, v4) == 1;
+  if (h->cfg->kind == PROXY_SOCKS4) {
+    if (target == NULL || target->sa_family != AF_INET) return GUISE_E_PROXY_SOCKS_UNSUPPORTED; /* IPv4 only */
+    memcpy(out + o, &((const struct sockaddr_in *)target)->sin_addr, 4);
+  } else if (literal) {
+    memcpy(out + o, v4, 4);
+  } else {
+    out[o] = 0, out[o + 1] = 0, out[o + 2] = 0, out[o + 3] = 1;
+  }
+  o += 4;
+  memcpy(out + o, h->cfg->user, ul);
+  o += ul;
+  out[o++] = 0;
+  if (h->cfg->kind == PROXY_SOCKS4A && !literal) {
+    memcpy(out + o, h->host, hl);
+    o += hl;
+    out[o++] = 0;
+  }
+  *n = o;
+  h->state = HS_SOCKS4_REPLY;
+  return 0;
+}
+
 int proxy_hs_begin(proxy_hs *h, const proxy_cfg *cfg, const char *host, uint16_t port,
                    const struct sockaddr *target, uint8_t *out, size_t cap, size_t *n) {
   memset(h, 0, sizeof(*h));
@@ -98,7 +133,8 @@ int proxy_hs_begin(proxy_hs *h, const proxy_cfg *cfg, const char *host, uint16_t
   *n = 0;
   if (strlen(host) > PROXY_MAX_HOST || cap < PROXY_MAX_OUT) return GUISE_E_USAGE_INVALID_ARGUMENT;
   snprintf(h->host, sizeof(h->host), "%s", host);
-  if (cfg->kind == PROXY_HTTP) return http_begin(h, out, cap, n);
+  if (cfg->kind == PROXY_HTTP || cfg->kind == PROXY_HTTPS) return http_begin(h, out, cap, n);
+  if (cfg->kind == PROXY_SOCKS4 || cfg->kind == PROXY_SOCKS4A) return socks4_begin(h, target, out, cap, n);
   if (cfg->kind == PROXY_SOCKS5) {
     /* Local resolution: the address, or an IP literal as one. */
     if (target && target->sa_family == AF_INET) {
@@ -241,6 +277,17 @@ int proxy_hs_feed(proxy_hs *h, const uint8_t *data, size_t len, size_t *used, ui
     consumed = 2;
     *n = socks_request(h, out);
     h->state = HS_SOCKS_REPLY;
+  } else if (h->state == HS_SOCKS4_REPLY) {
+    /* VN=0 CD DSTPORT DSTIP: 90 granted, 91 rejected or failed, 92/93 identd */
+    uint8_t vn, cd;
+    if (!CBS_get_u8(&cbs, &vn) || !CBS_get_u8(&cbs, &cd) || !CBS_skip(&cbs, 6)) goto more;
+    if (vn != 0) return GUISE_E_PROXY_PROTOCOL;
+    h->socks_reply = cd;
+    if (cd == 91) return GUISE_E_PROXY_CONNECT_REJECTED;
+    if (cd == 92 || cd == 93) return GUISE_E_PROXY_AUTH_FAILED;
+    if (cd != 90) return GUISE_E_PROXY_PROTOCOL;
+    consumed = 8;
+    done = 1;
   } else if (h->state == HS_SOCKS_REPLY) {
     uint8_t ver, rep, rsv, atyp, l = 0;
     if (!CBS_get_u8(&cbs, &ver) || !CBS_get_u8(&cbs, &rep)) goto more;

@@ -6,6 +6,9 @@
  *   socks5h:// SOCKS5 (RFC 1928), the proxy resolves the name
  *   socks5:// SOCKS5, the name resolved here and the address sent
  *   user/password for SOCKS5: RFC 1929
+ *   socks4a:// SOCKS4A, the proxy resolves; socks4:// SOCKS4, IPv4 resolved here
+ *              (the user name, if any, is the USERID field; no password exists)
+ *   https://  TLS to the proxy (conn.c), then HTTP CONNECT inside it
  */
 #ifndef GUISE_PROXY_H
 #define GUISE_PROXY_H
@@ -15,7 +18,15 @@
 
 struct sockaddr;
 
-typedef enum proxy_kind { PROXY_NONE = 0, PROXY_HTTP, PROXY_SOCKS5, PROXY_SOCKS5H } proxy_kind;
+typedef enum proxy_kind {
+  PROXY_NONE = 0,
+  PROXY_HTTP,
+  PROXY_SOCKS5,
+  PROXY_SOCKS5H,
+  PROXY_SOCKS4,
+  PROXY_SOCKS4A,
+  PROXY_HTTPS
+} proxy_kind;
 
 /* Field caps: RFC 1929 limits SOCKS user names and passwords to 255 bytes. */
 #define PROXY_MAX_HOST 255
@@ -34,7 +45,8 @@ typedef struct proxy_cfg {
 } proxy_cfg;
 
 /* Parses curl's proxy URL form, scheme://[user[:password]@]host[:port][/]:
- * http, socks5, socks5h; credentials percent-decoded; port 1080 by default.
+ * http, https, socks4, socks4a, socks5, socks5h; credentials percent-decoded;
+ * port 1080 by default (curl's rule for every scheme, https included).
  * Returns 0, or GUISE_E_USAGE_URL_SCHEME / GUISE_E_USAGE_URL_MALFORMED. */
 int proxy_parse(const char *url, proxy_cfg *out);
 

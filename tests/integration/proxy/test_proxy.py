@@ -69,6 +69,42 @@ def microsocks(*auth):
     return port
 
 
+def dante(tmp):
+    """dante-server (Debian) speaking SOCKS4 and SOCKS5, no authentication. Dante
+    refuses SOCKS4A names (reply 91); the 4A encoding of a name is checked
+    byte by byte in tests/unit/proxy."""
+    port = free_port()
+    conf = os.path.join(tmp, f"danted-{port}.conf")
+    with open(conf, "w") as f:
+        f.write(f"""logoutput: {tmp}/danted.log
+internal: 127.0.0.1 port = {port}
+external: lo
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}
+socks pass {{ from: 127.0.0.0/8 to: 127.0.0.0/8 }}
+""")
+    start(["danted", "-f", conf, "-p", os.path.join(tmp, f"danted-{port}.pid")], port)
+    return port
+
+
+def https_proxy(tmp, backend):
+    """An HTTPS proxy: stunnel4 (Debian) terminating TLS in front of tinyproxy."""
+    port = free_port()
+    key, crt = os.path.join(tmp, "proxy.key"), os.path.join(tmp, "proxy.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    conf = os.path.join(tmp, f"stunnel-{port}.conf")
+    with open(conf, "w") as f:
+        f.write(f"foreground = yes\npid =\n[proxy]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{backend}\n"
+                f"cert = {crt}\nkey = {key}\n")
+    start(["stunnel4", conf], port)
+    return port, crt
+
+
 def guise(*args, timeout=30):
     return subprocess.run([GUISE, "-k", *args], capture_output=True, timeout=timeout)
 
@@ -130,6 +166,44 @@ with tempfile.TemporaryDirectory() as tmp:
                 continue
             check(f"{name}: the fingerprints guise echo sees equal the direct ones", fingerprints(r) == want,
                   f"{fingerprints(r)} vs {want}")
+        d_port = dante(tmp)
+        h_port, h_cert = https_proxy(tmp, http)
+        origin_ip = f"https://127.0.0.1:{eport}/"
+        want_ip = fingerprints(guise(origin_ip))
+        for name, url, o, w in (("SOCKS4 (dante), resolved here", f"socks4://127.0.0.1:{d_port}", origin, want),
+                                ("SOCKS4A (dante), an IP literal", f"socks4a://127.0.0.1:{d_port}", origin_ip, want_ip),
+                                ("SOCKS5 (dante)", f"socks5h://127.0.0.1:{d_port}", origin, want),
+                                ("HTTPS proxy (stunnel4 + tinyproxy): TLS to the proxy, then TLS inside",
+                                 f"https://127.0.0.1:{h_port}", origin, want)):
+            r = guise("-x", url, o)
+            if r.returncode != 0:
+                check(f"{name}: request", False, (r.returncode, r.stderr))
+                continue
+            check(f"{name}: the fingerprints guise echo sees equal the direct ones", fingerprints(r) == w,
+                  f"{fingerprints(r)} vs {w}")
+        r = guise("-x", f"socks4a://127.0.0.1:{d_port}", origin)
+        check("SOCKS4A name refused by dante (reply 91): PROXY_CONNECT_REJECTED, exit 97",
+              r.returncode == 97 and b"PROXY_CONNECT_REJECTED" in r.stderr and b"replied 91" in r.stderr,
+              (r.returncode, r.stderr))
+        r = subprocess.run([GUISE, "-x", f"https://127.0.0.1:{h_port}", origin], capture_output=True, timeout=30)
+        check("HTTPS proxy with a certificate nobody trusts: PROXY_CERT, exit 97",
+              r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
+        r = subprocess.run([GUISE, "--cacert", h_cert, "-x", f"https://127.0.0.1:{h_port}", origin],
+                           capture_output=True, timeout=30)
+        check("HTTPS proxy trusted with --cacert: the proxy passes, echo's self-signed origin is then refused",
+              r.returncode == 60 and b"CERT_" in r.stderr, (r.returncode, r.stderr))
+        r = guise("-x", f"https://127.0.0.1:{h_port}", "--http1.1", f"http://localhost:{eport}/")
+        check("HTTPS proxy carries plaintext HTTP/1.1 too",
+              r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
+              (r.returncode, r.stdout[:200], r.stderr))
+        # tinyproxy waits for the end of a request head that never comes: the
+        # connect timeout (which covers the proxy's TLS and handshake) ends it.
+        t0 = time.time()
+        r = guise("--connect-timeout", "2", "-x", f"https://127.0.0.1:{http}", origin)
+        check("https:// proxy URL to a plaintext proxy: a proxy error (PROXY_TLS or PROXY_TIMEOUT) within the "
+              "connect timeout, exit 97", r.returncode == 97 and (b"PROXY_TLS" in r.stderr or
+                                                                 b"PROXY_TIMEOUT" in r.stderr) and time.time() - t0 < 10,
+              (r.returncode, r.stderr, time.time() - t0))
         r = guise("-x", f"http://127.0.0.1:{http}", "--http1.1", f"http://localhost:{eport}/")
         check("HTTP CONNECT carries plaintext HTTP/1.1 too",
               r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",

@@ -32,6 +32,40 @@ int main(void) {
         "socks5h, IPv6, percent-decoded credentials: %s %s %s", c.host, c.user, c.pass);
   CHECK(proxy_parse("socks5://user@10.0.0.1:1", &c) == 0 && c.has_auth && !strcmp(c.pass, ""), "user only");
   CHECK(proxy_parse("ftp://x", &c) == GUISE_E_USAGE_URL_SCHEME, "scheme");
+  CHECK(proxy_parse("socks4a://id@proxy.test", &c) == 0 && c.kind == PROXY_SOCKS4A && c.port == 1080 &&
+            !strcmp(c.user, "id"), "socks4a with a user id");
+  CHECK(proxy_parse("https://proxy.test:8443", &c) == 0 && c.kind == PROXY_HTTPS && c.port == 8443, "https proxy");
+  {
+    /* SOCKS4A (the 4A extension text): VN=4 CD=1 DSTPORT=443 DSTIP=0.0.0.1
+     * USERID "id" NUL, then the name NUL; the reply VN=0 CD=90 grants. */
+    proxy_cfg s4;
+    proxy_parse("socks4a://id@127.0.0.1:1080", &s4);
+    proxy_hs h;
+    uint8_t out[PROXY_MAX_OUT];
+    size_t n = 0, used = 0;
+    CHECK(proxy_hs_begin(&h, &s4, "example.test", 443, NULL, out, sizeof(out), &n) == 0, "socks4a begin");
+    static const uint8_t want[] = {4, 1, 0x01, 0xbb, 0, 0, 0, 1, 'i', 'd', 0,
+                                   'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 't', 'e', 's', 't', 0};
+    CHECK(n == sizeof(want) && memcmp(out, want, n) == 0, "socks4a request bytes (%zu)", n);
+    static const uint8_t granted[] = {0, 90, 0, 0, 0, 0, 0, 0};
+    CHECK(proxy_hs_feed(&h, granted, sizeof(granted), &used, out, sizeof(out), &n) == 1 && used == 8, "granted");
+    proxy_hs_begin(&h, &s4, "example.test", 443, NULL, out, sizeof(out), &n);
+    static const uint8_t rejected[] = {0, 91, 0, 0, 0, 0, 0, 0};
+    CHECK(proxy_hs_feed(&h, rejected, 8, &used, out, sizeof(out), &n) == GUISE_E_PROXY_CONNECT_REJECTED, "91");
+    proxy_hs_begin(&h, &s4, "example.test", 443, NULL, out, sizeof(out), &n);
+    static const uint8_t identd[] = {0, 92, 0, 0, 0, 0, 0, 0};
+    CHECK(proxy_hs_feed(&h, identd, 8, &used, out, sizeof(out), &n) == GUISE_E_PROXY_AUTH_FAILED, "92");
+    /* SOCKS4: the resolved IPv4 address, no name; IPv6 is refused */
+    proxy_parse("socks4://127.0.0.1:1080", &s4);
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    a4.sin_addr.s_addr = htonl(0x0a000001);
+    CHECK(proxy_hs_begin(&h, &s4, "example.test", 80, (struct sockaddr *)&a4, out, sizeof(out), &n) == 0 && n == 9 &&
+              out[0] == 4 && out[1] == 1 && out[2] == 0 && out[3] == 80 && out[4] == 10 && out[7] == 1 && out[8] == 0,
+          "socks4 request bytes");
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    CHECK(proxy_hs_begin(&h, &s4, "example.test", 80, (struct sockaddr *)&a6, out, sizeof(out), &n) ==
+              GUISE_E_PROXY_SOCKS_UNSUPPORTED, "socks4 refuses IPv6");
+  }
   CHECK(proxy_parse("http://x:0", &c) == GUISE_E_USAGE_URL_MALFORMED, "port 0");
   CHECK(proxy_parse("http://x:65536", &c) == GUISE_E_USAGE_URL_MALFORMED, "port too large");
   CHECK(proxy_parse("http://x/path", &c) == GUISE_E_USAGE_URL_MALFORMED, "a path");
