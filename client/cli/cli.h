@@ -15,6 +15,10 @@ int cmd_fp(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 
+/* The proxy the environment names for |url| (curl's variables, NO_PROXY and
+ * |noproxy| honoured; never for a loopback destination), or NULL. */
+const char *cli_proxy_from_env(const char *url, const char *noproxy);
+
 /* Parses a decimal unsigned option value in [min, max]; prints an error naming
  * |opt| and returns -1 when |s| is not one. */
 long long cli_number(const char *opt, const char *s, long long min, long long max);

@@ -49,7 +49,7 @@ static const char usage[] =
     "      --stats-json FILE      the final counters as JSON\n"
     "      --progress WHEN        auto (default: live on a terminal, a line every 5 s\n"
     "                             otherwise), always, never\n"
-    "  -k, --cacert, --profile, --http1.1, --http2, -x/--proxy, --resolve,\n"
+    "  -k, --cacert, --profile, --http1.1, --http2, -x/--proxy, --noproxy, --resolve,\n"
     "  --dns-servers, --connect-timeout S, --max-time S (per attempt; default 60):\n"
     "                             as for one request (guise --help)\n"
     "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
@@ -352,6 +352,7 @@ int cmd_batch(int argc, char **argv) {
   static const char *resolve[BATCH_MAX_RESOLVE];
   size_t n_resolve = 0;
   int resume = 0;
+  const char *noproxy = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -449,6 +450,9 @@ int cmd_batch(int argc, char **argv) {
         return EXIT_USAGE;
       }
       resolve[n_resolve++] = v;
+    } else if (strcmp(a, "--noproxy") == 0) {
+      NEED;
+      noproxy = v;
     } else if (strcmp(a, "--dns-servers") == 0) {
       NEED;
       o.dns_servers = v;
@@ -597,6 +601,8 @@ int cmd_batch(int argc, char **argv) {
       line_error(lineno, err, b);
       continue;
     }
+    /* No proxy named (by -x or the job): the environment's, as curl reads it. */
+    if (job.proxy == NULL && o.proxy == NULL) job.proxy = cli_proxy_from_env(job.url, noproxy);
     e = guise_batch_submit(b, &job);
     guise_job_free(store);
     if (e == GUISE_E_CANCELLED) break;

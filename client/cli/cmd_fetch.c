@@ -36,7 +36,9 @@ static const char usage[] =
     "      --resolve H:P:ADDR   use ADDR for host H and port P\n"
     "      --dns-servers LIST   DNS servers instead of /etc/resolv.conf\n"
     "  -x, --proxy URL          http://, https://, socks4://, socks4a://, socks5:// or\n"
-    "                           socks5h://[user:pass@]host[:port] (docs/PROXIES.md)\n"
+    "                           socks5h://[user:pass@]host[:port] (docs/PROXIES.md);\n"
+    "                           without it, curl's variables (https_proxy, ...)\n"
+    "      --noproxy LIST       hosts that go direct (',': names or suffixes, '*': all)\n"
     "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
     "      --max-time S         seconds for the whole request\n"
     "      --raw                do not decode Content-Encoding\n"
@@ -241,6 +243,7 @@ int cmd_fetch(int argc, char **argv) {
   int rc = EXIT_USAGE;
   int parallel = 0, no_keepalive = 0;
   const char *cookie_jar_out = NULL;
+  const char *noproxy = NULL;
   guise_client_options co;
   guise_client_options_init(&co);
   for (int i = 1; i < argc; i++) {
@@ -320,6 +323,9 @@ int cmd_fetch(int argc, char **argv) {
     } else if (OPT("-x", "--proxy")) {
       NEED_VALUE;
       o.proxy = v;
+    } else if (strcmp(a, "--noproxy") == 0) {
+      NEED_VALUE;
+      noproxy = v;
     } else if (strcmp(a, "--dns-servers") == 0) {
       NEED_VALUE;
       o.dns_servers = v;
@@ -405,6 +411,7 @@ int cmd_fetch(int argc, char **argv) {
   }
   o.headers = headers;
   o.n_headers = n_headers;
+  int explicit_proxy = o.proxy != NULL;
   /* Connection settings belong to the client; the rest to each request. */
   co.resolve = resolve;
   co.n_resolve = n_resolve;
@@ -434,6 +441,7 @@ int cmd_fetch(int argc, char **argv) {
   for (size_t i = 0; i < n_urls; i++) {
     ones[i] = (fetch_one){&f, urls[i], 0, 0};
     o.url = urls[i];
+    if (!explicit_proxy) o.proxy = cli_proxy_from_env(urls[i], noproxy);
     if (f.verbose) {
       fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET", urls[i]);
       for (size_t k = 0; k < n_headers; k++)

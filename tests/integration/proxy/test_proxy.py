@@ -196,6 +196,28 @@ with tempfile.TemporaryDirectory() as tmp:
         check("HTTPS proxy carries plaintext HTTP/1.1 too",
               r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
               (r.returncode, r.stdout[:200], r.stderr))
+        # Proxies from the environment, as curl reads them; never for loopback
+        # destinations (so no setting of this machine can send a test elsewhere).
+        dead = free_port()
+        named = f"https://www.guise.test:{eport}/"
+        res = ("--resolve", f"www.guise.test:{eport}:127.0.0.1")
+        env = dict(os.environ, ALL_PROXY=f"socks5://127.0.0.1:{dead}")
+        def envrun(*args, extra=None):
+            return subprocess.run([GUISE, "-k", "-s", "-o", os.devnull, *args], capture_output=True, timeout=30,
+                                  env=dict(env, **(extra or {})))
+        r = envrun(*res, named)
+        check("ALL_PROXY is used for a named host (a dead proxy there: exit 97)", r.returncode == 97, r.returncode)
+        r = envrun(*res, named, extra={"NO_PROXY": "example.org, guise.test"})
+        check("NO_PROXY with a domain suffix: direct", r.returncode == 0, r.returncode)
+        r = envrun(*res, "--noproxy", "*", named)
+        check("--noproxy '*': direct", r.returncode == 0, r.returncode)
+        r = envrun(f"https://127.0.0.1:{eport}/")
+        check("a loopback destination never takes the environment's proxy", r.returncode == 0, r.returncode)
+        r = envrun(*res, "-x", f"socks5://127.0.0.1:{socks}", named)
+        check("-x wins over the environment", r.returncode == 0, r.returncode)
+        r = subprocess.run([GUISE, "batch", "-k", "--progress", "never", *res], input=(named + "\n").encode(),
+                           capture_output=True, timeout=30, env=env)
+        check("guise batch reads the environment too", b'"error_class":"proxy"' in r.stdout, r.stdout[:300])
         # tinyproxy waits for the end of a request head that never comes: the
         # connect timeout (which covers the proxy's TLS and handshake) ends it.
         t0 = time.time()
