@@ -8,6 +8,7 @@
 #include <openssl/obj.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "guise.h"
 
@@ -59,8 +60,29 @@ static int weak(X509_STORE_CTX *store) {
   return 0;
 }
 
+/* Whether |x| names where its issuer can be fetched (RFC 5280 4.2.2.1,
+ * Authority Information Access, caIssuers). */
+static int has_ca_issuers(X509 *x) {
+  AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
+  int found = 0;
+  for (size_t i = 0; aia && i < sk_ACCESS_DESCRIPTION_num(aia); i++)
+    if (OBJ_obj2nid(sk_ACCESS_DESCRIPTION_value(aia, i)->method) == NID_ad_ca_issuers) found = 1;
+  AUTHORITY_INFO_ACCESS_free(aia);
+  return found;
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *store) {
-  if (!ok) return 0;
+  if (!ok) {
+    /* An issuer that is nowhere (not sent, not trusted): an incomplete chain
+     * when the certificate says where to fetch its issuer — what a server that
+     * forgot its intermediate looks like (browsers fetch it; guise reports it);
+     * else an untrusted root. */
+    if (X509_STORE_CTX_get_error(store) == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) {
+      X509 *x = X509_STORE_CTX_get_current_cert(store);
+      if (x && has_ca_issuers(x)) X509_STORE_CTX_set_error(store, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT);
+    }
+    return 0;
+  }
   /* Called per certificate; check the whole chain once, at the leaf (depth 0,
    * the last call). */
   if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;

@@ -73,6 +73,27 @@ def make_pki(d):
         save(name, k, build(leaf_name, cas[ca][1], k, cas[ca][0], False, start, end))
     k = ec.generate_private_key(ec.SECP256R1())
     save("self", k, build(leaf_name, leaf_name, k, k, False, now - day, now + 10 * day))
+    # An intermediate under the test CA, and a leaf under it: served alone
+    # ("nochain", the server forgot its intermediate) and with it ("chain").
+    ik = ec.generate_private_key(ec.SECP256R1())
+    iname = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "guise test intermediate")])
+    icert = build(iname, cas["ca"][1], ik, cas["ca"][0], True, now - day, now + 20 * day)
+    k = ec.generate_private_key(ec.SECP256R1())
+    # Like every public CA's leaf, it names where its issuer can be fetched (AIA
+    # caIssuers): what tells a missing intermediate from an unknown root.
+    from cryptography.x509.oid import AuthorityInformationAccessOID
+    aia = x509.AuthorityInformationAccess([x509.AccessDescription(
+        AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier("http://ca.guise.test/int.der"))])
+    leaf = (x509.CertificateBuilder().subject_name(leaf_name).issuer_name(iname).public_key(k.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - day).not_valid_after(now + 10 * day)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(aia, critical=False).sign(ik, hashes.SHA256()))
+    save("nochain", k, leaf)
+    save("chain", k, leaf)
+    with open(f"{d}/chain.pem", "ab") as f:
+        f.write(icert.public_bytes(serialization.Encoding.PEM))
     with open(f"{d}/ext.cnf", "w") as f:
         f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
     for name, key, md in [("rsa1024", "rsa:1024", "-sha256"), ("sha1", "rsa:2048", "-sha1")]:
@@ -131,7 +152,7 @@ try:
     ca = f"{d}/ca.pem"
     cases = [("good", "ok"), ("expired", "CERT_EXPIRED"), ("future", "CERT_NOT_YET_VALID"),
              ("self", "CERT_SELF_SIGNED"), ("foreign", "CERT_UNTRUSTED"), ("rsa1024", "CERT_WEAK_KEY"),
-             ("sha1", "CERT_WEAK_SIGNATURE")]
+             ("sha1", "CERT_WEAK_SIGNATURE"), ("chain", "ok"), ("nochain", "CERT_MISSING_INTERMEDIATE")]
     for name, want in cases:
         srv, port = echo(d, name)
         rc, out = probe("--cacert", ca, "localhost", port)
