@@ -355,6 +355,7 @@ typedef struct guise_job {
   const char *proxy;             /* NULL: the batch's; "": direct */
   const char *meta;              /* a JSON value echoed as "meta", or NULL */
   unsigned long long line;       /* input line, for the record; 0: none */
+  int http_version;              /* 0: the batch's; 1: HTTP/1.1 only; 2: HTTP/2 only */
 } guise_job;
 
 enum { GUISE_BODY_DISCARD = 0, GUISE_BODY_TEXT = 1, GUISE_BODY_BASE64 = 2, GUISE_BODY_DIR = 3 };
@@ -437,7 +438,7 @@ GUISE_EXTERN int guise_batch_class_index(int code);
  * guise_job_parse reads one input line: a URL (http:// or https://), or a JSON
  * object with "url" and optionally "id", "method", "headers" (an object, or an
  * array of [name, value]), "body" (text) or "body_base64", "profile", "proxy",
- * "meta" (any value). |store| receives the copies the job points to; free it
+ * "http" ("1.1" or "2"), "meta" (any value). |store| receives the copies the job points to; free it
  * with guise_job_free(). Returns 0, 1 for a blank line or a comment (#), or
  * GUISE_E_USAGE_INVALID_ARGUMENT with a reason in |err|.
  */

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,7 @@ typedef struct bjob {
   size_t body_len;
   int has_body;
   unsigned long long line;
+  int http_version;
   unsigned attempts;
   uint64_t not_before;           /* uv_now() of the worker */
   /* the attempt in flight */
@@ -694,7 +696,7 @@ static void start(worker *w, bjob *j) {
   o.max_time_ms = b->o.max_time_ms ? b->o.max_time_ms : BATCH_DEFAULT_MAX_TIME;
   o.connect_timeout_ms = b->o.connect_timeout_ms;
   o.max_body = b->o.max_body;
-  o.http_version = b->o.http_version;
+  o.http_version = j->http_version ? j->http_version : b->o.http_version;
   o.follow_redirects = b->o.follow_redirects;
   o.max_redirects = b->o.max_redirects;
   static const guise_callbacks cb = {on_headers, on_body, on_complete};
@@ -1134,6 +1136,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
     j->has_body = 1;
   }
   j->line = jb.line;
+  j->http_version = jb.size > offsetof(guise_job, http_version) ? jb.http_version : 0;
   if (j->url == NULL) j->url = "";
   unsigned wi = shard(b, j->url);
   if (b->staged_tail[wi]) b->staged_tail[wi]->next = j;

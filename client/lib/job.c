@@ -220,6 +220,13 @@ int guise_job_parse(const char *line, size_t len, guise_job *job, guise_job_stor
       }
     }
   }
+  json_t *hv = json_object_get(root, "http");
+  if (!e && hv && !json_is_null(hv)) {
+    const char *v = json_is_string(hv) ? json_string_value(hv) : "";
+    if (!strcmp(v, "1.1")) job->http_version = 1;
+    else if (!strcmp(v, "2")) job->http_version = 2;
+    else e = fail(err, errlen, "%s", "\"http\" must be \"1.1\" or \"2\"");
+  }
   json_t *meta = json_object_get(root, "meta");
   if (!e && meta) {
     s->meta = json_dumps(meta, JSON_ENCODE_ANY | JSON_COMPACT);
