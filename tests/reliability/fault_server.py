@@ -44,6 +44,7 @@ KINDS_H1 = {
     "te_and_cl": None,            # RFC 9112 6.3: Transfer-Encoding wins; the client may accept
     "gzip_bomb": ("decoding",),
     "zstd_bomb": ("decoding",),
+    "br_bomb": ("decoding",),
     "bad_gzip": ("decoding",),
     "redirect_loop": ("http",),
     "retry_after_503": None,      # recorded with status 503 after the retries
@@ -65,6 +66,7 @@ KINDS_H2 = {
     "h2_continuation_flood": ("http",),
     "h2_flow_abuse": ("http",),
     "h2_garbage": ("http",),
+    "h2_hpack_bomb": ("http",),
 }
 
 BOMB_GZIP = gzip.compress(b"\0" * (64 << 20), 9)  # 64 MiB of zeros in ~64 KiB
@@ -73,6 +75,32 @@ try:
                                check=True).stdout
 except (OSError, subprocess.CalledProcessError):
     BOMB_ZSTD = None
+try:  # Debian's brotli command (the setup installs it)
+    BOMB_BR = subprocess.run(["brotli", "-q", "11", "-c"], input=b"\0" * (64 << 20), capture_output=True,
+                             check=True).stdout
+except (OSError, subprocess.CalledProcessError):
+    BOMB_BR = None
+
+
+def hpack_int(value, prefix_bits, first):
+    """RFC 7541 5.1: an integer with an N-bit prefix; |first| holds the high bits."""
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = bytearray([first | limit])
+    value -= limit
+    while value >= 128:
+        out.append(value % 128 + 128)
+        value //= 128
+    out.append(value)
+    return bytes(out)
+
+
+# An HPACK bomb (RFC 7541 7.3): one 4,000-byte field put in the dynamic table
+# (literal with incremental indexing, 6.2.1), then 2,000 one-byte references to
+# it (indexed, index 62 = the first dynamic entry): 8 MB of fields from 6 KB.
+HPACK_BOMB = (b"\x88" + b"\x40" + hpack_int(3, 7, 0) + b"x-b" + hpack_int(4000, 7, 0) + b"v" * 4000 +
+              hpack_int(62, 7, 0x80) * 2000)
 
 lock = threading.Lock()
 seen_429 = set()
@@ -144,9 +172,10 @@ def h1(c, kind, path):
     if kind == "te_and_cl":
         send(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n")
         return False
-    if kind in ("gzip_bomb", "zstd_bomb", "bad_gzip"):
-        body, enc = {"gzip_bomb": (BOMB_GZIP, b"gzip"), "zstd_bomb": (BOMB_ZSTD or BOMB_GZIP, b"zstd"
-                                                                       if BOMB_ZSTD else b"gzip"),
+    if kind in ("gzip_bomb", "zstd_bomb", "br_bomb", "bad_gzip"):
+        body, enc = {"gzip_bomb": (BOMB_GZIP, b"gzip"),
+                     "zstd_bomb": (BOMB_ZSTD, b"zstd") if BOMB_ZSTD else (BOMB_GZIP, b"gzip"),
+                     "br_bomb": (BOMB_BR, b"br") if BOMB_BR else (BOMB_GZIP, b"gzip"),
                      "bad_gzip": (b"\x1f\x8b\x08\x00garbage-not-deflate" * 10, b"gzip")}[kind]
         send(b"HTTP/1.1 200 OK\r\nContent-Encoding: " + enc + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         return True
@@ -246,7 +275,9 @@ def serve_h2(c, kind):
             if ftype != 1:
                 continue
             ok_headers = frame(1, 0x4, stream, b"\x88")  # :status 200 (HPACK static index 8)
-            if kind in ("h2_ok",) or not first:
+            # Stream-level faults come with every request; connection-level ones
+            # with the first (the connection is over after it).
+            if kind == "h2_ok" or (not first and kind not in ("h2_hpack_bomb", "h2_unknown_frames")):
                 c.sendall(ok_headers + frame(0, 1, stream, b"ok"))
             elif kind == "h2_bad_frame_size":
                 c.sendall(frame(4, 0, 0, b"\0" * 7))  # SETTINGS length not a multiple of 6
@@ -266,6 +297,8 @@ def serve_h2(c, kind):
                 c.sendall(frame(8, 0, 0, (0x7FFFFFFF).to_bytes(4, "big")) * 2)
             elif kind == "h2_garbage":
                 c.sendall(os.urandom(512))
+            elif kind == "h2_hpack_bomb":
+                c.sendall(frame(1, 0x4 | 0x1, stream, HPACK_BOMB))
             first = False
     except OSError:
         pass
