@@ -2,6 +2,8 @@
 #include "conn.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,7 @@ struct conn {
   SSL *pssl;                  /* TLS with an https:// proxy, or NULL */
   char detail[160];           /* why the handshake failed, in the library's words */
   struct tunnel *proxy;       /* during the proxy handshake only; NULL: direct, or done */
+  int proxied;                /* through a proxy (for the life of the connection) */
 };
 
 /* ---- per-thread scratch buffers ----------------------------------------------------
@@ -495,6 +498,18 @@ static void on_read_buf(conn *c, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn *c = s->data;
+  if (nread > 0 && (c->state != S_READY || c->proxied)) {
+    /* A delayed ACK (40 ms on Linux) holds the next segment of a peer that
+     * keeps it back by Nagle's algorithm until the last one is acknowledged —
+     * proxies such as tinyproxy and microsocks do not set TCP_NODELAY, and a
+     * small record (a SETTINGS ACK) followed by the response waited 44 ms
+     * (tcpdump on lo; tools/bench/proxy). ACK at once: during the handshakes
+     * on every connection, and always through a proxy. Linux forgets
+     * TCP_QUICKACK after a while: set it again on each such read. */
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno((uv_handle_t *)s, &fd) == 0) setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+  }
   on_read_buf(c, nread, buf);
   scratch_give(0, (uint8_t *)buf->base);
 }
@@ -617,6 +632,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
       return r;
     }
   }
+  c->proxied = o->proxy != NULL;
   if (o->proxy) {
     c->proxy = malloc(sizeof(*c->proxy));
     int r = c->proxy ? proxy_hs_begin(&c->proxy->hs, o->proxy, o->proxy_target_host, o->proxy_target_port,
