@@ -285,6 +285,10 @@ typedef struct guise_client_options {
   const char *cookie_file;
   void (*on_cookie_warning)(void *arg, const char *what);
   void *cookie_warning_arg;
+  /* Memory all the client's content decoders may hold together (each also has
+   * its own cap, docs/DECODING.md); past it a response whose decoding needs more
+   * ends with GUISE_E_DECODE_TOO_LARGE. 0: 256 MiB. */
+  unsigned long long max_decode_memory;
 } guise_client_options;
 
 /* guise_client_options_init sets every field of |o| to its default. */

@@ -52,6 +52,8 @@ typedef struct budget {
   uint64_t allocations, refused;
   int over;   /* the budget refused a request since the flag was cleared */
   int failed; /* malloc failed since the flag was cleared */
+  int shared_over;       /* ... and it was the shared budget */
+  decode_shared *shared; /* NULL: none */
 } budget;
 
 /* Each block carries its size in front, at the strictest alignment. */
@@ -67,6 +69,12 @@ static void *budget_alloc(budget *b, size_t size) {
     b->over = 1;
     return NULL;
   }
+  if (b->shared && size > b->shared->limit - b->shared->used) {
+    b->refused++;
+    b->shared->refused++;
+    b->over = b->shared_over = 1;
+    return NULL;
+  }
   block_head *h = malloc(sizeof(block_head) + size);
   if (h == NULL) {
     b->failed = 1;
@@ -74,6 +82,7 @@ static void *budget_alloc(budget *b, size_t size) {
   }
   h->size = size;
   b->used += size;
+  if (b->shared) b->shared->used += size;
   if (b->used > b->peak) b->peak = b->used;
   return h + 1;
 }
@@ -82,6 +91,7 @@ static void budget_free(budget *b, void *p) {
   if (p == NULL) return;
   block_head *h = (block_head *)p - 1;
   b->used -= h->size;
+  if (b->shared) b->shared->used -= h->size;
   free(h);
 }
 
@@ -141,6 +151,7 @@ void decode_limits_init(decode_limits *l) {
   l->ratio_grace = DECODE_DEFAULT_RATIO_GRACE;
   l->chunk_size = DECODE_DEFAULT_CHUNK;
   l->max_memory = 0;
+  l->shared = NULL;
 }
 
 static int fail(decode *d, int code, const char *why) {
@@ -159,7 +170,10 @@ static int mem_flags(decode *d) {
 /* After a library error: was it our budget (|flags| from mem_flags), the
  * system, or the data? */
 static int lib_fail(decode *d, int flags, const char *corrupt_why) {
-  if (flags & 1) return fail(d, GUISE_E_DECODE_TOO_LARGE, "decoder memory over the budget");
+  if (flags & 1)
+    return fail(d, GUISE_E_DECODE_TOO_LARGE,
+                d->mem.shared_over ? "the decoders of this client hold their shared memory budget already"
+                                   : "decoder memory over the budget");
   if (flags & 2) return fail(d, GUISE_E_NOMEM, "out of memory");
   return fail(d, GUISE_E_DECODE_CORRUPT, corrupt_why);
 }
@@ -673,6 +687,7 @@ int decode_new(decode **out, const char *ce, size_t ce_len, const decode_limits 
     limit += coding_budget(d->st[k].coding) + lim.chunk_size;
   }
   d->mem.limit = lim.max_memory != 0 ? lim.max_memory : limit;
+  d->mem.shared = lim.shared;
   for (size_t k = 0; k < n; k++) {
     int rc = stage_init(d, &d->st[k]);
     if (rc != 0) {

@@ -135,6 +135,13 @@ typedef struct decode_span {
  * The limits of one decoder. Fill with decode_limits_init(), then change
  * what differs; fields are only ever added at the end.
  */
+/* Memory shared by several decoders (one per loop thread: a client's): their
+ * allocations together stay under |limit|. Not thread-safe. */
+typedef struct decode_shared {
+  size_t used, limit;
+  uint64_t refused;
+} decode_shared;
+
 typedef struct decode_limits {
   /* Decoded bytes allowed, at each stage of the chain. Default
    * DECODE_DEFAULT_MAX_OUTPUT; must be > 0. */
@@ -151,6 +158,9 @@ typedef struct decode_limits {
    * allocation of zlib, brotli and libzstd. 0 (default): the sum of
    * DECODE_BUDGET_* of the codings plus the buffers. */
   size_t max_memory;
+  /* A budget shared with other decoders (NULL: none). A request past it fails
+   * the decoder with GUISE_E_DECODE_TOO_LARGE, as its own budget does. */
+  decode_shared *shared;
 } decode_limits;
 
 /* decode_limits_init sets every field of |l| to its default. */

@@ -27,6 +27,7 @@
 
 #include "conn.h"
 #include "cookie.h"
+#include "decode.h"
 #include "dns.h"
 #include "guise.h"
 #include "h2.h"
@@ -45,6 +46,9 @@
 /* How long an unused connection is kept: curl's default CURLOPT_MAXAGE_CONN
  * (118 s). Servers usually close sooner (nginx keepalive_timeout 75 s). */
 #define POOL_DEFAULT_IDLE_MS 118000
+/* Memory of all a client's content decoders together: 256 MiB, room for eight
+ * brotli streams at their largest window (30 MiB budget each) or 25 zstd ones. */
+#define POOL_DEFAULT_DECODE_MEMORY (256ull << 20)
 /* Variants (profile x ALPN x trust) kept per client; unused ones beyond it go. */
 #define POOL_MAX_VARIANTS 64
 /* TLS sessions kept per client for resumption. */
@@ -102,6 +106,7 @@ struct guise_client {
   unsigned connect_timeout_ms, per_origin, streams, idle_ms;
   int no_reuse;
   cookie_jar *jar;                /* NULL: no cookies */
+  decode_shared decode_mem;       /* the decoders of all its responses */
   void (*cookie_warn)(void *arg, const char *what);
   void *cookie_warn_arg;
   /* lifetime */

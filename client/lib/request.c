@@ -215,6 +215,7 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
     decode_limits_init(&lim);
     uint64_t cap = r->o.max_body ? r->o.max_body : REQ_DEFAULT_MAX_BODY;
     if (cap < lim.max_output) lim.max_output = cap;
+    lim.shared = &r->cl->decode_mem;
     decode_span bad;
     int e = decode_new(&r->dec, h[i].value, strlen(h[i].value), &lim, deliver, r, &bad);
     if (e) {

@@ -492,6 +492,44 @@ static void test_decode_memory_bounded(void) {
 
 /* A smaller budget is enforced: the library's request is refused before
  * malloc, and the error is TOO_LARGE. */
+/* Decoders sharing a budget (a client's): together they stay under it; the one
+ * that would cross it fails as too large, naming the shared budget; memory
+ * given back is usable again. */
+static void test_decode_shared_budget(void) {
+  decode_shared sh = {0, (size_t)12 << 20, 0};
+  decode_limits lim;
+  decode_limits_init(&lim);
+  lim.shared = &sh;
+  size_t len;
+  uint8_t *in = from_hex(kBombZstd, &len);
+  decode *a = NULL, *b = NULL;
+  collector ca = {0}, cb = {0};
+  TC_EQ(decode_new(&a, "zstd", 4, &lim, collect, &ca, NULL), 0);
+  TC_EQ(decode_new(&b, "zstd", 4, &lim, collect, &cb, NULL), 0);
+  /* the first takes its 8 MiB window; the second's would cross 12 MiB */
+  int ra = decode_push(a, in, len / 2);
+  TC_CHECK(ra == 0 || ra == GUISE_E_DECODE_TOO_LARGE);
+  TC_CHECK(sh.used > (size_t)8 << 20);
+  TC_EQ(decode_push(b, in, len / 2), GUISE_E_DECODE_TOO_LARGE);
+  TC_CHECK(strstr(decode_reason(b), "shared") != NULL);
+  TC_CHECK(sh.refused > 0 && sh.used <= sh.limit);
+  decode_free(a);
+  decode_free(b);
+  TC_EQ(sh.used, 0);
+  /* with the first gone, a new decoder gets the room */
+  decode *c2 = NULL;
+  collector cc = {0};
+  TC_EQ(decode_new(&c2, "zstd", 4, &lim, collect, &cc, NULL), 0);
+  int rc = decode_push(c2, in, len / 2);
+  TC_CHECK(rc == 0 || (rc == GUISE_E_DECODE_TOO_LARGE && strstr(decode_reason(c2), "shared") == NULL));
+  decode_free(c2);
+  TC_EQ(sh.used, 0);
+  free(ca.data);
+  free(cb.data);
+  free(cc.data);
+  free(in);
+}
+
 static void test_decode_memory_budget_enforced(void) {
   decode_limits lim;
   decode_limits_init(&lim);
@@ -690,6 +728,7 @@ int main(void) {
   test_decode_zstd_window_refused();
   test_decode_memory_bounded();
   test_decode_memory_budget_enforced();
+  test_decode_shared_budget();
   test_decode_content_encoding_parse();
   test_decode_accept_encoding();
   test_decode_identity();
