@@ -19,6 +19,7 @@
 #include "pool.h"
 
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -508,7 +509,17 @@ static void connect_next(pconn *pc) {
   int e = conn_open(cl->loop, &co, &cb, pc, &pc->c);
   if (e) {
     pc->c = NULL;
-    pconn_end(pc, e, "cannot open the connection");
+    char why[160];
+    struct rlimit rl;
+    if (e == GUISE_E_CONNECT_NO_DESCRIPTORS && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+      snprintf(why, sizeof(why), "out of file descriptors (RLIMIT_NOFILE %llu): lower the concurrency or raise the limit",
+               (unsigned long long)rl.rlim_cur);
+    else if (e == GUISE_E_CONNECT_NO_PORTS)
+      snprintf(why, sizeof(why), "no local port free (net.ipv4.ip_local_port_range used up): "
+                                 "lower the concurrency; connections are reused when they can be");
+    else
+      snprintf(why, sizeof(why), "cannot open the connection");
+    pconn_end(pc, e, why);
     return;
   }
   pc->holds++;

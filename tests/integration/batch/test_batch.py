@@ -241,6 +241,23 @@ try:
     ids = [x["id"] for x in records(open(out).read())]
     check("SIGINT then --resume: every job exactly once", sorted(ids) == sorted(f"k{i}" for i in range(60)), len(ids))
 
+    # Out of file descriptors: the jobs that cannot get a socket end with
+    # CONNECT_NO_DESCRIPTORS and a sentence saying what to do; every job has its record.
+    import resource
+    def low_nofile():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+    hosts = [f"--resolve=h{i}.test:{hport}:127.0.0.1" for i in range(120)]
+    text = "".join(f"http://h{i}.test:{hport}/slow/{i}\n" for i in range(120)).encode()
+    r = subprocess.run([GUISE, "batch", "--progress", "never", "-c", "120", "--workers", "1",
+                        *[x for h in hosts for x in h.split("=", 1)]], input=text, capture_output=True,
+                       timeout=60, preexec_fn=low_nofile)
+    recs = records(r.stdout.decode())
+    nofd = [x for x in recs if x["error"] == "CONNECT_NO_DESCRIPTORS"]
+    check("descriptors run out: one record per job, CONNECT_NO_DESCRIPTORS with what to do",
+          len(recs) == 120 and len({x["id"] for x in recs}) == 120 and nofd and
+          "RLIMIT_NOFILE 48" in nofd[0].get("error_detail", "") and
+          all(x["status"] == 200 for x in recs if not x["error"]), (len(recs), recs[:2]))
+
     # Bad input or output stops the run before any request.
     served = State.served
     r = batch([f"{tmp}/missing.txt"])
