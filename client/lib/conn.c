@@ -180,12 +180,25 @@ void conn_set_ref(conn *c, int ref) {
   }
 }
 
+static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap);
+
 void conn_local(conn *c, char *out, size_t cap) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
-  char ip[64];
   out[0] = '\0';
-  if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) != 0) return;
+  if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len) == 0) addr_text(&ss, out, cap);
+}
+
+void conn_remote(conn *c, char *out, size_t cap) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  out[0] = '\0';
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) addr_text(&ss, out, cap);
+}
+
+static void addr_text(const struct sockaddr_storage *ssp, char *out, size_t cap) {
+  struct sockaddr_storage ss = *ssp;
+  char ip[64];
   if (ss.ss_family == AF_INET) {
     uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
     snprintf(out, cap, "%s:%u", ip, ntohs(((struct sockaddr_in *)&ss)->sin_port));

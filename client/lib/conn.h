@@ -74,6 +74,8 @@ void conn_set_ref(conn *c, int ref);
 
 /* The local address, "ip:port" ("[ip]:port" for IPv6), or "" before TCP is up. */
 void conn_local(conn *c, char *out, size_t cap);
+/* The peer's address, the same way (through a proxy: the proxy's). */
+void conn_remote(conn *c, char *out, size_t cap);
 
 /* The TLS object, for the negotiated details (NULL for plaintext). */
 SSL *conn_ssl(conn *c);

@@ -25,6 +25,10 @@
 
 /* Plaintext HTTP/2 output per write. */
 #define POOL_H2_OUT 16384
+/* Happy eyeballs (RFC 8305 5, "Connection Attempt Delay", 250 ms recommended):
+ * while an address has not answered for this long, the next one is tried beside
+ * it; the first connection up wins and the other is closed. */
+#define POOL_ATTEMPT_DELAY_MS 250
 
 enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
 
@@ -41,6 +45,7 @@ struct pconn {
   origin *org;
   guise_client *cl;
   conn *c;
+  conn *racer;                   /* a second attempt to the next address (RFC 8305) */
   enum pc_state state;
   int holds;                     /* idle timer, connection, DNS query */
   int is_h2;
@@ -285,6 +290,7 @@ static void set_busy(pconn *pc, int busy) {
 static void pconn_close(pconn *pc, int err) {
   pc->draining = 1;
   if (!pc->close_err) pc->close_err = err;
+  if (pc->racer) conn_close(pc->racer);
   if (pc->c) conn_close(pc->c);
 }
 
@@ -354,13 +360,27 @@ static void h2_goaway(void *ud, uint32_t last_stream_id, uint32_t error_code) {
 static void on_ready(conn *c, const char *alpn, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
+  /* The first attempt up wins; the other is closed (its close is ignored). */
+  uv_timer_stop(&pc->idle);
+  if (c == pc->racer) {
+    conn *loser = pc->c;
+    pc->c = c;
+    pc->racer = NULL;
+    if (loser) conn_close(loser);
+  } else if (pc->racer) {
+    conn_close(pc->racer);
+    pc->racer = NULL;
+  }
+  conn_remote(c, pc->remote, sizeof(pc->remote));
   pc->state = PC_READY;
   o->n_connecting--;
   free(pc->dial); /* addresses are not needed once up */
   pc->dial = NULL;
-  double t = pc->dns_ms;
-  pc->connect_ms = t + conn_connect_ms(c);
-  pc->tls_ms = conn_tls_ms(c) ? t + conn_tls_ms(c) : 0;
+  /* From the connection's start (the winner may have started later). */
+  double total = (double)(uv_hrtime() - pc->t0) / 1e6;
+  double tls_part = conn_tls_ms(c) ? conn_tls_ms(c) - conn_connect_ms(c) : 0;
+  pc->connect_ms = total - tls_part;
+  pc->tls_ms = conn_tls_ms(c) ? total : 0;
   snprintf(pc->alpn, sizeof(pc->alpn), "%s", alpn);
   conn_local(c, pc->local, sizeof(pc->local));
   SSL *ssl = conn_ssl(c);
@@ -422,7 +442,15 @@ static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
   }
 }
 
-static void connect_next(pconn *pc);
+static void dial(pconn *pc, int racer);
+
+/* An address has not answered for the attempt delay: the next one beside it. */
+static void on_attempt_delay(uv_timer_t *t) {
+  pconn *pc = t->data;
+  if (pc->state < PC_READY && pc->state != PC_RESOLVING && !pc->racer && pc->dial &&
+      pc->dial->next_addr < pc->dial->n_addrs && !pc->cl->closing)
+    dial(pc, 1);
+}
 
 /* Proxies given the origin's address (resolved here) rather than its name. */
 static int proxy_local_dns(const proxy_cfg *p) { return p->kind == PROXY_SOCKS5 || p->kind == PROXY_SOCKS4; }
@@ -430,16 +458,36 @@ static int proxy_local_dns(const proxy_cfg *p) { return p->kind == PROXY_SOCKS5 
 static void on_close(conn *c, int err, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
+  if (c != pc->c && c != pc->racer) { /* the loser of a race, closed by us */
+    pc->holds--;
+    return;
+  }
+  if (err && conn_error_detail(c)[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", conn_error_detail(c));
+  if (c == pc->racer) {
+    /* The second attempt failed; the first goes on (maybe with a third beside it). */
+    pc->racer = NULL;
+    pc->holds--;
+    if (pc->state < PC_READY && pc->dial && pc->dial->next_addr < pc->dial->n_addrs && !pc->cl->closing)
+      dial(pc, 1);
+    return;
+  }
   pc->c = NULL;
   pc->holds--; /* the connection's; the idle timer's keeps pc */
-  if (err && conn_error_detail(c)[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", conn_error_detail(c));
+  if (pc->state < PC_READY && pc->racer && !pc->fail_err) {
+    /* The first attempt failed while the second runs: it carries on alone. */
+    pc->c = pc->racer;
+    pc->racer = NULL;
+    if (pc->dial->next_addr < pc->dial->n_addrs && !pc->cl->closing)
+      uv_timer_start(&pc->idle, on_attempt_delay, POOL_ATTEMPT_DELAY_MS, 0);
+    return;
+  }
   if (pc->state < PC_READY) {
     if (pc->fail_err) {
       pconn_end(pc, pc->fail_err, pc->detail);
     } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !pc->cl->closing &&
                pc->dial->next_addr < pc->dial->n_addrs) {
       /* Another address of the name may answer (IPv6 then IPv4, several A records). */
-      connect_next(pc);
+      dial(pc, 0);
     } else {
       pconn_end(pc, err ? err : pc->close_err ? pc->close_err : GUISE_E_CONNECT_CLOSED, pc->detail);
     }
@@ -459,7 +507,9 @@ static void on_close(conn *c, int err, void *ud) {
   pconn_end(pc, 0, NULL);
 }
 
-static void connect_next(pconn *pc) {
+/* Opens a connection to the next address: the attempt (|racer| 0), or a second
+ * one beside it (RFC 8305). */
+static void dial(pconn *pc, int racer) {
   origin *o = pc->org;
   guise_client *cl = pc->cl;
   struct dial *d = pc->dial;
@@ -506,7 +556,12 @@ static void connect_next(pconn *pc) {
     co.proxy_target_addr = d->target_known ? (struct sockaddr *)&d->target : NULL;
   }
   static const conn_callbacks cb = {on_ready, on_data, on_close};
-  int e = conn_open(cl->loop, &co, &cb, pc, &pc->c);
+  conn **slot = racer ? &pc->racer : &pc->c;
+  int e = conn_open(cl->loop, &co, &cb, pc, slot);
+  if (e && racer) { /* the first attempt goes on */
+    pc->racer = NULL;
+    return;
+  }
   if (e) {
     pc->c = NULL;
     char why[160];
@@ -524,6 +579,8 @@ static void connect_next(pconn *pc) {
   }
   pc->holds++;
   pc->state = PC_CONNECTING;
+  if (!racer && d->next_addr < d->n_addrs)
+    uv_timer_start(&pc->idle, on_attempt_delay, POOL_ATTEMPT_DELAY_MS, 0);
 }
 
 static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, void *ud) {
@@ -563,7 +620,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   }
   memcpy(d->addrs, addrs, n * sizeof(addrs[0]));
   d->n_addrs = n;
-  connect_next(pc);
+  dial(pc, 0);
 }
 
 static void pconn_open(origin *o) {

@@ -237,6 +237,36 @@ try:
         ok = c0 == c2 != c1 and ja[0] == ja[2] != ja[1]
     check("two profiles on one origin: two connections; the same profile shares one", ok, (rc, lines, err))
 
+    # Happy eyeballs (RFC 8305): the first address drops SYNs (a listener on
+    # 127.0.0.2 whose accept queue is full), the second answers: connected after
+    # the 250 ms attempt delay, not after the 5 s connect timeout.
+    hole = socket.socket()
+    hole.bind(("127.0.0.2", port))
+    hole.listen(0)
+    fillers = []
+    for _ in range(3):
+        fc = socket.socket()
+        fc.setblocking(False)
+        try:
+            fc.connect(("127.0.0.2", port))
+        except BlockingIOError:
+            pass
+        fillers.append(fc)
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    r = subprocess.run([GUISE, "--profile", "none", "-k", "-s", "-o", os.devnull, "--connect-timeout", "5",
+                        "--resolve", f"www.guise.test:{port}:127.0.0.2,127.0.0.1", "-w",
+                        "%{http_code} %{remote_ip} %{time_connect}", f"https://www.guise.test:{port}/he"],
+                       capture_output=True, timeout=30)
+    took = time.monotonic() - t0
+    out = r.stdout.decode().split()
+    check("happy eyeballs: the second address answers after the attempt delay (0.25 s), not the connect timeout",
+          r.returncode == 0 and out[:2] == ["200", "127.0.0.1"] and 0.24 <= float(out[2]) < 1.5 and took < 3,
+          (r.returncode, out, took, r.stderr))
+    for fc in fillers:
+        fc.close()
+    hole.close()
+
     # The command: several URLs reuse the connection (curl's behaviour), -Z runs them at once.
     fmt = "%{num_connects} %{local_port}\\n"
     r = subprocess.run([GUISE, "--profile", "none", "-k", "-s", "-o", os.devnull, "-w", fmt,
