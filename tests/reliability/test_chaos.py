@@ -67,7 +67,7 @@ with open(jobs_file, "w") as f:
 limit = 60 + a.jobs // 50  # seconds: stalls end at --max-time 2, 300 at once
 t0 = time.monotonic()
 r = subprocess.run(["/usr/bin/time", "-f", "GUISE_MAXRSS %M", a.guise, "batch", "-k", "--progress", "never",
-                    "-L", "--max-redirs", "5", "--retries", "1", "--max-time", "2", "--connect-timeout", "2",
+                    "-L", "--max-redirs", "2", "--retries", "1", "--max-time", "2", "--connect-timeout", "2",
                     "-c", "300", "--workers", "2", "--stats-json", f"{tmp}/stats.json", "-o", out_file, jobs_file],
                    capture_output=True, timeout=limit + 60)
 wall = time.monotonic() - t0
