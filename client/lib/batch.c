@@ -298,6 +298,14 @@ static void job_ended(guise_batch *b) {
   }
 }
 
+/* A job that will have no record (a stop): counted, freed, ended. */
+static void interrupt(bjob *j) {
+  guise_batch *b = j->w->b;
+  atomic_fetch_add(&b->interrupted, 1);
+  job_free(j);
+  job_ended(b);
+}
+
 static void emit(guise_batch *b, const char *json, size_t len, int err) {
   pthread_mutex_lock(&b->rec_lock);
   b->o.on_record(b->o.arg, json, len, err);
@@ -642,9 +650,7 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
   w->in_flight--;
   host_done(w, j->h);
   if (w->cancel || (w->stopping && err == GUISE_E_CANCELLED)) {
-    atomic_fetch_add(&b->interrupted, 1);
-    job_free(j);
-    job_ended(b);
+    interrupt(j);
     pump(w);
     return;
   }
@@ -736,9 +742,7 @@ static void pump(worker *w) {
     bjob *j = w->delayed;
     w->delayed = j->next;
     if (w->stopping) { /* not started again: interrupted */
-      atomic_fetch_add(&b->interrupted, 1);
-      job_free(j);
-      job_ended(b);
+      interrupt(j);
       continue;
     }
     j->next = w->ready;
@@ -772,9 +776,7 @@ static void pump(worker *w) {
     while (w->ready) {
       bjob *j = w->ready;
       w->ready = j->next;
-      atomic_fetch_add(&b->interrupted, 1);
-      job_free(j);
-      job_ended(b);
+      interrupt(j);
     }
     w->ready_tail = NULL;
     for (size_t i = 0; i < w->n_buckets; i++)
@@ -782,9 +784,7 @@ static void pump(worker *w) {
         while (h->parked) {
           bjob *j = h->parked;
           h->parked = j->next;
-          atomic_fetch_add(&b->interrupted, 1);
-          job_free(j);
-          job_ended(b);
+          interrupt(j);
         }
   }
   if (w->delayed && !w->stopping) arm(w, w->delayed->not_before > now ? w->delayed->not_before - now : 1);

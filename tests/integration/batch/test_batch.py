@@ -22,31 +22,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GUISE = sys.argv[1]
-failures = 0
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {str(detail)[:1500]}"))
-    failures += 0 if cond else 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
 
 
 class State:
@@ -276,5 +253,4 @@ finally:
             p.kill()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{'FAIL' if failures else 'ok'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

@@ -16,13 +16,8 @@ import tempfile
 import time
 
 GUISE = sys.argv[1]
-failures = 0
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {detail}"))
-    failures += 0 if cond else 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
 
 
 def guise(*args, timeout=30):
@@ -30,14 +25,6 @@ def guise(*args, timeout=30):
     if "--profile" not in args:
         args = ("--profile", "none") + args
     return subprocess.run([GUISE, *args], capture_output=True, timeout=timeout)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def goaway_server():
@@ -266,5 +253,4 @@ finally:
         except subprocess.TimeoutExpired:
             p.kill()
     shutil.rmtree(tmp, ignore_errors=True)
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

@@ -19,13 +19,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GUISE = sys.argv[1]
-failures = 0
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {str(detail)[:1500]}"))
-    failures += 0 if cond else 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -127,5 +122,4 @@ finally:
     echo.terminate()
     echo.wait(5)
 
-print(f"{'FAIL' if failures else 'ok'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

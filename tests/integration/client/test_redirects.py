@@ -17,23 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 GUISE = sys.argv[1]
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
 seen = []
 lock = threading.Lock()
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {str(detail)[:1500]}"))
-    failures += 0 if cond else 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -161,5 +148,4 @@ finally:
     echo.terminate()
     echo.wait(5)
 
-print(f"{'FAIL' if failures else 'ok'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

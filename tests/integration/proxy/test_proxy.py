@@ -17,33 +17,9 @@ import threading
 import time
 
 GUISE = sys.argv[1]
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
 procs = []
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {detail}"))
-    failures += 0 if cond else 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port):
-    t0 = time.time()
-    while time.time() - t0 < 10:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def start(args, port):
@@ -268,5 +244,4 @@ with tempfile.TemporaryDirectory() as tmp:
                 p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 p.kill()
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()
