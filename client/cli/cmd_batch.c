@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,13 +195,20 @@ static void write_line(const char *json, size_t len) {
   pthread_mutex_unlock(&g_out.lock);
 }
 
+static int output_failed(void) {
+  pthread_mutex_lock(&g_out.lock);
+  int f = g_out.failed;
+  pthread_mutex_unlock(&g_out.lock);
+  return f;
+}
+
 static void on_record(void *arg, const char *json, size_t len, int err) {
   (void)arg, (void)err;
   write_line(json, len);
 }
 
 /* Input lines that were not jobs: their records count as failed usage. */
-static unsigned long long g_line_errors;
+static atomic_ullong g_line_errors;
 
 /* The record of an input line that is not a job. */
 static void line_error(unsigned long long lineno, const char *why, guise_batch *b) {
@@ -224,7 +232,7 @@ static void line_error(unsigned long long lineno, const char *why, guise_batch *
                    "\"error_class\":\"usage\",\"error_detail\":\"%s\",\"attempts\":0}",
                    lineno, lineno, esc);
   (void)b;
-  g_line_errors++;
+  atomic_fetch_add(&g_line_errors, 1);
   if (n > 0) write_line(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
@@ -236,7 +244,7 @@ static const char *const class_names[12] = {"usage", "dns", "connect", "tls", "c
 typedef struct progress {
   guise_batch *b;
   int mode; /* 0 never, 1 live (tty), 2 lines */
-  volatile int stop;
+  atomic_int stop;
   unsigned long long total; /* 0: unknown */
   struct timespec t0;
 } progress;
@@ -251,9 +259,10 @@ static double since(const struct timespec *t0) {
 static void format_stats(guise_batch *b, double secs, unsigned long long total, char *out, size_t cap) {
   guise_batch_stats s;
   guise_batch_stats_get(b, &s);
-  s.done += g_line_errors;
-  s.failed += g_line_errors;
-  s.by_class[0] += g_line_errors;
+  unsigned long long le = atomic_load(&g_line_errors);
+  s.done += le;
+  s.failed += le;
+  s.by_class[0] += le;
   size_t k = 0;
   k += (size_t)snprintf(out + k, cap - k, "%llu", s.done);
   if (total) k += (size_t)snprintf(out + k, cap - k, "/%llu", total);
@@ -270,10 +279,10 @@ static void *progress_main(void *arg) {
   progress *p = arg;
   double last = 0;
   double flushed = 0;
-  while (!p->stop) {
+  while (!atomic_load(&p->stop)) {
     struct timespec ts = {0, 50 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    if (p->stop) break;
+    if (atomic_load(&p->stop)) break;
     double t = since(&p->t0);
     if (t - flushed >= 0.2) {
       /* Records reach the file within 0.2 s: a killed run loses at most that
@@ -296,24 +305,29 @@ static void *progress_main(void *arg) {
   return NULL;
 }
 
-static guise_batch *volatile g_batch;
-static volatile int g_signals;
+/* The batch the signal thread may stop: set and cleared under |g_batch_lock|,
+ * so that a signal never reaches a batch being freed. */
+static guise_batch *g_batch;
+static pthread_mutex_t g_batch_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int g_signals;
 
 static void *signal_main(void *arg) {
   sigset_t *set = arg;
   for (;;) {
     int sig;
     if (sigwait(set, &sig) != 0) continue;
-    g_signals++;
-    if (g_signals == 1) {
+    int nsig = atomic_fetch_add(&g_signals, 1) + 1;
+    pthread_mutex_lock(&g_batch_lock);
+    if (nsig == 1) {
       fprintf(stderr, "\nguise batch: stopping: no new jobs; requests in flight finish (again to cancel them)\n");
       if (g_batch) guise_batch_stop(g_batch, 0);
-    } else if (g_signals == 2) {
+    } else if (nsig == 2) {
       fprintf(stderr, "guise batch: cancelling the requests in flight\n");
       if (g_batch) guise_batch_stop(g_batch, 1);
     } else {
       _exit(130);
     }
+    pthread_mutex_unlock(&g_batch_lock);
   }
   return NULL;
 }
@@ -554,7 +568,9 @@ int cmd_batch(int argc, char **argv) {
     idset_free(&done);
     return e == GUISE_E_NOMEM ? EXIT_FAILURE_GENERIC : EXIT_USAGE;
   }
+  pthread_mutex_lock(&g_batch_lock);
   g_batch = b;
+  pthread_mutex_unlock(&g_batch_lock);
   progress pr = {.b = b};
   pr.mode = strcmp(progress_when, "never") == 0 ? 0
             : strcmp(progress_when, "always") == 0 ? (isatty(2) ? 1 : 2)
@@ -566,7 +582,7 @@ int cmd_batch(int argc, char **argv) {
   char *line = malloc(BATCH_MAX_LINE + 1);
   unsigned long long lineno = 0, skipped = 0;
   int read_error = 0;
-  while (line && !g_signals && !g_out.failed) {
+  while (line && !atomic_load(&g_signals) && !output_failed()) {
     if (fgets(line, (int)BATCH_MAX_LINE + 1, in) == NULL) {
       read_error = ferror(in);
       break;
@@ -614,17 +630,20 @@ int cmd_batch(int argc, char **argv) {
     guise_batch_stop(b, 0);
   }
   guise_batch_wait(b);
-  pr.stop = 1;
+  atomic_store(&pr.stop, 1);
   pthread_join(prog_thread, NULL);
   guise_batch_stats st;
   guise_batch_stats_get(b, &st);
-  st.done += g_line_errors;
-  st.failed += g_line_errors;
-  st.by_class[0] += g_line_errors;
+  unsigned long long le = atomic_load(&g_line_errors);
+  st.done += le;
+  st.failed += le;
+  st.by_class[0] += le;
   double secs = since(&pr.t0);
   char summary[512];
   format_stats(b, secs, 0, summary, sizeof(summary));
+  pthread_mutex_lock(&g_batch_lock);
   g_batch = NULL;
+  pthread_mutex_unlock(&g_batch_lock);
   guise_batch_finish(b);
   if (pr.mode == 1) fputs("\r\033[K", stderr);
   fprintf(stderr, "guise batch: %s; %.2f s%s\n", summary, secs,
@@ -665,5 +684,5 @@ int cmd_batch(int argc, char **argv) {
     fprintf(stderr, "guise batch: writing %s: %s\n", output ? output : "stdout", strerror(g_out.err));
     return EXIT_FAILURE_GENERIC;
   }
-  return g_signals ? 130 : read_error ? EXIT_FAILURE_GENERIC : EXIT_OK;
+  return atomic_load(&g_signals) ? 130 : read_error ? EXIT_FAILURE_GENERIC : EXIT_OK;
 }

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,11 +135,15 @@ typedef struct binding {
 } binding;
 
 static int binding_index = -1;
+static pthread_once_t binding_once = PTHREAD_ONCE_INIT;
+static void binding_init(void);
 
 static void free_binding(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, long argl,
                          void *argp) {
   free(ptr);
 }
+
+static void binding_init(void) { binding_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_binding); }
 
 static int on_new_session(SSL *ssl, SSL_SESSION *sess) {
   binding *b = SSL_get_ex_data(ssl, binding_index);
@@ -147,8 +152,8 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess) {
 }
 
 void tls_session_cache_attach(SSL_CTX *ctx) {
-  /* The index is process-wide; registering it twice would only waste one. */
-  if (binding_index < 0) binding_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_binding);
+  /* The index is process-wide, made once (worker threads attach at once). */
+  pthread_once(&binding_once, binding_init);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_sess_set_new_cb(ctx, on_new_session);
 }
