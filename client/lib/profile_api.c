@@ -10,6 +10,9 @@
 #include "profile_import.h"
 #include "capture.h"
 
+/* The longest line of a guise echo log read here: the echo caps what it logs. */
+#define PROFILE_API_LINE (1u << 20)
+
 size_t guise_profile_count(void) { return profile_builtin_count(); }
 const char *guise_profile_name(size_t i) { return profile_builtin_name(i); }
 const char *guise_profile_default(void) { return PROFILE_DEFAULT; }
@@ -128,11 +131,17 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
     snprintf(err, errlen, "%s: cannot open", file);
     return GUISE_E_USAGE_FILE;
   }
-  /* One JSON document per line; lines are bounded by the echo's own caps. */
-  static char line[1 << 20];
+  /* One JSON document per line; lines are bounded by the echo's own caps. The
+   * buffer is the call's own: importers may run on several threads at once. */
+  char *line = malloc(PROFILE_API_LINE);
+  if (line == NULL) {
+    fclose(f);
+    snprintf(err, errlen, "out of memory");
+    return GUISE_E_NOMEM;
+  }
   json_t *p = NULL;
   int lineno = 0;
-  while (p == NULL && fgets(line, sizeof(line), f)) {
+  while (p == NULL && fgets(line, PROFILE_API_LINE, f)) {
     lineno++;
     json_error_t jerr;
     json_t *rec = json_loads(line, 0, &jerr);
@@ -142,6 +151,7 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
       p = profile_from_echo(rec, name, description ? description : name, permute, err, errlen);
     json_decref(rec);
   }
+  free(line);
   fclose(f);
   if (p == NULL) {
     snprintf(err, errlen, "%s: no connection with an HTTP/2 request in %d lines", file, lineno);
@@ -222,10 +232,16 @@ static json_t *echo_record_by_random(const char *log, const char *random, int *l
     *lines = -1;
     return NULL;
   }
-  static char line[1 << 20];
+  char *line = malloc(PROFILE_API_LINE);
+  if (line == NULL) {
+    fclose(f);
+    snprintf(err, errlen, "out of memory");
+    *lines = -1;
+    return NULL;
+  }
   json_t *found = NULL;
   *lines = 0;
-  while (found == NULL && fgets(line, sizeof(line), f)) {
+  while (found == NULL && fgets(line, PROFILE_API_LINE, f)) {
     (*lines)++;
     json_t *rec = json_loads(line, 0, NULL);
     const char *r = json_string_value(
@@ -235,6 +251,7 @@ static json_t *echo_record_by_random(const char *log, const char *random, int *l
       found = json_incref(rec);
     json_decref(rec);
   }
+  free(line);
   fclose(f);
   return found;
 }

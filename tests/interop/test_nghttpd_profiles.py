@@ -20,26 +20,13 @@ import tempfile
 import time
 
 GUISE = sys.argv[1]
-failures = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from guise_testlib import check, finish, free_port  # noqa: E402
 
 # RFC 9113 section 6.5.2, RFC 8441 (8), RFC 9218 (9): the names profiles use.
 SETTING_IDS = {"HEADER_TABLE_SIZE": 1, "ENABLE_PUSH": 2, "MAX_CONCURRENT_STREAMS": 3,
                "INITIAL_WINDOW_SIZE": 4, "MAX_FRAME_SIZE": 5, "MAX_HEADER_LIST_SIZE": 6,
                "ENABLE_CONNECT_PROTOCOL": 8, "NO_RFC7540_PRIORITIES": 9}
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {detail}"))
-    failures += 0 if cond else 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def parse(log):
@@ -134,5 +121,4 @@ with tempfile.TemporaryDirectory() as tmp:
         sent = [n for n, _ in got["headers"]]
         want = h2["pseudo_headers"] + [n for n, _ in prof["headers"]["navigation"]["h2"]]
         check(f"{name}: header fields in order, pseudo-headers first", sent == want, f"{sent} vs {want}")
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

@@ -18,21 +18,8 @@ import tempfile
 import time
 
 CLIENT, BROWSERS = sys.argv[1], sys.argv[2]
-failures = 0
-
-
-def check(what, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + what + ("" if cond else f" -- {detail}"))
-    failures += 0 if cond else 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from guise_testlib import check, finish, free_port  # noqa: E402
 
 
 def nginx(tmp, protocols):
@@ -88,5 +75,4 @@ try:
     stop(srv)
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-print(f"{'FAIL' if failures else 'PASS'}: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+finish()
