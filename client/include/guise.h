@@ -185,8 +185,9 @@ typedef struct guise_response_info {
   int reused;                    /* 1: the connection had carried another request
                                     (dns/connect/tls_ms are then 0) */
   const char *local;             /* our "ip:port" of the connection, or "" */
-  /* Redirects followed (|follow_redirects|): the URL of the last request, and
-   * each hop's URL and status, oldest first (n_redirects entries). */
+  /* Redirects followed (|follow_redirects|): the URL of the last request (the
+   * URL as given when none was followed), and each hop's URL and status, oldest
+   * first (n_redirects entries). */
   const char *effective_url;
   size_t n_redirects;
   const char *const *redirect_urls;

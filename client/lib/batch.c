@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/base64.h>
 #include <uv.h>
 
 #include "guise.h"
@@ -158,19 +159,19 @@ static void sb_json(sbuf *b, const char *s, size_t n) {
   sb_put(b, "\"", 1);
 }
 
+/* A JSON string of |p| in base64 (RFC 4648, padded): BoringSSL's encoder. */
 static void sb_base64(sbuf *b, const unsigned char *p, size_t n) {
-  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  sb_put(b, "\"", 1);
-  char q[4];
-  for (size_t i = 0; i < n; i += 3) {
-    unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-    q[0] = t[v >> 18 & 63];
-    q[1] = t[v >> 12 & 63];
-    q[2] = i + 1 < n ? t[v >> 6 & 63] : '=';
-    q[3] = i + 2 < n ? t[v & 63] : '=';
-    sb_put(b, q, 4);
+  size_t out_len;
+  char *tmp = EVP_EncodedLength(&out_len, n) ? malloc(out_len) : NULL;
+  if (tmp == NULL) {
+    b->over = 1;
+    return;
   }
+  size_t k = EVP_EncodeBlock((uint8_t *)tmp, p, n);
   sb_put(b, "\"", 1);
+  sb_put(b, tmp, k);
+  sb_put(b, "\"", 1);
+  free(tmp);
 }
 
 /* ---- jobs ------------------------------------------------------------------------ */
@@ -1025,25 +1026,12 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   return 0;
 }
 
-/* The worker of a job: by host, so that a host's jobs share one pool. */
+/* The worker of a job: by host, so that a host's jobs share one pool and its
+ * limits (the same key as the worker's host table). */
 static unsigned shard(const guise_batch *b, const char *u) {
-  const char *p = strstr(u, "://");
-  p = p ? p + 3 : u;
-  const char *at = NULL;
-  size_t n = strcspn(p, "/?#");
-  for (size_t i = 0; i < n; i++)
-    if (p[i] == '@') at = p + i;
-  if (at) {
-    n -= (size_t)(at + 1 - p);
-    p = at + 1;
-  }
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    char c = p[i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    h = (h ^ (uint8_t)c) * 1099511628211ull;
-  }
-  return (unsigned)(h % b->n_workers);
+  char key[300];
+  authority_key(u, key, sizeof(key));
+  return (unsigned)(hash_str(key) % b->n_workers);
 }
 
 /* Moves the staged jobs of every worker to its inbox (under submit_lock). */

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <libpsl.h>
+#include <openssl/bytestring.h>
 
 struct cookie_jar {
   cookie **c;
@@ -82,6 +83,14 @@ static char *default_path(const char *p) {
     if (p[i] == '/') last = p + i;
   if (last == p) return strdup("/");
   return strndup(p, (size_t)(last - p));
+}
+
+/* The next |sep|-separated piece of |in| into |part|, the separator consumed;
+ * the rest when there is none. 0 when |in| is empty. */
+static int next_piece(CBS *in, uint8_t sep, CBS *part) {
+  if (CBS_len(in) == 0) return 0;
+  if (CBS_get_until_first(in, part, sep)) return CBS_skip(in, 1);
+  return CBS_get_bytes(in, part, CBS_len(in));
 }
 
 static const char *trim(const char *s, size_t *n) {
@@ -227,16 +236,15 @@ int cookie_jar_set(cookie_jar *j, const char *host, const char *path, int secure
     return 0;
   }
   /* 5.2 steps 1-5: the name-value pair */
-  const char *semi = memchr(v, ';', len);
-  size_t pair_len = semi ? (size_t)(semi - v) : len;
-  const char *eq = memchr(v, '=', pair_len);
-  if (eq == NULL) {
+  CBS in, pair, nm;
+  CBS_init(&in, (const uint8_t *)v, len);
+  if (!next_piece(&in, ';', &pair) || !CBS_get_until_first(&pair, &nm, '=') || !CBS_skip(&pair, 1)) {
     *why = "no '=' in the name-value pair";
     return 0;
   }
-  size_t nl = (size_t)(eq - v), vl = pair_len - nl - 1;
-  const char *name = trim(v, &nl);
-  const char *value = trim(eq + 1, &vl);
+  size_t nl = CBS_len(&nm), vl = CBS_len(&pair);
+  const char *name = trim((const char *)CBS_data(&nm), &nl);
+  const char *value = trim((const char *)CBS_data(&pair), &vl);
   if (nl == 0) {
     *why = "an empty cookie name";
     return 0;
@@ -255,15 +263,13 @@ int cookie_jar_set(cookie_jar *j, const char *host, const char *path, int secure
   int64_t max_age = 0, expires = 0;
   int have_max_age = 0, have_expires = 0;
   char *domain_attr = NULL, *path_attr = NULL;
-  const char *p = semi ? semi + 1 : v + len;
-  const char *end = v + len;
-  while (p < end) {
-    const char *q = memchr(p, ';', (size_t)(end - p));
-    size_t al = q ? (size_t)(q - p) : (size_t)(end - p);
-    const char *aeq = memchr(p, '=', al);
-    size_t kl = aeq ? (size_t)(aeq - p) : al, avl = aeq ? al - kl - 1 : 0;
-    const char *k = trim(p, &kl);
-    const char *av = aeq ? trim(aeq + 1, &avl) : "";
+  CBS attr, key;
+  while (next_piece(&in, ';', &attr)) {
+    int has_value = CBS_get_until_first(&attr, &key, '=') && CBS_skip(&attr, 1);
+    if (!has_value) key = attr; /* a bare attribute (Secure, HttpOnly) */
+    size_t kl = CBS_len(&key), avl = has_value ? CBS_len(&attr) : 0;
+    const char *k = trim((const char *)CBS_data(&key), &kl);
+    const char *av = has_value ? trim((const char *)CBS_data(&attr), &avl) : "";
     if (kl == 7 && strncasecmp(k, "expires", 7) == 0) {
       int64_t t;
       if (parse_cookie_date(av, avl, &t) == 0) expires = t, have_expires = 1;
@@ -300,7 +306,6 @@ int cookie_jar_set(cookie_jar *j, const char *host, const char *path, int secure
                     : avl == 6 && !strncasecmp(av, "strict", 6) ? COOKIE_SAMESITE_STRICT
                                                                 : COOKIE_SAMESITE_UNSET;
     }
-    p = q ? q + 1 : end;
   }
   const char *bad = NULL;
   /* 5.3: storage */
@@ -391,13 +396,12 @@ size_t cookie_header(const cookie_jar *j, const char *host, const char *path, in
 size_t cookie_jar_load_netscape(cookie_jar *j, const char *text, size_t len, int64_t now,
                                 void (*warn)(void *arg, size_t line, const char *why), void *arg) {
   size_t added = 0, lineno = 0;
-  const char *p = text, *end = text + len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    const char *line = p;
-    p = nl ? nl + 1 : end;
+  CBS in, ln;
+  CBS_init(&in, (const uint8_t *)text, len);
+  while (next_piece(&in, '\n', &ln)) {
     lineno++;
+    const char *line = (const char *)CBS_data(&ln);
+    size_t ll = CBS_len(&ln);
     if (ll && line[ll - 1] == '\r') ll--;
     int http_only = 0;
     if (ll >= 10 && strncmp(line, "#HttpOnly_", 10) == 0) {
@@ -408,15 +412,14 @@ size_t cookie_jar_load_netscape(cookie_jar *j, const char *text, size_t len, int
     }
     const char *f[7];
     size_t fl[7], nf = 0;
-    const char *s = line, *le = line + ll;
-    while (nf < 7) {
-      const char *t = memchr(s, '\t', (size_t)(le - s));
-      f[nf] = s;
-      fl[nf] = t ? (size_t)(t - s) : (size_t)(le - s);
+    CBS fields, fld;
+    CBS_init(&fields, (const uint8_t *)line, ll);
+    while (nf < 7 && next_piece(&fields, '\t', &fld)) {
+      f[nf] = (const char *)CBS_data(&fld);
+      fl[nf] = CBS_len(&fld);
       nf++;
-      if (!t) break;
-      s = t + 1;
     }
+    if (CBS_len(&fields)) nf = 8; /* more than seven fields */
     const char *why = NULL;
     if (nf == 6) f[6] = "", fl[6] = 0, nf = 7; /* an empty value */
     if (nf != 7) why = "not 7 tab-separated fields";

@@ -5,7 +5,7 @@
  * curl reads and writes them (-b FILE, -c FILE). See docs/COOKIES.md.
  *
  * I/O-free and loop-free; one jar belongs to one thread. Untrusted input
- * (Set-Cookie values, cookie files) is read with explicit lengths and bounded:
+ * (Set-Cookie values, cookie files) is read through CBS and bounded:
  * a field over its cap drops the cookie, never the jar.
  */
 #ifndef GUISE_COOKIE_H

@@ -71,7 +71,8 @@ struct req {
   char *location;            /* the Location of a redirect being followed */
   char *cookie;              /* the Cookie value from the jar for the current request */
   int redirect_status;
-  char *cur_url;             /* the URL of the current request (malloc'd href) */
+  const char *url;           /* the URL as given (in |arena|) */
+  char *cur_url;             /* after a redirect: the current URL (malloc'd href); else NULL */
   char *hop_url[REQ_MAX_HOPS];
   int hop_status[REQ_MAX_HOPS];
   size_t n_hops;
@@ -131,7 +132,7 @@ static void finish(req *r, int err, const char *detail, int reusable) {
   r->info.total_ms = now_ms(r);
   r->info.status = r->status;
   r->info.error_detail = r->detail;
-  r->info.effective_url = r->cur_url ? r->cur_url : "";
+  r->info.effective_url = r->cur_url ? r->cur_url : r->url;
   r->info.n_redirects = r->n_hops;
   r->info.redirect_urls = (const char *const *)r->hop_url;
   r->info.redirect_statuses = r->hop_status;
@@ -254,12 +255,15 @@ static int follow(req *r, int reusable) {
     return r->n_hops >= REQ_MAX_HOPS ? GUISE_E_HTTP_TOO_MANY_REDIRECTS : GUISE_E_USAGE_URL_MALFORMED;
   }
   char *href_copy = strdup(href);
-  if (href_copy == NULL) {
+  char *answered = r->cur_url ? r->cur_url : strdup(r->url);
+  if (href_copy == NULL || answered == NULL) {
+    free(href_copy);
+    if (answered != r->cur_url) free(answered);
     free(next);
     return GUISE_E_NOMEM;
   }
   /* the hop: the URL that answered with a redirect, and its status */
-  r->hop_url[r->n_hops] = r->cur_url;
+  r->hop_url[r->n_hops] = answered;
   r->hop_status[r->n_hops] = r->redirect_status;
   r->n_hops++;
   r->cur_url = href_copy;
@@ -706,7 +710,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     free(r);
     return e;
   }
-  size_t need = 1 + (o.method ? strlen(o.method) + 1 : 0) + (r->proxy ? strlen(proxy) + 1 : 0);
+  size_t need = 1 + strlen(in->url) + 1 + (o.method ? strlen(o.method) + 1 : 0) +
+                (r->proxy ? strlen(proxy) + 1 : 0);
   for (size_t i = 0; i < o.n_headers; i++)
     need += strlen(o.headers[i].name) + strlen(o.headers[i].value) + 2;
   r->arena = malloc(need);
@@ -717,6 +722,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   char *at = r->arena;
   r->o.method = o.method ? keep(&at, o.method) : o.has_body ? "POST" : "GET";
   r->proxy_id = r->proxy ? keep(&at, proxy) : NULL;
+  r->url = keep(&at, in->url);
   for (size_t i = 0; i < o.n_headers; i++) {
     r->headers[i].name = keep(&at, o.headers[i].name);
     r->headers[i].value = keep(&at, o.headers[i].value);
@@ -755,10 +761,6 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   r->info.local = r->local;
   r->info.error_detail = r->detail;
   r->h.connect_timeout_ms = o.connect_timeout_ms;
-  {
-    char href[URL_MAX_LEN + 1];
-    r->cur_url = url_href(&r->u, href, sizeof(href)) >= 0 ? strdup(href) : strdup(in->url);
-  }
   uv_timer_init(cl->loop, &r->timer);
   r->timer.data = r;
   r->holds = 1; /* the timer */

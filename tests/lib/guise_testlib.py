@@ -41,6 +41,17 @@ def wait_port(port, seconds=10):
     raise SystemExit(f"nothing listens on 127.0.0.1:{port}")
 
 
+def stop_all(procs, seconds=5):
+    """Terminates the servers a test started, killing those that do not end."""
+    import subprocess
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(seconds)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def finish():
     """Prints the verdict and exits with it."""
     print(f"{'FAIL' if failures else 'ok'}: {failures} failure(s)")

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GUISE = sys.argv[1]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
+from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
 
 
 class State:
@@ -162,6 +162,13 @@ try:
     check("--body text: echo's report inline; the job's headers arrived in order",
           "x-one" in names and names.index("x-one") < names.index("x-two"), names)
 
+    r = batch(["-k", "--body", "base64"], ('{"id":"h","url":"%s/h","headers":{"X-One":"1"}}\n' % E).encode())
+    rec = records(r.stdout.decode())[0]
+    import base64
+    decoded = base64.b64decode(rec["body_base64"], validate=True)
+    check("--body base64: the same report, standard base64 (Python's decoder reads it)",
+          json.loads(decoded)["request"]["headers"] and len(decoded) == rec["bytes"], rec.get("bytes"))
+
     # Limits: at most N in flight per host, as the server counted.
     State.max_in_flight.clear()
     text = "".join(f"{H}/slow/{i}\n" for i in range(24)).encode()
@@ -245,12 +252,7 @@ try:
     r = batch(["--resume"], b"")
     check("--resume without -o: usage error", r.returncode == 2, r.stderr)
 finally:
-    for p in procs:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    stop_all(procs)
     shutil.rmtree(tmp, ignore_errors=True)
 
 finish()

@@ -20,7 +20,7 @@ import time
 
 GUISE, PROBE = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, free_port, wait_port  # noqa: E402
+from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
 
 
 def probe(*args):
@@ -294,12 +294,7 @@ http {{ log_format pool '$connection $connection_requests $request_uri';
           seen == [(0, "GET /first HTTP/1.1"), (0, "GET /second HTTP/1.1"), (1, "GET /second HTTP/1.1")],
           (r.returncode, r.stdout, r.stderr, seen))
 finally:
-    for p in procs:
-        p.terminate()
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    stop_all(procs)
     shutil.rmtree(tmp, ignore_errors=True)
 
 finish()
