@@ -120,6 +120,7 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
   cl->streams = o.max_streams_per_connection ? o.max_streams_per_connection : POOL_DEFAULT_STREAMS;
   cl->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : POOL_DEFAULT_IDLE_MS;
   cl->no_reuse = o.no_reuse;
+  cl->h2_coalesce_ms = o.h2_coalesce_ms;
   cl->decode_mem.limit = (size_t)(o.max_decode_memory ? o.max_decode_memory : POOL_DEFAULT_DECODE_MEMORY);
   cl->cookie_warn = o.on_cookie_warning;
   cl->cookie_warn_arg = o.cookie_warning_arg;

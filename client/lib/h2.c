@@ -831,6 +831,11 @@ int h2_want_write(const h2_conn *c) {
   return c->pend_len > 0 || nghttp2_session_want_write(c->ng);
 }
 
+size_t h2_queued_frames(const h2_conn *c) {
+  if (c->dead || c->closed) return 0;
+  return nghttp2_session_get_outbound_queue_size(c->ng) + (c->pend_len > 0);
+}
+
 int h2_want_read(const h2_conn *c) {
   if (c->dead || c->over || c->closed) return 0;
   return nghttp2_session_want_read(c->ng);

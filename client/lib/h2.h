@@ -280,6 +280,9 @@ int h2_send(h2_conn *c, uint8_t *out, size_t cap, size_t *n);
 
 /* Non-zero while h2_send() has bytes to give. */
 int h2_want_write(const h2_conn *c);
+/* Frames queued to go out (requests' HEADERS among them), and 1 more while a
+ * part of the last one is still unsent. */
+size_t h2_queued_frames(const h2_conn *c);
 
 /* Non-zero while the connection expects bytes from the server: 0 once it is over
  * (GOAWAY exchanged with nothing open, a connection error, h2_eof()). */

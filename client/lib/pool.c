@@ -52,6 +52,9 @@ struct pconn {
   h2_conn *h2;
   int draining;                  /* takes no new request */
   int in_h2, want_flush;         /* inside h2_recv/h2_send: flush later */
+  size_t unsent;                 /* HTTP/2 requests bound since the last write */
+  int holding;                   /* output held back (write coalescing), |hold| runs */
+  uv_timer_t hold;
   int fail_err;                  /* fail the waiting requests with it on close */
   int close_err;                 /* what open requests get when we close it */
   req_head *h1_active;
@@ -264,6 +267,7 @@ static void pconn_end(pconn *pc, int err, const char *detail) {
     pc->h2 = NULL;
   }
   uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
+  uv_close((uv_handle_t *)&pc->hold, on_idle_closed);
   if (never_ready && err)
     /* Its error is theirs: all of them when no other connection is left to
      * serve them, else the first (one connection failed, one request). */
@@ -309,12 +313,9 @@ static void maybe_idle(pconn *pc) {
   uv_unref((uv_handle_t *)&pc->idle);
 }
 
-void pconn_flush(pconn *pc) {
-  if (pc->in_h2) {
-    pc->want_flush = 1;
-    return;
-  }
+static void h2_flush(pconn *pc) {
   uint8_t out[POOL_H2_OUT];
+  pc->unsent = 0;
   while (pc->h2 && pc->c && pc->state == PC_READY && h2_want_write(pc->h2)) {
     size_t n = 0;
     pc->in_h2 = 1; /* stream callbacks run from inside h2_send */
@@ -328,6 +329,50 @@ void pconn_flush(pconn *pc) {
     }
     if (n == 0) break;
   }
+}
+
+/* Write coalescing on HTTP/2 (guise_client_options.h2_coalesce_ms): a few new
+ * requests on a connection that still awaits many answers wait for the next
+ * answers (or |h2_coalesce_ms|) and go out with the requests those make room
+ * for. Without it a busy connection settles into many small writes — a new
+ * request per answer read — and the server pays a read and a TLS record for
+ * each (tools/bench/batch: 20 requests a write against h2load's 96, and about
+ * 5 % more server CPU per request). Only HEADERS wait: a reply (SETTINGS or
+ * PING ACK, WINDOW_UPDATE, RST_STREAM) or a body goes out at once with them. */
+static int hold_output(const pconn *pc) {
+  const guise_client *cl = pc->cl;
+  if (cl->h2_coalesce_ms == 0 || pc->h2 == NULL || pc->unsent == 0) return 0;
+  size_t enough = cl->streams / 4 > 2 ? cl->streams / 4 : 2;
+  if (pc->unsent >= enough) return 0;
+  /* the answers that will release them: streams sent and not ended */
+  size_t waiting = pc->n_streams > pc->unsent ? pc->n_streams - pc->unsent : 0;
+  if (waiting < enough) return 0;
+  return h2_queued_frames(pc->h2) == pc->unsent;
+}
+
+static void on_hold_timeout(uv_timer_t *t) {
+  pconn *pc = t->data;
+  pc->holding = 0;
+  h2_flush(pc);
+}
+
+void pconn_flush(pconn *pc) {
+  if (pc->in_h2) {
+    pc->want_flush = 1;
+    return;
+  }
+  if (hold_output(pc)) {
+    if (!pc->holding) {
+      pc->holding = 1;
+      uv_timer_start(&pc->hold, on_hold_timeout, pc->cl->h2_coalesce_ms, 0);
+    }
+    return;
+  }
+  if (pc->holding) {
+    pc->holding = 0;
+    uv_timer_stop(&pc->hold);
+  }
+  h2_flush(pc);
 }
 
 int pconn_write(pconn *pc, const uint8_t *p, size_t n) {
@@ -647,7 +692,9 @@ static void pconn_open(origin *o) {
   client_hold(cl);
   uv_timer_init(cl->loop, &pc->idle);
   pc->idle.data = pc;
-  pc->holds = 2; /* the idle timer, the DNS query */
+  uv_timer_init(cl->loop, &pc->hold);
+  pc->hold.data = pc;
+  pc->holds = 3; /* the two timers, the DNS query */
   pc->state = PC_RESOLVING;
   const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
   unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;
@@ -677,7 +724,10 @@ static void dispatch(origin *o) {
       dequeue(o, rh);
       rh->pc = pc;
       pc->bound++;
-      if (pc->is_h2) pc->n_streams++;
+      if (pc->is_h2) {
+        pc->n_streams++;
+        pc->unsent++;
+      }
       else pc->h1_active = rh;
       set_busy(pc, 1);
       req_bind(rh, pc);

@@ -104,6 +104,7 @@ struct guise_client {
   char *profile, *proxy, *cafile;
   int insecure;
   unsigned connect_timeout_ms, per_origin, streams, idle_ms;
+  unsigned h2_coalesce_ms;        /* write coalescing on HTTP/2 (pool.c); 0: off */
   int no_reuse;
   cookie_jar *jar;                /* NULL: no cookies */
   decode_shared decode_mem;       /* the decoders of all its responses */
