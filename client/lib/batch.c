@@ -56,33 +56,37 @@ typedef struct sbuf {
   int borrowed; /* |p| is not ours to realloc or free */
 } sbuf;
 
-static int sb_put(sbuf *b, const void *p, size_t n) {
+static int sb_grow(sbuf *b, size_t n) {
   if (b->len + n > b->max) {
     b->over = 1;
     return -1;
   }
-  if (b->len + n + 1 > b->cap) {
-    size_t nc = b->cap ? b->cap * 2 : 256;
-    while (nc < b->len + n + 1) nc *= 2;
-    char *q;
-    if (b->borrowed) { /* a caller's buffer (on its stack): move to the heap */
-      q = malloc(nc);
-      if (q && b->len) memcpy(q, b->p, b->len);
-    } else {
-      q = realloc(b->p, nc);
-    }
-    if (q == NULL) return -1;
-    b->p = q;
-    b->cap = nc;
-    b->borrowed = 0;
+  size_t nc = b->cap ? b->cap * 2 : 256;
+  while (nc < b->len + n + 1) nc *= 2;
+  char *q;
+  if (b->borrowed) { /* a caller's buffer (on its stack): move to the heap */
+    q = malloc(nc);
+    if (q && b->len) memcpy(q, b->p, b->len);
+  } else {
+    q = realloc(b->p, nc);
   }
+  if (q == NULL) return -1;
+  b->p = q;
+  b->cap = nc;
+  b->borrowed = 0;
+  return 0;
+}
+
+/* A record makes some sixty of these: the common case inline, no call. */
+static inline int sb_put(sbuf *b, const void *p, size_t n) {
+  if ((b->len + n + 1 > b->cap || b->len + n > b->max) && sb_grow(b, n) != 0) return -1;
   memcpy(b->p + b->len, p, n);
   b->len += n;
   b->p[b->len] = '\0';
   return 0;
 }
 
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static inline void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
 
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...) {

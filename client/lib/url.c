@@ -64,8 +64,12 @@ static size_t span(const CBS *c, int (*pred)(uint8_t)) {
 /* Number of leading bytes of |c| that are none of |stops| (NUL-free). */
 static size_t until(const CBS *c, const char *stops) {
   const uint8_t *p = CBS_data(c);
-  size_t n = 0;
-  while (n < CBS_len(c) && (p[n] == 0 || strchr(stops, p[n]) == NULL)) n++;
+  size_t len = CBS_len(c), n = 0;
+  for (; n < len; n++) { /* |stops| is a few characters: no strchr call per byte */
+    const char *s = stops;
+    while (*s && (uint8_t)*s != p[n]) s++;
+    if (*s) break;
+  }
   return n;
 }
 
@@ -442,8 +446,14 @@ int url_parse(url *u, const char *s, size_t len, url_err *err) {
   if (u->host_type == URL_HOST_IPV6) put_c(&w, ']');
   if (u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
     char p[8];
-    snprintf(p, sizeof(p), ":%u", (unsigned)u->port);
-    put_str(&w, p);
+    size_t k = sizeof(p);
+    unsigned v = u->port;
+    do {
+      p[--k] = (char)('0' + v % 10);
+      v /= 10;
+    } while (v);
+    p[--k] = ':';
+    put(&w, p + k, sizeof(p) - k);
   }
   piece_end(&w, &u->authority);
 
