@@ -228,6 +228,19 @@ static int send_raw(conn *c, const uint8_t *p, size_t n) {
   if (n == 0) return 0;
   if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > CONN_MAX_QUEUED)
     return GUISE_E_INTERNAL;
+  /* At once when nothing is queued (libuv refuses otherwise, keeping the
+   * order): no copy, no request — and no epoll_ctl, which every completed
+   * uv_write costs (its watcher is re-armed; strace: one per read, write
+   * pair). What the socket does not take now is queued. */
+  uv_buf_t now = uv_buf_init((char *)p, (unsigned)n);
+  int t = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+  if (t > 0) {
+    p += t;
+    n -= (size_t)t;
+    if (n == 0) return 0;
+  } else if (t != UV_EAGAIN && t != UV_ENOSYS) {
+    return map_uv(t);
+  }
   wreq *w = malloc(sizeof(*w) + n);
   if (w == NULL) return GUISE_E_NOMEM;
   w->c = c;
