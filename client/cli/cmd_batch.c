@@ -40,9 +40,9 @@ static const char usage[] =
     "      --connections-per-host N   pool connections per origin (default 6)\n"
     "      --streams N            HTTP/2 streams per connection (default 100)\n"
     "      --no-keepalive         a new connection (full TLS handshake) per request\n"
-    "      --no-coalesce          write each HTTP/2 request at once (default: a few new\n"
-    "                             requests on a busy connection wait up to 1 ms to go\n"
-    "                             out together)\n"
+    "      --coalesce-ms N        HTTP/2: new requests for fewer than half of a busy\n"
+    "                             connection's streams wait up to N ms to go out\n"
+    "                             together (default 1; 0: each written at once)\n"
     "  -L, --location             follow redirects (the record has final_url and redirects)\n"
     "      --max-redirs N         at most N (default 20)\n"
     "      --cookies              keep cookies: a jar per worker, shared by the jobs\n"
@@ -445,8 +445,9 @@ int cmd_batch(int argc, char **argv) {
       NUM(o.max_redirects, 1, 1000);
     } else if (strcmp(a, "--no-keepalive") == 0) {
       o.no_reuse = 1;
-    } else if (strcmp(a, "--no-coalesce") == 0) {
-      o.no_coalesce = 1;
+    } else if (strcmp(a, "--coalesce-ms") == 0) {
+      NUM(o.h2_coalesce_ms, 0, 60000);
+      o.no_coalesce = o.h2_coalesce_ms == 0;
     } else if (strcmp(a, "--include-headers") == 0) {
       o.include_headers = 1;
     } else if (strcmp(a, "--body") == 0) {

@@ -290,11 +290,12 @@ typedef struct guise_client_options {
    * its own cap, docs/DECODING.md); past it a response whose decoding needs more
    * ends with GUISE_E_DECODE_TOO_LARGE. 0: 256 MiB. */
   unsigned long long max_decode_memory;
-  /* HTTP/2 write coalescing, for throughput: a few new requests on a connection
-   * that awaits the answers of a quarter or more of its streams wait up to this
-   * many ms (or until as many more are ready) and go out in one write — fewer
-   * reads and TLS records for the server. 0: off, each request is written at
-   * once. guise batch uses 1 (docs/BATCH.md). */
+  /* HTTP/2 write coalescing, for throughput: new requests for fewer than half
+   * of a connection's streams (max_streams_per_connection), while the answers
+   * of half or more are awaited, wait up to this many ms — or until the answers
+   * make room for that half — and go out in one write: fewer reads and TLS
+   * records for the server. 0: off, each request is written at once. guise
+   * batch uses 1 (docs/BATCH.md). */
   unsigned h2_coalesce_ms;
 } guise_client_options;
 
@@ -406,7 +407,10 @@ typedef struct guise_batch_options {
   int follow_redirects;          /* -L; the record's "final_url" and "redirects" say where */
   unsigned max_redirects;        /* 0: 20 */
   int cookies;                   /* a cookie jar per worker, shared by the jobs of its hosts */
-  int no_coalesce;               /* HTTP/2 requests written at once (h2_coalesce_ms 0, not 1) */
+  /* HTTP/2 write coalescing (guise_client_options.h2_coalesce_ms): 0: 1 ms;
+   * |no_coalesce|: off, every request written at once. */
+  unsigned h2_coalesce_ms;
+  int no_coalesce;
 } guise_batch_options;
 
 typedef struct guise_batch guise_batch;

@@ -987,7 +987,7 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   co.max_streams_per_connection = o->streams_per_connection;
   co.no_reuse = o->no_reuse;
   co.cookies = o->cookies;
-  co.h2_coalesce_ms = o->no_coalesce ? 0 : 1;
+  co.h2_coalesce_ms = o->no_coalesce ? 0 : o->h2_coalesce_ms ? o->h2_coalesce_ms : 1;
   unsigned started = 0;
   int e = 0;
   for (unsigned i = 0; i < n && !e; i++) {

@@ -331,18 +331,20 @@ static void h2_flush(pconn *pc) {
   }
 }
 
-/* Write coalescing on HTTP/2 (guise_client_options.h2_coalesce_ms): a few new
- * requests on a connection that still awaits many answers wait for the next
- * answers (or |h2_coalesce_ms|) and go out with the requests those make room
- * for. Without it a busy connection settles into many small writes — a new
- * request per answer read — and the server pays a read and a TLS record for
- * each (tools/bench/batch: 20 requests a write against h2load's 96, and about
- * 5 % more server CPU per request). Only HEADERS wait: a reply (SETTINGS or
- * PING ACK, WINDOW_UPDATE, RST_STREAM) or a body goes out at once with them. */
+/* Write coalescing on HTTP/2 (guise_client_options.h2_coalesce_ms): new
+ * requests for fewer than half of a connection's streams, while half or more
+ * still await their answers, wait for those answers (or |h2_coalesce_ms|) and
+ * go out with the requests they make room for. Without it a busy connection
+ * settles into many small writes — the requests that one read of answers made
+ * room for — and the server, the bottleneck on a shared core, pays a read and a
+ * TLS record for each (strace, 1 connection x 100 streams: 20 requests a write
+ * against h2load's 96; server CPU per request 5-8 % above h2load's, now 2-4 %;
+ * tools/bench/batch, docs/BENCHMARKS.md). Only HEADERS wait: a reply (SETTINGS
+ * or PING ACK, WINDOW_UPDATE, RST_STREAM) or a body goes out at once. */
 static int hold_output(const pconn *pc) {
   const guise_client *cl = pc->cl;
   if (cl->h2_coalesce_ms == 0 || pc->h2 == NULL || pc->unsent == 0) return 0;
-  size_t enough = cl->streams / 4 > 2 ? cl->streams / 4 : 2;
+  size_t enough = cl->streams / 2 > 2 ? cl->streams / 2 : 2;
   if (pc->unsent >= enough) return 0;
   /* the answers that will release them: streams sent and not ended */
   size_t waiting = pc->n_streams > pc->unsent ? pc->n_streams - pc->unsent : 0;
