@@ -44,6 +44,7 @@ class ScriptedH2:
         self.cond = threading.Condition()
         self.sock = None
         self.drain = False  # answer every request as soon as it arrives
+        self.acked = False  # the client acknowledged our SETTINGS
         self.answered = set()
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -89,6 +90,10 @@ class ScriptedH2:
                     buf = buf[9 + ln:]
                     if ftype == 4 and not flags & 1:
                         self.send(frame(4, 1, 0))
+                    elif ftype == 4:
+                        with self.cond:
+                            self.acked = True
+                            self.cond.notify_all()
                     elif ftype == 1:
                         with self.cond:
                             self.arrivals.append((sid, time.monotonic()))
@@ -102,6 +107,15 @@ class ScriptedH2:
                 buf += d
         except OSError:
             return
+
+    def wait_acked(self, timeout):
+        """Our SETTINGS acknowledged: no reply of the client's is left to go out
+        with (and so to release) the requests the test expects to be held."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            while not self.acked and time.monotonic() < end:
+                self.cond.wait(end - time.monotonic())
+            return self.acked
 
     def wait_requests(self, n, timeout):
         end = time.monotonic() + timeout
@@ -155,6 +169,7 @@ p = run_batch(srv, 8, 1500, tmp)
 try:
     first = srv.wait_requests(4, 10)
     check("coalescing: the first 4 requests arrive (one per stream)", len(first) == 4, first)
+    check("coalescing: the client acknowledged the server's SETTINGS", srv.wait_acked(10))
     ids = [sid for sid, _ in first]
     srv.answer(ids[0])
     time.sleep(0.6)
@@ -186,6 +201,7 @@ p = run_batch(srv, 6, 0, tmp)
 try:
     first = srv.wait_requests(4, 10)
     check("--coalesce-ms 0: the first 4 requests arrive", len(first) == 4, first)
+    check("--coalesce-ms 0: the client acknowledged the server's SETTINGS", srv.wait_acked(10))
     t_answer = time.monotonic()
     srv.answer(first[0][0])
     nxt = srv.wait_requests(5, 2.0)
