@@ -30,6 +30,7 @@ typedef struct h2_stream {
   struct h2_stream *prev, *next;
   h2_conn *conn;
   int32_t id;
+  uint16_t weight; /* of its HEADERS priority; 0: none */
   h2_stream_callbacks cb;
   void *ud;
   h2_body body;
@@ -128,6 +129,8 @@ int h2_shape_check(const h2_shape *s, const char **why) {
     if (!priority_ok(&f->priority)) FAIL("PRIORITY weight outside 1..256");
     if (f->priority.depends_on == f->stream_id) FAIL("PRIORITY frame depends on itself");
   }
+  if (s->headers_priority_chain && !s->headers_priority_flag)
+    FAIL("HEADERS priority chain without a HEADERS priority");
   if (s->headers_priority_flag) {
     const h2_priority *p = &s->headers_priority;
     if (!priority_ok(p)) FAIL("HEADERS priority weight outside 1..256");
@@ -755,8 +758,19 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     prdp = &prd;
   }
   nghttp2_priority_spec spec;
-  if (prio) nghttp2_priority_spec_init(&spec, (int32_t)prio->depends_on, prio->weight,
-                                       prio->exclusive);
+  if (prio) {
+    int32_t dep = (int32_t)prio->depends_on;
+    if (prio == &c->shape.headers_priority && c->shape.headers_priority_chain) {
+      /* |streams| is newest first; it holds the streams not yet closed */
+      for (const h2_stream *o = c->streams; o; o = o->next)
+        if (o->weight >= prio->weight) {
+          dep = o->id;
+          break;
+        }
+    }
+    nghttp2_priority_spec_init(&spec, dep, prio->weight, prio->exclusive);
+    s->weight = prio->weight;
+  }
   /* nghttp2 copies the fields (NGHTTP2_NV_FLAG_NONE), so a request that waits
    * for a free stream slot keeps its own copy — unless the caller keeps them. */
   int32_t id = nghttp2_submit_request(c->ng, prio ? &spec : NULL, nva, k, prdp, s);

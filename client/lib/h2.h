@@ -98,6 +98,13 @@ typedef struct h2_shape {
    * on 0): h2_shape_check() refuses that combination. */
   int headers_priority_flag;
   h2_priority headers_priority;
+  /* With the flag: a stream opened while others are open depends on the newest
+   * of them whose weight is at least its own (|headers_priority.depends_on| when
+   * none is), exclusive as given — Chromium's Http2PriorityDependencies, which
+   * chains concurrent streams: a Debian chromium 156 page load with six
+   * stylesheets sent streams 3..13 depending on 0, 3, 5, 7, 9, 11 (nghttpd -v;
+   * tests/integration/browsers/test_stream_chain.py). */
+  int headers_priority_chain;
   /* Stream id of the first request: 1 (Chrome, Safari), 3 (Firefox ESR 153),
    * 15 (Firefox with the old priority tree). Odd, 1..2^31-1. */
   uint32_t first_stream_id;

@@ -338,12 +338,13 @@ static void load_http2(walk *w, json_t *h2, profile *p) {
     hp = member(w, h2, "headers_priority", JSON_OBJECT, 0);
     if (hp) {
       push_key(w, "headers_priority");
-      static const char *const pkeys[] = {"weight", "exclusive", "depends_on", NULL};
+      static const char *const pkeys[] = {"weight", "exclusive", "depends_on", "chain", NULL};
       only_keys(w, hp, pkeys);
       s->headers_priority_flag = 1;
       s->headers_priority.weight = (uint16_t)get_int(w, hp, "weight", 1, 256, 16);
       s->headers_priority.exclusive = get_bool(w, hp, "exclusive", 0);
       s->headers_priority.depends_on = (uint32_t)get_int(w, hp, "depends_on", 0, 0x7fffffff, 0);
+      s->headers_priority_chain = get_bool(w, hp, "chain", 0);
       pop(w);
     }
   }

@@ -114,8 +114,13 @@ with tempfile.TemporaryDirectory() as tmp:
               f"{got['window_update']} vs {h2['window_update']}")
         check(f"{name}: PRIORITY frames", got["priority_frames"] == h2.get("priority_frames", []),
               f"{got['priority_frames']} vs {h2.get('priority_frames')}")
-        check(f"{name}: HEADERS priority", got["headers_priority"] == h2.get("headers_priority"),
-              f"{got['headers_priority']} vs {h2.get('headers_priority')}")
+        # "chain" shapes later streams (tests/integration/browsers/test_stream_chain.py),
+        # not the first one seen here.
+        want_hp = h2.get("headers_priority")
+        if want_hp:
+            want_hp = {k: v for k, v in want_hp.items() if k != "chain"}
+        check(f"{name}: HEADERS priority", got["headers_priority"] == want_hp,
+              f"{got['headers_priority']} vs {want_hp}")
         check(f"{name}: first stream id", got["headers_stream"] == h2.get("first_stream_id", 1),
               f"{got['headers_stream']} vs {h2.get('first_stream_id', 1)}")
         sent = [n for n, _ in got["headers"]]
