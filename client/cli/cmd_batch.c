@@ -54,8 +54,8 @@ static const char usage[] =
     "      --progress WHEN        auto (default: live on a terminal, a line every 5 s\n"
     "                             otherwise), always, never\n"
     "  -k, --cacert, --profile, --http1.1, --http2, -x/--proxy, --noproxy, --resolve,\n"
-    "  --dns-servers, --connect-timeout S, --max-time S (per attempt; default 60):\n"
-    "                             as for one request (guise --help)\n"
+    "  --dns-servers, --connect-timeout S, --max-time S (per attempt, from when it has\n"
+    "  a connection; default 60): as for one request (guise --help)\n"
     "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
     "1 input or output errors, 130 interrupted (run again with --resume).\n";
 

@@ -225,6 +225,11 @@ typedef struct guise_request_options {
   const char *dns_servers;       /* "ip[:port],..." instead of /etc/resolv.conf */
   unsigned connect_timeout_ms;   /* 0: 30000 */
   unsigned max_time_ms;          /* the whole request; 0: no limit */
+  /* |max_time_ms| counts from the moment the request has a connection, not
+   * from the call: the wait for a free connection of its origin (the pool's
+   * per-origin and per-connection caps) is not counted. That wait still ends:
+   * the requests ahead of it are bounded, each by its own max_time. */
+  int max_time_from_connection;
   int raw;                       /* deliver the body as received (no decoding) */
   unsigned long long max_body;   /* decoded body cap; 0: 1 GiB */
   /* The browser to look like: a built-in profile name ("chrome-150") or a
@@ -393,7 +398,7 @@ typedef struct guise_batch_options {
   size_t n_resolve;
   const char *dns_servers;
   unsigned connect_timeout_ms;
-  unsigned max_time_ms;          /* per attempt; 0: 60000 */
+  unsigned max_time_ms;          /* per attempt, from when it has a connection; 0: 60000 */
   unsigned long long max_body;   /* decoded body cap per job; 0: 1 GiB (inline bodies: 1 MiB) */
   /* What the record carries. */
   int include_headers;           /* response headers, in wire order */

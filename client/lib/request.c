@@ -59,7 +59,8 @@ struct req {
   proxy_cfg *proxy;          /* &proxy_store, or NULL: direct */
   proxy_cfg proxy_store;
   const char *proxy_id;      /* the proxy URL as given (in |arena|) */
-  uv_timer_t timer;
+  uv_timer_t timer;          /* max_time */
+  int clock_started;         /* max_time_from_connection: the timer runs */
   int holds;                 /* the timer; the HTTP/2 stream while open */
   int done;
   int attempts;              /* refused streams retried */
@@ -632,6 +633,11 @@ void req_bind(req_head *rh, pconn *pc) {
   r->info.tls_cipher = ci.tls_cipher;
   r->info.tls_group = ci.tls_group;
   r->info.http_version = pconn_is_h2(pc) ? "HTTP/2" : "HTTP/1.1";
+  /* From the first connection (a redirect or a retry keeps the clock going). */
+  if (r->o.max_time_ms && r->o.max_time_from_connection && !r->clock_started) {
+    r->clock_started = 1;
+    uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
+  }
   if (pconn_is_h2(pc)) start_h2(r, pc);
   else start_h1(r, pc);
 }
@@ -766,7 +772,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   r->holds = 1; /* the timer */
   client_hold(cl);
   cl->active_reqs++;
-  if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
+  if (r->o.max_time_ms && !r->o.max_time_from_connection)
+    uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request", 0);
   return 0;
