@@ -111,32 +111,6 @@ static void idset_free(idset *s) {
 }
 
 /* The "id" of one record line (the first key, as the records are written). */
-static int record_id(const char *line, char *id, size_t cap) {
-  if (strncmp(line, "{\"id\":\"", 7) != 0) return -1;
-  const char *p = line + 7;
-  size_t n = 0;
-  while (*p && *p != '"') {
-    char c = *p++;
-    if (c == '\\') {
-      c = *p++;
-      if (c == 'u') { /* \u00XX as written for control bytes */
-        unsigned v;
-        if (sscanf(p, "%4x", &v) != 1) return -1;
-        p += 4;
-        c = (char)v;
-      } else if (c == 'n') c = '\n';
-      else if (c == 'r') c = '\r';
-      else if (c == 't') c = '\t';
-      else if (c == '\0') return -1;
-    }
-    if (n + 1 >= cap) return -1;
-    id[n++] = c;
-  }
-  if (*p != '"') return -1;
-  id[n] = '\0';
-  return 0;
-}
-
 /* Reads the records of a previous run: their ids, and a torn last line (a run
  * killed mid-write) cut off. Returns 0, or -1 with errno. */
 static int load_previous(const char *path, idset *done, unsigned long long *kept, int *repaired) {
@@ -151,10 +125,10 @@ static int load_previous(const char *path, idset *done, unsigned long long *kept
   size_t cap = 0;
   ssize_t n;
   off_t good = 0;
-  char id[BATCH_MAX_ID];
+  char id[BATCH_MAX_ID + 8]; /* guise_record_id keeps a few bytes of room */
   while ((n = getline(&line, &cap, f)) > 0) {
     if (line[n - 1] != '\n') break; /* torn: not counted, cut below */
-    if (record_id(line, id, sizeof(id)) == 0) {
+    if (guise_record_id(line, (size_t)n, id, sizeof(id)) == 0 && strlen(id) < BATCH_MAX_ID) {
       if (idset_add(done, id) != 0) {
         free(line);
         fclose(f);

@@ -468,6 +468,14 @@ GUISE_EXTERN int guise_job_parse(const char *line, size_t len, guise_job *job,
                                  guise_job_store **store, char *err, size_t errlen);
 GUISE_EXTERN void guise_job_free(guise_job_store *store);
 
+/*
+ * guise_record_id reads the id of one output record (a line guise batch wrote:
+ * {"id":"...",...) into |id| (|cap| bytes, NUL-terminated), as --resume does.
+ * Returns 0, or -1 when the line does not start that way, the id is not a
+ * well-formed JSON string without NUL, or it does not fit.
+ */
+GUISE_EXTERN int guise_record_id(const char *line, size_t len, char *id, size_t cap);
+
 /* ---- Profiles (profiles/FORMAT.md) --------------------------------------------------- */
 
 /* The number of built-in profiles, and the name of the |i|th (NULL past the end). */

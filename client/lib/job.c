@@ -149,8 +149,10 @@ static size_t utf8_len(const uint8_t *p, size_t n) {
 static int jstring(jr *r, const char **out, size_t *out_len) {
   if (!take(r, '"')) return jr_fail(r, "expected a string");
   char *o = out ? r->s->arena + r->s->used : NULL;
+  size_t room = out ? r->s->cap - r->s->used : 0; /* a job's arena always has it */
   size_t k = 0;
   for (;;) {
+    if (o && k + 5 > room) return jr_fail(r, "string too long");
     uint8_t c;
     if (!CBS_get_u8(&r->in, &c)) return jr_fail(r, "unterminated string");
     if (c == '"') break;
@@ -575,5 +577,29 @@ int guise_job_parse(const char *line, size_t len, guise_job *job, guise_job_stor
     return e;
   }
   *store = s;
+  return 0;
+}
+
+int guise_record_id(const char *line, size_t len, char *id, size_t cap) {
+  if (line == NULL || id == NULL || cap == 0) return -1;
+  /* The record's first member, as guise batch writes it: {"id":"..." */
+  guise_job_store st;
+  st.arena = id;
+  st.used = 0;
+  st.cap = cap;
+  jr r = {.line = (const uint8_t *)line, .s = &st};
+  CBS_init(&r.in, (const uint8_t *)line, len);
+  ws(&r);
+  if (!take(&r, '{')) return -1;
+  ws(&r);
+  const char *key;
+  if (jstring(&r, &key, NULL) != 0 || strcmp(key, "id") != 0) return -1;
+  st.used = 0;
+  ws(&r);
+  if (!take(&r, ':')) return -1;
+  ws(&r);
+  const char *v;
+  size_t n;
+  if (jstring(&r, &v, &n) != 0 || strlen(v) != n) return -1;
   return 0;
 }
