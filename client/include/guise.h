@@ -226,9 +226,9 @@ typedef struct guise_request_options {
   unsigned connect_timeout_ms;   /* 0: 30000 */
   unsigned max_time_ms;          /* the whole request; 0: no limit */
   /* |max_time_ms| counts from the moment the request has a connection, not
-   * from the call: the wait for a free connection of its origin (the pool's
-   * per-origin and per-connection caps) is not counted. That wait still ends:
-   * the requests ahead of it are bounded, each by its own max_time. */
+   * from the call; the wait for it — a free connection of its origin (the
+   * pool's per-origin and per-connection caps) or a new one — is bounded by
+   * |connect_timeout_ms| instead (GUISE_E_TIMEOUT_CONNECT). */
   int max_time_from_connection;
   int raw;                       /* deliver the body as received (no decoding) */
   unsigned long long max_body;   /* decoded body cap; 0: 1 GiB */

@@ -142,6 +142,12 @@ static void finish(req *r, int err, const char *detail, int reusable) {
   client_request_done(r->cl);
 }
 
+/* max_time_from_connection: no connection of the origin came free in time. */
+static void on_queue_time(uv_timer_t *t) {
+  req *r = t->data;
+  finish(r, GUISE_E_TIMEOUT_CONNECT, "no connection to the server came free within the connect timeout", 0);
+}
+
 static void on_max_time(uv_timer_t *t) {
   req *r = t->data;
   finish(r, r->head_seen ? GUISE_E_TIMEOUT_TOTAL : r->h.pc ? GUISE_E_TIMEOUT_RESPONSE : GUISE_E_TIMEOUT_TOTAL,
@@ -634,9 +640,10 @@ void req_bind(req_head *rh, pconn *pc) {
   r->info.tls_group = ci.tls_group;
   r->info.http_version = pconn_is_h2(pc) ? "HTTP/2" : "HTTP/1.1";
   /* From the first connection (a redirect or a retry keeps the clock going). */
-  if (r->o.max_time_ms && r->o.max_time_from_connection && !r->clock_started) {
+  if (r->o.max_time_from_connection && !r->clock_started) {
     r->clock_started = 1;
-    uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
+    uv_timer_stop(&r->timer); /* the wait is over */
+    if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   }
   if (pconn_is_h2(pc)) start_h2(r, pc);
   else start_h1(r, pc);
@@ -774,6 +781,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   cl->active_reqs++;
   if (r->o.max_time_ms && !r->o.max_time_from_connection)
     uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
+  else if (r->o.max_time_from_connection) /* the wait for a connection: the connect timeout */
+    uv_timer_start(&r->timer, on_queue_time, o.connect_timeout_ms ? o.connect_timeout_ms : 30000, 0);
   e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request", 0);
   return 0;

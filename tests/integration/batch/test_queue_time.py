@@ -5,7 +5,10 @@ A loopback HTTP/1.1 keep-alive server answers each request 0.8 s after it arrive
 (/slow: 2.5 s). guise batch sends 4 jobs over one connection (--connections-per-host
 1): the last waits 2.4 s for the connection, longer than --max-time 1.5, and must still
 succeed, its record's total over 1.5 s. A job whose answer itself takes longer than
---max-time still times out.
+--max-time still times out. To a server that never answers (/stall), with --max-time 1
+and --connect-timeout 1.5: the first job times out waiting for its answer, the second
+(which waited ~1 s for the connection) too, and the third, which would wait ~2 s, ends
+with TIMEOUT_CONNECT after 1.5 s: the wait for a connection stays bounded.
 """
 import json
 import os
@@ -45,7 +48,7 @@ def conn(c):
             path = head.split(b" ")[1]
             with lock:
                 stats["requests"] += 1
-            time.sleep(2.5 if path == b"/slow" else 0.8)
+            time.sleep(30 if path.startswith(b"/stall") else 2.5 if path == b"/slow" else 0.8)
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
     except OSError:
         pass
@@ -69,13 +72,14 @@ threading.Thread(target=serve, daemon=True).start()
 tmp = tempfile.mkdtemp(prefix="guise-queue-time-")
 
 
-def batch(paths):
+def batch(paths, max_time="1.5", connect_timeout="30"):
     urls = os.path.join(tmp, "urls.txt")
     with open(urls, "w") as f:
         for p in paths:
             f.write(f"http://127.0.0.1:{port}{p}\n")
     r = subprocess.run([GUISE, "batch", "--http1.1", "-c", "4", "--connections-per-host", "1", "--workers", "1",
-                        "--retries", "0", "--max-time", "1.5", "--progress", "never", urls],
+                        "--retries", "0", "--max-time", max_time, "--connect-timeout", connect_timeout,
+                        "--progress", "never", urls],
                        capture_output=True, timeout=60)
     return r, sorted((json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()), key=lambda x: x["line"])
 
@@ -92,5 +96,13 @@ check("the last job waited: its total is over --max-time (1.5 s), and it still s
 r, recs = batch(["/slow"])
 check("an answer slower than --max-time still times out",
       len(recs) == 1 and recs[0]["error"] is not None and recs[0]["error_class"] == "timeout", recs)
+t0 = time.monotonic()
+r, recs = batch(["/stall1", "/stall2", "/stall3"], max_time="1", connect_timeout="1.5")
+took = time.monotonic() - t0
+errs = [x["error"] for x in recs]
+check("a server that never answers: two jobs time out on their answer, the third waiting for the connection",
+      len(recs) == 3 and errs[0] == "TIMEOUT_RESPONSE" and errs[1] == "TIMEOUT_RESPONSE" and
+      errs[2] == "TIMEOUT_CONNECT", (errs, recs))
+check("... and the batch ends within ~2 s (not 3 x --max-time)", took < 4.0, took)
 srv.close()
 finish()
