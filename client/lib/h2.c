@@ -695,6 +695,35 @@ int h2_headers_check(const h2_header *headers, size_t n) {
   return 0;
 }
 
+/* ---- cookie crumbs (RFC 9113 §8.2.3) -------------------------------------------- */
+
+static int is_cookie(const h2_header *h) {
+  return h->name_len == 6 && memcmp(h->name, "cookie", 6) == 0 && h->value && h->value_len;
+}
+
+/* The value split at each ';', one space after it skipped, the whole value's
+ * leading and trailing blanks dropped: each piece (empty ones too, as written)
+ * into |out| when not NULL. Returns the number of pieces. */
+static size_t crumbs(const h2_header *h, nghttp2_nv *out) {
+  const char *v = h->value;
+  size_t len = h->value_len, b = 0, n = 0;
+  while (b < len && (v[b] == ' ' || v[b] == '\t')) b++;
+  while (len > b && (v[len - 1] == ' ' || v[len - 1] == '\t')) len--;
+  for (size_t pos = b;;) {
+    const char *semi = memchr(v + pos, ';', len - pos);
+    size_t end = semi ? (size_t)(semi - v) : len;
+    if (out) out[n] = nv_of(h->name, h->name_len, v + pos, end - pos);
+    n++;
+    if (!semi) break;
+    pos = end + 1;
+    if (pos < len && v[pos] == ' ') pos++;
+  }
+  return n;
+}
+
+static size_t count_crumbs(const h2_header *h) { return crumbs(h, NULL); }
+static size_t put_crumbs(const h2_header *h, nghttp2_nv *out) { return crumbs(h, out); }
+
 int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, void *ud,
               int32_t *stream_id) {
   if (stream_id) *stream_id = 0;
@@ -718,6 +747,9 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   if (c->n_streams >= c->lim.max_requests) return GUISE_E_NOMEM;
 
   size_t nvlen = 4 + req->n_headers;
+  if (c->shape.cookie_crumbs)
+    for (size_t i = 0; i < req->n_headers; i++)
+      if (is_cookie(&req->headers[i])) nvlen += count_crumbs(&req->headers[i]) - 1;
   nghttp2_nv *nva = cmalloc(nvlen * sizeof(*nva), c);
   h2_stream *s = ccalloc(1, sizeof(*s), c);
   if (nva == NULL || s == NULL) {
@@ -741,6 +773,10 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   }
   for (size_t i = 0; i < req->n_headers; i++) {
     const h2_header *h = &req->headers[i];
+    if (c->shape.cookie_crumbs && is_cookie(h)) {
+      k += put_crumbs(h, nva + k);
+      continue;
+    }
     nva[k++] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
   }
   if (req->strings_kept)

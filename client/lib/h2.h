@@ -105,6 +105,12 @@ typedef struct h2_shape {
    * stylesheets sent streams 3..13 depending on 0, 3, 5, 7, 9, 11 (nghttpd -v;
    * tests/integration/browsers/test_stream_chain.py). */
   int headers_priority_chain;
+  /* A "cookie" field goes out as one field per cookie ("a=1; b=2" as "a=1" and
+   * "b=2", in its place), as RFC 9113 §8.2.3 allows and Chromium does: a Debian
+   * chromium 156 request with three cookies sent three "cookie" fields between
+   * accept-language and priority (nghttpd -v; tests/integration/browsers/
+   * test_cookie_crumbs.py). */
+  int cookie_crumbs;
   /* Stream id of the first request: 1 (Chrome, Safari), 3 (Firefox ESR 153),
    * 15 (Firefox with the old priority tree). Odd, 1..2^31-1. */
   uint32_t first_stream_id;

@@ -303,10 +303,12 @@ static void check_extension_contents(walk *w, const tls_shape *s) {
 
 static void load_http2(walk *w, json_t *h2, profile *p) {
   static const char *const keys[] = {"settings", "window_update", "priority_frames",
-                                     "headers_priority", "first_stream_id", "pseudo_headers", NULL};
+                                     "headers_priority", "first_stream_id", "pseudo_headers",
+                                     "cookie_crumbs", NULL};
   only_keys(w, h2, keys);
   h2_shape *s = &p->h2;
   h2_shape_init(s);
+  s->cookie_crumbs = get_bool(w, h2, "cookie_crumbs", 0);
   json_t *settings = member(w, h2, "settings", JSON_ARRAY, 0);
   if (settings) {
     push_key(w, "settings");

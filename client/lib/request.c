@@ -423,11 +423,20 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
         out[k].value = r->headers[i].value;
       }
     } else if (r->headers[i].value[0] != '\0' && n < cap) {
-      out[n++] = r->headers[i];
+      /* A Cookie goes where the jar's would (below); other fields last. */
+      size_t at = strcasecmp(r->headers[i].name, "cookie") == 0 && n &&
+                          strcasecmp(out[n - 1].name, "priority") == 0
+                      ? n - 1
+                      : n;
+      memmove(&out[at + 1], &out[at], (n - at) * sizeof(out[0]));
+      out[at] = r->headers[i];
+      n++;
     }
   }
   /* The jar's cookies, unless the caller gave a Cookie header: before a last
-   * "priority" field when there is one (where Chrome sends it), else last. */
+   * "priority" field when there is one, else last — where Debian chromium 156
+   * sends its cookies (after accept-language, before priority: nghttpd -v,
+   * tests/integration/browsers/test_cookie_crumbs.py). */
   jar_cookie(r);
   if (r->cookie && n < cap) {
     size_t k = 0;
