@@ -56,3 +56,49 @@ def finish():
     """Prints the verdict and exits with it."""
     print(f"{'FAIL' if failures else 'ok'}: {failures} failure(s)")
     sys.exit(1 if failures else 0)
+
+
+def accept_loop(srv, handle, seconds=30):
+    """Accepts on |srv| in a daemon thread, each connection to |handle(sock)| in a
+    thread of its own, until |srv| is closed or nothing comes for |seconds|."""
+    import threading
+
+    def loop():
+        srv.settimeout(seconds)
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def h2_frame(ftype, flags, stream, payload=b""):
+    """One HTTP/2 frame (RFC 9113 §4.1)."""
+    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_frames(buf):
+    """The whole frames at the start of |buf| as (type, flags, stream, payload), and the rest."""
+    out = []
+    while len(buf) >= 9:
+        ln = int.from_bytes(buf[:3], "big")
+        if len(buf) < 9 + ln:
+            break
+        out.append((buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + ln]))
+        buf = buf[9 + ln:]
+    return out, buf
+
+
+def h2_read_preface(c):
+    """Reads the client's 24-byte connection preface from socket |c|: the bytes that
+    came after it, or None if the peer closed first."""
+    buf = b""
+    while len(buf) < 24:
+        d = c.recv(65536)
+        if not d:
+            return None
+        buf += d
+    return buf[24:]

@@ -23,13 +23,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish  # noqa: E402
+from guise_testlib import check, finish, h2_frame as frame, h2_frames, h2_read_preface  # noqa: E402
 
 GUISE = sys.argv[1]
-
-
-def frame(ftype, flags, stream, payload=b""):
-    return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
 
 
 class ScriptedH2:
@@ -72,22 +68,14 @@ class ScriptedH2:
             return
         with self.cond:
             self.sock = c
-        buf = b""
         try:
-            while len(buf) < 24:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            buf = buf[24:]
+            buf = h2_read_preface(c)
+            if buf is None:
+                return
             self.send(frame(4, 0, 0))
             while True:
-                while len(buf) >= 9:
-                    ln = int.from_bytes(buf[:3], "big")
-                    if len(buf) < 9 + ln:
-                        break
-                    ftype, flags, sid = buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-                    buf = buf[9 + ln:]
+                frames, buf = h2_frames(buf)
+                for ftype, flags, sid, _ in frames:
                     if ftype == 4 and not flags & 1:
                         self.send(frame(4, 1, 0))
                     elif ftype == 4:

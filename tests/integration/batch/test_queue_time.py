@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish  # noqa: E402
+from guise_testlib import accept_loop, check, finish  # noqa: E402
 
 GUISE = sys.argv[1]
 
@@ -58,17 +58,7 @@ def conn(c):
         c.close()
 
 
-def serve():
-    srv.settimeout(30)
-    while True:
-        try:
-            c, _ = srv.accept()
-        except OSError:
-            return
-        threading.Thread(target=conn, args=(c,), daemon=True).start()
-
-
-threading.Thread(target=serve, daemon=True).start()
+accept_loop(srv, conn)
 tmp = tempfile.mkdtemp(prefix="guise-queue-time-")
 
 

@@ -20,7 +20,8 @@ import time
 
 GUISE, PROBE = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
+from guise_testlib import (accept_loop, check, finish, free_port, h2_frame as frame, h2_frames, h2_read_preface,  # noqa: E402
+                           stop_all, wait_port)
 
 
 def probe(*args):
@@ -82,9 +83,6 @@ def slow_h2c_server(delay=0.3):
     stats = {"connections": 0, "max_open": {}, "requests": 0}
     lock = threading.Lock()
 
-    def frame(ftype, flags, stream, payload=b""):
-        return len(payload).to_bytes(3, "big") + bytes([ftype, flags]) + stream.to_bytes(4, "big") + payload
-
     def conn(c, n):
         wlock = threading.Lock()
         open_now = [0]
@@ -104,22 +102,14 @@ def slow_h2c_server(delay=0.3):
             with lock:
                 open_now[0] -= 1
 
-        buf = b""
         try:
-            while len(buf) < 24:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            buf = buf[24:]
+            buf = h2_read_preface(c)
+            if buf is None:
+                return
             send(frame(4, 0, 0))  # our SETTINGS: no limit on streams
             while True:
-                while len(buf) >= 9:
-                    ln = int.from_bytes(buf[:3], "big")
-                    if len(buf) < 9 + ln:
-                        break
-                    ftype, flags, sid = buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-                    buf = buf[9 + ln:]
+                frames, buf = h2_frames(buf)
+                for ftype, flags, sid, _ in frames:
                     if ftype == 4 and not flags & 1:
                         send(frame(4, 1, 0))
                     elif ftype == 1:
@@ -137,19 +127,13 @@ def slow_h2c_server(delay=0.3):
         finally:
             c.close()
 
-    def serve():
-        srv.settimeout(30)
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            with lock:
-                stats["connections"] += 1
-                n = stats["connections"]
-            threading.Thread(target=conn, args=(c, n), daemon=True).start()
+    def accepted(c):
+        with lock:
+            stats["connections"] += 1
+            n = stats["connections"]
+        conn(c, n)
 
-    threading.Thread(target=serve, daemon=True).start()
+    accept_loop(srv, accepted)
     return srv, srv.getsockname()[1], stats
 
 
