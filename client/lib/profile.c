@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "json_pos.h"
+#include "json_read.h"
 #include "names.h"
 
 /* The loader's walk: where it is (for messages) and the text (to find it). */
@@ -63,14 +63,12 @@ static void push_index(walk *w, size_t i) {
 static void pop(walk *w) { w->depth--; }
 
 /* Every member of |obj| must be one of |allowed| (NULL-terminated). */
-static void only_keys(walk *w, json_t *obj, const char *const *allowed) {
-  const char *key;
-  json_t *v;
-  json_object_foreach(obj, key, v) {
+static void only_keys(walk *w, const jv *obj, const char *const *allowed) {
+  for (const jv *m = obj->child; m; m = m->next) {
     int ok = 0;
-    for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
+    for (const char *const *a = allowed; *a; a++) ok |= strlen(*a) == m->key_len && memcmp(*a, m->key, m->key_len) == 0;
     if (!ok) {
-      push_key(w, key);
+      push_key(w, m->key);
       fail_at(w, 1, "unknown key");
       pop(w);
       return;
@@ -78,13 +76,13 @@ static void only_keys(walk *w, json_t *obj, const char *const *allowed) {
   }
 }
 
-static json_t *member(walk *w, json_t *obj, const char *key, json_type type, int required) {
-  json_t *v = json_object_get(obj, key);
+static const jv *member(walk *w, const jv *obj, const char *key, jv_type type, int required) {
+  const jv *v = jv_get(obj, key);
   if (v == NULL) {
     if (required) fail_at(w, 0, "missing key \"%s\"", key);
     return NULL;
   }
-  if (json_typeof(v) != type && !(type == JSON_TRUE && json_is_boolean(v))) {
+  if (v->type != type && !(type == JV_TRUE && v->type == JV_FALSE)) {
     static const char *const names[] = {"an object", "an array", "a string", "an integer",
                                         "a number", "true or false", "true or false", "null"};
     push_key(w, key);
@@ -92,31 +90,43 @@ static json_t *member(walk *w, json_t *obj, const char *key, json_type type, int
     pop(w);
     return NULL;
   }
+  if (type == JV_STRING && strlen(v->str) != v->len) {
+    push_key(w, key);
+    fail_at(w, 0, "holds a NUL character");
+    pop(w);
+    return NULL;
+  }
   return v;
 }
 
-static void copy_string(walk *w, json_t *obj, const char *key, char *out, size_t cap, int required) {
-  json_t *v = member(w, obj, key, JSON_STRING, required);
+static void copy_string(walk *w, const jv *obj, const char *key, char *out, size_t cap, int required) {
+  const jv *v = member(w, obj, key, JV_STRING, required);
   if (v == NULL) return;
-  if (json_string_length(v) >= cap) {
+  if (v->len >= cap) {
     push_key(w, key);
     fail_at(w, 0, "longer than %zu bytes", cap - 1);
     pop(w);
     return;
   }
-  memcpy(out, json_string_value(v), json_string_length(v) + 1);
+  memcpy(out, v->str, v->len + 1);
 }
 
-static int get_bool(walk *w, json_t *obj, const char *key, int dflt) {
-  json_t *v = member(w, obj, key, JSON_TRUE, 0);
-  return v ? json_is_true(v) : dflt;
+static int get_bool(walk *w, const jv *obj, const char *key, int dflt) {
+  const jv *v = member(w, obj, key, JV_TRUE, 0);
+  return v ? (v->type == JV_TRUE) : dflt;
 }
 
-static long long get_int(walk *w, json_t *obj, const char *key, long long lo, long long hi,
+static long long get_int(walk *w, const jv *obj, const char *key, long long lo, long long hi,
                          long long dflt) {
-  json_t *v = member(w, obj, key, JSON_INTEGER, 0);
+  const jv *v = member(w, obj, key, JV_INTEGER, 0);
   if (v == NULL) return dflt;
-  long long x = json_integer_value(v);
+  long long x = v->num;
+  if (!v->num_ok) {
+    push_key(w, key);
+    fail_at(w, 0, "out of range (%lld to %lld)", lo, hi);
+    pop(w);
+    return dflt;
+  }
   if (x < lo || x > hi) {
     push_key(w, key);
     fail_at(w, 0, "%lld is out of range (%lld to %lld)", x, lo, hi);
@@ -128,25 +138,25 @@ static long long get_int(walk *w, json_t *obj, const char *key, long long lo, lo
 
 /* A list of names of |kind| into |out| (at most |cap|); duplicates refused
  * unless |dups| (signature_algorithms: Safari repeats one). */
-static size_t name_list(walk *w, json_t *obj, const char *key, name_kind kind, uint16_t *out,
+static size_t name_list(walk *w, const jv *obj, const char *key, name_kind kind, uint16_t *out,
                         size_t cap, int dups) {
-  json_t *arr = member(w, obj, key, JSON_ARRAY, 0);
+  const jv *arr = member(w, obj, key, JV_ARRAY, 0);
   if (arr == NULL) return 0;
   push_key(w, key);
   size_t n = 0, i;
-  json_t *v;
-  json_array_foreach(arr, i, v) {
+  const jv *v;
+  for (i = 0, v = arr->child; v; v = v->next, i++) {
     push_index(w, i);
-    if (!json_is_string(v)) {
+    if (!(v && v->type == JV_STRING && strlen(v->str) == v->len)) {
       fail_at(w, 0, "expected a name (a string)");
     } else if (n == cap) {
       fail_at(w, 0, "more than %zu entries", cap);
-    } else if (name_to_value(kind, json_string_value(v), &out[n]) != 0) {
+    } else if (name_to_value(kind, v->str, &out[n]) != 0) {
       fail_at(w, 0, "unknown name \"%s\" (use the IANA name, or \"0x\" and four hex digits)",
-              json_string_value(v));
+              v->str);
     } else {
       for (size_t k = 0; k < n && !dups; k++)
-        if (out[k] == out[n] && out[n] != 0x0a0a) fail_at(w, 0, "\"%s\" listed twice", json_string_value(v));
+        if (out[k] == out[n] && out[n] != 0x0a0a) fail_at(w, 0, "\"%s\" listed twice", v->str);
       n++;
     }
     pop(w);
@@ -156,21 +166,21 @@ static size_t name_list(walk *w, json_t *obj, const char *key, name_kind kind, u
   return n;
 }
 
-static size_t string_list(walk *w, json_t *obj, const char *key, char (*out)[TLS_SHAPE_MAX_PROTO],
+static size_t string_list(walk *w, const jv *obj, const char *key, char (*out)[TLS_SHAPE_MAX_PROTO],
                           size_t cap) {
-  json_t *arr = member(w, obj, key, JSON_ARRAY, 0);
+  const jv *arr = member(w, obj, key, JV_ARRAY, 0);
   if (arr == NULL) return 0;
   push_key(w, key);
   size_t n = 0, i;
-  json_t *v;
-  json_array_foreach(arr, i, v) {
+  const jv *v;
+  for (i = 0, v = arr->child; v; v = v->next, i++) {
     push_index(w, i);
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) >= TLS_SHAPE_MAX_PROTO)
+    if (!(v && v->type == JV_STRING && strlen(v->str) == v->len) || v->len == 0 || v->len >= TLS_SHAPE_MAX_PROTO)
       fail_at(w, 0, "expected a protocol name of 1 to %d bytes", TLS_SHAPE_MAX_PROTO - 1);
     else if (n == cap)
       fail_at(w, 0, "more than %zu entries", cap);
     else
-      memcpy(out[n++], json_string_value(v), json_string_length(v) + 1);
+      memcpy(out[n++], v->str, v->len + 1);
     pop(w);
     if (w->failed) break;
   }
@@ -185,7 +195,7 @@ static int hexval(char c) {
   return -1;
 }
 
-static void load_tls(walk *w, json_t *tls, profile *p) {
+static void load_tls(walk *w, const jv *tls, profile *p) {
   static const char *const keys[] = {
       "versions", "cipher_suites", "extensions", "permute_extensions", "raw_extensions",
       "supported_groups", "key_shares", "signature_algorithms", "delegated_credentials", "alpn",
@@ -215,7 +225,7 @@ static void load_tls(walk *w, json_t *tls, profile *p) {
   s->session_ticket = get_bool(w, tls, "session_ticket", 1);
   p->resumption = get_bool(w, tls, "resumption", 1);
   s->aes_hw = get_bool(w, tls, "aes_hardware", 1);
-  json_t *alps = member(w, tls, "alps", JSON_OBJECT, 0);
+  const jv *alps = member(w, tls, "alps", JV_OBJECT, 0);
   if (alps) {
     push_key(w, "alps");
     static const char *const akeys[] = {"codepoint", "protocols", NULL};
@@ -226,26 +236,26 @@ static void load_tls(walk *w, json_t *tls, profile *p) {
     s->n_alps = string_list(w, alps, "protocols", s->alps, TLS_SHAPE_MAX_ALPN);
     pop(w);
   }
-  json_t *raw = member(w, tls, "raw_extensions", JSON_ARRAY, 0);
+  const jv *raw = member(w, tls, "raw_extensions", JV_ARRAY, 0);
   if (raw) {
     push_key(w, "raw_extensions");
     size_t i;
-    json_t *e;
-    json_array_foreach(raw, i, e) {
+    const jv *e;
+    for (i = 0, e = raw->child; e; e = e->next, i++) {
       push_index(w, i);
-      if (!json_is_object(e)) fail_at(w, 0, "expected {\"type\": ..., \"data\": ...}");
+      if (!(e->type == JV_OBJECT)) fail_at(w, 0, "expected {\"type\": ..., \"data\": ...}");
       else if (s->n_raw == TLS_SHAPE_MAX_RAW) fail_at(w, 0, "more than %d raw extensions", TLS_SHAPE_MAX_RAW);
       if (!w->failed) {
         static const char *const rkeys[] = {"type", "data", NULL};
         only_keys(w, e, rkeys);
-        json_t *t = member(w, e, "type", JSON_STRING, 1);
-        json_t *d = member(w, e, "data", JSON_STRING, 1);
+        const jv *t = member(w, e, "type", JV_STRING, 1);
+        const jv *d = member(w, e, "data", JV_STRING, 1);
         tls_shape_raw_ext *r = &s->raw[s->n_raw];
-        if (t && name_to_value(NAME_EXTENSION, json_string_value(t), &r->type) != 0)
-          fail_at(w, 0, "unknown extension type \"%s\"", json_string_value(t));
+        if (t && name_to_value(NAME_EXTENSION, t->str, &r->type) != 0)
+          fail_at(w, 0, "unknown extension type \"%s\"", t->str);
         if (d) {
-          size_t hl = json_string_length(d);
-          const char *h = json_string_value(d);
+          size_t hl = d->len;
+          const char *h = d->str;
           if (hl % 2 || hl / 2 > TLS_SHAPE_MAX_RAW_BODY) fail_at(w, 0, "data: an even number of hex digits, at most %d bytes", TLS_SHAPE_MAX_RAW_BODY);
           for (size_t k = 0; !w->failed && k < hl / 2; k++) {
             int a = hexval(h[2 * k]), b = hexval(h[2 * k + 1]);
@@ -301,7 +311,7 @@ static void check_extension_contents(walk *w, const tls_shape *s) {
   }
 }
 
-static void load_http2(walk *w, json_t *h2, profile *p) {
+static void load_http2(walk *w, const jv *h2, profile *p) {
   static const char *const keys[] = {"settings", "window_update", "priority_frames",
                                      "headers_priority", "first_stream_id", "pseudo_headers",
                                      "cookie_crumbs", NULL};
@@ -309,25 +319,25 @@ static void load_http2(walk *w, json_t *h2, profile *p) {
   h2_shape *s = &p->h2;
   h2_shape_init(s);
   s->cookie_crumbs = get_bool(w, h2, "cookie_crumbs", 0);
-  json_t *settings = member(w, h2, "settings", JSON_ARRAY, 0);
+  const jv *settings = member(w, h2, "settings", JV_ARRAY, 0);
   if (settings) {
     push_key(w, "settings");
     size_t i;
-    json_t *e;
-    json_array_foreach(settings, i, e) {
+    const jv *e;
+    for (i = 0, e = settings->child; e; e = e->next, i++) {
       push_index(w, i);
-      json_t *n = json_array_get(e, 0), *v = json_array_get(e, 1);
+      const jv *n = jv_at(e, 0), *v = jv_at(e, 1);
       uint16_t id;
-      if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_string(n) || !json_is_integer(v))
+      if (!(e->type == JV_ARRAY) || e->len != 2 || !(n && n->type == JV_STRING && strlen(n->str) == n->len) || !(v && v->type == JV_INTEGER && v->num_ok))
         fail_at(w, 0, "expected [\"NAME\", value]");
-      else if (name_to_value(NAME_H2_SETTING, json_string_value(n), &id) != 0)
-        fail_at(w, 0, "unknown setting \"%s\"", json_string_value(n));
-      else if (json_integer_value(v) < 0 || json_integer_value(v) > 0xffffffffLL)
+      else if (name_to_value(NAME_H2_SETTING, n->str, &id) != 0)
+        fail_at(w, 0, "unknown setting \"%s\"", n->str);
+      else if (v->num < 0 || v->num > 0xffffffffLL)
         fail_at(w, 0, "value out of range");
       else if (s->n_settings == H2_SHAPE_MAX_SETTINGS)
         fail_at(w, 0, "more than %d settings", H2_SHAPE_MAX_SETTINGS);
       else
-        s->settings[s->n_settings++] = (h2_setting){id, (uint32_t)json_integer_value(v)};
+        s->settings[s->n_settings++] = (h2_setting){id, (uint32_t)v->num};
       pop(w);
       if (w->failed) break;
     }
@@ -335,9 +345,9 @@ static void load_http2(walk *w, json_t *h2, profile *p) {
   }
   s->window_update = (uint32_t)get_int(w, h2, "window_update", 0, 0x7fffffff, 0);
   s->first_stream_id = (uint32_t)get_int(w, h2, "first_stream_id", 1, 0x7fffffff, 1);
-  json_t *hp = json_object_get(h2, "headers_priority");
-  if (hp && !json_is_null(hp)) {
-    hp = member(w, h2, "headers_priority", JSON_OBJECT, 0);
+  const jv *hp = jv_get(h2, "headers_priority");
+  if (hp && !(hp->type == JV_NULL)) {
+    hp = member(w, h2, "headers_priority", JV_OBJECT, 0);
     if (hp) {
       push_key(w, "headers_priority");
       static const char *const pkeys[] = {"weight", "exclusive", "depends_on", "chain", NULL};
@@ -350,14 +360,14 @@ static void load_http2(walk *w, json_t *h2, profile *p) {
       pop(w);
     }
   }
-  json_t *pf = member(w, h2, "priority_frames", JSON_ARRAY, 0);
+  const jv *pf = member(w, h2, "priority_frames", JV_ARRAY, 0);
   if (pf) {
     push_key(w, "priority_frames");
     size_t i;
-    json_t *e;
-    json_array_foreach(pf, i, e) {
+    const jv *e;
+    for (i = 0, e = pf->child; e; e = e->next, i++) {
       push_index(w, i);
-      if (!json_is_object(e) || s->n_priority_frames == H2_SHAPE_MAX_PRIORITY_FRAMES) {
+      if (!(e->type == JV_OBJECT) || s->n_priority_frames == H2_SHAPE_MAX_PRIORITY_FRAMES) {
         fail_at(w, 0, "expected {\"stream\", \"weight\", \"exclusive\", \"depends_on\"} (at most %d)",
                 H2_SHAPE_MAX_PRIORITY_FRAMES);
       } else {
@@ -374,15 +384,15 @@ static void load_http2(walk *w, json_t *h2, profile *p) {
     }
     pop(w);
   }
-  json_t *ph = member(w, h2, "pseudo_headers", JSON_ARRAY, 0);
+  const jv *ph = member(w, h2, "pseudo_headers", JV_ARRAY, 0);
   if (ph) {
     push_key(w, "pseudo_headers");
     char order[5] = "";
     size_t i;
-    json_t *e;
-    json_array_foreach(ph, i, e) {
+    const jv *e;
+    for (i = 0, e = ph->child; e; e = e->next, i++) {
       push_index(w, i);
-      const char *n = json_string_value(e);
+      const char *n = e->str;
       char letter = 0;
       if (n && strcmp(n, ":method") == 0) letter = 'm';
       else if (n && strcmp(n, ":authority") == 0) letter = 'a';
@@ -401,27 +411,27 @@ static void load_http2(walk *w, json_t *h2, profile *p) {
   if (!w->failed && h2_shape_check(s, &why) != 0) fail_at(w, 0, "%s", why);
 }
 
-static size_t header_list(walk *w, json_t *obj, const char *key, profile_header *out) {
-  json_t *arr = member(w, obj, key, JSON_ARRAY, 0);
+static size_t header_list(walk *w, const jv *obj, const char *key, profile_header *out) {
+  const jv *arr = member(w, obj, key, JV_ARRAY, 0);
   if (arr == NULL) return 0;
   push_key(w, key);
   size_t n = 0, i;
-  json_t *e;
-  json_array_foreach(arr, i, e) {
+  const jv *e;
+  for (i = 0, e = arr->child; e; e = e->next, i++) {
     push_index(w, i);
-    json_t *nm = json_array_get(e, 0), *v = json_array_get(e, 1);
-    if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_string(nm) || !json_is_string(v))
+    const jv *nm = jv_at(e, 0), *v = jv_at(e, 1);
+    if (!(e->type == JV_ARRAY) || e->len != 2 || !(nm && nm->type == JV_STRING && strlen(nm->str) == nm->len) || !(v && v->type == JV_STRING && strlen(v->str) == v->len))
       fail_at(w, 0, "expected [\"name\", \"value\"]");
     else if (n == PROFILE_MAX_HEADERS)
       fail_at(w, 0, "more than %d headers", PROFILE_MAX_HEADERS);
-    else if (json_string_length(nm) == 0 || json_string_length(nm) >= PROFILE_MAX_NAME ||
-             json_string_length(v) >= PROFILE_MAX_VALUE)
+    else if (nm->len == 0 || nm->len >= PROFILE_MAX_NAME ||
+             v->len >= PROFILE_MAX_VALUE)
       fail_at(w, 0, "header name or value too long");
-    else if (strpbrk(json_string_value(v), "\r\n") || strpbrk(json_string_value(nm), "\r\n: "))
+    else if (strpbrk(v->str, "\r\n") || strpbrk(nm->str, "\r\n: "))
       fail_at(w, 0, "header name or value holds a forbidden character");
     else {
-      memcpy(out[n].name, json_string_value(nm), json_string_length(nm) + 1);
-      memcpy(out[n].value, json_string_value(v), json_string_length(v) + 1);
+      memcpy(out[n].name, nm->str, nm->len + 1);
+      memcpy(out[n].value, v->str, v->len + 1);
       n++;
     }
     pop(w);
@@ -433,20 +443,31 @@ static size_t header_list(walk *w, json_t *obj, const char *key, profile_header 
 
 int profile_load(const char *text, size_t len, const char *file, profile *out, char *err,
                  size_t errlen) {
-  json_error_t jerr;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (root == NULL) {
-    snprintf(err, errlen, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+  jv_doc doc;
+  const char *syntax;
+  size_t at;
+  if (jv_parse(text, len, &doc, &syntax, &at) != 0) {
+    int line = 1, col = 1;
+    for (size_t i = 0; i < at && i < len; i++) {
+      if (text[i] == '\n') {
+        line++;
+        col = 1;
+      } else {
+        col++;
+      }
+    }
+    snprintf(err, errlen, "%s:%d:%d: %s", file, line, col, syntax);
     return -1;
   }
+  const jv *root = doc.root;
   walk w = {.text = text, .len = len, .file = file, .err = err, .errlen = errlen};
   profile *p = calloc(1, sizeof(*p));
   if (p == NULL) {
-    json_decref(root);
+    jv_free(&doc);
     snprintf(err, errlen, "%s: out of memory", file);
     return -1;
   }
-  if (!json_is_object(root)) fail_at(&w, 0, "a profile is a JSON object");
+  if (!(root->type == JV_OBJECT)) fail_at(&w, 0, "a profile is a JSON object");
   if (!w.failed) {
     static const char *const keys[] = {"format", "name", "description", "source", "tls",
                                        "http2", "headers", "expected", NULL};
@@ -455,14 +476,14 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     copy_string(&w, root, "name", p->name, sizeof(p->name), 1);
     copy_string(&w, root, "description", p->description, sizeof(p->description), 0);
     copy_string(&w, root, "source", p->source, sizeof(p->source), 0);
-    json_t *tls = member(&w, root, "tls", JSON_OBJECT, 1);
+    const jv *tls = member(&w, root, "tls", JV_OBJECT, 1);
     if (tls && !w.failed) {
       push_key(&w, "tls");
       load_tls(&w, tls, p);
       if (!w.failed) check_extension_contents(&w, &p->tls);
       pop(&w);
     }
-    json_t *h2 = member(&w, root, "http2", JSON_OBJECT, 0);
+    const jv *h2 = member(&w, root, "http2", JV_OBJECT, 0);
     if (h2 && !w.failed) {
       push_key(&w, "http2");
       load_http2(&w, h2, p);
@@ -470,12 +491,12 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     } else if (!h2) {
       h2_shape_init(&p->h2);
     }
-    json_t *headers = member(&w, root, "headers", JSON_OBJECT, 0);
+    const jv *headers = member(&w, root, "headers", JV_OBJECT, 0);
     if (headers && !w.failed) {
       push_key(&w, "headers");
       static const char *const hkeys[] = {"navigation", NULL};
       only_keys(&w, headers, hkeys);
-      json_t *nav = member(&w, headers, "navigation", JSON_OBJECT, 0);
+      const jv *nav = member(&w, headers, "navigation", JV_OBJECT, 0);
       if (nav && !w.failed) {
         push_key(&w, "navigation");
         static const char *const nkeys[] = {"h2", "http1", NULL};
@@ -486,7 +507,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
       }
       pop(&w);
     }
-    json_t *exp = member(&w, root, "expected", JSON_OBJECT, 0);
+    const jv *exp = member(&w, root, "expected", JV_OBJECT, 0);
     if (exp && !w.failed) {
       push_key(&w, "expected");
       static const char *const ekeys[] = {"ja4", "ja3", "ja3n", "akamai", "peetprint", "source", NULL};
@@ -523,7 +544,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     }
     SSL_CTX_free(ctx);
   }
-  json_decref(root);
+  jv_free(&doc);
   if (!w.failed) *out = *p;
   free(p);
   return w.failed ? -1 : 0;
