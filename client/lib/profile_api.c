@@ -8,10 +8,13 @@
 #include "guise.h"
 #include "profile.h"
 #include "profile_import.h"
+#include "json_jansson.h"
 #include "capture.h"
 
 /* The longest line of a guise echo log read here: the echo caps what it logs. */
 #define PROFILE_API_LINE (1u << 20)
+/* Largest dump or browsers.json an importer reads. */
+#define PROFILE_API_FILE (64u << 20)
 
 size_t guise_profile_count(void) { return profile_builtin_count(); }
 const char *guise_profile_name(size_t i) { return profile_builtin_name(i); }
@@ -100,10 +103,10 @@ static int emit(json_t *p, const char *origin, char **out, size_t *len, char *er
 
 int guise_profile_import_browsers_json(const char *file, const char *id, const char *name,
                                        char **out, size_t *len, char *err, unsigned errlen) {
-  json_error_t jerr;
-  json_t *root = json_load_file(file, 0, &jerr);
+  char why[200];
+  json_t *root = json_read_jansson_file(file, PROFILE_API_FILE, why, sizeof(why));
   if (root == NULL) {
-    snprintf(err, errlen, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+    snprintf(err, errlen, "%s:%s", file, why);
     return GUISE_E_USAGE_FILE;
   }
   json_t *found = NULL, *b;
@@ -143,8 +146,7 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
   int lineno = 0;
   while (p == NULL && fgets(line, PROFILE_API_LINE, f)) {
     lineno++;
-    json_error_t jerr;
-    json_t *rec = json_loads(line, 0, &jerr);
+    json_t *rec = json_read_jansson(line, strlen(line), NULL, 0);
     if (rec == NULL) continue; /* a torn or foreign line: skip it */
     json_t *reqs = json_object_get(rec, "requests");
     if (json_is_object(json_object_get(rec, "http2")) && json_array_size(reqs) > 0)
@@ -168,8 +170,8 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
   if (fh) fclose(fh);
   if (gcap_detect(head, nh) != GCAP_INPUT_HEX)
     return guise_profile_import_capture(file, NULL, NULL, name, permute, out, len, err, errlen);
-  json_error_t jerr;
-  json_t *root = json_load_file(file, 0, &jerr);
+  char why[200];
+  json_t *root = json_read_jansson_file(file, PROFILE_API_FILE, why, sizeof(why));
   if (root && json_is_array(json_object_get(root, "browsers"))) {
     json_decref(root);
     if (id == NULL) {
@@ -243,7 +245,7 @@ static json_t *echo_record_by_random(const char *log, const char *random, int *l
   *lines = 0;
   while (found == NULL && fgets(line, PROFILE_API_LINE, f)) {
     (*lines)++;
-    json_t *rec = json_loads(line, 0, NULL);
+    json_t *rec = json_read_jansson(line, strlen(line), NULL, 0);
     const char *r = json_string_value(
         json_object_get(json_object_get(json_object_get(rec, "tls"), "client_hello"), "random"));
     json_t *h2 = json_object_get(rec, "http2");

@@ -5,6 +5,7 @@
  * The shipped profiles are made with it (tools/profiles/make).
  */
 #include "profile_import.h"
+#include "json_jansson.h"
 #include "tls_shape.h"
 
 #include <stdio.h>
@@ -628,11 +629,11 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
   };
   for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
     if (lists[i].text == NULL) continue;
-    json_error_t jerr;
-    json_t *v = json_loads(lists[i].text, 0, &jerr);
+    char why[160];
+    json_t *v = json_read_jansson(lists[i].text, strlen(lists[i].text), why, sizeof(why));
     if (!json_is_array(v)) {
       snprintf(err, errlen, "%s: not a JSON array of names (%s)", lists[i].flag,
-               v ? "another JSON value" : jerr.text);
+               v ? "another JSON value" : why);
       json_decref(v);
       json_decref(t);
       json_decref(p);
