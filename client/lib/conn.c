@@ -238,9 +238,10 @@ static int send_raw(conn *c, const uint8_t *p, size_t n) {
     p += t;
     n -= (size_t)t;
     if (n == 0) return 0;
-  } else if (t != UV_EAGAIN && t != UV_ENOSYS) {
-    return map_uv(t);
   }
+  /* An error (a peer that reset the connection) is left to uv_write, which
+   * reports it later through on_written as before: the connection's close then
+   * decides, and a request on a stale reused connection is retried. */
   wreq *w = malloc(sizeof(*w) + n);
   if (w == NULL) return GUISE_E_NOMEM;
   w->c = c;

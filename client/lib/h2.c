@@ -31,6 +31,8 @@ typedef struct h2_stream {
   h2_conn *conn;
   int32_t id;
   uint16_t weight; /* of its HEADERS priority; 0: none */
+  int headers_sent; /* its HEADERS left (or will never: counted off) */
+  int body_pending; /* a request body not yet read to its end */
   h2_stream_callbacks cb;
   void *ud;
   h2_body body;
@@ -71,6 +73,8 @@ struct h2_conn {
   int goaway_sent;
   int closed;      /* h2_eof(): the transport is gone, nothing more to send */
   int32_t last_id; /* of the last request submitted */
+  size_t unsent_headers; /* requests whose HEADERS wait in nghttp2's queue */
+  size_t bodies_pending; /* streams with request body still to send */
   int ng_err;
   char ng_msg[128];
 };
@@ -235,7 +239,19 @@ static void block_release(h2_stream *s) {
 
 /* Reports |s| closed exactly once and frees it. The stream is unlinked before the
  * callback, so the callback may submit new requests. */
+static void stream_counted_off(h2_conn *c, h2_stream *s) {
+  if (!s->headers_sent) {
+    s->headers_sent = 1;
+    c->unsent_headers--;
+  }
+  if (s->body_pending) {
+    s->body_pending = 0;
+    c->bodies_pending--;
+  }
+}
+
 static void stream_finish(h2_conn *c, h2_stream *s, int err, uint32_t h2_error) {
+  stream_counted_off(c, s);
   if (s->prev) s->prev->next = s->next;
   else c->streams = s->next;
   if (s->next) s->next->prev = s->prev;
@@ -458,6 +474,13 @@ static int on_stream_close(nghttp2_session *ng, int32_t stream_id, uint32_t erro
 
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
   h2_conn *c = ud;
+  if (frame->hd.type == NGHTTP2_HEADERS) {
+    h2_stream *s = find_req(c, frame->hd.stream_id);
+    if (s && !s->headers_sent) {
+      s->headers_sent = 1;
+      c->unsent_headers--;
+    }
+  }
   if (frame->hd.type == NGHTTP2_GOAWAY) {
     c->goaway_sent = 1;
     if (frame->goaway.error_code != NGHTTP2_NO_ERROR) c->proto_error = 1;
@@ -529,7 +552,13 @@ static ssize_t read_body(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, s
     s->err = r < 0 ? (int)r : GUISE_E_INTERNAL;
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
   }
-  if (eof) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+  if (eof) {
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (s->body_pending) {
+      s->body_pending = 0;
+      s->conn->bodies_pending--;
+    }
+  }
   return r;
 }
 
@@ -701,9 +730,9 @@ static int is_cookie(const h2_header *h) {
   return h->name_len == 6 && memcmp(h->name, "cookie", 6) == 0 && h->value && h->value_len;
 }
 
-/* The value split at each ';', one space after it skipped, the whole value's
- * leading and trailing blanks dropped: each piece (empty ones too, as written)
- * into |out| when not NULL. Returns the number of pieces. */
+/* The value split at each ';', each piece without blanks at its ends (empty
+ * pieces too, as written) into |out| when not NULL. Returns the number of
+ * pieces. */
 static size_t crumbs(const h2_header *h, nghttp2_nv *out) {
   const char *v = h->value;
   size_t len = h->value_len, b = 0, n = 0;
@@ -712,11 +741,14 @@ static size_t crumbs(const h2_header *h, nghttp2_nv *out) {
   for (size_t pos = b;;) {
     const char *semi = memchr(v + pos, ';', len - pos);
     size_t end = semi ? (size_t)(semi - v) : len;
-    if (out) out[n] = nv_of(h->name, h->name_len, v + pos, end - pos);
+    /* no blank at either end of a field value (RFC 9113 §8.2.1) */
+    size_t from = pos, to = end;
+    while (from < to && (v[from] == ' ' || v[from] == '\t')) from++;
+    while (to > from && (v[to - 1] == ' ' || v[to - 1] == '\t')) to--;
+    if (out) out[n] = nv_of(h->name, h->name_len, v + from, to - from);
     n++;
     if (!semi) break;
     pos = end + 1;
-    if (pos < len && v[pos] == ' ') pos++;
   }
   return n;
 }
@@ -797,12 +829,14 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   if (prio) {
     int32_t dep = (int32_t)prio->depends_on;
     if (prio == &c->shape.headers_priority && c->shape.headers_priority_chain) {
-      /* |streams| is newest first; it holds the streams not yet closed */
+      /* The newest open stream of the nearest priority at or above this one's
+       * (its own level first, then the next higher, ...), as Chromium's
+       * PriorityLowerBound walks its levels. |streams| is newest first and
+       * holds the streams not yet closed. */
+      const h2_stream *best = NULL;
       for (const h2_stream *o = c->streams; o; o = o->next)
-        if (o->weight >= prio->weight) {
-          dep = o->id;
-          break;
-        }
+        if (o->weight >= prio->weight && (best == NULL || o->weight < best->weight)) best = o;
+      if (best) dep = best->id;
     }
     nghttp2_priority_spec_init(&spec, dep, prio->weight, prio->exclusive);
     s->weight = prio->weight;
@@ -821,6 +855,11 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   }
   s->id = id;
   c->last_id = id;
+  c->unsent_headers++;
+  if (s->has_body) {
+    s->body_pending = 1;
+    c->bodies_pending++;
+  }
   s->next = c->streams;
   if (c->streams) c->streams->prev = s;
   c->streams = s;
@@ -880,6 +919,9 @@ int h2_want_write(const h2_conn *c) {
   if (c->dead || c->closed) return 0;
   return c->pend_len > 0 || nghttp2_session_want_write(c->ng);
 }
+
+size_t h2_unsent_requests(const h2_conn *c) { return c->unsent_headers; }
+int h2_bodies_pending(const h2_conn *c) { return c->bodies_pending > 0; }
 
 size_t h2_queued_frames(const h2_conn *c) {
   if (c->dead || c->closed) return 0;

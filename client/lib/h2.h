@@ -296,6 +296,10 @@ int h2_want_write(const h2_conn *c);
 /* Frames queued to go out (requests' HEADERS among them), and 1 more while a
  * part of the last one is still unsent. */
 size_t h2_queued_frames(const h2_conn *c);
+/* Requests whose HEADERS have not left yet (h2_open_requests() counts them
+ * too); whether some request body is still to be sent. */
+size_t h2_unsent_requests(const h2_conn *c);
+int h2_bodies_pending(const h2_conn *c);
 
 /* Non-zero while the connection expects bytes from the server: 0 once it is over
  * (GOAWAY exchanged with nothing open, a connection error, h2_eof()). */

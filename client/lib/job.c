@@ -43,19 +43,20 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 /* RFC 4648 base64 (either alphabet), padding optional, decoded in place (the
- * output never passes the input). -1 on a bad character. */
+ * output never passes the input). Canonical only: a dangling character, unused
+ * bits that are not zero, or padding that does not fit are refused (-1). */
 static long b64_in_place(char *s, size_t n) {
+  size_t pad = 0;
+  while (n && s[n - 1] == '=' && pad < 2) {
+    n--;
+    pad++;
+  }
+  if (pad && (n + pad) % 4 != 0) return -1;
   size_t o = 0;
   unsigned acc = 0;
   int bits = 0;
   for (size_t i = 0; i < n; i++) {
     int c = (unsigned char)s[i];
-    if (c == '=') {
-      /* only padding may follow */
-      for (size_t j = i; j < n; j++)
-        if (s[j] != '=') return -1;
-      break;
-    }
     int v = c >= 'A' && c <= 'Z'   ? c - 'A'
             : c >= 'a' && c <= 'z' ? c - 'a' + 26
             : c >= '0' && c <= '9' ? c - '0' + 52
@@ -70,6 +71,7 @@ static long b64_in_place(char *s, size_t n) {
       s[o++] = (char)(acc >> bits);
     }
   }
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return -1;
   return (long)o;
 }
 
@@ -152,7 +154,7 @@ static int headers_field(jread *r, guise_job_store *s, guise_job *job, char *err
 static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char *err, size_t errlen) {
   unsigned seen = 0;
   const char *body = NULL, *b64 = NULL, *http = NULL;
-  size_t body_len = 0, b64_len = 0;
+  size_t body_len = 0, b64_len = 0, http_len = 0;
   int e = 0;
   if (!jread_take(r, '{')) return fail(err, errlen, "%s", "a JSON job must be an object");
   jread_ws(r);
@@ -162,10 +164,11 @@ static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char
       /* The key, decoded and compared; its copy is not kept. */
       const char *key;
       size_t used = r->used;
-      if (jread_string(r, &key, NULL) != 0) return -1;
+      size_t key_len;
+      if (jread_string(r, &key, &key_len) != 0) return -1;
       r->used = used;
       int k = 0;
-      while (k < K_N && strcmp(job_keys[k], key) != 0) k++;
+      while (k < K_N && (strlen(job_keys[k]) != key_len || memcmp(job_keys[k], key, key_len) != 0)) k++;
       if (k < K_N) {
         if (seen & (1u << k)) return fail(err, errlen, "\"%s\" twice", job_keys[k]);
         seen |= 1u << k;
@@ -223,7 +226,7 @@ static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char
           e = r->why ? -1 : fail(err, errlen, "%s", "\"http\" must be \"1.1\" or \"2\"");
           break;
         }
-        e = jread_string(r, &http, NULL);
+        e = jread_string(r, &http, &http_len);
         break;
       case K_META: e = jread_compact(r, &job->meta); break;
       default: e = jread_skip(r, 0); break; /* not ours: checked, ignored */
@@ -252,8 +255,8 @@ static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char
     job->has_body = 1;
   }
   if (http) {
-    if (!strcmp(http, "1.1")) job->http_version = 1;
-    else if (!strcmp(http, "2")) job->http_version = 2;
+    if (http_len == 3 && !memcmp(http, "1.1", 3)) job->http_version = 1;
+    else if (http_len == 1 && http[0] == '2') job->http_version = 2;
     else return fail(err, errlen, "%s", "\"http\" must be \"1.1\" or \"2\"");
   }
   return 0;
@@ -319,7 +322,8 @@ int guise_record_id(const char *line, size_t len, char *id, size_t cap) {
   if (!jread_take(&r, '{')) return -1;
   jread_ws(&r);
   const char *key;
-  if (jread_string(&r, &key, NULL) != 0 || strcmp(key, "id") != 0) return -1;
+  size_t key_len;
+  if (jread_string(&r, &key, &key_len) != 0 || key_len != 2 || memcmp(key, "id", 2) != 0) return -1;
   r.used = 0;
   jread_ws(&r);
   if (!jread_take(&r, ':')) return -1;

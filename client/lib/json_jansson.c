@@ -8,12 +8,19 @@
 
 #include "json_read.h"
 
-static json_t *convert(const jv *v, const char *text, size_t len) {
+/* NULL with |*why| set when a value cannot be carried (a string holding NUL,
+ * a number out of a double's range), or out of memory. */
+static json_t *convert(const jv *v, const char *text, size_t len, const char **why) {
   switch (v->type) {
   case JV_OBJECT: {
     json_t *o = json_object();
     for (const jv *m = v->child; o && m; m = m->next) {
-      json_t *c = convert(m, text, len);
+      if (strlen(m->key) != m->key_len) {
+        *why = "a key holds a NUL character";
+        json_decref(o);
+        return NULL;
+      }
+      json_t *c = convert(m, text, len, why);
       if (c == NULL || json_object_setn_new(o, m->key, m->key_len, c) != 0) {
         json_decref(o);
         return NULL;
@@ -24,7 +31,7 @@ static json_t *convert(const jv *v, const char *text, size_t len) {
   case JV_ARRAY: {
     json_t *a = json_array();
     for (const jv *m = v->child; a && m; m = m->next) {
-      json_t *c = convert(m, text, len);
+      json_t *c = convert(m, text, len, why);
       if (c == NULL || json_array_append_new(a, c) != 0) {
         json_decref(a);
         return NULL;
@@ -33,6 +40,10 @@ static json_t *convert(const jv *v, const char *text, size_t len) {
     return a;
   }
   case JV_STRING:
+    if (strlen(v->str) != v->len) {
+      *why = "a string holds a NUL character";
+      return NULL;
+    }
     return json_stringn(v->str, v->len);
   case JV_TRUE:
     return json_true();
@@ -43,14 +54,30 @@ static json_t *convert(const jv *v, const char *text, size_t len) {
   case JV_INTEGER:
   case JV_REAL: {
     if (v->type == JV_INTEGER && v->num_ok) return json_integer(v->num);
-    /* a fraction, an exponent, or an integer beyond long long: a real */
-    char num[64];
-    size_t n = 0;
-    while (v->off + n < len && n < sizeof(num) - 1 && strchr("0123456789+-.eE", text[v->off + n]) && text[v->off + n])
-      n++;
+    /* a fraction, an exponent, or an integer beyond long long: a double. The
+     * number's extent is found again with the reader (checked already). */
+    jread r;
+    jread_init(&r, (const uint8_t *)text + v->off, len - v->off, NULL, 0);
+    int is_int;
+    if (jread_number(&r, &is_int) != 0) {
+      *why = "invalid number";
+      return NULL;
+    }
+    size_t n = (size_t)(CBS_data(&r.in) - r.base);
+    char *num = malloc(n + 1);
+    if (num == NULL) return NULL;
     memcpy(num, text + v->off, n);
     num[n] = '\0';
-    return json_real(strtod(num, NULL));
+    char *end;
+    errno = 0;
+    double d = strtod(num, &end);
+    int bad = errno == ERANGE && (d > 1 || d < -1); /* overflow; underflow to 0 is fine */
+    free(num);
+    if (bad) {
+      *why = "a number out of range";
+      return NULL;
+    }
+    return json_real(d);
   }
   }
   return NULL;
@@ -73,9 +100,10 @@ json_t *json_read_jansson(const char *text, size_t len, char *err, size_t errlen
     if (err) snprintf(err, errlen, "%d:%d: %s", line, col, why);
     return NULL;
   }
-  json_t *out = convert(doc.root, text, len);
+  const char *bad = NULL;
+  json_t *out = convert(doc.root, text, len, &bad);
   jv_free(&doc);
-  if (out == NULL && err) snprintf(err, errlen, "out of memory");
+  if (out == NULL && err) snprintf(err, errlen, "%s", bad ? bad : "out of memory");
   return out;
 }
 

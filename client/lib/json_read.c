@@ -102,6 +102,15 @@ static size_t utf8_len(const uint8_t *p, size_t n) {
   return need;
 }
 
+/* The error at the byte just taken. */
+static int fail_back(jread *r, const char *why) {
+  if (r->why == NULL) {
+    r->why = why;
+    r->at = (size_t)(CBS_data(&r->in) - r->base) - 1;
+  }
+  return -1;
+}
+
 /* A string (the opening quote next), decoded into the arena, NUL-terminated.
  * |out| NULL: checked and skipped. */
 int jread_string(jread *r, const char **out, size_t *out_len) {
@@ -110,12 +119,14 @@ int jread_string(jread *r, const char **out, size_t *out_len) {
   char *o = out ? r->arena + r->used : NULL;
   size_t room = out ? r->cap - r->used : 0; /* an arena of the text's length + 1 always has it */
   size_t k = 0;
+/* |n| more bytes and the NUL still fit */
+#define ROOM(n) \
+  if (o && k + (n) + 1 > room) return jread_fail(r, "string too long")
   for (;;) {
-    if (o && k + 5 > room) return jread_fail(r, "string too long");
     uint8_t c;
     if (!CBS_get_u8(&r->in, &c)) return jread_fail(r, "unterminated string");
     if (c == '"') break;
-    if (c < 0x20) return jread_fail(r, "control character in a string");
+    if (c < 0x20) return fail_back(r, "control character in a string");
     if (c == '\\') {
       uint8_t e;
       if (!CBS_get_u8(&r->in, &e)) return jread_fail(r, "unterminated string");
@@ -140,12 +151,15 @@ int jread_string(jread *r, const char **out, size_t *out_len) {
             return jread_fail(r, "unpaired surrogate");
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
+        ROOM(4);
         if (o) k += put_utf8(o + k, cp);
+        else k += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
         continue;
       }
       default:
-        return jread_fail(r, "invalid escape");
+        return fail_back(r, "invalid escape");
       }
+      ROOM(1);
       if (o) o[k] = one;
       k++;
       continue;
@@ -153,21 +167,24 @@ int jread_string(jread *r, const char **out, size_t *out_len) {
     if (c >= 0x80) {
       /* |c| was taken: look at it again with what follows */
       size_t n = utf8_len(CBS_data(&r->in) - 1, CBS_len(&r->in) + 1);
-      if (n == 0) return jread_fail(r, "invalid UTF-8 in a string");
+      if (n == 0) return fail_back(r, "invalid UTF-8 in a string");
+      ROOM(n);
       if (o) memcpy(o + k, CBS_data(&r->in) - 1, n);
       k += n;
       CBS_skip(&r->in, n - 1);
       continue;
     }
+    ROOM(1);
     if (o) o[k] = (char)c;
     k++;
   }
+#undef ROOM
   if (o) {
     o[k] = '\0';
     r->used += k + 1;
     *out = o;
-    if (out_len) *out_len = k;
   }
+  if (out_len) *out_len = k;
   return 0;
 }
 
@@ -235,7 +252,7 @@ int jread_skip(jread *r, int depth) {
   }
   default:
     if (c == '-' || (c >= '0' && c <= '9')) return jread_number(r, &is_int);
-    return jread_fail(r, c < 0 ? "unexpected end of line" : "invalid token");
+    return jread_fail(r, c < 0 ? "unexpected end" : "invalid token");
   }
 }
 
@@ -249,9 +266,11 @@ int jread_null(jread *r) {
 /* A copy of the value's text without the blanks between tokens, into the arena. */
 int jread_compact(jread *r, const char **out) {
   jread_ws(r);
+  if (r->arena == NULL) return jread_fail(r, "no room for strings");
   const uint8_t *from = CBS_data(&r->in);
   if (jread_skip(r, 0) != 0) return -1;
   size_t n = (size_t)(CBS_data(&r->in) - from);
+  if (n + 1 > r->cap - r->used) return jread_fail(r, "value too long");
   char *o = r->arena + r->used;
   size_t k = 0;
   int in_str = 0;
@@ -292,6 +311,46 @@ static int to_ll(const uint8_t *p, size_t n, long long *out) {
   return 1;
 }
 
+/* Objects up to this size are checked for duplicate keys member by member;
+ * larger ones once closed, by sorting (no quadratic time on hostile input). */
+#define JV_LINEAR_DUPS 16
+
+static int key_cmp(const void *a, const void *b) {
+  const jv *x = *(const jv *const *)a, *y = *(const jv *const *)b;
+  size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+  int c = memcmp(x->key, y->key, n);
+  if (c) return c;
+  return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+}
+
+/* The member whose key repeats an earlier one's, or NULL; -1 in *oom when the
+ * check could not be made. */
+static const jv *sorted_dup(const jv *obj, int *oom) {
+  *oom = 0;
+  const jv **m = malloc(obj->len * sizeof(*m));
+  if (m == NULL) {
+    *oom = 1;
+    return NULL;
+  }
+  size_t n = 0;
+  for (const jv *c = obj->child; c; c = c->next) m[n++] = c;
+  qsort(m, n, sizeof(*m), key_cmp);
+  const jv *dup = NULL;
+  for (size_t i = 1; i < n; i++)
+    if (key_cmp(&m[i - 1], &m[i]) == 0) {
+      const jv *later = m[i]->key_off > m[i - 1]->key_off ? m[i] : m[i - 1];
+      if (dup == NULL || later->key_off < dup->key_off) dup = later;
+    }
+  free(m);
+  return dup;
+}
+
+static int fail_at_offset(jread *r, size_t at, const char *why) {
+  r->why = NULL;
+  CBS_init(&r->in, r->base + at, 0);
+  return jread_fail(r, why);
+}
+
 static jv *build(jread *r, jv *nodes, size_t n_nodes, size_t *next, int depth) {
   jread_ws(r);
   if (*next == n_nodes) {
@@ -323,41 +382,46 @@ static jv *build(jread *r, jv *nodes, size_t n_nodes, size_t *next, int depth) {
     jv **tail = &v->child;
     for (;;) {
       const char *key = NULL;
-      size_t klen = 0;
+      size_t klen = 0, key_at = 0;
       if (obj) {
         jread_ws(r);
-        size_t key_at = (size_t)(CBS_data(&r->in) - r->base);
+        key_at = (size_t)(CBS_data(&r->in) - r->base);
         if (jread_string(r, &key, &klen) != 0) return NULL;
-        for (const jv *m = v->child; m; m = m->next)
-          if (keys_equal(m, key, klen)) {
-            r->why = NULL; /* at the key, not after it */
-            CBS_init(&r->in, r->base + key_at, 0);
-            jread_fail(r, "duplicate key");
-            return NULL;
-          }
+        if (v->len < JV_LINEAR_DUPS)
+          for (const jv *m = v->child; m; m = m->next)
+            if (keys_equal(m, key, klen)) {
+              fail_at_offset(r, key_at, "duplicate key");
+              return NULL;
+            }
         jread_ws(r);
         if (!jread_take(r, ':')) {
           jread_fail(r, "expected ':'");
           return NULL;
         }
       }
-      if (v->len == JV_MAX_MEMBERS) {
-        jread_fail(r, "too many members");
-        return NULL;
-      }
       jv *m = build(r, nodes, n_nodes, next, depth + 1);
       if (m == NULL) return NULL;
       m->key = key;
       m->key_len = klen;
+      m->key_off = key_at;
       *tail = m;
       tail = &m->next;
       v->len++;
       jread_ws(r);
       if (jread_take(r, ',')) continue;
-      if (jread_take(r, obj ? '}' : ']')) return v;
+      if (jread_take(r, obj ? '}' : ']')) break;
       jread_fail(r, obj ? "expected ',' or '}'" : "expected ',' or ']'");
       return NULL;
     }
+    if (obj && v->len > JV_LINEAR_DUPS) {
+      int oom;
+      const jv *dup = sorted_dup(v, &oom);
+      if (oom || dup) {
+        fail_at_offset(r, dup ? dup->key_off : v->off, dup ? "duplicate key" : "out of memory");
+        return NULL;
+      }
+    }
+    return v;
   }
   const uint8_t *from = CBS_data(&r->in);
   int is_int;

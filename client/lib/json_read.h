@@ -58,6 +58,7 @@ typedef struct jv {
   size_t off;             /* where the value starts in the text */
   const char *key;        /* a member's key (decoded), else NULL */
   size_t key_len;
+  size_t key_off;         /* where the key starts in the text */
   const char *str;        /* JV_STRING: decoded, NUL-terminated */
   size_t len;             /* JV_STRING: bytes; JV_ARRAY, JV_OBJECT: members */
   long long num;          /* JV_INTEGER, when |num_ok| */
@@ -73,9 +74,7 @@ typedef struct jv_doc {
 } jv_doc;
 
 /* The whole |text| (nothing may follow the value but blanks). Duplicate keys in an
- * object are refused, and objects of more than JV_MAX_MEMBERS members. 0, or -1
- * with |why| and the byte offset |*at| of the error. */
-#define JV_MAX_MEMBERS 4096
+ * object are refused. 0, or -1 with |why| and the byte offset |*at| of the error. */
 int jv_parse(const char *text, size_t len, jv_doc *doc, const char **why, size_t *at);
 void jv_free(jv_doc *doc);
 

@@ -52,7 +52,6 @@ struct pconn {
   h2_conn *h2;
   int draining;                  /* takes no new request */
   int in_h2, want_flush;         /* inside h2_recv/h2_send: flush later */
-  size_t unsent;                 /* HTTP/2 requests bound since the last write */
   int holding;                   /* output held back (write coalescing), |hold| runs */
   uv_timer_t hold;
   int fail_err;                  /* fail the waiting requests with it on close */
@@ -315,7 +314,6 @@ static void maybe_idle(pconn *pc) {
 
 static void h2_flush(pconn *pc) {
   uint8_t out[POOL_H2_OUT];
-  pc->unsent = 0;
   while (pc->h2 && pc->c && pc->state == PC_READY && h2_want_write(pc->h2)) {
     size_t n = 0;
     pc->in_h2 = 1; /* stream callbacks run from inside h2_send */
@@ -339,17 +337,21 @@ static void h2_flush(pconn *pc) {
  * room for — and the server, the bottleneck on a shared core, pays a read and a
  * TLS record for each (strace, 1 connection x 100 streams: 20 requests a write
  * against h2load's 96; server CPU per request 5-8 % above h2load's, now 2-4 %;
- * tools/bench/batch, docs/BENCHMARKS.md). Only HEADERS wait: a reply (SETTINGS
- * or PING ACK, WINDOW_UPDATE, RST_STREAM) or a body goes out at once. */
+ * tools/bench/batch, docs/BENCHMARKS.md). Only HEADERS wait: with a reply
+ * queued (SETTINGS or PING ACK, WINDOW_UPDATE, RST_STREAM) or a request body
+ * to send, everything goes out at once. */
 static int hold_output(const pconn *pc) {
   const guise_client *cl = pc->cl;
-  if (cl->h2_coalesce_ms == 0 || pc->h2 == NULL || pc->unsent == 0) return 0;
+  if (cl->h2_coalesce_ms == 0 || pc->h2 == NULL) return 0;
+  size_t unsent = h2_unsent_requests(pc->h2);
+  if (unsent == 0) return 0;
   size_t enough = cl->streams / 2 > 2 ? cl->streams / 2 : 2;
-  if (pc->unsent >= enough) return 0;
+  if (unsent >= enough) return 0;
   /* the answers that will release them: streams sent and not ended */
-  size_t waiting = pc->n_streams > pc->unsent ? pc->n_streams - pc->unsent : 0;
-  if (waiting < enough) return 0;
-  return h2_queued_frames(pc->h2) == pc->unsent;
+  size_t open = h2_open_requests(pc->h2);
+  if (open < unsent + enough) return 0;
+  /* nothing else waits: no reply, no request body */
+  return !h2_bodies_pending(pc->h2) && h2_queued_frames(pc->h2) == unsent;
 }
 
 static void on_hold_timeout(uv_timer_t *t) {
@@ -726,10 +728,7 @@ static void dispatch(origin *o) {
       dequeue(o, rh);
       rh->pc = pc;
       pc->bound++;
-      if (pc->is_h2) {
-        pc->n_streams++;
-        pc->unsent++;
-      }
+      if (pc->is_h2) pc->n_streams++;
       else pc->h1_active = rh;
       set_busy(pc, 1);
       req_bind(rh, pc);

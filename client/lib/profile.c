@@ -392,7 +392,7 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
     const jv *e;
     for (i = 0, e = ph->child; e; e = e->next, i++) {
       push_index(w, i);
-      const char *n = e->str;
+      const char *n = e->type == JV_STRING && strlen(e->str) == e->len ? e->str : NULL;
       char letter = 0;
       if (n && strcmp(n, ":method") == 0) letter = 'm';
       else if (n && strcmp(n, ":authority") == 0) letter = 'a';

@@ -145,7 +145,8 @@ static void finish(req *r, int err, const char *detail, int reusable) {
 /* max_time_from_connection: no connection of the origin came free in time. */
 static void on_queue_time(uv_timer_t *t) {
   req *r = t->data;
-  finish(r, GUISE_E_TIMEOUT_CONNECT, "no connection to the server came free within the connect timeout", 0);
+  finish(r, GUISE_E_TIMEOUT_CONNECT,
+         "no connection within the connect timeout (none came free, or a new one was still being made)", 0);
 }
 
 static void on_max_time(uv_timer_t *t) {
@@ -790,8 +791,9 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   cl->active_reqs++;
   if (r->o.max_time_ms && !r->o.max_time_from_connection)
     uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
-  else if (r->o.max_time_from_connection) /* the wait for a connection: the connect timeout */
-    uv_timer_start(&r->timer, on_queue_time, o.connect_timeout_ms ? o.connect_timeout_ms : 30000, 0);
+  else if (r->o.max_time_from_connection) /* the wait for a connection: the connect timeout, the pool's */
+    uv_timer_start(&r->timer, on_queue_time,
+                   o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
   e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request", 0);
   return 0;

@@ -30,14 +30,23 @@ class Refused(Exception):
 
 
 def b64_decode(s):
-    """RFC 4648, either alphabet (not mixed within a value here), padding optional."""
-    t = s.rstrip("=")
-    if "=" in t or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_" for c in t):
+    """RFC 4648, either alphabet (not mixed within a value here), padding optional,
+    canonical only (no dangling character, unused bits zero, padding that fits)."""
+    t = s
+    pad = 0
+    while t.endswith("=") and pad < 2:
+        t, pad = t[:-1], pad + 1
+    if pad and (len(t) + pad) % 4:
+        raise Refused("padding")
+    if any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_" for c in t):
         raise Refused("not base64")
-    t = t.replace("-", "+").replace("_", "/")
-    if len(t) % 4 == 1:  # a dangling 6 bits: the decoder drops them
-        t = t[:-1]
-    return base64.b64decode(t + "=" * (-len(t) % 4))
+    if len(t) % 4 == 1:
+        raise Refused("dangling")
+    std = t.replace("-", "+").replace("_", "/")
+    raw = base64.b64decode(std + "=" * (-len(std) % 4))
+    if base64.b64encode(raw).decode().rstrip("=") != std:
+        raise Refused("unused bits")
+    return raw
 
 
 def no_surrogates(v):
@@ -317,6 +326,14 @@ cases = [
     b'{"url": null}',
     b'{}',
     b'{"url": "https://a.test/", "meta": "\\x"}',
+    b'{"url": "https://a.test/", "body_base64": "Q"}',
+    b'{"url": "https://a.test/", "body_base64": "QQ="}',
+    b'{"url": "https://a.test/", "body_base64": "QR=="}',
+    b'{"url": "https://a.test/", "body_base64": "QQ=="}',
+    b'{"url": "https://a.test/", "body_base64": "QUE="}',
+    b'{"url": "https://a.test/", "body_base64": "===="}',
+    b'{"url\\u0000zz": "https://a.test/"}',
+    b'{"url": "https://a.test/", "http": "2\\u0000x"}',
 ]
 rng = random.Random(8)
 valid = [rand_job(rng, i) for i in range(3000)]
