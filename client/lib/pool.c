@@ -508,7 +508,7 @@ static void on_close(conn *c, int err, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
   if (c != pc->c && c != pc->racer) { /* the loser of a race, closed by us */
-    pc->holds--;
+    pconn_release(pc); /* the last hold when the winner ended first */
     return;
   }
   if (err && conn_error_detail(c)[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", conn_error_detail(c));
