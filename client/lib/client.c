@@ -178,13 +178,16 @@ void client_variant_put(guise_client *cl, variant *v) {
   trim_variants(cl);
 }
 
-static int make_ctx(variant *v) {
-  tls_client_config tc = {&v->tls, v->cafile, v->insecure, NULL};
+/* A TLS context for |shape| with the variant's trust settings, into *out. */
+static int new_ctx(const variant *v, const tls_shape *shape, SSL_CTX **out) {
+  tls_client_config tc = {shape, v->cafile, v->insecure, NULL};
   const char *why;
   int e = 0;
-  v->ctx = tls_client_ctx_new(&tc, &e, &why);
-  return v->ctx ? 0 : e ? e : GUISE_E_INTERNAL;
+  *out = tls_client_ctx_new(&tc, &e, &why);
+  return *out ? 0 : e ? e : GUISE_E_INTERNAL;
 }
+
+static int make_ctx(variant *v) { return new_ctx(v, &v->tls, &v->ctx); }
 
 int client_variant_proxy_ctx(guise_client *cl, variant *v) {
   (void)cl;
@@ -192,11 +195,7 @@ int client_variant_proxy_ctx(guise_client *cl, variant *v) {
   tls_shape plain;
   tls_shape_init(&plain);
   snprintf(plain.alpn[plain.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
-  tls_client_config tc = {&plain, v->cafile, v->insecure, NULL};
-  const char *why;
-  int e = 0;
-  v->proxy_ctx = tls_client_ctx_new(&tc, &e, &why);
-  return v->proxy_ctx ? 0 : e ? e : GUISE_E_INTERNAL;
+  return new_ctx(v, &plain, &v->proxy_ctx);
 }
 
 int client_variant_ctx(guise_client *cl, variant *v) {

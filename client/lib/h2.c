@@ -834,8 +834,10 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
        * PriorityLowerBound walks its levels. |streams| is newest first and
        * holds the streams not yet closed. */
       const h2_stream *best = NULL;
-      for (const h2_stream *o = c->streams; o; o = o->next)
+      for (const h2_stream *o = c->streams; o; o = o->next) {
         if (o->weight >= prio->weight && (best == NULL || o->weight < best->weight)) best = o;
+        if (best && best->weight == prio->weight) break; /* its own level: the nearest */
+      }
       if (best) dep = best->id;
     }
     nghttp2_priority_spec_init(&spec, dep, prio->weight, prio->exclusive);

@@ -88,15 +88,8 @@ json_t *json_read_jansson(const char *text, size_t len, char *err, size_t errlen
   const char *why;
   size_t at;
   if (jv_parse(text, len, &doc, &why, &at) != 0) {
-    int line = 1, col = 1;
-    for (size_t i = 0; i < at && i < len; i++) {
-      if (text[i] == '\n') {
-        line++;
-        col = 1;
-      } else {
-        col++;
-      }
-    }
+    int line, col;
+    jread_line_col(text, len, at, &line, &col);
     if (err) snprintf(err, errlen, "%d:%d: %s", line, col, why);
     return NULL;
   }

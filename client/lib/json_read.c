@@ -292,6 +292,20 @@ int jread_compact(jread *r, const char **out) {
 }
 
 
+void jread_line_col(const char *text, size_t len, size_t at, int *line, int *col) {
+  int l = 1, c = 1;
+  for (size_t i = 0; i < at && i < len; i++) {
+    if (text[i] == '\n') {
+      l++;
+      c = 1;
+    } else {
+      c++;
+    }
+  }
+  *line = l;
+  *col = c;
+}
+
 /* ---- the tree --------------------------------------------------------------------- */
 
 static int keys_equal(const jv *a, const char *k, size_t n) {

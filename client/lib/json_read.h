@@ -47,6 +47,8 @@ int jread_skip(jread *r, int depth);
 int jread_null(jread *r);
 /* Any value's text without the blanks between its tokens, into the arena. */
 int jread_compact(jread *r, const char **out);
+/* The 1-based line and column of byte |at| of |text|, as an editor counts them. */
+void jread_line_col(const char *text, size_t len, size_t at, int *line, int *col);
 
 /* ---- the tree --------------------------------------------------------------------- */
 

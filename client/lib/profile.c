@@ -17,6 +17,7 @@
 typedef struct walk {
   const char *text;
   size_t len;
+  const jv *root;
   const char *file;
   json_step path[8];
   size_t depth;
@@ -31,7 +32,7 @@ static void fail_at(walk *w, int at_key, const char *fmt, ...) {
   if (w->failed) return;
   w->failed = 1;
   int line = 0, col = 0;
-  if (json_pos_find(w->text, w->len, w->path, w->depth, at_key, &line, &col) != 0) line = col = 0;
+  if (json_pos_find(w->root, w->text, w->len, w->path, w->depth, at_key, &line, &col) != 0) line = col = 0;
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
@@ -447,20 +448,13 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
   const char *syntax;
   size_t at;
   if (jv_parse(text, len, &doc, &syntax, &at) != 0) {
-    int line = 1, col = 1;
-    for (size_t i = 0; i < at && i < len; i++) {
-      if (text[i] == '\n') {
-        line++;
-        col = 1;
-      } else {
-        col++;
-      }
-    }
+    int line, col;
+    jread_line_col(text, len, at, &line, &col);
     snprintf(err, errlen, "%s:%d:%d: %s", file, line, col, syntax);
     return -1;
   }
   const jv *root = doc.root;
-  walk w = {.text = text, .len = len, .file = file, .err = err, .errlen = errlen};
+  walk w = {.text = text, .len = len, .root = root, .file = file, .err = err, .errlen = errlen};
   profile *p = calloc(1, sizeof(*p));
   if (p == NULL) {
     jv_free(&doc);
