@@ -1,6 +1,6 @@
 /*
  * profile_import.c — a profile from a capture record of the reference data
- * (../shared/fingerprints/browsers.json: the "tls", "http2" and navigation
+ * (tests/data/browsers.json: the "tls", "http2" and navigation
  * header blocks of one browser), written in the profile format with IANA names.
  * The shipped profiles are made with it (tools/profiles/make).
  */

@@ -2,7 +2,7 @@
 """Real browsers against `guise echo`, checked by observers that share no code with it.
 
     browser_test.py capture   --browser B --work DIR --guise GUISE --visit BROWSER_VISIT
-    browser_test.py CHECK     --browser B --work DIR [--shared SHARED_DIR]
+    browser_test.py CHECK     --browser B --work DIR [--data DATA_DIR]
 
 capture runs tools/capture/browser-visit twice for browser B: once against guise echo
 (DIR/echo) and once against nghttpd -v (DIR/nghttpd). Each CHECK reads those outputs:
@@ -18,7 +18,7 @@ capture runs tools/capture/browser-visit twice for browser B: once against guise
                connection WINDOW_UPDATE, frame order, PRIORITY frames, HEADERS stream / flags /
                priority, pseudo-header order, header names and values in order, Akamai)
                equals what nghttpd -v logged for the same browser in its own visit.
-  reference    the stable fingerprints equal those "Seen here" in FINGERPRINTS.md; when the
+  reference    the stable fingerprints equal those the team saw (REFERENCE below); when the
                installed browser's major version is not the reference's, the differences are
                printed and the test is skipped (exit 77), not failed.
 
@@ -39,8 +39,8 @@ import observers  # noqa: E402
 
 SKIP = 77
 
-# ../shared/docs/FINGERPRINTS.md, "Independent observers available offline", seen here on
-# 2026-11-26 (navigation, headless). The test checks that the document still says so.
+# Debian chromium 156 and firefox-esr 153 as the team saw them on 2026-11-26 (navigation,
+# headless, tools/capture/browser-visit against guise echo on a Debian machine).
 REFERENCE = {
     "chromium": {
         "major": 156,
@@ -235,8 +235,8 @@ def cmd_clienthello(args):
 
 # ---- (b) JA4 vs independent implementation ----------------------------------------------------------
 
-def load_vectors(shared):
-    v = os.path.join(shared, "fingerprints", "vectors")
+def load_vectors(data):
+    v = os.path.join(data, "vectors")
     with open(os.path.join(v, "ja4_spec_examples.json")) as f:
         ja4 = json.load(f)
     with open(os.path.join(v, "ja3_readme_examples.json")) as f:
@@ -250,9 +250,9 @@ def cmd_ja4(args):
     rep = Report(f"{meta['version']}: echo JA4 family == independent JA4 from tshark fields")
     # First make sure the independent implementation itself follows the spec's vectors.
     try:
-        bad = ja4_independent.self_test(*load_vectors(args.shared))
+        bad = ja4_independent.self_test(*load_vectors(args.data))
     except OSError as e:
-        bad = [f"cannot read the spec vectors under {args.shared}: {e}"]
+        bad = [f"cannot read the spec vectors under {args.data}/vectors: {e}"]
     for b in bad:
         rep.fail(f"independent implementation: {b}")
     if not conns:
@@ -373,17 +373,8 @@ def cmd_reference(args):
     d = os.path.join(args.work, "echo")
     meta = load_meta(d)
     ref = REFERENCE[args.browser]
-    rep = Report(f"{meta['version']}: stable fingerprints == FINGERPRINTS.md 'Seen here' "
+    rep = Report(f"{meta['version']}: stable fingerprints == the team's capture "
                  f"({args.browser} {ref['major']})")
-    doc = os.path.join(args.shared, "docs", "FINGERPRINTS.md")
-    try:
-        with open(doc) as f:
-            text = f.read()
-        for key in ("ja4", "akamai"):
-            if ref[key] not in text:
-                print(f"note: {doc} no longer mentions {ref[key]}; this test's copy may be stale")
-    except OSError:
-        print(f"note: {doc} not readable; using this test's copy of the reference values")
     conn = navigation(load_echo_log(d))
     if conn is None:
         rep.fail("the echo logged no navigation (GET /)")
@@ -425,7 +416,7 @@ def main():
     ap.add_argument("--guise", help="guise binary (capture)")
     ap.add_argument("--visit", help="tools/capture/browser-visit (capture)")
     ap.add_argument("--timeout", type=float, default=30.0, help="per browser run (capture)")
-    ap.add_argument("--shared", default=os.environ.get("GUISE_SHARED_DIR", "../shared"))
+    ap.add_argument("--data", help="the repository's tests/data (reference vectors)")
     args = ap.parse_args()
     try:
         return {"capture": cmd_capture, "clienthello": cmd_clienthello, "ja4": cmd_ja4,

@@ -1,7 +1,7 @@
 """Fingerprints of a ClientHello computed from plain decoded fields, independently of guise.
 
 The input is what another decoder (here tshark) made of the bytes: lists of integers and
-the ALPN values as bytes. The definitions are those of ../shared/docs/FINGERPRINTS.md
+the ALPN values as bytes. The definitions are those of FoxIO JA4.md and salesforce/ja3 (docs/OBSERVER.md)
 (JA4 from FoxIO's JA4.md, BSD-3-Clause part; JA3 from salesforce/ja3; JA3N as
 browserleaks; peetprint as tls.peet.ws). Standard library only.
 
@@ -138,7 +138,7 @@ def all_fingerprints(h):
 
 def self_test(ja4_vectors, ja3_vectors):
     """Checks this implementation against the parsed ja4_spec_examples.json and
-    ja3_readme_examples.json of ../shared/fingerprints/vectors. Returns failure strings."""
+    ja3_readme_examples.json of tests/data/vectors. Returns failure strings."""
     bad = []
     for case in ja4_vectors.get("cases", []):
         inp = case.get("input")

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """guise echo against real clients and an independent observer, on loopback.
 
-usage: test_echo.py GUISE SHARED_DIR
+usage: test_echo.py GUISE DATA_DIR   (DATA_DIR: tests/data of the repository)
 
 - curl (Debian, OpenSSL 3) over TLS: the echo's decoded ClientHello and JA3 equal
   tshark's decode of a capture of the same connection; its Akamai string equals
-  the reference measured for curl 7.88.1 (shared vectors).
+  the reference measured for curl 7.88.1 (tests/data vectors).
 - curl and nghttp (nghttp2-client) over h2c: Akamai strings equal the references.
 - HTTP/1.1 in plaintext: header names, case and order equal tshark's decode.
 - Hostile first flights end with an error record naming offset and reason in
@@ -22,7 +22,12 @@ import sys
 import tempfile
 import time
 
-GUISE, SHARED = sys.argv[1], sys.argv[2]
+GUISE, DATA = sys.argv[1], sys.argv[2]
+for _need in ("vectors/h2/akamai_examples.json",
+              "vectors/clienthello/local_curl7.88.1_openssl3.0_h2_ip.expected.json",
+              "vectors/clienthello/foxio_tls-handshake_s0_chrome.hex"):
+    if not os.access(os.path.join(DATA, _need), os.R_OK):
+        raise SystemExit(f"FAIL: test data file {os.path.join(DATA, _need)} is missing or unreadable")
 DEADLINE = time.monotonic() + 120  # the whole test stops by itself
 failures = 0
 
@@ -124,7 +129,7 @@ def tls_vs_tshark(tmp):
     e = Echo(tmp)
     pcap = os.path.join(tmp, "curl.pcap")
     cap = capture_start(e.port, pcap)
-    # An IP literal: no SNI, the same request as the shared curl vector's capture.
+    # An IP literal: no SNI, the same request as the curl vector's capture.
     doc = curl("-k", "--http2", f"https://127.0.0.1:{e.port}/tls")
     capture_stop(cap)
     e.stop()
@@ -158,22 +163,22 @@ def tls_vs_tshark(tmp):
     check("JA3 string equals tshark's", fps["ja3"] == t["tls.handshake.ja3_full"],
           f'{fps["ja3"]} vs {t["tls.handshake.ja3_full"]}')
     check("JA3 hash equals tshark's", fps["ja3_md5"] == t["tls.handshake.ja3"])
-    # Reference measured for curl 7.88.1 (FINGERPRINTS.md, shared h2 vectors).
-    ref = json.load(open(os.path.join(SHARED, "fingerprints/vectors/h2/akamai_examples.json")))
+    # Reference measured for curl 7.88.1 (FINGERPRINTS.md, tests/data h2 vectors).
+    ref = json.load(open(os.path.join(DATA, "vectors/h2/akamai_examples.json")))
     curl_ref = ref["cases"][0]
     check("Akamai over TLS equals curl 7.88.1's reference", doc["http2"]["akamai"] == curl_ref["akamai"]
           and doc["http2"]["akamai_md5"] == curl_ref["akamai_md5"], doc["http2"].get("akamai"))
     neg = doc["tls"]["negotiated"]
     check("negotiated TLS 1.3, h2, X25519", (neg["version"], neg["alpn"], neg["group"]) == ("TLSv1.3", "h2", "X25519"), neg)
     # JA4: tshark 4.4's value for the same client (curl 7.88.1 + OpenSSL 3.0 on Debian
-    # bookworm, IP literal) in the shared vectors; tshark 4.0 here has no JA4.
-    vec = json.load(open(os.path.join(SHARED, "fingerprints/vectors/clienthello/local_curl7.88.1_openssl3.0_h2_ip.expected.json")))
+    # bookworm, IP literal) in tests/data/vectors; tshark 4.0 here has no JA4.
+    vec = json.load(open(os.path.join(DATA, "vectors/clienthello/local_curl7.88.1_openssl3.0_h2_ip.expected.json")))
     for k in ("ja4", "ja4_r"):
         check(f"{k} equals tshark 4.4's for this curl", fps[k] == vec["tshark_4.4.19"][k], f'{fps[k]} vs {vec["tshark_4.4.19"][k]}')
 
 
 def h2c_references(tmp):
-    ref = json.load(open(os.path.join(SHARED, "fingerprints/vectors/h2/akamai_examples.json")))
+    ref = json.load(open(os.path.join(DATA, "vectors/h2/akamai_examples.json")))
     by_client = {c["client"].split(" (")[0]: c for c in ref["cases"]}
     e = Echo(tmp)
     doc = curl("--http2-prior-knowledge", f"http://127.0.0.1:{e.port}/h2c")
@@ -247,7 +252,7 @@ def hostile(tmp):
     s.close()
     check("idle connection closed after --idle-timeout", closed and 0.5 < idle < 3.0, f"{closed} {idle:.2f}s")
     # 300 half-open connections that sent half a ClientHello, then a real request.
-    hello = bytes.fromhex(open(os.path.join(SHARED, "fingerprints/vectors/clienthello/foxio_tls-handshake_s0_chrome.hex")).read().split()[0])
+    hello = bytes.fromhex(open(os.path.join(DATA, "vectors/clienthello/foxio_tls-handshake_s0_chrome.hex")).read().split()[0])
     held = []
     for _ in range(300):
         c = socket.create_connection(("127.0.0.1", e.port), timeout=5)

@@ -9,7 +9,7 @@ Profiles made from a JA3 and an Akamai string (guise profile import --ja3
 --akamai) must replay the strings of the real browser they were taken from, and
 with that browser's signature algorithms its JA4 too.
 
-usage: test_profiles.py GUISE [SHARED_DIR]
+usage: test_profiles.py GUISE DATA_DIR   (DATA_DIR: tests/data of the repository)
 """
 import json
 import os
@@ -18,7 +18,11 @@ import tempfile
 import sys
 
 GUISE = sys.argv[1]
-SHARED = sys.argv[2] if len(sys.argv) > 2 else None
+DATA = sys.argv[2]
+for _need in ("browsers.json", "vectors/clienthello/foxio_tls-handshake_s0_chrome.hex",
+              "vectors/h2/nghttp1.52_and_curl_h2c_port18445.pcap"):
+    if not os.access(os.path.join(DATA, _need), os.R_OK):
+        raise SystemExit(f"FAIL: test data file {os.path.join(DATA, _need)} is missing or unreadable")
 failures = 0
 
 
@@ -105,8 +109,8 @@ try:
     check("profile check with a wrong expected JA4: DIFFERENT, exit 1",
           r.returncode == 1 and "DIFFERENT" in r.stdout, r.stdout[-300:])
     # JA3 + Akamai strings of real browsers -> profile -> the same strings on the wire.
-    if SHARED:
-        with open(os.path.join(SHARED, "fingerprints", "browsers.json")) as f:
+    if DATA:
+        with open(os.path.join(DATA, "browsers.json")) as f:
             ref = {b["id"]: b for b in json.load(f)["browsers"]}
         for rid, chromium in (("firefox_144.0.0_linux", False), ("chrome_142.0.7444.176", True)):
             b = ref[rid]
@@ -139,8 +143,8 @@ try:
     # A real Chrome ClientHello (FoxIO's tls-handshake.pcapng, as a hex dump) with
     # Chrome's Akamai string -> profile -> the same fingerprints as tshark and the
     # JA4 reference implementation computed from the capture.
-    if SHARED:
-        vec = os.path.join(SHARED, "fingerprints", "vectors", "clienthello")
+    if DATA:
+        vec = os.path.join(DATA, "vectors", "clienthello")
         with open(os.path.join(vec, "foxio_tls-handshake_s0_chrome.expected.json")) as f:
             want_fp = json.load(f)
         akamai = ref["chrome_142.0.7444.176"]["fingerprints_computed"]["akamai_text"]
@@ -170,7 +174,7 @@ try:
         check("import --capture of a TLS hello without --akamai: exit 2 asking for it",
               r.returncode == 2 and "--akamai" in r.stderr, r.stderr)
         r = subprocess.run([GUISE, "profile", "import",
-                            os.path.join(SHARED, "fingerprints", "vectors", "h2", "nghttp1.52_and_curl_h2c_port18445.pcap"),
+                            os.path.join(DATA, "vectors", "h2", "nghttp1.52_and_curl_h2c_port18445.pcap"),
                             "x"], capture_output=True, text=True)
         check("import of a pcap without a ClientHello: exit 2 saying so",
               r.returncode == 2 and "no TLS ClientHello" in r.stderr, r.stderr)

@@ -1,4 +1,4 @@
-/* test_capture_golden.c — guise fp's reader on the shared captures and hex vectors,
+/* test_capture_golden.c — guise fp's reader on the captures and hex vectors of tests/data,
  * against the fingerprints recorded beside them (tshark 4.0 / 4.4 JA3, JA4 reference).
  *
  * usage: test_capture_golden VECTORS_DIR */

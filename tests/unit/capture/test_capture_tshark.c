@@ -1,5 +1,5 @@
 /* test_capture_tshark.c — cross-check with an independent reader: the JA3 of every TCP
- * stream's first ClientHello from tshark (Debian's 4.0) equals guise fp's, on the shared
+ * stream's first ClientHello from tshark (Debian's 4.0) equals guise fp's, on the
  * captures and on synthetic ones whose hellos are split, reordered and duplicated.
  *
  * usage: test_capture_tshark OUT_DIR VECTORS_DIR   (exit 77: tshark missing) */

@@ -4,7 +4,7 @@
  * it must map onto each other.
  *   - Edge 120 (browsers.json edge_120.0.2210.61_linux, fingerprints_computed):
  *     its JA4_r lists 0015; its JA4 is t13d1517h2_8daaf6152771_b1ff8ab2d16f.
- *   - Chrome through FoxIO's tls-handshake.pcapng (shared vector
+ *   - Chrome through FoxIO's tls-handshake.pcapng (tests/data vector
  *     foxio_tls-handshake_s0_chrome): tshark 4.4's JA4 t13d1516h2_8daaf6152771_e5627efa2ab1.
  *   - The same Chromium extension set without padding has the JA4 README's
  *     Chrome value t13d1516h2_8daaf6152771_02713d6af862.

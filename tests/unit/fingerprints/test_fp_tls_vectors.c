@@ -1,4 +1,4 @@
-/* Golden vectors: every ClientHello in shared/fingerprints/vectors/clienthello must give
+/* Golden vectors: every ClientHello in tests/data/vectors/clienthello must give
  * the fingerprints recorded by the reference implementation and by tshark, whole and
  * when delivered byte by byte or re-fragmented into other record layouts; the JA3/JA4
  * documentation examples and the browserleaks observation must hash as recorded.
@@ -18,8 +18,12 @@ static json_t *load_json(const char *path)
 {
     json_error_t err;
     json_t *j = json_load_file(path, 0, &err);
-    if (j == NULL)
-        fprintf(stderr, "%s:%d: %s\n", path, err.line, err.text);
+    if (j == NULL) {
+        /* A missing or broken data file ends the test here, naming the file: the
+         * checks below would otherwise read through the NULL tree. */
+        fprintf(stderr, "FAIL: test data file %s: line %d: %s\n", path, err.line, err.text);
+        exit(1);
+    }
     return j;
 }
 

@@ -1,7 +1,7 @@
 /*
  * test_h2_golden.c — client/lib/h2 against real browsers' HTTP/2 prefaces.
  *
- * For Chrome 150, Firefox 144 and Safari 26 (../shared/fingerprints/browsers.json):
+ * For Chrome 150, Firefox 144 and Safari 26 (tests/data/browsers.json):
  * build an h2_shape from the "http2" block, submit one navigation with the
  * browser's "http_headers_h2_navigation" list, take the bytes the client sends and
  * parse them with the observer (gfp_h2_parse), then compare frame sequence,

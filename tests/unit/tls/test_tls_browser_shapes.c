@@ -1,7 +1,7 @@
 /*
  * test_tls_browser_shapes.c — Chrome-, Firefox- and Safari-shaped ClientHellos
  * made by the patched BoringSSL, compared field by field with the real browser
- * captures of ../shared/fingerprints/browsers.json.
+ * captures of tests/data/browsers.json.
  *
  * usage: test_tls_browser_shapes BROWSERS_JSON
  *
