@@ -43,6 +43,9 @@ typedef struct h2_stream {
   int rst_recv;    /* the server sent RST_STREAM ... */
   uint32_t rst_code;  /* ... with this code */
   int err;         /* a local verdict that wins over the close code */
+  const char *why; /* ... and its reason, when one of ours (h2_close_reason) */
+  unsigned interim;     /* interim (1xx) responses received */
+  unsigned empty_data;  /* empty DATA frames without END_STREAM in a row */
   /* The header block being received: fields point into nghttp2's reference-
    * counted buffers, held (incref) until delivered. */
   int block_bad;
@@ -77,6 +80,9 @@ struct h2_conn {
   size_t bodies_pending; /* streams with request body still to send */
   int ng_err;
   char ng_msg[128];
+  unsigned empty_data;    /* empty DATA frames in a row, any stream */
+  const char *why;        /* the reason of a connection error of ours */
+  const char *closing_why; /* during an on_close: h2_close_reason() */
 };
 
 /* ---- Shape ----------------------------------------------------------------------- */
@@ -259,7 +265,9 @@ static void stream_finish(h2_conn *c, h2_stream *s, int err, uint32_t h2_error) 
   block_release(s);
   /* nghttp2 may still hold the pointer (a queued HEADERS, an open stream). */
   if (!c->dead) nghttp2_session_set_stream_user_data(c->ng, s->id, NULL);
+  c->closing_why = s->why ? s->why : err == GUISE_E_HTTP2_PROTOCOL ? c->why : NULL;
   if (s->cb.on_close) s->cb.on_close(s->ud, s->id, err, h2_error);
+  c->closing_why = NULL;
   cfree(s->rcs, c);
   cfree(s->hdrs, c);
   cfree(s, c);
@@ -381,6 +389,15 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
   return 0;
 }
 
+/* Ends |s| for a flood of the server's, from inside a callback: RST_STREAM
+ * ENHANCE_YOUR_CALM (RFC 9113 7: "behavior that might be generating excessive
+ * load"), and GUISE_E_HTTP2_PROTOCOL with |why| for the request. */
+static void stream_flood(h2_conn *c, h2_stream *s, const char *why) {
+  s->err = GUISE_E_HTTP2_PROTOCOL;
+  s->why = why;
+  nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
 static void deliver_headers(h2_conn *c, h2_stream *s) {
   h2_headers_kind kind;
   int status = s->status;
@@ -389,6 +406,11 @@ static void deliver_headers(h2_conn *c, h2_stream *s) {
     status = 0;
   } else if (status >= 100 && status < 200) {
     kind = H2_HEADERS_INFORMATIONAL;
+    if (++s->interim > H2_MAX_INTERIM) {
+      block_release(s);
+      stream_flood(c, s, "more than 32 interim (1xx) responses on the stream");
+      return;
+    }
   } else {
     kind = H2_HEADERS_RESPONSE;
     s->final_seen = 1;
@@ -404,6 +426,7 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
   h2_stream *s = frame->hd.stream_id ? stream_of(ng, frame->hd.stream_id) : NULL;
   switch (frame->hd.type) {
   case NGHTTP2_HEADERS:
+    c->empty_data = 0;
     if (s == NULL) break;
     if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) s->remote_end = 1;
     if (!s->err && !s->block_bad) deliver_headers(c, s);
@@ -411,6 +434,20 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
     break;
   case NGHTTP2_DATA:
     if (s && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) s->remote_end = 1;
+    if (frame->hd.length > frame->data.padlen) { /* padlen counts the Pad Length byte */
+      c->empty_data = 0;
+      if (s) s->empty_data = 0;
+    } else if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !c->why) {
+      /* Nothing in it and not the end: bounded per stream and per connection
+       * (H2_MAX_EMPTY_DATA_*). Once the connection is ending, the rest of
+       * what was read is not counted (h2_recv ends every stream). */
+      if (++c->empty_data >= H2_MAX_EMPTY_DATA_CONN) {
+        c->why = "10000 empty DATA frames in a row on the connection";
+        nghttp2_session_terminate_session(ng, NGHTTP2_ENHANCE_YOUR_CALM);
+      } else if (s && !s->err && ++s->empty_data >= H2_MAX_EMPTY_DATA_STREAM) {
+        stream_flood(c, s, "1000 empty DATA frames in a row on the stream");
+      }
+    }
     break;
   case NGHTTP2_RST_STREAM:
     if (s) {
@@ -884,7 +921,7 @@ int h2_recv(h2_conn *c, const uint8_t *data, size_t len) {
   if (c->over) return c->proto_error ? GUISE_E_HTTP2_PROTOCOL : 0;
   ssize_t r = nghttp2_session_mem_recv(c->ng, data, len);
   if (r < 0) return fail_fatal(c, (int)r);
-  if (!c->over && terminating(c)) {
+  if (!c->over && (terminating(c) || c->why)) {
     c->proto_error = 1;
     finish_all(c, GUISE_E_HTTP2_PROTOCOL);
   }
@@ -971,6 +1008,8 @@ int h2_resume_body(h2_conn *c, int32_t stream_id) {
   if (nghttp2_session_resume_data(c->ng, stream_id) != 0) return GUISE_E_USAGE_INVALID_ARGUMENT;
   return 0;
 }
+
+const char *h2_close_reason(const h2_conn *c) { return c->closing_why; }
 
 int h2_last_nghttp2_error(const h2_conn *c, const char **text) {
   if (text) *text = c->ng_msg[0] ? c->ng_msg : nghttp2_strerror(c->ng_err);

@@ -57,6 +57,21 @@
  * request header lists; a server cannot make the client grow past it. */
 #define H2_DEFAULT_MAX_MEMORY (32u * 1024u * 1024u)
 
+/* Interim (1xx) responses taken on one stream before it fails: the bound HTTP/1.1
+ * has (H1_MAX_INTERIM). A real server sends one or two (100 Continue, 103 Early
+ * Hints); one that never stops would keep the client busy forever. */
+#define H2_MAX_INTERIM 32
+/* DATA frames without payload (length 0, or padding only) and without END_STREAM,
+ * in a row, before the stream fails: they carry nothing and cost a callback each
+ * (nghttp2 has no bound of its own). Servers send none (an empty DATA frame is
+ * how some end a stream, with END_STREAM, which is not counted) or a stray one
+ * after a flush; 1000 in a row is 9 KB of frames with no byte of content, no
+ * server's behaviour but a flood's. A frame with payload starts the count again. */
+#define H2_MAX_EMPTY_DATA_STREAM 1000
+/* The same on the whole connection, across its streams (a flood spread over many
+ * streams stays under each stream's bound): past it the connection ends with
+ * GOAWAY ENHANCE_YOUR_CALM. Ten streams' worth. */
+#define H2_MAX_EMPTY_DATA_CONN 10000
 /* ---- Shape ----------------------------------------------------------------------- */
 
 /* One SETTINGS parameter (RFC 9113 §6.5.1), sent exactly as given: any id, known
@@ -197,7 +212,11 @@ typedef struct h2_stream_callbacks {
    *   GUISE_E_HTTP2_STREAM_RESET     the server reset it (any other RST_STREAM)
    *   GUISE_E_HTTP2_GOAWAY           the connection ended after a GOAWAY that
    *                                  covered it, before the response was complete
-   *   GUISE_E_HTTP2_PROTOCOL         malformed response or connection error
+   *   GUISE_E_HTTP2_PROTOCOL         malformed response or connection error; more
+   *                                  than H2_MAX_INTERIM interim responses, or
+   *                                  H2_MAX_EMPTY_DATA_STREAM / _CONN empty DATA
+   *                                  frames in a row (h2_close_reason names it;
+   *                                  RST_STREAM / GOAWAY ENHANCE_YOUR_CALM sent)
    *   GUISE_E_HTTP_HEADERS_TOO_LARGE a header block over the limits
    *   GUISE_E_CANCELLED              h2_cancel(), a callback's non-zero return,
    *                                  or h2_conn_free() with the request open
@@ -326,6 +345,11 @@ int h2_cancel(h2_conn *c, int32_t stream_id);
 /* Resumes a body that returned H2_BODY_PAUSE. GUISE_E_USAGE_INVALID_ARGUMENT for an
  * unknown stream or one not paused. */
 int h2_resume_body(h2_conn *c, int32_t stream_id);
+
+/* Inside a stream's on_close: why this module ended it, as a static one-line
+ * text naming the cause (e.g. "more than 32 interim (1xx) responses on the
+ * stream"), or NULL when the cause is the |err| code alone. */
+const char *h2_close_reason(const h2_conn *c);
 
 /* The last nghttp2 library error on |c| (0 if none) and its description (static,
  * or the session's message), kept for verbose output. */

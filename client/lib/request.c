@@ -84,6 +84,7 @@ struct req {
   size_t h2_body_off;
   /* HTTP/1.1 */
   int h1_started;
+  int conn_close;            /* the caller sent "Connection: close": not reused */
   /* body */
   decode *dec;
   int status;
@@ -285,13 +286,14 @@ static int follow(req *r, int reusable) {
     r->o.body_len = 0;
   }
   /* Credentials the caller gave are for the first origin only (curl's rule,
-   * and what a browser does with its own). */
+   * and what a browser does with its own); so is a caller's Host, which names
+   * that origin (curl drops it too). */
   if (!same_origin(&r->u, next)) {
     size_t k = 0;
     for (size_t i = 0; i < r->n_headers; i++) {
       const char *nm = r->headers[i].name;
       if (!strcasecmp(nm, "authorization") || !strcasecmp(nm, "cookie") ||
-          !strcasecmp(nm, "proxy-authorization"))
+          !strcasecmp(nm, "proxy-authorization") || !strcasecmp(nm, "host"))
         continue;
       r->headers[k++] = r->headers[i];
     }
@@ -376,8 +378,9 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
     release(r);
     return;
   }
+  const char *why = err && r->h.pc ? h2_close_reason(pconn_h2(r->h.pc)) : NULL;
   if (!err) err = body_end(r);
-  complete(r, err, err ? "the HTTP/2 stream ended with an error" : NULL, 1);
+  complete(r, err, err ? why ? why : "the HTTP/2 stream ended with an error" : NULL, 1);
   release(r);
 }
 
@@ -497,9 +500,14 @@ static void start_h2(req *r, pconn *pc) {
       n++;
     }
   }
+  /* A caller's Host is the :authority (RFC 9113 8.3.1: it replaces Host;
+   * curl does the same with -H Host); else the URL's. */
+  const char *authority = url_authority(&r->u);
+  for (size_t i = 0; i < r->n_headers; i++)
+    if (!strcasecmp(r->headers[i].name, "host") && r->headers[i].value[0]) authority = r->headers[i].value;
   h2_request hr = {.method = r->o.method,
                    .scheme = url_scheme_name(&r->u),
-                   .authority = url_authority(&r->u),
+                   .authority = authority,
                    .path = url_target(&r->u),
                    .headers = hs,
                    .n_headers = n,
@@ -572,8 +580,10 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
     } else if (k == H1R_DONE) {
       /* Kept for the next request when the server allows it and sent nothing
        * more (guise does not pipeline: bytes past the response are an error of
-       * the server's, and the connection is not trusted again). */
-      int reusable = h1_response_keep_alive(&r->h1) && n == 0;
+       * the server's, and the connection is not trusted again), and the caller
+       * did not ask for its end (RFC 9112 9.6: after "Connection: close" the
+       * server may close without saying so). */
+      int reusable = h1_response_keep_alive(&r->h1) && n == 0 && !r->conn_close;
       int e = body_end(r);
       complete(r, e, NULL, reusable && !e);
       return;
@@ -703,6 +713,54 @@ static const char *keep(char **at, const char *s) {
   return p;
 }
 
+/* Whether the comma-separated list |v| holds the token |tok| (any case, blanks
+ * around elements ignored: RFC 9110 5.6.1). */
+static int list_has(const char *v, const char *tok) {
+  size_t tl = strlen(tok);
+  while (*v) {
+    while (*v == ' ' || *v == '\t' || *v == ',') v++;
+    const char *e = v;
+    while (*e && *e != ',') e++;
+    const char *t = e;
+    while (t > v && (t[-1] == ' ' || t[-1] == '\t')) t--;
+    if ((size_t)(t - v) == tl && strncasecmp(v, tok, tl) == 0) return 1;
+    v = e;
+  }
+  return 0;
+}
+
+/*
+ * The caller's header fields guise refuses, checked before anything is sent;
+ * returns 0, or -1 with a one-line reason naming the field in |why|.
+ * Content-Length and Transfer-Encoding frame the message: guise writes them
+ * from the body (HTTP/1.1; HTTP/2 frames by DATA and END_STREAM). A caller's
+ * own would not match what is sent — a Content-Length without its body, or
+ * "chunked" over a raw body — and on a kept-alive HTTP/1.1 connection the
+ * server would read the next request (another job's, with its cookies) as
+ * this one's body (request smuggling, RFC 9112 6.3 and 11.2). TE: guise
+ * decodes no transfer coding but chunked, and HTTP/2 allows only "trailers"
+ * (RFC 9113 8.2.2), so that is the one value taken (an empty value, as for
+ * every field, removes the profile's). The other connection-specific fields
+ * (Connection, Keep-Alive, Proxy-Connection, Upgrade) go as given over
+ * HTTP/1.1 and are left out over HTTP/2, as Chrome does; Host is the
+ * :authority there.
+ */
+static int caller_headers_check(req *r, char *why, size_t cap) {
+  for (size_t i = 0; i < r->n_headers; i++) {
+    const char *nm = r->headers[i].name, *v = r->headers[i].value;
+    if (!strcasecmp(nm, "content-length") || !strcasecmp(nm, "transfer-encoding")) {
+      snprintf(why, cap, "header \"%.40s\" refused: guise writes the message framing from the body", nm);
+      return -1;
+    }
+    if (!strcasecmp(nm, "te") && v[0] && strcmp(v, "trailers") != 0) {
+      snprintf(why, cap, "header \"%.40s: %.40s\" refused: only \"trailers\" is allowed", nm, v);
+      return -1;
+    }
+    if (!strcasecmp(nm, "connection") && list_has(v, "close")) r->conn_close = 1;
+  }
+  return 0;
+}
+
 int guise_client_request(guise_client *cl, const guise_request_options *in,
                          const guise_callbacks *cb, void *ud) {
   if (cl == NULL || in == NULL || in->url == NULL || cb == NULL)
@@ -794,6 +852,13 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   else if (r->o.max_time_from_connection) /* the wait for a connection: the connect timeout, the pool's */
     uv_timer_start(&r->timer, on_queue_time,
                    o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
+  char why[sizeof(r->detail)];
+  if (caller_headers_check(r, why, sizeof(why)) != 0) {
+    /* Ended at once, through on_complete like any failure, so that the reason
+     * reaches the caller (a batch record, the command's message). */
+    finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, why, 0);
+    return 0;
+  }
   e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request", 0);
   return 0;
