@@ -67,6 +67,8 @@ KINDS_H2 = {
     "h2_flow_abuse": ("http",),
     "h2_garbage": ("http",),
     "h2_hpack_bomb": ("http",),
+    "h2_interim_flood": ("http",),     # 40 x HEADERS :status 103, then silence (bound: 32)
+    "h2_empty_data_flood": ("http",),  # :status 200, 1100 empty DATA frames, then silence (bound: 1000)
 }
 
 BOMB_GZIP = gzip.compress(b"\0" * (64 << 20), 9)  # 64 MiB of zeros in ~64 KiB
@@ -277,7 +279,8 @@ def serve_h2(c, kind):
             ok_headers = frame(1, 0x4, stream, b"\x88")  # :status 200 (HPACK static index 8)
             # Stream-level faults come with every request; connection-level ones
             # with the first (the connection is over after it).
-            if kind == "h2_ok" or (not first and kind not in ("h2_hpack_bomb", "h2_unknown_frames")):
+            if kind == "h2_ok" or (not first and kind not in ("h2_hpack_bomb", "h2_unknown_frames",
+                                                                   "h2_interim_flood", "h2_empty_data_flood")):
                 c.sendall(ok_headers + frame(0, 1, stream, b"ok"))
             elif kind == "h2_bad_frame_size":
                 c.sendall(frame(4, 0, 0, b"\0" * 7))  # SETTINGS length not a multiple of 6
@@ -299,6 +302,12 @@ def serve_h2(c, kind):
                 c.sendall(os.urandom(512))
             elif kind == "h2_hpack_bomb":
                 c.sendall(frame(1, 0x4 | 0x1, stream, HPACK_BOMB))
+            # Floods past guise's bounds, then nothing: a client without the
+            # bounds waits for its --max-time (a timeout) instead of HTTP2_PROTOCOL.
+            elif kind == "h2_interim_flood":  # :status 103, literal with name index 8
+                c.sendall(frame(1, 0x4, stream, b"\x08\x03103") * 40)
+            elif kind == "h2_empty_data_flood":
+                c.sendall(ok_headers + frame(0, 0, stream) * 1100)
             first = False
     except OSError:
         pass
