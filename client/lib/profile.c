@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/ssl.h>
 
@@ -24,6 +25,7 @@ typedef struct walk {
   char *err;
   size_t errlen;
   int failed;
+  int unsupported; /* the failure is "this build cannot send it" */
 } walk;
 
 static void fail_at(walk *w, int at_key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -62,6 +64,53 @@ static void push_index(walk *w, size_t i) {
 }
 
 static void pop(walk *w) { w->depth--; }
+
+/* name_to_value() with the "0x" form held to exactly four hex digits: strtoul
+ * alone would take "0x-001" (as 0xffff), "0x+001" or "0x 001". */
+static int code_point(name_kind kind, const char *s, uint16_t *out) {
+  if (s[0] == '0' && s[1] == 'x') {
+    for (int i = 2; i < 6; i++)
+      if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+        return -1;
+    if (s[6] != '\0') return -1;
+  }
+  return name_to_value(kind, s, out);
+}
+
+/* The first byte of |s| (|len| bytes, valid UTF-8: the reader checked it) that
+ * is a control character: C0, DEL, or C1 (U+0080..U+009F, which some terminals
+ * take as escape sequences). -1 when there is none. */
+static long control_at(const char *s, size_t len) {
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < len; i++) {
+    if (u[i] < 0x20 || u[i] == 0x7f) return (long)i;
+    if (u[i] == 0xc2 && i + 1 < len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) return (long)i;
+  }
+  return -1;
+}
+
+/* The first byte of |s| outside printable ASCII without space (0x21..0x7E), or -1. */
+static long non_graphic_at(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e) return (long)i;
+  return -1;
+}
+
+/* RFC 9110 §5.6.2 tchar. */
+static int is_tchar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+  return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* A member that must be a list with at least one entry: an empty one would
+ * leave the library's default on the wire, not what the profile says. */
+static void not_empty(walk *w, const jv *obj, const char *key, const char *instead) {
+  const jv *v = jv_get(obj, key);
+  if (v == NULL || v->type != JV_ARRAY || v->child != NULL) return;
+  push_key(w, key);
+  fail_at(w, 0, "must not be empty (%s)", instead);
+  pop(w);
+}
 
 /* Every member of |obj| must be one of |allowed| (NULL-terminated). */
 static void only_keys(walk *w, const jv *obj, const char *const *allowed) {
@@ -152,7 +201,7 @@ static size_t name_list(walk *w, const jv *obj, const char *key, name_kind kind,
       fail_at(w, 0, "expected a name (a string)");
     } else if (n == cap) {
       fail_at(w, 0, "more than %zu entries", cap);
-    } else if (name_to_value(kind, v->str, &out[n]) != 0) {
+    } else if (code_point(kind, v->str, &out[n]) != 0) {
       fail_at(w, 0, "unknown name \"%s\" (use the IANA name, or \"0x\" and four hex digits)",
               v->str);
     } else {
@@ -176,12 +225,20 @@ static size_t string_list(walk *w, const jv *obj, const char *key, char (*out)[T
   const jv *v;
   for (i = 0, v = arr->child; v; v = v->next, i++) {
     push_index(w, i);
+    long bad;
     if (!(v && v->type == JV_STRING && strlen(v->str) == v->len) || v->len == 0 || v->len >= TLS_SHAPE_MAX_PROTO)
       fail_at(w, 0, "expected a protocol name of 1 to %d bytes", TLS_SHAPE_MAX_PROTO - 1);
+    else if ((bad = non_graphic_at(v->str, v->len)) >= 0)
+      /* Every registered ALPN ID is printable ASCII (IANA TLS ALPN Protocol IDs). */
+      fail_at(w, 0, "byte %ld of the protocol name is 0x%02x: expected printable ASCII without spaces",
+              bad, (unsigned char)v->str[bad]);
     else if (n == cap)
       fail_at(w, 0, "more than %zu entries", cap);
-    else
+    else {
+      for (size_t k = 0; k < n; k++)
+        if (strcmp(out[k], v->str) == 0) fail_at(w, 0, "\"%s\" listed twice", v->str);
       memcpy(out[n++], v->str, v->len + 1);
+    }
     pop(w);
     if (w->failed) break;
   }
@@ -205,6 +262,20 @@ static void load_tls(walk *w, const jv *tls, profile *p) {
   only_keys(w, tls, keys);
   tls_shape *s = &p->tls;
   tls_shape_init(s);
+  static const struct { const char *key, *instead; } lists[] = {
+      {"versions", "leave the key out for the library's versions"},
+      {"cipher_suites", "leave the key out for the library's cipher suites"},
+      {"extensions", "leave the key out for the library's extensions"},
+      {"supported_groups", "leave the key out for the library's groups"},
+      {"key_shares", "leave the key out for the library's key shares"},
+      {"signature_algorithms", "leave the key out for the library's algorithms"},
+      {"delegated_credentials", "leave the key out to offer none"},
+      {"alpn", "leave the key out to send no ALPN"},
+      {"certificate_compression", "leave the key out to offer none"},
+  };
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+    not_empty(w, tls, lists[i].key, lists[i].instead);
+  if (w->failed) return;
   s->n_versions = name_list(w, tls, "versions", NAME_VERSION, s->versions, TLS_SHAPE_MAX_VERSIONS, 0);
   s->n_ciphers = name_list(w, tls, "cipher_suites", NAME_CIPHER, s->ciphers, TLS_SHAPE_MAX_CIPHERS, 0);
   s->n_extensions =
@@ -234,6 +305,7 @@ static void load_tls(walk *w, const jv *tls, profile *p) {
     s->alps_codepoint = (uint16_t)get_int(w, alps, "codepoint", 17513, 17613, 17613);
     if (s->alps_codepoint != 17513 && s->alps_codepoint != 17613)
       fail_at(w, 0, "codepoint must be 17513 or 17613");
+    not_empty(w, alps, "protocols", "leave \"alps\" out to send none");
     s->n_alps = string_list(w, alps, "protocols", s->alps, TLS_SHAPE_MAX_ALPN);
     pop(w);
   }
@@ -252,7 +324,7 @@ static void load_tls(walk *w, const jv *tls, profile *p) {
         const jv *t = member(w, e, "type", JV_STRING, 1);
         const jv *d = member(w, e, "data", JV_STRING, 1);
         tls_shape_raw_ext *r = &s->raw[s->n_raw];
-        if (t && name_to_value(NAME_EXTENSION, t->str, &r->type) != 0)
+        if (t && code_point(NAME_EXTENSION, t->str, &r->type) != 0)
           fail_at(w, 0, "unknown extension type \"%s\"", t->str);
         if (d) {
           size_t hl = d->len;
@@ -312,6 +384,90 @@ static void check_extension_contents(walk *w, const tls_shape *s) {
   }
 }
 
+static int listed(const uint16_t *list, size_t n, uint16_t v) {
+  for (size_t i = 0; i < n; i++)
+    if (list[i] == v) return 1;
+  return 0;
+}
+
+/* Parts of the TLS shape that load but would not reach the wire as written.
+ * Code points: IANA TLS registries (43 supported_versions, 51 key_share). */
+static void check_tls_consistency(walk *w, const tls_shape *s) {
+  /* RFC 8446 §4.2.8: every KeyShareEntry is for a group in supported_groups. */
+  for (size_t i = 0; !w->failed && s->n_groups && i < s->n_key_shares; i++) {
+    if (s->key_shares[i] == 0x0a0a || listed(s->groups, s->n_groups, s->key_shares[i])) continue;
+    push_key(w, "key_shares");
+    push_index(w, i);
+    fail_at(w, 0, "not in \"supported_groups\" (RFC 8446 4.2.8: a server refuses the hello)");
+    pop(w);
+    pop(w);
+  }
+  /* A raw extension goes only where "extensions" lists its type (patch 0004). */
+  for (size_t i = 0; !w->failed && i < s->n_raw; i++) {
+    if (listed(s->extensions, s->n_extensions, s->raw[i].type)) continue;
+    push_key(w, "raw_extensions");
+    push_index(w, i);
+    push_key(w, "type");
+    fail_at(w, 0, "not in \"extensions\", so never sent");
+    pop(w);
+    pop(w);
+    pop(w);
+  }
+  /* BoringSSL writes supported_versions (and key_share) only when offering TLS
+   * 1.3, and with an exact extension list nothing else carries the versions. */
+  if (!w->failed && s->n_versions && s->n_extensions) {
+    int tls13 = listed(s->versions, s->n_versions, 0x0304);
+    int has43 = listed(s->extensions, s->n_extensions, 43);
+    if (tls13 && !has43) {
+      push_key(w, "versions");
+      fail_at(w, 0, "lists TLS1.3, but \"extensions\" has no supported_versions to carry it");
+      pop(w);
+    } else if (!tls13 && has43) {
+      push_key(w, "versions");
+      fail_at(w, 0, "no TLS1.3, so supported_versions (listed in \"extensions\") would not be sent");
+      pop(w);
+    } else if (!tls13 && listed(s->extensions, s->n_extensions, 51)) {
+      push_key(w, "versions");
+      fail_at(w, 0, "no TLS1.3, so key_share (listed in \"extensions\") would not be sent");
+      pop(w);
+    }
+  }
+}
+
+/* SETTINGS value ranges (RFC 9113 §6.5.2, RFC 8441 §3, RFC 9218 §2.1), and
+ * where the range is ours, why. Identifiers: IANA HTTP/2 Settings. */
+static long long setting_min(uint16_t id) {
+  switch (id) {
+    case 4: return 1;      /* INITIAL_WINDOW_SIZE 0: the server could send no body byte */
+    case 5: return 16384;  /* MAX_FRAME_SIZE */
+    case 6: return 42;     /* MAX_HEADER_LIST_SIZE: ":status" alone is 7 + 3 + 32 */
+    default: return 0;
+  }
+}
+
+static long long setting_max(uint16_t id) {
+  switch (id) {
+    case 2: case 8: case 9: return 1;  /* ENABLE_PUSH, ENABLE_CONNECT_PROTOCOL, NO_RFC7540_PRIORITIES */
+    case 4: return 0x7fffffff;         /* INITIAL_WINDOW_SIZE: 2^31-1 */
+    case 5: return 16777215;           /* MAX_FRAME_SIZE: 2^24-1 */
+    default: return 0xffffffffLL;
+  }
+}
+
+static const char *setting_why(uint16_t id) {
+  switch (id) {
+    case 4: return ": 0 would stall every response body";
+    case 6: return ": below 42 no response header block fits";
+    default: return "";
+  }
+}
+
+static int setting_listed(const h2_shape *s, uint16_t id) {
+  for (size_t i = 0; i < s->n_settings; i++)
+    if (s->settings[i].id == id) return 1;
+  return 0;
+}
+
 static void load_http2(walk *w, const jv *h2, profile *p) {
   static const char *const keys[] = {"settings", "window_update", "priority_frames",
                                      "headers_priority", "first_stream_id", "pseudo_headers",
@@ -331,10 +487,13 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
       uint16_t id;
       if (!(e->type == JV_ARRAY) || e->len != 2 || !(n && n->type == JV_STRING && strlen(n->str) == n->len) || !(v && v->type == JV_INTEGER && v->num_ok))
         fail_at(w, 0, "expected [\"NAME\", value]");
-      else if (name_to_value(NAME_H2_SETTING, n->str, &id) != 0)
+      else if (code_point(NAME_H2_SETTING, n->str, &id) != 0)
         fail_at(w, 0, "unknown setting \"%s\"", n->str);
-      else if (v->num < 0 || v->num > 0xffffffffLL)
-        fail_at(w, 0, "value out of range");
+      else if (v->num < setting_min(id) || v->num > setting_max(id))
+        fail_at(w, 0, "%s %lld is out of range (%lld to %lld%s)", n->str, v->num, setting_min(id),
+                setting_max(id), setting_why(id));
+      else if (setting_listed(s, id))
+        fail_at(w, 0, "\"%s\" listed twice", n->str);
       else if (s->n_settings == H2_SHAPE_MAX_SETTINGS)
         fail_at(w, 0, "more than %d settings", H2_SHAPE_MAX_SETTINGS);
       else
@@ -346,6 +505,12 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
   }
   s->window_update = (uint32_t)get_int(w, h2, "window_update", 0, 0x7fffffff, 0);
   s->first_stream_id = (uint32_t)get_int(w, h2, "first_stream_id", 1, 0x7fffffff, 1);
+  if (!w->failed && s->first_stream_id % 2 == 0) {
+    /* RFC 9113 §5.1.1: streams a client opens are odd. */
+    push_key(w, "first_stream_id");
+    fail_at(w, 0, "must be odd (RFC 9113 5.1.1: a client's streams are odd)");
+    pop(w);
+  }
   const jv *hp = jv_get(h2, "headers_priority");
   if (hp && !(hp->type == JV_NULL)) {
     hp = member(w, h2, "headers_priority", JV_OBJECT, 0);
@@ -358,6 +523,18 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
       s->headers_priority.exclusive = get_bool(w, hp, "exclusive", 0);
       s->headers_priority.depends_on = (uint32_t)get_int(w, hp, "depends_on", 0, 0x7fffffff, 0);
       s->headers_priority_chain = get_bool(w, hp, "chain", 0);
+      uint32_t d = s->headers_priority.depends_on;
+      if (!w->failed && d % 2 == 1 && d >= s->first_stream_id) {
+        /* The request on stream |d| would depend on itself: PROTOCOL_ERROR
+         * (RFC 9113 5.3.1). Streams before the first one are idle and fine. */
+        push_key(w, "depends_on");
+        fail_at(w, 0, "stream %u is one of this client's own request streams (first_stream_id %u): "
+                "that request would depend on itself", d, s->first_stream_id);
+        pop(w);
+      }
+      if (!w->failed && s->headers_priority.weight == 16 && !s->headers_priority.exclusive && d == 0)
+        fail_at(w, 0, "the default priority (weight 16 on stream 0) is sent as no priority: "
+                "use null");
       pop(w);
     }
   }
@@ -379,6 +556,8 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
         f->priority.weight = (uint16_t)get_int(w, e, "weight", 1, 256, 16);
         f->priority.exclusive = get_bool(w, e, "exclusive", 0);
         f->priority.depends_on = (uint32_t)get_int(w, e, "depends_on", 0, 0x7fffffff, 0);
+        if (!w->failed && f->priority.depends_on == f->stream_id)
+          fail_at(w, 0, "stream %u depends on itself (RFC 9113 5.3.1)", f->stream_id);
       }
       pop(w);
       if (w->failed) break;
@@ -412,12 +591,49 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
   if (!w->failed && h2_shape_check(s, &why) != 0) fail_at(w, 0, "%s", why);
 }
 
-static size_t header_list(walk *w, const jv *obj, const char *key, profile_header *out) {
+/* Why field |nm| = |v| cannot stand in a navigation list (|h2|: the HTTP/2
+ * one, which HTTP/1.1 requests also use, Title-Cased, when there is no
+ * "http1" list), or NULL. RFC 9110 §5.1 (names are tokens), §5.5 (values),
+ * RFC 9113 §8.2.1 (lower-case names, no blanks at a value's ends), §8.2.2. */
+static const char *header_problem(const jv *nm, const jv *v, int h2, char *buf, size_t cap) {
+  for (size_t i = 0; i < nm->len; i++) {
+    unsigned char c = (unsigned char)nm->str[i];
+    if (!is_tchar(c)) {
+      snprintf(buf, cap, "byte %zu of the name is 0x%02x: a field name is a token (RFC 9110 5.6.2)", i, c);
+      return buf;
+    }
+    if (h2 && c >= 'A' && c <= 'Z') {
+      snprintf(buf, cap, "\"%s\": HTTP/2 field names are lower-case (RFC 9113 8.2.1)", nm->str);
+      return buf;
+    }
+  }
+  for (size_t i = 0; i < v->len; i++) {
+    unsigned char c = (unsigned char)v->str[i];
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      snprintf(buf, cap, "byte %zu of the value is 0x%02x: a control character (RFC 9110 5.5)", i, c);
+      return buf;
+    }
+  }
+  if (v->len && (v->str[0] == ' ' || v->str[0] == '\t' || v->str[v->len - 1] == ' ' ||
+                 v->str[v->len - 1] == '\t'))
+    return "the value starts or ends with a blank (RFC 9113 8.2.1 refuses it)";
+  if (!strcasecmp(nm->str, "content-length") || !strcasecmp(nm->str, "transfer-encoding"))
+    return "guise writes the message framing (Content-Length, Transfer-Encoding) from the body";
+  if (!strcasecmp(nm->str, "host") && v->len)
+    return "Host comes from the URL: give it an empty value to place it";
+  if (h2 && !strcmp(nm->str, "te") && strcmp(v->str, "trailers") != 0)
+    return "te other than \"trailers\" is malformed in HTTP/2 (RFC 9113 8.2.2)";
+  return NULL;
+}
+
+static size_t header_list(walk *w, const jv *obj, const char *key, profile_header *out, int h2) {
   const jv *arr = member(w, obj, key, JV_ARRAY, 0);
   if (arr == NULL) return 0;
   push_key(w, key);
   size_t n = 0, i;
   const jv *e;
+  char why[160];
+  const char *bad;
   for (i = 0, e = arr->child; e; e = e->next, i++) {
     push_index(w, i);
     const jv *nm = jv_at(e, 0), *v = jv_at(e, 1);
@@ -428,9 +644,11 @@ static size_t header_list(walk *w, const jv *obj, const char *key, profile_heade
     else if (nm->len == 0 || nm->len >= PROFILE_MAX_NAME ||
              v->len >= PROFILE_MAX_VALUE)
       fail_at(w, 0, "header name or value too long");
-    else if (strpbrk(v->str, "\r\n") || strpbrk(nm->str, "\r\n: "))
-      fail_at(w, 0, "header name or value holds a forbidden character");
+    else if ((bad = header_problem(nm, v, h2, why, sizeof(why))) != NULL)
+      fail_at(w, 0, "forbidden field: %s", bad);
     else {
+      for (size_t k = 0; k < n; k++)
+        if (strcasecmp(out[k].name, nm->str) == 0) fail_at(w, 0, "\"%s\" listed twice", nm->str);
       memcpy(out[n].name, nm->str, nm->len + 1);
       memcpy(out[n].value, v->str, v->len + 1);
       n++;
@@ -442,6 +660,48 @@ static size_t header_list(walk *w, const jv *obj, const char *key, profile_heade
   return n;
 }
 
+/* Copies the member |key| of |obj|, text for people: no control characters,
+ * which would reach a terminal through every message naming the profile. */
+static void copy_text(walk *w, const jv *obj, const char *key, char *out, size_t cap, int required) {
+  copy_string(w, obj, key, out, cap, required);
+  long bad = w->failed ? -1 : control_at(out, strlen(out));
+  if (bad >= 0) {
+    push_key(w, key);
+    fail_at(w, 0, "byte %ld is a control character (0x%02x)", bad, (unsigned char)out[bad]);
+    pop(w);
+  }
+}
+
+/* A fingerprint string: printable ASCII without spaces, as every format is. */
+static void copy_fingerprint(walk *w, const jv *obj, const char *key, char *out, size_t cap) {
+  copy_string(w, obj, key, out, cap, 0);
+  long bad = w->failed ? -1 : non_graphic_at(out, strlen(out));
+  if (bad >= 0) {
+    push_key(w, key);
+    fail_at(w, 0, "byte %ld is 0x%02x: expected printable ASCII without spaces", bad,
+            (unsigned char)out[bad]);
+    pop(w);
+  }
+}
+
+/* A profile name: what `--profile` takes and records carry. */
+static void check_name(walk *w, const char *name) {
+  for (size_t i = 0; !w->failed && name[i]; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        ((c == '.' || c == '_' || c == '-' || c == '+') && i > 0))
+      continue;
+    push_key(w, "name");
+    fail_at(w, 0, "byte %zu is 0x%02x: a profile name is letters, digits and . _ - + (not first)", i, c);
+    pop(w);
+  }
+  if (!w->failed && name[0] == '\0') {
+    push_key(w, "name");
+    fail_at(w, 0, "must not be empty");
+    pop(w);
+  }
+}
+
 int profile_load(const char *text, size_t len, const char *file, profile *out, char *err,
                  size_t errlen) {
   jv_doc doc;
@@ -451,7 +711,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     int line, col;
     jread_line_col(text, len, at, &line, &col);
     snprintf(err, errlen, "%s:%d:%d: %s", file, line, col, syntax);
-    return -1;
+    return PROFILE_ERR_SYNTAX;
   }
   const jv *root = doc.root;
   walk w = {.text = text, .len = len, .root = root, .file = file, .err = err, .errlen = errlen};
@@ -459,7 +719,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
   if (p == NULL) {
     jv_free(&doc);
     snprintf(err, errlen, "%s: out of memory", file);
-    return -1;
+    return PROFILE_ERR_NOMEM;
   }
   if (!(root->type == JV_OBJECT)) fail_at(&w, 0, "a profile is a JSON object");
   if (!w.failed) {
@@ -468,13 +728,15 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     only_keys(&w, root, keys);
     if (get_int(&w, root, "format", 1, 1, 0) != 1 && !w.failed) fail_at(&w, 0, "missing \"format\": 1");
     copy_string(&w, root, "name", p->name, sizeof(p->name), 1);
-    copy_string(&w, root, "description", p->description, sizeof(p->description), 0);
-    copy_string(&w, root, "source", p->source, sizeof(p->source), 0);
+    if (!w.failed) check_name(&w, p->name);
+    copy_text(&w, root, "description", p->description, sizeof(p->description), 0);
+    copy_text(&w, root, "source", p->source, sizeof(p->source), 0);
     const jv *tls = member(&w, root, "tls", JV_OBJECT, 1);
     if (tls && !w.failed) {
       push_key(&w, "tls");
       load_tls(&w, tls, p);
       if (!w.failed) check_extension_contents(&w, &p->tls);
+      if (!w.failed) check_tls_consistency(&w, &p->tls);
       pop(&w);
     }
     const jv *h2 = member(&w, root, "http2", JV_OBJECT, 0);
@@ -495,8 +757,10 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
         push_key(&w, "navigation");
         static const char *const nkeys[] = {"h2", "http1", NULL};
         only_keys(&w, nav, nkeys);
-        p->n_nav_h2 = header_list(&w, nav, "h2", p->nav_h2);
-        p->n_nav_h1 = header_list(&w, nav, "http1", p->nav_h1);
+        /* An empty "http1" would read as none: the h2 list, Title-Cased. */
+        not_empty(&w, nav, "http1", "leave the key out to use the h2 list");
+        p->n_nav_h2 = header_list(&w, nav, "h2", p->nav_h2, 1);
+        p->n_nav_h1 = header_list(&w, nav, "http1", p->nav_h1, 0);
         pop(&w);
       }
       pop(&w);
@@ -506,12 +770,12 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
       push_key(&w, "expected");
       static const char *const ekeys[] = {"ja4", "ja3", "ja3n", "akamai", "peetprint", "source", NULL};
       only_keys(&w, exp, ekeys);
-      copy_string(&w, exp, "ja4", p->expected.ja4, sizeof(p->expected.ja4), 0);
-      copy_string(&w, exp, "ja3", p->expected.ja3, sizeof(p->expected.ja3), 0);
-      copy_string(&w, exp, "ja3n", p->expected.ja3n, sizeof(p->expected.ja3n), 0);
-      copy_string(&w, exp, "akamai", p->expected.akamai, sizeof(p->expected.akamai), 0);
-      copy_string(&w, exp, "peetprint", p->expected.peetprint, sizeof(p->expected.peetprint), 0);
-      copy_string(&w, exp, "source", p->expected.source, sizeof(p->expected.source), 0);
+      copy_fingerprint(&w, exp, "ja4", p->expected.ja4, sizeof(p->expected.ja4));
+      copy_fingerprint(&w, exp, "ja3", p->expected.ja3, sizeof(p->expected.ja3));
+      copy_fingerprint(&w, exp, "ja3n", p->expected.ja3n, sizeof(p->expected.ja3n));
+      copy_fingerprint(&w, exp, "akamai", p->expected.akamai, sizeof(p->expected.akamai));
+      copy_fingerprint(&w, exp, "peetprint", p->expected.peetprint, sizeof(p->expected.peetprint));
+      copy_text(&w, exp, "source", p->expected.source, sizeof(p->expected.source), 0);
       pop(&w);
     }
   }
@@ -523,6 +787,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     if (ctx == NULL || tls_shape_apply_ctx(ctx, &p->tls, &why) != 0) {
       w.depth = 0;
       push_key(&w, "tls");
+      w.unsupported = 1;
       fail_at(&w, 1, "this build cannot send it: %s", why ? why : "out of memory");
     }
     /* A listed type the library does not write and raw_extensions does not give
@@ -541,14 +806,14 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
   jv_free(&doc);
   if (!w.failed) *out = *p;
   free(p);
-  return w.failed ? -1 : 0;
+  return !w.failed ? 0 : w.unsupported ? PROFILE_ERR_UNSUPPORTED : PROFILE_ERR_INVALID;
 }
 
 int profile_load_file(const char *path, profile *out, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
-    return -1;
+    return PROFILE_ERR_SYNTAX;
   }
   char *buf = malloc(PROFILE_MAX_FILE + 1);
   size_t n = buf ? fread(buf, 1, PROFILE_MAX_FILE + 1, f) : 0;
@@ -556,7 +821,7 @@ int profile_load_file(const char *path, profile *out, char *err, size_t errlen) 
   if (buf == NULL || n > PROFILE_MAX_FILE) {
     free(buf);
     snprintf(err, errlen, "%s: larger than %u bytes", path, PROFILE_MAX_FILE);
-    return -1;
+    return PROFILE_ERR_SYNTAX;
   }
   int r = profile_load(buf, n, path, out, err, errlen);
   free(buf);
@@ -594,7 +859,7 @@ int profile_load_builtin(const char *name, profile *out, char *err, size_t errle
   const char *text = profile_builtin_text(name, &len);
   if (text == NULL) {
     snprintf(err, errlen, "no built-in profile \"%s\" (guise profile list)", name);
-    return -1;
+    return PROFILE_ERR_NOT_FOUND;
   }
   char file[PROFILE_MAX_NAME + 32];
   snprintf(file, sizeof(file), "profiles/%s.json", name);

@@ -43,20 +43,28 @@ typedef struct profile {
   } expected;
 } profile;
 
+/* Results of the loaders below (0: loaded). */
+#define PROFILE_ERR_INVALID (-1)     /* valid JSON, not a valid profile */
+#define PROFILE_ERR_SYNTAX (-2)      /* not JSON, or the file cannot be read */
+#define PROFILE_ERR_UNSUPPORTED (-3) /* a valid profile this build cannot send */
+#define PROFILE_ERR_NOMEM (-4)
+#define PROFILE_ERR_NOT_FOUND (-5)   /* no built-in profile of that name */
+
 /*
- * Loads |text| (|len| bytes, from |file|, used in messages). Returns 0, or -1
- * with "file:line:column: reason" in |err|.
+ * Loads |text| (|len| bytes, from |file|, used in messages). Returns 0, or a
+ * PROFILE_ERR_* code with "file:line:column: reason" in |err|.
  */
 int profile_load(const char *text, size_t len, const char *file, profile *out, char *err,
                  size_t errlen);
 
-/* Reads and loads a file. Same results; a missing or oversized file is named. */
+/* Reads and loads a file. Same results; a missing or oversized file is named
+ * (PROFILE_ERR_SYNTAX). */
 int profile_load_file(const char *path, profile *out, char *err, size_t errlen);
 
 /* The built-in profiles (the files of profiles/ embedded at build time). */
 size_t profile_builtin_count(void);
 const char *profile_builtin_name(size_t i);
-/* Loads the built-in |name|; -1 with a message when there is none. */
+/* Loads the built-in |name|; PROFILE_ERR_NOT_FOUND with a message when there is none. */
 int profile_load_builtin(const char *name, profile *out, char *err, size_t errlen);
 /* The JSON text of the built-in |name|, or NULL. */
 const char *profile_builtin_text(const char *name, size_t *len);

@@ -43,14 +43,14 @@ int profile_resolve(const char *name_or_file, profile *out, char *err, size_t er
     snprintf(err, errlen, "no built-in profile \"%s\" (guise profile list)", name_or_file);
     return GUISE_E_PROFILE_NOT_FOUND;
   }
-  if (r == 0) return 0;
-  /* A jansson syntax message carries no "unknown"/"expected" words of ours. */
-  if (strstr(err, "this build cannot")) return GUISE_E_PROFILE_UNSUPPORTED;
-  if (strstr(err, "unknown") || strstr(err, "expected") || strstr(err, "missing") ||
-      strstr(err, "range") || strstr(err, "twice") || strstr(err, "more than") ||
-      strstr(err, "too long") || strstr(err, "forbidden") || strstr(err, "must be"))
-    return GUISE_E_PROFILE_INVALID;
-  return GUISE_E_PROFILE_SYNTAX;
+  switch (r) {
+    case 0: return 0;
+    case PROFILE_ERR_INVALID: return GUISE_E_PROFILE_INVALID;
+    case PROFILE_ERR_UNSUPPORTED: return GUISE_E_PROFILE_UNSUPPORTED;
+    case PROFILE_ERR_NOMEM: return GUISE_E_NOMEM;
+    case PROFILE_ERR_NOT_FOUND: return GUISE_E_PROFILE_NOT_FOUND;
+    default: return GUISE_E_PROFILE_SYNTAX;
+  }
 }
 
 int guise_profile_check_syntax(const char *name_or_file, char *err, unsigned errlen) {

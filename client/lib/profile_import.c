@@ -61,19 +61,28 @@ json_t *profile_from_browsers_json(json_t *b, const char *name, char *err, size_
   json_object_set_new(p, "source", json_string(src));
 
   json_t *t = json_object();
-  json_object_set_new(t, "versions", names(json_object_get(tls, "supported_versions"), NAME_VERSION));
-  json_object_set_new(t, "cipher_suites", names(json_object_get(tls, "cipher_suites"), NAME_CIPHER));
-  json_object_set_new(t, "extensions",
-                      names(json_object_get(tls, "extensions_order_as_captured"), NAME_EXTENSION));
-  json_object_set_new(t, "permute_extensions",
-                      json_boolean(json_is_true(json_object_get(tls, "extension_permutation"))));
-  json_object_set_new(t, "supported_groups", names(json_object_get(tls, "supported_groups"), NAME_GROUP));
-  json_object_set_new(t, "key_shares", names(json_object_get(tls, "key_share_groups"), NAME_GROUP));
-  json_object_set_new(t, "signature_algorithms",
-                      names(json_object_get(tls, "signature_algorithms"), NAME_SIGALG));
+  /* A list the record does not give is left out (the loader refuses an empty
+   * one); emulation records give "extensions_order" only. */
+  json_t *order = json_object_get(tls, "extensions_order_as_captured");
+  if (!json_is_array(order)) order = json_object_get(tls, "extensions_order");
+  const struct { const char *key, *from; json_t *alt; name_kind kind; } lists[] = {
+      {"versions", "supported_versions", NULL, NAME_VERSION},
+      {"cipher_suites", "cipher_suites", NULL, NAME_CIPHER},
+      {"extensions", NULL, order, NAME_EXTENSION},
+      {"supported_groups", "supported_groups", NULL, NAME_GROUP},
+      {"key_shares", "key_share_groups", NULL, NAME_GROUP},
+      {"signature_algorithms", "signature_algorithms", NULL, NAME_SIGALG},
+  };
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+    json_t *from = lists[i].from ? json_object_get(tls, lists[i].from) : lists[i].alt;
+    if (json_array_size(from)) json_object_set_new(t, lists[i].key, names(from, lists[i].kind));
+    if (i == 2)
+      json_object_set_new(t, "permute_extensions",
+                          json_boolean(json_is_true(json_object_get(tls, "extension_permutation"))));
+  }
   json_t *dc = json_object_get(tls, "delegated_credentials");
-  if (json_is_array(dc)) json_object_set_new(t, "delegated_credentials", names(dc, NAME_SIGALG));
-  json_object_set(t, "alpn", json_object_get(tls, "alpn"));
+  if (json_array_size(dc)) json_object_set_new(t, "delegated_credentials", names(dc, NAME_SIGALG));
+  if (json_array_size(json_object_get(tls, "alpn"))) json_object_set(t, "alpn", json_object_get(tls, "alpn"));
   json_t *alps = json_object_get(tls, "alps");
   if (json_is_object(alps)) {
     json_t *a = json_object();
@@ -621,7 +630,9 @@ json_t *profile_from_strings(const char *ja3, const char *akamai, const char *na
   json_object_set_new(t, "cipher_suites", ciphers);
   json_object_set_new(t, "extensions", exts);
   json_object_set_new(t, "permute_extensions", json_boolean(opt->permute));
-  json_object_set_new(t, "supported_groups", groups);
+  /* No groups in the JA3 (a client without supported_groups): none to give. */
+  if (json_array_size(groups)) json_object_set_new(t, "supported_groups", groups);
+  else json_decref(groups);
   const struct { const char *key, *text, *flag; } lists[] = {
       {"key_shares", opt->key_shares, "--key-shares"},
       {"signature_algorithms", opt->sigalgs, "--sigalgs"},
