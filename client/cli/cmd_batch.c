@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,11 +19,15 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "../lib/safe_file.h" /* libguise's one way to write a file (docs/CLI.md) */
 
 #define BATCH_MAX_RESOLVE 16384
 #define BATCH_MAX_LINE ((8u << 20) + 2) /* a job line, with an inline body */
 #define BATCH_OUT_BUF (1u << 20)
-#define BATCH_MAX_ID 1024               /* ids longer than this are not remembered by --resume */
+#define BATCH_MAX_ID 1024               /* the longest id (guise_job_parse refuses longer ones) */
+#define BATCH_READ_CHUNK (64u << 10)    /* input read(2) size */
+#define BATCH_MIN_RATE 0.001            /* --rate: one request in 1,000 s; below, waits overflow */
+#define BATCH_MAX_RATE 1e7
 
 static const char usage[] =
     "usage: guise batch [options] [FILE|-]\n"
@@ -110,7 +115,64 @@ static void idset_free(idset *s) {
   free(s->slot);
 }
 
-/* The "id" of one record line (the first key, as the records are written). */
+/* ---- ids of this input: each belongs to one line ---------------------------------- */
+
+/* The ids the input's lines have taken so far, as two 64-bit hashes each (16
+ * bytes, not the id: memory stays ~50 bytes a line however long the ids), with
+ * the line that took it. Two distinct ids share both hashes with a chance of
+ * about n^2 / 2^129: none in practice. */
+typedef struct claim {
+  unsigned long long h1, h2, line; /* line 0: a free slot */
+} claim;
+
+typedef struct claimset {
+  claim *slot;
+  size_t cap, n;
+} claimset;
+
+static void id_hashes(const char *s, unsigned long long *h1, unsigned long long *h2) {
+  unsigned long long a = 1469598103934665603ull, b = 0x9e3779b97f4a7c15ull;
+  for (; *s; s++) {
+    a = (a ^ (unsigned char)*s) * 1099511628211ull;
+    b = (b + (unsigned char)*s) * 0xbf58476d1ce4e5b9ull;
+    b ^= b >> 31;
+  }
+  *h1 = a;
+  *h2 = b ^ (b >> 29);
+}
+
+/* Gives |id| to |line| when no earlier line has it: 0. 1 and *first when one
+ * has; -1 out of memory. */
+static int claim_id(claimset *s, const char *id, unsigned long long line, unsigned long long *first) {
+  if ((s->n + 1) * 4 > s->cap * 3) {
+    size_t nc = s->cap ? s->cap * 2 : 4096;
+    claim *ns = calloc(nc, sizeof(claim));
+    if (ns == NULL) return -1;
+    for (size_t i = 0; i < s->cap; i++)
+      if (s->slot[i].line) {
+        size_t k = s->slot[i].h1 & (nc - 1);
+        while (ns[k].line) k = (k + 1) & (nc - 1);
+        ns[k] = s->slot[i];
+      }
+    free(s->slot);
+    s->slot = ns;
+    s->cap = nc;
+  }
+  unsigned long long h1, h2;
+  id_hashes(id, &h1, &h2);
+  size_t k = h1 & (s->cap - 1);
+  while (s->slot[k].line) {
+    if (s->slot[k].h1 == h1 && s->slot[k].h2 == h2) {
+      *first = s->slot[k].line;
+      return 1;
+    }
+    k = (k + 1) & (s->cap - 1);
+  }
+  s->slot[k] = (claim){h1, h2, line};
+  s->n++;
+  return 0;
+}
+
 /* Reads the records of a previous run: their ids, and a torn last line (a run
  * killed mid-write) cut off. Returns 0, or -1 with errno. */
 static int load_previous(const char *path, idset *done, unsigned long long *kept, int *repaired) {
@@ -128,7 +190,7 @@ static int load_previous(const char *path, idset *done, unsigned long long *kept
   char id[BATCH_MAX_ID + 8]; /* guise_record_id keeps a few bytes of room */
   while ((n = getline(&line, &cap, f)) > 0) {
     if (line[n - 1] != '\n') break; /* torn: not counted, cut below */
-    if (guise_record_id(line, (size_t)n, id, sizeof(id)) == 0 && strlen(id) < BATCH_MAX_ID) {
+    if (guise_record_id(line, (size_t)n, id, sizeof(id)) == 0 && strlen(id) <= BATCH_MAX_ID) {
       if (idset_add(done, id) != 0) {
         free(line);
         fclose(f);
@@ -187,12 +249,10 @@ static void on_record(void *arg, const char *json, size_t len, int err) {
 /* Input lines that were not jobs: their records count as failed usage. */
 static atomic_ullong g_line_errors;
 
-/* The record of an input line that is not a job. */
-static void line_error(unsigned long long lineno, const char *why, guise_batch *b) {
-  char buf[1024];
-  char esc[600];
+/* |s| as the inside of a JSON string, cut to fit |cap|. */
+static void json_escape(const char *s, char *esc, size_t cap) {
   size_t k = 0;
-  for (const char *p = why; *p && k + 7 < sizeof(esc); p++) {
+  for (const char *p = s; *p && k + 7 < cap; p++) {
     unsigned char c = (unsigned char)*p;
     if (c == '"' || c == '\\') {
       esc[k++] = '\\';
@@ -204,11 +264,19 @@ static void line_error(unsigned long long lineno, const char *why, guise_batch *
     }
   }
   esc[k] = '\0';
+}
+
+/* The record of an input line that is not run (not a job, a duplicate id), under
+ * |id| (the line number, or "#N": short ids of our own). */
+static void line_error(unsigned long long lineno, const char *id, const char *why) {
+  char buf[1024 + 6 * BATCH_MAX_ID];
+  char esc[600], idesc[6 * BATCH_MAX_ID + 8]; /* an id of the longest kind, every byte escaped */
+  json_escape(why, esc, sizeof(esc));
+  json_escape(id, idesc, sizeof(idesc));
   int n = snprintf(buf, sizeof(buf),
-                   "{\"id\":\"%llu\",\"line\":%llu,\"url\":null,\"status\":0,\"error\":\"USAGE_INVALID_ARGUMENT\","
+                   "{\"id\":\"%s\",\"line\":%llu,\"url\":null,\"status\":0,\"error\":\"USAGE_INVALID_ARGUMENT\","
                    "\"error_class\":\"usage\",\"error_detail\":\"%s\",\"attempts\":0}",
-                   lineno, lineno, esc);
-  (void)b;
+                   idesc, lineno, esc);
   atomic_fetch_add(&g_line_errors, 1);
   if (n > 0) write_line(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
@@ -334,13 +402,64 @@ static void *signal_main(void *arg) {
   return NULL;
 }
 
+/* ---- input lines -------------------------------------------------------------- */
+
+/* Lines of the input as they come (read(2): a job that trickles in through a pipe
+ * starts at once), NUL bytes included (fgets lost the length: a NUL-only line
+ * looked blank and got no record). */
+typedef struct linereader {
+  int fd;
+  char *buf; /* BATCH_READ_CHUNK */
+  size_t pos, end;
+  int eof;
+} linereader;
+
+/* The next line, its '\n' included, into |line| (|max| + 1 bytes). 1, or 2 when
+ * it was longer than |max| (the rest skipped; |line| holds its start); 0 at the
+ * end; -1 on a read error (errno). */
+static int read_line(linereader *r, char *line, size_t max, size_t *len) {
+  size_t n = 0;
+  int over = 0, any = 0;
+  for (;;) {
+    if (r->pos == r->end) {
+      if (r->eof) break;
+      ssize_t k = read(r->fd, r->buf, BATCH_READ_CHUNK);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) return -1;
+      if (k == 0) {
+        r->eof = 1;
+        break;
+      }
+      r->pos = 0;
+      r->end = (size_t)k;
+    }
+    any = 1;
+    const char *start = r->buf + r->pos;
+    const char *nl = memchr(start, '\n', r->end - r->pos);
+    size_t take = nl ? (size_t)(nl - start) + 1 : r->end - r->pos;
+    if (!over && take > max - n) over = 1;
+    if (!over) {
+      memcpy(line + n, start, take);
+      n += take;
+    }
+    r->pos += take;
+    if (nl) break;
+  }
+  line[n] = '\0';
+  *len = n;
+  return !any ? 0 : over ? 2 : 1;
+}
+
 /* ---- the command --------------------------------------------------------------- */
 
+/* Both refuse NaN and infinities: strtod takes "nan", which passes any "x <= 0
+ * || x > max" test and then reaches a conversion to an integer (undefined
+ * behaviour; --max-time nan became 1 ms, --rate nan hung). */
 static int seconds(const char *opt, const char *v, unsigned *ms) {
   char *end;
   errno = 0;
   double s = strtod(v, &end);
-  if (errno || end == v || *end || s <= 0 || s > 86400) {
+  if (errno || end == v || *end || !isfinite(s) || !(s > 0 && s <= 86400)) {
     fprintf(stderr, "guise batch: %s %s: expected seconds between 0 and 86400\n", opt, v);
     return -1;
   }
@@ -353,8 +472,8 @@ static int rate_value(const char *opt, const char *v, double *r) {
   char *end;
   errno = 0;
   double x = strtod(v, &end);
-  if (errno || end == v || *end || x <= 0 || x > 1e7) {
-    fprintf(stderr, "guise batch: %s %s: expected a rate between 0 and 10000000 per second\n", opt, v);
+  if (errno || end == v || *end || !isfinite(x) || !(x >= BATCH_MIN_RATE && x <= BATCH_MAX_RATE)) {
+    fprintf(stderr, "guise batch: %s %s: expected a rate from 0.001 to 10000000 per second\n", opt, v);
     return -1;
   }
   *r = x;
@@ -474,6 +593,11 @@ int cmd_batch(int argc, char **argv) {
       noproxy = v;
     } else if (strcmp(a, "--dns-servers") == 0) {
       NEED;
+      char dns_why[200]; /* names the bad entry, escaped */
+      if (guise_dns_servers_check(v, dns_why, sizeof(dns_why))) {
+        fprintf(stderr, "guise batch: --dns-servers: %s\n", dns_why);
+        return EXIT_USAGE;
+      }
       o.dns_servers = v;
     } else if (strcmp(a, "--connect-timeout") == 0) {
       NEED;
@@ -526,6 +650,19 @@ int cmd_batch(int argc, char **argv) {
     fprintf(stderr, "guise batch: %s: %s\n", input, strerror(errno));
     return EXIT_FAILURE_GENERIC;
   }
+  /* The records must not go to the input (-o jobs.jsonl, a symlink or a hard
+   * link to it, or stdout sent there): opening the output emptied the jobs and
+   * the run ended at once with exit 0 (--resume skipped every job). Checked by
+   * device and inode before either file is touched. */
+  struct stat ist, ost;
+  if (fstat(fileno(in), &ist) == 0 && S_ISREG(ist.st_mode) &&
+      (output ? stat(output, &ost) == 0 : fstat(STDOUT_FILENO, &ost) == 0) && ost.st_dev == ist.st_dev &&
+      ost.st_ino == ist.st_ino) {
+    fprintf(stderr, "guise batch: %s %s is the input %s (the same file): the records would overwrite the jobs\n",
+            output ? "-o" : "stdout", output ? output : "", input && strcmp(input, "-") ? input : "(stdin)");
+    if (in != stdin) fclose(in);
+    return EXIT_USAGE;
+  }
   idset done = {0};
   unsigned long long kept = 0;
   int repaired = 0;
@@ -534,7 +671,15 @@ int cmd_batch(int argc, char **argv) {
     if (in != stdin) fclose(in);
     return EXIT_FAILURE_GENERIC;
   }
-  g_out.f = output ? fopen(output, resume ? "a" : "w") : stdout;
+  /* The records are a stream that --resume reads back after a kill: written in
+   * place, not through a temp file (docs/BATCH.md). Without --resume an
+   * existing file is replaced (emptied), with it appended to. */
+  g_out.f = stdout;
+  if (output) {
+    int ofd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | (resume ? O_APPEND : O_TRUNC), 0666);
+    g_out.f = ofd >= 0 ? fdopen(ofd, resume ? "a" : "w") : NULL;
+    if (g_out.f == NULL && ofd >= 0) close(ofd);
+  }
   if (g_out.f == NULL) {
     fprintf(stderr, "guise batch: -o %s: %s\n", output, strerror(errno));
     if (in != stdin) fclose(in);
@@ -594,41 +739,68 @@ int cmd_batch(int argc, char **argv) {
   pthread_create(&prog_thread, NULL, progress_main, &pr);
 
   char *line = malloc(BATCH_MAX_LINE + 1);
+  linereader lr = {.fd = fileno(in), .buf = malloc(BATCH_READ_CHUNK)};
+  claimset claims = {0};
   unsigned long long lineno = 0, skipped = 0;
   int read_error = 0;
-  while (line && !atomic_load(&g_signals) && !output_failed()) {
-    if (fgets(line, (int)BATCH_MAX_LINE + 1, in) == NULL) {
-      read_error = ferror(in);
+  while (line && lr.buf && !atomic_load(&g_signals) && !output_failed()) {
+    size_t len;
+    int got = read_line(&lr, line, BATCH_MAX_LINE, &len);
+    if (got <= 0) {
+      read_error = got < 0;
       break;
     }
     lineno++;
-    size_t len = strlen(line);
-    if (len == BATCH_MAX_LINE && line[len - 1] != '\n') {
-      /* Too long: the rest of the line is skipped; the job gets its error record. */
-      int c;
-      while ((c = fgetc(in)) != EOF && c != '\n') {
-      }
-      char idbuf[32];
-      snprintf(idbuf, sizeof(idbuf), "%llu", lineno);
-      if (!idset_has(&done, idbuf)) line_error(lineno, "line longer than 8 MiB", b);
-      continue;
-    }
+    /* Every line but a blank one or a comment gets exactly one record, across
+     * runs: each line's id is decided from the input alone. A job's own id is
+     * its id unless an earlier line has it (then the line is not run: a
+     * duplicate). A line without one (or that is not a job) takes its number,
+     * or "#N" when an earlier line's id is that number; ids the input gives
+     * cannot start with '#'. */
     guise_job job;
     guise_job_store *store = NULL;
     char err[256];
     job.line = lineno;
-    int k = guise_job_parse(line, len, &job, &store, err, sizeof(err));
+    int k = got == 2 ? GUISE_E_USAGE_INVALID_ARGUMENT : guise_job_parse(line, len, &job, &store, err, sizeof(err));
+    if (got == 2) snprintf(err, sizeof(err), "line longer than 8 MiB");
     if (k == 1) continue;
     char idbuf[32];
-    snprintf(idbuf, sizeof(idbuf), "%llu", lineno);
-    const char *id = k == 0 && job.id ? job.id : idbuf;
+    const char *id = idbuf;
+    unsigned long long first = 0;
+    int dup = 0;
+    if (k == 0 && job.id) {
+      id = job.id;
+      dup = claim_id(&claims, id, lineno, &first);
+    } else {
+      snprintf(idbuf, sizeof(idbuf), "%llu", lineno);
+      dup = claim_id(&claims, idbuf, lineno, &first);
+    }
+    if (dup < 0) {
+      guise_job_free(store);
+      fprintf(stderr, "guise batch: no memory for the ids of the input; stopping\n");
+      read_error = 1;
+      errno = ENOMEM;
+      break;
+    }
+    if (dup) {
+      if (k == 0 && job.id) {
+        char idesc[80];
+        json_escape(job.id, idesc, 72); /* cut: the record says which */
+        snprintf(err, sizeof(err), "duplicate id \"%s\" (first on line %llu): not run", idesc, first);
+        k = GUISE_E_USAGE_INVALID_ARGUMENT;
+      }
+      snprintf(idbuf, sizeof(idbuf), "#%llu", lineno);
+      id = idbuf;
+      if (k == 0) job.id = id; /* no id of its own: renamed, and run */
+    }
     if (done.n && idset_has(&done, id)) {
       skipped++;
       guise_job_free(store);
       continue;
     }
     if (k != 0) {
-      line_error(lineno, err, b);
+      guise_job_free(store);
+      line_error(lineno, id, err);
       continue;
     }
     /* No proxy named (by -x or the job): the environment's, as curl reads it. */
@@ -636,9 +808,11 @@ int cmd_batch(int argc, char **argv) {
     e = guise_batch_submit(b, &job);
     guise_job_free(store);
     if (e == GUISE_E_CANCELLED) break;
-    if (e) line_error(lineno, guise_strerror(e), b);
+    if (e) line_error(lineno, id, guise_strerror(e));
   }
   free(line);
+  free(lr.buf);
+  free(claims.slot);
   if (read_error) {
     fprintf(stderr, "guise batch: reading %s: %s; stopping\n", input ? input : "stdin", strerror(errno));
     guise_batch_stop(b, 0);
@@ -666,7 +840,9 @@ int cmd_batch(int argc, char **argv) {
           st.interrupted ? "; interrupted jobs have no record: run again with --resume" : "");
   if (skipped) fprintf(stderr, "guise batch: %llu jobs skipped (already in %s)\n", skipped, output);
   if (stats_json) {
-    FILE *sf = fopen(stats_json, "w");
+    /* Written whole or not at all, through a temp file (safe_file.h). */
+    safe_file sfile;
+    FILE *sf = safe_file_open(&sfile, stats_json, 0666, SAFE_FILE_SYNC) == 0 ? sfile.f : NULL;
     if (sf == NULL) {
       fprintf(stderr, "guise batch: --stats-json %s: %s\n", stats_json, strerror(errno));
     } else {
@@ -681,7 +857,8 @@ int cmd_batch(int argc, char **argv) {
           first = 0;
         }
       fputs("}}\n", sf);
-      fclose(sf);
+      if (safe_file_commit(&sfile) != 0)
+        fprintf(stderr, "guise batch: --stats-json %s: %s\n", stats_json, strerror(errno));
     }
   }
   if (in != stdin) fclose(in);

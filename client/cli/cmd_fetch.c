@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "../lib/safe_file.h" /* -o: libguise's one way to write a file */
 
 /* Caps on what the command line may carry. */
 #define FETCH_MAX_HEADERS 100      /* the engine's limit */
@@ -239,6 +240,7 @@ int cmd_fetch(int argc, char **argv) {
   const char *urls[FETCH_MAX_URLS];
   size_t n_urls = 0;
   const char *output = NULL;
+  safe_file out_file = {.fd = -1}; /* -o: a temp file until every transfer succeeded */
   unsigned char *body = NULL;
   int rc = EXIT_USAGE;
   int parallel = 0, no_keepalive = 0;
@@ -392,7 +394,9 @@ int cmd_fetch(int argc, char **argv) {
     goto out;
   }
   if (output) {
-    f.out = fopen(output, "wb");
+    /* Not FILE itself: a temp file beside it, renamed over it at success, so a
+     * failed request leaves the old FILE as it was (docs/CLI.md). */
+    f.out = safe_file_open(&out_file, output, 0666, SAFE_FILE_SYNC) == 0 ? out_file.f : NULL;
     if (f.out == NULL) {
       fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
       rc = exit_code(GUISE_E_USAGE_FILE);
@@ -469,9 +473,13 @@ int cmd_fetch(int argc, char **argv) {
   for (size_t i = 0; i < n_urls; i++)
     if (ones[i].err) last_err = ones[i].err;
   free(ones);
+  if (output && last_err == 0 && safe_file_commit(&out_file) != 0) {
+    fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
+    last_err = GUISE_E_USAGE_FILE;
+  }
   rc = exit_code(last_err);
 out:
-  if (f.out && f.out != stdout) fclose(f.out);
+  safe_file_abort(&out_file); /* not committed: the temp file goes, FILE stays */
   for (size_t i = 0; i < n_headers; i++) free(header_copies[i]);
   free(body);
   return rc;

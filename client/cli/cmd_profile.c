@@ -1,4 +1,5 @@
 /* cmd_profile.c — `guise profile list | show NAME | import ... | check NAME|FILE`. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "guise.h"
 #include "guise_fp.h"
+#include "../lib/safe_file.h" /* libguise's one way to write a file */
 
 static const char usage[] =
     "usage: guise profile list\n"
@@ -192,21 +194,24 @@ static int check_live(const char *profile) {
   return differ ? 1 : EXIT_OK;
 }
 
-/* Writes an imported profile to |out| (stdout when NULL) and frees it. */
+/* Writes an imported profile to |out| (stdout when NULL) and frees it. A file
+ * is written through a temp file and renamed whole (safe_file.h): never a
+ * half-written profile, nor a symlink followed. */
 static int write_profile(char *text, size_t len, const char *out) {
-  FILE *f = out ? fopen(out, "w") : stdout;
+  safe_file sf;
+  FILE *f = !out ? stdout : safe_file_open(&sf, out, 0666, SAFE_FILE_SYNC) == 0 ? sf.f : NULL;
   if (f == NULL) {
-    perror(out);
+    fprintf(stderr, "guise profile import: -o %s: %s\n", out, strerror(errno));
     free(text);
     return EXIT_USAGE;
   }
   fwrite(text, 1, len, f);
   fputc('\n', f);
-  int bad = ferror(f);
-  if (f != stdout) bad |= fclose(f) != 0;
+  int bad = out ? safe_file_commit(&sf) != 0 : ferror(f) || fflush(f) != 0;
+  int e = errno;
   free(text);
   if (bad) {
-    fprintf(stderr, "guise profile import: cannot write %s\n", out ? out : "stdout");
+    fprintf(stderr, "guise profile import: cannot write %s: %s\n", out ? out : "stdout", strerror(e));
     return EXIT_USAGE;
   }
   return EXIT_OK;

@@ -32,6 +32,7 @@
 #include <uv.h>
 
 #include "guise.h"
+#include "safe_file.h"
 
 #define BATCH_DEFAULT_CONCURRENCY 256
 #define BATCH_DEFAULT_RETRIES 2
@@ -44,6 +45,11 @@
 #define BATCH_RETRY_AFTER_MAX_S 300      /* a longer Retry-After ends the job with its status */
 #define BATCH_HOSTS_MAX 65536            /* per worker; idle host entries beyond go */
 #define BATCH_HIST 64                    /* latency histogram buckets (log2 of microseconds) */
+/* Rates a batch takes (requests per second): below the least, a token's wait in
+ * ms overflows a 64-bit integer (1e-300 was undefined behaviour). */
+#define BATCH_MIN_RATE 0.001
+#define BATCH_MAX_RATE 1e7
+#define BATCH_MAX_TIME_MS 86400000u      /* timeouts: a day at most */
 
 typedef struct worker worker;
 typedef struct host host;
@@ -200,7 +206,8 @@ typedef struct bjob {
   double retry_after_s;          /* from a 429/503, -1 if none */
   sbuf headers_json;
   sbuf body_buf;
-  int body_fd;
+  safe_file body_file;           /* --body-dir: a temp file, renamed to body_path when the job succeeds */
+  int body_fd;                   /* body_file.fd while it is open, else -1 */
   char *body_path;
   unsigned long long body_bytes;
 } bjob;
@@ -239,6 +246,7 @@ struct worker {
 struct guise_batch {
   guise_batch_options o;
   char *profile, *proxy, *cafile, *dns_servers, *body_dir;
+  mode_t body_mode;              /* of new --body-dir files: 0644 less the umask */
   char **resolve;
   worker *workers;
   unsigned n_workers;
@@ -287,7 +295,7 @@ int guise_batch_class_index(int code) {
 static void job_free(bjob *j) {
   free(j->headers_json.p);
   free(j->body_buf.p);
-  if (j->body_fd >= 0) close(j->body_fd);
+  safe_file_abort(&j->body_file); /* not renamed: the temp file goes */
   free(j->body_path);
   free(j);
 }
@@ -593,11 +601,10 @@ static void reset_attempt(bjob *j) {
   j->body_buf.len = 0;
   j->body_buf.over = 0;
   j->body_bytes = 0;
-  if (j->body_fd >= 0) {
-    if (ftruncate(j->body_fd, 0) != 0 || lseek(j->body_fd, 0, SEEK_SET) != 0) {
-      close(j->body_fd);
-      j->body_fd = -1;
-    }
+  if (j->body_fd >= 0 && (ftruncate(j->body_fd, 0) != 0 || lseek(j->body_fd, 0, SEEK_SET) != 0)) {
+    /* the next attempt starts a new temp file */
+    safe_file_abort(&j->body_file);
+    j->body_fd = -1;
   }
 }
 
@@ -674,7 +681,20 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     pump(w);
     return;
   }
-  record(j, err, info, NULL);
+  /* The body file appears under its name only whole, for a job that succeeded. */
+  char why[200];
+  const char *detail = NULL;
+  if (j->body_fd >= 0) {
+    j->body_fd = -1;
+    if (err) {
+      safe_file_abort(&j->body_file);
+    } else if (safe_file_commit(&j->body_file) != 0) {
+      snprintf(why, sizeof(why), "--body-dir: writing the body file: %s", strerror(errno));
+      err = GUISE_E_USAGE_FILE;
+      detail = why;
+    }
+  }
+  record(j, err, info, detail);
   job_free(j);
   job_ended(b);
   pump(w);
@@ -691,8 +711,19 @@ static void start(worker *w, bjob *j) {
   guise_batch *b = w->b;
   j->attempts++;
   j->retry_after_s = -1;
-  if (b->o.body_mode == GUISE_BODY_DIR && j->body_fd < 0 && j->body_path)
-    j->body_fd = open(j->body_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (b->o.body_mode == GUISE_BODY_DIR && j->body_fd < 0) {
+    /* A temp file of mkstemp's in the folder (a name that can be guessed from the
+     * id is never opened: a symlink planted there was followed). */
+    if (j->body_path == NULL || safe_file_open(&j->body_file, j->body_path, b->body_mode,
+                                                SAFE_FILE_EXACT_MODE | SAFE_FILE_NO_FOLLOW) != 0) {
+      char why[200];
+      snprintf(why, sizeof(why), "--body-dir: cannot create the body file: %s",
+               j->body_path ? strerror(errno) : "no memory");
+      record_refused(w, j, j->body_path ? GUISE_E_USAGE_FILE : GUISE_E_NOMEM, why);
+      return;
+    }
+    j->body_fd = j->body_file.fd;
+  }
   guise_request_options o;
   guise_request_options_init(&o);
   o.url = j->url;
@@ -908,6 +939,9 @@ static void worker_main(void *arg) {
 
 static char *dup0(const char *s) { return s ? strdup(s) : NULL; }
 
+/* 0 (no limit), or a finite rate from BATCH_MIN_RATE to BATCH_MAX_RATE. */
+static int rate_ok(double r) { return r == 0 || (isfinite(r) && r >= BATCH_MIN_RATE && r <= BATCH_MAX_RATE); }
+
 static void batch_free(guise_batch *b) {
   for (size_t i = 0; b->resolve && i < b->o.n_resolve; i++) free(b->resolve[i]);
   free(b->resolve);
@@ -943,6 +977,14 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
     batch_free(b);
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   }
+  /* Numbers: NaN passes every "x < lo || x > hi" test, and a tiny rate makes a
+   * token's wait overflow its integer (undefined behaviour); both refused. */
+  if (!rate_ok(o->rate) || !rate_ok(o->per_host_rate) || o->max_time_ms > BATCH_MAX_TIME_MS ||
+      o->connect_timeout_ms > BATCH_MAX_TIME_MS) {
+    batch_free(b);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  b->body_mode = 0644 & ~safe_file_umask();
   if (o->profile && strcmp(o->profile, "none") == 0) o->profile = NULL;
   b->profile = dup0(o->profile);
   b->proxy = dup0(o->proxy);

@@ -1,5 +1,6 @@
 /* cookie.c — the cookie jar (see cookie.h). Section numbers are RFC 6265's. */
 #include "cookie.h"
+#include "safe_file.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -175,6 +176,64 @@ static int parse_cookie_date(const char *s, size_t n, int64_t *out) {
   return 0;
 }
 
+/* ---- the rules every cookie obeys -------------------------------------------------- */
+
+/* RFC 6265bis (draft 15) 5.6 step 1: a control character other than HTAB
+ * (%x00-08 / %x0A-1F / %x7F) ignores the whole cookie. |tab_ok| 0: HTAB too. */
+static int has_ctl(const char *s, size_t n, int tab_ok) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c < 0x20 && !(tab_ok && c == '\t')) || c == 0x7f) return 1;
+  }
+  return 0;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* A domain as stored: lowercase letters, digits, '-', '_', '.', and ':' '[' ']'
+ * of an IPv6 literal; no empty label but a trailing root one. */
+static int domain_chars_ok(const char *d) {
+  size_t n = strlen(d);
+  if (n == 0 || n > COOKIE_MAX_DOMAIN || d[0] == '.' || strstr(d, "..")) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = d[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == ':' ||
+          c == '[' || c == ']'))
+      return 0;
+  }
+  return 1;
+}
+
+/*
+ * The checks a cookie gets wherever it comes from, a Set-Cookie header or a line
+ * of a cookie file (one function, so that a file cannot carry what a server could
+ * not set): name, value, domain and path characters and sizes, a public suffix
+ * as a Domain (5.3 step 5), the __Secure- and __Host- prefixes (6265bis 4.1.3).
+ * What depends on the response (the Domain against the host, Secure from http)
+ * is checked by cookie_jar_set. NULL, or the reason (static).
+ */
+static const char *cookie_check(const cookie *c) {
+  size_t nl = strlen(c->name), vl = strlen(c->value);
+  if (nl == 0) return "an empty cookie name";
+  if (is_blank(c->name[0]) || is_blank(c->name[nl - 1])) return "blanks around the cookie name";
+  if (nl + vl > COOKIE_MAX_NAME_VALUE) return "name and value longer than 4096 bytes";
+  if (has_ctl(c->name, nl, 0) || has_ctl(c->value, vl, 1)) return "a control character in the name or value";
+  if (strchr(c->name, ';') || strchr(c->name, '=') || strchr(c->value, ';')) return "';' or '=' where it cannot be";
+  if (!domain_chars_ok(c->domain)) return "a malformed domain";
+  size_t pl = strlen(c->path);
+  if (pl == 0 || c->path[0] != '/' || pl > COOKIE_MAX_PATH || has_ctl(c->path, pl, 0) || strchr(c->path, ';'))
+    return "a malformed path";
+  if (!c->host_only) {
+    pthread_once(&psl_once, psl_init);
+    if (psl == NULL) return "Domain given and no public-suffix list";
+    if (psl_is_public_suffix2(psl, c->domain, PSL_TYPE_ANY)) return "Domain is a public suffix";
+  }
+  if (strncmp(c->name, "__Secure-", 9) == 0 && !c->secure) return "__Secure- prefix without Secure";
+  if (strncmp(c->name, "__Host-", 7) == 0 && !(c->secure && c->host_only && strcmp(c->path, "/") == 0))
+    return "__Host- prefix without Secure, host-only and Path=/";
+  return NULL;
+}
+
 /* ---- Set-Cookie ------------------------------------------------------------------ */
 
 static int count_domain(const cookie_jar *j, const char *domain) {
@@ -231,7 +290,7 @@ int cookie_jar_set(cookie_jar *j, const char *host, const char *path, int secure
     *why = "Set-Cookie longer than 8192 bytes";
     return 0;
   }
-  if (memchr(v, '\0', len) || memchr(v, '\r', len) || memchr(v, '\n', len)) {
+  if (has_ctl(v, len, 1)) {
     *why = "a control character in Set-Cookie";
     return 0;
   }
@@ -335,12 +394,9 @@ int cookie_jar_set(cookie_jar *j, const char *host, const char *path, int secure
     path_attr = NULL;
     if (c->domain == NULL || c->path == NULL) bad = "out of memory";
   }
-  /* Prefixes, RFC 6265bis 4.1.3 */
-  if (!bad && strncmp(c->name, "__Secure-", 9) == 0 && !(c->secure && secure_origin))
-    bad = "__Secure- prefix without Secure from https";
-  if (!bad && strncmp(c->name, "__Host-", 7) == 0 &&
-      !(c->secure && secure_origin && c->host_only && strcmp(c->path, "/") == 0))
-    bad = "__Host- prefix without Secure, host-only and Path=/";
+  /* The rules a cookie file's lines obey too (prefixes, RFC 6265bis 4.1.3,
+   * included: Secure is only ever set from https, checked above). */
+  if (!bad) bad = cookie_check(c);
   free(domain_attr);
   free(path_attr);
   if (bad) {
@@ -426,8 +482,13 @@ size_t cookie_jar_load_netscape(cookie_jar *j, const char *text, size_t len, int
     else if (fl[0] == 0 || fl[0] > COOKIE_MAX_DOMAIN + 1) why = "bad domain";
     else if (fl[2] == 0 || f[2][0] != '/' || fl[2] > COOKIE_MAX_PATH) why = "bad path";
     else if (fl[5] == 0 || fl[5] + fl[6] > COOKIE_MAX_NAME_VALUE) why = "bad name or value length";
-    else if (memchr(f[6], ';', fl[6]) || memchr(f[5], ';', fl[5]) || memchr(f[5], '=', fl[5]))
-      why = "';' or '=' where it cannot be";
+    else if (memchr(f[0], '\0', fl[0]) || memchr(f[2], '\0', fl[2]) || memchr(f[5], '\0', fl[5]) ||
+             memchr(f[6], '\0', fl[6]))
+      why = "a control character in the name or value"; /* a NUL would cut the copies below */
+    else if ((fl[1] != 4 || strncasecmp(f[1], "TRUE", 4) != 0) && (fl[1] != 5 || strncasecmp(f[1], "FALSE", 5) != 0))
+      why = "include-subdomains is neither TRUE nor FALSE";
+    else if ((fl[3] != 4 || strncasecmp(f[3], "TRUE", 4) != 0) && (fl[3] != 5 || strncasecmp(f[3], "FALSE", 5) != 0))
+      why = "secure is neither TRUE nor FALSE";
     int64_t exp = 0;
     if (!why) {
       char tmp[24];
@@ -461,21 +522,29 @@ size_t cookie_jar_load_netscape(cookie_jar *j, const char *text, size_t len, int
     c->secure = fl[3] == 4 && strncasecmp(f[3], "TRUE", 4) == 0;
     c->http_only = http_only;
     c->expires = exp;
+    /* The rules of Set-Cookie: a file line cannot hold what no server could set
+     * (a ".com" cookie, a CR that breaks every later request to the host). */
+    if ((why = cookie_check(c)) != NULL) {
+      cookie_free(c);
+      if (warn) warn(arg, lineno, why);
+      continue;
+    }
     c->created = ++j->next_created;
     const char *w2;
     if (jar_store(j, c, now, &w2)) added++;
+    else if (warn) warn(arg, lineno, w2);
   }
   return added;
 }
 
 int cookie_jar_save_netscape(const cookie_jar *j, const char *path, int64_t now) {
-  char tmp[4096];
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  FILE *f = fopen(tmp, "w");
-  if (f == NULL) return -1;
+  /* A temp file of mkstemp's in the same folder, renamed over the jar: never a
+   * predictable name (a symlink planted there was followed), and the jar is
+   * 0600 (cookies are credentials) or keeps the mode the user gave it. A
+   * symlink at the jar's name is replaced, as the rename always did. */
+  safe_file sf;
+  if (safe_file_open(&sf, path, 0600, SAFE_FILE_SYNC | SAFE_FILE_NO_FOLLOW) != 0) return -1;
+  FILE *f = sf.f;
   fputs("# Netscape HTTP Cookie File\n# Written by guise. Edit at your own risk.\n\n", f);
   for (size_t i = 0; i < j->n; i++) {
     const cookie *c = j->c[i];
@@ -484,11 +553,5 @@ int cookie_jar_save_netscape(const cookie_jar *j, const char *path, int64_t now)
             c->domain, c->host_only ? "FALSE" : "TRUE", c->path, c->secure ? "TRUE" : "FALSE",
             (long long)c->expires, c->name, c->value);
   }
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    int e = errno;
-    unlink(tmp);
-    errno = e;
-    return -1;
-  }
-  return 0;
+  return safe_file_commit(&sf);
 }

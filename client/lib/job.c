@@ -20,6 +20,8 @@
 #define JOB_MAX_LINE (8u << 20)
 /* Headers per job: as many as a request takes. */
 #define JOB_MAX_HEADERS 100
+/* The longest id: what --resume reads back from a record (docs/BATCH.md). */
+#define JOB_MAX_ID 1024
 
 struct guise_job_store {
   char *arena;
@@ -150,6 +152,21 @@ static int headers_field(jread *r, guise_job_store *s, guise_job *job, char *err
   return 0;
 }
 
+/* The id rules (docs/BATCH.md): 1 to 1,024 bytes (--resume reads ids back from
+ * the records; a longer one was not remembered and ran again on every resume),
+ * no control character (U+0000-U+001F, U+007F), not starting with '#' (the ids
+ * guise batch gives lines of its own: "#N"). The JSON reader made it UTF-8. */
+static int id_check(const char *id, char *err, size_t errlen) {
+  size_t n = strlen(id);
+  if (n == 0) return fail(err, errlen, "%s", "\"id\" is empty");
+  if (n > JOB_MAX_ID) return fail(err, errlen, "\"id\" is %zu bytes long (at most 1024)", n);
+  if (id[0] == '#') return fail(err, errlen, "%s", "\"id\" starts with '#' (kept for ids guise gives)");
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+      return fail(err, errlen, "\"id\" holds a control character at byte %zu", i + 1);
+  return 0;
+}
+
 /* The members of a JSON job; the opening brace is next. */
 static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char *err, size_t errlen) {
   unsigned seen = 0;
@@ -241,6 +258,7 @@ static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char
   jread_ws(r);
   if (CBS_len(&r->in)) return jread_fail(r, "end of line expected");
   if (job->url == NULL) return fail(err, errlen, "%s", "no \"url\"");
+  if (job->id && (e = id_check(job->id, err, errlen)) != 0) return e;
   if (body && b64) return fail(err, errlen, "%s", "\"body\" and \"body_base64\" together");
   if (body) {
     job->body = (const unsigned char *)body;

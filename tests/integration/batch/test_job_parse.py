@@ -111,6 +111,12 @@ def expect(line):
         if isinstance(v, bool) or isinstance(v, float):
             raise Refused("id")
         f["id"] = ("int", v) if isinstance(v, int) else string("id")
+        # docs/BATCH.md, the id rules: 1..1024 bytes, no control character, not "#..."
+        if isinstance(v, str) and (not 1 <= len(f["id"]) <= 1024 or v.startswith("#") or
+                                   any(ord(c) < 0x20 or ord(c) == 0x7f for c in v)):
+            raise Refused("id rules")
+        if isinstance(v, int) and len(str(v)) > 1024:
+            raise Refused("id rules")
         for k in ("url", "method", "profile", "proxy"):
             f[k] = string(k)
         if f["url"] is None:
@@ -237,11 +243,25 @@ def rand_value(rng, d=0):
     return "{" + ",".join(f'{rand_str(rng)} : {rand_value(rng, d + 1)}' for _ in range(rng.randrange(0, 4))) + "}"
 
 
+def rand_id(rng):
+    """A random JSON string that keeps docs/BATCH.md's id rules (1..1024 bytes, no
+    control character, not "#...")."""
+    while True:
+        t = rand_str(rng)
+        try:
+            v = json.loads(t)
+            n = len(v.encode())
+        except (ValueError, UnicodeEncodeError):
+            continue
+        if 1 <= n <= 1024 and not v.startswith("#") and not any(ord(c) < 0x20 or ord(c) == 0x7f for c in v):
+            return t
+
+
 def rand_job(rng, i):
     sp = lambda: rng.choice(["", " ", "  ", "\t"])  # noqa: E731
     members = [f'"url"{sp()}:{sp()}"https://h{i}.test/p?q={i}"']
     if rng.random() < 0.7:
-        members.append(f'"id":{sp()}' + (str(rng.randrange(10**9)) if rng.random() < 0.5 else rand_str(rng)))
+        members.append(f'"id":{sp()}' + (str(rng.randrange(10**9)) if rng.random() < 0.5 else rand_id(rng)))
     if rng.random() < 0.5:
         members.append('"method": ' + rng.choice(['"GET"', '"POST"', "null"]))
     if rng.random() < 0.5:

@@ -96,6 +96,31 @@ r = subprocess.run([GUISE, "--profile", "none", "-v", "-b", f"{tmp}/bad.txt", f"
 check("a malformed cookie file line is skipped with a warning, the rest used",
       r.stdout == b"ok=1" and b"line 2 skipped" in r.stderr, (r.stdout, r.stderr[-400:]))
 
+# Cookie-file lines get the rules a Set-Cookie gets: a bare CR in a value (it made
+# every later request to the host fail with exit 2), a space as a name, a ".com"
+# supercookie, a control character: each line skipped with its number and reason.
+port = srv.server_address[1]
+with open(f"{tmp}/hostile.txt", "w", newline="") as f:
+    f.write("# Netscape HTTP Cookie File\n"
+            "127.0.0.1\tFALSE\t/\tFALSE\t0\tcr\tA\rB\n"
+            "127.0.0.1\tFALSE\t/\tFALSE\t0\t \tspace-name\n"
+            ".com\tTRUE\t/\tFALSE\t0\tsuper\t1\n"
+            "127.0.0.1\tFALSE\t/\tFALSE\t0\tbell\tA\aB\n"
+            "127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1\n"
+            "www.example.com\tFALSE\t/\tFALSE\t0\tmine\t2\n")
+r = subprocess.run([GUISE, "--profile", "none", "-v", "-b", f"{tmp}/hostile.txt", f"{base}/echo"],
+                   capture_output=True, timeout=30)
+check("cookie file with a bare CR, a space name, a control character: the request works (exit 0), "
+      "only the good cookie sent", r.returncode == 0 and r.stdout == b"ok=1", (r.returncode, r.stdout, r.stderr[-400:]))
+check("each bad cookie-file line is reported with its number and reason",
+      b"line 2 skipped: a control character" in r.stderr and b"line 3 skipped: blanks around the cookie name" in
+      r.stderr and b"line 4 skipped: Domain is a public suffix" in r.stderr and
+      b"line 5 skipped: a control character" in r.stderr, r.stderr[-800:])
+r = subprocess.run([GUISE, "--profile", "none", "-s", "--resolve", f"www.example.com:{port}:127.0.0.1",
+                    "-b", f"{tmp}/hostile.txt", f"http://www.example.com:{port}/echo"], capture_output=True, timeout=30)
+check("a '.com' cookie from a file is not sent to www.example.com (its own cookie is)",
+      r.returncode == 0 and r.stdout == b"mine=2", (r.returncode, r.stdout, r.stderr[-300:]))
+
 # HTTP/2 with the Chrome profile: the cookie field before priority, the last field.
 eport = srv.server_address[1] + 0
 s = socket.socket()

@@ -36,6 +36,19 @@ static const char *hdr(cookie_jar *j, const char *host, const char *path, int ht
   return buf;
 }
 
+/* The line numbers cookie_jar_load_netscape reported. */
+typedef struct warnings {
+  size_t lines[16];
+  size_t n;
+} warnings;
+
+static void record_warning(void *arg, size_t line, const char *why) {
+  warnings *w = arg;
+  (void)why;
+  if (w->n < 16) w->lines[w->n] = line;
+  w->n++;
+}
+
 int main(void) {
   const char *why;
   /* 3.1 examples: a host-only cookie, then Domain and Path */
@@ -159,6 +172,40 @@ int main(void) {
   CHECK(cookie_jar_load_netscape(k, back, got, T0, NULL, NULL) == 3, "read back");
   cookie_jar_free(k);
   remove(path);
+  cookie_jar_free(j);
+
+  /* File lines get the rules Set-Cookie gets (RFC 6265 5.3 step 5, RFC 6265bis
+   * 5.6 step 1 and 4.1.3): each bad line skipped and reported with its number. */
+  const char *hostile =
+      ".com\tTRUE\t/\tFALSE\t0\tsupercookie\t1\n"           /* 1: a public suffix */
+      "example.com\tFALSE\t/\tFALSE\t0\tcr\tA\rB\n"           /* 2: a bare CR in the value */
+      "example.com\tFALSE\t/\tFALSE\t0\t \tspace\n"            /* 3: a space as the name */
+      "example.com\tFALSE\t/\tFALSE\t0\tbell\tA\aB\n"         /* 4: BEL in the value */
+      "example.com\tFALSE\t/\tFALSE\t0\tn\x01m\tv\n"          /* 5: a control character in the name */
+      "example.com\tFALSE\t/\tFALSE\t0\t__Host-x\t1\n"       /* 6: __Host- without Secure */
+      "example.com\tFALSE\t/\tFALSE\t0\t__Secure-x\t1\n"     /* 7: __Secure- without Secure */
+      "exa mple.com\tFALSE\t/\tFALSE\t0\td\t1\n"               /* 8: a space in the domain */
+      ".co.uk\tTRUE\t/\tFALSE\t0\tuk\t1\n"                   /* 9: a public suffix of two labels */
+      "example.com\tMAYBE\t/\tFALSE\t0\tflag\t1\n"           /* 10: a flag neither TRUE nor FALSE */
+      "example.com\tFALSE\t/\tFALSE\t0\tgood\t1\n"           /* 11: kept */
+      "example.com\tFALSE\t/\tTRUE\t0\t__Host-ok\t1\n"       /* 12: kept */
+      ".example.com\tTRUE\t/\tFALSE\t0\tdomainwide\t1\n";    /* 13: kept */
+  j = cookie_jar_new();
+  warnings warned = {{0}, 0};
+  added = cookie_jar_load_netscape(j, hostile, strlen(hostile), T0, record_warning, &warned);
+  CHECK(added == 3 && cookie_jar_count(j) == 3, "hostile file: %zu added, want 3", added);
+  CHECK(warned.n == 10, "hostile file: %zu warnings, want 10", warned.n);
+  for (size_t i = 0; i < warned.n && i < 10; i++) CHECK(warned.lines[i] == i + 1, "warning %zu names line %zu", i, warned.lines[i]);
+  CHECK(strcmp(hdr(j, "example.com", "/", 1, T0), "good=1; __Host-ok=1; domainwide=1") == 0, "kept: %s",
+        hdr(j, "example.com", "/", 1, T0));
+  CHECK(strcmp(hdr(j, "other.com", "/", 1, T0), "") == 0, "no supercookie for other.com: %s",
+        hdr(j, "other.com", "/", 1, T0));
+  cookie_jar_free(j);
+  /* The same rules for Set-Cookie: a control character other than HTAB refuses it. */
+  j = cookie_jar_new();
+  CHECK(!set(j, "example.com", "/", 1, "a=1\a2", &why), "BEL in Set-Cookie refused");
+  CHECK(set(j, "example.com", "/", 1, "a=1\t2", &why), "HTAB in a Set-Cookie value kept: %s", why);
+  CHECK(!set(j, "example.com", "/", 1, "__Secure-a=1", &why), "__Secure- without Secure refused");
   cookie_jar_free(j);
 
   if (failures) fprintf(stderr, "%d failure(s)\n", failures);
