@@ -11,8 +11,11 @@ usage: test_go_interop.py GOSERVER BSSL_CLIENT GUISE
   and the echo saw a 1216-byte 0x11ec key share.
 """
 import json
+import os
 import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import guise_testlib  # noqa: E402,F401  (stops what this test starts, even when it fails)
 
 GOSERVER, CLIENT, GUISE = sys.argv[1:4]
 failures = 0

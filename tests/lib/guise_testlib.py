@@ -1,14 +1,181 @@
-"""Helpers shared by the Python tests: checks that count failures, loopback ports.
+"""Helpers shared by the Python tests: checks that count failures, loopback ports,
+and no process left behind.
 
     import os, sys
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
     from guise_testlib import check, free_port, wait_port, finish
+
+Importing this module makes the test stop, when it ends for any reason but
+SIGKILL (a normal end, an exception, SIGTERM, SIGINT, SIGHUP), every process it
+started: each subprocess.Popen (subprocess.run too) is registered, and every
+descendant, even one that left its parent, carries this test's mark in its
+environment (GUISE_TESTLIB_OWNERS) and is found in /proc by it. A ctest run
+checks the rest (tests/lib/leftovers.py, docs/TESTING.md).
 """
+import atexit
+import os
+import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 
 failures = 0
+
+# ---- processes this test started -----------------------------------------------
+
+_OWNER_VAR = "GUISE_TESTLIB_OWNERS"
+
+
+def _start_time(pid):
+    """The start time of |pid| in clock ticks since boot (proc(5) stat field 22), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return int(stat[stat.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+# This process's mark: pid and start time, so a later process with the same pid
+# is not taken for it. Descendants inherit it; a nested test process adds its own.
+_OWNER = f"{os.getpid()}.{_start_time(os.getpid())}"
+os.environ[_OWNER_VAR] = ":".join(x for x in (os.environ.get(_OWNER_VAR), _OWNER) if x)
+_started = []
+_started_lock = threading.Lock()
+_Popen = subprocess.Popen
+
+
+class _TrackedPopen(_Popen):
+    """subprocess.Popen that registers the child and marks an explicit env too."""
+
+    def __init__(self, *args, **kwargs):
+        env = kwargs.get("env")
+        if env is not None:
+            env = dict(env)
+            env[_OWNER_VAR] = os.environ[_OWNER_VAR]
+            if "GUISE_TEST_RUN" in os.environ and "GUISE_TEST_RUN" not in env:
+                env["GUISE_TEST_RUN"] = os.environ["GUISE_TEST_RUN"]
+            kwargs["env"] = env
+        super().__init__(*args, **kwargs)
+        with _started_lock:
+            _started.append(self)
+
+
+subprocess.Popen = _TrackedPopen
+
+
+def marked_processes(var, value, contains=False):
+    """Pids (not this process's) whose environment has |var|=|value| (with
+    |contains|: |value| among its ':'-separated parts), with their command lines
+    and the ctest test that started them (GUISE_TEST_NAME, or "")."""
+    want = f"{var}=".encode()
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # gone, or not ours to read
+        name = next((e[16:].decode(errors="replace") for e in env if e.startswith(b"GUISE_TEST_NAME=")), "")
+        for e in env:
+            if e.startswith(want):
+                v = e[len(want):].decode(errors="replace")
+                if v == value or (contains and value in v.split(":")):
+                    found.append((int(d), cmd, name))
+                break
+    return found
+
+
+def _signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def _wait_gone(pids, seconds):
+    t0 = time.monotonic()
+    while pids and time.monotonic() - t0 < seconds:
+        pids = [p for p in pids if os.path.exists(f"/proc/{p}") and _state(p) != "Z"]
+        if pids:
+            time.sleep(0.05)
+    return pids
+
+
+def _state(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return stat[stat.rindex(b")") + 2:].split()[0].decode()
+    except (OSError, ValueError, IndexError):
+        return "Z"
+
+
+def stop_started(quiet=False, seconds=3):
+    """Stops what this test started and is still running: each registered child
+    (its process group too when it leads one), then every process carrying this
+    test's mark. SIGTERM, then SIGKILL after |seconds|. Returns what was found."""
+    with _started_lock:
+        procs = [p for p in _started if p.poll() is None]
+    left = []
+    for p in procs:
+        try:
+            if os.getpgid(p.pid) == p.pid and p.pid != os.getpgid(0):
+                os.killpg(p.pid, signal.SIGTERM)
+            else:
+                p.terminate()
+        except OSError:
+            pass
+        left.append((p.pid, " ".join(map(str, p.args)) if isinstance(p.args, (list, tuple)) else str(p.args)))
+    for p in procs:
+        try:
+            p.wait(seconds)
+        except subprocess.TimeoutExpired:
+            try:
+                if os.getpgid(p.pid) == p.pid and p.pid != os.getpgid(0):
+                    os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            p.kill()
+            try:
+                p.wait(seconds)
+            except subprocess.TimeoutExpired:
+                pass
+    stray = [(pid, cmd) for pid, cmd, _ in marked_processes(_OWNER_VAR, _OWNER, contains=True)]
+    if stray:
+        pids = [pid for pid, _ in stray]
+        _signal_all(pids, signal.SIGTERM)
+        rest = _wait_gone(pids, seconds)
+        _signal_all(rest, signal.SIGKILL)
+        _wait_gone(rest, seconds)
+        left += [x for x in stray if x[0] not in {pid for pid, _ in left}]
+    if left and not quiet:
+        for pid, cmd in left:
+            print(f"guise_testlib: stopped pid {pid} left running by the test: {cmd[:200]}",
+                  file=sys.stderr, flush=True)
+    return left
+
+
+atexit.register(stop_started)
+
+
+def _on_signal(sig, frame):
+    # Unwinds through the test's finally blocks, then atexit stops the rest.
+    raise SystemExit(128 + sig)
+
+
+# SIGINT already raises KeyboardInterrupt, which unwinds the same way.
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_sig) in (signal.SIG_DFL, signal.default_int_handler):
+            signal.signal(_sig, _on_signal)
 
 
 def check(what, cond, detail=""):

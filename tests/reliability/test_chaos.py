@@ -14,6 +14,8 @@ import os
 import random
 import subprocess
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import guise_testlib  # noqa: E402,F401  (stops what this test starts, even when it fails)
 import tempfile
 import time
 

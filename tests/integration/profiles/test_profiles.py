@@ -16,6 +16,8 @@ import os
 import subprocess
 import tempfile
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import guise_testlib  # noqa: E402,F401  (stops what this test starts, even when it fails)
 
 GUISE = sys.argv[1]
 DATA = sys.argv[2]
