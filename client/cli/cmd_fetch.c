@@ -103,6 +103,7 @@ static int on_body(void *ud, const unsigned char *p, size_t n) {
 }
 
 static void write_out(const char *fmt, const char *url, int err, const guise_response_info *info) {
+  char shown[8200]; /* a URL, its password hidden (guise_url_redact); longer ones are cut */
   char remote_ip[64] = "";
   const char *colon = strrchr(info->remote, ':');
   if (colon) {
@@ -142,8 +143,10 @@ static void write_out(const char *fmt, const char *url, int err, const guise_res
     else if (IS("errorname")) printf("%s", err ? guise_err_name(err) : "");
     else if (IS("num_connects")) printf("%d", info->http_version[0] && !info->reused ? 1 : 0);
     else if (IS("local_port")) printf("%s", strrchr(info->local, ':') ? strrchr(info->local, ':') + 1 : "");
-    else if (IS("url")) printf("%s", url);
-    else if (IS("url_effective")) printf("%s", info->effective_url && info->effective_url[0] ? info->effective_url : url);
+    else if (IS("url")) printf("%s", guise_url_redact(url, shown, sizeof(shown)));
+    else if (IS("url_effective"))
+      printf("%s", info->effective_url && info->effective_url[0] ? info->effective_url
+                                                                 : guise_url_redact(url, shown, sizeof(shown)));
     else if (IS("num_redirects")) printf("%zu", info->n_redirects);
     else fwrite(p, 1, (size_t)(end - p + 1), stdout);
 #undef IS
@@ -442,12 +445,14 @@ int cmd_fetch(int argc, char **argv) {
   }
   guise_callbacks cb = {one_headers, f.head_only ? NULL : one_body, on_complete};
   int last_err = 0;
+  char url_shown[8200]; /* a URL, its password hidden (guise_url_redact); longer ones are cut */
   for (size_t i = 0; i < n_urls; i++) {
     ones[i] = (fetch_one){&f, urls[i], 0, 0};
     o.url = urls[i];
     if (!explicit_proxy) o.proxy = cli_proxy_from_env(urls[i], noproxy);
     if (f.verbose) {
-      fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET", urls[i]);
+      fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET",
+              guise_url_redact(urls[i], url_shown, sizeof(url_shown)));
       for (size_t k = 0; k < n_headers; k++)
         fprintf(stderr, "> %s: %s\n", headers[k].name, headers[k].value);
       fprintf(stderr, ">\n");
@@ -455,7 +460,9 @@ int cmd_fetch(int argc, char **argv) {
     e = guise_client_request(cl, &o, &cb, &ones[i]);
     if (e) {
       /* Refused before it started: a usage error. */
-      if (!f.silent) fprintf(stderr, "guise: %s: %s (%s)\n", urls[i], guise_strerror(e), guise_err_name(e));
+      if (!f.silent)
+        fprintf(stderr, "guise: %s: %s (%s)\n", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
+                guise_strerror(e), guise_err_name(e));
       ones[i].err = e;
       ones[i].done = 1;
     }

@@ -155,6 +155,18 @@ GUISE_EXTERN const char *guise_strerror(int code);
  * "ok", or "unknown". Static storage. */
 GUISE_EXTERN const char *guise_err_class(int code);
 
+/*
+ * guise_url_redact returns |url| with the password of its userinfo replaced by
+ * "***" ("http://user:***@host/"), for writing a URL anywhere (logs, -v, -w,
+ * records): the library's own reports (guise_response_info.effective_url,
+ * redirect_urls, error details) are already redacted. A URL without a password
+ * is returned as it is (|url| itself); otherwise the redacted text is written to
+ * |buf| (|cap| bytes, NUL-terminated, cut to fit: |cap| = strlen(url) + 4 always
+ * fits) and |buf| is returned, or "" when |buf| is NULL or |cap| 0. Any string is
+ * taken, a malformed URL too. Thread-safe.
+ */
+GUISE_EXTERN const char *guise_url_redact(const char *url, char *buf, size_t cap);
+
 /* ---- One request ------------------------------------------------------------------- */
 
 struct uv_loop_s; /* libuv's uv_loop_t */

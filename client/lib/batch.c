@@ -415,14 +415,19 @@ static void record(bjob *j, int err, const guise_response_info *info, const char
     PUT(",\"line\":");
     sb_u64(&r, j->line);
   }
-  size_t ul = j->url ? strlen(j->url) : 0;
+  /* The URL with its password hidden (the library's effective_url and
+   * redirect URLs already are); one with a password and over 8 KiB (not a URL
+   * guise sends) is cut. */
+  char shown[8200];
+  const char *url_shown = guise_url_redact(j->url ? j->url : "", shown, sizeof(shown));
+  size_t ul = strlen(url_shown);
   PUT(",\"url\":");
-  sb_json(&r, j->url ? j->url : "", ul);
+  sb_json(&r, url_shown, ul);
   PUT(",\"final_url\":");
   if (info && info->effective_url && info->effective_url[0])
     sb_json(&r, info->effective_url, strlen(info->effective_url));
   else
-    sb_json(&r, j->url ? j->url : "", ul);
+    sb_json(&r, url_shown, ul);
   if (info && info->n_redirects) {
     PUT(",\"redirects\":[");
     for (size_t i = 0; i < info->n_redirects; i++) {

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/base64.h>
 #include <uv.h>
 
 #include "cookie.h"
@@ -72,8 +73,9 @@ struct req {
   char *location;            /* the Location of a redirect being followed */
   char *cookie;              /* the Cookie value from the jar for the current request */
   int redirect_status;
-  const char *url;           /* the URL as given (in |arena|) */
-  char *cur_url;             /* after a redirect: the current URL (malloc'd href); else NULL */
+  const char *url;           /* the URL as given, password hidden (guise_url_redact; in |arena|) */
+  char *cur_url;             /* after a redirect: the current URL (malloc'd href, password hidden); else NULL */
+  char *auth;                /* "Basic ..." from the current URL's userinfo, or NULL */
   char *hop_url[REQ_MAX_HOPS];
   int hop_status[REQ_MAX_HOPS];
   size_t n_hops;
@@ -107,6 +109,7 @@ static void release(req *r) {
   free(r->location);
   free(r->cookie);
   free(r->cur_url);
+  free(r->auth);
   for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
   free(r->arena);
   free(r->body);
@@ -240,6 +243,40 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
 
 static void reset_attempt(req *r);
 
+/*
+ * Basic credentials (RFC 7617) from the current URL's userinfo into r->auth, as
+ * curl sends them: user and password percent-decoded (taken as written when a
+ * '%' is not followed by two hex digits), "user:password" in base64. A URL with
+ * an '@' but neither user nor ':' ("http://@host/") has none. The userinfo is
+ * the URL's own: a redirect keeps it only with a reference that keeps the
+ * authority (url_resolve), so credentials never go to another origin, and a
+ * caller's Authorization wins (merge_headers). Returns 0 or GUISE_E_NOMEM.
+ */
+static int url_basic(req *r) {
+  free(r->auth);
+  r->auth = NULL;
+  const url *u = &r->u;
+  if (!u->has_userinfo || (u->user.len == 0 && !u->has_password)) return 0;
+  /* Decoded pieces are no longer than their encoded form. */
+  size_t cap = (size_t)u->user.len + 1 + u->password.len + 1;
+  uint8_t *plain = malloc(cap);
+  if (plain == NULL) return GUISE_E_NOMEM;
+  size_t ul = 0, pl = 0;
+  if (url_userinfo(u, 0, 1, (char *)plain, cap, &ul) != 0) url_userinfo(u, 0, 0, (char *)plain, cap, &ul);
+  plain[ul] = ':';
+  char *pw = (char *)plain + ul + 1;
+  if (url_userinfo(u, 1, 1, pw, cap - ul - 1, &pl) != 0) url_userinfo(u, 1, 0, pw, cap - ul - 1, &pl);
+  size_t n = ul + 1 + pl, b64 = (n + 2) / 3 * 4;
+  r->auth = malloc(6 + b64 + 1);
+  if (r->auth != NULL) {
+    memcpy(r->auth, "Basic ", 6);
+    EVP_EncodeBlock((uint8_t *)r->auth + 6, plain, n);
+  }
+  OPENSSL_cleanse(plain, cap);
+  free(plain);
+  return r->auth ? 0 : GUISE_E_NOMEM;
+}
+
 static int same_origin(const url *a, const url *b) {
   return a->scheme == b->scheme && a->port == b->port && strcmp(url_host(a), url_host(b)) == 0;
 }
@@ -253,7 +290,9 @@ static int follow(req *r, int reusable) {
   url_err ue;
   int e = url_resolve(&r->u, r->location, strlen(r->location), next, &ue);
   if (e) {
-    snprintf(r->detail, sizeof(r->detail), "redirect to \"%.80s\": %s", r->location,
+    char shown[URL_MAX_LEN + 4];
+    snprintf(r->detail, sizeof(r->detail), "redirect to \"%.80s\": %s",
+             guise_url_redact(r->location, shown, sizeof(shown)),
              ue.reason ? ue.reason : "not a URL guise can follow");
     free(next);
     return e;
@@ -263,7 +302,8 @@ static int follow(req *r, int reusable) {
     free(next);
     return r->n_hops >= REQ_MAX_HOPS ? GUISE_E_HTTP_TOO_MANY_REDIRECTS : GUISE_E_USAGE_URL_MALFORMED;
   }
-  char *href_copy = strdup(href);
+  char shown[URL_MAX_LEN + 4];
+  char *href_copy = strdup(guise_url_redact(href, shown, sizeof(shown)));
   char *answered = r->cur_url ? r->cur_url : strdup(r->url);
   if (href_copy == NULL || answered == NULL) {
     free(href_copy);
@@ -302,6 +342,7 @@ static int follow(req *r, int reusable) {
   int https = next->scheme == URL_HTTPS;
   memcpy(&r->u, next, sizeof(*next));
   free(next);
+  if ((e = url_basic(r)) != 0) return e;
   free(r->location);
   r->location = NULL;
   r->head_seen = 0;
@@ -437,6 +478,20 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
       n++;
     }
   }
+  /* Basic credentials from the URL, unless the caller gave Authorization (or
+   * removed it with an empty value): where the caller's would go, before a
+   * last "priority" field. */
+  if (r->auth && n < cap) {
+    int own = 0;
+    for (size_t i = 0; i < r->n_headers; i++) own |= !strcasecmp(r->headers[i].name, "authorization");
+    if (!own) {
+      size_t at = n && strcasecmp(out[n - 1].name, "priority") == 0 ? n - 1 : n;
+      memmove(&out[at + 1], &out[at], (n - at) * sizeof(out[0]));
+      out[at].name = h1 ? "Authorization" : "authorization";
+      out[at].value = r->auth;
+      n++;
+    }
+  }
   /* The jar's cookies, unless the caller gave a Cookie header: before a last
    * "priority" field when there is one, else last — where Debian chromium 156
    * sends its cookies (after accept-language, before priority: nghttpd -v,
@@ -472,7 +527,7 @@ static void start_h2(req *r, pconn *pc) {
   const h2_header *hs = own;
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
-  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && r->cl->jar == NULL;
+  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && r->cl->jar == NULL && r->auth == NULL;
   if (prepared) {
     /* The profile's headers alone: prepared and checked once per variant. */
     hs = r->v->h2_nav;
@@ -791,7 +846,11 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     free(r);
     return e;
   }
-  size_t need = 1 + strlen(in->url) + 1 + (o.method ? strlen(o.method) + 1 : 0) +
+  /* The URL is kept for reports only (effective_url, redirect chains): with its
+   * password hidden. */
+  char shown[URL_MAX_LEN + 4];
+  const char *url_shown = guise_url_redact(in->url, shown, sizeof(shown));
+  size_t need = 1 + strlen(url_shown) + 1 + (o.method ? strlen(o.method) + 1 : 0) +
                 (r->proxy ? strlen(proxy) + 1 : 0);
   for (size_t i = 0; i < o.n_headers; i++)
     need += strlen(o.headers[i].name) + strlen(o.headers[i].value) + 2;
@@ -803,7 +862,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   char *at = r->arena;
   r->o.method = o.method ? keep(&at, o.method) : o.has_body ? "POST" : "GET";
   r->proxy_id = r->proxy ? keep(&at, proxy) : NULL;
-  r->url = keep(&at, in->url);
+  r->url = keep(&at, url_shown);
   for (size_t i = 0; i < o.n_headers; i++) {
     r->headers[i].name = keep(&at, o.headers[i].name);
     r->headers[i].value = keep(&at, o.headers[i].value);
@@ -852,6 +911,10 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   else if (r->o.max_time_from_connection) /* the wait for a connection: the connect timeout, the pool's */
     uv_timer_start(&r->timer, on_queue_time,
                    o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
+  if (url_basic(r) != 0) {
+    finish(r, GUISE_E_NOMEM, "no memory for the URL's credentials", 0);
+    return 0;
+  }
   char why[sizeof(r->detail)];
   if (caller_headers_check(r, why, sizeof(why)) != 0) {
     /* Ended at once, through on_complete like any failure, so that the reason

@@ -654,3 +654,40 @@ long url_href(const url *u, char *out, size_t cap) {
   }
   return (long)(w.len - 1);
 }
+
+/* The password of a URL's userinfo is the text between the first ':' and the
+ * last '@' of the authority, which starts after "scheme:" and its slashes (at
+ * the start of the text when no slash follows a scheme) and ends at the first
+ * '/', '?' or '#' — as url_parse reads it, so that what is hidden is what would
+ * be sent. Any string is taken: a URL that does not parse is still written in
+ * messages and records, and in doubt more is hidden, never less. */
+const char *guise_url_redact(const char *text, char *buf, size_t cap) {
+  if (text == NULL) return "";
+  const char *p = text;
+  if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+    const char *q = p;
+    while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '+' ||
+           *q == '-' || *q == '.')
+      q++;
+    if (q[0] == ':' && q[1] == '/') p = q + 1; /* else "user:pw@host": no scheme */
+  }
+  while (*p == '/') p++;
+  size_t auth_len = strcspn(p, "/?#");
+  const char *at = NULL;
+  for (size_t i = 0; i < auth_len; i++)
+    if (p[i] == '@') at = p + i;
+  const char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+  if (colon == NULL) return text; /* no password */
+  if (buf == NULL || cap == 0) return "";
+  /* text[.. colon] "***" at[..], cut to |cap| - 1 bytes */
+  size_t head = (size_t)(colon + 1 - text), n = 0;
+  const char *parts[3] = {text, URL_REDACTED, at};
+  size_t lens[3] = {head, sizeof(URL_REDACTED) - 1, strlen(at)};
+  for (int i = 0; i < 3; i++) {
+    size_t k = lens[i] < cap - 1 - n ? lens[i] : cap - 1 - n;
+    memcpy(buf + n, parts[i], k);
+    n += k;
+  }
+  buf[n] = '\0';
+  return buf;
+}

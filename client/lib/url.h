@@ -161,4 +161,9 @@ int url_userinfo(const url *u, int which, int decode, char *out, size_t cap, siz
  */
 long url_href(const url *u, char *out, size_t cap);
 
+/* What guise_url_redact (client/include/guise.h, code in url.c) writes in place
+ * of a URL's password wherever guise writes a URL: -v, -w, batch records,
+ * redirect chains, error details. */
+#define URL_REDACTED "***"
+
 #endif /* GUISE_URL_H */
