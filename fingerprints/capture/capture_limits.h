@@ -48,6 +48,15 @@
  * flight arriving in small segments is still reported as soon as it is whole. */
 #define GCAP_REPARSE_STEP 4096u
 
+/* Tunnel handshakes (HTTP CONNECT, SOCKS) passed through on one connection before the
+ * flight inside is reported. A client behind a proxy chain sends one per hop; real chains
+ * are one or two long. Past this the last handshake itself is the record. */
+#define GCAP_MAX_TUNNELS 4u
+
+/* change_cipher_spec records skipped between a ClientHello and the ClientHello sent again
+ * after a HelloRetryRequest (RFC 8446 D.4: one, in middlebox compatibility mode). */
+#define GCAP_MAX_CCS_BEFORE_RETRY 2u
+
 /* IPv6 extension headers walked before giving up on a packet (RFC 8200 §4.1 recommends
  * each appear at most once, destination options twice: 8 covers every legal chain). */
 #define GCAP_MAX_IPV6_EXT 8u

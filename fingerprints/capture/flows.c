@@ -16,6 +16,23 @@
 
 enum { F_OPEN = 0, F_DONE = 1 };
 
+/* What is looked for in a connection's client bytes. */
+enum {
+  PH_FIRST = 0, /* the first flight at |off| (after any tunnel handshakes) */
+  PH_RETRY = 1  /* after a reported ClientHello: the one sent again after a
+                 * HelloRetryRequest (RFC 8446 §4.1.4), if it comes */
+};
+
+/* The reading position in one connection's client bytes (or in a hex dump). */
+typedef struct cursor {
+  size_t off;        /* client-stream offset where the flight looked for starts */
+  size_t parsed;     /* bytes past |off| at the last incomplete parse */
+  int phase;
+  bool confirmed;    /* PH_RETRY: a second ClientHello with the first one's random began */
+  json_t *tunnel;    /* tunnel handshakes passed: [{"protocol", "offset", "length", ...}] */
+  uint8_t random[32]; /* of the first ClientHello (the retry repeats it, §4.1.2) */
+} cursor;
+
 typedef struct flow {
   uint8_t family;
   uint8_t addr[2][16];
@@ -29,7 +46,7 @@ typedef struct flow {
   bool syn[2], base_known[2], closed[2], not_client[2];
   bool snapped;          /* some client segment was cut short by the capture's snaplen */
   uint32_t base[2];      /* sequence number of each direction's first data byte */
-  size_t parsed;         /* contiguous client bytes at the last incomplete parse */
+  cursor cur;            /* where in the client bytes the next flight is looked for */
   gcap_stream *s[2];
 } flow;
 
@@ -49,6 +66,8 @@ struct gcap_flows {
   gfp_clienthello *ch;
   gfp_h2_preface *h2;
   gfp_h1_request *h1;
+  gfp_ssh_ident ssh;
+  gfp_socks socks;
 };
 
 void gcap_options_init(gcap_options *o) {
@@ -78,6 +97,8 @@ gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink si
 }
 
 static void flow_release(gcap_flows *t, flow *f) {
+  json_decref(f->cur.tunnel);
+  f->cur.tunnel = NULL;
   for (int e = 0; e < 2; e++) {
     gcap_stream_free(f->s[e], &t->budget);
     f->s[e] = NULL;
@@ -199,7 +220,8 @@ void gcap_flows_file_error(gcap_flows *t, const char *stage, size_t offset,
 /* ---- one flight ---------------------------------------------------------------------- */
 
 typedef enum presult {
-  P_REPORT, /* *key / *val hold the record member ("tls", "http2", "http1" or "error") */
+  P_REPORT, /* *key / *val hold the record member ("tls", "http2", "http1", "ssh", "error") */
+  P_TUNNEL, /* a tunnel handshake of *layer_len bytes (*key / *val: its own member) */
   P_MORE,   /* a consistent prefix: *stage names the parser waiting for more */
   P_OTHER   /* not a client flight of a protocol the observer knows */
 } presult;
@@ -211,11 +233,21 @@ static presult parse_error(const char *stage, size_t offset, const char *reason,
   return P_REPORT;
 }
 
+static bool is_connect(const gfp_h1_request *r) {
+  /* RFC 9110 §9.3.6; methods are case-sensitive (§9.1). */
+  return r->method.len == 7 && memcmp(r->method.data, "CONNECT", 7) == 0;
+}
+
 /* The same decisions as guise echo on a connection's first bytes: a TLS ClientHello,
- * else an h2c prior-knowledge preface (RFC 9113 §3.4), else an HTTP/1 request head. */
-static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, const char **key,
-                            json_t **val, const char **stage) {
-  if (!ensure_parsers(t)) return parse_error("capture", 0, "out of memory", key, val);
+ * else an h2c prior-knowledge preface (RFC 9113 §3.4), else an HTTP/1 request head —
+ * and, for captures, an SSH identification string and the tunnel handshakes a client
+ * sends to a proxy (HTTP CONNECT, SOCKS) before its real first flight. |d| is the flight
+ * at client-stream offset |base| (error offsets are in the stream). |final|: nothing
+ * more will arrive. */
+static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, size_t base, bool final,
+                            const char **key, json_t **val, const char **stage,
+                            size_t *layer_len, const char **proto) {
+  if (!ensure_parsers(t)) return parse_error("capture", base, "out of memory", key, val);
   *stage = (n > 0 && d[0] >= 20 && d[0] <= 23) ? "tls" : "flight";
   gfp_status st = gfp_ch_parse(t->ch, d, n);
   switch (st) {
@@ -224,7 +256,7 @@ static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, const cha
       *val = gfp_report_tls(t->ch, d, n);
       return P_REPORT;
     case GFP_ERROR:
-      return parse_error("tls", t->ch->err_offset, t->ch->err_reason, key, val);
+      return parse_error("tls", base + t->ch->err_offset, t->ch->err_reason, key, val);
     case GFP_NEED_MORE:
       return P_MORE;
     case GFP_NOT_TLS:
@@ -240,7 +272,7 @@ static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, const cha
         return P_REPORT;
       }
       if (st == GFP_ERROR)
-        return parse_error("http2", t->h2->err_offset, t->h2->err_reason, key, val);
+        return parse_error("http2", base + t->h2->err_offset, t->h2->err_reason, key, val);
       return P_MORE;
     case GFP_FLIGHT_HTTP1:
       *stage = "http1";
@@ -249,13 +281,45 @@ static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, const cha
       if (st == GFP_DONE) {
         *key = "http1";
         *val = gfp_report_h1(t->h1);
+        if (!is_connect(t->h1)) return P_REPORT;
+        /* RFC 9110 §9.3.6: after the proxy's 2xx the connection is a tunnel and the
+         * client's next bytes are its real first flight. */
+        *layer_len = t->h1->head_len;
+        *proto = "http-connect";
+        return P_TUNNEL;
+      }
+      if (st == GFP_ERROR)
+        return parse_error("http1", base + t->h1->err_offset, t->h1->err_reason, key, val);
+      return P_MORE;
+    case GFP_FLIGHT_SSH:
+      *stage = "ssh";
+      st = gfp_ssh_parse(&t->ssh, d, n);
+      if (st == GFP_DONE) {
+        *key = "ssh";
+        *val = gfp_report_ssh(&t->ssh);
         return P_REPORT;
       }
       if (st == GFP_ERROR)
-        return parse_error("http1", t->h1->err_offset, t->h1->err_reason, key, val);
+        return parse_error("ssh", base + t->ssh.err_offset, t->ssh.err_reason, key, val);
+      return P_MORE;
+    case GFP_FLIGHT_SOCKS:
+      *stage = "socks";
+      st = gfp_socks_parse(&t->socks, d, n);
+      if (st == GFP_DONE) {
+        *key = "socks";
+        *val = gfp_report_socks(&t->socks);
+        *layer_len = t->socks.len;
+        *proto = t->socks.version == 4 ? "socks4" : "socks5";
+        return P_TUNNEL;
+      }
+      /* Before a whole, well-formed first message the bytes only started with 4 or 5:
+       * another protocol, not a broken SOCKS client. */
+      if (t->socks.greeting_len == 0 && (st == GFP_ERROR || final)) return P_OTHER;
+      if (st == GFP_ERROR)
+        return parse_error("socks", base + t->socks.err_offset, t->socks.err_reason, key, val);
       return P_MORE;
     case GFP_FLIGHT_SSLV2:
-      return parse_error("tls", 0,
+      return parse_error("tls", base,
                          "SSLv2-compatible ClientHello (RFC 5246 appendix E.2): not decoded",
                          key, val);
     case GFP_FLIGHT_TLS:
@@ -265,19 +329,171 @@ static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, const cha
   return P_OTHER;
 }
 
-void gcap_flows_flight(gcap_flows *t, const uint8_t *data, size_t len) {
-  const char *key = NULL, *stage = "flight";
-  json_t *val = NULL;
-  presult r = parse_flight(t, data, len, &key, &val, &stage);
-  if (r == P_MORE)
-    parse_error(stage, len, "the input ends before the first flight is complete", &key, &val);
-  else if (r == P_OTHER)
-    parse_error("flight", 0,
-                "not a TLS ClientHello, an HTTP/1 request or an HTTP/2 connection preface",
-                &key, &val);
-  json_t *where = flow_json(t, NULL);
-  if (where != NULL) json_object_set_new(where, "input", json_string("hex"));
+/* Hands a flight's record to the sink: "flow" says where it came from (for a capture's
+ * connection |f|, else the hex dump), with the flight's offset in the client bytes when
+ * not 0, the tunnels passed, and whether it is the ClientHello sent again after a
+ * HelloRetryRequest. Takes |val|. */
+static void emit(gcap_flows *t, const flow *f, const cursor *cur, const char *key, json_t *val,
+                 bool retry) {
+  json_t *where = flow_json(t, f);
+  if (where != NULL && f == NULL) json_object_set_new(where, "input", json_string("hex"));
+  if (where != NULL && cur->off > 0)
+    json_object_set_new(where, "offset", json_integer((json_int_t)cur->off));
+  if (where != NULL && cur->tunnel != NULL && json_array_size(cur->tunnel) > 0)
+    json_object_set(where, "tunnel", cur->tunnel);
+  if (where != NULL && retry) json_object_set_new(where, "hello_retry", json_true());
   deliver(t, where, key, val);
+}
+
+typedef enum sresult {
+  S_DONE,  /* the connection is finished (its records were delivered) */
+  S_WAIT,  /* more bytes may change the outcome; *stage names what is awaited */
+  S_OTHER  /* another protocol: no record */
+} sresult;
+
+/* After a reported ClientHello: is the client's next record the ClientHello sent again
+ * after a HelloRetryRequest (RFC 8446 §4.1.4)? Skips change_cipher_spec records
+ * (middlebox compatibility, D.4); anything else ends the search without a record. The
+ * retry repeats the first hello's random (§4.1.2), which tells it from an encrypted
+ * TLS 1.2 Finished whose first byte happens to be 1. */
+static sresult scan_retry(gcap_flows *t, const flow *f, cursor *cur, const uint8_t *d,
+                          size_t n, bool final, const char **stage) {
+  *stage = "tls";
+  const uint8_t *p = d + cur->off;
+  size_t m = n - cur->off;
+  for (unsigned ccs = 0;; ccs++) {
+    p = d + cur->off;
+    m = n - cur->off;
+    if (m < 5) return final ? S_DONE : S_WAIT;
+    if (p[0] != 20) break; /* ContentType.change_cipher_spec */
+    size_t rl = ((size_t)p[3] << 8) | p[4];
+    if (ccs >= GCAP_MAX_CCS_BEFORE_RETRY || rl == 0 || rl > 16384) return S_DONE;
+    if (m < 5 + rl) return final ? S_DONE : S_WAIT;
+    cur->off += 5 + rl;
+    cur->parsed = 0;
+  }
+  /* A handshake record whose first message is a client_hello (RFC 8446 §5.1, §4). */
+  if (m < 6) return final ? S_DONE : S_WAIT;
+  if (p[0] != 22 || p[1] != 3 || p[5] != 1) return S_DONE;
+  size_t frag = ((size_t)p[3] << 8) | p[4];
+  if (frag >= 4 + 2 + 32) {
+    if (m < 5 + 4 + 2 + 32) return final ? S_DONE : S_WAIT;
+    if (memcmp(p + 11, cur->random, 32) != 0) return S_DONE;
+    cur->confirmed = true;
+  }
+  gfp_status st = gfp_ch_parse(t->ch, p, m);
+  switch (st) {
+    case GFP_DONE:
+      if (memcmp(t->ch->random, cur->random, 32) != 0) return S_DONE;
+      emit(t, f, cur, "tls", gfp_report_tls(t->ch, p, m), true);
+      return S_DONE; /* §4.1.4: a second HelloRetryRequest aborts the handshake */
+    case GFP_NEED_MORE:
+      if (!final) return S_WAIT;
+      if (cur->confirmed)
+        emit(t, f, cur, "error",
+             gfp_report_error("tls", n,
+                              "the input ends before the ClientHello sent again after a "
+                              "HelloRetryRequest is complete"),
+             true);
+      return S_DONE;
+    case GFP_ERROR:
+      if (cur->confirmed)
+        emit(t, f, cur, "error",
+             gfp_report_error("tls", cur->off + t->ch->err_offset, t->ch->err_reason), true);
+      return S_DONE;
+    case GFP_NOT_TLS:
+      break;
+  }
+  return S_DONE;
+}
+
+/* Reads the client bytes |d|[0..|n|) from |cur| on: passes tunnel handshakes, delivers
+ * the flight found there, then looks for a ClientHello sent again after a
+ * HelloRetryRequest. |f| is NULL for a hex dump. */
+static sresult scan(gcap_flows *t, const flow *f, cursor *cur, const uint8_t *d, size_t n,
+                    bool final, const char **stage) {
+  for (;;) {
+    if (cur->phase == PH_RETRY) return scan_retry(t, f, cur, d, n, final, stage);
+    const char *key = NULL, *proto = NULL;
+    json_t *val = NULL;
+    size_t layer_len = 0, m = n - cur->off;
+    size_t depth = cur->tunnel != NULL ? json_array_size(cur->tunnel) : 0;
+    presult r = parse_flight(t, d + cur->off, m, cur->off, final, &key, &val, stage, &layer_len,
+                             &proto);
+    switch (r) {
+      case P_REPORT: {
+        /* A ClientHello alone in its last record may be followed by a retry. */
+        bool tls = strcmp(key, "tls") == 0 && t->ch->trailing_handshake == 0;
+        size_t next = tls ? cur->off + t->ch->consumed : 0;
+        if (tls) memcpy(cur->random, t->ch->random, sizeof(cur->random));
+        emit(t, f, cur, key, val, false);
+        if (!tls) return S_DONE;
+        cur->phase = PH_RETRY;
+        cur->off = next;
+        cur->parsed = 0;
+        continue;
+      }
+      case P_TUNNEL:
+        if (m > layer_len && depth < GCAP_MAX_TUNNELS) {
+          json_t *layer = json_pack("{s:s, s:I, s:I}", "protocol", proto, "offset",
+                                    (json_int_t)cur->off, "length", (json_int_t)layer_len);
+          if (cur->tunnel == NULL) cur->tunnel = json_array();
+          if (layer == NULL || val == NULL || cur->tunnel == NULL ||
+              json_object_set_new(layer, key, val) != 0 ||
+              json_array_append_new(cur->tunnel, layer) != 0) {
+            emit(t, f, cur, "error",
+                 gfp_report_error("capture", cur->off, "out of memory while building the record"),
+                 false);
+            return S_DONE;
+          }
+          cur->off += layer_len;
+          cur->parsed = 0;
+          continue;
+        }
+        if (!final && depth < GCAP_MAX_TUNNELS) {
+          json_decref(val); /* wait for what the client sends through the tunnel */
+          return S_WAIT;
+        }
+        /* Nothing came through (the proxy refused, the capture ends): the handshake
+         * itself is the client's flight. */
+        emit(t, f, cur, key, val, false);
+        return S_DONE;
+      case P_MORE:
+        return S_WAIT;
+      case P_OTHER:
+        if (depth == 0) return S_OTHER;
+        {
+          /* Through the tunnel went a protocol the observer does not know: the last
+           * tunnel handshake is the record. */
+          json_t *last = json_array_get(cur->tunnel, depth - 1);
+          const char *k = strcmp(json_string_value(json_object_get(last, "protocol")),
+                                 "http-connect") == 0 ? "http1" : "socks";
+          json_t *v = json_incref(json_object_get(last, k));
+          cur->off = (size_t)json_integer_value(json_object_get(last, "offset"));
+          json_array_remove(cur->tunnel, depth - 1);
+          emit(t, f, cur, k, v, false);
+        }
+        return S_DONE;
+    }
+  }
+}
+
+void gcap_flows_flight(gcap_flows *t, const uint8_t *data, size_t len) {
+  cursor cur;
+  memset(&cur, 0, sizeof(cur));
+  const char *stage = "flight";
+  sresult r = scan(t, NULL, &cur, data, len, true, &stage);
+  if (r == S_WAIT)
+    emit(t, NULL, &cur, "error",
+         gfp_report_error(stage, len, "the input ends before the first flight is complete"),
+         false);
+  else if (r == S_OTHER)
+    emit(t, NULL, &cur, "error",
+         gfp_report_error("flight", 0,
+                          "not a TLS ClientHello, an HTTP/1 request, an HTTP/2 connection "
+                          "preface or an SSH identification string"),
+         false);
+  json_decref(cur.tunnel);
 }
 
 /* ---- connections --------------------------------------------------------------------- */
@@ -291,11 +507,14 @@ static void flow_done(gcap_flows *t, flow *f) {
 static void evaluate(gcap_flows *t, flow *f, bool final) {
   int c = f->client;
   gcap_stream *s = f->s[c];
+  cursor *cur = &f->cur;
   size_t n = gcap_stream_contiguous(s);
   if (!final) {
-    if (n == 0 || (f->parsed != 0 && n == f->parsed)) return;
-    bool worth = n >= s->limit || n >= 2 * f->parsed || n >= f->parsed + GCAP_REPARSE_STEP ||
-                 f->closed[c];
+    if (n == 0 || n <= cur->off) return;
+    size_t rel = n - cur->off;
+    if (cur->parsed != 0 && rel == cur->parsed) return;
+    bool worth = n >= s->limit || rel >= 2 * cur->parsed ||
+                 rel >= cur->parsed + GCAP_REPARSE_STEP || f->closed[c];
     if (!worth) return;
   }
   if (n == 0) {
@@ -309,39 +528,45 @@ static void evaluate(gcap_flows *t, flow *f, bool final) {
     flow_done(t, f);
     return;
   }
-  const char *key = NULL, *stage = "flight";
-  json_t *val = NULL;
-  presult r = parse_flight(t, s->buf, n, &key, &val, &stage);
-  if (r == P_REPORT) {
-    deliver(t, flow_json(t, f), key, val);
+  const char *stage = "flight";
+  sresult r = n > cur->off || cur->phase == PH_RETRY ? scan(t, f, cur, s->buf, n, final, &stage)
+                                                     : S_WAIT;
+  if (r == S_DONE) {
     flow_done(t, f);
     return;
   }
-  if (r == P_OTHER) {
+  if (r == S_OTHER) {
     t->st->other_flows++;
     flow_done(t, f);
     return;
   }
-  f->parsed = n;
+  cur->parsed = n - cur->off;
   if (n >= s->limit) {
-    flow_error(t, f, "capture", n,
-               "the first flight is longer than the bytes kept per connection "
-               "(guise fp --max-flow-bytes)");
+    if (cur->phase == PH_FIRST || cur->confirmed)
+      emit(t, f, cur, "error",
+           gfp_report_error("capture", n,
+                            "the first flight is longer than the bytes kept per connection "
+                            "(guise fp --max-flow-bytes)"),
+           cur->phase == PH_RETRY);
     flow_done(t, f);
     return;
   }
   if (!final) return;
   if (gcap_stream_has_gap(s))
-    flow_error(t, f, "tcp", n,
-               f->snapped ? "the capture cut a client segment short (snaplen): bytes missing "
-                            "at this offset of the client stream"
-                          : "a client segment is missing from the capture: the stream has a "
-                            "hole at this offset");
+    emit(t, f, cur, "error",
+         gfp_report_error("tcp", n,
+                          f->snapped ? "the capture cut a client segment short (snaplen): bytes "
+                                       "missing at this offset of the client stream"
+                                     : "a client segment is missing from the capture: the "
+                                       "stream has a hole at this offset"),
+         false);
   else
-    flow_error(t, f, stage, n,
-               f->snapped ? "the capture cut a client segment short (snaplen) before the "
-                            "first flight was complete"
-                          : "the capture ends before the first flight is complete");
+    emit(t, f, cur, "error",
+         gfp_report_error(stage, n,
+                          f->snapped ? "the capture cut a client segment short (snaplen) "
+                                       "before the first flight was complete"
+                                     : "the capture ends before the first flight is complete"),
+         false);
   flow_done(t, f);
 }
 

@@ -84,7 +84,9 @@ typedef enum gfp_flight_kind {
     GFP_FLIGHT_TLS,         /* TLS records (content type 22) */
     GFP_FLIGHT_SSLV2,       /* SSLv2-compatible ClientHello (first byte has bit 7 set) */
     GFP_FLIGHT_HTTP1,       /* plaintext HTTP/1.x request (method token + SP) */
-    GFP_FLIGHT_H2_PREFACE   /* plaintext HTTP/2 connection preface ("PRI * HTTP/2.0") */
+    GFP_FLIGHT_H2_PREFACE,  /* plaintext HTTP/2 connection preface ("PRI * HTTP/2.0") */
+    GFP_FLIGHT_SSH,         /* SSH identification string ("SSH-", RFC 4253 §4.2) */
+    GFP_FLIGHT_SOCKS        /* SOCKS request (first byte 4 or 5: RFC 1928, SOCKS4(a)) */
 } gfp_flight_kind;
 
 /* How an extension body was decoded; selects the member of gfp_ext.u. */
@@ -120,6 +122,13 @@ typedef struct gfp_ext {
     gfp_ext_kind kind;
     size_t offset;  /* of the extension's type field, from the start of the flight */
     gfp_bytes body; /* extension_data, always kept */
+    /* Non-NULL when the body does not decode as its type requires (static reason):
+     * |kind| is then GFP_EXT_RAW, and |malformed_offset| is the byte in the flight where
+     * decoding stopped. The hello itself is still GFP_DONE: the extension's type and
+     * length are sound, so every fingerprint that does not read this body is still
+     * computed (gfp_tls_fp_depends). */
+    const char *malformed;
+    size_t malformed_offset;
     union {
         struct {
             gfp_bytes host_name; /* first entry of type host_name(0); empty if none */
@@ -175,6 +184,7 @@ struct gfp_clienthello {
     bool has_extensions_block; /* false for an SSL 3.0-style hello without extensions */
     const gfp_ext *exts;
     size_t ext_count;
+    size_t malformed_count; /* extensions with a body that did not decode (gfp_ext) */
 
     /* ---- valid after GFP_ERROR ---- */
     size_t err_offset;      /* byte offset in the flight where parsing failed */
@@ -220,13 +230,29 @@ const char *gfp_tls_ext_name(uint16_t type);
 /* ---- TLS fingerprints (fp_tls.c) --------------------------------------------------- */
 
 /* Every TLS fingerprint of FINGERPRINTS.md. Strings are NUL-terminated, owned by the
- * struct, freed by gfp_tls_fp_free(). */
+ * struct, freed by gfp_tls_fp_free(). A fingerprint that reads the body of a malformed
+ * extension cannot be computed: its string is NULL (and its _md5 empty). */
 typedef struct gfp_tls_fp {
     char *ja3, *ja3n, *ja4, *ja4_r, *ja4_o, *ja4_ro, *peetprint;
     char ja3_md5[33];
     char ja3n_md5[33];
     char peetprint_md5[33];
 } gfp_tls_fp;
+
+/* Fingerprint families, as bits of gfp_tls_fp_depends(). */
+enum {
+    GFP_FP_JA3 = 1u << 0,      /* ja3, ja3_md5 */
+    GFP_FP_JA3N = 1u << 1,     /* ja3n, ja3n_md5 */
+    GFP_FP_JA4 = 1u << 2,      /* ja4, ja4_r, ja4_o, ja4_ro */
+    GFP_FP_PEETPRINT = 1u << 3 /* peetprint, peetprint_md5 */
+};
+
+/* The fingerprints that read the BODY of an extension of |type| (the type list alone
+ * is read by all of them): supported_groups and ec_point_formats (JA3, JA3N),
+ * ALPN, signature_algorithms and supported_versions (JA4, peetprint), the other lists
+ * of peetprint (psk_key_exchange_modes, compress_certificate). 0 for every other type
+ * (server_name counts for JA4 by its presence only; key_share, ECH, ... are unused). */
+unsigned gfp_tls_fp_depends(uint16_t type);
 
 /* Computes every fingerprint of a parsed (GFP_DONE) ClientHello. |transport| is the JA4
  * protocol letter: 't' TCP, 'q' QUIC, 'd' DTLS. Returns 0, or -1 on allocation failure
@@ -394,6 +420,65 @@ void gfp_h1_reset(gfp_h1_request *req);
  * GFP_NEED_MORE or GFP_ERROR (err_offset in |data|, err_reason static). After DONE or
  * ERROR, further calls return the same result until gfp_h1_reset(). */
 gfp_status gfp_h1_parse(gfp_h1_request *req, const uint8_t *data, size_t len);
+
+/* ---- SSH identification string (ssh_ident.c) --------------------------------------- */
+
+/* RFC 4253 §4.2: "SSH-protoversion-softwareversion SP comments CR LF", at most 255
+ * bytes including CR LF. A client sends it first; a server may send other lines before
+ * its own, a client may not. */
+typedef struct gfp_ssh_ident {
+    /* ---- valid after GFP_DONE ---- */
+    gfp_bytes line;             /* the identification string without its line end */
+    gfp_bytes proto_version;    /* "2.0", "1.99", ... */
+    gfp_bytes software_version; /* "OpenSSH_9.2p1" */
+    gfp_bytes comments;         /* after the first SP; empty if none */
+    bool has_comments;
+    bool bare_lf;               /* ended in LF alone (older implementations) */
+    size_t len;                 /* bytes including the line end */
+
+    /* ---- valid after GFP_ERROR ---- */
+    size_t err_offset;
+    const char *err_reason;
+
+    /* ---- storage, private ---- */
+    uint8_t line_[256];
+} gfp_ssh_ident;
+
+/* Parses the identification string at the start of |data|. Returns GFP_DONE, GFP_NEED_MORE
+ * (no line end yet, under 255 bytes) or GFP_ERROR (not "SSH-", a line over 255 bytes, a
+ * control character, an empty or ill-formed version). Stateless; no allocation. */
+gfp_status gfp_ssh_parse(gfp_ssh_ident *id, const uint8_t *data, size_t len);
+
+/* ---- SOCKS client handshake (socks.c) ------------------------------------------------ */
+
+/* What a SOCKS client sends before the tunnelled bytes: SOCKS5 (RFC 1928) greeting,
+ * optional username/password sub-negotiation (RFC 1929), request; or a SOCKS4 / SOCKS4a
+ * request. Read from the client's bytes alone (the server's choices are implied by
+ * what the client sends next). */
+typedef struct gfp_socks {
+    /* ---- valid after GFP_DONE ---- */
+    uint8_t version;     /* 4 or 5 */
+    uint8_t command;     /* 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE (5 only) */
+    uint8_t methods[255]; /* SOCKS5 authentication methods offered, in order */
+    size_t method_count;
+    bool userpass;       /* RFC 1929 sub-negotiation sent */
+    size_t username_len; /* RFC 1929 UNAME or SOCKS4 USERID length (never the bytes) */
+    uint8_t atyp;        /* SOCKS5: 1 IPv4, 3 domain, 4 IPv6; SOCKS4: 1, or 3 for 4a */
+    uint8_t host[256];   /* domain name (NUL-terminated), or the address bytes */
+    size_t host_len;
+    uint16_t port;
+    size_t len;          /* client bytes of the whole handshake */
+
+    /* ---- valid after GFP_ERROR ---- */
+    size_t greeting_len; /* > 0 once a well-formed first message was read: an error
+                          * before it means "not SOCKS", after it "a broken SOCKS client" */
+    size_t err_offset;
+    const char *err_reason;
+} gfp_socks;
+
+/* Parses a SOCKS client handshake at the start of |data|. Returns GFP_DONE (|len| bytes
+ * of handshake, the tunnelled bytes follow), GFP_NEED_MORE or GFP_ERROR. Stateless. */
+gfp_status gfp_socks_parse(gfp_socks *s, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 }

@@ -411,24 +411,54 @@ void gfp_tls_fp_free(gfp_tls_fp *fp)
     memset(fp, 0, sizeof(*fp));
 }
 
+unsigned gfp_tls_fp_depends(uint16_t type)
+{
+    switch (type) {
+    case EXT_SUPPORTED_GROUPS: /* JA3 EllipticCurves; peetprint groups */
+        return GFP_FP_JA3 | GFP_FP_JA3N | GFP_FP_PEETPRINT;
+    case EXT_EC_POINT_FORMATS: /* JA3 EllipticCurvePointFormats */
+        return GFP_FP_JA3 | GFP_FP_JA3N;
+    case EXT_SIGNATURE_ALGORITHMS: /* JA4 c section; peetprint sigalgs */
+    case EXT_ALPN:                 /* JA4 AA (first value); peetprint protocols */
+    case EXT_SUPPORTED_VERSIONS:   /* JA4 VV (highest value); peetprint versions */
+        return GFP_FP_JA4 | GFP_FP_PEETPRINT;
+    case EXT_PSK_KEY_EXCHANGE_MODES: /* peetprint psk_mode */
+    case EXT_COMPRESS_CERTIFICATE:   /* peetprint cert_compression */
+        return GFP_FP_PEETPRINT;
+    default:
+        return 0;
+    }
+}
+
 int gfp_tls_fp_compute(const gfp_clienthello *ch, char transport, gfp_tls_fp *out)
 {
     memset(out, 0, sizeof(*out));
+    /* A fingerprint that reads a malformed body would describe a hello the client did
+     * not send (an empty list where it sent bytes): it is left out, the others stay. */
+    unsigned skip = 0;
+    for (size_t i = 0; i < ch->ext_count; i++) {
+        if (ch->exts[i].malformed != NULL)
+            skip |= gfp_tls_fp_depends(ch->exts[i].type);
+    }
     uint16_t types[GFP_CH_MAX_EXTENSIONS];
     for (size_t i = 0; i < ch->ext_count; i++)
         types[i] = ch->exts[i].type;
     char a[11];
     ja4_a(ch, transport, a);
-    if (!make_ja3(ch, types, false, &out->ja3) || !make_ja3(ch, types, true, &out->ja3n) ||
-        !make_ja4(ch, types, a, false, &out->ja4, &out->ja4_r) ||
-        !make_ja4(ch, types, a, true, &out->ja4_o, &out->ja4_ro) ||
-        !make_peetprint(ch, &out->peetprint)) {
+    if ((!(skip & GFP_FP_JA3) && !make_ja3(ch, types, false, &out->ja3)) ||
+        (!(skip & GFP_FP_JA3N) && !make_ja3(ch, types, true, &out->ja3n)) ||
+        (!(skip & GFP_FP_JA4) && (!make_ja4(ch, types, a, false, &out->ja4, &out->ja4_r) ||
+                                  !make_ja4(ch, types, a, true, &out->ja4_o, &out->ja4_ro))) ||
+        (!(skip & GFP_FP_PEETPRINT) && !make_peetprint(ch, &out->peetprint))) {
         gfp_tls_fp_free(out);
         return -1;
     }
-    gfp_md5_hex(out->ja3, strlen(out->ja3), out->ja3_md5);
-    gfp_md5_hex(out->ja3n, strlen(out->ja3n), out->ja3n_md5);
-    gfp_md5_hex(out->peetprint, strlen(out->peetprint), out->peetprint_md5);
+    if (out->ja3 != NULL)
+        gfp_md5_hex(out->ja3, strlen(out->ja3), out->ja3_md5);
+    if (out->ja3n != NULL)
+        gfp_md5_hex(out->ja3n, strlen(out->ja3n), out->ja3n_md5);
+    if (out->peetprint != NULL)
+        gfp_md5_hex(out->peetprint, strlen(out->peetprint), out->peetprint_md5);
     return 0;
 }
 

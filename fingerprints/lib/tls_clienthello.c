@@ -137,6 +137,22 @@ static gfp_status classify_other(gfp_clienthello *ch, const uint8_t *data, size_
         ch->kind = GFP_FLIGHT_H2_PREFACE;
         return GFP_NOT_TLS;
     }
+    /* RFC 4253 §4.2: an SSH client starts with its identification string "SSH-...".
+     * Checked before HTTP: "SSH-2.0-OpenSSH_7.6p1 Ubuntu" is also a token and a space. */
+    static const char ssh[] = "SSH-";
+    n = len < sizeof(ssh) - 1 ? len : sizeof(ssh) - 1;
+    if (memcmp(data, ssh, n) == 0) {
+        if (n < sizeof(ssh) - 1)
+            return GFP_NEED_MORE;
+        ch->kind = GFP_FLIGHT_SSH;
+        return GFP_NOT_TLS;
+    }
+    /* SOCKS: a SOCKS4 request or a SOCKS5 greeting starts with its version byte, 4 or 5
+     * (RFC 1928 §3), below every TLS content type and every HTTP method character. */
+    if (data[0] == 4 || data[0] == 5) {
+        ch->kind = GFP_FLIGHT_SOCKS;
+        return GFP_NOT_TLS;
+    }
     /* RFC 9112 §3: request-line = method SP request-target SP HTTP-version. Methods are
      * tokens; 24 bytes is longer than any registered method. */
     for (size_t i = 0; i < len && i < 24; i++) {
@@ -585,8 +601,19 @@ static bool decode_body(pctx *c, CBS *b)
         e->offset = (size_t)(CBS_data(&at) - ch->msg_); /* mapped to the flight below */
         e->body.data = CBS_data(&body);
         e->body.len = CBS_len(&body);
-        if (!decode_ext(c, &body, e))
-            return false;
+        if (!decode_ext(c, &body, e)) {
+            /* The extension's own length is sound, so the next one is found and the type
+             * list stays exact: a bad body (one real client sends an 8-byte all-zero
+             * encrypted_client_hello) is flagged instead of losing the whole hello. List
+             * values it pushed stay unused in the pools. */
+            e->kind = GFP_EXT_RAW;
+            memset(&e->u, 0, sizeof(e->u));
+            e->malformed = c->reason;
+            e->malformed_offset = (size_t)(c->err_at - ch->msg_); /* mapped below */
+            ch->malformed_count++;
+            c->err_at = NULL;
+            c->reason = NULL;
+        }
     }
     return true;
 }
@@ -627,6 +654,7 @@ static void reset_results(gfp_clienthello *ch)
     ch->has_extensions_block = false;
     ch->exts = ch->exts_;
     ch->ext_count = 0;
+    ch->malformed_count = 0;
     ch->err_offset = 0;
     ch->err_reason = NULL;
     ch->u16_used_ = 0;
@@ -735,7 +763,10 @@ gfp_status gfp_ch_parse(gfp_clienthello *ch, const uint8_t *data, size_t len)
     CBS_init(&body, ch->msg_ + TLS_HS_HEADER_LEN, ch->body_len);
     if (!decode_body(&c, &body))
         return error_at(ch, msg_to_flight(ch, (size_t)(c.err_at - ch->msg_)), c.reason);
-    for (size_t i = 0; i < ch->ext_count; i++)
+    for (size_t i = 0; i < ch->ext_count; i++) {
         ch->exts_[i].offset = msg_to_flight(ch, ch->exts_[i].offset);
+        if (ch->exts_[i].malformed != NULL)
+            ch->exts_[i].malformed_offset = msg_to_flight(ch, ch->exts_[i].malformed_offset);
+    }
     return GFP_DONE;
 }

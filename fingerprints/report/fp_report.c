@@ -89,6 +89,7 @@ static json_t *extension(const gfp_ext *e) {
   put(o, "offset", json_integer((json_int_t)e->offset), &ok);
   put(o, "length", json_integer((json_int_t)e->body.len), &ok);
   put(o, "data", gfp_report_hex(e->body.data, e->body.len), &ok);
+  if (e->malformed != NULL) put(o, "malformed", json_string(e->malformed), &ok);
   switch (e->kind) {
     case GFP_EXT_RAW:
       break;
@@ -154,6 +155,49 @@ static json_t *extension(const gfp_ext *e) {
   return finish(o, ok);
 }
 
+/* A fingerprint string, or null when it could not be computed (malformed extension). */
+static json_t *opt_string(const char *s) { return s != NULL ? json_string(s) : json_null(); }
+
+/* [{"type", "name", "offset", "error_offset", "reason", "affects": [...]}] for every
+ * extension whose body did not decode: what was wrong, where, and which fingerprints
+ * are null because of it (docs/OBSERVER.md). */
+static json_t *malformed_list(const gfp_clienthello *ch) {
+  static const struct {
+    unsigned bit;
+    const char *names[4];
+  } fams[] = {{GFP_FP_JA3, {"ja3", "ja3_md5"}},
+              {GFP_FP_JA3N, {"ja3n", "ja3n_md5"}},
+              {GFP_FP_JA4, {"ja4", "ja4_r", "ja4_o", "ja4_ro"}},
+              {GFP_FP_PEETPRINT, {"peetprint", "peetprint_md5"}}};
+  json_t *a = json_array();
+  int ok = a != NULL;
+  for (size_t i = 0; ok && i < ch->ext_count; i++) {
+    const gfp_ext *e = &ch->exts[i];
+    if (e->malformed == NULL) continue;
+    json_t *o = json_object(), *aff = json_array();
+    if (o == NULL || aff == NULL) {
+      json_decref(o);
+      json_decref(aff);
+      ok = 0;
+      break;
+    }
+    const char *name = gfp_tls_ext_name(e->type);
+    unsigned dep = gfp_tls_fp_depends(e->type);
+    for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+      for (size_t k = 0; (dep & fams[f].bit) && k < 4 && fams[f].names[k] != NULL; k++)
+        push(aff, json_string(fams[f].names[k]), &ok);
+    }
+    put(o, "type", json_integer(e->type), &ok);
+    put(o, "name", name ? json_string(name) : json_null(), &ok);
+    put(o, "offset", json_integer((json_int_t)e->offset), &ok);
+    put(o, "error_offset", json_integer((json_int_t)e->malformed_offset), &ok);
+    put(o, "reason", json_string(e->malformed), &ok);
+    put(o, "affects", aff, &ok);
+    push(a, o, &ok);
+  }
+  return finish(a, ok);
+}
+
 json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t len) {
   json_t *doc = json_object(), *hello = json_object(), *fps = json_object();
   json_t *exts = json_array(), *ciphers = json_array();
@@ -182,20 +226,21 @@ json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t 
 
   gfp_tls_fp fp;
   if (ok && gfp_tls_fp_compute(ch, 't', &fp) == 0) {
-    put(fps, "ja3", json_string(fp.ja3), &ok);
-    put(fps, "ja3_md5", json_string(fp.ja3_md5), &ok);
-    put(fps, "ja3n", json_string(fp.ja3n), &ok);
-    put(fps, "ja3n_md5", json_string(fp.ja3n_md5), &ok);
-    put(fps, "ja4", json_string(fp.ja4), &ok);
-    put(fps, "ja4_r", json_string(fp.ja4_r), &ok);
-    put(fps, "ja4_o", json_string(fp.ja4_o), &ok);
-    put(fps, "ja4_ro", json_string(fp.ja4_ro), &ok);
-    put(fps, "peetprint", json_string(fp.peetprint), &ok);
-    put(fps, "peetprint_md5", json_string(fp.peetprint_md5), &ok);
+    put(fps, "ja3", opt_string(fp.ja3), &ok);
+    put(fps, "ja3_md5", opt_string(fp.ja3 ? fp.ja3_md5 : NULL), &ok);
+    put(fps, "ja3n", opt_string(fp.ja3n), &ok);
+    put(fps, "ja3n_md5", opt_string(fp.ja3n ? fp.ja3n_md5 : NULL), &ok);
+    put(fps, "ja4", opt_string(fp.ja4), &ok);
+    put(fps, "ja4_r", opt_string(fp.ja4_r), &ok);
+    put(fps, "ja4_o", opt_string(fp.ja4_o), &ok);
+    put(fps, "ja4_ro", opt_string(fp.ja4_ro), &ok);
+    put(fps, "peetprint", opt_string(fp.peetprint), &ok);
+    put(fps, "peetprint_md5", opt_string(fp.peetprint ? fp.peetprint_md5 : NULL), &ok);
     gfp_tls_fp_free(&fp);
   } else {
     ok = 0;
   }
+  if (ok && ch->malformed_count > 0) put(doc, "malformed_extensions", malformed_list(ch), &ok);
   return finish(doc, ok);
 }
 
@@ -323,6 +368,61 @@ json_t *gfp_report_h1(const gfp_h1_request *req) {
   return finish(doc, ok);
 }
 
+json_t *gfp_report_ssh(const gfp_ssh_ident *id) {
+  json_t *doc = json_object();
+  int ok = doc != NULL;
+  if (!ok) return NULL;
+  put(doc, "identification", gfp_report_text(id->line.data, id->line.len), &ok);
+  put(doc, "proto_version", gfp_report_text(id->proto_version.data, id->proto_version.len), &ok);
+  put(doc, "software_version",
+      gfp_report_text(id->software_version.data, id->software_version.len), &ok);
+  if (id->has_comments)
+    put(doc, "comments", gfp_report_text(id->comments.data, id->comments.len), &ok);
+  put(doc, "line_end", json_string(id->bare_lf ? "lf" : "crlf"), &ok);
+  put(doc, "length", json_integer((json_int_t)id->len), &ok);
+  return finish(doc, ok);
+}
+
+/* A SOCKS destination: dotted IPv4, full-form IPv6 (RFC 4291 §2.2.1), or the name. */
+static json_t *socks_host(const gfp_socks *s) {
+  char buf[64];
+  if (s->atyp == 1 && s->host_len == 4) {
+    snprintf(buf, sizeof(buf), "%u.%u.%u.%u", s->host[0], s->host[1], s->host[2], s->host[3]);
+    return json_string(buf);
+  }
+  if (s->atyp == 4 && s->host_len == 16) {
+    size_t n = 0;
+    for (int i = 0; i < 16; i += 2)
+      n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%x", i ? ":" : "",
+                            (unsigned)(s->host[i] << 8 | s->host[i + 1]));
+    return json_string(buf);
+  }
+  return gfp_report_text(s->host, s->host_len);
+}
+
+json_t *gfp_report_socks(const gfp_socks *s) {
+  static const char *const commands[] = {"?", "connect", "bind", "udp associate"};
+  static const char *const atyps[] = {"?", "ipv4", "?", "domain", "ipv6"};
+  json_t *doc = json_object();
+  int ok = doc != NULL;
+  if (!ok) return NULL;
+  put(doc, "version", json_integer(s->version), &ok);
+  put(doc, "command", json_string(s->command <= 3 ? commands[s->command] : "?"), &ok);
+  if (s->version == 5) {
+    json_t *m = json_array();
+    if (m == NULL) ok = 0;
+    for (size_t i = 0; m && ok && i < s->method_count; i++) push(m, json_integer(s->methods[i]), &ok);
+    put(doc, "methods", m, &ok);
+    put(doc, "username_password", json_boolean(s->userpass), &ok);
+  }
+  put(doc, "address_type", json_string(s->atyp <= 4 ? atyps[s->atyp] : "?"), &ok);
+  put(doc, "host", socks_host(s), &ok);
+  put(doc, "port", json_integer(s->port), &ok);
+  put(doc, "username_length", json_integer((json_int_t)s->username_len), &ok);
+  put(doc, "length", json_integer((json_int_t)s->len), &ok);
+  return finish(doc, ok);
+}
+
 json_t *gfp_report_error(const char *stage, size_t offset, const char *reason) {
   return json_pack("{s:s, s:I, s:s}", "stage", stage, "offset", (json_int_t)offset, "reason",
                    reason ? reason : "unknown");
@@ -334,6 +434,8 @@ const char *gfp_report_flight_kind(gfp_flight_kind kind) {
     case GFP_FLIGHT_SSLV2: return "sslv2-compatible hello";
     case GFP_FLIGHT_HTTP1: return "plaintext http/1";
     case GFP_FLIGHT_H2_PREFACE: return "plaintext http/2 preface";
+    case GFP_FLIGHT_SSH: return "ssh";
+    case GFP_FLIGHT_SOCKS: return "socks";
     case GFP_FLIGHT_UNKNOWN: break;
   }
   return "unknown protocol";

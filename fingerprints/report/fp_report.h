@@ -27,6 +27,15 @@ json_t *gfp_report_h2(const gfp_h2_preface *h2);
  * request head. NULL on allocation failure. */
 json_t *gfp_report_h1(const gfp_h1_request *req);
 
+/* {"identification", "proto_version", "software_version", ["comments"], "line_end",
+ * "length"} for a GFP_DONE SSH identification string. NULL on allocation failure. */
+json_t *gfp_report_ssh(const gfp_ssh_ident *id);
+
+/* {"version", "command", ["methods", "username_password"], "address_type", "host",
+ * "port", "username_length", "length"} for a GFP_DONE SOCKS client handshake (never the
+ * password). NULL on allocation failure. */
+json_t *gfp_report_socks(const gfp_socks *s);
+
 /* {"stage": |stage|, "offset": |offset|, "reason": |reason|} */
 json_t *gfp_report_error(const char *stage, size_t offset, const char *reason);
 

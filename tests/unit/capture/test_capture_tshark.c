@@ -1,6 +1,7 @@
 /* test_capture_tshark.c — cross-check with an independent reader: the JA3 of every TCP
- * stream's first ClientHello from tshark (Debian's 4.0) equals guise fp's, on the
- * captures and on synthetic ones whose hellos are split, reordered and duplicated.
+ * stream's first ClientHello, and of the one sent again after a HelloRetryRequest, from
+ * tshark (Debian's 4.0) equals guise fp's, on the captures and on synthetic ones whose
+ * hellos are split, reordered and duplicated.
  *
  * usage: test_capture_tshark OUT_DIR VECTORS_DIR   (exit 77: tshark missing) */
 #include <dirent.h>
@@ -10,8 +11,9 @@
 
 #define MAX_STREAMS 64
 
-/* JA3 hash of the first ClientHello of each stream per tshark; returns streams seen. */
-static int tshark_ja3(const char *pcap, char ja3[MAX_STREAMS][33]) {
+/* JA3 hash of the first ClientHello of each stream per tshark (|ja3|), and of a second
+ * one (|retry|: after a HelloRetryRequest); returns streams seen. */
+static int tshark_ja3(const char *pcap, char ja3[MAX_STREAMS][33], char retry[MAX_STREAMS][33]) {
   char cmd[2048];
   /* Out-of-order reassembly is off by default in tshark 4.0. */
   snprintf(cmd, sizeof(cmd),
@@ -25,21 +27,24 @@ static int tshark_ja3(const char *pcap, char ja3[MAX_STREAMS][33]) {
     int s;
     char h[64];
     if (sscanf(line, "%d %63s", &s, h) != 2 || s < 0 || s >= MAX_STREAMS) continue;
-    /* A HelloRetryRequest makes a second ClientHello in the same stream: the first one
-     * is the client's first flight. Several hashes on one line (a hello split over
-     * frames) are comma-separated: take the first. */
+    /* A HelloRetryRequest makes a second ClientHello in the same stream. Several hashes
+     * on one line (a hello split over frames) are comma-separated: take the first. */
     char *comma = strchr(h, ',');
     if (comma) *comma = '\0';
-    if (ja3[s][0] == '\0') snprintf(ja3[s], 33, "%.32s", h);
+    if (ja3[s][0] == '\0')
+      snprintf(ja3[s], 33, "%.32s", h);
+    else if (retry[s][0] == '\0')
+      snprintf(retry[s], 33, "%.32s", h);
     if (s + 1 > n) n = s + 1;
   }
   return pclose(p) == 0 ? n : -1;
 }
 
 static void compare(const char *pcap) {
-  char want[MAX_STREAMS][33];
+  char want[MAX_STREAMS][33], want_retry[MAX_STREAMS][33];
   memset(want, 0, sizeof(want));
-  int n = tshark_ja3(pcap, want);
+  memset(want_retry, 0, sizeof(want_retry));
+  int n = tshark_ja3(pcap, want, want_retry);
   CHECK(n > 0);
   gcap_options o;
   gcap_options_init(&o);
@@ -58,13 +63,17 @@ static void compare(const char *pcap) {
     have_tls++;
     CHECK(s >= 0 && s < MAX_STREAMS);
     if (s < 0 || s >= MAX_STREAMS) continue;
-    CHECK_STR(got, want[s]);
-    matched += want[s][0] != '\0' && strcmp(got, want[s]) == 0;
+    const char *w = json_is_true(json_object_get(json_object_get(r, "flow"), "hello_retry"))
+                        ? want_retry[s]
+                        : want[s];
+    CHECK_STR(got, w);
+    matched += w[0] != '\0' && strcmp(got, w) == 0;
   }
-  int tshark_streams = 0;
-  for (int s = 0; s < MAX_STREAMS; s++) tshark_streams += want[s][0] != '\0';
-  CHECK_EQ(have_tls, tshark_streams);
-  printf("%s: %d of %d streams agree with tshark\n", pcap, matched, tshark_streams);
+  int tshark_hellos = 0;
+  for (int s = 0; s < MAX_STREAMS; s++)
+    tshark_hellos += (want[s][0] != '\0') + (want_retry[s][0] != '\0');
+  CHECK_EQ(have_tls, tshark_hellos);
+  printf("%s: %d of %d ClientHellos agree with tshark\n", pcap, matched, tshark_hellos);
   json_decref(recs);
 }
 

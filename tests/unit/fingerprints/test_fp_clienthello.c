@@ -76,6 +76,58 @@ static const xext kExts[] = {
           "\x00\x21\x20" "01234567890123456789012345678901"),
 };
 
+/* The fingerprints of a hello with kExts' extensions (ciphers kCiphers, legacy 0x0303),
+ * written out by hand from FINGERPRINTS.md. |which|: the GFP_FP_* families to check;
+ * the others must be NULL (not computable). */
+enum { kAll = GFP_FP_JA3 | GFP_FP_JA3N | GFP_FP_JA4 | GFP_FP_PEETPRINT };
+
+static void expect_kexts_fps(const gfp_tls_fp *fp, unsigned which)
+{
+    if (which & GFP_FP_JA3)
+        TC_STREQ(fp->ja3, "771,4865-4866-49195,0-23-65281-10-11-35-16-5-13-18-51-45-43-27-"
+                          "17613-65037-28-34-50-21-41,4588-29-23,0");
+    else
+        TC_CHECK(fp->ja3 == NULL && fp->ja3_md5[0] == '\0');
+    if (which & GFP_FP_JA3N)
+        TC_STREQ(fp->ja3n, "771,4865-4866-49195,0-5-10-11-13-16-18-21-23-27-28-34-35-41-43-"
+                           "45-50-51-17613-65037-65281,4588-29-23,0");
+    else
+        TC_CHECK(fp->ja3n == NULL && fp->ja3n_md5[0] == '\0');
+    const char *b = "1301,1302,c02b";
+    const char *c = "0005,000a,000b,000d,0012,0015,0017,001b,001c,0022,0023,0029,002b,002d,"
+                    "0032,0033,44cd,fe0d,ff01_0403,0804,0401";
+    const char *co = "0000,0017,ff01,000a,000b,0023,0010,0005,000d,0012,0033,002d,002b,001b,"
+                     "44cd,fe0d,001c,0022,0032,0015,0029_0403,0804,0401";
+    char want[1024], hb[13], hc[13];
+    if (which & GFP_FP_JA4) {
+        snprintf(want, sizeof(want), "t13d0321h2_%s_%s", b, c);
+        TC_STREQ(fp->ja4_r, want);
+        snprintf(want, sizeof(want), "t13d0321h2_%s_%s", b, co);
+        TC_STREQ(fp->ja4_ro, want);
+        gfp_sha256_hex12(b, strlen(b), hb);
+        gfp_sha256_hex12(c, strlen(c), hc);
+        snprintf(want, sizeof(want), "t13d0321h2_%s_%s", hb, hc);
+        TC_STREQ(fp->ja4, want);
+        gfp_sha256_hex12(co, strlen(co), hc);
+        snprintf(want, sizeof(want), "t13d0321h2_%s_%s", hb, hc);
+        TC_STREQ(fp->ja4_o, want);
+    } else {
+        TC_CHECK(fp->ja4 == NULL && fp->ja4_r == NULL && fp->ja4_o == NULL && fp->ja4_ro == NULL);
+    }
+    if (which & GFP_FP_PEETPRINT) {
+        TC_STREQ(fp->peetprint, "GREASE-772-771|2-1.1|GREASE-4588-29-23|GREASE-1027-2052-1025|1|"
+                                "2|GREASE-4865-4866-49195|0-10-11-13-16-17613-18-21-23-27-28-34-"
+                                "35-41-43-45-5-50-51-65037-65281-GREASE-GREASE");
+        char md5[33];
+        if (fp->peetprint != NULL) {
+            gfp_md5_hex(fp->peetprint, strlen(fp->peetprint), md5);
+            TC_STREQ(fp->peetprint_md5, md5);
+        }
+    } else {
+        TC_CHECK(fp->peetprint == NULL && fp->peetprint_md5[0] == '\0');
+    }
+}
+
 static void test_full(void)
 {
     uint8_t buf[4096];
@@ -132,33 +184,7 @@ static void test_full(void)
 
     gfp_tls_fp fp;
     TC_EQ(gfp_tls_fp_compute(ch, 't', &fp), 0);
-    TC_STREQ(fp.ja3, "771,4865-4866-49195,0-23-65281-10-11-35-16-5-13-18-51-45-43-27-17613-"
-                     "65037-28-34-50-21-41,4588-29-23,0");
-    TC_STREQ(fp.ja3n, "771,4865-4866-49195,0-5-10-11-13-16-18-21-23-27-28-34-35-41-43-45-50-"
-                      "51-17613-65037-65281,4588-29-23,0");
-    const char *b = "1301,1302,c02b";
-    const char *c = "0005,000a,000b,000d,0012,0015,0017,001b,001c,0022,0023,0029,002b,002d,"
-                    "0032,0033,44cd,fe0d,ff01_0403,0804,0401";
-    const char *co = "0000,0017,ff01,000a,000b,0023,0010,0005,000d,0012,0033,002d,002b,001b,"
-                     "44cd,fe0d,001c,0022,0032,0015,0029_0403,0804,0401";
-    char want[1024], hb[13], hc[13];
-    snprintf(want, sizeof(want), "t13d0321h2_%s_%s", b, c);
-    TC_STREQ(fp.ja4_r, want);
-    snprintf(want, sizeof(want), "t13d0321h2_%s_%s", b, co);
-    TC_STREQ(fp.ja4_ro, want);
-    gfp_sha256_hex12(b, strlen(b), hb);
-    gfp_sha256_hex12(c, strlen(c), hc);
-    snprintf(want, sizeof(want), "t13d0321h2_%s_%s", hb, hc);
-    TC_STREQ(fp.ja4, want);
-    gfp_sha256_hex12(co, strlen(co), hc);
-    snprintf(want, sizeof(want), "t13d0321h2_%s_%s", hb, hc);
-    TC_STREQ(fp.ja4_o, want);
-    TC_STREQ(fp.peetprint, "GREASE-772-771|2-1.1|GREASE-4588-29-23|GREASE-1027-2052-1025|1|2|"
-                           "GREASE-4865-4866-49195|0-10-11-13-16-17613-18-21-23-27-28-34-35-41-"
-                           "43-45-5-50-51-65037-65281-GREASE-GREASE");
-    char md5[33];
-    gfp_md5_hex(fp.peetprint, strlen(fp.peetprint), md5);
-    TC_STREQ(fp.peetprint_md5, md5);
+    expect_kexts_fps(&fp, kAll);
     gfp_tls_fp_free(&fp);
 
     /* QUIC transport letter. */
@@ -225,7 +251,12 @@ static void test_kinds(void)
         {"PRI * HT", 8, GFP_NEED_MORE, GFP_FLIGHT_UNKNOWN},
         {"\x80\x2e\x01\x03\x01", 5, GFP_NOT_TLS, GFP_FLIGHT_SSLV2},
         {"\x00\x01\x02", 3, GFP_NOT_TLS, GFP_FLIGHT_UNKNOWN},
-        {"SSH-2.0-OpenSSH_9.2\r\n", 21, GFP_NOT_TLS, GFP_FLIGHT_UNKNOWN},
+        {"SSH-2.0-OpenSSH_9.2\r\n", 21, GFP_NOT_TLS, GFP_FLIGHT_SSH},
+        /* RFC 4253 §4.2 with comments: a token and a space, but SSH, not HTTP/1. */
+        {"SSH-2.0-OpenSSH_7.6p1 Ubuntu-4ubuntu0.5\r\n", 41, GFP_NOT_TLS, GFP_FLIGHT_SSH},
+        {"SSH", 3, GFP_NEED_MORE, GFP_FLIGHT_UNKNOWN},
+        {"\x05\x01\x00", 3, GFP_NOT_TLS, GFP_FLIGHT_SOCKS},
+        {"\x04\x01\x01\xbb", 4, GFP_NOT_TLS, GFP_FLIGHT_SOCKS},
         {"", 0, GFP_NEED_MORE, GFP_FLIGHT_UNKNOWN},
         {"\x16\x03\x01\x02", 4, GFP_NEED_MORE, GFP_FLIGHT_TLS},
     };
@@ -242,6 +273,24 @@ static void expect_error(const uint8_t *in, size_t len, size_t offset, const cha
     TC_EQ(gfp_ch_parse(ch, in, len), GFP_ERROR);
     TC_EQ(ch->err_offset, offset);
     TC_STREQ(ch->err_reason, reason);
+    gfp_ch_free(ch);
+}
+
+/* A hello whose one extension of |type| has a bad body: still GFP_DONE, the extension
+ * kept raw and flagged with the byte where its decoding stopped. */
+static void expect_malformed(const uint8_t *in, size_t len, uint16_t type, size_t offset,
+                             const char *reason)
+{
+    gfp_clienthello *ch = gfp_ch_new();
+    TC_EQ(gfp_ch_parse(ch, in, len), GFP_DONE);
+    TC_EQ(ch->malformed_count, 1);
+    const gfp_ext *e = gfp_ch_find_ext(ch, type);
+    TC_CHECK(e != NULL);
+    if (e != NULL) {
+        TC_EQ(e->kind, GFP_EXT_RAW);
+        TC_EQ(e->malformed_offset, offset);
+        TC_STREQ(e->malformed, reason);
+    }
     gfp_ch_free(ch);
 }
 
@@ -276,7 +325,7 @@ static void test_errors(void)
     /* supported_versions with a trailing byte: extension at 52, body at 56. */
     static const xext sv[] = {X(43, "\x02\x03\x04\x00")};
     len = build(buf, sizeof(buf), 0x0303, "", 0, ciphers, 1, sv, 1, true);
-    expect_error(buf, len, 59, "trailing bytes in extension");
+    expect_malformed(buf, len, 43, 59, "trailing bytes in extension");
     /* Same hello across two records: offsets after the split move by 5. */
     {
         uint8_t two[4096];
@@ -287,24 +336,24 @@ static void test_errors(void)
         memcpy(two + 5 + first, "\x16\x03\x01\x00", 4);
         two[9 + first] = (uint8_t)(msg - first);
         memcpy(two + 10 + first, buf + 5 + first, msg - first);
-        expect_error(two, len + 5, 64, "trailing bytes in extension");
+        expect_malformed(two, len + 5, 43, 64, "trailing bytes in extension");
     }
 
     static const xext ks[] = {X(51, "\x00\x04\x00\x1d\x00\x00")};
     len = build(buf, sizeof(buf), 0x0303, "", 0, ciphers, 1, ks, 1, true);
-    expect_error(buf, len, 62, "empty key_exchange");
+    expect_malformed(buf, len, 51, 62, "empty key_exchange");
 
     static const xext ech[] = {X(0xfe0d, "\x05")};
     len = build(buf, sizeof(buf), 0x0303, "", 0, ciphers, 1, ech, 1, true);
-    expect_error(buf, len, 56, "unknown ECHClientHelloType");
+    expect_malformed(buf, len, 0xfe0d, 56, "unknown ECHClientHelloType");
 
     static const xext odd[] = {X(10, "\x00\x03\x00\x1d\x00")};
     len = build(buf, sizeof(buf), 0x0303, "", 0, ciphers, 1, odd, 1, true);
-    expect_error(buf, len, 58, "odd length in a list of 16-bit values");
+    expect_malformed(buf, len, 10, 58, "odd length in a list of 16-bit values");
 
     static const xext empty_groups[] = {X(10, "\x00\x00")};
     len = build(buf, sizeof(buf), 0x0303, "", 0, ciphers, 1, empty_groups, 1, true);
-    expect_error(buf, len, 58, "empty list");
+    expect_malformed(buf, len, 10, 58, "empty list");
 
     /* An extension whose length runs past the extensions block. */
     static const xext ok1[] = {X(23, "")};
@@ -343,8 +392,76 @@ static void test_errors(void)
     gfp_ch_free(ch);
 }
 
+/* One malformed extension no longer loses the hello: an 8-byte all-zero
+ * encrypted_client_hello (as one real client sends: outer, KDF 0, AEAD 0, config 0, an
+ * empty enc and no payload length) leaves every fingerprint computable, since none reads
+ * the ECH body; a malformed supported_groups removes exactly JA3, JA3N and peetprint,
+ * a malformed ALPN exactly JA4 and peetprint. Before, each was a GFP_ERROR. */
+static void test_malformed_extension(void)
+{
+    enum { N = sizeof(kExts) / sizeof(kExts[0]) };
+    static const struct {
+        uint16_t type;
+        xext bad;
+        unsigned fps;
+        const char *reason;
+        size_t at; /* of the failure, from the start of the bad extension's body */
+    } cases[] = {
+        {0xfe0d, X(0xfe0d, "\0\0\0\0\0\0\0\0"), kAll, "truncated outer ECHClientHello", 8},
+        {10, X(10, "\x00\x08\x2a\x2a\x11\xec\x00\x1d\x00"), GFP_FP_JA4,
+         "truncated list", 2},
+        {16, X(16, "\x00\x0c\x02h2\x09http/1.1"), GFP_FP_JA3 | GFP_FP_JA3N,
+         "truncated protocol name", 6},
+        {51, X(51, "\x00\x05\x00\x1d\x00\x00\x00"), kAll, "empty key_exchange", 6},
+        {0, X(0, "\x00\x0d\x00\x00\x0b" "example.co"), kAll, "truncated server_name entry",
+         5},
+    };
+    gfp_clienthello *ch = gfp_ch_new();
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        xext exts[N];
+        size_t idx = N;
+        memcpy(exts, kExts, sizeof(exts));
+        for (size_t i = 0; i < N; i++) {
+            if (exts[i].type == cases[k].type) {
+                exts[i] = cases[k].bad;
+                idx = i;
+            }
+        }
+        TC_CHECK(idx < N);
+        uint8_t buf[4096];
+        size_t len = build(buf, sizeof(buf), 0x0303, "\x42\x42", 2, kCiphers, 4, exts, N, true);
+        TC_EQ(gfp_ch_parse(ch, buf, len), GFP_DONE);
+        TC_EQ(ch->ext_count, N);
+        TC_EQ(ch->malformed_count, 1);
+        const gfp_ext *e = &ch->exts[idx < N ? idx : 0];
+        TC_EQ(e->type, cases[k].type);
+        TC_EQ(e->kind, GFP_EXT_RAW);
+        TC_EQ(e->body.len, cases[k].bad.len);
+        TC_STREQ(e->malformed, cases[k].reason);
+        TC_EQ(e->malformed_offset, e->offset + 4 + cases[k].at);
+        for (size_t i = 0; i < N; i++)
+            TC_CHECK(i == idx || ch->exts[i].malformed == NULL);
+        gfp_tls_fp fp;
+        TC_EQ(gfp_tls_fp_compute(ch, 't', &fp), 0);
+        expect_kexts_fps(&fp, cases[k].fps);
+        gfp_tls_fp_free(&fp);
+    }
+    /* The table behind it, against FINGERPRINTS.md. */
+    TC_EQ(gfp_tls_fp_depends(0xfe0d), 0);
+    TC_EQ(gfp_tls_fp_depends(0), 0);
+    TC_EQ(gfp_tls_fp_depends(51), 0);
+    TC_EQ(gfp_tls_fp_depends(11), GFP_FP_JA3 | GFP_FP_JA3N);
+    TC_EQ(gfp_tls_fp_depends(13), GFP_FP_JA4 | GFP_FP_PEETPRINT);
+    TC_EQ(gfp_tls_fp_depends(43), GFP_FP_JA4 | GFP_FP_PEETPRINT);
+    TC_EQ(gfp_tls_fp_depends(45), GFP_FP_PEETPRINT);
+    TC_EQ(gfp_tls_fp_depends(27), GFP_FP_PEETPRINT);
+    TC_EQ(gfp_tls_fp_depends(50), 0);
+    gfp_ch_free(ch);
+}
+
 int main(void)
 {
+    test_malformed_extension();
     test_full();
     test_minimal();
     test_kinds();
