@@ -42,6 +42,8 @@ static void client_free(guise_client *cl) {
   free(cl->profile);
   free(cl->proxy);
   free(cl->cafile);
+  SSL_CTX_free(cl->proxy_ctx);
+  free(cl->proxy_cafile);
   free(cl);
 }
 
@@ -105,6 +107,11 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
   int e = dup_opt(&cl->profile, o.profile);
   if (!e) e = dup_opt(&cl->proxy, o.proxy && *o.proxy ? o.proxy : NULL);
   if (!e) e = dup_opt(&cl->cafile, o.cafile);
+  if (!e) e = dup_opt(&cl->proxy_cafile, o.proxy_cafile);
+  cl->proxy_insecure = o.proxy_insecure;
+  /* A proxy CA file is read now: a bad one is the caller's mistake, not a
+   * failure of the first request through the proxy. */
+  if (!e && o.proxy_cafile && !o.proxy_insecure) e = client_variant_proxy_ctx(cl, NULL);
   if (!e && (cl->sessions = tls_session_cache_new(POOL_MAX_SESSIONS)) == NULL) e = GUISE_E_NOMEM;
   if (!e) e = dns_new(cl->loop, &cl->dns);
   for (size_t i = 0; !e && i < o.n_resolve; i++) e = dns_add_override(cl->dns, o.resolve[i]);
@@ -189,13 +196,21 @@ static int new_ctx(const variant *v, const tls_shape *shape, SSL_CTX **out) {
 
 static int make_ctx(variant *v) { return new_ctx(v, &v->tls, &v->ctx); }
 
+/* TLS to an https:// proxy is the client's, whatever the request's variant:
+ * the proxy's trust (proxy_insecure, proxy_cafile: curl's --proxy-insecure and
+ * --proxy-cacert) is not the origin's, so that -k for a test origin never sends
+ * Proxy-Authorization to an unchecked proxy. */
 int client_variant_proxy_ctx(guise_client *cl, variant *v) {
-  (void)cl;
-  if (v->proxy_ctx) return 0;
+  (void)v;
+  if (cl->proxy_ctx) return 0;
   tls_shape plain;
   tls_shape_init(&plain);
   snprintf(plain.alpn[plain.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
-  return new_ctx(v, &plain, &v->proxy_ctx);
+  tls_client_config tc = {&plain, cl->proxy_cafile, cl->proxy_insecure, NULL};
+  const char *why;
+  int e = 0;
+  cl->proxy_ctx = tls_client_ctx_new(&tc, &e, &why);
+  return cl->proxy_ctx ? 0 : e ? e : GUISE_E_INTERNAL;
 }
 
 int client_variant_ctx(guise_client *cl, variant *v) {

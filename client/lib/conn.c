@@ -47,6 +47,7 @@ struct conn {
   int close_err;
   int verify;
   conn_callbacks cb;
+  int proxy_verify;           /* the https:// proxy's certificate is checked */
   void *ud;
   SSL *ssl;
   const tls_shape *shape;
@@ -474,7 +475,7 @@ static void proxy_tls_step(conn *c) {
   }
   if (r != 1) {
     if (SSL_get_error(c->pssl, r) == SSL_ERROR_WANT_READ) return;
-    int code = map_tls_failure(c, c->pssl, c->verify);
+    int code = map_tls_failure(c, c->pssl, c->proxy_verify);
     char why[sizeof(c->detail)];
     snprintf(why, sizeof(why), "%s", c->detail[0] ? c->detail : guise_strerror(code));
     snprintf(c->detail, sizeof(c->detail), "TLS to the proxy: %.130s", why);
@@ -634,13 +635,15 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   }
   if (o->proxy && o->proxy->kind == PROXY_HTTPS) {
     /* TLS to the proxy: the library's plain hello, ALPN http/1.1 (the proxy's
-     * context), its name checked against its certificate unless -k. */
+     * context), its name checked against its certificate unless the proxy's
+     * own setting says not to (-k is the origin's). */
     pthread_once(&bio_once, bio_method_init);
     c->pssl = o->proxy_ctx ? SSL_new(o->proxy_ctx) : NULL;
     BIO *pb = c->pssl && bio_method ? BIO_new(bio_method) : NULL;
     int r = c->pssl && pb ? 0 : GUISE_E_NOMEM;
     if (!r) {
       c->io_raw.c = c;
+  c->proxy_verify = o->proxy_verify;
       BIO_set_data(pb, &c->io_raw);
       BIO_set_init(pb, 1);
       SSL_set_bio(c->pssl, pb, pb);
@@ -649,7 +652,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
       uint8_t tmp[16];
       int is_ip = inet_pton(AF_INET, o->proxy->host, tmp) == 1 || inet_pton(AF_INET6, o->proxy->host, tmp) == 1;
       if (!is_ip && !SSL_set_tlsext_host_name(c->pssl, o->proxy->host)) r = GUISE_E_NOMEM;
-      if (!r && o->verify) r = tls_verify_expect_host(c->pssl, o->proxy->host);
+      if (!r && o->proxy_verify) r = tls_verify_expect_host(c->pssl, o->proxy->host);
     }
     if (r) {
       BIO_free(pb);

@@ -47,7 +47,9 @@ typedef struct conn_options {
    * |proxy_target_host|:|proxy_target_port| (SOCKS5 with local resolution:
    * |proxy_target_addr|). The connect timeout covers the tunnel handshake. */
   const struct proxy_cfg *proxy;
-  SSL_CTX *proxy_ctx;           /* https:// proxies: TLS to the proxy (checked unless !verify) */
+  SSL_CTX *proxy_ctx;           /* https:// proxies: TLS to the proxy */
+  int proxy_verify;             /* check the proxy's certificate against its host
+                                   (its own setting: |verify| is the origin's) */
   const char *proxy_target_host;
   uint16_t proxy_target_port;
   const struct sockaddr *proxy_target_addr;

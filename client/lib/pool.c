@@ -595,10 +595,12 @@ static void dial(pconn *pc, int racer) {
     if (o->proxy->kind == PROXY_HTTPS) {
       int e = client_variant_proxy_ctx(cl, o->v);
       if (e) {
-        pconn_end(pc, e, "cannot make the TLS context for the proxy");
+        pconn_end(pc, e, e == GUISE_E_USAGE_FILE ? "cannot read the proxy's CA file (--proxy-cacert)"
+                                                 : "cannot make the TLS context for the proxy");
         return;
       }
-      co.proxy_ctx = o->v->proxy_ctx;
+      co.proxy_ctx = cl->proxy_ctx;
+      co.proxy_verify = !cl->proxy_insecure;
     }
     co.proxy_target_host = o->host;
     co.proxy_target_port = o->port;

@@ -103,6 +103,11 @@ struct guise_client {
   /* options */
   char *profile, *proxy, *cafile;
   int insecure;
+  /* https:// proxies: their own trust settings (client.c), and the TLS context
+   * made from them with the first use */
+  int proxy_insecure;
+  char *proxy_cafile;
+  SSL_CTX *proxy_ctx;
   unsigned connect_timeout_ms, per_origin, streams, idle_ms;
   unsigned h2_coalesce_ms;        /* write coalescing on HTTP/2 (pool.c); 0: off */
   int no_reuse;
@@ -128,7 +133,8 @@ void client_variant_put(guise_client *cl, variant *v);
 /* Makes the TLS context of |v| when it has none (a redirect to https). */
 int client_variant_ctx(guise_client *cl, variant *v);
 /* Makes the context for TLS to https:// proxies (plain hello, ALPN http/1.1,
- * the variant's trust settings) when it has none. */
+ * the client's proxy trust settings, not the variant's) when the client has
+ * none: cl->proxy_ctx. */
 int client_variant_proxy_ctx(guise_client *cl, variant *v);
 /* Fields never sent in HTTP/2 requests: Host (it becomes :authority) and the
  * connection-specific ones (RFC 9113 8.2.2). */

@@ -151,7 +151,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                 ("SOCKS5 (dante)", f"socks5h://127.0.0.1:{d_port}", origin, want),
                                 ("HTTPS proxy (stunnel4 + tinyproxy): TLS to the proxy, then TLS inside",
                                  f"https://127.0.0.1:{h_port}", origin, want)):
-            r = guise("-x", url, o)
+            r = guise("--proxy-cacert", h_cert, "-x", url, o)
             if r.returncode != 0:
                 check(f"{name}: request", False, (r.returncode, r.stderr))
                 continue
@@ -164,11 +164,29 @@ with tempfile.TemporaryDirectory() as tmp:
         r = subprocess.run([GUISE, "-x", f"https://127.0.0.1:{h_port}", origin], capture_output=True, timeout=30)
         check("HTTPS proxy with a certificate nobody trusts: PROXY_CERT, exit 97",
               r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
-        r = subprocess.run([GUISE, "--cacert", h_cert, "-x", f"https://127.0.0.1:{h_port}", origin],
-                           capture_output=True, timeout=30)
-        check("HTTPS proxy trusted with --cacert: the proxy passes, echo's self-signed origin is then refused",
-              r.returncode == 60 and b"CERT_" in r.stderr, (r.returncode, r.stderr))
-        r = guise("-x", f"https://127.0.0.1:{h_port}", "--http1.1", f"http://localhost:{eport}/")
+        # -k is the origin's (curl's rule): the proxy's certificate is still
+        # checked, and Proxy-Authorization never goes to a proxy nobody checked.
+        hp = f"https://127.0.0.1:{h_port}"
+        r = guise("-x", f"https://guise:s3cret@127.0.0.1:{h_port}", origin)
+        check("-k alone with an HTTPS proxy whose certificate nobody trusts: PROXY_CERT, exit 97",
+              r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
+        r = guise("--proxy-insecure", "-x", hp, origin)
+        check("-k --proxy-insecure: the proxy's certificate is not checked, the request passes",
+              r.returncode == 0 and fingerprints(r) == want, (r.returncode, r.stderr))
+        r = guise("--proxy-cacert", h_cert, "-x", hp, origin)
+        check("-k --proxy-cacert CA: the proxy is trusted by its CA, the request passes",
+              r.returncode == 0 and fingerprints(r) == want, (r.returncode, r.stderr))
+        r = subprocess.run([GUISE, "--cacert", h_cert, "-x", hp, origin], capture_output=True, timeout=30)
+        check("--cacert is the origin's only: the proxy signed by it is still refused (PROXY_CERT, exit 97)",
+              r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
+        r = subprocess.run([GUISE, "--proxy-cacert", h_cert, "-x", hp, origin], capture_output=True, timeout=30)
+        check("--proxy-cacert without -k: the proxy passes, echo's self-signed origin is then refused (exit 60)",
+              r.returncode == 60 and b"CERT_" in r.stderr and b"PROXY_CERT" not in r.stderr,
+              (r.returncode, r.stderr))
+        r = guise("--proxy-cacert", os.path.join(tmp, "missing.pem"), "-x", hp, origin)
+        check("--proxy-cacert with a missing file: exit 2 naming the option",
+              r.returncode == 2 and b"--proxy-cacert" in r.stderr, (r.returncode, r.stderr))
+        r = guise("--proxy-insecure", "-x", hp, "--http1.1", f"http://localhost:{eport}/")
         check("HTTPS proxy carries plaintext HTTP/1.1 too",
               r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
               (r.returncode, r.stdout[:200], r.stderr))
