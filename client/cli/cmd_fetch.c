@@ -32,9 +32,9 @@ static const char usage[] =
     "  -v, --verbose            request, response, TLS and timings on stderr\n"
     "  -k, --insecure           do not check the server's certificate (not the proxy's)\n"
     "      --cacert FILE        trust anchors instead of the system bundle\n"
-    "      --http1.1            HTTP/1.1 only\n"
     "      --proxy-insecure     do not check an https:// proxy's certificate\n"
     "      --proxy-cacert FILE  trust anchors for an https:// proxy\n"
+    "      --http1.1            HTTP/1.1 only\n"
     "      --http2              HTTP/2 only (prior knowledge for http://)\n"
     "      --resolve H:P:ADDR   use ADDR for host H and port P\n"
     "      --dns-servers LIST   DNS servers instead of /etc/resolv.conf\n"
@@ -319,6 +319,11 @@ int cmd_fetch(int argc, char **argv) {
     } else if (strcmp(a, "--cacert") == 0) {
       NEED_VALUE;
       o.cafile = v;
+    } else if (strcmp(a, "--proxy-insecure") == 0) {
+      co.proxy_insecure = 1;
+    } else if (strcmp(a, "--proxy-cacert") == 0) {
+      NEED_VALUE;
+      co.proxy_cafile = v;
     } else if (strcmp(a, "--http1.1") == 0) {
       o.http_version = 1;
     } else if (strcmp(a, "--http2") == 0 || strcmp(a, "--http2-prior-knowledge") == 0) {
@@ -474,11 +479,6 @@ int cmd_fetch(int argc, char **argv) {
   if (cookie_jar_out && guise_client_save_cookies(cl, cookie_jar_out) != 0) {
     fprintf(stderr, "guise: -c %s: %s\n", cookie_jar_out, strerror(errno));
     last_err = GUISE_E_USAGE_FILE;
-    } else if (strcmp(a, "--proxy-insecure") == 0) {
-      co.proxy_insecure = 1;
-    } else if (strcmp(a, "--proxy-cacert") == 0) {
-      NEED_VALUE;
-      co.proxy_cafile = v;
   }
   guise_client_close(cl);
   uv_run(&loop, UV_RUN_DEFAULT);

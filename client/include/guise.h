@@ -314,6 +314,15 @@ typedef struct guise_client_options {
    * records for the server. 0: off, each request is written at once. guise
    * batch uses 1 (docs/BATCH.md). */
   unsigned h2_coalesce_ms;
+  /* Trust in an https:// proxy (curl's --proxy-insecure and --proxy-cacert):
+   * its certificate is checked against its host name and |proxy_cafile| (NULL:
+   * the system bundle), unless |proxy_insecure|. |insecure| and |cafile| (the
+   * client's and each request's) are for the origin only: credentials for the
+   * proxy never go to a proxy that was not checked unless asked. A
+   * |proxy_cafile| that cannot be read fails guise_client_new with
+   * GUISE_E_USAGE_FILE. */
+  int proxy_insecure;
+  const char *proxy_cafile;
 } guise_client_options;
 
 /* guise_client_options_init sets every field of |o| to its default. */
@@ -325,15 +334,6 @@ GUISE_EXTERN void guise_client_options_init(guise_client_options *o);
  * (a malformed proxy URL or resolve entry, NOMEM).
  */
 GUISE_EXTERN int guise_client_new(struct uv_loop_s *loop, const guise_client_options *o,
-  /* Trust in an https:// proxy (curl's --proxy-insecure and --proxy-cacert):
-   * its certificate is checked against its host name and |proxy_cafile| (NULL:
-   * the system bundle), unless |proxy_insecure|. |insecure| and |cafile| (the
-   * client's and each request's) are for the origin only: credentials for the
-   * proxy never go to a proxy that was not checked unless asked. A
-   * |proxy_cafile| that cannot be read fails guise_client_new with
-   * GUISE_E_USAGE_FILE. */
-  int proxy_insecure;
-  const char *proxy_cafile;
                                   guise_client **out);
 
 /*

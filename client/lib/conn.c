@@ -46,8 +46,8 @@ struct conn {
   int pending_closes;
   int close_err;
   int verify;
-  conn_callbacks cb;
   int proxy_verify;           /* the https:// proxy's certificate is checked */
+  conn_callbacks cb;
   void *ud;
   SSL *ssl;
   const tls_shape *shape;
@@ -597,6 +597,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   c->cb = *cb;
   c->ud = ud;
   c->verify = o->verify;
+  c->proxy_verify = o->proxy_verify;
   c->shape = o->shape;
   c->tls_timeout_ms = o->tls_timeout_ms;
   c->t0 = uv_hrtime();
@@ -643,7 +644,6 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
     int r = c->pssl && pb ? 0 : GUISE_E_NOMEM;
     if (!r) {
       c->io_raw.c = c;
-  c->proxy_verify = o->proxy_verify;
       BIO_set_data(pb, &c->io_raw);
       BIO_set_init(pb, 1);
       SSL_set_bio(c->pssl, pb, pb);
