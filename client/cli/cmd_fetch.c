@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "numopt.h"
 #include "../lib/safe_file.h" /* -o: libguise's one way to write a file */
 
 /* Caps on what the command line may carry. */
@@ -83,17 +84,44 @@ static int exit_code(int err) {
   return 1;
 }
 
+/* Writes |s|, text a server chose, with its control characters and invalid
+ * UTF-8 escaped (guise_escape_text): an ESC or a CR from a header value must
+ * not reach the terminal. */
+static void put_remote(FILE *to, const char *s) {
+  char small[512];
+  size_t len = strlen(s);
+  char *buf = len < sizeof(small) / 4 ? small : malloc(len * 4 + 1);
+  if (buf == NULL) {
+    fputs("[out of memory]", to);
+    return;
+  }
+  guise_escape_text(s, len, buf, buf == small ? sizeof(small) : len * 4 + 1);
+  fputs(buf, to);
+  if (buf != small) free(buf);
+}
+
 static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
   fetch_state *f = ud;
   f->status = status;
   if (f->verbose) {
     fprintf(stderr, "< %d\n", status);
-    for (size_t i = 0; i < n; i++) fprintf(stderr, "< %s: %s\n", h[i].name, h[i].value);
+    for (size_t i = 0; i < n; i++) {
+      fputs("< ", stderr);
+      put_remote(stderr, h[i].name);
+      fputs(": ", stderr);
+      put_remote(stderr, h[i].value);
+      fputc('\n', stderr);
+    }
     fprintf(stderr, "<\n");
   }
   if (f->include || f->head_only) {
     fprintf(f->out, "status: %d\r\n", status);
-    for (size_t i = 0; i < n; i++) fprintf(f->out, "%s: %s\r\n", h[i].name, h[i].value);
+    for (size_t i = 0; i < n; i++) {
+      put_remote(f->out, h[i].name);
+      fputs(": ", f->out);
+      put_remote(f->out, h[i].value);
+      fputs("\r\n", f->out);
+    }
     fputs("\r\n", f->out);
   }
   return 0;
@@ -192,9 +220,13 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     fprintf(stderr, "* connection %s%s%s\n", info->local[0] ? info->local : "-",
             info->reused ? ", reused" : "", info->http_version[0] ? "" : " (none)");
   }
-  if (err && !f->silent)
-    fprintf(stderr, "guise: %s (%s)%s%s\n", guise_strerror(err), guise_err_name(err),
-            info->error_detail[0] ? ": " : "", info->error_detail);
+  if (err && !f->silent) {
+    /* The detail may quote the server (a Location, a status line): escaped. */
+    fprintf(stderr, "guise: %s (%s)%s", guise_strerror(err), guise_err_name(err),
+            info->error_detail[0] ? ": " : "");
+    put_remote(stderr, info->error_detail);
+    fputc('\n', stderr);
+  }
   if (f->write_out) write_out(f->write_out, one->url, err, info);
 }
 
@@ -220,17 +252,133 @@ static unsigned char *read_file(const char *path, size_t *len) {
   return buf;
 }
 
-static int seconds_ms(const char *opt, const char *v, unsigned *out) {
-  char *end;
-  errno = 0;
-  double s = strtod(v, &end);
-  if (errno || end == v || *end || s <= 0 || s > 86400) {
-    fprintf(stderr, "guise: %s %s: expected seconds between 0 and 86400\n", opt, v);
-    return -1;
+/* A header from -H (or the cookies of -b) as RFC 9110 allows it: the name a
+ * token (5.6.2), the value visible characters, obs-text, spaces and tabs
+ * (5.5). Checked while the command line is read, so that a bad one is a usage
+ * error (exit 2) before any connection, not a failure after it. Returns NULL
+ * or why, with the byte's position in |*at|. */
+static const char *header_problem(const char *name, const char *value, size_t *at) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  *at = 0;
+  if (name[0] == '\0') return "empty header name";
+  for (const char *p = name; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          strchr(tchar, ch))) {
+      *at = (size_t)(p - name);
+      return "the name has a character a header name cannot have (RFC 9110 5.6.2)";
+    }
   }
-  *out = (unsigned)(s * 1000 + 0.5);
-  if (*out == 0) *out = 1;
+  for (const char *p = value; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+      *at = (size_t)(p - value);
+      return ch == '\r' || ch == '\n' ? "the value has a CR or LF (it would end the header)"
+                                      : "the value has a control character (RFC 9110 5.5)";
+    }
+  }
+  return NULL;
+}
+
+/* Prints a usage error about |arg| (an option's value from the command line,
+ * which may hold control characters): escaped. */
+static void usage_error(const char *opt, const char *arg, const char *why) {
+  fprintf(stderr, "guise: %s '", opt);
+  put_remote(stderr, arg);
+  fprintf(stderr, "': %s\n", why);
+}
+
+/* The URL with any user:password@ replaced by ***@, for messages. */
+static void url_for_message(const char *u, char *out, size_t cap) {
+  const char *start = strstr(u, "://");
+  start = start ? start + 3 : u;
+  size_t auth_len = strcspn(start, "/?#");
+  const char *at = memchr(start, '@', auth_len);
+  if (at) snprintf(out, cap, "%.*s***%s", (int)(start - u), u, at);
+  else snprintf(out, cap, "%s", u);
+}
+
+/* Whether the host of |u| has bytes outside ASCII (an internationalised name
+ * given as Unicode). */
+static int host_not_ascii(const char *u) {
+  const char *start = strstr(u, "://");
+  start = start ? start + 3 : u;
+  size_t auth_len = strcspn(start, "/?#");
+  for (size_t i = 0; i < auth_len; i++)
+    if ((unsigned char)start[i] >= 0x80) return 1;
   return 0;
+}
+
+/* guise_client_new with |co| only to see whether it takes it; the client is
+ * closed at once. */
+static int client_takes(uv_loop_t *loop, const guise_client_options *co) {
+  guise_client *cl = NULL;
+  int e = guise_client_new((struct uv_loop_s *)loop, co, &cl);
+  if (cl) guise_client_close(cl);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return e;
+}
+
+/* guise_client_new refused |co| with |e|: finds the option at fault, one at a
+ * time, so that the message names it (the library's code alone cannot say
+ * whether a --resolve entry or the proxy URL was wrong). */
+static void explain_client_error(uv_loop_t *loop, const guise_client_options *co, int e) {
+  guise_client_options one;
+  char shown[2048];
+  if (co->proxy) {
+    guise_client_options_init(&one);
+    one.proxy = co->proxy;
+    int pe = client_takes(loop, &one);
+    if (pe) {
+      url_for_message(co->proxy, shown, sizeof(shown));
+      usage_error("-x", shown, pe == GUISE_E_USAGE_URL_SCHEME
+                                   ? "unsupported proxy scheme (http, https, socks4, socks4a, socks5, socks5h)"
+                                   : "malformed proxy URL (scheme://[user:password@]host[:port])");
+      return;
+    }
+  }
+  for (size_t i = 0; i < co->n_resolve; i++) {
+    guise_client_options_init(&one);
+    one.resolve = &co->resolve[i];
+    one.n_resolve = 1;
+    if (client_takes(loop, &one)) {
+      usage_error("--resolve", co->resolve[i], "expected HOST:PORT:ADDR[,ADDR...] with a port from 1 to "
+                                               "65535 and IP addresses");
+      return;
+    }
+  }
+  if (co->dns_servers) {
+    guise_client_options_init(&one);
+    one.dns_servers = co->dns_servers;
+    if (client_takes(loop, &one)) {
+      usage_error("--dns-servers", co->dns_servers, "expected IP[:PORT],... (IPv6 as [IP]:PORT)");
+      return;
+    }
+  }
+  if (co->proxy_cafile) {
+    guise_client_options_init(&one);
+    one.proxy_cafile = co->proxy_cafile;
+    if (client_takes(loop, &one)) {
+      usage_error("--proxy-cacert", co->proxy_cafile, "cannot read PEM certificates from it");
+      return;
+    }
+  }
+  if (co->cookie_file) {
+    guise_client_options_init(&one);
+    one.cookies = 1;
+    one.cookie_file = co->cookie_file;
+    if (client_takes(loop, &one)) {
+      usage_error("-b", co->cookie_file, "cannot read it as a cookie file");
+      return;
+    }
+  }
+  fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
+}
+
+/* Seconds for --connect-timeout and --max-time: finite, from 1 ms to a day
+ * (numopt.c: "nan" and "inf" are refused rather than converted). */
+static int seconds_ms(const char *opt, const char *v, unsigned *out) {
+  return cli_seconds_ms(opt, v, 86400, out);
 }
 
 int cmd_fetch(int argc, char **argv) {
@@ -280,6 +428,13 @@ int cmd_fetch(int argc, char **argv) {
       copy[colon - v] = '\0';
       const char *value = copy + (colon - v) + 1;
       while (*value == ' ' || *value == '\t') value++;
+      size_t at;
+      const char *why = header_problem(copy, value, &at);
+      if (why) {
+        usage_error(a, v, why);
+        free(copy);
+        goto out;
+      }
       header_copies[n_headers] = copy;
       headers[n_headers++] = (guise_header){copy, value};
     } else if (OPT("-d", "--data") || strcmp(a, "--data-binary") == 0) {
@@ -359,6 +514,12 @@ int cmd_fetch(int argc, char **argv) {
       NEED_VALUE;
       /* curl's rule: with a '=' it is the cookies themselves, else a file */
       if (strchr(v, '=')) {
+        size_t at;
+        const char *why = header_problem("Cookie", v, &at);
+        if (why) {
+          usage_error(a, v, why);
+          goto out;
+        }
         if (n_headers == FETCH_MAX_HEADERS) goto out;
         char *copy = strdup(v);
         if (copy == NULL) goto out;
@@ -426,6 +587,10 @@ int cmd_fetch(int argc, char **argv) {
   o.headers = headers;
   o.n_headers = n_headers;
   int explicit_proxy = o.proxy != NULL;
+  /* -x is the client's proxy (guise_client_new checks it, and a bad one is
+   * then named as the proxy's fault, not the URL's); requests take it. */
+  co.proxy = o.proxy;
+  o.proxy = NULL;
   /* Connection settings belong to the client; the rest to each request. */
   co.resolve = resolve;
   co.n_resolve = n_resolve;
@@ -442,8 +607,9 @@ int cmd_fetch(int argc, char **argv) {
   int e = guise_client_new((struct uv_loop_s *)&loop, &co, &cl);
   fetch_one *ones = e ? NULL : calloc(n_urls, sizeof(*ones));
   if (e || ones == NULL) {
-    if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e ? e : GUISE_E_NOMEM),
-                           guise_err_name(e ? e : GUISE_E_NOMEM));
+    if (!f.silent && e) explain_client_error(&loop, &co, e);
+    else if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(GUISE_E_NOMEM),
+                                guise_err_name(GUISE_E_NOMEM));
     rc = exit_code(e ? e : GUISE_E_NOMEM);
     guise_client_close(cl);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -466,10 +632,25 @@ int cmd_fetch(int argc, char **argv) {
     }
     e = guise_client_request(cl, &o, &cb, &ones[i]);
     if (e) {
-      /* Refused before it started: a usage error. */
-      if (!f.silent)
+      /* Refused before it started: a usage error. Say which part was wrong:
+       * a proxy from the environment, a host name in Unicode, or the URL. */
+      guise_client_options po;
+      guise_client_options_init(&po);
+      po.proxy = o.proxy;
+      if (f.silent) {
+      } else if (o.proxy && *o.proxy && client_takes(&loop, &po) != 0) {
+        char shown[2048];
+        url_for_message(o.proxy, shown, sizeof(shown));
+        usage_error("the proxy from the environment (https_proxy, http_proxy, all_proxy)", shown,
+                    "malformed or unsupported proxy URL");
+      } else if (e == GUISE_E_USAGE_URL_MALFORMED && host_not_ascii(urls[i])) {
+        usage_error("URL", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
+                    "internationalised host names are not supported; use the "
+                                    "punycode form (xn--...)");
+      } else {
         fprintf(stderr, "guise: %s: %s (%s)\n", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
                 guise_strerror(e), guise_err_name(e));
+      }
       ones[i].err = e;
       ones[i].done = 1;
     }

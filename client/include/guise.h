@@ -167,6 +167,17 @@ GUISE_EXTERN const char *guise_err_class(int code);
  */
 GUISE_EXTERN const char *guise_url_redact(const char *url, char *buf, size_t cap);
 
+/*
+ * guise_escape_text makes |len| bytes of text from the network (a status line,
+ * a header value, guise_response_info.error_detail) safe to print on a
+ * terminal: every C0 control (TAB included), DEL, C1 control and every byte
+ * that is not part of well-formed UTF-8 becomes "\xHH"; the rest is copied.
+ * Writes at most |cap| bytes to |out|, NUL-terminated when |cap| > 0, never
+ * cutting an escape or a character. Returns the length the whole result
+ * needs (without the NUL), as snprintf: 4 * |len| + 1 bytes always suffice.
+ */
+GUISE_EXTERN size_t guise_escape_text(const char *in, size_t len, char *out, size_t cap);
+
 /* ---- One request ------------------------------------------------------------------- */
 
 struct uv_loop_s; /* libuv's uv_loop_t */

@@ -12,6 +12,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
+#include "escape.h"
 #include "guise.h"
 #include "proxy.h"
 #include "tls_verify.h"
@@ -58,6 +59,9 @@ struct conn {
   struct bio_io io_raw, io_tun;
   SSL *pssl;                  /* TLS with an https:// proxy, or NULL */
   char detail[160];           /* why the handshake failed, in the library's words */
+  uint8_t first[8];           /* the peer's first bytes of a TLS handshake (origin's
+                                 or proxy's), to name a server that is not TLS */
+  size_t first_n;
   struct tunnel *proxy;       /* during the proxy handshake only; NULL: direct, or done */
   int proxied;                /* through a proxy (for the life of the connection) */
 };
@@ -111,18 +115,47 @@ static int map_uv(int r) {
   }
 }
 
+/* Keeps the first bytes the peer sent in a TLS handshake. */
+static void note_first(conn *c, const uint8_t *p, size_t n) {
+  while (n > 0 && c->first_n < sizeof(c->first)) c->first[c->first_n++] = *p++, n--;
+}
+
+/* A peer whose first bytes cannot start a TLS record (RFC 8446 5.1: a content
+ * type 20-24, then version major 3) does not speak TLS: say what it spoke. A
+ * plain HTTP server answers a ClientHello with "HTTP/1.1 400 ..." — what
+ * https:// to an http:// port looks like. Returns 1 with |c->detail| set. */
+static int not_tls(conn *c, const char *who) {
+  if (c->first_n == 0) return 0;
+  if (c->first[0] >= 20 && c->first[0] <= 24 && (c->first_n < 2 || c->first[1] == 3)) return 0;
+  if (c->first_n >= 5 && memcmp(c->first, "HTTP/", 5) == 0) {
+    snprintf(c->detail, sizeof(c->detail), "%s answered in plain HTTP, not TLS (an http:// port?)", who);
+  } else {
+    /* The bytes are the peer's: escaped (text_escape) before they are quoted. */
+    char shown[sizeof(c->first) * 4 + 1];
+    text_escape((const char *)c->first, c->first_n, shown, sizeof(shown));
+    snprintf(c->detail, sizeof(c->detail), "%s did not answer in TLS; its first bytes: \"%s\"", who, shown);
+  }
+  return 1;
+}
+
 /* A failed handshake's reason: the certificate when it was the cause, else the
  * library's verdict from its error queue (oldest first: a received alert comes
- * before what the handshake concluded from it). |c->detail| gets the reasons. */
+ * before what the handshake concluded from it). |c->detail| gets the reasons.
+ * The verify result is consulted only when the library says the certificate
+ * check failed: before a certificate arrives it is not X509_V_OK either, and a
+ * plaintext server would otherwise read as a certificate error. */
 static int map_tls_failure(conn *c, SSL *ssl, int verify) {
-  int cert = verify ? tls_verify_error(ssl) : 0;
+  int cert = 0;
   int code = GUISE_E_TLS_HANDSHAKE;
   size_t off = 0;
   const char *data;
   int flags;
   uint32_t e;
   while ((e = ERR_get_error_line_data(NULL, NULL, &data, &flags)) != 0) {
-    if (!cert && off < sizeof(c->detail)) {
+    if (verify && !cert && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+        ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+      cert = tls_verify_error(ssl);
+    if (off < sizeof(c->detail)) {
       int n = snprintf(c->detail + off, sizeof(c->detail) - off, "%s%s%s%s",
                        off ? "; " : "TLS library: ", ERR_reason_error_string(e),
                        (flags & ERR_FLAG_STRING) && data && *data ? ", " : "",
@@ -139,7 +172,12 @@ static int map_tls_failure(conn *c, SSL *ssl, int verify) {
       code = GUISE_E_TLS_CERT_DECOMPRESSION;
     else if (r >= SSL_AD_REASON_OFFSET) code = GUISE_E_TLS_ALERT;
   }
-  return cert ? cert : code;
+  if (cert) {
+    c->detail[0] = '\0'; /* the certificate error names the cause */
+    return cert;
+  }
+  if (not_tls(c, ssl == c->pssl ? "the proxy" : "the server")) return GUISE_E_TLS_HANDSHAKE;
+  return code;
 }
 
 static double elapsed_ms(const conn *c) { return (double)(uv_hrtime() - c->t0) / 1e6; }
@@ -340,7 +378,9 @@ static void ready(conn *c) {
   char proto[32] = "";
   if (c->ssl) {
     SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-    if (alpn_len < sizeof(proto)) {
+    /* No ALPN selected: BoringSSL gives NULL and 0, and memcpy from NULL is
+     * undefined even for 0 bytes (C11 7.24.1p2). */
+    if (alpn != NULL && alpn_len > 0 && alpn_len < sizeof(proto)) {
       memcpy(proto, alpn, alpn_len);
       proto[alpn_len] = '\0';
     }
@@ -459,6 +499,7 @@ static void deliver_plain(conn *c, const uint8_t *p, size_t n) {
     return;
   }
   struct bio_io *io = c->pssl ? &c->io_tun : &c->io_raw;
+  if (c->state == S_TLS) note_first(c, p, n);
   io->in_p = p;
   io->in_n = n;
   tls_progress(c);
@@ -505,7 +546,10 @@ static void on_read_buf(conn *c, ssize_t nread, const uv_buf_t *buf) {
   }
   c->io_raw.in_p = (const uint8_t *)buf->base;
   c->io_raw.in_n = (size_t)nread;
-  if (c->state == S_PROXY_TLS) proxy_tls_step(c);
+  if (c->state == S_PROXY_TLS) {
+    note_first(c, (const uint8_t *)buf->base, (size_t)nread);
+    proxy_tls_step(c);
+  }
   uint8_t *pb = c->state != S_PROXY_TLS && c->state != S_CLOSING ? scratch_take(2) : NULL;
   while (pb && c->state != S_CLOSING) {
     int r = SSL_read(c->pssl, pb, CONN_READ_BUF);
@@ -583,6 +627,7 @@ static void start_session(conn *c) {
     return;
   }
   c->state = S_TLS;
+  c->first_n = 0; /* the origin's bytes from here (the proxy's were before) */
   uv_timer_stop(&c->timer);
   if (c->tls_timeout_ms) uv_timer_start(&c->timer, on_timeout, c->tls_timeout_ms, 0);
   tls_progress(c);

@@ -224,6 +224,36 @@ static const char *check_bytes(const CBS *c) {
   return NULL;
 }
 
+/* What a status line that does not start with "HTTP/" is called: a server
+ * that answers in HTTP/0.9 (the body alone, no head) or in another protocol.
+ * "response ended before its announced length" would blame the framing. */
+static const char kNoStatusLine[] =
+    "the server did not send an HTTP/1.x status line (an HTTP/0.9 reply, or not HTTP)";
+
+/* A status line is known to be wrong as soon as its first bytes differ from
+ * "HTTP/": an HTTP/0.9 body or another protocol is refused then, not at its
+ * first LF or at EOF (which may never come, or come 8 KiB later as a line cap).
+ * Looks at the line read so far in |p->head| and the input up to the LF; the
+ * error is at the line's offset, as parse_status's would be, so any split of
+ * the input gives the same result. A line starting with CR or LF is left to
+ * the line reader (an empty line, or a bare CR). */
+static int check_status_start(feed_ctx *c) {
+  h1_response *p = c->p;
+  static const char want[] = "HTTP/";
+  uint8_t got[5];
+  size_t n = 0;
+  if (p->in_line && p->head.p != NULL)
+    for (size_t i = p->line_start; i < p->head.len && n < sizeof(got); i++) got[n++] = p->head.p[i];
+  CBS in = c->in;
+  uint8_t b;
+  while (n < sizeof(got) && CBS_get_u8(&in, &b) && b != '\n') got[n++] = b;
+  if (n == 0 || got[0] == '\r') return 0;
+  for (size_t i = 0; i < n; i++)
+    if (got[i] != (uint8_t)want[i])
+      return set_error(p, GUISE_E_HTTP_PROTOCOL, p->in_line ? p->line_off : pos(c, 0), kNoStatusLine);
+  return 0;
+}
+
 /* status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112
  * §4); the SP before an empty reason may be missing, as Chrome allows. */
 static int parse_status(h1_response *p, CBS line) {
@@ -231,8 +261,9 @@ static int parse_status(h1_response *p, CBS line) {
   if (bad != NULL) return set_error(p, GUISE_E_HTTP_PROTOCOL, p->line_off, bad);
   CBS proto, code;
   uint8_t major, dot, minor, sp;
-  if (!CBS_get_bytes(&line, &proto, 5) || memcmp(CBS_data(&proto), "HTTP/", 5) != 0 ||
-      !CBS_get_u8(&line, &major) || !CBS_get_u8(&line, &dot) || !CBS_get_u8(&line, &minor) ||
+  if (!CBS_get_bytes(&line, &proto, 5) || memcmp(CBS_data(&proto), "HTTP/", 5) != 0)
+    return set_error(p, GUISE_E_HTTP_PROTOCOL, p->line_off, kNoStatusLine);
+  if (!CBS_get_u8(&line, &major) || !CBS_get_u8(&line, &dot) || !CBS_get_u8(&line, &minor) ||
       dot != '.' || !is_digit(major) || !is_digit(minor))
     return set_error(p, GUISE_E_HTTP_PROTOCOL, p->line_off, "not an HTTP/1.x status line");
   if (major != '1')
@@ -444,6 +475,7 @@ static int step(feed_ctx *c, h1_span *body) {
   switch (p->state) {
   case S_STATUS:
   case S_HEADERS:
+    if (p->state == S_STATUS && (rc = check_status_start(c)) != 0) return rc;
     rc = read_line(c, &p->head, H1_MAX_LINE, &p->head_bytes, H1_MAX_HEAD,
                    GUISE_E_HTTP_HEADERS_TOO_LARGE, "head line longer than 8 KiB",
                    "head larger than 64 KiB");
