@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "guise.h"
+#include "guise_capture.h"
 
 static const char usage[] =
     "usage: guise fp [--pretty] [--stats] [--max-flows N] [--max-flow-bytes N] FILE...\n"

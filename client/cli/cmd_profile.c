@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "guise_capture.h"
 #include "guise_fp.h"
 #include "../lib/safe_file.h" /* libguise's one way to write a file */
 
@@ -359,8 +360,10 @@ int cmd_profile(int argc, char **argv) {
     }
     char *text;
     size_t len;
-    int r = akamai ? guise_profile_import_capture(file, akamai, NULL, name, permute, &text, &len, err, sizeof(err))
-                   : guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
+    /* Captures go to libguise-capture's importer, everything else to libguise's. */
+    int r = akamai || guise_fp_is_capture(file) == 1
+                ? guise_profile_import_capture(file, akamai, NULL, name, permute, &text, &len, err, sizeof(err))
+                : guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
     if (r) {
       fprintf(stderr, "guise profile import: %s\n", err);
       return EXIT_USAGE;

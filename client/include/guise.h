@@ -559,27 +559,14 @@ GUISE_EXTERN int guise_profile_import_echo_log(const char *file, const char *nam
 /*
  * guise_profile_import makes a profile named |name| from |file|, whose kind is
  * told from its content: a browsers.json reference file (|id| names the
- * record), a tls.browserleaks.com JSON dump, a pcap or pcapng capture (as
- * guise_profile_import_capture without an Akamai string), or a guise echo log. |permute|:
+ * record), a tls.browserleaks.com JSON dump, or a guise echo log; a pcap or pcapng
+ * capture is refused here (GUISE_E_USAGE_INVALID_ARGUMENT): captures are read by
+ * guise_profile_import_capture of libguise-capture (guise_capture.h). |permute|:
  * the browser shuffles its extensions. Same results as above.
  */
 GUISE_EXTERN int guise_profile_import(const char *file, const char *id, const char *name,
                                       int permute, char **out, size_t *len, char *err,
                                       unsigned errlen);
-
-/*
- * guise_profile_import_capture makes a profile named |name| from a capture
- * (pcap, pcapng, or a hex dump of one ClientHello; what guise fp reads): the
- * first TLS ClientHello in it, and for HTTP/2, since TLS hides the preface:
- * the connection with the same client random in the guise echo log |echo_log|
- * (the visit was to guise echo), or the browser's Akamai string |akamai|, or
- * the first cleartext preface in the capture, in that order. Same results as
- * above.
- */
-GUISE_EXTERN int guise_profile_import_capture(const char *file, const char *akamai,
-                                              const char *echo_log, const char *name,
-                                              int permute, char **out, size_t *len, char *err,
-                                              unsigned errlen);
 
 /*
  * guise_profile_import_strings makes a profile named |name| from a JA3 string
@@ -638,78 +625,8 @@ GUISE_EXTERN void guise_echo_options_init(guise_echo_options *opts);
  */
 GUISE_EXTERN int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen);
 
-/* ---- Captures: guise fp ---- */
-
-/*
- * guise_fp_options configures guise_fp_file(). Initialise with
- * guise_fp_options_init(), then set what differs; fields are only ever added
- * at the end.
- */
-typedef struct guise_fp_options {
-  unsigned size;
-  /* Records indented (2 spaces) instead of one compact line each. Default 0. */
-  int pretty;
-  /* TCP connections tracked per capture file; past it one error record is
-   * written and later connections are ignored. Default 65536, 1 to 4194304. */
-  unsigned max_flows;
-  /* Client bytes kept per connection, and the largest decoded hex dump; a first
-   * flight that needs more is an error record. Default 262144 (256 KiB), 64 to
-   * 16777216. */
-  unsigned max_flow_bytes;
-  /* Required. Called once per record, in the order records are complete (a
-   * connection's record as soon as its first flight is parsed; the rest at the
-   * end of the file, in order of first packet). |json| is one NUL-terminated JSON
-   * document without a trailing newline, valid only during the call; |is_error|
-   * is 1 when the record is an error record. */
-  void (*on_record)(const char *json, int is_error, void *arg);
-  void *arg;
-} guise_fp_options;
-
-/*
- * guise_fp_stats counts what guise_fp_file() saw in one file. Fields are only
- * ever added at the end; |size| is sizeof(guise_fp_stats) of the library that
- * filled it in.
- */
-typedef struct guise_fp_stats {
-  unsigned size;
-  unsigned long long packets;         /* packet records read */
-  unsigned long long tcp_segments;    /* of which decoded TCP segments */
-  unsigned long long ignored_packets; /* not IP/TCP, IP fragments, malformed, over max_flows */
-  unsigned long long flows;           /* TCP connections */
-  unsigned long long records;         /* records written, error records included */
-  unsigned long long errors;          /* error records */
-  unsigned long long empty_flows;     /* connections without client payload (no record) */
-  unsigned long long other_flows;     /* other protocols, or joined mid-way (no record) */
-} guise_fp_stats;
-
-/* guise_fp_options_init sets every field of |opts| to its default. */
-GUISE_EXTERN void guise_fp_options_init(guise_fp_options *opts);
-
-/*
- * guise_fp_file reads one file and reports every client flight in it — the first
- * bytes a client sent on a connection: a TLS ClientHello, an h2c connection
- * preface or an HTTP/1 request head — as the JSON documents of `guise echo`
- * under a "flow" member saying where the flight was found. See docs/FP.md.
- *
- * The kind of file is told from its first bytes: pcap (any byte order, micro- or
- * nanosecond) or pcapng, read with libpcap (link types Ethernet, Linux cooked
- * SLL/SLL2, raw IPv4/IPv6, BSD loopback; TCP over IPv4 and IPv6 reassembled per
- * connection); anything else is read as a hex dump of one client flight (hex
- * digits and whitespace).
- *
- * Problems inside the file — a flight that does not parse or is incomplete, a
- * hole in a TCP stream, a truncated or corrupt capture record, malformed hex —
- * are error records ({"flow": ..., "error": {"stage", "offset", "reason"}}),
- * counted in |stats|->errors, and the function returns 0. |stats| may be NULL.
- *
- * Returns -1 when the file cannot be read at all — it cannot be opened or read,
- * libpcap rejects its header, its link type is not supported — or when |opts| is
- * invalid (no on_record, a limit out of range), with a message naming the file
- * written to |err| (|errlen| bytes, NUL-terminated). Nothing is kept after the
- * call returns.
- */
-GUISE_EXTERN int guise_fp_file(const char *path, const guise_fp_options *opts,
-                               guise_fp_stats *stats, char *err, unsigned errlen);
+/* Captures (guise fp) are read by a library of their own, libguise-capture, so that
+ * libguise needs no libpcap: see guise_capture.h. */
 
 #ifdef __cplusplus
 }

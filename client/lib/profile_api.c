@@ -9,7 +9,6 @@
 #include "profile.h"
 #include "profile_import.h"
 #include "json_jansson.h"
-#include "capture.h"
 
 /* The longest line of a guise echo log read here: the echo caps what it logs. */
 #define PROFILE_API_LINE (1u << 20)
@@ -80,8 +79,8 @@ int guise_profile_expected(const char *name_or_file, char *ja4, char *ja3n, char
 /* Writes the imported profile |p| (consumed) as indented JSON to |*out| (|*len|
  * bytes, malloc'd), once the strict loader has taken it: whatever an importer
  * makes either loads or is refused here with the loader's message. */
-static int emit(json_t *p, const char *origin, char **out, size_t *len, char *err,
-                unsigned errlen) {
+int profile_emit(json_t *p, const char *origin, char **out, size_t *len, char *err,
+                 unsigned errlen) {
   char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(p);
   profile *check = malloc(sizeof(*check));
@@ -123,7 +122,7 @@ int guise_profile_import_browsers_json(const char *file, const char *id, const c
   json_t *p = profile_from_browsers_json(found, name, err, errlen);
   json_decref(root);
   if (p == NULL) return GUISE_E_PROFILE_INVALID;
-  return emit(p, "(made from the record)", out, len, err, errlen);
+  return profile_emit(p, "(made from the record)", out, len, err, errlen);
 }
 
 int guise_profile_import_echo_log(const char *file, const char *name, const char *description,
@@ -159,7 +158,18 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
     snprintf(err, errlen, "%s: no connection with an HTTP/2 request in %d lines", file, lineno);
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   }
-  return emit(p, "(made from the echo log)", out, len, err, errlen);
+  return profile_emit(p, "(made from the echo log)", out, len, err, errlen);
+}
+
+/* pcap (either byte order, micro- or nanoseconds) or pcapng: the magic numbers of
+ * the pcap file format (draft-ietf-opsawg-pcap) and the pcapng Section Header Block. */
+static int is_capture_magic(const unsigned char m[4]) {
+  static const unsigned char magics[][4] = {
+      {0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d},
+      {0x4d, 0x3c, 0xb2, 0xa1}, {0x0a, 0x0d, 0x0d, 0x0a}};
+  for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+    if (memcmp(m, magics[i], 4) == 0) return 1;
+  return 0;
 }
 
 int guise_profile_import(const char *file, const char *id, const char *name, int permute,
@@ -168,8 +178,11 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
   unsigned char head[4];
   size_t nh = fh ? fread(head, 1, sizeof(head), fh) : 0;
   if (fh) fclose(fh);
-  if (gcap_detect(head, nh) != GCAP_INPUT_HEX)
-    return guise_profile_import_capture(file, NULL, NULL, name, permute, out, len, err, errlen);
+  if (nh == sizeof(head) && is_capture_magic(head)) {
+    snprintf(err, errlen, "%s is a pcap or pcapng capture: captures are imported by "
+             "guise_profile_import_capture (libguise-capture, guise_capture.h)", file);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
   char why[200];
   json_t *root = json_read_jansson_file(file, PROFILE_API_FILE, why, sizeof(why));
   if (root && json_is_array(json_object_get(root, "browsers"))) {
@@ -185,14 +198,14 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
     json_t *p = profile_from_peet(root, name, permute, err, errlen);
     json_decref(root);
     if (p == NULL) return GUISE_E_PROFILE_INVALID;
-    return emit(p, "(made from the dump)", out, len, err, errlen);
+    return profile_emit(p, "(made from the dump)", out, len, err, errlen);
   }
   if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "extensions")) &&
       json_is_array(json_object_get(root, "http2"))) {
     json_t *p = profile_from_browserleaks(root, name, permute, err, errlen);
     json_decref(root);
     if (p == NULL) return GUISE_E_PROFILE_INVALID;
-    return emit(p, "(made from the dump)", out, len, err, errlen);
+    return profile_emit(p, "(made from the dump)", out, len, err, errlen);
   }
   json_decref(root);
   /* Otherwise: one JSON document per line, a guise echo log. */
@@ -206,100 +219,5 @@ int guise_profile_import_strings(const char *ja3, const char *akamai, const char
   profile_string_options opt = {sigalgs, key_shares, alpn, grease, permute};
   json_t *p = profile_from_strings(ja3, akamai, name, &opt, err, errlen);
   if (p == NULL) return GUISE_E_PROFILE_INVALID;
-  return emit(p, "(made from the strings)", out, len, err, errlen);
-}
-
-/* The first ClientHello flight and the first HTTP/2 preface flight of a capture. */
-typedef struct first_flights {
-  json_t *tls, *h2;
-} first_flights;
-
-static void keep_first(json_t *rec, bool is_error, void *arg) {
-  first_flights *f = arg;
-  if (is_error) return;
-  if (f->tls == NULL && json_is_object(json_object_get(json_object_get(rec, "tls"), "client_hello")))
-    f->tls = json_incref(rec);
-  json_t *h2 = json_object_get(rec, "http2");
-  if (f->h2 == NULL && json_is_object(h2) && json_object_get(h2, "error") == NULL)
-    f->h2 = json_incref(rec);
-}
-
-/* The record of |log| (a guise echo log) whose ClientHello has |random|, with an
- * HTTP/2 preface; NULL when none. Lines are bounded by the echo's own caps. */
-static json_t *echo_record_by_random(const char *log, const char *random, int *lines, char *err,
-                                     unsigned errlen) {
-  FILE *f = fopen(log, "r");
-  if (f == NULL) {
-    snprintf(err, errlen, "%s: cannot open", log);
-    *lines = -1;
-    return NULL;
-  }
-  char *line = malloc(PROFILE_API_LINE);
-  if (line == NULL) {
-    fclose(f);
-    snprintf(err, errlen, "out of memory");
-    *lines = -1;
-    return NULL;
-  }
-  json_t *found = NULL;
-  *lines = 0;
-  while (found == NULL && fgets(line, PROFILE_API_LINE, f)) {
-    (*lines)++;
-    json_t *rec = json_read_jansson(line, strlen(line), NULL, 0);
-    const char *r = json_string_value(
-        json_object_get(json_object_get(json_object_get(rec, "tls"), "client_hello"), "random"));
-    json_t *h2 = json_object_get(rec, "http2");
-    if (r && random && strcmp(r, random) == 0 && json_is_object(h2) && json_object_get(h2, "error") == NULL)
-      found = json_incref(rec);
-    json_decref(rec);
-  }
-  free(line);
-  fclose(f);
-  return found;
-}
-
-int guise_profile_import_capture(const char *file, const char *akamai, const char *echo_log,
-                                 const char *name, int permute, char **out, size_t *len, char *err,
-                                 unsigned errlen) {
-  gcap_options o;
-  gcap_options_init(&o);
-  gcap_stats st;
-  memset(&st, 0, sizeof(st));
-  first_flights f = {NULL, NULL};
-  if (gcap_read_file(file, NULL, &o, keep_first, &f, &st, err, errlen) != 0)
-    return GUISE_E_USAGE_FILE;
-  if (f.tls == NULL) {
-    json_decref(f.h2);
-    snprintf(err, errlen, "%s: no TLS ClientHello among %llu records", file,
-             (unsigned long long)st.records);
-    return GUISE_E_USAGE_INVALID_ARGUMENT;
-  }
-  json_t *flow = json_object_get(f.tls, "flow");
-  char source[512];
-  snprintf(source, sizeof(source), "capture %s, connection %s -> %s (guise fp)", file,
-           json_string_value(json_object_get(flow, "client")) ? json_string_value(json_object_get(flow, "client")) : "-",
-           json_string_value(json_object_get(flow, "server")) ? json_string_value(json_object_get(flow, "server")) : "-");
-  if (echo_log) {
-    const char *random = json_string_value(
-        json_object_get(json_object_get(json_object_get(f.tls, "tls"), "client_hello"), "random"));
-    int lines;
-    json_t *rec = echo_record_by_random(echo_log, random, &lines, err, errlen);
-    if (rec == NULL) {
-      if (lines >= 0)
-        snprintf(err, errlen, "%s: no connection with the capture's client random %.16s... and an HTTP/2 preface among %d lines",
-                 echo_log, random ? random : "?", lines);
-      json_decref(f.tls);
-      json_decref(f.h2);
-      return lines < 0 ? GUISE_E_USAGE_FILE : GUISE_E_USAGE_INVALID_ARGUMENT;
-    }
-    json_decref(f.h2);
-    f.h2 = rec;
-    akamai = NULL;
-  }
-  /* An echo log's record, then an Akamai string, then a cleartext preface in the file. */
-  json_t *p = profile_from_capture(f.tls, echo_log || !akamai ? f.h2 : NULL, akamai, name, source, permute, err, errlen);
-  json_decref(f.tls);
-  json_decref(f.h2);
-  if (p == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  return emit(p, "(made from the capture)", out, len, err, errlen);
+  return profile_emit(p, "(made from the strings)", out, len, err, errlen);
 }

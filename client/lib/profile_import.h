@@ -42,4 +42,10 @@ json_t *profile_from_capture(json_t *tls_rec, json_t *h2_rec, const char *akamai
  * members; the first HEADERS frame's fields become the navigation headers). */
 json_t *profile_from_peet(json_t *dump, const char *name, int permute, char *err, size_t errlen);
 
+/* Writes the imported profile |p| (consumed) as indented JSON to |*out| (|*len|
+ * bytes, malloc'd), once the strict loader has taken it: whatever an importer
+ * makes either loads or is refused with the loader's message (profile_api.c). */
+int profile_emit(json_t *p, const char *origin, char **out, size_t *len, char *err,
+                 unsigned errlen);
+
 #endif

@@ -1,5 +1,5 @@
-/* fp_api.c — guise_fp_file(): the public face of the capture reader (guise.h). */
-#include "guise.h"
+/* fp_api.c — guise_fp_file(): the public face of the capture reader (guise_capture.h). */
+#include "guise_capture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
