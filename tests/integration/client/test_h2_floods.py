@@ -59,6 +59,16 @@ def serve(kind, want_streams=1):
                 if not d:
                     return
                 buf += d
+            if kind == "interim_ok":  # at the bound, then a normal answer
+                c.sendall(b"".join(h2_frame(1, 0x4, s, STATUS_103) * 32 + h2_frame(1, 0x4, s, STATUS_200) +
+                                   h2_frame(0, 1, s, b"ok") for s in streams))
+                c.recv(65536)
+                return
+            if kind == "empty_ok":  # 999 empty frames in a row, twice, between bytes of a body
+                c.sendall(b"".join(h2_frame(1, 0x4, s, STATUS_200) + h2_frame(0, 0, s) * 999 + h2_frame(0, 0, s, b"o") +
+                                   h2_frame(0, 0, s) * 999 + h2_frame(0, 1, s, b"k") for s in streams))
+                c.recv(65536)
+                return
             if kind == "empty_data" or kind == "spread":
                 c.sendall(b"".join(h2_frame(1, 0x4, s, STATUS_200) for s in streams))
             n = 0
@@ -119,6 +129,13 @@ try:
               rc != 0 and "HTTP2_PROTOCOL" in err and name in err, (rc, err))
         check(f"{kind} flood: fast (under 3 s, the server floods for {FLOOD_SECONDS} s)", wall < 3, wall)
         check(f"{kind} flood: bounded CPU (under 1.5 s)", cpu < 1.5, cpu)
+
+    # Under the bounds: 32 interim responses, 999 empty DATA frames in a row.
+    for kind in ("interim_ok", "empty_ok"):
+        srv = serve(kind)
+        servers.append(srv)
+        rc, out, err, wall = run(["--profile", "none", "--http2", "-m", "10", f"http://127.0.0.1:{srv.getsockname()[1]}/"])
+        check(f"{kind}: a response just under the bound is taken", rc == 0 and out == "ok", (rc, out, err))
 
     # Spread over twelve streams of one connection: each stream stays under its
     # bound (10,000 / 12 < 1,000), the connection's bound ends them all.
