@@ -45,6 +45,10 @@ if(GUISE_DETERMINISTIC)
   # Fixed "randomness" for golden wire tests only: never for real traffic.
   list(APPEND _bssl_defs BORINGSSL_UNSAFE_DETERMINISTIC_MODE)
 endif()
+# BoringSSL's own tests (tests/boringssl) are compiled like the library, as its
+# users rather than as part of it.
+set(GUISE_BORINGSSL_TEST_DEFS ${_bssl_defs})
+list(REMOVE_ITEM GUISE_BORINGSSL_TEST_DEFS BORINGSSL_IMPLEMENTATION)
 
 find_package(Threads REQUIRED)
 add_library(bssl_crypto STATIC ${crypto_sources} ${_bssl_asm})
