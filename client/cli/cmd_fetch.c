@@ -232,10 +232,7 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
 
 static void cookie_warning(void *arg, const char *what) {
   (void)arg;
-  /* It may quote a Set-Cookie the server sent: escaped. */
-  fputs("* ", stderr);
-  put_remote(stderr, what);
-  fputc('\n', stderr);
+  fprintf(stderr, "* %s\n", what);
 }
 
 /* Reads @FILE for --data / --data-binary, bounded. */
@@ -498,6 +495,11 @@ int cmd_fetch(int argc, char **argv) {
       noproxy = v;
     } else if (strcmp(a, "--dns-servers") == 0) {
       NEED_VALUE;
+      char dns_why[200]; /* names the bad entry, escaped */
+      if (guise_dns_servers_check(v, dns_why, sizeof(dns_why))) {
+        fprintf(stderr, "guise: --dns-servers: %s\n", dns_why);
+        goto out;
+      }
       o.dns_servers = v;
     } else if (strcmp(a, "--connect-timeout") == 0) {
       NEED_VALUE;

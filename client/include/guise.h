@@ -348,6 +348,17 @@ GUISE_EXTERN int guise_client_new(struct uv_loop_s *loop, const guise_client_opt
                                   guise_client **out);
 
 /*
+ * guise_dns_servers_check reads |servers| as guise_client_new reads |dns_servers|:
+ * "IP[:PORT][,IP[:PORT]...]" — IPv4 a.b.c.d, IPv6 in brackets ([::1]:5353) or
+ * bare without a port; PORT 1-65535 (53 when absent); 1 to 8 entries, none
+ * empty. Returns 0, or GUISE_E_USAGE_INVALID_ARGUMENT with the bad entry and
+ * why in |err| ("entry 2 \"127.0.0.1:99999\": the port is out of range
+ * (1-65535)"). guise_client_new, guise_request and guise_batch_new refuse such
+ * a value with the same code.
+ */
+GUISE_EXTERN int guise_dns_servers_check(const char *servers, char *err, unsigned errlen);
+
+/*
  * guise_client_request starts a request on |c|: it waits for a free connection
  * of its pool key, or one is opened. Same contract as guise_request(). Per
  * request: |profile| and |proxy| NULL take the client's (proxy "" is direct);

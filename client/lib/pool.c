@@ -634,7 +634,19 @@ static void dial(pconn *pc, int racer) {
     uv_timer_start(&pc->idle, on_attempt_delay, POOL_ATTEMPT_DELAY_MS, 0);
 }
 
-static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, void *ud) {
+/* DNS counts under the connect timeout: a resolver that does not answer (c-ares
+ * alone would retry for 75 s) ends the connection at it, naming the servers. */
+static void on_resolve_timeout(uv_timer_t *t) {
+  pconn *pc = t->data;
+  if (pc->state != PC_RESOLVING || pc->org == NULL) return;
+  if (dns_cancel(pc->cl->dns, pc) > 0) pc->holds--; /* on_resolved will not run */
+  char why[160];
+  snprintf(why, sizeof(why), "no answer from %s within the connect timeout (%u ms)",
+           dns_servers_text(pc->cl->dns), pc->connect_timeout_ms);
+  pconn_end(pc, GUISE_E_TIMEOUT_CONNECT, why);
+}
+
+static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, const char *why, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
   pc->holds--;
@@ -645,7 +657,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   }
   pc->dns_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
   if (err || pc->cl->closing) {
-    pconn_end(pc, err ? err : GUISE_E_CANCELLED, "name resolution failed");
+    pconn_end(pc, err ? err : GUISE_E_CANCELLED, why && *why ? why : "name resolution failed");
     return;
   }
   struct dial *d = pc->dial;
@@ -671,6 +683,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   }
   memcpy(d->addrs, addrs, n * sizeof(addrs[0]));
   d->n_addrs = n;
+  uv_timer_stop(&pc->idle); /* the resolve timeout */
   dial(pc, 0);
 }
 
@@ -708,6 +721,8 @@ static void pconn_open(origin *o) {
   if (e) {
     pc->holds--;
     pconn_end(pc, e, "name resolution could not start");
+  } else if (pc->state == PC_RESOLVING) { /* not answered at once */
+    uv_timer_start(&pc->idle, on_resolve_timeout, pc->connect_timeout_ms, 0);
   }
 }
 

@@ -48,7 +48,7 @@ static void on_close(conn *c, int err, void *ud) {
   dns_free(P.dns);
 }
 
-static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, void *ud) {
+static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, const char *why, void *ud) {
   if (err) {
     printf("error %s\n", guise_err_name(err));
     P.result = err;
