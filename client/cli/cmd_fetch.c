@@ -232,7 +232,10 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
 
 static void cookie_warning(void *arg, const char *what) {
   (void)arg;
-  fprintf(stderr, "* %s\n", what);
+  /* It may quote a Set-Cookie the server sent: escaped. */
+  fputs("* ", stderr);
+  put_remote(stderr, what);
+  fputc('\n', stderr);
 }
 
 /* Reads @FILE for --data / --data-binary, bounded. */
