@@ -87,6 +87,7 @@ struct req {
   /* HTTP/1.1 */
   int h1_started;
   int conn_close;            /* the caller sent "Connection: close": not reused */
+  int refused;               /* a GUISE_E_* code: ended before it was queued */
   /* body */
   decode *dec;
   int status;
@@ -151,6 +152,12 @@ static void on_queue_time(uv_timer_t *t) {
   req *r = t->data;
   finish(r, GUISE_E_TIMEOUT_CONNECT,
          "no connection within the connect timeout (none came free, or a new one was still being made)", 0);
+}
+
+/* Refused by guise_client_request (r->refused, the reason in r->detail). */
+static void on_refused(uv_timer_t *t) {
+  req *r = t->data;
+  finish(r, r->refused, NULL, 0);
 }
 
 static void on_max_time(uv_timer_t *t) {
@@ -912,14 +919,17 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     uv_timer_start(&r->timer, on_queue_time,
                    o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
   if (url_basic(r) != 0) {
-    finish(r, GUISE_E_NOMEM, "no memory for the URL's credentials", 0);
-    return 0;
+    r->refused = GUISE_E_NOMEM;
+    snprintf(r->detail, sizeof(r->detail), "no memory for the URL's credentials");
+  } else if (caller_headers_check(r, r->detail, sizeof(r->detail)) != 0) {
+    r->refused = GUISE_E_USAGE_INVALID_ARGUMENT;
   }
-  char why[sizeof(r->detail)];
-  if (caller_headers_check(r, why, sizeof(why)) != 0) {
-    /* Ended at once, through on_complete like any failure, so that the reason
-     * reaches the caller (a batch record, the command's message). */
-    finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, why, 0);
+  if (r->refused) {
+    /* Ended before anything is sent, through on_complete from the loop like
+     * any failure, so that the reason reaches the caller (a batch record, the
+     * command's message). */
+    uv_timer_stop(&r->timer);
+    uv_timer_start(&r->timer, on_refused, 0, 0);
     return 0;
   }
   e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
