@@ -784,9 +784,14 @@ int cmd_batch(int argc, char **argv) {
     }
     if (dup) {
       if (k == 0 && job.id) {
-        char idesc[80];
-        json_escape(job.id, idesc, 72); /* cut: the record says which */
-        snprintf(err, sizeof(err), "duplicate id \"%s\" (first on line %llu): not run", idesc, first);
+        /* the id, cut at 64 bytes on a UTF-8 boundary (line_error escapes it) */
+        size_t n = strlen(job.id);
+        if (n > 64) {
+          n = 64;
+          while (n && ((unsigned char)job.id[n] & 0xC0) == 0x80) n--;
+        }
+        snprintf(err, sizeof(err), "duplicate id \"%.*s%s\" (first on line %llu): not run", (int)n, job.id,
+                 job.id[n] ? "..." : "", first);
         k = GUISE_E_USAGE_INVALID_ARGUMENT;
       }
       snprintf(idbuf, sizeof(idbuf), "#%llu", lineno);
@@ -806,9 +811,9 @@ int cmd_batch(int argc, char **argv) {
     /* No proxy named (by -x or the job): the environment's, as curl reads it. */
     if (job.proxy == NULL && o.proxy == NULL) job.proxy = cli_proxy_from_env(job.url, noproxy);
     e = guise_batch_submit(b, &job);
+    if (e && e != GUISE_E_CANCELLED) line_error(lineno, id, guise_strerror(e)); /* |id| may be in |store| */
     guise_job_free(store);
     if (e == GUISE_E_CANCELLED) break;
-    if (e) line_error(lineno, id, guise_strerror(e));
   }
   free(line);
   free(lr.buf);

@@ -84,7 +84,10 @@ int safe_file_open(safe_file *sf, const char *path, mode_t mode, unsigned flags)
   const char *slash = strrchr(sf->path, '/');
   size_t dl = slash ? (size_t)(slash - sf->path) + 1 : 0;
   const char *base = slash ? slash + 1 : sf->path;
-  size_t need = dl + 1 + strlen(base) + 8;
+  /* The temp name keeps at most 200 bytes of the name: ".NAME.XXXXXX" must fit
+   * NAME_MAX (255) when NAME does. */
+  size_t bl = strlen(base) < 200 ? strlen(base) : 200;
+  size_t need = dl + 1 + bl + 8;
   if (need > PATH_MAX || (sf->tmp = malloc(need)) == NULL) {
     clear(sf);
     errno = need > PATH_MAX ? ENAMETOOLONG : ENOMEM;
@@ -92,7 +95,7 @@ int safe_file_open(safe_file *sf, const char *path, mode_t mode, unsigned flags)
   }
   /* "<folder>/.<name>.XXXXXX": mkstemp opens it with O_CREAT|O_EXCL, mode 0600. */
   memcpy(sf->tmp, sf->path, dl);
-  snprintf(sf->tmp + dl, need - dl, ".%s.XXXXXX", base);
+  snprintf(sf->tmp + dl, need - dl, ".%.*s.XXXXXX", (int)bl, base);
   int fd = mkostemp(sf->tmp, O_CLOEXEC);
   if (fd < 0) {
     int e = errno;

@@ -110,6 +110,12 @@ try:
           third and third[0]["id"] == "#3" and third[0]["error"] == "USAGE_INVALID_ARGUMENT" and
           "duplicate id \"a\" (first on line 1)" in third[0]["error_detail"], third)
 
+    r = run([], ('{"id":"q\\"\u00e9","url":"%s/a"}\n{"id":"q\\"\u00e9","url":"%s/b"}\n' % (H, H)).encode())
+    recs = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    check("a duplicate id with a quote and non-ASCII is named as it is in the record's detail",
+          len(recs) == 2 and any('duplicate id "q\"\u00e9" (first on line 1)' in (x.get("error_detail") or "")
+                                 for x in recs), recs)
+
     # ---- duplicates and --body-dir: one job writes the file ----------------------------
     bd = f"{tmp}/bodies"
     os.mkdir(bd)

@@ -134,7 +134,13 @@ try:
                        capture_output=True, timeout=30)
     check("-o /dev/null works (written in place) and /dev/null stays a device",
           r.returncode == 0 and stat.S_ISCHR(os.stat(os.devnull).st_mode), (r.returncode, r.stderr))
-    check("no temp file left beside -o", leftovers(d, ["page.html", "new.html", "link.html"]) == [], os.listdir(d))
+    longname = "n" * 250
+    r = subprocess.run([GUISE, "--profile", "none", "-s", "-o", f"{d}/{longname}", f"{base}/e"],
+                       capture_output=True, timeout=30)
+    check("-o to a 250-byte file name works (the temp name fits NAME_MAX)",
+          r.returncode == 0 and open(f"{d}/{longname}").read() == "NEW /e", (r.returncode, r.stderr))
+    check("no temp file left beside -o", leftovers(d, ["page.html", "new.html", "link.html", longname]) == [],
+          os.listdir(d))
 
     # ---- (4) batch: input and output the same file ----------------------------------
     d = f"{tmp}/batch"
