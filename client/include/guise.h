@@ -342,7 +342,9 @@ GUISE_EXTERN void guise_client_options_init(guise_client_options *o);
 /*
  * guise_client_new makes a client on |loop| (a uv_loop_t). |o| may be NULL (the
  * defaults); its strings are copied. Returns 0 and *out, or a GUISE_E_* code
- * (a malformed proxy URL or resolve entry, NOMEM).
+ * (a malformed proxy URL or resolve entry, NOMEM; USAGE_INVALID_ARGUMENT for
+ * |connect_timeout_ms| or |idle_timeout_ms| over 86400000 (a day) or
+ * |h2_coalesce_ms| over 60000; USAGE_FILE for a |proxy_cafile| it cannot read).
  */
 GUISE_EXTERN int guise_client_new(struct uv_loop_s *loop, const guise_client_options *o,
                                   guise_client **out);

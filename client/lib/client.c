@@ -14,6 +14,11 @@
 #include <strings.h>
 #include "tls_client.h"
 
+/* The largest timeouts taken (a day, as the command's --connect-timeout and
+ * guise_batch_new), and the longest write coalescing (guise batch --coalesce-ms). */
+#define CLIENT_MAX_TIMEOUT_MS 86400000u
+#define CLIENT_MAX_COALESCE_MS 60000u
+
 void guise_client_options_init(guise_client_options *o) {
   memset(o, 0, sizeof(*o));
   o->size = sizeof(*o);
@@ -96,6 +101,12 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
   guise_client_options_init(&o);
   if (in) memcpy(&o, in, in->size < sizeof(o) ? in->size : sizeof(o));
   *out = NULL;
+  /* Times are milliseconds, so no NaN can come here; but a timeout of weeks or a
+   * write held for minutes is a caller's mistake (a seconds value taken for
+   * milliseconds), refused like the command's and guise_batch_new's limits. */
+  if (o.connect_timeout_ms > CLIENT_MAX_TIMEOUT_MS || o.idle_timeout_ms > CLIENT_MAX_TIMEOUT_MS ||
+      o.h2_coalesce_ms > CLIENT_MAX_COALESCE_MS)
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (o.proxy && *o.proxy) {
     proxy_cfg check;
     int e = proxy_parse(o.proxy, &check);

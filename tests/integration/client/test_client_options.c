@@ -1,0 +1,98 @@
+/*
+ * test_client_options.c — what guise_client_new refuses (issue 14, items 6 and
+ * 7) and what guise_escape_text makes of text from a server (item 14), through
+ * the public API only. Expected values are written from guise.h's contract,
+ * RFC 3629's table of well-formed UTF-8 and the C0/C1 control ranges.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "guise.h"
+
+static int failures;
+
+static void check(const char *what, int ok, const char *detail) {
+  printf("%s: %s%s%s\n", ok ? "ok" : "FAIL", what, ok ? "" : " -- ", ok ? "" : detail);
+  failures += !ok;
+}
+
+/* guise_client_new with |o|; the code it returns (the client closed at once). */
+static int client_new(uv_loop_t *loop, const guise_client_options *o) {
+  guise_client *c = NULL;
+  int e = guise_client_new((struct uv_loop_s *)loop, o, &c);
+  if (c) guise_client_close(c);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return e;
+}
+
+static void expect_client(uv_loop_t *loop, const char *what, const guise_client_options *o, int want) {
+  int got = client_new(loop, o);
+  char detail[128];
+  snprintf(detail, sizeof(detail), "got %s, want %s", guise_err_name(got), guise_err_name(want));
+  check(what, got == want, detail);
+}
+
+static void expect_escape(const char *what, const char *in, size_t len, const char *want) {
+  char out[256];
+  size_t need = guise_escape_text(in, len, out, sizeof(out));
+  char detail[600];
+  snprintf(detail, sizeof(detail), "got \"%s\" (need %zu), want \"%s\"", out, need, want);
+  check(what, strcmp(out, want) == 0 && need == strlen(want), detail);
+}
+
+int main(void) {
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) return 2;
+  guise_client_options o;
+
+  guise_client_options_init(&o);
+  expect_client(&loop, "defaults", &o, 0);
+  o.connect_timeout_ms = 86400000u;
+  expect_client(&loop, "connect_timeout_ms of a day", &o, 0);
+  o.connect_timeout_ms = 86400001u;
+  expect_client(&loop, "connect_timeout_ms over a day: refused", &o, GUISE_E_USAGE_INVALID_ARGUMENT);
+  o.connect_timeout_ms = UINT_MAX;
+  expect_client(&loop, "connect_timeout_ms UINT_MAX: refused", &o, GUISE_E_USAGE_INVALID_ARGUMENT);
+  guise_client_options_init(&o);
+  o.idle_timeout_ms = UINT_MAX;
+  expect_client(&loop, "idle_timeout_ms UINT_MAX: refused", &o, GUISE_E_USAGE_INVALID_ARGUMENT);
+  guise_client_options_init(&o);
+  o.h2_coalesce_ms = 60000;
+  expect_client(&loop, "h2_coalesce_ms 60000", &o, 0);
+  o.h2_coalesce_ms = 60001;
+  expect_client(&loop, "h2_coalesce_ms over 60000: refused", &o, GUISE_E_USAGE_INVALID_ARGUMENT);
+
+  guise_client_options_init(&o);
+  o.proxy_cafile = "/nonexistent/guise-proxy-ca.pem";
+  expect_client(&loop, "proxy_cafile that cannot be read: USAGE_FILE", &o, GUISE_E_USAGE_FILE);
+  o.proxy_insecure = 1;
+  expect_client(&loop, "... not read when proxy_insecure", &o, 0);
+  guise_client_options_init(&o);
+  o.insecure = 1;
+  o.proxy = "gopher://127.0.0.1:70";
+  expect_client(&loop, "proxy of an unsupported scheme: USAGE_URL_SCHEME", &o, GUISE_E_USAGE_URL_SCHEME);
+
+  expect_escape("plain text", "Location: /a b", 14, "Location: /a b");
+  expect_escape("ESC, BEL, CR, LF, TAB, DEL", "a\x1b]0;t\x07\r\n\t\x7f", 11,
+                "a\\x1b]0;t\\x07\\x0d\\x0a\\x09\\x7f");
+  expect_escape("NUL inside", "a\0b", 3, "a\\x00b");
+  expect_escape("C1 CSI (U+009B)", "\xc2\x9b" "2J", 4, "\\xc2\\x9b2J");
+  expect_escape("UTF-8 kept", "b\xc3\xbc" "cher \xe2\x82\xac \xf0\x9f\x98\x80", 16,
+                "b\xc3\xbc" "cher \xe2\x82\xac \xf0\x9f\x98\x80");
+  expect_escape("overlong, surrogate, past U+10FFFF, lone continuation, truncated",
+                "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\x80|\xe2\x82", 16,
+                "\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\x80|\\xe2\\x82");
+  char small[6];
+  size_t need = guise_escape_text("ab\x1b", 3, small, sizeof(small));
+  check("an escape that does not fit is left out whole", strcmp(small, "ab") == 0 && need == 6, small);
+  char none = 'x';
+  guise_escape_text("abc", 3, &none, 0);
+  check("cap 0 writes nothing", none == 'x', "");
+
+  uv_loop_close(&loop);
+  printf("%s: %d failure(s)\n", failures ? "FAIL" : "ok", failures);
+  return failures ? 1 : 0;
+}
