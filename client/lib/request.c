@@ -915,9 +915,6 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   cl->active_reqs++;
   if (r->o.max_time_ms && !r->o.max_time_from_connection)
     uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
-  else if (r->o.max_time_from_connection) /* the wait for a connection: the connect timeout, the pool's */
-    uv_timer_start(&r->timer, on_queue_time,
-                   o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
   if (url_basic(r) != 0) {
     r->refused = GUISE_E_NOMEM;
     snprintf(r->detail, sizeof(r->detail), "no memory for the URL's credentials");
@@ -934,6 +931,13 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   }
   e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request", 0);
+  else if (r->o.max_time_from_connection && !r->done && !r->clock_started)
+    /* The wait for a connection: the connect timeout, the pool's. Started after
+     * pool_submit, so that a connection opened for it (its DNS query, its TCP
+     * connect), timing out at the same moment, ends it first with its own
+     * reason ("no answer from DNS server ..."). */
+    uv_timer_start(&r->timer, on_queue_time,
+                   o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
   return 0;
 }
 
