@@ -133,7 +133,8 @@ static int not_tls(conn *c, const char *who) {
     /* The bytes are the peer's: escaped (text_escape) before they are quoted. */
     char shown[sizeof(c->first) * 4 + 1];
     text_escape((const char *)c->first, c->first_n, shown, sizeof(shown));
-    snprintf(c->detail, sizeof(c->detail), "%s did not answer in TLS; its first bytes: \"%s\"", who, shown);
+    snprintf(c->detail, sizeof(c->detail), "%s did not answer in TLS (not a TLS port?); its first bytes: \"%s\"",
+             who, shown);
   }
   return 1;
 }
