@@ -1,0 +1,582 @@
+"""guise: HTTP requests whose TLS and HTTP/2 traffic is a real browser's.
+
+    import guise
+    r = guise.get("https://example.org/", profile="firefox-144")
+    print(r.status_code, r.http_version, r.headers["content-type"])
+
+    with guise.Client(profile=guise.DEFAULT_PROFILE) as c:
+        c.get(url)                     # connections, cookies and TLS sessions kept
+
+    async with guise.AsyncClient() as c:
+        rs = await asyncio.gather(*(c.get(u) for u in urls))
+
+Each Client runs libguise's engine (a libuv loop and a connection pool) in one
+thread of its own; requests from any thread or asyncio task are handed to it and
+the GIL is not held while they run. See docs/PYTHON.md.
+"""
+from __future__ import annotations
+
+import asyncio
+import builtins
+import codecs
+import datetime
+import json as _json
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from . import _guise
+
+__all__ = [
+    "Client", "AsyncClient", "Response", "Headers", "request", "get", "post", "put",
+    "delete", "head", "profiles", "version", "DEFAULT_PROFILE",
+    "GuiseError", "UsageError", "DNSError", "ConnectError", "TLSError", "CertificateError",
+    "ProxyError", "HTTPError", "DecodeError", "ProfileError", "TimeoutError", "ResourceError",
+    "HTTPStatusError",
+]
+
+DEFAULT_PROFILE: str = _guise.default_profile()
+
+
+def profiles() -> list[str]:
+    """Names of the built-in browser profiles (`guise profile list`)."""
+    return _guise.profiles()
+
+
+def version() -> dict[str, Any]:
+    """Versions of libguise and the libraries inside it."""
+    return _guise.version()
+
+
+# ---- Errors ------------------------------------------------------------------------------
+
+class GuiseError(Exception):
+    """A request that did not get a response, or a usage error. |code| is the
+    library's GUISE_E_* number, |name| its stable name (e.g. "CONNECT_REFUSED"),
+    |error_class| its class ("connect"), |detail| what happened, in words."""
+
+    def __init__(self, code: int, name: str, error_class: str, detail: str,
+                 request_url: str | None = None):
+        super().__init__(f"{detail} ({name})")
+        self.code, self.name, self.error_class, self.detail = code, name, error_class, detail
+        self.request_url = request_url
+
+
+class UsageError(GuiseError, ValueError):
+    """A bad argument: malformed URL, unsupported scheme, bad option value."""
+
+
+class DNSError(GuiseError):
+    """The host name could not be resolved."""
+
+
+class ConnectError(GuiseError, ConnectionError):
+    """No connection: refused, reset, unreachable."""
+
+
+class TLSError(GuiseError):
+    """The TLS handshake failed."""
+
+
+class CertificateError(TLSError):
+    """The server's certificate was refused (verify=False skips the checks)."""
+
+
+class ProxyError(GuiseError):
+    """The proxy refused, failed or answered something unexpected."""
+
+
+class HTTPError(GuiseError):
+    """A malformed or truncated response, an HTTP/2 protocol error, too many redirects."""
+
+
+class DecodeError(GuiseError):
+    """The body's content coding was corrupt or decoded past its limit."""
+
+
+class ProfileError(GuiseError):
+    """The profile was not found or is invalid."""
+
+
+class TimeoutError(GuiseError, builtins.TimeoutError):
+    """A connect, TLS, response or total timeout."""
+
+
+class ResourceError(GuiseError):
+    """Out of memory, descriptors or ports; cancelled; an internal error."""
+
+
+class HTTPStatusError(Exception):
+    """raise_for_status() on a 4xx or 5xx response."""
+
+    def __init__(self, message: str, response: "Response"):
+        super().__init__(message)
+        self.response = response
+
+
+_CLASSES = {"usage": UsageError, "dns": DNSError, "connect": ConnectError, "tls": TLSError,
+            "certificate": CertificateError, "proxy": ProxyError, "http": HTTPError,
+            "decoding": DecodeError, "profile": ProfileError, "timeout": TimeoutError,
+            "resource": ResourceError}
+
+
+def _error(code: int, name: str, error_class: str, detail: str, url: str | None = None) -> GuiseError:
+    return _CLASSES.get(error_class, GuiseError)(code, name, error_class, detail, url)
+
+
+# ---- Responses -------------------------------------------------------------------------
+
+class Headers(Mapping[str, str]):
+    """Response header fields in wire order, names as received. h["Name"] is
+    case-insensitive and joins repeated fields with ", " (Set-Cookie: the first);
+    get_list() gives every value; items() every (name, value) pair in order."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()):
+        self._pairs = list(pairs)
+
+    def get_list(self, name: str) -> list[str]:
+        n = name.lower()
+        return [v for k, v in self._pairs if k.lower() == n]
+
+    def __getitem__(self, name: str) -> str:
+        vals = self.get_list(name)
+        if not vals:
+            raise KeyError(name)
+        return vals[0] if name.lower() == "set-cookie" else ", ".join(vals)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(k.lower() == name.lower() for k, _ in self._pairs)
+
+    def __iter__(self) -> Iterator[str]:
+        seen = set()
+        for k, _ in self._pairs:
+            if k.lower() not in seen:
+                seen.add(k.lower())
+                yield k
+
+    def __len__(self) -> int:
+        return len({k.lower() for k, _ in self._pairs})
+
+    def items(self):  # type: ignore[override]
+        """Every (name, value) pair, in wire order, repeated names included."""
+        return list(self._pairs)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._pairs!r})"
+
+
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+
+
+class Response:
+    """A finished response. |history| holds the redirects followed, oldest first,
+    as (url, status) pairs; |url| is the last request's URL (passwords shown as ***)."""
+
+    def __init__(self, method: str, url: str, result: tuple, stream=None):
+        err, status, headers, body, info, redirects = result
+        self.request_method = method
+        self.status_code: int = status
+        self.headers = Headers(headers)
+        self.content: bytes = body
+        self.info: dict[str, Any] = info
+        self.url: str = info["url"] or url
+        self.http_version: str = info["http_version"]
+        self.history: list[tuple[str, int]] = [tuple(x) for x in redirects]
+        self.elapsed = datetime.timedelta(milliseconds=info["total_ms"])
+        self.tls: dict[str, str] = {"version": info["tls_version"], "cipher": info["tls_cipher"],
+                                    "group": info["tls_group"], "alpn": info["alpn"]}
+
+    @property
+    def reason_phrase(self) -> str:
+        import http
+        try:
+            return http.HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return ""
+
+    @property
+    def encoding(self) -> str:
+        """The body's charset: the Content-Type's, else a <meta charset>, else UTF-8."""
+        ct = self.headers.get("content-type", "")
+        for part in ct.split(";")[1:]:
+            k, _, v = part.strip().partition("=")
+            if k.lower() == "charset" and v:
+                return _known_codec(v.strip('"\' ')) or "utf-8"
+        m = _CHARSET.search(self.content[:4096])
+        if m:
+            return _known_codec(m.group(1).decode("ascii", "replace")) or "utf-8"
+        return "utf-8"
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.encoding, errors="replace")
+
+    def json(self, **kw) -> Any:
+        return _json.loads(self.content, **kw)
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """name -> value of this response's Set-Cookie fields (the client's jar keeps
+        them with their attributes)."""
+        out = {}
+        for v in self.headers.get_list("set-cookie"):
+            name, sep, rest = v.partition("=")
+            if sep:
+                out[name.strip()] = rest.split(";", 1)[0].strip()
+        return out
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    def raise_for_status(self) -> "Response":
+        if 400 <= self.status_code < 600:
+            kind = "Client" if self.status_code < 500 else "Server"
+            raise HTTPStatusError(f"{kind} error '{self.status_code} {self.reason_phrase}' "
+                                  f"for url '{self.url}'", self)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code} {self.http_version}]>"
+
+
+def _known_codec(name: str) -> str | None:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+# ---- Requests --------------------------------------------------------------------------
+
+_HTTP_VERSIONS = {None: 0, "1.1": 1, "2": 2, 1.1: 1, 2: 2}
+
+
+def _timeouts(timeout) -> tuple[int, int]:
+    """(connect_timeout_ms, max_time_ms) from a number of seconds or a
+    (connect, total) pair; None: the library's defaults."""
+    def ms(x, what):
+        if x is None:
+            return 0
+        x = float(x)
+        if not (0 < x <= 86400):  # also refuses NaN
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"{what} must be a number of seconds in (0, 86400], not {x!r}")
+        return max(1, int(x * 1000))
+    if isinstance(timeout, tuple):
+        c, t = timeout
+        return ms(c, "connect timeout"), ms(t, "timeout")
+    t = ms(timeout, "timeout")
+    return t, t
+
+
+def _body(data, json, content) -> tuple[bytes | None, tuple[str, str] | None]:
+    """(body, content-type header or None) from the httpx-style arguments."""
+    given = [x is not None for x in (data, json, content)]
+    if sum(given) > 1:
+        raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                         "give only one of data=, json= and content=")
+    if json is not None:
+        return _json.dumps(json, separators=(",", ":")).encode(), ("content-type", "application/json")
+    if content is not None:
+        return (content.encode() if isinstance(content, str) else bytes(content)), None
+    if data is None:
+        return None, None
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), None
+    if isinstance(data, str):
+        return data.encode(), None
+    pairs = data.items() if isinstance(data, Mapping) else data
+    return (urllib.parse.urlencode(list(pairs), doseq=True).encode(),
+            ("content-type", "application/x-www-form-urlencoded"))
+
+
+def _header_pairs(*sources) -> list[tuple[str, str]]:
+    """Ordered (name, value) pairs; a later source replaces an earlier one's field of
+    the same name in place."""
+    out: list[tuple[str, str]] = []
+    for src in sources:
+        if not src:
+            continue
+        items = src.items() if isinstance(src, Mapping) else src
+        for k, v in items:
+            k, v = str(k), str(v)
+            for i, (ok, _) in enumerate(out):
+                if ok.lower() == k.lower():
+                    out[i] = (k, v)
+                    break
+            else:
+                out.append((k, v))
+    return out
+
+
+def _url_with_params(url: str, params) -> str:
+    if not params:
+        return url
+    items = params.items() if isinstance(params, Mapping) else params
+    q = urllib.parse.urlencode(list(items), doseq=True)
+    base, frag = (url.split("#", 1) + [""])[:2]
+    sep = "&" if "?" in base else "?"
+    return base + sep + q + ("#" + frag if frag else "")
+
+
+class _Base:
+    def __init__(self, profile: str | None = DEFAULT_PROFILE, proxy: str | None = None,
+                 verify: bool = True, cacert: str | None = None, timeout=30.0,
+                 follow_redirects: bool = True, max_redirects: int = 20,
+                 http_version: str | None = None, cookies: bool = True,
+                 cookie_file: str | None = None, headers=None, resolve=None,
+                 dns_servers: str | None = None, max_connections_per_origin: int = 0,
+                 proxy_verify: bool = True, proxy_cacert: str | None = None,
+                 max_body: int = 0):
+        if http_version not in _HTTP_VERSIONS:
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"http_version must be None, '1.1' or '2', not {http_version!r}")
+        self._defaults = dict(verify=verify, cacert=cacert, timeout=timeout,
+                              follow_redirects=follow_redirects, max_redirects=max_redirects,
+                              http_version=http_version, max_body=max_body)
+        self._headers = _header_pairs(headers)
+        connect_ms, _ = _timeouts(timeout)
+        try:
+            self._engine = _guise.Engine(profile=profile if profile is not None else "none",
+                                         proxy=proxy, insecure=not verify, cafile=cacert,
+                                         resolve=list(resolve) if resolve else None,
+                                         dns_servers=dns_servers,
+                                         connect_timeout_ms=connect_ms,
+                                         max_connections_per_origin=max_connections_per_origin,
+                                         cookies=bool(cookies), cookie_file=cookie_file,
+                                         proxy_insecure=not proxy_verify, proxy_cafile=proxy_cacert)
+        except _guise.Error as e:
+            raise _error(*e.args) from None
+        self._closed = False
+
+    def _submit(self, method: str, url: str, is_async: bool, *, params=None, headers=None,
+                data=None, json=None, content=None, files=None, cookies=None, timeout=...,
+                follow_redirects=None, profile=None, proxy=None, verify=None, http_version=...,
+                resolve=None) -> tuple[int, str]:
+        if self._closed:
+            raise ResourceError(-1103, "CANCELLED", "resource", "the client is closed")
+        if files is not None:
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             "files= (multipart uploads) is not supported yet")
+        d = self._defaults
+        body, ctype = _body(data, json, content)
+        extra = [ctype] if ctype else []
+        if cookies:
+            items = cookies.items() if isinstance(cookies, Mapping) else cookies
+            extra.append(("cookie", "; ".join(f"{k}={v}" for k, v in items)))
+        pairs = _header_pairs(self._headers, extra, headers)
+        hv = d["http_version"] if http_version is ... else http_version
+        if hv not in _HTTP_VERSIONS:
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"http_version must be None, '1.1' or '2', not {hv!r}")
+        connect_ms, total_ms = _timeouts(d["timeout"] if timeout is ... else timeout)
+        full = _url_with_params(url, params)
+        follow = d["follow_redirects"] if follow_redirects is None else follow_redirects
+        insecure = not (d["verify"] if verify is None else verify)
+        try:
+            token = self._engine.submit(method.upper(), full, pairs, body, is_async, profile, proxy,
+                                        insecure, d["cacert"], _HTTP_VERSIONS[hv], bool(follow),
+                                        int(d["max_redirects"]), connect_ms, total_ms,
+                                        int(d["max_body"]), list(resolve) if resolve else None)
+        except _guise.Error as e:
+            raise _error(*e.args, full) from None
+        return token, full
+
+    @staticmethod
+    def _response(method: str, url: str, result: tuple) -> Response:
+        err = result[0]
+        if err:
+            detail = result[4]["error_detail"] if result[4] else ""
+            name = _guise.err_name(err)
+            raise _error(err, name, _guise.err_class(err), detail or _guise.strerror(err), url)
+        return Response(method, url, result)
+
+    def close(self) -> None:
+        """Ends every request still running (they fail with ResourceError CANCELLED)
+        and stops the client's thread."""
+        if not self._closed:
+            self._closed = True
+            self._engine.close()
+
+    def __del__(self):
+        eng = getattr(self, "_engine", None)
+        if eng is not None and not getattr(self, "_closed", True):
+            self._closed = True
+            eng.close()
+
+
+class Client(_Base):
+    """A browser-shaped HTTP client with a connection pool, a cookie jar and TLS
+    session resumption, safe to use from several threads at once.
+
+    profile: a built-in profile name (guise.profiles()) or a profile file; None: no
+    browser profile. proxy: http://, https://, socks4(a)://, socks5(h):// URL.
+    verify=False: no certificate checks (proxy_verify for an https:// proxy).
+    timeout: seconds (connect, and the whole request), or a (connect, total) pair.
+    headers: sent with every request (replacing the profile's field of the same
+    name in place). resolve: curl-style "host:port:address" overrides.
+    """
+
+    def request(self, method: str, url: str, **kw) -> Response:
+        """One request; keywords: params, headers, data, json, content, cookies,
+        timeout, follow_redirects, profile, proxy, verify, http_version, resolve."""
+        token, full = self._submit(method, url, False, **kw)
+        try:
+            result = self._engine.wait(token)
+        except _guise.Error as e:
+            raise _error(*e.args, full) from None
+        return self._response(method, full, result)
+
+    def get(self, url: str, **kw) -> Response:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw) -> Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw) -> Response:
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url: str, **kw) -> Response:
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw) -> Response:
+        return self.request("DELETE", url, **kw)
+
+    def head(self, url: str, **kw) -> Response:
+        return self.request("HEAD", url, **kw)
+
+    def options(self, url: str, **kw) -> Response:
+        return self.request("OPTIONS", url, **kw)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class AsyncClient(_Base):
+    """Client for asyncio: the same arguments, `await client.get(url)`. The engine's
+    thread completes requests; the event loop learns of them through one file
+    descriptor it watches (no thread per request, no callback per completion across
+    threads). Use it from one event loop."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: dict[int, tuple[asyncio.Future, str, str]] = {}
+
+    def _attach(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+            loop.add_reader(self._engine.fileno(), self._on_ready)
+        elif self._loop is not loop:
+            raise RuntimeError("an AsyncClient belongs to the event loop it was first used on")
+        return loop
+
+    def _on_ready(self) -> None:
+        for token, result in self._engine.drain():
+            entry = self._waiting.pop(token, None)
+            if entry is None:
+                continue
+            fut, method, url = entry
+            if fut.cancelled():
+                continue
+            try:
+                fut.set_result(self._response(method, url, result))
+            except GuiseError as e:
+                fut.set_exception(e)
+
+    async def request(self, method: str, url: str, **kw) -> Response:
+        loop = self._attach()
+        token, full = self._submit(method, url, True, **kw)
+        fut = loop.create_future()
+        self._waiting[token] = (fut, method, full)
+        return await fut
+
+    async def get(self, url: str, **kw) -> Response:
+        return await self.request("GET", url, **kw)
+
+    async def post(self, url: str, **kw) -> Response:
+        return await self.request("POST", url, **kw)
+
+    async def put(self, url: str, **kw) -> Response:
+        return await self.request("PUT", url, **kw)
+
+    async def patch(self, url: str, **kw) -> Response:
+        return await self.request("PATCH", url, **kw)
+
+    async def delete(self, url: str, **kw) -> Response:
+        return await self.request("DELETE", url, **kw)
+
+    async def head(self, url: str, **kw) -> Response:
+        return await self.request("HEAD", url, **kw)
+
+    async def aclose(self) -> None:
+        """Ends every request still running (ResourceError CANCELLED) and stops."""
+        if self._closed:
+            return
+        self._closed = True
+        # close() joins the engine's thread; its last results are drained after.
+        await asyncio.get_running_loop().run_in_executor(None, self._engine.close)
+        if self._loop is not None:
+            self._on_ready()
+            self._loop.remove_reader(self._engine.fileno())
+        for fut, _, url in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(ResourceError(-1103, "CANCELLED", "resource",
+                                                "the client was closed", url))
+        self._waiting.clear()
+
+    def close(self) -> None:
+        if self._loop is not None and not self._closed:
+            try:
+                self._loop.remove_reader(self._engine.fileno())
+            except Exception:
+                pass
+        super().close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.aclose()
+
+
+_local = threading.local()
+
+
+def request(method: str, url: str, *, profile: str | None = DEFAULT_PROFILE, proxy=None,
+            verify: bool = True, cacert=None, timeout=30.0, follow_redirects: bool = True,
+            http_version=None, **kw) -> Response:
+    """One request on a client of its own (made and closed here)."""
+    with Client(profile=profile, proxy=proxy, verify=verify, cacert=cacert, timeout=timeout,
+                follow_redirects=follow_redirects, http_version=http_version) as c:
+        return c.request(method, url, **kw)
+
+
+def get(url: str, **kw) -> Response:
+    return request("GET", url, **kw)
+
+
+def post(url: str, **kw) -> Response:
+    return request("POST", url, **kw)
+
+
+def put(url: str, **kw) -> Response:
+    return request("PUT", url, **kw)
+
+
+def delete(url: str, **kw) -> Response:
+    return request("DELETE", url, **kw)
+
+
+def head(url: str, **kw) -> Response:
+    return request("HEAD", url, **kw)
+

@@ -1,0 +1,846 @@
+/* _guise.c — the CPython extension under the `guise` package: an Engine runs a
+ * libuv loop with one guise_client in a thread of its own; Python threads hand it
+ * requests and take back results. The loop thread never touches a Python object and
+ * never takes the GIL:
+ *   - a request is copied into a C struct (struct preq) by submit(), queued under
+ *     the engine's mutex, and the loop is woken with uv_async_send;
+ *   - the loop thread starts it with guise_client_request and gathers the head,
+ *     the body and the info into the struct;
+ *   - when it ends, a waiting Python thread (wait(): GIL released) is woken through a
+ *     condition variable, and an asyncio loop through an eventfd it watches
+ *     (fileno(), drain()): one write wakes it for any number of results.
+ * Python objects are made from the struct in the Python thread. docs/PYTHON.md. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "guise.h"
+
+/* Caps of what one response may hold here beyond the library's own: header bytes
+ * (names and values together). The body is capped by max_body (library). */
+#define PY_MAX_HEADER_BYTES (1u << 20)
+
+typedef struct buf {
+  char *p;
+  size_t len, cap;
+} buf;
+
+static int buf_put(buf *b, const void *data, size_t n, size_t limit) {
+  if (n > limit - b->len) return -1;
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n) cap = cap > limit / 2 ? limit : cap * 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL) return -1;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, data, n);
+  b->len += n;
+  return 0;
+}
+
+
+/* One request and, once it ended, its result. Owned by the engine's lists until the
+ * Python side takes it (wait/drain), then by that side. */
+struct Engine;
+
+typedef struct preq {
+  struct preq *next;
+  struct Engine *engine;
+  unsigned long long token;
+  int is_async;   /* 1: queued for drain(); 0: a thread waits in wait() */
+  int abandoned;  /* the waiting thread gave up (KeyboardInterrupt): free on end */
+  int done;
+  /* The request (copies). */
+  guise_request_options o;
+  char *strings;        /* every string of |o| and the headers, one block */
+  guise_header *hdrs;
+  const char **resolve;
+  unsigned char *body;
+  /* The result. */
+  int err, status;
+  buf head;             /* name\0value\0 ... */
+  size_t n_head;
+  buf bodyout;
+  unsigned long long body_limit;
+  char *info_text;      /* http_version\0alpn\0tls_version\0cipher\0group\0remote\0local\0effective_url\0error_detail\0 */
+  double dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms;
+  int reused;
+  unsigned long long wire_body_bytes;
+  size_t n_redirects;
+  char *redirects;      /* url\0 ... */
+  int *redirect_statuses;
+} preq;
+
+typedef struct Engine {
+  PyObject_HEAD
+  pthread_t thread;
+  int started;
+  uv_loop_t loop;
+  uv_async_t wake;
+  guise_client *client;
+  int client_err;
+  char client_detail[256];
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  preq *inbox, *inbox_tail;  /* to be started by the loop */
+  preq *outbox, *outbox_tail; /* ended async requests, for drain() */
+  size_t in_flight;
+  int efd, have_efd;
+  int closing;  /* close() asked */
+  int closed;   /* the loop thread ended */
+  unsigned long long next_token;
+  /* Client options (copies, valid for the engine's life). */
+  guise_client_options co;
+  char *opt_strings;
+  const char **opt_resolve;
+} Engine;
+
+static void preq_free(preq *r) {
+  if (r == NULL) return;
+  free(r->strings);
+  free(r->hdrs);
+  free(r->resolve);
+  free(r->body);
+  free(r->head.p);
+  free(r->bodyout.p);
+  free(r->info_text);
+  free(r->redirects);
+  free(r->redirect_statuses);
+  free(r);
+}
+
+/* ---- The loop thread ---------------------------------------------------------------- */
+
+static void finish(Engine *e, preq *r) {
+  pthread_mutex_lock(&e->mu);
+  e->in_flight--;
+  r->done = 1;
+  if (r->abandoned) {
+    pthread_mutex_unlock(&e->mu);
+    preq_free(r);
+    return;
+  }
+  if (r->is_async) {
+    r->next = NULL;
+    if (e->outbox_tail) e->outbox_tail->next = r;
+    else e->outbox = r;
+    e->outbox_tail = r;
+    uint64_t one = 1;
+    ssize_t w = write(e->efd, &one, sizeof(one)); /* an eventfd write cannot block here */
+    (void)w;
+  }
+  pthread_cond_broadcast(&e->cv);
+  pthread_mutex_unlock(&e->mu);
+}
+
+static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
+  preq *r = ud;
+  if (r->abandoned) return 1;
+  r->head.len = 0;
+  r->n_head = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (buf_put(&r->head, h[i].name, strlen(h[i].name) + 1, PY_MAX_HEADER_BYTES) ||
+        buf_put(&r->head, h[i].value, strlen(h[i].value) + 1, PY_MAX_HEADER_BYTES))
+      return 1;
+    r->n_head++;
+  }
+  r->status = status;
+  return 0;
+}
+
+static int on_body(void *ud, const unsigned char *data, size_t len) {
+  preq *r = ud;
+  if (r->abandoned) return 1;
+  return buf_put(&r->bodyout, data, len, (size_t)r->body_limit) ? 1 : 0;
+}
+
+static void on_complete(void *ud, int err, const guise_response_info *info) {
+  preq *r = ud;
+  Engine *e = r->engine;
+  r->err = err;
+  if (info) {
+    r->status = info->status;
+    const char *parts[] = {info->http_version, info->alpn, info->tls_version, info->tls_cipher,
+                           info->tls_group, info->remote, info->local, info->effective_url,
+                           info->error_detail};
+    buf t = {0};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+      const char *s = parts[i] ? parts[i] : "";
+      buf_put(&t, s, strlen(s) + 1, (size_t)1 << 20);
+    }
+    r->info_text = t.p;
+    r->dns_ms = info->dns_ms;
+    r->connect_ms = info->connect_ms;
+    r->tls_ms = info->tls_ms;
+    r->ttfb_ms = info->ttfb_ms;
+    r->total_ms = info->total_ms;
+    r->reused = info->reused;
+    r->wire_body_bytes = info->wire_body_bytes;
+    if (info->n_redirects > 0) {
+      buf u = {0};
+      r->redirect_statuses = calloc(info->n_redirects, sizeof(int));
+      for (size_t i = 0; r->redirect_statuses && i < info->n_redirects; i++) {
+        buf_put(&u, info->redirect_urls[i], strlen(info->redirect_urls[i]) + 1, (size_t)1 << 24);
+        r->redirect_statuses[i] = info->redirect_statuses[i];
+      }
+      r->redirects = u.p;
+      r->n_redirects = r->redirect_statuses && u.p ? info->n_redirects : 0;
+    }
+  }
+  finish(e, r);
+}
+
+static void start(Engine *e, preq *r) {
+  static const guise_callbacks cb = {on_headers, on_body, on_complete};
+  int err = e->client ? guise_client_request(e->client, &r->o, &cb, r) : GUISE_E_CANCELLED;
+  if (err) {
+    r->err = err;
+    finish(e, r);
+  }
+}
+
+static void on_wake(uv_async_t *h) {
+  Engine *e = h->data;
+  pthread_mutex_lock(&e->mu);
+  preq *list = e->inbox;
+  e->inbox = e->inbox_tail = NULL;
+  int closing = e->closing;
+  pthread_mutex_unlock(&e->mu);
+  while (list) {
+    preq *r = list;
+    list = r->next;
+    start(e, r);
+  }
+  if (closing && e->client) {
+    guise_client_close(e->client); /* ends every request (CANCELLED) */
+    e->client = NULL;
+    uv_close((uv_handle_t *)&e->wake, NULL);
+  }
+}
+
+static void *loop_main(void *arg) {
+  Engine *e = arg;
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  /* Requests queued after the close was seen end here. */
+  pthread_mutex_lock(&e->mu);
+  preq *list = e->inbox;
+  e->inbox = e->inbox_tail = NULL;
+  pthread_mutex_unlock(&e->mu);
+  while (list) {
+    preq *r = list;
+    list = r->next;
+    r->err = GUISE_E_CANCELLED;
+    finish(e, r);
+  }
+  uv_loop_close(&e->loop);
+  pthread_mutex_lock(&e->mu);
+  e->closed = 1;
+  pthread_cond_broadcast(&e->cv);
+  pthread_mutex_unlock(&e->mu);
+  return NULL;
+}
+
+/* ---- Python: Engine ------------------------------------------------------------------ */
+
+static PyObject *GuiseErrorBase; /* _guise.Error(code, name, error_class, detail) */
+
+static PyObject *raise_code(int code, const char *detail) {
+  PyObject *args = Py_BuildValue("(isss)", code, guise_err_name(code), guise_err_class(code),
+                                 detail && *detail ? detail : guise_strerror(code));
+  if (args) {
+    PyErr_SetObject(GuiseErrorBase, args);
+    Py_DECREF(args);
+  }
+  return NULL;
+}
+
+/* Strings of a kwargs-free option list: str or None. */
+static int opt_str(PyObject *o, const char *what, const char **out) {
+  if (o == NULL || o == Py_None) {
+    *out = NULL;
+    return 0;
+  }
+  if (!PyUnicode_Check(o)) {
+    PyErr_Format(PyExc_TypeError, "%s must be a str or None", what);
+    return -1;
+  }
+  Py_ssize_t n;
+  *out = PyUnicode_AsUTF8AndSize(o, &n);
+  if (*out == NULL) return -1;
+  if ((size_t)n != strlen(*out)) {
+    PyErr_Format(PyExc_ValueError, "%s contains a NUL character", what);
+    return -1;
+  }
+  return 0;
+}
+
+/* Copies |n| strings into one malloc'd block; |dst[i]| point into it (NULL stays NULL). */
+static char *pack_strings(const char **src, const char ***dst, size_t n) {
+  size_t total = 1;
+  for (size_t i = 0; i < n; i++)
+    if (src[i]) total += strlen(src[i]) + 1;
+  char *block = malloc(total), *p = block;
+  if (block == NULL) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (src[i] == NULL) {
+      *dst[i] = NULL;
+      continue;
+    }
+    size_t l = strlen(src[i]) + 1;
+    memcpy(p, src[i], l);
+    *dst[i] = p;
+    p += l;
+  }
+  return block;
+}
+
+/* A sequence of str -> an array of C strings valid while |seq_fast| lives. */
+static int str_list(PyObject *o, const char *what, PyObject **seq_fast, const char ***out, size_t *n) {
+  *seq_fast = NULL;
+  *out = NULL;
+  *n = 0;
+  if (o == NULL || o == Py_None) return 0;
+  *seq_fast = PySequence_Fast(o, what);
+  if (*seq_fast == NULL) return -1;
+  Py_ssize_t len = PySequence_Fast_GET_SIZE(*seq_fast);
+  *out = calloc(len ? (size_t)len : 1, sizeof(char *));
+  if (*out == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (Py_ssize_t i = 0; i < len; i++)
+    if (opt_str(PySequence_Fast_GET_ITEM(*seq_fast, i), what, &(*out)[i])) return -1;
+  *n = (size_t)len;
+  return 0;
+}
+
+static int Engine_init(Engine *e, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"profile", "proxy", "insecure", "cafile", "resolve", "dns_servers",
+                           "connect_timeout_ms", "max_connections_per_origin", "cookies",
+                           "cookie_file", "proxy_insecure", "proxy_cafile", "coalesce_ms", NULL};
+  PyObject *profile = NULL, *proxy = NULL, *cafile = NULL, *resolve = NULL, *dns = NULL,
+           *cookie_file = NULL, *proxy_cafile = NULL;
+  int insecure = 0, cookies = 1, proxy_insecure = 0;
+  unsigned connect_timeout_ms = 0, per_origin = 0, coalesce = 0;
+  if (e->started) {
+    PyErr_SetString(PyExc_RuntimeError, "Engine already initialised");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOpOOOIIpOpOI", kwlist, &profile, &proxy, &insecure,
+                                   &cafile, &resolve, &dns, &connect_timeout_ms, &per_origin,
+                                   &cookies, &cookie_file, &proxy_insecure, &proxy_cafile, &coalesce))
+    return -1;
+  const char *s[6];
+  if (opt_str(profile, "profile", &s[0]) || opt_str(proxy, "proxy", &s[1]) ||
+      opt_str(cafile, "cacert", &s[2]) || opt_str(dns, "dns_servers", &s[3]) ||
+      opt_str(cookie_file, "cookie_file", &s[4]) || opt_str(proxy_cafile, "proxy_cacert", &s[5]))
+    return -1;
+  PyObject *rfast;
+  const char **rv;
+  size_t rn;
+  if (str_list(resolve, "resolve", &rfast, &rv, &rn)) {
+    Py_XDECREF(rfast);
+    free(rv);
+    return -1;
+  }
+  guise_client_options_init(&e->co);
+  const char **dst[6] = {&e->co.profile, &e->co.proxy, &e->co.cafile, &e->co.dns_servers,
+                         &e->co.cookie_file, &e->co.proxy_cafile};
+  /* The resolve entries go into the same block, after the six options. */
+  const char **all = calloc(6 + rn, sizeof(char *));
+  const char ***alldst = calloc(6 + rn, sizeof(char **));
+  e->opt_resolve = calloc(rn ? rn : 1, sizeof(char *));
+  if (all == NULL || alldst == NULL || e->opt_resolve == NULL) {
+    free(all);
+    free(alldst);
+    Py_XDECREF(rfast);
+    free(rv);
+    PyErr_NoMemory();
+    return -1;
+  }
+  for (int i = 0; i < 6; i++) {
+    all[i] = s[i];
+    alldst[i] = dst[i];
+  }
+  for (size_t i = 0; i < rn; i++) {
+    all[6 + i] = rv[i];
+    alldst[6 + i] = &e->opt_resolve[i];
+  }
+  e->opt_strings = pack_strings(all, alldst, 6 + rn);
+  free(all);
+  free(alldst);
+  Py_XDECREF(rfast);
+  free(rv);
+  if (e->opt_strings == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  e->co.resolve = e->opt_resolve;
+  e->co.n_resolve = rn;
+  e->co.insecure = insecure;
+  e->co.connect_timeout_ms = connect_timeout_ms;
+  e->co.max_connections_per_origin = per_origin;
+  e->co.cookies = cookies;
+  e->co.proxy_insecure = proxy_insecure;
+  e->co.h2_coalesce_ms = coalesce;
+
+  e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (e->efd < 0) {
+    PyErr_SetFromErrno(PyExc_OSError);
+    return -1;
+  }
+  e->have_efd = 1;
+  pthread_mutex_init(&e->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&e->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  int rc = uv_loop_init(&e->loop);
+  if (rc == 0) rc = uv_async_init(&e->loop, &e->wake, on_wake);
+  if (rc) {
+    PyErr_Format(PyExc_OSError, "libuv: %s", uv_strerror(rc));
+    return -1;
+  }
+  e->wake.data = e;
+  /* A profile name or file is checked now, not at the first request. */
+  char perr[512] = "";
+  if (e->co.profile && strcmp(e->co.profile, "none") != 0)
+    e->client_err = guise_profile_check_syntax(e->co.profile, perr, sizeof(perr));
+  if (e->client_err == 0) e->client_err = guise_client_new(&e->loop, &e->co, &e->client);
+  if (e->client_err) {
+    uv_close((uv_handle_t *)&e->wake, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&e->loop);
+    e->closed = 1;
+    e->started = 1;
+    raise_code(e->client_err, perr[0] ? perr : "the client could not be made (check "
+                                               "profile, proxy, cacert, resolve and dns_servers)");
+    return -1;
+  }
+  if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
+    PyErr_SetString(PyExc_OSError, "cannot start the engine's thread");
+    return -1;
+  }
+  e->started = 1;
+  return 0;
+}
+
+/* Waits until the loop thread has ended (GIL released). */
+static void engine_join(Engine *e) {
+  if (!e->started || e->thread == 0) return;
+  Py_BEGIN_ALLOW_THREADS
+  pthread_join(e->thread, NULL);
+  Py_END_ALLOW_THREADS
+  e->thread = 0;
+}
+
+static void engine_close(Engine *e) {
+  if (!e->started) return;
+  pthread_mutex_lock(&e->mu);
+  int was = e->closing;
+  e->closing = 1;
+  int closed = e->closed;
+  pthread_mutex_unlock(&e->mu);
+  if (!was && !closed) uv_async_send(&e->wake);
+  engine_join(e);
+}
+
+static PyObject *Engine_close(Engine *e, PyObject *unused) {
+  engine_close(e);
+  Py_RETURN_NONE;
+}
+
+static void Engine_dealloc(Engine *e) {
+  /* A client dropped without close(): its requests end CANCELLED, the thread stops. */
+  engine_close(e);
+  if (e->started) {
+    preq *r = e->outbox;
+    while (r) {
+      preq *n = r->next;
+      preq_free(r);
+      r = n;
+    }
+    if (e->have_efd) close(e->efd);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+  }
+  free(e->opt_strings);
+  free(e->opt_resolve);
+  Py_TYPE(e)->tp_free((PyObject *)e);
+}
+
+/* submit(method, url, headers, body, is_async, profile, proxy, insecure, cafile,
+ *        http_version, follow_redirects, max_redirects, connect_timeout_ms,
+ *        max_time_ms, max_body, resolve) -> token
+ * headers: a sequence of (name, value) str pairs, in order; body: bytes or None. */
+static PyObject *Engine_submit(Engine *e, PyObject *args) {
+  PyObject *method, *url, *headers, *body, *profile, *proxy, *cafile, *resolve;
+  int is_async, insecure, http_version, follow;
+  unsigned max_redirects, cto, mto;
+  unsigned long long max_body;
+  if (!PyArg_ParseTuple(args, "OOOOpOOpOipIIIKO", &method, &url, &headers, &body, &is_async,
+                        &profile, &proxy, &insecure, &cafile, &http_version, &follow,
+                        &max_redirects, &cto, &mto, &max_body, &resolve))
+    return NULL;
+  if (!e->started || e->client_err) {
+    PyErr_SetString(PyExc_RuntimeError, "the engine is not running");
+    return NULL;
+  }
+  preq *r = calloc(1, sizeof(*r));
+  if (r == NULL) return PyErr_NoMemory();
+  PyObject *hfast = NULL, *rfast = NULL;
+  const char **rv = NULL;
+  size_t rn = 0;
+  const char **all = NULL;
+  const char ***alldst = NULL;
+  guise_request_options_init(&r->o);
+  const char *s[5];
+  if (opt_str(method, "method", &s[0]) || opt_str(url, "url", &s[1]) ||
+      opt_str(profile, "profile", &s[2]) || opt_str(proxy, "proxy", &s[3]) ||
+      opt_str(cafile, "cacert", &s[4]))
+    goto fail;
+  if (s[1] == NULL) {
+    PyErr_SetString(PyExc_TypeError, "url is required");
+    goto fail;
+  }
+  hfast = PySequence_Fast(headers, "headers must be a sequence of (name, value) pairs");
+  if (hfast == NULL) goto fail;
+  Py_ssize_t nh = PySequence_Fast_GET_SIZE(hfast);
+  if (str_list(resolve, "resolve", &rfast, &rv, &rn)) goto fail;
+  size_t n = 5 + 2 * (size_t)nh + rn;
+  all = calloc(n, sizeof(char *));
+  alldst = calloc(n, sizeof(char **));
+  r->hdrs = calloc(nh ? (size_t)nh : 1, sizeof(guise_header));
+  r->resolve = calloc(rn ? rn : 1, sizeof(char *));
+  if (all == NULL || alldst == NULL || r->hdrs == NULL || r->resolve == NULL) {
+    PyErr_NoMemory();
+    goto fail;
+  }
+  const char **od[5] = {&r->o.method, &r->o.url, &r->o.profile, &r->o.proxy, &r->o.cafile};
+  for (int i = 0; i < 5; i++) {
+    all[i] = s[i];
+    alldst[i] = od[i];
+  }
+  for (Py_ssize_t i = 0; i < nh; i++) {
+    PyObject *pair = PySequence_Fast_GET_ITEM(hfast, i);
+    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+      PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs");
+      goto fail;
+    }
+    if (opt_str(PyTuple_GET_ITEM(pair, 0), "a header name", &all[5 + 2 * i]) ||
+        opt_str(PyTuple_GET_ITEM(pair, 1), "a header value", &all[5 + 2 * i + 1]))
+      goto fail;
+    if (all[5 + 2 * i] == NULL || all[5 + 2 * i + 1] == NULL) {
+      PyErr_SetString(PyExc_TypeError, "a header name or value is None");
+      goto fail;
+    }
+    alldst[5 + 2 * i] = &r->hdrs[i].name;
+    alldst[5 + 2 * i + 1] = &r->hdrs[i].value;
+  }
+  for (size_t i = 0; i < rn; i++) {
+    all[5 + 2 * nh + i] = rv[i];
+    alldst[5 + 2 * nh + i] = &r->resolve[i];
+  }
+  r->strings = pack_strings(all, alldst, n);
+  if (r->strings == NULL) {
+    PyErr_NoMemory();
+    goto fail;
+  }
+  if (body != Py_None) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(body, &view, PyBUF_SIMPLE)) goto fail;
+    r->body = malloc(view.len ? (size_t)view.len : 1);
+    if (r->body) memcpy(r->body, view.buf, (size_t)view.len);
+    r->o.body_len = (size_t)view.len;
+    PyBuffer_Release(&view);
+    if (r->body == NULL) {
+      PyErr_NoMemory();
+      goto fail;
+    }
+    r->o.body = r->body;
+    r->o.has_body = 1;
+  }
+  r->o.headers = r->hdrs;
+  r->o.n_headers = (size_t)nh;
+  r->o.resolve = r->resolve;
+  r->o.n_resolve = rn;
+  r->o.insecure = insecure;
+  r->o.http_version = http_version;
+  r->o.follow_redirects = follow;
+  r->o.max_redirects = max_redirects;
+  r->o.connect_timeout_ms = cto;
+  r->o.max_time_ms = mto;
+  r->o.max_body = max_body;
+  r->body_limit = max_body ? max_body : (1ull << 30);
+  r->is_async = is_async;
+  Py_DECREF(hfast);
+  Py_XDECREF(rfast);
+  free(rv);
+  free(all);
+  free(alldst);
+
+  pthread_mutex_lock(&e->mu);
+  if (e->closing || e->closed) {
+    pthread_mutex_unlock(&e->mu);
+    preq_free(r);
+    return raise_code(GUISE_E_CANCELLED, "the client is closed");
+  }
+  r->token = ++e->next_token;
+  r->engine = e;
+  r->next = NULL;
+  if (e->inbox_tail) e->inbox_tail->next = r;
+  else e->inbox = r;
+  e->inbox_tail = r;
+  e->in_flight++;
+  pthread_mutex_unlock(&e->mu);
+  uv_async_send(&e->wake);
+  /* The token is the struct's address: the Python side hands it back to wait(). */
+  return PyLong_FromVoidPtr(r);
+
+fail:
+  Py_XDECREF(hfast);
+  Py_XDECREF(rfast);
+  free(rv);
+  free(all);
+  free(alldst);
+  preq_free(r);
+  return NULL;
+}
+
+/* The result tuple: (err, status, headers [(name, value)], body bytes, info dict,
+ * redirects [(url, status)]). Frees |r|. */
+static PyObject *result_of(preq *r) {
+  PyObject *hl = PyList_New((Py_ssize_t)r->n_head);
+  const char *p = r->head.p;
+  for (size_t i = 0; hl && i < r->n_head; i++) {
+    const char *name = p;
+    const char *value = name + strlen(name) + 1;
+    p = value + strlen(value) + 1;
+    PyObject *t = Py_BuildValue("(s#s#)", name, (Py_ssize_t)strlen(name), value, (Py_ssize_t)strlen(value));
+    if (t == NULL) {
+      /* A value that is not UTF-8: latin-1, as http.client does. */
+      PyErr_Clear();
+      t = Py_BuildValue("(NN)", PyUnicode_DecodeLatin1(name, (Py_ssize_t)strlen(name), NULL),
+                        PyUnicode_DecodeLatin1(value, (Py_ssize_t)strlen(value), NULL));
+    }
+    if (t == NULL) {
+      Py_CLEAR(hl);
+      break;
+    }
+    PyList_SET_ITEM(hl, (Py_ssize_t)i, t);
+  }
+  PyObject *body = PyBytes_FromStringAndSize(r->bodyout.p ? r->bodyout.p : "", (Py_ssize_t)r->bodyout.len);
+  const char *f[9] = {"", "", "", "", "", "", "", "", ""};
+  if (r->info_text) {
+    const char *q = r->info_text;
+    for (int i = 0; i < 9; i++) {
+      f[i] = q;
+      q += strlen(q) + 1;
+    }
+  }
+  PyObject *info = Py_BuildValue(
+      "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:N,s:d,s:d,s:d,s:d,s:d,s:O,s:K,s:K}", "http_version", f[0],
+      "alpn", f[1], "tls_version", f[2], "tls_cipher", f[3], "tls_group", f[4], "remote", f[5],
+      "local", f[6], "url", f[7], "error_detail",
+      PyUnicode_DecodeUTF8(f[8], (Py_ssize_t)strlen(f[8]), "backslashreplace"), "dns_ms",
+      r->dns_ms, "connect_ms", r->connect_ms, "tls_ms", r->tls_ms, "ttfb_ms", r->ttfb_ms,
+      "total_ms", r->total_ms, "reused", r->reused ? Py_True : Py_False, "body_bytes",
+      (unsigned long long)r->bodyout.len, "wire_body_bytes", r->wire_body_bytes);
+  PyObject *redirs = PyList_New((Py_ssize_t)r->n_redirects);
+  const char *u = r->redirects;
+  for (size_t i = 0; redirs && i < r->n_redirects; i++) {
+    PyObject *t = Py_BuildValue("(si)", u, r->redirect_statuses[i]);
+    if (t == NULL) {
+      Py_CLEAR(redirs);
+      break;
+    }
+    PyList_SET_ITEM(redirs, (Py_ssize_t)i, t);
+    u += strlen(u) + 1;
+  }
+  PyObject *res = NULL;
+  if (hl && body && info && redirs)
+    res = Py_BuildValue("(iiOOOO)", r->err, r->status, hl, body, info, redirs);
+  Py_XDECREF(hl);
+  Py_XDECREF(body);
+  Py_XDECREF(info);
+  Py_XDECREF(redirs);
+  preq_free(r);
+  return res;
+}
+
+/* wait(token) -> result tuple. Blocks with the GIL released; a signal (Ctrl-C) is
+ * checked every 50 ms: the request is then abandoned (its result freed when it ends)
+ * and the exception raised. */
+static PyObject *Engine_wait(Engine *e, PyObject *arg) {
+  preq *r = PyLong_AsVoidPtr(arg);
+  if (r == NULL) return NULL;
+  for (;;) {
+    int done;
+    Py_BEGIN_ALLOW_THREADS
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_nsec += 50 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&e->mu);
+    if (!r->done) pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+    done = r->done;
+    pthread_mutex_unlock(&e->mu);
+    Py_END_ALLOW_THREADS
+    if (done) return result_of(r);
+    if (PyErr_CheckSignals()) {
+      pthread_mutex_lock(&e->mu);
+      if (r->done) {
+        pthread_mutex_unlock(&e->mu);
+        preq_free(r);
+      } else {
+        r->abandoned = 1;
+        pthread_mutex_unlock(&e->mu);
+      }
+      return NULL;
+    }
+  }
+}
+
+/* drain() -> [(token, result tuple)] of the async requests that ended. */
+static PyObject *Engine_drain(Engine *e, PyObject *unused) {
+  uint64_t v;
+  ssize_t rd = read(e->efd, &v, sizeof(v)); /* clears the eventfd's count */
+  (void)rd;
+  pthread_mutex_lock(&e->mu);
+  preq *list = e->outbox;
+  e->outbox = e->outbox_tail = NULL;
+  pthread_mutex_unlock(&e->mu);
+  PyObject *out = PyList_New(0);
+  while (list) {
+    preq *r = list;
+    list = r->next;
+    PyObject *token = PyLong_FromVoidPtr(r);
+    PyObject *res = result_of(r);
+    if (out && token && res) {
+      PyObject *t = PyTuple_Pack(2, token, res);
+      if (t == NULL || PyList_Append(out, t)) Py_CLEAR(out);
+      Py_XDECREF(t);
+    } else {
+      Py_CLEAR(out);
+    }
+    Py_XDECREF(token);
+    Py_XDECREF(res);
+  }
+  return out;
+}
+
+static PyObject *Engine_fileno(Engine *e, PyObject *unused) { return PyLong_FromLong(e->efd); }
+
+static PyObject *Engine_in_flight(Engine *e, PyObject *unused) {
+  pthread_mutex_lock(&e->mu);
+  size_t n = e->in_flight;
+  pthread_mutex_unlock(&e->mu);
+  return PyLong_FromSize_t(n);
+}
+
+static PyMethodDef Engine_methods[] = {
+    {"submit", (PyCFunction)Engine_submit, METH_VARARGS, "Queue a request; returns its token."},
+    {"wait", (PyCFunction)Engine_wait, METH_O, "Wait for a token's result (GIL released)."},
+    {"drain", (PyCFunction)Engine_drain, METH_NOARGS, "Results of ended async requests."},
+    {"fileno", (PyCFunction)Engine_fileno, METH_NOARGS, "eventfd readable when drain() has results."},
+    {"in_flight", (PyCFunction)Engine_in_flight, METH_NOARGS, "Requests queued or running."},
+    {"close", (PyCFunction)Engine_close, METH_NOARGS, "End every request and stop the thread."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject EngineType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "guise._guise.Engine",
+    .tp_basicsize = sizeof(Engine),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One guise_client on a libuv loop in a thread of its own (internal: use guise.Client).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Engine_init,
+    .tp_dealloc = (destructor)Engine_dealloc,
+    .tp_methods = Engine_methods,
+};
+
+/* ---- Module ------------------------------------------------------------------------- */
+
+static PyObject *mod_version(PyObject *self, PyObject *unused) {
+  const guise_version_info *v = guise_version();
+  return Py_BuildValue("{s:s,s:s,s:s,s:I,s:s}", "guise", v->guise, "tls_library", v->tls_library,
+                       "boringssl_revision", v->boringssl_revision, "boringssl_patches",
+                       v->boringssl_patches, "nghttp2", v->nghttp2);
+}
+
+static PyObject *mod_profiles(PyObject *self, PyObject *unused) {
+  size_t n = guise_profile_count();
+  PyObject *l = PyList_New((Py_ssize_t)n);
+  for (size_t i = 0; l && i < n; i++) {
+    PyObject *s = PyUnicode_FromString(guise_profile_name(i));
+    if (s == NULL) {
+      Py_CLEAR(l);
+      break;
+    }
+    PyList_SET_ITEM(l, (Py_ssize_t)i, s);
+  }
+  return l;
+}
+
+static PyObject *mod_default_profile(PyObject *self, PyObject *unused) {
+  return PyUnicode_FromString(guise_profile_default());
+}
+
+static PyObject *mod_err_name(PyObject *self, PyObject *arg) {
+  long code = PyLong_AsLong(arg);
+  if (code == -1 && PyErr_Occurred()) return NULL;
+  return PyUnicode_FromString(guise_err_name((int)code));
+}
+
+static PyObject *mod_err_class(PyObject *self, PyObject *arg) {
+  long code = PyLong_AsLong(arg);
+  if (code == -1 && PyErr_Occurred()) return NULL;
+  return PyUnicode_FromString(guise_err_class((int)code));
+}
+
+static PyObject *mod_strerror(PyObject *self, PyObject *arg) {
+  long code = PyLong_AsLong(arg);
+  if (code == -1 && PyErr_Occurred()) return NULL;
+  return PyUnicode_FromString(guise_strerror((int)code));
+}
+
+static PyMethodDef mod_methods[] = {
+    {"err_name", mod_err_name, METH_O, "Stable name of a GUISE_E_* code."},
+    {"err_class", mod_err_class, METH_O, "Class of a GUISE_E_* code (\"dns\", \"tls\", ...)."},
+    {"strerror", mod_strerror, METH_O, "Description of a GUISE_E_* code."},
+    {"version", mod_version, METH_NOARGS, "Versions of libguise and the libraries in it."},
+    {"profiles", mod_profiles, METH_NOARGS, "Names of the built-in profiles."},
+    {"default_profile", mod_default_profile, METH_NOARGS, "The default profile's name."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "guise._guise",
+                                 "The C engine of the guise package (internal).", -1, mod_methods,
+                                 NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__guise(void) {
+  if (PyType_Ready(&EngineType) < 0) return NULL;
+  PyObject *m = PyModule_Create(&mod);
+  if (m == NULL) return NULL;
+  GuiseErrorBase = PyErr_NewException("guise._guise.Error", NULL, NULL);
+  if (GuiseErrorBase == NULL || PyModule_AddObjectRef(m, "Error", GuiseErrorBase) ||
+      PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType)) {
+    Py_DECREF(m);
+    return NULL;
+  }
+  return m;
+}
