@@ -4,7 +4,10 @@
  * HelloRetryRequest, and a ClientHello with one malformed extension body. Synthetic
  * captures built with tcap.h; expected values written out by hand.
  *
- * usage: test_capture_tunnels VECTORS_DIR [OUT_DIR]   (OUT_DIR: keep the pcaps) */
+ * Then real captures (tests/data/captures: curl through tinyproxy and microsocks, openssl
+ * s_client made to retry, an ssh client) against tshark's values in expected.json.
+ *
+ * usage: test_capture_tunnels VECTORS_DIR CAPTURES_DIR [OUT_DIR]   (OUT_DIR: keep the pcaps) */
 #include <stdint.h>
 
 #include "tcap.h"
@@ -475,12 +478,73 @@ static void test_capture_malformed_extension(void) {
   json_decref(r);
 }
 
+/* The real captures of CAPTURES_DIR against expected.json (tshark's JA3 of every
+ * ClientHello, the tunnels it decoded, the SSH client's identification string). */
+static void test_capture_real(const char *dir) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/expected.json", dir);
+  json_error_t jerr;
+  json_t *exp = json_load_file(path, 0, &jerr);
+  CHECK(exp != NULL);
+  if (exp == NULL) {
+    fprintf(stderr, "%s: %s\n", path, jerr.text);
+    return;
+  }
+  size_t i, k;
+  json_t *c;
+  json_array_foreach(json_object_get(exp, "captures"), i, c) {
+    const char *file = json_string_value(json_object_get(c, "file"));
+    snprintf(path, sizeof(path), "%s/%s", dir, file ? file : "?");
+    gcap_options o;
+    gcap_options_init(&o);
+    gcap_stats st;
+    memset(&st, 0, sizeof(st));
+    json_t *got = json_array();
+    char err[512] = "";
+    int rc = gcap_read_file(path, NULL, &o, tcap_collect, got, &st, err, sizeof(err));
+    if (rc != 0) fprintf(stderr, "%s\n", err);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(st.errors, 0);
+    json_t *want = json_object_get(c, "records");
+    CHECK_EQ(json_array_size(got), json_array_size(want));
+    json_t *w;
+    json_array_foreach(want, k, w) {
+      json_t *g = json_array_get(got, k);
+      if (g == NULL) break;
+      if (json_object_get(w, "ssh") != NULL) {
+        CHECK_STR(tcap_str(g, "ssh", "identification", NULL),
+                  json_string_value(json_object_get(w, "ssh")));
+        continue;
+      }
+      CHECK_STR(tcap_str(g, "tls", "fingerprints", "ja3"),
+                json_string_value(json_object_get(w, "ja3")));
+      CHECK_STR(tcap_str(g, "tls", "fingerprints", "ja3_md5"),
+                json_string_value(json_object_get(w, "ja3_md5")));
+      CHECK_EQ(json_is_true(get(g, "flow", "hello_retry", NULL)),
+               json_is_true(json_object_get(w, "hello_retry")));
+      json_t *tw = json_object_get(w, "tunnel"), *tg = get(g, "flow", "tunnel", NULL);
+      CHECK_EQ(json_array_size(tg), json_array_size(tw));
+      for (size_t l = 0; l < json_array_size(tw); l++)
+        CHECK_STR(tcap_str(json_array_get(tg, l), "protocol", NULL, NULL),
+                  json_string_value(json_array_get(tw, l)));
+      json_t *mw = json_object_get(w, "malformed"), *mg = get(g, "tls", "malformed_extensions", NULL);
+      CHECK_EQ(json_array_size(mg), json_array_size(mw));
+      for (size_t l = 0; l < json_array_size(mw); l++)
+        CHECK_EQ(tcap_int(json_array_get(mg, l), "type", NULL),
+                 json_integer_value(json_array_get(mw, l)));
+    }
+    printf("%s: %zu records\n", file, json_array_size(got));
+    json_decref(got);
+  }
+  json_decref(exp);
+}
+
 int main(int argc, char **argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s VECTORS_DIR [OUT_DIR]\n", argv[0]);
+  if (argc < 3) {
+    fprintf(stderr, "usage: %s VECTORS_DIR CAPTURES_DIR [OUT_DIR]\n", argv[0]);
     return 2;
   }
-  out_dir = argc > 2 ? argv[2] : NULL;
+  out_dir = argc > 3 ? argv[3] : NULL;
   char path[1024];
   snprintf(path, sizeof(path), "%s/clienthello/foxio_tls-handshake_s0_chrome.hex", argv[1]);
   hello = tcap_read_hex(path, &hello_len);
@@ -493,6 +557,7 @@ int main(int argc, char **argv) {
   test_capture_socks();
   test_capture_hello_retry();
   test_capture_malformed_extension();
+  test_capture_real(argv[2]);
   free(hello);
   return tcap_summary("test_capture_tunnels");
 }
