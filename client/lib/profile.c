@@ -503,7 +503,8 @@ static void load_http2(walk *w, const jv *h2, profile *p) {
     }
     pop(w);
   }
-  s->window_update = (uint32_t)get_int(w, h2, "window_update", 0, 0x7fffffff, 0);
+  /* The connection window starts at 65535 and may not pass 2^31-1 (RFC 9113 6.9.1). */
+  s->window_update = (uint32_t)get_int(w, h2, "window_update", 0, 0x7fffffff - 65535, 0);
   s->first_stream_id = (uint32_t)get_int(w, h2, "first_stream_id", 1, 0x7fffffff, 1);
   if (!w->failed && s->first_stream_id % 2 == 0) {
     /* RFC 9113 §5.1.1: streams a client opens are odd. */

@@ -124,6 +124,8 @@ static void shapes_refused(void) {
             "http2.settings[0]: HEADER_TABLE_SIZE 4294967296 is out of range (0 to 4294967295)");
   expect_at(HEAD " \"tls\": {}, \"http2\": {\"settings\": [[\"INITIAL_WINDOW_SIZE\", 65535], @[\"0x0004\", 65535]]}}",
             "http2.settings[1]: \"0x0004\" listed twice");
+  expect_at(HEAD " \"tls\": {}, \"http2\": {\"window_update\": @2147418113}}",
+            "http2.window_update: 2147418113 is out of range (0 to 2147418112)");
   expect_at(HEAD " \"tls\": {}, \"http2\": {\"first_stream_id\": @2}}",
             "http2.first_stream_id: must be odd (RFC 9113 5.1.1: a client's streams are odd)");
   expect_at(HEAD " \"tls\": {}, \"http2\": {\"first_stream_id\": 3, \"headers_priority\": {\"weight\": 42, \"depends_on\": @5}}}",
