@@ -418,7 +418,7 @@ static void deliver_headers(h2_conn *c, h2_stream *s) {
   int rv = 0;
   if (s->cb.on_headers) rv = s->cb.on_headers(s->ud, s->id, kind, status, s->hdrs, s->n_hdrs);
   block_release(s);
-  if (rv != 0) cancel_inside(c, s, GUISE_E_CANCELLED);
+  if (rv != 0) cancel_inside(c, s, rv < 0 ? rv : GUISE_E_CANCELLED); /* as on_data_chunk */
 }
 
 static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud) {
@@ -474,8 +474,10 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t stream_id,
   h2_conn *c = ud;
   h2_stream *s = stream_of(ng, stream_id);
   if (s == NULL || s->err) return 0;
-  if (s->cb.on_data && s->cb.on_data(s->ud, stream_id, data, len) != 0)
-    cancel_inside(c, s, GUISE_E_CANCELLED);
+  /* The callback's own GUISE_E_* code (a body over the cap: HTTP_BODY_TOO_LARGE,
+   * as over HTTP/1.1) is the stream's verdict; any other non-zero is a cancel. */
+  int rv = s->cb.on_data ? s->cb.on_data(s->ud, stream_id, data, len) : 0;
+  if (rv != 0) cancel_inside(c, s, rv < 0 ? rv : GUISE_E_CANCELLED);
   (void)flags;
   return 0;
 }

@@ -172,7 +172,10 @@ static int deliver(void *arg, const uint8_t *p, size_t n) {
   req *r = arg;
   r->info.body_bytes += n;
   uint64_t cap = r->o.max_body ? r->o.max_body : REQ_DEFAULT_MAX_BODY;
-  if (r->info.body_bytes > cap) return GUISE_E_HTTP_BODY_TOO_LARGE;
+  if (r->info.body_bytes > cap) {
+    snprintf(r->detail, sizeof(r->detail), "response body larger than %llu bytes", (unsigned long long)cap);
+    return GUISE_E_HTTP_BODY_TOO_LARGE;
+  }
   if (r->cb.on_body && r->cb.on_body(r->ud, p, n) != 0) return GUISE_E_CANCELLED;
   return 0;
 }
