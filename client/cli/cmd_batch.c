@@ -58,9 +58,11 @@ static const char usage[] =
     "      --stats-json FILE      the final counters as JSON\n"
     "      --progress WHEN        auto (default: live on a terminal, a line every 5 s\n"
     "                             otherwise), always, never\n"
-    "  -k, --cacert, --profile, --http1.1, --http2, -x/--proxy, --noproxy, --resolve,\n"
-    "  --dns-servers, --connect-timeout S, --max-time S (per attempt, from when it has\n"
-    "  a connection; default 60): as for one request (guise --help)\n"
+    "  -k, --cacert, --proxy-insecure, --proxy-cacert, --profile, --http1.1, --http2,\n"
+    "  -x/--proxy, --noproxy, --resolve, --dns-servers, --connect-timeout S, --max-time S\n"
+    "  (per attempt, from when it has a connection; default 60): as for one request\n"
+    "  (guise --help; -k and --cacert are for the origins, the --proxy-* for an https://\n"
+    "  proxy)\n"
     "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
     "1 input or output errors, 130 interrupted (run again with --resume).\n";
 
@@ -571,6 +573,11 @@ int cmd_batch(int argc, char **argv) {
     } else if (strcmp(a, "--cacert") == 0) {
       NEED;
       o.cafile = v;
+    } else if (strcmp(a, "--proxy-insecure") == 0) {
+      o.proxy_insecure = 1;
+    } else if (strcmp(a, "--proxy-cacert") == 0) {
+      NEED;
+      o.proxy_cafile = v;
     } else if (strcmp(a, "--profile") == 0) {
       NEED;
       o.profile = v;
@@ -715,8 +722,14 @@ int cmd_batch(int argc, char **argv) {
   o.on_record = on_record;
   guise_batch *b;
   int e = guise_batch_new(&o, &b);
-  if (e) {
+  if (e == GUISE_E_USAGE_FILE && o.proxy_cafile) {
+    char shown[256];
+    guise_escape_text(o.proxy_cafile, strlen(o.proxy_cafile), shown, sizeof(shown));
+    fprintf(stderr, "guise batch: --proxy-cacert %s: cannot read PEM certificates from it\n", shown);
+  } else if (e) {
     fprintf(stderr, "guise batch: %s (%s)\n", guise_strerror(e), guise_err_name(e));
+  }
+  if (e) {
     if (in != stdin) fclose(in);
     idset_free(&done);
     return e == GUISE_E_NOMEM ? EXIT_FAILURE_GENERIC : EXIT_USAGE;

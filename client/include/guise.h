@@ -272,6 +272,13 @@ typedef struct guise_request_options {
    * sent to another origin. on_headers and on_body see the last response only. */
   int follow_redirects;
   unsigned max_redirects;        /* 0: 20 (Chrome's limit); past it HTTP_TOO_MANY_REDIRECTS */
+  /* Trust in an https:// |proxy|, as guise_client_options.proxy_insecure and
+   * .proxy_cafile (|insecure| and |cafile| are for the origin only). Taken by
+   * guise_request() and guise_fetch(), whose client is the request's own;
+   * guise_client_request() refuses them (GUISE_E_USAGE_INVALID_ARGUMENT): there
+   * the client's options decide. */
+  int proxy_insecure;
+  const char *proxy_cafile;
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */
@@ -461,6 +468,12 @@ typedef struct guise_batch_options {
    * |no_coalesce|: off, every request written at once. */
   unsigned h2_coalesce_ms;
   int no_coalesce;
+  /* Trust in an https:// |proxy| (guise batch --proxy-insecure, --proxy-cacert),
+   * as guise_client_options.proxy_insecure and .proxy_cafile: |insecure| and
+   * |cafile| are for the origins only. A |proxy_cafile| that cannot be read fails
+   * guise_batch_new with GUISE_E_USAGE_FILE. */
+  int proxy_insecure;
+  const char *proxy_cafile;
 } guise_batch_options;
 
 typedef struct guise_batch guise_batch;

@@ -245,7 +245,7 @@ struct worker {
 
 struct guise_batch {
   guise_batch_options o;
-  char *profile, *proxy, *cafile, *dns_servers, *body_dir;
+  char *profile, *proxy, *cafile, *proxy_cafile, *dns_servers, *body_dir;
   mode_t body_mode;              /* of new --body-dir files: 0644 less the umask */
   char **resolve;
   worker *workers;
@@ -953,6 +953,7 @@ static void batch_free(guise_batch *b) {
   free(b->profile);
   free(b->proxy);
   free(b->cafile);
+  free(b->proxy_cafile);
   free(b->dns_servers);
   free(b->body_dir);
   free(b->workers);
@@ -994,6 +995,7 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   b->profile = dup0(o->profile);
   b->proxy = dup0(o->proxy);
   b->cafile = dup0(o->cafile);
+  b->proxy_cafile = dup0(o->proxy_cafile);
   b->dns_servers = dup0(o->dns_servers);
   b->body_dir = dup0(o->body_dir);
   b->resolve = o->n_resolve ? calloc(o->n_resolve, sizeof(char *)) : NULL;
@@ -1030,6 +1032,8 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   co.proxy = b->proxy;
   co.insecure = o->insecure;
   co.cafile = b->cafile;
+  co.proxy_insecure = o->proxy_insecure;
+  co.proxy_cafile = b->proxy_cafile;
   co.resolve = (const char *const *)b->resolve;
   co.n_resolve = o->n_resolve;
   co.dns_servers = b->dns_servers;

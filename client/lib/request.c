@@ -836,7 +836,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   guise_request_options_init(&o);
   memcpy(&o, in, in->size < sizeof(o) ? in->size : sizeof(o));
   o.size = sizeof(o);
-  if (o.dns_servers) return GUISE_E_USAGE_INVALID_ARGUMENT; /* a client option */
+  /* client options (guise_request() moves them into its own client) */
+  if (o.dns_servers || o.proxy_insecure || o.proxy_cafile) return GUISE_E_USAGE_INVALID_ARGUMENT;
   for (size_t i = 0; i < o.n_resolve; i++) {
     int e = dns_add_override(cl->dns, o.resolve[i]);
     if (e) return e;
@@ -960,6 +961,8 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   co.dns_servers = o.dns_servers;
   co.profile = o.profile ? o.profile : "none";
   co.no_reuse = 1;
+  co.proxy_insecure = o.proxy_insecure;
+  co.proxy_cafile = o.proxy_cafile;
   guise_client *cl;
   int e = guise_client_new(loop, &co, &cl);
   if (e) return e;
@@ -967,6 +970,8 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   o.resolve = NULL;
   o.n_resolve = 0;
   o.dns_servers = NULL;
+  o.proxy_insecure = 0;
+  o.proxy_cafile = NULL;
   o.proxy = o.proxy ? o.proxy : "";
   e = guise_client_request(cl, &o, cb, ud);
   if (e) guise_client_close(cl);

@@ -190,6 +190,27 @@ with tempfile.TemporaryDirectory() as tmp:
         check("HTTPS proxy carries plaintext HTTP/1.1 too",
               r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
               (r.returncode, r.stdout[:200], r.stderr))
+        # guise batch takes the same proxy trust options (-k is the origins' only).
+        def batch_rec(*args):
+            b = subprocess.run([GUISE, "batch", "--progress", "never", "-k", "-x", hp, *args, "-"],
+                               input=json.dumps({"id": "p", "url": origin}) + "\n", capture_output=True,
+                               text=True, timeout=60)
+            recs = [json.loads(l) for l in b.stdout.splitlines() if l.strip()]
+            return b, (recs[0] if len(recs) == 1 else {})
+        b, rec = batch_rec()
+        check("batch -k alone with an untrusted HTTPS proxy: the record is PROXY_CERT",
+              b.returncode == 0 and rec.get("error") == "PROXY_CERT", (b.returncode, b.stdout[:300], b.stderr[:300]))
+        b, rec = batch_rec("--proxy-insecure")
+        check("batch -k --proxy-insecure: the job passes through the unchecked proxy",
+              b.returncode == 0 and not rec.get("error") and rec.get("status") == 200,
+              (b.returncode, b.stdout[:300], b.stderr[:300]))
+        b, rec = batch_rec("--proxy-cacert", h_cert)
+        check("batch -k --proxy-cacert CA: the job passes, the proxy trusted by its CA",
+              b.returncode == 0 and not rec.get("error") and rec.get("status") == 200,
+              (b.returncode, b.stdout[:300], b.stderr[:300]))
+        b, rec = batch_rec("--proxy-cacert", os.path.join(tmp, "missing.pem"))
+        check("batch --proxy-cacert with a missing file: exit 2 naming the option",
+              b.returncode == 2 and "--proxy-cacert" in b.stderr, (b.returncode, b.stderr[:300]))
         # Proxies from the environment, as curl reads them; never for loopback
         # destinations (so no setting of this machine can send a test elsewhere).
         dead = free_port()
