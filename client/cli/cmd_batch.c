@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "numopt.h"
 #include "../lib/safe_file.h" /* libguise's one way to write a file (docs/CLI.md) */
 
 #define BATCH_MAX_RESOLVE 16384
@@ -28,6 +29,7 @@
 #define BATCH_READ_CHUNK (64u << 10)    /* input read(2) size */
 #define BATCH_MIN_RATE 0.001            /* --rate: one request in 1,000 s; below, waits overflow */
 #define BATCH_MAX_RATE 1e7
+#define BATCH_MAX_SECONDS 86400          /* --max-time, --connect-timeout: a day (guise_batch_new) */
 
 static const char usage[] =
     "usage: guise batch [options] [FILE|-]\n"
@@ -454,35 +456,20 @@ static int read_line(linereader *r, char *line, size_t max, size_t *len) {
 
 /* ---- the command --------------------------------------------------------------- */
 
-/* Both refuse NaN and infinities: strtod takes "nan", which passes any "x <= 0
- * || x > max" test and then reaches a conversion to an integer (undefined
- * behaviour; --max-time nan became 1 ms, --rate nan hung). */
+/* Numbers through numopt.c, as the fetch command's: NaN, infinities, trailing
+ * text and values out of range are refused naming the option (strtod alone took
+ * "nan": --max-time nan became 1 ms, --rate nan hung). The limits are
+ * guise_batch_new's. */
 static int seconds(const char *opt, const char *v, unsigned *ms) {
-  char *end;
-  errno = 0;
-  double s = strtod(v, &end);
-  if (errno || end == v || *end || !isfinite(s) || !(s > 0 && s <= 86400)) {
-    fprintf(stderr, "guise batch: %s %s: expected seconds between 0 and 86400\n", opt, v);
-    return -1;
-  }
-  *ms = (unsigned)(s * 1000 + 0.5);
-  if (*ms == 0) *ms = 1;
-  return 0;
+  return cli_seconds_ms(opt, v, BATCH_MAX_SECONDS, ms);
 }
 
 static int rate_value(const char *opt, const char *v, double *r) {
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (errno || end == v || *end || !isfinite(x) || !(x >= BATCH_MIN_RATE && x <= BATCH_MAX_RATE)) {
-    fprintf(stderr, "guise batch: %s %s: expected a rate from 0.001 to 10000000 per second\n", opt, v);
-    return -1;
-  }
-  *r = x;
-  return 0;
+  return cli_double(opt, v, 0, BATCH_MAX_RATE, BATCH_MIN_RATE, r);
 }
 
 int cmd_batch(int argc, char **argv) {
+  cli_numopt_command("guise batch");
   guise_batch_options o;
   guise_batch_options_init(&o);
   const char *input = NULL, *output = NULL, *stats_json = NULL, *progress_when = "auto";

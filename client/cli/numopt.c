@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+static const char *command = "guise";
+
+void cli_numopt_command(const char *name) { command = name ? name : "guise"; }
+
 int cli_double(const char *opt, const char *s, double lo, double hi, double min_nonzero,
                double *out) {
   char *end = NULL;
@@ -16,11 +20,12 @@ int cli_double(const char *opt, const char *s, double lo, double hi, double min_
   int bad = s == NULL || end == s || *end != '\0' || errno == ERANGE || !isfinite(v) || v < lo ||
             v > hi || (min_nonzero > 0 && v != 0 && v < min_nonzero);
   if (bad) {
+    /* %.15g: 10000000 and 86400 as written, not 1e+07 */
     if (min_nonzero > 0 && lo <= 0)
-      fprintf(stderr, "guise: %s %s: expected a number from %g to %g (0, or at least %g)\n", opt,
-              s ? s : "", lo, hi, min_nonzero);
+      fprintf(stderr, "%s: %s %s: expected a number from %.15g to %.15g (0, or at least %.15g)\n", command,
+              opt, s ? s : "", lo, hi, min_nonzero);
     else
-      fprintf(stderr, "guise: %s %s: expected a number from %g to %g\n", opt, s ? s : "",
+      fprintf(stderr, "%s: %s %s: expected a number from %.15g to %.15g\n", command, opt, s ? s : "",
               min_nonzero > lo ? min_nonzero : lo, hi);
     return -1;
   }

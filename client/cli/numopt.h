@@ -10,9 +10,14 @@
  * a number, trailing text, NaN, an infinity, outside the range, or a value that
  * is not 0 but under |min_nonzero| when |min_nonzero| > 0 (seconds that would
  * round to zero milliseconds, a rate that would mean one request a century) —
- * prints "guise: OPT VALUE: expected ..." on stderr and returns -1. */
+ * prints "guise: OPT VALUE: expected ..." on stderr (cli_numopt_command) and
+ * returns -1. */
 int cli_double(const char *opt, const char *s, double lo, double hi, double min_nonzero,
                double *out);
+
+/* The command named at the start of those messages: "guise" (the default) or,
+ * say, "guise batch". |name| must outlive the calls. */
+void cli_numopt_command(const char *name);
 
 /* Seconds as whole milliseconds: a finite number of seconds over 0 and at most
  * |max_s|, at least 0.001; rounded to the nearest millisecond. The error names

@@ -210,7 +210,7 @@ typedef struct guise_response_info {
   const char *local;             /* our "ip:port" of the connection, or "" */
   /* Redirects followed (|follow_redirects|): the URL of the last request (the
    * URL as given when none was followed), and each hop's URL and status, oldest
-   * first (n_redirects entries). */
+   * first (n_redirects entries); a password in them written as ***. */
   const char *effective_url;
   size_t n_redirects;
   const char *const *redirect_urls;
@@ -246,8 +246,8 @@ typedef struct guise_request_options {
   const char *const *resolve;    /* curl-style "host:port:addr" overrides */
   size_t n_resolve;
   const char *dns_servers;       /* "ip[:port],..." instead of /etc/resolv.conf */
-  unsigned connect_timeout_ms;   /* 0: 30000 */
-  unsigned max_time_ms;          /* the whole request; 0: no limit */
+  unsigned connect_timeout_ms;   /* 0: 30000; at most 86400000 (a day) */
+  unsigned max_time_ms;          /* the whole request; 0: no limit; at most 86400000 */
   /* |max_time_ms| counts from the moment the request has a connection, not
    * from the call; the wait for it — a free connection of its origin (the
    * pool's per-origin and per-connection caps) or a new one — is bounded by
@@ -372,7 +372,9 @@ GUISE_EXTERN int guise_dns_servers_check(const char *servers, char *err, unsigne
  * of its pool key, or one is opened. Same contract as guise_request(). Per
  * request: |profile| and |proxy| NULL take the client's (proxy "" is direct);
  * |insecure| adds to the client's; |resolve| entries are added to the client's
- * overrides; |dns_servers| must be NULL (a client option). Refused with
+ * overrides; |dns_servers|, |proxy_insecure| and |proxy_cafile| must be unset
+ * (client options). |max_time_ms| or |connect_timeout_ms| over 86400000 (a day)
+ * is GUISE_E_USAGE_INVALID_ARGUMENT, as for guise_request(). Refused with
  * GUISE_E_CANCELLED once the client is closing.
  */
 GUISE_EXTERN int guise_client_request(guise_client *c, const guise_request_options *o,
@@ -396,7 +398,11 @@ GUISE_EXTERN int guise_client_save_cookies(guise_client *c, const char *path);
  * guise_request starts one request on |loop| (a uv_loop_t) over a new
  * connection, closed after it (a client of its own with |no_reuse|). Returns 0, after which |cb| is called from the loop and
  * on_complete exactly once; or a negative GUISE_E_* code (usage errors: a bad
- * URL, method or header), after which no callback is called.
+ * URL, method or header; GUISE_E_USAGE_INVALID_ARGUMENT for |max_time_ms| or
+ * |connect_timeout_ms| over 86400000, a day), after which no callback is
+ * called. A header refused by rule (Content-Length, Transfer-Encoding, TE other
+ * than trailers) gives 0, then on_complete with GUISE_E_USAGE_INVALID_ARGUMENT
+ * and a detail naming it.
  */
 GUISE_EXTERN int guise_request(struct uv_loop_s *loop, const guise_request_options *o,
                                const guise_callbacks *cb, void *ud);
@@ -489,7 +495,11 @@ typedef struct guise_batch_stats {
 
 GUISE_EXTERN void guise_batch_options_init(guise_batch_options *o);
 
-/* Starts the workers. 0 or a GUISE_E_* code (a bad option, a bad resolve entry). */
+/* Starts the workers. 0 or a GUISE_E_* code (a bad option, a bad resolve entry).
+ * GUISE_E_USAGE_INVALID_ARGUMENT for numbers it cannot honour: |rate| and
+ * |per_host_rate| must be 0 (no limit) or from 0.001 to 10,000,000 per second
+ * (NaN and infinities refused); |max_time_ms| and |connect_timeout_ms| at most
+ * 86,400,000 (a day). GUISE_E_USAGE_FILE for a |proxy_cafile| it cannot read. */
 GUISE_EXTERN int guise_batch_new(const guise_batch_options *o, guise_batch **out);
 
 /* Queues a job; waits while |max_pending| jobs are pending. 0, or a GUISE_E_*

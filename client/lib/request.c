@@ -45,6 +45,7 @@
 #define REQ_DEFAULT_MAX_REDIRECTS 20
 /* Hops remembered for the report (the limit itself can be higher). */
 #define REQ_MAX_HOPS 64
+#define REQ_MAX_TIMEOUT_MS 86400000u /* max_time_ms, connect_timeout_ms: a day, as guise_client_new */
 
 struct req {
   req_head h;                /* first: the pool's part */
@@ -838,6 +839,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   o.size = sizeof(o);
   /* client options (guise_request() moves them into its own client) */
   if (o.dns_servers || o.proxy_insecure || o.proxy_cafile) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (o.max_time_ms > REQ_MAX_TIMEOUT_MS || o.connect_timeout_ms > REQ_MAX_TIMEOUT_MS)
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
   for (size_t i = 0; i < o.n_resolve; i++) {
     int e = dns_add_override(cl->dns, o.resolve[i]);
     if (e) return e;
@@ -953,6 +956,8 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   guise_request_options_init(&o);
   memcpy(&o, in, in->size < sizeof(o) ? in->size : sizeof(o));
   o.size = sizeof(o);
+  if (o.max_time_ms > REQ_MAX_TIMEOUT_MS || o.connect_timeout_ms > REQ_MAX_TIMEOUT_MS)
+    return GUISE_E_USAGE_INVALID_ARGUMENT; /* as guise_client_request, before a client is made */
   /* A client of its own: the request's connection settings are its options. */
   guise_client_options co;
   guise_client_options_init(&co);
