@@ -231,9 +231,13 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
 }
 
 static void cookie_warning(void *arg, const char *what) {
-  (void)arg;
-  /* It may quote a Set-Cookie the server sent: escaped. */
-  fputs("* ", stderr);
+  const fetch_state *f = arg;
+  /* A refused Set-Cookie is the server's business: -v only. A cookie-file line
+   * skipped is the user's: always (but -s). It may quote a Set-Cookie the
+   * server sent: escaped. */
+  int from_file = strncmp(what, "cookie file ", 12) == 0;
+  if (from_file ? f->silent : !f->verbose) return;
+  fputs(from_file ? "guise: warning: " : "* ", stderr);
   put_remote(stderr, what);
   fputc('\n', stderr);
 }
@@ -604,10 +608,8 @@ int cmd_fetch(int argc, char **argv) {
   co.n_resolve = n_resolve;
   co.dns_servers = o.dns_servers;
   co.no_reuse = no_keepalive;
-  if (f.verbose) {
-    co.on_cookie_warning = cookie_warning;
-    co.cookie_warning_arg = &f;
-  }
+  co.on_cookie_warning = cookie_warning;
+  co.cookie_warning_arg = &f;
   o.dns_servers = NULL;
   uv_loop_t loop;
   guise_client *cl = NULL;

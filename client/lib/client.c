@@ -68,12 +68,18 @@ static int dup_opt(char **dst, const char *s) {
   return s && (*dst = strdup(s)) == NULL ? GUISE_E_NOMEM : 0;
 }
 
+/* A cookie file's warnings name it: "FILE:LINE". */
+typedef struct file_warn_ctx {
+  guise_client *cl;
+  const char *path;
+} file_warn_ctx;
+
 static void file_warning(void *arg, size_t line, const char *why) {
-  guise_client *cl = arg;
-  if (cl->cookie_warn == NULL) return;
-  char msg[200];
-  snprintf(msg, sizeof(msg), "cookie file line %zu skipped: %s", line, why);
-  cl->cookie_warn(cl->cookie_warn_arg, msg);
+  const file_warn_ctx *w = arg;
+  if (w->cl->cookie_warn == NULL) return;
+  char msg[4400];
+  snprintf(msg, sizeof(msg), "cookie file %s:%zu skipped: %s", w->path, line, why);
+  w->cl->cookie_warn(w->cl->cookie_warn_arg, msg);
 }
 
 /* Reads a Netscape cookie file into the jar, at most 64 MiB. */
@@ -90,7 +96,8 @@ static int load_cookies(guise_client *cl, const char *path) {
   len = fread(buf, 1, cap, f);
   int too_big = len == cap && fgetc(f) != EOF;
   fclose(f);
-  if (!too_big) cookie_jar_load_netscape(cl->jar, buf, len, (int64_t)time(NULL), file_warning, cl);
+  file_warn_ctx w = {cl, path};
+  if (!too_big) cookie_jar_load_netscape(cl->jar, buf, len, (int64_t)time(NULL), file_warning, &w);
   free(buf);
   return too_big ? GUISE_E_USAGE_FILE : 0;
 }

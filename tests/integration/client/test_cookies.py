@@ -2,7 +2,8 @@
 """Cookies against a server on loopback that sets them, with an independent
 reader for the jar file: Python's http.cookiejar.MozillaCookieJar parses what
 `guise -c` wrote. Also: -b FILE and -b 'a=1', cookies set by a redirect, a
-malformed Set-Cookie reported under -v, and where the Cookie field goes in an
+malformed Set-Cookie reported under -v, a skipped cookie-file line reported
+without -v as "guise: warning: cookie file FILE:N skipped: WHY", and where the Cookie field goes in an
 HTTP/2 request with the Chrome profile (seen by guise echo).
 
 usage: test_cookies.py GUISE
@@ -58,10 +59,12 @@ tmp = tempfile.mkdtemp(prefix="guise-cookies-")
 jar = f"{tmp}/jar.txt"
 
 
-def skipped(stderr, line, why):
-    """A cookie-file warning for |line| with reason |why|: "line N skipped: why", or
-    naming the file as "FILE:N skipped: why"."""
-    return re.search(rb"(line |:)%d skipped: %s" % (line, re.escape(why.encode())), stderr) is not None
+def skipped(stderr, path, line, why):
+    """The warning for line |line| of cookie file |path| skipped with reason |why|,
+    on a line of its own: "guise: warning: cookie file FILE:N skipped: WHY"."""
+    pat = rb"(?m)^guise: warning: cookie file %s:%d skipped: %s" % (
+        re.escape(path.encode()), line, re.escape(why.encode()))
+    return re.search(pat, stderr) is not None
 
 
 def guise(*args):
@@ -98,16 +101,24 @@ check("-v names each refused Set-Cookie and why", b"ignored: no '='" in r.stderr
       b"ignored: Domain does not match the host" in r.stderr, r.stderr[-600:])
 with open(f"{tmp}/bad.txt", "w") as f:
     f.write("# Netscape HTTP Cookie File\nnot a cookie line\n127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1\n")
-r = subprocess.run([GUISE, "--profile", "none", "-v", "-b", f"{tmp}/bad.txt", f"{base}/echo"],
+r = subprocess.run([GUISE, "--profile", "none", "-b", f"{tmp}/bad.txt", f"{base}/echo"],
                    capture_output=True, timeout=30)
-check("a malformed cookie file line is skipped with a warning, the rest used",
-      r.stdout == b"ok=1" and skipped(r.stderr, 2, ""), (r.stdout, r.stderr[-400:]))
+check("a malformed cookie file line is skipped with a warning naming FILE:2 (without -v), the rest used",
+      r.stdout == b"ok=1" and skipped(r.stderr, f"{tmp}/bad.txt", 2, ""), (r.stdout, r.stderr[-400:]))
+r = subprocess.run([GUISE, "--profile", "none", "-s", "-b", f"{tmp}/bad.txt", f"{base}/echo"],
+                   capture_output=True, timeout=30)
+check("... -s: no warning", r.stdout == b"ok=1" and b"skipped" not in r.stderr, (r.stdout, r.stderr[-400:]))
+r = subprocess.run([GUISE, "--profile", "none", "-c", f"{tmp}/j4.txt", "-o", os.devnull, f"{base}/set"],
+                   capture_output=True, timeout=30)
+check("refused Set-Cookie fields stay -v only", r.returncode == 0 and b"ignored" not in r.stderr,
+      (r.returncode, r.stderr[-400:]))
 
 # Cookie-file lines get the rules a Set-Cookie gets: a bare CR in a value (it made
 # every later request to the host fail with exit 2), a space as a name, a ".com"
 # supercookie, a control character: each line skipped with its number and reason.
 port = srv.server_address[1]
-with open(f"{tmp}/hostile.txt", "w", newline="") as f:
+hostile = f"{tmp}/hostile.txt"
+with open(hostile, "w", newline="") as f:
     f.write("# Netscape HTTP Cookie File\n"
             "127.0.0.1\tFALSE\t/\tFALSE\t0\tcr\tA\rB\n"
             "127.0.0.1\tFALSE\t/\tFALSE\t0\t \tspace-name\n"
@@ -120,8 +131,10 @@ r = subprocess.run([GUISE, "--profile", "none", "-v", "-b", f"{tmp}/hostile.txt"
 check("cookie file with a bare CR, a space name, a control character: the request works (exit 0), "
       "only the good cookie sent", r.returncode == 0 and r.stdout == b"ok=1", (r.returncode, r.stdout, r.stderr[-400:]))
 check("each bad cookie-file line is reported with its number and reason",
-      skipped(r.stderr, 2, "a control character") and skipped(r.stderr, 3, "blanks around the cookie name") and
-      skipped(r.stderr, 4, "Domain is a public suffix") and skipped(r.stderr, 5, "a control character"),
+      skipped(r.stderr, hostile, 2, "a control character") and
+      skipped(r.stderr, hostile, 3, "blanks around the cookie name") and
+      skipped(r.stderr, hostile, 4, "Domain is a public suffix") and
+      skipped(r.stderr, hostile, 5, "a control character"),
       r.stderr[-800:])
 r = subprocess.run([GUISE, "--profile", "none", "-s", "--resolve", f"www.example.com:{port}:127.0.0.1",
                     "-b", f"{tmp}/hostile.txt", f"http://www.example.com:{port}/echo"], capture_output=True, timeout=30)
