@@ -20,7 +20,6 @@
 #include "cli.h"
 #include "guise.h"
 #include "numopt.h"
-#include "../lib/safe_file.h" /* libguise's one way to write a file (docs/CLI.md) */
 
 #define BATCH_MAX_RESOLVE 16384
 #define BATCH_MAX_LINE ((8u << 20) + 2) /* a job line, with an inline body */
@@ -845,9 +844,9 @@ int cmd_batch(int argc, char **argv) {
           st.interrupted ? "; interrupted jobs have no record: run again with --resume" : "");
   if (skipped) fprintf(stderr, "guise batch: %llu jobs skipped (already in %s)\n", skipped, output);
   if (stats_json) {
-    /* Written whole or not at all, through a temp file (safe_file.h). */
-    safe_file sfile;
-    FILE *sf = safe_file_open(&sfile, stats_json, 0666, SAFE_FILE_SYNC) == 0 ? sfile.f : NULL;
+    /* Written whole or not at all, through a temp file (guise_file_open). */
+    guise_file *sfile = NULL;
+    FILE *sf = guise_file_open(stats_json, 0666, GUISE_FILE_SYNC, &sfile) == 0 ? guise_file_stream(sfile) : NULL;
     if (sf == NULL) {
       fprintf(stderr, "guise batch: --stats-json %s: %s\n", stats_json, strerror(errno));
     } else {
@@ -862,7 +861,7 @@ int cmd_batch(int argc, char **argv) {
           first = 0;
         }
       fputs("}}\n", sf);
-      if (safe_file_commit(&sfile) != 0)
+      if (guise_file_commit(sfile) != 0)
         fprintf(stderr, "guise batch: --stats-json %s: %s\n", stats_json, strerror(errno));
     }
   }

@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "guise.h"
 #include "numopt.h"
-#include "../lib/safe_file.h" /* -o: libguise's one way to write a file */
 
 /* Caps on what the command line may carry. */
 #define FETCH_MAX_HEADERS 100      /* the engine's limit */
@@ -400,7 +399,7 @@ int cmd_fetch(int argc, char **argv) {
   const char *urls[FETCH_MAX_URLS];
   size_t n_urls = 0;
   const char *output = NULL;
-  safe_file out_file = {.fd = -1}; /* -o: a temp file until every transfer succeeded */
+  guise_file *out_file = NULL; /* -o: a temp file until every transfer succeeded */
   unsigned char *body = NULL;
   int rc = EXIT_USAGE;
   int parallel = 0, no_keepalive = 0;
@@ -579,7 +578,12 @@ int cmd_fetch(int argc, char **argv) {
   if (output) {
     /* Not FILE itself: a temp file beside it, renamed over it at success, so a
      * failed request leaves the old FILE as it was (docs/CLI.md). */
-    f.out = safe_file_open(&out_file, output, 0666, SAFE_FILE_SYNC) == 0 ? out_file.f : NULL;
+    /* A folder we may not write (the temp file): FILE itself, in place, as curl. */
+    f.out = guise_file_open(output, 0666, GUISE_FILE_SYNC | GUISE_FILE_IN_PLACE, &out_file) == 0
+                ? guise_file_stream(out_file)
+                : NULL;
+    if (f.out && f.verbose && guise_file_in_place(out_file))
+      fprintf(stderr, "* -o: no temp file can be made in the folder; writing the file in place\n");
     if (f.out == NULL) {
       fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
       rc = exit_code(GUISE_E_USAGE_FILE);
@@ -678,13 +682,17 @@ int cmd_fetch(int argc, char **argv) {
   for (size_t i = 0; i < n_urls; i++)
     if (ones[i].err) last_err = ones[i].err;
   free(ones);
-  if (output && last_err == 0 && safe_file_commit(&out_file) != 0) {
-    fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
-    last_err = GUISE_E_USAGE_FILE;
+  if (output && last_err == 0) {
+    int ce = guise_file_commit(out_file); /* frees it either way */
+    out_file = NULL;
+    if (ce != 0) {
+      fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
+      last_err = GUISE_E_USAGE_FILE;
+    }
   }
   rc = exit_code(last_err);
 out:
-  safe_file_abort(&out_file); /* not committed: the temp file goes, FILE stays */
+  guise_file_abort(out_file); /* not committed: the temp file goes, FILE stays */
   for (size_t i = 0; i < n_headers; i++) free(header_copies[i]);
   free(body);
   return rc;

@@ -14,7 +14,6 @@
 #include "guise.h"
 #include "guise_capture.h"
 #include "guise_fp.h"
-#include "../lib/safe_file.h" /* libguise's one way to write a file */
 
 static const char usage[] =
     "usage: guise profile list\n"
@@ -196,11 +195,11 @@ static int check_live(const char *profile) {
 }
 
 /* Writes an imported profile to |out| (stdout when NULL) and frees it. A file
- * is written through a temp file and renamed whole (safe_file.h): never a
+ * is written through a temp file and renamed whole (guise_file_open): never a
  * half-written profile, nor a symlink followed. */
 static int write_profile(char *text, size_t len, const char *out) {
-  safe_file sf;
-  FILE *f = !out ? stdout : safe_file_open(&sf, out, 0666, SAFE_FILE_SYNC) == 0 ? sf.f : NULL;
+  guise_file *sf = NULL;
+  FILE *f = !out ? stdout : guise_file_open(out, 0666, GUISE_FILE_SYNC, &sf) == 0 ? guise_file_stream(sf) : NULL;
   if (f == NULL) {
     fprintf(stderr, "guise profile import: -o %s: %s\n", out, strerror(errno));
     free(text);
@@ -208,7 +207,7 @@ static int write_profile(char *text, size_t len, const char *out) {
   }
   fwrite(text, 1, len, f);
   fputc('\n', f);
-  int bad = out ? safe_file_commit(&sf) != 0 : ferror(f) || fflush(f) != 0;
+  int bad = out ? guise_file_commit(sf) != 0 : ferror(f) || fflush(f) != 0;
   int e = errno;
   free(text);
   if (bad) {

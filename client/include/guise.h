@@ -9,6 +9,7 @@
 #define GUISE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -660,6 +661,47 @@ GUISE_EXTERN void guise_echo_options_init(guise_echo_options *opts);
  * reason written to |err| (|errlen| bytes, NUL-terminated).
  */
 GUISE_EXTERN int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen);
+
+/* ---- Files written whole or not at all -------------------------------------------- */
+
+/*
+ * The way guise writes every file (the cookie jar, -o, --body-dir, --stats-json,
+ * profile import -o), for programs that write files next to it. docs/CLI.md,
+ * "Files guise writes".
+ *
+ * guise_file_open makes a temp file in |path|'s folder (mkstemp: created with
+ * O_EXCL, mode 0600 while written, so nothing planted at a guessable name is
+ * followed or opened) and gives it its final mode: an existing file's (and, as
+ * root, its owner), else |mode| & ~umask. Write through guise_file_stream().
+ * guise_file_commit flushes, fsyncs with GUISE_FILE_SYNC (and the folder after),
+ * and renames the temp file over |path|; until then the old file is untouched,
+ * and guise_file_abort removes the temp file. A symlink at |path| to a regular
+ * file: its target is replaced, the link kept (with GUISE_FILE_NO_FOLLOW the
+ * link itself is replaced, never followed, and so is a pipe or socket). A
+ * character device or pipe at |path| (/dev/null, /dev/stdout) is written in
+ * place; a folder is EISDIR.
+ *
+ * GUISE_FILE_IN_PLACE: when the temp file cannot be made (EACCES, EPERM, EROFS:
+ * a folder the caller may not write) but |path| is a regular file it may write,
+ * that file is written in place, as curl does: not truncated at open; commit
+ * cuts it to what was written, abort too unless nothing was written (then it is
+ * left as it was). guise_file_in_place() says when that happened.
+ *
+ * guise_file_open returns 0 and *out, or -1 with errno set (nothing left behind).
+ * guise_file_commit returns 0, or -1 with errno (the temp file removed, the old
+ * file as it was); |f| is freed either way. guise_file_abort frees |f| (NULL is
+ * a no-op).
+ */
+typedef struct guise_file guise_file;
+#define GUISE_FILE_SYNC 1u      /* fsync the file and its folder at commit */
+#define GUISE_FILE_NO_FOLLOW 4u /* a symlink at the name is replaced, never followed */
+#define GUISE_FILE_IN_PLACE 8u  /* fall back to writing the file in place (above) */
+
+GUISE_EXTERN int guise_file_open(const char *path, unsigned mode, unsigned flags, guise_file **out);
+GUISE_EXTERN FILE *guise_file_stream(guise_file *f);
+GUISE_EXTERN int guise_file_in_place(const guise_file *f);
+GUISE_EXTERN int guise_file_commit(guise_file *f);
+GUISE_EXTERN void guise_file_abort(guise_file *f);
 
 /* Captures (guise fp) are read by a library of their own, libguise-capture, so that
  * libguise needs no libpcap: see guise_capture.h. */

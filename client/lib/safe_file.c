@@ -1,6 +1,8 @@
 /* safe_file.c — files written through a temp file and a rename (see safe_file.h). */
 #include "safe_file.h"
 
+#include "guise.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,6 +37,30 @@ static void clear(safe_file *sf) {
   free(sf->tmp);
   memset(sf, 0, sizeof(*sf));
   sf->fd = -1;
+}
+
+/* SAFE_FILE_IN_PLACE: sf->path itself, if it is a regular file we may write
+ * (checked on the open descriptor). Not truncated here (see safe_file.h). */
+static int open_in_place(safe_file *sf) {
+  int fd = open(sf->path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (sf->f = fdopen(fd, "w")) == NULL) {
+    close(fd);
+    return -1;
+  }
+  free(sf->tmp);
+  sf->tmp = NULL;
+  sf->fd = fd;
+  sf->direct = 1;
+  sf->in_place = 1;
+  return 0;
+}
+
+/* An in-place file cut to what was written (the old file's tail goes). */
+static int cut_in_place(safe_file *sf) {
+  off_t at = ftello(sf->f);
+  return at < 0 || ftruncate(sf->fd, at) != 0 ? -1 : 0;
 }
 
 int safe_file_open(safe_file *sf, const char *path, mode_t mode, unsigned flags) {
@@ -99,6 +125,9 @@ int safe_file_open(safe_file *sf, const char *path, mode_t mode, unsigned flags)
   int fd = mkostemp(sf->tmp, O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
+    if (exists && (flags & SAFE_FILE_IN_PLACE) && (e == EACCES || e == EPERM || e == EROFS) &&
+        open_in_place(sf) == 0)
+      return 0;
     clear(sf);
     errno = e;
     return -1;
@@ -126,8 +155,9 @@ int safe_file_commit(safe_file *sf) {
     errno = EBADF;
     return -1;
   }
-  int bad = fflush(sf->f) != 0 || ferror(sf->f);
+  int bad = fflush(sf->f) != 0 || ferror(sf->f) || (sf->in_place && cut_in_place(sf) != 0);
   int e = bad ? (errno ? errno : EIO) : 0;
+  if (!bad && sf->in_place && (sf->flags & SAFE_FILE_SYNC) && fsync(sf->fd) != 0) bad = 1, e = errno;
   if (!bad && !sf->direct && (sf->flags & SAFE_FILE_SYNC) && fsync(sf->fd) != 0) bad = 1, e = errno;
   if (fclose(sf->f) != 0 && !bad) bad = 1, e = errno;
   sf->f = NULL;
@@ -160,8 +190,61 @@ int safe_file_commit(safe_file *sf) {
 
 void safe_file_abort(safe_file *sf) {
   if (sf->f) { /* open: every successful safe_file_open leaves a FILE */
+    /* in place: what was written stays, the old tail goes (curl leaves a
+     * partial file too); nothing written, the old file as it was */
+    if (sf->in_place && fflush(sf->f) == 0 && ftello(sf->f) > 0) (void)cut_in_place(sf);
     fclose(sf->f);
     if (!sf->direct && sf->tmp) unlink(sf->tmp);
   }
   clear(sf);
+}
+
+/* ---- the public API (guise.h): a safe_file behind an opaque handle ---------------- */
+
+_Static_assert(GUISE_FILE_SYNC == SAFE_FILE_SYNC && GUISE_FILE_NO_FOLLOW == SAFE_FILE_NO_FOLLOW &&
+                   GUISE_FILE_IN_PLACE == SAFE_FILE_IN_PLACE,
+               "guise.h's GUISE_FILE_* flags are safe_file's");
+
+struct guise_file {
+  safe_file sf;
+};
+
+int guise_file_open(const char *path, unsigned mode, unsigned flags, guise_file **out) {
+  if (out == NULL || (flags & ~(GUISE_FILE_SYNC | GUISE_FILE_NO_FOLLOW | GUISE_FILE_IN_PLACE)) || mode > 07777) {
+    errno = EINVAL;
+    return -1;
+  }
+  *out = NULL;
+  guise_file *f = malloc(sizeof(*f));
+  if (f == NULL) return -1;
+  if (safe_file_open(&f->sf, path, (mode_t)mode, flags) != 0) {
+    int e = errno;
+    free(f);
+    errno = e;
+    return -1;
+  }
+  *out = f;
+  return 0;
+}
+
+FILE *guise_file_stream(guise_file *f) { return f ? f->sf.f : NULL; }
+
+int guise_file_in_place(const guise_file *f) { return f ? f->sf.in_place : 0; }
+
+int guise_file_commit(guise_file *f) {
+  if (f == NULL) {
+    errno = EBADF;
+    return -1;
+  }
+  int r = safe_file_commit(&f->sf);
+  int e = errno;
+  free(f);
+  errno = e;
+  return r;
+}
+
+void guise_file_abort(guise_file *f) {
+  if (f == NULL) return;
+  safe_file_abort(&f->sf);
+  free(f);
 }

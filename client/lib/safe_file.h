@@ -32,11 +32,18 @@
  * from the ids); so is a pipe or socket (a planted FIFO would block). A
  * character device there (/dev/null) is written in place. */
 #define SAFE_FILE_NO_FOLLOW 4u
+/* When the temp file cannot be made in the folder (EACCES, EPERM, EROFS: a
+ * folder the user may not write) but the name is a regular file the user may
+ * write, that file is written in place, as curl does (-o). It is not truncated
+ * at open: commit cuts it to what was written; abort too, unless nothing was
+ * written (then it stays as it was). */
+#define SAFE_FILE_IN_PLACE 8u
 
 typedef struct safe_file {
   FILE *f;       /* write here (a full buffer; fd below) */
   int fd;
   int direct;    /* not a regular file: written in place, no rename */
+  int in_place;  /* SAFE_FILE_IN_PLACE taken: a regular file written in place */
   unsigned flags;
   char *path;    /* the name replaced at commit (a symlink resolved) */
   char *tmp;     /* the temp file; NULL when direct */

@@ -14,6 +14,8 @@ import -o.
 - --body-dir: a symlink planted at a body file's name is replaced, its target
   untouched; a failed job leaves no body file.
 - Nothing is left behind: no temp files in the folders.
+- -o FILE in a folder where no temp file can be made (made immutable with chattr
+  as root): FILE, writable, is written in place, as curl does.
 
 usage: test_files.py GUISE
 """
@@ -224,6 +226,68 @@ try:
                        capture_output=True, timeout=30)
     check("profile import -o: a refused import leaves the file as it was",
           r.returncode != 0 and json.load(open(pout)).get("name") == "x", (r.returncode, r.stderr[-300:]))
+
+    # ---- -o in a folder where no temp file can be made: FILE written in place ------
+    # As root, modes do not stop us: the folder is made immutable (chattr +i: EPERM
+    # for a new name, its files still writable). Without chattr, the command runs
+    # as nobody in a folder it may not write, the file its own.
+    ro = os.path.join(tmp, "ro")
+    os.mkdir(ro)
+    old = b"OLD CONTENT, LONGER THAN THE NEW BODY\n"
+    target = os.path.join(ro, "out.txt")
+
+    def reset():
+        with open(target, "wb") as f:
+            f.write(old)
+
+    reset()
+    how = None
+    if os.geteuid() != 0:
+        os.chmod(ro, 0o555)
+        how = []
+    elif subprocess.run(["chattr", "+i", ro], capture_output=True).returncode == 0:
+        how = []
+    elif subprocess.run(["setpriv", "--version"], capture_output=True).returncode == 0:
+        os.chmod(tmp, 0o755)
+        os.chmod(ro, 0o755)
+        os.chmod(target, 0o666)
+        how = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--init-groups"]
+    try:
+        if how is None:
+            print("skipped: -o in a read-only folder (no chattr, no setpriv: cannot make one as root)")
+        else:
+            def run_o(url, name=target):
+                return subprocess.run([*how, GUISE, "--profile", "none", "-s", "-o", name, url],
+                                      capture_output=True, timeout=30)
+            if not how:  # the folder must refuse a new name to us too
+                probe = os.path.join(ro, "probe")
+                try:
+                    open(probe, "w").close()
+                    os.unlink(probe)
+                    writable = True
+                except OSError:
+                    writable = False
+                check("the read-only folder is one (no new name can be made in it)", not writable)
+            r = run_o(f"{base}/inplace")
+            check("-o FILE in a folder with no room for a temp file: FILE written in place, cut to the body "
+                  "(exit 0)", r.returncode == 0 and open(target, "rb").read() == b"NEW /inplace",
+                  (r.returncode, r.stderr[-300:], open(target, "rb").read()))
+            reset()
+            r = run_o(f"http://127.0.0.1:{free_port()}/")
+            check("... a request that fails before any body leaves FILE as it was",
+                  r.returncode != 0 and open(target, "rb").read() == old, (r.returncode, open(target, "rb").read()))
+            reset()
+            r = run_o(f"{base}/cut")
+            got = open(target, "rb").read()
+            check("... a body cut short: what came (curl's partial file), never mixed with the old tail",
+                  r.returncode != 0 and (got == old or (b"0123456789".startswith(got) and got)), (r.returncode, got))
+            r = run_o(f"{base}/x", os.path.join(ro, "new.txt"))
+            check("... a new FILE there cannot be made: exit 2 naming -o", r.returncode == 2 and b"-o" in r.stderr and
+                  not os.path.exists(os.path.join(ro, "new.txt")), (r.returncode, r.stderr[-300:]))
+            check("... no temp file left in the folder", leftovers(ro, ["out.txt"]) == [], os.listdir(ro))
+    finally:
+        subprocess.run(["chattr", "-i", ro], capture_output=True)
+        os.chmod(ro, 0o755)
 finally:
     srv.shutdown()
     srv.server_close()
