@@ -294,14 +294,11 @@ static void usage_error(const char *opt, const char *arg, const char *why) {
   fprintf(stderr, "': %s\n", why);
 }
 
-/* The URL with any user:password@ replaced by ***@, for messages. */
+/* A proxy URL for messages: its password written as *** (guise_url_redact, the
+ * library's one rule: "http://user:***@host:port"), into |out|. */
 static void url_for_message(const char *u, char *out, size_t cap) {
-  const char *start = strstr(u, "://");
-  start = start ? start + 3 : u;
-  size_t auth_len = strcspn(start, "/?#");
-  const char *at = memchr(start, '@', auth_len);
-  if (at) snprintf(out, cap, "%.*s***%s", (int)(start - u), u, at);
-  else snprintf(out, cap, "%s", u);
+  const char *r = guise_url_redact(u, out, cap);
+  if (r != out) snprintf(out, cap, "%s", r); /* no password: |u| itself came back */
 }
 
 /* Whether the host of |u| has bytes outside ASCII (an internationalised name

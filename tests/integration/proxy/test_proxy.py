@@ -190,6 +190,12 @@ with tempfile.TemporaryDirectory() as tmp:
         check("HTTPS proxy carries plaintext HTTP/1.1 too",
               r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
               (r.returncode, r.stdout[:200], r.stderr))
+        # A malformed proxy URL is named with its password as *** (guise_url_redact's
+        # rule, "user:***@"; before, the whole userinfo became "***@").
+        r = guise("-x", "http://guise:s3cret@[::1:8080", origin)
+        check("-x with a malformed URL: exit 2 naming -x, the user kept, the password as ***",
+              r.returncode == 2 and r.stderr.startswith(b"guise: -x 'http://guise:***@[::1:8080'") and
+              b"s3cret" not in r.stderr, (r.returncode, r.stderr))
         # guise batch takes the same proxy trust options (-k is the origins' only).
         def batch_rec(*args):
             b = subprocess.run([GUISE, "batch", "--progress", "never", "-k", "-x", hp, *args, "-"],
