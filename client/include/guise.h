@@ -317,7 +317,9 @@ typedef struct guise_client_options {
   /* Cookies (docs/COOKIES.md): a jar for the client's requests, RFC 6265 with
    * public-suffix checks; |cookie_file| a Netscape cookie file to start it with
    * (a missing file is an empty jar). A Set-Cookie or file line that is
-   * refused is reported to |on_cookie_warning| (may be NULL). */
+   * refused is reported to |on_cookie_warning| (may be NULL): "cookie file
+   * FILE:N skipped: WHY" for a line of |cookie_file|, "Set-Cookie from HOST
+   * ignored: WHY" for a server's (which may quote remote bytes: escape them). */
   int cookies;
   const char *cookie_file;
   void (*on_cookie_warning)(void *arg, const char *what);
