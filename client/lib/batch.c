@@ -264,10 +264,13 @@ struct guise_batch {
   atomic_int stopped;
   /* Jobs handed to a worker in runs: staged here (under submit_lock) and moved
    * to the worker's inbox 64 at a time, or at once when the workers may be short
-   * of work. */
+   * of work. |staged_total| is written under submit_lock and read without it by
+   * job_ended; |handover_wanted|: a job ended while the lock was held (see
+   * hand_over_staged). */
   struct bjob **staged_head, **staged_tail;
   unsigned *n_staged;
-  unsigned staged_total;
+  atomic_uint staged_total;
+  atomic_int handover_wanted;
   /* global rate */
   double tokens;
   uint64_t refill_ns;
@@ -302,8 +305,15 @@ static void job_free(bjob *j) {
 
 /* One job ended (recorded or interrupted): a waiting submitter may go on once
  * the low mark is reached, guise_batch_wait() once nothing is pending. */
+static void hand_over_staged(guise_batch *b);
+
 static void job_ended(guise_batch *b) {
   unsigned long long left = atomic_fetch_sub(&b->pending, 1) - 1;
+  /* Staged jobs must not wait for a submit that may never come (input that
+   * pauses, a caller that waits for records before it submits more): once the
+   * workers may run short of work, what is staged goes to them now. */
+  unsigned staged = atomic_load(&b->staged_total);
+  if (staged && left - staged < b->o.concurrency) hand_over_staged(b);
   if ((atomic_load(&b->waiters) && left <= b->low_mark) || (left == 0 && atomic_load(&b->end_waiters))) {
     pthread_mutex_lock(&b->lock);
     pthread_cond_broadcast(&b->cond);
@@ -1111,6 +1121,18 @@ static void hand_over(guise_batch *b) {
   }
 }
 
+/* hand_over() from a thread that is not the submitter: with the lock if it is
+ * free; else the holder hands over — a worker in here does; a submitter sees
+ * |handover_wanted| after it unlocks (guise_batch_submit). */
+static void hand_over_staged(guise_batch *b) {
+  if (pthread_mutex_trylock(&b->submit_lock) == 0) {
+    hand_over(b);
+    pthread_mutex_unlock(&b->submit_lock);
+  } else {
+    atomic_store(&b->handover_wanted, 1);
+  }
+}
+
 int guise_batch_submit(guise_batch *b, const guise_job *in) {
   if (b == NULL || in == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
   guise_job jb;
@@ -1196,6 +1218,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
    * beyond what is staged: the start, or input that trickles in). */
   if (b->staged_total >= 64 || atomic_load(&b->pending) - b->staged_total < b->o.concurrency) hand_over(b);
   pthread_mutex_unlock(&b->submit_lock);
+  if (atomic_exchange(&b->handover_wanted, 0)) hand_over_staged(b);
   return 0;
 }
 

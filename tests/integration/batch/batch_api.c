@@ -7,6 +7,10 @@
  *   all     N jobs, then guise_batch_finish: every job has exactly one record
  *   stop    N slow jobs, guise_batch_stop(b, 1) after 0.5 s: every job has a
  *           record or is counted as interrupted, never both, never none
+ *   trickle N jobs in runs of 70 with a pause after each, as input that arrives
+ *           now and then (or a caller that waits for records before it submits
+ *           more) gives them; then, before guise_batch_wait, up to 10 s for every
+ *           record ("before_wait": the records that came without it)
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -70,6 +74,10 @@ int main(int argc, char **argv) {
     e = guise_batch_submit(b, &j);
     if (e == 0) submitted++;
     else refused++;
+    if (strcmp(mode, "trickle") == 0 && i % 70 == 69) {
+      struct timespec pause = {0, 20 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+    }
     if (!stopped && strcmp(mode, "stop") == 0) {
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
@@ -80,6 +88,17 @@ int main(int argc, char **argv) {
     }
   }
   if (!stopped && strcmp(mode, "stop") == 0) guise_batch_stop(b, 1);
+  unsigned long before_wait = 0;
+  if (strcmp(mode, "trickle") == 0) {
+    for (int k = 0; k < 1000; k++) {
+      pthread_mutex_lock(&lock);
+      before_wait = records;
+      pthread_mutex_unlock(&lock);
+      if (before_wait >= submitted) break;
+      struct timespec tick = {0, 10 * 1000 * 1000};
+      nanosleep(&tick, NULL);
+    }
+  }
   guise_batch_wait(b);
   guise_batch_stats st;
   guise_batch_stats_get(b, &st);
@@ -88,8 +107,9 @@ int main(int argc, char **argv) {
   for (unsigned long i = 0; i < n; i++)
     if (!seen[i]) missing++;
   printf("{\"submitted\":%lu,\"refused\":%lu,\"records\":%lu,\"ok\":%lu,\"duplicates\":%lu,\"unknown\":%lu,"
-         "\"missing\":%lu,\"interrupted\":%llu,\"stats_done\":%llu}\n",
-         submitted, refused, records, ok, duplicates, unknown, missing, st.interrupted, st.done);
+         "\"missing\":%lu,\"interrupted\":%llu,\"stats_done\":%llu,\"before_wait\":%lu}\n",
+         submitted, refused, records, ok, duplicates, unknown, missing, st.interrupted, st.done,
+         before_wait);
   free(seen);
   return 0;
 }

@@ -50,6 +50,16 @@ try:
           d["submitted"] == 2000 and d["records"] == 2000 and d["ok"] == 2000 and d["missing"] == 0 and
           d["duplicates"] == 0 and d["unknown"] == 0 and d["interrupted"] == 0, (r.stdout, r.stderr[-300:]))
 
+    # Jobs staged for a run must not wait for a submit that never comes: every
+    # record arrives without guise_batch_wait() (once, 5 of 3,000 stayed staged
+    # until a Python caller that waits for records before submitting more hung).
+    r = subprocess.run([API, "trickle", f"https://127.0.0.1:{port}/trickle", "3000"], capture_output=True,
+                       text=True, timeout=60)
+    d = json.loads(r.stdout)
+    check("C API, input in runs with pauses: every record before guise_batch_wait",
+          d["submitted"] == 3000 and d["before_wait"] == 3000 and d["records"] == 3000 and d["missing"] == 0,
+          (r.stdout, r.stderr[-300:]))
+
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
     srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
