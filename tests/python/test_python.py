@@ -120,6 +120,31 @@ def run(echo, base):
     r = guise.get(echo + "/ff", verify=False, profile="firefox-144")
     check("profile= per call: Firefox 144's JA4", r.json()["tls"]["fingerprints"]["ja4"] == ff["ja4"])
 
+    # -- guise.batch: the C engine, jobs from a generator
+    jobs = (echo + f"/batch{i}" for i in range(500))
+    recs = list(guise.batch(jobs, verify=False, concurrency=32, body="text"))
+    check("batch over a generator: 500 jobs, 500 records, ids 1..500 once each",
+          len(recs) == 500 and sorted(int(r["id"]) for r in recs) == list(range(1, 501)),
+          (len(recs), recs[:1]))
+    seen = [json.loads(r["body"])["tls"]["fingerprints"]["ja4"] for r in recs if r.get("body")]
+    check("batch: JA4 seen by echo is the profile's on every job",
+          len(seen) == 500 and set(seen) == {want["ja4"]}, set(seen))
+    recs = list(guise.batch(["not a url", {"url": echo + "/j", "id": "x"}, "", "# comment"], verify=False))
+    check("batch: a bad line gets an error record with its line number, a dict job its own id",
+          [(r["id"], r["error"]) for r in recs] == [("1", "USAGE_INVALID_ARGUMENT"), ("x", None)], recs)
+    it = guise.batch((base + "/stall" for _ in range(20)), profile=None, timeout=10)
+    old = signal.signal(signal.SIGALRM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    t0 = time.monotonic()
+    try:
+        list(it)
+        check("Ctrl-C during guise.batch", False, "no exception")
+    except KeyboardInterrupt:
+        check("Ctrl-C during guise.batch stops it at once (jobs in flight cancelled)",
+              time.monotonic() - t0 < 3, time.monotonic() - t0)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+
     # -- cookies, redirects, headers in order, bodies
     with guise.Client(profile=None) as c:
         r = c.get(base + "/set")

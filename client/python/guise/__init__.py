@@ -34,7 +34,7 @@ __all__ = [
     "delete", "head", "profiles", "version", "DEFAULT_PROFILE",
     "GuiseError", "UsageError", "DNSError", "ConnectError", "TLSError", "CertificateError",
     "ProxyError", "HTTPError", "DecodeError", "ProfileError", "TimeoutError", "ResourceError",
-    "HTTPStatusError",
+    "HTTPStatusError", "batch",
 ]
 
 DEFAULT_PROFILE: str = _guise.default_profile()
@@ -580,3 +580,114 @@ def delete(url: str, **kw) -> Response:
 def head(url: str, **kw) -> Response:
     return request("HEAD", url, **kw)
 
+
+
+# ---- Batches ---------------------------------------------------------------------------
+
+_BODY_MODES = {"discard": _guise.BODY_DISCARD, "text": _guise.BODY_TEXT,
+               "base64": _guise.BODY_BASE64}
+
+
+def batch(jobs, *, concurrency: int = 256, per_host: int | None = None,
+          rate: float | None = None, per_host_rate: float | None = None, retries: int = 2,
+          profile: str | None = DEFAULT_PROFILE, workers: int | None = None,
+          verify: bool = True, cacert: str | None = None, proxy: str | None = None,
+          resolve=None, dns_servers: str | None = None, timeout=None,
+          http_version: str | None = None, follow_redirects: bool = False,
+          max_redirects: int = 20, cookies: bool = False, include_headers: bool = False,
+          body: str = "discard", body_dir: str | None = None,
+          connections_per_host: int | None = None, streams_per_connection: int | None = None,
+          max_pending: int | None = None, keepalive: bool = True, coalesce_ms: int | None = None,
+          max_body: int = 0) -> Iterator[dict[str, Any]]:
+    """libguise's batch engine, the one behind `guise batch`: yields one record (a
+    dict with the fields of `guise batch`'s JSON records) per job as jobs end.
+
+    jobs: an iterable (a list, a generator, a file) of URLs (str), JSON job lines, or
+    dicts in the job format ({"url", "id", "method", "headers", "body" |
+    "body_base64", "profile", "proxy", "http", "meta"}); read lazily, never more
+    than max_pending (default 4 x concurrency) ahead of the records yielded. A line
+    that is not a job gets an error record (error USAGE_INVALID_ARGUMENT) with its
+    line number. The engine's threads run without the GIL; stopping the iteration
+    early, or Ctrl-C, cancels what is in flight. timeout: seconds per attempt, or a
+    (connect, total) pair. body: "discard", "text", "base64"; body_dir: one file per
+    job. Other keywords as `guise batch`'s options (docs/BATCH.md).
+    """
+    if body_dir is not None:
+        mode = _guise.BODY_DIR
+    elif body in _BODY_MODES:
+        mode = _BODY_MODES[body]
+    else:
+        raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                         f"body must be one of {sorted(_BODY_MODES)}, not {body!r}")
+    if http_version not in _HTTP_VERSIONS:
+        raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                         f"http_version must be None, '1.1' or '2', not {http_version!r}")
+    for what, v in (("rate", rate), ("per_host_rate", per_host_rate)):
+        if v is not None and not (0.001 <= float(v) <= 1e7):  # refuses NaN too
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"{what} must be from 0.001 to 1e7 requests/s, not {v!r}")
+    connect_ms, total_ms = _timeouts(timeout)
+    pending_cap = max_pending or 4 * concurrency
+    try:
+        eng = _guise.Batch(workers=workers or 0, concurrency=concurrency, per_host=per_host or 0,
+                           rate=float(rate or 0), per_host_rate=float(per_host_rate or 0),
+                           retries=retries, connections_per_host=connections_per_host or 0,
+                           streams_per_connection=streams_per_connection or 0,
+                           max_pending=pending_cap, profile=profile if profile is not None else "none",
+                           proxy=proxy, insecure=not verify, cafile=cacert,
+                           http_version=_HTTP_VERSIONS[http_version],
+                           resolve=list(resolve) if resolve else None, dns_servers=dns_servers,
+                           connect_timeout_ms=connect_ms, max_time_ms=total_ms, max_body=max_body,
+                           include_headers=include_headers, body_mode=mode, body_dir=body_dir,
+                           follow_redirects=follow_redirects, max_redirects=max_redirects,
+                           cookies=cookies, no_reuse=not keepalive,
+                           coalesce_ms=coalesce_ms or 0, no_coalesce=coalesce_ms == 0)
+    except _guise.Error as e:
+        raise _error(*e.args) from None
+    return _run_batch(eng, jobs, pending_cap)
+
+
+def _run_batch(eng, jobs, pending_cap):
+    it = iter(jobs)
+    lineno = pending = 0
+    exhausted = False
+    finished = False
+    try:
+        while True:
+            while not exhausted and pending < pending_cap:
+                try:
+                    job = next(it)
+                except StopIteration:
+                    exhausted = True
+                    break
+                lineno += 1
+                if isinstance(job, Mapping):
+                    line = _json.dumps(job, separators=(",", ":"))
+                elif isinstance(job, (bytes, bytearray)):
+                    line = bytes(job).decode("utf-8", "surrogateescape")
+                else:
+                    line = str(job)
+                line = line.rstrip("\r\n")
+                try:
+                    r = eng.submit(line, lineno)
+                except UnicodeEncodeError:
+                    r = "the line is not valid UTF-8"
+                except _guise.Error as e:
+                    raise _error(*e.args) from None
+                if r is True:
+                    pending += 1
+                elif isinstance(r, str):
+                    yield {"id": str(lineno), "line": lineno, "url": None, "status": 0,
+                           "error": "USAGE_INVALID_ARGUMENT", "error_class": "usage",
+                           "error_detail": r, "attempts": 0}
+            if exhausted and pending == 0:
+                break
+            for rec in eng.take(0.05):
+                pending -= 1
+                yield _json.loads(rec)
+        finished = True
+        eng.finish()
+    finally:
+        if not finished:
+            eng.stop(True)
+            eng.finish()

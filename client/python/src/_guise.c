@@ -774,6 +774,284 @@ static PyTypeObject EngineType = {
     .tp_methods = Engine_methods,
 };
 
+
+/* ---- Python: Batch (guise_batch_*) --------------------------------------------------- */
+
+/* One record, as the engine wrote it. */
+typedef struct rec {
+  struct rec *next;
+  size_t len;
+  char json[];
+} rec;
+
+typedef struct Batch {
+  PyObject_HEAD
+  guise_batch *b;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int sync_ready;
+  rec *head, *tail;
+  unsigned long long queued; /* records waiting in the list */
+  char *opt_strings;
+  const char **opt_resolve;
+} Batch;
+
+/* From a worker thread (the engine serialises the calls): the record is copied and
+ * queued for take(). The queue holds at most the jobs pending (max_pending), since
+ * every record is of a job submitted and take() runs between submits. */
+static void batch_on_record(void *arg, const char *json, size_t len, int err) {
+  Batch *bt = arg;
+  rec *r = malloc(sizeof(*r) + len + 1);
+  if (r == NULL) return; /* out of memory: the record is lost, and counted by the engine */
+  r->next = NULL;
+  r->len = len;
+  memcpy(r->json, json, len);
+  r->json[len] = '\0';
+  pthread_mutex_lock(&bt->mu);
+  if (bt->tail) bt->tail->next = r;
+  else bt->head = r;
+  bt->tail = r;
+  bt->queued++;
+  pthread_cond_signal(&bt->cv);
+  pthread_mutex_unlock(&bt->mu);
+}
+
+static int Batch_init(Batch *bt, PyObject *args, PyObject *kw) {
+  static char *kwlist[] = {"workers", "concurrency", "per_host", "rate", "per_host_rate",
+                           "retries", "connections_per_host", "streams_per_connection",
+                           "max_pending", "profile", "proxy", "insecure", "cafile",
+                           "http_version", "resolve", "dns_servers", "connect_timeout_ms",
+                           "max_time_ms", "max_body", "include_headers", "body_mode",
+                           "body_dir", "follow_redirects", "max_redirects", "cookies",
+                           "no_reuse", "coalesce_ms", "no_coalesce", NULL};
+  guise_batch_options o;
+  guise_batch_options_init(&o);
+  PyObject *profile = NULL, *proxy = NULL, *cafile = NULL, *resolve = NULL, *dns = NULL,
+           *body_dir = NULL;
+  unsigned retries = o.retries;
+  if (bt->b) {
+    PyErr_SetString(PyExc_RuntimeError, "Batch already initialised");
+    return -1;
+  }
+  if (!PyArg_ParseTupleAndKeywords(
+          args, kw, "|IIIddIIIIOOpOiOOIIKpiOpIppIp", kwlist, &o.workers, &o.concurrency,
+          &o.per_host, &o.rate, &o.per_host_rate, &retries, &o.connections_per_host,
+          &o.streams_per_connection, &o.max_pending, &profile, &proxy, &o.insecure, &cafile,
+          &o.http_version, &resolve, &dns, &o.connect_timeout_ms, &o.max_time_ms, &o.max_body,
+          &o.include_headers, &o.body_mode, &body_dir, &o.follow_redirects, &o.max_redirects,
+          &o.cookies, &o.no_reuse, &o.h2_coalesce_ms, &o.no_coalesce))
+    return -1;
+  o.retries = retries;
+  const char *s[5];
+  if (opt_str(profile, "profile", &s[0]) || opt_str(proxy, "proxy", &s[1]) ||
+      opt_str(cafile, "cacert", &s[2]) || opt_str(dns, "dns_servers", &s[3]) ||
+      opt_str(body_dir, "body_dir", &s[4]))
+    return -1;
+  PyObject *rfast;
+  const char **rv;
+  size_t rn;
+  if (str_list(resolve, "resolve", &rfast, &rv, &rn)) {
+    Py_XDECREF(rfast);
+    free(rv);
+    return -1;
+  }
+  const char **all = calloc(5 + rn, sizeof(char *));
+  const char ***dst = calloc(5 + rn, sizeof(char **));
+  bt->opt_resolve = calloc(rn ? rn : 1, sizeof(char *));
+  if (all && dst && bt->opt_resolve) {
+    const char **od[5] = {&o.profile, &o.proxy, &o.cafile, &o.dns_servers, &o.body_dir};
+    for (int i = 0; i < 5; i++) {
+      all[i] = s[i];
+      dst[i] = od[i];
+    }
+    for (size_t i = 0; i < rn; i++) {
+      all[5 + i] = rv[i];
+      dst[5 + i] = &bt->opt_resolve[i];
+    }
+    bt->opt_strings = pack_strings(all, dst, 5 + rn);
+  }
+  free(all);
+  free(dst);
+  Py_XDECREF(rfast);
+  free(rv);
+  if (bt->opt_strings == NULL) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  o.resolve = bt->opt_resolve;
+  o.n_resolve = rn;
+  o.on_record = batch_on_record;
+  o.arg = bt;
+  pthread_mutex_init(&bt->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&bt->cv, &ca);
+  pthread_condattr_destroy(&ca);
+  bt->sync_ready = 1;
+  int err = guise_batch_new(&o, &bt->b);
+  if (err) {
+    bt->b = NULL;
+    raise_code(err, "the batch could not start (check its options)");
+    return -1;
+  }
+  return 0;
+}
+
+/* submit(line, lineno) -> True when queued, None for a blank or comment line, or
+ * the reason (str) the line is not a job. The line is read by the engine's job reader (a URL
+ * or a JSON job); waits, GIL released, while max_pending jobs are pending. */
+static PyObject *Batch_submit(Batch *bt, PyObject *args) {
+  const char *line;
+  Py_ssize_t len;
+  unsigned long long lineno;
+  if (!PyArg_ParseTuple(args, "s#K", &line, &len, &lineno)) return NULL;
+  if (bt->b == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "the batch has finished");
+    return NULL;
+  }
+  guise_job job;
+  guise_job_store *store = NULL;
+  char why[512] = "";
+  int r = guise_job_parse(line, (size_t)len, &job, &store, why, sizeof(why));
+  if (r == 1) {
+    guise_job_free(store);
+    Py_RETURN_NONE;
+  }
+  if (r != 0) {
+    guise_job_free(store);
+    return PyUnicode_DecodeUTF8(why, (Py_ssize_t)strlen(why), "backslashreplace");
+  }
+  job.line = lineno;
+  int err;
+  Py_BEGIN_ALLOW_THREADS
+  err = guise_batch_submit(bt->b, &job);
+  Py_END_ALLOW_THREADS
+  guise_job_free(store);
+  if (err) return raise_code(err, "the batch refused the job");
+  Py_RETURN_TRUE;
+}
+
+/* take(timeout_s) -> [record str]: the records queued, waiting up to |timeout_s|
+ * (GIL released) for the first. A signal ends the wait (its exception raised). */
+static PyObject *Batch_take(Batch *bt, PyObject *arg) {
+  double timeout = PyFloat_AsDouble(arg);
+  if (timeout == -1 && PyErr_Occurred()) return NULL;
+  rec *list;
+  Py_BEGIN_ALLOW_THREADS
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double end = ts.tv_sec + ts.tv_nsec / 1e9 + (timeout > 0 ? timeout : 0);
+  ts.tv_sec = (time_t)end;
+  ts.tv_nsec = (long)((end - (double)ts.tv_sec) * 1e9);
+  pthread_mutex_lock(&bt->mu);
+  if (bt->head == NULL && timeout > 0) pthread_cond_timedwait(&bt->cv, &bt->mu, &ts);
+  list = bt->head;
+  bt->head = bt->tail = NULL;
+  bt->queued = 0;
+  pthread_mutex_unlock(&bt->mu);
+  Py_END_ALLOW_THREADS
+  PyObject *out = PyList_New(0);
+  while (list) {
+    rec *r = list;
+    list = r->next;
+    PyObject *s = out ? PyUnicode_DecodeUTF8(r->json, (Py_ssize_t)r->len, "backslashreplace") : NULL;
+    if (s == NULL || PyList_Append(out, s)) Py_CLEAR(out);
+    Py_XDECREF(s);
+    free(r);
+  }
+  if (out && PyErr_CheckSignals()) Py_CLEAR(out);
+  return out;
+}
+
+static PyObject *Batch_stop(Batch *bt, PyObject *arg) {
+  int cancel = PyObject_IsTrue(arg);
+  if (cancel < 0) return NULL;
+  if (bt->b) {
+    Py_BEGIN_ALLOW_THREADS
+    guise_batch_stop(bt->b, cancel);
+    Py_END_ALLOW_THREADS
+  }
+  Py_RETURN_NONE;
+}
+
+/* wait(): every submitted job has ended (its record is in the queue for take()). */
+static PyObject *Batch_wait(Batch *bt, PyObject *unused) {
+  if (bt->b) {
+    Py_BEGIN_ALLOW_THREADS
+    guise_batch_wait(bt->b);
+    Py_END_ALLOW_THREADS
+  }
+  Py_RETURN_NONE;
+}
+
+static PyObject *Batch_stats(Batch *bt, PyObject *unused) {
+  if (bt->b == NULL) Py_RETURN_NONE;
+  guise_batch_stats st = {sizeof(st)};
+  guise_batch_stats_get(bt->b, &st);
+  return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:d}", "submitted", st.submitted, "done",
+                       st.done, "ok", st.ok, "failed", st.failed, "retries", st.retries,
+                       "in_flight", st.in_flight, "interrupted", st.interrupted, "p50_ms",
+                       st.p50_ms, "p99_ms", st.p99_ms);
+}
+
+/* finish(): waits for the jobs, stops the workers, frees the engine (GIL released). */
+static PyObject *Batch_finish(Batch *bt, PyObject *unused) {
+  if (bt->b) {
+    guise_batch *b = bt->b;
+    bt->b = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    guise_batch_finish(b);
+    Py_END_ALLOW_THREADS
+  }
+  Py_RETURN_NONE;
+}
+
+static void Batch_dealloc(Batch *bt) {
+  if (bt->b) {
+    /* Dropped while running: cancel what is in flight, then free. */
+    guise_batch *b = bt->b;
+    bt->b = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    guise_batch_stop(b, 1);
+    guise_batch_finish(b);
+    Py_END_ALLOW_THREADS
+  }
+  if (bt->sync_ready) {
+    rec *r = bt->head;
+    while (r) {
+      rec *n = r->next;
+      free(r);
+      r = n;
+    }
+    pthread_mutex_destroy(&bt->mu);
+    pthread_cond_destroy(&bt->cv);
+  }
+  free(bt->opt_strings);
+  free(bt->opt_resolve);
+  Py_TYPE(bt)->tp_free((PyObject *)bt);
+}
+
+static PyMethodDef Batch_methods[] = {
+    {"submit", (PyCFunction)Batch_submit, METH_VARARGS, "Queue one input line (URL or JSON job)."},
+    {"take", (PyCFunction)Batch_take, METH_O, "Records queued, waiting up to a timeout for one."},
+    {"stop", (PyCFunction)Batch_stop, METH_O, "No more jobs start; True also cancels those running."},
+    {"wait", (PyCFunction)Batch_wait, METH_NOARGS, "Wait until every submitted job has ended."},
+    {"stats", (PyCFunction)Batch_stats, METH_NOARGS, "The engine's counters."},
+    {"finish", (PyCFunction)Batch_finish, METH_NOARGS, "Wait, stop the workers, free the engine."},
+    {NULL, NULL, 0, NULL}};
+
+static PyTypeObject BatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "guise._guise.Batch",
+    .tp_basicsize = sizeof(Batch),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "libguise's batch engine (internal: use guise.batch).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Batch_init,
+    .tp_dealloc = (destructor)Batch_dealloc,
+    .tp_methods = Batch_methods,
+};
+
 /* ---- Module ------------------------------------------------------------------------- */
 
 static PyObject *mod_version(PyObject *self, PyObject *unused) {
@@ -833,12 +1111,17 @@ static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "guise._guise",
                                  NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__guise(void) {
-  if (PyType_Ready(&EngineType) < 0) return NULL;
+  if (PyType_Ready(&EngineType) < 0 || PyType_Ready(&BatchType) < 0) return NULL;
   PyObject *m = PyModule_Create(&mod);
   if (m == NULL) return NULL;
   GuiseErrorBase = PyErr_NewException("guise._guise.Error", NULL, NULL);
   if (GuiseErrorBase == NULL || PyModule_AddObjectRef(m, "Error", GuiseErrorBase) ||
-      PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType)) {
+      PyModule_AddObjectRef(m, "Engine", (PyObject *)&EngineType) ||
+      PyModule_AddObjectRef(m, "Batch", (PyObject *)&BatchType) ||
+      PyModule_AddIntConstant(m, "BODY_DISCARD", GUISE_BODY_DISCARD) ||
+      PyModule_AddIntConstant(m, "BODY_TEXT", GUISE_BODY_TEXT) ||
+      PyModule_AddIntConstant(m, "BODY_BASE64", GUISE_BODY_BASE64) ||
+      PyModule_AddIntConstant(m, "BODY_DIR", GUISE_BODY_DIR)) {
     Py_DECREF(m);
     return NULL;
   }
