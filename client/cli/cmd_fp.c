@@ -9,7 +9,8 @@
 static const char usage[] =
     "usage: guise fp [--pretty] [--stats] [--max-flows N] [--max-flow-bytes N] FILE...\n"
     "\n"
-    "Reports every client flight (TLS ClientHello, HTTP/2 preface, HTTP/1 request head)\n"
+    "Reports every client flight (TLS ClientHello, HTTP/2 preface, HTTP/1 request head,\n"
+    "SSH identification string; behind an HTTP CONNECT or SOCKS handshake too)\n"
     "found in each FILE: a pcap or pcapng capture (TCP over IPv4/IPv6 reassembled per\n"
     "connection), or a hex dump of one flight. One JSON document per flight on standard\n"
     "output, one per line (indented with --pretty) — the same as `guise echo` under a\n"

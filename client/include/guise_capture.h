@@ -64,7 +64,9 @@ GUISE_EXTERN void guise_fp_options_init(guise_fp_options *opts);
 /*
  * guise_fp_file reads one file and reports every client flight in it — the first
  * bytes a client sent on a connection: a TLS ClientHello, an h2c connection
- * preface or an HTTP/1 request head — as the JSON documents of `guise echo`
+ * preface, an HTTP/1 request head or an SSH identification string — behind an
+ * HTTP CONNECT or SOCKS handshake when there is one — and a ClientHello sent
+ * again after a HelloRetryRequest — as the JSON documents of `guise echo`
  * under a "flow" member saying where the flight was found. See docs/FP.md.
  *
  * The kind of file is told from its first bytes: pcap (any byte order, micro- or

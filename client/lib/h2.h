@@ -193,7 +193,8 @@ typedef enum h2_headers_kind {
 /*
  * Callbacks of one request; every one may be NULL. |ud| is the user_data given to
  * h2_submit(). A non-zero return from on_headers or on_data cancels the request
- * (RST_STREAM CANCEL; on_close gets GUISE_E_CANCELLED).
+ * (RST_STREAM CANCEL): a negative GUISE_E_* code returned is the stream's result
+ * (on_close gets it), any other non-zero value gives GUISE_E_CANCELLED.
  */
 typedef struct h2_stream_callbacks {
   /* A complete header block: |status| and the regular fields in wire order

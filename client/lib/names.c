@@ -137,13 +137,18 @@ int name_to_value(name_kind kind, const char *name, uint16_t *out) {
     }
   }
   /* "0x" and exactly four hex digits: a code point without a name. */
+  /* (strtoul alone would take a sign or blanks: "0x-001" was 0xffff) */
   if (name[0] == '0' && name[1] == 'x' && strlen(name) == 6) {
-    char *end;
-    unsigned long v = strtoul(name + 2, &end, 16);
-    if (*end == '\0') {
-      *out = (uint16_t)v;
-      return 0;
+    uint16_t v = 0;
+    for (int i = 2; i < 6; i++) {
+      char c = name[i];
+      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return -1;
+      v = (uint16_t)(v << 4 | (unsigned)d);
     }
+    *out = v;
+    return 0;
   }
   return -1;
 }
