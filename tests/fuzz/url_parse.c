@@ -7,17 +7,33 @@
  * refusal has a reason and an offset inside the input; an accepted URL has a
  * request-target of bytes 0x21..0x7E only, within URL_MAX_LEN, starting with
  * '/'; a non-empty host and authority; and its href parses back to itself
- * (normalization is idempotent). The same holds for every resolved URL.
+ * (normalization is idempotent). The same holds for every resolved URL. A URL
+ * with a password, redacted by guise_url_redact, parses to the same user, host
+ * and request-target with the password "***".
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "guise.h"
 #include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static url a, b, c;
-static char href[URL_STORE + 8], again[URL_STORE + 8];
+static url a, b, c, d;
+static char href[URL_STORE + 8], again[URL_STORE + 8], red[URL_STORE + 16];
+static char p1[URL_STORE], p2[URL_STORE];
+
+static void check_redacted(const url *u, const char *text, size_t n) {
+  const char *r = guise_url_redact(text, red, sizeof(red));
+  url_err e;
+  if (url_parse(&d, r, strlen(r), &e) != 0) abort();
+  if (url_userinfo(&d, 1, 0, p1, sizeof(p1), NULL) != 0 || strcmp(p1, URL_REDACTED) != 0) abort();
+  if (url_userinfo(u, 0, 0, p1, sizeof(p1), NULL) != 0 || url_userinfo(&d, 0, 0, p2, sizeof(p2), NULL) != 0 ||
+      strcmp(p1, p2) != 0)
+    abort();
+  if (strcmp(url_host(u), url_host(&d)) != 0 || strcmp(url_target(u), url_target(&d)) != 0) abort();
+  (void)n;
+}
 
 static void check_ok(const url *u) {
   const char *t = url_target(u);
@@ -33,6 +49,7 @@ static void check_ok(const url *u) {
   if (url_parse(&c, href, (size_t)n, &e) != 0) abort();
   long m = url_href(&c, again, sizeof(again));
   if (m != n || memcmp(href, again, (size_t)n) != 0) abort();
+  if (u->has_password && (size_t)n + 8 <= URL_MAX_LEN) check_redacted(u, href, (size_t)n);
 }
 
 static void check_err(int rc, const url_err *e, size_t len) {
