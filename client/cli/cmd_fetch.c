@@ -229,6 +229,13 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
   if (f->write_out) write_out(f->write_out, one->url, err, info);
 }
 
+/* Runs |loop| until the |n| requests of |ones| have ended. */
+static void run_until_done(uv_loop_t *loop, const fetch_one *ones, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    while (!ones[i].done && uv_run(loop, UV_RUN_ONCE) != 0) {
+    }
+}
+
 static void cookie_warning(void *arg, const char *what) {
   const fetch_state *f = arg;
   /* A refused Set-Cookie is the server's business: -v only. A cookie-file line
@@ -665,9 +672,12 @@ int cmd_fetch(int argc, char **argv) {
       ones[i].err = e;
       ones[i].done = 1;
     }
-    if (!parallel) uv_run(&loop, UV_RUN_DEFAULT); /* until the request is over */
+    /* Until the request is over — not until the loop is idle: a connection still
+     * being made that no request waits for any more (the request hit --max-time
+     * first) would keep the command waiting until its connect timeout. */
+    if (!parallel) run_until_done(&loop, &ones[i], 1);
   }
-  uv_run(&loop, UV_RUN_DEFAULT);
+  run_until_done(&loop, ones, n_urls);
   if (cookie_jar_out && guise_client_save_cookies(cl, cookie_jar_out) != 0) {
     fprintf(stderr, "guise: -c %s: %s\n", cookie_jar_out, strerror(errno));
     last_err = GUISE_E_USAGE_FILE;

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 GUISE = sys.argv[1]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
@@ -204,6 +205,14 @@ with tempfile.TemporaryDirectory() as tmp:
                            capture_output=True, timeout=10, env=env)
         check("a bad proxy from the environment is blamed on the environment, not the URL: exit 2",
               r.returncode == 2 and b"environment" in r.stderr, (r.returncode, r.stderr))
+        # A TLS server that accepts and never answers: -m 1 ends the command at 1 s, not
+        # at the connect timeout of the connection still being made (30 s by default).
+        port, _ = serve(lambda c: time.sleep(20))
+        t0 = time.monotonic()
+        r = guise("-m", "1", f"https://127.0.0.1:{port}/", timeout=40)
+        took = time.monotonic() - t0
+        check(f"-m 1 against a silent TLS server: exit 28 after about 1 s (took {took:.1f} s)",
+              r.returncode == 28 and took < 5, (r.returncode, took, r.stderr))
     finally:
         for s in servers:
             s.close()
