@@ -321,24 +321,30 @@ static int host_not_ascii(const char *u) {
 
 /* guise_client_new with |co| only to see whether it takes it; the client is
  * closed at once. */
-static int client_takes(uv_loop_t *loop, const guise_client_options *co) {
+static int client_takes(const guise_client_options *co) {
+  /* On a loop of its own: running the command's loop here would run the
+   * requests already started on it (to their end, or a connection nobody waits
+   * for to its connect timeout). */
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) return GUISE_E_NOMEM;
   guise_client *cl = NULL;
-  int e = guise_client_new((struct uv_loop_s *)loop, co, &cl);
+  int e = guise_client_new((struct uv_loop_s *)&loop, co, &cl);
   if (cl) guise_client_close(cl);
-  uv_run(loop, UV_RUN_DEFAULT);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
   return e;
 }
 
 /* guise_client_new refused |co| with |e|: finds the option at fault, one at a
  * time, so that the message names it (the library's code alone cannot say
  * whether a --resolve entry or the proxy URL was wrong). */
-static void explain_client_error(uv_loop_t *loop, const guise_client_options *co, int e) {
+static void explain_client_error(const guise_client_options *co, int e) {
   guise_client_options one;
   char shown[2048];
   if (co->proxy) {
     guise_client_options_init(&one);
     one.proxy = co->proxy;
-    int pe = client_takes(loop, &one);
+    int pe = client_takes(&one);
     if (pe) {
       url_for_message(co->proxy, shown, sizeof(shown));
       usage_error("-x", shown, pe == GUISE_E_USAGE_URL_SCHEME
@@ -351,7 +357,7 @@ static void explain_client_error(uv_loop_t *loop, const guise_client_options *co
     guise_client_options_init(&one);
     one.resolve = &co->resolve[i];
     one.n_resolve = 1;
-    if (client_takes(loop, &one)) {
+    if (client_takes(&one)) {
       usage_error("--resolve", co->resolve[i], "expected HOST:PORT:ADDR[,ADDR...] with a port from 1 to "
                                                "65535 and IP addresses");
       return;
@@ -360,7 +366,7 @@ static void explain_client_error(uv_loop_t *loop, const guise_client_options *co
   if (co->dns_servers) {
     guise_client_options_init(&one);
     one.dns_servers = co->dns_servers;
-    if (client_takes(loop, &one)) {
+    if (client_takes(&one)) {
       usage_error("--dns-servers", co->dns_servers, "expected IP[:PORT],... (IPv6 as [IP]:PORT)");
       return;
     }
@@ -368,7 +374,7 @@ static void explain_client_error(uv_loop_t *loop, const guise_client_options *co
   if (co->proxy_cafile) {
     guise_client_options_init(&one);
     one.proxy_cafile = co->proxy_cafile;
-    if (client_takes(loop, &one)) {
+    if (client_takes(&one)) {
       usage_error("--proxy-cacert", co->proxy_cafile, "cannot read PEM certificates from it");
       return;
     }
@@ -377,7 +383,7 @@ static void explain_client_error(uv_loop_t *loop, const guise_client_options *co
     guise_client_options_init(&one);
     one.cookies = 1;
     one.cookie_file = co->cookie_file;
-    if (client_takes(loop, &one)) {
+    if (client_takes(&one)) {
       usage_error("-b", co->cookie_file, "cannot read it as a cookie file");
       return;
     }
@@ -625,7 +631,7 @@ int cmd_fetch(int argc, char **argv) {
   int e = guise_client_new((struct uv_loop_s *)&loop, &co, &cl);
   fetch_one *ones = e ? NULL : calloc(n_urls, sizeof(*ones));
   if (e || ones == NULL) {
-    if (!f.silent && e) explain_client_error(&loop, &co, e);
+    if (!f.silent && e) explain_client_error(&co, e);
     else if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(GUISE_E_NOMEM),
                                 guise_err_name(GUISE_E_NOMEM));
     rc = exit_code(e ? e : GUISE_E_NOMEM);
@@ -656,7 +662,7 @@ int cmd_fetch(int argc, char **argv) {
       guise_client_options_init(&po);
       po.proxy = o.proxy;
       if (f.silent) {
-      } else if (o.proxy && *o.proxy && client_takes(&loop, &po) != 0) {
+      } else if (o.proxy && *o.proxy && client_takes(&po) != 0) {
         char shown[2048];
         url_for_message(o.proxy, shown, sizeof(shown));
         usage_error("the proxy from the environment (https_proxy, http_proxy, all_proxy)", shown,

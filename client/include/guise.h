@@ -171,7 +171,9 @@ GUISE_EXTERN const char *guise_url_redact(const char *url, char *buf, size_t cap
 /*
  * guise_escape_text makes |len| bytes of text from the network (a status line,
  * a header value, guise_response_info.error_detail) safe to print on a
- * terminal: every C0 control (TAB included), DEL, C1 control and every byte
+ * terminal: every C0 control (TAB included), DEL, C1 control, every byte of a
+ * bidirectional or invisible format character (U+061C, U+200B-200F, U+202A-202E,
+ * U+2060-2069, U+FEFF) and every byte
  * that is not part of well-formed UTF-8 becomes "\xHH"; the rest is copied.
  * Writes at most |cap| bytes to |out|, NUL-terminated when |cap| > 0, never
  * cutting an escape or a character. Returns the length the whole result

@@ -313,7 +313,7 @@ static void job_ended(guise_batch *b) {
    * pauses, a caller that waits for records before it submits more): once the
    * workers may run short of work, what is staged goes to them now. */
   unsigned staged = atomic_load(&b->staged_total);
-  if (staged && left - staged < b->o.concurrency) hand_over_staged(b);
+  if (staged && (left <= staged || left - staged < b->o.concurrency)) hand_over_staged(b);
   if ((atomic_load(&b->waiters) && left <= b->low_mark) || (left == 0 && atomic_load(&b->end_waiters))) {
     pthread_mutex_lock(&b->lock);
     pthread_cond_broadcast(&b->cond);
@@ -1121,15 +1121,18 @@ static void hand_over(guise_batch *b) {
   }
 }
 
-/* hand_over() from a thread that is not the submitter: with the lock if it is
- * free; else the holder hands over — a worker in here does; a submitter sees
- * |handover_wanted| after it unlocks (guise_batch_submit). */
+/* hand_over() from a thread that is not the submitter. The wish is raised first,
+ * then whoever gets the lock hands over: this thread (trylock; a blocking lock
+ * would deadlock with a submitter that waits on |cond| holding the lock), or the
+ * holder — a worker in here, or a submitter, which looks at |handover_wanted|
+ * after it unlocks (guise_batch_submit). Raised before the trylock, the wish
+ * cannot fall between a submitter's last look and its unlock unseen. */
 static void hand_over_staged(guise_batch *b) {
-  if (pthread_mutex_trylock(&b->submit_lock) == 0) {
+  atomic_store(&b->handover_wanted, 1);
+  while (atomic_load(&b->handover_wanted) && pthread_mutex_trylock(&b->submit_lock) == 0) {
+    atomic_store(&b->handover_wanted, 0);
     hand_over(b);
     pthread_mutex_unlock(&b->submit_lock);
-  } else {
-    atomic_store(&b->handover_wanted, 1);
   }
 }
 

@@ -29,6 +29,11 @@ static size_t printable_utf8(const CBS *cbs) {
   }
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
   if (cp >= 0x80 && cp <= 0x9f) return 0; /* C1 controls: U+009B is CSI */
+  /* Bidirectional and invisible format characters (Unicode's Cf class among
+   * them): they reorder or hide what a terminal shows ("Trojan Source"). */
+  if (cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+      (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff)
+    return 0;
   return n;
 }
 

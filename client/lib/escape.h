@@ -13,7 +13,8 @@
 
 /* Copies |len| bytes of |in| to |out| (|cap| bytes, NUL-terminated when cap >
  * 0) with every C0 control (0x00-0x1f, TAB included), DEL (0x7f), C1 control
- * (U+0080-U+009F) and every byte that is not part of well-formed UTF-8 (RFC
+ * (U+0080-U+009F), bidirectional and invisible format character (U+061C,
+ * U+200B-200F, U+202A-202E, U+2060-2069, U+FEFF) and every byte that is not part of well-formed UTF-8 (RFC
  * 3629: no overlong forms, no surrogates, nothing past U+10FFFF) written as
  * "\xHH" per byte; the rest is copied as it is. Stops before an escape or a
  * character that would not fit whole. Returns the length the whole escaped

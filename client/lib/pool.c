@@ -639,6 +639,10 @@ static void dial(pconn *pc, int racer) {
 static void on_resolve_timeout(uv_timer_t *t) {
   pconn *pc = t->data;
   if (pc->state != PC_RESOLVING || pc->org == NULL) return;
+  /* The client is closing (closed from a callback of a timer due at the same
+   * moment, e.g. the request's --max-time in a one-shot guise_request): its
+   * resolver is gone, and the query it had ends through on_resolved. */
+  if (pc->cl->closing || pc->cl->dns == NULL) return;
   if (dns_cancel(pc->cl->dns, pc) > 0) pc->holds--; /* on_resolved will not run */
   char why[160];
   snprintf(why, sizeof(why), "no answer from %s within the connect timeout (%u ms)",

@@ -155,8 +155,11 @@ int safe_file_commit(safe_file *sf) {
     errno = EBADF;
     return -1;
   }
-  int bad = fflush(sf->f) != 0 || ferror(sf->f) || (sf->in_place && cut_in_place(sf) != 0);
-  int e = bad ? (errno ? errno : EIO) : 0;
+  /* errno of the step that failed; a write error seen only by ferror is EIO */
+  int bad = 0, e = 0;
+  if (fflush(sf->f) != 0) bad = 1, e = errno;
+  else if (ferror(sf->f)) bad = 1, e = EIO;
+  else if (sf->in_place && cut_in_place(sf) != 0) bad = 1, e = errno;
   if (!bad && sf->in_place && (sf->flags & SAFE_FILE_SYNC) && fsync(sf->fd) != 0) bad = 1, e = errno;
   if (!bad && !sf->direct && (sf->flags & SAFE_FILE_SYNC) && fsync(sf->fd) != 0) bad = 1, e = errno;
   if (fclose(sf->f) != 0 && !bad) bad = 1, e = errno;

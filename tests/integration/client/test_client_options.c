@@ -85,6 +85,11 @@ int main(void) {
   expect_escape("overlong, surrogate, past U+10FFFF, lone continuation, truncated",
                 "\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\x80|\xe2\x82", 16,
                 "\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\x80|\\xe2\\x82");
+  /* U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, U+FEFF: reorder or hide
+   * what the terminal shows; U+00E9 and U+20AC stay. */
+  expect_escape("bidi and invisible format characters escaped, letters kept",
+                "\xc3\xa9\xe2\x80\xae|\xe2\x80\x8b|\xef\xbb\xbf|\xe2\x82\xac", 17,
+                "\xc3\xa9\\xe2\\x80\\xae|\\xe2\\x80\\x8b|\\xef\\xbb\\xbf|\xe2\x82\xac");
   char small[6];
   size_t need = guise_escape_text("ab\x1b", 3, small, sizeof(small));
   check("an escape that does not fit is left out whole", strcmp(small, "ab") == 0 && need == 6, small);

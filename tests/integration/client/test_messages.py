@@ -213,6 +213,15 @@ with tempfile.TemporaryDirectory() as tmp:
         took = time.monotonic() - t0
         check(f"-m 1 against a silent TLS server: exit 28 after about 1 s (took {took:.1f} s)",
               r.returncode == 28 and took < 5, (r.returncode, took, r.stderr))
+        # ... also when a later URL is refused and the proxy from the environment is
+        # checked to say who is at fault (that check ran the command's own loop).
+        env = dict(os.environ, https_proxy="http://127.0.0.1:9")
+        t0 = time.monotonic()
+        r = subprocess.run([GUISE, "-m", "1", f"https://127.0.0.1:{port}/", "https://bad url/"],
+                           capture_output=True, timeout=40, env=env)
+        took = time.monotonic() - t0
+        check(f"... then a malformed URL with https_proxy set: still about 1 s (took {took:.1f} s)",
+              r.returncode == 2 and took < 5, (r.returncode, took, r.stderr))
     finally:
         for s in servers:
             s.close()

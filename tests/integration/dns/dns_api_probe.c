@@ -1,4 +1,9 @@
-/* dns_api_probe SERVERS — the public API's answer to a dns_servers value:
+/* dns_api_probe SERVERS fetch-timeout — guise_fetch of a name through SERVERS with
+ * max_time_ms equal to connect_timeout_ms (500): the request's timer and the
+ * resolve timeout are due together, and the one-shot client is closed from the
+ * first; prints "fetch NAME".
+ *
+ * dns_api_probe SERVERS — the public API's answer to a dns_servers value:
  * guise_dns_servers_check, guise_client_new, guise_request (to 127.0.0.1:1,
  * refused at once when the value is taken) and guise_batch_new, one line each:
  *   check NAME [reason]
@@ -25,11 +30,24 @@ static void on_record(void *arg, const char *json, size_t len, int err) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: dns_api_probe SERVERS\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: dns_api_probe SERVERS [fetch-timeout]\n");
     return 2;
   }
   const char *servers = argv[1];
+  if (argc == 3) {
+    guise_request_options fo;
+    guise_request_options_init(&fo);
+    fo.url = "http://www.guise.test/";
+    fo.dns_servers = servers;
+    fo.max_time_ms = 500;
+    fo.connect_timeout_ms = 500;
+    int got = 0;
+    guise_callbacks fcb = {NULL, NULL, on_complete};
+    int fe = guise_fetch(&fo, &fcb, &got);
+    printf("fetch %s\n", name(fe));
+    return 0;
+  }
   char why[256] = "";
   int e = guise_dns_servers_check(servers, why, sizeof(why));
   printf("check %s%s%s\n", name(e), e ? " " : "", e ? why : "");
