@@ -172,6 +172,12 @@ class Headers(Mapping[str, str]):
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
 
 
+# The fields of a result's info tuple (_guise.c result_of), in order.
+_INFO_KEYS = ("http_version", "alpn", "tls_version", "tls_cipher", "tls_group", "remote", "local",
+              "url", "error_detail", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "total_ms", "reused",
+              "body_bytes", "wire_body_bytes")
+
+
 class Response:
     """A finished response. |history| holds the redirects followed, oldest first,
     as (url, status) pairs; |url| is the last request's URL (passwords shown as ***)."""
@@ -182,13 +188,25 @@ class Response:
         self.status_code: int = status
         self.headers = Headers(headers)
         self.content: bytes = body
-        self.info: dict[str, Any] = info
-        self.url: str = info["url"] or url
-        self.http_version: str = info["http_version"]
-        self.history: list[tuple[str, int]] = [tuple(x) for x in redirects]
-        self.elapsed = datetime.timedelta(milliseconds=info["total_ms"])
-        self.tls: dict[str, str] = {"version": info["tls_version"], "cipher": info["tls_cipher"],
-                                    "group": info["tls_group"], "alpn": info["alpn"]}
+        self._info = info
+        self.url: str = info[7] or url
+        self.http_version: str = info[0]
+        self.history: list[tuple[str, int]] = redirects
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Timings (ms from the start), addresses, reuse, byte counts, TLS."""
+        return dict(zip(_INFO_KEYS, self._info))
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        return datetime.timedelta(milliseconds=self._info[13])
+
+    @property
+    def tls(self) -> dict[str, str]:
+        """What TLS negotiated: version, cipher, group, ALPN ("" over plain HTTP)."""
+        i = self._info
+        return {"version": i[2], "cipher": i[3], "group": i[4], "alpn": i[1]}
 
     @property
     def reason_phrase(self) -> str:
@@ -340,7 +358,8 @@ class _Base:
                               follow_redirects=follow_redirects, max_redirects=max_redirects,
                               http_version=http_version, max_body=max_body)
         self._headers = _header_pairs(headers)
-        connect_ms, _ = _timeouts(timeout)
+        self._default_ms = _timeouts(timeout)
+        connect_ms, _ = self._default_ms
         try:
             self._engine = _guise.Engine(profile=profile if profile is not None else "none",
                                          proxy=proxy, insecure=not verify, cafile=cacert,
@@ -364,18 +383,24 @@ class _Base:
             raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
                              "files= (multipart uploads) is not supported yet")
         d = self._defaults
-        body, ctype = _body(data, json, content)
-        extra = [ctype] if ctype else []
-        if cookies:
-            items = cookies.items() if isinstance(cookies, Mapping) else cookies
-            extra.append(("cookie", "; ".join(f"{k}={v}" for k, v in items)))
-        pairs = _header_pairs(self._headers, extra, headers)
+        if data is None and json is None and content is None:
+            body, ctype = None, None
+        else:
+            body, ctype = _body(data, json, content)
+        if ctype or cookies or headers:
+            extra = [ctype] if ctype else []
+            if cookies:
+                items = cookies.items() if isinstance(cookies, Mapping) else cookies
+                extra.append(("cookie", "; ".join(f"{k}={v}" for k, v in items)))
+            pairs = _header_pairs(self._headers, extra, headers)
+        else:
+            pairs = self._headers  # the engine copies them; nobody changes this list
         hv = d["http_version"] if http_version is ... else http_version
         if hv not in _HTTP_VERSIONS:
             raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
                              f"http_version must be None, '1.1' or '2', not {hv!r}")
-        connect_ms, total_ms = _timeouts(d["timeout"] if timeout is ... else timeout)
-        full = _url_with_params(url, params)
+        connect_ms, total_ms = self._default_ms if timeout is ... else _timeouts(timeout)
+        full = _url_with_params(url, params) if params else url
         follow = d["follow_redirects"] if follow_redirects is None else follow_redirects
         insecure = not (d["verify"] if verify is None else verify)
         try:
@@ -391,7 +416,7 @@ class _Base:
     def _response(method: str, url: str, result: tuple) -> Response:
         err = result[0]
         if err:
-            detail = result[4]["error_detail"] if result[4] else ""
+            detail = result[4][8] if result[4] else ""
             name = _guise.err_name(err)
             raise _error(err, name, _guise.err_class(err), detail or _guise.strerror(err), url)
         return Response(method, url, result)
