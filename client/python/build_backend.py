@@ -29,14 +29,11 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 
 
-def get_requires_for_build_editable(config_settings=None):
-    return []
-
-
 def _tag():
     impl = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+    abi = impl + getattr(sys, "abiflags", "")  # "t" for a free-threaded build, "d" for debug
     plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-    return f"{impl}-{impl}-{plat}"
+    return f"{impl}-{abi}-{plat}"
 
 
 def _dist_info(zf, records, tag):

@@ -44,6 +44,8 @@ static bool get_version(CBS *cbs, uint8_t stop, CBS *out)
 gfp_status gfp_ssh_parse(gfp_ssh_ident *id, const uint8_t *data, size_t len)
 {
     memset(id, 0, offsetof(gfp_ssh_ident, line_));
+    if (len == 0)
+        return GFP_NEED_MORE; /* (and no memcmp/memchr on a NULL pointer) */
     size_t pre = len < 4 ? len : 4;
     if (memcmp(data, kPrefix, pre) != 0)
         return ssh_error(id, 0, "not an SSH identification string (RFC 4253 4.2: \"SSH-\")");

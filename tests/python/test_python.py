@@ -56,6 +56,17 @@ class Site(http.server.BaseHTTPRequestHandler):
             self.reply(200, "café".encode("latin-1"), [("Content-Type", "text/plain; charset=iso-8859-1")])
         elif self.path == "/stall":
             time.sleep(5)
+        elif self.path == "/slowbody":
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(50):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass
         elif self.path == "/status/503":
             self.reply(503, b"busy")
         else:
@@ -256,6 +267,76 @@ def run(echo, base):
     check("cancelled AsyncClient tasks end at once and the client goes on",
           all(isinstance(x, asyncio.CancelledError) for x in res) and ok.status_code == 200 and
           time.monotonic() - t0 < 3, (res, time.monotonic() - t0))
+
+    # -- review findings: each of these hung, leaked or crashed before
+    recs = list(guise.batch([echo + "/c0"], verify=False, concurrency=0))
+    check("batch concurrency=0 means the engine's default (it hung)", len(recs) == 1 and recs[0]["status"] == 200,
+          recs)
+    raises("batch concurrency=-1 -> UsageError (it wrapped to 4294967295)", guise.UsageError,
+           lambda: list(guise.batch([echo], concurrency=-1)))
+    raises("Client max_body=-1 -> UsageError", guise.UsageError, lambda: guise.Client(max_body=-1))
+    c = guise.Client(profile=None)
+    try:
+        c._engine.wait(12345)
+        check("Engine.wait of a token that is no request: KeyError", False, "no exception")
+    except KeyError:
+        check("Engine.wait of a token that is no request: KeyError (it was a pointer: a crash)", True)
+    c.close()
+    try:
+        guise.get("http://alice:s3cret@127.0.0.1:%d/" % free_port())
+    except guise.GuiseError as e:
+        check("an exception's request_url hides the password", "s3cret" not in str(e.request_url) and
+              "alice:***@" in str(e.request_url), e.request_url)
+
+    async def close_sync_with_pending():
+        ac = guise.AsyncClient(profile=None)
+        t = asyncio.ensure_future(ac.get(base + "/stall", timeout=10))
+        await asyncio.sleep(0.3)
+        ac.close()
+        try:
+            await asyncio.wait_for(t, 3)
+            return "no exception"
+        except guise.ResourceError as e:
+            return e.name
+        except asyncio.TimeoutError:
+            return "still pending"
+    check("AsyncClient.close() (the sync one) ends a pending request with CANCELLED",
+          asyncio.run(close_sync_with_pending()) == "CANCELLED")
+
+    async def cancel_stops():
+        async with guise.AsyncClient(profile=None) as ac:
+            t = asyncio.ensure_future(ac.get(base + "/slowbody", timeout=10))
+            await asyncio.sleep(0.3)
+            t.cancel()
+            await asyncio.gather(t, return_exceptions=True)
+            for _ in range(100):
+                if ac._engine.in_flight() == 0:
+                    break
+                await asyncio.sleep(0.02)
+            return ac._engine.in_flight()
+    check("a cancelled task stops its request at its next callback (it ran to its timeout)",
+          asyncio.run(cancel_stops()) == 0)
+
+    async def drop_async_clients():
+        before = len(os.listdir("/proc/self/task"))
+        for _ in range(5):
+            ac = guise.AsyncClient(verify=False)
+            await ac.get(echo + "/drop")
+            del ac
+        gc.collect()
+        await asyncio.sleep(0.2)
+        return before, len(os.listdir("/proc/self/task"))
+    before, after = asyncio.run(drop_async_clients())
+    check("5 AsyncClients dropped without aclose(): their engine threads end with them",
+          after <= before, (before, after))
+    c = guise.Client(profile=None)
+    closers = [threading.Thread(target=c.close) for _ in range(4)]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(10)
+    check("close() from 4 threads at once returns in all of them (one hung)",
+          not any(t.is_alive() for t in closers))
 
     # -- threads: one client per thread, and one shared by all
     shared = guise.Client(verify=False)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import weakref
 import codecs
 import datetime
 import json as _json
@@ -123,7 +124,9 @@ _CLASSES = {"usage": UsageError, "dns": DNSError, "connect": ConnectError, "tls"
 
 
 def _error(code: int, name: str, error_class: str, detail: str, url: str | None = None) -> GuiseError:
-    return _CLASSES.get(error_class, GuiseError)(code, name, error_class, detail, url)
+    # The URL as guise writes URLs everywhere: its password as ***.
+    return _CLASSES.get(error_class, GuiseError)(code, name, error_class, detail,
+                                                 _guise.url_redact(url) if url else url)
 
 
 # ---- Responses -------------------------------------------------------------------------
@@ -354,6 +357,11 @@ class _Base:
         if http_version not in _HTTP_VERSIONS:
             raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
                              f"http_version must be None, '1.1' or '2', not {http_version!r}")
+        for what, v, hi in (("max_redirects", max_redirects, 2**32 - 1), ("max_body", max_body, 2**63),
+                            ("max_connections_per_origin", max_connections_per_origin, 2**32 - 1)):
+            if not isinstance(v, int) or not 0 <= v <= hi:
+                raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                                 f"{what} must be a whole number from 0, not {v!r}")
         self._defaults = dict(verify=verify, cacert=cacert, timeout=timeout,
                               follow_redirects=follow_redirects, max_redirects=max_redirects,
                               http_version=http_version, max_body=max_body)
@@ -372,6 +380,7 @@ class _Base:
         except _guise.Error as e:
             raise _error(*e.args) from None
         self._closed = False
+        self._close_lock = threading.Lock()
 
     def _submit(self, method: str, url: str, is_async: bool, *, params=None, headers=None,
                 data=None, json=None, content=None, files=None, cookies=None, timeout=...,
@@ -423,16 +432,17 @@ class _Base:
 
     def close(self) -> None:
         """Ends every request still running (they fail with ResourceError CANCELLED)
-        and stops the client's thread."""
-        if not self._closed:
+        and stops the client's thread. Safe from several threads at once."""
+        with self._close_lock:
             self._closed = True
-            self._engine.close()
+        self._engine.close()  # the engine lets one caller join its thread, the others wait
 
     def __del__(self):
         eng = getattr(self, "_engine", None)
         if eng is not None and not getattr(self, "_closed", True):
             self._closed = True
             eng.close()
+
 
 
 class Client(_Base):
@@ -500,10 +510,29 @@ class AsyncClient(_Base):
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
-            loop.add_reader(self._engine.fileno(), self._on_ready)
+            # The loop holds only a weak reference: a client dropped without
+            # aclose() is collected, and its finalizer stops the watch and the engine.
+            me = weakref.ref(self)
+            fd = self._engine.fileno()
+
+            def ready():
+                c = me()
+                if c is not None:
+                    c._on_ready()
+            loop.add_reader(fd, ready)
+            self._finalizer = weakref.finalize(self, AsyncClient._drop, loop, fd, self._engine)
         elif self._loop is not loop:
             raise RuntimeError("an AsyncClient belongs to the event loop it was first used on")
         return loop
+
+    @staticmethod
+    def _drop(loop, fd, engine):
+        try:
+            if not loop.is_closed():
+                loop.remove_reader(fd)
+        except Exception:  # noqa: BLE001  (an interpreter shutting down)
+            pass
+        engine.close()
 
     def _on_ready(self) -> None:
         for token, result in self._engine.drain():
@@ -511,11 +540,15 @@ class AsyncClient(_Base):
             if entry is None:
                 continue
             fut, method, url = entry
-            if fut.cancelled():
+            if fut.done():
                 continue
             try:
+                if result is None:
+                    raise ResourceError(-1101, "NOMEM", "resource", "out of memory", url)
                 fut.set_result(self._response(method, url, result))
             except GuiseError as e:
+                fut.set_exception(e)
+            except Exception as e:  # noqa: BLE001  (one bad result never strands the others)
                 fut.set_exception(e)
 
     async def request(self, method: str, url: str, **kw) -> Response:
@@ -523,7 +556,14 @@ class AsyncClient(_Base):
         token, full = self._submit(method, url, True, **kw)
         fut = loop.create_future()
         self._waiting[token] = (fut, method, full)
-        return await fut
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            # Nobody wants it any more: the engine stops it at its next callback
+            # instead of letting it run to its timeout.
+            self._waiting.pop(token, None)
+            self._engine.cancel(token)
+            raise
 
     async def get(self, url: str, **kw) -> Response:
         return await self.request("GET", url, **kw)
@@ -547,25 +587,33 @@ class AsyncClient(_Base):
         """Ends every request still running (ResourceError CANCELLED) and stops."""
         if self._closed:
             return
-        self._closed = True
-        # close() joins the engine's thread; its last results are drained after.
-        await asyncio.get_running_loop().run_in_executor(None, self._engine.close)
+        # close() joins the engine's thread: in an executor, not on the event loop.
+        await asyncio.get_running_loop().run_in_executor(None, super().close)
+        self._finish_close()
+
+    def close(self) -> None:
+        """As aclose(), from synchronous code (it waits for the engine's thread)."""
+        super().close()
+        self._finish_close()
+
+    def _finish_close(self) -> None:
+        # The engine has stopped: its last results are taken, and a request still
+        # waited for ends with ResourceError CANCELLED.
         if self._loop is not None:
             self._on_ready()
-            self._loop.remove_reader(self._engine.fileno())
+            fin = getattr(self, "_finalizer", None)
+            if fin is not None:
+                fin.detach()
+            try:
+                if not self._loop.is_closed():
+                    self._loop.remove_reader(self._engine.fileno())
+            except Exception:  # noqa: BLE001
+                pass
         for fut, _, url in self._waiting.values():
             if not fut.done():
                 fut.set_exception(ResourceError(-1103, "CANCELLED", "resource",
-                                                "the client was closed", url))
+                                                "the client was closed", _guise.url_redact(url)))
         self._waiting.clear()
-
-    def close(self) -> None:
-        if self._loop is not None and not self._closed:
-            try:
-                self._loop.remove_reader(self._engine.fileno())
-            except Exception:
-                pass
-        super().close()
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -651,8 +699,17 @@ def batch(jobs, *, concurrency: int = 256, per_host: int | None = None,
         if v is not None and not (0.001 <= float(v) <= 1e7):  # refuses NaN too
             raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
                              f"{what} must be from 0.001 to 1e7 requests/s, not {v!r}")
+    for what, v in (("concurrency", concurrency), ("retries", retries), ("max_redirects", max_redirects),
+                    ("max_body", max_body), ("per_host", per_host), ("workers", workers),
+                    ("connections_per_host", connections_per_host),
+                    ("streams_per_connection", streams_per_connection), ("max_pending", max_pending),
+                    ("coalesce_ms", coalesce_ms)):
+        if v is not None and (not isinstance(v, int) or v < 0 or v > (2**32 - 1 if what != "max_body"
+                                                                      else 2**63)):
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"{what} must be a whole number from 0, not {v!r}")
     connect_ms, total_ms = _timeouts(timeout)
-    pending_cap = max_pending or 4 * concurrency
+    pending_cap = max_pending or 4 * (concurrency or 256)  # 0: the engine's defaults
     try:
         eng = _guise.Batch(workers=workers or 0, concurrency=concurrency, per_host=per_host or 0,
                            rate=float(rate or 0), per_host_rate=float(per_host_rate or 0),

@@ -14,6 +14,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,12 +57,15 @@ static int buf_put(buf *b, const void *data, size_t n, size_t limit) {
 struct Engine;
 
 typedef struct preq {
-  struct preq *next;
+  struct preq *next;              /* inbox or outbox */
+  struct preq *live_prev, *live_next; /* the engine's list of every request not yet taken */
   struct Engine *engine;
-  unsigned long long token;
+  unsigned long long token;       /* what Python holds: a number, never the address */
   int is_async;   /* 1: queued for drain(); 0: a thread waits in wait() */
-  int abandoned;  /* the waiting thread gave up (KeyboardInterrupt): free on end */
+  atomic_int abandoned; /* nobody waits any more (Ctrl-C, a cancelled task): the
+                           callbacks stop it, finish() frees it */
   int done;
+  int waited;     /* a thread waits for it in wait() */
   /* The request (copies). */
   guise_request_options o;
   char *strings;        /* every string of |o| and the headers, one block */
@@ -96,6 +100,8 @@ typedef struct Engine {
   pthread_cond_t cv;
   preq *inbox, *inbox_tail;  /* to be started by the loop */
   preq *outbox, *outbox_tail; /* ended async requests, for drain() */
+  preq *live;                /* every request submitted and not yet taken or freed */
+  int thread_running, joining, joined; /* the loop thread, and who joins it */
   size_t in_flight;
   int efd, have_efd;
   int closing;  /* close() asked */
@@ -121,13 +127,20 @@ static void preq_free(preq *r) {
   free(r);
 }
 
+/* The live list (e->mu held): every request from submit() until wait() or drain()
+ * takes it or finish() frees an abandoned one; tokens are looked up here. */
+static void live_link(struct Engine *e, preq *r);
+static void live_unlink(struct Engine *e, preq *r);
+static preq *live_find(struct Engine *e, unsigned long long token);
+
 /* ---- The loop thread ---------------------------------------------------------------- */
 
 static void finish(Engine *e, preq *r) {
   pthread_mutex_lock(&e->mu);
   e->in_flight--;
   r->done = 1;
-  if (r->abandoned) {
+  if (atomic_load(&r->abandoned)) {
+    live_unlink(e, r);
     pthread_mutex_unlock(&e->mu);
     preq_free(r);
     return;
@@ -147,7 +160,7 @@ static void finish(Engine *e, preq *r) {
 
 static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
   preq *r = ud;
-  if (r->abandoned) return 1;
+  if (atomic_load(&r->abandoned)) return 1;
   r->head.len = 0;
   r->n_head = 0;
   for (size_t i = 0; i < n; i++) {
@@ -162,7 +175,7 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
 
 static int on_body(void *ud, const unsigned char *data, size_t len) {
   preq *r = ud;
-  if (r->abandoned) return 1;
+  if (atomic_load(&r->abandoned)) return 1;
   return buf_put(&r->bodyout, data, len, (size_t)r->body_limit) ? 1 : 0;
 }
 
@@ -176,11 +189,17 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
                            info->tls_group, info->remote, info->local, info->effective_url,
                            info->error_detail};
     buf t = {0};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    int ok = 1;
+    for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++) {
       const char *s = parts[i] ? parts[i] : "";
-      buf_put(&t, s, strlen(s) + 1, (size_t)1 << 20);
+      ok = buf_put(&t, s, strlen(s) + 1, (size_t)1 << 20) == 0;
     }
-    r->info_text = t.p;
+    if (ok) {
+      r->info_text = t.p;
+    } else { /* out of memory, or a detail past 1 MiB: no info rather than part of it */
+      free(t.p);
+      if (err == 0) r->err = GUISE_E_NOMEM;
+    }
     r->dns_ms = info->dns_ms;
     r->connect_ms = info->connect_ms;
     r->tls_ms = info->tls_ms;
@@ -190,13 +209,16 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     r->wire_body_bytes = info->wire_body_bytes;
     if (info->n_redirects > 0) {
       buf u = {0};
+      size_t kept = 0;
       r->redirect_statuses = calloc(info->n_redirects, sizeof(int));
       for (size_t i = 0; r->redirect_statuses && i < info->n_redirects; i++) {
-        buf_put(&u, info->redirect_urls[i], strlen(info->redirect_urls[i]) + 1, (size_t)1 << 24);
+        if (buf_put(&u, info->redirect_urls[i], strlen(info->redirect_urls[i]) + 1, (size_t)1 << 24))
+          break;
         r->redirect_statuses[i] = info->redirect_statuses[i];
+        kept++;
       }
       r->redirects = u.p;
-      r->n_redirects = r->redirect_statuses && u.p ? info->n_redirects : 0;
+      r->n_redirects = u.p ? kept : 0; /* the hops stored whole */
     }
   }
   finish(e, r);
@@ -431,31 +453,66 @@ static int Engine_init(Engine *e, PyObject *args, PyObject *kw) {
     return -1;
   }
   if (pthread_create(&e->thread, NULL, loop_main, e) != 0) {
+    guise_client_close(e->client);
+    e->client = NULL;
+    uv_close((uv_handle_t *)&e->wake, NULL);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&e->loop);
+    e->closed = 1;
+    e->started = 1;
     PyErr_SetString(PyExc_OSError, "cannot start the engine's thread");
     return -1;
   }
+  e->thread_running = 1;
   e->started = 1;
   return 0;
 }
 
-/* Waits until the loop thread has ended (GIL released). */
-static void engine_join(Engine *e) {
-  if (!e->started || e->thread == 0) return;
-  Py_BEGIN_ALLOW_THREADS
-  pthread_join(e->thread, NULL);
-  Py_END_ALLOW_THREADS
-  e->thread = 0;
+static void live_link(Engine *e, preq *r) {
+  r->live_prev = NULL;
+  r->live_next = e->live;
+  if (e->live) e->live->live_prev = r;
+  e->live = r;
 }
 
+static void live_unlink(Engine *e, preq *r) {
+  if (r->live_prev) r->live_prev->live_next = r->live_next;
+  else if (e->live == r) e->live = r->live_next;
+  if (r->live_next) r->live_next->live_prev = r->live_prev;
+  r->live_prev = r->live_next = NULL;
+}
+
+static preq *live_find(Engine *e, unsigned long long token) {
+  for (preq *r = e->live; r; r = r->live_next)
+    if (r->token == token) return r;
+  return NULL;
+}
+
+/* Asks the loop thread to stop and waits until it has (GIL released). Any number
+ * of threads may call it at once: one joins the thread, the others wait for that. */
 static void engine_close(Engine *e) {
   if (!e->started) return;
   pthread_mutex_lock(&e->mu);
-  int was = e->closing;
+  int first = !e->closing;
   e->closing = 1;
-  int closed = e->closed;
+  int ask = first && !e->closed;
+  int joiner = e->thread_running && !e->joining;
+  if (joiner) e->joining = 1;
   pthread_mutex_unlock(&e->mu);
-  if (!was && !closed) uv_async_send(&e->wake);
-  engine_join(e);
+  if (ask) uv_async_send(&e->wake);
+  Py_BEGIN_ALLOW_THREADS
+  if (joiner) {
+    pthread_join(e->thread, NULL);
+    pthread_mutex_lock(&e->mu);
+    e->joined = 1;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+  } else {
+    pthread_mutex_lock(&e->mu);
+    while (e->thread_running && !e->joined) pthread_cond_wait(&e->cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+  }
+  Py_END_ALLOW_THREADS
 }
 
 static PyObject *Engine_close(Engine *e, PyObject *unused) {
@@ -467,9 +524,11 @@ static void Engine_dealloc(Engine *e) {
   /* A client dropped without close(): its requests end CANCELLED, the thread stops. */
   engine_close(e);
   if (e->started) {
-    preq *r = e->outbox;
+    /* The thread has ended: every request has ended too. Those nobody took (in
+     * the outbox, or a sync one whose waiter went away) are freed here. */
+    preq *r = e->live;
     while (r) {
-      preq *n = r->next;
+      preq *n = r->live_next;
       preq_free(r);
       r = n;
     }
@@ -601,14 +660,14 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   r->token = ++e->next_token;
   r->engine = e;
   r->next = NULL;
+  live_link(e, r);
   if (e->inbox_tail) e->inbox_tail->next = r;
   else e->inbox = r;
   e->inbox_tail = r;
   e->in_flight++;
   pthread_mutex_unlock(&e->mu);
   uv_async_send(&e->wake);
-  /* The token is the struct's address: the Python side hands it back to wait(). */
-  return PyLong_FromVoidPtr(r);
+  return PyLong_FromUnsignedLongLong(r->token);
 
 fail:
   Py_XDECREF(hfast);
@@ -689,12 +748,23 @@ static PyObject *result_of(preq *r) {
   return res;
 }
 
-/* wait(token) -> result tuple. Blocks with the GIL released; a signal (Ctrl-C) is
- * checked every 50 ms: the request is then abandoned (its result freed when it ends)
- * and the exception raised. */
+/* wait(token) -> result tuple, for a request submitted with is_async false. Blocks
+ * with the GIL released; a signal (Ctrl-C) is checked every 50 ms: the request is
+ * then abandoned (its callbacks stop it, and it is freed when it ends) and the
+ * exception raised. A token that is not a sync request waiting to be taken is a
+ * KeyError. */
 static PyObject *Engine_wait(Engine *e, PyObject *arg) {
-  preq *r = PyLong_AsVoidPtr(arg);
-  if (r == NULL) return NULL;
+  unsigned long long token = PyLong_AsUnsignedLongLong(arg);
+  if (PyErr_Occurred()) return NULL;
+  pthread_mutex_lock(&e->mu);
+  preq *r = e->started ? live_find(e, token) : NULL;
+  int ok = r && !r->is_async && !r->waited;
+  if (ok) r->waited = 1;
+  pthread_mutex_unlock(&e->mu);
+  if (!ok) {
+    PyErr_Format(PyExc_KeyError, "no request %llu to wait for", token);
+    return NULL;
+  }
   for (;;) {
     int done;
     Py_BEGIN_ALLOW_THREADS
@@ -708,21 +778,36 @@ static PyObject *Engine_wait(Engine *e, PyObject *arg) {
     pthread_mutex_lock(&e->mu);
     if (!r->done) pthread_cond_timedwait(&e->cv, &e->mu, &ts);
     done = r->done;
+    if (done) live_unlink(e, r);
     pthread_mutex_unlock(&e->mu);
     Py_END_ALLOW_THREADS
     if (done) return result_of(r);
     if (PyErr_CheckSignals()) {
       pthread_mutex_lock(&e->mu);
       if (r->done) {
+        live_unlink(e, r);
         pthread_mutex_unlock(&e->mu);
         preq_free(r);
       } else {
-        r->abandoned = 1;
+        atomic_store(&r->abandoned, 1);
         pthread_mutex_unlock(&e->mu);
       }
       return NULL;
     }
   }
+}
+
+/* cancel(token): nobody wants the result of this request any more (a cancelled
+ * asyncio task): it is stopped at its next callback and freed when it ends; a
+ * result already waiting in the outbox is left for drain(), which returns it. */
+static PyObject *Engine_cancel(Engine *e, PyObject *arg) {
+  unsigned long long token = PyLong_AsUnsignedLongLong(arg);
+  if (PyErr_Occurred()) return NULL;
+  pthread_mutex_lock(&e->mu);
+  preq *r = e->started ? live_find(e, token) : NULL;
+  if (r && !r->done) atomic_store(&r->abandoned, 1);
+  pthread_mutex_unlock(&e->mu);
+  Py_RETURN_NONE;
 }
 
 /* drain() -> [(token, result tuple)] of the async requests that ended. */
@@ -733,23 +818,27 @@ static PyObject *Engine_drain(Engine *e, PyObject *unused) {
   pthread_mutex_lock(&e->mu);
   preq *list = e->outbox;
   e->outbox = e->outbox_tail = NULL;
+  for (preq *r = list; r; r = r->next) live_unlink(e, r);
   pthread_mutex_unlock(&e->mu);
+  /* Every request taken here is returned: one whose result could not be made
+   * (out of memory) as (token, None), never dropped. */
   PyObject *out = PyList_New(0);
   while (list) {
     preq *r = list;
     list = r->next;
-    PyObject *token = PyLong_FromVoidPtr(r);
+    PyObject *token = PyLong_FromUnsignedLongLong(r->token);
     PyObject *res = result_of(r);
-    if (out && token && res) {
-      PyObject *t = PyTuple_Pack(2, token, res);
-      if (t == NULL || PyList_Append(out, t)) Py_CLEAR(out);
-      Py_XDECREF(t);
-    } else {
-      Py_CLEAR(out);
+    if (res == NULL) {
+      PyErr_Clear();
+      res = Py_NewRef(Py_None);
     }
+    PyObject *t = token ? PyTuple_Pack(2, token, res) : NULL;
+    if (out && (t == NULL || PyList_Append(out, t))) Py_CLEAR(out);
+    Py_XDECREF(t);
     Py_XDECREF(token);
     Py_XDECREF(res);
   }
+  if (out == NULL && !PyErr_Occurred()) PyErr_NoMemory();
   return out;
 }
 
@@ -765,6 +854,7 @@ static PyObject *Engine_in_flight(Engine *e, PyObject *unused) {
 static PyMethodDef Engine_methods[] = {
     {"submit", (PyCFunction)Engine_submit, METH_VARARGS, "Queue a request; returns its token."},
     {"wait", (PyCFunction)Engine_wait, METH_O, "Wait for a token's result (GIL released)."},
+    {"cancel", (PyCFunction)Engine_cancel, METH_O, "Nobody waits for a token's result any more."},
     {"drain", (PyCFunction)Engine_drain, METH_NOARGS, "Results of ended async requests."},
     {"fileno", (PyCFunction)Engine_fileno, METH_NOARGS, "eventfd readable when drain() has results."},
     {"in_flight", (PyCFunction)Engine_in_flight, METH_NOARGS, "Requests queued or running."},
@@ -837,7 +927,7 @@ static int Batch_init(Batch *bt, PyObject *args, PyObject *kw) {
   PyObject *profile = NULL, *proxy = NULL, *cafile = NULL, *resolve = NULL, *dns = NULL,
            *body_dir = NULL;
   unsigned retries = o.retries;
-  if (bt->b) {
+  if (bt->sync_ready) {
     PyErr_SetString(PyExc_RuntimeError, "Batch already initialised");
     return -1;
   }
@@ -1105,7 +1195,21 @@ static PyObject *mod_strerror(PyObject *self, PyObject *arg) {
   return PyUnicode_FromString(guise_strerror((int)code));
 }
 
+static PyObject *mod_url_redact(PyObject *self, PyObject *arg) {
+  Py_ssize_t n;
+  const char *u = PyUnicode_AsUTF8AndSize(arg, &n);
+  if (u == NULL) return NULL;
+  size_t cap = (size_t)n + 8;
+  char *buf = malloc(cap);
+  if (buf == NULL) return PyErr_NoMemory();
+  const char *r = guise_url_redact(u, buf, cap);
+  PyObject *out = PyUnicode_DecodeUTF8(r, (Py_ssize_t)strlen(r), "surrogateescape");
+  free(buf);
+  return out;
+}
+
 static PyMethodDef mod_methods[] = {
+    {"url_redact", mod_url_redact, METH_O, "The URL with its password written as ***."},
     {"err_name", mod_err_name, METH_O, "Stable name of a GUISE_E_* code."},
     {"err_class", mod_err_class, METH_O, "Class of a GUISE_E_* code (\"dns\", \"tls\", ...)."},
     {"strerror", mod_strerror, METH_O, "Description of a GUISE_E_* code."},
