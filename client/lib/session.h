@@ -35,14 +35,11 @@ typedef struct session session;
 
 typedef enum session_proto { SESSION_H1 = 1, SESSION_H2 = 2 } session_proto;
 
-/* A header field. Names and values given to callbacks are NUL-terminated and
- * valid during the call only. */
-typedef struct session_header {
-  const char *name;
-  size_t name_len;
-  const char *value;
-  size_t value_len;
-} session_header;
+/* A header field: h2.h's h2_header (name, name_len, value, value_len), so that
+ * the HTTP/2 session hands nghttp2's fields on without converting them. Names
+ * and values given to callbacks are NUL-terminated and valid during the call
+ * only; those of an HTTP/1.1 request are NUL-terminated too. */
+typedef h2_header session_header;
 
 /* A request body, pulled as the session can send it (HTTP/2 flow control, the
  * connection's output). read(): as h2_body's (bytes, *eof with the last; or
