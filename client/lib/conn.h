@@ -1,8 +1,10 @@
 /*
- * conn.h — one client connection: TCP through libuv, then (for https) TLS
- * through BoringSSL memory BIOs, shaped by a tls_shape; the protocol above
- * (HTTP/1.1 or HTTP/2) sees plaintext bytes only. A loop module: only this and
- * the scheduler include uv.h.
+ * conn.h — one client connection: a chain of filters (filter.h) built from
+ * conn_options — TCP through libuv, then for a proxy its TLS (https://) and its
+ * tunnel handshake, then for https the origin's TLS through BoringSSL, shaped
+ * by a tls_shape. The protocol above (HTTP/1.1 or HTTP/2, in pool.c) sees
+ * plaintext bytes only. A loop module: only this, filter_tcp.c and the
+ * scheduler include uv.h.
  *
  * Lifetime (libuv's rule): after conn_close, the object stays valid until
  * on_close has been called; its memory is freed right after on_close returns.
@@ -16,6 +18,7 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "gerr.h"
 #include "tls_session_cache.h"
 #include "tls_shape.h"
 
@@ -66,8 +69,15 @@ int conn_write(conn *c, const uint8_t *p, size_t n);
 /* Closes the connection; on_close(c, 0) follows from the loop. */
 void conn_close(conn *c);
 
-/* Why the TLS handshake failed, in the TLS library's words (the reason and
- * any data it added), or "". Valid until on_close returns. */
+/* Why the connection failed, filled once by the layer that saw it: the code
+ * given to on_close, the layer ("tcp", "proxy-tls", "proxy", "tls"), the
+ * library's code (a libuv error, a packed BoringSSL error, the proxy's reply
+ * status) and its words. Code 0: no failure (yet). Valid until on_close
+ * returns. */
+const gerr *conn_error(const conn *c);
+
+/* conn_error(c)'s text: why the TLS handshake or the proxy failed, in the
+ * library's words, or "". Valid until on_close returns. */
 const char *conn_error_detail(const conn *c);
 
 /* Whether the connection's handles keep the loop alive (uv_ref / uv_unref): an
@@ -79,7 +89,8 @@ void conn_local(conn *c, char *out, size_t cap);
 /* The peer's address, the same way (through a proxy: the proxy's). */
 void conn_remote(conn *c, char *out, size_t cap);
 
-/* The TLS object, for the negotiated details (NULL for plaintext). */
+/* The origin's TLS object, for the negotiated details (NULL for plaintext;
+ * never the TLS with an https:// proxy). */
 SSL *conn_ssl(conn *c);
 
 /* Timings in milliseconds from conn_open: TCP connected, TLS done (0 if none). */
