@@ -385,7 +385,7 @@ class _Base:
     def _submit(self, method: str, url: str, is_async: bool, *, params=None, headers=None,
                 data=None, json=None, content=None, files=None, cookies=None, timeout=...,
                 follow_redirects=None, profile=None, proxy=None, verify=None, http_version=...,
-                resolve=None) -> tuple[int, str]:
+                resolve=None, max_body=None) -> tuple[int, str]:
         if self._closed:
             raise ResourceError(-1103, "CANCELLED", "resource", "the client is closed")
         if files is not None:
@@ -416,7 +416,8 @@ class _Base:
             token = self._engine.submit(method.upper(), full, pairs, body, is_async, profile, proxy,
                                         insecure, d["cacert"], _HTTP_VERSIONS[hv], bool(follow),
                                         int(d["max_redirects"]), connect_ms, total_ms,
-                                        int(d["max_body"]), list(resolve) if resolve else None)
+                                        int(d["max_body"] if max_body is None else max_body),
+                                        list(resolve) if resolve else None)
         except _guise.Error as e:
             raise _error(*e.args, full) from None
         return token, full
