@@ -1,23 +1,60 @@
 /*
- * client.c — the guise_client object (see pool.h): options, the resolver, the
- * TLS session cache, and variants — a profile parsed once, with its shapes and
- * TLS context, shared by every request and connection that uses it.
+ * client.c — the guise_client object: options, the resolver, the TLS session
+ * cache, the cookie jar, the variants (variant.h: a profile parsed once, with
+ * its shapes and TLS context, shared by every request and connection that uses
+ * it) and the connection pool (pool.h), made with a pool_config whose hooks
+ * come back here. struct guise_client is private to this file; request.c uses
+ * it through client_internal.h. Calls pool.c, dns.c, cookie.c, profile.c,
+ * tls_client.c; called by request.c and the public API.
+ *
+ * Lifetime (refs.h): every request alive holds the client (counted), and after
+ * guise_client_close the pool does until its last connection is gone; the
+ * client is freed when it is closing and nothing holds it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
-#include "pool.h"
-
-#include <strings.h>
+#include "client_internal.h"
+#include "refs.h"
 #include "tls_client.h"
 
 /* The largest timeouts taken (a day, as the command's --connect-timeout and
  * guise_batch_new), and the longest write coalescing (guise batch --coalesce-ms). */
 #define CLIENT_MAX_TIMEOUT_MS 86400000u
 #define CLIENT_MAX_COALESCE_MS 60000u
+
+/* Named holders of a client. */
+enum { CL_HOLD_POOL = 1u << 0 };
+
+struct guise_client {
+  uv_loop_t *loop;
+  dns *dns;
+  tls_session_cache *sessions;
+  pool *pool;
+  variant *variants;
+  size_t n_variants;
+  client_defaults defaults;       /* profile, proxy, cafile: strings owned here */
+  /* https:// proxies: their own trust settings, and the TLS context made from
+   * them with the first use */
+  int proxy_insecure;
+  char *proxy_cafile;
+  SSL_CTX *proxy_ctx;
+  cookie_jar *jar;                /* NULL: no cookies */
+  decode_shared decode_mem;       /* the decoders of all its responses */
+  void (*cookie_warn)(void *arg, const char *what);
+  void *cookie_warn_arg;
+  /* lifetime */
+  refs refs;                      /* requests alive (counted); the pool while closing */
+  size_t active_reqs;             /* requests not yet completed */
+  int closing;
+  int oneshot;                    /* close once its requests are over */
+};
+
+static int proxy_ctx(guise_client *cl);
 
 void guise_client_options_init(guise_client_options *o) {
   memset(o, 0, sizeof(*o));
@@ -30,37 +67,76 @@ int h2_connection_specific(const char *name) {
          !strcasecmp(name, "proxy-connection");
 }
 
+static void variant_free(variant *v) {
+  SSL_CTX_free(v->ctx);
+  free(v->prof);
+  free(v->key);
+  free(v->cafile);
+  free(v->profile_arg);
+  free(v);
+}
+
 static void client_free(guise_client *cl) {
+  pool_free(cl->pool); /* its origins' variant references first */
   for (variant *v = cl->variants, *next; v; v = next) {
     next = v->next;
-    SSL_CTX_free(v->ctx);
-    SSL_CTX_free(v->proxy_ctx);
-    free(v->prof);
-    free(v->key);
-    free(v->cafile);
-    free(v->profile_arg);
-    free(v);
+    variant_free(v);
   }
   tls_session_cache_free(cl->sessions);
   cookie_jar_free(cl->jar);
-  pool_free(cl);
-  free(cl->profile);
-  free(cl->proxy);
-  free(cl->cafile);
+  free((char *)cl->defaults.profile);
+  free((char *)cl->defaults.proxy);
+  free((char *)cl->defaults.cafile);
   SSL_CTX_free(cl->proxy_ctx);
   free(cl->proxy_cafile);
   free(cl);
 }
 
-void client_hold(guise_client *cl) { cl->holds++; }
+const client_defaults *client_defaults_of(const guise_client *cl) { return &cl->defaults; }
+uv_loop_t *client_loop(const guise_client *cl) { return cl->loop; }
+pool *client_pool(const guise_client *cl) { return cl->pool; }
+cookie_jar *client_jar(const guise_client *cl) { return cl->jar; }
+int client_warns(const guise_client *cl) { return cl->cookie_warn != NULL; }
+void client_cookie_warning(const guise_client *cl, const char *msg) {
+  if (cl->cookie_warn) cl->cookie_warn(cl->cookie_warn_arg, msg);
+}
+decode_shared *client_decode_mem(guise_client *cl) { return &cl->decode_mem; }
+int client_closing(const guise_client *cl) { return cl->closing; }
+int client_add_resolve(guise_client *cl, const char *spec) { return dns_add_override(cl->dns, spec); }
+void client_set_oneshot(guise_client *cl) { cl->oneshot = 1; }
 
-void client_release(guise_client *cl) {
-  if (--cl->holds == 0 && cl->closing) client_free(cl);
+void client_request_begin(guise_client *cl) {
+  refs_add(&cl->refs);
+  cl->active_reqs++;
+}
+
+void client_request_free(guise_client *cl) {
+  if (refs_sub(&cl->refs) && cl->closing) client_free(cl);
 }
 
 void client_request_done(guise_client *cl) {
   cl->active_reqs--;
   if (cl->oneshot && cl->active_reqs == 0) guise_client_close(cl);
+}
+
+/* ---- the pool's hooks ---------------------------------------------------------------- */
+
+static void pool_variant_ref(void *arg, variant *v, int take) {
+  if (take) v->refs++;
+  else client_variant_put(arg, v);
+}
+
+static int pool_proxy_ctx(void *arg, SSL_CTX **ctx, int *verify) {
+  guise_client *cl = arg;
+  int e = proxy_ctx(cl);
+  *ctx = cl->proxy_ctx;
+  *verify = !cl->proxy_insecure;
+  return e;
+}
+
+static void pool_closed(void *arg) {
+  guise_client *cl = arg;
+  if (refs_drop(&cl->refs, CL_HOLD_POOL)) client_free(cl);
 }
 
 static int dup_opt(char **dst, const char *s) {
@@ -122,42 +198,53 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
   guise_client *cl = calloc(1, sizeof(*cl));
   if (cl == NULL) return GUISE_E_NOMEM;
   cl->loop = (uv_loop_t *)loop;
-  int e = dup_opt(&cl->profile, o.profile);
-  if (!e) e = dup_opt(&cl->proxy, o.proxy && *o.proxy ? o.proxy : NULL);
-  if (!e) e = dup_opt(&cl->cafile, o.cafile);
+  char *prof_s = NULL, *proxy_s = NULL, *cafile_s = NULL;
+  int e = dup_opt(&prof_s, o.profile);
+  if (!e) e = dup_opt(&proxy_s, o.proxy && *o.proxy ? o.proxy : NULL);
+  if (!e) e = dup_opt(&cafile_s, o.cafile);
+  cl->defaults.profile = prof_s;
+  cl->defaults.proxy = proxy_s;
+  cl->defaults.cafile = cafile_s;
   if (!e) e = dup_opt(&cl->proxy_cafile, o.proxy_cafile);
   cl->proxy_insecure = o.proxy_insecure;
   /* A proxy CA file is read now: a bad one is the caller's mistake, not a
    * failure of the first request through the proxy. */
-  if (!e && o.proxy_cafile && !o.proxy_insecure) e = client_variant_proxy_ctx(cl, NULL);
-  if (!e && (cl->sessions = tls_session_cache_new(POOL_MAX_SESSIONS)) == NULL) e = GUISE_E_NOMEM;
+  if (!e && o.proxy_cafile && !o.proxy_insecure) e = proxy_ctx(cl);
+  if (!e && (cl->sessions = tls_session_cache_new(CLIENT_MAX_SESSIONS)) == NULL) e = GUISE_E_NOMEM;
   if (!e) e = dns_new(cl->loop, &cl->dns);
   for (size_t i = 0; !e && i < o.n_resolve; i++) e = dns_add_override(cl->dns, o.resolve[i]);
   if (!e && o.dns_servers) e = dns_set_servers(cl->dns, o.dns_servers);
+  cl->defaults.insecure = o.insecure;
+  cl->defaults.connect_timeout_ms = o.connect_timeout_ms;
+  cl->decode_mem.limit = (size_t)(o.max_decode_memory ? o.max_decode_memory : CLIENT_DEFAULT_DECODE_MEMORY);
+  cl->cookie_warn = o.on_cookie_warning;
+  cl->cookie_warn_arg = o.cookie_warning_arg;
+  if (!e && (o.cookies || o.cookie_file)) {
+    cl->jar = cookie_jar_new();
+    e = cl->jar ? load_cookies(cl, o.cookie_file) : GUISE_E_NOMEM;
+  }
+  if (!e) {
+    pool_config pc = {.loop = cl->loop,
+                      .connect_timeout_ms = o.connect_timeout_ms,
+                      .per_origin = o.max_connections_per_origin ? o.max_connections_per_origin
+                                                                 : POOL_DEFAULT_PER_ORIGIN,
+                      .streams = o.max_streams_per_connection ? o.max_streams_per_connection
+                                                              : POOL_DEFAULT_STREAMS,
+                      .idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : POOL_DEFAULT_IDLE_MS,
+                      .h2_coalesce_ms = o.h2_coalesce_ms,
+                      .no_reuse = o.no_reuse,
+                      .sessions = cl->sessions,
+                      .resolver = cl->dns,
+                      .arg = cl,
+                      .variant_ref = pool_variant_ref,
+                      .proxy_ctx = pool_proxy_ctx,
+                      .on_closed = pool_closed};
+    if ((cl->pool = pool_new(&pc)) == NULL) e = GUISE_E_NOMEM;
+  }
   if (e) {
     if (cl->dns) dns_free(cl->dns);
     client_free(cl);
     return e;
-  }
-  cl->insecure = o.insecure;
-  cl->connect_timeout_ms = o.connect_timeout_ms;
-  cl->per_origin = o.max_connections_per_origin ? o.max_connections_per_origin : POOL_DEFAULT_PER_ORIGIN;
-  cl->streams = o.max_streams_per_connection ? o.max_streams_per_connection : POOL_DEFAULT_STREAMS;
-  cl->idle_ms = o.idle_timeout_ms ? o.idle_timeout_ms : POOL_DEFAULT_IDLE_MS;
-  cl->no_reuse = o.no_reuse;
-  cl->h2_coalesce_ms = o.h2_coalesce_ms;
-  cl->decode_mem.limit = (size_t)(o.max_decode_memory ? o.max_decode_memory : POOL_DEFAULT_DECODE_MEMORY);
-  cl->cookie_warn = o.on_cookie_warning;
-  cl->cookie_warn_arg = o.cookie_warning_arg;
-  if (o.cookies || o.cookie_file) {
-    cl->jar = cookie_jar_new();
-    e = cl->jar ? load_cookies(cl, o.cookie_file) : GUISE_E_NOMEM;
-    if (e) {
-      dns_free(cl->dns);
-      cl->dns = NULL;
-      client_free(cl);
-      return e;
-    }
   }
   *out = cl;
   return 0;
@@ -171,15 +258,15 @@ int guise_client_save_cookies(guise_client *cl, const char *path) {
 void guise_client_close(guise_client *cl) {
   if (cl == NULL || cl->closing) return;
   cl->closing = 1;
-  pool_close_all(cl);
+  if (!pool_close(cl->pool)) refs_take(&cl->refs, CL_HOLD_POOL); /* until pool_closed */
   if (cl->dns) dns_free(cl->dns); /* queries still out end with GUISE_E_CANCELLED */
   cl->dns = NULL;
-  if (cl->holds == 0) client_free(cl);
+  if (refs_none(&cl->refs)) client_free(cl);
 }
 
 /* Drops variants nobody uses once there are too many. */
 static void trim_variants(guise_client *cl) {
-  for (variant **pp = &cl->variants; *pp && cl->n_variants > POOL_MAX_VARIANTS;) {
+  for (variant **pp = &cl->variants; *pp && cl->n_variants > CLIENT_MAX_VARIANTS;) {
     variant *v = *pp;
     if (v->refs > 0) {
       pp = &v->next;
@@ -187,13 +274,7 @@ static void trim_variants(guise_client *cl) {
     }
     *pp = v->next;
     cl->n_variants--;
-    SSL_CTX_free(v->ctx);
-    SSL_CTX_free(v->proxy_ctx);
-    free(v->prof);
-    free(v->key);
-    free(v->cafile);
-    free(v->profile_arg);
-    free(v);
+    variant_free(v);
   }
 }
 
@@ -217,9 +298,9 @@ static int make_ctx(variant *v) { return new_ctx(v, &v->tls, &v->ctx); }
 /* TLS to an https:// proxy is the client's, whatever the request's variant:
  * the proxy's trust (proxy_insecure, proxy_cafile: curl's --proxy-insecure and
  * --proxy-cacert) is not the origin's, so that -k for a test origin never sends
- * Proxy-Authorization to an unchecked proxy. */
-int client_variant_proxy_ctx(guise_client *cl, variant *v) {
-  (void)v;
+ * Proxy-Authorization to an unchecked proxy. Made with the first use (or by
+ * guise_client_new when a proxy CA file is given): plain hello, ALPN http/1.1. */
+static int proxy_ctx(guise_client *cl) {
   if (cl->proxy_ctx) return 0;
   tls_shape plain;
   tls_shape_init(&plain);

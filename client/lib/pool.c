@@ -1,5 +1,9 @@
 /*
- * pool.c — origins and their connections (see pool.h).
+ * pool.c — origins and their connections (see pool.h). Calls conn.h and dns.h
+ * only through the seams of its pool_config, its owner only through the
+ * config's hooks, a request only through its pool_waiter. Called by client.c
+ * (pool_new, pool_close, pool_free) and request.c (submit, requeue, release,
+ * the pool_conn_* functions for the connection it was given).
  *
  * An origin is one pool key. Requests wait in its queue; dispatch() gives each
  * the first usable connection (HTTP/2: ready, not draining, under the stream
@@ -15,13 +19,21 @@
  * or end requests; dispatch() is never nested for one origin (|dispatching|),
  * and an origin is freed only at the end of dispatch(), when it has neither
  * connections nor waiting requests.
+ *
+ * Lifetime of a connection's memory (refs.h): its two timers and its DNS query
+ * are named holders, each transport attempt (the first, a racer beside it) a
+ * counted one; it is freed when none is left. The pool counts the connections
+ * alive and, once closed, tells its owner when the last one is gone.
  */
 #include "pool.h"
 
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+
+#include "hmap.h"
+#include "refs.h"
 
 /* Plaintext HTTP/2 output per write. */
 #define POOL_H2_OUT 16384
@@ -32,6 +44,9 @@
 
 enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
 
+/* Named holders of a connection's memory. */
+enum { PC_HOLD_IDLE = 1u << 0, PC_HOLD_HOLD = 1u << 1, PC_HOLD_DNS = 1u << 2 };
+
 /* What a connection needs until it is up: the addresses to try in turn. */
 struct dial {
   struct sockaddr_storage addrs[DNS_MAX_ADDRS];
@@ -40,14 +55,16 @@ struct dial {
   int target_known;
 };
 
-struct pconn {
-  pconn *next, *prev;            /* in the origin's list */
+typedef struct pool_conn pconn;
+
+struct pool_conn {
+  gq link;                       /* in the origin's connections */
   origin *org;
-  guise_client *cl;
+  pool *pool;
   conn *c;
   conn *racer;                   /* a second attempt to the next address (RFC 8305) */
   enum pc_state state;
-  int holds;                     /* idle timer, connection, DNS query */
+  refs refs;                     /* the timers, the DNS query (named); attempts (counted) */
   int is_h2;
   h2_conn *h2;
   int draining;                  /* takes no new request */
@@ -56,7 +73,7 @@ struct pconn {
   uv_timer_t hold;
   int fail_err;                  /* fail the waiting requests with it on close */
   int close_err;                 /* what open requests get when we close it */
-  req_head *h1_active;
+  pool_waiter *h1_active;
   size_t n_streams;
   unsigned served;               /* requests ended cleanly on it */
   unsigned bound;                /* requests ever given it */
@@ -71,8 +88,8 @@ struct pconn {
 };
 
 struct origin {
-  origin *hnext;
-  guise_client *cl;
+  hmap_node node;                /* in the pool's table, by |key| */
+  pool *pool;
   char *key;
   variant *v;
   int https;
@@ -81,48 +98,60 @@ struct origin {
   uint16_t port;
   proxy_cfg *proxy;              /* NULL: direct */
   char *proxy_id;
-  pconn *conns;
+  gq conns;                      /* pool_conn.link */
   size_t n_conns, n_connecting;
-  req_head *qhead, *qtail;
+  gq queue;                      /* pool_waiter.link */
   size_t n_queued;
   int proto;                     /* 0 unknown, 1 HTTP/1.1, 2 HTTP/2 */
   int dispatching, again;
 };
 
+struct pool {
+  pool_config cfg;
+  const pool_conn_ops *co;
+  const pool_resolver_ops *ro;
+  hmap origins;
+  size_t n_alive;                /* connections whose memory is not freed yet */
+  int closing;
+};
+
 static void dispatch(origin *o);
 
-/* ---- origins --------------------------------------------------------------------- */
+/* ---- the default seams ------------------------------------------------------------ */
 
-static uint64_t hash(const char *s) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-  return h;
+const pool_conn_ops pool_conn_ops_default = {conn_open,  conn_write, conn_close, conn_error_detail,
+                                             conn_set_ref, conn_local, conn_remote, conn_ssl,
+                                             conn_connect_ms, conn_tls_ms};
+
+static int dns_resolve_(void *r, const char *host, unsigned port, dns_cb cb, void *ud) {
+  return dns_resolve(r, host, port, cb, ud);
+}
+static int dns_cancel_(void *r, void *ud) { return dns_cancel(r, ud); }
+static const char *dns_servers_text_(const void *r) { return dns_servers_text(r); }
+
+const pool_resolver_ops pool_resolver_ops_default = {dns_resolve_, dns_cancel_, dns_servers_text_};
+
+/* ---- the pool --------------------------------------------------------------------- */
+
+pool *pool_new(const pool_config *cfg) {
+  pool *p = calloc(1, sizeof(*p));
+  if (p == NULL) return NULL;
+  p->cfg = *cfg;
+  p->co = cfg->conn ? cfg->conn : &pool_conn_ops_default;
+  p->ro = cfg->resolver_ops ? cfg->resolver_ops : &pool_resolver_ops_default;
+  if (p->cfg.per_origin == 0) p->cfg.per_origin = POOL_DEFAULT_PER_ORIGIN;
+  if (p->cfg.streams == 0) p->cfg.streams = POOL_DEFAULT_STREAMS;
+  if (p->cfg.idle_ms == 0) p->cfg.idle_ms = POOL_DEFAULT_IDLE_MS;
+  hmap_init(&p->origins);
+  return p;
 }
 
-static int grow(guise_client *cl) {
-  size_t nb = cl->n_buckets ? cl->n_buckets * 2 : 64;
-  origin **b = calloc(nb, sizeof(*b));
-  if (b == NULL) return -1;
-  for (size_t i = 0; i < cl->n_buckets; i++)
-    for (origin *o = cl->buckets[i], *next; o; o = next) {
-      next = o->hnext;
-      size_t k = hash(o->key) & (nb - 1);
-      o->hnext = b[k];
-      b[k] = o;
-    }
-  free(cl->buckets);
-  cl->buckets = b;
-  cl->n_buckets = nb;
-  return 0;
-}
+/* ---- origins ---------------------------------------------------------------------- */
 
 static void origin_free(origin *o) {
-  guise_client *cl = o->cl;
-  origin **pp = &cl->buckets[hash(o->key) & (cl->n_buckets - 1)];
-  while (*pp != o) pp = &(*pp)->hnext;
-  *pp = o->hnext;
-  cl->n_origins--;
-  client_variant_put(cl, o->v);
+  pool *p = o->pool;
+  hmap_remove(&p->origins, &o->node);
+  if (p->cfg.variant_ref) p->cfg.variant_ref(p->cfg.arg, o->v, 0);
   free(o->key);
   free(o->host);
   free(o->proxy_id);
@@ -130,8 +159,7 @@ static void origin_free(origin *o) {
   free(o);
 }
 
-static origin *origin_get(guise_client *cl, const url *u, variant *v, const proxy_cfg *proxy,
-                          const char *proxy_id) {
+static origin *origin_get(pool *p, const url *u, variant *v, const proxy_cfg *proxy, const char *proxy_id) {
   /* The key, built without printf (once per request): scheme://host:port|variant|proxy */
   const char *host = url_host(u);
   const char *parts[] = {url_scheme_name(u), "://", host, ":", NULL, "|", v->key, "|",
@@ -152,101 +180,96 @@ static origin *origin_get(guise_client *cl, const url *u, variant *v, const prox
   if (key == NULL) return NULL;
   for (size_t i = 0, at = 0; i < 9; at += lens[i], i++) memcpy(key + at, parts[i], lens[i]);
   key[len] = '\0';
-  if (cl->n_buckets) {
-    for (origin *o = cl->buckets[hash(key) & (cl->n_buckets - 1)]; o; o = o->hnext)
-      if (strcmp(o->key, key) == 0) {
-        if (key != stackkey) free(key);
-        return o;
-      }
+  uint64_t h = hmap_hash(key, len);
+  for (hmap_node *n = hmap_chain(&p->origins, h); n; n = n->next) {
+    origin *o = (origin *)n; /* the node is the first member */
+    if (n->hash == h && strcmp(o->key, key) == 0) {
+      if (key != stackkey) free(key);
+      return o;
+    }
   }
   if (key == stackkey && (key = strdup(stackkey)) == NULL) return NULL;
-  if ((cl->n_origins + 1 > cl->n_buckets && grow(cl) != 0)) {
-    free(key);
-    return NULL;
-  }
   origin *o = calloc(1, sizeof(*o));
   if (o == NULL || (o->host = strdup(host)) == NULL ||
-      (proxy && ((o->proxy_id = strdup(proxy_id)) == NULL ||
-                 (o->proxy = malloc(sizeof(*o->proxy))) == NULL))) {
+      (proxy && ((o->proxy_id = strdup(proxy_id)) == NULL || (o->proxy = malloc(sizeof(*o->proxy))) == NULL)) ||
+      hmap_insert(&p->origins, &o->node, h) != 0) {
     if (o) {
       free(o->host);
       free(o->proxy_id);
+      free(o->proxy);
     }
     free(o);
     free(key);
     return NULL;
   }
-  o->cl = cl;
+  o->pool = p;
   o->key = key;
   o->v = v;
-  v->refs++;
+  if (p->cfg.variant_ref) p->cfg.variant_ref(p->cfg.arg, v, 1);
   o->https = u->scheme == URL_HTTPS;
   o->host_is_name = u->host_type == URL_HOST_NAME;
   o->port = u->port;
   if (proxy) *o->proxy = *proxy;
+  gq_init(&o->conns);
+  gq_init(&o->queue);
   /* Cleartext HTTP/1.1 unless HTTP/2 is asked for (prior knowledge). */
   if (!o->https) o->proto = v->http_version == 2 ? 2 : 1;
-  size_t k = hash(key) & (cl->n_buckets - 1);
-  o->hnext = cl->buckets[k];
-  cl->buckets[k] = o;
-  cl->n_origins++;
   return o;
 }
 
-static void enqueue(origin *o, req_head *rh, int at_head) {
-  rh->org = o;
-  rh->queued = 1;
-  rh->pc = NULL;
-  if (at_head) {
-    rh->qprev = NULL;
-    rh->qnext = o->qhead;
-    if (o->qhead) o->qhead->qprev = rh;
-    else o->qtail = rh;
-    o->qhead = rh;
-  } else {
-    rh->qnext = NULL;
-    rh->qprev = o->qtail;
-    if (o->qtail) o->qtail->qnext = rh;
-    else o->qhead = rh;
-    o->qtail = rh;
-  }
+static void enqueue(origin *o, pool_waiter *w, int at_head) {
+  w->org = o;
+  w->pc = NULL;
+  if (at_head) gq_insert_head(&o->queue, &w->link);
+  else gq_insert_tail(&o->queue, &w->link);
   o->n_queued++;
 }
 
-static void dequeue(origin *o, req_head *rh) {
-  if (rh->qprev) rh->qprev->qnext = rh->qnext;
-  else o->qhead = rh->qnext;
-  if (rh->qnext) rh->qnext->qprev = rh->qprev;
-  else o->qtail = rh->qprev;
-  rh->qnext = rh->qprev = NULL;
-  rh->queued = 0;
+static void dequeue(origin *o, pool_waiter *w) {
+  gq_remove(&w->link);
   o->n_queued--;
+}
+
+static pool_waiter *first_waiter(const origin *o) {
+  gq *q = gq_first(&o->queue);
+  return q ? gq_data(q, pool_waiter, link) : NULL;
 }
 
 /* Fails the first |n| waiting requests (all when n is 0). */
 static void fail_queued(origin *o, size_t n, int err, const char *detail) {
   int was = o->dispatching;
   o->dispatching = 1; /* the callbacks may queue more: they wait for dispatch() */
-  for (size_t i = 0; o->qhead && (n == 0 || i < n); i++) {
-    req_head *rh = o->qhead;
-    dequeue(o, rh);
-    rh->org = NULL;
-    req_fail(rh, err, detail);
+  pool_waiter *w;
+  for (size_t i = 0; (w = first_waiter(o)) != NULL && (n == 0 || i < n); i++) {
+    dequeue(o, w);
+    w->org = NULL;
+    w->ops->on_fail(w, err, detail);
   }
   o->dispatching = was;
 }
 
-/* ---- connections ----------------------------------------------------------------- */
+/* ---- connections ------------------------------------------------------------------ */
 
-static void pconn_release(pconn *pc) {
-  if (--pc->holds > 0) return;
-  guise_client *cl = pc->cl;
+/* The last holder is gone: the memory goes; after pool_close, the owner hears
+ * when it was the last connection (the call may free the pool: nothing after it). */
+static void pconn_free(pconn *pc) {
+  pool *p = pc->pool;
   free(pc->dial);
   free(pc);
-  client_release(cl);
+  if (--p->n_alive == 0 && p->closing && p->cfg.on_closed) p->cfg.on_closed(p->cfg.arg);
 }
 
-static void on_idle_closed(uv_handle_t *h) { pconn_release(h->data); }
+static void pconn_drop(pconn *pc, unsigned holder) {
+  if (refs_drop(&pc->refs, holder)) pconn_free(pc);
+}
+
+/* A transport attempt has ended (its on_close). */
+static void pconn_drop_attempt(pconn *pc) {
+  if (refs_sub(&pc->refs)) pconn_free(pc);
+}
+
+static void on_idle_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_IDLE); }
+static void on_hold_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_HOLD); }
 
 /* The connection is gone (or never came): out of its origin, requests waiting
  * for it failed when it never came, memory freed once its handles are closed. */
@@ -255,9 +278,7 @@ static void pconn_end(pconn *pc, int err, const char *detail) {
   origin *o = pc->org;
   int never_ready = pc->state < PC_READY;
   pc->state = PC_CLOSED;
-  if (pc->prev) pc->prev->next = pc->next;
-  else o->conns = pc->next;
-  if (pc->next) pc->next->prev = pc->prev;
+  gq_remove(&pc->link);
   o->n_conns--;
   if (never_ready) o->n_connecting--;
   pc->org = NULL;
@@ -266,7 +287,7 @@ static void pconn_end(pconn *pc, int err, const char *detail) {
     pc->h2 = NULL;
   }
   uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
-  uv_close((uv_handle_t *)&pc->hold, on_idle_closed);
+  uv_close((uv_handle_t *)&pc->hold, on_hold_closed);
   if (never_ready && err)
     /* Its error is theirs: all of them when no other connection is left to
      * serve them, else the first (one connection failed, one request). */
@@ -274,27 +295,27 @@ static void pconn_end(pconn *pc, int err, const char *detail) {
   dispatch(o);
 }
 
-static int usable(const guise_client *cl, const pconn *pc) {
+static int usable(const pool *p, const pconn *pc) {
   if (pc->state != PC_READY || pc->draining) return 0;
-  if (cl->no_reuse && pc->bound) return 0;
-  return pc->is_h2 ? pc->n_streams < cl->streams : pc->h1_active == NULL;
+  if (p->cfg.no_reuse && pc->bound) return 0;
+  return pc->is_h2 ? pc->n_streams < p->cfg.streams : pc->h1_active == NULL;
 }
 
 static void set_busy(pconn *pc, int busy) {
   if (pc->c == NULL) return;
   if (busy) {
     uv_timer_stop(&pc->idle);
-    conn_set_ref(pc->c, 1);
+    pc->pool->co->set_ref(pc->c, 1);
   } else {
-    conn_set_ref(pc->c, 0);
+    pc->pool->co->set_ref(pc->c, 0);
   }
 }
 
 static void pconn_close(pconn *pc, int err) {
   pc->draining = 1;
   if (!pc->close_err) pc->close_err = err;
-  if (pc->racer) conn_close(pc->racer);
-  if (pc->c) conn_close(pc->c);
+  if (pc->racer) pc->pool->co->close(pc->racer);
+  if (pc->c) pc->pool->co->close(pc->c);
 }
 
 static void on_idle_timeout(uv_timer_t *t) { pconn_close(t->data, 0); }
@@ -302,13 +323,13 @@ static void on_idle_timeout(uv_timer_t *t) { pconn_close(t->data, 0); }
 /* Nothing bound: close it, or keep it for the idle timeout. */
 static void maybe_idle(pconn *pc) {
   if (pc->state != PC_READY || pc->n_streams || pc->h1_active) return;
-  guise_client *cl = pc->cl;
-  if (pc->draining || cl->no_reuse || cl->closing) {
+  pool *p = pc->pool;
+  if (pc->draining || p->cfg.no_reuse || p->closing) {
     pconn_close(pc, 0);
     return;
   }
   set_busy(pc, 0);
-  uv_timer_start(&pc->idle, on_idle_timeout, cl->idle_ms, 0);
+  uv_timer_start(&pc->idle, on_idle_timeout, p->cfg.idle_ms, 0);
   uv_unref((uv_handle_t *)&pc->idle);
 }
 
@@ -319,7 +340,7 @@ static void h2_flush(pconn *pc) {
     pc->in_h2 = 1; /* stream callbacks run from inside h2_send */
     int e = h2_send(pc->h2, out, sizeof(out), &n);
     pc->in_h2 = 0;
-    if (!e && n) e = conn_write(pc->c, out, n);
+    if (!e && n) e = pc->pool->co->write(pc->c, out, n);
     if (e) {
       snprintf(pc->detail, sizeof(pc->detail), "HTTP/2 output failed");
       pconn_close(pc, e);
@@ -341,11 +362,11 @@ static void h2_flush(pconn *pc) {
  * queued (SETTINGS or PING ACK, WINDOW_UPDATE, RST_STREAM) or a request body
  * to send, everything goes out at once. */
 static int hold_output(const pconn *pc) {
-  const guise_client *cl = pc->cl;
-  if (cl->h2_coalesce_ms == 0 || pc->h2 == NULL) return 0;
+  const pool *p = pc->pool;
+  if (p->cfg.h2_coalesce_ms == 0 || pc->h2 == NULL) return 0;
   size_t unsent = h2_unsent_requests(pc->h2);
   if (unsent == 0) return 0;
-  size_t enough = cl->streams / 2 > 2 ? cl->streams / 2 : 2;
+  size_t enough = p->cfg.streams / 2 > 2 ? p->cfg.streams / 2 : 2;
   if (unsent >= enough) return 0;
   /* the answers that will release them: streams sent and not ended */
   size_t open = h2_open_requests(pc->h2);
@@ -360,7 +381,7 @@ static void on_hold_timeout(uv_timer_t *t) {
   h2_flush(pc);
 }
 
-void pconn_flush(pconn *pc) {
+void pool_conn_flush(pconn *pc) {
   if (pc->in_h2) {
     pc->want_flush = 1;
     return;
@@ -368,7 +389,7 @@ void pconn_flush(pconn *pc) {
   if (hold_output(pc)) {
     if (!pc->holding) {
       pc->holding = 1;
-      uv_timer_start(&pc->hold, on_hold_timeout, pc->cl->h2_coalesce_ms, 0);
+      uv_timer_start(&pc->hold, on_hold_timeout, pc->pool->cfg.h2_coalesce_ms, 0);
     }
     return;
   }
@@ -379,16 +400,15 @@ void pconn_flush(pconn *pc) {
   h2_flush(pc);
 }
 
-int pconn_write(pconn *pc, const uint8_t *p, size_t n) {
-  return pc->c && pc->state == PC_READY ? conn_write(pc->c, p, n) : GUISE_E_CONNECT_CLOSED;
+int pool_conn_write(pconn *pc, const uint8_t *p, size_t n) {
+  return pc->c && pc->state == PC_READY ? pc->pool->co->write(pc->c, p, n) : GUISE_E_CONNECT_CLOSED;
 }
 
-int pconn_is_h2(const pconn *pc) { return pc->is_h2; }
-h2_conn *pconn_h2(pconn *pc) { return pc->h2; }
-unsigned pconn_served(const pconn *pc) { return pc->served; }
-unsigned pconn_bound(const pconn *pc) { return pc->bound; }
+int pool_conn_is_h2(const pconn *pc) { return pc->is_h2; }
+h2_conn *pool_conn_h2(pconn *pc) { return pc->h2; }
+unsigned pool_conn_bound(const pconn *pc) { return pc->bound; }
 
-void pconn_get_info(pconn *pc, pconn_info *out) {
+void pool_conn_get_info(const pconn *pc, pool_conn_info *out) {
   out->remote = pc->remote;
   out->local = pc->local;
   out->alpn = pc->alpn;
@@ -409,30 +429,31 @@ static void h2_goaway(void *ud, uint32_t last_stream_id, uint32_t error_code) {
 static void on_ready(conn *c, const char *alpn, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
+  const pool_conn_ops *co = pc->pool->co;
   /* The first attempt up wins; the other is closed (its close is ignored). */
   uv_timer_stop(&pc->idle);
   if (c == pc->racer) {
     conn *loser = pc->c;
     pc->c = c;
     pc->racer = NULL;
-    if (loser) conn_close(loser);
+    if (loser) co->close(loser);
   } else if (pc->racer) {
-    conn_close(pc->racer);
+    co->close(pc->racer);
     pc->racer = NULL;
   }
-  conn_remote(c, pc->remote, sizeof(pc->remote));
+  co->remote(c, pc->remote, sizeof(pc->remote));
   pc->state = PC_READY;
   o->n_connecting--;
   free(pc->dial); /* addresses are not needed once up */
   pc->dial = NULL;
   /* From the connection's start (the winner may have started later). */
   double total = (double)(uv_hrtime() - pc->t0) / 1e6;
-  double tls_part = conn_tls_ms(c) ? conn_tls_ms(c) - conn_connect_ms(c) : 0;
+  double tls_part = co->tls_ms(c) ? co->tls_ms(c) - co->connect_ms(c) : 0;
   pc->connect_ms = total - tls_part;
-  pc->tls_ms = conn_tls_ms(c) ? total : 0;
+  pc->tls_ms = co->tls_ms(c) ? total : 0;
   snprintf(pc->alpn, sizeof(pc->alpn), "%s", alpn);
-  conn_local(c, pc->local, sizeof(pc->local));
-  SSL *ssl = conn_ssl(c);
+  co->local(c, pc->local, sizeof(pc->local));
+  SSL *ssl = co->ssl(c);
   if (ssl) {
     pc->tls_version = SSL_get_version(ssl);
     pc->tls_cipher = SSL_CIPHER_standard_name(SSL_get_current_cipher(ssl));
@@ -445,7 +466,7 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
     o->n_connecting++;
     pc->fail_err = GUISE_E_HTTP2_PROTOCOL;
     snprintf(pc->detail, sizeof(pc->detail), "--http2: the server did not agree to HTTP/2 (ALPN)");
-    conn_close(c);
+    co->close(c);
     return;
   }
   if (pc->is_h2) {
@@ -457,7 +478,7 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
       o->n_connecting++;
       pc->fail_err = GUISE_E_NOMEM;
       snprintf(pc->detail, sizeof(pc->detail), "cannot make the HTTP/2 session");
-      conn_close(c);
+      co->close(c);
       return;
     }
   }
@@ -477,7 +498,7 @@ static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
     int e = h2_recv(pc->h2, p, n);
     pc->in_h2 = 0;
     pc->want_flush = 0;
-    pconn_flush(pc); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE), a GOAWAY */
+    pool_conn_flush(pc); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE), a GOAWAY */
     if (e) {
       snprintf(pc->detail, sizeof(pc->detail), "HTTP/2 protocol error from the server");
       pconn_close(pc, e);
@@ -485,7 +506,7 @@ static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
       pconn_close(pc, 0);
     }
   } else if (pc->h1_active) {
-    req_h1_data(pc->h1_active, p, n);
+    pc->h1_active->ops->on_h1_data(pc->h1_active, p, n);
   } else {
     pconn_close(pc, 0); /* bytes nobody asked for (a 408 on an idle connection) */
   }
@@ -497,7 +518,7 @@ static void dial(pconn *pc, int racer);
 static void on_attempt_delay(uv_timer_t *t) {
   pconn *pc = t->data;
   if (pc->state < PC_READY && pc->state != PC_RESOLVING && !pc->racer && pc->dial &&
-      pc->dial->next_addr < pc->dial->n_addrs && !pc->cl->closing)
+      pc->dial->next_addr < pc->dial->n_addrs && !pc->pool->closing)
     dial(pc, 1);
 }
 
@@ -506,34 +527,41 @@ static int proxy_local_dns(const proxy_cfg *p) { return p->kind == PROXY_SOCKS5 
 
 static void on_close(conn *c, int err, void *ud) {
   pconn *pc = ud;
-  origin *o = pc->org;
+  pool *p = pc->pool;
   if (c != pc->c && c != pc->racer) { /* the loser of a race, closed by us */
-    pconn_release(pc); /* the last hold when the winner ended first */
+    pconn_drop_attempt(pc); /* the last hold when the winner ended first */
     return;
   }
-  if (err && conn_error_detail(c)[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", conn_error_detail(c));
+  const char *why = err ? p->co->error_detail(c) : "";
+  if (why[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", why);
   if (c == pc->racer) {
     /* The second attempt failed; the first goes on (maybe with a third beside it). */
     pc->racer = NULL;
-    pc->holds--;
-    if (pc->state < PC_READY && pc->dial && pc->dial->next_addr < pc->dial->n_addrs && !pc->cl->closing)
+    if (refs_sub(&pc->refs)) { /* the connection had ended already */
+      pconn_free(pc);
+      return;
+    }
+    if (pc->state < PC_READY && pc->dial && pc->dial->next_addr < pc->dial->n_addrs && !p->closing)
       dial(pc, 1);
     return;
   }
   pc->c = NULL;
-  pc->holds--; /* the connection's; the idle timer's keeps pc */
+  if (refs_sub(&pc->refs)) { /* the connection had ended already */
+    pconn_free(pc);
+    return;
+  }
   if (pc->state < PC_READY && pc->racer && !pc->fail_err) {
     /* The first attempt failed while the second runs: it carries on alone. */
     pc->c = pc->racer;
     pc->racer = NULL;
-    if (pc->dial->next_addr < pc->dial->n_addrs && !pc->cl->closing)
+    if (pc->dial->next_addr < pc->dial->n_addrs && !p->closing)
       uv_timer_start(&pc->idle, on_attempt_delay, POOL_ATTEMPT_DELAY_MS, 0);
     return;
   }
   if (pc->state < PC_READY) {
     if (pc->fail_err) {
       pconn_end(pc, pc->fail_err, pc->detail);
-    } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !pc->cl->closing &&
+    } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !p->closing &&
                pc->dial->next_addr < pc->dial->n_addrs) {
       /* Another address of the name may answer (IPv6 then IPv4, several A records). */
       dial(pc, 0);
@@ -547,12 +575,11 @@ static void on_close(conn *c, int err, void *ud) {
   if (pc->h2) {
     h2_eof(pc->h2, code); /* each open stream ends, or is queued again */
   } else if (pc->h1_active) {
-    req_head *rh = pc->h1_active;
+    pool_waiter *w = pc->h1_active;
     pc->h1_active = NULL;
-    rh->pc = NULL;
-    req_h1_eof(rh, err ? err : pc->close_err, pc->served > 0, pc->detail);
+    w->pc = NULL;
+    w->ops->on_h1_eof(w, err ? err : pc->close_err, pc->served > 0, pc->detail);
   }
-  (void)o;
   pconn_end(pc, 0, NULL);
 }
 
@@ -560,7 +587,7 @@ static void on_close(conn *c, int err, void *ud) {
  * one beside it (RFC 8305). */
 static void dial(pconn *pc, int racer) {
   origin *o = pc->org;
-  guise_client *cl = pc->cl;
+  pool *p = pc->pool;
   struct dial *d = pc->dial;
   struct sockaddr_storage *ss = &d->addrs[d->next_addr++];
   char host[64] = "?";
@@ -584,23 +611,20 @@ static void dial(pconn *pc, int racer) {
   co.connect_timeout_ms = pc->connect_timeout_ms;
   co.tls_timeout_ms = pc->connect_timeout_ms;
   char skey[TLS_SESSION_KEY_MAX];
-  if (co.ctx && (o->v->prof == NULL || o->v->prof->resumption) &&
-      tls_session_key(skey, sizeof(skey), o->host, o->port, o->v->key,
-                      o->proxy ? o->proxy_id : NULL) == 0) {
-    co.sessions = cl->sessions;
+  if (co.ctx && p->cfg.sessions && (o->v->prof == NULL || o->v->prof->resumption) &&
+      tls_session_key(skey, sizeof(skey), o->host, o->port, o->v->key, o->proxy ? o->proxy_id : NULL) == 0) {
+    co.sessions = p->cfg.sessions;
     co.session_key = skey;
   }
   if (o->proxy) {
     co.proxy = o->proxy;
     if (o->proxy->kind == PROXY_HTTPS) {
-      int e = client_variant_proxy_ctx(cl, o->v);
+      int e = p->cfg.proxy_ctx ? p->cfg.proxy_ctx(p->cfg.arg, &co.proxy_ctx, &co.proxy_verify) : GUISE_E_INTERNAL;
       if (e) {
         pconn_end(pc, e, e == GUISE_E_USAGE_FILE ? "cannot read the proxy's CA file (--proxy-cacert)"
                                                  : "cannot make the TLS context for the proxy");
         return;
       }
-      co.proxy_ctx = cl->proxy_ctx;
-      co.proxy_verify = !cl->proxy_insecure;
     }
     co.proxy_target_host = o->host;
     co.proxy_target_port = o->port;
@@ -608,7 +632,7 @@ static void dial(pconn *pc, int racer) {
   }
   static const conn_callbacks cb = {on_ready, on_data, on_close};
   conn **slot = racer ? &pc->racer : &pc->c;
-  int e = conn_open(cl->loop, &co, &cb, pc, slot);
+  int e = p->co->open(p->cfg.loop, &co, &cb, pc, slot);
   if (e && racer) { /* the first attempt goes on */
     pc->racer = NULL;
     return;
@@ -628,7 +652,7 @@ static void dial(pconn *pc, int racer) {
     pconn_end(pc, e, why);
     return;
   }
-  pc->holds++;
+  refs_add(&pc->refs);
   pc->state = PC_CONNECTING;
   if (!racer && d->next_addr < d->n_addrs)
     uv_timer_start(&pc->idle, on_attempt_delay, POOL_ATTEMPT_DELAY_MS, 0);
@@ -638,29 +662,30 @@ static void dial(pconn *pc, int racer) {
  * alone would retry for 75 s) ends the connection at it, naming the servers. */
 static void on_resolve_timeout(uv_timer_t *t) {
   pconn *pc = t->data;
+  pool *p = pc->pool;
   if (pc->state != PC_RESOLVING || pc->org == NULL) return;
-  /* The client is closing (closed from a callback of a timer due at the same
+  /* The pool is closing (closed from a callback of a timer due at the same
    * moment, e.g. the request's --max-time in a one-shot guise_request): its
    * resolver is gone, and the query it had ends through on_resolved. */
-  if (pc->cl->closing || pc->cl->dns == NULL) return;
-  if (dns_cancel(pc->cl->dns, pc) > 0) pc->holds--; /* on_resolved will not run */
+  if (p->closing) return;
+  if (p->ro->cancel(p->cfg.resolver, pc) > 0) refs_drop(&pc->refs, PC_HOLD_DNS); /* on_resolved will not run */
   char why[160];
   snprintf(why, sizeof(why), "no answer from %s within the connect timeout (%u ms)",
-           dns_servers_text(pc->cl->dns), pc->connect_timeout_ms);
+           p->ro->servers_text(p->cfg.resolver), pc->connect_timeout_ms);
   pconn_end(pc, GUISE_E_TIMEOUT_CONNECT, why);
 }
 
 static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, const char *why, void *ud) {
   pconn *pc = ud;
   origin *o = pc->org;
-  pc->holds--;
+  pool *p = pc->pool;
   if (o == NULL) { /* ended meanwhile */
-    pc->holds++;
-    pconn_release(pc);
+    pconn_drop(pc, PC_HOLD_DNS);
     return;
   }
+  refs_drop(&pc->refs, PC_HOLD_DNS); /* the timers still hold it */
   pc->dns_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
-  if (err || pc->cl->closing) {
+  if (err || p->closing) {
     pconn_end(pc, err ? err : GUISE_E_CANCELLED, why && *why ? why : "name resolution failed");
     return;
   }
@@ -677,10 +702,10 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
     }
     d->target = addrs[k];
     d->target_known = 1;
-    pc->holds++;
-    int e = dns_resolve(pc->cl->dns, o->proxy->host, o->proxy->port, on_resolved, pc);
+    refs_take(&pc->refs, PC_HOLD_DNS);
+    int e = p->ro->resolve(p->cfg.resolver, o->proxy->host, o->proxy->port, on_resolved, pc);
     if (e) {
-      pc->holds--;
+      refs_drop(&pc->refs, PC_HOLD_DNS);
       pconn_end(pc, e, "name resolution of the proxy could not start");
     }
     return;
@@ -692,7 +717,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
 }
 
 static void pconn_open(origin *o) {
-  guise_client *cl = o->cl;
+  pool *p = o->pool;
   pconn *pc = calloc(1, sizeof(*pc));
   struct dial *d = pc ? calloc(1, sizeof(*d)) : NULL;
   if (d == NULL) {
@@ -702,109 +727,117 @@ static void pconn_open(origin *o) {
   }
   pc->dial = d;
   pc->org = o;
-  pc->cl = cl;
+  pc->pool = p;
   pc->t0 = uv_hrtime();
-  pc->next = o->conns;
-  if (o->conns) o->conns->prev = pc;
-  o->conns = pc;
+  gq_insert_head(&o->conns, &pc->link);
   o->n_conns++;
   o->n_connecting++;
-  pc->connect_timeout_ms = o->qhead && o->qhead->connect_timeout_ms ? o->qhead->connect_timeout_ms
-                           : cl->connect_timeout_ms                 ? cl->connect_timeout_ms
-                                                                    : 30000;
-  client_hold(cl);
-  uv_timer_init(cl->loop, &pc->idle);
+  p->n_alive++;
+  pool_waiter *first = first_waiter(o);
+  pc->connect_timeout_ms = first && first->connect_timeout_ms ? first->connect_timeout_ms
+                           : p->cfg.connect_timeout_ms        ? p->cfg.connect_timeout_ms
+                                                              : POOL_DEFAULT_CONNECT_MS;
+  uv_timer_init(p->cfg.loop, &pc->idle);
   pc->idle.data = pc;
-  uv_timer_init(cl->loop, &pc->hold);
+  uv_timer_init(p->cfg.loop, &pc->hold);
   pc->hold.data = pc;
-  pc->holds = 3; /* the two timers, the DNS query */
+  refs_take(&pc->refs, PC_HOLD_IDLE);
+  refs_take(&pc->refs, PC_HOLD_HOLD);
+  refs_take(&pc->refs, PC_HOLD_DNS);
   pc->state = PC_RESOLVING;
   const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
   unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;
-  int e = dns_resolve(cl->dns, host, port, on_resolved, pc);
+  int e = p->ro->resolve(p->cfg.resolver, host, port, on_resolved, pc);
   if (e) {
-    pc->holds--;
+    refs_drop(&pc->refs, PC_HOLD_DNS);
     pconn_end(pc, e, "name resolution could not start");
   } else if (pc->state == PC_RESOLVING) { /* not answered at once */
     uv_timer_start(&pc->idle, on_resolve_timeout, pc->connect_timeout_ms, 0);
   }
 }
 
-/* ---- dispatch -------------------------------------------------------------------- */
+/* ---- dispatch --------------------------------------------------------------------- */
 
 static void dispatch(origin *o) {
   if (o->dispatching) {
     o->again = 1;
     return;
   }
-  guise_client *cl = o->cl;
+  pool *p = o->pool;
   o->dispatching = 1;
   do {
     o->again = 0;
-    while (o->qhead) {
-      pconn *pc = o->conns;
-      while (pc && !usable(cl, pc)) pc = pc->next;
+    pool_waiter *w;
+    while ((w = first_waiter(o)) != NULL) {
+      pconn *pc = NULL;
+      gq *q;
+      gq_foreach(q, &o->conns) {
+        pconn *c = gq_data(q, pconn, link);
+        if (usable(p, c)) {
+          pc = c;
+          break;
+        }
+      }
       if (pc == NULL) break;
-      req_head *rh = o->qhead;
-      dequeue(o, rh);
-      rh->pc = pc;
+      dequeue(o, w);
+      w->pc = pc;
       pc->bound++;
       if (pc->is_h2) pc->n_streams++;
-      else pc->h1_active = rh;
+      else pc->h1_active = w;
       set_busy(pc, 1);
-      req_bind(rh, pc);
+      w->ops->on_bind(w, pc);
     }
-    if (o->qhead && !cl->closing) {
+    if (!gq_empty(&o->queue) && !p->closing) {
       size_t want = 0;
-      if (o->proto == 1 || cl->no_reuse)
+      if (o->proto == 1 || p->cfg.no_reuse)
         want = o->n_queued > o->n_connecting ? o->n_queued - o->n_connecting : 0;
       else if (o->n_connecting == 0)
         want = 1;
-      while (want-- > 0 && o->n_conns < cl->per_origin && o->qhead) pconn_open(o);
+      while (want-- > 0 && o->n_conns < p->cfg.per_origin && !gq_empty(&o->queue)) pconn_open(o);
     }
   } while (o->again);
   o->dispatching = 0;
-  if (o->n_conns == 0 && o->qhead == NULL) origin_free(o);
+  if (o->n_conns == 0 && gq_empty(&o->queue)) origin_free(o);
 }
 
-/* ---- the request side ------------------------------------------------------------ */
+/* ---- the request side ------------------------------------------------------------- */
 
-int pool_submit(guise_client *cl, req_head *rh, const url *u, variant *v, const proxy_cfg *proxy,
+int pool_submit(pool *p, pool_waiter *w, const url *u, variant *v, const proxy_cfg *proxy,
                 const char *proxy_id) {
-  origin *o = origin_get(cl, u, v, proxy, proxy_id);
+  origin *o = origin_get(p, u, v, proxy, proxy_id);
   if (o == NULL) return GUISE_E_NOMEM;
-  enqueue(o, rh, 0);
+  enqueue(o, w, 0);
   dispatch(o);
   return 0;
 }
 
-void pool_requeue(req_head *rh, int avoid_connection) {
-  origin *o = rh->org;
-  pconn *pc = rh->pc;
+void pool_requeue(pool_waiter *w, int avoid_connection) {
+  origin *o = w->org;
+  pconn *pc = w->pc;
   if (pc) {
-    rh->pc = NULL;
+    w->pc = NULL;
     if (pc->is_h2) pc->n_streams--;
-    else if (pc->h1_active == rh) pc->h1_active = NULL;
+    else if (pc->h1_active == w) pc->h1_active = NULL;
     if (avoid_connection) pc->draining = 1;
     maybe_idle(pc);
   }
-  enqueue(o, rh, 1);
+  enqueue(o, w, 1);
   dispatch(o);
 }
 
-void pool_release(req_head *rh, int reusable) {
-  origin *o = rh->org;
-  pconn *pc = rh->pc;
-  rh->org = NULL;
-  rh->pc = NULL;
+void pool_release(pool_waiter *w, int reusable) {
+  origin *o = w->org;
+  pconn *pc = w->pc;
+  w->org = NULL;
+  w->pc = NULL;
   if (o == NULL) return;
-  if (rh->queued) {
-    dequeue(o, rh);
+  if (gq_linked(&w->link)) {
+    dequeue(o, w);
   } else if (pc) {
     if (pc->is_h2) {
       pc->n_streams--;
       pc->served++;
-    } else if (pc->h1_active == rh) {
+    } else if (pc->h1_active == w) {
       pc->h1_active = NULL;
       if (reusable) pc->served++;
       else pconn_close(pc, 0);
@@ -814,26 +847,33 @@ void pool_release(req_head *rh, int reusable) {
   dispatch(o);
 }
 
-void pool_close_all(guise_client *cl) {
-  for (size_t i = 0; i < cl->n_buckets; i++) {
-    for (origin *o = cl->buckets[i]; o; o = o->hnext) {
-      fail_queued(o, 0, GUISE_E_CANCELLED, "the client was closed");
-      for (pconn *pc = o->conns; pc; pc = pc->next) pconn_close(pc, GUISE_E_CANCELLED);
-    }
+int pool_close(pool *p) {
+  p->closing = 1;
+  size_t i;
+  hmap_node *n;
+  hmap_foreach(&p->origins, i, n) {
+    origin *o = (origin *)n;
+    fail_queued(o, 0, GUISE_E_CANCELLED, "the client was closed");
+    gq *q;
+    gq_foreach(q, &o->conns) pconn_close(gq_data(q, pconn, link), GUISE_E_CANCELLED);
   }
   /* Origins without connections go now; the others with their last connection. */
-  for (size_t i = 0; i < cl->n_buckets; i++) {
-    origin *o = cl->buckets[i];
-    while (o) {
-      origin *next = o->hnext;
-      if (!o->dispatching && o->n_conns == 0 && o->qhead == NULL) origin_free(o);
-      o = next;
+  for (i = 0; i < p->origins.n_buckets; i++) {
+    for (n = p->origins.buckets[i]; n;) {
+      origin *o = (origin *)n;
+      n = n->next;
+      if (!o->dispatching && o->n_conns == 0 && gq_empty(&o->queue)) origin_free(o);
     }
   }
+  return p->n_alive == 0;
 }
 
-void pool_free(guise_client *cl) {
-  free(cl->buckets);
-  cl->buckets = NULL;
-  cl->n_buckets = 0;
+void pool_free(pool *p) {
+  if (p == NULL) return;
+  /* Origins left (an origin outlives its last connection only until its
+   * dispatch() ends): their requests were failed by pool_close. */
+  for (size_t i = 0; i < p->origins.n_buckets; i++)
+    while (p->origins.buckets[i]) origin_free((origin *)p->origins.buckets[i]);
+  hmap_free(&p->origins);
+  free(p);
 }

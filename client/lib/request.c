@@ -10,7 +10,11 @@
  * HTTP/1.1 connection closed before any byte of the response (the server had
  * timed the idle connection out as the request went).
  *
- * Not yet here: redirects, cookies, HTTPS proxies.
+ * Also here: redirects (follow), the cookie jar's fields and Set-Cookie, Basic
+ * credentials from the URL. Calls the pool (pool.h) and the client
+ * (client_internal.h); the pool calls back only through the request's
+ * pool_waiter ops; called by the public API (guise_client_request, guise_request,
+ * guise_fetch).
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -28,9 +32,11 @@
 #include "h1_request.h"
 #include "h1_response.h"
 #include "h2.h"
+#include "client_internal.h"
 #include "pool.h"
 #include "profile.h"
 #include "proxy.h"
+#include "refs.h"
 #include "url.h"
 
 /* Request headers kept: as many as the HTTP/1.1 writer accepts (Apache's 100). */
@@ -47,8 +53,11 @@
 #define REQ_MAX_HOPS 64
 #define REQ_MAX_TIMEOUT_MS 86400000u /* max_time_ms, connect_timeout_ms: a day, as guise_client_new */
 
-struct req {
-  req_head h;                /* first: the pool's part */
+/* Named holders of a request's memory. */
+enum { REQ_HOLD_TIMER = 1u << 0, REQ_HOLD_STREAM = 1u << 1 };
+
+typedef struct req {
+  pool_waiter w;             /* its place in the pool */
   guise_client *cl;
   guise_callbacks cb;
   void *ud;
@@ -63,7 +72,7 @@ struct req {
   const char *proxy_id;      /* the proxy URL as given (in |arena|) */
   uv_timer_t timer;          /* max_time */
   int clock_started;         /* max_time_from_connection: the timer runs */
-  int holds;                 /* the timer; the HTTP/2 stream while open */
+  refs refs;                 /* the timer; the HTTP/2 stream while open */
   int done;
   int attempts;              /* refused streams retried */
   int stale_retries;         /* dead reused connections retried */
@@ -98,12 +107,12 @@ struct req {
    * last, outside the part zeroed at creation. */
   url u;
   h1_response h1;
-};
+} req;
 
 static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6; }
 
-static void release(req *r) {
-  if (--r->holds > 0) return;
+static void release(req *r, unsigned holder) {
+  if (!refs_drop(&r->refs, holder)) return;
   guise_client *cl = r->cl;
   if (r->h1_started) h1_response_free(&r->h1);
   decode_free(r->dec);
@@ -116,10 +125,10 @@ static void release(req *r) {
   free(r->arena);
   free(r->body);
   free(r);
-  client_release(cl);
+  client_request_free(cl);
 }
 
-static void on_timer_closed(uv_handle_t *h) { release(h->data); }
+static void on_timer_closed(uv_handle_t *h) { release(h->data, REQ_HOLD_TIMER); }
 
 /* Ends the request once: out of the pool (|reusable|: an HTTP/1.1 connection
  * that may carry the next request), on_complete, then freed from the loop. An
@@ -129,12 +138,12 @@ static void finish(req *r, int err, const char *detail, int reusable) {
   r->done = 1;
   if (detail && !r->detail[0]) snprintf(r->detail, sizeof(r->detail), "%s", detail);
   uv_timer_stop(&r->timer);
-  pconn *pc = r->h.pc;
-  if (pc && pconn_is_h2(pc) && r->stream_open) {
-    h2_cancel(pconn_h2(pc), r->stream);
-    if (r->h.pc) pconn_flush(pc); /* still bound: the RST_STREAM goes out */
+  pool_conn *pc = r->w.pc;
+  if (pc && pool_conn_is_h2(pc) && r->stream_open) {
+    h2_cancel(pool_conn_h2(pc), r->stream);
+    if (r->w.pc) pool_conn_flush(pc); /* still bound: the RST_STREAM goes out */
   } else {
-    pool_release(&r->h, reusable);
+    pool_release(&r->w, reusable);
   }
   r->info.total_ms = now_ms(r);
   r->info.status = r->status;
@@ -163,7 +172,7 @@ static void on_refused(uv_timer_t *t) {
 
 static void on_max_time(uv_timer_t *t) {
   req *r = t->data;
-  finish(r, r->head_seen ? GUISE_E_TIMEOUT_TOTAL : r->h.pc ? GUISE_E_TIMEOUT_RESPONSE : GUISE_E_TIMEOUT_TOTAL,
+  finish(r, r->head_seen ? GUISE_E_TIMEOUT_TOTAL : r->w.pc ? GUISE_E_TIMEOUT_RESPONSE : GUISE_E_TIMEOUT_TOTAL,
          "--max-time reached", 0);
 }
 
@@ -207,15 +216,16 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
   r->status = status;
   r->head_seen = 1;
   r->info.ttfb_ms = now_ms(r);
-  for (size_t i = 0; r->cl->jar && i < n; i++) {
+  cookie_jar *jar = client_jar(r->cl);
+  for (size_t i = 0; jar && i < n; i++) {
     if (strcasecmp(h[i].name, "set-cookie") != 0) continue;
     const char *why;
-    if (!cookie_jar_set(r->cl->jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS, h[i].value,
+    if (!cookie_jar_set(jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS, h[i].value,
                         strlen(h[i].value), (int64_t)time(NULL), &why) &&
-        r->cl->cookie_warn) {
+        client_warns(r->cl)) {
       char msg[300];
       snprintf(msg, sizeof(msg), "Set-Cookie from %s ignored: %s", url_host(&r->u), why);
-      r->cl->cookie_warn(r->cl->cookie_warn_arg, msg);
+      client_cookie_warning(r->cl, msg);
     }
   }
   if (r->o.follow_redirects && (status == 301 || status == 302 || status == 303 || status == 307 ||
@@ -239,7 +249,7 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
     decode_limits_init(&lim);
     uint64_t cap = r->o.max_body ? r->o.max_body : REQ_DEFAULT_MAX_BODY;
     if (cap < lim.max_output) lim.max_output = cap;
-    lim.shared = &r->cl->decode_mem;
+    lim.shared = client_decode_mem(r->cl);
     decode_span bad;
     int e = decode_new(&r->dec, h[i].value, strlen(h[i].value), &lim, deliver, r, &bad);
     if (e) {
@@ -358,12 +368,12 @@ static int follow(req *r, int reusable) {
   r->location = NULL;
   r->head_seen = 0;
   r->status = 0;
-  pool_release(&r->h, reusable);
+  pool_release(&r->w, reusable);
   reset_attempt(r);
   r->attempts = 0;
   r->stale_retries = 0;
   if (https && r->v->ctx == NULL && (e = client_variant_ctx(r->cl, r->v)) != 0) return e;
-  return pool_submit(r->cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
+  return pool_submit(client_pool(r->cl), &r->w, &r->u, r->v, r->proxy, r->proxy_id);
 }
 
 /* The response ended (|err| 0) or failed: a redirect goes on, anything else
@@ -418,22 +428,22 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
   req *r = ud;
   r->stream_open = 0;
   if (r->done) { /* reset by finish(): now it leaves the pool */
-    pool_release(&r->h, 0);
-    release(r);
+    pool_release(&r->w, 0);
+    release(r, REQ_HOLD_STREAM);
     return;
   }
   if (err == GUISE_E_HTTP2_REFUSED && !r->head_seen && r->attempts < REQ_MAX_RETRIES) {
     /* Not processed by the server: again, on another connection. */
     r->attempts++;
     reset_attempt(r);
-    pool_requeue(&r->h, 1);
-    release(r);
+    pool_requeue(&r->w, 1);
+    release(r, REQ_HOLD_STREAM);
     return;
   }
-  const char *why = err && r->h.pc ? h2_close_reason(pconn_h2(r->h.pc)) : NULL;
+  const char *why = err && r->w.pc ? h2_close_reason(pool_conn_h2(r->w.pc)) : NULL;
   if (!err) err = body_end(r);
   complete(r, err, err ? why ? why : "the HTTP/2 stream ended with an error" : NULL, 1);
-  release(r);
+  release(r, REQ_HOLD_STREAM);
 }
 
 /* The headers to send: the profile's (in its order; Title-Case names for
@@ -444,9 +454,10 @@ static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
 static void jar_cookie(req *r) {
   free(r->cookie);
   r->cookie = NULL;
-  if (r->cl->jar == NULL) return;
+  cookie_jar *jar = client_jar(r->cl);
+  if (jar == NULL) return;
   char buf[COOKIE_MAX_SET_COOKIE * 2];
-  size_t n = cookie_header(r->cl->jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS,
+  size_t n = cookie_header(jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS,
                            (int64_t)time(NULL), buf, sizeof(buf));
   if (n) r->cookie = strdup(buf);
 }
@@ -533,12 +544,12 @@ static long h2_read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
   return (long)n;
 }
 
-static void start_h2(req *r, pconn *pc) {
+static void start_h2(req *r, pool_conn *pc) {
   h2_header own[REQ_MAX_HEADERS];
   const h2_header *hs = own;
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
-  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && r->cl->jar == NULL && r->auth == NULL;
+  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL && r->auth == NULL;
   if (prepared) {
     /* The profile's headers alone: prepared and checked once per variant. */
     hs = r->v->h2_nav;
@@ -587,10 +598,10 @@ static void start_h2(req *r, pconn *pc) {
     r->h2body.arg = r;
     hr.body = &r->h2body;
   }
-  int e = h2_submit(pconn_h2(pc), &hr, &scb, r, &r->stream);
+  int e = h2_submit(pool_conn_h2(pc), &hr, &scb, r, &r->stream);
   if (e == GUISE_E_HTTP2_GOAWAY && r->attempts < REQ_MAX_RETRIES) {
     r->attempts++; /* the connection stopped taking streams: another one */
-    pool_requeue(&r->h, 1);
+    pool_requeue(&r->w, 1);
     return;
   }
   if (e) {
@@ -598,8 +609,8 @@ static void start_h2(req *r, pconn *pc) {
     return;
   }
   r->stream_open = 1;
-  r->holds++;
-  pconn_flush(pc);
+  refs_take(&r->refs, REQ_HOLD_STREAM);
+  pool_conn_flush(pc);
 }
 
 /* ---- HTTP/1.1 --------------------------------------------------------------------- */
@@ -659,7 +670,7 @@ static void h1_feed(req *r, const uint8_t *p, size_t n) {
   }
 }
 
-static void start_h1(req *r, pconn *pc) {
+static void start_h1(req *r, pool_conn *pc) {
   guise_header merged[REQ_MAX_HEADERS];
   char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
   size_t nm = merge_headers(r, 1, merged, names, REQ_MAX_HEADERS);
@@ -691,8 +702,8 @@ static void start_h1(req *r, pconn *pc) {
   }
   h1_response_init(&r->h1, strcmp(r->o.method, "HEAD") == 0 ? H1R_REQ_HEAD : 0);
   r->h1_started = 1;
-  e = pconn_write(pc, head_buf, len);
-  if (!e && r->o.has_body) e = pconn_write(pc, r->body, r->o.body_len);
+  e = pool_conn_write(pc, head_buf, len);
+  if (!e && r->o.has_body) e = pool_conn_write(pc, r->body, r->o.body_len);
   if (e) finish(r, e, "write failed", 0);
 }
 
@@ -706,11 +717,13 @@ static void copy_str(char *dst, size_t cap, const char *src) {
   dst[n] = '\0';
 }
 
-void req_bind(req_head *rh, pconn *pc) {
-  req *r = (req *)rh;
-  pconn_info ci;
-  pconn_get_info(pc, &ci);
-  r->info.reused = pconn_bound(pc) > 1;
+static req *req_of(pool_waiter *w) { return (req *)(void *)((char *)w - offsetof(req, w)); }
+
+static void req_bind(pool_waiter *w, pool_conn *pc) {
+  req *r = req_of(w);
+  pool_conn_info ci;
+  pool_conn_get_info(pc, &ci);
+  r->info.reused = pool_conn_bound(pc) > 1;
   if (!r->info.reused) {
     r->info.dns_ms = ci.dns_ms;
     r->info.connect_ms = ci.connect_ms;
@@ -724,36 +737,33 @@ void req_bind(req_head *rh, pconn *pc) {
   r->info.tls_version = ci.tls_version;
   r->info.tls_cipher = ci.tls_cipher;
   r->info.tls_group = ci.tls_group;
-  r->info.http_version = pconn_is_h2(pc) ? "HTTP/2" : "HTTP/1.1";
+  r->info.http_version = pool_conn_is_h2(pc) ? "HTTP/2" : "HTTP/1.1";
   /* From the first connection (a redirect or a retry keeps the clock going). */
   if (r->o.max_time_from_connection && !r->clock_started) {
     r->clock_started = 1;
     uv_timer_stop(&r->timer); /* the wait is over */
     if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   }
-  if (pconn_is_h2(pc)) start_h2(r, pc);
+  if (pool_conn_is_h2(pc)) start_h2(r, pc);
   else start_h1(r, pc);
 }
 
-void req_fail(req_head *rh, int err, const char *detail) {
-  req *r = (req *)rh;
-  finish(r, err, detail, 0);
-}
+static void req_fail(pool_waiter *w, int err, const char *detail) { finish(req_of(w), err, detail, 0); }
 
-void req_h1_data(req_head *rh, const uint8_t *p, size_t n) {
-  req *r = (req *)rh;
+static void req_h1_data(pool_waiter *w, const uint8_t *p, size_t n) {
+  req *r = req_of(w);
   r->got_bytes = 1;
   h1_feed(r, p, n);
 }
 
-void req_h1_eof(req_head *rh, int err, int reused, const char *detail) {
-  req *r = (req *)rh;
+static void req_h1_eof(pool_waiter *w, int err, int reused, const char *detail) {
+  req *r = req_of(w);
   if (r->done) return;
   if (reused && !r->got_bytes && r->stale_retries < 1 && (err == 0 || err == GUISE_E_CONNECT_RESET ||
                                                           err == GUISE_E_CONNECT_CLOSED)) {
     r->stale_retries++;
     reset_attempt(r);
-    pool_requeue(&r->h, 0);
+    pool_requeue(&r->w, 0);
     return;
   }
   if (detail && *detail && err) snprintf(r->detail, sizeof(r->detail), "%s", detail);
@@ -831,7 +841,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
                          const guise_callbacks *cb, void *ud) {
   if (cl == NULL || in == NULL || in->url == NULL || cb == NULL)
     return GUISE_E_USAGE_INVALID_ARGUMENT;
-  if (cl->closing) return GUISE_E_CANCELLED;
+  if (client_closing(cl)) return GUISE_E_CANCELLED;
   if (in->n_headers > REQ_MAX_HEADERS) return GUISE_E_USAGE_INVALID_ARGUMENT;
   guise_request_options o;
   guise_request_options_init(&o);
@@ -842,7 +852,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   if (o.max_time_ms > REQ_MAX_TIMEOUT_MS || o.connect_timeout_ms > REQ_MAX_TIMEOUT_MS)
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   for (size_t i = 0; i < o.n_resolve; i++) {
-    int e = dns_add_override(cl->dns, o.resolve[i]);
+    int e = client_add_resolve(cl, o.resolve[i]);
     if (e) return e;
   }
   req *r = malloc(sizeof(*r));
@@ -851,7 +861,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   r->o = o;
   url_err uerr;
   int e = url_parse(&r->u, in->url, strlen(in->url), &uerr);
-  const char *proxy = o.proxy ? o.proxy : cl->proxy;
+  const client_defaults *cd = client_defaults_of(cl);
+  const char *proxy = o.proxy ? o.proxy : cd->proxy;
   if (!e && proxy && *proxy) {
     r->proxy = &r->proxy_store;
     e = proxy_parse(proxy, r->proxy);
@@ -895,8 +906,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     }
     memcpy(r->body, o.body, o.body_len);
   }
-  e = client_variant(cl, o.profile ? o.profile : cl->profile, o.http_version,
-                     o.insecure || cl->insecure, o.cafile ? o.cafile : cl->cafile,
+  e = client_variant(cl, o.profile ? o.profile : cd->profile, o.http_version,
+                     o.insecure || cd->insecure, o.cafile ? o.cafile : cd->cafile,
                      r->u.scheme == URL_HTTPS, &r->v);
   if (e) {
     free(r->body);
@@ -914,12 +925,14 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   r->info.remote = r->remote;
   r->info.local = r->local;
   r->info.error_detail = r->detail;
-  r->h.connect_timeout_ms = o.connect_timeout_ms;
-  uv_timer_init(cl->loop, &r->timer);
+  static const pool_waiter_ops wops = {req_bind, req_fail, req_h1_data, req_h1_eof};
+  r->w.ops = &wops;
+  r->w.connect_timeout_ms = o.connect_timeout_ms;
+  gq_init(&r->w.link);
+  uv_timer_init(client_loop(cl), &r->timer);
   r->timer.data = r;
-  r->holds = 1; /* the timer */
-  client_hold(cl);
-  cl->active_reqs++;
+  refs_take(&r->refs, REQ_HOLD_TIMER);
+  client_request_begin(cl);
   if (r->o.max_time_ms && !r->o.max_time_from_connection)
     uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   if (url_basic(r) != 0) {
@@ -936,7 +949,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     uv_timer_start(&r->timer, on_refused, 0, 0);
     return 0;
   }
-  e = pool_submit(cl, &r->h, &r->u, r->v, r->proxy, r->proxy_id);
+  e = pool_submit(client_pool(cl), &r->w, &r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request", 0);
   else if (r->o.max_time_from_connection && !r->done && !r->clock_started)
     /* The wait for a connection: the connect timeout, the pool's. Started after
@@ -944,7 +957,10 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
      * connect), timing out at the same moment, ends it first with its own
      * reason ("no answer from DNS server ..."). */
     uv_timer_start(&r->timer, on_queue_time,
-                   o.connect_timeout_ms ? o.connect_timeout_ms : cl->connect_timeout_ms ? cl->connect_timeout_ms : 30000, 0);
+                   o.connect_timeout_ms   ? o.connect_timeout_ms
+                   : cd->connect_timeout_ms ? cd->connect_timeout_ms
+                                            : POOL_DEFAULT_CONNECT_MS,
+                   0);
   return 0;
 }
 
@@ -971,7 +987,7 @@ int guise_request(struct uv_loop_s *loop, const guise_request_options *in,
   guise_client *cl;
   int e = guise_client_new(loop, &co, &cl);
   if (e) return e;
-  cl->oneshot = 1;
+  client_set_oneshot(cl);
   o.resolve = NULL;
   o.n_resolve = 0;
   o.dns_servers = NULL;
