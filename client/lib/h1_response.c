@@ -204,6 +204,12 @@ static int read_line(feed_ctx *c, h1_buf *b, size_t max, size_t *section, size_t
   p->in_line = 0;
   if (b->len > p->line_start && b->p[b->len - 1] == '\r') b->len--;
   if (b->len - p->line_start > max) return set_error(p, too_long, p->line_off, line_why);
+  /* A NUL after the line, so that the fields read from it end in one: it takes
+   * the place of the LF, which the section's count holds (and a line has at
+   * most |max| bytes in a buffer of |max| + 1), so it never breaks a cap. */
+  p->line_end = b->len;
+  rc = buf_append(b, (const uint8_t *)"", 1);
+  if (rc != 0) return set_error(p, rc, p->line_off, "out of memory");
   return 1;
 }
 
@@ -211,7 +217,7 @@ static int read_line(feed_ctx *c, h1_buf *b, size_t max, size_t *section, size_t
 static CBS line_of(const h1_response *p, const h1_buf *b) {
   CBS line;
   if (b->p == NULL) CBS_init(&line, NULL, 0);
-  else CBS_init(&line, b->p + p->line_start, b->len - p->line_start);
+  else CBS_init(&line, b->p + p->line_start, p->line_end - p->line_start);
   return line;
 }
 
@@ -283,7 +289,7 @@ static int parse_status(h1_response *p, CBS line) {
 
 /* field-line = field-name ":" OWS field-value OWS (RFC 9112 §5); records it
  * in |fields| (|*n| of |cap|) as offsets into |b|. */
-static int parse_field(h1_response *p, const h1_buf *b, CBS line, h1_field_at *fields, size_t *n,
+static int parse_field(h1_response *p, h1_buf *b, CBS line, h1_field_at *fields, size_t *n,
                        size_t cap) {
   CBS name;
   uint8_t colon;
@@ -312,6 +318,10 @@ static int parse_field(h1_response *p, const h1_buf *b, CBS line, h1_field_at *f
   f->name_len = (uint32_t)CBS_len(&name);
   f->value_off = (uint32_t)(CBS_data(&line) - b->p);
   f->value_len = (uint32_t)CBS_len(&line);
+  /* NUL-terminated in place (h1_response.h): the colon after the name, and the
+   * first blank after the value or the NUL that ends the line. */
+  b->p[f->name_off + f->name_len] = '\0';
+  b->p[f->value_off + f->value_len] = '\0';
   return 0;
 }
 

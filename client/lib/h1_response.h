@@ -110,6 +110,7 @@ typedef struct h1_response {
   /* head */
   h1_buf head;
   size_t line_start; /* start in |head|, |trail| or |scratch| of the line being read */
+  size_t line_end;   /* and the end of the last line read (a NUL follows it there) */
   int in_line;       /* a line has begun and its LF has not arrived */
   uint64_t line_off; /* response offset of the first byte of that line */
   size_t head_bytes; /* bytes of the current head section, line ends included */
@@ -183,7 +184,10 @@ int h1_response_version(const h1_response *p);
 h1_span h1_response_reason(const h1_response *p);
 
 /* After H1R_HEAD: the header fields in the order received, names in their
- * original case. Spans valid until h1_response_reset or h1_response_free. */
+ * original case. Spans valid until h1_response_reset or h1_response_free.
+ * Names and values are NUL-terminated (name.p[name.len] == 0, the same for
+ * value): they can be given on as C strings without a copy. The same holds
+ * for trailers and the reason phrase. */
 size_t h1_response_header_count(const h1_response *p);
 h1_header h1_response_header(const h1_response *p, size_t i);
 

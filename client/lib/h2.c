@@ -976,6 +976,11 @@ int h2_want_read(const h2_conn *c) {
 
 size_t h2_open_requests(const h2_conn *c) { return c->n_streams; }
 
+int h2_takes_requests(const h2_conn *c) {
+  if (c->over || c->dead || c->closed || c->goaway_recv || c->goaway_sent || c->proto_error) return 0;
+  return c->last_id != (int32_t)MAX_STREAM_ID && nghttp2_session_check_request_allowed(c->ng);
+}
+
 size_t h2_memory_used(const h2_conn *c) { return c->mem_used; }
 
 void h2_eof(h2_conn *c, int err) {

@@ -328,6 +328,10 @@ int h2_want_read(const h2_conn *c);
 /* Requests submitted and not yet closed. */
 size_t h2_open_requests(const h2_conn *c);
 
+/* Non-zero while h2_submit() can take a request: no GOAWAY received or sent, no
+ * connection error, stream ids left, the connection not ended. */
+int h2_takes_requests(const h2_conn *c);
+
 /* Heap bytes the connection holds now (never above limits.max_memory). */
 size_t h2_memory_used(const h2_conn *c);
 
