@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import weakref
 import codecs
 import datetime
@@ -264,6 +265,84 @@ class Response:
     def __repr__(self) -> str:
         return f"<Response [{self.status_code} {self.http_version}]>"
 
+    # ---- streamed bodies (Client.stream / AsyncClient.stream) ----
+
+    _stream = None  # (engine, token) while the body is being streamed
+
+    @classmethod
+    def _streamed(cls, method: str, url: str, engine, token: int, status: int, headers) -> "Response":
+        r = cls(method, url, (0, status, headers, b"", ("",) * 9 + (0.0,) * 5 + (False, 0, 0), []))
+        r._stream = (engine, token)
+        return r
+
+    def _stream_end(self, result: tuple) -> None:
+        # The request ended after its body: what only its end knows.
+        self._stream = None
+        err = result[0]
+        if err:
+            detail = result[4][8] if result[4] else ""
+            raise _error(err, _guise.err_name(err), _guise.err_class(err),
+                         detail or _guise.strerror(err), self.url)
+        self._info = result[4]
+        self.url = self._info[7] or self.url
+        self.http_version = self._info[0]
+        self.history = result[5]
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body of a Client.stream() response, piece by piece as it arrives (decoded;
+        each piece at most 1 MiB). At most 1 MiB waits in memory for the reader: past
+        that, the engine keeps the rest in an unlinked temporary file until the
+        reader catches up (docs/PYTHON.md, "Streaming"). Once it is done, info,
+        http_version and history describe the whole request."""
+        if self._stream is None:
+            if self.content:
+                yield self.content
+            return
+        engine, token = self._stream
+        while True:
+            try:
+                x = engine.stream_take(token, True)
+            except _guise.Error as e:
+                raise _error(*e.args, self.url) from None
+            if isinstance(x, bytes):
+                yield x
+            else:
+                self._stream_end(x[1])
+                return
+
+    async def aiter_bytes(self):
+        """The body of an AsyncClient.stream() response, as iter_bytes()."""
+        if self._stream is None:
+            if self.content:
+                yield self.content
+            return
+        engine, token = self._stream
+        event = self._event
+        while True:
+            event.clear()
+            try:
+                x = engine.stream_take(token, False)
+            except _guise.Error as e:
+                raise _error(*e.args, self.url) from None
+            if x is None:
+                await event.wait()
+            elif isinstance(x, bytes):
+                yield x
+            else:
+                self._stream_end(x[1])
+                return
+
+    def read(self) -> bytes:
+        """The rest of a streamed body, kept as |content|."""
+        if self._stream is not None:
+            self.content = b"".join(self.iter_bytes())
+        return self.content
+
+    async def aread(self) -> bytes:
+        if self._stream is not None:
+            self.content = b"".join([c async for c in self.aiter_bytes()])
+        return self.content
+
 
 def _known_codec(name: str) -> str | None:
     try:
@@ -314,6 +393,73 @@ def _body(data, json, content) -> tuple[bytes | None, tuple[str, str] | None]:
     pairs = data.items() if isinstance(data, Mapping) else data
     return (urllib.parse.urlencode(list(pairs), doseq=True).encode(),
             ("content-type", "application/x-www-form-urlencoded"))
+
+
+_BOUNDARY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_UPLOAD_READ = 1 << 20
+
+
+def _form_quote(s: str) -> str:
+    # A name or filename in Content-Disposition, as Chrome writes it (HTML's
+    # multipart/form-data encoding: '"' and line breaks percent-escaped).
+    return s.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _multipart(data, files) -> tuple[bytes, tuple[str, str]]:
+    """(body, content-type header) of a multipart/form-data upload: the |data| fields
+    first, then |files|, with a boundary shaped like Chrome's
+    ("----WebKitFormBoundary" and 16 letters and digits). A file is a file object
+    (read in 1 MiB pieces), bytes, str, or a tuple (filename, content[, content type])."""
+    import mimetypes
+    import secrets
+    boundary = "----WebKitFormBoundary" + "".join(secrets.choice(_BOUNDARY_CHARS) for _ in range(16))
+    delim = b"--" + boundary.encode() + b"\r\n"
+    out = bytearray()
+    if data is not None:
+        if isinstance(data, (bytes, bytearray, memoryview, str)):
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             "with files=, data= must be a dict or (name, value) pairs")
+        for k, v in (data.items() if isinstance(data, Mapping) else data):
+            vals = v if isinstance(v, (list, tuple)) else [v]
+            for one in vals:
+                out += delim
+                out += f'Content-Disposition: form-data; name="{_form_quote(str(k))}"\r\n\r\n'.encode()
+                out += one if isinstance(one, (bytes, bytearray)) else str(one).encode()
+                out += b"\r\n"
+    for name, spec in (files.items() if isinstance(files, Mapping) else files):
+        ctype = None
+        if isinstance(spec, tuple):
+            if not 2 <= len(spec) <= 3:
+                raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                                 f"files[{name!r}] must be (filename, content[, content type])")
+            filename, content = spec[0], spec[1]
+            ctype = spec[2] if len(spec) == 3 else None
+        else:
+            content = spec
+            fn = getattr(spec, "name", None)
+            filename = __import__("os").path.basename(fn) if isinstance(fn, str) else str(name)
+        filename = "" if filename is None else str(filename)
+        if ctype is None:
+            ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        out += delim
+        out += (f'Content-Disposition: form-data; name="{_form_quote(str(name))}"; '
+                f'filename="{_form_quote(filename)}"\r\nContent-Type: {ctype}\r\n\r\n').encode()
+        if isinstance(content, str):
+            out += content.encode()
+        elif isinstance(content, (bytes, bytearray, memoryview)):
+            out += content
+        elif hasattr(content, "read"):
+            while True:
+                piece = content.read(_UPLOAD_READ)
+                if not piece:
+                    break
+                out += piece.encode() if isinstance(piece, str) else piece
+        else:
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"files[{name!r}]: a file object, bytes, str or a tuple, not {type(content).__name__}")
+        out += b"\r\n"
+    out += b"--" + boundary.encode() + b"--\r\n"
+    return bytes(out), ("content-type", "multipart/form-data; boundary=" + boundary)
 
 
 def _header_pairs(*sources) -> list[tuple[str, str]]:
@@ -385,14 +531,16 @@ class _Base:
     def _submit(self, method: str, url: str, is_async: bool, *, params=None, headers=None,
                 data=None, json=None, content=None, files=None, cookies=None, timeout=...,
                 follow_redirects=None, profile=None, proxy=None, verify=None, http_version=...,
-                resolve=None, max_body=None) -> tuple[int, str]:
+                resolve=None, max_body=None, stream=False) -> tuple[int, str]:
         if self._closed:
             raise ResourceError(-1103, "CANCELLED", "resource", "the client is closed")
-        if files is not None:
-            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
-                             "files= (multipart uploads) is not supported yet")
         d = self._defaults
-        if data is None and json is None and content is None:
+        if files is not None:
+            if json is not None or content is not None:
+                raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                                 "files= goes with data= (form fields), not with json= or content=")
+            body, ctype = _multipart(data, files)
+        elif data is None and json is None and content is None:
             body, ctype = None, None
         else:
             body, ctype = _body(data, json, content)
@@ -417,7 +565,7 @@ class _Base:
                                         insecure, d["cacert"], _HTTP_VERSIONS[hv], bool(follow),
                                         int(d["max_redirects"]), connect_ms, total_ms,
                                         int(d["max_body"] if max_body is None else max_body),
-                                        list(resolve) if resolve else None)
+                                        list(resolve) if resolve else None, stream)
         except _guise.Error as e:
             raise _error(*e.args, full) from None
         return token, full
@@ -468,6 +616,28 @@ class Client(_Base):
             raise _error(*e.args, full) from None
         return self._response(method, full, result)
 
+    @contextlib.contextmanager
+    def stream(self, method: str, url: str, **kw) -> Iterator[Response]:
+        """A request whose body is read piece by piece: `with c.stream("GET", url) as r:
+        for chunk in r.iter_bytes(): ...`. The Response has its status and headers
+        when the block starts; leaving the block early stops the request. Without
+        max_body (the client's), the body has no size cap: memory stays bounded."""
+        token, full = self._submit(method, url, False, stream=True, **kw)
+        eng = self._engine
+        try:
+            try:
+                h = eng.stream_head(token, True)
+            except _guise.Error as e:
+                raise _error(*e.args, full) from None
+            if h[0] == "end":
+                self._response(method, full, h[1])  # raises its error
+                r = Response(method, full, h[1])
+            else:
+                r = Response._streamed(method, full, eng, token, h[0], h[1])
+            yield r
+        finally:
+            eng.stream_close(token)
+
     def get(self, url: str, **kw) -> Response:
         return self.request("GET", url, **kw)
 
@@ -506,6 +676,7 @@ class AsyncClient(_Base):
         super().__init__(*args, **kw)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[int, tuple[asyncio.Future, str, str]] = {}
+        self._streams: dict[int, asyncio.Event] = {}
 
     def _attach(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -551,6 +722,38 @@ class AsyncClient(_Base):
                 fut.set_exception(e)
             except Exception as e:  # noqa: BLE001  (one bad result never strands the others)
                 fut.set_exception(e)
+        for ev in self._streams.values():  # streamed bodies look for themselves
+            ev.set()
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, url: str, **kw):
+        """As Client.stream: `async with c.stream("GET", url) as r: async for chunk in
+        r.aiter_bytes(): ...`."""
+        self._attach()
+        token, full = self._submit(method, url, True, stream=True, **kw)
+        eng = self._engine
+        ev = asyncio.Event()
+        self._streams[token] = ev
+        try:
+            while True:
+                ev.clear()
+                try:
+                    h = eng.stream_head(token, False)
+                except _guise.Error as e:
+                    raise _error(*e.args, full) from None
+                if h is not None:
+                    break
+                await ev.wait()
+            if h[0] == "end":
+                self._response(method, full, h[1])
+                r = Response(method, full, h[1])
+            else:
+                r = Response._streamed(method, full, eng, token, h[0], h[1])
+                r._event = ev
+            yield r
+        finally:
+            self._streams.pop(token, None)
+            eng.stream_close(token)
 
     async def request(self, method: str, url: str, **kw) -> Response:
         loop = self._attach()
@@ -610,6 +813,8 @@ class AsyncClient(_Base):
                     self._loop.remove_reader(self._engine.fileno())
             except Exception:  # noqa: BLE001
                 pass
+        for ev in self._streams.values():
+            ev.set()
         for fut, _, url in self._waiting.values():
             if not fut.done():
                 fut.set_exception(ResourceError(-1103, "CANCELLED", "resource",

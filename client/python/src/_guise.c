@@ -14,6 +14,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -30,6 +31,16 @@
 /* Caps of what one response may hold here beyond the library's own: header bytes
  * (names and values together). The body is capped by max_body (library). */
 #define PY_MAX_HEADER_BYTES (1u << 20)
+
+/* A streamed body (Client.stream): at most this many bytes wait in memory for the
+ * reader; past it, until the reader has caught up, the loop thread appends them to
+ * an unlinked temporary file (the library cannot pause a response yet, and the loop
+ * thread must not block: it serves every other request of the client). One read
+ * from that file gives at most PY_STREAM_READ bytes. */
+#define PY_STREAM_MEM_CAP ((size_t)1 << 20)
+#define PY_STREAM_READ ((size_t)1 << 20)
+/* A streamed body without max_body: no cap of the library's (1 GiB otherwise). */
+#define PY_STREAM_MAX_BODY (1ull << 50)
 
 typedef struct buf {
   char *p;
@@ -85,6 +96,15 @@ typedef struct preq {
   size_t n_redirects;
   char *redirects;      /* url\0 ... */
   int *redirect_statuses;
+  /* A streamed body (streaming): what the reader has not taken yet, under the
+   * engine's mutex; first |sbuf|, then the spill file's [s_roff, s_woff). */
+  int streaming;
+  int have_head;        /* on_headers ran: status and head may be read */
+  buf sbuf;
+  int sfd;              /* the spill file, or -1 */
+  unsigned long long s_roff, s_woff;
+  unsigned long long s_total; /* bytes the body brought */
+  int spill_errno;      /* the spill file could not be made or written */
 } preq;
 
 typedef struct Engine {
@@ -124,6 +144,8 @@ static void preq_free(preq *r) {
   free(r->info_text);
   free(r->redirects);
   free(r->redirect_statuses);
+  free(r->sbuf.p);
+  if (r->streaming && r->sfd >= 0) close(r->sfd);
   free(r);
 }
 
@@ -145,7 +167,11 @@ static void finish(Engine *e, preq *r) {
     preq_free(r);
     return;
   }
-  if (r->is_async) {
+  if (r->is_async && r->streaming) {
+    uint64_t one = 1;
+    ssize_t w = write(e->efd, &one, sizeof(one));
+    (void)w;
+  } else if (r->is_async) {
     r->next = NULL;
     if (e->outbox_tail) e->outbox_tail->next = r;
     else e->outbox = r;
@@ -170,11 +196,86 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
     r->n_head++;
   }
   r->status = status;
+  if (r->streaming) {
+    Engine *e = r->engine;
+    pthread_mutex_lock(&e->mu);
+    r->have_head = 1;
+    pthread_cond_broadcast(&e->cv);
+    if (r->is_async) {
+      uint64_t one = 1;
+      ssize_t w = write(e->efd, &one, sizeof(one));
+      (void)w;
+    }
+    pthread_mutex_unlock(&e->mu);
+  }
   return 0;
+}
+
+/* The spill file of a streamed body: unlinked from the start (O_TMPFILE, else
+ * mkstemp and unlink), in TMPDIR or /tmp. -1 with errno on failure. */
+static int spill_open(void) {
+  const char *dir = getenv("TMPDIR");
+  if (dir == NULL || *dir == '\0') dir = "/tmp";
+  int fd;
+#ifdef O_TMPFILE
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+#endif
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof(path), "%s/guise-stream-XXXXXX", dir) >= sizeof(path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  fd = mkstemp(path);
+  if (fd >= 0) {
+    unlink(path);
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  return fd;
+}
+
+/* A piece of a streamed body (loop thread): into memory while the reader keeps up,
+ * else appended to the spill file; the reader is woken. Never blocks on the reader. */
+static int stream_body(preq *r, const unsigned char *data, size_t len) {
+  Engine *e = r->engine;
+  int rc = 0;
+  pthread_mutex_lock(&e->mu);
+  if (atomic_load(&r->abandoned)) {
+    rc = 1;
+  } else if (r->s_woff == r->s_roff && r->sbuf.len + len <= PY_STREAM_MEM_CAP) {
+    rc = buf_put(&r->sbuf, data, len, PY_STREAM_MEM_CAP) ? 1 : 0;
+    if (rc) r->spill_errno = ENOMEM;
+  } else {
+    if (r->sfd < 0 && (r->sfd = spill_open()) < 0) {
+      r->spill_errno = errno;
+      rc = 1;
+    }
+    for (size_t done = 0; rc == 0 && done < len;) {
+      ssize_t w = pwrite(r->sfd, data + done, len - done, (off_t)r->s_woff);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        r->spill_errno = w < 0 ? errno : EIO;
+        rc = 1;
+        break;
+      }
+      done += (size_t)w;
+      r->s_woff += (unsigned long long)w;
+    }
+  }
+  if (rc == 0) r->s_total += len;
+  pthread_cond_broadcast(&e->cv);
+  if (r->is_async) {
+    uint64_t one = 1;
+    ssize_t w = write(e->efd, &one, sizeof(one));
+    (void)w;
+  }
+  pthread_mutex_unlock(&e->mu);
+  return rc;
 }
 
 static int on_body(void *ud, const unsigned char *data, size_t len) {
   preq *r = ud;
+  if (r->streaming) return stream_body(r, data, len);
   if (atomic_load(&r->abandoned)) return 1;
   return buf_put(&r->bodyout, data, len, (size_t)r->body_limit) ? 1 : 0;
 }
@@ -550,9 +651,10 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   int is_async, insecure, http_version, follow;
   unsigned max_redirects, cto, mto;
   unsigned long long max_body;
-  if (!PyArg_ParseTuple(args, "OOOOpOOpOipIIIKO", &method, &url, &headers, &body, &is_async,
+  int streaming = 0;
+  if (!PyArg_ParseTuple(args, "OOOOpOOpOipIIIKO|p", &method, &url, &headers, &body, &is_async,
                         &profile, &proxy, &insecure, &cafile, &http_version, &follow,
-                        &max_redirects, &cto, &mto, &max_body, &resolve))
+                        &max_redirects, &cto, &mto, &max_body, &resolve, &streaming))
     return NULL;
   if (!e->started || e->client_err) {
     PyErr_SetString(PyExc_RuntimeError, "the engine is not running");
@@ -560,6 +662,7 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   }
   preq *r = calloc(1, sizeof(*r));
   if (r == NULL) return PyErr_NoMemory();
+  r->sfd = -1;
   PyObject *hfast = NULL, *rfast = NULL;
   const char **rv = NULL;
   size_t rn = 0;
@@ -645,6 +748,8 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   r->o.max_body = max_body;
   r->body_limit = max_body ? max_body : (1ull << 30);
   r->is_async = is_async;
+  r->streaming = streaming;
+  if (streaming && max_body == 0) r->o.max_body = PY_STREAM_MAX_BODY;
   Py_DECREF(hfast);
   Py_XDECREF(rfast);
   free(rv);
@@ -714,7 +819,8 @@ static PyObject *result_of(preq *r) {
    * building it here for every response cost more than the rest of the result). */
   PyObject *info = Py_BuildValue("(sssssssssdddddOKK)", f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
                                  f[8], r->dns_ms, r->connect_ms, r->tls_ms, r->ttfb_ms, r->total_ms,
-                                 r->reused ? Py_True : Py_False, (unsigned long long)r->bodyout.len,
+                                 r->reused ? Py_True : Py_False,
+                                 r->streaming ? r->s_total : (unsigned long long)r->bodyout.len,
                                  r->wire_body_bytes);
   if (info == NULL && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
     /* an error detail that is not UTF-8 */
@@ -722,7 +828,8 @@ static PyObject *result_of(preq *r) {
     PyObject *d = PyUnicode_DecodeUTF8(f[8], (Py_ssize_t)strlen(f[8]), "backslashreplace");
     info = d ? Py_BuildValue("(ssssssssNdddddOKK)", f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], d,
                              r->dns_ms, r->connect_ms, r->tls_ms, r->ttfb_ms, r->total_ms,
-                             r->reused ? Py_True : Py_False, (unsigned long long)r->bodyout.len,
+                             r->reused ? Py_True : Py_False,
+                                 r->streaming ? r->s_total : (unsigned long long)r->bodyout.len,
                              r->wire_body_bytes)
              : NULL;
   }
@@ -851,7 +958,169 @@ static PyObject *Engine_in_flight(Engine *e, PyObject *unused) {
   return PyLong_FromSize_t(n);
 }
 
+/* ---- Streamed bodies (Client.stream) ------------------------------------------------ */
+
+/* The streamed request of |token| (e->mu held), or NULL. */
+static preq *stream_find(Engine *e, unsigned long long token) {
+  preq *r = e->started ? live_find(e, token) : NULL;
+  return r && r->streaming ? r : NULL;
+}
+
+/* Waits up to 50 ms for the loop thread (e->mu held, GIL released by the caller). */
+static void wait_50ms(Engine *e) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_nsec += 50 * 1000 * 1000;
+  if (ts.tv_nsec >= 1000000000) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000;
+  }
+  pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+}
+
+/* The end of a streamed request (e->mu held, |r| done and drained): ("end", result),
+ * |r| freed. A spill failure becomes the result's error. */
+static PyObject *stream_end(Engine *e, preq *r) {
+  live_unlink(e, r);
+  pthread_mutex_unlock(&e->mu);
+  if (r->spill_errno && (r->err == 0 || r->err == GUISE_E_CANCELLED)) {
+    int en = r->spill_errno;
+    preq_free(r);
+    char msg[256];
+    snprintf(msg, sizeof(msg), "the streamed body could not be kept for the reader: %s", strerror(en));
+    return raise_code(GUISE_E_NOMEM, msg);
+  }
+  PyObject *res = result_of(r);
+  return res ? Py_BuildValue("(sN)", "end", res) : NULL;
+}
+
+/* stream_head(token, block) -> (status, [(name, value)]) once the head is in,
+ * ("end", result) when the request ended without one (an error), None when not
+ * yet (block false). Blocking releases the GIL and checks signals every 50 ms. */
+static PyObject *Engine_stream_head(Engine *e, PyObject *args) {
+  unsigned long long token;
+  int block;
+  if (!PyArg_ParseTuple(args, "Kp", &token, &block)) return NULL;
+  for (;;) {
+    pthread_mutex_lock(&e->mu);
+    preq *r = stream_find(e, token);
+    if (r == NULL) {
+      pthread_mutex_unlock(&e->mu);
+      PyErr_Format(PyExc_KeyError, "no streamed request %llu", token);
+      return NULL;
+    }
+    if (r->have_head) {
+      pthread_mutex_unlock(&e->mu);
+      PyObject *hl = PyList_New(0);
+      const char *p = r->head.p;
+      for (size_t i = 0; hl && i < r->n_head; i++) {
+        const char *name = p, *value = name + strlen(name) + 1;
+        p = value + strlen(value) + 1;
+        PyObject *t = Py_BuildValue("(NN)", PyUnicode_DecodeLatin1(name, (Py_ssize_t)strlen(name), NULL),
+                                    PyUnicode_DecodeUTF8(value, (Py_ssize_t)strlen(value), "surrogateescape"));
+        if (t == NULL || PyList_Append(hl, t)) Py_CLEAR(hl);
+        Py_XDECREF(t);
+      }
+      return hl ? Py_BuildValue("(iN)", r->status, hl) : NULL;
+    }
+    if (r->done) return stream_end(e, r);
+    if (!block) {
+      pthread_mutex_unlock(&e->mu);
+      Py_RETURN_NONE;
+    }
+    Py_BEGIN_ALLOW_THREADS /* the mutex is let go before the GIL is taken again */
+    wait_50ms(e);
+    pthread_mutex_unlock(&e->mu);
+    Py_END_ALLOW_THREADS
+    if (PyErr_CheckSignals()) return NULL; /* the caller's stream_close() abandons it */
+  }
+}
+
+/* stream_take(token, block) -> bytes (what the body brought since the last take, at
+ * most 1 MiB), ("end", result) once the request ended and every byte was taken,
+ * None when nothing is there yet (block false). */
+static PyObject *Engine_stream_take(Engine *e, PyObject *args) {
+  unsigned long long token;
+  int block;
+  if (!PyArg_ParseTuple(args, "Kp", &token, &block)) return NULL;
+  for (;;) {
+    pthread_mutex_lock(&e->mu);
+    preq *r = stream_find(e, token);
+    if (r == NULL) {
+      pthread_mutex_unlock(&e->mu);
+      PyErr_Format(PyExc_KeyError, "no streamed request %llu", token);
+      return NULL;
+    }
+    if (r->sbuf.len > 0) {
+      PyObject *b = PyBytes_FromStringAndSize(r->sbuf.p, (Py_ssize_t)r->sbuf.len);
+      if (b) r->sbuf.len = 0;
+      pthread_mutex_unlock(&e->mu);
+      return b;
+    }
+    if (r->s_roff < r->s_woff) {
+      unsigned long long left = r->s_woff - r->s_roff;
+      size_t n = left < PY_STREAM_READ ? (size_t)left : PY_STREAM_READ;
+      PyObject *b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+      size_t got = 0;
+      while (b && got < n) {
+        ssize_t rd = pread(r->sfd, PyBytes_AS_STRING(b) + got, n - got, (off_t)(r->s_roff + got));
+        if (rd < 0 && errno == EINTR) continue;
+        if (rd <= 0) {
+          int en = rd < 0 ? errno : EIO;
+          pthread_mutex_unlock(&e->mu);
+          Py_DECREF(b);
+          errno = en;
+          return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        got += (size_t)rd;
+      }
+      if (b) {
+        r->s_roff += n;
+        if (r->s_roff == r->s_woff) { /* caught up: memory first again, the file emptied */
+          r->s_roff = r->s_woff = 0;
+          if (ftruncate(r->sfd, 0) != 0) { /* only space kept longer */
+          }
+        }
+      }
+      pthread_mutex_unlock(&e->mu);
+      return b;
+    }
+    if (r->done) return stream_end(e, r);
+    if (!block) {
+      pthread_mutex_unlock(&e->mu);
+      Py_RETURN_NONE;
+    }
+    Py_BEGIN_ALLOW_THREADS /* the mutex is let go before the GIL is taken again */
+    wait_50ms(e);
+    pthread_mutex_unlock(&e->mu);
+    Py_END_ALLOW_THREADS
+    if (PyErr_CheckSignals()) return NULL;
+  }
+}
+
+/* stream_close(token): the reader is done with it (the with block ended): a request
+ * still running is stopped at its next callback and freed when it ends; one that
+ * ended is freed now. Unknown tokens are ignored (already taken by its end). */
+static PyObject *Engine_stream_close(Engine *e, PyObject *arg) {
+  unsigned long long token = PyLong_AsUnsignedLongLong(arg);
+  if (PyErr_Occurred()) return NULL;
+  pthread_mutex_lock(&e->mu);
+  preq *r = stream_find(e, token);
+  if (r && r->done) {
+    live_unlink(e, r);
+    pthread_mutex_unlock(&e->mu);
+    preq_free(r);
+    Py_RETURN_NONE;
+  }
+  if (r) atomic_store(&r->abandoned, 1);
+  pthread_mutex_unlock(&e->mu);
+  Py_RETURN_NONE;
+}
+
 static PyMethodDef Engine_methods[] = {
+    {"stream_head", (PyCFunction)Engine_stream_head, METH_VARARGS, "A streamed request's head, or its end."},
+    {"stream_take", (PyCFunction)Engine_stream_take, METH_VARARGS, "A streamed request's next bytes, or its end."},
+    {"stream_close", (PyCFunction)Engine_stream_close, METH_O, "The reader of a streamed request is done."},
     {"submit", (PyCFunction)Engine_submit, METH_VARARGS, "Queue a request; returns its token."},
     {"wait", (PyCFunction)Engine_wait, METH_O, "Wait for a token's result (GIL released)."},
     {"cancel", (PyCFunction)Engine_cancel, METH_O, "Nobody waits for a token's result any more."},
