@@ -90,7 +90,7 @@ void filter_chain_timeout(filter_chain *ch);
  * slot (one per position in a chain, so nested filters never share); freed
  * when the thread's last chain is gone (filter_scratch_chains). */
 #define FILTER_READ_BUF (64u * 1024u)
-#define FILTER_SCRATCH_SLOTS 4
+#define FILTER_SCRATCH_SLOTS 3
 uint8_t *filter_scratch_take(int slot);
 void filter_scratch_give(int slot, uint8_t *p);
 void filter_scratch_chains(int delta);

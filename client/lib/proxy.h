@@ -1,6 +1,7 @@
 /*
  * proxy.h — proxies in front of a connection: the proxy URL, and the tunnel
- * handshake as a byte-in, byte-out machine (no I/O here; conn.c drives it).
+ * handshake as a byte-in, byte-out machine (no I/O here; filter_proxy.c drives
+ * it as a filter of the connection's chain).
  *
  *   http://   HTTP CONNECT (RFC 9110 9.3.6), Basic credentials (RFC 7617)
  *   socks5h:// SOCKS5 (RFC 1928), the proxy resolves the name
@@ -8,7 +9,7 @@
  *   user/password for SOCKS5: RFC 1929
  *   socks4a:// SOCKS4A, the proxy resolves; socks4:// SOCKS4, IPv4 resolved here
  *              (the user name, if any, is the USERID field; no password exists)
- *   https://  TLS to the proxy (conn.c), then HTTP CONNECT inside it
+ *   https://  TLS to the proxy (a filter_tls.c instance), then HTTP CONNECT inside it
  */
 #ifndef GUISE_PROXY_H
 #define GUISE_PROXY_H

@@ -2,7 +2,9 @@
  * tls_client.h — the client TLS context of one profile: its shape applied
  * (tls_shape), trust anchors and certificate checks (tls_verify), resumption
  * (tls_session_cache) and key logging for SSLKEYLOGFILE. One context per
- * profile and trust setting, shared read-only by every connection using them.
+ * client, profile variant and trust setting (client.c; each batch worker has
+ * its own client), used by that client's connections on its loop thread; the
+ * TLS filter (filter_tls.c) makes each connection's SSL from it.
  */
 #ifndef GUISE_TLS_CLIENT_H
 #define GUISE_TLS_CLIENT_H
