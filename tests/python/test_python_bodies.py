@@ -2,7 +2,8 @@
 """Bodies in the guise Python package against a loopback HTTP/1.1 server of this test:
 Client.stream / AsyncClient.stream over a 50 MB body with bounded memory (a fast
 reader, and a slow one whose backlog goes to the spill file), a stream left early,
-a stream's error; files= multipart uploads parsed by the server; cookies= per request.
+a stream's error; files= multipart uploads parsed by the server; cookies= per request;
+the type stubs against the package.
 
 usage: test_python_bodies.py GUISE   (PYTHONPATH holds the built package: BUILD/python)
 """
@@ -272,12 +273,48 @@ def test_files_cookies(base):
               hdrs.get("cookie") == "jar=kept", hdrs.get("cookie"))
 
 
+def test_stubs():
+    """The type stubs installed with the package name what the package has."""
+    import ast
+    pkg = os.path.dirname(guise.__file__)
+
+    def stub(name):
+        with open(os.path.join(pkg, name)) as f:
+            tree = ast.parse(f.read())
+        top, classes = set(), {}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                top.add(node.name)
+            if isinstance(node, ast.ClassDef):
+                classes[node.name] = {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+                classes[node.name] |= {n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
+            elif isinstance(node, ast.AnnAssign):
+                top.add(node.target.id)
+        return top, classes
+    top, classes = stub("__init__.pyi")
+    missing = [n for n in guise.__all__ if n not in top]
+    check("__init__.pyi: every name of guise.__all__", not missing, missing)
+    for cls in ("Client", "AsyncClient", "Response"):
+        real = {n for n in dir(getattr(guise, cls)) if not n.startswith("_")}
+        have = set(classes.get(cls, ())) | set(classes.get("_Base", ()))
+        check(f"__init__.pyi: every public method of {cls}", real <= have, sorted(real - have))
+    top, classes = stub("_guise.pyi")
+    from guise import _guise
+    real = {n for n in dir(_guise) if not n.startswith("_")}
+    check("_guise.pyi: every name of the C module", real <= top, sorted(real - top))
+    for cls in ("Engine", "Batch"):
+        real = {n for n in dir(getattr(_guise, cls)) if not n.startswith("_")}
+        check(f"_guise.pyi: every method of {cls}", real <= classes.get(cls, set()),
+              sorted(real - classes.get(cls, set())))
+
+
 def main():
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
     site.daemon_threads = True
     threading.Thread(target=site.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{site.server_address[1]}"
     try:
+        test_stubs()
         test_stream(base)
         test_files_cookies(base)
     finally:

@@ -204,6 +204,7 @@ class Response:
 
     @property
     def elapsed(self) -> datetime.timedelta:
+        """From the request's start to its end."""
         return datetime.timedelta(milliseconds=self._info[13])
 
     @property
@@ -235,9 +236,11 @@ class Response:
 
     @property
     def text(self) -> str:
+        """The body decoded with |encoding| (undecodable bytes replaced)."""
         return self.content.decode(self.encoding, errors="replace")
 
     def json(self, **kw) -> Any:
+        """The body parsed as JSON (json.loads keywords)."""
         return _json.loads(self.content, **kw)
 
     @property
@@ -253,9 +256,11 @@ class Response:
 
     @property
     def is_success(self) -> bool:
+        """A 2xx status."""
         return 200 <= self.status_code < 300
 
     def raise_for_status(self) -> "Response":
+        """HTTPStatusError for a 4xx or 5xx status; the response itself otherwise."""
         if 400 <= self.status_code < 600:
             kind = "Client" if self.status_code < 500 else "Server"
             raise HTTPStatusError(f"{kind} error '{self.status_code} {self.reason_phrase}' "
@@ -604,10 +609,17 @@ class Client(_Base):
     timeout: seconds (connect, and the whole request), or a (connect, total) pair.
     headers: sent with every request (replacing the profile's field of the same
     name in place). resolve: curl-style "host:port:address" overrides.
+
+    Request keywords (request, get, post, ...): params, headers (a dict or pairs,
+    order kept), data (bytes, str, or a dict/pairs: form-urlencoded), json, content,
+    files (multipart: name -> file object, bytes, str or (filename, content[, type])),
+    cookies (the request's Cookie field), timeout, follow_redirects, profile, proxy,
+    verify, http_version ("1.1", "2"), resolve. stream(method, url, ...) reads a big
+    body piece by piece with bounded memory. Errors: guise.GuiseError subclasses.
     """
 
     def request(self, method: str, url: str, **kw) -> Response:
-        """One request; keywords: params, headers, data, json, content, cookies,
+        """One request; keywords: params, headers, data, json, content, files, cookies,
         timeout, follow_redirects, profile, proxy, verify, http_version, resolve."""
         token, full = self._submit(method, url, False, **kw)
         try:
@@ -639,24 +651,31 @@ class Client(_Base):
             eng.stream_close(token)
 
     def get(self, url: str, **kw) -> Response:
+        """A GET request: request("GET", url, **kw)."""
         return self.request("GET", url, **kw)
 
     def post(self, url: str, **kw) -> Response:
+        """A POST request: request("POST", url, **kw)."""
         return self.request("POST", url, **kw)
 
     def put(self, url: str, **kw) -> Response:
+        """A PUT request: request("PUT", url, **kw)."""
         return self.request("PUT", url, **kw)
 
     def patch(self, url: str, **kw) -> Response:
+        """A PATCH request: request("PATCH", url, **kw)."""
         return self.request("PATCH", url, **kw)
 
     def delete(self, url: str, **kw) -> Response:
+        """A DELETE request: request("DELETE", url, **kw)."""
         return self.request("DELETE", url, **kw)
 
     def head(self, url: str, **kw) -> Response:
+        """A HEAD request: request("HEAD", url, **kw)."""
         return self.request("HEAD", url, **kw)
 
     def options(self, url: str, **kw) -> Response:
+        """A OPTIONS request: request("OPTIONS", url, **kw)."""
         return self.request("OPTIONS", url, **kw)
 
     def __enter__(self) -> "Client":
@@ -756,6 +775,7 @@ class AsyncClient(_Base):
             eng.stream_close(token)
 
     async def request(self, method: str, url: str, **kw) -> Response:
+        """One request, as Client.request; a cancelled task gives its request up."""
         loop = self._attach()
         token, full = self._submit(method, url, True, **kw)
         fut = loop.create_future()
@@ -770,21 +790,27 @@ class AsyncClient(_Base):
             raise
 
     async def get(self, url: str, **kw) -> Response:
+        """A GET request: await request("GET", url, **kw)."""
         return await self.request("GET", url, **kw)
 
     async def post(self, url: str, **kw) -> Response:
+        """A POST request: await request("POST", url, **kw)."""
         return await self.request("POST", url, **kw)
 
     async def put(self, url: str, **kw) -> Response:
+        """A PUT request: await request("PUT", url, **kw)."""
         return await self.request("PUT", url, **kw)
 
     async def patch(self, url: str, **kw) -> Response:
+        """A PATCH request: await request("PATCH", url, **kw)."""
         return await self.request("PATCH", url, **kw)
 
     async def delete(self, url: str, **kw) -> Response:
+        """A DELETE request: await request("DELETE", url, **kw)."""
         return await self.request("DELETE", url, **kw)
 
     async def head(self, url: str, **kw) -> Response:
+        """A HEAD request: await request("HEAD", url, **kw)."""
         return await self.request("HEAD", url, **kw)
 
     async def aclose(self) -> None:
@@ -841,22 +867,27 @@ def request(method: str, url: str, *, profile: str | None = DEFAULT_PROFILE, pro
 
 
 def get(url: str, **kw) -> Response:
+    """One GET request on a client of its own: guise.request("GET", url, **kw)."""
     return request("GET", url, **kw)
 
 
 def post(url: str, **kw) -> Response:
+    """One POST request on a client of its own: guise.request("POST", url, **kw)."""
     return request("POST", url, **kw)
 
 
 def put(url: str, **kw) -> Response:
+    """One PUT request on a client of its own: guise.request("PUT", url, **kw)."""
     return request("PUT", url, **kw)
 
 
 def delete(url: str, **kw) -> Response:
+    """One DELETE request on a client of its own: guise.request("DELETE", url, **kw)."""
     return request("DELETE", url, **kw)
 
 
 def head(url: str, **kw) -> Response:
+    """One HEAD request on a client of its own: guise.request("HEAD", url, **kw)."""
     return request("HEAD", url, **kw)
 
 
