@@ -3,7 +3,8 @@
 Client.stream / AsyncClient.stream over a 50 MB body with bounded memory (a fast
 reader, and a slow one whose backlog goes to the spill file), a stream left early,
 a stream's error; files= multipart uploads parsed by the server; cookies= per request;
-the type stubs against the package.
+the type stubs against the package; Ctrl-C (SIGINT to a child process) during
+guise.batch, an AsyncClient gather, a stream, and threads sharing a client.
 
 usage: test_python_bodies.py GUISE   (PYTHONPATH holds the built package: BUILD/python)
 """
@@ -14,6 +15,8 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -101,6 +104,8 @@ class Site(http.server.BaseHTTPRequestHandler):
                     left -= n
             except OSError:
                 pass
+        elif self.path.startswith("/stall"):
+            time.sleep(20)
         elif self.path == "/small":
             self.reply(200, b"hello stream", [("Content-Type", "text/plain"), ("X-Test", "1")])
         elif self.path == "/set":
@@ -308,6 +313,75 @@ def test_stubs():
               sorted(real - classes.get(cls, set())))
 
 
+SIGINT_CHILDREN = {
+    "guise.batch": """
+import guise, sys
+jobs = (f"{BASE}/stall?{i}" for i in range(2000))
+print("ready", flush=True)
+for rec in guise.batch(jobs, concurrency=64, profile=None, timeout=30):
+    pass
+""",
+    "AsyncClient gather": """
+import asyncio, guise
+async def main():
+    c = guise.AsyncClient(profile=None)
+    tasks = [c.get(f"{BASE}/stall?{i}") for i in range(200)]
+    print("ready", flush=True)
+    await asyncio.gather(*tasks)
+asyncio.run(main())
+""",
+    "a stream's iter_bytes": """
+import guise
+with guise.Client(profile=None) as c, c.stream("GET", f"{BASE}/big") as r:
+    print("ready", flush=True)
+    for chunk in r.iter_bytes():
+        __import__("time").sleep(0.05)
+""",
+    "threads with a shared client": """
+import guise, threading
+c = guise.Client(profile=None)
+def w():
+    try:
+        c.get(f"{BASE}/stall")
+    except guise.GuiseError:
+        pass
+ts = [threading.Thread(target=w, daemon=True) for _ in range(4)]
+for t in ts: t.start()
+print("ready", flush=True)
+for t in ts: t.join()
+""",
+}
+
+
+def test_sigint(base):
+    """Ctrl-C (SIGINT) in a child process in the middle of each of these: it ends with
+    KeyboardInterrupt within seconds, with no crash and no hang."""
+    for what, code in SIGINT_CHILDREN.items():
+        p = subprocess.Popen([sys.executable, "-c", f"BASE = {base!r}\n" + code], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            ready = p.stdout.readline().strip()
+            time.sleep(0.7)
+            t0 = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            try:
+                _, err = p.communicate(timeout=10)
+                took = time.monotonic() - t0
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+                took = None
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check(f"Ctrl-C during {what}: the process ends within 10 s by KeyboardInterrupt",
+              ready == "ready" and took is not None and p.returncode in (-signal.SIGINT, 130, 1) and
+              "KeyboardInterrupt" in err and "Fatal Python error" not in err and "Segmentation" not in err,
+              (ready, took, p.returncode, err[-1500:]))
+        print(f"  ({what}: exit {p.returncode} after {took if took is None else round(took, 2)} s)")
+
+
 def main():
     site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
     site.daemon_threads = True
@@ -317,6 +391,7 @@ def main():
         test_stubs()
         test_stream(base)
         test_files_cookies(base)
+        test_sigint(base)
     finally:
         site.shutdown()
         site.server_close()
