@@ -258,6 +258,15 @@ def test_files_cookies(base):
         finally:
             os.unlink(path)
         try:
+            c.post(base + "/upload", files={"a": ("x", b"1", "text/plain\r\nX-Evil: 1")})
+            check("files=: a content type with a line break is refused", False)
+        except guise.UsageError:
+            check("files=: a content type with a line break: UsageError (no part header injected)", True)
+        r = c.post(base + "/upload", files={'we"ird\r\nname': ('a"b\nc.txt', b"x")})
+        parts = r.json()["parts"] or [[None, None]]
+        check("files=: quotes and line breaks in names percent-escaped, as Chrome does",
+              parts[0][:2] == ["we%22ird%0D%0Aname", "a%22b%0Ac.txt"], parts)
+        try:
             c.post(base + "/upload", files={"a": ("x", b"1")}, json={"k": 1})
             check("files= with json=: refused", False)
         except guise.UsageError:

@@ -446,6 +446,9 @@ def _multipart(data, files) -> tuple[bytes, tuple[str, str]]:
         filename = "" if filename is None else str(filename)
         if ctype is None:
             ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        elif any(ch in str(ctype) for ch in "\r\n\0"):
+            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                             f"files[{name!r}]: the content type holds a line break or NUL")
         out += delim
         out += (f'Content-Disposition: form-data; name="{_form_quote(str(name))}"; '
                 f'filename="{_form_quote(filename)}"\r\nContent-Type: {ctype}\r\n\r\n').encode()
