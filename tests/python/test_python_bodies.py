@@ -184,6 +184,30 @@ def test_stream(base):
         check("stream (slow reader): the whole body, in order", n == BIG and h.hexdigest() == want, n)
         check("stream (slow reader): RSS grew less than 8 MiB", grew < 8, grew)
 
+        # No spill file to be had (TMPDIR names no folder): the stream ends with a
+        # clear error once the reader falls 1 MiB behind, never with a partial body
+        # taken for the whole.
+        old_tmp = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = "/nonexistent-guise-test-dir"
+        n = 0
+        try:
+            with c.stream("GET", base + "/big") as r:
+                it = r.iter_bytes()
+                n += len(next(it))
+                time.sleep(1.0)
+                for chunk in it:
+                    n += len(chunk)
+            check("stream without a spill folder: an error", False, n)
+        except guise.ResourceError as e:
+            check("stream without a spill folder: ResourceError naming the cause",
+                  "could not be kept" in e.detail and "No such file" in e.detail and n < BIG, (e.detail, n))
+        finally:
+            if old_tmp is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = old_tmp
+        check("the client works after a stream's error", c.get(base + "/small").content == b"hello stream")
+
         # Left early: the request stops, the client goes on.
         t0 = time.monotonic()
         with c.stream("GET", base + "/big") as r:

@@ -105,6 +105,8 @@ typedef struct preq {
   unsigned long long s_roff, s_woff;
   unsigned long long s_total; /* bytes the body brought */
   int spill_errno;      /* the spill file could not be made or written */
+  char *spill_dir;      /* TMPDIR when the request was submitted (getenv is not
+                           for the loop thread: Python may setenv meanwhile) */
 } preq;
 
 typedef struct Engine {
@@ -145,6 +147,7 @@ static void preq_free(preq *r) {
   free(r->redirects);
   free(r->redirect_statuses);
   free(r->sbuf.p);
+  free(r->spill_dir);
   if (r->streaming && r->sfd >= 0) close(r->sfd);
   free(r);
 }
@@ -212,9 +215,8 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
 }
 
 /* The spill file of a streamed body: unlinked from the start (O_TMPFILE, else
- * mkstemp and unlink), in TMPDIR or /tmp. -1 with errno on failure. */
-static int spill_open(void) {
-  const char *dir = getenv("TMPDIR");
+ * mkstemp and unlink), in |dir| (TMPDIR) or /tmp. -1 with errno on failure. */
+static int spill_open(const char *dir) {
   if (dir == NULL || *dir == '\0') dir = "/tmp";
   int fd;
 #ifdef O_TMPFILE
@@ -246,7 +248,7 @@ static int stream_body(preq *r, const unsigned char *data, size_t len) {
     rc = buf_put(&r->sbuf, data, len, PY_STREAM_MEM_CAP) ? 1 : 0;
     if (rc) r->spill_errno = ENOMEM;
   } else {
-    if (r->sfd < 0 && (r->sfd = spill_open()) < 0) {
+    if (r->sfd < 0 && (r->sfd = spill_open(r->spill_dir)) < 0) {
       r->spill_errno = errno;
       rc = 1;
     }
@@ -750,6 +752,13 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   r->is_async = is_async;
   r->streaming = streaming;
   if (streaming && max_body == 0) r->o.max_body = PY_STREAM_MAX_BODY;
+  if (streaming) {
+    const char *tmp = getenv("TMPDIR"); /* the GIL is held: no os.environ change meanwhile */
+    if (tmp && *tmp && (r->spill_dir = strdup(tmp)) == NULL) {
+      PyErr_NoMemory();
+      goto fail;
+    }
+  }
   Py_DECREF(hfast);
   Py_XDECREF(rfast);
   free(rv);
