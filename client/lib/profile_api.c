@@ -1,14 +1,18 @@
-/* profile_api.c — the public profile functions (guise.h) over profile.c. */
+/*
+ * profile_api.c — the public profile functions (guise.h): the built-in list, checks,
+ * and `guise profile import`: each input read into a tree of the bounded JSON
+ * reader (json_read.h), handed to its importer (profile_import.h), which fills a
+ * profile; profile_emit() writes it (profile_write.h) and has the loader take it.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "guise.h"
+#include "json_read.h"
 #include "profile.h"
 #include "profile_import.h"
-#include "json_jansson.h"
+#include "profile_write.h"
 
 /* The longest line of a guise echo log read here: the echo caps what it logs. */
 #define PROFILE_API_LINE (1u << 20)
@@ -76,53 +80,76 @@ int guise_profile_expected(const char *name_or_file, char *ja4, char *ja3n, char
   return r;
 }
 
-/* Writes the imported profile |p| (consumed) as indented JSON to |*out| (|*len|
- * bytes, malloc'd), once the strict loader has taken it: whatever an importer
- * makes either loads or is refused here with the loader's message. */
-int profile_emit(json_t *p, const char *origin, char **out, size_t *len, char *err,
+/* Whatever an importer makes either loads or is refused here with the loader's
+ * message (which names the line and column of the written text). */
+int profile_emit(const profile *p, const char *origin, char **out, size_t *len, char *err,
                  unsigned errlen) {
-  char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(p);
+  char *text = NULL;
+  size_t n = 0;
+  int r = profile_write(p, &text, &n);
+  if (r != 0) {
+    snprintf(err, errlen, "%s: %s", origin, r == PROFILE_ERR_NOMEM ? "out of memory" : "too large to write");
+    return r == PROFILE_ERR_NOMEM ? GUISE_E_NOMEM : GUISE_E_PROFILE_INVALID;
+  }
   profile *check = malloc(sizeof(*check));
-  if (text == NULL || check == NULL) {
+  if (check == NULL) {
     free(text);
-    free(check);
     return GUISE_E_NOMEM;
   }
-  int r = profile_load(text, strlen(text), origin, check, err, errlen);
+  r = profile_load(text, n, origin, check, err, errlen);
   free(check);
   if (r) {
     free(text);
     return GUISE_E_PROFILE_INVALID;
   }
-  *len = strlen(text);
+  *len = n;
   *out = text;
   return 0;
+}
+
+/* A profile to fill (large: not on the stack), or NULL with |err|. */
+static profile *new_profile(char *err, unsigned errlen) {
+  profile *p = malloc(sizeof(*p));
+  if (p == NULL) snprintf(err, errlen, "out of memory");
+  return p;
+}
+
+/* The importer's result written out: 0, or GUISE_E_PROFILE_INVALID when the
+ * importer refused the input (|err| says why). Frees |p|. */
+static int emit(profile *p, int imported, const char *origin, char **out, size_t *len, char *err,
+                unsigned errlen) {
+  int r = imported == 0 ? profile_emit(p, origin, out, len, err, errlen) : GUISE_E_PROFILE_INVALID;
+  free(p);
+  return r;
 }
 
 int guise_profile_import_browsers_json(const char *file, const char *id, const char *name,
                                        char **out, size_t *len, char *err, unsigned errlen) {
   char why[200];
-  json_t *root = json_read_jansson_file(file, PROFILE_API_FILE, why, sizeof(why));
-  if (root == NULL) {
+  jv_doc doc;
+  if (profile_import_read_file(file, PROFILE_API_FILE, &doc, why, sizeof(why)) != 0) {
     snprintf(err, errlen, "%s:%s", file, why);
     return GUISE_E_USAGE_FILE;
   }
-  json_t *found = NULL, *b;
-  size_t i;
-  json_array_foreach(json_object_get(root, "browsers"), i, b) {
-    const char *bid = json_string_value(json_object_get(b, "id"));
-    if (bid && strcmp(bid, id) == 0) found = b;
+  const jv *found = NULL, *browsers = jv_get(doc.root, "browsers");
+  for (const jv *b = browsers && browsers->type == JV_ARRAY ? browsers->child : NULL; b; b = b->next) {
+    const jv *bid = jv_get(b, "id");
+    /* the last record of that id, as before */
+    if (bid && bid->type == JV_STRING && bid->len == strlen(id) && memcmp(bid->str, id, bid->len) == 0) found = b;
   }
   if (found == NULL) {
     snprintf(err, errlen, "%s: no record \"%s\"", file, id);
-    json_decref(root);
+    jv_free(&doc);
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   }
-  json_t *p = profile_from_browsers_json(found, name, err, errlen);
-  json_decref(root);
-  if (p == NULL) return GUISE_E_PROFILE_INVALID;
-  return profile_emit(p, "(made from the record)", out, len, err, errlen);
+  profile *p = new_profile(err, errlen);
+  if (p == NULL) {
+    jv_free(&doc);
+    return GUISE_E_NOMEM;
+  }
+  int imported = profile_from_browsers_json(found, name, p, err, errlen);
+  jv_free(&doc);
+  return emit(p, imported, "(made from the record)", out, len, err, errlen);
 }
 
 int guise_profile_import_echo_log(const char *file, const char *name, const char *description,
@@ -141,24 +168,32 @@ int guise_profile_import_echo_log(const char *file, const char *name, const char
     snprintf(err, errlen, "out of memory");
     return GUISE_E_NOMEM;
   }
-  json_t *p = NULL;
-  int lineno = 0;
-  while (p == NULL && fgets(line, PROFILE_API_LINE, f)) {
+  profile *p = new_profile(err, errlen);
+  if (p == NULL) {
+    free(line);
+    fclose(f);
+    return GUISE_E_NOMEM;
+  }
+  int lineno = 0, imported = -2; /* -2: no record with an HTTP/2 request yet */
+  while (imported == -2 && fgets(line, PROFILE_API_LINE, f)) {
     lineno++;
-    json_t *rec = json_read_jansson(line, strlen(line), NULL, 0);
-    if (rec == NULL) continue; /* a torn or foreign line: skip it */
-    json_t *reqs = json_object_get(rec, "requests");
-    if (json_is_object(json_object_get(rec, "http2")) && json_array_size(reqs) > 0)
-      p = profile_from_echo(rec, name, description ? description : name, permute, err, errlen);
-    json_decref(rec);
+    jv_doc doc;
+    const char *why;
+    size_t at;
+    if (jv_parse(line, strlen(line), &doc, &why, &at) != 0) continue; /* a torn or foreign line: skip it */
+    const jv *h2 = jv_get(doc.root, "http2"), *reqs = jv_get(doc.root, "requests");
+    if (h2 && h2->type == JV_OBJECT && reqs && reqs->type == JV_ARRAY && reqs->len > 0)
+      imported = profile_from_echo(doc.root, name, description ? description : name, permute, p, err, errlen);
+    jv_free(&doc);
   }
   free(line);
   fclose(f);
-  if (p == NULL) {
+  if (imported == -2) {
+    free(p);
     snprintf(err, errlen, "%s: no connection with an HTTP/2 request in %d lines", file, lineno);
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   }
-  return profile_emit(p, "(made from the echo log)", out, len, err, errlen);
+  return emit(p, imported, "(made from the echo log)", out, len, err, errlen);
 }
 
 /* pcap (either byte order, micro- or nanoseconds) or pcapng: the magic numbers of
@@ -184,30 +219,31 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   }
   char why[200];
-  json_t *root = json_read_jansson_file(file, PROFILE_API_FILE, why, sizeof(why));
-  if (root && json_is_array(json_object_get(root, "browsers"))) {
-    json_decref(root);
+  jv_doc doc;
+  const jv *root = profile_import_read_file(file, PROFILE_API_FILE, &doc, why, sizeof(why)) == 0 ? doc.root : NULL;
+#define IS(v, t) ((v) != NULL && (v)->type == (t))
+  if (IS(jv_get(root, "browsers"), JV_ARRAY)) {
+    jv_free(&doc);
     if (id == NULL) {
       snprintf(err, errlen, "%s is a browsers.json file: --id names the record", file);
       return GUISE_E_USAGE_INVALID_ARGUMENT;
     }
     return guise_profile_import_browsers_json(file, id, name, out, len, err, errlen);
   }
-  if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "ciphers")) &&
-      json_is_array(json_object_get(json_object_get(root, "http2"), "sent_frames"))) {
-    json_t *p = profile_from_peet(root, name, permute, err, errlen);
-    json_decref(root);
-    if (p == NULL) return GUISE_E_PROFILE_INVALID;
-    return profile_emit(p, "(made from the dump)", out, len, err, errlen);
+  int peet = IS(jv_get(jv_get(root, "tls"), "ciphers"), JV_ARRAY) &&
+             IS(jv_get(jv_get(root, "http2"), "sent_frames"), JV_ARRAY);
+  int browserleaks = IS(jv_get(jv_get(root, "tls"), "extensions"), JV_ARRAY) && IS(jv_get(root, "http2"), JV_ARRAY);
+#undef IS
+  if (peet || browserleaks) {
+    profile *p = new_profile(err, errlen);
+    int imported = p == NULL ? -1
+                   : peet    ? profile_from_peet(root, name, permute, p, err, errlen)
+                             : profile_from_browserleaks(root, name, permute, p, err, errlen);
+    jv_free(&doc);
+    if (p == NULL) return GUISE_E_NOMEM;
+    return emit(p, imported, "(made from the dump)", out, len, err, errlen);
   }
-  if (root && json_is_array(json_object_get(json_object_get(root, "tls"), "extensions")) &&
-      json_is_array(json_object_get(root, "http2"))) {
-    json_t *p = profile_from_browserleaks(root, name, permute, err, errlen);
-    json_decref(root);
-    if (p == NULL) return GUISE_E_PROFILE_INVALID;
-    return profile_emit(p, "(made from the dump)", out, len, err, errlen);
-  }
-  json_decref(root);
+  if (root) jv_free(&doc);
   /* Otherwise: one JSON document per line, a guise echo log. */
   return guise_profile_import_echo_log(file, name, NULL, permute, out, len, err, errlen);
 }
@@ -217,7 +253,8 @@ int guise_profile_import_strings(const char *ja3, const char *akamai, const char
                                  int grease, int permute, char **out, size_t *len, char *err,
                                  unsigned errlen) {
   profile_string_options opt = {sigalgs, key_shares, alpn, grease, permute};
-  json_t *p = profile_from_strings(ja3, akamai, name, &opt, err, errlen);
-  if (p == NULL) return GUISE_E_PROFILE_INVALID;
-  return profile_emit(p, "(made from the strings)", out, len, err, errlen);
+  profile *p = new_profile(err, errlen);
+  if (p == NULL) return GUISE_E_NOMEM;
+  int imported = profile_from_strings(ja3, akamai, name, &opt, p, err, errlen);
+  return emit(p, imported, "(made from the strings)", out, len, err, errlen);
 }

@@ -1,12 +1,11 @@
 /* profile_strings.c — libFuzzer target: arbitrary bytes as the JA3 and Akamai
  * strings of `guise profile import --ja3 --akamai` (split at the first
- * newline). Nothing may crash; a refusal says why; what is accepted makes a
- * profile document that the strict loader reads or refuses with a message. */
+ * newline). Nothing may crash; a refusal says why; what is accepted is written
+ * (profile_write) and read by the strict loader (profile_emit), which loads it or
+ * refuses it with a message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "guise_fp.h"
 #include "profile.h"
@@ -28,16 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   *akamai++ = '\0';
   profile_string_options opt = {NULL, NULL, NULL, size & 1, 0};
   char err[1024] = "";
-  json_t *doc = profile_from_strings(text, akamai, "fuzz", &opt, err, sizeof(err));
-  if (doc == NULL) {
+  if (profile_from_strings(text, akamai, "fuzz", &opt, &p, err, sizeof(err)) != 0) {
     if (err[0] == '\0') abort(); /* every refusal says why */
     return 0;
   }
-  char *out = json_dumps(doc, JSON_PRESERVE_ORDER);
-  json_decref(doc);
-  if (out == NULL) abort();
+  char *out = NULL;
+  size_t len;
   err[0] = '\0';
-  if (profile_load(out, strlen(out), "fuzz.json", &p, err, sizeof(err)) != 0 && err[0] == '\0') abort();
+  if (profile_emit(&p, "fuzz.json", &out, &len, err, sizeof(err)) != 0) {
+    if (err[0] == '\0') abort();
+    return 0;
+  }
   free(out);
   return 0;
 }

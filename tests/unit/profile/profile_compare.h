@@ -1,0 +1,93 @@
+/*
+ * profile_compare.h — every field of two profile structures compared one by one
+ * (lists up to their counts, so that what lies past them cannot make a test pass
+ * or fail), for the round-trip test of the writer (test_profile_write.c) and the
+ * profile_load fuzz target. Test code: the library has no equality of its own.
+ */
+#ifndef GUISE_TEST_PROFILE_COMPARE_H
+#define GUISE_TEST_PROFILE_COMPARE_H
+
+#include <string.h>
+
+#include "profile.h"
+
+/* NULL when |a| and |b| hold the same profile, else the first field that differs. */
+#define SAME(field)                                          \
+  do {                                                       \
+    if (memcmp(&a->field, &b->field, sizeof(a->field)) != 0) \
+      return #field;                                         \
+  } while (0)
+
+/* Every field of the structure, one by one (lists up to their counts, so that
+ * what lies past them cannot make the test pass or fail). */
+static inline const char *profile_compare(const profile *a, const profile *b) {
+  SAME(name);
+  SAME(description);
+  SAME(source);
+  SAME(resumption);
+  const tls_shape *x = &a->tls, *y = &b->tls;
+#define LIST(arr, n)                                                                    \
+  do {                                                                                  \
+    if (x->n != y->n || memcmp(x->arr, y->arr, x->n * sizeof(x->arr[0])) != 0) \
+      return "tls." #arr;                                                     \
+  } while (0)
+  LIST(ciphers, n_ciphers);
+  LIST(extensions, n_extensions);
+  LIST(groups, n_groups);
+  LIST(key_shares, n_key_shares);
+  LIST(sigalgs, n_sigalgs);
+  LIST(dc_sigalgs, n_dc_sigalgs);
+  LIST(versions, n_versions);
+  LIST(alpn, n_alpn);
+  LIST(alps, n_alps);
+  LIST(certcomp, n_certcomp);
+#undef LIST
+  if (x->n_raw != y->n_raw) return "tls.n_raw";
+  for (size_t i = 0; i < x->n_raw && i < y->n_raw; i++)
+    if (x->raw[i].type != y->raw[i].type || x->raw[i].len != y->raw[i].len ||
+        memcmp(x->raw[i].body, y->raw[i].body, x->raw[i].len) != 0)
+      return "tls.raw";
+  SAME(tls.permute_extensions);
+  SAME(tls.alps_codepoint);
+  SAME(tls.record_size_limit);
+  SAME(tls.ech_grease);
+  SAME(tls.status_request);
+  SAME(tls.sct);
+  SAME(tls.session_ticket);
+  SAME(tls.aes_hw);
+  const h2_shape *h = &a->h2, *k = &b->h2;
+  if (h->n_settings != k->n_settings) return "h2.n_settings";
+  for (size_t i = 0; i < h->n_settings && i < k->n_settings; i++)
+    if (h->settings[i].id != k->settings[i].id || h->settings[i].value != k->settings[i].value)
+      return "h2.settings";
+  SAME(h2.window_update);
+  if (h->n_priority_frames != k->n_priority_frames) return "h2.n_priority_frames";
+  for (size_t i = 0; i < h->n_priority_frames && i < k->n_priority_frames; i++) {
+    const h2_priority_frame *f = &h->priority_frames[i], *g = &k->priority_frames[i];
+    if (f->stream_id != g->stream_id || f->priority.weight != g->priority.weight ||
+        f->priority.exclusive != g->priority.exclusive || f->priority.depends_on != g->priority.depends_on)
+      return "h2.priority_frames";
+  }
+  SAME(h2.headers_priority_flag);
+  SAME(h2.headers_priority.weight);
+  SAME(h2.headers_priority.exclusive);
+  SAME(h2.headers_priority.depends_on);
+  SAME(h2.headers_priority_chain);
+  SAME(h2.cookie_crumbs);
+  SAME(h2.first_stream_id);
+  SAME(h2.pseudo_order);
+  SAME(n_nav_h2);
+  SAME(n_nav_h1);
+  for (size_t i = 0; i < a->n_nav_h2 && i < b->n_nav_h2; i++) SAME(nav_h2[i]);
+  for (size_t i = 0; i < a->n_nav_h1 && i < b->n_nav_h1; i++) SAME(nav_h1[i]);
+  SAME(expected.ja4);
+  SAME(expected.ja3);
+  SAME(expected.ja3n);
+  SAME(expected.akamai);
+  SAME(expected.peetprint);
+  SAME(expected.source);
+  return NULL;
+}
+#undef SAME
+
+#endif
