@@ -11,7 +11,7 @@ B's /start, which sets sid_b and links to A's /p/0; page i lives on A when i is 
 on B when odd, and links to pages i+1 and i+7; every /p/ page answers 403 without its
 host's cookie. Page 49 links to /old/50, a 302 to /p/50; /p/100 answers 503 the first
 time (Scrapy's RetryMiddleware retries it); /ff on A is fetched with
-meta["guise_profile"] = firefox-144.
+meta["guise_profile"] = firefox-144; pages 3, 13, ... come gzip-encoded.
 
 Fails when a page is missed, a cookie was not sent, or a connection's JA4 is not its
 profile's.
@@ -19,6 +19,7 @@ profile's.
 usage: test_scrapy.py GUISE    (PYTHONPATH holds the built package)
        test_scrapy.py --crawl CONFIG.json   (the spider, run by the test as a child)
 """
+import gzip
 import http.server
 import json
 import os
@@ -115,6 +116,8 @@ class Site(http.server.BaseHTTPRequestHandler):
         st = srv.state
         with st["lock"]:
             st["hits"].append((srv.name, self.path))
+            st["ua"].add(self.headers.get("User-Agent", ""))
+            st["ae"].add(self.headers.get("Accept-Encoding", ""))
         cookie = self.headers.get("Cookie", "")
         other = "https://site-b.test:%d" % st["ports"]["b"] if srv.name == "a" else \
             "https://site-a.test:%d" % st["ports"]["a"]
@@ -153,7 +156,11 @@ class Site(http.server.BaseHTTPRequestHandler):
                 owner = "a" if j % 2 == 0 else "b"
                 links.append(path if owner == srv.name else other + path)
             body = html.format(f"page {i}", "".join(f'<a href="{h}">{h}</a> ' for h in links)).encode()
-            self.reply(200, body, [("Content-Type", "text/html; charset=utf-8")])
+            hdrs = [("Content-Type", "text/html; charset=utf-8")]
+            if i % 10 == 3 and "gzip" in self.headers.get("Accept-Encoding", ""):
+                body = gzip.compress(body)  # decoded by guise: Scrapy must not decode it again
+                hdrs.append(("Content-Encoding", "gzip"))
+            self.reply(200, body, hdrs)
             return
         self.reply(404, b"")
 
@@ -243,7 +250,8 @@ def main():
         ctx.load_cert_chain(crt, key)
         ctx.set_alpn_protocols(["http/1.1"])
         ctx.num_tickets = 0  # no resumption: every ClientHello is a first one, as "expected" is
-        state = {"lock": threading.Lock(), "hits": [], "no_cookie": [], "n100": 0, "conns": [], "ports": {}}
+        state = {"lock": threading.Lock(), "hits": [], "no_cookie": [], "n100": 0, "conns": [], "ports": {},
+                 "ua": set(), "ae": set()}
         servers = []
         try:
             for name, ip in (("a", "127.0.0.1"), ("b", "127.0.0.2")):
@@ -297,6 +305,12 @@ def main():
               all(s["ip"] == ("127.0.0.1" if "site-a" in s["url"] else "127.0.0.2") for s in seen) and
               all(s["protocol"] == "HTTP/1.1" for s in seen), seen[:3])
         check("/ff was fetched", any(s["url"].endswith("/ff") for s in seen))
+        check("the profiles' User-Agent was sent, never Scrapy's default",
+              state["ua"] and all(u.startswith("Mozilla/5.0") and "Scrapy" not in u for u in state["ua"]),
+              state["ua"])
+        check("the profiles' Accept-Encoding was sent (Scrapy's is dropped: guise decodes)",
+              state["ae"] and all("zstd" in a or "br" in a for a in state["ae"]) and
+              "gzip, deflate" not in state["ae"], state["ae"])
 
         # Every connection's ClientHello: its profile's real browser's JA4.
         bad = []
