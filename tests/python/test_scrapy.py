@@ -11,7 +11,10 @@ B's /start, which sets sid_b and links to A's /p/0; page i lives on A when i is 
 on B when odd, and links to pages i+1 and i+7; every /p/ page answers 403 without its
 host's cookie. Page 49 links to /old/50, a 302 to /p/50; /p/100 answers 503 the first
 time (Scrapy's RetryMiddleware retries it); /ff on A is fetched with
-meta["guise_profile"] = firefox-144; pages 3, 13, ... come gzip-encoded.
+meta["guise_profile"] = firefox-144, and /via on B with meta["proxy"] =
+http://ann:p%40ss@ a CONNECT proxy of the test (Scrapy's HttpProxyMiddleware turns
+the credentials into a Proxy-Authorization header: they must reach the proxy, and
+not the site); pages 3, 13, ... come gzip-encoded.
 
 Fails when a page is missed, a cookie was not sent, or a connection's JA4 is not its
 profile's.
@@ -52,6 +55,7 @@ def crawl(cfg_path):
         def start_requests(self):
             yield scrapy.Request(cfg["start"], callback=self.parse)
             yield scrapy.Request(cfg["ff"], callback=self.parse, meta={"guise_profile": FF_PROFILE})
+            yield scrapy.Request(cfg["via"], callback=self.parse, meta={"proxy": cfg["proxy"]})
 
         def parse(self, response):
             seen.append({"url": response.url, "status": response.status,
@@ -128,7 +132,10 @@ class Site(http.server.BaseHTTPRequestHandler):
             self.reply(200, body, [("Content-Type", "text/html; charset=utf-8"),
                                    ("Set-Cookie", f"sid_{srv.name}=s3cret-{srv.name}; Path=/")])
             return
-        if self.path == "/ff":
+        if self.headers.get("Proxy-Authorization"):
+            with st["lock"]:
+                st["leaked"].append(self.path)
+        if self.path == "/ff" or self.path == "/via":
             self.reply(200, html.format("ff", "firefox").encode(), [("Content-Type", "text/html")])
             return
         if self.path.startswith("/old/"):
@@ -202,6 +209,68 @@ class TLSSite(http.server.ThreadingHTTPServer):
                 pass
 
 
+def connect_proxy(state):
+    """A CONNECT proxy on 127.0.0.1 that records each CONNECT line and its
+    Proxy-Authorization, then relays bytes both ways."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+
+    def pipe(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def one(c):
+        c.settimeout(20)
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            d = c.recv(4096)
+            if not d:
+                c.close()
+                return
+            head += d
+        lines = head.split(b"\r\n")
+        target = lines[0].split()[1].decode()
+        auth = next((ln.split(b":", 1)[1].strip().decode() for ln in lines[1:]
+                     if ln.lower().startswith(b"proxy-authorization:")), None)
+        with state["lock"]:
+            state["connects"].append((target, auth))
+        host, port = target.rsplit(":", 1)
+        ip = {"site-a.test": "127.0.0.1", "site-b.test": "127.0.0.2"}.get(host, host)
+        try:
+            up = socket.create_connection((ip, int(port)), timeout=10)
+        except OSError:
+            c.sendall(b"HTTP/1.1 502 Bad Gateway\r\n\r\n")
+            c.close()
+            return
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        c.settimeout(None)
+        up.settimeout(None)
+        threading.Thread(target=pipe, args=(up, c), daemon=True).start()
+        pipe(c, up)
+
+    def loop():
+        while True:
+            try:
+                c, _ = lsock.accept()
+            except OSError:
+                return
+            threading.Thread(target=one, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return lsock
+
+
 def expected(guise_bin, profile):
     r = subprocess.run([guise_bin, "profile", "show", profile], capture_output=True, text=True, timeout=30)
     return json.loads(r.stdout)["expected"]
@@ -251,7 +320,8 @@ def main():
         ctx.set_alpn_protocols(["http/1.1"])
         ctx.num_tickets = 0  # no resumption: every ClientHello is a first one, as "expected" is
         state = {"lock": threading.Lock(), "hits": [], "no_cookie": [], "n100": 0, "conns": [], "ports": {},
-                 "ua": set(), "ae": set()}
+                 "ua": set(), "ae": set(), "leaked": [],
+                 "connects": []}
         servers = []
         try:
             for name, ip in (("a", "127.0.0.1"), ("b", "127.0.0.2")):
@@ -260,7 +330,11 @@ def main():
                 threading.Thread(target=srv.serve_forever, daemon=True).start()
                 servers.append(srv)
             pa, pb = state["ports"]["a"], state["ports"]["b"]
+            proxy_sock = connect_proxy(state)
+            servers_extra = [proxy_sock]
             cfg = {"start": f"https://site-a.test:{pa}/start", "ff": f"https://site-a.test:{pa}/ff",
+                   "via": f"https://site-b.test:{pb}/via",
+                   "proxy": f"http://ann:p%40ss@127.0.0.1:{proxy_sock.getsockname()[1]}",
                    "profile": profile, "cacert": crt, "out": f"{tmp}/out.json",
                    "resolve": [f"site-a.test:{pa}:127.0.0.1", f"site-b.test:{pb}:127.0.0.2"]}
             with open(f"{tmp}/cfg.json", "w") as f:
@@ -273,6 +347,8 @@ def main():
             for srv in servers:
                 srv.shutdown()
                 srv.server_close()
+            for x in locals().get("servers_extra", []):
+                x.close()
         check("the crawl process exited 0", r.returncode == 0, r.stderr[-3000:])
         check("the crawl logged no error", "ERROR" not in r.stderr, r.stderr[-3000:])
         try:
@@ -302,9 +378,16 @@ def main():
               state["n100"] == 2 and out["stats"].get("retry/count") == 1, (state["n100"], out["stats"]))
         check("responses are HtmlResponse, with ip_address and protocol",
               all(s["class"] == "HtmlResponse" for s in seen) and
-              all(s["ip"] == ("127.0.0.1" if "site-a" in s["url"] else "127.0.0.2") for s in seen) and
+              all(s["ip"] == ("127.0.0.1" if "site-a" in s["url"] or "/via" in s["url"] else "127.0.0.2")
+                  for s in seen) and  # /via: the proxy's address
               all(s["protocol"] == "HTTP/1.1" for s in seen), seen[:3])
         check("/ff was fetched", any(s["url"].endswith("/ff") for s in seen))
+        want_auth = "Basic " + __import__("base64").b64encode(b"ann:p@ss").decode()
+        check("meta['proxy'] with credentials: one CONNECT to site-b through the proxy, with "
+              "Proxy-Authorization from the URL's user and password",
+              state["connects"] == [(f"site-b.test:{pb}", want_auth)] and
+              any(s["url"].endswith("/via") for s in seen), state["connects"])
+        check("Proxy-Authorization never reached the site", not state["leaked"], state["leaked"])
         check("the profiles' User-Agent was sent, never Scrapy's default",
               state["ua"] and all(u.startswith("Mozilla/5.0") and "Scrapy" not in u for u in state["ua"]),
               state["ua"])
