@@ -1,6 +1,16 @@
-/* cmd_echo.c — `guise echo`: run the loopback fingerprint observer. */
+/*
+ * cmd_echo.c — `guise echo`: the loopback fingerprint observer as a command. The
+ * observer is a handle on a loop (guise_echo_new, fingerprints/echo); what a
+ * process does around it is here: the options, the open-file limit raised, a
+ * loop of its own, SIGINT/SIGTERM to stop, the "listening" line. Called by
+ * main.c.
+ */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+
+#include <uv.h>
 
 #include "cli.h"
 #include "guise.h"
@@ -18,6 +28,28 @@ static void on_listening(const char *addr, void *arg) {
   printf("listening %s\n", addr);
   fflush(stdout);
   fprintf(stderr, "guise echo: serving https://%s/ (Ctrl-C stops)\n", addr);
+}
+
+typedef struct echo_cmd {
+  guise_echo *echo;
+  uv_signal_t sigint, sigterm;
+} echo_cmd;
+
+static void on_signal(uv_signal_t *sig, int signum) {
+  (void)signum;
+  echo_cmd *ec = sig->data;
+  uv_close((uv_handle_t *)&ec->sigint, NULL);
+  uv_close((uv_handle_t *)&ec->sigterm, NULL);
+  guise_echo_close(ec->echo, NULL, NULL);
+}
+
+/* Many concurrent clients: use every descriptor the hard limit allows. */
+static void raise_nofile(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 }
 
 int cmd_echo(int argc, char **argv) {
@@ -62,10 +94,27 @@ int cmd_echo(int argc, char **argv) {
     fprintf(stderr, "guise echo: --cert and --key go together\n");
     return EXIT_USAGE;
   }
-  char err[512];
-  if (guise_echo_run(&o, err, sizeof(err)) != 0) {
-    fprintf(stderr, "guise echo: %s\n", err);
+  raise_nofile();
+  uv_loop_t loop;
+  int r = uv_loop_init(&loop);
+  if (r != 0) {
+    fprintf(stderr, "guise echo: uv_loop_init: %s\n", uv_strerror(r));
     return EXIT_FAILURE_GENERIC;
   }
-  return EXIT_OK;
+  char err[512];
+  echo_cmd ec = {0};
+  int rc = EXIT_OK;
+  if (guise_echo_new(&loop, &o, &ec.echo, err, sizeof(err)) != 0) {
+    fprintf(stderr, "guise echo: %s\n", err);
+    rc = EXIT_FAILURE_GENERIC;
+  } else {
+    uv_signal_init(&loop, &ec.sigint);
+    uv_signal_init(&loop, &ec.sigterm);
+    ec.sigint.data = ec.sigterm.data = &ec;
+    uv_signal_start(&ec.sigint, on_signal, SIGINT);
+    uv_signal_start(&ec.sigterm, on_signal, SIGTERM);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT); /* after a failed start: until its handles have closed */
+  uv_loop_close(&loop);
+  return rc;
 }

@@ -1,14 +1,11 @@
 /* cmd_profile.c — `guise profile list | show NAME | import ... | check NAME|FILE`. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "cli.h"
 #include "guise.h"
@@ -112,8 +109,26 @@ static int padding_only(int which, const char *exp, const char *obs, const char 
   }
 }
 
-/* The self-test: a local guise echo (this program, a child process, loopback
- * only), one navigation request with the profile, expected against observed. */
+/* The self-test's one loop: the observer and the request with the profile. */
+typedef struct check_run {
+  guise_echo *echo;
+  collect body;
+  int result;
+} check_run;
+
+static int on_check_body(void *ud, const unsigned char *p, size_t n) {
+  return on_body(&((check_run *)ud)->body, p, n);
+}
+
+static void on_check_complete(void *ud, int err, const guise_response_info *info) {
+  (void)info;
+  check_run *cr = ud;
+  cr->result = err;
+  guise_echo_close(cr->echo, NULL, NULL);
+}
+
+/* The self-test: a guise echo on loopback (in this process, on the loop of the
+ * request), one navigation request with the profile, expected against observed. */
 static int check_live(const char *profile) {
   char exp[5][1024], err[1024];
   if (guise_profile_expected(profile, exp[0], exp[1], exp[2], exp[3], exp[4], sizeof(exp[0]), err,
@@ -121,27 +136,20 @@ static int check_live(const char *profile) {
     fprintf(stderr, "%s\n", err);
     return 3;
   }
-  int fds[2];
-  if (pipe(fds) != 0) return 1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, 2);
-    execl("/proc/self/exe", "guise", "echo", "--listen", "127.0.0.1:0", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  char line[128] = "";
-  FILE *f = fdopen(fds[0], "r");
-  if (f == NULL || fgets(line, sizeof(line), f) == NULL || strncmp(line, "listening ", 10) != 0) {
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0) return 1;
+  check_run cr = {NULL, {0}, GUISE_E_INTERNAL};
+  guise_echo_options eo;
+  guise_echo_options_init(&eo);
+  eo.listen = "127.0.0.1:0";
+  if (guise_echo_new(&loop, &eo, &cr.echo, NULL, 0) != 0) {
     fprintf(stderr, "guise profile check: the local guise echo did not start\n");
-    kill(pid, SIGTERM);
+    uv_run(&loop, UV_RUN_DEFAULT); /* the refused listener's close */
+    uv_loop_close(&loop);
     return 1;
   }
   char url[160];
-  const char *colon = strrchr(line, ':');
+  const char *colon = strrchr(guise_echo_address(cr.echo), ':');
   snprintf(url, sizeof(url), "https://localhost:%d/", atoi(colon ? colon + 1 : "0"));
   guise_request_options o;
   guise_request_options_init(&o);
@@ -149,12 +157,13 @@ static int check_live(const char *profile) {
   o.insecure = 1; /* the echo's certificate is self-signed */
   o.profile = profile;
   o.max_time_ms = 20000;
-  collect body = {0};
-  guise_callbacks cb = {NULL, on_body, NULL};
-  int r = guise_fetch(&o, &cb, &body);
-  kill(pid, SIGTERM);
-  waitpid(pid, NULL, 0);
-  fclose(f);
+  guise_callbacks cb = {NULL, on_check_body, on_check_complete};
+  int r = guise_request((struct uv_loop_s *)&loop, &o, &cb, &cr);
+  if (r != 0) guise_echo_close(cr.echo, NULL, NULL); /* no callback will come */
+  uv_run(&loop, UV_RUN_DEFAULT); /* the request, then the observer's close */
+  uv_loop_close(&loop);
+  if (r == 0) r = cr.result;
+  collect body = cr.body;
   if (r != 0) {
     fprintf(stderr, "guise profile check: the request failed: %s (%s)\n", guise_strerror(r),
             guise_err_name(r));

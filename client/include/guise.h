@@ -626,9 +626,9 @@ GUISE_EXTERN int guise_profile_import_strings(const char *ja3, const char *akama
 /* ---- The observer: guise echo -------------------------------------------------------- */
 
 /*
- * guise_echo_options configures guise_echo_run(). Initialise with
- * guise_echo_options_init(), then set what differs; fields are only ever added
- * at the end.
+ * guise_echo_options configures guise_echo_new() and guise_echo_run(). Initialise
+ * with guise_echo_options_init(), then set what differs; fields are only ever
+ * added at the end.
  */
 typedef struct guise_echo_options {
   unsigned size;
@@ -646,7 +646,8 @@ typedef struct guise_echo_options {
   unsigned max_connections;
   /* A connection with nothing received for this long is closed. Default 10000. */
   unsigned idle_timeout_ms;
-  /* Called once the socket listens, with the address actually bound ("127.0.0.1:8443"). */
+  /* Called once the socket listens, with the address actually bound
+   * ("127.0.0.1:8443"): by guise_echo_new() before it returns. May be NULL. */
   void (*on_listening)(const char *address, void *arg);
   void *arg;
 } guise_echo_options;
@@ -655,14 +656,54 @@ typedef struct guise_echo_options {
 GUISE_EXTERN void guise_echo_options_init(guise_echo_options *opts);
 
 /*
- * guise_echo_run serves the observer until SIGINT or SIGTERM: an HTTPS server
- * (TLS 1.2/1.3, ALPN h2 and http/1.1; plaintext HTTP/1 and h2c on the same port)
- * that answers every request with a JSON document of what the client sent — the
- * decoded ClientHello, the HTTP/2 frames or HTTP/1 header block, every
- * fingerprint — and of what was negotiated. See docs/OBSERVER.md.
- *
- * Returns 0 after a signal, or -1 when it cannot start, with a message naming the
- * reason written to |err| (|errlen| bytes, NUL-terminated).
+ * The observer as a handle on the caller's libuv loop: an HTTPS server (TLS
+ * 1.2/1.3, ALPN h2 and http/1.1; plaintext HTTP/1 and h2c on the same port)
+ * that answers every request with a JSON document of what the client sent —
+ * the decoded ClientHello, the HTTP/2 frames or HTTP/1 header block, every
+ * fingerprint — and of what was negotiated. See docs/OBSERVER.md. It installs
+ * no signal handler, changes no resource limit and keeps no process-wide state:
+ * several may run in one process, a client on the same loop may talk to it.
+ * One handle belongs to one loop and its thread.
+ */
+typedef struct guise_echo guise_echo;
+
+/*
+ * guise_echo_new binds and listens on |loop| (a uv_loop_t) as |opts| says
+ * (copied; NULL: the defaults) and returns 0 and *out; connections are served
+ * while the caller runs the loop. On failure nothing is left on the loop and a
+ * message naming the reason is written to |err| (|errlen| bytes, NUL-terminated;
+ * |err| may be NULL): GUISE_E_USAGE_INVALID_ARGUMENT (a malformed |listen|, a
+ * non-loopback one without |allow_remote|, a NULL |loop| or |out|),
+ * GUISE_E_USAGE_FILE (the certificate, key or log file), GUISE_E_CONNECT_NO_PORTS
+ * (the address is taken or not local), GUISE_E_IO (another listen failure),
+ * GUISE_E_INTERNAL (the self-signed certificate could not be made),
+ * GUISE_E_NOMEM.
+ */
+GUISE_EXTERN int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts,
+                                guise_echo **out, char *err, unsigned errlen);
+
+/*
+ * guise_echo_address returns the address bound, "127.0.0.1:8443" or
+ * "[::1]:8443", valid until guise_echo_close() is called.
+ */
+GUISE_EXTERN const char *guise_echo_address(const guise_echo *e);
+
+/*
+ * guise_echo_close stops listening and closes every connection (each writes its
+ * log line). Its memory is freed once the loop has run the close callbacks of
+ * its handles; then |on_closed| (may be NULL) is called with |arg|, from the
+ * loop. |e| must not be used after this call. Safe from inside a callback run
+ * by the loop (a request's on_complete); call it once.
+ */
+GUISE_EXTERN void guise_echo_close(guise_echo *e, void (*on_closed)(void *arg), void *arg);
+
+/*
+ * guise_echo_run is the blocking form, kept for programs written against it:
+ * it raises the open-file limit to its hard limit, runs a guise_echo on a loop
+ * of its own and stops at SIGINT or SIGTERM (it installs handlers for both
+ * while it runs). Returns 0 after a signal, or -1 when it cannot start, with
+ * the message in |err| (|errlen| bytes, NUL-terminated). A program with a loop
+ * of its own uses guise_echo_new().
  */
 GUISE_EXTERN int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen);
 

@@ -1,19 +1,26 @@
 /*
- * echo_server.c — `guise echo`, the loopback observer: a libuv server that keeps
- * the raw first flight of each connection, decodes it with the fingerprints
- * library, terminates TLS with BoringSSL (memory BIOs), speaks HTTP/2 through an
- * nghttp2 server session and HTTP/1.1 through the observer's own request parser,
- * and answers every request with a JSON document of what the client sent.
+ * echo_server.c — the loopback observer (guise_echo_new/close in guise.h): a
+ * server on the caller's libuv loop that keeps the raw first flight of each
+ * connection, decodes it with the fingerprints library (guise_fp.h, fp_report.h),
+ * terminates TLS with BoringSSL (memory BIOs, echo_tls.c), speaks HTTP/2 through
+ * an nghttp2 server session and HTTP/1.1 through the observer's own request
+ * parser, and answers every request with a JSON document of what the client sent.
  *
- * One thread, one loop. Per connection only small buffers are kept; the large
+ * Called by `guise echo` (client/cli/cmd_echo.c), `guise profile check`
+ * (client/cli/cmd_profile.c, on the loop of its own request) and guise_echo_run
+ * (echo_run.c). It calls libuv, BoringSSL, nghttp2, jansson and the
+ * fingerprints library; it touches no signal, resource limit or other
+ * process-wide state: that is the caller's (cmd_echo.c, echo_run.c).
+ *
+ * One loop, its thread. Per connection only small buffers are kept; the large
  * parse objects (ClientHello, HTTP/2 preface, HTTP/1 head) are one scratch copy
  * per server, used and finished within a read callback.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include <nghttp2/nghttp2.h>
@@ -49,10 +56,11 @@
 
 typedef struct conn conn;
 
-typedef struct server {
-  uv_loop_t loop;
+typedef struct guise_echo server;
+
+struct guise_echo {
+  uv_loop_t *loop;
   uv_tcp_t listener;
-  uv_signal_t sigint, sigterm;
   SSL_CTX *ctx;
   FILE *log;
   guise_echo_options opts;
@@ -62,11 +70,14 @@ typedef struct server {
   conn *conns; /* every open connection, for shutdown */
   unsigned nconns;
   uint64_t next_id;
-  int stopping;
+  int stopping;          /* guise_echo_close was called */
+  int listener_open;     /* until the listener's close callback */
+  void (*on_closed)(void *arg);
+  void *closed_arg;
+  char address[80];      /* as bound: "127.0.0.1:8443" */
   uint8_t readbuf[ECHO_READ_BUF];
-  int readbuf_busy;
   uint8_t plainbuf[ECHO_READ_BUF];
-} server;
+};
 
 enum conn_mode { M_SNIFF, M_TLS_HANDSHAKE, M_APP, M_CLOSING };
 enum conn_proto { P_NONE, P_H1, P_H2 };
@@ -196,6 +207,8 @@ static void write_log(conn *c) {
   free(line);
 }
 
+static void server_maybe_free(server *s);
+
 static void conn_free(conn *c) {
   server *s = c->srv;
   if (c->prev) c->prev->next = c->next;
@@ -212,6 +225,7 @@ static void conn_free(conn *c) {
   json_decref(c->requests);
   json_decref(c->error);
   free(c);
+  if (s->stopping) server_maybe_free(s);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -814,7 +828,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (s->nconns >= s->opts.max_connections) {
     uv_tcp_t *t = malloc(sizeof(*t));
     if (t == NULL) return;
-    uv_tcp_init(&s->loop, t);
+    uv_tcp_init(s->loop, t);
     uv_accept(listener, (uv_stream_t *)t);
     uv_close((uv_handle_t *)t, on_rejected_closed);
     return;
@@ -823,8 +837,8 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (c == NULL) return;
   c->srv = s;
   c->id = ++s->next_id;
-  uv_tcp_init(&s->loop, &c->tcp);
-  uv_timer_init(&s->loop, &c->timer);
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
   c->tcp.data = c->timer.data = c;
   c->next = s->conns;
   if (s->conns) s->conns->prev = c;
@@ -841,19 +855,6 @@ static void on_connection(uv_stream_t *listener, int status) {
   uv_tcp_nodelay(&c->tcp, 1);
   uv_timer_start(&c->timer, on_idle, s->opts.idle_timeout_ms, s->opts.idle_timeout_ms);
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-static void on_signal(uv_signal_t *sig, int signum) {
-  server *s = sig->data;
-  if (s->stopping) return;
-  s->stopping = 1;
-  uv_close((uv_handle_t *)&s->listener, NULL);
-  uv_close((uv_handle_t *)&s->sigint, NULL);
-  uv_close((uv_handle_t *)&s->sigterm, NULL);
-  for (conn *c = s->conns, *next; c; c = next) {
-    next = c->next;
-    conn_close(c);
-  }
 }
 
 /* ---- public entry -------------------------------------------------------------------------- */
@@ -886,88 +887,114 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss) {
   return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ? 0 : -1;
 }
 
-int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen) {
-  int rc = -1;
+/* Frees the server once guise_echo_close was called and the listener and every
+ * connection have run their close callbacks; then tells the caller. */
+static void server_maybe_free(server *s) {
+  if (!s->stopping || s->listener_open || s->conns != NULL) return;
+  void (*cb)(void *) = s->on_closed;
+  void *arg = s->closed_arg;
+  if (s->log) fclose(s->log);
+  SSL_CTX_free(s->ctx);
+  gfp_ch_free(s->ch);
+  gfp_h2_free(s->h2p);
+  gfp_h1_free(s->h1);
+  free(s);
+  if (cb) cb(arg);
+}
+
+static void on_listener_closed(uv_handle_t *h) {
+  server *s = h->data;
+  s->listener_open = 0;
+  server_maybe_free(s);
+}
+
+__attribute__((format(printf, 3, 4))) static void fail(char *err, unsigned errlen,
+                                                      const char *fmt, ...) {
+  if (err == NULL || errlen == 0) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise_echo **out,
+                   char *err, unsigned errlen) {
+  if (err != NULL && errlen > 0) err[0] = '\0';
+  if (out != NULL) *out = NULL;
+  if (loop == NULL || out == NULL) {
+    fail(err, errlen, "guise_echo_new: no loop or no place for the handle");
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
   server *s = calloc(1, sizeof(*s));
   if (s == NULL) {
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    fail(err, errlen, "out of memory");
+    return GUISE_E_NOMEM;
   }
+  s->loop = loop;
   guise_echo_options_init(&s->opts);
-  memcpy(&s->opts, opts, opts->size < sizeof(s->opts) ? opts->size : sizeof(s->opts));
+  if (opts != NULL)
+    memcpy(&s->opts, opts, opts->size < sizeof(s->opts) ? opts->size : sizeof(s->opts));
   s->opts.size = sizeof(s->opts);
   if (s->opts.listen == NULL) s->opts.listen = "127.0.0.1:8443";
   if (s->opts.max_connections == 0) s->opts.max_connections = 4096;
   if (s->opts.idle_timeout_ms == 0) s->opts.idle_timeout_ms = 10000;
 
+  int rc = GUISE_E_NOMEM;
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
   if (parse_listen(s->opts.listen, &ss) != 0) {
-    snprintf(err, errlen, "--listen %s: expected HOST:PORT with a numeric IPv4 or [IPv6] host",
-             s->opts.listen);
-    free(s);
-    return -1;
+    fail(err, errlen, "--listen %s: expected HOST:PORT with a numeric IPv4 or [IPv6] host",
+         s->opts.listen);
+    rc = GUISE_E_USAGE_INVALID_ARGUMENT;
+    goto out_free;
   }
   if (!is_loopback((struct sockaddr *)&ss) && !s->opts.allow_remote) {
-    snprintf(err, errlen, "--listen %s is not a loopback address; the observer serves only "
-             "loopback unless told otherwise (--allow-remote)", s->opts.listen);
-    free(s);
-    return -1;
-  }
-  /* Many concurrent clients: use every descriptor the hard limit allows. */
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    fail(err, errlen, "--listen %s is not a loopback address; the observer serves only "
+         "loopback unless told otherwise (--allow-remote)", s->opts.listen);
+    rc = GUISE_E_USAGE_INVALID_ARGUMENT;
+    goto out_free;
   }
   s->ch = gfp_ch_new();
   s->h2p = gfp_h2_new();
   s->h1 = gfp_h1_new();
   if (s->ch == NULL || s->h2p == NULL || s->h1 == NULL) {
-    snprintf(err, errlen, "out of memory");
+    fail(err, errlen, "out of memory");
     goto out_free;
   }
-  s->ctx = echo_tls_ctx_new(s->opts.cert_file, s->opts.key_file, err, errlen);
-  if (s->ctx == NULL) goto out_free;
+  char tls_err[512] = "";
+  s->ctx = echo_tls_ctx_new(s->opts.cert_file, s->opts.key_file, tls_err, sizeof(tls_err));
+  if (s->ctx == NULL) {
+    fail(err, errlen, "%s", tls_err);
+    rc = s->opts.cert_file ? GUISE_E_USAGE_FILE : GUISE_E_INTERNAL;
+    goto out_free;
+  }
   if (s->opts.log_file) {
     s->log = fopen(s->opts.log_file, "a");
     if (s->log == NULL) {
-      snprintf(err, errlen, "--log %s: %s", s->opts.log_file, strerror(errno));
+      fail(err, errlen, "--log %s: %s", s->opts.log_file, strerror(errno));
+      rc = GUISE_E_USAGE_FILE;
       goto out_free;
     }
   }
-  int r = uv_loop_init(&s->loop);
-  if (r != 0) {
-    snprintf(err, errlen, "uv_loop_init: %s", uv_strerror(r));
-    goto out_free;
-  }
-  uv_tcp_init(&s->loop, &s->listener);
+  uv_tcp_init(s->loop, &s->listener);
   s->listener.data = s;
-  r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+  s->listener_open = 1;
+  int r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
   if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
   if (r != 0) {
-    snprintf(err, errlen, "listen on %s: %s", s->opts.listen, uv_strerror(r));
-    uv_close((uv_handle_t *)&s->listener, NULL);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s->loop);
-    goto out_free;
+    fail(err, errlen, "listen on %s: %s", s->opts.listen, uv_strerror(r));
+    /* The handle is on the caller's loop: it is freed by its close callback. */
+    s->stopping = 1;
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    return r == UV_EADDRINUSE || r == UV_EADDRNOTAVAIL ? GUISE_E_CONNECT_NO_PORTS : GUISE_E_IO;
   }
-  uv_signal_init(&s->loop, &s->sigint);
-  uv_signal_init(&s->loop, &s->sigterm);
-  s->sigint.data = s->sigterm.data = s;
-  uv_signal_start(&s->sigint, on_signal, SIGINT);
-  uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-  if (s->opts.on_listening) {
-    struct sockaddr_storage bound;
-    int len = sizeof(bound);
-    char addr[80] = "";
-    if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
-      format_addr((struct sockaddr *)&bound, addr, sizeof(addr));
-    s->opts.on_listening(addr, s->opts.arg);
-  }
-  uv_run(&s->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&s->loop);
-  rc = 0;
+  struct sockaddr_storage bound;
+  int len = sizeof(bound);
+  if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
+    format_addr((struct sockaddr *)&bound, s->address, sizeof(s->address));
+  *out = s;
+  if (s->opts.on_listening) s->opts.on_listening(s->address, s->opts.arg);
+  return 0;
 out_free:
   if (s->log) fclose(s->log);
   SSL_CTX_free(s->ctx);
@@ -976,4 +1003,18 @@ out_free:
   gfp_h1_free(s->h1);
   free(s);
   return rc;
+}
+
+const char *guise_echo_address(const guise_echo *e) { return e->address; }
+
+void guise_echo_close(guise_echo *s, void (*on_closed)(void *arg), void *arg) {
+  if (s == NULL || s->stopping) return;
+  s->stopping = 1;
+  s->on_closed = on_closed;
+  s->closed_arg = arg;
+  uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+  for (conn *c = s->conns, *next; c; c = next) {
+    next = c->next;
+    conn_close(c);
+  }
 }
