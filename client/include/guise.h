@@ -151,10 +151,41 @@ GUISE_EXTERN const char *guise_err_name(int code);
 /* guise_strerror returns a short English description of |code|. Static storage. */
 GUISE_EXTERN const char *guise_strerror(int code);
 
+/*
+ * The classes of the table above, one per band (the hundreds of the negated
+ * code): XX(NAME, band, "name"). The names are stable; records (guise batch's
+ * "error_class"), exit codes and the Python exceptions are keyed by them.
+ */
+#define GUISE_ERR_CLASS_MAP(XX)     \
+  XX(USAGE, 1, "usage")             \
+  XX(DNS, 2, "dns")                 \
+  XX(CONNECT, 3, "connect")         \
+  XX(TLS, 4, "tls")                 \
+  XX(CERTIFICATE, 5, "certificate") \
+  XX(PROXY, 6, "proxy")             \
+  XX(HTTP, 7, "http")               \
+  XX(DECODING, 8, "decoding")       \
+  XX(PROFILE, 9, "profile")         \
+  XX(TIMEOUT, 10, "timeout")        \
+  XX(RESOURCE, 11, "resource")
+
+/* A class as a number: its band, GUISE_CLASS_NONE for OK and unknown codes. */
+typedef enum guise_err_class_id {
+  GUISE_CLASS_NONE = 0,
+#define GUISE_ERR_CLASS_ENUM(name, band, text) GUISE_CLASS_##name = (band),
+  GUISE_ERR_CLASS_MAP(GUISE_ERR_CLASS_ENUM)
+#undef GUISE_ERR_CLASS_ENUM
+  GUISE_CLASS_COUNT /* one past the last band */
+} guise_err_class_id;
+
 /* guise_err_class returns the class of |code|: "usage", "dns", "connect", "tls",
- * "certificate", "proxy", "http", "decoding", "profile", "timeout", "resource",
- * "ok", or "unknown". Static storage. */
+ * "certificate", "proxy", "http", "decoding", "profile", "timeout", "resource"
+ * (GUISE_ERR_CLASS_MAP), "ok", or "unknown". Static storage. */
 GUISE_EXTERN const char *guise_err_class(int code);
+
+/* guise_err_class_of returns the class of |code| as its band (1 for usage to 11
+ * for resource), or GUISE_CLASS_NONE for 0 and for a code not in the table. */
+GUISE_EXTERN guise_err_class_id guise_err_class_of(int code);
 
 /*
  * guise_url_redact returns |url| with the password of its userinfo replaced by

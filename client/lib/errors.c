@@ -1,7 +1,6 @@
-/* errors.c — the one error table (guise.h): names, descriptions, classes. */
+/* errors.c — the one error table (guise.h GUISE_ERRNO_MAP and GUISE_ERR_CLASS_MAP):
+ * names, descriptions, classes. Everything here is generated from the two tables. */
 #include "guise.h"
-
-#include <string.h>
 
 const char *guise_err_name(int code) {
   switch (code) {
@@ -27,12 +26,25 @@ const char *guise_strerror(int code) {
   return "unknown error";
 }
 
+guise_err_class_id guise_err_class_of(int code) {
+  /* The class is the band: the hundreds of the negated code, for codes in the table. */
+  switch (code) {
+#define GUISE_ERRNO_BAND(name, c, text) \
+  case c:                                \
+    return (guise_err_class_id)(-(c) / 100);
+    GUISE_ERRNO_MAP(GUISE_ERRNO_BAND)
+#undef GUISE_ERRNO_BAND
+  }
+  return GUISE_CLASS_NONE;
+}
+
 const char *guise_err_class(int code) {
-  /* The class is the band: the hundreds of the negated code. */
-  static const char *const classes[] = {"usage",    "dns",     "connect", "tls",
-                                        "certificate", "proxy", "http",    "decoding",
-                                        "profile",  "timeout", "resource"};
+  static const char *const names[GUISE_CLASS_COUNT] = {
+#define GUISE_ERR_CLASS_NAME(name, band, text) [band] = text,
+      GUISE_ERR_CLASS_MAP(GUISE_ERR_CLASS_NAME)
+#undef GUISE_ERR_CLASS_NAME
+  };
   if (code == GUISE_OK) return "ok";
-  if (strcmp(guise_err_name(code), "UNKNOWN") == 0) return "unknown";
-  return classes[-code / 100 - 1];
+  guise_err_class_id id = guise_err_class_of(code);
+  return id == GUISE_CLASS_NONE || names[id] == NULL ? "unknown" : names[id];
 }

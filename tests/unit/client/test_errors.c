@@ -2,10 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../lib/gtest_check.h"
 #include "guise.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 static const struct { int code; const char *name, *cls; } kTable[] = {
 #define ROW(name, code, text) {code, #name, NULL},
@@ -41,12 +39,35 @@ int main(void) {
     if (!banded) fprintf(stderr, "%s has no band\n", kTable[i].name);
     CHECK(banded);
   }
+  /* The class table: each band named once, and the code's class read from it. */
+  static const struct { int band; const char *name; } kClasses[] = {
+#define CLASS_ROW(name, band, text) {band, text},
+      GUISE_ERR_CLASS_MAP(CLASS_ROW)
+#undef CLASS_ROW
+  };
+  size_t nc = sizeof(kClasses) / sizeof(kClasses[0]);
+  CHECK_EQ(nc, 11);
+  CHECK_EQ(GUISE_CLASS_COUNT, 12);
+  for (size_t k = 0; k < nc; k++) {
+    CHECK_EQ(kClasses[k].band, (int)k + 1);
+    for (size_t b = 0; b < sizeof(kBands) / sizeof(kBands[0]); b++)
+      if (kBands[b].band == kClasses[k].band) CHECK_STR(kClasses[k].name, kBands[b].cls);
+  }
+  for (size_t i = 0; i < n; i++) {
+    CHECK_EQ(guise_err_class_of(kTable[i].code), -kTable[i].code / 100);
+    CHECK_STR(guise_err_class(kTable[i].code), kClasses[-kTable[i].code / 100 - 1].name);
+  }
+  CHECK_EQ(guise_err_class_of(GUISE_OK), GUISE_CLASS_NONE);
+  CHECK_EQ(guise_err_class_of(-150), GUISE_CLASS_NONE);
+  CHECK_EQ(guise_err_class_of(-1200), GUISE_CLASS_NONE);
+  CHECK_EQ(guise_err_class_of(GUISE_E_PROXY_CERT), GUISE_CLASS_PROXY);
+  CHECK_STR(guise_err_class(-1200), "unknown");
   CHECK(strcmp(guise_err_name(GUISE_OK), "OK") == 0);
   CHECK(strcmp(guise_err_class(GUISE_OK), "ok") == 0);
   CHECK(strcmp(guise_err_name(-999999), "UNKNOWN") == 0);
   CHECK(strcmp(guise_err_class(-150), "unknown") == 0);
   CHECK(strcmp(guise_err_class(7), "unknown") == 0);
   CHECK(GUISE_E_CONNECT_REFUSED == -301);
-  printf("test_errors: %zu codes, %s\n", n, failures ? "FAIL" : "ok");
-  return failures != 0;
+  printf("test_errors: %zu codes\n", n);
+  return gt_done("test_errors");
 }
