@@ -10,6 +10,13 @@
     async with guise.AsyncClient() as c:
         rs = await asyncio.gather(*(c.get(u) for u in urls))
 
+    with guise.Client() as c, c.stream("GET", url) as r:
+        for chunk in r.iter_bytes(): ...   # a big body, memory bounded
+
+    for rec in guise.batch(urls, concurrency=256): ...   # the C batch engine
+
+Scrapy: guise.scrapy.DownloadHandler. The C engine: guise._guise (src/_guise.c).
+
 Each Client runs libguise's engine (a libuv loop and a connection pool) in one
 thread of its own; requests from any thread or asyncio task are handed to it and
 the GIL is not held while they run. See docs/PYTHON.md.

@@ -8,8 +8,14 @@
  *     the body and the info into the struct;
  *   - when it ends, a waiting Python thread (wait(): GIL released) is woken through a
  *     condition variable, and an asyncio loop through an eventfd it watches
- *     (fileno(), drain()): one write wakes it for any number of results.
- * Python objects are made from the struct in the Python thread. docs/PYTHON.md. */
+ *     (fileno(), drain()): one write wakes it for any number of results;
+ *   - a streamed request (Client.stream) hands its head and body pieces over as they
+ *     come (stream_head(), stream_take()): up to 1 MiB in memory, the backlog past it
+ *     in an unlinked spill file, so the loop thread never waits for a reader;
+ *   - guise.batch drives guise_batch_* (Batch): records are queued for take().
+ * Python objects are made from the struct in the Python thread. Called by the guise
+ * package (guise/__init__.py, guise/scrapy.py); calls only the public libguise API
+ * (guise.h), libuv and CPython. docs/PYTHON.md. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
