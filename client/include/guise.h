@@ -377,7 +377,24 @@ typedef struct guise_client_options {
    * GUISE_E_USAGE_FILE. */
   int proxy_insecure;
   const char *proxy_cafile;
+  /* The library never prints: what it has to say goes to |log| (may be NULL),
+   * one line without a newline per call, with its guise_log_level; messages
+   * above |log_level| are not even formatted (0: GUISE_LOG_WARN). A refused
+   * cookie is a GUISE_LOG_WARN message with the text on_cookie_warning gets,
+   * which is still called as well. Called on the client's loop thread; |msg| is
+   * valid during the call only and may quote remote bytes (escape them). */
+  void (*log)(void *arg, int level, const char *msg);
+  void *log_arg;
+  int log_level;
 } guise_client_options;
+
+/* The levels of guise_client_options.log, most severe first. */
+typedef enum guise_log_level {
+  GUISE_LOG_ERROR = 1, /* something failed that no return code reports */
+  GUISE_LOG_WARN = 2,  /* input refused or ignored: a cookie, a file line */
+  GUISE_LOG_INFO = 3,  /* what a connection or request did */
+  GUISE_LOG_DEBUG = 4  /* detail for finding a bug */
+} guise_log_level;
 
 /* guise_client_options_init sets every field of |o| to its default. */
 GUISE_EXTERN void guise_client_options_init(guise_client_options *o);

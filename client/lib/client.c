@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "client_internal.h"
+#include "log.h"
 #include "refs.h"
 #include "tls_client.h"
 
@@ -45,8 +46,7 @@ struct guise_client {
   SSL_CTX *proxy_ctx;
   cookie_jar *jar;                /* NULL: no cookies */
   decode_shared decode_mem;       /* the decoders of all its responses */
-  void (*cookie_warn)(void *arg, const char *what);
-  void *cookie_warn_arg;
+  glog log;                       /* the caller's log and on_cookie_warning (log.h) */
   /* lifetime */
   refs refs;                      /* requests alive (counted); the pool while closing */
   size_t active_reqs;             /* requests not yet completed */
@@ -96,10 +96,11 @@ const client_defaults *client_defaults_of(const guise_client *cl) { return &cl->
 uv_loop_t *client_loop(const guise_client *cl) { return cl->loop; }
 pool *client_pool(const guise_client *cl) { return cl->pool; }
 cookie_jar *client_jar(const guise_client *cl) { return cl->jar; }
-int client_warns(const guise_client *cl) { return cl->cookie_warn != NULL; }
-void client_cookie_warning(const guise_client *cl, const char *msg) {
-  if (cl->cookie_warn) cl->cookie_warn(cl->cookie_warn_arg, msg);
+int client_warns(const guise_client *cl) {
+  return cl->log.cookie_warn != NULL || glog_on(&cl->log, GUISE_LOG_WARN);
 }
+void client_cookie_warning(const guise_client *cl, const char *msg) { glog_cookie(&cl->log, msg); }
+const glog *client_log_sink(const guise_client *cl) { return &cl->log; }
 decode_shared *client_decode_mem(guise_client *cl) { return &cl->decode_mem; }
 int client_closing(const guise_client *cl) { return cl->closing; }
 int client_add_resolve(guise_client *cl, const char *spec) { return dns_add_override(cl->dns, spec); }
@@ -152,10 +153,10 @@ typedef struct file_warn_ctx {
 
 static void file_warning(void *arg, size_t line, const char *why) {
   const file_warn_ctx *w = arg;
-  if (w->cl->cookie_warn == NULL) return;
+  if (!client_warns(w->cl)) return;
   char msg[4400];
   snprintf(msg, sizeof(msg), "cookie file %s:%zu skipped: %s", w->path, line, why);
-  w->cl->cookie_warn(w->cl->cookie_warn_arg, msg);
+  glog_cookie(&w->cl->log, msg);
 }
 
 /* Reads a Netscape cookie file into the jar, at most 64 MiB. */
@@ -217,8 +218,7 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
   cl->defaults.insecure = o.insecure;
   cl->defaults.connect_timeout_ms = o.connect_timeout_ms;
   cl->decode_mem.limit = (size_t)(o.max_decode_memory ? o.max_decode_memory : CLIENT_DEFAULT_DECODE_MEMORY);
-  cl->cookie_warn = o.on_cookie_warning;
-  cl->cookie_warn_arg = o.cookie_warning_arg;
+  glog_init(&cl->log, &o);
   if (!e && (o.cookies || o.cookie_file)) {
     cl->jar = cookie_jar_new();
     e = cl->jar ? load_cookies(cl, o.cookie_file) : GUISE_E_NOMEM;

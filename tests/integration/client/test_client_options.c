@@ -5,19 +5,17 @@
  * RFC 3629's table of well-formed UTF-8 and the C0/C1 control ranges.
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
+#include "../../lib/gtest_check.h"
 #include "guise.h"
 
-static int failures;
-
-static void check(const char *what, int ok, const char *detail) {
-  printf("%s: %s%s%s\n", ok ? "ok" : "FAIL", what, ok ? "" : " -- ", ok ? "" : detail);
-  failures += !ok;
-}
+static void check(const char *what, int ok, const char *detail) { CHECK_NAMED(what, ok, detail); }
 
 /* guise_client_new with |o|; the code it returns (the client closed at once). */
 static int client_new(uv_loop_t *loop, const guise_client_options *o) {
@@ -41,6 +39,70 @@ static void expect_escape(const char *what, const char *in, size_t len, const ch
   char detail[600];
   snprintf(detail, sizeof(detail), "got \"%s\" (need %zu), want \"%s\"", out, need, want);
   check(what, strcmp(out, want) == 0 && need == strlen(want), detail);
+}
+
+/* What the log callback and on_cookie_warning were given. */
+typedef struct heard {
+  int logs, warnings, level;
+  char log_msg[512], warning[512];
+} heard;
+
+static void on_log(void *arg, int level, const char *msg) {
+  heard *h = arg;
+  h->logs++;
+  h->level = level;
+  snprintf(h->log_msg, sizeof(h->log_msg), "%s", msg);
+}
+
+static void on_warning(void *arg, const char *what) {
+  heard *h = arg;
+  h->warnings++;
+  snprintf(h->warning, sizeof(h->warning), "%s", what);
+}
+
+/* guise_client_options.log: a cookie-file line the jar refuses is a
+ * GUISE_LOG_WARN message, as guise.h says; on_cookie_warning still gets it; a
+ * log_level below WARN keeps it from the log only. */
+static void test_log_callback(uv_loop_t *loop) {
+  char path[] = "/tmp/test_client_options_XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    check("log: temp cookie file", 0, "mkstemp failed");
+    return;
+  }
+  /* Line 1 a comment, line 2 a flag neither TRUE nor FALSE (refused, docs/COOKIES.md). */
+  static const char jar[] = "# Netscape HTTP Cookie File\nexample.com\tMAYBE\t/\tFALSE\t0\tn\t1\n";
+  if (write(fd, jar, sizeof(jar) - 1) != (ssize_t)(sizeof(jar) - 1)) check("log: write", 0, "");
+  close(fd);
+  char want_prefix[128];
+  snprintf(want_prefix, sizeof(want_prefix), "cookie file %s:2 skipped: ", path);
+
+  guise_client_options o;
+  heard h = {0};
+  guise_client_options_init(&o);
+  check("log fields default to none", o.log == NULL && o.log_arg == NULL && o.log_level == 0, "");
+  o.cookie_file = path;
+  o.log = on_log;
+  o.log_arg = &h;
+  expect_client(loop, "log: a client with a bad cookie-file line", &o, 0);
+  check("log: called once for the refused line", h.logs == 1, h.log_msg);
+  check("log: at GUISE_LOG_WARN", h.level == GUISE_LOG_WARN, h.log_msg);
+  check("log: the message names the file and line",
+        strncmp(h.log_msg, want_prefix, strlen(want_prefix)) == 0, h.log_msg);
+
+  memset(&h, 0, sizeof(h));
+  o.on_cookie_warning = on_warning;
+  o.cookie_warning_arg = &h;
+  expect_client(loop, "log and on_cookie_warning together", &o, 0);
+  check("log: both callbacks called", h.logs == 1 && h.warnings == 1, h.warning);
+  check("log: the same text to both", strcmp(h.log_msg, h.warning) == 0, h.log_msg);
+
+  memset(&h, 0, sizeof(h));
+  o.log_level = GUISE_LOG_ERROR;
+  expect_client(loop, "log_level ERROR", &o, 0);
+  check("log: a warning is kept from a log at ERROR, on_cookie_warning still called",
+        h.logs == 0 && h.warnings == 1, h.log_msg);
+  unlink(path);
 }
 
 int main(void) {
@@ -97,7 +159,8 @@ int main(void) {
   guise_escape_text("abc", 3, &none, 0);
   check("cap 0 writes nothing", none == 'x', "");
 
+  test_log_callback(&loop);
+
   uv_loop_close(&loop);
-  printf("%s: %d failure(s)\n", failures ? "FAIL" : "ok", failures);
-  return failures ? 1 : 0;
+  return gt_done("test_client_options");
 }
