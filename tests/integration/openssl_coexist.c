@@ -12,10 +12,8 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
+#include "../lib/gtest_check.h"
 #include "guise.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 int main(void) {
   /* The system library, called directly. */
@@ -39,6 +37,5 @@ int main(void) {
   const guise_version_info *v = guise_version();
   CHECK(strcmp(v->tls_library, "BoringSSL") == 0);
   printf("system: %s; libguise: %s %s\n", sys, v->tls_library, v->boringssl_revision);
-  printf("%s\n", failures ? "FAIL" : "ok");
-  return failures != 0;
+  return gt_done("openssl_coexist");
 }

@@ -11,9 +11,9 @@
 
 #include <uv.h>
 
+#include "../../lib/gtest_check.h"
 #include "guise.h"
 
-static int failures;
 static int completions;
 
 static void on_complete(void *ud, int err, const guise_response_info *info) {
@@ -22,9 +22,9 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
 }
 
 static void check(const char *what, int got, int want) {
-  int ok = got == want;
-  printf("%s: %s (got %s, want %s)\n", ok ? "ok" : "FAIL", what, guise_err_name(got), guise_err_name(want));
-  failures += !ok;
+  char detail[96];
+  snprintf(detail, sizeof(detail), "got %s, want %s", guise_err_name(got), guise_err_name(want));
+  CHECK_NAMED(what, got == want, detail);
 }
 
 /* A URL where nothing listens: a request that is started ends at once. */
@@ -62,9 +62,9 @@ int main(void) {
     check(what, guise_client_request(cl, &o, &cb, NULL), cases[i].want);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
-  printf("%s: the two requests taken each completed once (%d completions)\n", completions == 2 ? "ok" : "FAIL",
-         completions);
-  failures += completions != 2;
+  char n[32];
+  snprintf(n, sizeof(n), "%d completions", completions);
+  CHECK_NAMED("the two requests taken each completed once", completions == 2, n);
 
   /* Proxy trust is the client's: refused per request on a client... */
   guise_request_options o;
@@ -85,5 +85,5 @@ int main(void) {
   guise_client_close(cl);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
-  return failures ? 1 : 0;
+  return gt_done("request_options");
 }

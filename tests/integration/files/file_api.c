@@ -13,14 +13,10 @@
 
 #include <dirent.h>
 
+#include "../../lib/gtest_check.h"
 #include "guise.h"
 
-static int failures;
-
-static void check(const char *what, int ok) {
-  printf("%s: %s\n", ok ? "ok" : "FAIL", what);
-  failures += !ok;
-}
+static void check(const char *what, int ok) { CHECK_NAMED(what, ok, NULL); }
 
 static int content_is(const char *path, const char *want) {
   char buf[256] = {0};
@@ -94,5 +90,5 @@ int main(int argc, char **argv) {
   check("guise_file_in_place(NULL) is 0 and guise_file_abort(NULL) a no-op", guise_file_in_place(NULL) == 0);
   guise_file_abort(NULL);
   check("nothing else left in the folder (a.txt, target.txt, link.txt)", entries(argv[1]) == 3);
-  return failures ? 1 : 0;
+  return gt_done("file_api");
 }

@@ -1,5 +1,6 @@
-/* tcap.h — helpers of the capture reader tests (header-only): checks, a synthetic
- * capture writer (pcap and pcapng, built with CBB), and record collection. */
+/* tcap.h — helpers of the capture reader tests (header-only): a synthetic capture
+ * writer (pcap and pcapng, built with CBB) and record collection. The checks are
+ * the suite's one header, tests/lib/gtest_check.h. */
 #ifndef GUISE_TCAP_H
 #define GUISE_TCAP_H
 
@@ -14,45 +15,8 @@
 #include <openssl/mem.h>
 #include <pcap/dlt.h>
 
+#include "../../lib/gtest_check.h"
 #include "capture.h"
-
-static int tcap_checks, tcap_failures;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    tcap_checks++;                                                             \
-    if (!(cond)) {                                                             \
-      tcap_failures++;                                                         \
-      fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);         \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_STR(got, want)                                                   \
-  do {                                                                         \
-    const char *g_ = (got), *w_ = (want);                                      \
-    tcap_checks++;                                                             \
-    if (g_ == NULL || w_ == NULL || strcmp(g_, w_) != 0) {                     \
-      tcap_failures++;                                                         \
-      fprintf(stderr, "%s:%d: FAIL: %s\n  got:  %s\n  want: %s\n", __FILE__,   \
-              __LINE__, #got, g_ ? g_ : "(null)", w_ ? w_ : "(null)");         \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_EQ(got, want)                                                    \
-  do {                                                                         \
-    long long g_ = (long long)(got), w_ = (long long)(want);                   \
-    tcap_checks++;                                                             \
-    if (g_ != w_) {                                                            \
-      tcap_failures++;                                                         \
-      fprintf(stderr, "%s:%d: FAIL: %s == %lld, want %lld\n", __FILE__,        \
-              __LINE__, #got, g_, w_);                                         \
-    }                                                                          \
-  } while (0)
-
-static inline int tcap_summary(const char *name) {
-  printf("%s: %d checks, %d failures\n", name, tcap_checks, tcap_failures);
-  return tcap_failures == 0 ? 0 : 1;
-}
 
 /* ---- files ---------------------------------------------------------------------------- */
 

@@ -134,5 +134,5 @@ int main(int argc, char **argv) {
   test_capture_two_handshakes(argv[1]);
   test_capture_h2c_akamai(argv[1]);
   test_capture_hex_vectors(argv[1]);
-  return tcap_summary("test_capture_golden");
+  return gt_done("test_capture_golden");
 }

@@ -430,5 +430,5 @@ int main(int argc, char **argv) {
   test_capture_bad_files();
   test_capture_hex();
   free(hello);
-  return tcap_summary("test_capture_reassembly");
+  return gt_done("test_capture_reassembly");
 }

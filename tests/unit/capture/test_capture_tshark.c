@@ -145,5 +145,5 @@ int main(int argc, char **argv) {
     CHECK(synth(path, argv[2], how));
     compare(path);
   }
-  return tcap_summary("test_capture_tshark");
+  return gt_done("test_capture_tshark");
 }

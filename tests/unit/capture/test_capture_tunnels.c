@@ -559,5 +559,5 @@ int main(int argc, char **argv) {
   test_capture_malformed_extension();
   test_capture_real(argv[2]);
   free(hello);
-  return tcap_summary("test_capture_tunnels");
+  return gt_done("test_capture_tunnels");
 }

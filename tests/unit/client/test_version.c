@@ -2,11 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../lib/gtest_check.h"
 #include "build_info.h"
 #include "guise.h"
-
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 static int looks_like_version(const char *s) {
   /* digits, then at least one ".digits" */
@@ -30,11 +28,8 @@ int main(void) {
   CHECK(v->boringssl_patches == GUISE_BORINGSSL_PATCHES);
   const char *libs[] = {v->nghttp2, v->libuv, v->brotli, v->zlib, v->zstd, v->jansson, v->cares};
   for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
-    if (!looks_like_version(libs[i])) {
-      fprintf(stderr, "library %zu: not a version: %s\n", i, libs[i] ? libs[i] : "(null)");
-      failures++;
-    }
+    CHECK_MSG(looks_like_version(libs[i]), "library %zu: not a version: %s", i,
+              libs[i] ? libs[i] : "(null)");
   }
-  printf("test_version: %s\n", failures ? "FAIL" : "ok");
-  return failures != 0;
+  return gt_done("test_version");
 }

@@ -1,4 +1,5 @@
-/* Minimal test helpers for the fingerprints unit tests (header-only, no framework). */
+/* Test input helpers of the fingerprints unit tests (header-only): whole files and hex
+ * dumps. Checks come from tests/lib/gtest_check.h. */
 #ifndef GUISE_TCHECK_H
 #define GUISE_TCHECK_H
 
@@ -7,45 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tc_checks, tc_failures;
+#include "../../lib/gtest_check.h"
 
-#define TC_CHECK(cond)                                                                    \
-    do {                                                                                  \
-        tc_checks++;                                                                      \
-        if (!(cond)) {                                                                    \
-            tc_failures++;                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n", __FILE__, __LINE__, #cond);              \
-        }                                                                                 \
-    } while (0)
-
-#define TC_STREQ(got, want)                                                               \
-    do {                                                                                  \
-        const char *tc_g_ = (got), *tc_w_ = (want);                                       \
-        tc_checks++;                                                                      \
-        if (tc_g_ == NULL || tc_w_ == NULL || strcmp(tc_g_, tc_w_) != 0) {                \
-            tc_failures++;                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s\n  got:  %s\n  want: %s\n", __FILE__,        \
-                    __LINE__, #got, tc_g_ ? tc_g_ : "(null)", tc_w_ ? tc_w_ : "(null)");   \
-        }                                                                                 \
-    } while (0)
-
-#define TC_EQ(got, want)                                                                  \
-    do {                                                                                  \
-        long long tc_g_ = (long long)(got), tc_w_ = (long long)(want);                    \
-        tc_checks++;                                                                      \
-        if (tc_g_ != tc_w_) {                                                             \
-            tc_failures++;                                                                \
-            fprintf(stderr, "%s:%d: FAIL: %s == %lld, want %lld\n", __FILE__, __LINE__,   \
-                    #got, tc_g_, tc_w_);                                                  \
-        }                                                                                 \
-    } while (0)
-
-/* Prints the summary line and returns the process exit status. */
-static inline int tc_summary(const char *name)
-{
-    printf("%s: %d checks, %d failures\n", name, tc_checks, tc_failures);
-    return tc_failures == 0 ? 0 : 1;
-}
+/* The checks are the suite's one header; the TC_ names stay for the tests of other
+ * modules that include this file (decode, h2, tls, conn, boringssl). */
+#define TC_CHECK(cond) CHECK(cond)
+#define TC_STREQ(got, want) CHECK_STR(got, want)
+#define TC_EQ(got, want) CHECK_EQ(got, want)
+#define tc_summary(name) gt_done(name)
+#define tc_checks gt_checks
+#define tc_failures gt_failures
 
 /* Reads a whole file (test input, trusted size) into a malloc'd buffer. */
 static inline uint8_t *tc_read_file(const char *path, size_t *len)

@@ -12,9 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../../lib/gtest_check.h"
 #include "guise_fp.h"
-
-static int failures;
 
 /* |ja4_r| without ",0015". */
 static void without_padding(const char *ja4_r, char *out, size_t cap) {
@@ -24,11 +23,9 @@ static void without_padding(const char *ja4_r, char *out, size_t cap) {
 }
 
 static void expect(const char *ja4_r, const char *want) {
-  char got[256];
-  if (gfp_ja4_toggle_padding(ja4_r, got, sizeof(got)) != 0 || strcmp(got, want) != 0) {
-    fprintf(stderr, "FAIL: %s\n  got  %s\n  want %s\n", ja4_r, got, want);
-    failures++;
-  }
+  char got[256] = "";
+  CHECK_MSG(gfp_ja4_toggle_padding(ja4_r, got, sizeof(got)) == 0 && strcmp(got, want) == 0,
+            "%s\n  got  %s\n  want %s", ja4_r, got, want);
 }
 
 int main(void) {
@@ -50,11 +47,8 @@ int main(void) {
   expect(r, "t13d1516h2_8daaf6152771_e5627efa2ab1");
   /* Malformed input is refused. */
   char out[64];
-  if (gfp_ja4_toggle_padding("t13d", out, sizeof(out)) == 0 ||
-      gfp_ja4_toggle_padding("t13d1516h2_0005_00x5", out, sizeof(out)) == 0) {
-    fprintf(stderr, "FAIL: malformed JA4_r accepted\n");
-    failures++;
-  }
-  printf("%d failures\n", failures);
-  return failures != 0;
+  CHECK_MSG(gfp_ja4_toggle_padding("t13d", out, sizeof(out)) != 0 &&
+                gfp_ja4_toggle_padding("t13d1516h2_0005_00x5", out, sizeof(out)) != 0,
+            "malformed JA4_r accepted");
+  return gt_done("test_fp_ja4_padding");
 }

@@ -9,7 +9,7 @@
 #include "guise.h"
 #include "guise_fp.h"
 #include "h1_request.h"
-#include "tcheck.h"
+#include "../../lib/gtest_check.h"
 
 /* A Chrome-shaped HTTP/1.1 navigation: Title-Case except the client hints,
  * which Chrome sends lowercase even over HTTP/1.1. */
@@ -277,5 +277,5 @@ int main(void) {
   test_h1_request_content_length();
   test_h1_request_refuses_injection();
   test_h1_request_caps_and_buffers();
-  return tcheck_done("test_h1_request");
+  return gt_done("test_h1_request");
 }

@@ -8,7 +8,7 @@
 
 #include "guise.h"
 #include "h1_response.h"
-#include "tcheck.h"
+#include "../../lib/gtest_check.h"
 
 /* ---- transcript ---- */
 
@@ -146,11 +146,11 @@ static void expect_n(const char *name, const char *d, size_t n, unsigned flags, 
     int mode = k == 0 ? WHOLE : k == 1 ? BYTES : RANDOM;
     rng_state = 0x9e3779b9u + (uint32_t)k * 7919u;
     run((const uint8_t *)d, n, flags, eof, mode, &t);
-    checks++;
+    gt_checks++;
     if (strcmp(t.s, want) != 0) {
       fprintf(stderr, "%s (split mode %d, run %d):\n  got  %s\n  want %s\n", name, mode, k, t.s,
               want);
-      failures++;
+      gt_failures++;
       return;
     }
   }
@@ -556,5 +556,5 @@ int main(void) {
   test_h1_response_caps();
   test_h1_response_keep_alive_reuse();
   printf("test_h1_response: %d responses, each in 42 splits\n", cases);
-  return tcheck_done("test_h1_response");
+  return gt_done("test_h1_response");
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "guise.h"
-#include "tcheck.h"
+#include "../../lib/gtest_check.h"
 #include "url.h"
 
 static url u, v; /* 16 KiB each: not on the stack */
@@ -373,5 +373,5 @@ int main(void) {
   test_url_userinfo_decoding();
   test_url_resolve_rfc3986_examples();
   test_url_resolve_redirects();
-  return tcheck_done("test_url");
+  return gt_done("test_url");
 }
