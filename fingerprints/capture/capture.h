@@ -31,30 +31,25 @@ extern "C" {
 /* ---- Packets (packet.c) -------------------------------------------------------------- */
 
 /* TCP header flags (RFC 9293 §3.1). */
-enum {
-  GCAP_TCP_FIN = 0x01,
-  GCAP_TCP_SYN = 0x02,
-  GCAP_TCP_RST = 0x04,
-  GCAP_TCP_ACK = 0x10
-};
+enum { GCAP_TCP_FIN = 0x01, GCAP_TCP_SYN = 0x02, GCAP_TCP_RST = 0x04, GCAP_TCP_ACK = 0x10 };
 
 /* One TCP segment as decoded from a captured frame. |payload| points into the frame. */
 typedef struct gcap_segment {
-  uint8_t family; /* 4 or 6 */
+  uint8_t family;           /* 4 or 6 */
   uint8_t src[16], dst[16]; /* IPv4 addresses use the first 4 bytes, the rest is zero */
   uint16_t sport, dport;
   uint32_t seq, ack;
   uint8_t flags;
   const uint8_t *payload;
-  size_t payload_len;  /* captured payload bytes */
-  size_t missing_len;  /* payload bytes the IP header announces but the capture cut off */
+  size_t payload_len; /* captured payload bytes */
+  size_t missing_len; /* payload bytes the IP header announces but the capture cut off */
 } gcap_segment;
 
 typedef enum gcap_pkt {
-  GCAP_PKT_TCP = 0,    /* |seg| is filled in */
-  GCAP_PKT_OTHER,      /* not IPv4/IPv6, or not TCP: ignored */
-  GCAP_PKT_FRAGMENT,   /* an IP fragment: not reassembled, ignored */
-  GCAP_PKT_MALFORMED   /* a header is truncated or inconsistent: ignored (see |why|) */
+  GCAP_PKT_TCP = 0,  /* |seg| is filled in */
+  GCAP_PKT_OTHER,    /* not IPv4/IPv6, or not TCP: ignored */
+  GCAP_PKT_FRAGMENT, /* an IP fragment: not reassembled, ignored */
+  GCAP_PKT_MALFORMED /* a header is truncated or inconsistent: ignored (see |why|) */
 } gcap_pkt;
 
 /* Whether a libpcap link type (DLT_*) is one decode can read. */
@@ -89,8 +84,7 @@ void gcap_stream_free(gcap_stream *s, size_t *budget);
 /* Places |len| bytes at stream offset |off| (negative: before the start, those bytes
  * are ignored). Growing the buffer takes from |*budget|. Returns 0, or -1 when the
  * budget or memory ran out (nothing stored). */
-int gcap_stream_add(gcap_stream *s, int64_t off, const uint8_t *data, size_t len,
-                    size_t *budget);
+int gcap_stream_add(gcap_stream *s, int64_t off, const uint8_t *data, size_t len, size_t *budget);
 
 /* Bytes available from offset 0 without a hole. */
 size_t gcap_stream_contiguous(const gcap_stream *s);
@@ -101,9 +95,9 @@ bool gcap_stream_has_gap(const gcap_stream *s);
 /* ---- Records ---------------------------------------------------------------------- */
 
 typedef struct gcap_options {
-  size_t max_flows;       /* TCP connections tracked per file */
-  size_t max_flow_bytes;  /* client bytes kept per connection, and largest hex dump */
-  size_t max_buffered;    /* client bytes buffered at once across connections */
+  size_t max_flows;      /* TCP connections tracked per file */
+  size_t max_flow_bytes; /* client bytes kept per connection, and largest hex dump */
+  size_t max_buffered;   /* client bytes buffered at once across connections */
 } gcap_options;
 
 void gcap_options_init(gcap_options *o);
@@ -138,13 +132,12 @@ gcap_input gcap_detect(const uint8_t *head, size_t len);
  * (problems inside it are error records, counted in |stats|), or -1 when it cannot be
  * read at all (cannot open; libpcap refuses the header; unsupported link type), with
  * a message naming the file in |err|. */
-int gcap_read_file(const char *path, const char *name, const gcap_options *o,
-                   gcap_sink sink, void *arg, gcap_stats *stats, char *err, size_t errlen);
+int gcap_read_file(const char *path, const char *name, const gcap_options *o, gcap_sink sink,
+                   void *arg, gcap_stats *stats, char *err, size_t errlen);
 
 /* The same for bytes in memory (pcap input goes through fmemopen). */
-int gcap_read_memory(const uint8_t *data, size_t len, const char *name,
-                     const gcap_options *o, gcap_sink sink, void *arg, gcap_stats *stats,
-                     char *err, size_t errlen);
+int gcap_read_memory(const uint8_t *data, size_t len, const char *name, const gcap_options *o,
+                     gcap_sink sink, void *arg, gcap_stats *stats, char *err, size_t errlen);
 
 /* Reads a capture from |f| (libpcap takes ownership and closes it). */
 int gcap_read_pcap_stream(FILE *f, const char *name, const gcap_options *o, gcap_sink sink,
@@ -168,8 +161,8 @@ int gcap_unhex(const uint8_t *text, size_t len, uint8_t *out, size_t cap, size_t
 typedef struct gcap_flows gcap_flows;
 
 /* A table for one file; |name| is copied into records. NULL on allocation failure. */
-gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink sink,
-                           void *arg, gcap_stats *stats);
+gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink sink, void *arg,
+                           gcap_stats *stats);
 /* Handles one captured segment: packet number |packet| (1-based, as tshark's frame
  * numbers) captured at |sec|.|nsec| (UTC). */
 void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
@@ -181,8 +174,8 @@ void gcap_flows_free(gcap_flows *t);
 
 /* Delivers a record that is not about one connection: {"flow": {"file": ...},
  * "error": {stage, offset, reason}} (counted as an error). */
-void gcap_flows_file_error(gcap_flows *t, const char *stage, size_t offset,
-                           const char *reason, uint64_t packet);
+void gcap_flows_file_error(gcap_flows *t, const char *stage, size_t offset, const char *reason,
+                           uint64_t packet);
 
 /* Parses one complete flight (a hex dump) and delivers its record. */
 void gcap_flows_flight(gcap_flows *t, const uint8_t *data, size_t len);

@@ -25,11 +25,11 @@ enum {
 
 /* The reading position in one connection's client bytes (or in a hex dump). */
 typedef struct cursor {
-  size_t off;        /* client-stream offset where the flight looked for starts */
-  size_t parsed;     /* bytes past |off| at the last incomplete parse */
+  size_t off;    /* client-stream offset where the flight looked for starts */
+  size_t parsed; /* bytes past |off| at the last incomplete parse */
   int phase;
-  bool confirmed;    /* PH_RETRY: a second ClientHello with the first one's random began */
-  json_t *tunnel;    /* tunnel handshakes passed: [{"protocol", "offset", "length", ...}] */
+  bool confirmed;     /* PH_RETRY: a second ClientHello with the first one's random began */
+  json_t *tunnel;     /* tunnel handshakes passed: [{"protocol", "offset", "length", ...}] */
   uint8_t random[32]; /* of the first ClientHello (the retry repeats it, §4.1.2) */
 } cursor;
 
@@ -41,12 +41,12 @@ typedef struct flow {
   uint64_t first_packet; /* 1-based packet number */
   int64_t sec;
   long nsec;
-  int client;            /* endpoint that opened the connection; -1 while unknown */
+  int client; /* endpoint that opened the connection; -1 while unknown */
   int state;
   bool syn[2], base_known[2], closed[2], not_client[2];
-  bool snapped;          /* some client segment was cut short by the capture's snaplen */
-  uint32_t base[2];      /* sequence number of each direction's first data byte */
-  cursor cur;            /* where in the client bytes the next flight is looked for */
+  bool snapped;     /* some client segment was cut short by the capture's snaplen */
+  uint32_t base[2]; /* sequence number of each direction's first data byte */
+  cursor cur;       /* where in the client bytes the next flight is looked for */
   gcap_stream *s[2];
 } flow;
 
@@ -76,8 +76,8 @@ void gcap_options_init(gcap_options *o) {
   o->max_buffered = GCAP_MAX_BUFFERED_BYTES;
 }
 
-gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink sink,
-                           void *arg, gcap_stats *stats) {
+gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink sink, void *arg,
+                           gcap_stats *stats) {
   gcap_flows *t = calloc(1, sizeof(*t));
   if (t == NULL) return NULL;
   t->name = strdup(name ? name : "");
@@ -209,8 +209,8 @@ static void flow_error(gcap_flows *t, flow *f, const char *stage, size_t offset,
   deliver(t, flow_json(t, f), "error", gfp_report_error(stage, offset, reason));
 }
 
-void gcap_flows_file_error(gcap_flows *t, const char *stage, size_t offset,
-                           const char *reason, uint64_t packet) {
+void gcap_flows_file_error(gcap_flows *t, const char *stage, size_t offset, const char *reason,
+                           uint64_t packet) {
   json_t *where = flow_json(t, NULL);
   if (where != NULL && packet > 0)
     json_object_set_new(where, "packet", json_integer((json_int_t)packet));
@@ -226,8 +226,8 @@ typedef enum presult {
   P_OTHER   /* not a client flight of a protocol the observer knows */
 } presult;
 
-static presult parse_error(const char *stage, size_t offset, const char *reason,
-                           const char **key, json_t **val) {
+static presult parse_error(const char *stage, size_t offset, const char *reason, const char **key,
+                           json_t **val) {
   *key = "error";
   *val = gfp_report_error(stage, offset, reason);
   return P_REPORT;
@@ -245,86 +245,85 @@ static bool is_connect(const gfp_h1_request *r) {
  * at client-stream offset |base| (error offsets are in the stream). |final|: nothing
  * more will arrive. */
 static presult parse_flight(gcap_flows *t, const uint8_t *d, size_t n, size_t base, bool final,
-                            const char **key, json_t **val, const char **stage,
-                            size_t *layer_len, const char **proto) {
+                            const char **key, json_t **val, const char **stage, size_t *layer_len,
+                            const char **proto) {
   if (!ensure_parsers(t)) return parse_error("capture", base, "out of memory", key, val);
   *stage = (n > 0 && d[0] >= 20 && d[0] <= 23) ? "tls" : "flight";
   gfp_status st = gfp_ch_parse(t->ch, d, n);
   switch (st) {
-    case GFP_DONE:
-      *key = "tls";
-      *val = gfp_report_tls(t->ch, d, n);
-      return P_REPORT;
-    case GFP_ERROR:
-      return parse_error("tls", base + t->ch->err_offset, t->ch->err_reason, key, val);
-    case GFP_NEED_MORE:
-      return P_MORE;
-    case GFP_NOT_TLS:
-      break;
+  case GFP_DONE:
+    *key = "tls";
+    *val = gfp_report_tls(t->ch, d, n);
+    return P_REPORT;
+  case GFP_ERROR:
+    return parse_error("tls", base + t->ch->err_offset, t->ch->err_reason, key, val);
+  case GFP_NEED_MORE:
+    return P_MORE;
+  case GFP_NOT_TLS:
+    break;
   }
   switch (t->ch->kind) {
-    case GFP_FLIGHT_H2_PREFACE:
-      *stage = "http2";
-      st = gfp_h2_parse(t->h2, d, n);
-      if (st == GFP_DONE) {
-        *key = "http2";
-        *val = gfp_report_h2(t->h2);
-        return P_REPORT;
-      }
-      if (st == GFP_ERROR)
-        return parse_error("http2", base + t->h2->err_offset, t->h2->err_reason, key, val);
-      return P_MORE;
-    case GFP_FLIGHT_HTTP1:
-      *stage = "http1";
-      gfp_h1_reset(t->h1);
-      st = gfp_h1_parse(t->h1, d, n);
-      if (st == GFP_DONE) {
-        *key = "http1";
-        *val = gfp_report_h1(t->h1);
-        if (!is_connect(t->h1)) return P_REPORT;
-        /* RFC 9110 §9.3.6: after the proxy's 2xx the connection is a tunnel and the
+  case GFP_FLIGHT_H2_PREFACE:
+    *stage = "http2";
+    st = gfp_h2_parse(t->h2, d, n);
+    if (st == GFP_DONE) {
+      *key = "http2";
+      *val = gfp_report_h2(t->h2);
+      return P_REPORT;
+    }
+    if (st == GFP_ERROR)
+      return parse_error("http2", base + t->h2->err_offset, t->h2->err_reason, key, val);
+    return P_MORE;
+  case GFP_FLIGHT_HTTP1:
+    *stage = "http1";
+    gfp_h1_reset(t->h1);
+    st = gfp_h1_parse(t->h1, d, n);
+    if (st == GFP_DONE) {
+      *key = "http1";
+      *val = gfp_report_h1(t->h1);
+      if (!is_connect(t->h1)) return P_REPORT;
+      /* RFC 9110 §9.3.6: after the proxy's 2xx the connection is a tunnel and the
          * client's next bytes are its real first flight. */
-        *layer_len = t->h1->head_len;
-        *proto = "http-connect";
-        return P_TUNNEL;
-      }
-      if (st == GFP_ERROR)
-        return parse_error("http1", base + t->h1->err_offset, t->h1->err_reason, key, val);
-      return P_MORE;
-    case GFP_FLIGHT_SSH:
-      *stage = "ssh";
-      st = gfp_ssh_parse(&t->ssh, d, n);
-      if (st == GFP_DONE) {
-        *key = "ssh";
-        *val = gfp_report_ssh(&t->ssh);
-        return P_REPORT;
-      }
-      if (st == GFP_ERROR)
-        return parse_error("ssh", base + t->ssh.err_offset, t->ssh.err_reason, key, val);
-      return P_MORE;
-    case GFP_FLIGHT_SOCKS:
-      *stage = "socks";
-      st = gfp_socks_parse(&t->socks, d, n);
-      if (st == GFP_DONE) {
-        *key = "socks";
-        *val = gfp_report_socks(&t->socks);
-        *layer_len = t->socks.len;
-        *proto = t->socks.version == 4 ? "socks4" : "socks5";
-        return P_TUNNEL;
-      }
-      /* Before a whole, well-formed first message the bytes only started with 4 or 5:
+      *layer_len = t->h1->head_len;
+      *proto = "http-connect";
+      return P_TUNNEL;
+    }
+    if (st == GFP_ERROR)
+      return parse_error("http1", base + t->h1->err_offset, t->h1->err_reason, key, val);
+    return P_MORE;
+  case GFP_FLIGHT_SSH:
+    *stage = "ssh";
+    st = gfp_ssh_parse(&t->ssh, d, n);
+    if (st == GFP_DONE) {
+      *key = "ssh";
+      *val = gfp_report_ssh(&t->ssh);
+      return P_REPORT;
+    }
+    if (st == GFP_ERROR)
+      return parse_error("ssh", base + t->ssh.err_offset, t->ssh.err_reason, key, val);
+    return P_MORE;
+  case GFP_FLIGHT_SOCKS:
+    *stage = "socks";
+    st = gfp_socks_parse(&t->socks, d, n);
+    if (st == GFP_DONE) {
+      *key = "socks";
+      *val = gfp_report_socks(&t->socks);
+      *layer_len = t->socks.len;
+      *proto = t->socks.version == 4 ? "socks4" : "socks5";
+      return P_TUNNEL;
+    }
+    /* Before a whole, well-formed first message the bytes only started with 4 or 5:
        * another protocol, not a broken SOCKS client. */
-      if (t->socks.greeting_len == 0 && (st == GFP_ERROR || final)) return P_OTHER;
-      if (st == GFP_ERROR)
-        return parse_error("socks", base + t->socks.err_offset, t->socks.err_reason, key, val);
-      return P_MORE;
-    case GFP_FLIGHT_SSLV2:
-      return parse_error("tls", base,
-                         "SSLv2-compatible ClientHello (RFC 5246 appendix E.2): not decoded",
-                         key, val);
-    case GFP_FLIGHT_TLS:
-    case GFP_FLIGHT_UNKNOWN:
-      break;
+    if (t->socks.greeting_len == 0 && (st == GFP_ERROR || final)) return P_OTHER;
+    if (st == GFP_ERROR)
+      return parse_error("socks", base + t->socks.err_offset, t->socks.err_reason, key, val);
+    return P_MORE;
+  case GFP_FLIGHT_SSLV2:
+    return parse_error(
+        "tls", base, "SSLv2-compatible ClientHello (RFC 5246 appendix E.2): not decoded", key, val);
+  case GFP_FLIGHT_TLS:
+  case GFP_FLIGHT_UNKNOWN:
+    break;
   }
   return P_OTHER;
 }
@@ -346,9 +345,9 @@ static void emit(gcap_flows *t, const flow *f, const cursor *cur, const char *ke
 }
 
 typedef enum sresult {
-  S_DONE,  /* the connection is finished (its records were delivered) */
-  S_WAIT,  /* more bytes may change the outcome; *stage names what is awaited */
-  S_OTHER  /* another protocol: no record */
+  S_DONE, /* the connection is finished (its records were delivered) */
+  S_WAIT, /* more bytes may change the outcome; *stage names what is awaited */
+  S_OTHER /* another protocol: no record */
 } sresult;
 
 /* After a reported ClientHello: is the client's next record the ClientHello sent again
@@ -356,8 +355,8 @@ typedef enum sresult {
  * (middlebox compatibility, D.4); anything else ends the search without a record. The
  * retry repeats the first hello's random (§4.1.2), which tells it from an encrypted
  * TLS 1.2 Finished whose first byte happens to be 1. */
-static sresult scan_retry(gcap_flows *t, const flow *f, cursor *cur, const uint8_t *d,
-                          size_t n, bool final, const char **stage) {
+static sresult scan_retry(gcap_flows *t, const flow *f, cursor *cur, const uint8_t *d, size_t n,
+                          bool final, const char **stage) {
   *stage = "tls";
   const uint8_t *p = d + cur->off;
   size_t m = n - cur->off;
@@ -383,26 +382,26 @@ static sresult scan_retry(gcap_flows *t, const flow *f, cursor *cur, const uint8
   }
   gfp_status st = gfp_ch_parse(t->ch, p, m);
   switch (st) {
-    case GFP_DONE:
-      if (memcmp(t->ch->random, cur->random, 32) != 0) return S_DONE;
-      emit(t, f, cur, "tls", gfp_report_tls(t->ch, p, m), true);
-      return S_DONE; /* §4.1.4: a second HelloRetryRequest aborts the handshake */
-    case GFP_NEED_MORE:
-      if (!final) return S_WAIT;
-      if (cur->confirmed)
-        emit(t, f, cur, "error",
-             gfp_report_error("tls", n,
-                              "the input ends before the ClientHello sent again after a "
-                              "HelloRetryRequest is complete"),
-             true);
-      return S_DONE;
-    case GFP_ERROR:
-      if (cur->confirmed)
-        emit(t, f, cur, "error",
-             gfp_report_error("tls", cur->off + t->ch->err_offset, t->ch->err_reason), true);
-      return S_DONE;
-    case GFP_NOT_TLS:
-      break;
+  case GFP_DONE:
+    if (memcmp(t->ch->random, cur->random, 32) != 0) return S_DONE;
+    emit(t, f, cur, "tls", gfp_report_tls(t->ch, p, m), true);
+    return S_DONE; /* §4.1.4: a second HelloRetryRequest aborts the handshake */
+  case GFP_NEED_MORE:
+    if (!final) return S_WAIT;
+    if (cur->confirmed)
+      emit(t, f, cur, "error",
+           gfp_report_error("tls", n,
+                            "the input ends before the ClientHello sent again after a "
+                            "HelloRetryRequest is complete"),
+           true);
+    return S_DONE;
+  case GFP_ERROR:
+    if (cur->confirmed)
+      emit(t, f, cur, "error",
+           gfp_report_error("tls", cur->off + t->ch->err_offset, t->ch->err_reason), true);
+    return S_DONE;
+  case GFP_NOT_TLS:
+    break;
   }
   return S_DONE;
 }
@@ -421,59 +420,61 @@ static sresult scan(gcap_flows *t, const flow *f, cursor *cur, const uint8_t *d,
     presult r = parse_flight(t, d + cur->off, m, cur->off, final, &key, &val, stage, &layer_len,
                              &proto);
     switch (r) {
-      case P_REPORT: {
-        /* A ClientHello alone in its last record may be followed by a retry. */
-        bool tls = strcmp(key, "tls") == 0 && t->ch->trailing_handshake == 0;
-        size_t next = tls ? cur->off + t->ch->consumed : 0;
-        if (tls) memcpy(cur->random, t->ch->random, sizeof(cur->random));
-        emit(t, f, cur, key, val, false);
-        if (!tls) return S_DONE;
-        cur->phase = PH_RETRY;
-        cur->off = next;
+    case P_REPORT: {
+      /* A ClientHello alone in its last record may be followed by a retry. */
+      bool tls = strcmp(key, "tls") == 0 && t->ch->trailing_handshake == 0;
+      size_t next = tls ? cur->off + t->ch->consumed : 0;
+      if (tls) memcpy(cur->random, t->ch->random, sizeof(cur->random));
+      emit(t, f, cur, key, val, false);
+      if (!tls) return S_DONE;
+      cur->phase = PH_RETRY;
+      cur->off = next;
+      cur->parsed = 0;
+      continue;
+    }
+    case P_TUNNEL:
+      if (m > layer_len && depth < GCAP_MAX_TUNNELS) {
+        json_t *layer = json_pack("{s:s, s:I, s:I}", "protocol", proto, "offset",
+                                  (json_int_t)cur->off, "length", (json_int_t)layer_len);
+        if (cur->tunnel == NULL) cur->tunnel = json_array();
+        if (layer == NULL || val == NULL || cur->tunnel == NULL ||
+            json_object_set_new(layer, key, val) != 0 ||
+            json_array_append_new(cur->tunnel, layer) != 0) {
+          emit(t, f, cur, "error",
+               gfp_report_error("capture", cur->off, "out of memory while building the record"),
+               false);
+          return S_DONE;
+        }
+        cur->off += layer_len;
         cur->parsed = 0;
         continue;
       }
-      case P_TUNNEL:
-        if (m > layer_len && depth < GCAP_MAX_TUNNELS) {
-          json_t *layer = json_pack("{s:s, s:I, s:I}", "protocol", proto, "offset",
-                                    (json_int_t)cur->off, "length", (json_int_t)layer_len);
-          if (cur->tunnel == NULL) cur->tunnel = json_array();
-          if (layer == NULL || val == NULL || cur->tunnel == NULL ||
-              json_object_set_new(layer, key, val) != 0 ||
-              json_array_append_new(cur->tunnel, layer) != 0) {
-            emit(t, f, cur, "error",
-                 gfp_report_error("capture", cur->off, "out of memory while building the record"),
-                 false);
-            return S_DONE;
-          }
-          cur->off += layer_len;
-          cur->parsed = 0;
-          continue;
-        }
-        if (!final && depth < GCAP_MAX_TUNNELS) {
-          json_decref(val); /* wait for what the client sends through the tunnel */
-          return S_WAIT;
-        }
-        /* Nothing came through (the proxy refused, the capture ends): the handshake
-         * itself is the client's flight. */
-        emit(t, f, cur, key, val, false);
-        return S_DONE;
-      case P_MORE:
+      if (!final && depth < GCAP_MAX_TUNNELS) {
+        json_decref(val); /* wait for what the client sends through the tunnel */
         return S_WAIT;
-      case P_OTHER:
-        if (depth == 0) return S_OTHER;
-        {
-          /* Through the tunnel went a protocol the observer does not know: the last
+      }
+      /* Nothing came through (the proxy refused, the capture ends): the handshake
+         * itself is the client's flight. */
+      emit(t, f, cur, key, val, false);
+      return S_DONE;
+    case P_MORE:
+      return S_WAIT;
+    case P_OTHER:
+      if (depth == 0) return S_OTHER;
+      {
+        /* Through the tunnel went a protocol the observer does not know: the last
            * tunnel handshake is the record. */
-          json_t *last = json_array_get(cur->tunnel, depth - 1);
-          const char *k = strcmp(json_string_value(json_object_get(last, "protocol")),
-                                 "http-connect") == 0 ? "http1" : "socks";
-          json_t *v = json_incref(json_object_get(last, k));
-          cur->off = (size_t)json_integer_value(json_object_get(last, "offset"));
-          json_array_remove(cur->tunnel, depth - 1);
-          emit(t, f, cur, k, v, false);
-        }
-        return S_DONE;
+        json_t *last = json_array_get(cur->tunnel, depth - 1);
+        const char *k = strcmp(json_string_value(json_object_get(last, "protocol")),
+                               "http-connect") == 0
+                            ? "http1"
+                            : "socks";
+        json_t *v = json_incref(json_object_get(last, k));
+        cur->off = (size_t)json_integer_value(json_object_get(last, "offset"));
+        json_array_remove(cur->tunnel, depth - 1);
+        emit(t, f, cur, k, v, false);
+      }
+      return S_DONE;
     }
   }
 }
@@ -485,8 +486,7 @@ void gcap_flows_flight(gcap_flows *t, const uint8_t *data, size_t len) {
   sresult r = scan(t, NULL, &cur, data, len, true, &stage);
   if (r == S_WAIT)
     emit(t, NULL, &cur, "error",
-         gfp_report_error(stage, len, "the input ends before the first flight is complete"),
-         false);
+         gfp_report_error(stage, len, "the input ends before the first flight is complete"), false);
   else if (r == S_OTHER)
     emit(t, NULL, &cur, "error",
          gfp_report_error("flight", 0,
@@ -622,10 +622,8 @@ static void finish_flow(gcap_flows *t, flow *f) {
   if (f->client < 0) {
     bool any = (f->s[0] != NULL && f->s[0]->nspan > 0) || (f->s[1] != NULL && f->s[1]->nspan > 0) ||
                f->not_client[0] || f->not_client[1];
-    if (any)
-      t->st->other_flows++;
-    else
-      t->st->empty_flows++;
+    if (any) t->st->other_flows++;
+    else t->st->empty_flows++;
     flow_done(t, f);
     return;
   }
@@ -747,7 +745,8 @@ void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet,
         char why[160];
         snprintf(why, sizeof(why),
                  "more than %zu TCP connections in the file (guise fp --max-flows): "
-                 "later connections are ignored", t->o.max_flows);
+                 "later connections are ignored",
+                 t->o.max_flows);
         t->overflow_reported = true;
         gcap_flows_file_error(t, "capture", 0, why, packet);
       }
@@ -800,9 +799,8 @@ void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet,
     bool wanted = f->client < 0 ? !f->not_client[e] : f->client == e;
     if (wanted && seg->payload_len > 0) {
       if (f->s[e] == NULL) f->s[e] = gcap_stream_new(t->o.max_flow_bytes);
-      if (f->s[e] == NULL ||
-          gcap_stream_add(f->s[e], seq_offset(seq, f->base[e]), seg->payload, seg->payload_len,
-                          &t->budget) != 0) {
+      if (f->s[e] == NULL || gcap_stream_add(f->s[e], seq_offset(seq, f->base[e]), seg->payload,
+                                             seg->payload_len, &t->budget) != 0) {
         flow_error(t, f, "capture", gcap_stream_contiguous(f->s[e]),
                    "memory for buffered connections exhausted (too many incomplete flights "
                    "at once)");

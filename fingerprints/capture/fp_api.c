@@ -31,8 +31,8 @@ static void to_text(json_t *record, bool is_error, void *arg) {
   free(s);
 }
 
-int guise_fp_file(const char *path, const guise_fp_options *opts, guise_fp_stats *stats,
-                  char *err, unsigned errlen) {
+int guise_fp_file(const char *path, const guise_fp_options *opts, guise_fp_stats *stats, char *err,
+                  unsigned errlen) {
   if (err != NULL && errlen > 0) err[0] = '\0';
   if (path == NULL || opts == NULL || opts->on_record == NULL) {
     if (err != NULL && errlen > 0) snprintf(err, errlen, "guise_fp_file: no file or no on_record");

@@ -12,8 +12,8 @@
 enum {
   ETH_IPV4 = 0x0800,
   ETH_IPV6 = 0x86dd,
-  ETH_VLAN = 0x8100, /* IEEE 802.1Q */
-  ETH_QINQ = 0x88a8, /* IEEE 802.1ad service tag */
+  ETH_VLAN = 0x8100,    /* IEEE 802.1Q */
+  ETH_QINQ = 0x88a8,    /* IEEE 802.1ad service tag */
   ETH_MIN_TYPE = 0x0600 /* below: an 802.3 length field, not a type */
 };
 
@@ -32,17 +32,17 @@ enum {
 
 bool gcap_dlt_supported(int dlt) {
   switch (dlt) {
-    case DLT_EN10MB:
-    case DLT_LINUX_SLL:
-    case DLT_LINUX_SLL2:
-    case DLT_RAW:
-    case DLT_IPV4:
-    case DLT_IPV6:
-    case DLT_NULL:
-    case DLT_LOOP:
-      return true;
-    default:
-      return false;
+  case DLT_EN10MB:
+  case DLT_LINUX_SLL:
+  case DLT_LINUX_SLL2:
+  case DLT_RAW:
+  case DLT_IPV4:
+  case DLT_IPV6:
+  case DLT_NULL:
+  case DLT_LOOP:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -52,8 +52,7 @@ static gcap_pkt malformed(const char **why, const char *reason) {
 }
 
 /* RFC 9293 §3.1: the TCP header; data offset counts 32-bit words, options fill the rest. */
-static gcap_pkt decode_tcp(CBS *seg_bytes, size_t missing, gcap_segment *seg,
-                           const char **why) {
+static gcap_pkt decode_tcp(CBS *seg_bytes, size_t missing, gcap_segment *seg, const char **why) {
   CBS peek = *seg_bytes, hdr;
   uint8_t off_byte;
   if (!CBS_skip(&peek, 12) || !CBS_get_u8(&peek, &off_byte))
@@ -65,8 +64,8 @@ static gcap_pkt decode_tcp(CBS *seg_bytes, size_t missing, gcap_segment *seg,
   if (!CBS_get_bytes(seg_bytes, &hdr, hlen) || !CBS_get_u16(&hdr, &seg->sport) ||
       !CBS_get_u16(&hdr, &seg->dport) || !CBS_get_u32(&hdr, &seg->seq) ||
       !CBS_get_u32(&hdr, &seg->ack) || !CBS_get_u8(&hdr, &reserved_and_offset) ||
-      !CBS_get_u8(&hdr, &flags) || !CBS_get_u16(&hdr, &window) ||
-      !CBS_get_u16(&hdr, &checksum) || !CBS_get_u16(&hdr, &urgent))
+      !CBS_get_u8(&hdr, &flags) || !CBS_get_u16(&hdr, &window) || !CBS_get_u16(&hdr, &checksum) ||
+      !CBS_get_u16(&hdr, &urgent))
     return malformed(why, "TCP header truncated");
   /* The rest of |hdr| is options (MSS, SACK, timestamps): not needed to reassemble. */
   seg->flags = flags;
@@ -140,38 +139,38 @@ static gcap_pkt decode_ipv6(CBS *pkt, gcap_segment *seg, const char **why) {
     if (next == IPPROTO_TCP_) return decode_tcp(&payload, missing, seg, why);
     uint8_t nh, len8;
     switch (next) {
-      case IPPROTO_HOPOPTS_:
-      case IPPROTO_ROUTING_:
-      case IPPROTO_DSTOPTS_:
-      case IPPROTO_MOBILITY_:
-      case IPPROTO_HIP_:
-      case IPPROTO_SHIM6_:
-        /* §4.3-4.6 and later ones with the same layout: Hdr Ext Len in 8-octet units,
+    case IPPROTO_HOPOPTS_:
+    case IPPROTO_ROUTING_:
+    case IPPROTO_DSTOPTS_:
+    case IPPROTO_MOBILITY_:
+    case IPPROTO_HIP_:
+    case IPPROTO_SHIM6_:
+      /* §4.3-4.6 and later ones with the same layout: Hdr Ext Len in 8-octet units,
          * not counting the first 8 octets. */
-        if (!CBS_get_u8(&payload, &nh) || !CBS_get_u8(&payload, &len8) ||
-            !CBS_skip(&payload, (size_t)len8 * 8 + 6))
-          return malformed(why, "IPv6 extension header truncated");
-        break;
-      case IPPROTO_FRAGMENT_: {
-        /* §4.5: an offset or the M flag makes it a fragment; neither is an "atomic
+      if (!CBS_get_u8(&payload, &nh) || !CBS_get_u8(&payload, &len8) ||
+          !CBS_skip(&payload, (size_t)len8 * 8 + 6))
+        return malformed(why, "IPv6 extension header truncated");
+      break;
+    case IPPROTO_FRAGMENT_: {
+      /* §4.5: an offset or the M flag makes it a fragment; neither is an "atomic
          * fragment" (RFC 6946), whose payload is whole. */
-        uint8_t reserved;
-        uint16_t off_flags;
-        uint32_t ident;
-        if (!CBS_get_u8(&payload, &nh) || !CBS_get_u8(&payload, &reserved) ||
-            !CBS_get_u16(&payload, &off_flags) || !CBS_get_u32(&payload, &ident))
-          return malformed(why, "IPv6 fragment header truncated");
-        if ((off_flags & 0xfff9) != 0) return GCAP_PKT_FRAGMENT;
-        break;
-      }
-      case IPPROTO_AH_:
-        /* RFC 4302 §2.2: Payload Len in 32-bit words, minus 2. */
-        if (!CBS_get_u8(&payload, &nh) || !CBS_get_u8(&payload, &len8) ||
-            !CBS_skip(&payload, ((size_t)len8 + 2) * 4 - 2))
-          return malformed(why, "IPv6 authentication header truncated");
-        break;
-      default:
-        return GCAP_PKT_OTHER; /* ESP, ICMPv6, UDP, No Next Header, ... */
+      uint8_t reserved;
+      uint16_t off_flags;
+      uint32_t ident;
+      if (!CBS_get_u8(&payload, &nh) || !CBS_get_u8(&payload, &reserved) ||
+          !CBS_get_u16(&payload, &off_flags) || !CBS_get_u32(&payload, &ident))
+        return malformed(why, "IPv6 fragment header truncated");
+      if ((off_flags & 0xfff9) != 0) return GCAP_PKT_FRAGMENT;
+      break;
+    }
+    case IPPROTO_AH_:
+      /* RFC 4302 §2.2: Payload Len in 32-bit words, minus 2. */
+      if (!CBS_get_u8(&payload, &nh) || !CBS_get_u8(&payload, &len8) ||
+          !CBS_skip(&payload, ((size_t)len8 + 2) * 4 - 2))
+        return malformed(why, "IPv6 authentication header truncated");
+      break;
+    default:
+      return GCAP_PKT_OTHER; /* ESP, ICMPv6, UDP, No Next Header, ... */
     }
     next = nh;
   }
@@ -187,8 +186,7 @@ static gcap_pkt decode_ip_by_version(CBS *pkt, gcap_segment *seg, const char **w
   return GCAP_PKT_OTHER;
 }
 
-static gcap_pkt decode_ethertype(uint16_t type, CBS *pkt, gcap_segment *seg,
-                                 const char **why) {
+static gcap_pkt decode_ethertype(uint16_t type, CBS *pkt, gcap_segment *seg, const char **why) {
   if (type == ETH_IPV4) return decode_ipv4(pkt, seg, why);
   if (type == ETH_IPV6) return decode_ipv6(pkt, seg, why);
   return GCAP_PKT_OTHER;
@@ -209,63 +207,62 @@ gcap_pkt gcap_decode(int dlt, const uint8_t *frame, size_t len, gcap_segment *se
   CBS pkt;
   CBS_init(&pkt, frame, len);
   switch (dlt) {
-    case DLT_EN10MB: {
-      /* Destination and source MAC, then EtherType, possibly behind VLAN tags. */
-      uint16_t type;
-      if (!CBS_skip(&pkt, 12) || !CBS_get_u16(&pkt, &type))
-        return malformed(why, "Ethernet header truncated");
-      for (unsigned i = 0; i < GCAP_MAX_VLAN_TAGS && (type == ETH_VLAN || type == ETH_QINQ);
-           i++) {
-        uint16_t tci;
-        if (!CBS_get_u16(&pkt, &tci) || !CBS_get_u16(&pkt, &type))
-          return malformed(why, "VLAN tag truncated");
-      }
-      if (type < ETH_MIN_TYPE) return GCAP_PKT_OTHER; /* 802.3 length + LLC */
-      return decode_ethertype(type, &pkt, seg, why);
+  case DLT_EN10MB: {
+    /* Destination and source MAC, then EtherType, possibly behind VLAN tags. */
+    uint16_t type;
+    if (!CBS_skip(&pkt, 12) || !CBS_get_u16(&pkt, &type))
+      return malformed(why, "Ethernet header truncated");
+    for (unsigned i = 0; i < GCAP_MAX_VLAN_TAGS && (type == ETH_VLAN || type == ETH_QINQ); i++) {
+      uint16_t tci;
+      if (!CBS_get_u16(&pkt, &tci) || !CBS_get_u16(&pkt, &type))
+        return malformed(why, "VLAN tag truncated");
     }
-    case DLT_LINUX_SLL: {
-      /* Linux "cooked" v1: packet type, ARPHRD type, address length, 8 address bytes,
+    if (type < ETH_MIN_TYPE) return GCAP_PKT_OTHER; /* 802.3 length + LLC */
+    return decode_ethertype(type, &pkt, seg, why);
+  }
+  case DLT_LINUX_SLL: {
+    /* Linux "cooked" v1: packet type, ARPHRD type, address length, 8 address bytes,
        * protocol (an EtherType for IP). */
-      uint16_t pkttype, hatype, halen, proto;
-      if (!CBS_get_u16(&pkt, &pkttype) || !CBS_get_u16(&pkt, &hatype) ||
-          !CBS_get_u16(&pkt, &halen) || !CBS_skip(&pkt, 8) || !CBS_get_u16(&pkt, &proto))
-        return malformed(why, "Linux cooked (SLL) header truncated");
-      return decode_ethertype(proto, &pkt, seg, why);
-    }
-    case DLT_LINUX_SLL2: {
-      /* v2: protocol first, reserved, interface index, ARPHRD type, packet type,
+    uint16_t pkttype, hatype, halen, proto;
+    if (!CBS_get_u16(&pkt, &pkttype) || !CBS_get_u16(&pkt, &hatype) || !CBS_get_u16(&pkt, &halen) ||
+        !CBS_skip(&pkt, 8) || !CBS_get_u16(&pkt, &proto))
+      return malformed(why, "Linux cooked (SLL) header truncated");
+    return decode_ethertype(proto, &pkt, seg, why);
+  }
+  case DLT_LINUX_SLL2: {
+    /* v2: protocol first, reserved, interface index, ARPHRD type, packet type,
        * address length, 8 address bytes. */
-      uint16_t proto, reserved, hatype;
-      uint32_t ifindex;
-      uint8_t pkttype, halen;
-      if (!CBS_get_u16(&pkt, &proto) || !CBS_get_u16(&pkt, &reserved) ||
-          !CBS_get_u32(&pkt, &ifindex) || !CBS_get_u16(&pkt, &hatype) ||
-          !CBS_get_u8(&pkt, &pkttype) || !CBS_get_u8(&pkt, &halen) || !CBS_skip(&pkt, 8))
-        return malformed(why, "Linux cooked (SLL2) header truncated");
-      return decode_ethertype(proto, &pkt, seg, why);
-    }
-    case DLT_RAW:
-      return decode_ip_by_version(&pkt, seg, why);
-    case DLT_IPV4:
-      return decode_ipv4(&pkt, seg, why);
-    case DLT_IPV6:
-      return decode_ipv6(&pkt, seg, why);
-    case DLT_NULL: {
-      /* BSD loopback: the address family in the capturing host's byte order, which the
+    uint16_t proto, reserved, hatype;
+    uint32_t ifindex;
+    uint8_t pkttype, halen;
+    if (!CBS_get_u16(&pkt, &proto) || !CBS_get_u16(&pkt, &reserved) ||
+        !CBS_get_u32(&pkt, &ifindex) || !CBS_get_u16(&pkt, &hatype) ||
+        !CBS_get_u8(&pkt, &pkttype) || !CBS_get_u8(&pkt, &halen) || !CBS_skip(&pkt, 8))
+      return malformed(why, "Linux cooked (SLL2) header truncated");
+    return decode_ethertype(proto, &pkt, seg, why);
+  }
+  case DLT_RAW:
+    return decode_ip_by_version(&pkt, seg, why);
+  case DLT_IPV4:
+    return decode_ipv4(&pkt, seg, why);
+  case DLT_IPV6:
+    return decode_ipv6(&pkt, seg, why);
+  case DLT_NULL: {
+    /* BSD loopback: the address family in the capturing host's byte order, which the
        * file does not record; the families are small numbers, so the order that gives
        * one is the right one. */
-      uint32_t be;
-      if (!CBS_get_u32(&pkt, &be)) return malformed(why, "loopback header truncated");
-      uint32_t le = (be >> 24) | ((be >> 8) & 0xff00) | ((be << 8) & 0xff0000) | (be << 24);
-      return decode_af(be < 0x10000 ? be : le, &pkt, seg, why);
-    }
-    case DLT_LOOP: {
-      /* OpenBSD loopback: the same, always in network byte order. */
-      uint32_t af;
-      if (!CBS_get_u32(&pkt, &af)) return malformed(why, "loopback header truncated");
-      return decode_af(af, &pkt, seg, why);
-    }
-    default:
-      return GCAP_PKT_OTHER;
+    uint32_t be;
+    if (!CBS_get_u32(&pkt, &be)) return malformed(why, "loopback header truncated");
+    uint32_t le = (be >> 24) | ((be >> 8) & 0xff00) | ((be << 8) & 0xff0000) | (be << 24);
+    return decode_af(be < 0x10000 ? be : le, &pkt, seg, why);
+  }
+  case DLT_LOOP: {
+    /* OpenBSD loopback: the same, always in network byte order. */
+    uint32_t af;
+    if (!CBS_get_u32(&pkt, &af)) return malformed(why, "loopback header truncated");
+    return decode_af(af, &pkt, seg, why);
+  }
+  default:
+    return GCAP_PKT_OTHER;
   }
 }

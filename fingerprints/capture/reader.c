@@ -17,15 +17,15 @@ gcap_input gcap_detect(const uint8_t *head, size_t len) {
   CBS_init(&in, head, len);
   if (!CBS_get_u32(&in, &magic)) return GCAP_INPUT_HEX;
   switch (magic) {
-    case 0xa1b2c3d4: /* pcap, microseconds, written big-endian */
-    case 0xd4c3b2a1: /* ... little-endian */
-    case 0xa1b23c4d: /* pcap, nanoseconds */
-    case 0x4d3cb2a1:
-      return GCAP_INPUT_PCAP;
-    case 0x0a0d0d0a: /* pcapng section header block type, a palindrome in either order */
-      return GCAP_INPUT_PCAPNG;
-    default:
-      return GCAP_INPUT_HEX;
+  case 0xa1b2c3d4: /* pcap, microseconds, written big-endian */
+  case 0xd4c3b2a1: /* ... little-endian */
+  case 0xa1b23c4d: /* pcap, nanoseconds */
+  case 0x4d3cb2a1:
+    return GCAP_INPUT_PCAP;
+  case 0x0a0d0d0a: /* pcapng section header block type, a palindrome in either order */
+    return GCAP_INPUT_PCAPNG;
+  default:
+    return GCAP_INPUT_HEX;
   }
 }
 
@@ -58,7 +58,8 @@ int gcap_read_pcap_stream(FILE *f, const char *name, const gcap_options *o, gcap
     snprintf(what, sizeof(what), "%s (%d)", dn ? dn : "unknown", dlt);
     set_err(err, errlen,
             "%s: link type %s not supported (Ethernet, Linux cooked SLL/SLL2, raw IP, "
-            "BSD loopback)", name, what);
+            "BSD loopback)",
+            name, what);
     pcap_close(p);
     return -1;
   }
@@ -126,8 +127,7 @@ int gcap_read_hex(const uint8_t *text, size_t len, const char *name, const gcap_
     if (off < len)
       snprintf(msg, sizeof(msg), "%s (line %zu, column %zu, byte 0x%02x)", why, line, col,
                text[off]);
-    else
-      snprintf(msg, sizeof(msg), "%s", why);
+    else snprintf(msg, sizeof(msg), "%s", why);
     gcap_flows_file_error(t, "hex", off, msg, 0);
   } else {
     gcap_flows_flight(t, buf, n);
@@ -137,9 +137,8 @@ int gcap_read_hex(const uint8_t *text, size_t len, const char *name, const gcap_
   return 0;
 }
 
-int gcap_read_memory(const uint8_t *data, size_t len, const char *name,
-                     const gcap_options *o, gcap_sink sink, void *arg, gcap_stats *stats,
-                     char *err, size_t errlen) {
+int gcap_read_memory(const uint8_t *data, size_t len, const char *name, const gcap_options *o,
+                     gcap_sink sink, void *arg, gcap_stats *stats, char *err, size_t errlen) {
   if (gcap_detect(data, len) == GCAP_INPUT_HEX)
     return gcap_read_hex(data, len, name, o, sink, arg, stats);
   /* Read-only: fmemopen does not write through a "rb" stream. */
@@ -151,8 +150,8 @@ int gcap_read_memory(const uint8_t *data, size_t len, const char *name,
   return gcap_read_pcap_stream(f, name, o, sink, arg, stats, err, errlen);
 }
 
-int gcap_read_file(const char *path, const char *name, const gcap_options *o,
-                   gcap_sink sink, void *arg, gcap_stats *stats, char *err, size_t errlen) {
+int gcap_read_file(const char *path, const char *name, const gcap_options *o, gcap_sink sink,
+                   void *arg, gcap_stats *stats, char *err, size_t errlen) {
   if (name == NULL) name = path;
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
@@ -200,15 +199,16 @@ int gcap_read_file(const char *path, const char *name, const gcap_options *o,
     uint8_t *scratch = malloc(max_text / 2 + 1);
     size_t n, off = 0;
     const char *why;
-    int bad = scratch == NULL || gcap_unhex(text, len, scratch, max_text / 2 + 1, &n, &off,
-                                            &why) != 0;
+    int bad = scratch == NULL ||
+              gcap_unhex(text, len, scratch, max_text / 2 + 1, &n, &off, &why) != 0;
     free(scratch);
     if (!bad) {
       gcap_flows *t = gcap_flows_new(name, o, sink, arg, stats);
       if (t != NULL) {
         gcap_flows_file_error(t, "hex", len,
                               "hex dump longer than the bytes kept per flight "
-                              "(guise fp --max-flow-bytes)", 0);
+                              "(guise fp --max-flow-bytes)",
+                              0);
         gcap_flows_free(t);
       }
       free(text);

@@ -48,8 +48,7 @@ static int reserve(gcap_stream *s, size_t need, size_t *budget) {
   return 0;
 }
 
-int gcap_stream_add(gcap_stream *s, int64_t off, const uint8_t *data, size_t len,
-                    size_t *budget) {
+int gcap_stream_add(gcap_stream *s, int64_t off, const uint8_t *data, size_t len, size_t *budget) {
   /* Bytes before the first sequence number belong to nothing we track (a segment that
    * straddles the SYN's ISN+1 after a wrong guess, or a stale retransmission). */
   if (off < 0) {

@@ -70,11 +70,11 @@ struct guise_echo {
   conn *conns; /* every open connection, for shutdown */
   unsigned nconns;
   uint64_t next_id;
-  int stopping;          /* guise_echo_close was called */
-  int listener_open;     /* until the listener's close callback */
+  int stopping;      /* guise_echo_close was called */
+  int listener_open; /* until the listener's close callback */
   void (*on_closed)(void *arg);
   void *closed_arg;
-  char address[80];      /* as bound: "127.0.0.1:8443" */
+  char address[80]; /* as bound: "127.0.0.1:8443" */
   uint8_t readbuf[ECHO_READ_BUF];
   uint8_t plainbuf[ECHO_READ_BUF];
 };
@@ -101,7 +101,7 @@ struct conn {
   growbuf flight;
   SSL *ssl;
   BIO *rbio, *wbio;
-  json_t *tls;      /* {client_hello, fingerprints, negotiated} or NULL (plaintext) */
+  json_t *tls; /* {client_hello, fingerprints, negotiated} or NULL (plaintext) */
   nghttp2_session *h2;
   growbuf h2cap;
   int h2cap_done;
@@ -340,9 +340,8 @@ static void conn_send(conn *c, const uint8_t *p, size_t n) {
 
 /* The document answered for one request; |request| is stolen. */
 static json_t *request_doc(conn *c, const char *http_version, json_t *request) {
-  json_t *doc = json_pack("{s:s, s:I, s:I, s:s}", "peer", c->peer, "connection",
-                          (json_int_t)c->id, "request_number", (json_int_t)c->nrequests,
-                          "http_version", http_version);
+  json_t *doc = json_pack("{s:s, s:I, s:I, s:s}", "peer", c->peer, "connection", (json_int_t)c->id,
+                          "request_number", (json_int_t)c->nrequests, "http_version", http_version);
   if (doc == NULL) {
     json_decref(request);
     return NULL;
@@ -414,8 +413,8 @@ static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_s
     json_object_set(req, "headers", st->fields ? st->fields : json_array());
   }
   st->body = dump_doc(request_doc(c, "h2", req), &st->body_len);
-  if (st->body == NULL) return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id,
-                                                         NGHTTP2_INTERNAL_ERROR);
+  if (st->body == NULL)
+    return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
   char clen[24];
   snprintf(clen, sizeof(clen), "%zu", st->body_len);
   const nghttp2_nv nva[] = {
@@ -461,8 +460,7 @@ static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, co
   return 0;
 }
 
-static int h2_on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame,
-                            void *user_data) {
+static int h2_on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data) {
   conn *c = user_data;
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
@@ -514,12 +512,12 @@ static void h2_input(conn *c, const uint8_t *p, size_t n) {
       c->h2cap_done = 1;
     } else if (st == GFP_ERROR) {
       c->h2_report = json_pack("{s:o}", "error",
-                        gfp_report_error("http2", s->h2p->err_offset, s->h2p->err_reason));
+                               gfp_report_error("http2", s->h2p->err_offset, s->h2p->err_reason));
       c->h2cap_done = 1;
     } else if (c->h2cap.len >= ECHO_H2_CAPTURE_CAP) {
-      c->h2_report = json_pack("{s:o}", "error",
-                        gfp_report_error("http2", c->h2cap.len,
-                                         "no complete HEADERS within the capture limit"));
+      c->h2_report = json_pack(
+          "{s:o}", "error",
+          gfp_report_error("http2", c->h2cap.len, "no complete HEADERS within the capture limit"));
       c->h2cap_done = 1;
     }
     if (c->h2cap_done) grow_free(&c->h2cap);
@@ -601,9 +599,12 @@ static int64_t h1_request(conn *c) {
   if (bad_length || chunked) {
     /* The answer still shows the head; the body cannot be delimited safely. */
     c->close_after_write = 1;
-    if (doc) json_object_set_new(doc, "error", gfp_report_error("http1", 0,
-        chunked ? "chunked request bodies are not read by guise echo"
-                : "invalid Content-Length"));
+    if (doc)
+      json_object_set_new(
+          doc, "error",
+          gfp_report_error("http1", 0,
+                           chunked ? "chunked request bodies are not read by guise echo"
+                                   : "invalid Content-Length"));
     h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", doc, 0);
     return -1;
   }
@@ -745,37 +746,37 @@ static void sniff_input(conn *c, const uint8_t *p, size_t n) {
   }
   gfp_status st = gfp_ch_parse(s->ch, c->flight.p, c->flight.len);
   switch (st) {
-    case GFP_NEED_MORE:
-      if (c->flight.len >= ECHO_FLIGHT_CAP) {
-        set_error(c, "tls", c->flight.len, "first flight larger than the ClientHello limit");
-        conn_close(c);
-      }
-      return;
-    case GFP_ERROR:
-      set_error(c, "tls", s->ch->err_offset, s->ch->err_reason);
+  case GFP_NEED_MORE:
+    if (c->flight.len >= ECHO_FLIGHT_CAP) {
+      set_error(c, "tls", c->flight.len, "first flight larger than the ClientHello limit");
       conn_close(c);
-      return;
-    case GFP_NOT_TLS: {
-      growbuf f = c->flight;
-      c->flight = (growbuf){0};
-      c->mode = M_APP;
-      if (s->ch->kind == GFP_FLIGHT_HTTP1) {
-        c->proto = P_H1;
-        h1_input(c, f.p, f.len);
-      } else if (s->ch->kind == GFP_FLIGHT_H2_PREFACE && h2_start(c) == 0) {
-        h2_input(c, f.p, f.len);
-      } else {
-        char why[96];
-        snprintf(why, sizeof(why), "first flight is not TLS, HTTP/1 or HTTP/2 (%s)",
-                 gfp_report_flight_kind(s->ch->kind));
-        set_error(c, "first flight", 0, why);
-        conn_close(c);
-      }
-      grow_free(&f);
-      return;
     }
-    case GFP_DONE:
-      break;
+    return;
+  case GFP_ERROR:
+    set_error(c, "tls", s->ch->err_offset, s->ch->err_reason);
+    conn_close(c);
+    return;
+  case GFP_NOT_TLS: {
+    growbuf f = c->flight;
+    c->flight = (growbuf){0};
+    c->mode = M_APP;
+    if (s->ch->kind == GFP_FLIGHT_HTTP1) {
+      c->proto = P_H1;
+      h1_input(c, f.p, f.len);
+    } else if (s->ch->kind == GFP_FLIGHT_H2_PREFACE && h2_start(c) == 0) {
+      h2_input(c, f.p, f.len);
+    } else {
+      char why[96];
+      snprintf(why, sizeof(why), "first flight is not TLS, HTTP/1 or HTTP/2 (%s)",
+               gfp_report_flight_kind(s->ch->kind));
+      set_error(c, "first flight", 0, why);
+      conn_close(c);
+    }
+    grow_free(&f);
+    return;
+  }
+  case GFP_DONE:
+    break;
   }
   c->tls = gfp_report_tls(s->ch, c->flight.p, c->flight.len);
   if (c->tls == NULL || tls_start(c) != 0) {
@@ -908,8 +909,8 @@ static void on_listener_closed(uv_handle_t *h) {
   server_maybe_free(s);
 }
 
-__attribute__((format(printf, 3, 4))) static void fail(char *err, unsigned errlen,
-                                                      const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void fail(char *err, unsigned errlen, const char *fmt,
+                                                       ...) {
   if (err == NULL || errlen == 0) return;
   va_list ap;
   va_start(ap, fmt);
@@ -949,8 +950,10 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
     goto out_free;
   }
   if (!is_loopback((struct sockaddr *)&ss) && !s->opts.allow_remote) {
-    fail(err, errlen, "--listen %s is not a loopback address; the observer serves only "
-         "loopback unless told otherwise (--allow-remote)", s->opts.listen);
+    fail(err, errlen,
+         "--listen %s is not a loopback address; the observer serves only "
+         "loopback unless told otherwise (--allow-remote)",
+         s->opts.listen);
     rc = GUISE_E_USAGE_INVALID_ARGUMENT;
     goto out_free;
   }

@@ -36,14 +36,15 @@ static int self_signed(SSL_CTX *ctx, char *err, size_t errlen) {
     goto out;
   }
   X509_NAME *name = X509_get_subject_name(x);
-  san = X509V3_EXT_nconf_nid(NULL, NULL, NID_subject_alt_name,
-                            "DNS:localhost,IP:127.0.0.1,IP:::1");
+  san = X509V3_EXT_nconf_nid(NULL, NULL, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
   if (!X509_set_version(x, X509_VERSION_3) ||
       !ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL)) ||
       !X509_gmtime_adj(X509_getm_notBefore(x), -3600) ||
       !X509_gmtime_adj(X509_getm_notAfter(x), 30L * 24 * 3600) ||
-      !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const uint8_t *)"guise echo", -1, -1, 0) ||
-      !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const uint8_t *)"localhost", -1, -1, 0) ||
+      !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const uint8_t *)"guise echo", -1, -1,
+                                  0) ||
+      !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const uint8_t *)"localhost", -1, -1,
+                                  0) ||
       !X509_set_issuer_name(x, name) || san == NULL || !X509_add_ext(x, san, -1) ||
       !X509_set_pubkey(x, pkey) || !X509_sign(x, pkey, EVP_sha256())) {
     tls_error(err, errlen, "making the self-signed certificate");
@@ -76,8 +77,7 @@ static int select_alpn(SSL *ssl, const uint8_t **out, uint8_t *outlen, const uin
   return SSL_TLSEXT_ERR_OK;
 }
 
-SSL_CTX *echo_tls_ctx_new(const char *cert_file, const char *key_file, char *err,
-                          size_t errlen) {
+SSL_CTX *echo_tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_method());
   if (ctx == NULL) {
     tls_error(err, errlen, "SSL_CTX_new");
@@ -97,8 +97,8 @@ SSL_CTX *echo_tls_ctx_new(const char *cert_file, const char *key_file, char *err
   if (cert_file != NULL) {
     ok = SSL_CTX_use_certificate_chain_file(ctx, cert_file);
     if (!ok) tls_error(err, errlen, cert_file);
-    if (ok && !(ok = SSL_CTX_use_PrivateKey_file(ctx, key_file ? key_file : cert_file,
-                                                 SSL_FILETYPE_PEM)))
+    if (ok &&
+        !(ok = SSL_CTX_use_PrivateKey_file(ctx, key_file ? key_file : cert_file, SSL_FILETYPE_PEM)))
       tls_error(err, errlen, key_file ? key_file : cert_file);
     if (ok && !(ok = SSL_CTX_check_private_key(ctx)))
       tls_error(err, errlen, "certificate and key do not match");
@@ -125,7 +125,8 @@ void echo_tls_describe(SSL *ssl, json_t *tls) {
   json_object_set_new(neg, "cipher", c ? json_string(SSL_CIPHER_standard_name(c)) : json_null());
   const char *gname = group ? SSL_get_curve_name(group) : NULL;
   json_object_set_new(neg, "group", gname ? json_string(gname) : json_null());
-  json_object_set_new(neg, "alpn", alpn_len ? json_stringn((const char *)alpn, alpn_len) : json_null());
+  json_object_set_new(neg, "alpn",
+                      alpn_len ? json_stringn((const char *)alpn, alpn_len) : json_null());
   json_object_set_new(neg, "sni", sni ? json_string(sni) : json_null());
   json_object_set_new(neg, "resumed", json_boolean(SSL_session_reused(ssl)));
   json_object_set_new(tls, "negotiated", neg);

@@ -41,28 +41,28 @@ extern "C" {
 
 /* Result of every parse call. */
 typedef enum gfp_status {
-    GFP_ERROR = -1,    /* malformed or over a limit: see err_offset / err_reason */
-    GFP_DONE = 0,      /* complete; fields are valid */
-    GFP_NEED_MORE = 1, /* consistent so far but incomplete: call again with more bytes */
-    GFP_NOT_TLS = 2    /* gfp_ch_parse only: the flight is another protocol (see kind) */
+  GFP_ERROR = -1,    /* malformed or over a limit: see err_offset / err_reason */
+  GFP_DONE = 0,      /* complete; fields are valid */
+  GFP_NEED_MORE = 1, /* consistent so far but incomplete: call again with more bytes */
+  GFP_NOT_TLS = 2    /* gfp_ch_parse only: the flight is another protocol (see kind) */
 } gfp_status;
 
 /* A byte string owned by a parse object. */
 typedef struct gfp_bytes {
-    const uint8_t *data;
-    size_t len;
+  const uint8_t *data;
+  size_t len;
 } gfp_bytes;
 
 /* A list of 16-bit values (8-bit wire values are widened) owned by a parse object. */
 typedef struct gfp_u16s {
-    const uint16_t *v;
-    size_t n;
+  const uint16_t *v;
+  size_t n;
 } gfp_u16s;
 
 /* A list of byte strings owned by a parse object. */
 typedef struct gfp_names {
-    const gfp_bytes *v;
-    size_t n;
+  const gfp_bytes *v;
+  size_t n;
 } gfp_names;
 
 /* RFC 8701 GREASE test (0x0a0a, 0x1a1a, ... 0xfafa). Applies to cipher suites,
@@ -80,129 +80,129 @@ void gfp_sha256_hex12(const void *data, size_t len, char out[13]);
 
 /* What the first flight turned out to be. */
 typedef enum gfp_flight_kind {
-    GFP_FLIGHT_UNKNOWN = 0, /* not enough bytes yet, or an unrecognised protocol */
-    GFP_FLIGHT_TLS,         /* TLS records (content type 22) */
-    GFP_FLIGHT_SSLV2,       /* SSLv2-compatible ClientHello (first byte has bit 7 set) */
-    GFP_FLIGHT_HTTP1,       /* plaintext HTTP/1.x request (method token + SP) */
-    GFP_FLIGHT_H2_PREFACE,  /* plaintext HTTP/2 connection preface ("PRI * HTTP/2.0") */
-    GFP_FLIGHT_SSH,         /* SSH identification string ("SSH-", RFC 4253 §4.2) */
-    GFP_FLIGHT_SOCKS        /* SOCKS request (first byte 4 or 5: RFC 1928, SOCKS4(a)) */
+  GFP_FLIGHT_UNKNOWN = 0, /* not enough bytes yet, or an unrecognised protocol */
+  GFP_FLIGHT_TLS,         /* TLS records (content type 22) */
+  GFP_FLIGHT_SSLV2,       /* SSLv2-compatible ClientHello (first byte has bit 7 set) */
+  GFP_FLIGHT_HTTP1,       /* plaintext HTTP/1.x request (method token + SP) */
+  GFP_FLIGHT_H2_PREFACE,  /* plaintext HTTP/2 connection preface ("PRI * HTTP/2.0") */
+  GFP_FLIGHT_SSH,         /* SSH identification string ("SSH-", RFC 4253 §4.2) */
+  GFP_FLIGHT_SOCKS        /* SOCKS request (first byte 4 or 5: RFC 1928, SOCKS4(a)) */
 } gfp_flight_kind;
 
 /* How an extension body was decoded; selects the member of gfp_ext.u. */
 typedef enum gfp_ext_kind {
-    GFP_EXT_RAW = 0,        /* unknown or GREASE type: only |body| */
-    GFP_EXT_SERVER_NAME,    /* 0      u.sni */
-    GFP_EXT_STATUS_REQUEST, /* 5      u.status_request */
-    GFP_EXT_U16_LIST,       /* 10 supported_groups, 13 signature_algorithms,
+  GFP_EXT_RAW = 0,        /* unknown or GREASE type: only |body| */
+  GFP_EXT_SERVER_NAME,    /* 0      u.sni */
+  GFP_EXT_STATUS_REQUEST, /* 5      u.status_request */
+  GFP_EXT_U16_LIST,       /* 10 supported_groups, 13 signature_algorithms,
                              * 34 delegated_credentials, 43 supported_versions,
                              * 27 compress_certificate, 50 signature_algorithms_cert,
                              * 11 ec_point_formats, 45 psk_key_exchange_modes
                              * (8-bit values widened)                 u.list */
-    GFP_EXT_ALPN,           /* 16 ALPN, 17513 / 17613 ALPS           u.protocols */
-    GFP_EXT_KEY_SHARE,      /* 51                                    u.key_share */
-    GFP_EXT_PRE_SHARED_KEY, /* 41                                    u.psk */
-    GFP_EXT_ECH,            /* 0xfe0d encrypted_client_hello          u.ech */
-    GFP_EXT_LENGTH,         /* 21 padding, 35 session_ticket, 18 SCT, 42 early_data,
+  GFP_EXT_ALPN,           /* 16 ALPN, 17513 / 17613 ALPS           u.protocols */
+  GFP_EXT_KEY_SHARE,      /* 51                                    u.key_share */
+  GFP_EXT_PRE_SHARED_KEY, /* 41                                    u.psk */
+  GFP_EXT_ECH,            /* 0xfe0d encrypted_client_hello          u.ech */
+  GFP_EXT_LENGTH,         /* 21 padding, 35 session_ticket, 18 SCT, 42 early_data,
                              * 23 extended_master_secret: body length u.length */
-    GFP_EXT_RENEGOTIATION,  /* 0xff01: renegotiated_connection length u.length */
-    GFP_EXT_RECORD_SIZE     /* 28 record_size_limit                  u.record_size_limit */
+  GFP_EXT_RENEGOTIATION,  /* 0xff01: renegotiated_connection length u.length */
+  GFP_EXT_RECORD_SIZE     /* 28 record_size_limit                  u.record_size_limit */
 } gfp_ext_kind;
 
 /* One key_share entry (RFC 8446 §4.2.8). */
 typedef struct gfp_key_share {
-    uint16_t group;
-    uint16_t key_len;
+  uint16_t group;
+  uint16_t key_len;
 } gfp_key_share;
 
 /* One extension, in wire order. */
 typedef struct gfp_ext {
-    uint16_t type;
-    bool grease;
-    gfp_ext_kind kind;
-    size_t offset;  /* of the extension's type field, from the start of the flight */
-    gfp_bytes body; /* extension_data, always kept */
-    /* Non-NULL when the body does not decode as its type requires (static reason):
+  uint16_t type;
+  bool grease;
+  gfp_ext_kind kind;
+  size_t offset;  /* of the extension's type field, from the start of the flight */
+  gfp_bytes body; /* extension_data, always kept */
+  /* Non-NULL when the body does not decode as its type requires (static reason):
      * |kind| is then GFP_EXT_RAW, and |malformed_offset| is the byte in the flight where
      * decoding stopped. The hello itself is still GFP_DONE: the extension's type and
      * length are sound, so every fingerprint that does not read this body is still
      * computed (gfp_tls_fp_depends). */
-    const char *malformed;
-    size_t malformed_offset;
-    union {
-        struct {
-            gfp_bytes host_name; /* first entry of type host_name(0); empty if none */
-            size_t count;        /* ServerNameList entries */
-        } sni;
-        struct {
-            uint8_t status_type;         /* 1 = ocsp */
-            size_t responder_id_list_len; /* ocsp only */
-            size_t request_extensions_len; /* ocsp only */
-        } status_request;
-        gfp_u16s list;
-        gfp_names protocols;
-        struct {
-            const gfp_key_share *v;
-            size_t n;
-        } key_share;
-        struct {
-            size_t identity_count;
-            gfp_u16s identity_lengths;
-            gfp_u16s binder_lengths;
-        } psk;
-        struct {
-            uint8_t type;     /* 0 outer, 1 inner (draft-ietf-tls-esni §5) */
-            uint16_t kdf_id;  /* outer only */
-            uint16_t aead_id; /* outer only */
-            uint8_t config_id;
-            size_t enc_len;
-            size_t payload_len;
-        } ech;
-        size_t length;
-        uint16_t record_size_limit;
-    } u;
+  const char *malformed;
+  size_t malformed_offset;
+  union {
+    struct {
+      gfp_bytes host_name; /* first entry of type host_name(0); empty if none */
+      size_t count;        /* ServerNameList entries */
+    } sni;
+    struct {
+      uint8_t status_type;           /* 1 = ocsp */
+      size_t responder_id_list_len;  /* ocsp only */
+      size_t request_extensions_len; /* ocsp only */
+    } status_request;
+    gfp_u16s list;
+    gfp_names protocols;
+    struct {
+      const gfp_key_share *v;
+      size_t n;
+    } key_share;
+    struct {
+      size_t identity_count;
+      gfp_u16s identity_lengths;
+      gfp_u16s binder_lengths;
+    } psk;
+    struct {
+      uint8_t type;     /* 0 outer, 1 inner (draft-ietf-tls-esni §5) */
+      uint16_t kdf_id;  /* outer only */
+      uint16_t aead_id; /* outer only */
+      uint8_t config_id;
+      size_t enc_len;
+      size_t payload_len;
+    } ech;
+    size_t length;
+    uint16_t record_size_limit;
+  } u;
 } gfp_ext;
 
 typedef struct gfp_clienthello gfp_clienthello;
 
 struct gfp_clienthello {
-    /* ---- valid after GFP_NOT_TLS, GFP_DONE ---- */
-    gfp_flight_kind kind;
+  /* ---- valid after GFP_NOT_TLS, GFP_DONE ---- */
+  gfp_flight_kind kind;
 
-    /* ---- valid after GFP_DONE ---- */
-    uint16_t record_version; /* legacy_record_version of the first record */
-    size_t record_count;     /* records the ClientHello spanned */
-    size_t consumed;         /* flight bytes up to the end of the last of those records */
-    size_t trailing_handshake; /* handshake bytes after the ClientHello in its last record */
-    size_t body_len;         /* ClientHello body length (handshake header excluded) */
+  /* ---- valid after GFP_DONE ---- */
+  uint16_t record_version;   /* legacy_record_version of the first record */
+  size_t record_count;       /* records the ClientHello spanned */
+  size_t consumed;           /* flight bytes up to the end of the last of those records */
+  size_t trailing_handshake; /* handshake bytes after the ClientHello in its last record */
+  size_t body_len;           /* ClientHello body length (handshake header excluded) */
 
-    uint16_t legacy_version; /* RFC 8446 §4.1.2 */
-    uint8_t random[32];
-    gfp_bytes session_id;
-    gfp_u16s ciphers;
-    gfp_bytes compression_methods;
-    bool has_extensions_block; /* false for an SSL 3.0-style hello without extensions */
-    const gfp_ext *exts;
-    size_t ext_count;
-    size_t malformed_count; /* extensions with a body that did not decode (gfp_ext) */
+  uint16_t legacy_version; /* RFC 8446 §4.1.2 */
+  uint8_t random[32];
+  gfp_bytes session_id;
+  gfp_u16s ciphers;
+  gfp_bytes compression_methods;
+  bool has_extensions_block; /* false for an SSL 3.0-style hello without extensions */
+  const gfp_ext *exts;
+  size_t ext_count;
+  size_t malformed_count; /* extensions with a body that did not decode (gfp_ext) */
 
-    /* ---- valid after GFP_ERROR ---- */
-    size_t err_offset;      /* byte offset in the flight where parsing failed */
-    const char *err_reason; /* static string */
+  /* ---- valid after GFP_ERROR ---- */
+  size_t err_offset;      /* byte offset in the flight where parsing failed */
+  const char *err_reason; /* static string */
 
-    /* ---- storage, private ---- */
-    uint8_t msg_[4 + GFP_CH_MAX_BODY]; /* handshake header + body, reassembled */
-    gfp_ext exts_[GFP_CH_MAX_EXTENSIONS];
-    gfp_key_share ks_[GFP_CH_MAX_KEY_SHARES];
-    size_t ks_used_;
-    uint16_t u16_[GFP_CH_MAX_U16];
-    size_t u16_used_;
-    gfp_bytes names_[GFP_CH_MAX_NAMES];
-    size_t names_used_;
-    struct {
-        size_t msg_off, flight_off, len;
-    } frags_[GFP_CH_MAX_RECORDS];
-    size_t frag_count_;
+  /* ---- storage, private ---- */
+  uint8_t msg_[4 + GFP_CH_MAX_BODY]; /* handshake header + body, reassembled */
+  gfp_ext exts_[GFP_CH_MAX_EXTENSIONS];
+  gfp_key_share ks_[GFP_CH_MAX_KEY_SHARES];
+  size_t ks_used_;
+  uint16_t u16_[GFP_CH_MAX_U16];
+  size_t u16_used_;
+  gfp_bytes names_[GFP_CH_MAX_NAMES];
+  size_t names_used_;
+  struct {
+    size_t msg_off, flight_off, len;
+  } frags_[GFP_CH_MAX_RECORDS];
+  size_t frag_count_;
 };
 
 /* Allocates a parse object (one bounded allocation, about 165 KiB). NULL on failure.
@@ -233,18 +233,18 @@ const char *gfp_tls_ext_name(uint16_t type);
  * struct, freed by gfp_tls_fp_free(). A fingerprint that reads the body of a malformed
  * extension cannot be computed: its string is NULL (and its _md5 empty). */
 typedef struct gfp_tls_fp {
-    char *ja3, *ja3n, *ja4, *ja4_r, *ja4_o, *ja4_ro, *peetprint;
-    char ja3_md5[33];
-    char ja3n_md5[33];
-    char peetprint_md5[33];
+  char *ja3, *ja3n, *ja4, *ja4_r, *ja4_o, *ja4_ro, *peetprint;
+  char ja3_md5[33];
+  char ja3n_md5[33];
+  char peetprint_md5[33];
 } gfp_tls_fp;
 
 /* Fingerprint families, as bits of gfp_tls_fp_depends(). */
 enum {
-    GFP_FP_JA3 = 1u << 0,      /* ja3, ja3_md5 */
-    GFP_FP_JA3N = 1u << 1,     /* ja3n, ja3n_md5 */
-    GFP_FP_JA4 = 1u << 2,      /* ja4, ja4_r, ja4_o, ja4_ro */
-    GFP_FP_PEETPRINT = 1u << 3 /* peetprint, peetprint_md5 */
+  GFP_FP_JA3 = 1u << 0,      /* ja3, ja3_md5 */
+  GFP_FP_JA3N = 1u << 1,     /* ja3n, ja3n_md5 */
+  GFP_FP_JA4 = 1u << 2,      /* ja4, ja4_r, ja4_o, ja4_ro */
+  GFP_FP_PEETPRINT = 1u << 3 /* peetprint, peetprint_md5 */
 };
 
 /* The fingerprints that read the BODY of an extension of |type| (the type list alone
@@ -277,76 +277,76 @@ int gfp_ja4_toggle_padding(const char *ja4_r, char *out, size_t cap);
 
 /* RFC 9113 §6 frame types used here. */
 enum {
-    GFP_H2_DATA = 0x0,
-    GFP_H2_HEADERS = 0x1,
-    GFP_H2_PRIORITY = 0x2,
-    GFP_H2_RST_STREAM = 0x3,
-    GFP_H2_SETTINGS = 0x4,
-    GFP_H2_PUSH_PROMISE = 0x5,
-    GFP_H2_PING = 0x6,
-    GFP_H2_GOAWAY = 0x7,
-    GFP_H2_WINDOW_UPDATE = 0x8,
-    GFP_H2_CONTINUATION = 0x9
+  GFP_H2_DATA = 0x0,
+  GFP_H2_HEADERS = 0x1,
+  GFP_H2_PRIORITY = 0x2,
+  GFP_H2_RST_STREAM = 0x3,
+  GFP_H2_SETTINGS = 0x4,
+  GFP_H2_PUSH_PROMISE = 0x5,
+  GFP_H2_PING = 0x6,
+  GFP_H2_GOAWAY = 0x7,
+  GFP_H2_WINDOW_UPDATE = 0x8,
+  GFP_H2_CONTINUATION = 0x9
 };
 
 /* RFC 9113 §6.2 / §6.3 priority fields (RFC 7540 semantics; deprecated but still sent). */
 typedef struct gfp_h2_priority {
-    bool exclusive;
-    uint32_t depends_on;
-    uint16_t weight; /* wire value + 1: 1..256 */
+  bool exclusive;
+  uint32_t depends_on;
+  uint16_t weight; /* wire value + 1: 1..256 */
 } gfp_h2_priority;
 
 typedef struct gfp_h2_setting {
-    uint16_t id;
-    uint32_t value;
+  uint16_t id;
+  uint32_t value;
 } gfp_h2_setting;
 
 /* One frame, in wire order, up to and including the frame that ended the first request's
  * header block. */
 typedef struct gfp_h2_frame {
-    size_t offset; /* of the 9-byte frame header, from the start of the input */
-    uint32_t length;
-    uint8_t type;
-    uint8_t flags;
-    uint32_t stream_id;
-    /* SETTINGS: parameters settings[settings_first .. settings_first+settings_count) */
-    size_t settings_first, settings_count;
-    uint32_t window_increment; /* WINDOW_UPDATE */
-    bool has_priority;         /* PRIORITY, or HEADERS with the PRIORITY flag */
-    gfp_h2_priority priority;
+  size_t offset; /* of the 9-byte frame header, from the start of the input */
+  uint32_t length;
+  uint8_t type;
+  uint8_t flags;
+  uint32_t stream_id;
+  /* SETTINGS: parameters settings[settings_first .. settings_first+settings_count) */
+  size_t settings_first, settings_count;
+  uint32_t window_increment; /* WINDOW_UPDATE */
+  bool has_priority;         /* PRIORITY, or HEADERS with the PRIORITY flag */
+  gfp_h2_priority priority;
 } gfp_h2_frame;
 
 /* A decoded header field of the first request, as sent (case and order kept). */
 typedef struct gfp_h2_header {
-    gfp_bytes name;
-    gfp_bytes value;
-    bool never_index; /* HPACK "never indexed" literal (RFC 7541 §6.2.3) */
+  gfp_bytes name;
+  gfp_bytes value;
+  bool never_index; /* HPACK "never indexed" literal (RFC 7541 §6.2.3) */
 } gfp_h2_header;
 
 typedef struct gfp_h2_preface {
-    /* ---- valid after GFP_DONE ---- */
-    const gfp_h2_frame *frames;
-    size_t frame_count;
-    const gfp_h2_setting *settings; /* every SETTINGS parameter, wire order */
-    size_t settings_count;
-    const gfp_h2_frame *headers_frame; /* the first HEADERS frame */
-    const gfp_h2_header *headers;
-    size_t header_count;
-    size_t consumed; /* input bytes up to the end of the frame that ended the block */
+  /* ---- valid after GFP_DONE ---- */
+  const gfp_h2_frame *frames;
+  size_t frame_count;
+  const gfp_h2_setting *settings; /* every SETTINGS parameter, wire order */
+  size_t settings_count;
+  const gfp_h2_frame *headers_frame; /* the first HEADERS frame */
+  const gfp_h2_header *headers;
+  size_t header_count;
+  size_t consumed; /* input bytes up to the end of the frame that ended the block */
 
-    /* ---- valid after GFP_ERROR ---- */
-    size_t err_offset;
-    const char *err_reason;
+  /* ---- valid after GFP_ERROR ---- */
+  size_t err_offset;
+  const char *err_reason;
 
-    /* ---- storage, private ---- */
-    gfp_h2_frame frames_[GFP_H2_MAX_FRAMES];
-    gfp_h2_setting settings_[GFP_H2_MAX_SETTINGS];
-    gfp_h2_header headers_[GFP_H2_MAX_HEADERS];
-    uint8_t block_[GFP_H2_MAX_HEADER_BLOCK];
-    uint8_t decoded_[GFP_H2_MAX_DECODED];
-    struct {
-        size_t block_off, input_off, len;
-    } frags_[GFP_H2_MAX_FRAMES];
+  /* ---- storage, private ---- */
+  gfp_h2_frame frames_[GFP_H2_MAX_FRAMES];
+  gfp_h2_setting settings_[GFP_H2_MAX_SETTINGS];
+  gfp_h2_header headers_[GFP_H2_MAX_HEADERS];
+  uint8_t block_[GFP_H2_MAX_HEADER_BLOCK];
+  uint8_t decoded_[GFP_H2_MAX_DECODED];
+  struct {
+    size_t block_off, input_off, len;
+  } frags_[GFP_H2_MAX_FRAMES];
 } gfp_h2_preface;
 
 /* Allocates a parse object (one bounded allocation, about 140 KiB). NULL on failure.
@@ -364,8 +364,8 @@ gfp_status gfp_h2_parse(gfp_h2_preface *h2, const uint8_t *data, size_t len);
 /* ---- Akamai HTTP/2 fingerprint (fp_h2.c) ------------------------------------------- */
 
 typedef struct gfp_h2_fp {
-    char *akamai; /* "S|WU|P|PS", owned, NUL-terminated */
-    char akamai_md5[33];
+  char *akamai; /* "S|WU|P|PS", owned, NUL-terminated */
+  char akamai_md5[33];
 } gfp_h2_fp;
 
 /* Computes the Akamai fingerprint of a GFP_DONE preface. 0, or -1 on allocation failure
@@ -376,35 +376,35 @@ void gfp_h2_fp_free(gfp_h2_fp *fp);
 /* ---- HTTP/1.x request head (http1_request.c) ---------------------------------------- */
 
 typedef struct gfp_h1_header {
-    gfp_bytes name;  /* original case */
-    gfp_bytes value; /* surrounding whitespace removed (RFC 9112 §5) */
+  gfp_bytes name;  /* original case */
+  gfp_bytes value; /* surrounding whitespace removed (RFC 9112 §5) */
 } gfp_h1_header;
 
 typedef struct gfp_h1_request {
-    /* ---- valid after GFP_DONE ---- */
-    gfp_bytes method;
-    gfp_bytes target;
-    uint8_t version_major, version_minor;
-    const gfp_h1_header *headers;
-    size_t header_count;
-    size_t head_len;    /* bytes up to and including the empty line */
-    bool bare_lf;       /* some line ended in LF without CR (RFC 9112 §2.2 tolerance) */
-    size_t leading_empty_lines; /* CRLFs skipped before the request line */
+  /* ---- valid after GFP_DONE ---- */
+  gfp_bytes method;
+  gfp_bytes target;
+  uint8_t version_major, version_minor;
+  const gfp_h1_header *headers;
+  size_t header_count;
+  size_t head_len;            /* bytes up to and including the empty line */
+  bool bare_lf;               /* some line ended in LF without CR (RFC 9112 §2.2 tolerance) */
+  size_t leading_empty_lines; /* CRLFs skipped before the request line */
 
-    /* ---- valid after GFP_ERROR ---- */
-    size_t err_offset;
-    const char *err_reason;
+  /* ---- valid after GFP_ERROR ---- */
+  size_t err_offset;
+  const char *err_reason;
 
-    /* ---- state and storage, private ---- */
-    size_t scanned_;     /* bytes whose lines were already validated */
-    size_t line_start_;  /* start of the current, unterminated line */
-    int stage_;          /* 0 request line, 1 headers, 2 done, -1 error */
-    struct {
-        size_t off, len;
-    } hname_[GFP_H1_MAX_HEADERS], hvalue_[GFP_H1_MAX_HEADERS];
-    size_t method_off_, method_len_, target_off_, target_len_;
-    gfp_h1_header headers_[GFP_H1_MAX_HEADERS];
-    uint8_t head_[GFP_H1_MAX_HEAD];
+  /* ---- state and storage, private ---- */
+  size_t scanned_;    /* bytes whose lines were already validated */
+  size_t line_start_; /* start of the current, unterminated line */
+  int stage_;         /* 0 request line, 1 headers, 2 done, -1 error */
+  struct {
+    size_t off, len;
+  } hname_[GFP_H1_MAX_HEADERS], hvalue_[GFP_H1_MAX_HEADERS];
+  size_t method_off_, method_len_, target_off_, target_len_;
+  gfp_h1_header headers_[GFP_H1_MAX_HEADERS];
+  uint8_t head_[GFP_H1_MAX_HEAD];
 } gfp_h1_request;
 
 /* Allocates a parse object in its initial state (one allocation, about 70 KiB). NULL
@@ -427,21 +427,21 @@ gfp_status gfp_h1_parse(gfp_h1_request *req, const uint8_t *data, size_t len);
  * bytes including CR LF. A client sends it first; a server may send other lines before
  * its own, a client may not. */
 typedef struct gfp_ssh_ident {
-    /* ---- valid after GFP_DONE ---- */
-    gfp_bytes line;             /* the identification string without its line end */
-    gfp_bytes proto_version;    /* "2.0", "1.99", ... */
-    gfp_bytes software_version; /* "OpenSSH_9.2p1" */
-    gfp_bytes comments;         /* after the first SP; empty if none */
-    bool has_comments;
-    bool bare_lf;               /* ended in LF alone (older implementations) */
-    size_t len;                 /* bytes including the line end */
+  /* ---- valid after GFP_DONE ---- */
+  gfp_bytes line;             /* the identification string without its line end */
+  gfp_bytes proto_version;    /* "2.0", "1.99", ... */
+  gfp_bytes software_version; /* "OpenSSH_9.2p1" */
+  gfp_bytes comments;         /* after the first SP; empty if none */
+  bool has_comments;
+  bool bare_lf; /* ended in LF alone (older implementations) */
+  size_t len;   /* bytes including the line end */
 
-    /* ---- valid after GFP_ERROR ---- */
-    size_t err_offset;
-    const char *err_reason;
+  /* ---- valid after GFP_ERROR ---- */
+  size_t err_offset;
+  const char *err_reason;
 
-    /* ---- storage, private ---- */
-    uint8_t line_[256];
+  /* ---- storage, private ---- */
+  uint8_t line_[256];
 } gfp_ssh_ident;
 
 /* Parses the identification string at the start of |data|. Returns GFP_DONE, GFP_NEED_MORE
@@ -456,24 +456,24 @@ gfp_status gfp_ssh_parse(gfp_ssh_ident *id, const uint8_t *data, size_t len);
  * request. Read from the client's bytes alone (the server's choices are implied by
  * what the client sends next). */
 typedef struct gfp_socks {
-    /* ---- valid after GFP_DONE ---- */
-    uint8_t version;     /* 4 or 5 */
-    uint8_t command;     /* 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE (5 only) */
-    uint8_t methods[255]; /* SOCKS5 authentication methods offered, in order */
-    size_t method_count;
-    bool userpass;       /* RFC 1929 sub-negotiation sent */
-    size_t username_len; /* RFC 1929 UNAME or SOCKS4 USERID length (never the bytes) */
-    uint8_t atyp;        /* SOCKS5: 1 IPv4, 3 domain, 4 IPv6; SOCKS4: 1, or 3 for 4a */
-    uint8_t host[256];   /* domain name (NUL-terminated), or the address bytes */
-    size_t host_len;
-    uint16_t port;
-    size_t len;          /* client bytes of the whole handshake */
+  /* ---- valid after GFP_DONE ---- */
+  uint8_t version;      /* 4 or 5 */
+  uint8_t command;      /* 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE (5 only) */
+  uint8_t methods[255]; /* SOCKS5 authentication methods offered, in order */
+  size_t method_count;
+  bool userpass;       /* RFC 1929 sub-negotiation sent */
+  size_t username_len; /* RFC 1929 UNAME or SOCKS4 USERID length (never the bytes) */
+  uint8_t atyp;        /* SOCKS5: 1 IPv4, 3 domain, 4 IPv6; SOCKS4: 1, or 3 for 4a */
+  uint8_t host[256];   /* domain name (NUL-terminated), or the address bytes */
+  size_t host_len;
+  uint16_t port;
+  size_t len; /* client bytes of the whole handshake */
 
-    /* ---- valid after GFP_ERROR ---- */
-    size_t greeting_len; /* > 0 once a well-formed first message was read: an error
+  /* ---- valid after GFP_ERROR ---- */
+  size_t greeting_len; /* > 0 once a well-formed first message was read: an error
                           * before it means "not SOCKS", after it "a broken SOCKS client" */
-    size_t err_offset;
-    const char *err_reason;
+  size_t err_offset;
+  const char *err_reason;
 } gfp_socks;
 
 /* Parses a SOCKS client handshake at the start of |data|. Returns GFP_DONE (|len| bytes

@@ -91,66 +91,69 @@ static json_t *extension(const gfp_ext *e) {
   put(o, "data", gfp_report_hex(e->body.data, e->body.len), &ok);
   if (e->malformed != NULL) put(o, "malformed", json_string(e->malformed), &ok);
   switch (e->kind) {
-    case GFP_EXT_RAW:
-      break;
-    case GFP_EXT_SERVER_NAME:
-      put(o, "server_name", gfp_report_text(e->u.sni.host_name.data, e->u.sni.host_name.len), &ok);
-      put(o, "entries", json_integer((json_int_t)e->u.sni.count), &ok);
-      break;
-    case GFP_EXT_STATUS_REQUEST:
-      put(o, "status_type", json_integer(e->u.status_request.status_type), &ok);
-      put(o, "responder_id_list_length",
-          json_integer((json_int_t)e->u.status_request.responder_id_list_len), &ok);
-      put(o, "request_extensions_length",
-          json_integer((json_int_t)e->u.status_request.request_extensions_len), &ok);
-      break;
-    case GFP_EXT_U16_LIST:
-      put(o, "values", u16_list(e->u.list), &ok);
-      break;
-    case GFP_EXT_ALPN:
-      put(o, "protocols", names_list(e->u.protocols), &ok);
-      break;
-    case GFP_EXT_KEY_SHARE: {
-      json_t *a = json_array();
-      if (a == NULL) ok = 0;
-      for (size_t i = 0; a && ok && i < e->u.key_share.n; i++) {
-        json_t *ks = json_object();
-        if (ks == NULL) { ok = 0; break; }
-        put(ks, "group", hex16(e->u.key_share.v[i].group), &ok);
-        put(ks, "key_length", json_integer(e->u.key_share.v[i].key_len), &ok);
-        push(a, ks, &ok);
+  case GFP_EXT_RAW:
+    break;
+  case GFP_EXT_SERVER_NAME:
+    put(o, "server_name", gfp_report_text(e->u.sni.host_name.data, e->u.sni.host_name.len), &ok);
+    put(o, "entries", json_integer((json_int_t)e->u.sni.count), &ok);
+    break;
+  case GFP_EXT_STATUS_REQUEST:
+    put(o, "status_type", json_integer(e->u.status_request.status_type), &ok);
+    put(o, "responder_id_list_length",
+        json_integer((json_int_t)e->u.status_request.responder_id_list_len), &ok);
+    put(o, "request_extensions_length",
+        json_integer((json_int_t)e->u.status_request.request_extensions_len), &ok);
+    break;
+  case GFP_EXT_U16_LIST:
+    put(o, "values", u16_list(e->u.list), &ok);
+    break;
+  case GFP_EXT_ALPN:
+    put(o, "protocols", names_list(e->u.protocols), &ok);
+    break;
+  case GFP_EXT_KEY_SHARE: {
+    json_t *a = json_array();
+    if (a == NULL) ok = 0;
+    for (size_t i = 0; a && ok && i < e->u.key_share.n; i++) {
+      json_t *ks = json_object();
+      if (ks == NULL) {
+        ok = 0;
+        break;
       }
-      put(o, "key_shares", a, &ok);
-      break;
+      put(ks, "group", hex16(e->u.key_share.v[i].group), &ok);
+      put(ks, "key_length", json_integer(e->u.key_share.v[i].key_len), &ok);
+      push(a, ks, &ok);
     }
-    case GFP_EXT_PRE_SHARED_KEY: {
-      json_t *il = json_array(), *bl = json_array();
-      if (il == NULL || bl == NULL) ok = 0;
-      for (size_t i = 0; il && ok && i < e->u.psk.identity_lengths.n; i++)
-        push(il, json_integer(e->u.psk.identity_lengths.v[i]), &ok);
-      for (size_t i = 0; bl && ok && i < e->u.psk.binder_lengths.n; i++)
-        push(bl, json_integer(e->u.psk.binder_lengths.v[i]), &ok);
-      put(o, "identities", json_integer((json_int_t)e->u.psk.identity_count), &ok);
-      put(o, "identity_lengths", il, &ok);
-      put(o, "binder_lengths", bl, &ok);
-      break;
+    put(o, "key_shares", a, &ok);
+    break;
+  }
+  case GFP_EXT_PRE_SHARED_KEY: {
+    json_t *il = json_array(), *bl = json_array();
+    if (il == NULL || bl == NULL) ok = 0;
+    for (size_t i = 0; il && ok && i < e->u.psk.identity_lengths.n; i++)
+      push(il, json_integer(e->u.psk.identity_lengths.v[i]), &ok);
+    for (size_t i = 0; bl && ok && i < e->u.psk.binder_lengths.n; i++)
+      push(bl, json_integer(e->u.psk.binder_lengths.v[i]), &ok);
+    put(o, "identities", json_integer((json_int_t)e->u.psk.identity_count), &ok);
+    put(o, "identity_lengths", il, &ok);
+    put(o, "binder_lengths", bl, &ok);
+    break;
+  }
+  case GFP_EXT_ECH:
+    put(o, "ech_type", json_string(e->u.ech.type == 0 ? "outer" : "inner"), &ok);
+    if (e->u.ech.type == 0) {
+      put(o, "kdf", hex16(e->u.ech.kdf_id), &ok);
+      put(o, "aead", hex16(e->u.ech.aead_id), &ok);
+      put(o, "config_id", json_integer(e->u.ech.config_id), &ok);
+      put(o, "enc_length", json_integer((json_int_t)e->u.ech.enc_len), &ok);
+      put(o, "payload_length", json_integer((json_int_t)e->u.ech.payload_len), &ok);
     }
-    case GFP_EXT_ECH:
-      put(o, "ech_type", json_string(e->u.ech.type == 0 ? "outer" : "inner"), &ok);
-      if (e->u.ech.type == 0) {
-        put(o, "kdf", hex16(e->u.ech.kdf_id), &ok);
-        put(o, "aead", hex16(e->u.ech.aead_id), &ok);
-        put(o, "config_id", json_integer(e->u.ech.config_id), &ok);
-        put(o, "enc_length", json_integer((json_int_t)e->u.ech.enc_len), &ok);
-        put(o, "payload_length", json_integer((json_int_t)e->u.ech.payload_len), &ok);
-      }
-      break;
-    case GFP_EXT_LENGTH:
-    case GFP_EXT_RENEGOTIATION:
-      break; /* "length" already says it all */
-    case GFP_EXT_RECORD_SIZE:
-      put(o, "record_size_limit", json_integer(e->u.record_size_limit), &ok);
-      break;
+    break;
+  case GFP_EXT_LENGTH:
+  case GFP_EXT_RENEGOTIATION:
+    break; /* "length" already says it all */
+  case GFP_EXT_RECORD_SIZE:
+    put(o, "record_size_limit", json_integer(e->u.record_size_limit), &ok);
+    break;
   }
   return finish(o, ok);
 }
@@ -203,7 +206,11 @@ json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t 
   json_t *exts = json_array(), *ciphers = json_array();
   int ok = doc && hello && fps && exts && ciphers;
   if (!ok) {
-    json_decref(doc); json_decref(hello); json_decref(fps); json_decref(exts); json_decref(ciphers);
+    json_decref(doc);
+    json_decref(hello);
+    json_decref(fps);
+    json_decref(exts);
+    json_decref(ciphers);
     return NULL;
   }
   put(doc, "client_hello", hello, &ok);
@@ -245,24 +252,33 @@ json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t 
 }
 
 static const char *frame_name(uint8_t type) {
-  static const char *const names[] = {"DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS",
-                                      "PUSH_PROMISE", "PING", "GOAWAY", "WINDOW_UPDATE",
-                                      "CONTINUATION"};
+  static const char *const names[] = {"DATA",          "HEADERS",      "PRIORITY", "RST_STREAM",
+                                      "SETTINGS",      "PUSH_PROMISE", "PING",     "GOAWAY",
+                                      "WINDOW_UPDATE", "CONTINUATION"};
   return type < sizeof(names) / sizeof(names[0]) ? names[type] : NULL;
 }
 
 /* RFC 9113 §6.5.2, RFC 8441 §3, RFC 9218 §2.1. */
 static const char *setting_name(uint16_t id) {
   switch (id) {
-    case 1: return "HEADER_TABLE_SIZE";
-    case 2: return "ENABLE_PUSH";
-    case 3: return "MAX_CONCURRENT_STREAMS";
-    case 4: return "INITIAL_WINDOW_SIZE";
-    case 5: return "MAX_FRAME_SIZE";
-    case 6: return "MAX_HEADER_LIST_SIZE";
-    case 8: return "ENABLE_CONNECT_PROTOCOL";
-    case 9: return "NO_RFC7540_PRIORITIES";
-    default: return NULL;
+  case 1:
+    return "HEADER_TABLE_SIZE";
+  case 2:
+    return "ENABLE_PUSH";
+  case 3:
+    return "MAX_CONCURRENT_STREAMS";
+  case 4:
+    return "INITIAL_WINDOW_SIZE";
+  case 5:
+    return "MAX_FRAME_SIZE";
+  case 6:
+    return "MAX_HEADER_LIST_SIZE";
+  case 8:
+    return "ENABLE_CONNECT_PROTOCOL";
+  case 9:
+    return "NO_RFC7540_PRIORITIES";
+  default:
+    return NULL;
   }
 }
 
@@ -274,7 +290,10 @@ static json_t *headers_list(const gfp_bytes *names, const gfp_bytes *values, siz
     const gfp_bytes *nm = (const gfp_bytes *)((const char *)names + i * stride);
     const gfp_bytes *vl = (const gfp_bytes *)((const char *)values + i * stride);
     json_t *pair = json_array();
-    if (pair == NULL) { ok = 0; break; }
+    if (pair == NULL) {
+      ok = 0;
+      break;
+    }
     push(pair, gfp_report_text(nm->data, nm->len), &ok);
     push(pair, gfp_report_text(vl->data, vl->len), &ok);
     push(a, pair, &ok);
@@ -285,12 +304,19 @@ static json_t *headers_list(const gfp_bytes *names, const gfp_bytes *values, siz
 json_t *gfp_report_h2(const gfp_h2_preface *h2) {
   json_t *doc = json_object(), *frames = json_array();
   int ok = doc && frames;
-  if (!ok) { json_decref(doc); json_decref(frames); return NULL; }
+  if (!ok) {
+    json_decref(doc);
+    json_decref(frames);
+    return NULL;
+  }
   put(doc, "frames", frames, &ok);
   for (size_t i = 0; ok && i < h2->frame_count; i++) {
     const gfp_h2_frame *f = &h2->frames[i];
     json_t *o = json_object();
-    if (o == NULL) { ok = 0; break; }
+    if (o == NULL) {
+      ok = 0;
+      break;
+    }
     const char *name = frame_name(f->type);
     put(o, "type", name ? json_string(name) : json_integer(f->type), &ok);
     put(o, "stream", json_integer(f->stream_id), &ok);
@@ -302,7 +328,10 @@ json_t *gfp_report_h2(const gfp_h2_preface *h2) {
       for (size_t k = 0; s && ok && k < f->settings_count; k++) {
         const gfp_h2_setting *st = &h2->settings[f->settings_first + k];
         json_t *so = json_object();
-        if (so == NULL) { ok = 0; break; }
+        if (so == NULL) {
+          ok = 0;
+          break;
+        }
         const char *sn = setting_name(st->id);
         put(so, "id", json_integer(st->id), &ok);
         put(so, "name", sn ? json_string(sn) : json_null(), &ok);
@@ -332,9 +361,9 @@ json_t *gfp_report_h2(const gfp_h2_preface *h2) {
   if (ok && h2->header_count > 0)
     put(doc, "headers",
         headers_list(&h2->headers[0].name, &h2->headers[0].value, sizeof(h2->headers[0]),
-                     h2->header_count), &ok);
-  else if (ok)
-    put(doc, "headers", json_array(), &ok);
+                     h2->header_count),
+        &ok);
+  else if (ok) put(doc, "headers", json_array(), &ok);
   if (ok && h2->headers_frame != NULL) {
     put(doc, "first_stream", json_integer(h2->headers_frame->stream_id), &ok);
   }
@@ -361,9 +390,9 @@ json_t *gfp_report_h1(const gfp_h1_request *req) {
   if (req->header_count > 0)
     put(doc, "headers",
         headers_list(&req->headers[0].name, &req->headers[0].value, sizeof(req->headers[0]),
-                     req->header_count), &ok);
-  else
-    put(doc, "headers", json_array(), &ok);
+                     req->header_count),
+        &ok);
+  else put(doc, "headers", json_array(), &ok);
   put(doc, "head_length", json_integer((json_int_t)req->head_len), &ok);
   return finish(doc, ok);
 }
@@ -374,8 +403,8 @@ json_t *gfp_report_ssh(const gfp_ssh_ident *id) {
   if (!ok) return NULL;
   put(doc, "identification", gfp_report_text(id->line.data, id->line.len), &ok);
   put(doc, "proto_version", gfp_report_text(id->proto_version.data, id->proto_version.len), &ok);
-  put(doc, "software_version",
-      gfp_report_text(id->software_version.data, id->software_version.len), &ok);
+  put(doc, "software_version", gfp_report_text(id->software_version.data, id->software_version.len),
+      &ok);
   if (id->has_comments)
     put(doc, "comments", gfp_report_text(id->comments.data, id->comments.len), &ok);
   put(doc, "line_end", json_string(id->bare_lf ? "lf" : "crlf"), &ok);
@@ -411,7 +440,8 @@ json_t *gfp_report_socks(const gfp_socks *s) {
   if (s->version == 5) {
     json_t *m = json_array();
     if (m == NULL) ok = 0;
-    for (size_t i = 0; m && ok && i < s->method_count; i++) push(m, json_integer(s->methods[i]), &ok);
+    for (size_t i = 0; m && ok && i < s->method_count; i++)
+      push(m, json_integer(s->methods[i]), &ok);
     put(doc, "methods", m, &ok);
     put(doc, "username_password", json_boolean(s->userpass), &ok);
   }
@@ -430,13 +460,20 @@ json_t *gfp_report_error(const char *stage, size_t offset, const char *reason) {
 
 const char *gfp_report_flight_kind(gfp_flight_kind kind) {
   switch (kind) {
-    case GFP_FLIGHT_TLS: return "tls";
-    case GFP_FLIGHT_SSLV2: return "sslv2-compatible hello";
-    case GFP_FLIGHT_HTTP1: return "plaintext http/1";
-    case GFP_FLIGHT_H2_PREFACE: return "plaintext http/2 preface";
-    case GFP_FLIGHT_SSH: return "ssh";
-    case GFP_FLIGHT_SOCKS: return "socks";
-    case GFP_FLIGHT_UNKNOWN: break;
+  case GFP_FLIGHT_TLS:
+    return "tls";
+  case GFP_FLIGHT_SSLV2:
+    return "sslv2-compatible hello";
+  case GFP_FLIGHT_HTTP1:
+    return "plaintext http/1";
+  case GFP_FLIGHT_H2_PREFACE:
+    return "plaintext http/2 preface";
+  case GFP_FLIGHT_SSH:
+    return "ssh";
+  case GFP_FLIGHT_SOCKS:
+    return "socks";
+  case GFP_FLIGHT_UNKNOWN:
+    break;
   }
   return "unknown protocol";
 }
