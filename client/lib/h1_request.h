@@ -7,7 +7,8 @@
  * Content-Length (see h1_request.has_body).
  *
  * Internal to libguise. I/O-free. The body is not copied: the caller sends
- * its body_len bytes after the head.
+ * its body_len bytes after the head. Called by session_h1.c only (the
+ * HTTP/1.1 session, which pulls the body after the head).
  */
 #ifndef GUISE_H1_REQUEST_H
 #define GUISE_H1_REQUEST_H

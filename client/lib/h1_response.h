@@ -1,7 +1,8 @@
 /*
  * h1_response.h — incremental, bounded HTTP/1.x response parser (RFC 9112).
  *
- * Internal to libguise. I/O-free: bytes in through h1_response_feed(), one
+ * Internal to libguise; called by session_h1.c (the HTTP/1.1 session) only.
+ * I/O-free: bytes in through h1_response_feed(), one
  * event out per call (picohttpparser style: distinct results for "need more",
  * "head ready", "body bytes", "done", error), body bytes returned as spans of
  * the caller's input (no copy). Any split of the input, down to one byte per

@@ -7,7 +7,8 @@
  * Internal to libguise. I/O-free, like nghttp2 itself: bytes from the server go
  * in through h2_recv(), bytes for the server come out of h2_send(), and events
  * come back through callbacks called from inside those two functions. Nothing
- * here touches a socket, a timer or TLS; the connection module does.
+ * here touches a socket, a timer or TLS. Its one caller is session_h2.c, the
+ * HTTP/2 session the pool drives (session.h); the pool moves the bytes.
  *
  * Two parts:
  *   h2_shape  plain data, capped: what the client preface and every request
