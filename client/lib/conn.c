@@ -29,19 +29,25 @@
 #define SLOT_TLS 1
 #define SLOT_PROXY_TLS 2
 
+/* The filters of a connection through a proxy: allocated with it, only then. */
+struct conn_proxy {
+  filter_tls ptls;   /* TLS with an https:// proxy (ptls.ssl NULL: none) */
+  filter_proxy tun;  /* the tunnel handshake */
+};
+
 struct conn {
   filter_chain chain;
   filter_tcp tcp;
-  filter_tls ptls;   /* TLS with an https:// proxy (ptls.ssl NULL: none) */
-  filter_proxy tun;  /* the tunnel handshake (tun.f.ops NULL: direct) */
-  filter_tls tls;    /* TLS with the origin (tls.ssl NULL: plaintext) */
+  filter_tls tls;    /* TLS with the origin (tls.f.ops NULL: plaintext) */
   uv_timer_t timer;  /* connect timeout, then the origin's TLS timeout */
   int pending_closes;
   int close_err;
+  int proxied;       /* |px| exists */
   conn_callbacks cb;
   void *ud;
   uint64_t t0;
   double tls_ms;
+  struct conn_proxy px[]; /* one through a proxy, else none */
 };
 
 static double elapsed_ms(const conn *c) { return (double)(uv_hrtime() - c->t0) / 1e6; }
@@ -50,9 +56,9 @@ static conn *of_chain(filter_chain *ch) { return (conn *)((char *)ch - offsetof(
 
 /* The filters that hold something, released after on_close. */
 static void close_filters(conn *c) {
-  filter *f[] = {&c->tls.f, &c->tun.f, &c->ptls.f};
+  filter *f[] = {&c->tls.f, c->proxied ? &c->px->tun.f : NULL, c->proxied ? &c->px->ptls.f : NULL};
   for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-    if (f[i]->ops) f[i]->ops->close(f[i]);
+    if (f[i] && f[i]->ops) f[i]->ops->close(f[i]);
 }
 
 static void on_closed_one(conn *c) {
@@ -176,8 +182,9 @@ static const filter_chain_ops chain_ops = {chain_up, chain_data, chain_end, chai
 
 int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, void *ud, conn **out) {
   if (o->addr == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  conn *c = calloc(1, sizeof(*c));
+  conn *c = calloc(1, sizeof(*c) + (o->proxy ? sizeof(struct conn_proxy) : 0));
   if (c == NULL) return GUISE_E_NOMEM;
+  c->proxied = o->proxy != NULL;
   c->cb = *cb;
   c->ud = ud;
   c->t0 = uv_hrtime();
@@ -198,10 +205,10 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
     int is_ip = inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
     filter_tls_config pc = {FILTER_TLS_PROXY, o->proxy_ctx, NULL, is_ip ? NULL : host, o->proxy_verify,
                             o->proxy_verify ? host : NULL, NULL, NULL, SLOT_PROXY_TLS, 0, 0};
-    r = filter_tls_init(&c->ptls, &pc);
+    r = filter_tls_init(&c->px->ptls, &pc);
   }
   if (!r && o->proxy)
-    r = filter_proxy_init(&c->tun, o->proxy, o->proxy_target_host, o->proxy_target_port, o->proxy_target_addr);
+    r = filter_proxy_init(&c->px->tun, o->proxy, o->proxy_target_host, o->proxy_target_port, o->proxy_target_addr);
   if (r) {
     close_filters(c);
     free(c);
@@ -214,8 +221,8 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   filter *f[4];
   size_t n = 0;
   f[n++] = &c->tcp.f;
-  if (c->ptls.ssl) f[n++] = &c->ptls.f;
-  if (o->proxy) f[n++] = &c->tun.f;
+  if (c->proxied && c->px->ptls.ssl) f[n++] = &c->px->ptls.f;
+  if (c->proxied) f[n++] = &c->px->tun.f;
   if (c->tls.ssl) f[n++] = &c->tls.f;
   filter_chain_init(&c->chain, &chain_ops, f, n);
   r = filter_tcp_connect(&c->tcp, o->addr);

@@ -47,9 +47,9 @@ struct filter {
   const char *layer;   /* static: the gerr layer of its failures */
   int timeout_code;    /* the timer fired during its handshake */
   int eof_code;        /* the peer closed during its handshake */
-  int restarts_timer;  /* its handshake has a timer of its own, |timeout_ms| */
-  unsigned timeout_ms;
-  int up;
+  unsigned timeout_ms; /* its handshake's own timer, when |restarts_timer| */
+  uint8_t restarts_timer;
+  uint8_t up;
 };
 
 typedef struct filter_chain_ops {

@@ -257,11 +257,11 @@ int filter_tls_init(filter_tls *t, const filter_tls_config *cfg) {
    * connect timeout, and a peer that closes during it is the proxy at fault. */
   t->f.timeout_code = origin ? GUISE_E_TIMEOUT_TLS : GUISE_E_PROXY_TIMEOUT;
   t->f.eof_code = origin ? GUISE_E_CONNECT_CLOSED : GUISE_E_PROXY_PROTOCOL;
-  t->f.restarts_timer = cfg->restarts_timer;
+  t->f.restarts_timer = cfg->restarts_timer != 0;
   t->f.timeout_ms = cfg->timeout_ms;
-  t->role = cfg->role;
-  t->verify = cfg->verify;
-  t->slot = cfg->scratch_slot;
+  t->role = (uint8_t)cfg->role;
+  t->verify = cfg->verify != 0;
+  t->slot = (uint8_t)cfg->scratch_slot;
   pthread_once(&bio_once, bio_method_init);
   t->ssl = cfg->ctx ? SSL_new(cfg->ctx) : NULL;
   BIO *bio = t->ssl && bio_method ? BIO_new(bio_method) : NULL;

@@ -41,14 +41,14 @@ typedef struct filter_tls_config {
 typedef struct filter_tls {
   filter f;                     /* first: the chain sees this */
   SSL *ssl;
-  filter_tls_role role;
-  int verify;
-  int slot;
-  int bio_err;                  /* a GUISE_E_* code from the send below, else 0 */
   const uint8_t *in_p;          /* received, not yet read by TLS (one recv call) */
   size_t in_n;
+  int bio_err;                  /* a GUISE_E_* code from the send below, else 0 */
+  uint8_t role;                 /* filter_tls_role */
+  uint8_t verify;
+  uint8_t slot;
+  uint8_t first_n;
   uint8_t first[8];             /* the peer's first bytes, to name a server that is not TLS */
-  size_t first_n;
 } filter_tls;
 
 /* Makes the SSL object: shape, SNI, expected name, session. Returns 0 or a
