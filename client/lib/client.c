@@ -180,6 +180,11 @@ static int load_cookies(guise_client *cl, const char *path) {
 }
 
 int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, guise_client **out) {
+  return client_new_with_seams(loop, in, NULL, out);
+}
+
+int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *in, const client_seams *seams,
+                          guise_client **out) {
   if (loop == NULL || out == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
   guise_client_options o;
   guise_client_options_init(&o);
@@ -239,6 +244,14 @@ int guise_client_new(struct uv_loop_s *loop, const guise_client_options *in, gui
                       .variant_ref = pool_variant_ref,
                       .proxy_ctx = pool_proxy_ctx,
                       .on_closed = pool_closed};
+    if (seams) {
+      pc.conn = seams->conn;
+      pc.session_new = seams->session_new;
+      if (seams->resolver_ops) {
+        pc.resolver_ops = seams->resolver_ops;
+        pc.resolver = seams->resolver;
+      }
+    }
     if ((cl->pool = pool_new(&pc)) == NULL) e = GUISE_E_NOMEM;
   }
   if (e) {

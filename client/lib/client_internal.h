@@ -66,6 +66,19 @@ void client_variant_put(guise_client *cl, variant *v);
 /* Makes the TLS context of |v| when it has none (a redirect to https). */
 int client_variant_ctx(guise_client *cl, variant *v);
 
+/* The pool's seams (pool_config): NULL members keep the defaults. */
+typedef struct client_seams {
+  const pool_conn_ops *conn;
+  const pool_resolver_ops *resolver_ops;
+  void *resolver;
+  pool_session_new_fn session_new;
+} client_seams;
+
+/* guise_client_new with the pool's connections, resolver or sessions replaced:
+ * the unit tests' fakes (tests/unit/pool). */
+int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *o, const client_seams *seams,
+                          guise_client **out);
+
 /* Fields never sent in HTTP/2 requests: Host (it becomes :authority) and the
  * connection-specific ones (RFC 9113 8.2.2). */
 int h2_connection_specific(const char *name);

@@ -5,9 +5,15 @@
  * (pool_new, pool_close, pool_free) and request.c (submit, requeue, release,
  * the pool_conn_* functions for the connection it was given).
  *
+ * A connection's protocol is its session's (session.h): the pool feeds it the
+ * connection's bytes, writes what it gives, binds requests while it has
+ * capacity, keeps it idle with no open stream and closes it once it is no
+ * longer alive; the ALPN chooses which session (pool_config.session_new).
+ *
  * An origin is one pool key. Requests wait in its queue; dispatch() gives each
  * the first usable connection (HTTP/2: ready, not draining, under the stream
- * cap; HTTP/1.1: ready and free) and opens connections when none is: for
+ * cap, i.e. session capacity; HTTP/1.1: ready and free) and opens connections
+ * when none is: for
  * HTTP/1.1 one per waiting request, for HTTP/2 or a protocol not yet known one
  * at a time (a browser waits for ALPN before opening a second connection to an
  * origin that may multiplex), never more than the per-origin cap.
@@ -35,8 +41,6 @@
 #include "hmap.h"
 #include "refs.h"
 
-/* Plaintext HTTP/2 output per write. */
-#define POOL_H2_OUT 16384
 /* Happy eyeballs (RFC 8305 5, "Connection Attempt Delay", 250 ms recommended):
  * while an address has not answered for this long, the next one is tried beside
  * it; the first connection up wins and the other is closed. */
@@ -65,17 +69,14 @@ struct pool_conn {
   conn *racer;                   /* a second attempt to the next address (RFC 8305) */
   enum pc_state state;
   refs refs;                     /* the timers, the DNS query (named); attempts (counted) */
-  int is_h2;
-  h2_conn *h2;
+  session *s;                    /* once ready */
   int draining;                  /* takes no new request */
-  int in_h2, want_flush;         /* inside h2_recv/h2_send: flush later */
-  int holding;                   /* output held back (write coalescing), |hold| runs */
-  uv_timer_t hold;
-  int fail_err;                  /* fail the waiting requests with it on close */
-  int close_err;                 /* what open requests get when we close it */
-  pool_waiter *h1_active;
-  size_t n_streams;
-  unsigned served;               /* requests ended cleanly on it */
+  int in_session, want_flush;    /* inside session_recv/send: flush when it returns */
+  uv_timer_t hold;               /* the session's timer (session_host) */
+  gerr fail;                     /* set before ready: fail the waiting requests with it on close */
+  gerr close_why;                /* why we closed it: what open streams get (code 0: cleanly) */
+  gerr last;                     /* the last transport attempt's failure with words */
+  size_t n_bound;                /* requests bound to it now */
   unsigned bound;                /* requests ever given it */
   uv_timer_t idle;
   uint64_t t0;
@@ -84,7 +85,7 @@ struct pool_conn {
   unsigned connect_timeout_ms;
   const char *tls_version, *tls_cipher, *tls_group;
   double connect_ms, tls_ms;
-  char remote[64], local[64], alpn[16], detail[160];
+  char remote[64], local[64], alpn[16];
 };
 
 struct origin {
@@ -119,9 +120,10 @@ static void dispatch(origin *o);
 
 /* ---- the default seams ------------------------------------------------------------ */
 
-const pool_conn_ops pool_conn_ops_default = {conn_open,  conn_write, conn_close, conn_error_detail,
-                                             conn_set_ref, conn_local, conn_remote, conn_ssl,
-                                             conn_connect_ms, conn_tls_ms};
+const pool_conn_ops pool_conn_ops_default = {conn_open,    conn_write, conn_close,
+                                             conn_error,   conn_set_ref, conn_local,
+                                             conn_remote,  conn_ssl,   conn_connect_ms,
+                                             conn_tls_ms};
 
 static int dns_resolve_(void *r, const char *host, unsigned port, dns_cb cb, void *ud) {
   return dns_resolve(r, host, port, cb, ud);
@@ -131,6 +133,12 @@ static const char *dns_servers_text_(const void *r) { return dns_servers_text(r)
 
 const pool_resolver_ops pool_resolver_ops_default = {dns_resolve_, dns_cancel_, dns_servers_text_};
 
+int pool_session_new_default(void *arg, session_proto proto, const h2_shape *shape,
+                             const session_config *cfg, const session_host *host, session **out) {
+  (void)arg;
+  return proto == SESSION_H2 ? session_h2_new(out, shape, cfg, host) : session_h1_new(out, cfg, host);
+}
+
 /* ---- the pool --------------------------------------------------------------------- */
 
 pool *pool_new(const pool_config *cfg) {
@@ -139,6 +147,7 @@ pool *pool_new(const pool_config *cfg) {
   p->cfg = *cfg;
   p->co = cfg->conn ? cfg->conn : &pool_conn_ops_default;
   p->ro = cfg->resolver_ops ? cfg->resolver_ops : &pool_resolver_ops_default;
+  if (p->cfg.session_new == NULL) p->cfg.session_new = pool_session_new_default;
   if (p->cfg.per_origin == 0) p->cfg.per_origin = POOL_DEFAULT_PER_ORIGIN;
   if (p->cfg.streams == 0) p->cfg.streams = POOL_DEFAULT_STREAMS;
   if (p->cfg.idle_ms == 0) p->cfg.idle_ms = POOL_DEFAULT_IDLE_MS;
@@ -236,14 +245,14 @@ static pool_waiter *first_waiter(const origin *o) {
 }
 
 /* Fails the first |n| waiting requests (all when n is 0). */
-static void fail_queued(origin *o, size_t n, int err, const char *detail) {
+static void fail_queued(origin *o, size_t n, const gerr *err) {
   int was = o->dispatching;
   o->dispatching = 1; /* the callbacks may queue more: they wait for dispatch() */
   pool_waiter *w;
   for (size_t i = 0; (w = first_waiter(o)) != NULL && (n == 0 || i < n); i++) {
     dequeue(o, w);
     w->org = NULL;
-    w->ops->on_fail(w, err, detail);
+    w->ops->on_fail(w, err);
   }
   o->dispatching = was;
 }
@@ -273,7 +282,7 @@ static void on_hold_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_HOLD); 
 
 /* The connection is gone (or never came): out of its origin, requests waiting
  * for it failed when it never came, memory freed once its handles are closed. */
-static void pconn_end(pconn *pc, int err, const char *detail) {
+static void pconn_end(pconn *pc, const gerr *err) {
   if (pc->state == PC_CLOSED && pc->org == NULL) return;
   origin *o = pc->org;
   int never_ready = pc->state < PC_READY;
@@ -282,23 +291,30 @@ static void pconn_end(pconn *pc, int err, const char *detail) {
   o->n_conns--;
   if (never_ready) o->n_connecting--;
   pc->org = NULL;
-  if (pc->h2) {
-    h2_conn_free(pc->h2);
-    pc->h2 = NULL;
-  }
+  session *s = pc->s;
+  pc->s = NULL;
+  session_free(s); /* its streams ended with session_eof */
   uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
   uv_close((uv_handle_t *)&pc->hold, on_hold_closed);
-  if (never_ready && err)
+  if (never_ready && err && err->code)
     /* Its error is theirs: all of them when no other connection is left to
      * serve them, else the first (one connection failed, one request). */
-    fail_queued(o, o->n_conns == 0 ? 0 : 1, err, detail && *detail ? detail : NULL);
+    fail_queued(o, o->n_conns == 0 ? 0 : 1, err);
   dispatch(o);
 }
 
+/* A connection that never came: the waiting requests get |code|, |layer|, |text|. */
+static void pconn_fail(pconn *pc, int code, const char *layer, const char *text) {
+  gerr e;
+  gerr_clear(&e);
+  gerr_set(&e, code, layer, 0, text ? "%s" : NULL, text);
+  pconn_end(pc, &e);
+}
+
 static int usable(const pool *p, const pconn *pc) {
-  if (pc->state != PC_READY || pc->draining) return 0;
+  if (pc->state != PC_READY || pc->draining || pc->s == NULL) return 0;
   if (p->cfg.no_reuse && pc->bound) return 0;
-  return pc->is_h2 ? pc->n_streams < p->cfg.streams : pc->h1_active == NULL;
+  return session_capacity(pc->s) > 0;
 }
 
 static void set_busy(pconn *pc, int busy) {
@@ -311,21 +327,23 @@ static void set_busy(pconn *pc, int busy) {
   }
 }
 
-static void pconn_close(pconn *pc, int err) {
+/* Closes the connection; its open streams end with |err| (0: as the transport
+ * ends) and |text| when the transport gives no words of its own. */
+static void pconn_close(pconn *pc, int err, const char *text) {
   pc->draining = 1;
-  if (!pc->close_err) pc->close_err = err;
+  gerr_set(&pc->close_why, err, "client", 0, text ? "%s" : NULL, text);
   if (pc->racer) pc->pool->co->close(pc->racer);
   if (pc->c) pc->pool->co->close(pc->c);
 }
 
-static void on_idle_timeout(uv_timer_t *t) { pconn_close(t->data, 0); }
+static void on_idle_timeout(uv_timer_t *t) { pconn_close(t->data, 0, NULL); }
 
 /* Nothing bound: close it, or keep it for the idle timeout. */
 static void maybe_idle(pconn *pc) {
-  if (pc->state != PC_READY || pc->n_streams || pc->h1_active) return;
+  if (pc->state != PC_READY || pc->n_bound || (pc->s && session_open_streams(pc->s))) return;
   pool *p = pc->pool;
-  if (pc->draining || p->cfg.no_reuse || p->closing) {
-    pconn_close(pc, 0);
+  if (pc->draining || p->cfg.no_reuse || p->closing || pc->s == NULL || !session_alive(pc->s)) {
+    pconn_close(pc, 0, NULL);
     return;
   }
   set_busy(pc, 0);
@@ -333,79 +351,44 @@ static void maybe_idle(pconn *pc) {
   uv_unref((uv_handle_t *)&pc->idle);
 }
 
-static void h2_flush(pconn *pc) {
-  uint8_t out[POOL_H2_OUT];
-  while (pc->h2 && pc->c && pc->state == PC_READY && h2_want_write(pc->h2)) {
+/* What the session has to send goes to the connection, until it has no more
+ * (or holds it back: write coalescing is the HTTP/2 session's). */
+void pool_conn_flush(pconn *pc) {
+  if (pc->in_session) {
+    pc->want_flush = 1; /* the loop below, or the caller of recv, sends it */
+    return;
+  }
+  uint8_t out[POOL_OUT];
+  while (pc->s && pc->c && pc->state == PC_READY && session_want_write(pc->s)) {
     size_t n = 0;
-    pc->in_h2 = 1; /* stream callbacks run from inside h2_send */
-    int e = h2_send(pc->h2, out, sizeof(out), &n);
-    pc->in_h2 = 0;
+    pc->in_session = 1; /* stream callbacks run from inside send (a body, a close) */
+    int e = session_send(pc->s, out, sizeof(out), &n);
+    pc->in_session = 0;
+    pc->want_flush = 0;
     if (!e && n) e = pc->pool->co->write(pc->c, out, n);
     if (e) {
-      snprintf(pc->detail, sizeof(pc->detail), "HTTP/2 output failed");
-      pconn_close(pc, e);
+      pconn_close(pc, e, session_protocol(pc->s) == SESSION_H2 ? "HTTP/2 output failed" : "write failed");
       return;
     }
     if (n == 0) break;
   }
 }
 
-/* Write coalescing on HTTP/2 (guise_client_options.h2_coalesce_ms): new
- * requests for fewer than half of a connection's streams, while half or more
- * still await their answers, wait for those answers (or |h2_coalesce_ms|) and
- * go out with the requests they make room for. Without it a busy connection
- * settles into many small writes — the requests that one read of answers made
- * room for — and the server, the bottleneck on a shared core, pays a read and a
- * TLS record for each (strace, 1 connection x 100 streams: 20 requests a write
- * against h2load's 96; server CPU per request 5-8 % above h2load's, now 2-4 %;
- * tools/bench/batch, docs/BENCHMARKS.md). Only HEADERS wait: with a reply
- * queued (SETTINGS or PING ACK, WINDOW_UPDATE, RST_STREAM) or a request body
- * to send, everything goes out at once. */
-static int hold_output(const pconn *pc) {
-  const pool *p = pc->pool;
-  if (p->cfg.h2_coalesce_ms == 0 || pc->h2 == NULL) return 0;
-  size_t unsent = h2_unsent_requests(pc->h2);
-  if (unsent == 0) return 0;
-  size_t enough = p->cfg.streams / 2 > 2 ? p->cfg.streams / 2 : 2;
-  if (unsent >= enough) return 0;
-  /* the answers that will release them: streams sent and not ended */
-  size_t open = h2_open_requests(pc->h2);
-  if (open < unsent + enough) return 0;
-  /* nothing else waits: no reply, no request body */
-  return !h2_bodies_pending(pc->h2) && h2_queued_frames(pc->h2) == unsent;
-}
-
-static void on_hold_timeout(uv_timer_t *t) {
+/* The session's timer (session_host). */
+static void on_session_timer(uv_timer_t *t) {
   pconn *pc = t->data;
-  pc->holding = 0;
-  h2_flush(pc);
+  if (pc->s == NULL) return;
+  session_timeout(pc->s);
+  pool_conn_flush(pc);
 }
 
-void pool_conn_flush(pconn *pc) {
-  if (pc->in_h2) {
-    pc->want_flush = 1;
-    return;
-  }
-  if (hold_output(pc)) {
-    if (!pc->holding) {
-      pc->holding = 1;
-      uv_timer_start(&pc->hold, on_hold_timeout, pc->pool->cfg.h2_coalesce_ms, 0);
-    }
-    return;
-  }
-  if (pc->holding) {
-    pc->holding = 0;
-    uv_timer_stop(&pc->hold);
-  }
-  h2_flush(pc);
+static void set_session_timer(void *arg, unsigned ms) {
+  pconn *pc = arg;
+  if (ms) uv_timer_start(&pc->hold, on_session_timer, ms, 0);
+  else uv_timer_stop(&pc->hold);
 }
 
-int pool_conn_write(pconn *pc, const uint8_t *p, size_t n) {
-  return pc->c && pc->state == PC_READY ? pc->pool->co->write(pc->c, p, n) : GUISE_E_CONNECT_CLOSED;
-}
-
-int pool_conn_is_h2(const pconn *pc) { return pc->is_h2; }
-h2_conn *pool_conn_h2(pconn *pc) { return pc->h2; }
+session *pool_conn_session(pconn *pc) { return pc->s; }
 unsigned pool_conn_bound(const pconn *pc) { return pc->bound; }
 
 void pool_conn_get_info(const pconn *pc, pool_conn_info *out) {
@@ -418,12 +401,6 @@ void pool_conn_get_info(const pconn *pc, pool_conn_info *out) {
   out->dns_ms = pc->dns_ms;
   out->connect_ms = pc->connect_ms;
   out->tls_ms = pc->tls_ms;
-}
-
-static void h2_goaway(void *ud, uint32_t last_stream_id, uint32_t error_code) {
-  (void)last_stream_id, (void)error_code;
-  pconn *pc = ud;
-  pc->draining = 1; /* closed once its last stream ends (maybe_idle) */
 }
 
 static void on_ready(conn *c, const char *alpn, void *ud) {
@@ -459,30 +436,29 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
     pc->tls_cipher = SSL_CIPHER_standard_name(SSL_get_current_cipher(ssl));
     pc->tls_group = SSL_get_curve_name(SSL_get_curve_id(ssl));
   }
-  pc->is_h2 = strcmp(alpn, "h2") == 0 || (ssl == NULL && o->v->http_version == 2);
-  if (o->v->http_version == 2 && !pc->is_h2) {
+  /* The ALPN chooses the session (cleartext: HTTP/2 by prior knowledge only). */
+  int h2 = strcmp(alpn, "h2") == 0 || (ssl == NULL && o->v->http_version == 2);
+  if (o->v->http_version == 2 && !h2) {
     /* Treated as a connection that never came: the waiting requests get it. */
     pc->state = PC_CONNECTING;
     o->n_connecting++;
-    pc->fail_err = GUISE_E_HTTP2_PROTOCOL;
-    snprintf(pc->detail, sizeof(pc->detail), "--http2: the server did not agree to HTTP/2 (ALPN)");
+    gerr_set(&pc->fail, GUISE_E_HTTP2_PROTOCOL, "tls", 0, "--http2: the server did not agree to HTTP/2 (ALPN)");
     co->close(c);
     return;
   }
-  if (pc->is_h2) {
-    h2_limits lim;
-    h2_limits_init(&lim);
-    h2_conn_callbacks ccb = {h2_goaway};
-    if (h2_conn_new(&pc->h2, &o->v->h2, &lim, &ccb, pc) != 0) {
-      pc->state = PC_CONNECTING;
-      o->n_connecting++;
-      pc->fail_err = GUISE_E_NOMEM;
-      snprintf(pc->detail, sizeof(pc->detail), "cannot make the HTTP/2 session");
-      co->close(c);
-      return;
-    }
+  pool *p = pc->pool;
+  session_config sc = {.max_streams = p->cfg.streams, .coalesce_ms = p->cfg.h2_coalesce_ms};
+  session_host host = {set_session_timer, pc};
+  if (p->cfg.session_new(p->cfg.arg, h2 ? SESSION_H2 : SESSION_H1, &o->v->h2, &sc, &host, &pc->s) != 0) {
+    pc->s = NULL;
+    pc->state = PC_CONNECTING;
+    o->n_connecting++;
+    gerr_set(&pc->fail, GUISE_E_NOMEM, "client", 0,
+             h2 ? "cannot make the HTTP/2 session" : "cannot make the HTTP/1.1 session");
+    co->close(c);
+    return;
   }
-  o->proto = pc->is_h2 ? 2 : 1;
+  o->proto = h2 ? 2 : 1;
   dispatch(o);
   /* Still no request (they ended while it connected): the preface can wait
    * for the first one, as a browser's does; the connection waits idle. */
@@ -492,23 +468,18 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
 static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
   (void)c;
   pconn *pc = ud;
-  if (pc->state != PC_READY) return;
-  if (pc->h2) {
-    pc->in_h2 = 1;
-    int e = h2_recv(pc->h2, p, n);
-    pc->in_h2 = 0;
-    pc->want_flush = 0;
-    pool_conn_flush(pc); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE), a GOAWAY */
-    if (e) {
-      snprintf(pc->detail, sizeof(pc->detail), "HTTP/2 protocol error from the server");
-      pconn_close(pc, e);
-    } else if (!h2_want_read(pc->h2)) {
-      pconn_close(pc, 0);
-    }
-  } else if (pc->h1_active) {
-    pc->h1_active->ops->on_h1_data(pc->h1_active, p, n);
-  } else {
-    pconn_close(pc, 0); /* bytes nobody asked for (a 408 on an idle connection) */
+  if (pc->state != PC_READY || pc->s == NULL) return;
+  pc->in_session = 1; /* stream callbacks run from inside recv */
+  int e = session_recv(pc->s, p, n);
+  pc->in_session = 0;
+  pc->want_flush = 0;
+  pool_conn_flush(pc); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE), requests bound meanwhile */
+  if (e) {
+    /* The session has ended its streams: a protocol error, bytes nobody asked for
+     * (a 408 on an idle HTTP/1.1 connection). */
+    pconn_close(pc, e, NULL);
+  } else if (pc->s && !session_alive(pc->s)) {
+    pconn_close(pc, 0, NULL);
   }
 }
 
@@ -532,8 +503,8 @@ static void on_close(conn *c, int err, void *ud) {
     pconn_drop_attempt(pc); /* the last hold when the winner ended first */
     return;
   }
-  const char *why = err ? p->co->error_detail(c) : "";
-  if (why[0]) snprintf(pc->detail, sizeof(pc->detail), "%s", why);
+  const gerr *ce = p->co->error(c);
+  if (err && ce && ce->code && ce->text[0]) pc->last = *ce; /* the words of the latest attempt that had some */
   if (c == pc->racer) {
     /* The second attempt failed; the first goes on (maybe with a third beside it). */
     pc->racer = NULL;
@@ -550,7 +521,7 @@ static void on_close(conn *c, int err, void *ud) {
     pconn_free(pc);
     return;
   }
-  if (pc->state < PC_READY && pc->racer && !pc->fail_err) {
+  if (pc->state < PC_READY && pc->racer && !pc->fail.code) {
     /* The first attempt failed while the second runs: it carries on alone. */
     pc->c = pc->racer;
     pc->racer = NULL;
@@ -559,28 +530,32 @@ static void on_close(conn *c, int err, void *ud) {
     return;
   }
   if (pc->state < PC_READY) {
-    if (pc->fail_err) {
-      pconn_end(pc, pc->fail_err, pc->detail);
+    if (pc->fail.code) {
+      pconn_end(pc, &pc->fail);
     } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !p->closing &&
                pc->dial->next_addr < pc->dial->n_addrs) {
       /* Another address of the name may answer (IPv6 then IPv4, several A records). */
       dial(pc, 0);
     } else {
-      pconn_end(pc, err ? err : pc->close_err ? pc->close_err : GUISE_E_CONNECT_CLOSED, pc->detail);
+      int code = err ? err : pc->close_why.code ? pc->close_why.code : GUISE_E_CONNECT_CLOSED;
+      gerr e;
+      gerr_clear(&e);
+      gerr_set(&e, code, pc->last.code ? pc->last.layer : "tcp", pc->last.code ? pc->last.lib : 0,
+               pc->last.text[0] ? "%s" : NULL, pc->last.text);
+      pconn_end(pc, &e);
     }
     return;
   }
-  int code = err ? err : pc->close_err ? pc->close_err : GUISE_E_CONNECT_CLOSED;
+  /* Up: the session hears the end (each open stream ends, or asks to go
+   * again); |why|'s code 0 is a clean close. */
+  gerr why;
+  gerr_clear(&why);
+  if (err && ce && ce->code == err) why = *ce;
+  else if (err) gerr_set(&why, err, "tcp", 0, NULL);
+  else why = pc->close_why;
   pc->state = PC_CLOSED; /* nothing binds to it from the callbacks below */
-  if (pc->h2) {
-    h2_eof(pc->h2, code); /* each open stream ends, or is queued again */
-  } else if (pc->h1_active) {
-    pool_waiter *w = pc->h1_active;
-    pc->h1_active = NULL;
-    w->pc = NULL;
-    w->ops->on_h1_eof(w, err ? err : pc->close_err, pc->served > 0, pc->detail);
-  }
-  pconn_end(pc, 0, NULL);
+  if (pc->s) session_eof(pc->s, &why);
+  pconn_end(pc, NULL);
 }
 
 /* Opens a connection to the next address: the attempt (|racer| 0), or a second
@@ -621,8 +596,9 @@ static void dial(pconn *pc, int racer) {
     if (o->proxy->kind == PROXY_HTTPS) {
       int e = p->cfg.proxy_ctx ? p->cfg.proxy_ctx(p->cfg.arg, &co.proxy_ctx, &co.proxy_verify) : GUISE_E_INTERNAL;
       if (e) {
-        pconn_end(pc, e, e == GUISE_E_USAGE_FILE ? "cannot read the proxy's CA file (--proxy-cacert)"
-                                                 : "cannot make the TLS context for the proxy");
+        pconn_fail(pc, e, "proxy-tls",
+                   e == GUISE_E_USAGE_FILE ? "cannot read the proxy's CA file (--proxy-cacert)"
+                                           : "cannot make the TLS context for the proxy");
         return;
       }
     }
@@ -649,7 +625,7 @@ static void dial(pconn *pc, int racer) {
                                  "lower the concurrency; connections are reused when they can be");
     else
       snprintf(why, sizeof(why), "cannot open the connection");
-    pconn_end(pc, e, why);
+    pconn_fail(pc, e, "tcp", why);
     return;
   }
   refs_add(&pc->refs);
@@ -672,7 +648,7 @@ static void on_resolve_timeout(uv_timer_t *t) {
   char why[160];
   snprintf(why, sizeof(why), "no answer from %s within the connect timeout (%u ms)",
            p->ro->servers_text(p->cfg.resolver), pc->connect_timeout_ms);
-  pconn_end(pc, GUISE_E_TIMEOUT_CONNECT, why);
+  pconn_fail(pc, GUISE_E_TIMEOUT_CONNECT, "dns", why);
 }
 
 static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n, const char *why, void *ud) {
@@ -686,7 +662,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   refs_drop(&pc->refs, PC_HOLD_DNS); /* the timers still hold it */
   pc->dns_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
   if (err || p->closing) {
-    pconn_end(pc, err ? err : GUISE_E_CANCELLED, why && *why ? why : "name resolution failed");
+    pconn_fail(pc, err ? err : GUISE_E_CANCELLED, "dns", why && *why ? why : "name resolution failed");
     return;
   }
   struct dial *d = pc->dial;
@@ -697,7 +673,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
     if (o->proxy->kind == PROXY_SOCKS4)
       while (k < n && addrs[k].ss_family != AF_INET) k++;
     if (k == n) {
-      pconn_end(pc, GUISE_E_PROXY_SOCKS_UNSUPPORTED, "SOCKS4 takes IPv4 addresses only (socks4a:// sends the name)");
+      pconn_fail(pc, GUISE_E_PROXY_SOCKS_UNSUPPORTED, "proxy", "SOCKS4 takes IPv4 addresses only (socks4a:// sends the name)");
       return;
     }
     d->target = addrs[k];
@@ -706,7 +682,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
     int e = p->ro->resolve(p->cfg.resolver, o->proxy->host, o->proxy->port, on_resolved, pc);
     if (e) {
       refs_drop(&pc->refs, PC_HOLD_DNS);
-      pconn_end(pc, e, "name resolution of the proxy could not start");
+      pconn_fail(pc, e, "dns", "name resolution of the proxy could not start");
     }
     return;
   }
@@ -722,7 +698,10 @@ static void pconn_open(origin *o) {
   struct dial *d = pc ? calloc(1, sizeof(*d)) : NULL;
   if (d == NULL) {
     free(pc);
-    fail_queued(o, 1, GUISE_E_NOMEM, "cannot allocate a connection");
+    gerr e;
+    gerr_clear(&e);
+    gerr_set(&e, GUISE_E_NOMEM, "client", 0, "cannot allocate a connection");
+    fail_queued(o, 1, &e);
     return;
   }
   pc->dial = d;
@@ -750,7 +729,7 @@ static void pconn_open(origin *o) {
   int e = p->ro->resolve(p->cfg.resolver, host, port, on_resolved, pc);
   if (e) {
     refs_drop(&pc->refs, PC_HOLD_DNS);
-    pconn_end(pc, e, "name resolution could not start");
+    pconn_fail(pc, e, "dns", "name resolution could not start");
   } else if (pc->state == PC_RESOLVING) { /* not answered at once */
     uv_timer_start(&pc->idle, on_resolve_timeout, pc->connect_timeout_ms, 0);
   }
@@ -782,8 +761,7 @@ static void dispatch(origin *o) {
       dequeue(o, w);
       w->pc = pc;
       pc->bound++;
-      if (pc->is_h2) pc->n_streams++;
-      else pc->h1_active = w;
+      pc->n_bound++;
       set_busy(pc, 1);
       w->ops->on_bind(w, pc);
     }
@@ -816,8 +794,7 @@ void pool_requeue(pool_waiter *w, int avoid_connection) {
   pconn *pc = w->pc;
   if (pc) {
     w->pc = NULL;
-    if (pc->is_h2) pc->n_streams--;
-    else if (pc->h1_active == w) pc->h1_active = NULL;
+    pc->n_bound--;
     if (avoid_connection) pc->draining = 1;
     maybe_idle(pc);
   }
@@ -825,7 +802,7 @@ void pool_requeue(pool_waiter *w, int avoid_connection) {
   dispatch(o);
 }
 
-void pool_release(pool_waiter *w, int reusable) {
+void pool_release(pool_waiter *w) {
   origin *o = w->org;
   pconn *pc = w->pc;
   w->org = NULL;
@@ -834,14 +811,7 @@ void pool_release(pool_waiter *w, int reusable) {
   if (gq_linked(&w->link)) {
     dequeue(o, w);
   } else if (pc) {
-    if (pc->is_h2) {
-      pc->n_streams--;
-      pc->served++;
-    } else if (pc->h1_active == w) {
-      pc->h1_active = NULL;
-      if (reusable) pc->served++;
-      else pconn_close(pc, 0);
-    }
+    pc->n_bound--;
     maybe_idle(pc);
   }
   dispatch(o);
@@ -851,11 +821,14 @@ int pool_close(pool *p) {
   p->closing = 1;
   size_t i;
   hmap_node *n;
+  gerr why;
+  gerr_clear(&why);
+  gerr_set(&why, GUISE_E_CANCELLED, "client", 0, "the client was closed");
   hmap_foreach(&p->origins, i, n) {
     origin *o = (origin *)n;
-    fail_queued(o, 0, GUISE_E_CANCELLED, "the client was closed");
+    fail_queued(o, 0, &why);
     gq *q;
-    gq_foreach(q, &o->conns) pconn_close(gq_data(q, pconn, link), GUISE_E_CANCELLED);
+    gq_foreach(q, &o->conns) pconn_close(gq_data(q, pconn, link), GUISE_E_CANCELLED, NULL);
   }
   /* Origins without connections go now; the others with their last connection. */
   for (i = 0; i < p->origins.n_buckets; i++) {

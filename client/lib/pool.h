@@ -9,6 +9,14 @@
  *   client.c ──pool_new/close/free──▶ pool.c ──conn ops──▶ conn.c (default)
  *   request.c ──pool_submit/requeue/release──▶ pool.c ──resolver ops──▶ dns.c (default)
  *   pool.c ──waiter->ops (on_bind, on_fail)──▶ the waiting request (request.c)
+ *   pool.c ──recv/send/eof/timeout──▶ session (session_h1.c, session_h2.c, by ALPN)
+ *   request.c ──submit/cancel──▶ the session of the connection it was given
+ *
+ * The pool drives every session the same way: the connection's bytes go to
+ * session_recv, what session_send gives goes to the connection until
+ * session_want_write is 0, the connection's end is session_eof; a request is
+ * bound to a connection whose session_capacity() is above 0, a connection with
+ * no open stream is idle, and one whose session is no longer alive is closed.
  *
  * pool.c calls nothing in client.c or request.c by name: what it needs from
  * its owner comes through pool_config (options, seams, hooks), what it tells a
@@ -35,6 +43,7 @@
 #include "h2.h"
 #include "proxy.h"
 #include "queue.h"
+#include "session.h"
 #include "tls_session_cache.h"
 #include "url.h"
 #include "variant.h"
@@ -48,6 +57,8 @@
 /* How long an unused connection is kept: curl's default CURLOPT_MAXAGE_CONN
  * (118 s). Servers usually close sooner (nginx keepalive_timeout 75 s). */
 #define POOL_DEFAULT_IDLE_MS 118000
+/* Plaintext handed from a session to its connection per write. */
+#define POOL_OUT 16384
 /* The connect timeout when neither the request nor the client sets one. */
 #define POOL_DEFAULT_CONNECT_MS 30000
 
@@ -62,7 +73,7 @@ typedef struct pool_conn_ops {
   int (*open)(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, void *ud, conn **out);
   int (*write)(conn *c, const uint8_t *p, size_t n);
   void (*close)(conn *c);
-  const char *(*error_detail)(const conn *c);
+  const gerr *(*error)(const conn *c);
   void (*set_ref)(conn *c, int ref);
   void (*local)(conn *c, char *out, size_t cap);
   void (*remote)(conn *c, char *out, size_t cap);
@@ -81,6 +92,13 @@ typedef struct pool_resolver_ops {
 } pool_resolver_ops;
 extern const pool_resolver_ops pool_resolver_ops_default;
 
+/* Makes the session for a connection that negotiated |proto|: session_h1_new or
+ * session_h2_new (pool_session_new_default), or a test's fake. */
+typedef int (*pool_session_new_fn)(void *arg, session_proto proto, const h2_shape *shape,
+                                   const session_config *cfg, const session_host *host, session **out);
+int pool_session_new_default(void *arg, session_proto proto, const h2_shape *shape,
+                             const session_config *cfg, const session_host *host, session **out);
+
 typedef struct pool_config {
   uv_loop_t *loop;
   unsigned connect_timeout_ms;  /* 0: POOL_DEFAULT_CONNECT_MS (a request may set its own) */
@@ -93,6 +111,7 @@ typedef struct pool_config {
   const pool_conn_ops *conn;    /* NULL: pool_conn_ops_default */
   const pool_resolver_ops *resolver_ops; /* NULL: pool_resolver_ops_default */
   void *resolver;               /* a dns * for the default */
+  pool_session_new_fn session_new; /* NULL: pool_session_new_default */
   /* The owner's hooks (|arg| their argument): */
   void *arg;
   /* An origin took (1) or dropped (0) its reference on a variant. */
@@ -112,14 +131,9 @@ typedef struct pool_waiter_ops {
   /* A connection for it: send the request. */
   void (*on_bind)(pool_waiter *w, pool_conn *pc);
   /* No connection could be made for it (DNS, connect, TLS, proxy, ...), or the
-   * pool was closed. It is out of the pool already. */
-  void (*on_fail)(pool_waiter *w, int err, const char *detail);
-  /* HTTP/1.1 bytes for the bound request. */
-  void (*on_h1_data)(pool_waiter *w, const uint8_t *p, size_t n);
-  /* The HTTP/1.1 connection ended with the request bound (|err| 0 for a clean
-   * close); the pool has already unbound it. |reused|: the connection had
-   * carried a request to its end before. */
-  void (*on_h1_eof)(pool_waiter *w, int err, int reused, const char *detail);
+   * pool was closed: |err| says why (its text may be ""). It is out of the
+   * pool already. */
+  void (*on_fail)(pool_waiter *w, const gerr *err);
 } pool_waiter_ops;
 
 struct pool_waiter {
@@ -154,20 +168,19 @@ int pool_submit(pool *p, pool_waiter *w, const url *u, variant *v, const proxy_c
  * |avoid_connection|: the connection it had takes no new request. */
 void pool_requeue(pool_waiter *w, int avoid_connection);
 
-/* The request is done with its queue place or its connection. |reusable|: an
- * HTTP/1.1 response ended cleanly and the connection may carry the next one;
- * 0 closes it. For HTTP/2, call once the stream has closed. */
-void pool_release(pool_waiter *w, int reusable);
+/* The request is done with its queue place or its connection: once its stream
+ * has closed (or when it submitted none). Whether the connection carries
+ * another request is its session's to say. */
+void pool_release(pool_waiter *w);
 
 /* ---- a pooled connection, for the request bound to it ------------------------------ */
 
-int pool_conn_is_h2(const pool_conn *pc);
-h2_conn *pool_conn_h2(pool_conn *pc);
-/* Sends what the HTTP/2 session has queued; an error closes the connection
- * (every stream ends with it). Not from inside h2 callbacks of |pc|. */
+/* The connection's session: submit the request's stream to it, cancel it. */
+session *pool_conn_session(pool_conn *pc);
+/* Sends what the session has to send (after a submit or a cancel); an error
+ * closes the connection (every stream ends with it). From inside the
+ * session's callbacks it is done when the session returns. */
 void pool_conn_flush(pool_conn *pc);
-/* Queues bytes on the connection (HTTP/1.1). 0 or GUISE_E_*. */
-int pool_conn_write(pool_conn *pc, const uint8_t *p, size_t n);
 /* Requests ever given this connection, the current one included. */
 unsigned pool_conn_bound(const pool_conn *pc);
 /* What the caller reports about the connection. */

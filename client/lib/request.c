@@ -1,14 +1,19 @@
 /*
- * request.c — one request: its head and body on a connection the pool gives it
- * (pool.c), the response through HTTP/2 (h2.c) or HTTP/1.1 (h1_request.c,
- * h1_response.c), content decoding (decode.c), and the caller's callbacks.
- * A loop module.
+ * request.c — one request: its header fields built for the protocol of the
+ * connection the pool gives it (HTTP/2: lowercase, no connection-specific
+ * fields; HTTP/1.1: as written, Host first), submitted as a stream to that
+ * connection's session (session.h), the response from the stream's callbacks,
+ * content decoding (decode.c), and the caller's callbacks. A loop module.
  *
- * Retries, without the caller seeing them: a stream the server did not process
- * (RFC 9113 8.1.4: REFUSED_STREAM, or above GOAWAY's last stream id) goes once
- * more on another connection, as browsers do; so does a request whose reused
- * HTTP/1.1 connection closed before any byte of the response (the server had
- * timed the idle connection out as the request went).
+ * Retries, one path, without the caller seeing them: a stream the session
+ * closes as not processed by the server (|retryable|: HTTP/2 REFUSED_STREAM or
+ * above GOAWAY's last stream id, RFC 9113 8.1.4; a reused HTTP/1.1 connection
+ * that closed before any byte of the response, the server having timed it out
+ * as the request went) goes once more on another connection, as browsers do —
+ * once per protocol, as before the session seam.
+ *
+ * Errors: one gerr per request, set where the failure is seen (first wins); its
+ * text is guise_response_info.error_detail.
  *
  * Also here: redirects (follow), the cookie jar's fields and Set-Cookie, Basic
  * credentials from the URL. Calls the pool (pool.h) and the client
@@ -29,7 +34,7 @@
 #include "cookie.h"
 #include "decode.h"
 #include "guise.h"
-#include "h1_request.h"
+#include "gerr.h"
 #include "h1_response.h"
 #include "h2.h"
 #include "client_internal.h"
@@ -37,13 +42,16 @@
 #include "profile.h"
 #include "proxy.h"
 #include "refs.h"
+#include "session.h"
 #include "url.h"
 
 /* Request headers kept: as many as the HTTP/1.1 writer accepts (Apache's 100). */
 #define REQ_MAX_HEADERS H1_MAX_HEADERS
-/* New connections tried for a request the server did not process. Browsers
- * retry once; so does guise. */
+/* New connections tried for a request the server did not process, per protocol
+ * (HTTP/1.1, HTTP/2). Browsers retry once; so does guise. */
 #define REQ_MAX_RETRIES 1
+/* Response fields handed to on_headers: the HTTP/2 layer's cap per block. */
+#define REQ_MAX_RESPONSE_FIELDS (H2_DEFAULT_MAX_HEADER_FIELDS > H1_MAX_HEADERS ? H2_DEFAULT_MAX_HEADER_FIELDS : H1_MAX_HEADERS)
 /* The default decoded-body cap: large downloads are for -o, not for bombs. */
 #define REQ_DEFAULT_MAX_BODY (1ull << 30)
 /* Redirects followed by default: Chrome's limit (net/url_request/
@@ -72,13 +80,11 @@ typedef struct req {
   const char *proxy_id;      /* the proxy URL as given (in |arena|) */
   uv_timer_t timer;          /* max_time */
   int clock_started;         /* max_time_from_connection: the timer runs */
-  refs refs;                 /* the timer; the HTTP/2 stream while open */
+  refs refs;                 /* the timer; the stream while open */
   int done;
-  int attempts;              /* refused streams retried */
-  int stale_retries;         /* dead reused connections retried */
+  int retries[2];            /* unprocessed streams sent again: HTTP/1.1, HTTP/2 */
   uint64_t t0;
   int head_seen;
-  int got_bytes;             /* HTTP/1.1: response bytes on this connection */
   /* redirects */
   char *location;            /* the Location of a redirect being followed */
   char *cookie;              /* the Cookie value from the jar for the current request */
@@ -89,24 +95,22 @@ typedef struct req {
   char *hop_url[REQ_MAX_HOPS];
   int hop_status[REQ_MAX_HOPS];
   size_t n_hops;
-  /* HTTP/2 */
-  int32_t stream;
+  /* the stream on the connection's session */
+  session *sess;             /* while the stream is open */
+  uint32_t stream;
   int stream_open;
-  h2_body h2body;
-  size_t h2_body_off;
-  /* HTTP/1.1 */
-  int h1_started;
-  int conn_close;            /* the caller sent "Connection: close": not reused */
+  session_proto proto;       /* of the connection it was last given */
+  session_body sbody;
+  size_t body_off;           /* request body bytes the session has taken */
   int refused;               /* a GUISE_E_* code: ended before it was queued */
   /* body */
   decode *dec;
   int status;
   guise_response_info info;
-  char remote[64], local[64], alpn[16], detail[160];
-  /* Large and initialised by their own functions (url_parse, h1_response_init):
-   * last, outside the part zeroed at creation. */
+  gerr err;                  /* why it failed: the first error seen; text is error_detail */
+  char remote[64], local[64], alpn[16];
+  /* Large and initialised by url_parse: last, outside the part zeroed at creation. */
   url u;
-  h1_response h1;
 } req;
 
 static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6; }
@@ -114,7 +118,6 @@ static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6;
 static void release(req *r, unsigned holder) {
   if (!refs_drop(&r->refs, holder)) return;
   guise_client *cl = r->cl;
-  if (r->h1_started) h1_response_free(&r->h1);
   decode_free(r->dec);
   client_variant_put(cl, r->v);
   free(r->location);
@@ -130,24 +133,28 @@ static void release(req *r, unsigned holder) {
 
 static void on_timer_closed(uv_handle_t *h) { release(h->data, REQ_HOLD_TIMER); }
 
-/* Ends the request once: out of the pool (|reusable|: an HTTP/1.1 connection
- * that may carry the next request), on_complete, then freed from the loop. An
- * open HTTP/2 stream is reset; it leaves the pool when it has closed. */
-static void finish(req *r, int err, const char *detail, int reusable) {
+/* Ends the request once: out of the pool, on_complete, then freed from the
+ * loop. An open stream is cancelled (HTTP/2: reset; HTTP/1.1: the connection is
+ * not used again); the request leaves the pool when the stream has closed.
+ * |detail|: the words for |err| when none were set where it happened. */
+static void finish(req *r, int err, const char *detail) {
   if (r->done) return;
   r->done = 1;
-  if (detail && !r->detail[0]) snprintf(r->detail, sizeof(r->detail), "%s", detail);
+  if (detail && !r->err.text[0]) {
+    gerr_clear(&r->err); /* a code alone was set: the words come with it */
+    gerr_set(&r->err, err ? err : GUISE_E_INTERNAL, "client", 0, "%s", detail);
+  }
   uv_timer_stop(&r->timer);
   pool_conn *pc = r->w.pc;
-  if (pc && pool_conn_is_h2(pc) && r->stream_open) {
-    h2_cancel(pool_conn_h2(pc), r->stream);
-    if (r->w.pc) pool_conn_flush(pc); /* still bound: the RST_STREAM goes out */
+  if (pc && r->stream_open) {
+    session_cancel(r->sess, r->stream); /* on_close follows, now or from the session's output */
+    if (r->w.pc) pool_conn_flush(pc);   /* still bound: the RST_STREAM goes out */
   } else {
-    pool_release(&r->w, reusable);
+    pool_release(&r->w);
   }
   r->info.total_ms = now_ms(r);
   r->info.status = r->status;
-  r->info.error_detail = r->detail;
+  r->info.error_detail = r->err.text;
   r->info.effective_url = r->cur_url ? r->cur_url : r->url;
   r->info.n_redirects = r->n_hops;
   r->info.redirect_urls = (const char *const *)r->hop_url;
@@ -161,19 +168,19 @@ static void finish(req *r, int err, const char *detail, int reusable) {
 static void on_queue_time(uv_timer_t *t) {
   req *r = t->data;
   finish(r, GUISE_E_TIMEOUT_CONNECT,
-         "no connection within the connect timeout (none came free, or a new one was still being made)", 0);
+         "no connection within the connect timeout (none came free, or a new one was still being made)");
 }
 
-/* Refused by guise_client_request (r->refused, the reason in r->detail). */
+/* Refused by guise_client_request (r->refused, the reason in r->err). */
 static void on_refused(uv_timer_t *t) {
   req *r = t->data;
-  finish(r, r->refused, NULL, 0);
+  finish(r, r->refused, NULL);
 }
 
 static void on_max_time(uv_timer_t *t) {
   req *r = t->data;
   finish(r, r->head_seen ? GUISE_E_TIMEOUT_TOTAL : r->w.pc ? GUISE_E_TIMEOUT_RESPONSE : GUISE_E_TIMEOUT_TOTAL,
-         "--max-time reached", 0);
+         "--max-time reached");
 }
 
 /* ---- body ------------------------------------------------------------------------- */
@@ -183,7 +190,8 @@ static int deliver(void *arg, const uint8_t *p, size_t n) {
   r->info.body_bytes += n;
   uint64_t cap = r->o.max_body ? r->o.max_body : REQ_DEFAULT_MAX_BODY;
   if (r->info.body_bytes > cap) {
-    snprintf(r->detail, sizeof(r->detail), "response body larger than %llu bytes", (unsigned long long)cap);
+    gerr_set(&r->err, GUISE_E_HTTP_BODY_TOO_LARGE, "client", 0, "response body larger than %llu bytes",
+             (unsigned long long)cap);
     return GUISE_E_HTTP_BODY_TOO_LARGE;
   }
   if (r->cb.on_body && r->cb.on_body(r->ud, p, n) != 0) return GUISE_E_CANCELLED;
@@ -195,7 +203,7 @@ static int body_bytes(req *r, const uint8_t *p, size_t n) {
   r->info.wire_body_bytes += n;
   if (r->dec) {
     int e = decode_push(r->dec, p, n);
-    if (e) snprintf(r->detail, sizeof(r->detail), "%s", decode_reason(r->dec));
+    if (e) gerr_set(&r->err, e, "decode", 0, "%s", decode_reason(r->dec));
     return e;
   }
   return deliver(r, p, n);
@@ -205,7 +213,7 @@ static int body_end(req *r) {
   if (r->location) return 0;
   if (r->dec) {
     int e = decode_finish(r->dec);
-    if (e) snprintf(r->detail, sizeof(r->detail), "%s", decode_reason(r->dec));
+    if (e) gerr_set(&r->err, e, "decode", 0, "%s", decode_reason(r->dec));
     return e;
   }
   return 0;
@@ -234,7 +242,7 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
       if (strcasecmp(h[i].name, "location") != 0) continue;
       unsigned max = r->o.max_redirects ? r->o.max_redirects : REQ_DEFAULT_MAX_REDIRECTS;
       if (r->n_hops >= max) {
-        snprintf(r->detail, sizeof(r->detail), "more than %u redirects", max);
+        gerr_set(&r->err, GUISE_E_HTTP_TOO_MANY_REDIRECTS, "client", 0, "more than %u redirects", max);
         return GUISE_E_HTTP_TOO_MANY_REDIRECTS;
       }
       r->location = strdup(h[i].value);
@@ -253,7 +261,7 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
     decode_span bad;
     int e = decode_new(&r->dec, h[i].value, strlen(h[i].value), &lim, deliver, r, &bad);
     if (e) {
-      snprintf(r->detail, sizeof(r->detail), "Content-Encoding \"%s\" cannot be decoded", h[i].value);
+      gerr_set(&r->err, e, "decode", 0, "Content-Encoding \"%s\" cannot be decoded", h[i].value);
       return e;
     }
     break;
@@ -305,14 +313,14 @@ static int same_origin(const url *a, const url *b) {
 /* The response was a redirect, now read to its end: the request goes on to its
  * Location, out of this connection and into the pool again (maybe another
  * origin). Returns 0, or a GUISE_E_* code that ends the request. */
-static int follow(req *r, int reusable) {
+static int follow(req *r) {
   url *next = malloc(sizeof(*next));
   if (next == NULL) return GUISE_E_NOMEM;
   url_err ue;
   int e = url_resolve(&r->u, r->location, strlen(r->location), next, &ue);
   if (e) {
     char shown[URL_MAX_LEN + 4];
-    snprintf(r->detail, sizeof(r->detail), "redirect to \"%.80s\": %s",
+    gerr_set(&r->err, e, "client", 0, "redirect to \"%.80s\": %s",
              guise_url_redact(r->location, shown, sizeof(shown)),
              ue.reason ? ue.reason : "not a URL guise can follow");
     free(next);
@@ -368,37 +376,32 @@ static int follow(req *r, int reusable) {
   r->location = NULL;
   r->head_seen = 0;
   r->status = 0;
-  pool_release(&r->w, reusable);
+  pool_release(&r->w);
   reset_attempt(r);
-  r->attempts = 0;
-  r->stale_retries = 0;
+  r->retries[0] = r->retries[1] = 0;
   if (https && r->v->ctx == NULL && (e = client_variant_ctx(r->cl, r->v)) != 0) return e;
   return pool_submit(client_pool(r->cl), &r->w, &r->u, r->v, r->proxy, r->proxy_id);
 }
 
 /* The response ended (|err| 0) or failed: a redirect goes on, anything else
  * ends the request. */
-static void complete(req *r, int err, const char *detail, int reusable) {
+static void complete(req *r, int err) {
   if (!err && r->location && !r->done) {
-    err = follow(r, reusable);
+    err = follow(r);
     if (!err) return;
-    detail = NULL;
-    reusable = 0;
   }
-  finish(r, err, detail, reusable);
+  finish(r, err, NULL);
 }
 
-/* ---- HTTP/2 ----------------------------------------------------------------------- */
+/* ---- the stream ---------------------------------------------------------------------- */
 
-static int h2_on_headers(void *ud, int32_t id, h2_headers_kind kind, int status,
-                         const h2_header *hs, size_t n) {
-  (void)id;
+static int on_head(void *ud, session_head_kind kind, int status, const session_header *hs, size_t n) {
   req *r = ud;
-  if (kind != H2_HEADERS_RESPONSE || r->done) return 0;
-  /* The h2 layer caps a block at H2_DEFAULT_MAX_HEADER_FIELDS fields; its names
-   * and values are NUL-terminated (h2.h). */
-  guise_header list[H2_DEFAULT_MAX_HEADER_FIELDS];
-  size_t m = n < H2_DEFAULT_MAX_HEADER_FIELDS ? n : H2_DEFAULT_MAX_HEADER_FIELDS;
+  if (kind != SESSION_HEAD_FINAL || r->done) return 0; /* 1xx and trailers: not the caller's */
+  /* Names and values are NUL-terminated (session.h); as many as the HTTP/2
+   * layer takes in a block. */
+  guise_header list[REQ_MAX_RESPONSE_FIELDS];
+  size_t m = n < REQ_MAX_RESPONSE_FIELDS ? n : REQ_MAX_RESPONSE_FIELDS;
   for (size_t i = 0; i < m; i++) {
     list[i].name = hs[i].name;
     list[i].value = hs[i].value;
@@ -406,8 +409,7 @@ static int h2_on_headers(void *ud, int32_t id, h2_headers_kind kind, int status,
   return head(r, status, list, m);
 }
 
-static int h2_on_data(void *ud, int32_t id, const uint8_t *p, size_t n) {
-  (void)id;
+static int on_data(void *ud, const uint8_t *p, size_t n) {
   req *r = ud;
   return r->done ? 0 : body_bytes(r, p, n);
 }
@@ -417,32 +419,35 @@ static void reset_attempt(req *r) {
   r->dec = NULL;
   r->status = 0;
   r->info.wire_body_bytes = r->info.body_bytes = 0;
-  r->h2_body_off = 0;
-  r->got_bytes = 0;
-  if (r->h1_started) h1_response_free(&r->h1);
-  r->h1_started = 0;
+  r->body_off = 0;
 }
 
-static void h2_on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
-  (void)id, (void)h2_error;
+/* The one retry path: a stream the server did not process goes again on
+ * another connection, once per protocol. */
+static void on_close(void *ud, const gerr *err, int retryable) {
   req *r = ud;
   r->stream_open = 0;
-  if (r->done) { /* reset by finish(): now it leaves the pool */
-    pool_release(&r->w, 0);
+  r->sess = NULL;
+  if (r->done) { /* cancelled by finish(): now it leaves the pool */
+    pool_release(&r->w);
     release(r, REQ_HOLD_STREAM);
     return;
   }
-  if (err == GUISE_E_HTTP2_REFUSED && !r->head_seen && r->attempts < REQ_MAX_RETRIES) {
-    /* Not processed by the server: again, on another connection. */
-    r->attempts++;
+  int *budget = &r->retries[r->proto == SESSION_H2];
+  if (retryable && !r->head_seen && *budget < REQ_MAX_RETRIES) {
+    (*budget)++;
     reset_attempt(r);
     pool_requeue(&r->w, 1);
     release(r, REQ_HOLD_STREAM);
     return;
   }
-  const char *why = err && r->w.pc ? h2_close_reason(pool_conn_h2(r->w.pc)) : NULL;
-  if (!err) err = body_end(r);
-  complete(r, err, err ? why ? why : "the HTTP/2 stream ended with an error" : NULL, 1);
+  int code = err->code;
+  if (code) {
+    gerr_copy(&r->err, err);
+    finish(r, code, NULL);
+  } else {
+    complete(r, body_end(r));
+  }
   release(r, REQ_HOLD_STREAM);
 }
 
@@ -533,15 +538,43 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
   return n;
 }
 
-/* The request body for HTTP/2, pulled as flow control allows. */
-static long h2_read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
+/* The request body, pulled as the session can send it (HTTP/2 flow control). */
+static long read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
   req *r = arg;
-  size_t left = r->o.body_len - r->h2_body_off;
+  size_t left = r->o.body_len - r->body_off;
   size_t n = left < len ? left : len;
-  if (n) memcpy(buf, r->body + r->h2_body_off, n);
-  r->h2_body_off += n;
-  *eof = r->h2_body_off == r->o.body_len;
+  if (n) memcpy(buf, r->body + r->body_off, n);
+  r->body_off += n;
+  *eof = r->body_off == r->o.body_len;
   return (long)n;
+}
+
+/* Submits the stream to the connection's session. |refused|: the words when
+ * the session takes no such request. */
+static void submit(req *r, pool_conn *pc, session_request *sr, const char *refused) {
+  session *s = pool_conn_session(pc);
+  if (r->o.has_body) {
+    r->sbody.read = read_body;
+    r->sbody.arg = r;
+    r->sbody.length = r->o.body_len;
+    sr->body = &r->sbody;
+  }
+  static const session_stream_callbacks scb = {on_head, on_data, on_close};
+  int e = session_submit(s, sr, &scb, r, &r->stream);
+  int *budget = &r->retries[r->proto == SESSION_H2];
+  if (e == GUISE_E_HTTP2_GOAWAY && *budget < REQ_MAX_RETRIES) {
+    (*budget)++; /* the connection stopped taking streams: another one */
+    pool_requeue(&r->w, 1);
+    return;
+  }
+  if (e) {
+    finish(r, e, refused);
+    return;
+  }
+  r->sess = s;
+  r->stream_open = 1;
+  refs_take(&r->refs, REQ_HOLD_STREAM);
+  pool_conn_flush(pc);
 }
 
 static void start_h2(req *r, pool_conn *pc) {
@@ -565,7 +598,7 @@ static void start_h2(req *r, pool_conn *pc) {
       if (h2_connection_specific(name)) continue;
       size_t len = strlen(name);
       if (len >= sizeof(lower[0])) {
-        finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, "header name too long", 1);
+        finish(r, GUISE_E_USAGE_INVALID_ARGUMENT, "header name too long");
         return;
       }
       for (size_t k = 0; k <= len; k++)
@@ -582,129 +615,43 @@ static void start_h2(req *r, pool_conn *pc) {
   const char *authority = url_authority(&r->u);
   for (size_t i = 0; i < r->n_headers; i++)
     if (!strcasecmp(r->headers[i].name, "host") && r->headers[i].value[0]) authority = r->headers[i].value;
-  h2_request hr = {.method = r->o.method,
-                   .scheme = url_scheme_name(&r->u),
-                   .authority = authority,
-                   .path = url_target(&r->u),
-                   .headers = hs,
-                   .n_headers = n,
-                   /* the variant's list; method, authority and path live in |r|,
-                    * which lives until the stream closes, as does the variant */
-                   .headers_checked = prepared,
-                   .strings_kept = prepared};
-  static const h2_stream_callbacks scb = {h2_on_headers, h2_on_data, h2_on_close};
-  if (r->o.has_body) {
-    r->h2body.read = h2_read_body;
-    r->h2body.arg = r;
-    hr.body = &r->h2body;
-  }
-  int e = h2_submit(pool_conn_h2(pc), &hr, &scb, r, &r->stream);
-  if (e == GUISE_E_HTTP2_GOAWAY && r->attempts < REQ_MAX_RETRIES) {
-    r->attempts++; /* the connection stopped taking streams: another one */
-    pool_requeue(&r->w, 1);
-    return;
-  }
-  if (e) {
-    finish(r, e, "the request was refused by the HTTP/2 layer", 1);
-    return;
-  }
-  r->stream_open = 1;
-  refs_take(&r->refs, REQ_HOLD_STREAM);
-  pool_conn_flush(pc);
-}
-
-/* ---- HTTP/1.1 --------------------------------------------------------------------- */
-
-static void h1_feed(req *r, const uint8_t *p, size_t n) {
-  while (!r->done) {
-    size_t used = 0;
-    h1_span span = {0};
-    int k = h1_response_feed(&r->h1, p, n, &used, &span);
-    if (k < 0) {
-      uint64_t off;
-      snprintf(r->detail, sizeof(r->detail), "%s", h1_response_error(&r->h1, &off));
-      finish(r, k, NULL, 0);
-      return;
-    }
-    p += used;
-    n -= used;
-    if (k == H1R_HEAD) {
-      size_t m = h1_response_header_count(&r->h1);
-      guise_header list[H1_MAX_HEADERS] = {{0}};
-      char *copy[H1_MAX_HEADERS][2];
-      for (size_t i = 0; i < m; i++) {
-        h1_header h = h1_response_header(&r->h1, i);
-        copy[i][0] = strndup((const char *)h.name.p, h.name.len);
-        copy[i][1] = strndup((const char *)h.value.p, h.value.len);
-        list[i].name = copy[i][0] ? copy[i][0] : "";
-        list[i].value = copy[i][1] ? copy[i][1] : "";
-      }
-      int e = head(r, h1_response_status(&r->h1), list, m);
-      for (size_t i = 0; i < m; i++) {
-        free(copy[i][0]);
-        free(copy[i][1]);
-      }
-      if (e) {
-        finish(r, e, NULL, 0);
-        return;
-      }
-    } else if (k == H1R_BODY) {
-      int e = body_bytes(r, span.p, span.len);
-      if (e) {
-        finish(r, e, NULL, 0);
-        return;
-      }
-    } else if (k == H1R_DONE) {
-      /* Kept for the next request when the server allows it and sent nothing
-       * more (guise does not pipeline: bytes past the response are an error of
-       * the server's, and the connection is not trusted again), and the caller
-       * did not ask for its end (RFC 9112 9.6: after "Connection: close" the
-       * server may close without saying so). */
-      int reusable = h1_response_keep_alive(&r->h1) && n == 0 && !r->conn_close;
-      int e = body_end(r);
-      complete(r, e, NULL, reusable && !e);
-      return;
-    } else if (n == 0) {
-      return; /* NEED_MORE */
-    }
-  }
+  session_request sr = {.method = r->o.method,
+                        .scheme = url_scheme_name(&r->u),
+                        .authority = authority,
+                        .path = url_target(&r->u),
+                        .headers = hs,
+                        .n_headers = n,
+                        /* the variant's list; method, authority and path live in |r|,
+                         * which lives until the stream closes, as does the variant */
+                        .headers_checked = prepared,
+                        .strings_kept = prepared};
+  submit(r, pc, &sr, "the request was refused by the HTTP/2 layer");
 }
 
 static void start_h1(req *r, pool_conn *pc) {
   guise_header merged[REQ_MAX_HEADERS];
   char names[REQ_MAX_HEADERS][PROFILE_MAX_NAME];
   size_t nm = merge_headers(r, 1, merged, names, REQ_MAX_HEADERS);
-  h1_field fields[REQ_MAX_HEADERS + 1];
+  session_header fields[REQ_MAX_HEADERS + 1];
   size_t n = 0;
   int has_host = 0;
   for (size_t i = 0; i < nm; i++) has_host |= !strcasecmp(merged[i].name, "host");
   /* Like a browser (and curl): Host first when nothing placed it. A profile's
    * Host with an empty value is filled with the URL's authority. */
-  if (!has_host) fields[n++] = (h1_field){"Host", url_authority(&r->u)};
+  const char *authority = url_authority(&r->u);
+  if (!has_host) fields[n++] = (session_header){"Host", 4, authority, strlen(authority)};
   for (size_t i = 0; i < nm && n < REQ_MAX_HEADERS + 1; i++) {
     const char *v = merged[i].value;
-    if (!strcasecmp(merged[i].name, "host") && v[0] == '\0') v = url_authority(&r->u);
-    fields[n++] = (h1_field){merged[i].name, v};
+    if (!strcasecmp(merged[i].name, "host") && v[0] == '\0') v = authority;
+    fields[n++] = (session_header){merged[i].name, strlen(merged[i].name), v, strlen(v)};
   }
-  h1_request hr = {.method = r->o.method,
-                   .target = url_target(&r->u),
-                   .fields = fields,
-                   .n_fields = n,
-                   .has_body = r->o.has_body,
-                   .body_len = r->o.body_len};
-  uint8_t head_buf[H1_MAX_HEAD];
-  size_t len;
-  h1_request_err herr;
-  int e = h1_request_write(&hr, head_buf, sizeof(head_buf), &len, &herr);
-  if (e) {
-    finish(r, e, "the request head was refused (bad header name or value)", 1);
-    return;
-  }
-  h1_response_init(&r->h1, strcmp(r->o.method, "HEAD") == 0 ? H1R_REQ_HEAD : 0);
-  r->h1_started = 1;
-  e = pool_conn_write(pc, head_buf, len);
-  if (!e && r->o.has_body) e = pool_conn_write(pc, r->body, r->o.body_len);
-  if (e) finish(r, e, "write failed", 0);
+  session_request sr = {.method = r->o.method,
+                        .scheme = url_scheme_name(&r->u),
+                        .authority = authority,
+                        .path = url_target(&r->u),
+                        .headers = fields,
+                        .n_headers = n};
+  submit(r, pc, &sr, "the request head was refused (bad header name or value)");
 }
 
 /* ---- the pool's calls ---------------------------------------------------------------- */
@@ -737,39 +684,23 @@ static void req_bind(pool_waiter *w, pool_conn *pc) {
   r->info.tls_version = ci.tls_version;
   r->info.tls_cipher = ci.tls_cipher;
   r->info.tls_group = ci.tls_group;
-  r->info.http_version = pool_conn_is_h2(pc) ? "HTTP/2" : "HTTP/1.1";
+  session *s = pool_conn_session(pc);
+  r->proto = session_protocol(s);
+  r->info.http_version = s->ops->name;
   /* From the first connection (a redirect or a retry keeps the clock going). */
   if (r->o.max_time_from_connection && !r->clock_started) {
     r->clock_started = 1;
     uv_timer_stop(&r->timer); /* the wait is over */
     if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   }
-  if (pool_conn_is_h2(pc)) start_h2(r, pc);
+  if (r->proto == SESSION_H2) start_h2(r, pc);
   else start_h1(r, pc);
 }
 
-static void req_fail(pool_waiter *w, int err, const char *detail) { finish(req_of(w), err, detail, 0); }
-
-static void req_h1_data(pool_waiter *w, const uint8_t *p, size_t n) {
+static void req_fail(pool_waiter *w, const gerr *err) {
   req *r = req_of(w);
-  r->got_bytes = 1;
-  h1_feed(r, p, n);
-}
-
-static void req_h1_eof(pool_waiter *w, int err, int reused, const char *detail) {
-  req *r = req_of(w);
-  if (r->done) return;
-  if (reused && !r->got_bytes && r->stale_retries < 1 && (err == 0 || err == GUISE_E_CONNECT_RESET ||
-                                                          err == GUISE_E_CONNECT_CLOSED)) {
-    r->stale_retries++;
-    reset_attempt(r);
-    pool_requeue(&r->w, 0);
-    return;
-  }
-  if (detail && *detail && err) snprintf(r->detail, sizeof(r->detail), "%s", detail);
-  int k = r->h1_started ? h1_response_eof(&r->h1) : GUISE_E_CONNECT_CLOSED;
-  if (k == H1R_DONE) complete(r, body_end(r), NULL, 0);
-  else finish(r, k < 0 && k != GUISE_E_CONNECT_CLOSED ? k : err ? err : GUISE_E_CONNECT_CLOSED, NULL, 0);
+  gerr_copy(&r->err, err);
+  finish(r, err->code, NULL);
 }
 
 /* ---- public ------------------------------------------------------------------------ */
@@ -787,22 +718,6 @@ static const char *keep(char **at, const char *s) {
   const char *p = *at;
   *at += n;
   return p;
-}
-
-/* Whether the comma-separated list |v| holds the token |tok| (any case, blanks
- * around elements ignored: RFC 9110 5.6.1). */
-static int list_has(const char *v, const char *tok) {
-  size_t tl = strlen(tok);
-  while (*v) {
-    while (*v == ' ' || *v == '\t' || *v == ',') v++;
-    const char *e = v;
-    while (*e && *e != ',') e++;
-    const char *t = e;
-    while (t > v && (t[-1] == ' ' || t[-1] == '\t')) t--;
-    if ((size_t)(t - v) == tl && strncasecmp(v, tok, tl) == 0) return 1;
-    v = e;
-  }
-  return 0;
 }
 
 /*
@@ -832,7 +747,6 @@ static int caller_headers_check(req *r, char *why, size_t cap) {
       snprintf(why, cap, "header \"%.40s: %.40s\" refused: only \"trailers\" is allowed", nm, v);
       return -1;
     }
-    if (!strcasecmp(nm, "connection") && list_has(v, "close")) r->conn_close = 1;
   }
   return 0;
 }
@@ -924,8 +838,8 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   r->info.alpn = r->alpn;
   r->info.remote = r->remote;
   r->info.local = r->local;
-  r->info.error_detail = r->detail;
-  static const pool_waiter_ops wops = {req_bind, req_fail, req_h1_data, req_h1_eof};
+  r->info.error_detail = r->err.text;
+  static const pool_waiter_ops wops = {req_bind, req_fail};
   r->w.ops = &wops;
   r->w.connect_timeout_ms = o.connect_timeout_ms;
   gq_init(&r->w.link);
@@ -935,11 +849,13 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   client_request_begin(cl);
   if (r->o.max_time_ms && !r->o.max_time_from_connection)
     uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
+  char why[GERR_TEXT_MAX];
   if (url_basic(r) != 0) {
     r->refused = GUISE_E_NOMEM;
-    snprintf(r->detail, sizeof(r->detail), "no memory for the URL's credentials");
-  } else if (caller_headers_check(r, r->detail, sizeof(r->detail)) != 0) {
+    gerr_set(&r->err, r->refused, "client", 0, "no memory for the URL's credentials");
+  } else if (caller_headers_check(r, why, sizeof(why)) != 0) {
     r->refused = GUISE_E_USAGE_INVALID_ARGUMENT;
+    gerr_set(&r->err, r->refused, "client", 0, "%s", why);
   }
   if (r->refused) {
     /* Ended before anything is sent, through on_complete from the loop like
@@ -950,7 +866,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     return 0;
   }
   e = pool_submit(client_pool(cl), &r->w, &r->u, r->v, r->proxy, r->proxy_id);
-  if (e) finish(r, e, "cannot queue the request", 0);
+  if (e) finish(r, e, "cannot queue the request");
   else if (r->o.max_time_from_connection && !r->done && !r->clock_started)
     /* The wait for a connection: the connect timeout, the pool's. Started after
      * pool_submit, so that a connection opened for it (its DNS query, its TCP
