@@ -21,6 +21,10 @@
 
 /* ---- the importers' common state and readers -------------------------------------- */
 
+/* Stream ids and dependencies: 31 bits; weights 1..256 are checked by the loader. */
+#define STREAM_MAX 0x7fffffffLL
+#define U32_MAX 0xffffffffLL
+
 typedef struct imp {
   profile *p;
   const char *what; /* the kind of input, first in every message */
@@ -256,6 +260,14 @@ static void add_setting(imp *m, long long id, long long value, const char *field
   else s->settings[s->n_settings++] = (h2_setting){(uint16_t)id, (uint32_t)value};
 }
 
+/* A SETTINGS entry: the identifier |idv| (16 bits) and the value |vv| (32 bits). */
+static void setting(imp *m, const jv *idv, const jv *vv, const char *field, size_t i) {
+  long long id, v;
+  if (!int_in(idv, 0, 0xffff, &id)) fail(m, "%s[%zu]: the identifier is not an integer 0..65535", field, i);
+  else if (!int_in(vv, 0, U32_MAX, &v)) fail(m, "%s[%zu]: the value is not an integer 0..4294967295", field, i);
+  else add_setting(m, id, v, field);
+}
+
 static void add_priority_frame(imp *m, long long stream, long long weight, int exclusive,
                                long long depends_on) {
   h2_shape *s = &m->p->h2;
@@ -273,10 +285,6 @@ static void set_headers_priority(imp *m, long long weight, int exclusive, long l
   s->headers_priority_flag = 1;
   s->headers_priority = (h2_priority){exclusive, (uint32_t)depends_on, (uint16_t)weight};
 }
-
-/* Stream ids and dependencies: 31 bits; weights 1..256 are checked by the loader. */
-#define STREAM_MAX 0x7fffffffLL
-#define U32_MAX 0xffffffffLL
 
 /* ---- from a browsers.json record ---------------------------------------------------- */
 
@@ -343,10 +351,7 @@ int profile_from_browsers_json(const jv *b, const char *name, profile *out, char
     size_t i = 0;
     const jv *e;
     for (e = is_array(get(h2, "settings")) ? get(h2, "settings")->child : NULL; e && !m.failed; e = e->next, i++) {
-      long long id, v;
-      if (!int_in(jv_at(e, 0), 0, 0xffff, &id) || !int_in(jv_at(e, 1), 0, U32_MAX, &v))
-        fail(&m, "http2.settings[%zu]: expected [id, value]", i);
-      else add_setting(&m, id, v, "http2.settings");
+      setting(&m, jv_at(e, 0), jv_at(e, 1), "http2.settings", i);
     }
     const jv *wu = get(h2, "window_update_increment");
     if (wu && wu->type == JV_INTEGER)
@@ -542,10 +547,7 @@ static void echo_http2(imp *m, const jv *h2) {
       size_t k = 0;
       for (const jv *s = is_array(get(f, "settings")) ? get(f, "settings")->child : NULL; s && !m->failed;
            s = s->next, k++) {
-        long long id, v;
-        if (!int_in(get(s, "id"), 0, 0xffff, &id) || !int_in(get(s, "value"), 0, U32_MAX, &v))
-          fail(m, "http2 SETTINGS[%zu]: expected {\"id\", \"value\"}", k);
-        else add_setting(m, id, v, "http2 SETTINGS");
+        setting(m, get(s, "id"), get(s, "value"), "http2 SETTINGS", k);
       }
     } else if (!strcmp(type, "WINDOW_UPDATE") && stream0(get(f, "stream"))) {
       p->h2.window_update = (uint32_t)int_field(m, get(f, "increment"), "http2 WINDOW_UPDATE increment", 0, U32_MAX, 0);
@@ -673,10 +675,7 @@ int profile_from_browserleaks(const jv *d, const char *name, int permute, profil
       i = 0;
       for (const jv *st = is_array(get(f, "settings")) ? get(f, "settings")->child : NULL; st && !m.failed;
            st = st->next, i++) {
-        long long id, v;
-        if (!int_in(get(st, "id"), 0, 0xffff, &id) || !int_in(get(st, "value"), 0, U32_MAX, &v))
-          fail(&m, "http2 SETTINGS[%zu]: expected {\"id\", \"value\"}", i);
-        else add_setting(&m, id, v, "http2 SETTINGS");
+        setting(&m, get(st, "id"), get(st, "value"), "http2 SETTINGS", i);
       }
     } else if (!strcmp(type, "WINDOW_UPDATE") && stream0(get(f, "stream_id"))) {
       p->h2.window_update = (uint32_t)int_field(&m, get(f, "window_size_increment"), "http2 WINDOW_UPDATE", 0, U32_MAX, 0);
