@@ -49,7 +49,7 @@
 enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
 
 /* Named holders of a connection's memory. */
-enum { PC_HOLD_IDLE = 1u << 0, PC_HOLD_HOLD = 1u << 1, PC_HOLD_DNS = 1u << 2 };
+enum { PC_HOLD_IDLE = 1u << 0, PC_HOLD_STIMER = 1u << 1, PC_HOLD_DNS = 1u << 2 };
 
 /* What a connection needs until it is up: the addresses to try in turn. */
 struct dial {
@@ -72,7 +72,7 @@ struct pool_conn {
   session *s;                    /* once ready */
   int draining;                  /* takes no new request */
   int in_session, want_flush;    /* inside session_recv/send: flush when it returns */
-  uv_timer_t hold;               /* the session's timer (session_host) */
+  uv_timer_t stimer;             /* the session's timer (session_host) */
   gerr fail;                     /* set before ready: fail the waiting requests with it on close */
   gerr close_why;                /* why we closed it: what open streams get (code 0: cleanly) */
   gerr last;                     /* the last transport attempt's failure with words */
@@ -278,7 +278,7 @@ static void pconn_drop_attempt(pconn *pc) {
 }
 
 static void on_idle_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_IDLE); }
-static void on_hold_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_HOLD); }
+static void on_stimer_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_STIMER); }
 
 /* The connection is gone (or never came): out of its origin, requests waiting
  * for it failed when it never came, memory freed once its handles are closed. */
@@ -295,7 +295,7 @@ static void pconn_end(pconn *pc, const gerr *err) {
   pc->s = NULL;
   session_free(s); /* its streams ended with session_eof */
   uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
-  uv_close((uv_handle_t *)&pc->hold, on_hold_closed);
+  uv_close((uv_handle_t *)&pc->stimer, on_stimer_closed);
   if (never_ready && err && err->code)
     /* Its error is theirs: all of them when no other connection is left to
      * serve them, else the first (one connection failed, one request). */
@@ -384,8 +384,8 @@ static void on_session_timer(uv_timer_t *t) {
 
 static void set_session_timer(void *arg, unsigned ms) {
   pconn *pc = arg;
-  if (ms) uv_timer_start(&pc->hold, on_session_timer, ms, 0);
-  else uv_timer_stop(&pc->hold);
+  if (ms) uv_timer_start(&pc->stimer, on_session_timer, ms, 0);
+  else uv_timer_stop(&pc->stimer);
 }
 
 session *pool_conn_session(pconn *pc) { return pc->s; }
@@ -718,10 +718,10 @@ static void pconn_open(origin *o) {
                                                               : POOL_DEFAULT_CONNECT_MS;
   uv_timer_init(p->cfg.loop, &pc->idle);
   pc->idle.data = pc;
-  uv_timer_init(p->cfg.loop, &pc->hold);
-  pc->hold.data = pc;
+  uv_timer_init(p->cfg.loop, &pc->stimer);
+  pc->stimer.data = pc;
   refs_take(&pc->refs, PC_HOLD_IDLE);
-  refs_take(&pc->refs, PC_HOLD_HOLD);
+  refs_take(&pc->refs, PC_HOLD_STIMER);
   refs_take(&pc->refs, PC_HOLD_DNS);
   pc->state = PC_RESOLVING;
   const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
