@@ -45,6 +45,8 @@ struct session_h2 {
   size_t n_slots, free_head, n_free;
   int holding;        /* output held back (coalescing); the host's timer runs */
   int in_recv;        /* inside h2_recv: the hold is decided once it returns */
+  int in_send;        /* inside h2_send: a request submitted from a stream's end
+                         goes out with this flush, not held */
   int failed;         /* the connection failed: the code recv or send gave */
   int goaway;         /* the server sent GOAWAY */
   const gerr *eof_why; /* during eof(): the transport's error */
@@ -79,7 +81,7 @@ static int hold_output(const session_h2 *s) {
 /* Decides the hold after what may change it (a request queued, bytes received,
  * a stream cancelled); a hold that runs keeps its timer. */
 static void update_hold(session_h2 *s) {
-  if (s->in_recv) return;
+  if (s->in_recv || s->in_send) return;
   if (hold_output(s)) {
     if (!s->holding) {
       s->holding = 1;
@@ -188,7 +190,9 @@ static int h2s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
   session_h2 *s = (session_h2 *)ss;
   *n = 0;
   if (s->holding) return 0;
+  s->in_send = 1;
   int e = h2_send(s->h2, out, cap, n);
+  s->in_send = 0;
   if (e && !s->failed) s->failed = e;
   return e;
 }

@@ -137,6 +137,8 @@ typedef struct rec {
   char fields[256];  /* of the final head */
   char body[64];
   int stop_head;
+  session *then_submit; /* on_close submits a request on it (into |next|) */
+  struct rec *next;
 } rec;
 
 static int on_head(void *ud, session_head_kind kind, int status, const session_header *h, size_t n) {
@@ -169,6 +171,15 @@ static void on_close(void *ud, const gerr *e, int retryable) {
   r->lib = e->lib;
   snprintf(r->layer, sizeof(r->layer), "%s", e->layer ? e->layer : "");
   snprintf(r->text, sizeof(r->text), "%s", e->text);
+  if (r->then_submit) {
+    static const session_header hs[] = {{"accept", 6, "*/*", 3}};
+    session_request req = {.method = "GET", .scheme = "https", .authority = "example.com", .path = "/next",
+                           .headers = hs, .n_headers = 1};
+    uint32_t id;
+    memset(r->next, 0, sizeof(*r->next));
+    static const session_stream_callbacks cb = {NULL, NULL, on_close};
+    session_submit(r->then_submit, &req, &cb, r->next, &id);
+  }
 }
 
 static const session_stream_callbacks CB = {on_head, on_data, on_close};
@@ -370,6 +381,31 @@ static void test_coalescing_hold(void) {
   }
 }
 
+/* A request submitted from a stream's end inside send() goes out with that
+ * flush, not held (as pool.c's flush did before the session: the hold was
+ * decided only after a submit or a read). */
+static void test_no_hold_inside_send(void) {
+  server srv;
+  server_init(&srv, REPLY_HOLD);
+  session *c = client(4, 5);
+  pump(c, &srv);
+  rec r[5];
+  for (int i = 0; i < 4; i++) CHECK_EQ(get(c, "/", &r[i]), 2 * i + 1);
+  CHECK_EQ(session_want_write(c), 1);
+  pump(c, &srv);
+  CHECK_EQ(srv.n_req, 4);
+  CHECK_EQ(n_timer_calls, 0);
+  r[0].then_submit = c;
+  r[0].next = &r[4];
+  session_cancel(c, 1); /* RST_STREAM queued: no hold; the stream ends once it is out */
+  pump(c, &srv);
+  CHECK_EQ(r[0].closed, 1);
+  CHECK_EQ(srv.n_req, 5); /* the request made inside send() went out at once */
+  CHECK_EQ(n_timer_calls, 0);
+  session_free(c);
+  nghttp2_session_del(srv.ng);
+}
+
 static void test_cancel(void) {
   server srv;
   server_init(&srv, REPLY_HOLD);
@@ -462,6 +498,7 @@ int main(void) {
   test_resets();
   test_goaway();
   test_coalescing_hold();
+  test_no_hold_inside_send();
   test_cancel();
   test_eof_and_errors();
   return gt_done("test_session_h2");
