@@ -428,15 +428,15 @@ static void test_fail_before_ready(void) {
 
 /* An unused connection is closed at the idle timeout, not before. */
 static void test_idle_timeout(void) {
-  reset(6, 40);
+  reset(6, 300);
   submit(0, "http://g.test/i");
   conn_up(0, "");
   conn *c = conns[0];
   fs_answer(sessions[0], 0);
   CHECK(reqs[0].done && reqs[0].status == 200);
-  run_for(10);
+  run_for(5);
   CHECK(conns[0] != NULL && !c->closing); /* kept for the next request */
-  run_for(80);                            /* past the idle timeout (40 ms) */
+  run_for(700);                           /* past the idle timeout (300 ms) */
   CHECK(conns[0] == NULL);                /* closed and gone */
   finish_client();
 }
