@@ -384,7 +384,9 @@ int profile_from_browsers_json(const jv *b, const char *name, profile *out, char
     if (sid && sid->type == JV_INTEGER)
       p->h2.first_stream_id = (uint32_t)int_field(&m, sid, "http2.headers_stream_id", 0, STREAM_MAX, 1);
     const jv *po = get(h2, "pseudo_header_order");
-    if (po) {
+    if (po && !is_array(po)) {
+      fail(&m, "http2.pseudo_header_order: expected an array");
+    } else if (po) {
       char letters[4];
       size_t n = 0;
       for (e = is_array(po) ? po->child : NULL; e && !m.failed; e = e->next) {
