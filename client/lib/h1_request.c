@@ -9,6 +9,7 @@
 #include "h1_request.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -148,6 +149,29 @@ int h1_request_write(const h1_request *r, uint8_t *out, size_t cap, size_t *len,
   size_t written;
   uint8_t *unused;
   if (!CBB_init_fixed(&cbb, out, cap) || !emit(r, &p, &cbb) ||
+      !CBB_finish(&cbb, &unused, &written)) {
+    CBB_cleanup(&cbb);
+    return GUISE_E_INTERNAL; /* the plan's size was wrong: a bug here */
+  }
+  if (len != NULL) *len = written;
+  return 0;
+}
+
+int h1_request_write_grow(const h1_request *r, uint8_t **buf, size_t *cap, size_t *len,
+                          h1_request_err *err) {
+  plan p;
+  int rc = make_plan(r, &p, err);
+  if (rc != 0) return rc;
+  if (p.len > *cap) {
+    uint8_t *q = realloc(*buf, p.len);
+    if (q == NULL) return GUISE_E_NOMEM;
+    *buf = q;
+    *cap = p.len;
+  }
+  CBB cbb;
+  size_t written;
+  uint8_t *unused;
+  if (!CBB_init_fixed(&cbb, *buf, *cap) || !emit(r, &p, &cbb) ||
       !CBB_finish(&cbb, &unused, &written)) {
     CBB_cleanup(&cbb);
     return GUISE_E_INTERNAL; /* the plan's size was wrong: a bug here */

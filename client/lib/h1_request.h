@@ -85,6 +85,16 @@ int h1_request_write(const h1_request *r, uint8_t *out, size_t cap, size_t *len,
                      h1_request_err *err);
 
 /*
+ * Writes the head of |r| into |*buf| (|*cap| bytes), growing it first with
+ * realloc to the head's size when it is smaller (|*buf| NULL and |*cap| 0 to
+ * start): one check of |r|, and no allocation once the buffer has held a head
+ * as large. Sets |*len|. Returns 0, the errors of h1_request_size (nothing
+ * written, the buffer as it was), or GUISE_E_NOMEM (the buffer as it was).
+ */
+int h1_request_write_grow(const h1_request *r, uint8_t **buf, size_t *cap, size_t *len,
+                          h1_request_err *err);
+
+/*
  * Appends the head of |r| to |cbb| (growable or fixed), refusing a head over
  * |max| bytes (and over H1_REQUEST_MAX_HEAD) before anything is appended.
  * Returns 0, the errors of h1_request_size, GUISE_E_USAGE_INVALID_ARGUMENT

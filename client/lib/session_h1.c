@@ -110,17 +110,10 @@ static int h1s_submit(session *ss, const session_request *r, const session_strea
                    .n_fields = r->n_headers,
                    .has_body = r->body != NULL,
                    .body_len = r->body ? r->body->length : 0};
-  size_t len;
-  int e = h1_request_size(&hr, &len, NULL);
+  size_t len = 0;
+  int e = h1_request_write_grow(&hr, &s->out, &s->out_cap, &len, NULL);
   if (e) return e;
-  if (len > s->out_cap) {
-    uint8_t *p = realloc(s->out, len);
-    if (p == NULL) return GUISE_E_NOMEM;
-    s->out = p;
-    s->out_cap = len;
-  }
-  e = h1_request_write(&hr, s->out, s->out_cap, &s->out_len, NULL);
-  if (e) return e;
+  s->out_len = len;
   unsigned flags = strcmp(r->method, "HEAD") == 0 ? H1R_REQ_HEAD : 0;
   if (s->rsp_init) {
     h1_response_reset(&s->rsp, flags);

@@ -303,6 +303,26 @@ static void test_request_bytes(void) {
   session_free(s);
 }
 
+/* One connection, heads of growing then shrinking size: the session's buffer
+ * grows and is reused, each head exact. */
+static void test_request_bytes_reused(void) {
+  session *s = new_h1();
+  static const char big[] = "a-long-value-a-long-value-a-long-value-a-long-value-a-long-value-a-long-value";
+  session_header extra[3] = {{"X-Small", 7, "1", 1}, {"X-Big", 5, big, sizeof(big) - 1}, {"X-S", 3, "", 0}};
+  for (int i = 0; i < 3; i++) {
+    rec r;
+    rec_init(&r);
+    CHECK_EQ(submit(s, "GET", NULL, &extra[i], &r), i + 1);
+    uint8_t expect[4096], got[4096];
+    size_t wn = expected_request("GET", NULL, &extra[i], expect, sizeof(expect));
+    size_t gn = drain(s, got, sizeof(got), 7);
+    CHECK_MSG(gn == wn && memcmp(got, expect, wn) == 0, "head %d on a reused connection", i);
+    CHECK_EQ(session_recv(s, TXT("HTTP/1.1 204 No Content\r\n\r\n")), 0);
+    CHECK_EQ(r.closed, 1);
+  }
+  session_free(s);
+}
+
 /* Capacity and alive: 1 and 1 idle; 0 while a stream is open; after a complete
  * response 1 again, unless the request said "Connection: close". */
 static void test_keep_alive(void) {
@@ -480,6 +500,7 @@ int main(void) {
   test_responses();
   test_interim_bound();
   test_request_bytes();
+  test_request_bytes_reused();
   test_keep_alive();
   test_bytes_when_idle();
   test_stale_rule();
