@@ -175,6 +175,36 @@ static void test_connect_ok(void) {
   free(pipe.out.p);
 }
 
+/* The CONNECT answer cut at every position into two reads: up once, after
+ * the second, and the next read's bytes all go up. */
+static void test_connect_every_split(void) {
+  proxy_cfg pc = proxy_of("http://proxy.test:3128");
+  const char *ans = "HTTP/1.0 200 Connection established\r\nProxy-Agent: x\r\n\r\n";
+  size_t len = strlen(ans);
+  int bad = 0;
+  for (size_t k = 1; k < len; k++) {
+    pipe_f pipe;
+    filter_proxy px;
+    pipe_init(&pipe);
+    if (filter_proxy_init(&px, &pc, "origin.test", 443, NULL) != 0) abort();
+    filter *f[] = {&pipe.f, &px.f};
+    owner o;
+    owner_init(&o, f, 2);
+    filter_up(&pipe.f);
+    filter_pass(&pipe.f, (const uint8_t *)ans, k);
+    int early = o.ups != 0;
+    filter_pass(&pipe.f, (const uint8_t *)ans + k, len - k);
+    filter_pass(&pipe.f, (const uint8_t *)"\x16\x03\x03", 3);
+    if (early || o.ups != 1 || o.ends != 0 || !bytes_is(&o.got, "\x16\x03\x03", 3)) {
+      fprintf(stderr, "split at %zu: ups %d (early %d), ends %d, %zu bytes up\n", k, o.ups, early, o.ends, o.got.n);
+      bad++;
+    }
+    owner_free(&o, f, 2);
+    free(pipe.out.p);
+  }
+  CHECK_EQ(bad, 0);
+}
+
 /* A proxy answer that fails the chain: code, layer, library code and text. */
 static void expect_end(const owner *o, int code, const char *layer, int lib, const char *text) {
   CHECK_EQ(o->ends, 1);
@@ -569,6 +599,7 @@ static void test_tls_not_tls(SSL_CTX *cctx) {
 int main(void) {
   filter_scratch_chains(+1); /* as conn.c does per connection */
   test_connect_ok();
+  test_connect_every_split();
   test_connect_refused();
   test_connect_extra_bytes();
   test_socks5_byte_by_byte();
