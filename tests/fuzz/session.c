@@ -4,7 +4,7 @@
  *
  * Input: 1 byte of flags (bit 0 HTTP/2, else HTTP/1.1; bit 1 end with eof; bit
  * 2 the first request is HEAD; bit 3 write coalescing on; bit 4 cancel the
- * first stream half-way), then the server's bytes, fed in chunks whose sizes
+ * first stream half-way; bit 5 the host's timer fires after every chunk), then the server's bytes, fed in chunks whose sizes
  * come from the input itself (each chunk is preceded by its length byte). For
  * HTTP/2 the server's first bytes are a valid empty SETTINGS frame. Whenever a
  * stream ends and the session takes another, the next request is submitted.
@@ -133,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (n > size - at) n = size - at;
     failed = session_recv(s, data + at, n);
     at += n;
+    if (!failed && (flags & 32)) session_timeout(s);
     if (!failed) failed = drain(s);
     if ((flags & 16) && !cancelled && at > size / 2) {
       cancelled = 1;
