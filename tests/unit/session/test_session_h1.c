@@ -303,6 +303,35 @@ static void test_request_bytes(void) {
   session_free(s);
 }
 
+/* A body reader that ends before its Content-Length: the stream fails and the
+ * connection with it (the server would read what follows as a request). */
+static long short_body(void *arg, uint8_t *buf, size_t len, int *eof) {
+  (void)arg, (void)len;
+  memcpy(buf, "ab", 2);
+  *eof = 1;
+  return 2;
+}
+
+static void test_body_shorter_than_length(void) {
+  session *s = new_h1();
+  rec r;
+  rec_init(&r);
+  session_header hs[] = {{"Host", 4, "example.com", 11}};
+  session_body b = {short_body, NULL, 5};
+  session_request req = {.method = "POST", .path = "/", .headers = hs, .n_headers = 1, .body = &b};
+  uint32_t id;
+  CHECK_EQ(session_submit(s, &req, &CB, &r, &id), 0);
+  uint8_t out[4096];
+  size_t n = 0;
+  CHECK_EQ(session_send(s, out, sizeof(out), &n), GUISE_E_INTERNAL);
+  CHECK_EQ(r.closed, 1);
+  CHECK_EQ(r.err, GUISE_E_INTERNAL);
+  CHECK_STR(r.text, "the request body did not match its Content-Length");
+  CHECK_EQ(session_alive(s), 0);
+  session_free(s);
+  CHECK_EQ(r.closed, 1);
+}
+
 /* One connection, heads of growing then shrinking size: the session's buffer
  * grows and is reused, each head exact. */
 static void test_request_bytes_reused(void) {
@@ -501,6 +530,7 @@ int main(void) {
   test_interim_bound();
   test_request_bytes();
   test_request_bytes_reused();
+  test_body_shorter_than_length();
   test_keep_alive();
   test_bytes_when_idle();
   test_stale_rule();
