@@ -226,6 +226,10 @@ static int h1s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
   memcpy(out, s->out + s->out_off, k);
   s->out_off += k;
   *n = k;
+  /* The head goes out in a send of its own and the body in the next ones, so
+   * each is a write of its own below (TLS records as the head and the body
+   * written one after the other: the layout before the session seam). */
+  if (k) return 0;
   while (*n < cap && s->out_off == s->out_len && !s->body_done && !s->body_paused) {
     uint64_t left = s->body.length - s->body_sent;
     size_t want = cap - *n;
