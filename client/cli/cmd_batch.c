@@ -20,6 +20,9 @@
 #include "cli.h"
 #include "guise.h"
 #include "numopt.h"
+/* Not a public header: the library's one hash table (FNV-1a), linked from
+ * libguise's core archive as the command is. */
+#include "../lib/hmap.h"
 
 #define BATCH_MAX_RESOLVE 16384
 #define BATCH_MAX_LINE ((8u << 20) + 2) /* a job line, with an inline body */
@@ -69,111 +72,115 @@ static const char usage[] =
 
 /* ---- ids already done (--resume) --------------------------------------------- */
 
+/* The ids of the previous run's records, each in a node of its own. */
+typedef struct done_id {
+  hmap_node node;
+  char id[];
+} done_id;
+
 typedef struct idset {
-  char **slot;
-  size_t cap, n;
+  hmap map;
+  size_t n;
 } idset;
 
-static unsigned long long hash_id(const char *s) {
-  unsigned long long h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 static int idset_has(const idset *s, const char *id) {
-  if (s->cap == 0) return 0;
-  for (size_t i = hash_id(id) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-    if (s->slot[i] == NULL) return 0;
-    if (strcmp(s->slot[i], id) == 0) return 1;
-  }
+  uint64_t h = hmap_hash_str(id);
+  for (hmap_node *n = hmap_chain(&s->map, h); n; n = n->next)
+    if (n->hash == h && strcmp(((done_id *)(void *)n)->id, id) == 0) return 1;
+  return 0;
 }
 
 static int idset_add(idset *s, const char *id) {
-  if ((s->n + 1) * 2 > s->cap) {
-    size_t nc = s->cap ? s->cap * 2 : 1024;
-    char **ns = calloc(nc, sizeof(char *));
-    if (ns == NULL) return -1;
-    for (size_t i = 0; i < s->cap; i++)
-      if (s->slot[i]) {
-        size_t k = hash_id(s->slot[i]) & (nc - 1);
-        while (ns[k]) k = (k + 1) & (nc - 1);
-        ns[k] = s->slot[i];
-      }
-    free(s->slot);
-    s->slot = ns;
-    s->cap = nc;
+  if (idset_has(s, id)) return 0;
+  size_t len = strlen(id);
+  done_id *d = malloc(sizeof(*d) + len + 1);
+  if (d == NULL) return -1;
+  memcpy(d->id, id, len + 1);
+  if (hmap_insert(&s->map, &d->node, hmap_hash_str(id)) != 0) {
+    free(d);
+    return -1;
   }
-  size_t k = hash_id(id) & (s->cap - 1);
-  while (s->slot[k]) {
-    if (strcmp(s->slot[k], id) == 0) return 0;
-    k = (k + 1) & (s->cap - 1);
-  }
-  if ((s->slot[k] = strdup(id)) == NULL) return -1;
   s->n++;
   return 0;
 }
 
 static void idset_free(idset *s) {
-  for (size_t i = 0; i < s->cap; i++) free(s->slot[i]);
-  free(s->slot);
+  for (size_t i = 0; i < s->map.n_buckets; i++)
+    for (hmap_node *n = s->map.buckets[i], *next; n; n = next) {
+      next = n->next;
+      free(n); /* the node starts the done_id */
+    }
+  hmap_free(&s->map);
 }
 
 /* ---- ids of this input: each belongs to one line ---------------------------------- */
 
-/* The ids the input's lines have taken so far, as two 64-bit hashes each (16
- * bytes, not the id: memory stays ~50 bytes a line however long the ids), with
- * the line that took it. Two distinct ids share both hashes with a chance of
- * about n^2 / 2^129: none in practice. */
+/* The ids the input's lines have taken so far, as two 64-bit hashes each (the
+ * node's FNV-1a and |h2|, 16 bytes, not the id: memory stays ~50 bytes a line
+ * however long the ids), with the line that took it. Nodes come from blocks of
+ * CLAIMS_PER_BLOCK (no allocation per line). Two distinct ids share both hashes
+ * with a chance of about n^2 / 2^129: none in practice. */
 typedef struct claim {
-  unsigned long long h1, h2, line; /* line 0: a free slot */
+  hmap_node node; /* hash: FNV-1a of the id */
+  unsigned long long h2, line;
 } claim;
 
+#define CLAIMS_PER_BLOCK 4096
+
+typedef struct claim_block {
+  struct claim_block *prev;
+  claim c[CLAIMS_PER_BLOCK];
+} claim_block;
+
 typedef struct claimset {
-  claim *slot;
-  size_t cap, n;
+  hmap map;
+  claim_block *block; /* the newest; |used| of its claims taken */
+  size_t used;
 } claimset;
 
-static void id_hashes(const char *s, unsigned long long *h1, unsigned long long *h2) {
-  unsigned long long a = 1469598103934665603ull, b = 0x9e3779b97f4a7c15ull;
+/* A second hash of |s|, independent of FNV-1a (a multiply-xorshift mix). */
+static unsigned long long id_hash2(const char *s) {
+  unsigned long long b = 0x9e3779b97f4a7c15ull;
   for (; *s; s++) {
-    a = (a ^ (unsigned char)*s) * 1099511628211ull;
     b = (b + (unsigned char)*s) * 0xbf58476d1ce4e5b9ull;
     b ^= b >> 31;
   }
-  *h1 = a;
-  *h2 = b ^ (b >> 29);
+  return b ^ (b >> 29);
 }
 
 /* Gives |id| to |line| when no earlier line has it: 0. 1 and *first when one
  * has; -1 out of memory. */
 static int claim_id(claimset *s, const char *id, unsigned long long line, unsigned long long *first) {
-  if ((s->n + 1) * 4 > s->cap * 3) {
-    size_t nc = s->cap ? s->cap * 2 : 4096;
-    claim *ns = calloc(nc, sizeof(claim));
-    if (ns == NULL) return -1;
-    for (size_t i = 0; i < s->cap; i++)
-      if (s->slot[i].line) {
-        size_t k = s->slot[i].h1 & (nc - 1);
-        while (ns[k].line) k = (k + 1) & (nc - 1);
-        ns[k] = s->slot[i];
-      }
-    free(s->slot);
-    s->slot = ns;
-    s->cap = nc;
-  }
-  unsigned long long h1, h2;
-  id_hashes(id, &h1, &h2);
-  size_t k = h1 & (s->cap - 1);
-  while (s->slot[k].line) {
-    if (s->slot[k].h1 == h1 && s->slot[k].h2 == h2) {
-      *first = s->slot[k].line;
+  uint64_t h1 = hmap_hash_str(id);
+  unsigned long long h2 = id_hash2(id);
+  for (hmap_node *n = hmap_chain(&s->map, h1); n; n = n->next) {
+    claim *c = (claim *)(void *)n;
+    if (n->hash == h1 && c->h2 == h2) {
+      *first = c->line;
       return 1;
     }
-    k = (k + 1) & (s->cap - 1);
   }
-  s->slot[k] = (claim){h1, h2, line};
-  s->n++;
+  if (s->block == NULL || s->used == CLAIMS_PER_BLOCK) {
+    claim_block *nb = malloc(sizeof(*nb));
+    if (nb == NULL) return -1;
+    nb->prev = s->block;
+    s->block = nb;
+    s->used = 0;
+  }
+  claim *c = &s->block->c[s->used];
+  c->h2 = h2;
+  c->line = line;
+  if (hmap_insert(&s->map, &c->node, h1) != 0) return -1;
+  s->used++;
   return 0;
+}
+
+static void claimset_free(claimset *s) {
+  for (claim_block *b = s->block, *prev; b; b = prev) {
+    prev = b->prev;
+    free(b);
+  }
+  hmap_free(&s->map);
 }
 
 /* Reads the records of a previous run: their ids, and a torn last line (a run
@@ -252,36 +259,16 @@ static void on_record(void *arg, const char *json, size_t len, int err) {
 /* Input lines that were not jobs: their records count as failed usage. */
 static atomic_ullong g_line_errors;
 
-/* |s| as the inside of a JSON string, cut to fit |cap|. */
-static void json_escape(const char *s, char *esc, size_t cap) {
-  size_t k = 0;
-  for (const char *p = s; *p && k + 7 < cap; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (c == '"' || c == '\\') {
-      esc[k++] = '\\';
-      esc[k++] = (char)c;
-    } else if (c < 0x20) {
-      k += (size_t)snprintf(esc + k, sizeof(esc) - k, "\\u%04x", c);
-    } else {
-      esc[k++] = (char)c;
-    }
-  }
-  esc[k] = '\0';
-}
-
 /* The record of an input line that is not run (not a job, a duplicate id), under
- * |id| (the line number, or "#N": short ids of our own). */
+ * |id| (the line number, or "#N": short ids of our own), as the library writes
+ * it (guise_batch_record_error). */
 static void line_error(unsigned long long lineno, const char *id, const char *why) {
-  char buf[1024 + 6 * BATCH_MAX_ID];
-  char esc[600], idesc[6 * BATCH_MAX_ID + 8]; /* an id of the longest kind, every byte escaped */
-  json_escape(why, esc, sizeof(esc));
-  json_escape(id, idesc, sizeof(idesc));
-  int n = snprintf(buf, sizeof(buf),
-                   "{\"id\":\"%s\",\"line\":%llu,\"url\":null,\"status\":0,\"error\":\"USAGE_INVALID_ARGUMENT\","
-                   "\"error_class\":\"usage\",\"error_detail\":\"%s\",\"attempts\":0}",
-                   idesc, lineno, esc);
+  /* |id| is at most BATCH_MAX_ID bytes and |why| under 256 (guise_job_parse's
+   * reasons, the duplicate message, guise_strerror): always fits. */
+  char buf[160 + 6 * (BATCH_MAX_ID + 256)];
+  size_t n = guise_batch_record_error(buf, sizeof(buf), id, lineno, why);
   atomic_fetch_add(&g_line_errors, 1);
-  if (n > 0) write_line(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+  if (n) write_line(buf, n);
 }
 
 /* ---- progress and signals ------------------------------------------------------ */
@@ -657,6 +644,7 @@ int cmd_batch(int argc, char **argv) {
     return EXIT_USAGE;
   }
   idset done = {0};
+  hmap_init(&done.map);
   unsigned long long kept = 0;
   int repaired = 0;
   if (resume && load_previous(output, &done, &kept, &repaired) != 0) {
@@ -740,6 +728,7 @@ int cmd_batch(int argc, char **argv) {
   char *line = malloc(BATCH_MAX_LINE + 1);
   linereader lr = {.fd = fileno(in), .buf = malloc(BATCH_READ_CHUNK)};
   claimset claims = {0};
+  hmap_init(&claims.map);
   unsigned long long lineno = 0, skipped = 0;
   int read_error = 0;
   while (line && lr.buf && !atomic_load(&g_signals) && !output_failed()) {
@@ -816,7 +805,7 @@ int cmd_batch(int argc, char **argv) {
   }
   free(line);
   free(lr.buf);
-  free(claims.slot);
+  claimset_free(&claims);
   if (read_error) {
     fprintf(stderr, "guise batch: reading %s: %s; stopping\n", input ? input : "stdin", strerror(errno));
     guise_batch_stop(b, 0);

@@ -577,6 +577,19 @@ GUISE_EXTERN void guise_batch_stats_get(guise_batch *b, guise_batch_stats *out);
 GUISE_EXTERN int guise_batch_class_index(int code);
 
 /*
+ * guise_batch_record_error writes the record of an input line that is not run
+ * (not a job, a duplicate id): {"id":ID,"line":LINE,"url":null,"status":0,
+ * "error":"USAGE_INVALID_ARGUMENT","error_class":"usage","error_detail":WHY,
+ * "attempts":0}, one JSON object without newline, as guise batch writes it
+ * (docs/BATCH.md). |id| and |why| are escaped as in every record (invalid UTF-8
+ * and control characters as \u00XX). Into |out| (|cap| bytes, NUL-terminated);
+ * returns the record's length, or 0 when it does not fit (|out| is then "").
+ * 160 + 6 x (strlen(id) + strlen(why)) bytes always suffice. No allocation.
+ */
+GUISE_EXTERN size_t guise_batch_record_error(char *out, size_t cap, const char *id,
+                                             unsigned long long line, const char *why);
+
+/*
  * guise_job_parse reads one input line: a URL (http:// or https://), or a JSON
  * object with "url" and optionally "id", "method", "headers" (an object, or an
  * array of [name, value]), "body" (text) or "body_base64", "profile", "proxy",

@@ -1,10 +1,14 @@
 /*
- * batch.c — the batch scheduler (docs/BATCH.md): worker threads, each with its
- * own libuv loop and guise_client (pool, DNS cache, TLS sessions); jobs are
- * sharded by host so that connection reuse, the per-host limit and the per-host
- * rate are all local to one worker. A loop module.
+ * batch.c — the batch engine's threads and public API (docs/BATCH.md): worker
+ * threads, each with its own libuv loop and guise_client (pool, DNS cache, TLS
+ * sessions); jobs are sharded by host so that connection reuse, the per-host
+ * limit and the per-host rate are all local to one worker. A loop module: it
+ * calls the client API (guise_client_*), the scheduler (batch_sched.h: which job
+ * starts next) and the record writer (batch_record.h: the JSON of a job).
+ * Called by guise batch (client/cli/cmd_batch.c) and the Python binding.
  *
- *   submit (any thread) --> worker inbox (mutex + uv_async) --> ready queue
+ *   submit (any thread) --> staged, per worker (submit_lock), in runs
+ *     --> worker inbox (mutex + uv_async) --> scheduler: ready queue
  *   ready --> [global concurrency share] --> [host: in-flight cap, token bucket]
  *         --> [global token bucket] --> guise_client_request
  *   complete --> retry later (backoff + jitter, Retry-After) or one record
@@ -17,7 +21,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,10 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/base64.h>
 #include <uv.h>
 
+#include "batch_record.h"
+#include "batch_sched.h"
 #include "guise.h"
+#include "queue.h"
 #include "safe_file.h"
 
 #define BATCH_DEFAULT_CONCURRENCY 256
@@ -43,7 +48,6 @@
 #define BATCH_BACKOFF_BASE_MS 250
 #define BATCH_BACKOFF_MAX_MS 30000
 #define BATCH_RETRY_AFTER_MAX_S 300      /* a longer Retry-After ends the job with its status */
-#define BATCH_HOSTS_MAX 65536            /* per worker; idle host entries beyond go */
 #define BATCH_HIST 64                    /* latency histogram buckets (log2 of microseconds) */
 /* Rates a batch takes (requests per second): below the least, a token's wait in
  * ms overflows a 64-bit integer (1e-300 was undefined behaviour). */
@@ -52,144 +56,12 @@
 #define BATCH_MAX_TIME_MS 86400000u      /* timeouts: a day at most */
 
 typedef struct worker worker;
-typedef struct host host;
-
-/* A growable byte buffer with a cap. */
-typedef struct sbuf {
-  char *p;
-  size_t len, cap, max;
-  int over;
-  int borrowed; /* |p| is not ours to realloc or free */
-} sbuf;
-
-static int sb_grow(sbuf *b, size_t n) {
-  if (b->len + n > b->max) {
-    b->over = 1;
-    return -1;
-  }
-  size_t nc = b->cap ? b->cap * 2 : 256;
-  while (nc < b->len + n + 1) nc *= 2;
-  char *q;
-  if (b->borrowed) { /* a caller's buffer (on its stack): move to the heap */
-    q = malloc(nc);
-    if (q && b->len) memcpy(q, b->p, b->len);
-  } else {
-    q = realloc(b->p, nc);
-  }
-  if (q == NULL) return -1;
-  b->p = q;
-  b->cap = nc;
-  b->borrowed = 0;
-  return 0;
-}
-
-/* A record makes some sixty of these: the common case inline, no call. */
-static inline int sb_put(sbuf *b, const void *p, size_t n) {
-  if ((b->len + n + 1 > b->cap || b->len + n > b->max) && sb_grow(b, n) != 0) return -1;
-  memcpy(b->p + b->len, p, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-static inline void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  char tmp[256];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  if (n > 0) sb_put(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-/* Numbers without printf (a record has a dozen; printf's float path dominated
- * the cost of a record). */
-static void sb_u64(sbuf *b, unsigned long long v) {
-  char t[24];
-  size_t k = sizeof(t);
-  do {
-    t[--k] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  sb_put(b, t + k, sizeof(t) - k);
-}
-
-/* Milliseconds with three decimals (microseconds), as "12.345". */
-static void sb_ms(sbuf *b, double ms) {
-  if (!(ms >= 0)) ms = 0;
-  unsigned long long us = (unsigned long long)(ms * 1000 + 0.5);
-  sb_u64(b, us / 1000);
-  char f[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
-  sb_put(b, f, 4);
-}
-
-/* A JSON string: UTF-8 passed through when valid, other bytes as \u00XX. */
-static void sb_json(sbuf *b, const char *s, size_t n) {
-  sb_put(b, "\"", 1);
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = (unsigned char)s[i];
-    size_t run = 0;
-    if (c >= 0x80) {
-      /* RFC 3629: accept well-formed sequences only */
-      size_t need = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
-      if (need && i + need <= n) {
-        size_t k = 1;
-        while (k < need && ((unsigned char)s[i + k] & 0xC0) == 0x80) k++;
-        if (k == need) run = need;
-      }
-      if (run) {
-        sb_put(b, s + i, run);
-        i += run;
-        continue;
-      }
-      sb_printf(b, "\\u%04x", c);
-      i++;
-      continue;
-    }
-    if (c == '"' || c == '\\') {
-      char e[2] = {'\\', (char)c};
-      sb_put(b, e, 2);
-    } else if (c < 0x20 || c == 0x7f) {
-      if (c == '\n') sb_put(b, "\\n", 2);
-      else if (c == '\r') sb_put(b, "\\r", 2);
-      else if (c == '\t') sb_put(b, "\\t", 2);
-      else sb_printf(b, "\\u%04x", c);
-    } else {
-      size_t j = i;
-      while (j < n && (unsigned char)s[j] >= 0x20 && (unsigned char)s[j] < 0x7f && s[j] != '"' && s[j] != '\\') j++;
-      sb_put(b, s + i, j - i);
-      i = j;
-      continue;
-    }
-    i++;
-  }
-  sb_put(b, "\"", 1);
-}
-
-/* A JSON string of |p| in base64 (RFC 4648, padded): BoringSSL's encoder. */
-static void sb_base64(sbuf *b, const unsigned char *p, size_t n) {
-  size_t out_len;
-  char *tmp = EVP_EncodedLength(&out_len, n) ? malloc(out_len) : NULL;
-  if (tmp == NULL) {
-    b->over = 1;
-    return;
-  }
-  size_t k = EVP_EncodeBlock((uint8_t *)tmp, p, n);
-  sb_put(b, "\"", 1);
-  sb_put(b, tmp, k);
-  sb_put(b, "\"", 1);
-  free(tmp);
-}
 
 /* ---- jobs ------------------------------------------------------------------------ */
 
 typedef struct bjob {
-  struct bjob *next;
+  bs_job sched;                  /* its queue (staged, inbox, ready, parked, delayed) and host */
   worker *w;
-  host *h;
   /* every string of the job follows the struct, in the same allocation */
   const char *id, *url, *method, *profile, *proxy, *meta;
   guise_header *headers;
@@ -200,7 +72,6 @@ typedef struct bjob {
   unsigned long long line;
   int http_version;
   unsigned attempts;
-  uint64_t not_before;           /* uv_now() of the worker */
   /* the attempt in flight */
   int status;
   double retry_after_s;          /* from a 429/503, -1 if none */
@@ -212,14 +83,7 @@ typedef struct bjob {
   unsigned long long body_bytes;
 } bjob;
 
-struct host {
-  host *next;                    /* hash chain */
-  char *name;
-  unsigned in_flight;
-  bjob *parked, *parked_tail;    /* waiting for the host's in-flight cap */
-  double tokens;
-  uint64_t refill_ns;
-};
+#define JOB(q) gq_data((q), bjob, sched)
 
 struct worker {
   guise_batch *b;
@@ -230,13 +94,9 @@ struct worker {
   uv_timer_t timer;              /* retries and rate waits */
   guise_client *client;
   pthread_mutex_t lock;          /* inbox */
-  bjob *inbox, *inbox_tail;
+  gq inbox;                      /* bjob.sched.link */
   /* loop-thread only */
-  bjob *ready, *ready_tail;
-  bjob *delayed;                 /* sorted by not_before */
-  host **hosts;
-  size_t n_hosts, n_buckets;
-  unsigned in_flight, cap;
+  bsched s;                      /* ready, delayed, hosts, in flight */
   int stopping, cancel, closing;
   uint64_t timer_due;
   /* requests from other threads, under |lock| */
@@ -262,18 +122,16 @@ struct guise_batch {
   atomic_uint end_waiters;       /* guise_batch_wait() callers, for 0 */
   unsigned long long low_mark;
   atomic_int stopped;
-  /* Jobs handed to a worker in runs: staged here (under submit_lock) and moved
-   * to the worker's inbox 64 at a time, or at once when the workers may be short
-   * of work. |staged_total| is written under submit_lock and read without it by
-   * job_ended; |handover_wanted|: a job ended while the lock was held (see
-   * hand_over_staged). */
-  struct bjob **staged_head, **staged_tail;
+  /* Jobs handed to a worker in runs: staged here (under submit_lock), one queue
+   * per worker, and moved to the worker's inbox 64 at a time, or at once when
+   * the workers may be short of work. |staged_total| is written under
+   * submit_lock and read without it by job_ended; |handover_wanted|: a job
+   * ended while the lock was held (see hand_over_staged). */
+  gq *staged;
   unsigned *n_staged;
   atomic_uint staged_total;
   atomic_int handover_wanted;
-  /* global rate */
-  double tokens;
-  uint64_t refill_ns;
+  bs_bucket rate;                /* the global rate, under |lock| */
   /* stats */
   atomic_ullong submitted, done, ok, failed, retries, in_flight, interrupted;
   atomic_ullong by_class[12];
@@ -335,67 +193,21 @@ static void emit(guise_batch *b, const char *json, size_t len, int err) {
   pthread_mutex_unlock(&b->rec_lock);
 }
 
-/* ---- hosts ----------------------------------------------------------------------- */
-
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-  return h;
-}
-
-static host *host_get(worker *w, const char *name) {
-  if (w->n_buckets == 0 || w->n_hosts + 1 > w->n_buckets) {
-    size_t nb = w->n_buckets ? w->n_buckets * 2 : 256;
-    host **nbk = calloc(nb, sizeof(*nbk));
-    if (nbk == NULL) return NULL;
-    for (size_t i = 0; i < w->n_buckets; i++)
-      for (host *h = w->hosts[i], *next; h; h = next) {
-        next = h->next;
-        size_t k = hash_str(h->name) & (nb - 1);
-        h->next = nbk[k];
-        nbk[k] = h;
-      }
-    free(w->hosts);
-    w->hosts = nbk;
-    w->n_buckets = nb;
-  }
-  size_t k = hash_str(name) & (w->n_buckets - 1);
-  for (host *h = w->hosts[k]; h; h = h->next)
-    if (strcmp(h->name, name) == 0) return h;
-  host *h = calloc(1, sizeof(*h));
-  if (h == NULL || (h->name = strdup(name)) == NULL) {
-    free(h);
-    return NULL;
-  }
-  h->tokens = 1;
-  h->refill_ns = uv_hrtime();
-  h->next = w->hosts[k];
-  w->hosts[k] = h;
-  w->n_hosts++;
-  return h;
-}
-
-/* Token buckets: |rate| per second, a burst of max(1, rate / 10). Returns 0 when
- * a token was taken, else the milliseconds until one is there. */
-static uint64_t bucket_take(double *tokens, uint64_t *refill_ns, double rate) {
-  if (rate <= 0) return 0;
-  uint64_t now = uv_hrtime();
-  double burst = rate / 10 > 1 ? rate / 10 : 1;
-  *tokens += (double)(now - *refill_ns) / 1e9 * rate;
-  if (*tokens > burst) *tokens = burst;
-  *refill_ns = now;
-  if (*tokens >= 1) {
-    *tokens -= 1;
-    return 0;
-  }
-  uint64_t ms = (uint64_t)ceil((1 - *tokens) / rate * 1000);
-  return ms ? ms : 1;
+/* Moves every job of |from| to the end of |to| (queue.h has no such step). */
+static void queue_append_all(gq *to, gq *from) {
+  if (gq_empty(from)) return;
+  gq *first = from->next, *last = from->prev;
+  first->prev = to->prev;
+  to->prev->next = first;
+  last->next = to;
+  to->prev = last;
+  gq_init(from);
 }
 
 static uint64_t global_take(guise_batch *b) {
   if (b->o.rate <= 0) return 0;
   pthread_mutex_lock(&b->lock);
-  uint64_t ms = bucket_take(&b->tokens, &b->refill_ns, b->o.rate);
+  uint64_t ms = bs_bucket_take(&b->rate, b->o.rate, uv_hrtime());
   pthread_mutex_unlock(&b->lock);
   return ms;
 }
@@ -405,133 +217,27 @@ static uint64_t global_take(guise_batch *b) {
 static void record(bjob *j, int err, const guise_response_info *info, const char *detail) {
   worker *w = j->w;
   guise_batch *b = w->b;
-  char stack[2048];
-  sbuf r = {.p = NULL, .max = SIZE_MAX};
+  batch_record_in in = {
+      .id = j->id,
+      .line = j->line,
+      .url = j->url,
+      .profile = j->profile ? j->profile : b->profile ? b->profile : "none",
+      .meta = j->meta,
+      .attempts = j->attempts,
+      .err = err,
+      .info = info,
+      .detail = detail,
+      .headers_json = b->o.include_headers ? &j->headers_json : NULL,
+      .body_mode = b->o.body_mode,
+      .body = &j->body_buf,
+      .body_path = j->body_path,
+  };
   /* Most records fit on the stack: no allocation for them. */
-  r.p = stack;
-  r.cap = sizeof(stack);
-  r.borrowed = 1;
-  int on_stack;
-#define PUT(s) sb_str(&r, s)
-  PUT("{\"id\":");
-  if (j->id) {
-    sb_json(&r, j->id, strlen(j->id));
-  } else {
-    PUT("\"");
-    sb_u64(&r, j->line);
-    PUT("\"");
-  }
-  if (j->line) {
-    PUT(",\"line\":");
-    sb_u64(&r, j->line);
-  }
-  /* The URL with its password hidden (the library's effective_url and
-   * redirect URLs already are); one with a password and over 8 KiB (not a URL
-   * guise sends) is cut. */
-  char shown[8200];
-  const char *url_shown = guise_url_redact(j->url ? j->url : "", shown, sizeof(shown));
-  size_t ul = strlen(url_shown);
-  PUT(",\"url\":");
-  sb_json(&r, url_shown, ul);
-  PUT(",\"final_url\":");
-  if (info && info->effective_url && info->effective_url[0])
-    sb_json(&r, info->effective_url, strlen(info->effective_url));
-  else
-    sb_json(&r, url_shown, ul);
-  if (info && info->n_redirects) {
-    PUT(",\"redirects\":[");
-    for (size_t i = 0; i < info->n_redirects; i++) {
-      PUT(i ? ",{\"url\":" : "{\"url\":");
-      sb_json(&r, info->redirect_urls[i] ? info->redirect_urls[i] : "",
-              info->redirect_urls[i] ? strlen(info->redirect_urls[i]) : 0);
-      PUT(",\"status\":");
-      sb_u64(&r, (unsigned long long)info->redirect_statuses[i]);
-      PUT("}");
-    }
-    PUT("]");
-  }
-  PUT(",\"status\":");
-  sb_u64(&r, info && info->status > 0 ? (unsigned long long)info->status : 0);
-  PUT(",\"http_version\":\"");
-  PUT(info ? info->http_version : "");
-  PUT("\"");
-  if (err) {
-    PUT(",\"error\":\"");
-    PUT(guise_err_name(err));
-    PUT("\",\"error_class\":\"");
-    PUT(guise_err_class(err));
-    PUT("\"");
-    const char *d = detail ? detail : info && info->error_detail ? info->error_detail : "";
-    if (*d) {
-      PUT(",\"error_detail\":");
-      sb_json(&r, d, strlen(d));
-    }
-  } else {
-    PUT(",\"error\":null");
-  }
-  PUT(",\"attempts\":");
-  sb_u64(&r, j->attempts);
-  const char *prof = j->profile ? j->profile : b->profile ? b->profile : "none";
-  PUT(",\"profile\":");
-  sb_json(&r, prof, strlen(prof));
-  if (info) {
-    PUT(info->reused ? ",\"reused\":true,\"bytes\":" : ",\"reused\":false,\"bytes\":");
-    sb_u64(&r, info->body_bytes);
-    PUT(",\"wire_bytes\":");
-    sb_u64(&r, info->wire_body_bytes);
-    PUT(",\"timings\":{\"dns\":");
-    sb_ms(&r, info->dns_ms);
-    PUT(",\"connect\":");
-    sb_ms(&r, info->connect_ms);
-    PUT(",\"tls\":");
-    sb_ms(&r, info->tls_ms);
-    PUT(",\"ttfb\":");
-    sb_ms(&r, info->ttfb_ms);
-    PUT(",\"total\":");
-    sb_ms(&r, info->total_ms);
-    PUT("}");
-    if (info->remote[0]) {
-      PUT(",\"remote\":\"");
-      PUT(info->remote); /* ip:port, nothing to escape */
-      PUT("\"");
-    }
-    if (info->tls_version[0]) {
-      PUT(",\"tls\":{\"version\":\"");
-      PUT(info->tls_version);
-      PUT("\",\"cipher\":\"");
-      PUT(info->tls_cipher);
-      PUT("\",\"group\":\"");
-      PUT(info->tls_group);
-      PUT("\",\"alpn\":");
-      sb_json(&r, info->alpn, strlen(info->alpn));
-      PUT("}");
-    }
-  }
-  if (b->o.include_headers && j->headers_json.len) {
-    PUT(",\"headers\":[");
-    sb_put(&r, j->headers_json.p, j->headers_json.len);
-    PUT("]");
-  }
-  if (!err && b->o.body_mode == GUISE_BODY_TEXT) {
-    PUT(",\"body\":");
-    sb_json(&r, j->body_buf.p ? j->body_buf.p : "", j->body_buf.len);
-  } else if (!err && b->o.body_mode == GUISE_BODY_BASE64) {
-    PUT(",\"body_base64\":");
-    sb_base64(&r, (const unsigned char *)(j->body_buf.p ? j->body_buf.p : ""), j->body_buf.len);
-  } else if (!err && b->o.body_mode == GUISE_BODY_DIR && j->body_path) {
-    PUT(",\"body_file\":");
-    sb_json(&r, j->body_path, strlen(j->body_path));
-  }
-  if (j->body_buf.over) PUT(",\"body_truncated\":true");
-  if (j->meta) {
-    PUT(",\"meta\":");
-    PUT(j->meta);
-  }
-  PUT("}");
-#undef PUT
-  on_stack = r.p == stack;
-  if (r.p) emit(b, r.p, r.len, err);
-  if (!on_stack) free(r.p);
+  char stack[2048];
+  sbuf r = {.p = stack, .cap = sizeof(stack), .max = SIZE_MAX, .borrowed = 1};
+  batch_record_write(&r, &in);
+  emit(b, r.p, r.len, err);
+  if (r.p != stack) free(r.p);
   /* stats */
   atomic_fetch_add(&b->done, 1);
   if (err) {
@@ -587,25 +293,6 @@ static double parse_retry_after(const char *v) {
   if (p == NULL || *p) return -1;
   double d = difftime(timegm(&tm), time(NULL));
   return d < 0 ? 0 : d;
-}
-
-static void delay_insert(worker *w, bjob *j) {
-  bjob **pp = &w->delayed;
-  while (*pp && (*pp)->not_before <= j->not_before) pp = &(*pp)->next;
-  j->next = *pp;
-  *pp = j;
-}
-
-static void host_done(worker *w, host *h) {
-  h->in_flight--;
-  if (h->parked) { /* the next of this host goes first */
-    bjob *j = h->parked;
-    h->parked = j->next;
-    if (!h->parked) h->parked_tail = NULL;
-    j->next = w->ready;
-    w->ready = j;
-    if (!w->ready_tail) w->ready_tail = j;
-  }
 }
 
 static void reset_attempt(bjob *j) {
@@ -674,8 +361,7 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
   worker *w = j->w;
   guise_batch *b = w->b;
   atomic_fetch_sub(&b->in_flight, 1);
-  w->in_flight--;
-  host_done(w, j->h);
+  bsched_done(&w->s, &j->sched);
   if (w->cancel || (w->stopping && err == GUISE_E_CANCELLED)) {
     interrupt(j);
     pump(w);
@@ -691,8 +377,7 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     if (j->retry_after_s >= 0) delay = (uint64_t)(j->retry_after_s * 1000);
     atomic_fetch_add(&b->retries, 1);
     reset_attempt(j);
-    j->not_before = uv_now(&w->loop) + delay;
-    delay_insert(w, j);
+    bsched_delay(&w->s, &j->sched, uv_now(&w->loop) + delay);
     pump(w);
     return;
   }
@@ -724,6 +409,7 @@ static void record_refused(worker *w, bjob *j, int err, const char *why) {
 
 static void start(worker *w, bjob *j) {
   guise_batch *b = w->b;
+  bsched_start(&w->s, &j->sched); /* out of the ready queue, counted in flight */
   j->attempts++;
   j->retry_after_s = -1;
   if (b->o.body_mode == GUISE_BODY_DIR && j->body_fd < 0) {
@@ -732,6 +418,7 @@ static void start(worker *w, bjob *j) {
     if (j->body_path == NULL || safe_file_open(&j->body_file, j->body_path, b->body_mode,
                                                 SAFE_FILE_EXACT_MODE | SAFE_FILE_NO_FOLLOW) != 0) {
       char why[200];
+      bsched_unstart(&w->s, &j->sched);
       snprintf(why, sizeof(why), "--body-dir: cannot create the body file: %s",
                j->body_path ? strerror(errno) : "no memory");
       record_refused(w, j, j->body_path ? GUISE_E_USAGE_FILE : GUISE_E_NOMEM, why);
@@ -761,13 +448,10 @@ static void start(worker *w, bjob *j) {
   o.follow_redirects = b->o.follow_redirects;
   o.max_redirects = b->o.max_redirects;
   static const guise_callbacks cb = {on_headers, on_body, on_complete};
-  w->in_flight++;
-  j->h->in_flight++;
   atomic_fetch_add(&b->in_flight, 1);
   int e = guise_client_request(w->client, &o, &cb, j);
   if (e) {
-    w->in_flight--;
-    j->h->in_flight--;
+    bsched_unstart(&w->s, &j->sched);
     atomic_fetch_sub(&b->in_flight, 1);
     record_refused(w, j, e,
                    guise_err_class(e)[0] == 'u' ? "refused before it started: check the URL, method and headers"
@@ -788,73 +472,33 @@ static void arm(worker *w, uint64_t ms) {
   uv_timer_start(&w->timer, on_timer, ms, 0);
 }
 
+static void interrupt_job(bs_job *q, void *arg) {
+  (void)arg;
+  interrupt(JOB(q));
+}
+
 static void pump(worker *w) {
   guise_batch *b = w->b;
   if (w->closing) return;
   uint64_t now = uv_now(&w->loop);
-  /* retries whose time has come go to the front */
-  while (w->delayed && (w->delayed->not_before <= now || w->stopping)) {
-    bjob *j = w->delayed;
-    w->delayed = j->next;
-    if (w->stopping) { /* not started again: interrupted */
-      interrupt(j);
-      continue;
-    }
-    j->next = w->ready;
-    w->ready = j;
-    if (!w->ready_tail) w->ready_tail = j;
-  }
-  while (w->ready && w->in_flight < w->cap && !w->stopping) {
-    bjob *j = w->ready;
-    host *h = j->h;
-    if (b->o.per_host && h->in_flight >= b->o.per_host) {
-      w->ready = j->next;
-      if (!w->ready) w->ready_tail = NULL;
-      j->next = NULL;
-      if (h->parked_tail) h->parked_tail->next = j;
-      else h->parked = j;
-      h->parked_tail = j;
-      continue;
-    }
-    uint64_t wait = bucket_take(&h->tokens, &h->refill_ns, b->o.per_host_rate);
-    if (!wait) wait = global_take(b);
-    if (wait) {
-      arm(w, wait);
-      break;
-    }
-    w->ready = j->next;
-    if (!w->ready) w->ready_tail = NULL;
-    start(w, j);
-  }
   if (w->stopping) {
-    /* jobs that never started: interrupted, no record */
-    while (w->ready) {
-      bjob *j = w->ready;
-      w->ready = j->next;
-      interrupt(j);
-    }
-    w->ready_tail = NULL;
-    for (size_t i = 0; i < w->n_buckets; i++)
-      for (host *h = w->hosts[i]; h; h = h->next)
-        while (h->parked) {
-          bjob *j = h->parked;
-          h->parked = j->next;
-          interrupt(j);
-        }
+    /* jobs that never started, and retries not started again: interrupted, no record */
+    bsched_drain(&w->s, interrupt_job, NULL);
+    return;
   }
-  if (w->delayed && !w->stopping) arm(w, w->delayed->not_before > now ? w->delayed->not_before - now : 1);
-}
-
-static void free_hosts(worker *w) {
-  for (size_t i = 0; i < w->n_buckets; i++)
-    for (host *h = w->hosts[i], *next; h; h = next) {
-      next = h->next;
-      free(h->name);
-      free(h);
+  bsched_release_due(&w->s, now); /* retries whose time has come go to the front */
+  for (;;) {
+    uint64_t wait;
+    bs_job *q = bsched_peek(&w->s, uv_hrtime(), &wait);
+    if (q && !(wait = global_take(b))) {
+      start(w, JOB(q));
+      continue;
     }
-  free(w->hosts);
-  w->hosts = NULL;
-  w->n_buckets = w->n_hosts = 0;
+    if (wait) arm(w, wait);
+    break;
+  }
+  uint64_t due;
+  if (bsched_next_due(&w->s, &due)) arm(w, due > now ? due - now : 1);
 }
 
 /* Every job has ended: the worker's handles close and its loop returns. */
@@ -865,7 +509,7 @@ static void close_worker(worker *w) {
   w->client = NULL;
   uv_close((uv_handle_t *)&w->wake, NULL);
   uv_close((uv_handle_t *)&w->timer, NULL);
-  free_hosts(w);
+  bsched_free(&w->s);
 }
 
 /* The authority of |u| (after "scheme://", before the path; userinfo dropped),
@@ -892,22 +536,24 @@ static void authority_key(const char *u, char *out, size_t cap) {
 /* Jobs from the submitter: each gets its host, then waits in the ready queue. */
 static void on_wake(uv_async_t *a) {
   worker *w = a->data;
+  gq list;
+  gq_init(&list);
   pthread_mutex_lock(&w->lock);
-  bjob *list = w->inbox;
-  w->inbox = w->inbox_tail = NULL;
+  queue_append_all(&list, &w->inbox);
   int stop = w->ctl_stop, cancel = w->ctl_cancel, quit = w->ctl_quit;
   pthread_mutex_unlock(&w->lock);
   if (w->closing) return;
-  for (bjob *j = list, *next; j; j = next) {
-    next = j->next;
-    j->next = NULL;
+  gq *q;
+  while ((q = gq_first(&list))) {
+    gq_remove(q);
+    bjob *j = JOB(q);
     j->w = w;
     /* The per-host key is the URL's authority as written (lowercased, without
      * userinfo); the URL itself is checked by guise_client_request. */
     char key[300];
     authority_key(j->url, key, sizeof(key));
-    j->h = host_get(w, key);
-    if (j->h == NULL) {
+    j->sched.host = bsched_host(&w->s, key, uv_hrtime());
+    if (j->sched.host == NULL) {
       record_refused(w, j, GUISE_E_NOMEM, "no memory for the host table");
       continue;
     }
@@ -928,12 +574,10 @@ static void on_wake(uv_async_t *a) {
       name[k] = '\0';
       /* the hash keeps distinct ids apart after the name was cleaned */
       if (asprintf(&j->body_path, "%s/%s-%016llx", w->b->body_dir, name,
-                   (unsigned long long)hash_str(id)) < 0)
+                   (unsigned long long)hmap_hash_str(id)) < 0)
         j->body_path = NULL;
     }
-    if (w->ready_tail) w->ready_tail->next = j;
-    else w->ready = j;
-    w->ready_tail = j;
+    bsched_push(&w->s, &j->sched);
   }
   if (stop) w->stopping = 1;
   if (cancel && !w->cancel) {
@@ -967,8 +611,7 @@ static void batch_free(guise_batch *b) {
   free(b->dns_servers);
   free(b->body_dir);
   free(b->workers);
-  free(b->staged_head);
-  free(b->staged_tail);
+  free(b->staged);
   free(b->n_staged);
   pthread_mutex_destroy(&b->lock);
   pthread_mutex_destroy(&b->rec_lock);
@@ -1022,15 +665,14 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
   if (o->max_pending == 0) o->max_pending = conc * 4 > 1024 ? conc * 4 : 1024;
   b->low_mark = o->max_pending - o->max_pending / 4;
   b->n_workers = n;
-  b->staged_head = calloc(n, sizeof(*b->staged_head));
-  b->staged_tail = calloc(n, sizeof(*b->staged_tail));
+  b->staged = calloc(n, sizeof(*b->staged));
   b->n_staged = calloc(n, sizeof(*b->n_staged));
-  if (!b->staged_head || !b->staged_tail || !b->n_staged) {
+  if (!b->staged || !b->n_staged) {
     batch_free(b);
     return GUISE_E_NOMEM;
   }
-  b->tokens = 1;
-  b->refill_ns = uv_hrtime();
+  for (unsigned i = 0; i < n; i++) gq_init(&b->staged[i]);
+  bs_bucket_init(&b->rate, uv_hrtime());
   b->workers = calloc(n, sizeof(worker));
   if (b->workers == NULL) {
     batch_free(b);
@@ -1059,9 +701,11 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
     worker *w = &b->workers[i];
     w->b = b;
     w->index = (int)i;
-    /* the global cap shared out: the first (conc % n) workers take one more */
-    w->cap = conc / n + (i < conc % n ? 1 : 0);
+    /* the global cap shared out (bsched_init below): the first (conc % n)
+     * workers take one more */
     pthread_mutex_init(&w->lock, NULL);
+    gq_init(&w->inbox);
+    bsched_init(&w->s, conc / n + (i < conc % n ? 1 : 0), o->per_host, o->per_host_rate);
     if (uv_loop_init(&w->loop) != 0) {
       e = GUISE_E_NOMEM;
       break;
@@ -1101,21 +745,18 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
 static unsigned shard(const guise_batch *b, const char *u) {
   char key[300];
   authority_key(u, key, sizeof(key));
-  return (unsigned)(hash_str(key) % b->n_workers);
+  return (unsigned)(hmap_hash_str(key) % b->n_workers);
 }
 
 /* Moves the staged jobs of every worker to its inbox (under submit_lock). */
 static void hand_over(guise_batch *b) {
   for (unsigned i = 0; i < b->n_workers && b->staged_total; i++) {
-    if (!b->staged_head[i]) continue;
+    if (gq_empty(&b->staged[i])) continue;
     worker *w = &b->workers[i];
     pthread_mutex_lock(&w->lock);
-    if (w->inbox_tail) w->inbox_tail->next = b->staged_head[i];
-    else w->inbox = b->staged_head[i];
-    w->inbox_tail = b->staged_tail[i];
+    queue_append_all(&w->inbox, &b->staged[i]);
     pthread_mutex_unlock(&w->lock);
     b->staged_total -= b->n_staged[i];
-    b->staged_head[i] = b->staged_tail[i] = NULL;
     b->n_staged[i] = 0;
     uv_async_send(&w->wake);
   }
@@ -1174,6 +815,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
     job_ended(b);
     return GUISE_E_NOMEM;
   }
+  gq_init(&j->sched.link);
   j->body_fd = -1;
   j->retry_after_s = -1;
   j->body_buf.max = b->o.max_body && b->o.max_body < BATCH_INLINE_CAP ? b->o.max_body : BATCH_INLINE_CAP;
@@ -1212,9 +854,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   j->http_version = jb.size > offsetof(guise_job, http_version) ? jb.http_version : 0;
   if (j->url == NULL) j->url = "";
   unsigned wi = shard(b, j->url);
-  if (b->staged_tail[wi]) b->staged_tail[wi]->next = j;
-  else b->staged_head[wi] = j;
-  b->staged_tail[wi] = j;
+  gq_insert_tail(&b->staged[wi], &j->sched.link);
   b->n_staged[wi]++;
   b->staged_total++;
   /* Hand over in runs; at once when the workers may run short (few pending

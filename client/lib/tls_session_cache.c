@@ -1,52 +1,39 @@
 /* tls_session_cache.c — see tls_session_cache.h. */
 #include "tls_session_cache.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hmap.h"
+
 typedef struct entry {
-  struct entry *hnext;        /* hash chain */
+  hmap_node node;              /* in |map|, by key */
   struct entry *older, *newer; /* store order, for eviction */
   SSL_SESSION *sess;
   char key[];
 } entry;
 
 struct tls_session_cache {
-  entry **buckets;
-  size_t nbuckets; /* a power of two */
+  hmap map; /* keys are short and not chosen by an attacker (host, port, names) */
   size_t size, max;
   entry *oldest, *newest;
 };
-
-/* FNV-1a: keys are short and not chosen by an attacker (host, port, names). */
-static uint64_t hash(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-  return h;
-}
 
 tls_session_cache *tls_session_cache_new(size_t max_entries) {
   if (max_entries == 0) max_entries = 1;
   tls_session_cache *c = calloc(1, sizeof(*c));
   if (c == NULL) return NULL;
-  c->nbuckets = 16;
-  while (c->nbuckets < max_entries && c->nbuckets < (1u << 20)) c->nbuckets <<= 1;
-  c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-  if (c->buckets == NULL) {
-    free(c);
-    return NULL;
-  }
+  hmap_init(&c->map);
   c->max = max_entries;
   return c;
 }
 
 static void unlink_entry(tls_session_cache *c, entry *e) {
-  entry **p = &c->buckets[hash(e->key) & (c->nbuckets - 1)];
-  while (*p != e) p = &(*p)->hnext;
-  *p = e->hnext;
+  hmap_remove(&c->map, &e->node);
   if (e->older) e->older->newer = e->newer;
   else c->oldest = e->newer;
   if (e->newer) e->newer->older = e->older;
@@ -65,13 +52,15 @@ void tls_session_cache_free(tls_session_cache *c) {
     next = e->newer;
     free_entry(e);
   }
-  free(c->buckets);
+  hmap_free(&c->map);
   free(c);
 }
 
-static entry *find(const tls_session_cache *c, const char *key) {
-  for (entry *e = c->buckets[hash(key) & (c->nbuckets - 1)]; e; e = e->hnext)
-    if (strcmp(e->key, key) == 0) return e;
+static entry *find(const tls_session_cache *c, const char *key, uint64_t hash) {
+  for (hmap_node *n = hmap_chain(&c->map, hash); n; n = n->next) {
+    entry *e = (entry *)(void *)((char *)n - offsetof(entry, node));
+    if (n->hash == hash && strcmp(e->key, key) == 0) return e;
+  }
   return NULL;
 }
 
@@ -89,9 +78,8 @@ int tls_session_cache_put(tls_session_cache *c, const char *key, SSL_SESSION *se
   entry *e = malloc(sizeof(*e) + klen + 1);
   if (e == NULL) return -1;
   memcpy(e->key, key, klen + 1);
-  SSL_SESSION_up_ref(sess);
-  e->sess = sess;
-  entry *old = find(c, key);
+  uint64_t hash = hmap_hash(key, klen);
+  entry *old = find(c, key, hash);
   if (old) {
     unlink_entry(c, old);
     free_entry(old);
@@ -101,9 +89,12 @@ int tls_session_cache_put(tls_session_cache *c, const char *key, SSL_SESSION *se
     unlink_entry(c, victim);
     free_entry(victim);
   }
-  size_t b = hash(key) & (c->nbuckets - 1);
-  e->hnext = c->buckets[b];
-  c->buckets[b] = e;
+  if (hmap_insert(&c->map, &e->node, hash) != 0) {
+    free(e); /* no memory for the first buckets: not kept */
+    return -1;
+  }
+  SSL_SESSION_up_ref(sess);
+  e->sess = sess;
   e->older = c->newest;
   e->newer = NULL;
   if (c->newest) c->newest->newer = e;
@@ -114,7 +105,7 @@ int tls_session_cache_put(tls_session_cache *c, const char *key, SSL_SESSION *se
 }
 
 SSL_SESSION *tls_session_cache_take(tls_session_cache *c, const char *key) {
-  entry *e = find(c, key);
+  entry *e = find(c, key, hmap_hash_str(key));
   if (e == NULL) return NULL;
   SSL_SESSION *s = e->sess;
   if (SSL_SESSION_should_be_single_use(s)) {

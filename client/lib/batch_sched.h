@@ -1,0 +1,101 @@
+/*
+ * batch_sched.h — the scheduler of one batch worker (docs/BATCH.md): which job
+ * starts next. It keeps the ready queue, the delayed jobs (retries waiting for
+ * their backoff, sorted by due time), the host table (per host: requests in
+ * flight, the jobs parked behind its in-flight cap, its token bucket) and the
+ * worker's share of the global concurrency. I/O-free: no libuv, no clock of its
+ * own (the caller passes the times), no threads; it calls only hmap and queue.h.
+ *
+ * Called by batch.c, on a worker's loop thread: jobs embed a bs_job; the worker
+ * asks bsched_peek for the next job that may start, starts it, and tells the
+ * scheduler when it ends. Token buckets are also used by batch.c for the global
+ * rate (under the batch's lock).
+ *
+ *   push ──> ready ──peek──> [worker cap] ─> [host in-flight cap: else parked]
+ *                             ─> [host bucket] ─> start ... done ─> unpark one
+ *   delay ──> delayed (sorted) ──release_due──> front of ready
+ */
+#ifndef GUISE_BATCH_SCHED_H
+#define GUISE_BATCH_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmap.h"
+#include "queue.h"
+
+/* A token bucket: |rate| per second, a burst of max(1, rate / 10). */
+typedef struct bs_bucket {
+  double tokens;
+  uint64_t refill_ns;
+} bs_bucket;
+
+/* A full-of-one bucket at |now_ns|. */
+void bs_bucket_init(bs_bucket *k, uint64_t now_ns);
+/* Takes a token at |now_ns|: 0, or the milliseconds until one is there (at
+ * least 1). |rate| <= 0: no limit (0). */
+uint64_t bs_bucket_take(bs_bucket *k, double rate, uint64_t now_ns);
+
+/* A host of the table (the URL's authority, lowercased). */
+typedef struct bs_host {
+  hmap_node node;
+  unsigned in_flight;
+  gq parked;        /* bs_job.link: waiting for the in-flight cap */
+  bs_bucket bucket; /* per_host_rate */
+  char name[];
+} bs_host;
+
+/* The scheduler's part of a job, embedded in it. |link| puts the job in one
+ * queue at a time: the batch's staged jobs, a worker's inbox, then the ready,
+ * parked or delayed jobs here. */
+typedef struct bs_job {
+  gq link;
+  bs_host *host;
+  uint64_t not_before; /* delayed: the worker loop's clock, ms */
+} bs_job;
+
+typedef struct bsched {
+  hmap hosts;
+  gq ready;         /* in order; retries and unparked jobs at the front */
+  gq delayed;       /* sorted by not_before */
+  unsigned in_flight, cap;
+  unsigned per_host;     /* 0: no in-flight limit per host */
+  double per_host_rate;  /* 0: none */
+} bsched;
+
+void bsched_init(bsched *s, unsigned cap, unsigned per_host, double per_host_rate);
+/* Frees the host table; the jobs are the caller's (take them out first with
+ * bsched_drain). */
+void bsched_free(bsched *s);
+
+/* The host |name| (added at |now_ns| when new), or NULL out of memory. */
+bs_host *bsched_host(bsched *s, const char *name, uint64_t now_ns);
+
+/* |j| (its host set) at the end of the ready queue. */
+void bsched_push(bsched *s, bs_job *j);
+/* |j| waits until |not_before| (after every job due no later). */
+void bsched_delay(bsched *s, bs_job *j, uint64_t not_before);
+/* Moves the delayed jobs due at |now_ms| to the front of the ready queue. */
+void bsched_release_due(bsched *s, uint64_t now_ms);
+/* 1 and the due time of the first delayed job in |*due|, or 0 when none. */
+int bsched_next_due(const bsched *s, uint64_t *due);
+
+/* The job at the front of the ready queue if it may start now: the worker has
+ * room, its host is under its in-flight cap (jobs of a full host are parked on
+ * the way) and its host's bucket gave a token. NULL otherwise, with |*wait_ms|
+ * the milliseconds until a token (0: nothing ready, or no room). The job stays
+ * queued until bsched_start. */
+bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms);
+/* |j| (from bsched_peek) leaves the ready queue and counts as in flight. */
+void bsched_start(bsched *s, bs_job *j);
+/* A start that failed at once: no longer in flight (the parked stay parked). */
+void bsched_unstart(bsched *s, bs_job *j);
+/* |j| ended: no longer in flight; the first job parked on its host goes to
+ * the front of the ready queue. */
+void bsched_done(bsched *s, bs_job *j);
+
+/* Every job not in flight (delayed, ready, parked), taken out and handed to
+ * |fn|, which may free it (and must not call the scheduler). */
+void bsched_drain(bsched *s, void (*fn)(bs_job *j, void *arg), void *arg);
+
+#endif

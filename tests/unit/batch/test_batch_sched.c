@@ -1,0 +1,241 @@
+/* test_batch_sched.c — the batch scheduler (client/lib/batch_sched.h) on its own:
+ * a fake clock, jobs as plain structs, no loop, no sockets. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch_sched.h"
+
+static int failures;
+#define CHECK(c)                                                            \
+  do {                                                                      \
+    if (!(c)) {                                                             \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+      failures++;                                                           \
+    }                                                                       \
+  } while (0)
+
+#define MS 1000000ull /* ns */
+
+typedef struct job {
+  bs_job s;
+  int n;
+} job;
+
+static int num(bs_job *q) { return q ? gq_data(q, job, s)->n : -1; }
+
+/* Peeks and starts one job at |now_ns|: its number, or -1. */
+static int start_one(bsched *s, uint64_t now_ns, uint64_t *wait) {
+  bs_job *q = bsched_peek(s, now_ns, wait);
+  if (q) bsched_start(s, q);
+  return num(q);
+}
+
+static void test_bucket(void) {
+  bs_bucket k;
+  uint64_t t = 5 * MS;
+  bs_bucket_init(&k, t);
+  CHECK(bs_bucket_take(&k, 0, t) == 0); /* no limit */
+  CHECK(bs_bucket_take(&k, 2, t) == 0); /* the first token */
+  /* 2 per second, burst 1: the next in 500 ms */
+  CHECK(bs_bucket_take(&k, 2, t) == 500);
+  CHECK(bs_bucket_take(&k, 2, t + 250 * MS) == 250);
+  CHECK(bs_bucket_take(&k, 2, t + 500 * MS) == 0);
+  /* 100 per second: a burst of 10 after a second of rest, then 10 ms apart */
+  bs_bucket_init(&k, 0);
+  k.tokens = 0;
+  int got = 0;
+  while (bs_bucket_take(&k, 100, 1000 * MS) == 0) got++;
+  CHECK(got == 10);
+  CHECK(bs_bucket_take(&k, 100, 1000 * MS) == 10);
+  /* the least rate the batch takes: a wait of 1,000 s, no overflow */
+  bs_bucket_init(&k, 0);
+  CHECK(bs_bucket_take(&k, 0.001, 0) == 0);
+  uint64_t w = bs_bucket_take(&k, 0.001, 0);
+  CHECK(w >= 1000000 && w <= 1000001);
+}
+
+static void test_hosts(void) {
+  bsched s;
+  bsched_init(&s, 10, 0, 0);
+  bs_host *a = bsched_host(&s, "a.test:443", 0);
+  bs_host *b = bsched_host(&s, "b.test", 0);
+  CHECK(a && b && a != b);
+  CHECK(bsched_host(&s, "a.test:443", 7) == a);
+  CHECK(strcmp(a->name, "a.test:443") == 0 && a->in_flight == 0);
+  /* many hosts: the table grows and finds each again */
+  bs_host *h[3000];
+  char name[32];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(name, sizeof(name), "h%d.test", i);
+    h[i] = bsched_host(&s, name, 0);
+  }
+  int same = 1;
+  for (int i = 0; i < 3000; i++) {
+    snprintf(name, sizeof(name), "h%d.test", i);
+    same &= bsched_host(&s, name, 0) == h[i];
+  }
+  CHECK(same && s.hosts.n == 3002);
+  bsched_free(&s);
+}
+
+/* The worker's share of the concurrency, the per-host cap (parked, then the
+ * next of the host first), order kept. */
+static void test_caps(void) {
+  bsched s;
+  bsched_init(&s, 3, 1, 0);
+  bs_host *a = bsched_host(&s, "a", 0), *b = bsched_host(&s, "b", 0);
+  job j[6];
+  bs_host *hs[6] = {a, a, b, a, b, b};
+  for (int i = 0; i < 6; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    j[i].s.host = hs[i];
+    bsched_push(&s, &j[i].s);
+  }
+  uint64_t wait = 99;
+  CHECK(start_one(&s, 0, &wait) == 0);
+  /* 1 (host a, full) parked; 2 (b) next */
+  CHECK(start_one(&s, 0, &wait) == 2);
+  /* 3 (a) parked, 4 (b) parked, 5 (b) parked: nothing can start */
+  CHECK(start_one(&s, 0, &wait) == -1 && wait == 0);
+  CHECK(s.in_flight == 2 && a->in_flight == 1 && b->in_flight == 1);
+  CHECK(gq_empty(&s.ready));
+  /* 0 ends: 1, the first parked on a, goes first */
+  bsched_done(&s, &j[0].s);
+  CHECK(start_one(&s, 0, &wait) == 1);
+  bsched_done(&s, &j[2].s);
+  CHECK(start_one(&s, 0, &wait) == 4);
+  CHECK(s.in_flight == 2);
+  bsched_done(&s, &j[1].s); /* 3 unparked */
+  bsched_done(&s, &j[4].s); /* 5 unparked, ahead of 3 */
+  CHECK(start_one(&s, 0, &wait) == 5);
+  CHECK(start_one(&s, 0, &wait) == 3);
+  CHECK(s.in_flight == 2);
+  /* the worker cap: three of a fresh host */
+  bs_host *c = bsched_host(&s, "c", 0);
+  s.per_host = 0;
+  job k[3];
+  for (int i = 0; i < 3; i++) {
+    k[i].n = 10 + i;
+    gq_init(&k[i].s.link);
+    k[i].s.host = c;
+    bsched_push(&s, &k[i].s);
+  }
+  CHECK(start_one(&s, 0, &wait) == 10);
+  CHECK(start_one(&s, 0, &wait) == -1 && wait == 0); /* 3 in flight */
+  /* a start that failed at once frees its place */
+  bsched_unstart(&s, &k[0].s);
+  CHECK(start_one(&s, 0, &wait) == 11);
+  bsched_free(&s);
+}
+
+/* Per-host rate: the host's bucket says how long to wait; the job stays first. */
+static void test_host_rate(void) {
+  bsched s;
+  bsched_init(&s, 100, 0, 4); /* 4 per second per host, burst 1 */
+  bs_host *a = bsched_host(&s, "a", 0);
+  job j[2];
+  for (int i = 0; i < 2; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    j[i].s.host = a;
+    bsched_push(&s, &j[i].s);
+  }
+  uint64_t wait = 0;
+  CHECK(start_one(&s, 0, &wait) == 0);
+  CHECK(start_one(&s, 100 * MS, &wait) == -1 && wait == 150);
+  CHECK(start_one(&s, 260 * MS, &wait) == 1);
+  bsched_free(&s);
+}
+
+/* Backoff: sorted by due time (equal times in arrival order), released to the
+ * front of the ready queue when due. */
+static void test_delayed(void) {
+  bsched s;
+  bsched_init(&s, 100, 0, 0);
+  bs_host *a = bsched_host(&s, "a", 0);
+  job j[5];
+  for (int i = 0; i < 5; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    j[i].s.host = a;
+  }
+  uint64_t due = 0;
+  CHECK(bsched_next_due(&s, &due) == 0);
+  bsched_delay(&s, &j[0].s, 300);
+  bsched_delay(&s, &j[1].s, 100);
+  bsched_delay(&s, &j[2].s, 300);
+  bsched_delay(&s, &j[3].s, 200);
+  CHECK(bsched_next_due(&s, &due) == 1 && due == 100);
+  bsched_push(&s, &j[4].s);
+  bsched_release_due(&s, 99);
+  uint64_t wait;
+  CHECK(num(bsched_peek(&s, 0, &wait)) == 4);
+  bsched_release_due(&s, 200); /* 1 then 3: each to the front */
+  int order[5], k = 0;
+  bs_job *q;
+  while ((q = bsched_peek(&s, 0, &wait)) && k < 5) {
+    bsched_start(&s, q);
+    order[k++] = num(q);
+  }
+  CHECK(k == 3 && order[0] == 3 && order[1] == 1 && order[2] == 4);
+  CHECK(bsched_next_due(&s, &due) == 1 && due == 300);
+  bsched_release_due(&s, 1000);
+  k = 0;
+  while ((q = bsched_peek(&s, 0, &wait)) && k < 5) {
+    bsched_start(&s, q);
+    order[k++] = num(q);
+  }
+  CHECK(k == 2 && order[0] == 2 && order[1] == 0);
+  CHECK(bsched_next_due(&s, &due) == 0);
+  bsched_free(&s);
+}
+
+static void count_drained(bs_job *q, void *arg) {
+  int *seen = arg;
+  CHECK(!gq_linked(&q->link));
+  seen[num(q)]++;
+}
+
+/* A stop: every job not in flight (ready, parked, delayed) comes out once. */
+static void test_drain(void) {
+  bsched s;
+  bsched_init(&s, 100, 1, 0);
+  bs_host *a = bsched_host(&s, "a", 0), *b = bsched_host(&s, "b", 0);
+  job j[6];
+  for (int i = 0; i < 6; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    j[i].s.host = i % 2 ? b : a;
+  }
+  for (int i = 0; i < 4; i++) bsched_push(&s, &j[i].s);
+  uint64_t wait;
+  CHECK(start_one(&s, 0, &wait) == 0);
+  CHECK(start_one(&s, 0, &wait) == 1);
+  CHECK(start_one(&s, 0, &wait) == -1); /* 2 and 3 parked */
+  bsched_push(&s, &j[4].s);
+  bsched_delay(&s, &j[5].s, 50);
+  int seen[6] = {0};
+  bsched_drain(&s, count_drained, seen);
+  CHECK(seen[0] == 0 && seen[1] == 0 && seen[2] == 1 && seen[3] == 1 && seen[4] == 1 && seen[5] == 1);
+  CHECK(gq_empty(&s.ready) && gq_empty(&s.delayed) && gq_empty(&a->parked) && gq_empty(&b->parked));
+  CHECK(s.in_flight == 2);
+  bsched_free(&s);
+}
+
+int main(void) {
+  test_bucket();
+  test_hosts();
+  test_caps();
+  test_host_rate();
+  test_delayed();
+  test_drain();
+  if (failures) {
+    fprintf(stderr, "test_batch_sched: %d checks failed\n", failures);
+    return 1;
+  }
+  printf("test_batch_sched: ok\n");
+  return 0;
+}
