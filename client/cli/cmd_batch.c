@@ -19,7 +19,7 @@
 
 #include "cli.h"
 #include "guise.h"
-#include "numopt.h"
+#include "options.h"
 /* Not a public header: the library's one hash table (FNV-1a), linked from
  * libguise's core archive as the command is. */
 #include "../lib/hmap.h"
@@ -29,46 +29,6 @@
 #define BATCH_OUT_BUF (1u << 20)
 #define BATCH_MAX_ID 1024               /* the longest id (guise_job_parse refuses longer ones) */
 #define BATCH_READ_CHUNK (64u << 10)    /* input read(2) size */
-#define BATCH_MIN_RATE 0.001            /* --rate: one request in 1,000 s; below, waits overflow */
-#define BATCH_MAX_RATE 1e7
-#define BATCH_MAX_SECONDS 86400          /* --max-time, --connect-timeout: a day (guise_batch_new) */
-
-static const char usage[] =
-    "usage: guise batch [options] [FILE|-]\n"
-    "  input: one URL per line, or one JSON job per line: {\"id\", \"url\", \"method\",\n"
-    "  \"headers\", \"body\" | \"body_base64\", \"profile\", \"proxy\", \"meta\"}; '-' or none: stdin\n"
-    "  -o, --output FILE          records (JSONL) to FILE instead of stdout\n"
-    "      --resume               with -o: skip ids already in FILE, repair a torn last line\n"
-    "      --workers N            threads (default: one per core)\n"
-    "  -c, --concurrency N        requests in flight (default 256)\n"
-    "      --per-host N           requests in flight per host (default: no limit)\n"
-    "      --rate R               requests started per second (default: no limit)\n"
-    "      --per-host-rate R      per host\n"
-    "      --retries N            more attempts for connect errors, resets, refused\n"
-    "                             streams, 429/503 (Retry-After honoured); default 2\n"
-    "      --connections-per-host N   pool connections per origin (default 6)\n"
-    "      --streams N            HTTP/2 streams per connection (default 100)\n"
-    "      --no-keepalive         a new connection (full TLS handshake) per request\n"
-    "      --coalesce-ms N        HTTP/2: new requests for fewer than half of a busy\n"
-    "                             connection's streams wait up to N ms to go out\n"
-    "                             together (default 1; 0: each written at once)\n"
-    "  -L, --location             follow redirects (the record has final_url and redirects)\n"
-    "      --max-redirs N         at most N (default 20)\n"
-    "      --cookies              keep cookies: a jar per worker, shared by the jobs\n"
-    "                             of its hosts (jobs of one host share a worker)\n"
-    "      --include-headers      response headers in the record\n"
-    "      --body MODE            discard (default), text, base64\n"
-    "      --body-dir DIR         each body to a file in DIR (named from the id)\n"
-    "      --stats-json FILE      the final counters as JSON\n"
-    "      --progress WHEN        auto (default: live on a terminal, a line every 5 s\n"
-    "                             otherwise), always, never\n"
-    "  -k, --cacert, --proxy-insecure, --proxy-cacert, --profile, --http1.1, --http2,\n"
-    "  -x/--proxy, --noproxy, --resolve, --dns-servers, --connect-timeout S, --max-time S\n"
-    "  (per attempt, from when it has a connection; default 60): as for one request\n"
-    "  (guise --help; -k and --cacert are for the origins, the --proxy-* for an https://\n"
-    "  proxy)\n"
-    "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
-    "1 input or output errors, 130 interrupted (run again with --resume).\n";
 
 /* ---- ids already done (--resume) --------------------------------------------- */
 
@@ -442,165 +402,36 @@ static int read_line(linereader *r, char *line, size_t max, size_t *len) {
 
 /* ---- the command --------------------------------------------------------------- */
 
-/* Numbers through numopt.c, as the fetch command's: NaN, infinities, trailing
- * text and values out of range are refused naming the option (strtod alone took
- * "nan": --max-time nan became 1 ms, --rate nan hung). The limits are
- * guise_batch_new's. */
-static int seconds(const char *opt, const char *v, unsigned *ms) {
-  return cli_seconds_ms(opt, v, BATCH_MAX_SECONDS, ms);
-}
-
-static int rate_value(const char *opt, const char *v, double *r) {
-  return cli_double(opt, v, 0, BATCH_MAX_RATE, BATCH_MIN_RATE, r);
-}
-
 int cmd_batch(int argc, char **argv) {
-  cli_numopt_command("guise batch");
-  guise_batch_options o;
-  guise_batch_options_init(&o);
-  const char *input = NULL, *output = NULL, *stats_json = NULL, *progress_when = "auto";
   static const char *resolve[BATCH_MAX_RESOLVE];
-  size_t n_resolve = 0;
-  int resume = 0;
-  const char *noproxy = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define OPT(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
-#define NEED                                                          \
-  do {                                                                \
-    if (v == NULL) {                                                  \
-      fprintf(stderr, "guise batch: %s needs a value\n", a);          \
-      return EXIT_USAGE;                                              \
-    }                                                                 \
-    i++;                                                              \
-  } while (0)
-#define NUM(field, lo, hi)                                            \
-  do {                                                                \
-    NEED;                                                             \
-    long long n_ = cli_number(a, v, lo, hi);                          \
-    if (n_ < 0) return EXIT_USAGE;                                    \
-    field = (unsigned)n_;                                             \
-  } while (0)
-    if (OPT("-o", "--output")) {
-      NEED;
-      output = v;
-    } else if (strcmp(a, "--resume") == 0) {
-      resume = 1;
-    } else if (strcmp(a, "--workers") == 0) {
-      NUM(o.workers, 1, 256);
-    } else if (OPT("-c", "--concurrency")) {
-      NUM(o.concurrency, 1, 1000000);
-    } else if (strcmp(a, "--per-host") == 0) {
-      NUM(o.per_host, 1, 1000000);
-    } else if (strcmp(a, "--rate") == 0) {
-      NEED;
-      if (rate_value(a, v, &o.rate)) return EXIT_USAGE;
-    } else if (strcmp(a, "--per-host-rate") == 0) {
-      NEED;
-      if (rate_value(a, v, &o.per_host_rate)) return EXIT_USAGE;
-    } else if (strcmp(a, "--retries") == 0) {
-      NUM(o.retries, 0, 100);
-    } else if (strcmp(a, "--connections-per-host") == 0) {
-      NUM(o.connections_per_host, 1, 10000);
-    } else if (strcmp(a, "--streams") == 0) {
-      NUM(o.streams_per_connection, 1, 1000);
-    } else if (strcmp(a, "--cookies") == 0) {
-      o.cookies = 1;
-    } else if (OPT("-L", "--location")) {
-      o.follow_redirects = 1;
-    } else if (strcmp(a, "--max-redirs") == 0) {
-      NUM(o.max_redirects, 1, 1000);
-    } else if (strcmp(a, "--no-keepalive") == 0) {
-      o.no_reuse = 1;
-    } else if (strcmp(a, "--coalesce-ms") == 0) {
-      NUM(o.h2_coalesce_ms, 0, 60000);
-      o.no_coalesce = o.h2_coalesce_ms == 0;
-    } else if (strcmp(a, "--include-headers") == 0) {
-      o.include_headers = 1;
-    } else if (strcmp(a, "--body") == 0) {
-      NEED;
-      if (strcmp(v, "discard") == 0) o.body_mode = GUISE_BODY_DISCARD;
-      else if (strcmp(v, "text") == 0) o.body_mode = GUISE_BODY_TEXT;
-      else if (strcmp(v, "base64") == 0) o.body_mode = GUISE_BODY_BASE64;
-      else {
-        fprintf(stderr, "guise batch: --body %s: expected discard, text or base64\n", v);
-        return EXIT_USAGE;
-      }
-    } else if (strcmp(a, "--body-dir") == 0) {
-      NEED;
-      o.body_mode = GUISE_BODY_DIR;
-      o.body_dir = v;
-    } else if (strcmp(a, "--stats-json") == 0) {
-      NEED;
-      stats_json = v;
-    } else if (strcmp(a, "--progress") == 0) {
-      NEED;
-      progress_when = v;
-      if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
-        fprintf(stderr, "guise batch: --progress %s: expected auto, always or never\n", v);
-        return EXIT_USAGE;
-      }
-    } else if (OPT("-k", "--insecure")) {
-      o.insecure = 1;
-    } else if (strcmp(a, "--cacert") == 0) {
-      NEED;
-      o.cafile = v;
-    } else if (strcmp(a, "--proxy-insecure") == 0) {
-      o.proxy_insecure = 1;
-    } else if (strcmp(a, "--proxy-cacert") == 0) {
-      NEED;
-      o.proxy_cafile = v;
-    } else if (strcmp(a, "--profile") == 0) {
-      NEED;
-      o.profile = v;
-    } else if (strcmp(a, "--http1.1") == 0) {
-      o.http_version = 1;
-    } else if (strcmp(a, "--http2") == 0) {
-      o.http_version = 2;
-    } else if (OPT("-x", "--proxy")) {
-      NEED;
-      o.proxy = v;
-    } else if (strcmp(a, "--resolve") == 0) {
-      NEED;
-      if (n_resolve == BATCH_MAX_RESOLVE) {
-        fprintf(stderr, "guise batch: more than %d --resolve\n", BATCH_MAX_RESOLVE);
-        return EXIT_USAGE;
-      }
-      resolve[n_resolve++] = v;
-    } else if (strcmp(a, "--noproxy") == 0) {
-      NEED;
-      noproxy = v;
-    } else if (strcmp(a, "--dns-servers") == 0) {
-      NEED;
-      char dns_why[200]; /* names the bad entry, escaped */
-      if (guise_dns_servers_check(v, dns_why, sizeof(dns_why))) {
-        fprintf(stderr, "guise batch: --dns-servers: %s\n", dns_why);
-        return EXIT_USAGE;
-      }
-      o.dns_servers = v;
-    } else if (strcmp(a, "--connect-timeout") == 0) {
-      NEED;
-      if (seconds(a, v, &o.connect_timeout_ms)) return EXIT_USAGE;
-    } else if (OPT("-m", "--max-time")) {
-      NEED;
-      if (seconds(a, v, &o.max_time_ms)) return EXIT_USAGE;
-    } else if (OPT("-h", "--help")) {
-      fputs(usage, stdout);
-      return EXIT_OK;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "guise batch: unknown option %s (guise batch --help)\n", a);
-      return EXIT_USAGE;
-    } else if (input == NULL) {
-      input = a;
-    } else {
-      fprintf(stderr, "guise batch: one input (got %s and %s)\n", input, a);
-      return EXIT_USAGE;
-    }
-#undef OPT
-#undef NEED
-#undef NUM
-  }
+  const char *input = NULL;
+  cli_settings cl;
+  cli_settings_init(&cl, &cli_batch_command);
+  cl.resolve = resolve;
+  cl.max_resolve = BATCH_MAX_RESOLVE;
+  cl.operands = &input;
+  cl.max_operands = 1;
+  int rc = cli_parse(&cli_batch_command, &cl, argc, argv);
+  if (rc != CLI_NEXT) return rc;
+  /* The batch's options: its own numbers are in cl.batch already. */
+  guise_batch_options o = cl.batch;
+  o.insecure = cl.insecure;
+  o.cafile = cl.cafile;
+  o.proxy_insecure = cl.proxy_insecure;
+  o.proxy_cafile = cl.proxy_cafile;
+  o.profile = cl.profile;
+  o.http_version = cl.http_version;
+  o.proxy = cl.proxy;
+  o.dns_servers = cl.dns_servers;
+  o.connect_timeout_ms = cl.connect_timeout_ms;
+  o.max_time_ms = cl.max_time_ms;
+  o.follow_redirects = cl.follow_redirects;
+  o.max_redirects = cl.max_redirects;
+  o.no_reuse = cl.no_keepalive;
+  const char *output = cl.output, *stats_json = cl.stats_json, *noproxy = cl.noproxy;
+  const char *progress_when = cl.progress ? cl.progress : "auto";
+  int resume = cl.resume;
+  size_t n_resolve = cl.n_resolve;
   if (resume && output == NULL) {
     fprintf(stderr, "guise batch: --resume needs -o FILE (the records of the run to resume)\n");
     return EXIT_USAGE;

@@ -9,60 +9,11 @@
 
 #include "cli.h"
 #include "guise.h"
-#include "numopt.h"
+#include "options.h"
 
 /* Caps on what the command line may carry. */
-#define FETCH_MAX_HEADERS 100      /* the engine's limit */
 #define FETCH_MAX_RESOLVE 64
 #define FETCH_MAX_URLS 1000        /* more is a job for guise batch */
-#define FETCH_MAX_BODY (64u << 20) /* --data-binary @file: a request body, not a transfer */
-
-static const char usage[] =
-    "usage: guise [options] URL...\n"
-    "  several URLs go one after the other on one client: a connection to the\n"
-    "  same place is reused (-Z: all at once, HTTP/2 streams side by side)\n"
-    "  -X, --request METHOD     request method (default GET, or POST with data)\n"
-    "  -H, --header 'N: V'      add a header (sent in the order given)\n"
-    "  -d, --data DATA          request body (POST); @FILE reads a file\n"
-    "      --data-binary DATA   the same, bytes kept as they are\n"
-    "  -o, --output FILE        write the body to FILE\n"
-    "  -i, --include            print the response head before the body\n"
-    "  -I, --head               HEAD request, print the head\n"
-    "  -s, --silent             no error messages\n"
-    "  -v, --verbose            request, response, TLS and timings on stderr\n"
-    "  -k, --insecure           do not check the server's certificate (not the proxy's)\n"
-    "      --cacert FILE        trust anchors instead of the system bundle\n"
-    "      --proxy-insecure     do not check an https:// proxy's certificate\n"
-    "      --proxy-cacert FILE  trust anchors for an https:// proxy\n"
-    "      --http1.1            HTTP/1.1 only\n"
-    "      --http2              HTTP/2 only (prior knowledge for http://)\n"
-    "      --resolve H:P:ADDR   use ADDR for host H and port P\n"
-    "      --dns-servers LIST   DNS servers instead of /etc/resolv.conf\n"
-    "  -x, --proxy URL          http://, https://, socks4://, socks4a://, socks5:// or\n"
-    "                           socks5h://[user:pass@]host[:port] (docs/PROXIES.md);\n"
-    "                           without it, curl's variables (https_proxy, ...)\n"
-    "      --noproxy LIST       hosts that go direct (',': names or suffixes, '*': all)\n"
-    "      --connect-timeout S  seconds for TCP and TLS (default 30)\n"
-    "      --max-time S         seconds for the whole request\n"
-    "      --raw                do not decode Content-Encoding\n"
-    "  -b, --cookie DATA|FILE   send cookies ('a=1; b=2'), or start the jar from a\n"
-    "                           Netscape cookie FILE; either turns the jar on\n"
-    "  -c, --cookie-jar FILE    keep cookies and write them to FILE at the end\n"
-    "  -L, --location           follow redirects (301/302/303 as GET, 307/308 as sent)\n"
-    "      --max-redirs N       at most N redirects (default 20)\n"
-    "  -Z, --parallel           all URLs at once\n"
-    "      --no-keepalive       a new connection for every URL\n"
-    "      --profile NAME|FILE  the browser to look like (default: the newest Chrome;\n"
-    "                           'none': no profile; guise profile list)\n"
-    "  -w, --write-out FORMAT   print FORMAT at the end: %{http_code} %{http_version}\n"
-    "                           %{time_total} %{time_connect} %{time_appconnect}\n"
-    "                           %{time_starttransfer} %{size_download} %{remote_ip}\n"
-    "                           %{errormsg} %{errorname} %{num_connects}\n"
-    "                           %{local_port} %{url} %{url_effective}\n"
-    "                           %{num_redirects} \\n\n"
-    "Exit status by error class (docs/CLI.md): 0 ok, 2 usage, 6 DNS, 7 connect,\n"
-    "35 TLS, 60 certificate, 97 proxy, 8 HTTP, 61 decoding, 3 profile, 28 timeout,\n"
-    "1 other.\n";
 
 typedef struct fetch_state {
   FILE *out;
@@ -248,57 +199,10 @@ static void cookie_warning(void *arg, const char *what) {
   fputc('\n', stderr);
 }
 
-/* Reads @FILE for --data / --data-binary, bounded. */
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (fp == NULL) return NULL;
-  unsigned char *buf = malloc(FETCH_MAX_BODY);
-  size_t n = buf ? fread(buf, 1, FETCH_MAX_BODY, fp) : 0;
-  int too_big = buf && n == FETCH_MAX_BODY && fgetc(fp) != EOF;
-  if (fp != stdin) fclose(fp);
-  if (buf == NULL || too_big) {
-    free(buf);
-    errno = too_big ? EFBIG : ENOMEM;
-    return NULL;
-  }
-  *len = n;
-  return buf;
-}
-
-/* A header from -H (or the cookies of -b) as RFC 9110 allows it: the name a
- * token (5.6.2), the value visible characters, obs-text, spaces and tabs
- * (5.5). Checked while the command line is read, so that a bad one is a usage
- * error (exit 2) before any connection, not a failure after it. Returns NULL
- * or why, with the byte's position in |*at|. */
-static const char *header_problem(const char *name, const char *value, size_t *at) {
-  static const char tchar[] = "!#$%&'*+-.^_`|~";
-  *at = 0;
-  if (name[0] == '\0') return "empty header name";
-  for (const char *p = name; *p; p++) {
-    unsigned char ch = (unsigned char)*p;
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          strchr(tchar, ch))) {
-      *at = (size_t)(p - name);
-      return "the name has a character a header name cannot have (RFC 9110 5.6.2)";
-    }
-  }
-  for (const char *p = value; *p; p++) {
-    unsigned char ch = (unsigned char)*p;
-    if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-      *at = (size_t)(p - value);
-      return ch == '\r' || ch == '\n' ? "the value has a CR or LF (it would end the header)"
-                                      : "the value has a control character (RFC 9110 5.5)";
-    }
-  }
-  return NULL;
-}
-
-/* Prints a usage error about |arg| (an option's value from the command line,
- * which may hold control characters): escaped. */
+/* A usage error about |arg| (an option's value from the command line, which may
+ * hold control characters): escaped. */
 static void usage_error(const char *opt, const char *arg, const char *why) {
-  fprintf(stderr, "guise: %s '", opt);
-  put_remote(stderr, arg);
-  fprintf(stderr, "': %s\n", why);
+  cli_usage_error("guise", opt, arg, why);
 }
 
 /* A proxy URL for messages: its password written as *** (guise_url_redact, the
@@ -391,200 +295,60 @@ static void explain_client_error(const guise_client_options *co, int e) {
   fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
 }
 
-/* Seconds for --connect-timeout and --max-time: finite, from 1 ms to a day
- * (numopt.c: "nan" and "inf" are refused rather than converted). */
-static int seconds_ms(const char *opt, const char *v, unsigned *out) {
-  return cli_seconds_ms(opt, v, 86400, out);
-}
-
 int cmd_fetch(int argc, char **argv) {
-  guise_request_options o;
-  guise_request_options_init(&o);
-  fetch_state f = {.out = stdout};
-  guise_header headers[FETCH_MAX_HEADERS];
-  char *header_copies[FETCH_MAX_HEADERS];
-  size_t n_headers = 0;
   const char *resolve[FETCH_MAX_RESOLVE];
-  size_t n_resolve = 0;
   const char *urls[FETCH_MAX_URLS];
-  size_t n_urls = 0;
-  const char *output = NULL;
+  cli_settings st;
+  cli_settings_init(&st, &cli_fetch_command);
+  st.resolve = resolve;
+  st.max_resolve = FETCH_MAX_RESOLVE;
+  st.operands = urls;
+  st.max_operands = FETCH_MAX_URLS;
   guise_file *out_file = NULL; /* -o: a temp file until every transfer succeeded */
-  unsigned char *body = NULL;
-  int rc = EXIT_USAGE;
-  int parallel = 0, no_keepalive = 0;
-  const char *cookie_jar_out = NULL;
-  const char *noproxy = NULL;
-  guise_client_options co;
-  guise_client_options_init(&co);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define OPT(s, l) (strcmp(a, s) == 0 || strcmp(a, l) == 0)
-#define NEED_VALUE                                                  \
-  do {                                                              \
-    if (v == NULL) {                                                \
-      fprintf(stderr, "guise: %s needs a value\n", a);              \
-      goto out;                                                     \
-    }                                                               \
-    i++;                                                            \
-  } while (0)
-    if (OPT("-X", "--request")) {
-      NEED_VALUE;
-      o.method = v;
-    } else if (OPT("-H", "--header")) {
-      NEED_VALUE;
-      const char *colon = strchr(v, ':');
-      if (colon == NULL || colon == v || n_headers == FETCH_MAX_HEADERS) {
-        fprintf(stderr, "guise: -H '%s': expected 'Name: value'\n", v);
-        goto out;
-      }
-      char *copy = strdup(v);
-      if (copy == NULL) goto out;
-      copy[colon - v] = '\0';
-      const char *value = copy + (colon - v) + 1;
-      while (*value == ' ' || *value == '\t') value++;
-      size_t at;
-      const char *why = header_problem(copy, value, &at);
-      if (why) {
-        usage_error(a, v, why);
-        free(copy);
-        goto out;
-      }
-      header_copies[n_headers] = copy;
-      headers[n_headers++] = (guise_header){copy, value};
-    } else if (OPT("-d", "--data") || strcmp(a, "--data-binary") == 0) {
-      NEED_VALUE;
-      free(body);
-      body = NULL;
-      size_t len = 0;
-      if (v[0] == '@') {
-        body = read_file(v + 1, &len);
-        if (body == NULL) {
-          fprintf(stderr, "guise: %s %s: %s\n", a, v, strerror(errno));
-          rc = exit_code(GUISE_E_USAGE_FILE);
-          goto out;
-        }
-      } else {
-        len = strlen(v);
-        body = (unsigned char *)strdup(v);
-        if (body == NULL) goto out;
-      }
-      o.body = body;
-      o.body_len = len;
-      o.has_body = 1;
-    } else if (OPT("-o", "--output")) {
-      NEED_VALUE;
-      output = v;
-    } else if (OPT("-i", "--include")) {
-      f.include = 1;
-    } else if (OPT("-I", "--head")) {
-      f.head_only = 1;
-      o.method = "HEAD";
-    } else if (OPT("-s", "--silent")) {
-      f.silent = 1;
-    } else if (OPT("-v", "--verbose")) {
-      f.verbose = 1;
-    } else if (OPT("-k", "--insecure")) {
-      o.insecure = 1;
-    } else if (strcmp(a, "--cacert") == 0) {
-      NEED_VALUE;
-      o.cafile = v;
-    } else if (strcmp(a, "--proxy-insecure") == 0) {
-      co.proxy_insecure = 1;
-    } else if (strcmp(a, "--proxy-cacert") == 0) {
-      NEED_VALUE;
-      co.proxy_cafile = v;
-    } else if (strcmp(a, "--http1.1") == 0) {
-      o.http_version = 1;
-    } else if (strcmp(a, "--http2") == 0 || strcmp(a, "--http2-prior-knowledge") == 0) {
-      o.http_version = 2;
-    } else if (strcmp(a, "--resolve") == 0) {
-      NEED_VALUE;
-      if (n_resolve == FETCH_MAX_RESOLVE) goto out;
-      resolve[n_resolve++] = v;
-    } else if (OPT("-x", "--proxy")) {
-      NEED_VALUE;
-      o.proxy = v;
-    } else if (strcmp(a, "--noproxy") == 0) {
-      NEED_VALUE;
-      noproxy = v;
-    } else if (strcmp(a, "--dns-servers") == 0) {
-      NEED_VALUE;
-      char dns_why[200]; /* names the bad entry, escaped */
-      if (guise_dns_servers_check(v, dns_why, sizeof(dns_why))) {
-        fprintf(stderr, "guise: --dns-servers: %s\n", dns_why);
-        goto out;
-      }
-      o.dns_servers = v;
-    } else if (strcmp(a, "--connect-timeout") == 0) {
-      NEED_VALUE;
-      if (seconds_ms(a, v, &o.connect_timeout_ms)) goto out;
-    } else if (OPT("-m", "--max-time")) {
-      NEED_VALUE;
-      if (seconds_ms(a, v, &o.max_time_ms)) goto out;
-    } else if (strcmp(a, "--profile") == 0) {
-      NEED_VALUE;
-      o.profile = v;
-    } else if (strcmp(a, "--raw") == 0) {
-      o.raw = 1;
-    } else if (OPT("-w", "--write-out")) {
-      NEED_VALUE;
-      f.write_out = v;
-    } else if (OPT("-b", "--cookie")) {
-      NEED_VALUE;
-      /* curl's rule: with a '=' it is the cookies themselves, else a file */
-      if (strchr(v, '=')) {
-        size_t at;
-        const char *why = header_problem("Cookie", v, &at);
-        if (why) {
-          usage_error(a, v, why);
-          goto out;
-        }
-        if (n_headers == FETCH_MAX_HEADERS) goto out;
-        char *copy = strdup(v);
-        if (copy == NULL) goto out;
-        header_copies[n_headers] = copy;
-        headers[n_headers++] = (guise_header){"Cookie", copy};
-      } else {
-        co.cookie_file = v;
-      }
-      co.cookies = 1;
-    } else if (OPT("-c", "--cookie-jar")) {
-      NEED_VALUE;
-      cookie_jar_out = v;
-      co.cookies = 1;
-    } else if (OPT("-L", "--location")) {
-      o.follow_redirects = 1;
-    } else if (strcmp(a, "--max-redirs") == 0) {
-      NEED_VALUE;
-      long long mr = cli_number(a, v, 1, 1000);
-      if (mr < 0) goto out;
-      o.max_redirects = (unsigned)mr;
-    } else if (OPT("-Z", "--parallel")) {
-      parallel = 1;
-    } else if (strcmp(a, "--no-keepalive") == 0) {
-      no_keepalive = 1;
-    } else if (OPT("-h", "--help")) {
-      fputs(usage, stdout);
-      rc = EXIT_OK;
-      goto out;
-    } else if (a[0] == '-' && a[1] != '\0') {
-      fprintf(stderr, "guise: unknown option %s (guise --help)\n", a);
-      goto out;
-    } else if (n_urls < FETCH_MAX_URLS) {
-      urls[n_urls++] = a;
-    } else {
-      fprintf(stderr, "guise: at most %d URLs (guise batch takes more)\n", FETCH_MAX_URLS);
-      goto out;
-    }
-#undef OPT
-#undef NEED_VALUE
-  }
+  int rc = cli_parse(&cli_fetch_command, &st, argc, argv);
+  if (rc != CLI_NEXT) goto out;
+  rc = EXIT_USAGE;
+  size_t n_urls = st.n_operands;
   if (n_urls == 0) {
-    fputs(usage, stderr);
+    cli_usage(&cli_fetch_command, stderr);
     goto out;
   }
+  /* The command line: the request's options, the client's, the command's own. */
+  guise_request_options o;
+  guise_request_options_init(&o);
+  o.method = st.method;
+  o.body = st.body;
+  o.body_len = st.body_len;
+  o.has_body = st.has_body;
+  o.insecure = st.insecure;
+  o.cafile = st.cafile;
+  o.http_version = st.http_version;
+  o.proxy = st.proxy;
+  o.dns_servers = st.dns_servers;
+  o.connect_timeout_ms = st.connect_timeout_ms;
+  o.max_time_ms = st.max_time_ms;
+  o.profile = st.profile;
+  o.raw = st.raw;
+  o.follow_redirects = st.follow_redirects;
+  o.max_redirects = st.max_redirects;
+  guise_client_options co;
+  guise_client_options_init(&co);
+  co.proxy_insecure = st.proxy_insecure;
+  co.proxy_cafile = st.proxy_cafile;
+  co.cookie_file = st.cookie_file;
+  co.cookies = st.cookies;
+  fetch_state f = {.out = stdout,
+                   .include = st.include,
+                   .head_only = st.head_only,
+                   .verbose = st.verbose,
+                   .silent = st.silent,
+                   .write_out = st.write_out};
+  const char *output = st.output, *cookie_jar_out = st.cookie_jar, *noproxy = st.noproxy;
+  const guise_header *headers = st.headers;
+  size_t n_headers = st.n_headers;
+  const char **resolve_list = st.resolve;
+  size_t n_resolve = st.n_resolve;
+  int parallel = st.parallel, no_keepalive = st.no_keepalive;
   if (output) {
     /* Not FILE itself: a temp file beside it, renamed over it at success, so a
      * failed request leaves the old FILE as it was (docs/CLI.md). */
@@ -618,7 +382,7 @@ int cmd_fetch(int argc, char **argv) {
   co.proxy = o.proxy;
   o.proxy = NULL;
   /* Connection settings belong to the client; the rest to each request. */
-  co.resolve = resolve;
+  co.resolve = resolve_list;
   co.n_resolve = n_resolve;
   co.dns_servers = o.dns_servers;
   co.no_reuse = no_keepalive;
@@ -706,7 +470,6 @@ int cmd_fetch(int argc, char **argv) {
   rc = exit_code(last_err);
 out:
   guise_file_abort(out_file); /* not committed: the temp file goes, FILE stays */
-  for (size_t i = 0; i < n_headers; i++) free(header_copies[i]);
-  free(body);
+  cli_settings_free(&st);
   return rc;
 }

@@ -1,0 +1,509 @@
+/* options.c — see options.h. */
+#include "options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "numopt.h"
+
+#define FETCH_MAX_BODY (64u << 20) /* --data-binary @file: a request body, not a transfer */
+#define MAX_SECONDS 86400          /* --max-time, --connect-timeout: a day (the library's limit) */
+#define BATCH_MIN_RATE 0.001       /* --rate: one request in 1,000 s; below, waits overflow */
+#define BATCH_MAX_RATE 1e7
+
+/* ---- messages -------------------------------------------------------------------- */
+
+void cli_usage_error(const char *prog, const char *opt, const char *arg, const char *why) {
+  size_t len = strlen(arg);
+  char small[512];
+  char *shown = len < sizeof(small) / 4 ? small : malloc(len * 4 + 1);
+  if (shown) guise_escape_text(arg, len, shown, shown == small ? sizeof(small) : len * 4 + 1);
+  fprintf(stderr, "%s: %s '%s': %s\n", prog, opt, shown ? shown : "[out of memory]", why);
+  if (shown != small) free(shown);
+}
+
+/* ---- setters --------------------------------------------------------------------- */
+
+#define FIELD(s, o, type) ((type *)(void *)((char *)(s) + (o)->field))
+
+/* A flag: the field (an int) takes |lo|. */
+static int set_flag(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)as, (void)v;
+  *FIELD(s, o, int) = (int)o->lo;
+  return CLI_NEXT;
+}
+
+/* A string kept as given (argv outlives the command). */
+static int set_string(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)as;
+  *FIELD(s, o, const char *) = v;
+  return CLI_NEXT;
+}
+
+/* A whole number in [lo, hi] into an unsigned field. */
+static int set_number(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  long long n = cli_number(as, v, o->lo, o->hi);
+  if (n < 0) return EXIT_USAGE;
+  *FIELD(s, o, unsigned) = (unsigned)n;
+  return CLI_NEXT;
+}
+
+/* Seconds (numopt.c: "nan" and "inf" refused), as milliseconds: 1 ms to a day. */
+static int set_seconds(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  return cli_seconds_ms(as, v, MAX_SECONDS, FIELD(s, o, unsigned)) ? EXIT_USAGE : CLI_NEXT;
+}
+
+/* Requests per second: 0 (no limit), or 0.001 to 10,000,000 (guise_batch_new's). */
+static int set_rate(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  return cli_double(as, v, 0, BATCH_MAX_RATE, BATCH_MIN_RATE, FIELD(s, o, double)) ? EXIT_USAGE : CLI_NEXT;
+}
+
+static const cli_command *command_of(const cli_settings *s) {
+  return s->command == CLI_BATCH ? &cli_batch_command : &cli_fetch_command;
+}
+
+static int set_help(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as, (void)v;
+  cli_usage(command_of(s), stdout);
+  return EXIT_OK;
+}
+
+static int set_resolve(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  if (s->n_resolve == s->max_resolve) {
+    fprintf(stderr, "%s: more than %zu --resolve\n", s->prog, s->max_resolve);
+    return EXIT_USAGE;
+  }
+  s->resolve[s->n_resolve++] = v;
+  return CLI_NEXT;
+}
+
+static int set_dns_servers(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  char why[200]; /* names the bad entry, escaped */
+  if (guise_dns_servers_check(v, why, sizeof(why))) {
+    fprintf(stderr, "%s: --dns-servers: %s\n", s->prog, why);
+    return EXIT_USAGE;
+  }
+  s->dns_servers = v;
+  return CLI_NEXT;
+}
+
+/* A header from -H (or the cookies of -b) as RFC 9110 allows it: the name a
+ * token (5.6.2), the value visible characters, obs-text, spaces and tabs
+ * (5.5). Checked while the command line is read, so that a bad one is a usage
+ * error (exit 2) before any connection, not a failure after it. Returns NULL
+ * or why, with the byte's position in |*at|. */
+static const char *header_problem(const char *name, const char *value, size_t *at) {
+  static const char tchar[] = "!#$%&'*+-.^_`|~";
+  *at = 0;
+  if (name[0] == '\0') return "empty header name";
+  for (const char *p = name; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          strchr(tchar, ch))) {
+      *at = (size_t)(p - name);
+      return "the name has a character a header name cannot have (RFC 9110 5.6.2)";
+    }
+  }
+  for (const char *p = value; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+      *at = (size_t)(p - value);
+      return ch == '\r' || ch == '\n' ? "the value has a CR or LF (it would end the header)"
+                                      : "the value has a control character (RFC 9110 5.5)";
+    }
+  }
+  return NULL;
+}
+
+static int set_header(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o;
+  const char *colon = strchr(v, ':');
+  if (colon == NULL || colon == v || s->n_headers == CLI_MAX_HEADERS) {
+    fprintf(stderr, "%s: -H '%s': expected 'Name: value'\n", s->prog, v);
+    return EXIT_USAGE;
+  }
+  char *copy = strdup(v);
+  if (copy == NULL) return EXIT_USAGE;
+  copy[colon - v] = '\0';
+  const char *value = copy + (colon - v) + 1;
+  while (*value == ' ' || *value == '\t') value++;
+  size_t at;
+  const char *why = header_problem(copy, value, &at);
+  if (why) {
+    cli_usage_error(s->prog, as, v, why);
+    free(copy);
+    return EXIT_USAGE;
+  }
+  s->header_copies[s->n_headers] = copy;
+  s->headers[s->n_headers++] = (guise_header){copy, value};
+  return CLI_NEXT;
+}
+
+/* Reads @FILE for --data / --data-binary, bounded. */
+static unsigned char *read_file(const char *path, size_t *len) {
+  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (fp == NULL) return NULL;
+  unsigned char *buf = malloc(FETCH_MAX_BODY);
+  size_t n = buf ? fread(buf, 1, FETCH_MAX_BODY, fp) : 0;
+  int too_big = buf && n == FETCH_MAX_BODY && fgetc(fp) != EOF;
+  if (fp != stdin) fclose(fp);
+  if (buf == NULL || too_big) {
+    free(buf);
+    errno = too_big ? EFBIG : ENOMEM;
+    return NULL;
+  }
+  *len = n;
+  return buf;
+}
+
+/* -d, --data, --data-binary: the last one given is the body. */
+static int set_data(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o;
+  free(s->body);
+  s->body = NULL;
+  size_t len = 0;
+  if (v[0] == '@') {
+    s->body = read_file(v + 1, &len);
+    if (s->body == NULL) {
+      fprintf(stderr, "%s: %s %s: %s\n", s->prog, as, v, strerror(errno));
+      return EXIT_USAGE; /* GUISE_E_USAGE_FILE's class */
+    }
+  } else {
+    len = strlen(v);
+    s->body = (unsigned char *)strdup(v);
+    if (s->body == NULL) return EXIT_USAGE;
+  }
+  s->body_len = len;
+  s->has_body = 1;
+  return CLI_NEXT;
+}
+
+static int set_head(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as, (void)v;
+  s->head_only = 1;
+  s->method = "HEAD";
+  return CLI_NEXT;
+}
+
+/* -b: curl's rule: with a '=' it is the cookies themselves, else a file. */
+static int set_cookie(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o;
+  if (strchr(v, '=')) {
+    size_t at;
+    const char *why = header_problem("Cookie", v, &at);
+    if (why) {
+      cli_usage_error(s->prog, as, v, why);
+      return EXIT_USAGE;
+    }
+    if (s->n_headers == CLI_MAX_HEADERS) {
+      fprintf(stderr, "%s: %s: at most %d headers (-H and -b cookies together)\n", s->prog, as, CLI_MAX_HEADERS);
+      return EXIT_USAGE;
+    }
+    char *copy = strdup(v);
+    if (copy == NULL) return EXIT_USAGE;
+    s->header_copies[s->n_headers] = copy;
+    s->headers[s->n_headers++] = (guise_header){"Cookie", copy};
+  } else {
+    s->cookie_file = v;
+  }
+  s->cookies = 1;
+  return CLI_NEXT;
+}
+
+static int set_cookie_jar(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  s->cookie_jar = v;
+  s->cookies = 1;
+  return CLI_NEXT;
+}
+
+/* --coalesce-ms N: 0 turns coalescing off. */
+static int set_coalesce(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  int r = set_number(s, o, as, v);
+  s->batch.no_coalesce = s->batch.h2_coalesce_ms == 0;
+  return r;
+}
+
+static int set_body(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  if (strcmp(v, "discard") == 0) s->batch.body_mode = GUISE_BODY_DISCARD;
+  else if (strcmp(v, "text") == 0) s->batch.body_mode = GUISE_BODY_TEXT;
+  else if (strcmp(v, "base64") == 0) s->batch.body_mode = GUISE_BODY_BASE64;
+  else {
+    fprintf(stderr, "%s: --body %s: expected discard, text or base64\n", s->prog, v);
+    return EXIT_USAGE;
+  }
+  return CLI_NEXT;
+}
+
+static int set_body_dir(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  s->batch.body_mode = GUISE_BODY_DIR;
+  s->batch.body_dir = v;
+  return CLI_NEXT;
+}
+
+static int set_progress(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never")) {
+    fprintf(stderr, "%s: --progress %s: expected auto, always or never\n", s->prog, v);
+    return EXIT_USAGE;
+  }
+  s->progress = v;
+  return CLI_NEXT;
+}
+
+/* ---- the table ------------------------------------------------------------------- */
+
+#define F CLI_FETCH
+#define B CLI_BATCH
+#define AT(f) offsetof(cli_settings, f)
+#define FLAG(f, value) set_flag, AT(f), value, 0
+#define STRING(f) set_string, AT(f), 0, 0
+#define NUMBER(f, lo, hi) set_number, AT(f), lo, hi
+#define CALL(fn) fn, 0, 0, 0
+
+static const cli_option options[] = {
+    /* both commands */
+    {"--output", 'o', "FILE", F | B, STRING(output),
+     {"write the body to FILE", "records (JSONL) to FILE instead of stdout"}},
+    {"--insecure", 'k', NULL, F | B, FLAG(insecure, 1),
+     {"do not check the server's certificate (not the proxy's)", NULL}},
+    {"--cacert", 0, "FILE", F | B, STRING(cafile), {"trust anchors instead of the system bundle", NULL}},
+    {"--proxy-insecure", 0, NULL, F | B, FLAG(proxy_insecure, 1),
+     {"do not check an https:// proxy's certificate", NULL}},
+    {"--proxy-cacert", 0, "FILE", F | B, STRING(proxy_cafile), {"trust anchors for an https:// proxy", NULL}},
+    {"--http1.1", 0, NULL, F | B, FLAG(http_version, 1), {"HTTP/1.1 only", NULL}},
+    {"--http2", 0, NULL, F | B, FLAG(http_version, 2), {"HTTP/2 only (prior knowledge for http://)", NULL}},
+    {"--http2-prior-knowledge", 0, NULL, F, FLAG(http_version, 2), {NULL, NULL}}, /* curl's name */
+    {"--resolve", 0, "H:P:ADDR", F | B, CALL(set_resolve), {"use ADDR for host H and port P", NULL}},
+    {"--dns-servers", 0, "LIST", F | B, CALL(set_dns_servers), {"DNS servers instead of /etc/resolv.conf", NULL}},
+    {"--proxy", 'x', "URL", F | B, STRING(proxy),
+     {"http://, https://, socks4://, socks4a://, socks5:// or\n"
+      "socks5h://[user:pass@]host[:port] (docs/PROXIES.md);\n"
+      "without it, curl's variables (https_proxy, ...)",
+      NULL}},
+    {"--noproxy", 0, "LIST", F | B, STRING(noproxy),
+     {"hosts that go direct (',': names or suffixes, '*': all)", NULL}},
+    {"--connect-timeout", 0, "S", F | B, set_seconds, AT(connect_timeout_ms), 0, 0,
+     {"seconds for TCP and TLS (default 30)", NULL}},
+    {"--max-time", 'm', "S", F | B, set_seconds, AT(max_time_ms), 0, 0, {"seconds for the whole request", NULL}},
+    {"--location", 'L', NULL, F | B, FLAG(follow_redirects, 1),
+     {"follow redirects (301/302/303 as GET, 307/308 as sent)",
+      "follow redirects (the record has final_url and redirects)"}},
+    {"--max-redirs", 0, "N", F | B, NUMBER(max_redirects, 1, 1000),
+     {"at most N redirects (default 20)", "at most N (default 20)"}},
+    {"--no-keepalive", 0, NULL, F | B, FLAG(no_keepalive, 1),
+     {"a new connection for every URL", "a new connection (full TLS handshake) per request"}},
+    {"--profile", 0, "NAME|FILE", F | B, STRING(profile),
+     {"the browser to look like (default: the newest Chrome;\n'none': no profile; guise profile list)", NULL}},
+    {"--help", 'h', NULL, F | B, CALL(set_help), {NULL, NULL}},
+    /* guise URL */
+    {"--request", 'X', "METHOD", F, STRING(method), {"request method (default GET, or POST with data)", NULL}},
+    {"--header", 'H', "'N: V'", F, CALL(set_header), {"add a header (sent in the order given)", NULL}},
+    {"--data", 'd', "DATA", F, CALL(set_data), {"request body (POST); @FILE reads a file", NULL}},
+    {"--data-binary", 0, "DATA", F, CALL(set_data), {"the same, bytes kept as they are", NULL}},
+    {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}},
+    {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}},
+    {"--silent", 's', NULL, F, FLAG(silent, 1), {"no error messages", NULL}},
+    {"--verbose", 'v', NULL, F, FLAG(verbose, 1), {"request, response, TLS and timings on stderr", NULL}},
+    {"--raw", 0, NULL, F, FLAG(raw, 1), {"do not decode Content-Encoding", NULL}},
+    {"--cookie", 'b', "DATA|FILE", F, CALL(set_cookie),
+     {"send cookies ('a=1; b=2'), or start the jar from a\nNetscape cookie FILE; either turns the jar on", NULL}},
+    {"--cookie-jar", 'c', "FILE", F, CALL(set_cookie_jar), {"keep cookies and write them to FILE at the end", NULL}},
+    {"--parallel", 'Z', NULL, F, FLAG(parallel, 1), {"all URLs at once", NULL}},
+    {"--write-out", 'w', "FORMAT", F, STRING(write_out),
+     {"print FORMAT at the end: %{http_code} %{http_version}\n"
+      "%{time_total} %{time_connect} %{time_appconnect}\n"
+      "%{time_starttransfer} %{size_download} %{remote_ip}\n"
+      "%{errormsg} %{errorname} %{num_connects}\n"
+      "%{local_port} %{url} %{url_effective}\n"
+      "%{num_redirects} \\n",
+      NULL}},
+    /* guise batch */
+    {"--resume", 0, NULL, B, FLAG(resume, 1),
+     {NULL, "with -o: skip ids already in FILE, repair a torn last line"}},
+    {"--workers", 0, "N", B, NUMBER(batch.workers, 1, 256), {NULL, "threads (default: one per core)"}},
+    {"--concurrency", 'c', "N", B, NUMBER(batch.concurrency, 1, 1000000),
+     {NULL, "requests in flight (default 256)"}},
+    {"--per-host", 0, "N", B, NUMBER(batch.per_host, 1, 1000000),
+     {NULL, "requests in flight per host (default: no limit)"}},
+    {"--rate", 0, "R", B, set_rate, AT(batch.rate), 0, 0, {NULL, "requests started per second (default: no limit)"}},
+    {"--per-host-rate", 0, "R", B, set_rate, AT(batch.per_host_rate), 0, 0, {NULL, "per host"}},
+    {"--retries", 0, "N", B, NUMBER(batch.retries, 0, 100),
+     {NULL, "more attempts for connect errors, resets, refused\nstreams, 429/503 (Retry-After honoured); default 2"}},
+    {"--connections-per-host", 0, "N", B, NUMBER(batch.connections_per_host, 1, 10000),
+     {NULL, "pool connections per origin (default 6)"}},
+    {"--streams", 0, "N", B, NUMBER(batch.streams_per_connection, 1, 1000),
+     {NULL, "HTTP/2 streams per connection (default 100)"}},
+    {"--coalesce-ms", 0, "N", B, set_coalesce, AT(batch.h2_coalesce_ms), 0, 60000,
+     {NULL, "HTTP/2: new requests for fewer than half of a busy\nconnection's streams wait up to N ms to go out\n"
+            "together (default 1; 0: each written at once)"}},
+    {"--cookies", 0, NULL, B, FLAG(batch.cookies, 1),
+     {NULL, "keep cookies: a jar per worker, shared by the jobs\nof its hosts (jobs of one host share a worker)"}},
+    {"--include-headers", 0, NULL, B, FLAG(batch.include_headers, 1), {NULL, "response headers in the record"}},
+    {"--body", 0, "MODE", B, CALL(set_body), {NULL, "discard (default), text, base64"}},
+    {"--body-dir", 0, "DIR", B, CALL(set_body_dir), {NULL, "each body to a file in DIR (named from the id)"}},
+    {"--stats-json", 0, "FILE", B, STRING(stats_json), {NULL, "the final counters as JSON"}},
+    {"--progress", 0, "WHEN", B, CALL(set_progress),
+     {NULL, "auto (default: live on a terminal, a line every 5 s\notherwise), always, never"}},
+};
+
+#undef F
+#undef B
+
+/* ---- the commands ---------------------------------------------------------------- */
+
+static int fetch_operand(cli_settings *s, const char *word) {
+  if (s->n_operands == s->max_operands) {
+    fprintf(stderr, "%s: at most %zu URLs (guise batch takes more)\n", s->prog, s->max_operands);
+    return EXIT_USAGE;
+  }
+  s->operands[s->n_operands++] = word;
+  return CLI_NEXT;
+}
+
+static int batch_operand(cli_settings *s, const char *word) {
+  if (s->n_operands) {
+    fprintf(stderr, "%s: one input (got %s and %s)\n", s->prog, s->operands[0], word);
+    return EXIT_USAGE;
+  }
+  s->operands[s->n_operands++] = word;
+  return CLI_NEXT;
+}
+
+static const char *const fetch_order[] = {
+    "--request", "--header", "--data", "--data-binary", "--output", "--include", "--head", "--silent",
+    "--verbose", "--insecure", "--cacert", "--proxy-insecure", "--proxy-cacert", "--http1.1", "--http2",
+    "--resolve", "--dns-servers", "--proxy", "--noproxy", "--connect-timeout", "--max-time", "--raw",
+    "--cookie", "--cookie-jar", "--location", "--max-redirs", "--parallel", "--no-keepalive", "--profile",
+    "--write-out", NULL};
+
+const cli_command cli_fetch_command = {
+    CLI_FETCH, "guise",
+    "usage: guise [options] URL...\n"
+    "  several URLs go one after the other on one client: a connection to the\n"
+    "  same place is reused (-Z: all at once, HTTP/2 streams side by side)\n",
+    fetch_order, 27,
+    "Exit status by error class (docs/CLI.md): 0 ok, 2 usage, 6 DNS, 7 connect,\n"
+    "35 TLS, 60 certificate, 97 proxy, 8 HTTP, 61 decoding, 3 profile, 28 timeout,\n"
+    "1 other.\n",
+    fetch_operand};
+
+static const char *const batch_order[] = {
+    "--output", "--resume", "--workers", "--concurrency", "--per-host", "--rate", "--per-host-rate",
+    "--retries", "--connections-per-host", "--streams", "--no-keepalive", "--coalesce-ms", "--location",
+    "--max-redirs", "--cookies", "--include-headers", "--body", "--body-dir", "--stats-json", "--progress",
+    NULL};
+
+const cli_command cli_batch_command = {
+    CLI_BATCH, "guise batch",
+    "usage: guise batch [options] [FILE|-]\n"
+    "  input: one URL per line, or one JSON job per line: {\"id\", \"url\", \"method\",\n"
+    "  \"headers\", \"body\" | \"body_base64\", \"profile\", \"proxy\", \"meta\"}; '-' or none: stdin\n",
+    batch_order, 29,
+    "  -k, --cacert, --proxy-insecure, --proxy-cacert, --profile, --http1.1, --http2,\n"
+    "  -x/--proxy, --noproxy, --resolve, --dns-servers, --connect-timeout S, --max-time S\n"
+    "  (per attempt, from when it has a connection; default 60): as for one request\n"
+    "  (guise --help; -k and --cacert are for the origins, the --proxy-* for an https://\n"
+    "  proxy)\n"
+    "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
+    "1 input or output errors, 130 interrupted (run again with --resume).\n",
+    batch_operand};
+
+/* ---- lookup, parsing, help ------------------------------------------------------- */
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+const cli_option *cli_find_long(const cli_command *cmd, const char *name, size_t len) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if ((options[i].commands & cmd->id) && strncmp(options[i].name, name, len) == 0 &&
+        options[i].name[len] == '\0')
+      return &options[i];
+  return NULL;
+}
+
+const cli_option *cli_find_short(const cli_command *cmd, char letter) {
+  for (size_t i = 0; letter && i < N_OPTIONS; i++)
+    if ((options[i].commands & cmd->id) && options[i].letter == letter) return &options[i];
+  return NULL;
+}
+
+void cli_settings_init(cli_settings *s, const cli_command *cmd) {
+  memset(s, 0, sizeof(*s));
+  s->command = cmd->id;
+  s->prog = cmd->prog;
+  guise_batch_options_init(&s->batch);
+}
+
+void cli_settings_free(cli_settings *s) {
+  for (size_t i = 0; i < s->n_headers; i++) free(s->header_copies[i]);
+  s->n_headers = 0;
+  free(s->body);
+  s->body = NULL;
+}
+
+int cli_parse(const cli_command *cmd, cli_settings *s, int argc, char **argv) {
+  cli_numopt_command(cmd->prog);
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    /* Each word whole: "--name" or "-x" (options.h: the parser alone would
+     * change for other spellings). */
+    const cli_option *o = a[0] != '-' ? NULL
+                          : a[1] == '-'  ? cli_find_long(cmd, a, strlen(a))
+                          : a[1] && !a[2] ? cli_find_short(cmd, a[1])
+                                          : NULL;
+    if (o == NULL) {
+      if (a[0] == '-' && a[1] != '\0') {
+        fprintf(stderr, "%s: unknown option %s (%s --help)\n", cmd->prog, a, cmd->prog);
+        return EXIT_USAGE;
+      }
+      int r = cmd->operand(s, a);
+      if (r != CLI_NEXT) return r;
+      continue;
+    }
+    const char *v = NULL;
+    if (o->arg) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "%s: %s needs a value\n", cmd->prog, a);
+        return EXIT_USAGE;
+      }
+      v = argv[++i];
+    }
+    int r = o->set(s, o, a, v);
+    if (r != CLI_NEXT) return r;
+  }
+  return CLI_NEXT;
+}
+
+void cli_usage(const cli_command *cmd, FILE *to) {
+  int which = cmd->id == CLI_BATCH;
+  fputs(cmd->head, to);
+  for (const char *const *name = cmd->order; *name; name++) {
+    const cli_option *o = cli_find_long(cmd, *name, strlen(*name));
+    if (o == NULL || o->help[which] == NULL) continue;
+    char left[64];
+    if (o->letter)
+      snprintf(left, sizeof(left), "  -%c, %s%s%s", o->letter, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    else
+      snprintf(left, sizeof(left), "      %s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+    fputs(left, to);
+    /* the text at the column; a name too long for it is followed by three spaces */
+    int len = (int)strlen(left);
+    fprintf(to, "%*s", len < cmd->column ? cmd->column - len : 3, "");
+    for (const char *p = o->help[which];;) {
+      const char *nl = strchr(p, '\n');
+      if (nl == NULL) {
+        fprintf(to, "%s\n", p);
+        break;
+      }
+      fprintf(to, "%.*s\n%*s", (int)(nl - p), p, cmd->column, "");
+      p = nl + 1;
+    }
+  }
+  fputs(cmd->foot, to);
+}

@@ -1,0 +1,114 @@
+/*
+ * options.h — the command line of `guise URL...` and `guise batch`: one table of
+ * options (name, letter, value, the commands that take it, what it sets, its
+ * --help line for each command), one parser, one --help printer. Uses guise.h
+ * (option checks: guise_dns_servers_check, guise_escape_text) and numopt.h;
+ * called by cmd_fetch.c and cmd_batch.c, which turn the settings into
+ * guise_client_options / guise_request_options / guise_batch_options.
+ *
+ * The table says what an option is; only cli_parse knows how argv spells it
+ * (today "-x VALUE" and "--name VALUE", each word whole). Bundled letters
+ * ("-sSL"), "--name=value", "--", config files and options after operands are
+ * a matter of the parser: cli_find_long and cli_find_short look an option up
+ * for any of them.
+ */
+#ifndef GUISE_CLI_OPTIONS_H
+#define GUISE_CLI_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "guise.h"
+
+/* The commands, as bits of cli_option.commands. */
+enum { CLI_FETCH = 1u << 0, CLI_BATCH = 1u << 1 };
+
+/* A handler's result: go on with the next word, or end the command with this
+ * exit status (its message printed). */
+#define CLI_NEXT (-1)
+
+#define CLI_MAX_HEADERS 100 /* -H and -b cookies together: the engine's limit */
+
+/* Everything the two command lines can say. The command sets the arrays and
+ * their caps (|max_*|) before parsing; the rest starts zeroed. */
+typedef struct cli_settings {
+  unsigned command;  /* CLI_FETCH or CLI_BATCH */
+  const char *prog;  /* "guise" or "guise batch": messages start with it */
+  /* both commands */
+  const char *output; /* -o: the body (guise URL), the records (guise batch) */
+  const char *proxy, *noproxy, *cafile, *proxy_cafile, *profile, *dns_servers;
+  int insecure, proxy_insecure, http_version, follow_redirects, no_keepalive;
+  unsigned max_redirects, connect_timeout_ms, max_time_ms;
+  const char **resolve;
+  size_t n_resolve, max_resolve;
+  const char **operands; /* URLs, or the input */
+  size_t n_operands, max_operands;
+  /* guise URL */
+  const char *method, *write_out, *cookie_file, *cookie_jar;
+  guise_header headers[CLI_MAX_HEADERS];
+  char *header_copies[CLI_MAX_HEADERS]; /* ours: cli_settings_free */
+  size_t n_headers;
+  unsigned char *body; /* -d: ours */
+  size_t body_len;
+  int has_body, include, head_only, silent, verbose, raw, cookies, parallel;
+  /* guise batch: its numbers go straight to |batch| */
+  guise_batch_options batch;
+  int resume;
+  const char *stats_json, *progress;
+} cli_settings;
+
+typedef struct cli_option cli_option;
+
+/* Applies |value| (NULL for an option that takes none) of |o|, written |as| on
+ * the command line, to |s|: CLI_NEXT, or an exit status after a message. */
+typedef int (*cli_setter)(cli_settings *s, const cli_option *o, const char *as, const char *value);
+
+struct cli_option {
+  const char *name;     /* "--proxy" */
+  char letter;          /* 'x' for -x, or 0 */
+  const char *arg;      /* the value's name in --help ("URL"); NULL: takes no value */
+  unsigned commands;    /* CLI_FETCH | CLI_BATCH */
+  cli_setter set;
+  size_t field;         /* for the plain setters: offsetof(cli_settings, ...) */
+  long long lo, hi;     /* numbers: the range; flags: |lo| is the value set */
+  const char *help[2];  /* the --help text of guise URL, of guise batch ('\n' between
+                         * lines); NULL: not listed on its own */
+};
+
+/* A command's line: who takes what, its --help, its operands. */
+typedef struct cli_command {
+  unsigned id;          /* CLI_FETCH or CLI_BATCH */
+  const char *prog;
+  const char *head;     /* --help before the options */
+  const char *const *order; /* the options --help lists, by name, NULL-ended */
+  int column;           /* where the help text starts */
+  const char *foot;     /* --help after them */
+  /* An operand (a word that is not an option): CLI_NEXT or an exit status. */
+  int (*operand)(cli_settings *s, const char *word);
+} cli_command;
+
+extern const cli_command cli_fetch_command, cli_batch_command;
+
+/* Zeroes |s| for |cmd| (guise_batch_options_init for |s->batch|). */
+void cli_settings_init(cli_settings *s, const cli_command *cmd);
+/* Frees the copies the handlers made (-H, -b cookies, -d). */
+void cli_settings_free(cli_settings *s);
+
+/* The option of |cmd| named |name| (|len| bytes, "--proxy"), or with letter
+ * |letter|; NULL when |cmd| has none. */
+const cli_option *cli_find_long(const cli_command *cmd, const char *name, size_t len);
+const cli_option *cli_find_short(const cli_command *cmd, char letter);
+
+/* Reads argv[1..argc-1] into |s|: CLI_NEXT when the command may run, else the
+ * exit status to end with (--help: EXIT_OK; a bad option or value: its message
+ * printed, EXIT_USAGE or the value's own). */
+int cli_parse(const cli_command *cmd, cli_settings *s, int argc, char **argv);
+
+/* The --help text of |cmd|, from the table. */
+void cli_usage(const cli_command *cmd, FILE *to);
+
+/* "PROG: OPT 'ARG': WHY" on stderr, |arg| escaped (it may hold control
+ * characters). */
+void cli_usage_error(const char *prog, const char *opt, const char *arg, const char *why);
+
+#endif
