@@ -23,7 +23,6 @@ the GIL is not held while they run. See docs/PYTHON.md.
 """
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 import weakref
@@ -37,6 +36,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from . import _guise
+
+# asyncio is imported by the first AsyncClient, not by `import guise`: it was
+# two thirds of the package's import time, paid by every sync and guise.batch
+# program (docs/BENCHMARKS.md, "Python package").
+asyncio: Any = None
 
 __all__ = [
     "Client", "AsyncClient", "Response", "Headers", "request", "get", "post", "put",
@@ -702,6 +706,10 @@ class AsyncClient(_Base):
     threads). Use it from one event loop."""
 
     def __init__(self, *args, **kw):
+        global asyncio
+        if asyncio is None:
+            import asyncio as _asyncio
+            asyncio = _asyncio
         super().__init__(*args, **kw)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: dict[int, tuple[asyncio.Future, str, str]] = {}
@@ -973,50 +981,17 @@ def batch(jobs, *, concurrency: int = 256, per_host: int | None = None,
                            coalesce_ms=coalesce_ms or 0, no_coalesce=coalesce_ms == 0)
     except _guise.Error as e:
         raise _error(*e.args) from None
-    return _run_batch(eng, jobs, pending_cap)
+    # The engine is the iterator: it reads the jobs, submits them and makes the
+    # records' dicts in C (_guise.c, "Iteration"); json.loads and a generator here
+    # were most of the Python side's cost per record (docs/BENCHMARKS.md).
+    return eng.start(jobs, pending_cap, _job_line, _error, _json.loads)
 
 
-def _run_batch(eng, jobs, pending_cap):
-    it = iter(jobs)
-    lineno = pending = 0
-    exhausted = False
-    finished = False
-    try:
-        while True:
-            while not exhausted and pending < pending_cap:
-                try:
-                    job = next(it)
-                except StopIteration:
-                    exhausted = True
-                    break
-                lineno += 1
-                if isinstance(job, Mapping):
-                    line = _json.dumps(job, separators=(",", ":"))
-                elif isinstance(job, (bytes, bytearray)):
-                    line = bytes(job).decode("utf-8", "surrogateescape")
-                else:
-                    line = str(job)
-                line = line.rstrip("\r\n")
-                try:
-                    r = eng.submit(line, lineno)
-                except UnicodeEncodeError:
-                    r = "the line is not valid UTF-8"
-                except _guise.Error as e:
-                    raise _error(*e.args) from None
-                if r is True:
-                    pending += 1
-                elif isinstance(r, str):
-                    yield {"id": str(lineno), "line": lineno, "url": None, "status": 0,
-                           "error": "USAGE_INVALID_ARGUMENT", "error_class": "usage",
-                           "error_detail": r, "attempts": 0}
-            if exhausted and pending == 0:
-                break
-            for rec in eng.take(0.05):
-                pending -= 1
-                yield _json.loads(rec)
-        finished = True
-        eng.finish()
-    finally:
-        if not finished:
-            eng.stop(True)
-            eng.finish()
+def _job_line(job) -> str:
+    """A job that is not a str as its input line: a dict in the job format as JSON,
+    bytes as UTF-8 (invalid bytes make the line's error record), else str(job)."""
+    if isinstance(job, Mapping):
+        return _json.dumps(job, separators=(",", ":"))
+    if isinstance(job, (bytes, bytearray)):
+        return bytes(job).decode("utf-8", "surrogateescape")
+    return str(job)

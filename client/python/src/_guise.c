@@ -12,7 +12,10 @@
  *   - a streamed request (Client.stream) hands its head and body pieces over as they
  *     come (stream_head(), stream_take()): up to 1 MiB in memory, the backlog past it
  *     in an unlinked spill file, so the loop thread never waits for a reader;
- *   - guise.batch drives guise_batch_* (Batch): records are queued for take().
+ *   - guise.batch drives guise_batch_* (Batch), which is its iterator: next()
+ *     feeds the jobs (read from Python, submitted in groups with the GIL released)
+ *     and gives the records the workers queued as dicts, read from their JSON text
+ *     by a bounded reader here (json.loads where that reader gives up).
  * Python objects are made from the struct in the Python thread. Called by the guise
  * package (guise/__init__.py, guise/scrapy.py); calls only the public libguise API
  * (guise.h), libuv and CPython. docs/PYTHON.md. */
@@ -1166,21 +1169,44 @@ typedef struct rec {
   char json[];
 } rec;
 
+/* The keys of the engine's records (docs/BATCH.md), made once as interned str: a
+ * record's dict takes them instead of a new str per key. */
+static const char *const rec_key_names[] = {
+    "id", "line", "url", "final_url", "status", "http_version", "error", "error_class",
+    "error_detail", "attempts", "profile", "reused", "bytes", "wire_bytes", "timings", "dns",
+    "connect", "tls", "ttfb", "total", "remote", "version", "cipher", "group", "alpn", "meta",
+    "headers", "body", "body_base64", "body_truncated", "body_file", "redirects"};
+#define REC_NKEYS (sizeof(rec_key_names) / sizeof(rec_key_names[0]))
+static PyObject *rec_keys[REC_NKEYS];
+static size_t rec_key_len[REC_NKEYS];
+
+/* guise.batch's state between two records, and between the jobs it feeds. */
+#define BATCH_FEED_GROUP 64 /* job lines submitted per release of the GIL */
+
 typedef struct Batch {
   PyObject_HEAD
   guise_batch *b;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int sync_ready;
-  rec *head, *tail;
-  unsigned long long queued; /* records waiting in the list */
+  rec *head, *tail;          /* records from the workers (under mu) */
+  unsigned long long queued; /* records waiting in that list */
   char *opt_strings;
   const char **opt_resolve;
+  /* Iteration (start(), then next()): the GIL holder's alone. */
+  PyObject *jobs;            /* the iterator of jobs; NULL once exhausted */
+  PyObject *job_line;        /* job (not a str) -> its line (str) */
+  PyObject *make_error;      /* (code, name, class, detail) -> the guise exception */
+  PyObject *loads;           /* json.loads: records the reader below leaves */
+  rec *ready, *ready_tail;   /* records taken, to be yielded in order */
+  unsigned long long lineno, pending, pending_cap;
+  int started, done, busy;
+  PyObject *vcache[REC_NKEYS]; /* the last ASCII str value seen under each key */
 } Batch;
 
 /* From a worker thread (the engine serialises the calls): the record is copied and
- * queued for take(). The queue holds at most the jobs pending (max_pending), since
- * every record is of a job submitted and take() runs between submits. */
+ * queued for next(). The queue holds at most the jobs pending (max_pending), since
+ * every record is of a job submitted and next() takes between submits. */
 static void batch_on_record(void *arg, const char *json, size_t len, int err) {
   Batch *bt = arg;
   rec *r = malloc(sizeof(*r) + len + 1);
@@ -1190,12 +1216,355 @@ static void batch_on_record(void *arg, const char *json, size_t len, int err) {
   memcpy(r->json, json, len);
   r->json[len] = '\0';
   pthread_mutex_lock(&bt->mu);
-  if (bt->tail) bt->tail->next = r;
-  else bt->head = r;
+  /* next() waits only for an empty queue: the first record wakes it */
+  if (bt->tail) {
+    bt->tail->next = r;
+  } else {
+    bt->head = r;
+    pthread_cond_signal(&bt->cv);
+  }
   bt->tail = r;
   bt->queued++;
-  pthread_cond_signal(&bt->cv);
   pthread_mutex_unlock(&bt->mu);
+}
+
+/* ---- A record's JSON text as a dict -------------------------------------------------
+ * A bounded reader of one JSON text (the record, at most its length; nesting at most
+ * REC_MAX_DEPTH) giving what json.loads gives: objects as dicts (a repeated key: the
+ * last value, at the first's place), arrays as lists, integers as int, numbers with a
+ * fraction or exponent as float (PyOS_string_to_double, as float() and json.loads),
+ * strings decoded from strict UTF-8 with JSON's escapes (a \uD800-\uDBFF and
+ * \uDC00-\uDFFF pair as one code point, a lone surrogate kept). Whatever it does not
+ * take as json.loads would (another UTF-8, NaN, an integer of more than 18 digits,
+ * deeper nesting, an error) makes it give up: the caller hands the record to
+ * json.loads, so the dicts are json.loads's in every case, this reader only faster
+ * (json.loads cost most of guise.batch's time per record). */
+#define REC_MAX_DEPTH 64
+
+typedef struct jrd {
+  const char *p, *end;
+  Batch *bt;
+  int depth;
+  size_t next_key; /* the record key tried first */
+} jrd;
+
+static PyObject *jr_value(jrd *r, int key);
+
+static void jr_ws(jrd *r) {
+  while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r')) r->p++;
+}
+
+static int jr_hex4(const Py_UCS4 *s, Py_ssize_t i, Py_ssize_t n, Py_UCS4 *out) {
+  if (i + 4 > n) return -1;
+  Py_UCS4 v = 0;
+  for (int k = 0; k < 4; k++) {
+    Py_UCS4 c = s[i + k];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= c - '0';
+    else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+    else return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* The escapes of |raw| (the string's characters between its quotes) resolved. */
+static PyObject *jr_unescape(PyObject *raw) {
+  Py_UCS4 *s = PyUnicode_AsUCS4Copy(raw);
+  if (s == NULL) return NULL;
+  Py_ssize_t n = PyUnicode_GET_LENGTH(raw), k = 0;
+  PyObject *out = NULL;
+  for (Py_ssize_t i = 0; i < n; i++) {
+    Py_UCS4 c = s[i];
+    if (c != '\\') {
+      s[k++] = c;
+      continue;
+    }
+    if (++i >= n) goto done;
+    switch (s[i]) {
+    case '"': case '\\': case '/': c = s[i]; break;
+    case 'b': c = '\b'; break;
+    case 'f': c = '\f'; break;
+    case 'n': c = '\n'; break;
+    case 'r': c = '\r'; break;
+    case 't': c = '\t'; break;
+    case 'u': {
+      if (jr_hex4(s, i + 1, n, &c)) goto done;
+      i += 4;
+      Py_UCS4 lo;
+      if (c >= 0xD800 && c <= 0xDBFF && i + 2 < n && s[i + 1] == '\\' && s[i + 2] == 'u' &&
+          jr_hex4(s, i + 3, n, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+        i += 6;
+      }
+      break;
+    }
+    default: goto done;
+    }
+    s[k++] = c;
+  }
+  out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, s, k);
+done:
+  PyMem_Free(s);
+  return out;
+}
+
+/* A string at r->p (its opening quote). |key| >= 0: the value of that record key
+ * (an ASCII value equal to the last one under it is that same str). */
+static PyObject *jr_string(jrd *r, int key) {
+  const char *s = ++r->p;
+  int esc = 0, ascii = 1;
+  /* The common case, eight bytes at a time: printable ASCII without '"' or '\\'. */
+  while ((size_t)(r->end - r->p) >= 8) {
+    uint64_t w;
+    memcpy(&w, r->p, 8);
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    /* a byte < 0x20, a byte >= 0x80, or a zero byte of q or b */
+    if (((w - ones * 0x20) | w | (q - ones) | (b - ones)) & highs) break;
+    r->p += 8;
+  }
+  while (r->p < r->end && *r->p != '"') {
+    unsigned char c = (unsigned char)*r->p;
+    if (c == '\\') {
+      esc = 1;
+      if (++r->p >= r->end) return NULL;
+    } else if (c < 0x20) {
+      return NULL; /* json.loads (strict) refuses control characters */
+    } else if (c >= 0x80) {
+      ascii = 0;
+    }
+    r->p++;
+  }
+  if (r->p >= r->end) return NULL;
+  Py_ssize_t n = r->p - s;
+  r->p++;
+  if (esc || !ascii) {
+    PyObject *raw = PyUnicode_DecodeUTF8(s, n, NULL); /* strict, as the reader's input */
+    if (raw == NULL || !esc) return raw;
+    PyObject *v = jr_unescape(raw);
+    Py_DECREF(raw);
+    return v;
+  }
+  PyObject **slot = key >= 0 && r->bt ? &r->bt->vcache[key] : NULL;
+  if (slot && *slot && PyUnicode_GET_LENGTH(*slot) == n && memcmp(PyUnicode_DATA(*slot), s, (size_t)n) == 0)
+    return Py_NewRef(*slot);
+  PyObject *v = PyUnicode_New(n, 127);
+  if (v == NULL) return NULL;
+  memcpy(PyUnicode_DATA(v), s, (size_t)n);
+  if (slot && n <= 256) Py_XSETREF(*slot, Py_NewRef(v));
+  return v;
+}
+
+/* An object's key: the interned name when it is one of the record's (|*key| its
+ * index), else a new str (|*key| -1). The keys come in the writer's order, so the
+ * one after the last found is tried first. */
+static PyObject *jr_key(jrd *r, int *key) {
+  *key = -1;
+  if (r->p >= r->end || *r->p != '"') return NULL;
+  const char *s = r->p + 1;
+  size_t avail = (size_t)(r->end - s);
+  for (size_t k = 0; k < REC_NKEYS; k++) {
+    size_t i = (r->next_key + k) % REC_NKEYS, n = rec_key_len[i];
+    /* the name then the closing quote: a key with an escape is never one of them */
+    if (n < avail && s[n] == '"' && memcmp(rec_key_names[i], s, n) == 0) {
+      *key = (int)i;
+      r->next_key = i + 1;
+      r->p = s + n + 1;
+      return Py_NewRef(rec_keys[i]);
+    }
+  }
+  return jr_string(r, -1);
+}
+
+static PyObject *jr_number(jrd *r) {
+  const char *s = r->p;
+  int neg = 0, fl = 0;
+  if (r->p < r->end && *r->p == '-') {
+    neg = 1;
+    r->p++;
+  }
+  const char *d = r->p;
+  if (r->p >= r->end || *r->p < '0' || *r->p > '9') return NULL;
+  if (*r->p == '0') r->p++;
+  else
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
+  size_t ndig = (size_t)(r->p - d);
+  if (r->p < r->end && *r->p == '.') {
+    fl = 1;
+    const char *f = ++r->p;
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
+    if (r->p == f) return NULL;
+  }
+  if (r->p < r->end && (*r->p == 'e' || *r->p == 'E')) {
+    fl = 1;
+    r->p++;
+    if (r->p < r->end && (*r->p == '+' || *r->p == '-')) r->p++;
+    const char *f = r->p;
+    while (r->p < r->end && *r->p >= '0' && *r->p <= '9') r->p++;
+    if (r->p == f) return NULL;
+  }
+  if (fl) {
+    /* The writer's numbers (milliseconds as 12.345): at most 15 digits and no
+     * exponent are m / 10^k with m and 10^k exact doubles, and IEEE division rounds
+     * that correctly, as strtod does. Others go through PyOS_string_to_double. */
+    static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15};
+    if (r->p - d <= 16 && d[ndig] == '.' && memchr(d, 'e', (size_t)(r->p - d)) == NULL &&
+        memchr(d, 'E', (size_t)(r->p - d)) == NULL) {
+      unsigned long long m = 0;
+      for (const char *q = d; q < r->p; q++)
+        if (*q != '.') m = m * 10 + (unsigned long long)(*q - '0');
+      double v = (double)m / p10[r->p - d - (ptrdiff_t)ndig - 1];
+      return PyFloat_FromDouble(neg ? -v : v);
+    }
+    char tmp[64];
+    size_t n = (size_t)(r->p - s);
+    if (n >= sizeof(tmp)) return NULL;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    double v = PyOS_string_to_double(tmp, NULL, NULL);
+    if (v == -1.0 && PyErr_Occurred()) return NULL;
+    return PyFloat_FromDouble(v);
+  }
+  if (ndig > 18) return NULL;
+  long long v = 0;
+  for (const char *q = d; q < r->p; q++) v = v * 10 + (*q - '0');
+  return PyLong_FromLongLong(neg ? -v : v);
+}
+
+static PyObject *jr_lit(jrd *r, const char *word, PyObject *v) {
+  size_t n = strlen(word);
+  if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0) return NULL;
+  r->p += n;
+  return Py_NewRef(v);
+}
+
+/* The record's own dict is made for REC_PRESIZE keys (one table, no growth); the
+ * others grow from the smallest. */
+#define REC_PRESIZE 20
+
+static PyObject *jr_object(jrd *r) {
+  r->p++;
+#if PY_VERSION_HEX < 0x030D0000 /* public in 3.11 and 3.12 headers */
+  PyObject *d = r->depth == 1 ? _PyDict_NewPresized(REC_PRESIZE) : PyDict_New();
+#else
+  PyObject *d = PyDict_New();
+#endif
+  if (d == NULL) return NULL;
+  jr_ws(r);
+  if (r->p < r->end && *r->p == '}') {
+    r->p++;
+    return d;
+  }
+  for (;;) {
+    int key;
+    jr_ws(r);
+    PyObject *k = jr_key(r, &key);
+    if (k == NULL) break;
+    jr_ws(r);
+    if (r->p >= r->end || *r->p != ':') {
+      Py_DECREF(k);
+      break;
+    }
+    r->p++;
+    jr_ws(r);
+    PyObject *v = jr_value(r, key);
+    int bad = v == NULL || PyDict_SetItem(d, k, v) < 0;
+    Py_DECREF(k);
+    Py_XDECREF(v);
+    if (bad) break;
+    jr_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      continue;
+    }
+    if (r->p < r->end && *r->p == '}') {
+      r->p++;
+      return d;
+    }
+    break;
+  }
+  Py_DECREF(d);
+  return NULL;
+}
+
+static PyObject *jr_array(jrd *r) {
+  r->p++;
+  PyObject *l = PyList_New(0);
+  if (l == NULL) return NULL;
+  jr_ws(r);
+  if (r->p < r->end && *r->p == ']') {
+    r->p++;
+    return l;
+  }
+  for (;;) {
+    jr_ws(r);
+    PyObject *v = jr_value(r, -1);
+    int bad = v == NULL || PyList_Append(l, v) < 0;
+    Py_XDECREF(v);
+    if (bad) break;
+    jr_ws(r);
+    if (r->p < r->end && *r->p == ',') {
+      r->p++;
+      continue;
+    }
+    if (r->p < r->end && *r->p == ']') {
+      r->p++;
+      return l;
+    }
+    break;
+  }
+  Py_DECREF(l);
+  return NULL;
+}
+
+static PyObject *jr_value(jrd *r, int key) {
+  if (r->p >= r->end) return NULL;
+  PyObject *v;
+  switch (*r->p) {
+  case '{':
+  case '[':
+    if (++r->depth > REC_MAX_DEPTH) return NULL;
+    v = *r->p == '{' ? jr_object(r) : jr_array(r);
+    r->depth--;
+    return v;
+  case '"': return jr_string(r, key);
+  case 't': return jr_lit(r, "true", Py_True);
+  case 'f': return jr_lit(r, "false", Py_False);
+  case 'n': return jr_lit(r, "null", Py_None);
+  default: return jr_number(r);
+  }
+}
+
+/* The record |json| (|len| bytes) as json.loads gives it, read by the reader above or,
+ * where that gives up, by json.loads on the text decoded as before this reader
+ * existed (UTF-8, invalid bytes backslash-escaped). */
+static PyObject *record_dict(Batch *bt, PyObject *loads, const char *json, size_t len) {
+  jrd r = {json, json + len, bt, 0, 0};
+  jr_ws(&r);
+  PyObject *v = jr_value(&r, -1);
+  if (v) {
+    jr_ws(&r);
+    if (r.p == r.end && PyDict_CheckExact(v)) return v;
+    Py_DECREF(v);
+  }
+  PyErr_Clear();
+  PyObject *s = PyUnicode_DecodeUTF8(json, (Py_ssize_t)len, "backslashreplace");
+  if (s == NULL) return NULL;
+  v = PyObject_CallOneArg(loads, s);
+  Py_DECREF(s);
+  return v;
+}
+
+/* _record_dict(bytes, loads): record_dict for the tests (no str kept between calls). */
+static PyObject *mod_record_dict(PyObject *self, PyObject *args) {
+  const char *p;
+  Py_ssize_t n;
+  PyObject *loads;
+  if (!PyArg_ParseTuple(args, "y#O", &p, &n, &loads)) return NULL;
+  return record_dict(NULL, loads, p, (size_t)n);
 }
 
 static int Batch_init(Batch *bt, PyObject *args, PyObject *kw) {
@@ -1280,46 +1649,194 @@ static int Batch_init(Batch *bt, PyObject *args, PyObject *kw) {
   return 0;
 }
 
-/* submit(line, lineno) -> True when queued, None for a blank or comment line, or
- * the reason (str) the line is not a job. The line is read by the engine's job reader (a URL
- * or a JSON job); waits, GIL released, while max_pending jobs are pending. */
-static PyObject *Batch_submit(Batch *bt, PyObject *args) {
-  const char *line;
-  Py_ssize_t len;
-  unsigned long long lineno;
-  if (!PyArg_ParseTuple(args, "s#K", &line, &len, &lineno)) return NULL;
-  if (bt->b == NULL) {
-    PyErr_SetString(PyExc_RuntimeError, "the batch has finished");
-    return NULL;
-  }
-  guise_job job;
-  guise_job_store *store = NULL;
-  char why[512] = "";
-  int r = guise_job_parse(line, (size_t)len, &job, &store, why, sizeof(why));
-  if (r == 1) {
-    guise_job_free(store);
-    Py_RETURN_NONE;
-  }
-  if (r != 0) {
-    guise_job_free(store);
-    return PyUnicode_DecodeUTF8(why, (Py_ssize_t)strlen(why), "backslashreplace");
-  }
-  job.line = lineno;
-  int err;
-  Py_BEGIN_ALLOW_THREADS
-  err = guise_batch_submit(bt->b, &job);
-  Py_END_ALLOW_THREADS
-  guise_job_free(store);
-  if (err) return raise_code(err, "the batch refused the job");
-  Py_RETURN_TRUE;
+/* ---- Iteration: jobs fed and records yielded by next() ------------------------------
+ * start(jobs, pending_cap, job_line, make_error, loads) arms the iterator; each next()
+ * feeds jobs from |jobs| while fewer than |pending_cap| are pending (read, parsed and
+ * submitted in groups of BATCH_FEED_GROUP per release of the GIL), takes the records
+ * the workers queued (waiting at most 50 ms at a time, GIL released, then checking
+ * signals) and gives them one by one as dicts, in the order they came. The end of
+ * the jobs and of their records finishes the engine; an exception (Ctrl-C, the jobs'
+ * iterator raising) or close() cancels what is in flight and finishes it. */
+
+static void batch_ready_push(Batch *bt, rec *r) {
+  r->next = NULL;
+  if (bt->ready_tail) bt->ready_tail->next = r;
+  else bt->ready = r;
+  bt->ready_tail = r;
 }
 
-/* take(timeout_s) -> [record str]: the records queued, waiting up to |timeout_s|
- * (GIL released) for the first. A signal ends the wait (its exception raised). */
-static PyObject *Batch_take(Batch *bt, PyObject *arg) {
-  double timeout = PyFloat_AsDouble(arg);
-  if (timeout == -1 && PyErr_Occurred()) return NULL;
+static void rec_list_free(rec *r) {
+  while (r) {
+    rec *n = r->next;
+    free(r);
+    r = n;
+  }
+}
+
+/* The engine's error record of a line that is not a job (as guise batch writes it). */
+static rec *error_rec(unsigned long long lineno, const char *why) {
+  char id[24];
+  snprintf(id, sizeof(id), "%llu", lineno);
+  size_t cap = 161 + 6 * (strlen(id) + strlen(why));
+  rec *r = malloc(sizeof(*r) + cap);
+  if (r == NULL) return NULL;
+  r->next = NULL;
+  r->len = guise_batch_record_error(r->json, cap, id, lineno, why);
+  return r;
+}
+
+/* The engine stops (|cancel|: what is in flight is cancelled, no record for it) and is
+ * freed; the iteration is over. Keeps the exception being raised, if any. */
+static void batch_end(Batch *bt, int cancel) {
+  PyObject *et, *ev, *tb;
+  PyErr_Fetch(&et, &ev, &tb);
+  if (bt->b) {
+    guise_batch *b = bt->b;
+    bt->b = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    if (cancel) guise_batch_stop(b, 1);
+    guise_batch_finish(b);
+    Py_END_ALLOW_THREADS
+  }
+  bt->done = 1;
+  Py_CLEAR(bt->jobs);
+  if (cancel) {
+    rec_list_free(bt->ready);
+    bt->ready = bt->ready_tail = NULL;
+  }
+  PyErr_Restore(et, ev, tb);
+}
+
+/* One job's input line, held while its group is submitted. */
+typedef struct feed_line {
+  PyObject *obj;       /* the str the bytes are in */
+  const char *p;
+  size_t len;
+  unsigned long long lineno;
+  const char *bad;     /* not a line: why */
+} feed_line;
+
+/* Reads up to BATCH_FEED_GROUP jobs (fewer when max_pending is near) and submits them
+ * with one release of the GIL. 0, or -1 with an exception (the jobs' iterator raised,
+ * the engine refused a job, out of memory). */
+static int batch_feed(Batch *bt) {
+  feed_line fl[BATCH_FEED_GROUP];
+  unsigned long long room = bt->pending_cap - bt->pending;
+  size_t n = 0, want = room < BATCH_FEED_GROUP ? (size_t)room : BATCH_FEED_GROUP;
+  int failed = 0;
+  while (n < want && bt->jobs) {
+    PyObject *job = PyIter_Next(bt->jobs);
+    if (job == NULL) {
+      if (PyErr_Occurred()) failed = 1;
+      else Py_CLEAR(bt->jobs); /* exhausted */
+      break;
+    }
+    feed_line *l = &fl[n];
+    l->lineno = ++bt->lineno;
+    l->bad = NULL;
+    if (PyUnicode_CheckExact(job)) {
+      l->obj = job;
+    } else {
+      l->obj = PyObject_CallOneArg(bt->job_line, job); /* dict, bytes, ...: a str */
+      Py_DECREF(job);
+      if (l->obj == NULL) {
+        failed = 1;
+        break;
+      }
+      if (!PyUnicode_Check(l->obj)) {
+        Py_DECREF(l->obj);
+        PyErr_SetString(PyExc_TypeError, "a job's line must be a str");
+        failed = 1;
+        break;
+      }
+    }
+    Py_ssize_t len;
+    l->p = PyUnicode_AsUTF8AndSize(l->obj, &len);
+    if (l->p == NULL) {
+      if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+        Py_DECREF(l->obj);
+        failed = 1;
+        break;
+      }
+      PyErr_Clear();
+      l->bad = "the line is not valid UTF-8";
+      len = 0;
+    }
+    l->len = (size_t)len;
+    while (l->len && (l->p[l->len - 1] == '\n' || l->p[l->len - 1] == '\r')) l->len--;
+    n++;
+  }
+  /* Submit what was read, even when the iterator raised after it (as each job was
+   * submitted when read before). */
+  PyObject *et, *ev, *tb;
+  PyErr_Fetch(&et, &ev, &tb);
+  rec *errs = NULL, **etail = &errs;
+  unsigned long long submitted = 0;
+  int err = 0, nomem = 0;
+  guise_batch *b = bt->b;
+  if (n) {
+    Py_BEGIN_ALLOW_THREADS
+    char why[512];
+    for (size_t i = 0; i < n && !err; i++) {
+      const char *bad = fl[i].bad;
+      if (bad == NULL) {
+        guise_job job;
+        guise_job_store *store = NULL;
+        why[0] = '\0';
+        int r = guise_job_parse(fl[i].p, fl[i].len, &job, &store, why, sizeof(why));
+        if (r == 0) {
+          job.line = fl[i].lineno;
+          err = guise_batch_submit(b, &job);
+          if (err == 0) submitted++;
+        }
+        guise_job_free(store);
+        if (r == 0 || r == 1) continue;
+        bad = why;
+      }
+      rec *e = error_rec(fl[i].lineno, bad);
+      if (e == NULL) {
+        nomem = 1;
+        continue;
+      }
+      *etail = e;
+      etail = &e->next;
+    }
+    Py_END_ALLOW_THREADS
+  }
+  for (size_t i = 0; i < n; i++) Py_DECREF(fl[i].obj);
+  bt->pending += submitted;
+  while (errs) {
+    rec *e = errs;
+    errs = e->next;
+    batch_ready_push(bt, e);
+  }
+  PyErr_Restore(et, ev, tb);
+  if (failed) return -1;
+  if (nomem) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  if (err) {
+    const char *detail = "the batch refused the job";
+    PyObject *exc = bt->make_error ? PyObject_CallFunction(bt->make_error, "isss", err, guise_err_name(err),
+                                                           guise_err_class(err), detail)
+                                   : NULL;
+    if (exc) {
+      PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+      Py_DECREF(exc);
+    } else if (!PyErr_Occurred()) {
+      raise_code(err, detail);
+    }
+    return -1;
+  }
+  return 0;
+}
+
+/* The records the workers queued, waiting up to |timeout| s (GIL released) for the
+ * first: onto the ready list. 0, or -1 when a signal's handler raised. */
+static int batch_take(Batch *bt, double timeout) {
   rec *list;
+  unsigned long long count;
   Py_BEGIN_ALLOW_THREADS
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1329,21 +1846,89 @@ static PyObject *Batch_take(Batch *bt, PyObject *arg) {
   pthread_mutex_lock(&bt->mu);
   if (bt->head == NULL && timeout > 0) pthread_cond_timedwait(&bt->cv, &bt->mu, &ts);
   list = bt->head;
+  count = bt->queued;
   bt->head = bt->tail = NULL;
   bt->queued = 0;
   pthread_mutex_unlock(&bt->mu);
   Py_END_ALLOW_THREADS
-  PyObject *out = PyList_New(0);
-  while (list) {
-    rec *r = list;
-    list = r->next;
-    PyObject *s = out ? PyUnicode_DecodeUTF8(r->json, (Py_ssize_t)r->len, "backslashreplace") : NULL;
-    if (s == NULL || PyList_Append(out, s)) Py_CLEAR(out);
-    Py_XDECREF(s);
-    free(r);
+  bt->pending = count < bt->pending ? bt->pending - count : 0;
+  if (list) {
+    if (bt->ready_tail) bt->ready_tail->next = list;
+    else bt->ready = list;
+    while (list->next) list = list->next;
+    bt->ready_tail = list;
   }
-  if (out && PyErr_CheckSignals()) Py_CLEAR(out);
+  return PyErr_CheckSignals();
+}
+
+static PyObject *batch_next(Batch *bt) {
+  for (;;) {
+    if (bt->ready) {
+      rec *r = bt->ready;
+      bt->ready = r->next;
+      if (bt->ready == NULL) bt->ready_tail = NULL;
+      PyObject *d = record_dict(bt, bt->loads, r->json, r->len);
+      free(r);
+      if (d == NULL) break;
+      return d;
+    }
+    if (bt->done || bt->b == NULL) return NULL;
+    while (bt->jobs && bt->pending < bt->pending_cap && bt->ready == NULL)
+      if (batch_feed(bt)) goto fail;
+    if (bt->ready) continue;
+    if (bt->jobs == NULL && bt->pending == 0) {
+      batch_end(bt, 0);
+      return NULL;
+    }
+    if (batch_take(bt, 0.05)) break;
+  }
+fail:
+  batch_end(bt, 1);
+  return NULL;
+}
+
+static PyObject *Batch_iternext(Batch *bt) {
+  if (!bt->started) {
+    PyErr_SetString(PyExc_RuntimeError, "the batch was not started");
+    return NULL;
+  }
+  if (bt->busy) {
+    PyErr_SetString(PyExc_ValueError, "guise.batch is already being read (in another thread)");
+    return NULL;
+  }
+  bt->busy = 1;
+  PyObject *out = batch_next(bt);
+  bt->busy = 0;
   return out;
+}
+
+/* start(jobs, pending_cap, job_line, make_error, loads) -> self, the iterator. */
+static PyObject *Batch_start(Batch *bt, PyObject *args) {
+  PyObject *jobs, *job_line, *make_error, *loads;
+  unsigned long long cap;
+  if (!PyArg_ParseTuple(args, "OKOOO", &jobs, &cap, &job_line, &make_error, &loads)) return NULL;
+  if (bt->b == NULL || bt->started) {
+    PyErr_SetString(PyExc_RuntimeError, "the batch has started or finished");
+    return NULL;
+  }
+  bt->jobs = PyObject_GetIter(jobs);
+  if (bt->jobs == NULL) return NULL;
+  bt->job_line = Py_NewRef(job_line);
+  bt->make_error = Py_NewRef(make_error);
+  bt->loads = Py_NewRef(loads);
+  bt->pending_cap = cap ? cap : 1;
+  bt->started = 1;
+  return Py_NewRef(bt);
+}
+
+/* close(): as a generator's: what is in flight is cancelled, the engine freed. */
+static PyObject *Batch_close(Batch *bt, PyObject *unused) {
+  if (bt->busy) {
+    PyErr_SetString(PyExc_ValueError, "guise.batch is being read in another thread");
+    return NULL;
+  }
+  batch_end(bt, 1);
+  Py_RETURN_NONE;
 }
 
 static PyObject *Batch_stop(Batch *bt, PyObject *arg) {
@@ -1389,7 +1974,24 @@ static PyObject *Batch_finish(Batch *bt, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
+static int Batch_traverse(Batch *bt, visitproc visit, void *arg) {
+  Py_VISIT(bt->jobs);
+  Py_VISIT(bt->job_line);
+  Py_VISIT(bt->make_error);
+  Py_VISIT(bt->loads);
+  return 0;
+}
+
+static int Batch_clear(Batch *bt) {
+  Py_CLEAR(bt->jobs);
+  Py_CLEAR(bt->job_line);
+  Py_CLEAR(bt->make_error);
+  Py_CLEAR(bt->loads);
+  return 0;
+}
+
 static void Batch_dealloc(Batch *bt) {
+  PyObject_GC_UnTrack(bt);
   if (bt->b) {
     /* Dropped while running: cancel what is in flight, then free. */
     guise_batch *b = bt->b;
@@ -1400,23 +2002,22 @@ static void Batch_dealloc(Batch *bt) {
     Py_END_ALLOW_THREADS
   }
   if (bt->sync_ready) {
-    rec *r = bt->head;
-    while (r) {
-      rec *n = r->next;
-      free(r);
-      r = n;
-    }
+    rec_list_free(bt->head);
     pthread_mutex_destroy(&bt->mu);
     pthread_cond_destroy(&bt->cv);
   }
+  rec_list_free(bt->ready);
+  Batch_clear(bt);
+  for (size_t i = 0; i < REC_NKEYS; i++) Py_CLEAR(bt->vcache[i]);
   free(bt->opt_strings);
   free(bt->opt_resolve);
   Py_TYPE(bt)->tp_free((PyObject *)bt);
 }
 
 static PyMethodDef Batch_methods[] = {
-    {"submit", (PyCFunction)Batch_submit, METH_VARARGS, "Queue one input line (URL or JSON job)."},
-    {"take", (PyCFunction)Batch_take, METH_O, "Records queued, waiting up to a timeout for one."},
+    {"start", (PyCFunction)Batch_start, METH_VARARGS,
+     "start(jobs, pending_cap, job_line, make_error, loads): the iterator of records."},
+    {"close", (PyCFunction)Batch_close, METH_NOARGS, "Cancel what is in flight and free the engine."},
     {"stop", (PyCFunction)Batch_stop, METH_O, "No more jobs start; True also cancels those running."},
     {"wait", (PyCFunction)Batch_wait, METH_NOARGS, "Wait until every submitted job has ended."},
     {"stats", (PyCFunction)Batch_stats, METH_NOARGS, "The engine's counters."},
@@ -1426,8 +2027,12 @@ static PyMethodDef Batch_methods[] = {
 static PyTypeObject BatchType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "guise._guise.Batch",
     .tp_basicsize = sizeof(Batch),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "libguise's batch engine (internal: use guise.batch).",
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "libguise's batch engine (internal: use guise.batch); an iterator of records once started.",
+    .tp_traverse = (traverseproc)Batch_traverse,
+    .tp_clear = (inquiry)Batch_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Batch_iternext,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Batch_init,
     .tp_dealloc = (destructor)Batch_dealloc,
@@ -1493,6 +2098,8 @@ static PyObject *mod_url_redact(PyObject *self, PyObject *arg) {
 }
 
 static PyMethodDef mod_methods[] = {
+    {"_record_dict", mod_record_dict, METH_VARARGS,
+     "_record_dict(record: bytes, loads): a record's JSON as guise.batch gives it (tests)."},
     {"url_redact", mod_url_redact, METH_O, "The URL with its password written as ***."},
     {"err_name", mod_err_name, METH_O, "Stable name of a GUISE_E_* code."},
     {"err_class", mod_err_class, METH_O, "Class of a GUISE_E_* code (\"dns\", \"tls\", ...)."},
@@ -1508,6 +2115,11 @@ static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "guise._guise",
 
 PyMODINIT_FUNC PyInit__guise(void) {
   if (PyType_Ready(&EngineType) < 0 || PyType_Ready(&BatchType) < 0) return NULL;
+  for (size_t i = 0; i < REC_NKEYS; i++)
+    if (rec_keys[i] == NULL) {
+      if ((rec_keys[i] = PyUnicode_InternFromString(rec_key_names[i])) == NULL) return NULL;
+      rec_key_len[i] = strlen(rec_key_names[i]);
+    }
   PyObject *m = PyModule_Create(&mod);
   if (m == NULL) return NULL;
   GuiseErrorBase = PyErr_NewException("guise._guise.Error", NULL, NULL);
