@@ -489,7 +489,7 @@ static void pump(worker *w) {
   bsched_release_due(&w->s, now); /* retries whose time has come go to the front */
   for (;;) {
     uint64_t wait;
-    bs_job *q = bsched_peek(&w->s, uv_hrtime(), &wait);
+    bs_job *q = bsched_peek(&w->s, w->s.per_host_rate > 0 ? uv_hrtime() : 0, &wait);
     if (q && !(wait = global_take(b))) {
       start(w, JOB(q));
       continue;
@@ -552,7 +552,9 @@ static void on_wake(uv_async_t *a) {
      * userinfo); the URL itself is checked by guise_client_request. */
     char key[300];
     authority_key(j->url, key, sizeof(key));
-    j->sched.host = bsched_host(&w->s, key, uv_hrtime());
+    uint64_t hash = hmap_hash_str(key);
+    j->sched.host = bsched_host_find(&w->s, key, hash);
+    if (j->sched.host == NULL) j->sched.host = bsched_host_add(&w->s, key, hash, uv_hrtime());
     if (j->sched.host == NULL) {
       record_refused(w, j, GUISE_E_NOMEM, "no memory for the host table");
       continue;

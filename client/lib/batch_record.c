@@ -62,7 +62,9 @@ static void sb_ms(sbuf *b, double ms) {
   sb_put(b, f, 4);
 }
 
-void sb_json(sbuf *b, const char *s, size_t n) {
+/* sb_json, static so that the record's calls can be inlined and specialised
+ * in this file (sb_json below is for other files). */
+static void json_str(sbuf *b, const char *s, size_t n) {
   sb_put(b, "\"", 1);
   size_t i = 0;
   while (i < n) {
@@ -105,6 +107,8 @@ void sb_json(sbuf *b, const char *s, size_t n) {
   sb_put(b, "\"", 1);
 }
 
+void sb_json(sbuf *b, const char *s, size_t n) { json_str(b, s, n); }
+
 /* A JSON string of |p| in base64 (RFC 4648, padded): BoringSSL's encoder. */
 static void sb_base64(sbuf *b, const unsigned char *p, size_t n) {
   size_t out_len;
@@ -126,7 +130,7 @@ void batch_record_write(sbuf *r, const batch_record_in *in) {
 #define PUT(s) sb_str(r, s)
   PUT("{\"id\":");
   if (in->id) {
-    sb_json(r, in->id, strlen(in->id));
+    json_str(r, in->id, strlen(in->id));
   } else {
     PUT("\"");
     sb_u64(r, in->line);
@@ -143,17 +147,17 @@ void batch_record_write(sbuf *r, const batch_record_in *in) {
   const char *url_shown = guise_url_redact(in->url ? in->url : "", shown, sizeof(shown));
   size_t ul = strlen(url_shown);
   PUT(",\"url\":");
-  sb_json(r, url_shown, ul);
+  json_str(r, url_shown, ul);
   PUT(",\"final_url\":");
   if (info && info->effective_url && info->effective_url[0])
-    sb_json(r, info->effective_url, strlen(info->effective_url));
+    json_str(r, info->effective_url, strlen(info->effective_url));
   else
-    sb_json(r, url_shown, ul);
+    json_str(r, url_shown, ul);
   if (info && info->n_redirects) {
     PUT(",\"redirects\":[");
     for (size_t i = 0; i < info->n_redirects; i++) {
       PUT(i ? ",{\"url\":" : "{\"url\":");
-      sb_json(r, info->redirect_urls[i] ? info->redirect_urls[i] : "",
+      json_str(r, info->redirect_urls[i] ? info->redirect_urls[i] : "",
               info->redirect_urls[i] ? strlen(info->redirect_urls[i]) : 0);
       PUT(",\"status\":");
       sb_u64(r, (unsigned long long)info->redirect_statuses[i]);
@@ -175,7 +179,7 @@ void batch_record_write(sbuf *r, const batch_record_in *in) {
     const char *d = in->detail ? in->detail : info && info->error_detail ? info->error_detail : "";
     if (*d) {
       PUT(",\"error_detail\":");
-      sb_json(r, d, strlen(d));
+      json_str(r, d, strlen(d));
     }
   } else {
     PUT(",\"error\":null");
@@ -183,7 +187,7 @@ void batch_record_write(sbuf *r, const batch_record_in *in) {
   PUT(",\"attempts\":");
   sb_u64(r, in->attempts);
   PUT(",\"profile\":");
-  sb_json(r, in->profile, strlen(in->profile));
+  json_str(r, in->profile, strlen(in->profile));
   if (info) {
     PUT(info->reused ? ",\"reused\":true,\"bytes\":" : ",\"reused\":false,\"bytes\":");
     sb_u64(r, info->body_bytes);
@@ -213,7 +217,7 @@ void batch_record_write(sbuf *r, const batch_record_in *in) {
       PUT("\",\"group\":\"");
       PUT(info->tls_group);
       PUT("\",\"alpn\":");
-      sb_json(r, info->alpn, strlen(info->alpn));
+      json_str(r, info->alpn, strlen(info->alpn));
       PUT("}");
     }
   }
@@ -225,13 +229,13 @@ void batch_record_write(sbuf *r, const batch_record_in *in) {
   const sbuf *body = in->body;
   if (!err && in->body_mode == GUISE_BODY_TEXT) {
     PUT(",\"body\":");
-    sb_json(r, body->p ? body->p : "", body->len);
+    json_str(r, body->p ? body->p : "", body->len);
   } else if (!err && in->body_mode == GUISE_BODY_BASE64) {
     PUT(",\"body_base64\":");
     sb_base64(r, (const unsigned char *)(body->p ? body->p : ""), body->len);
   } else if (!err && in->body_mode == GUISE_BODY_DIR && in->body_path) {
     PUT(",\"body_file\":");
-    sb_json(r, in->body_path, strlen(in->body_path));
+    json_str(r, in->body_path, strlen(in->body_path));
   }
   if (body && body->over) PUT(",\"body_truncated\":true");
   if (in->meta) {
@@ -246,7 +250,7 @@ void batch_record_line_error(sbuf *r, const char *id, unsigned long long line, c
   /* The fields of a job's record that mean something for a line that never ran:
    * "url" null (there may be none), status 0, no attempt. */
   sb_str(r, "{\"id\":");
-  sb_json(r, id ? id : "", id ? strlen(id) : 0);
+  json_str(r, id ? id : "", id ? strlen(id) : 0);
   sb_str(r, ",\"line\":");
   sb_u64(r, line);
   sb_str(r, ",\"url\":null,\"status\":0,\"error\":\"");
@@ -254,7 +258,7 @@ void batch_record_line_error(sbuf *r, const char *id, unsigned long long line, c
   sb_str(r, "\",\"error_class\":\"");
   sb_str(r, guise_err_class(GUISE_E_USAGE_INVALID_ARGUMENT));
   sb_str(r, "\",\"error_detail\":");
-  sb_json(r, why ? why : "", why ? strlen(why) : 0);
+  json_str(r, why ? why : "", why ? strlen(why) : 0);
   sb_str(r, ",\"attempts\":0}");
 }
 

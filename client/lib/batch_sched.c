@@ -44,12 +44,15 @@ void bsched_free(bsched *s) {
   hmap_free(&s->hosts);
 }
 
-bs_host *bsched_host(bsched *s, const char *name, uint64_t now_ns) {
-  uint64_t hash = hmap_hash_str(name);
+bs_host *bsched_host_find(const bsched *s, const char *name, uint64_t hash) {
   for (hmap_node *n = hmap_chain(&s->hosts, hash); n; n = n->next) {
     bs_host *h = gq_data(n, bs_host, node);
     if (n->hash == hash && strcmp(h->name, name) == 0) return h;
   }
+  return NULL;
+}
+
+bs_host *bsched_host_add(bsched *s, const char *name, uint64_t hash, uint64_t now_ns) {
   size_t len = strlen(name);
   bs_host *h = malloc(sizeof(*h) + len + 1);
   if (h == NULL) return NULL;

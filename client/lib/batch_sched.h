@@ -68,8 +68,11 @@ void bsched_init(bsched *s, unsigned cap, unsigned per_host, double per_host_rat
  * bsched_drain). */
 void bsched_free(bsched *s);
 
-/* The host |name| (added at |now_ns| when new), or NULL out of memory. */
-bs_host *bsched_host(bsched *s, const char *name, uint64_t now_ns);
+/* The host |name| of hash |hash| (hmap_hash_str), or NULL when not there yet. */
+bs_host *bsched_host_find(const bsched *s, const char *name, uint64_t hash);
+/* Adds host |name| (not there yet), its bucket full at |now_ns|: the host, or
+ * NULL out of memory. */
+bs_host *bsched_host_add(bsched *s, const char *name, uint64_t hash, uint64_t now_ns);
 
 /* |j| (its host set) at the end of the ready queue. */
 void bsched_push(bsched *s, bs_job *j);
@@ -82,9 +85,9 @@ int bsched_next_due(const bsched *s, uint64_t *due);
 
 /* The job at the front of the ready queue if it may start now: the worker has
  * room, its host is under its in-flight cap (jobs of a full host are parked on
- * the way) and its host's bucket gave a token. NULL otherwise, with |*wait_ms|
- * the milliseconds until a token (0: nothing ready, or no room). The job stays
- * queued until bsched_start. */
+ * the way) and its host's bucket gave a token at |now_ns| (read only with a
+ * per-host rate). NULL otherwise, with |*wait_ms| the milliseconds until a token
+ * (0: nothing ready, or no room). The job stays queued until bsched_start. */
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms);
 /* |j| (from bsched_peek) leaves the ready queue and counts as in flight. */
 void bsched_start(bsched *s, bs_job *j);
