@@ -1,11 +1,13 @@
 /*
  * cmd_batch.c — `guise batch [options] [FILE|-]`: jobs in (URLs or JSONL, read
- * as a stream), one JSON record per job out, the scheduler of guise_batch_*
- * in between, live progress on stderr. Uses only guise.h. docs/BATCH.md.
+ * as a stream), one JSON record per job out, the engine of guise_batch_* in
+ * between, live progress on stderr. The options come from options.c (the table
+ * guise URL shares); every record, a bad line's too, is the library's JSON
+ * (guise_batch_record_error). Uses guise.h, and libguise's hash table (hmap.h)
+ * for the ids. docs/BATCH.md.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -1,5 +1,6 @@
 /* cmd_fetch.c — `guise [options] URL...`: requests, curl-like, on one client (a
- * connection is reused by the next URL, as curl does). Uses only guise.h. */
+ * connection is reused by the next URL, as curl does). The options come from
+ * options.c (the table guise batch shares). Uses only guise.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
