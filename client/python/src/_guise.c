@@ -1170,12 +1170,16 @@ typedef struct rec {
 } rec;
 
 /* The keys of the engine's records (docs/BATCH.md), made once as interned str: a
- * record's dict takes them instead of a new str per key. */
+ * record's dict takes them instead of a new str per key. In the order the writer
+ * (batch_record.c) puts them, a name again where it comes again (a redirect's url
+ * and status, tls of timings and of the record), as the reader tries the entry after
+ * the last one found first. */
 static const char *const rec_key_names[] = {
-    "id", "line", "url", "final_url", "status", "http_version", "error", "error_class",
-    "error_detail", "attempts", "profile", "reused", "bytes", "wire_bytes", "timings", "dns",
-    "connect", "tls", "ttfb", "total", "remote", "version", "cipher", "group", "alpn", "meta",
-    "headers", "body", "body_base64", "body_truncated", "body_file", "redirects"};
+    "id", "line", "url", "final_url", "redirects", "url", "status", "status", "http_version",
+    "error", "error_class", "error_detail", "attempts", "profile", "reused", "bytes",
+    "wire_bytes", "timings", "dns", "connect", "tls", "ttfb", "total", "remote", "tls",
+    "version", "cipher", "group", "alpn", "headers", "body", "body_base64", "body_file",
+    "body_truncated", "meta"};
 #define REC_NKEYS (sizeof(rec_key_names) / sizeof(rec_key_names[0]))
 static PyObject *rec_keys[REC_NKEYS];
 static size_t rec_key_len[REC_NKEYS];
@@ -1365,12 +1369,14 @@ static PyObject *jr_key(jrd *r, int *key) {
   if (r->p >= r->end || *r->p != '"') return NULL;
   const char *s = r->p + 1;
   size_t avail = (size_t)(r->end - s);
-  for (size_t k = 0; k < REC_NKEYS; k++) {
-    size_t i = (r->next_key + k) % REC_NKEYS, n = rec_key_len[i];
+  size_t i = r->next_key;
+  for (size_t k = 0; k < REC_NKEYS; k++, i++) {
+    if (i == REC_NKEYS) i = 0;
+    size_t n = rec_key_len[i];
     /* the name then the closing quote: a key with an escape is never one of them */
     if (n < avail && s[n] == '"' && memcmp(rec_key_names[i], s, n) == 0) {
       *key = (int)i;
-      r->next_key = i + 1;
+      r->next_key = i + 1 < REC_NKEYS ? i + 1 : 0;
       r->p = s + n + 1;
       return Py_NewRef(rec_keys[i]);
     }
