@@ -192,8 +192,11 @@ static void finish(Engine *e, preq *r) {
     ssize_t w = write(e->efd, &one, sizeof(one)); /* an eventfd write cannot block here */
     (void)w;
   }
-  pthread_cond_broadcast(&e->cv);
   pthread_mutex_unlock(&e->mu);
+  /* After the unlock: a waiter woken while the mutex is held would block on it at
+   * once, then be woken again (two more switches per request on one core). The
+   * waiters read |done| under the mutex, so none misses this. */
+  pthread_cond_broadcast(&e->cv);
 }
 
 static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
