@@ -291,17 +291,27 @@ def test_iterator(base):
     seen = []
 
     def other():
-        try:
-            it.close()
-            seen.append("closed")
-        except ValueError as e:
-            seen.append(str(e))
+        for f in (it.close, it.stats):
+            try:
+                f()
+                seen.append("ran")
+            except ValueError as e:
+                seen.append(str(e))
     t = threading.Timer(0.3, other)
     t.start()
     recs = list(it)
     t.join()
-    check("close() from another thread while next() waits: ValueError there, the reader's batch "
-          "goes on to its end", len(recs) == 3 and seen and "another thread" in seen[0], (len(recs), seen))
+    check("close() and stats() from another thread while next() waits: ValueError there (the "
+          "engine may be freed meanwhile), the reader's batch goes on to its end",
+          len(recs) == 3 and len(seen) == 2 and all("another thread" in x for x in seen), (len(recs), seen))
+    check("stats() after the end: None", it.stats() is None)
+    it = guise.batch([f"{base}/text"] * 3, profile=None)
+    recs = list(it)
+    it2 = guise.batch([f"{base}/text"], profile=None)
+    st = it2.stats()
+    check("stats() before the first next(): the engine's counters", isinstance(st, dict) and
+          st.get("submitted") == 0, st)
+    it2.close()
 
     it = guise.batch((f"{base}/stall?{i}" for i in range(50)), profile=None, concurrency=8)
     t0 = time.monotonic()

@@ -1940,28 +1940,13 @@ static PyObject *Batch_close(Batch *bt, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
-static PyObject *Batch_stop(Batch *bt, PyObject *arg) {
-  int cancel = PyObject_IsTrue(arg);
-  if (cancel < 0) return NULL;
-  if (bt->b) {
-    Py_BEGIN_ALLOW_THREADS
-    guise_batch_stop(bt->b, cancel);
-    Py_END_ALLOW_THREADS
-  }
-  Py_RETURN_NONE;
-}
-
-/* wait(): every submitted job has ended (its record is in the queue for take()). */
-static PyObject *Batch_wait(Batch *bt, PyObject *unused) {
-  if (bt->b) {
-    Py_BEGIN_ALLOW_THREADS
-    guise_batch_wait(bt->b);
-    Py_END_ALLOW_THREADS
-  }
-  Py_RETURN_NONE;
-}
-
+/* stats(): the engine's counters (None once it has ended). Not while another thread
+ * is in next(): that thread may free the engine meanwhile. */
 static PyObject *Batch_stats(Batch *bt, PyObject *unused) {
+  if (bt->busy) {
+    PyErr_SetString(PyExc_ValueError, "guise.batch is being read in another thread");
+    return NULL;
+  }
   if (bt->b == NULL) Py_RETURN_NONE;
   guise_batch_stats st = {sizeof(st)};
   guise_batch_stats_get(bt->b, &st);
@@ -1969,18 +1954,6 @@ static PyObject *Batch_stats(Batch *bt, PyObject *unused) {
                        st.done, "ok", st.ok, "failed", st.failed, "retries", st.retries,
                        "in_flight", st.in_flight, "interrupted", st.interrupted, "p50_ms",
                        st.p50_ms, "p99_ms", st.p99_ms);
-}
-
-/* finish(): waits for the jobs, stops the workers, frees the engine (GIL released). */
-static PyObject *Batch_finish(Batch *bt, PyObject *unused) {
-  if (bt->b) {
-    guise_batch *b = bt->b;
-    bt->b = NULL;
-    Py_BEGIN_ALLOW_THREADS
-    guise_batch_finish(b);
-    Py_END_ALLOW_THREADS
-  }
-  Py_RETURN_NONE;
 }
 
 static int Batch_traverse(Batch *bt, visitproc visit, void *arg) {
@@ -2027,10 +2000,7 @@ static PyMethodDef Batch_methods[] = {
     {"start", (PyCFunction)Batch_start, METH_VARARGS,
      "start(jobs, pending_cap, job_line, make_error, loads): the iterator of records."},
     {"close", (PyCFunction)Batch_close, METH_NOARGS, "Cancel what is in flight and free the engine."},
-    {"stop", (PyCFunction)Batch_stop, METH_O, "No more jobs start; True also cancels those running."},
-    {"wait", (PyCFunction)Batch_wait, METH_NOARGS, "Wait until every submitted job has ended."},
     {"stats", (PyCFunction)Batch_stats, METH_NOARGS, "The engine's counters."},
-    {"finish", (PyCFunction)Batch_finish, METH_NOARGS, "Wait, stop the workers, free the engine."},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject BatchType = {
