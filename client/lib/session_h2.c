@@ -7,10 +7,14 @@
  * timer through session_host.set_timer. The pool calls it through session.h's
  * ops; nothing else does.
  *
- * Streams: each submitted request takes a slot of an array made with the
- * session (max_streams of them, at most H2_DEFAULT_MAX_REQUESTS): the slot is
- * the user_data h2.c gives back to the stream callbacks and holds the caller's
- * callbacks and user_data, so a stream costs no allocation here.
+ * Streams: each submitted request takes a slot (max_streams of them at most,
+ * and at most H2_DEFAULT_MAX_REQUESTS): the slot is the user_data h2.c gives
+ * back to the stream callbacks and holds the caller's callbacks and user_data.
+ * Slots are made as the connection's concurrency reaches a new height and kept
+ * on a free list for the streams after, so a stream costs no allocation once
+ * the connection has carried as many at once, and an idle connection that
+ * carried one request at a time holds one slot (tools/bench/idle: making all
+ * 100 with the session cost 5.4 KB a connection).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +37,8 @@ typedef struct h2_slot {
   session_h2 *s;
   session_stream_callbacks cb;
   void *ud;
-  size_t next_free; /* index + 1 of the next free slot, 0: none */
+  struct h2_slot *next_free; /* on the free list */
+  struct h2_slot *next_made; /* every slot made, to free them with the session */
 } h2_slot;
 
 struct session_h2 {
@@ -41,8 +46,8 @@ struct session_h2 {
   h2_conn *h2;
   session_host host;
   session_config cfg;
-  h2_slot *slots;
-  size_t n_slots, free_head, n_free;
+  h2_slot *free_slots, *made_slots;
+  size_t max_slots, n_made, n_free;
   int holding;        /* output held back (coalescing); the host's timer runs */
   int in_recv;        /* inside h2_recv: the hold is decided once it returns */
   int in_send;        /* inside h2_send: a request submitted from a stream's end
@@ -125,8 +130,8 @@ static void on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
   session_stream_callbacks cb = sl->cb;
   void *user = sl->ud;
   /* The slot is free before the callback: it may submit the next request. */
-  sl->next_free = s->free_head;
-  s->free_head = (size_t)(sl - s->slots) + 1;
+  sl->next_free = s->free_slots;
+  s->free_slots = sl;
   s->n_free++;
   if (cb.on_close) cb.on_close(user, &e, err == GUISE_E_HTTP2_REFUSED);
 }
@@ -144,8 +149,18 @@ static int h2s_submit(session *ss, const session_request *r, const session_strea
   session_h2 *s = (session_h2 *)ss;
   if (stream) *stream = 0;
   if (r == NULL || cb == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  if (s->free_head == 0) return h2_takes_requests(s->h2) ? GUISE_E_NOMEM : GUISE_E_HTTP2_GOAWAY;
-  h2_slot *sl = &s->slots[s->free_head - 1];
+  if (s->free_slots == NULL) {
+    if (s->n_made == s->max_slots) return h2_takes_requests(s->h2) ? GUISE_E_NOMEM : GUISE_E_HTTP2_GOAWAY;
+    h2_slot *made = malloc(sizeof(*made));
+    if (made == NULL) return GUISE_E_NOMEM;
+    made->next_made = s->made_slots;
+    s->made_slots = made;
+    made->next_free = NULL;
+    s->free_slots = made;
+    s->n_made++;
+    s->n_free++;
+  }
+  h2_slot *sl = s->free_slots;
   h2_body body; /* copied by h2_submit */
   h2_request hr = {.method = r->method,
                    .scheme = r->scheme,
@@ -168,7 +183,7 @@ static int h2s_submit(session *ss, const session_request *r, const session_strea
   int32_t id = 0;
   int e = h2_submit(s->h2, &hr, &scb, sl, &id);
   if (e) return e; /* nothing queued: the slot stays free */
-  s->free_head = sl->next_free;
+  s->free_slots = sl->next_free;
   s->n_free--;
   if (stream) *stream = (uint32_t)id;
   update_hold(s);
@@ -207,7 +222,8 @@ static size_t h2s_capacity(const session *ss) {
   if (s->failed || s->goaway || !h2_takes_requests(s->h2)) return 0;
   size_t open = h2_open_requests(s->h2);
   size_t room = open < s->cfg.max_streams ? s->cfg.max_streams - open : 0;
-  return room < s->n_free ? room : s->n_free;
+  size_t slots = s->n_free + (s->max_slots - s->n_made);
+  return room < slots ? room : slots;
 }
 
 static size_t h2s_open_streams(const session *ss) {
@@ -247,7 +263,10 @@ static void h2s_timeout(session *ss) {
 static void h2s_free(session *ss) {
   session_h2 *s = (session_h2 *)ss;
   h2_conn_free(s->h2); /* open streams: on_close CANCELLED */
-  free(s->slots);
+  for (h2_slot *sl = s->made_slots, *next; sl; sl = next) {
+    next = sl->next_made;
+    free(sl);
+  }
   free(s);
 }
 
@@ -278,19 +297,10 @@ int session_h2_new(session **out, const h2_shape *shape, const session_config *c
   if (host) s->host = *host;
   h2_limits lim;
   h2_limits_init(&lim);
-  s->n_slots = cfg->max_streams < lim.max_requests ? cfg->max_streams : lim.max_requests;
-  s->slots = malloc(s->n_slots * sizeof(*s->slots));
-  if (s->slots == NULL) {
-    free(s);
-    return GUISE_E_NOMEM;
-  }
-  for (size_t i = 0; i < s->n_slots; i++) s->slots[i].next_free = i + 1 < s->n_slots ? i + 2 : 0;
-  s->free_head = 1;
-  s->n_free = s->n_slots;
+  s->max_slots = cfg->max_streams < lim.max_requests ? cfg->max_streams : lim.max_requests;
   h2_conn_callbacks ccb = {on_goaway};
   int e = h2_conn_new(&s->h2, shape, &lim, &ccb, s);
   if (e) {
-    free(s->slots);
     free(s);
     return e;
   }
