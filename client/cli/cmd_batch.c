@@ -235,8 +235,12 @@ static void line_error(unsigned long long lineno, const char *id, const char *wh
 
 /* ---- progress and signals ------------------------------------------------------ */
 
-static const char *const class_names[12] = {"usage", "dns", "connect", "tls", "certificate", "proxy",
-                                            "http", "decoding", "profile", "timeout", "resource", "other"};
+/* guise_batch_stats.by_class: the classes of GUISE_ERR_CLASS_MAP by band, then "other". */
+static const char *const class_names[GUISE_CLASS_COUNT] = {
+#define CLASS_NAME(name, band, text) [(band)-1] = text,
+    GUISE_ERR_CLASS_MAP(CLASS_NAME)
+#undef CLASS_NAME
+        [GUISE_CLASS_COUNT - 1] = "other"};
 
 typedef struct progress {
   guise_batch *b;
@@ -267,7 +271,7 @@ static void format_stats(guise_batch *b, double secs, unsigned long long total, 
   if (total) k += (size_t)snprintf(out + k, cap - k, "/%llu", total);
   k += (size_t)snprintf(out + k, cap - k, " done, %.0f/s, ok %llu, failed %llu", secs > 0 ? (double)s.done / secs : 0.0,
                         s.ok, s.failed);
-  for (int i = 0; i < 12 && k < cap; i++)
+  for (int i = 0; i < GUISE_CLASS_COUNT && k < cap; i++)
     if (s.by_class[i]) k += (size_t)snprintf(out + k, cap - k, " (%s %llu)", class_names[i], s.by_class[i]);
   if (k < cap)
     snprintf(out + k, cap - k, ", in flight %llu, retries %llu, p50 %.1f ms, p99 %.1f ms", s.in_flight, s.retries,
@@ -677,7 +681,7 @@ int cmd_batch(int argc, char **argv) {
                   "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"by_class\":{",
               st.submitted, st.done, st.ok, st.failed, st.retries, st.interrupted, skipped, lineno, secs,
               secs > 0 ? (double)st.done / secs : 0.0, st.p50_ms, st.p99_ms);
-      for (int i = 0, first = 1; i < 12; i++)
+      for (int i = 0, first = 1; i < GUISE_CLASS_COUNT; i++)
         if (st.by_class[i]) {
           fprintf(sf, "%s\"%s\":%llu", first ? "" : ",", class_names[i], st.by_class[i]);
           first = 0;

@@ -144,13 +144,13 @@ void guise_batch_options_init(guise_batch_options *o) {
   o->retries = BATCH_DEFAULT_RETRIES;
 }
 
+_Static_assert(sizeof(((guise_batch_stats *)0)->by_class) / sizeof(unsigned long long) == GUISE_CLASS_COUNT,
+               "guise_batch_stats.by_class holds every class of GUISE_ERR_CLASS_MAP and one for the rest");
+
 int guise_batch_class_index(int code) {
-  static const char *const names[] = {"usage", "dns", "connect", "tls", "certificate", "proxy",
-                                      "http", "decoding", "profile", "timeout", "resource"};
-  const char *c = guise_err_class(code);
-  for (int i = 0; i < 11; i++)
-    if (strcmp(c, names[i]) == 0) return i;
-  return 11;
+  /* The bands of GUISE_ERR_CLASS_MAP (1..11) less one; OK and unknown codes last. */
+  guise_err_class_id id = guise_err_class_of(code);
+  return id == GUISE_CLASS_NONE ? GUISE_CLASS_COUNT - 1 : (int)id - 1;
 }
 
 static void job_free(bjob *j) {
