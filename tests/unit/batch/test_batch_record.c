@@ -7,19 +7,12 @@
 #include "batch_record.h"
 #include "guise.h"
 
-static int failures;
-#define CHECK(c)                                                            \
-  do {                                                                      \
-    if (!(c)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      failures++;                                                           \
-    }                                                                       \
-  } while (0)
+#include "../../lib/gtest_check.h"
 
 static void check_text(int line, const char *got, const char *want) {
   if (strcmp(got, want) != 0) {
     fprintf(stderr, "%s:%d: got\n  %s\nwant\n  %s\n", __FILE__, line, got, want);
-    failures++;
+    gt_failures++;
   }
 }
 #define SAME(got, want) check_text(__LINE__, got, want)
@@ -152,10 +145,5 @@ static void test_job_record(void) {
 int main(void) {
   test_error_record();
   test_job_record();
-  if (failures) {
-    fprintf(stderr, "test_batch_record: %d checks failed\n", failures);
-    return 1;
-  }
-  printf("test_batch_record: ok\n");
-  return 0;
+  return gt_done("test_batch_record");
 }

@@ -7,14 +7,7 @@
 
 #include "batch_sched.h"
 
-static int failures;
-#define CHECK(c)                                                            \
-  do {                                                                      \
-    if (!(c)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      failures++;                                                           \
-    }                                                                       \
-  } while (0)
+#include "../../lib/gtest_check.h"
 
 #define MS 1000000ull /* ns */
 
@@ -241,10 +234,5 @@ int main(void) {
   test_host_rate();
   test_delayed();
   test_drain();
-  if (failures) {
-    fprintf(stderr, "test_batch_sched: %d checks failed\n", failures);
-    return 1;
-  }
-  printf("test_batch_sched: ok\n");
-  return 0;
+  return gt_done("test_batch_sched");
 }

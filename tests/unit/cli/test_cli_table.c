@@ -7,14 +7,7 @@
 #include "cli.h"
 #include "options.h"
 
-static int failures;
-#define CHECK(c)                                                            \
-  do {                                                                      \
-    if (!(c)) {                                                             \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      failures++;                                                           \
-    }                                                                       \
-  } while (0)
+#include "../../lib/gtest_check.h"
 
 /* main.c's, which this test does not link: the same rule, written again here. */
 long long cli_number(const char *opt, const char *s, long long min, long long max) {
@@ -149,10 +142,5 @@ int main(void) {
   CHECK(cli_parse(&cli_fetch_command, &s, argc, argv) == EXIT_USAGE);
   free(argv);
 
-  if (failures) {
-    fprintf(stderr, "test_cli_table: %d checks failed\n", failures);
-    return 1;
-  }
-  printf("test_cli_table: ok\n");
-  return 0;
+  return gt_done("test_cli_table");
 }

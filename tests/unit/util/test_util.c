@@ -9,14 +9,7 @@
 #include "queue.h"
 #include "refs.h"
 
-static int failures;
-#define CHECK(c)                                                   \
-  do {                                                             \
-    if (!(c)) {                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      failures++;                                                  \
-    }                                                              \
-  } while (0)
+#include "../../lib/gtest_check.h"
 
 typedef struct item {
   gq link;
@@ -149,6 +142,5 @@ int main(void) {
   test_hmap();
   test_refs();
   test_gerr();
-  if (failures) fprintf(stderr, "test_util: %d failures\n", failures);
-  return failures != 0;
+  return gt_done("test_util");
 }
