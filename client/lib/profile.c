@@ -471,11 +471,12 @@ static int setting_listed(const h2_shape *s, uint16_t id) {
 static void load_http2(walk *w, const jv *h2, profile *p) {
   static const char *const keys[] = {"settings", "window_update", "priority_frames",
                                      "headers_priority", "first_stream_id", "pseudo_headers",
-                                     "cookie_crumbs", NULL};
+                                     "cookie_crumbs", "wait_for_server_settings", NULL};
   only_keys(w, h2, keys);
   h2_shape *s = &p->h2;
   h2_shape_init(s);
   s->cookie_crumbs = get_bool(w, h2, "cookie_crumbs", 0);
+  s->wait_for_server_settings = get_bool(w, h2, "wait_for_server_settings", 0);
   const jv *settings = member(w, h2, "settings", JV_ARRAY, 0);
   if (settings) {
     push_key(w, "settings");
@@ -627,7 +628,8 @@ static const char *header_problem(const jv *nm, const jv *v, int h2, char *buf, 
   return NULL;
 }
 
-static size_t header_list(walk *w, const jv *obj, const char *key, profile_header *out, int h2) {
+static size_t header_list(walk *w, const jv *obj, const char *key, profile_header *out, int h2,
+                          size_t cap) {
   const jv *arr = member(w, obj, key, JV_ARRAY, 0);
   if (arr == NULL) return 0;
   push_key(w, key);
@@ -640,8 +642,8 @@ static size_t header_list(walk *w, const jv *obj, const char *key, profile_heade
     const jv *nm = jv_at(e, 0), *v = jv_at(e, 1);
     if (!(e->type == JV_ARRAY) || e->len != 2 || !(nm && nm->type == JV_STRING && strlen(nm->str) == nm->len) || !(v && v->type == JV_STRING && strlen(v->str) == v->len))
       fail_at(w, 0, "expected [\"name\", \"value\"]");
-    else if (n == PROFILE_MAX_HEADERS)
-      fail_at(w, 0, "more than %d headers", PROFILE_MAX_HEADERS);
+    else if (n == cap)
+      fail_at(w, 0, "more than %zu headers", cap);
     else if (nm->len == 0 || nm->len >= PROFILE_MAX_NAME ||
              v->len >= PROFILE_MAX_VALUE)
       fail_at(w, 0, "header name or value too long");
@@ -659,6 +661,57 @@ static size_t header_list(walk *w, const jv *obj, const char *key, profile_heade
   }
   pop(w);
   return n;
+}
+
+static const char *const kind_names[PROFILE_KIND_COUNT] = {
+    "navigation", "navigate-post", "fetch-cors", "fetch-same-origin", "fetch-no-cors",
+    "script",     "style",         "image",      "font",              "iframe"};
+
+const char *profile_kind_name(profile_kind_id id) {
+  return (int)id >= 0 && id < PROFILE_KIND_COUNT ? kind_names[id] : NULL;
+}
+
+int profile_kind_of(const char *name) {
+  if (name == NULL) return -1;
+  if (!strcmp(name, "navigate")) return PROFILE_KIND_NAVIGATE;
+  if (!strcmp(name, "fetch")) return PROFILE_KIND_FETCH_CORS;
+  for (int i = 0; i < PROFILE_KIND_COUNT; i++)
+    if (!strcmp(name, kind_names[i])) return i;
+  return -1;
+}
+
+/* One kind of "headers" (format 2): {"h2": [...], "http1": [...],
+ * "headers_priority": {...} | null}. */
+static void load_kind(walk *w, const jv *kj, profile_kind *k) {
+  static const char *const kkeys[] = {"h2", "http1", "headers_priority", NULL};
+  only_keys(w, kj, kkeys);
+  if (!w->failed && jv_get(kj, "h2") == NULL) fail_at(w, 1, "a request kind needs its \"h2\" list");
+  not_empty(w, kj, "http1", "leave the key out to use the h2 list");
+  not_empty(w, kj, "h2", "a request kind sends its browser's headers");
+  k->n_h2 = header_list(w, kj, "h2", k->h2, 1, PROFILE_KIND_MAX_HEADERS);
+  k->n_h1 = header_list(w, kj, "http1", k->h1, 0, PROFILE_KIND_MAX_HEADERS);
+  const jv *hp = jv_get(kj, "headers_priority");
+  if (hp && !w->failed) {
+    if (hp->type == JV_NULL) {
+      k->priority_flag = 1;
+      k->priority_none = 1;
+    } else if ((hp = member(w, kj, "headers_priority", JV_OBJECT, 0)) != NULL && !w->failed) {
+      push_key(w, "headers_priority");
+      static const char *const pkeys[] = {"weight", "exclusive", "depends_on", NULL};
+      only_keys(w, hp, pkeys);
+      k->priority_flag = 1;
+      k->priority.weight = (uint16_t)get_int(w, hp, "weight", 1, 256, 16);
+      k->priority.exclusive = get_bool(w, hp, "exclusive", 0);
+      /* Only stream 0: a kind's stream depends on no other (the chain of
+       * http2.headers_priority does not apply to kinds). */
+      k->priority.depends_on = (uint32_t)get_int(w, hp, "depends_on", 0, 0, 0);
+      if (!w->failed && k->priority.weight == 16 && !k->priority.exclusive)
+        fail_at(w, 0, "the default priority (weight 16 on stream 0) is sent as no priority: "
+                      "write null");
+      pop(w);
+    }
+  }
+  k->present = !w->failed;
 }
 
 /* Copies the member |key| of |obj|, text for people: no control characters,
@@ -722,12 +775,14 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     snprintf(err, errlen, "%s: out of memory", file);
     return PROFILE_ERR_NOMEM;
   }
+  int format = 0;
   if (!(root->type == JV_OBJECT)) fail_at(&w, 0, "a profile is a JSON object");
   if (!w.failed) {
     static const char *const keys[] = {"format", "name", "description", "source", "tls",
                                        "http2", "headers", "expected", NULL};
     only_keys(&w, root, keys);
-    if (get_int(&w, root, "format", 1, 1, 0) != 1 && !w.failed) fail_at(&w, 0, "missing \"format\": 1");
+    format = (int)get_int(&w, root, "format", 1, 2, 0);
+    if (format == 0 && !w.failed) fail_at(&w, 0, "missing \"format\": 1 or 2");
     copy_string(&w, root, "name", p->name, sizeof(p->name), 1);
     if (!w.failed) check_name(&w, p->name);
     copy_text(&w, root, "description", p->description, sizeof(p->description), 0);
@@ -751,7 +806,9 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
     const jv *headers = member(&w, root, "headers", JV_OBJECT, 0);
     if (headers && !w.failed) {
       push_key(&w, "headers");
-      static const char *const hkeys[] = {"navigation", NULL};
+      static const char *const hkeys[] = {"navigation", "navigate-post", "fetch-cors",
+                                          "fetch-same-origin", "fetch-no-cors", "script",
+                                          "style", "image", "font", "iframe", NULL};
       only_keys(&w, headers, hkeys);
       const jv *nav = member(&w, headers, "navigation", JV_OBJECT, 0);
       if (nav && !w.failed) {
@@ -760,8 +817,17 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
         only_keys(&w, nav, nkeys);
         /* An empty "http1" would read as none: the h2 list, Title-Cased. */
         not_empty(&w, nav, "http1", "leave the key out to use the h2 list");
-        p->n_nav_h2 = header_list(&w, nav, "h2", p->nav_h2, 1);
-        p->n_nav_h1 = header_list(&w, nav, "http1", p->nav_h1, 0);
+        p->n_nav_h2 = header_list(&w, nav, "h2", p->nav_h2, 1, PROFILE_MAX_HEADERS);
+        p->n_nav_h1 = header_list(&w, nav, "http1", p->nav_h1, 0, PROFILE_MAX_HEADERS);
+        pop(&w);
+      }
+      for (int k = 1; k < PROFILE_KIND_COUNT && !w.failed; k++) {
+        const char *kn = profile_kind_name((profile_kind_id)k);
+        const jv *kj = member(&w, headers, kn, JV_OBJECT, 0);
+        if (kj == NULL || w.failed) continue;
+        push_key(&w, kn);
+        if (format < 2) fail_at(&w, 1, "request kinds other than navigation need \"format\": 2");
+        else load_kind(&w, kj, &p->kinds[k]);
         pop(&w);
       }
       pop(&w);

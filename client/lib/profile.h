@@ -24,6 +24,44 @@ typedef struct profile_header {
   char value[PROFILE_MAX_VALUE];
 } profile_header;
 
+/* Request kinds (profiles/FORMAT.md, format 2): what started the request, as
+ * the browser's fetch metadata says it. PROFILE_KIND_NAVIGATE is the
+ * navigation set (nav_h2, nav_h1); the others live in profile.kinds. */
+typedef enum profile_kind_id {
+  PROFILE_KIND_NAVIGATE = 0,
+  PROFILE_KIND_NAVIGATE_POST,
+  PROFILE_KIND_FETCH_CORS,
+  PROFILE_KIND_FETCH_SAME_ORIGIN,
+  PROFILE_KIND_FETCH_NO_CORS,
+  PROFILE_KIND_SCRIPT,
+  PROFILE_KIND_STYLE,
+  PROFILE_KIND_IMAGE,
+  PROFILE_KIND_FONT,
+  PROFILE_KIND_IFRAME,
+  PROFILE_KIND_COUNT
+} profile_kind_id;
+
+/* Headers of a kind other than navigation: fewer than a navigation's. */
+#define PROFILE_KIND_MAX_HEADERS 24
+
+typedef struct profile_kind {
+  int present;
+  profile_header h2[PROFILE_KIND_MAX_HEADERS];
+  size_t n_h2;
+  profile_header h1[PROFILE_KIND_MAX_HEADERS];
+  size_t n_h1;                /* 0: HTTP/1.1 uses |h2|, as for navigation */
+  /* The HEADERS priority of this kind (RFC 9113 5.3.2 fields): with the flag,
+   * instead of http2.headers_priority; |priority_none|: no priority at all. */
+  int priority_flag, priority_none;
+  h2_priority priority;
+} profile_kind;
+
+/* The kind's name ("fetch-cors"), or NULL for an id out of range. */
+const char *profile_kind_name(profile_kind_id id);
+/* The id of a kind name; "fetch" is "fetch-cors" (fetch()'s default mode).
+ * -1: no such kind. */
+int profile_kind_of(const char *name);
+
 typedef struct profile {
   char name[PROFILE_MAX_NAME];
   char description[256];
@@ -37,6 +75,9 @@ typedef struct profile {
   size_t n_nav_h2;
   profile_header nav_h1[PROFILE_MAX_HEADERS];
   size_t n_nav_h1;
+  /* The other kinds, by profile_kind_id (kinds[PROFILE_KIND_NAVIGATE] unused);
+   * a kind the profile does not have is not |present|. */
+  profile_kind kinds[PROFILE_KIND_COUNT];
   /* Fingerprints measured on the real browser (empty when not recorded). */
   struct {
     char ja4[128], ja3[1024], ja3n[1024], akamai[512], peetprint[1024], source[512];

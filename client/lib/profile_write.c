@@ -228,6 +228,7 @@ static void priority(pw *w, const h2_priority *pr) {
 static int h2_default(const h2_shape *s) {
   return s->n_settings == 0 && s->window_update == 0 && s->n_priority_frames == 0 &&
          !s->headers_priority_flag && !s->headers_priority_chain && !s->cookie_crumbs &&
+         !s->wait_for_server_settings &&
          s->first_stream_id == 1 && strcmp(s->pseudo_order, "masp") == 0;
 }
 
@@ -275,6 +276,7 @@ static void write_http2(pw *w, const h2_shape *s) {
   }
   close_(w, ']');
   if (s->cookie_crumbs) key_bool(w, "cookie_crumbs", 1);
+  if (s->wait_for_server_settings) key_bool(w, "wait_for_server_settings", 1);
   close_(w, '}');
 }
 
@@ -298,21 +300,44 @@ int profile_write(const profile *p, char **out, size_t *len) {
   pw w;
   memset(&w, 0, sizeof(w));
   open_(&w, '{');
-  key_num(&w, "format", 1);
+  int kinds = 0;
+  for (int k = 1; k < PROFILE_KIND_COUNT; k++) kinds |= p->kinds[k].present;
+  key_num(&w, "format", kinds ? 2 : 1);
   key(&w, "name");
   str(&w, p->name);
   key_string(&w, "description", p->description);
   key_string(&w, "source", p->source);
   write_tls(&w, p);
   if (!h2_default(&p->h2)) write_http2(&w, &p->h2);
-  if (p->n_nav_h2 || p->n_nav_h1) {
+  if (p->n_nav_h2 || p->n_nav_h1 || kinds) {
     key(&w, "headers");
     open_(&w, '{');
-    key(&w, "navigation");
-    open_(&w, '{');
-    header_list(&w, "h2", p->nav_h2, p->n_nav_h2);
-    header_list(&w, "http1", p->nav_h1, p->n_nav_h1);
-    close_(&w, '}');
+    if (p->n_nav_h2 || p->n_nav_h1) {
+      key(&w, "navigation");
+      open_(&w, '{');
+      header_list(&w, "h2", p->nav_h2, p->n_nav_h2);
+      header_list(&w, "http1", p->nav_h1, p->n_nav_h1);
+      close_(&w, '}');
+    }
+    for (int k = 1; k < PROFILE_KIND_COUNT; k++) {
+      const profile_kind *pk = &p->kinds[k];
+      if (!pk->present) continue;
+      key(&w, profile_kind_name((profile_kind_id)k));
+      open_(&w, '{');
+      header_list(&w, "h2", pk->h2, pk->n_h2);
+      header_list(&w, "http1", pk->h1, pk->n_h1);
+      if (pk->priority_flag) {
+        key(&w, "headers_priority");
+        if (pk->priority_none) {
+          puts_(&w, "null");
+        } else {
+          open_(&w, '{');
+          priority(&w, &pk->priority);
+          close_(&w, '}');
+        }
+      }
+      close_(&w, '}');
+    }
     close_(&w, '}');
   }
   static const char *const ekeys[] = {"ja4", "ja3", "ja3n", "akamai", "peetprint", "source"};

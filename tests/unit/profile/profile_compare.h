@@ -74,12 +74,25 @@ static inline const char *profile_compare(const profile *a, const profile *b) {
   SAME(h2.headers_priority.depends_on);
   SAME(h2.headers_priority_chain);
   SAME(h2.cookie_crumbs);
+  SAME(h2.wait_for_server_settings);
   SAME(h2.first_stream_id);
   SAME(h2.pseudo_order);
   SAME(n_nav_h2);
   SAME(n_nav_h1);
   for (size_t i = 0; i < a->n_nav_h2 && i < b->n_nav_h2; i++) SAME(nav_h2[i]);
   for (size_t i = 0; i < a->n_nav_h1 && i < b->n_nav_h1; i++) SAME(nav_h1[i]);
+  for (int kd = 0; kd < PROFILE_KIND_COUNT; kd++) {
+    SAME(kinds[kd].present);
+    SAME(kinds[kd].n_h2);
+    SAME(kinds[kd].n_h1);
+    for (size_t i = 0; i < a->kinds[kd].n_h2 && i < b->kinds[kd].n_h2; i++) SAME(kinds[kd].h2[i]);
+    for (size_t i = 0; i < a->kinds[kd].n_h1 && i < b->kinds[kd].n_h1; i++) SAME(kinds[kd].h1[i]);
+    SAME(kinds[kd].priority_flag);
+    SAME(kinds[kd].priority_none);
+    SAME(kinds[kd].priority.weight);
+    SAME(kinds[kd].priority.exclusive);
+    SAME(kinds[kd].priority.depends_on);
+  }
   SAME(expected.ja4);
   SAME(expected.ja3);
   SAME(expected.ja3n);

@@ -92,6 +92,31 @@ static void shapes_refused(void) {
             "tls.alps.protocols: must not be empty (leave \"alps\" out to send none)");
   expect_at(HEAD " \"tls\": {}, \"headers\": {\"navigation\": {\"h2\": [], \"http1\": @[]}}}",
             "headers.navigation.http1: must not be empty (leave the key out to use the h2 list)");
+  /* Request kinds (format 2): only in format 2, known names, an "h2" list,
+   * at most PROFILE_KIND_MAX_HEADERS, no default priority, stream 0 only. */
+  expect_at(HEAD " \"tls\": {}, \"headers\": {@\"image\": {\"h2\": [[\"accept\", \"*/*\"]]}}}",
+            "headers.image: request kinds other than navigation need \"format\": 2");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {@\"fetch\": {}}}",
+            "headers.fetch: unknown key");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {@\"font\": {\"http1\": [[\"A\", \"b\"]]}}}",
+            "headers.font: a request kind needs its \"h2\" list");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"font\": {\"h2\": @[]}}}",
+            "headers.font.h2: must not be empty (a request kind sends its browser's headers)");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"style\": {\"h2\": [[\"a\", \"b\"]],"
+            " \"headers_priority\": @{\"weight\": 16}}}}",
+            "headers.style.headers_priority: the default priority (weight 16 on stream 0) is sent as no priority: write null");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"style\": {\"h2\": [[\"a\", \"b\"]],"
+            " \"headers_priority\": {\"weight\": 1, \"depends_on\": @3}}}}",
+            "headers.style.headers_priority.depends_on: 3 is out of range (0 to 0)");
+  {
+    char many[4096];
+    size_t at = (size_t)snprintf(many, sizeof(many), "{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"script\": {\"h2\": [");
+    for (int i = 0; i <= PROFILE_KIND_MAX_HEADERS; i++)
+      at += (size_t)snprintf(many + at, sizeof(many) - at, "%s%s[\"x%d\", \"v\"]", i ? ", " : "",
+                             i == PROFILE_KIND_MAX_HEADERS ? "@" : "", i);
+    snprintf(many + at, sizeof(many) - at, "]}}}");
+    expect_at(many, "headers.script.h2[24]: more than 24 headers");
+  }
   /* "0x" and exactly four hex digits: strtoul's sign, blanks and prefix are not. */
   expect_at(HEAD " \"tls\": {\"cipher_suites\": [\"TLS_AES_128_GCM_SHA256\", @\"0x-001\"]}}",
             "tls.cipher_suites[1]: unknown name \"0x-001\" (use the IANA name, or \"0x\" and four hex digits)");
@@ -196,7 +221,8 @@ int main(void) {
                "t.json:1:28: tls: this build cannot send it: key shares refused (one to four implemented, distinct groups)");
   expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {}, \"http2\": {\"pseudo_headers\": [\":method\", \":path\"]}}",
                "t.json:1:67: http2.pseudo_headers: all four pseudo-headers are needed");
-  expect_error("{\"name\": \"x\", \"tls\": {}}", "t.json:1:1: missing \"format\": 1");
+  expect_error("{\"name\": \"x\", \"tls\": {}}", "t.json:1:1: missing \"format\": 1 or 2");
+  expect_error("{\"format\": 3, \"name\": \"x\", \"tls\": {}}", "t.json:1:12: format: 3 is out of range (1 to 2)");
   expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {\"alpn\": \"h2\"}}",
                "t.json:1:44: tls.alpn: expected an array");
   expect_error("{\"format\": 1, \"name\": \"x\", \"tls\": {}, \"headers\": {\"navigation\": {\"h2\": [[\"a\\nb\", \"v\"]]}}}",

@@ -91,11 +91,22 @@ static const char kFull[] =
     "   {\"stream\": 5, \"weight\": 1, \"exclusive\": true, \"depends_on\": 3}],\n"
     "  \"headers_priority\": {\"weight\": 220, \"exclusive\": true, \"depends_on\": 5, \"chain\": true},\n"
     "  \"first_stream_id\": 7, \"pseudo_headers\": [\":path\", \":scheme\", \":method\", \":authority\"],\n"
-    "  \"cookie_crumbs\": true},\n"
+    "  \"cookie_crumbs\": true, \"wait_for_server_settings\": true},\n"
     " \"headers\": {\"navigation\": {\"h2\": [[\"user-agent\", \"x \\\"y\\\"\\tz\\\\\"], [\"host\", \"\"]],\n"
     "  \"http1\": [[\"Host\", \"\"], [\"User-Agent\", \"x\"], [\"X-Odd\", \"\\u00ff\"]]}},\n"
     " \"expected\": {\"ja4\": \"a\", \"ja3\": \"b\", \"ja3n\": \"c\", \"akamai\": \"d\", \"peetprint\": \"e\",\n"
     "  \"source\": \"f g\"}}\n";
+
+/* Format 2: request kinds, with and without an HTTP/1.1 list, a HEADERS
+ * priority of their own and none (null). */
+static const char kKinds[] =
+    "{\"format\": 2, \"name\": \"kinds\", \"tls\": {},\n"
+    " \"headers\": {\"navigation\": {\"h2\": [[\"accept\", \"text/html\"]]},\n"
+    "  \"fetch-cors\": {\"h2\": [[\"accept\", \"*/*\"], [\"sec-fetch-mode\", \"cors\"]],\n"
+    "   \"http1\": [[\"Host\", \"\"], [\"accept\", \"*/*\"]],\n"
+    "   \"headers_priority\": {\"weight\": 220, \"exclusive\": true, \"depends_on\": 0}},\n"
+    "  \"image\": {\"h2\": [[\"accept\", \"image/avif\"]], \"headers_priority\": null},\n"
+    "  \"iframe\": {\"h2\": [[\"sec-fetch-dest\", \"iframe\"]]}}}";
 
 /* Two profiles that are no shipped one's shape: the ALPS code point alone, and no
  * "http2", "headers" or "expected" at all. */
@@ -168,7 +179,8 @@ int main(int argc, char **argv) {
   }
   from_text("every field", kFull);
   from_text("bare", kBare);
-  printf("%s: %zu built-in profiles, %zu files, 2 made by hand, %d failure(s)\n",
+  from_text("kinds", kKinds);
+  printf("%s: %zu built-in profiles, %zu files, 3 made by hand, %d failure(s)\n",
          failures ? "FAIL" : "PASS", builtins, files, failures);
   return failures ? 1 : 0;
 }
