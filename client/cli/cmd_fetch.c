@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <uv.h>
 
@@ -321,6 +322,16 @@ int cmd_fetch(int argc, char **argv) {
   o.body = st.body;
   o.body_len = st.body_len;
   o.has_body = st.has_body;
+  o.kind = st.kind;
+  /* -d: a form's body, as curl and a browser's form submission label it,
+   * unless -H gave a Content-Type (or removed it with an empty value). The
+   * profile's kind may place the field (a "content-type" in its list). */
+  if (st.has_body) {
+    int own = 0;
+    for (size_t i = 0; i < st.n_headers; i++) own |= !strcasecmp(st.headers[i].name, "content-type");
+    if (!own && st.n_headers < CLI_MAX_HEADERS)
+      st.headers[st.n_headers++] = (guise_header){"Content-Type", "application/x-www-form-urlencoded"};
+  }
   o.insecure = st.insecure;
   o.cafile = st.cafile;
   o.http_version = st.http_version;

@@ -307,6 +307,10 @@ static const cli_option options[] = {
     {"--header", 'H', "'N: V'", F, CALL(set_header), {"add a header (sent in the order given)", NULL}},
     {"--data", 'd', "DATA", F, CALL(set_data), {"request body (POST); @FILE reads a file", NULL}},
     {"--data-binary", 0, "DATA", F, CALL(set_data), {"the same, bytes kept as they are", NULL}},
+    {"--kind", 0, "KIND", F, STRING(kind),
+     {"the request a browser would make: navigate, navigate-post,\n"
+      "fetch, fetch-same-origin, fetch-no-cors, script, style,\n"
+      "image, font, iframe (the profile's set; profiles/FORMAT.md)", NULL}},
     {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}},
     {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}},
     {"--silent", 's', NULL, F, FLAG(silent, 1), {"no error messages", NULL}},

@@ -313,6 +313,14 @@ typedef struct guise_request_options {
    * the client's options decide. */
   int proxy_insecure;
   const char *proxy_cafile;
+  /* The kind of request the profile's browser would make (profiles/FORMAT.md,
+   * request kinds): "navigate", "navigate-post", "fetch" (= "fetch-cors"),
+   * "fetch-same-origin", "fetch-no-cors", "script", "style", "image", "font",
+   * "iframe": that kind's header set, order and HTTP/2 HEADERS priority. NULL:
+   * "navigate-post" for a request with a body when the profile has it, else
+   * the navigation set. A kind the profile does not have is refused
+   * (GUISE_E_USAGE_INVALID_ARGUMENT, the reason in error_detail). */
+  const char *kind;
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */

@@ -103,6 +103,7 @@ typedef struct req {
   session_body sbody;
   size_t body_off;           /* request body bytes the session has taken */
   int refused;               /* a GUISE_E_* code: ended before it was queued */
+  int kind;                  /* profile_kind_id: the header set and priority sent */
   /* body */
   decode *dec;
   int status;
@@ -352,7 +353,21 @@ static int follow(req *r) {
       ((st == 301 || st == 302) && strcmp(r->o.method, "POST") == 0)) {
     r->o.method = "GET";
     r->o.has_body = 0;
+    /* A form's POST answered by 301/302/303 goes on as a top-level GET: the
+     * browser sends it as a navigation. */
+    if (r->kind == PROFILE_KIND_NAVIGATE_POST) r->kind = PROFILE_KIND_NAVIGATE;
     r->o.body_len = 0;
+    /* The body's fields go with it (Fetch, HTTP-redirect fetch: the
+     * request-body-header names): -d's Content-Type is not sent on the GET. */
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_headers; i++) {
+      const char *nm = r->headers[i].name;
+      if (!strcasecmp(nm, "content-type") || !strcasecmp(nm, "content-encoding") ||
+          !strcasecmp(nm, "content-language") || !strcasecmp(nm, "content-location"))
+        continue;
+      r->headers[k++] = r->headers[i];
+    }
+    r->n_headers = k;
   }
   /* Credentials the caller gave are for the first origin only (curl's rule,
    * and what a browser does with its own); so is a caller's Host, which names
@@ -471,9 +486,12 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
                             size_t cap) {
   size_t n = 0;
   if (r->v->prof) {
-    int have_h1 = r->v->prof->n_nav_h1 > 0;
-    const profile_header *base = h1 && have_h1 ? r->v->prof->nav_h1 : r->v->prof->nav_h2;
-    size_t nb = h1 && have_h1 ? r->v->prof->n_nav_h1 : r->v->prof->n_nav_h2;
+    const profile *pf = r->v->prof;
+    const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
+    int have_h1 = pk ? pk->n_h1 > 0 : pf->n_nav_h1 > 0;
+    const profile_header *base = pk ? (h1 && have_h1 ? pk->h1 : pk->h2)
+                                    : (h1 && have_h1 ? pf->nav_h1 : pf->nav_h2);
+    size_t nb = pk ? (h1 && have_h1 ? pk->n_h1 : pk->n_h2) : (h1 && have_h1 ? pf->n_nav_h1 : pf->n_nav_h2);
     for (size_t i = 0; i < nb && n < cap; i++) {
       memcpy(names[n], base[i].name, PROFILE_MAX_NAME); /* NUL-terminated, same size */
       if (h1 && !have_h1)
@@ -503,6 +521,17 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
       memmove(&out[at + 1], &out[at], (n - at) * sizeof(out[0]));
       out[at] = r->headers[i];
       n++;
+    }
+  }
+  /* A profile's field with an empty value (Host aside, which the URL fills)
+   * is a place, not a value: a Referer, Origin or Content-Type the caller gives
+   * goes there; without one it is not sent (profiles/FORMAT.md). */
+  for (size_t k = 0; k < n;) {
+    if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "host") != 0) {
+      memmove(&out[k], &out[k + 1], (n - k - 1) * sizeof(out[0]));
+      n--;
+    } else {
+      k++;
     }
   }
   /* Basic credentials from the URL, unless the caller gave Authorization (or
@@ -582,7 +611,8 @@ static void start_h2(req *r, pool_conn *pc) {
   const h2_header *hs = own;
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
-  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL && r->auth == NULL;
+  int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL &&
+                 r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE;
   if (prepared) {
     /* The profile's headers alone: prepared and checked once per variant. */
     hs = r->v->h2_nav;
@@ -625,6 +655,11 @@ static void start_h2(req *r, pool_conn *pc) {
                          * which lives until the stream closes, as does the variant */
                         .headers_checked = prepared,
                         .strings_kept = prepared};
+  /* The kind's HEADERS priority; NULL leaves the shape's (and its chain). A
+   * kind written with null sends none: its own list of no priority is not
+   * expressible here, so the shape's stays (FORMAT.md says so). */
+  const profile_kind *pk = r->v->prof && r->kind ? &r->v->prof->kinds[r->kind] : NULL;
+  if (pk && pk->priority_flag && !pk->priority_none) sr.priority = &pk->priority;
   submit(r, pc, &sr, "the request was refused by the HTTP/2 layer");
 }
 
@@ -751,6 +786,37 @@ static int caller_headers_check(req *r, char *why, size_t cap) {
   return 0;
 }
 
+/*
+ * The request's kind (profiles/FORMAT.md, request kinds): |name|, or with none
+ * "navigate-post" for a request with a body when the profile has that kind,
+ * else the navigation set. A kind the profile does not have is refused (-1,
+ * |why|): sending the navigation set under another name would be a request no
+ * browser makes.
+ */
+static int request_kind(req *r, const char *name, char *why, size_t cap) {
+  const profile *pf = r->v->prof;
+  r->kind = PROFILE_KIND_NAVIGATE;
+  if (name == NULL || name[0] == '\0') {
+    if (r->o.has_body && pf && pf->kinds[PROFILE_KIND_NAVIGATE_POST].present)
+      r->kind = PROFILE_KIND_NAVIGATE_POST;
+    return 0;
+  }
+  int k = profile_kind_of(name);
+  if (k < 0) {
+    int n = snprintf(why, cap, "unknown request kind \"%.40s\" (navigate, navigate-post, fetch, ", name);
+    if (n > 0 && (size_t)n < cap)
+      snprintf(why + n, cap - (size_t)n, "fetch-cors, fetch-same-origin, fetch-no-cors, script, style, image, font, iframe)");
+    return -1;
+  }
+  if (k != PROFILE_KIND_NAVIGATE && (pf == NULL || !pf->kinds[k].present)) {
+    snprintf(why, cap, "profile \"%.60s\" has no request kind \"%s\" (no capture of it)",
+             pf ? pf->name : "(none)", profile_kind_name((profile_kind_id)k));
+    return -1;
+  }
+  r->kind = k;
+  return 0;
+}
+
 int guise_client_request(guise_client *cl, const guise_request_options *in,
                          const guise_callbacks *cb, void *ud) {
   if (cl == NULL || in == NULL || in->url == NULL || cb == NULL)
@@ -808,7 +874,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   }
   r->n_headers = o.n_headers;
   r->o.headers = NULL;
-  r->o.proxy = r->o.cafile = r->o.profile = NULL; /* the caller's strings may go */
+  r->o.proxy = r->o.cafile = r->o.profile = r->o.kind = NULL; /* the caller's strings may go */
   r->o.resolve = NULL;
   r->o.n_resolve = 0;
   if (o.has_body && o.body_len) {
@@ -850,7 +916,10 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   if (r->o.max_time_ms && !r->o.max_time_from_connection)
     uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   char why[GERR_TEXT_MAX];
-  if (url_basic(r) != 0) {
+  if (request_kind(r, o.kind, why, sizeof(why)) != 0) {
+    r->refused = GUISE_E_USAGE_INVALID_ARGUMENT;
+    gerr_set(&r->err, r->refused, "client", 0, "%s", why);
+  } else if (url_basic(r) != 0) {
     r->refused = GUISE_E_NOMEM;
     gerr_set(&r->err, r->refused, "client", 0, "no memory for the URL's credentials");
   } else if (caller_headers_check(r, why, sizeof(why)) != 0) {

@@ -98,8 +98,8 @@ try:
     r = guise("-k", "--http1.1", "-H", "X-Mixed-Case: Yes", "-H", "accept: */*", "-d", "hello=1", f"{base}/post")
     doc = json.loads(r.stdout)
     names = [h[0] for h in doc["http1"]["headers"]]
-    check("http/1.1: Host first, then the headers as given, Content-Length last",
-          names == ["Host", "X-Mixed-Case", "accept", "Content-Length"], names)
+    check("http/1.1: Host first, then the headers as given, -d's Content-Type, Content-Length last",
+          names == ["Host", "X-Mixed-Case", "accept", "Content-Type", "Content-Length"], names)
     check("http/1.1: POST with the body's length", doc["http1"]["method"] == "POST" and
           ["Content-Length", "7"] in doc["http1"]["headers"], doc["http1"])
 
