@@ -72,6 +72,7 @@ struct h2_conn {
   int nomem;       /* the memory cap was hit */
   int proto_error; /* the server broke the protocol: a GOAWAY with an error is queued */
   int goaway_recv;
+  int settings_recv; /* the server's first SETTINGS (not an ACK) arrived */
   uint32_t goaway_last, goaway_code;
   int goaway_sent;
   int closed;      /* h2_eof(): the transport is gone, nothing more to send */
@@ -449,6 +450,9 @@ static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *
       }
     }
     break;
+  case NGHTTP2_SETTINGS:
+    if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) c->settings_recv = 1;
+    break;
   case NGHTTP2_RST_STREAM:
     if (s) {
       s->rst_recv = 1;
@@ -677,6 +681,12 @@ int h2_conn_new(h2_conn **out, const h2_shape *shape, const h2_limits *limits,
    * rule too), HTTP messaging rules are checked on responses, at most 100
    * streams are opened before the server's SETTINGS arrive (Chrome's initial
    * limit). None of these sends a frame before the first request. */
+  /* Safari's order (h2_shape.wait_for_server_settings): no stream may open
+   * while the server's concurrency is 0, and nghttp2 takes the server's first
+   * SETTINGS as setting it (unlimited unless it says otherwise). It queues that
+   * SETTINGS' ACK on the urgent queue while handling the frame, and urgent
+   * frames leave before the stream-opening HEADERS: SETTINGS ACK, then HEADERS. */
+  if (shape->wait_for_server_settings) nghttp2_option_set_peer_max_concurrent_streams(opt, 0);
   nghttp2_mem mem = {c, cmalloc, cfree, ccalloc, crealloc};
   if (nghttp2_session_client_new3(&c->ng, cbs, c, opt, &mem) != 0) goto done;
   if (submit_preface(c) != 0) {
@@ -975,6 +985,8 @@ int h2_want_read(const h2_conn *c) {
 }
 
 size_t h2_open_requests(const h2_conn *c) { return c->n_streams; }
+
+int h2_server_settings_seen(const h2_conn *c) { return c->settings_recv; }
 
 int h2_takes_requests(const h2_conn *c) {
   if (c->over || c->dead || c->closed || c->goaway_recv || c->goaway_sent || c->proto_error) return 0;

@@ -73,6 +73,12 @@
  * streams stays under each stream's bound): past it the connection ends with
  * GOAWAY ENHANCE_YOUR_CALM. Ten streams' worth. */
 #define H2_MAX_EMPTY_DATA_CONN 10000
+/* With h2_shape.wait_for_server_settings: how long the first request waits for
+ * the server's SETTINGS before the connection fails. RFC 9113 §3.4 makes
+ * SETTINGS the server's first frame, sent at once; a server that has sent none
+ * after 10 s is not going to, and sending HEADERS anyway would show a frame
+ * order the profile's browser never sends. */
+#define H2_SERVER_SETTINGS_WAIT_MS 10000
 /* ---- Shape ----------------------------------------------------------------------- */
 
 /* One SETTINGS parameter (RFC 9113 §6.5.1), sent exactly as given: any id, known
@@ -127,6 +133,13 @@ typedef struct h2_shape {
    * accept-language and priority (nghttpd -v; tests/integration/browsers/
    * test_cookie_crumbs.py). */
   int cookie_crumbs;
+  /* The first request's HEADERS waits for the server's SETTINGS, so that the
+   * SETTINGS ACK goes out before it: SETTINGS, WINDOW_UPDATE, SETTINGS ACK,
+   * HEADERS, as Safari on macOS sends (curl-impersonate's Safari 17.0, 18.0,
+   * 18.4, 26.0 and 26.0.1 macOS signatures; its iOS ones send HEADERS first).
+   * A server that sends no SETTINGS within H2_SERVER_SETTINGS_WAIT_MS fails the
+   * connection (session_h2.c). */
+  int wait_for_server_settings;
   /* Stream id of the first request: 1 (Chrome, Safari), 3 (Firefox ESR 153),
    * 15 (Firefox with the old priority tree). Odd, 1..2^31-1. */
   uint32_t first_stream_id;
@@ -325,6 +338,9 @@ int h2_bodies_pending(const h2_conn *c);
 /* Non-zero while the connection expects bytes from the server: 0 once it is over
  * (GOAWAY exchanged with nothing open, a connection error, h2_eof()). */
 int h2_want_read(const h2_conn *c);
+
+/* Non-zero once the server's first SETTINGS frame has been received. */
+int h2_server_settings_seen(const h2_conn *c);
 
 /* Requests submitted and not yet closed. */
 size_t h2_open_requests(const h2_conn *c);

@@ -54,7 +54,11 @@ struct session_h2 {
                          goes out with this flush, not held */
   int failed;         /* the connection failed: the code recv or send gave */
   int goaway;         /* the server sent GOAWAY */
+  int settings_wait;  /* the shape waits for the server's SETTINGS; the host's
+                         timer runs from the first request until they come */
   const gerr *eof_why; /* during eof(): the transport's error */
+  int cfg_wait;       /* h2_shape.wait_for_server_settings */
+  int eof_own_text;   /* during eof(): |eof_why|'s text is the streams' */
 };
 
 /* ---- write coalescing ---------------------------------------------------------- */
@@ -124,6 +128,7 @@ static void on_close(void *ud, int32_t id, int err, uint32_t h2_error) {
     const gerr *why = s->eof_why;
     int from_transport = why && why->code == err;
     const char *reason = h2_close_reason(s->h2);
+    if (from_transport && s->eof_own_text) reason = why->text; /* the session's own end */
     gerr_set(&e, err, from_transport ? why->layer : "http2", from_transport ? why->lib : (int)h2_error,
              "%s", reason ? reason : H2S_STREAM_ERROR);
   }
@@ -186,6 +191,11 @@ static int h2s_submit(session *ss, const session_request *r, const session_strea
   s->free_slots = sl->next_free;
   s->n_free--;
   if (stream) *stream = (uint32_t)id;
+  if (s->cfg_wait && !s->settings_wait && !h2_server_settings_seen(s->h2)) {
+    /* No hold can run meanwhile: nothing has been sent, so no answer is due. */
+    s->settings_wait = 1;
+    if (s->host.set_timer) s->host.set_timer(s->host.arg, H2_SERVER_SETTINGS_WAIT_MS);
+  }
   update_hold(s);
   return 0;
 }
@@ -197,6 +207,10 @@ static int h2s_recv(session *ss, const uint8_t *p, size_t n) {
   int e = h2_recv(s->h2, p, n);
   s->in_recv = 0;
   if (e) s->failed = e;
+  if (s->settings_wait && h2_server_settings_seen(s->h2)) {
+    s->settings_wait = 0;
+    if (!s->holding && s->host.set_timer) s->host.set_timer(s->host.arg, 0);
+  }
   update_hold(s); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE) release it */
   return e;
 }
@@ -253,14 +267,33 @@ static void h2s_eof(session *ss, const gerr *why) {
   s->eof_why = why;
   h2_eof(s->h2, why && why->code ? why->code : GUISE_E_CONNECT_CLOSED);
   s->eof_why = NULL;
-  if (s->holding) {
+  if (s->holding || s->settings_wait) {
     s->holding = 0;
+    s->settings_wait = 0;
     if (s->host.set_timer) s->host.set_timer(s->host.arg, 0);
   }
 }
 
 static void h2s_timeout(session *ss) {
   session_h2 *s = (session_h2 *)ss;
+  if (s->settings_wait) {
+    /* Sending the requests anyway would show a frame order the profile's
+     * browser never sends: the connection fails, as on a transport error. */
+    s->settings_wait = 0;
+    gerr why;
+    gerr_clear(&why);
+    gerr_set(&why, GUISE_E_HTTP2_PROTOCOL, "http2", 0,
+             "no SETTINGS frame from the server within %d ms (RFC 9113 3.4: its first frame); "
+             "the profile waits for it before the first request",
+             H2_SERVER_SETTINGS_WAIT_MS);
+    s->failed = GUISE_E_HTTP2_PROTOCOL;
+    s->eof_why = &why;
+    s->eof_own_text = 1;
+    h2_eof(s->h2, GUISE_E_HTTP2_PROTOCOL);
+    s->eof_own_text = 0;
+    s->eof_why = NULL;
+    return;
+  }
   s->holding = 0; /* what was held goes out now, whatever waits */
 }
 
@@ -298,6 +331,7 @@ int session_h2_new(session **out, const h2_shape *shape, const session_config *c
   if (s == NULL) return GUISE_E_NOMEM;
   s->base.ops = &h2s_ops;
   s->cfg = *cfg;
+  s->cfg_wait = shape->wait_for_server_settings;
   if (host) s->host = *host;
   h2_limits lim;
   h2_limits_init(&lim);
