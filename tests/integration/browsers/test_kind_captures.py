@@ -10,6 +10,8 @@ headed Debian chromium and firefox-esr). Checked, for each browser and protocol:
   - sec-fetch-dest, sec-fetch-mode and sec-fetch-site match the kind and the initiator,
     as the Fetch standard defines them for that kind of request (the table below is
     written from the standard, not from the data);
+  - Content-Type of the bodies, Origin on POSTs, Referer as the default referrer policy
+    (strict-origin-when-cross-origin) makes it;
   - the ports are normalised (PORT_A/PORT_B) and HTTP/2 records carry headers_priority.
 Then it drops one kind from a copy of the records and checks that the same checks fail.
 Standard library only; no browser is run.
@@ -47,6 +49,36 @@ METHOD = {"form-post": "POST", "fetch-post-json": "POST", "fetch-post-json-prefl
 def field(rec, name):
     vals = [v for k, v in rec.get("headers", []) if k.lower() == name]
     return vals[0] if len(vals) == 1 else None
+
+
+# Content-Type from the body the page sends (a form, a JSON string with its header).
+CONTENT_TYPE = {"form-post": "application/x-www-form-urlencoded",
+                "fetch-post-json": "application/json"}
+
+
+def body_and_initiator(r):
+    """Content-Type of the bodies, Origin of POSTs and CORS requests, Referer under the
+    default policy strict-origin-when-cross-origin (the whole URL to the same origin, the
+    origin alone across sites, none for a typed navigation)."""
+    bad = []
+    kind, target = r["kind"], r["target"]
+    if field(r, "content-type") != CONTENT_TYPE.get(kind):
+        bad.append(f"content-type {field(r, 'content-type')!r}, want {CONTENT_TYPE.get(kind)!r}")
+    if kind == "fetch-post-json-preflight":
+        if field(r, "access-control-request-method") != "POST":
+            bad.append("a preflight without access-control-request-method: POST")
+    if r["method"] != "GET" and field(r, "origin") != "https://localhost:PORT_A":
+        bad.append(f"origin {field(r, 'origin')!r} on a {r['method']}")
+    ref = field(r, "referer")
+    if target == "none":
+        if ref is not None:
+            bad.append(f"referer {ref!r} on a typed navigation")
+    elif target == "cross-site":
+        if ref != "https://localhost:PORT_A/":
+            bad.append(f"cross-site referer {ref!r}, want the origin alone")
+    elif not (ref or "").startswith("https://localhost:PORT_A/page.html"):
+        bad.append(f"same-origin referer {ref!r}, want the page's URL")
+    return bad
 
 
 def check(records_by_file):
@@ -95,6 +127,7 @@ def check(records_by_file):
                 if got != want:
                     bad.append(f"{at}: {r['kind']} ({r.get('target')}) has dest/mode/site/method "
                                f"{got}, want {want}")
+                bad += [f"{at}: {b}" for b in body_and_initiator(r)]
             for kind, (_, _, targets) in KINDS.items():
                 for t in targets:
                     if seen.get((kind, t), 0) != 1:
