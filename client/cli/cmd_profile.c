@@ -229,9 +229,17 @@ static int write_profile(char *text, size_t len, const char *out) {
 int cmd_profile(int argc, char **argv) {
   char err[1024];
   if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+    /* One profile a line, its name first (scripts take the first word); the
+     * default and the aliases that name it after it: "chrome-150 (default, alias
+     * chrome)". */
     for (size_t i = 0; i < guise_profile_count(); i++) {
-      const char *n = guise_profile_name(i);
-      printf("%s%s\n", n, strcmp(n, guise_profile_default()) == 0 ? " (default)" : "");
+      const char *n = guise_profile_name(i), *a, *t;
+      int marks = strcmp(n, guise_profile_default()) == 0;
+      fputs(n, stdout);
+      if (marks) fputs(" (default", stdout);
+      for (size_t k = 0; (a = guise_profile_alias(k, &t)) != NULL; k++)
+        if (t && strcmp(t, n) == 0) printf("%salias %s", marks++ ? ", " : " (", a);
+      puts(marks ? ")" : "");
     }
     return EXIT_OK;
   }

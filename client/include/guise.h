@@ -627,6 +627,12 @@ GUISE_EXTERN const char *guise_profile_name(size_t i);
 /* The name of the default profile (the newest Chrome). */
 GUISE_EXTERN const char *guise_profile_default(void);
 
+/* The |i|th alias ("chrome", "firefox", "safari", "edge", "chrome-android",
+ * "safari-ios"; NULL past the end) and, in |*target| (may be NULL), the built-in
+ * profile it names: that browser's with the highest version in its name. Every
+ * function taking a built-in profile name takes an alias too. */
+GUISE_EXTERN const char *guise_profile_alias(size_t i, const char **target);
+
 /*
  * guise_profile_check_syntax loads |name_or_file| (a built-in name or a file) as
  * a request would. Returns 0, or GUISE_E_PROFILE_NOT_FOUND / _SYNTAX / _INVALID /

@@ -911,24 +911,86 @@ const char *profile_builtin_name(size_t i) {
   return i < profile_builtins_count ? profile_builtins[i].name : NULL;
 }
 
-const char *profile_builtin_text(const char *name, size_t *len) {
+/* ---- aliases: a browser's name for its newest built-in profile ---------------------- */
+
+static const char *const profile_aliases[] = {"chrome", "firefox", "safari", "edge",
+                                              "chrome-android", "safari-ios"};
+#define N_PROFILE_ALIASES (sizeof(profile_aliases) / sizeof(profile_aliases[0]))
+
+size_t profile_alias_count(void) { return N_PROFILE_ALIASES; }
+
+const char *profile_alias_name(size_t i) { return i < N_PROFILE_ALIASES ? profile_aliases[i] : NULL; }
+
+/* The version in |name| when it is one of |alias|'s profiles: |alias|, "-", then
+ * a version (digits and dots, starting with a digit), then nothing or "-" and a
+ * platform ("safari-26.0.1-macos"); "firefox" takes "firefox-esr-" too. NULL
+ * otherwise ("chrome-android-143" is not a "chrome" one: "android" is no version). */
+static const char *alias_version(const char *alias, const char *name) {
+  size_t n = strlen(alias);
+  if (strncmp(name, alias, n) != 0 || name[n] != '-') return NULL;
+  const char *v = name + n + 1;
+  if (strcmp(alias, "firefox") == 0 && strncmp(v, "esr-", 4) == 0) v += 4;
+  if (*v < '0' || *v > '9') return NULL;
+  const char *e = v;
+  while ((*e >= '0' && *e <= '9') || *e == '.') e++;
+  return *e == '\0' || *e == '-' ? v : NULL;
+}
+
+/* Compares two versions part by part as numbers ("26.0.1" > "26", "150" > "99"). */
+static int version_cmp(const char *a, const char *b) {
+  for (;;) {
+    unsigned long x = 0, y = 0;
+    int ha = *a >= '0' && *a <= '9', hb = *b >= '0' && *b <= '9';
+    if (!ha && !hb) return 0;
+    while (*a >= '0' && *a <= '9' && x < 100000000) x = x * 10 + (unsigned long)(*a++ - '0');
+    while (*b >= '0' && *b <= '9' && y < 100000000) y = y * 10 + (unsigned long)(*b++ - '0');
+    if (x != y) return x < y ? -1 : 1;
+    if (*a == '.') a++;
+    if (*b == '.') b++;
+  }
+}
+
+const char *profile_alias_target(const char *name) {
+  size_t a;
+  for (a = 0; a < N_PROFILE_ALIASES; a++)
+    if (strcmp(profile_aliases[a], name) == 0) break;
+  if (a == N_PROFILE_ALIASES) return NULL;
+  const char *best = NULL, *best_v = NULL;
   for (size_t i = 0; i < profile_builtins_count; i++) {
-    if (strcmp(profile_builtins[i].name, name) == 0) {
-      *len = profile_builtins[i].len;
-      return (const char *)profile_builtins[i].data;
+    const char *v = alias_version(name, profile_builtins[i].name);
+    if (v && (best == NULL || version_cmp(v, best_v) > 0)) {
+      best = profile_builtins[i].name;
+      best_v = v;
     }
+  }
+  return best;
+}
+
+static const struct profile_builtin *builtin_find(const char *name) {
+  for (int pass = 0; pass < 2 && name; pass++) {
+    for (size_t i = 0; i < profile_builtins_count; i++)
+      if (strcmp(profile_builtins[i].name, name) == 0) return &profile_builtins[i];
+    name = profile_alias_target(name); /* a profile's own name first, then an alias */
   }
   return NULL;
 }
 
+const char *profile_builtin_text(const char *name, size_t *len) {
+  const struct profile_builtin *b = builtin_find(name);
+  if (b == NULL) return NULL;
+  *len = b->len;
+  return (const char *)b->data;
+}
+
 int profile_load_builtin(const char *name, profile *out, char *err, size_t errlen) {
-  size_t len;
-  const char *text = profile_builtin_text(name, &len);
-  if (text == NULL) {
+  const struct profile_builtin *b = builtin_find(name);
+  if (b == NULL) {
     snprintf(err, errlen, "no built-in profile \"%s\" (guise profile list)", name);
     return PROFILE_ERR_NOT_FOUND;
   }
+  size_t len = b->len;
+  const char *text = (const char *)b->data;
   char file[PROFILE_MAX_NAME + 32];
-  snprintf(file, sizeof(file), "profiles/%s.json", name);
+  snprintf(file, sizeof(file), "profiles/%s.json", b->name);
   return profile_load(text, len, file, out, err, errlen);
 }

@@ -107,8 +107,15 @@ size_t profile_builtin_count(void);
 const char *profile_builtin_name(size_t i);
 /* Loads the built-in |name|; PROFILE_ERR_NOT_FOUND with a message when there is none. */
 int profile_load_builtin(const char *name, profile *out, char *err, size_t errlen);
-/* The JSON text of the built-in |name|, or NULL. */
+/* The JSON text of the built-in |name| (a profile's name or an alias), or NULL. */
 const char *profile_builtin_text(const char *name, size_t *len);
+/* Aliases: "chrome", "firefox", "safari", "edge", "chrome-android", "safari-ios",
+ * each naming the built-in profile of that browser with the highest version in
+ * its name (profile_alias_target; NULL when |name| is no alias). Every lookup of
+ * a built-in name takes them (a profile's own name first). */
+size_t profile_alias_count(void);
+const char *profile_alias_name(size_t i);
+const char *profile_alias_target(const char *name);
 
 /* Loads a built-in name or a file; 0 or GUISE_E_PROFILE_* with |err|. */
 int profile_resolve(const char *name_or_file, profile *out, char *err, size_t errlen);

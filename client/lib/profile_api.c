@@ -23,6 +23,12 @@ size_t guise_profile_count(void) { return profile_builtin_count(); }
 const char *guise_profile_name(size_t i) { return profile_builtin_name(i); }
 const char *guise_profile_default(void) { return PROFILE_DEFAULT; }
 
+const char *guise_profile_alias(size_t i, const char **target) {
+  const char *a = profile_alias_name(i);
+  if (target) *target = a ? profile_alias_target(a) : NULL;
+  return a;
+}
+
 const char *guise_profile_text(const char *name, size_t *len) {
   return profile_builtin_text(name, len);
 }
