@@ -104,6 +104,7 @@ typedef struct req {
   size_t body_off;           /* request body bytes the session has taken */
   int refused;               /* a GUISE_E_* code: ended before it was queued */
   int kind;                  /* profile_kind_id: the header set and priority sent */
+  char origin[320];          /* an Origin the profile's place gets: the URL's origin */
   /* body */
   decode *dec;
   int status;
@@ -525,8 +526,14 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
   }
   /* A profile's field with an empty value (Host aside, which the URL fills)
    * is a place, not a value: a Referer, Origin or Content-Type the caller gives
-   * goes there; without one it is not sent (profiles/FORMAT.md). */
+   * goes there; without one it is not sent (profiles/FORMAT.md). An Origin
+   * without the caller's is the URL's own origin: the kinds are captured from
+   * same-origin requests (sec-fetch-site same-origin), whose Origin that is. */
   for (size_t k = 0; k < n;) {
+    if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "origin") == 0) {
+      int w = snprintf(r->origin, sizeof(r->origin), "%s://%s", url_scheme_name(&r->u), url_authority(&r->u));
+      if (w > 0 && (size_t)w < sizeof(r->origin)) out[k].value = r->origin;
+    }
     if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "host") != 0) {
       memmove(&out[k], &out[k + 1], (n - k - 1) * sizeof(out[0]));
       n--;

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Request kinds: guise --kind KIND next to the real browser's request of that kind.
+"""Request kinds: guise --kind KIND next to the real headed browser's request of that kind.
 
-For each kind a shipped profile has, the browser's request is read from a capture in
-tests/data/captures (nghttpd -v's log of a real visit; the .source.txt beside it says
-which): its field names in order, its fetch metadata (sec-fetch-site, -mode, -dest),
-accept, the RFC 9218 priority field and the HTTP/2 HEADERS priority. guise sends the
-same kind, with the profile and a Referer of the same origin as the capture's, to
-nghttpd -v on loopback, and its request must equal the browser's in all of these.
-Also: a kind the profile lacks and an unknown kind are refused before anything is
-sent (exit 2, the kind named), and -d labels its body as a form's unless -H says
-otherwise.
+For each kind of chromium-156-linux and firefox-esr-153-linux, the browser's request is
+read from tests/data/captures/kinds (tools/profiles/capture-kinds: Debian's chromium and
+firefox-esr run headed under Xvfb, every request's fields in order and HEADERS priority;
+the same-origin record of each kind): field names in order (exact case over HTTP/1.1;
+pseudo-headers and Content-Length aside), accept, sec-fetch-*, priority, content-type,
+connection, te, the method, Origin and the HTTP/2 HEADERS priority. guise sends the same
+kind (with a Referer of the same origin where the browser sent one, -d for a POST) over
+HTTP/2 to nghttpd -v and over HTTP/1.1 to a raw TLS listener that offers only http/1.1,
+and must equal the browser in all of these. Also: a kind the profile lacks and an
+unknown kind are refused before anything is sent (exit 2, the kind named); -d labels its
+body as a form's unless -H says otherwise, and a 303 drops that with the body.
 
     test_kinds.py GUISE DATA_DIR
 """
@@ -18,7 +20,11 @@ import re
 import shutil
 import subprocess
 import sys
+import json
+import socket
+import ssl
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
@@ -26,8 +32,35 @@ from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa:
 
 GUISE, DATA = sys.argv[1], sys.argv[2]
 
-# (profile, kind, capture file, the captured stream of that kind)
-CAPTURED = [("chromium-156-linux", "style", "chromium-156-style-nghttpd.log", 3)]
+PROFILES = [("chromium-156-linux", "chromium"), ("firefox-esr-153-linux", "firefox-esr")]
+# guise's kind, the capture's name of it
+KINDS = [("navigate", "navigate"), ("navigate-post", "form-post"), ("fetch", "fetch-cors"),
+         ("fetch-same-origin", "fetch-same-origin"), ("fetch-no-cors", "fetch-no-cors"), ("script", "script"),
+         ("style", "style"), ("image", "image"), ("font", "font"), ("iframe", "iframe")]
+KEEP = ("accept", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "priority",
+        "content-type", "connection", "te")
+
+
+def capture(browser, proto):
+    """{kind: record} of the same-origin (or top-level) requests a real browser made."""
+    out = {}
+    with open(os.path.join(DATA, "captures", "kinds", f"{browser}-{proto}.jsonl")) as f:
+        for line in f:
+            d = json.loads(line)
+            if d["target"] in ("same-origin", "none"):
+                out.setdefault(d["kind"], d)
+    return out
+
+
+def shape(rec, proto):
+    """What must be equal: names in order (exact case over HTTP/1.1; pseudo-headers
+    and Content-Length aside), some values, the HEADERS priority."""
+    hs = [(n, v) for n, v in rec["headers"] if not n.startswith(":") and n.lower() != "content-length"]
+    low = {n.lower(): v for n, v in hs}
+    p = rec.get("headers_priority")
+    return {"names": [n for n, _ in hs], "values": {k: low.get(k) for k in KEEP},
+            "prio": (p["weight"], bool(p["exclusive"]), p["depends_on"]) if p else None,
+            "origin": low.get("origin")}
 
 
 def requests(log):
@@ -51,13 +84,46 @@ def requests(log):
     return out
 
 
-def shape(req):
-    """What must be equal: regular field names in order, fetch metadata, accept,
-    priority, HEADERS priority."""
-    names = [n for n, _ in req["fields"] if not n.startswith(":")]
-    values = {n: v for n, v in req["fields"]}
-    keep = ("sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "accept", "priority")
-    return {"names": names, "values": {k: values.get(k) for k in keep}, "headers_priority": req["prio"]}
+def h1_server(ctx):
+    """A TLS listener offering only http/1.1 that keeps each request head as sent."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    heads = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                t = ctx.wrap_socket(c, server_side=True)
+                t.settimeout(5)
+                buf = b""
+                while b"\r\n\r\n" not in buf and len(buf) < 65536:
+                    d = t.recv(4096)
+                    if not d:
+                        break
+                    buf += d
+                head = buf.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+                hs = [tuple(x.split(": ", 1)) for x in head[1:] if ": " in x]
+                n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
+                body = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
+                while len(body) < n:
+                    d = t.recv(4096)
+                    if not d:
+                        break
+                    body += d
+                parts = head[0].split(" ")
+                heads.append({"method": parts[0], "path": parts[1], "headers": hs, "headers_priority": None})
+                t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                t.close()
+            except (OSError, ssl.SSLError, ValueError, IndexError):
+                c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, heads
 
 
 def guise(*args, timeout=30):
@@ -85,50 +151,82 @@ try:
     procs.append(ng)
     wait_port(port)
     base = f"https://127.0.0.1:{port}"
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    h1srv, h1heads = h1_server(ctx)
+    base1 = f"https://127.0.0.1:{h1srv.getsockname()[1]}"
+    seen_paths = []
+
+    def base_for(proto):
+        return base if proto == "h2" else base1
+
+    def h2_request(path):
+        time.sleep(0.2)  # nghttpd writes its log as it goes
+        for r in reversed(list(requests(open(log).read()).values())):
+            fl = dict(r["fields"])
+            if fl.get(":path") == path:
+                p = r["prio"]
+                return {"method": fl.get(":method"), "headers": r["fields"],
+                        "headers_priority": {"weight": p[1], "exclusive": p[2], "depends_on": p[0]}
+                        if isinstance(p, tuple) else None}
+        return {"method": None, "headers": [], "headers_priority": None}
+
+    def h1_request(path):
+        for h in reversed(h1heads):
+            if h["path"] == path:
+                return h
+        return {"method": None, "headers": [], "headers_priority": None}
 
     def last_request(path):
         time.sleep(0.3)  # nghttpd writes its log as it goes
         reqs = [r for r in requests(open(log).read()).values() if dict(r["fields"]).get(":path") == path]
         return reqs[-1] if reqs else {"fields": [], "prio": None}
 
-    # 1. Each captured kind: guise's request equals the browser's.
-    for prof, kind, capture, stream in CAPTURED:
-        cap = requests(open(os.path.join(DATA, "captures", capture)).read())
-        want = [r for (c, s), r in cap.items() if s == stream]
-        check(f"{capture}: stream {stream} is there", len(want) == 1, list(cap))
-        if not want:
-            continue
-        want = shape(want[0])
-        check(f"{capture}: stream {stream} is sec-fetch-dest {kind}", want["values"]["sec-fetch-dest"] == kind,
-              want)
-        # The capture's referer is its page, of the same origin: here ours.
-        r = guise("-k", "--http2", "--profile", prof, "--kind", kind, "-H", f"Referer: {base}/", f"{base}/s0.css")
-        check(f"guise --profile {prof} --kind {kind}: exit 0", r.returncode == 0, r.stderr.decode())
-        got_req = last_request("/s0.css")
-        got = shape(got_req)
-        check(f"{prof} {kind}: field names in the browser's order", got["names"] == want["names"],
-              f"\n  guise:   {got['names']}\n  browser: {want['names']}")
-        check(f"{prof} {kind}: accept, sec-fetch-site/-mode/-dest and priority as the browser's",
-              got["values"] == want["values"], f"\n  guise:   {got['values']}\n  browser: {want['values']}")
-        check(f"{prof} {kind}: HEADERS priority as the browser's", got["headers_priority"] == want["headers_priority"],
-              f"guise {got['headers_priority']}, browser {want['headers_priority']}")
-        check(f"{prof} {kind}: the caller's Referer in the profile's place",
-              dict(got_req["fields"]).get("referer") == f"{base}/", got_req["fields"])
-        # Without a Referer the place stays empty: no empty field goes out.
-        r = guise("-k", "--http2", "--profile", prof, "--kind", kind, f"{base}/s0.css")
-        got_req = last_request("/s0.css")
-        names = [n for n, _ in got_req["fields"]]
-        check(f"{prof} {kind} without -H Referer: no referer field, the others in order",
-              r.returncode == 0 and "referer" not in names and
-              [n for n in names if not n.startswith(":")] == [n for n in want["names"] if n != "referer"],
-              (r.stderr.decode(), names))
+    # 1. Each kind of each profile: guise's request equals the headed browser's
+    #    (tests/data/captures/kinds, tools/profiles/capture-kinds), same-origin, with a
+    #    Referer of the page's origin as the browser sent.
+    for prof, browser in PROFILES:
+        for proto in ("h2", "http1"):
+            recs = capture(browser, proto)
+            for kind, cap in KINDS:
+                want_rec = recs.get(cap)
+                check(f"{browser} {proto}: the capture has a same-origin {cap}", want_rec is not None, list(recs))
+                if want_rec is None:
+                    continue
+                path = f"/k{len(seen_paths)}"
+                seen_paths.append(path)
+                with open(f"{doc}{path}", "w") as f:
+                    f.write("ok\n")
+                args = ["-k", "--profile", prof, "--kind", kind]
+                if any(n.lower() == "referer" for n, _ in want_rec["headers"]):
+                    args += ["-H", f"Referer: {base_for(proto)}/page.html"]
+                if want_rec["method"] == "POST":
+                    args += ["-d", "a=1"]
+                args += ["--http2" if proto == "h2" else "--http1.1", f"{base_for(proto)}{path}"]
+                r = guise(*args)
+                what = f"{prof} --kind {kind} over {proto}"
+                check(f"{what}: exit 0", r.returncode == 0, r.stderr.decode())
+                got = h2_request(path) if proto == "h2" else h1_request(path)
+                want = shape(want_rec, proto)
+                have = shape(got, proto)
+                check(f"{what}: field names in the browser's order (Content-Length aside)",
+                      have["names"] == want["names"], f"\n  guise:   {have['names']}\n  browser: {want['names']}")
+                check(f"{what}: accept, sec-fetch-*, priority, content-type as the browser's",
+                      have["values"] == want["values"], f"\n  guise:   {have['values']}\n  browser: {want['values']}")
+                check(f"{what}: method {want_rec['method']}", got.get("method") == want_rec["method"], got.get("method"))
+                if proto == "h2":
+                    check(f"{what}: HEADERS priority as the browser's", have["prio"] == want["prio"],
+                          f"guise {have['prio']}, browser {want['prio']}")
+                if any(n.lower() == "origin" for n, _ in want_rec["headers"]):
+                    check(f"{what}: Origin is the URL's origin", have["origin"] == base_for(proto), have["origin"])
 
     # 2. A kind the profile lacks, an unknown kind: refused, nothing sent.
     before = len(requests(open(log).read()))
-    r = guise("-k", "--http2", "--profile", "chromium-156-linux", "--kind", "image", f"{base}/s0.css")
+    r = guise("-k", "--http2", "--profile", "chrome-150", "--kind", "image", f"{base}/s0.css")
     err = r.stderr.decode()
-    check("--kind image (no capture in chromium-156-linux): exit 2, the profile and kind named",
-          r.returncode == 2 and 'has no request kind "image"' in err and "chromium-156-linux" in err, (r.returncode, err))
+    check("--kind image (no capture in chrome-150): exit 2, the profile and kind named",
+          r.returncode == 2 and 'has no request kind "image"' in err and "chrome-150" in err, (r.returncode, err))
     r = guise("-k", "--http2", "--profile", "chromium-156-linux", "--kind", "bogus", f"{base}/s0.css")
     err = r.stderr.decode()
     check("--kind bogus: exit 2, the kind named", r.returncode == 2 and '"bogus"' in err, (r.returncode, err))
@@ -190,5 +288,9 @@ try:
           (r.stderr.decode(), seen))
 finally:
     stop_all(procs)
+    try:
+        h1srv.close()
+    except NameError:
+        pass
     shutil.rmtree(tmp, ignore_errors=True)
 finish()
