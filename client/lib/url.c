@@ -1,18 +1,23 @@
 /*
- * url.c — absolute http/https URLs and RFC 3986 §5.2 reference resolution.
- * See url.h for what is normalized, what is refused, and the caps.
+ * url.c — absolute http/https URLs and reference resolution by the WHATWG URL
+ * Standard's basic URL parser (special schemes only). See url.h for what is
+ * normalized, what is refused, and the caps.
  *
  * The input is read through a CBS (BoringSSL's bounded cursor): every piece
- * is taken with CBS_get_bytes after a scan that stops at the piece's
- * delimiters, so no offset is computed by hand. Output goes through a bounded
- * writer over url.buf that records overflow instead of writing past the end.
+ * (authority, host, port, path, query, fragment) is taken with CBS_get_bytes
+ * after a scan that stops at the piece's delimiters; the host and path
+ * scanners then index only below the piece's length. Output goes through a
+ * bounded writer over url.buf that records overflow instead of writing past
+ * the end.
  */
 #include "url.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <idn2.h>
 #include <openssl/bytestring.h>
 
 #include "guise.h"
@@ -168,10 +173,24 @@ static void piece_end(wbuf *w, url_piece *p) {
   put_c(w, '\0');
 }
 
-/* ---- dot segments (RFC 3986 §5.2.4) ---- */
+/* ---- path (WHATWG path state, special schemes) ---- */
 
-/* Removes the last segment and its preceding '/' from the output written
- * since |start| (the "remove the last segment" of rules C). */
+static int seg_is(const uint8_t *p, size_t n, const char *dotted) {
+  /* |dotted| is "." or ".."; each '.' may be written "%2e" in any case. */
+  size_t i = 0;
+  for (const char *d = dotted; *d; d++) {
+    if (i < n && p[i] == '.') {
+      i++;
+    } else if (n - i >= 3 && p[i] == '%' && p[i + 1] == '2' && (p[i + 2] | 0x20) == 'e') {
+      i += 3;
+    } else {
+      return 0;
+    }
+  }
+  return i == n;
+}
+
+/* Removes the last segment ("/seg") of the path written since |start|. */
 static void pop_segment(wbuf *w, size_t start) {
   if (w->full) return;
   size_t i = w->len;
@@ -180,38 +199,29 @@ static void pop_segment(wbuf *w, size_t start) {
 }
 
 /*
- * Writes remove_dot_segments(p[0..n-1]) to |w|, percent-encoding each moved
- * segment with the path set. |p| is a scratch copy the function may modify:
- * the RFC's "replace that prefix with '/'" is done by stepping over all but
- * the last byte of the prefix and writing '/' there.
+ * Appends the segments of |p[0..n-1]| (the path text after its leading slash,
+ * or a relative path) to the path written since |start|: '/' and '\' both
+ * separate segments, "." and ".." (also as %2e) are applied, a dot segment at
+ * the end leaves an empty last segment ("/a/.." is "/"), and every other
+ * segment is written as "/" + its bytes in the path percent-encode set.
  */
-static void remove_dots(wbuf *w, char *p, size_t n) {
-  size_t start = w->len;
-  while (n > 0) {
-    if (n >= 3 && memcmp(p, "../", 3) == 0) { /* A */
-      p += 3, n -= 3;
-    } else if (n >= 2 && memcmp(p, "./", 2) == 0) { /* A */
-      p += 2, n -= 2;
-    } else if (n >= 3 && memcmp(p, "/./", 3) == 0) { /* B */
-      p += 2, n -= 2;
-    } else if (n == 2 && memcmp(p, "/.", 2) == 0) { /* B */
-      p += 1, n -= 1;
-      p[0] = '/';
-    } else if (n >= 4 && memcmp(p, "/../", 4) == 0) { /* C */
-      p += 3, n -= 3;
+static void put_segments(wbuf *w, size_t start, const uint8_t *p, size_t n) {
+  size_t i = 0;
+  for (;;) {
+    size_t k = i;
+    while (k < n && p[k] != '/' && p[k] != '\\') k++;
+    int last = k == n;
+    if (seg_is(p + i, k - i, "..")) {
       pop_segment(w, start);
-    } else if (n == 3 && memcmp(p, "/..", 3) == 0) { /* C */
-      p += 2, n -= 2;
-      p[0] = '/';
-      pop_segment(w, start);
-    } else if ((n == 1 && p[0] == '.') || (n == 2 && memcmp(p, "..", 2) == 0)) { /* D */
-      n = 0;
-    } else { /* E: the first segment, with its leading '/' if any */
-      size_t k = p[0] == '/' ? 1 : 0;
-      while (k < n && p[k] != '/') k++;
-      put_enc(w, (const uint8_t *)p, k, enc_path);
-      p += k, n -= k;
+      if (last) put_c(w, '/');
+    } else if (seg_is(p + i, k - i, ".")) {
+      if (last) put_c(w, '/');
+    } else {
+      put_c(w, '/');
+      put_enc(w, p + i, k - i, enc_path);
     }
+    if (last) break;
+    i = k + 1;
   }
 }
 
@@ -246,67 +256,171 @@ static void put_ipv6(wbuf *w, const uint8_t a[16]) {
   }
 }
 
-static int host_char(uint8_t c) {
-  return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_';
+/* WHATWG forbidden domain code points (ASCII ones; the name is ASCII here). */
+static int forbidden_domain(uint8_t c) {
+  return c <= 0x20 || c == 0x7f || (c != 0 && strchr("#%/:<>?@[\\]^|", c) != NULL);
 }
 
 /*
- * Checks the reg-name or IPv4 text |h| (at offset |at| of the input), and
- * writes it lowercased to |w|. Sets |*type|.
+ * WHATWG IPv4 number parser: decimal, "0x" hex or "0" octal; an empty text
+ * after the prefix is 0. Returns 0 and |*v| (saturated above 2^32), or -1.
+ */
+static int ipv4_number(const uint8_t *p, size_t n, uint64_t *v) {
+  unsigned radix = 10;
+  if (n == 0) return -1;
+  if (n >= 2 && p[0] == '0' && (p[1] | 0x20) == 'x') {
+    radix = 16, p += 2, n -= 2;
+  } else if (n >= 2 && p[0] == '0') {
+    radix = 8, p += 1, n -= 1;
+  }
+  uint64_t x = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned d;
+    if (is_digit(p[i])) d = (unsigned)(p[i] - '0');
+    else if (radix == 16 && is_hex(p[i])) d = (unsigned)hex_val(p[i]);
+    else return -1;
+    if (d >= radix) return -1;
+    x = x * radix + d;
+    if (x > 0xffffffffull) x = 0x100000000ull; /* saturate: too big either way */
+  }
+  *v = x;
+  return 0;
+}
+
+/* WHATWG "ends in a number": the last label (a trailing empty one dropped)
+ * is all digits or a valid IPv4 number. */
+static int ends_in_number(const uint8_t *p, size_t n) {
+  if (n > 0 && p[n - 1] == '.') {
+    if (n == 1) return 0;
+    n--;
+  }
+  size_t k = n;
+  while (k > 0 && p[k - 1] != '.') k--;
+  if (k == n) return 0;
+  size_t digits = k;
+  while (digits < n && is_digit(p[digits])) digits++;
+  if (digits == n) return 1;
+  uint64_t v;
+  return ipv4_number(p + k, n - k, &v) == 0;
+}
+
+/* WHATWG IPv4 parser over the ASCII name |p[0..n-1]|; writes the dotted quad. */
+static int parse_ipv4(wbuf *w, const uint8_t *p, size_t n, size_t at, url_err *err) {
+  uint64_t part[4];
+  size_t count = 0, i = 0;
+  if (n > 0 && p[n - 1] == '.') n--; /* one trailing empty part is dropped */
+  for (;;) {
+    size_t k = i;
+    while (k < n && p[k] != '.') k++;
+    if (count == 4)
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: IPv4 address with more than four parts");
+    if (ipv4_number(p + i, k - i, &part[count]) != 0)
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at + i, "host: invalid IPv4 address part");
+    count++;
+    if (k == n) break;
+    i = k + 1;
+  }
+  for (size_t j = 0; j + 1 < count; j++)
+    if (part[j] > 255)
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: IPv4 address part above 255");
+  uint64_t limit = 1ull << (8 * (5 - count));
+  if (part[count - 1] >= limit)
+    return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: IPv4 address out of range");
+  uint64_t v = part[count - 1];
+  for (size_t j = 0; j + 1 < count; j++) v += part[j] << (8 * (3 - j));
+  char text[16];
+  snprintf(text, sizeof(text), "%u.%u.%u.%u", (unsigned)(v >> 24) & 255, (unsigned)(v >> 16) & 255,
+           (unsigned)(v >> 8) & 255, (unsigned)v & 255);
+  put_str(w, text);
+  return 0;
+}
+
+/* Whether a label of |p[0..n-1]| starts with "xn--" (any case). */
+static int has_xn_label(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i + 4 <= n; i++) {
+    if ((i == 0 || p[i - 1] == '.') && (p[i] | 0x20) == 'x' && (p[i + 1] | 0x20) == 'n' &&
+        p[i + 2] == '-' && p[i + 3] == '-')
+      return 1;
+  }
+  return 0;
+}
+
+/*
+ * WHATWG host parser for a special scheme, the "[...]" form aside: percent-
+ * decode, domain to ASCII (UTS #46 through libidn2 when the name is not plain
+ * ASCII or has an xn-- label; else ASCII lowercase), refuse forbidden domain
+ * code points, and read a name that ends in a number as IPv4. |h| is at offset
+ * |at| of the (cleaned) input. Writes the host to |w| and sets |*type|.
  */
 static int parse_host_name(wbuf *w, CBS h, size_t at, url_host_type *type, url_err *err) {
+  uint8_t d[URL_MAX_LEN + 1];
+  size_t n = 0;
   const uint8_t *p = CBS_data(&h);
-  size_t n = CBS_len(&h);
-  if (n == 0) return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: empty");
-  for (size_t i = 0; i < n; i++) {
+  size_t len = CBS_len(&h);
+  if (len == 0) return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: empty");
+  int ascii = 1;
+  for (size_t i = 0; i < len; i++) {
     uint8_t c = p[i];
-    if (host_char(c)) continue;
-    const char *why = "host: invalid character (allowed: letters, digits, '-', '.', '_')";
-    if (c == ' ') why = "host: space";
-    else if (c < 0x20 || c == 0x7f) why = "host: control character";
-    else if (c >= 0x80) why = "host: non-ASCII byte (IDNA is not supported; give the xn-- form)";
-    else if (c == '%') why = "host: percent-encoding is not supported in a host name";
-    return fail(err, GUISE_E_USAGE_URL_MALFORMED, at + i, why);
+    size_t at_c = at + i;
+    if (c == '%' && i + 2 < len && is_hex(p[i + 1]) && is_hex(p[i + 2])) {
+      c = (uint8_t)(hex_val(p[i + 1]) << 4 | hex_val(p[i + 2]));
+      i += 2;
+    }
+    if (c == 0) return fail(err, GUISE_E_USAGE_URL_MALFORMED, at_c, "host: NUL byte");
+    if (c >= 0x80) ascii = 0;
+    d[n++] = c;
   }
-  /* One trailing dot (a fully qualified name) is allowed; labels are not
-   * empty and fit DNS (RFC 1035 §2.3.4). */
-  size_t name_len = p[n - 1] == '.' ? n - 1 : n;
-  if (name_len == 0) return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: empty label");
-  if (name_len > URL_HOST_MAX)
+  d[n] = '\0';
+  char name[URL_HOST_MAX + 2];
+  size_t name_len;
+  if (!ascii || has_xn_label(d, n)) {
+    char *out = NULL;
+    int rc = idn2_to_ascii_8z((const char *)d, &out, IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK || out == NULL) {
+      idn2_free(out);
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at,
+                  "host: not a valid international domain name (UTS #46 / IDNA2008)");
+    }
+    name_len = strlen(out);
+    if (name_len > URL_HOST_MAX + 1) {
+      idn2_free(out);
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: longer than 253 bytes (DNS limit)");
+    }
+    for (size_t i = 0; i < name_len; i++) name[i] = (char)lower((uint8_t)out[i]);
+    idn2_free(out);
+  } else {
+    if (n > URL_HOST_MAX + 1)
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: longer than 253 bytes (DNS limit)");
+    name_len = n;
+    for (size_t i = 0; i < n; i++) name[i] = (char)lower(d[i]);
+  }
+  name[name_len] = '\0';
+  const uint8_t *q = (const uint8_t *)name;
+  if (name_len == 0) return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: empty");
+  for (size_t i = 0; i < name_len; i++) {
+    if (!forbidden_domain(q[i])) continue;
+    const char *why = "host: forbidden character (one of space # % / : < > ? @ [ \\ ] ^ |)";
+    if (q[i] < 0x20 || q[i] == 0x7f) why = "host: control character";
+    else if (q[i] == ' ') why = "host: space";
+    return fail(err, GUISE_E_USAGE_URL_MALFORMED, ascii ? at + i : at, why);
+  }
+  if (ends_in_number(q, name_len)) {
+    *type = URL_HOST_IPV4;
+    return parse_ipv4(w, q, name_len, at, err);
+  }
+  /* DNS's limits (RFC 1035 §2.3.4): a name past them cannot be resolved. */
+  size_t dns_len = q[name_len - 1] == '.' ? name_len - 1 : name_len;
+  if (dns_len > URL_HOST_MAX)
     return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: longer than 253 bytes (DNS limit)");
-  size_t label = 0, last_label = 0;
-  for (size_t i = 0; i <= name_len; i++) {
-    if (i == name_len || p[i] == '.') {
-      if (i == label) return fail(err, GUISE_E_USAGE_URL_MALFORMED, at + i, "host: empty label");
+  size_t label = 0;
+  for (size_t i = 0; i <= dns_len; i++) {
+    if (i == dns_len || q[i] == '.') {
       if (i - label > URL_LABEL_MAX)
-        return fail(err, GUISE_E_USAGE_URL_MALFORMED, at + label,
-                    "host: label longer than 63 bytes (DNS limit)");
-      last_label = label;
+        return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: label longer than 63 bytes (DNS limit)");
       label = i + 1;
     }
   }
-  /* A name whose last label is a number is an IPv4 address to a browser
-   * (WHATWG "ends in a number"); only the strict dotted quad is accepted. */
-  int numeric = 1;
-  size_t k = last_label;
-  if (name_len - k > 2 && p[k] == '0' && (p[k + 1] | 0x20) == 'x') {
-    for (k += 2; k < name_len; k++) numeric &= is_hex(p[k]);
-  } else {
-    for (; k < name_len; k++) numeric &= is_digit(p[k]);
-  }
-  if (numeric) {
-    char text[URL_HOST_MAX + 1];
-    struct in_addr a4;
-    memcpy(text, p, name_len);
-    text[name_len] = '\0';
-    if (inet_pton(AF_INET, text, &a4) != 1)
-      return fail(err, GUISE_E_USAGE_URL_MALFORMED, at,
-                  "host: numeric host is not a dotted-quad IPv4 address (a.b.c.d, no leading zeros)");
-    put(w, text, name_len);
-    *type = URL_HOST_IPV4;
-    return 0;
-  }
-  for (size_t i = 0; i < n; i++) put_c(w, (char)lower(p[i]));
+  put(w, name, name_len);
   *type = URL_HOST_NAME;
   return 0;
 }
@@ -328,7 +442,8 @@ static int parse_host_v6(wbuf *w, CBS h, size_t at, url_err *err) {
   return 0;
 }
 
-/* RFC 3986 §3.2.3 port = *DIGIT; empty means the default. */
+/* WHATWG port state: ASCII digits (leading zeros allowed); empty means the
+ * default. Port 0 is refused: it cannot be connected to. */
 static int parse_port(CBS p, size_t at, url_scheme scheme, uint16_t *port, url_err *err) {
   uint32_t v = 0;
   if (CBS_len(&p) == 0) {
@@ -346,17 +461,7 @@ static int parse_port(CBS p, size_t at, url_scheme scheme, uint16_t *port, url_e
   return 0;
 }
 
-/* ---- parse ---- */
-
-/* NUL, TAB, CR and LF are refused anywhere (url.h says why). */
-static int check_bytes(const char *s, size_t len, url_err *err) {
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (c == '\0' || c == '\t' || c == '\r' || c == '\n')
-      return fail(err, GUISE_E_USAGE_URL_MALFORMED, i, "NUL, TAB, CR or LF in the URL");
-  }
-  return 0;
-}
+/* ---- parse (WHATWG basic URL parser, http and https only) ---- */
 
 /* Takes a scheme and its ':' from the front of |in| when there is one. */
 static int take_scheme(CBS *in, CBS *scheme) {
@@ -366,37 +471,39 @@ static int take_scheme(CBS *in, CBS *scheme) {
   return CBS_get_bytes(in, scheme, n) && CBS_skip(in, 1);
 }
 
-int url_parse(url *u, const char *s, size_t len, url_err *err) {
-  if (u == NULL || (s == NULL && len > 0))
-    return fail(err, GUISE_E_USAGE_INVALID_ARGUMENT, 0, "no url or no string");
-  memset(u, 0, offsetof(url, buf));
-  u->buf[0] = '\0';
-  if (len > URL_MAX_LEN)
-    return fail(err, GUISE_E_USAGE_URL_MALFORMED, URL_MAX_LEN, "URL longer than 8192 bytes");
-  int rc = check_bytes(s, len, err);
-  if (rc != 0) return rc;
+static int is_slash(uint8_t c) {
+  return c == '/' || c == '\\';
+}
 
-  CBS in, scheme, auth;
-  CBS_init(&in, (const uint8_t *)s, len);
-  if (!take_scheme(&in, &scheme))
-    return fail(err, GUISE_E_USAGE_URL_MALFORMED, 0, "no scheme (expected http:// or https://)");
-  if (cbs_eq_nocase(&scheme, "http")) u->scheme = URL_HTTP;
-  else if (cbs_eq_nocase(&scheme, "https")) u->scheme = URL_HTTPS;
-  else return fail(err, GUISE_E_USAGE_URL_SCHEME, 0, "scheme: only http and https are supported");
-  size_t slashes_at = off(&in, s);
-  if (!take(&in, '/') || !take(&in, '/'))
-    return fail(err, GUISE_E_USAGE_URL_MALFORMED, slashes_at, "expected \"//\" after the scheme");
+/* Writes the authority piece from the host and port already set. */
+static void put_authority(url *u, wbuf *w) {
+  u->authority = piece_begin(w);
+  if (u->host_type == URL_HOST_IPV6) put_c(w, '[');
+  put(w, u->buf + u->host.off, u->host.len);
+  if (u->host_type == URL_HOST_IPV6) put_c(w, ']');
+  if (u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
+    char p[8];
+    snprintf(p, sizeof(p), ":%u", (unsigned)u->port);
+    put_str(w, p);
+  }
+  piece_end(w, &u->authority);
+}
 
-  /* authority = [ userinfo "@" ] host [ ":" port ]; the last '@' ends the
-   * userinfo, as in browsers. */
-  size_t auth_at = off(&in, s);
-  if (!CBS_get_bytes(&in, &auth, until(&in, "/?#")))
+/*
+ * Authority ("special authority ignore slashes" state onwards): skips any
+ * '/' and '\', then [userinfo "@"] host [":" port] up to '/', '\', '?', '#'.
+ * |s| is the cleaned input, for offsets.
+ */
+static int parse_authority(url *u, wbuf *w, CBS *in, const char *s, url_err *err) {
+  while (CBS_len(in) > 0 && is_slash(CBS_data(in)[0])) CBS_skip(in, 1);
+  size_t auth_at = off(in, s);
+  CBS auth;
+  if (!CBS_get_bytes(in, &auth, until(in, "/\\?#")))
     return fail(err, GUISE_E_INTERNAL, auth_at, "authority");
+  /* The last '@' ends the userinfo; the first ':' before it starts the password. */
   size_t at_sign = CBS_len(&auth);
   for (size_t i = 0; i < CBS_len(&auth); i++)
     if (CBS_data(&auth)[i] == '@') at_sign = i;
-
-  wbuf w = {u->buf, 0, sizeof(u->buf), 0};
   CBS user, pass;
   CBS_init(&user, NULL, 0);
   CBS_init(&pass, NULL, 0);
@@ -405,59 +512,124 @@ int url_parse(url *u, const char *s, size_t len, url_err *err) {
     if (!CBS_get_bytes(&auth, &ui, at_sign) || !CBS_skip(&auth, 1) ||
         !CBS_get_bytes(&ui, &user, until(&ui, ":")))
       return fail(err, GUISE_E_INTERNAL, auth_at, "userinfo");
-    u->has_userinfo = 1;
     u->has_password = take(&ui, ':');
     pass = ui;
+    /* WHATWG keeps no empty credentials: "http://:@h/" is "http://h/". */
+    u->has_userinfo = CBS_len(&user) > 0 || CBS_len(&pass) > 0;
+    if (CBS_len(&pass) == 0) u->has_password = 0;
   }
-  u->user = piece_begin(&w);
-  put_enc(&w, CBS_data(&user), CBS_len(&user), enc_userinfo);
-  piece_end(&w, &u->user);
-  u->password = piece_begin(&w);
-  put_enc(&w, CBS_data(&pass), CBS_len(&pass), enc_userinfo);
-  piece_end(&w, &u->password);
+  u->user = piece_begin(w);
+  put_enc(w, CBS_data(&user), CBS_len(&user), enc_userinfo);
+  piece_end(w, &u->user);
+  u->password = piece_begin(w);
+  put_enc(w, CBS_data(&pass), CBS_len(&pass), enc_userinfo);
+  piece_end(w, &u->password);
 
-  /* host [ ":" port ] */
+  /* host [ ":" port ]: a ':' inside "[...]" is part of the host. */
   size_t host_at = off(&auth, s);
+  size_t hn = 0;
+  int brackets = 0;
+  for (; hn < CBS_len(&auth); hn++) {
+    uint8_t c = CBS_data(&auth)[hn];
+    if (c == '[') brackets = 1;
+    else if (c == ']') brackets = 0;
+    else if (c == ':' && !brackets) break;
+  }
   CBS host;
-  u->host = piece_begin(&w);
-  if (take(&auth, '[')) {
-    if (!CBS_get_bytes(&auth, &host, until(&auth, "]")) || !take(&auth, ']'))
-      return fail(err, GUISE_E_USAGE_URL_MALFORMED, host_at, "host: '[' without ']'");
-    rc = parse_host_v6(&w, host, host_at + 1, err);
+  if (!CBS_get_bytes(&auth, &host, hn)) return fail(err, GUISE_E_INTERNAL, host_at, "host");
+  int rc;
+  u->host = piece_begin(w);
+  if (CBS_len(&host) > 0 && CBS_data(&host)[0] == '[') {
+    if (CBS_data(&host)[CBS_len(&host) - 1] != ']')
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, host_at, "host: '[' without ']' at the end");
+    CBS inner;
+    CBS_init(&inner, CBS_data(&host) + 1, CBS_len(&host) >= 2 ? CBS_len(&host) - 2 : 0);
+    rc = parse_host_v6(w, inner, host_at + 1, err);
     u->host_type = URL_HOST_IPV6;
-    if (rc == 0 && CBS_len(&auth) > 0 && CBS_data(&auth)[0] != ':')
-      rc = fail(err, GUISE_E_USAGE_URL_MALFORMED, off(&auth, s),
-                "host: unexpected character after the IPv6 literal");
   } else {
-    if (!CBS_get_bytes(&auth, &host, until(&auth, ":")))
-      return fail(err, GUISE_E_INTERNAL, host_at, "host");
-    rc = parse_host_name(&w, host, host_at, &u->host_type, err);
+    rc = parse_host_name(w, host, host_at, &u->host_type, err);
   }
   if (rc != 0) return rc;
-  piece_end(&w, &u->host);
+  piece_end(w, &u->host);
   size_t port_at = off(&auth, s) + 1;
   take(&auth, ':');
   rc = parse_port(auth, port_at, u->scheme, &u->port, err);
   if (rc != 0) return rc;
+  put_authority(u, w);
+  return 0;
+}
 
-  u->authority = piece_begin(&w);
-  if (u->host_type == URL_HOST_IPV6) put_c(&w, '[');
-  put(&w, u->buf + u->host.off, u->host.len);
-  if (u->host_type == URL_HOST_IPV6) put_c(&w, ']');
-  if (u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
-    char p[8];
-    size_t k = sizeof(p);
-    unsigned v = u->port;
-    do {
-      p[--k] = (char)('0' + v % 10);
-      v /= 10;
-    } while (v);
-    p[--k] = ':';
-    put(&w, p + k, sizeof(p) - k);
+/* Copies the base's userinfo, host and port into |u| (relative states). */
+static void copy_authority(url *u, wbuf *w, const url *base) {
+  u->has_userinfo = base->has_userinfo;
+  u->has_password = base->has_password;
+  u->host_type = base->host_type;
+  u->port = base->port;
+  u->user = piece_begin(w);
+  put(w, base->buf + base->user.off, base->user.len);
+  piece_end(w, &u->user);
+  u->password = piece_begin(w);
+  put(w, base->buf + base->password.off, base->password.len);
+  piece_end(w, &u->password);
+  u->host = piece_begin(w);
+  put(w, base->buf + base->host.off, base->host.len);
+  piece_end(w, &u->host);
+  put_authority(u, w);
+}
+
+/*
+ * The WHATWG basic URL parser for a special scheme, with or without a base:
+ * leading and trailing C0 controls and spaces are stripped and every TAB, LF
+ * and CR removed first; '\' is '/' wherever '/' delimits.
+ */
+static int parse_url(url *u, const url *base, const char *s0, size_t len0, url_err *err) {
+  memset(u, 0, offsetof(url, buf));
+  u->buf[0] = '\0';
+  if (len0 > URL_MAX_LEN)
+    return fail(err, GUISE_E_USAGE_URL_MALFORMED, URL_MAX_LEN, "URL longer than 8192 bytes");
+  char s[URL_MAX_LEN];
+  size_t b = 0, e = len0, len = 0;
+  while (b < e && (uint8_t)s0[b] <= 0x20) b++;
+  while (e > b && (uint8_t)s0[e - 1] <= 0x20) e--;
+  for (size_t i = b; i < e; i++)
+    if (s0[i] != '\t' && s0[i] != '\n' && s0[i] != '\r') s[len++] = s0[i];
+
+  CBS in, scheme;
+  CBS_init(&in, (const uint8_t *)s, len);
+  wbuf w = {u->buf, 0, sizeof(u->buf), 0};
+  int rc;
+  int relative = 0;
+  CBS rest = in;
+  if (take_scheme(&rest, &scheme)) {
+    if (cbs_eq_nocase(&scheme, "http")) u->scheme = URL_HTTP;
+    else if (cbs_eq_nocase(&scheme, "https")) u->scheme = URL_HTTPS;
+    else return fail(err, GUISE_E_USAGE_URL_SCHEME, 0, "scheme: only http and https are supported");
+    in = rest;
+    /* "http:g" against an http base is relative; "http://g" or "https:g" is not. */
+    int slashes = CBS_len(&in) >= 2 && CBS_data(&in)[0] == '/' && CBS_data(&in)[1] == '/';
+    relative = base != NULL && base->scheme == u->scheme && !slashes;
+  } else {
+    if (base == NULL)
+      return fail(err, GUISE_E_USAGE_URL_MALFORMED, 0, "no scheme (expected http:// or https://)");
+    u->scheme = base->scheme;
+    relative = 1;
   }
-  piece_end(&w, &u->authority);
 
-  /* path-abempty [ "?" query ] [ "#" fragment ] */
+  const uint8_t *p = CBS_data(&in);
+  size_t n = CBS_len(&in);
+  int keep_base_path = 0, keep_base_query = 0, base_dir = 0;
+  if (!relative || (n >= 2 && is_slash(p[0]) && is_slash(p[1]))) {
+    rc = parse_authority(u, &w, &in, s, err);
+    if (rc != 0) return rc;
+  } else {
+    copy_authority(u, &w, base);
+    if (n == 0) keep_base_path = keep_base_query = 1;
+    else if (p[0] == '?') keep_base_path = 1;
+    else if (p[0] == '#') keep_base_path = keep_base_query = 1;
+    else if (!is_slash(p[0])) base_dir = 1;
+  }
+
+  /* path [ "?" query ] [ "#" fragment ] */
   CBS path, query, frag;
   CBS_init(&query, NULL, 0);
   CBS_init(&frag, NULL, 0);
@@ -472,17 +644,28 @@ int url_parse(url *u, const char *s, size_t len, url_err *err) {
   }
 
   u->target = piece_begin(&w);
-  if (CBS_len(&path) == 0) {
-    put_c(&w, '/');
+  const char *bt = keep_base_path || base_dir ? url_target(base) : NULL;
+  if (keep_base_path) {
+    put(&w, bt, base->path_len);
   } else {
-    char scratch[URL_MAX_LEN];
-    memcpy(scratch, CBS_data(&path), CBS_len(&path));
-    remove_dots(&w, scratch, CBS_len(&path));
-    /* Every segment was a dot segment ("/.."): the path is the root. */
-    if (!w.full && w.len == u->target.off) put_c(&w, '/');
+    size_t start = w.len;
+    const uint8_t *pp = CBS_data(&path);
+    size_t pn = CBS_len(&path);
+    if (base_dir) {
+      /* The base path without its last segment. */
+      size_t dir = base->path_len;
+      while (dir > 0 && bt[dir - 1] != '/') dir--;
+      put(&w, bt, dir > 0 ? dir - 1 : 0);
+    } else if (pn > 0 && is_slash(pp[0])) {
+      pp++, pn--;
+    }
+    put_segments(&w, start, pp, pn);
   }
   u->path_len = (uint32_t)(w.len - u->target.off);
-  if (u->has_query) {
+  if (keep_base_query && base->has_query) {
+    u->has_query = 1;
+    put(&w, bt + base->path_len, base->target.len - base->path_len);
+  } else if (u->has_query) {
     put_c(&w, '?');
     put_enc(&w, CBS_data(&query), CBS_len(&query), enc_query);
   }
@@ -498,88 +681,18 @@ int url_parse(url *u, const char *s, size_t len, url_err *err) {
   return 0;
 }
 
-/* ---- resolve ---- */
+int url_parse(url *u, const char *s, size_t len, url_err *err) {
+  if (u == NULL || (s == NULL && len > 0))
+    return fail(err, GUISE_E_USAGE_INVALID_ARGUMENT, 0, "no url or no string");
+  return parse_url(u, NULL, s, len, err);
+}
 
 int url_resolve(const url *base, const char *ref, size_t ref_len, url *out, url_err *err) {
   if (base == NULL || out == NULL || out == base || (ref == NULL && ref_len > 0))
     return fail(err, GUISE_E_USAGE_INVALID_ARGUMENT, 0, "no base, no output, or output is the base");
   if (ref_len > URL_MAX_LEN)
     return fail(err, GUISE_E_USAGE_URL_MALFORMED, URL_MAX_LEN, "reference longer than 8192 bytes");
-  int rc = check_bytes(ref, ref_len, err);
-  if (rc != 0) return rc;
-
-  /* RFC 3986 Appendix B split of the reference. */
-  CBS in, scheme, auth, path, query, frag;
-  CBS_init(&in, (const uint8_t *)ref, ref_len);
-  CBS rest = in;
-  if (take_scheme(&rest, &scheme)) {
-    /* §5.2.2 non-strict: the base's own scheme without an authority is a
-     * relative reference ("http:g"). */
-    int same = cbs_eq_nocase(&scheme, url_scheme_name(base));
-    int has_slashes = CBS_len(&rest) >= 2 && memcmp(CBS_data(&rest), "//", 2) == 0;
-    if (!same || has_slashes) return url_parse(out, ref, ref_len, err);
-    in = rest;
-  }
-  int has_auth = CBS_len(&in) >= 2 && memcmp(CBS_data(&in), "//", 2) == 0;
-  CBS_init(&auth, NULL, 0);
-  CBS_init(&query, NULL, 0);
-  CBS_init(&frag, NULL, 0);
-  if (has_auth && (!CBS_skip(&in, 2) || !CBS_get_bytes(&in, &auth, until(&in, "/?#"))))
-    return fail(err, GUISE_E_INTERNAL, 0, "authority");
-  if (!CBS_get_bytes(&in, &path, until(&in, "?#"))) return fail(err, GUISE_E_INTERNAL, 0, "path");
-  int has_query = take(&in, '?');
-  if (has_query && !CBS_get_bytes(&in, &query, until(&in, "#")))
-    return fail(err, GUISE_E_INTERNAL, 0, "query");
-  int has_frag = take(&in, '#');
-  if (has_frag) frag = in;
-
-  /* Compose T (§5.2.2) as a string and let url_parse check and normalize it:
-   * that removes the dot segments of the merged path (§5.2.4) too. */
-  char t[URL_MAX_LEN];
-  wbuf w = {t, 0, sizeof(t), 0};
-  put_str(&w, url_scheme_name(base));
-  put_str(&w, "://");
-  const char *bpath = url_target(base);
-  if (has_auth) {
-    put(&w, CBS_data(&auth), CBS_len(&auth));
-    put(&w, CBS_data(&path), CBS_len(&path));
-  } else {
-    if (base->has_userinfo) {
-      put(&w, base->buf + base->user.off, base->user.len);
-      if (base->has_password) {
-        put_c(&w, ':');
-        put(&w, base->buf + base->password.off, base->password.len);
-      }
-      put_c(&w, '@');
-    }
-    put_str(&w, url_authority(base));
-    if (CBS_len(&path) == 0) {
-      put(&w, bpath, base->path_len);
-      if (!has_query && base->has_query) {
-        put_c(&w, '?');
-        put(&w, bpath + base->path_len + 1, base->target.len - base->path_len - 1);
-      }
-    } else if (CBS_data(&path)[0] == '/') {
-      put(&w, CBS_data(&path), CBS_len(&path));
-    } else {
-      /* §5.2.3 merge: the base path up to and including its last '/'. */
-      size_t dir = base->path_len;
-      while (dir > 0 && bpath[dir - 1] != '/') dir--;
-      put(&w, bpath, dir);
-      put(&w, CBS_data(&path), CBS_len(&path));
-    }
-  }
-  if (has_query) {
-    put_c(&w, '?');
-    put(&w, CBS_data(&query), CBS_len(&query));
-  }
-  if (has_frag) {
-    put_c(&w, '#');
-    put(&w, CBS_data(&frag), CBS_len(&frag));
-  }
-  if (w.full)
-    return fail(err, GUISE_E_USAGE_URL_MALFORMED, 0, "resolved URL longer than 8192 bytes");
-  return url_parse(out, t, w.len, err);
+  return parse_url(out, base, ref, ref_len, err);
 }
 
 /* ---- accessors ---- */

@@ -1,32 +1,45 @@
 /*
- * url.h — absolute http/https URLs (a subset of RFC 3986 §3) parsed into the
- * pieces a request needs, and RFC 3986 §5.2 resolution of a reference against
- * a base (redirects).
+ * url.h — absolute http/https URLs parsed into the pieces a request needs, and
+ * resolution of a reference (a Location) against a base, both by the WHATWG
+ * URL Standard's basic URL parser for special schemes (what browsers run).
  *
- * Internal to libguise. I/O-free, no allocation: a url holds its normalized
- * pieces in a fixed buffer inside the struct, so it can be copied with memcpy
- * (pieces are offsets, not pointers).
+ * Internal to libguise. I/O-free, no allocation but libidn2's for a name that
+ * needs IDNA: a url holds its normalized pieces in a fixed buffer inside the
+ * struct, so it can be copied with memcpy (pieces are offsets, not pointers).
  *
- * What parsing normalizes, as Chrome's URL parser does (WHATWG URL standard):
- *  - the scheme and a host name are lowercased; an IPv6 literal is written in
- *    its canonical form (RFC 5952 compression, lowercase hex, no dotted tail);
- *  - a default port (80 for http, 443 for https) is dropped;
- *  - "." and ".." path segments are removed (RFC 3986 §5.2.4); an empty path
+ * What parsing does, as a browser does (WHATWG URL Standard, special schemes):
+ *  - leading and trailing C0 controls and spaces are stripped, and every TAB,
+ *    CR and LF removed (so none can reach a request line or a header);
+ *  - '\' is read as '/' wherever '/' delimits; "http:h", "http:/h",
+ *    "http:\\\\h" and "http:///h" all mean host h; against a base of the
+ *    same scheme, "http:g" is relative;
+ *  - the scheme is lowercased; a default port (80 for http, 443 for https) is
+ *    dropped, leading zeros of a port too;
+ *  - the host is percent-decoded, then mapped to ASCII by UTS #46 (libidn2,
+ *    non-transitional) when it is not plain ASCII or has an xn-- label, else
+ *    lowercased; a forbidden domain code point (space # % / : < > ? @ [ \ ] ^
+ *    |, C0 controls, DEL) refuses it; a name whose last label is a number is an
+ *    IPv4 address in any of its forms (127.1, 0x7f.1, 2130706433, octal 010),
+ *    written as a dotted quad; an IPv6 literal is written in its canonical form
+ *    (RFC 5952 compression, lowercase hex, no dotted tail);
+ *  - "." and ".." path segments, also as %2e, are applied; an empty path
  *    becomes "/";
- *  - bytes a browser percent-encodes are encoded as %XX (uppercase hex): in the
- *    path C0 controls, space, " < > ` { } DEL and every byte >= 0x80; in the
- *    query C0 controls, space, " # < > ' DEL and >= 0x80; in the userinfo the
- *    WHATWG userinfo set. '%' is never re-encoded (an existing %XX, valid or
- *    not, is kept as it is, as browsers do).
- * What parsing refuses rather than repairs (a browser would repair; a client
- * fed URLs by a program is better told):
- *  - NUL, TAB, CR and LF anywhere (WHATWG strips TAB/CR/LF silently; in a URL
- *    handed to an HTTP client they mostly mean a pasted line break or an
- *    injection attempt);
- *  - host names that are not ASCII letters, digits, '-', '.', '_' (no IDNA:
- *    give the xn-- A-label), and numeric hosts that are not a strict dotted
- *    quad (Chrome reads "127.1" and "0x7f.1" as IPv4; guise refuses them);
- *  - IPv6 zone identifiers ("[fe80::1%25eth0]").
+ *  - bytes are percent-encoded as %XX (uppercase hex) by the standard's sets:
+ *    path: C0 controls, space, " # < > ? ` { } DEL and >= 0x80; query: C0,
+ *    space, " # < > ' DEL and >= 0x80; fragment: C0, space, " < > ` DEL and
+ *    >= 0x80; userinfo: the userinfo set. '%' is never re-encoded;
+ *  - empty credentials are dropped ("http://:@h/" is "http://h/").
+ * Where guise departs from the standard (tests/unit/http/test_url_wpt.c lists
+ * the WPT cases concerned):
+ *  - port 0 is refused (nothing can be connected to on it);
+ *  - a host name over DNS's limits (253 bytes, labels of 63) is refused: it
+ *    could not be resolved;
+ *  - libidn2 checks IDNA2008's code point table (RFC 5892), stricter than
+ *    UTS #46 for symbols (U+2603 is refused; Chrome gives xn--n3h) and for
+ *    hyphens at the start or end of a non-ASCII label;
+ *  - IPv6 zone identifiers ("[fe80::1%25eth0]") are refused, as the standard
+ *    does; IPv6 text is read with inet_pton;
+ *  - only http and https are taken (any other scheme: GUISE_E_USAGE_URL_SCHEME).
  * The fragment is kept (for url_href and for redirects, RFC 9110 §10.2.2) but
  * is never part of the request-target.
  */
@@ -98,29 +111,31 @@ typedef struct url_err {
  *  GUISE_E_USAGE_URL_SCHEME     the scheme is well formed but not http/https
  *                               (compared case-insensitively);
  *  GUISE_E_USAGE_URL_MALFORMED  anything else: over URL_MAX_LEN, no scheme,
- *                               no "//", NUL/TAB/CR/LF, an empty or invalid
- *                               host, an invalid IPv4/IPv6 literal, a port
- *                               outside 1..65535, a target over URL_MAX_LEN
- *                               once percent-encoded;
+ *                               an empty or invalid host (forbidden code
+ *                               point, invalid IDNA name, a number that is
+ *                               not an IPv4 address), an invalid IPv6
+ *                               literal, a port outside 1..65535, a target
+ *                               over URL_MAX_LEN once percent-encoded;
  *  GUISE_E_USAGE_INVALID_ARGUMENT  |u| or |s| is NULL.
  * On failure |*err| (when |err| is not NULL) says where and why, and |u| holds
- * nothing usable. |s| need not be NUL-terminated; nothing of it is kept.
+ * nothing usable. |err->offset| is into |s| once its leading C0 controls and
+ * spaces and its TAB/CR/LF are removed (into |s| itself when it has none).
+ * |s| need not be NUL-terminated; a NUL inside is a byte like others
+ * (percent-encoded in the path, refused in the host); nothing of it is kept.
  */
 int url_parse(url *u, const char *s, size_t len, url_err *err);
 
 /*
- * Resolves the reference |ref[0..ref_len-1]| (absolute, network-path,
- * absolute-path, relative-path, query-only, fragment-only or empty) against
- * |base| by RFC 3986 §5.2.2 with dot-segment removal (§5.2.4), into |out|
- * (which may not be |base|). A reference with the base's scheme and no
- * authority ("http:g") is resolved as relative: the RFC's non-strict mode,
- * which is what browsers do.
+ * Resolves the reference |ref[0..ref_len-1]| against |base| by the WHATWG
+ * basic URL parser with |base| as the base URL (scheme-relative "//h",
+ * path-absolute "/p" or "\\p", relative "g", "?q", "#f", empty, or absolute),
+ * into |out| (which may not be |base|). A reference with the base's scheme
+ * and no "//" ("http:g") is relative, one with the other special scheme
+ * ("https:g" against http) is absolute (host g), as browsers read them.
  *
  * Returns 0, or the errors of url_parse for the resolved URL (e.g.
- * GUISE_E_USAGE_URL_SCHEME for "ftp://x/" or "g:h"), or
- * GUISE_E_USAGE_URL_MALFORMED when the resolved URL would be longer than
- * URL_MAX_LEN. |err->offset| is into |ref| for a NUL/TAB/CR/LF in |ref|, else
- * into the resolved URL before normalization.
+ * GUISE_E_USAGE_URL_SCHEME for "ftp://x/" or "g:h"), with |err->offset| into
+ * |ref| as url_parse's is into its string.
  */
 int url_resolve(const url *base, const char *ref, size_t ref_len, url *out, url_err *err);
 

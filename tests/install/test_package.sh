@@ -37,7 +37,7 @@ has "$dev" '^\./usr/include/guise\.h$' '^\./usr/include/guise_capture\.h$' '^\./
 if dpkg-deb --contents "$rt" | sed 's|^.* \./|./|' | grep -Eq '\.a$|\.h$|\.pc$|libguise\.so ->'; then
   fail "guise .deb carries development files"; else ok "guise .deb carries no development files"; fi
 dep=$(dpkg-deb --field "$rt" Depends)
-for lib in libuv1 libnghttp2-14 libc-ares2 libpsl5 libjansson4 libc6 libpcap0.8; do
+for lib in libuv1 libnghttp2-14 libc-ares2 libpsl5 libidn2-0 libjansson4 libc6 libpcap0.8; do
   echo "$dep" | grep -q "$lib" && ok "guise Depends names $lib" || fail "guise Depends lacks $lib: $dep"
 done
 devdep=$(dpkg-deb --field "$dev" Depends)
