@@ -323,6 +323,7 @@ int cmd_fetch(int argc, char **argv) {
   o.body_len = st.body_len;
   o.has_body = st.has_body;
   o.kind = st.kind;
+  o.referer = st.referer;
   /* -d: a form's body, as curl and a browser's form submission label it,
    * unless -H gave a Content-Type (or removed it with an empty value). The
    * profile's kind may place the field (a "content-type" in its list). */

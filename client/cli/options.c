@@ -311,6 +311,9 @@ static const cli_option options[] = {
      {"the request a browser would make: navigate, navigate-post,\n"
       "fetch, fetch-same-origin, fetch-no-cors, script, style,\n"
       "image, font, iframe (the profile's set; profiles/FORMAT.md)", NULL}},
+    {"--referer", 'e', "URL", F, STRING(referer),
+     {"the page making the request: Sec-Fetch-Site from it,\n"
+      "Referer as strict-origin-when-cross-origin sends it", NULL}},
     {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}},
     {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}},
     {"--silent", 's', NULL, F, FLAG(silent, 1), {"no error messages", NULL}},

@@ -45,7 +45,7 @@ typedef struct cli_settings {
   size_t n_operands, max_operands;
   /* guise URL */
   const char *method, *write_out, *cookie_file, *cookie_jar;
-  const char *kind; /* --kind */
+  const char *kind, *referer; /* --kind, -e */
   guise_header headers[CLI_MAX_HEADERS];
   char *header_copies[CLI_MAX_HEADERS]; /* ours: cli_settings_free */
   size_t n_headers;

@@ -321,6 +321,14 @@ typedef struct guise_request_options {
    * the navigation set. A kind the profile does not have is refused
    * (GUISE_E_USAGE_INVALID_ARGUMENT, the reason in error_detail). */
   const char *kind;
+  /* The page that makes the request (an absolute http(s) URL), as a browser's
+   * initiator: Sec-Fetch-Site becomes same-origin, same-site (registrable
+   * domain, public suffix list, same scheme) or cross-site, the worst over a
+   * redirect chain; Referer is sent as strict-origin-when-cross-origin gives it
+   * (the whole URL to its own origin, its origin elsewhere, none from https to
+   * http) unless |headers| give one; an "origin" place of the profile gets its
+   * origin. NULL: none (the profile's captured values). */
+  const char *referer;
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */

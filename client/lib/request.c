@@ -28,7 +28,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <libpsl.h>
 #include <openssl/base64.h>
+#include <pthread.h>
 #include <uv.h>
 
 #include "cookie.h"
@@ -105,6 +107,9 @@ typedef struct req {
   int refused;               /* a GUISE_E_* code: ended before it was queued */
   int kind;                  /* profile_kind_id: the header set and priority sent */
   char origin[320];          /* an Origin the profile's place gets: the URL's origin */
+  url *ref;                  /* the initiator (guise_request_options.referer), or NULL */
+  int site;                  /* its worst relation to the URLs so far: SITE_* */
+  char *referer;             /* the Referer sent to the current URL (from |ref|), or NULL */
   /* body */
   decode *dec;
   int status;
@@ -125,6 +130,8 @@ static void release(req *r, unsigned holder) {
   free(r->location);
   free(r->cookie);
   free(r->cur_url);
+  free(r->ref);
+  free(r->referer);
   free(r->auth);
   for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
   free(r->arena);
@@ -483,9 +490,49 @@ static void jar_cookie(req *r) {
   if (n) r->cookie = strdup(buf);
 }
 
+/* The initiator's relation to a URL, as Sec-Fetch-Site names it (Fetch
+ * Metadata: the worst over the request's URL list). */
+enum { SITE_SAME_ORIGIN = 1, SITE_SAME_SITE = 2, SITE_CROSS_SITE = 3 };
+static const char *const site_names[] = {"none", "same-origin", "same-site", "cross-site"};
+
+static const psl_ctx_t *site_psl;
+static pthread_once_t site_psl_once = PTHREAD_ONCE_INIT;
+static void site_psl_init(void) { site_psl = psl_latest(NULL); }
+
+static int site_of(const url *a, const url *b) {
+  if (same_origin(a, b)) return SITE_SAME_ORIGIN;
+  if (a->scheme != b->scheme) return SITE_CROSS_SITE; /* schemeful same-site */
+  const char *ha = url_host(a), *hb = url_host(b);
+  if (strcmp(ha, hb) == 0) return SITE_SAME_SITE;
+  pthread_once(&site_psl_once, site_psl_init);
+  /* An IP address or a name with no registrable domain is its own site. */
+  const char *ra = site_psl ? psl_registrable_domain(site_psl, ha) : NULL;
+  const char *rb = site_psl ? psl_registrable_domain(site_psl, hb) : NULL;
+  return ra && rb && strcmp(ra, rb) == 0 ? SITE_SAME_SITE : SITE_CROSS_SITE;
+}
+
+/* The Referer strict-origin-when-cross-origin sends from |r->ref| to the
+ * current URL (Referrer Policy 3.x): the whole URL (no fragment, no
+ * credentials) to its own origin, its origin and "/" elsewhere, nothing from
+ * https to http. Kept in r->referer (NULL: none). */
+static void ref_update(req *r) {
+  free(r->referer);
+  r->referer = NULL;
+  if (r->ref == NULL) return;
+  int s = site_of(r->ref, &r->u);
+  if (s > r->site) r->site = s;
+  if (r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) return;
+  const char *sch = url_scheme_name(r->ref), *auth = url_authority(r->ref);
+  const char *path = s == SITE_SAME_ORIGIN ? url_target(r->ref) : "/";
+  size_t need = strlen(sch) + 3 + strlen(auth) + strlen(path) + 1;
+  r->referer = malloc(need);
+  if (r->referer) snprintf(r->referer, need, "%s://%s%s", sch, auth, path);
+}
+
 static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
                             size_t cap) {
   size_t n = 0;
+  ref_update(r);
   if (r->v->prof) {
     const profile *pf = r->v->prof;
     const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
@@ -529,11 +576,38 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
    * goes there; without one it is not sent (profiles/FORMAT.md). An Origin
    * without the caller's is the URL's own origin: the kinds are captured from
    * same-origin requests (sec-fetch-site same-origin), whose Origin that is. */
+  int own_referer = 0, own_site = 0, placed = 0;
+  for (size_t i = 0; i < r->n_headers; i++) {
+    own_referer |= !strcasecmp(r->headers[i].name, "referer");
+    own_site |= !strcasecmp(r->headers[i].name, "sec-fetch-site");
+  }
+  for (size_t k = 0; k < n; k++) placed |= !strcasecmp(out[k].name, "referer");
+  /* A list with no referer place (a navigation: captured without one) takes
+   * the initiator's Referer where the profile's navigate-post, a navigation
+   * with one, has it: before the field that follows it there. */
+  if (r->referer && !own_referer && !placed && n < cap && r->v->prof) {
+    const profile_kind *np = &r->v->prof->kinds[PROFILE_KIND_NAVIGATE_POST];
+    size_t at = n;
+    for (size_t i = 0; np->present && i + 1 < np->n_h2; i++) {
+      if (strcasecmp(np->h2[i].name, "referer") != 0) continue;
+      for (size_t k = 0; k < n; k++)
+        if (!strcasecmp(out[k].name, np->h2[i + 1].name)) at = k;
+    }
+    memmove(&out[at + 1], &out[at], (n - at) * sizeof(out[0]));
+    out[at].name = h1 ? "Referer" : "referer";
+    out[at].value = r->referer;
+    n++;
+  }
   for (size_t k = 0; k < n;) {
     if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "origin") == 0) {
-      int w = snprintf(r->origin, sizeof(r->origin), "%s://%s", url_scheme_name(&r->u), url_authority(&r->u));
+      const url *o = r->ref ? r->ref : &r->u; /* the initiator's origin */
+      int w = snprintf(r->origin, sizeof(r->origin), "%s://%s", url_scheme_name(o), url_authority(o));
       if (w > 0 && (size_t)w < sizeof(r->origin)) out[k].value = r->origin;
     }
+    if (out[k].value[0] == '\0' && !own_referer && r->referer && strcasecmp(out[k].name, "referer") == 0)
+      out[k].value = r->referer;
+    if (r->ref && r->site && !own_site && strcasecmp(out[k].name, "sec-fetch-site") == 0 && out[k].value[0])
+      out[k].value = site_names[r->site];
     if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "host") != 0) {
       memmove(&out[k], &out[k + 1], (n - k - 1) * sizeof(out[0]));
       n--;
@@ -619,7 +693,7 @@ static void start_h2(req *r, pool_conn *pc) {
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
   int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL &&
-                 r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE;
+                 r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE && r->ref == NULL;
   if (prepared) {
     /* The profile's headers alone: prepared and checked once per variant. */
     hs = r->v->h2_nav;
@@ -881,7 +955,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   }
   r->n_headers = o.n_headers;
   r->o.headers = NULL;
-  r->o.proxy = r->o.cafile = r->o.profile = r->o.kind = NULL; /* the caller's strings may go */
+  r->o.proxy = r->o.cafile = r->o.profile = r->o.kind = r->o.referer = NULL; /* the caller's strings may go */
   r->o.resolve = NULL;
   r->o.n_resolve = 0;
   if (o.has_body && o.body_len) {
@@ -926,6 +1000,21 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   if (request_kind(r, o.kind, why, sizeof(why)) != 0) {
     r->refused = GUISE_E_USAGE_INVALID_ARGUMENT;
     gerr_set(&r->err, r->refused, "client", 0, "%s", why);
+  } else if (o.referer && o.referer[0]) {
+    url_err rerr;
+    r->ref = malloc(sizeof(*r->ref));
+    if (r->ref == NULL) {
+      r->refused = GUISE_E_NOMEM;
+      gerr_set(&r->err, r->refused, "client", 0, "no memory for the referer");
+    } else if (url_parse(r->ref, o.referer, strlen(o.referer), &rerr) != 0) {
+      free(r->ref);
+      r->ref = NULL;
+      r->refused = GUISE_E_USAGE_URL_MALFORMED;
+      gerr_set(&r->err, r->refused, "client", 0, "referer: not an absolute http(s) URL");
+    }
+  }
+  if (r->refused) {
+    ; /* the reason is set */
   } else if (url_basic(r) != 0) {
     r->refused = GUISE_E_NOMEM;
     gerr_set(&r->err, r->refused, "client", 0, "no memory for the URL's credentials");

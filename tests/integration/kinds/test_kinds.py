@@ -247,11 +247,87 @@ try:
     check("a GET has no content-type", dict(got_req["fields"]).get(":method") == "GET" and
           "content-type" not in dict(got_req["fields"]), got_req["fields"])
 
+    # 5. The initiator (-e): Sec-Fetch-Site and Referer. First against the headed
+    #    browser's cross-site records (page https://localhost:PORT_A/page.html, target
+    #    https://127.0.0.1:PORT_B): names in order, sec-fetch-site, Referer (the page's
+    #    origin only: strict-origin-when-cross-origin).
+    for prof, browser in PROFILES:
+        cross = {}
+        with open(os.path.join(DATA, "captures", "kinds", f"{browser}-h2.jsonl")) as f:
+            for line in f:
+                d = json.loads(line)
+                if d["target"] == "cross-site":
+                    cross.setdefault(d["kind"], d)
+        # cors fetches across sites add Origin, which the same-origin lists have no place for
+        for kind, cap in (("script", "script"), ("style", "style"), ("image", "image"), ("font", "font"),
+                          ("iframe", "iframe"), ("fetch-no-cors", "fetch-no-cors")):
+            rec = cross.get(cap)
+            check(f"{browser}: the capture has a cross-site {cap}", rec is not None)
+            if rec is None:
+                continue
+            path = f"/k{len(seen_paths)}"
+            seen_paths.append(path)
+            with open(f"{doc}{path}", "w") as f:
+                f.write("ok\n")
+            r = guise("-k", "--http2", "--profile", prof, "--kind", kind, "-e", f"https://localhost:{port}/page.html",
+                      f"{base}{path}")
+            got = h2_request(path)
+            # Fields a browser adds only across sites (sec-fetch-storage-access; Firefox's
+            # cors font's origin) have no place in the same-origin lists yet: left aside
+            # here, and named in profiles/FORMAT.md as a known difference.
+            same = {n for n, _ in capture(browser, "h2")[cap]["headers"]}
+            extra = [n for n, _ in rec["headers"] if n not in same]
+            if extra:
+                print(f"known difference: {browser} cross-site {cap} also sends {extra}")
+            want_names = [n for n, _ in rec["headers"] if not n.startswith(":") and n not in extra]
+            have_names = [n for n, _ in got["headers"] if not n.startswith(":")]
+            want_v = {n: v.replace("PORT_A", str(port)) for n, v in rec["headers"] if n in ("sec-fetch-site", "referer", "origin") and n not in extra}
+            have_v = {n: v for n, v in got["headers"] if n in ("sec-fetch-site", "referer", "origin")}
+            check(f"{prof} --kind {kind} -e (cross-site page): names, sec-fetch-site and referer as the browser's",
+                  r.returncode == 0 and have_names == want_names and have_v == want_v,
+                  f"\n  guise:   {have_names} {have_v}\n  browser: {want_names} {want_v}")
+
+    # Then same-origin, same-site (registrable domain: the public suffix list), cross-site
+    # and none, as the Fetch Metadata standard defines them; Referer as Referrer Policy's
+    # strict-origin-when-cross-origin gives it.
+    page = f"https://127.0.0.1:{port}/dir/page.html?q=1"
+    for ref, url, extra, want_site, want_ref in (
+            (page, f"{base}/form", [], "same-origin", page),
+            ("https://a.example.com/p.html", f"https://b.example.com:{port}/form",
+             ["--resolve", f"b.example.com:{port}:127.0.0.1"], "same-site", "https://a.example.com/"),
+            ("https://a.example.co.uk/p.html", f"https://b.co.uk:{port}/form",
+             ["--resolve", f"b.co.uk:{port}:127.0.0.1"], "cross-site", "https://a.example.co.uk/"),
+            (f"http://127.0.0.1:{port}/p.html", f"{base}/form", [], "cross-site", f"http://127.0.0.1:{port}/"),
+            (None, f"{base}/form", [], "same-origin", None)):
+        args = ["-k", "--http2", "--profile", "chromium-156-linux", "--kind", "image", *extra]
+        if ref:
+            args += ["-e", ref]
+        r = guise(*args, url)
+        got = dict(h2_request("/form")["headers"])
+        check(f"-e {ref} to {url}: sec-fetch-site {want_site}, referer {want_ref}",
+              r.returncode == 0 and got.get("sec-fetch-site") == want_site and got.get("referer") == want_ref,
+              (r.stderr.decode(), got.get("sec-fetch-site"), got.get("referer")))
+    # A navigation from a page: its sec-fetch-site, and the Referer where the profile's
+    # navigate-post has it (before accept-encoding in Chromium's).
+    r = guise("-k", "--http2", "--profile", "chromium-156-linux", "-e", page, f"{base}/form")
+    got = h2_request("/form")["headers"]
+    names = [n for n, _ in got if not n.startswith(":")]
+    check("navigation with -e: sec-fetch-site same-origin, referer before accept-encoding",
+          dict(got).get("sec-fetch-site") == "same-origin" and dict(got).get("referer") == page and
+          names.index("referer") + 1 == names.index("accept-encoding"), names)
+    r = guise("-k", "--http2", "--profile", "chromium-156-linux", "-H", "Referer: https://x.test/",
+              "-e", page, f"{base}/form")
+    got = dict(h2_request("/form")["headers"])
+    check("-H Referer wins over -e's", got.get("referer") == "https://x.test/", got)
+    r = guise("-k", "--http2", "--profile", "chromium-156-linux", "-e", "notaurl", f"{base}/form")
+    check("-e notaurl: refused, exit 2, named", r.returncode == 2 and "referer" in r.stderr.decode(),
+          (r.returncode, r.stderr.decode()))
+
     # 4. A POST answered 303 goes on as a GET without the body's fields (Fetch's
     #    HTTP-redirect fetch drops Content-Type with the body).
     import http.server
     import threading
-    seen = []
+    seen, hops = [], []
 
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, *a):
@@ -261,6 +337,16 @@ try:
             n = int(self.headers.get("Content-Length") or 0)
             if n:
                 self.rfile.read(n)
+            if self.path.startswith("/r"):
+                hops.append((self.path, self.headers.get("Sec-Fetch-Site"), self.headers.get("Referer")))
+                nxt = {"/r1": f"http://localhost:{self.server.server_address[1]}/r2",
+                       "/r2": f"http://127.0.0.1:{self.server.server_address[1]}/r3"}.get(self.path)
+                self.send_response(302 if nxt else 200)
+                if nxt:
+                    self.send_header("Location", nxt)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             seen.append((self.command, self.path, self.headers.get("Content-Type")))
             if self.path == "/post":
                 self.send_response(303)
@@ -280,9 +366,26 @@ try:
     try:
         r = guise("-L", "--profile", "chromium-156-linux", "-d", "a=1",
                   f"http://127.0.0.1:{srv.server_address[1]}/post")
+        hp = srv.server_address[1]
+        page = f"http://127.0.0.1:{hp}/dir/page.html"
+        r2 = guise("-L", "--http1.1", "--profile", "chromium-156-linux", "--kind", "image", "-e", page,
+                   "--resolve", f"localhost:{hp}:127.0.0.1", f"http://127.0.0.1:{hp}/r1")
+        n_before = len(hops)
+        chain = list(hops)
+        r3 = guise("--http1.1", "--profile", "chromium-156-linux", "--kind", "image", "-e",
+                   f"https://127.0.0.1:{hp}/p.html", f"http://127.0.0.1:{hp}/r3")
+        down = hops[n_before:]
     finally:
         srv.shutdown()
         srv.server_close()
+    # Fetch Metadata: the worst relation over the redirect chain; Referrer Policy: the
+    # referrer computed again for each URL.
+    check("-e and redirects same-origin -> cross-site -> same-origin: sec-fetch-site stays cross-site, "
+          "Referer the whole page to its origin, its origin elsewhere",
+          r2.returncode == 0 and chain == [("/r1", "same-origin", page), ("/r2", "cross-site", f"http://127.0.0.1:{hp}/"),
+                                          ("/r3", "cross-site", page)], (r2.stderr.decode(), chain))
+    check("-e https page to an http URL: no Referer (a downgrade), cross-site (another scheme)",
+          r3.returncode == 0 and down == [("/r3", "cross-site", None)], (r3.stderr.decode(), down))
     check("-d then 303: POST with the form's Content-Type, then GET without one",
           r.returncode == 0 and seen == [("POST", "/post", "application/x-www-form-urlencoded"), ("GET", "/done", None)],
           (r.stderr.decode(), seen))
