@@ -2,11 +2,12 @@
  * libFuzzer target: client/lib/url.c — url_parse on hostile input, then
  * url_resolve of a reference against it.
  *
- * Input: the base URL, optionally followed by LF and a reference (LF is
- * refused inside a URL, so it is a safe separator). Contract checked: a
- * refusal has a reason and an offset inside the input; an accepted URL has a
- * request-target of bytes 0x21..0x7E only, within URL_MAX_LEN, starting with
- * '/'; a non-empty host and authority; and its href parses back to itself
+ * Input: the base URL, optionally followed by LF and a reference (the first
+ * LF separates them; the parser removes any further LF, as WHATWG says).
+ * Contract checked: a refusal has a reason and an offset inside the input; an
+ * accepted URL has a request-target of bytes 0x21..0x7E only, within
+ * URL_MAX_LEN, starting with '/'; a non-empty host and an authority (the Host
+ * header) of bytes 0x21..0x7E only; and its href parses back to itself
  * (normalization is idempotent). The same holds for every resolved URL. A URL
  * with a password, redacted by guise_url_redact, parses to the same user, host
  * and request-target with the password "***".
@@ -42,6 +43,8 @@ static void check_ok(const url *u) {
     if (t[i] <= 0x20 || t[i] >= 0x7f) abort();
   if (strlen(t) != u->target.len || u->path_len > u->target.len) abort();
   if (url_host(u)[0] == '\0' || url_authority(u)[0] == '\0' || u->port == 0) abort();
+  for (const char *h = url_authority(u); *h; h++)
+    if (*h <= 0x20 || *h >= 0x7f) abort();
   long n = url_href(u, href, sizeof(href));
   if (n < 0) abort();
   if ((size_t)n > URL_MAX_LEN) return; /* encoded userinfo/fragment may outgrow the input cap */
