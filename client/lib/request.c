@@ -608,6 +608,11 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
       out[k].value = r->referer;
     if (r->ref && r->site && !own_site && strcasecmp(out[k].name, "sec-fetch-site") == 0 && out[k].value[0])
       out[k].value = site_names[r->site];
+    /* Sent by the browsers only across sites (Storage Access Headers; "none":
+     * no storage access granted, the captured value). */
+    if (out[k].value[0] == '\0' && r->site == SITE_CROSS_SITE &&
+        strcasecmp(out[k].name, "sec-fetch-storage-access") == 0)
+      out[k].value = "none";
     if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "host") != 0) {
       memmove(&out[k], &out[k + 1], (n - k - 1) * sizeof(out[0]));
       n--;
