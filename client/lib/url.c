@@ -768,23 +768,35 @@ long url_href(const url *u, char *out, size_t cap) {
   return (long)(w.len - 1);
 }
 
+static int tab_or_newline(char c) {
+  return c == '\t' || c == '\n' || c == '\r';
+}
+
 /* The password of a URL's userinfo is the text between the first ':' and the
- * last '@' of the authority, which starts after "scheme:" and its slashes (at
- * the start of the text when no slash follows a scheme) and ends at the first
- * '/', '?' or '#' — as url_parse reads it, so that what is hidden is what would
- * be sent. Any string is taken: a URL that does not parse is still written in
- * messages and records, and in doubt more is hidden, never less. */
+ * last '@' of the authority, which starts after "scheme:" and its slashes or
+ * backslashes (at the start of the text when none follows a scheme) and ends
+ * at the first '/', '?' or '#' — as url_parse reads it, leading spaces and
+ * controls and TAB/LF/CR anywhere skipped as it skips them, so that what is
+ * hidden is what would be sent. Any string is taken: a URL that does not parse
+ * is still written in messages and records, and in doubt more is hidden,
+ * never less ('\' does not end the authority here: more is hidden). */
 const char *guise_url_redact(const char *text, char *buf, size_t cap) {
   if (text == NULL) return "";
   const char *p = text;
+  while (*p != '\0' && (unsigned char)*p <= 0x20) p++;
   if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
     const char *q = p;
     while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '+' ||
-           *q == '-' || *q == '.')
+           *q == '-' || *q == '.' || tab_or_newline(*q))
       q++;
-    if (q[0] == ':' && q[1] == '/') p = q + 1; /* else "user:pw@host": no scheme */
+    const char *r = q + (q[0] == ':');
+    while (q[0] == ':' && tab_or_newline(*r)) r++;
+    if (q[0] == ':' && (*r == '/' || *r == '\\')) p = r; /* else "user:pw@host": no scheme */
+    else p = text;
+  } else {
+    p = text;
   }
-  while (*p == '/') p++;
+  while (*p == '/' || *p == '\\' || tab_or_newline(*p)) p++;
   size_t auth_len = strcspn(p, "/?#");
   const char *at = NULL;
   for (size_t i = 0; i < auth_len; i++)

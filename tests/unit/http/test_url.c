@@ -394,7 +394,26 @@ static void test_url_resolve_redirects(void) {
   CHECK(url_resolve(&u, longref, sizeof(longref), &v, &e) == GUISE_E_USAGE_URL_MALFORMED);
 }
 
+/* Every spelling url_parse reads a password from has it hidden by
+ * guise_url_redact: leading spaces and controls, TAB/LF/CR inside the scheme,
+ * backslashes for slashes (the WHATWG parser accepts them all). */
+static void test_url_redact_whatwg_forms(void) {
+  static const char *const kIn[] = {
+      "http://u:pw@h/",  " http://u:pw@h/", "\x01\x1f http://u:pw@h/", "ht\ttp://u:pw@h/",
+      "http:\t//u:pw@h/", "http:\\\\u:pw@h/", "http:/\\u:pw@h/", "http:u:pw@h/",
+      "\thttp:\n\\/u:pw@h/",
+  };
+  char buf[256];
+  for (size_t i = 0; i < sizeof(kIn) / sizeof(kIn[0]); i++) {
+    const char *in = kIn[i];
+    CHECK_MSG(url_parse(&u, in, strlen(in), NULL) == 0 && u.has_password, "\"%s\" has a password", in);
+    const char *r = guise_url_redact(in, buf, sizeof(buf));
+    CHECK_MSG(strstr(r, "pw") == NULL && strstr(r, URL_REDACTED) != NULL, "\"%s\" redacted: \"%s\"", in, r);
+  }
+}
+
 int main(void) {
+  test_url_redact_whatwg_forms();
   test_url_parse_normalizes();
   test_url_parse_refuses_with_offset();
   test_url_parse_caps();
