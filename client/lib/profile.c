@@ -680,9 +680,34 @@ int profile_kind_of(const char *name) {
   return -1;
 }
 
+/* One browser sends one identity: the user-agent and the client hints of every
+ * list (the HTTP/1.1 one, each kind's) must be the navigation h2 list's when
+ * both have the field. A profile whose image requests say another browser
+ * than its pages (a kind captured from another build, a hand edit) is refused,
+ * pointing at the field. */
+static void same_identity(walk *w, const char *key, const profile_header *list, size_t n,
+                          const profile *p) {
+  static const char *const ids[] = {"user-agent", "sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform"};
+  for (size_t i = 0; i < n && !w->failed; i++)
+    for (size_t d = 0; d < sizeof(ids) / sizeof(ids[0]); d++) {
+      if (strcasecmp(list[i].name, ids[d]) != 0) continue;
+      for (size_t k = 0; k < p->n_nav_h2; k++) {
+        if (strcasecmp(p->nav_h2[k].name, ids[d]) != 0 || strcmp(p->nav_h2[k].value, list[i].value) == 0)
+          continue;
+        push_key(w, key);
+        push_index(w, i);
+        fail_at(w, 0, "%s differs from headers.navigation.h2's (\"%.60s\"): one browser sends one", ids[d],
+                p->nav_h2[k].value);
+        pop(w);
+        pop(w);
+        return;
+      }
+    }
+}
+
 /* One kind of "headers" (format 2): {"h2": [...], "http1": [...],
  * "headers_priority": {...} | null}. */
-static void load_kind(walk *w, const jv *kj, profile_kind *k) {
+static void load_kind(walk *w, const jv *kj, profile_kind *k, const profile *p) {
   static const char *const kkeys[] = {"h2", "http1", "headers_priority", NULL};
   only_keys(w, kj, kkeys);
   if (!w->failed && jv_get(kj, "h2") == NULL) fail_at(w, 1, "a request kind needs its \"h2\" list");
@@ -690,6 +715,8 @@ static void load_kind(walk *w, const jv *kj, profile_kind *k) {
   not_empty(w, kj, "h2", "a request kind sends its browser's headers");
   k->n_h2 = header_list(w, kj, "h2", k->h2, 1, PROFILE_KIND_MAX_HEADERS);
   k->n_h1 = header_list(w, kj, "http1", k->h1, 0, PROFILE_KIND_MAX_HEADERS);
+  if (!w->failed) same_identity(w, "h2", k->h2, k->n_h2, p);
+  if (!w->failed) same_identity(w, "http1", k->h1, k->n_h1, p);
   const jv *hp = jv_get(kj, "headers_priority");
   if (hp && !w->failed) {
     if (hp->type == JV_NULL) {
@@ -819,6 +846,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
         not_empty(&w, nav, "http1", "leave the key out to use the h2 list");
         p->n_nav_h2 = header_list(&w, nav, "h2", p->nav_h2, 1, PROFILE_MAX_HEADERS);
         p->n_nav_h1 = header_list(&w, nav, "http1", p->nav_h1, 0, PROFILE_MAX_HEADERS);
+        if (!w.failed) same_identity(&w, "http1", p->nav_h1, p->n_nav_h1, p);
         pop(&w);
       }
       for (int k = 1; k < PROFILE_KIND_COUNT && !w.failed; k++) {
@@ -827,7 +855,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
         if (kj == NULL || w.failed) continue;
         push_key(&w, kn);
         if (format < 2) fail_at(&w, 1, "request kinds other than navigation need \"format\": 2");
-        else load_kind(&w, kj, &p->kinds[k]);
+        else load_kind(&w, kj, &p->kinds[k], p);
         pop(&w);
       }
       pop(&w);

@@ -108,6 +108,17 @@ static void shapes_refused(void) {
   expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"style\": {\"h2\": [[\"a\", \"b\"]],"
             " \"headers_priority\": {\"weight\": 1, \"depends_on\": @3}}}}",
             "headers.style.headers_priority.depends_on: 3 is out of range (0 to 0)");
+  /* One browser, one identity: a kind's or the HTTP/1.1 list's user-agent or
+   * client hints other than the navigation's are refused at the field. */
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"navigation\": {\"h2\": [[\"user-agent\", \"A/1\"]]},"
+            " \"image\": {\"h2\": [[\"accept\", \"*/*\"], @[\"user-agent\", \"B/2\"]]}}}",
+            "headers.image.h2[1]: user-agent differs from headers.navigation.h2's (\"A/1\"): one browser sends one");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"navigation\": {\"h2\": [[\"sec-ch-ua\", \"a\"]],"
+            " \"http1\": [[\"Host\", \"\"], @[\"sec-ch-ua\", \"b\"]]}}}",
+            "headers.navigation.http1[1]: sec-ch-ua differs from headers.navigation.h2's (\"a\"): one browser sends one");
+  expect_at("{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"navigation\": {\"h2\": [[\"user-agent\", \"A/1\"]]},"
+            " \"font\": {\"h2\": [[\"accept\", \"*/*\"]], \"http1\": [@[\"User-Agent\", \"A/2\"]]}}}",
+            "headers.font.http1[0]: user-agent differs from headers.navigation.h2's (\"A/1\"): one browser sends one");
   {
     char many[4096];
     size_t at = (size_t)snprintf(many, sizeof(many), "{\"format\": 2, \"name\": \"x\", \"tls\": {}, \"headers\": {\"script\": {\"h2\": [");

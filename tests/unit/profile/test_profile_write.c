@@ -93,7 +93,7 @@ static const char kFull[] =
     "  \"first_stream_id\": 7, \"pseudo_headers\": [\":path\", \":scheme\", \":method\", \":authority\"],\n"
     "  \"cookie_crumbs\": true, \"wait_for_server_settings\": true},\n"
     " \"headers\": {\"navigation\": {\"h2\": [[\"user-agent\", \"x \\\"y\\\"\\tz\\\\\"], [\"host\", \"\"]],\n"
-    "  \"http1\": [[\"Host\", \"\"], [\"User-Agent\", \"x\"], [\"X-Odd\", \"\\u00ff\"]]}},\n"
+    "  \"http1\": [[\"Host\", \"\"], [\"X-Agent\", \"x\"], [\"X-Odd\", \"\\u00ff\"]]}},\n"
     " \"expected\": {\"ja4\": \"a\", \"ja3\": \"b\", \"ja3n\": \"c\", \"akamai\": \"d\", \"peetprint\": \"e\",\n"
     "  \"source\": \"f g\"}}\n";
 
