@@ -446,8 +446,7 @@ int cmd_fetch(int argc, char **argv) {
                     "malformed or unsupported proxy URL");
       } else if (e == GUISE_E_USAGE_URL_MALFORMED && host_not_ascii(urls[i])) {
         usage_error("URL", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
-                    "internationalised host names are not supported; use the "
-                                    "punycode form (xn--...)");
+                    "the host is not a valid internationalised domain name (IDNA, UTS #46)");
       } else {
         fprintf(stderr, "guise: %s: %s (%s)\n", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
                 guise_strerror(e), guise_err_name(e));

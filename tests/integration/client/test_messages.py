@@ -196,10 +196,23 @@ with tempfile.TemporaryDirectory() as tmp:
                   r.returncode == 2 and r.stderr.startswith(b"guise: " + name) and clean(r.stderr)
                   and b"secret" not in r.stderr, (r.returncode, r.stderr))
         check("... and none of them connected", not accepted, len(accepted))
-        r = guise("http://b\u00fccher.example/", timeout=10)
-        check("a host name in Unicode: exit 2, 'internationalised host names are not supported', punycode hint",
-              r.returncode == 2 and b"internationalised host names are not supported" in r.stderr
-              and b"xn--" in r.stderr, (r.returncode, r.stderr))
+        # A host name in Unicode is converted as a browser does (UTS #46, punycode);
+        # one that is no valid international name is a usage error before any DNS.
+        r = guise("http://\ufdd0zyx.example/", timeout=10)
+        check("a host name that is no valid international name: exit 2, named, no DNS query",
+              r.returncode == 2 and b"internationali" in r.stderr and b"DNS" not in r.stderr,
+              (r.returncode, r.stderr))
+        heads = []
+
+        def record_head(c):
+            heads.append(read_head(c))
+            c.sendall(ok_reply)
+        port, _ = serve(record_head)
+        r = guise("http://b\u00fccher.example:%d/" % port, "--resolve",
+                  "xn--bcher-kva.example:%d:127.0.0.1" % port, timeout=10)
+        check("a host name in Unicode goes out as punycode: Host xn--bcher-kva.example",
+              r.returncode == 0 and len(heads) == 1 and
+              (b"\r\nHost: xn--bcher-kva.example:%d\r\n" % port) in heads[0], (r.returncode, r.stderr, heads))
         env = dict(os.environ, http_proxy="gopher://127.0.0.1:70")
         r = subprocess.run([GUISE, "http://www.guise.test/", "--resolve", f"www.guise.test:80:127.0.0.1"],
                            capture_output=True, timeout=10, env=env)
