@@ -699,6 +699,9 @@ static void start_h2(req *r, pool_conn *pc) {
   size_t n = 0;
   int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL &&
                  r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE && r->ref == NULL;
+  /* The prepared list sends every field as written: not one with a place (an
+   * empty value), which merge_headers fills or leaves out. */
+  for (size_t i = 0; prepared && i < r->v->n_h2_nav; i++) prepared = r->v->h2_nav[i].value_len != 0;
   if (prepared) {
     /* The profile's headers alone: prepared and checked once per variant. */
     hs = r->v->h2_nav;

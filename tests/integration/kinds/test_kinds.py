@@ -222,6 +222,20 @@ try:
                 if any(n.lower() == "origin" for n, _ in want_rec["headers"]):
                     check(f"{what}: Origin is the URL's origin", have["origin"] == base_for(proto), have["origin"])
 
+    # A place in the navigation list: filled (origin) or left out (referer) on the
+    # plain request too, which takes the list prepared once per profile otherwise.
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "profiles",
+                           "chromium-156-linux.json")) as f:
+        pj = json.load(f)
+    pj["name"] = "places"
+    pj["headers"]["navigation"]["h2"][0:0] = [["origin", ""], ["referer", ""]]
+    with open(f"{tmp}/places.json", "w") as f:
+        json.dump(pj, f)
+    r = guise("-k", "--http2", "--profile", f"{tmp}/places.json", f"{base}/s0.css")
+    got = h2_request("/s0.css")["headers"]
+    check("navigation places with no -H: origin is the URL's, no referer field",
+          r.returncode == 0 and dict(got).get("origin") == base and "referer" not in dict(got), (r.stderr.decode(), got))
+
     # 2. A kind the profile lacks, an unknown kind: refused, nothing sent.
     before = len(requests(open(log).read()))
     r = guise("-k", "--http2", "--profile", "chrome-150", "--kind", "image", f"{base}/s0.css")
