@@ -500,6 +500,8 @@ typedef struct guise_job {
   const char *meta;              /* a JSON value echoed as "meta", or NULL */
   unsigned long long line;       /* input line, for the record; 0: none */
   int http_version;              /* 0: the batch's; 1: HTTP/1.1 only; 2: HTTP/2 only */
+  const char *kind;              /* request kind (guise_request_options.kind); NULL: as there */
+  const char *referer;           /* the initiator's URL (guise_request_options.referer); NULL: none */
 } guise_job;
 
 enum { GUISE_BODY_DISCARD = 0, GUISE_BODY_TEXT = 1, GUISE_BODY_BASE64 = 2, GUISE_BODY_DIR = 3 };

@@ -63,7 +63,7 @@ typedef struct bjob {
   bs_job sched;                  /* its queue (staged, inbox, ready, parked, delayed) and host */
   worker *w;
   /* every string of the job follows the struct, in the same allocation */
-  const char *id, *url, *method, *profile, *proxy, *meta;
+  const char *id, *url, *method, *profile, *proxy, *meta, *kind, *referer;
   guise_header *headers;
   size_t n_headers;
   unsigned char *body;
@@ -437,6 +437,8 @@ static void start(worker *w, bjob *j) {
   o.has_body = j->has_body;
   o.profile = j->profile;
   o.proxy = j->proxy;
+  o.kind = j->kind;
+  o.referer = j->referer;
   o.max_time_ms = b->o.max_time_ms ? b->o.max_time_ms : BATCH_DEFAULT_MAX_TIME;
   /* Not the wait for one of the origin's connections: jobs queued behind slow
    * ones would time out without having been sent (a chaos run lost 290 of
@@ -803,7 +805,8 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   /* One allocation for the strings, one for the job. */
   size_t need = 0;
 #define LEN(s) ((s) ? strlen(s) + 1 : 0)
-  need += LEN(jb.id) + LEN(jb.url) + LEN(jb.method) + LEN(jb.profile) + LEN(jb.proxy) + LEN(jb.meta);
+  need += LEN(jb.id) + LEN(jb.url) + LEN(jb.method) + LEN(jb.profile) + LEN(jb.proxy) + LEN(jb.meta) +
+          LEN(jb.kind) + LEN(jb.referer);
   for (size_t i = 0; i < jb.n_headers; i++) need += LEN(jb.headers[i].name) + LEN(jb.headers[i].value);
 #undef LEN
   need += jb.n_headers * sizeof(guise_header) + (jb.has_body ? jb.body_len : 0) + 16;
@@ -840,6 +843,8 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   KEEP(j->profile, jb.profile);
   KEEP(j->proxy, jb.proxy);
   KEEP(j->meta, jb.meta);
+  KEEP(j->kind, jb.kind);
+  KEEP(j->referer, jb.referer);
   for (size_t i = 0; i < jb.n_headers; i++) {
     KEEP(j->headers[i].name, jb.headers[i].name);
     KEEP(j->headers[i].value, jb.headers[i].value);

@@ -79,9 +79,9 @@ static long b64_in_place(char *s, size_t n) {
 
 /* ---- the job ---------------------------------------------------------------------- */
 
-enum { K_ID, K_URL, K_METHOD, K_PROFILE, K_PROXY, K_HEADERS, K_BODY, K_BODY64, K_HTTP, K_META, K_N };
-static const char *const job_keys[K_N] = {"id", "url", "method", "profile", "proxy",
-                                          "headers", "body", "body_base64", "http", "meta"};
+enum { K_ID, K_URL, K_METHOD, K_PROFILE, K_PROXY, K_HEADERS, K_BODY, K_BODY64, K_HTTP, K_META, K_KIND, K_REFERER, K_N };
+static const char *const job_keys[K_N] = {"id",   "url",         "method", "profile", "proxy", "headers",
+                                          "body", "body_base64", "http",   "meta",    "kind",  "referer"};
 
 /* A string field's value, or null (left NULL). */
 static int str_field(jread *r, const char *key, const char **out, char *err, size_t errlen) {
@@ -220,6 +220,8 @@ static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char
       case K_METHOD: e = str_field(r, "method", &job->method, err, errlen); break;
       case K_PROFILE: e = str_field(r, "profile", &job->profile, err, errlen); break;
       case K_PROXY: e = str_field(r, "proxy", &job->proxy, err, errlen); break;
+      case K_KIND: e = str_field(r, "kind", &job->kind, err, errlen); break;
+      case K_REFERER: e = str_field(r, "referer", &job->referer, err, errlen); break;
       case K_HEADERS: e = headers_field(r, r_store, job, err, errlen); break;
       case K_BODY:
         if (jread_null(r)) break;

@@ -222,6 +222,56 @@ try:
                 if any(n.lower() == "origin" for n, _ in want_rec["headers"]):
                     check(f"{what}: Origin is the URL's origin", have["origin"] == base_for(proto), have["origin"])
 
+    # 1b. The same kinds as batch jobs ("kind", "referer"), mixed in one run over one
+    #     HTTP/2 connection: each stream as the browser's; a kind the profile lacks
+    #     gives that job an error record and the others go on.
+    recs = capture("chromium", "h2")
+    jobs, want_by_path = [], {}
+    for kind, cap in KINDS:
+        rec = recs.get(cap)
+        if rec is None or rec["method"] != "GET":
+            continue
+        path = f"/b{len(seen_paths)}"
+        seen_paths.append(path)
+        with open(f"{doc}{path}", "w") as f:
+            f.write("ok\n")
+        job = {"id": kind, "url": f"{base}{path}", "kind": kind}
+        if any(n.lower() == "referer" for n, _ in rec["headers"]):
+            job["referer"] = f"{base}/page.html"
+        jobs.append(job)
+        want_by_path[path] = (kind, rec)
+    jobs.append({"id": "nokind", "url": f"{base}/s0.css", "kind": "no-such-kind"})
+    with open(f"{tmp}/jobs.jsonl", "w") as f:
+        f.write("".join(json.dumps(j) + "\n" for j in jobs))
+    r = subprocess.run([GUISE, "batch", "-k", "--http2", "--profile", "chromium-156-linux", "--progress", "never",
+                        "--connections-per-host", "1", f"{tmp}/jobs.jsonl"], capture_output=True, timeout=60)
+    out = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
+    by_id = {o["id"]: o for o in out}
+    check(f"batch with {len(jobs)} jobs of mixed kinds: one record each",
+          r.returncode == 0 and sorted(by_id) == sorted(j["id"] for j in jobs), (r.returncode, r.stderr.decode(), out))
+    check("batch: a kind the profile lacks is that job's error record",
+          by_id.get("nokind", {}).get("error") == "USAGE_INVALID_ARGUMENT", by_id.get("nokind"))
+    time.sleep(0.3)
+    # Streams open at once chain as Chromium chains them (h2 "chain"; a Debian
+    # chromium 156 page with six stylesheets: test_stream_chain): each depends on the
+    # newest open stream whose weight is at least its own, else on 0; the captures
+    # were made one request at a time, so their depends_on is 0 and only weight and
+    # exclusive are the browser's here.
+    streams = {dict(v["fields"]).get(":path"): (k[1], v["prio"]) for k, v in requests(open(log).read()).items()}
+    weights = {sid: pr[1] for sid, pr in streams.values() if isinstance(pr, tuple)}
+    for path, (kind, rec) in want_by_path.items():
+        got = h2_request(path)
+        want, have = shape(rec, "h2"), shape(got, "h2")
+        sid, pr = streams.get(path, (None, None))
+        dep = pr[0] if isinstance(pr, tuple) else None
+        chained = dep == 0 or (dep in weights and dep < sid and weights[dep] >= weights.get(sid, 0))
+        check(f"batch job kind {kind}: status 200, fields, values, weight and exclusive as the browser's, "
+              f"depends on 0 or an earlier stream at least as heavy",
+              by_id.get(kind, {}).get("status") == 200 and have["names"] == want["names"]
+              and have["values"] == want["values"] and have["prio"] is not None and want["prio"] is not None
+              and have["prio"][:2] == want["prio"][:2] and chained,
+              f"\n  guise:   {have} stream {sid}\n  browser: {want}")
+
     # A place in the navigation list: filled (origin) or left out (referer) on the
     # plain request too, which takes the list prepared once per profile otherwise.
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "profiles",
