@@ -183,6 +183,30 @@ def run(echo, base):
             check("raise_for_status on 503 raises HTTPStatusError", e.response.status_code == 503)
         check("Headers: case-insensitive", r.headers["CONTENT-LENGTH"] == "4", r.headers)
 
+    # Request kinds (kind=, referer=): the profile's header set for an image, as the
+    # headed Debian chromium 156 sent it over HTTP/1.1 (tests/data/captures/kinds).
+    cap_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "captures", "kinds",
+                            "chromium-http1.jsonl")
+    want = None
+    for line in open(cap_file):
+        d = json.loads(line)
+        if d["kind"] == "image" and d["target"] == "same-origin":
+            want = {k.lower(): v for k, v in d["headers"]}
+    keys = ("accept", "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site", "user-agent")
+    with guise.Client(profile="chromium-156-linux") as c:
+        r = c.get(base + "/echo", kind="image", referer=base + "/page.html")
+        got = {k.lower(): v for k, v in r.json()["headers"]}
+        check("kind='image', referer=: accept, sec-fetch-*, user-agent as the headed chromium 156's image request",
+              want is not None and all(got.get(k) == want.get(k) for k in keys),
+              {k: (got.get(k), want and want.get(k)) for k in keys})
+        check("... and the Referer is the initiator's page (same origin: the whole URL)",
+              got.get("referer") == base + "/page.html", got.get("referer"))
+        try:
+            c.get(base + "/echo", kind="no-such-kind")
+            check("an unknown kind raises UsageError", False)
+        except guise.UsageError:
+            check("an unknown kind raises UsageError", True)
+
     # -- errors: the right class
     def raises(what, cls, fn):
         try:

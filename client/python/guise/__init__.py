@@ -550,7 +550,7 @@ class _Base:
     def _submit(self, method: str, url: str, is_async: bool, *, params=None, headers=None,
                 data=None, json=None, content=None, files=None, cookies=None, timeout=...,
                 follow_redirects=None, profile=None, proxy=None, verify=None, http_version=...,
-                resolve=None, max_body=None, stream=False) -> tuple[int, str]:
+                resolve=None, max_body=None, stream=False, kind=None, referer=None) -> tuple[int, str]:
         if self._closed:
             raise ResourceError(-1103, "CANCELLED", "resource", "the client is closed")
         d = self._defaults
@@ -584,7 +584,7 @@ class _Base:
                                         insecure, d["cacert"], _HTTP_VERSIONS[hv], bool(follow),
                                         int(d["max_redirects"]), connect_ms, total_ms,
                                         int(d["max_body"] if max_body is None else max_body),
-                                        list(resolve) if resolve else None, stream)
+                                        list(resolve) if resolve else None, stream, kind, referer)
         except _guise.Error as e:
             raise _error(*e.args, full) from None
         return token, full
@@ -628,13 +628,16 @@ class Client(_Base):
     order kept), data (bytes, str, or a dict/pairs: form-urlencoded), json, content,
     files (multipart: name -> file object, bytes, str or (filename, content[, type])),
     cookies (the request's Cookie field), timeout, follow_redirects, profile, proxy,
-    verify, http_version ("1.1", "2"), resolve. stream(method, url, ...) reads a big
+    verify, http_version ("1.1", "2"), resolve, kind (the request kind, as --kind:
+    "script", "image", "fetch", ...), referer (the initiator's URL, as -e).
+    stream(method, url, ...) reads a big
     body piece by piece with bounded memory. Errors: guise.GuiseError subclasses.
     """
 
     def request(self, method: str, url: str, **kw) -> Response:
         """One request; keywords: params, headers, data, json, content, files, cookies,
-        timeout, follow_redirects, profile, proxy, verify, http_version, resolve."""
+        timeout, follow_redirects, profile, proxy, verify, http_version, resolve, kind,
+        referer."""
         token, full = self._submit(method, url, False, **kw)
         try:
             result = self._engine.wait(token)

@@ -6,7 +6,8 @@ connection a spider opens carries a real browser's TLS and HTTP/2 fingerprint.
                          "http": "guise.scrapy.DownloadHandler"}
     GUISE_PROFILE = "chrome"              # optional; guise.DEFAULT_PROFILE otherwise
 
-Per request: meta["guise_profile"] (another profile), meta["proxy"] (Scrapy's
+Per request: meta["guise_profile"] (another profile), meta["guise_kind"] (the
+request kind, as --kind), meta["proxy"] (Scrapy's
 own key, with the Proxy-Authorization its HttpProxyMiddleware sets folded back
 into the proxy URL), meta["download_timeout"], meta["download_maxsize"].
 Other settings: GUISE_VERIFY (default True), GUISE_CACERT, GUISE_RESOLVE (a list
@@ -169,7 +170,7 @@ class DownloadHandler:
                 request.method, request.url, True, headers=headers,
                 content=request.body if request.body else None,
                 timeout=min(float(timeout), 86400.0) if timeout else None,
-                profile=meta.get("guise_profile"), proxy=proxy or None,
+                profile=meta.get("guise_profile"), proxy=proxy or None, kind=meta.get("guise_kind"),
                 max_body=int(maxsize) if maxsize else 0)
         except Exception as e:  # noqa: BLE001  (a bad URL or option: the request's failure)
             return defer.fail(e)

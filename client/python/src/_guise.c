@@ -658,7 +658,7 @@ static void Engine_dealloc(Engine *e) {
 
 /* submit(method, url, headers, body, is_async, profile, proxy, insecure, cafile,
  *        http_version, follow_redirects, max_redirects, connect_timeout_ms,
- *        max_time_ms, max_body, resolve) -> token
+ *        max_time_ms, max_body, resolve[, stream, kind, referer]) -> token
  * headers: a sequence of (name, value) str pairs, in order; body: bytes or None. */
 static PyObject *Engine_submit(Engine *e, PyObject *args) {
   PyObject *method, *url, *headers, *body, *profile, *proxy, *cafile, *resolve;
@@ -666,9 +666,10 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   unsigned max_redirects, cto, mto;
   unsigned long long max_body;
   int streaming = 0;
-  if (!PyArg_ParseTuple(args, "OOOOpOOpOipIIIKO|p", &method, &url, &headers, &body, &is_async,
+  PyObject *kind = Py_None, *referer = Py_None;
+  if (!PyArg_ParseTuple(args, "OOOOpOOpOipIIIKO|pOO", &method, &url, &headers, &body, &is_async,
                         &profile, &proxy, &insecure, &cafile, &http_version, &follow,
-                        &max_redirects, &cto, &mto, &max_body, &resolve, &streaming))
+                        &max_redirects, &cto, &mto, &max_body, &resolve, &streaming, &kind, &referer))
     return NULL;
   if (!e->started || e->client_err) {
     PyErr_SetString(PyExc_RuntimeError, "the engine is not running");
@@ -683,10 +684,11 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   const char **all = NULL;
   const char ***alldst = NULL;
   guise_request_options_init(&r->o);
-  const char *s[5];
+  enum { NS = 7 }; /* the request's own strings, before the headers' */
+  const char *s[NS];
   if (opt_str(method, "method", &s[0]) || opt_str(url, "url", &s[1]) ||
       opt_str(profile, "profile", &s[2]) || opt_str(proxy, "proxy", &s[3]) ||
-      opt_str(cafile, "cacert", &s[4]))
+      opt_str(cafile, "cacert", &s[4]) || opt_str(kind, "kind", &s[5]) || opt_str(referer, "referer", &s[6]))
     goto fail;
   if (s[1] == NULL) {
     PyErr_SetString(PyExc_TypeError, "url is required");
@@ -696,7 +698,7 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   if (hfast == NULL) goto fail;
   Py_ssize_t nh = PySequence_Fast_GET_SIZE(hfast);
   if (str_list(resolve, "resolve", &rfast, &rv, &rn)) goto fail;
-  size_t n = 5 + 2 * (size_t)nh + rn;
+  size_t n = NS + 2 * (size_t)nh + rn;
   all = calloc(n, sizeof(char *));
   alldst = calloc(n, sizeof(char **));
   r->hdrs = calloc(nh ? (size_t)nh : 1, sizeof(guise_header));
@@ -705,8 +707,9 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
     PyErr_NoMemory();
     goto fail;
   }
-  const char **od[5] = {&r->o.method, &r->o.url, &r->o.profile, &r->o.proxy, &r->o.cafile};
-  for (int i = 0; i < 5; i++) {
+  const char **od[NS] = {&r->o.method, &r->o.url,  &r->o.profile, &r->o.proxy,
+                         &r->o.cafile, &r->o.kind, &r->o.referer};
+  for (int i = 0; i < NS; i++) {
     all[i] = s[i];
     alldst[i] = od[i];
   }
@@ -716,19 +719,19 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
       PyErr_SetString(PyExc_TypeError, "headers must be (name, value) pairs");
       goto fail;
     }
-    if (opt_str(PyTuple_GET_ITEM(pair, 0), "a header name", &all[5 + 2 * i]) ||
-        opt_str(PyTuple_GET_ITEM(pair, 1), "a header value", &all[5 + 2 * i + 1]))
+    if (opt_str(PyTuple_GET_ITEM(pair, 0), "a header name", &all[NS + 2 * i]) ||
+        opt_str(PyTuple_GET_ITEM(pair, 1), "a header value", &all[NS + 2 * i + 1]))
       goto fail;
-    if (all[5 + 2 * i] == NULL || all[5 + 2 * i + 1] == NULL) {
+    if (all[NS + 2 * i] == NULL || all[NS + 2 * i + 1] == NULL) {
       PyErr_SetString(PyExc_TypeError, "a header name or value is None");
       goto fail;
     }
-    alldst[5 + 2 * i] = &r->hdrs[i].name;
-    alldst[5 + 2 * i + 1] = &r->hdrs[i].value;
+    alldst[NS + 2 * i] = &r->hdrs[i].name;
+    alldst[NS + 2 * i + 1] = &r->hdrs[i].value;
   }
   for (size_t i = 0; i < rn; i++) {
-    all[5 + 2 * nh + i] = rv[i];
-    alldst[5 + 2 * nh + i] = &r->resolve[i];
+    all[NS + 2 * nh + i] = rv[i];
+    alldst[NS + 2 * nh + i] = &r->resolve[i];
   }
   r->strings = pack_strings(all, alldst, n);
   if (r->strings == NULL) {
