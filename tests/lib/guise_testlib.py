@@ -13,6 +13,7 @@ environment (GUISE_TESTLIB_OWNERS) and is found in /proc by it. A ctest run
 checks the rest (tests/lib/leftovers.py, docs/TESTING.md).
 """
 import atexit
+import http.server
 import os
 import signal
 import socket
@@ -240,6 +241,23 @@ def accept_loop(srv, handle, seconds=30):
             threading.Thread(target=handle, args=(c,), daemon=True).start()
 
     threading.Thread(target=loop, daemon=True).start()
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A loopback HTTP/1.1 test server's handler base: no access log, and
+    reply(status, body, headers) with a Content-Length. Subclasses add do_GET etc."""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def h2_frame(ftype, flags, stream, payload=b""):

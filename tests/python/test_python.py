@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from guise_testlib import check, free_port, wait_port, finish  # noqa: E402
+from guise_testlib import QuietHandler, check, free_port, wait_port, finish  # noqa: E402
 
 import guise  # noqa: E402
 
@@ -32,19 +32,7 @@ def expected(profile):
     return json.loads(r.stdout)["expected"]
 
 
-class Site(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def reply(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class Site(QuietHandler):
 
     def do_GET(self):
         if self.path == "/set":
