@@ -423,21 +423,27 @@ static int opt_str(PyObject *o, const char *what, const char **out) {
   return 0;
 }
 
-/* Copies |n| strings into one malloc'd block; |dst[i]| point into it (NULL stays NULL). */
-static char *pack_strings(const char **src, const char ***dst, size_t n) {
+/* Copies |n| strings and a list of |nl| more into one malloc'd block: |*dst[i]|
+ * and |list_out[j]| point into it (NULL stays NULL). */
+static char *pack_strings(const char **src, const char ***dst, size_t n, const char **list,
+                          const char **list_out, size_t nl) {
   size_t total = 1;
-  for (size_t i = 0; i < n; i++)
-    if (src[i]) total += strlen(src[i]) + 1;
+  for (size_t i = 0; i < n + nl; i++) {
+    const char *v = i < n ? src[i] : list[i - n];
+    if (v) total += strlen(v) + 1;
+  }
   char *block = malloc(total), *p = block;
   if (block == NULL) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    if (src[i] == NULL) {
-      *dst[i] = NULL;
+  for (size_t i = 0; i < n + nl; i++) {
+    const char *v = i < n ? src[i] : list[i - n];
+    const char **to = i < n ? dst[i] : &list_out[i - n];
+    if (v == NULL) {
+      *to = NULL;
       continue;
     }
-    size_t l = strlen(src[i]) + 1;
-    memcpy(p, src[i], l);
-    *dst[i] = p;
+    size_t l = strlen(v) + 1;
+    memcpy(p, v, l);
+    *to = p;
     p += l;
   }
   return block;
@@ -496,28 +502,8 @@ static int Engine_init(Engine *e, PyObject *args, PyObject *kw) {
   const char **dst[6] = {&e->co.profile, &e->co.proxy, &e->co.cafile, &e->co.dns_servers,
                          &e->co.cookie_file, &e->co.proxy_cafile};
   /* The resolve entries go into the same block, after the six options. */
-  const char **all = calloc(6 + rn, sizeof(char *));
-  const char ***alldst = calloc(6 + rn, sizeof(char **));
   e->opt_resolve = calloc(rn ? rn : 1, sizeof(char *));
-  if (all == NULL || alldst == NULL || e->opt_resolve == NULL) {
-    free(all);
-    free(alldst);
-    Py_XDECREF(rfast);
-    free(rv);
-    PyErr_NoMemory();
-    return -1;
-  }
-  for (int i = 0; i < 6; i++) {
-    all[i] = s[i];
-    alldst[i] = dst[i];
-  }
-  for (size_t i = 0; i < rn; i++) {
-    all[6 + i] = rv[i];
-    alldst[6 + i] = &e->opt_resolve[i];
-  }
-  e->opt_strings = pack_strings(all, alldst, 6 + rn);
-  free(all);
-  free(alldst);
+  e->opt_strings = e->opt_resolve ? pack_strings(s, dst, 6, rv, e->opt_resolve, rn) : NULL;
   Py_XDECREF(rfast);
   free(rv);
   if (e->opt_strings == NULL) {
@@ -698,7 +684,7 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
   if (hfast == NULL) goto fail;
   Py_ssize_t nh = PySequence_Fast_GET_SIZE(hfast);
   if (str_list(resolve, "resolve", &rfast, &rv, &rn)) goto fail;
-  size_t n = NS + 2 * (size_t)nh + rn;
+  size_t n = NS + 2 * (size_t)nh;
   all = calloc(n, sizeof(char *));
   alldst = calloc(n, sizeof(char **));
   r->hdrs = calloc(nh ? (size_t)nh : 1, sizeof(guise_header));
@@ -729,11 +715,7 @@ static PyObject *Engine_submit(Engine *e, PyObject *args) {
     alldst[NS + 2 * i] = &r->hdrs[i].name;
     alldst[NS + 2 * i + 1] = &r->hdrs[i].value;
   }
-  for (size_t i = 0; i < rn; i++) {
-    all[NS + 2 * nh + i] = rv[i];
-    alldst[NS + 2 * nh + i] = &r->resolve[i];
-  }
-  r->strings = pack_strings(all, alldst, n);
+  r->strings = pack_strings(all, alldst, n, rv, r->resolve, rn);
   if (r->strings == NULL) {
     PyErr_NoMemory();
     goto fail;
@@ -1618,23 +1600,9 @@ static int Batch_init(Batch *bt, PyObject *args, PyObject *kw) {
     free(rv);
     return -1;
   }
-  const char **all = calloc(5 + rn, sizeof(char *));
-  const char ***dst = calloc(5 + rn, sizeof(char **));
+  const char **od[5] = {&o.profile, &o.proxy, &o.cafile, &o.dns_servers, &o.body_dir};
   bt->opt_resolve = calloc(rn ? rn : 1, sizeof(char *));
-  if (all && dst && bt->opt_resolve) {
-    const char **od[5] = {&o.profile, &o.proxy, &o.cafile, &o.dns_servers, &o.body_dir};
-    for (int i = 0; i < 5; i++) {
-      all[i] = s[i];
-      dst[i] = od[i];
-    }
-    for (size_t i = 0; i < rn; i++) {
-      all[5 + i] = rv[i];
-      dst[5 + i] = &bt->opt_resolve[i];
-    }
-    bt->opt_strings = pack_strings(all, dst, 5 + rn);
-  }
-  free(all);
-  free(dst);
+  if (bt->opt_resolve) bt->opt_strings = pack_strings(s, od, 5, rv, bt->opt_resolve, rn);
   Py_XDECREF(rfast);
   free(rv);
   if (bt->opt_strings == NULL) {
