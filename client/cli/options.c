@@ -267,62 +267,66 @@ static int set_progress(cli_settings *s, const cli_option *o, const char *as, co
 #define NUMBER(f, lo, hi) set_number, AT(f), lo, hi
 #define CALL(fn) fn, 0, 0, 0
 
+/* A row without its group (the last field) is CLI_G_OTHER: allowed, so that
+ * a row written before the field existed keeps compiling. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const cli_option options[] = {
     /* both commands */
     {"--output", 'o', "FILE", F | B, STRING(output),
-     {"write the body to FILE", "records (JSONL) to FILE instead of stdout"}},
+     {"write the body to FILE", "records (JSONL) to FILE instead of stdout"}, CLI_G_OUTPUT},
     {"--insecure", 'k', NULL, F | B, FLAG(insecure, 1),
-     {"do not check the server's certificate (not the proxy's)", NULL}},
-    {"--cacert", 0, "FILE", F | B, STRING(cafile), {"trust anchors instead of the system bundle", NULL}},
+     {"do not check the server's certificate (not the proxy's)", NULL}, CLI_G_TLS},
+    {"--cacert", 0, "FILE", F | B, STRING(cafile), {"trust anchors instead of the system bundle", NULL}, CLI_G_TLS},
     {"--proxy-insecure", 0, NULL, F | B, FLAG(proxy_insecure, 1),
-     {"do not check an https:// proxy's certificate", NULL}},
-    {"--proxy-cacert", 0, "FILE", F | B, STRING(proxy_cafile), {"trust anchors for an https:// proxy", NULL}},
-    {"--http1.1", 0, NULL, F | B, FLAG(http_version, 1), {"HTTP/1.1 only", NULL}},
-    {"--http2", 0, NULL, F | B, FLAG(http_version, 2), {"HTTP/2 only (prior knowledge for http://)", NULL}},
-    {"--http2-prior-knowledge", 0, NULL, F, FLAG(http_version, 2), {NULL, NULL}}, /* curl's name */
-    {"--resolve", 0, "H:P:ADDR", F | B, CALL(set_resolve), {"use ADDR for host H and port P", NULL}},
-    {"--dns-servers", 0, "LIST", F | B, CALL(set_dns_servers), {"DNS servers instead of /etc/resolv.conf", NULL}},
+     {"do not check an https:// proxy's certificate", NULL}, CLI_G_PROXY},
+    {"--proxy-cacert", 0, "FILE", F | B, STRING(proxy_cafile), {"trust anchors for an https:// proxy", NULL}, CLI_G_PROXY},
+    {"--http1.1", 0, NULL, F | B, FLAG(http_version, 1), {"HTTP/1.1 only", NULL}, CLI_G_HTTP},
+    {"--http2", 0, NULL, F | B, FLAG(http_version, 2), {"HTTP/2 only (prior knowledge for http://)", NULL}, CLI_G_HTTP},
+    {"--http2-prior-knowledge", 0, NULL, F, FLAG(http_version, 2), {NULL, NULL}, CLI_G_HTTP}, /* curl's name */
+    {"--resolve", 0, "H:P:ADDR", F | B, CALL(set_resolve), {"use ADDR for host H and port P", NULL}, CLI_G_DNS},
+    {"--dns-servers", 0, "LIST", F | B, CALL(set_dns_servers), {"DNS servers instead of /etc/resolv.conf", NULL}, CLI_G_DNS},
     {"--proxy", 'x', "URL", F | B, STRING(proxy),
      {"http://, https://, socks4://, socks4a://, socks5:// or\n"
       "socks5h://[user:pass@]host[:port] (docs/PROXIES.md);\n"
       "without it, curl's variables (https_proxy, ...)",
-      NULL}},
+      NULL}, CLI_G_PROXY},
     {"--noproxy", 0, "LIST", F | B, STRING(noproxy),
-     {"hosts that go direct (',': names or suffixes, '*': all)", NULL}},
+     {"hosts that go direct (',': names or suffixes, '*': all)", NULL}, CLI_G_PROXY},
     {"--connect-timeout", 0, "S", F | B, set_seconds, AT(connect_timeout_ms), 0, 0,
-     {"seconds for TCP and TLS (default 30)", NULL}},
-    {"--max-time", 'm', "S", F | B, set_seconds, AT(max_time_ms), 0, 0, {"seconds for the whole request", NULL}},
+     {"seconds for TCP and TLS (default 30)", NULL}, CLI_G_CONNECTION},
+    {"--max-time", 'm', "S", F | B, set_seconds, AT(max_time_ms), 0, 0, {"seconds for the whole request", NULL}, CLI_G_CONNECTION},
     {"--location", 'L', NULL, F | B, FLAG(follow_redirects, 1),
      {"follow redirects (301/302/303 as GET, 307/308 as sent)",
-      "follow redirects (the record has final_url and redirects)"}},
+      "follow redirects (the record has final_url and redirects)"}, CLI_G_HTTP},
     {"--max-redirs", 0, "N", F | B, NUMBER(max_redirects, 1, 1000),
-     {"at most N redirects (default 20)", "at most N (default 20)"}},
+     {"at most N redirects (default 20)", "at most N (default 20)"}, CLI_G_HTTP},
     {"--no-keepalive", 0, NULL, F | B, FLAG(no_keepalive, 1),
-     {"a new connection for every URL", "a new connection (full TLS handshake) per request"}},
+     {"a new connection for every URL", "a new connection (full TLS handshake) per request"}, CLI_G_CONNECTION},
     {"--profile", 0, "NAME|FILE", F | B, STRING(profile),
-     {"the browser to look like (default: the newest Chrome;\n'none': no profile; guise profile list)", NULL}},
-    {"--help", 'h', NULL, F | B, CALL(set_help), {NULL, NULL}},
+     {"the browser to look like (default: the newest Chrome;\n'none': no profile; guise profile list)", NULL}, CLI_G_PROFILE},
+    {"--help", 'h', NULL, F | B, CALL(set_help), {NULL, NULL}, CLI_G_OTHER},
     /* guise URL */
-    {"--request", 'X', "METHOD", F, STRING(method), {"request method (default GET, or POST with data)", NULL}},
-    {"--header", 'H', "'N: V'", F, CALL(set_header), {"add a header (sent in the order given)", NULL}},
-    {"--data", 'd', "DATA", F, CALL(set_data), {"request body (POST); @FILE reads a file", NULL}},
-    {"--data-binary", 0, "DATA", F, CALL(set_data), {"the same, bytes kept as they are", NULL}},
+    {"--request", 'X', "METHOD", F, STRING(method), {"request method (default GET, or POST with data)", NULL}, CLI_G_HTTP},
+    {"--header", 'H', "'N: V'", F, CALL(set_header), {"add a header (sent in the order given)", NULL}, CLI_G_HTTP},
+    {"--data", 'd', "DATA", F, CALL(set_data), {"request body (POST); @FILE reads a file", NULL}, CLI_G_POST},
+    {"--data-binary", 0, "DATA", F, CALL(set_data), {"the same, bytes kept as they are", NULL}, CLI_G_POST},
     {"--kind", 0, "KIND", F, STRING(kind),
      {"the request a browser would make: navigate, navigate-post,\n"
       "fetch, fetch-same-origin, fetch-no-cors, script, style,\n"
-      "image, font, iframe (the profile's set; profiles/FORMAT.md)", NULL}},
+      "image, font, iframe (the profile's set; profiles/FORMAT.md)", NULL}, CLI_G_PROFILE},
     {"--referer", 'e', "URL", F, STRING(referer),
      {"the page making the request: Sec-Fetch-Site from it,\n"
-      "Referer as strict-origin-when-cross-origin sends it", NULL}},
-    {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}},
-    {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}},
-    {"--silent", 's', NULL, F, FLAG(silent, 1), {"no error messages", NULL}},
-    {"--verbose", 'v', NULL, F, FLAG(verbose, 1), {"request, response, TLS and timings on stderr", NULL}},
-    {"--raw", 0, NULL, F, FLAG(raw, 1), {"do not decode Content-Encoding", NULL}},
+      "Referer as strict-origin-when-cross-origin sends it", NULL}, CLI_G_HTTP},
+    {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}, CLI_G_OUTPUT},
+    {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}, CLI_G_HTTP},
+    {"--silent", 's', NULL, F, FLAG(silent, 1), {"no error messages", NULL}, CLI_G_VERBOSE},
+    {"--verbose", 'v', NULL, F, FLAG(verbose, 1), {"request, response, TLS and timings on stderr", NULL}, CLI_G_VERBOSE},
+    {"--raw", 0, NULL, F, FLAG(raw, 1), {"do not decode Content-Encoding", NULL}, CLI_G_HTTP},
     {"--cookie", 'b', "DATA|FILE", F, CALL(set_cookie),
-     {"send cookies ('a=1; b=2'), or start the jar from a\nNetscape cookie FILE; either turns the jar on", NULL}},
-    {"--cookie-jar", 'c', "FILE", F, CALL(set_cookie_jar), {"keep cookies and write them to FILE at the end", NULL}},
-    {"--parallel", 'Z', NULL, F, FLAG(parallel, 1), {"all URLs at once", NULL}},
+     {"send cookies ('a=1; b=2'), or start the jar from a\nNetscape cookie FILE; either turns the jar on", NULL}, CLI_G_HTTP},
+    {"--cookie-jar", 'c', "FILE", F, CALL(set_cookie_jar), {"keep cookies and write them to FILE at the end", NULL}, CLI_G_HTTP},
+    {"--parallel", 'Z', NULL, F, FLAG(parallel, 1), {"all URLs at once", NULL}, CLI_G_CONNECTION},
     {"--write-out", 'w', "FORMAT", F, STRING(write_out),
      {"print FORMAT at the end: %{http_code} %{http_version}\n"
       "%{time_total} %{time_connect} %{time_appconnect}\n"
@@ -330,38 +334,54 @@ static const cli_option options[] = {
       "%{errormsg} %{errorname} %{num_connects}\n"
       "%{local_port} %{url} %{url_effective}\n"
       "%{num_redirects} \\n",
-      NULL}},
+      NULL}, CLI_G_OUTPUT},
     /* guise batch */
     {"--resume", 0, NULL, B, FLAG(resume, 1),
-     {NULL, "with -o: skip ids already in FILE, repair a torn last line"}},
-    {"--workers", 0, "N", B, NUMBER(batch.workers, 1, 256), {NULL, "threads (default: one per core)"}},
+     {NULL, "with -o: skip ids already in FILE, repair a torn last line"}, CLI_G_BATCH},
+    {"--workers", 0, "N", B, NUMBER(batch.workers, 1, 256), {NULL, "threads (default: one per core)"}, CLI_G_BATCH},
     {"--concurrency", 'c', "N", B, NUMBER(batch.concurrency, 1, 1000000),
-     {NULL, "requests in flight (default 256)"}},
+     {NULL, "requests in flight (default 256)"}, CLI_G_BATCH},
     {"--per-host", 0, "N", B, NUMBER(batch.per_host, 1, 1000000),
-     {NULL, "requests in flight per host (default: no limit)"}},
-    {"--rate", 0, "R", B, set_rate, AT(batch.rate), 0, 0, {NULL, "requests started per second (default: no limit)"}},
-    {"--per-host-rate", 0, "R", B, set_rate, AT(batch.per_host_rate), 0, 0, {NULL, "per host"}},
+     {NULL, "requests in flight per host (default: no limit)"}, CLI_G_BATCH},
+    {"--rate", 0, "R", B, set_rate, AT(batch.rate), 0, 0, {NULL, "requests started per second (default: no limit)"}, CLI_G_BATCH},
+    {"--per-host-rate", 0, "R", B, set_rate, AT(batch.per_host_rate), 0, 0, {NULL, "per host"}, CLI_G_BATCH},
     {"--retries", 0, "N", B, NUMBER(batch.retries, 0, 100),
-     {NULL, "more attempts for connect errors, resets, refused\nstreams, 429/503 (Retry-After honoured); default 2"}},
+     {NULL, "more attempts for connect errors, resets, refused\nstreams, 429/503 (Retry-After honoured); default 2"}, CLI_G_BATCH},
     {"--connections-per-host", 0, "N", B, NUMBER(batch.connections_per_host, 1, 10000),
-     {NULL, "pool connections per origin (default 6)"}},
+     {NULL, "pool connections per origin (default 6)"}, CLI_G_BATCH},
     {"--streams", 0, "N", B, NUMBER(batch.streams_per_connection, 1, 1000),
-     {NULL, "HTTP/2 streams per connection (default 100)"}},
+     {NULL, "HTTP/2 streams per connection (default 100)"}, CLI_G_BATCH},
     {"--coalesce-ms", 0, "N", B, set_coalesce, AT(batch.h2_coalesce_ms), 0, 60000,
      {NULL, "HTTP/2: new requests for fewer than half of a busy\nconnection's streams wait up to N ms to go out\n"
-            "together (default 1; 0: each written at once)"}},
+            "together (default 1; 0: each written at once)"}, CLI_G_BATCH},
     {"--cookies", 0, NULL, B, FLAG(batch.cookies, 1),
-     {NULL, "keep cookies: a jar per worker, shared by the jobs\nof its hosts (jobs of one host share a worker)"}},
-    {"--include-headers", 0, NULL, B, FLAG(batch.include_headers, 1), {NULL, "response headers in the record"}},
-    {"--body", 0, "MODE", B, CALL(set_body), {NULL, "discard (default), text, base64"}},
-    {"--body-dir", 0, "DIR", B, CALL(set_body_dir), {NULL, "each body to a file in DIR (named from the id)"}},
-    {"--stats-json", 0, "FILE", B, STRING(stats_json), {NULL, "the final counters as JSON"}},
+     {NULL, "keep cookies: a jar per worker, shared by the jobs\nof its hosts (jobs of one host share a worker)"}, CLI_G_BATCH},
+    {"--include-headers", 0, NULL, B, FLAG(batch.include_headers, 1), {NULL, "response headers in the record"}, CLI_G_BATCH},
+    {"--body", 0, "MODE", B, CALL(set_body), {NULL, "discard (default), text, base64"}, CLI_G_BATCH},
+    {"--body-dir", 0, "DIR", B, CALL(set_body_dir), {NULL, "each body to a file in DIR (named from the id)"}, CLI_G_BATCH},
+    {"--stats-json", 0, "FILE", B, STRING(stats_json), {NULL, "the final counters as JSON"}, CLI_G_BATCH},
     {"--progress", 0, "WHEN", B, CALL(set_progress),
-     {NULL, "auto (default: live on a terminal, a line every 5 s\notherwise), always, never"}},
+     {NULL, "auto (default: live on a terminal, a line every 5 s\notherwise), always, never"}, CLI_G_BATCH},
 };
+
+#pragma GCC diagnostic pop
 
 #undef F
 #undef B
+
+/* ---- groups ---------------------------------------------------------------------- */
+
+static const char *const group_names[CLI_G_COUNT] = {
+    [CLI_G_OTHER] = "misc",         [CLI_G_HTTP] = "http",   [CLI_G_POST] = "post",
+    [CLI_G_UPLOAD] = "upload",      [CLI_G_OUTPUT] = "output", [CLI_G_VERBOSE] = "verbose",
+    [CLI_G_CONNECTION] = "connection", [CLI_G_DNS] = "dns",  [CLI_G_TLS] = "tls",
+    [CLI_G_PROXY] = "proxy",        [CLI_G_AUTH] = "auth",   [CLI_G_PROFILE] = "profile",
+    [CLI_G_BATCH] = "batch",
+};
+
+const char *cli_group_name(unsigned group) {
+  return group < CLI_G_COUNT ? group_names[group] : NULL;
+}
 
 /* ---- the commands ---------------------------------------------------------------- */
 

@@ -23,6 +23,30 @@
 /* The commands, as bits of cli_option.commands. */
 enum { CLI_FETCH = 1u << 0, CLI_BATCH = 1u << 1 };
 
+/* The groups of `guise --help all` / `guise --help GROUP` (curl's categories,
+ * where curl has one): the last field of a row, e.g.
+ *   {"--retry", 0, "N", F, NUMBER(retry, 0, 100), {"...", NULL}, CLI_G_CONNECTION},
+ * The names are cli_group_name's. */
+enum {
+  CLI_G_OTHER = 0,   /* "misc" */
+  CLI_G_HTTP,        /* "http": method, headers, redirects, cookies, versions */
+  CLI_G_POST,        /* "post": request bodies (-d, -F, --json, ...) */
+  CLI_G_UPLOAD,      /* "upload": -T */
+  CLI_G_OUTPUT,      /* "output": -o, -O, -i, -D, -w, --create-dirs, ... */
+  CLI_G_VERBOSE,     /* "verbose": -v, -s, -S, progress, traces */
+  CLI_G_CONNECTION,  /* "connection": timeouts, keep-alive, -4/-6, --interface, retries */
+  CLI_G_DNS,         /* "dns": --resolve, --dns-servers */
+  CLI_G_TLS,         /* "tls": -k, --cacert, --cert, --key, TLS versions */
+  CLI_G_PROXY,       /* "proxy": -x, --noproxy, --proxy-* */
+  CLI_G_AUTH,        /* "auth": -u, --proxy-user */
+  CLI_G_PROFILE,     /* "profile": --profile, --kind (guise's own) */
+  CLI_G_BATCH,       /* "batch": guise batch's own */
+  CLI_G_COUNT
+};
+
+/* "misc", "http", ... for CLI_G_*; NULL past the end. */
+const char *cli_group_name(unsigned group);
+
 /* A handler's result: go on with the next word, or end the command with this
  * exit status (its message printed). */
 #define CLI_NEXT (-1)
@@ -74,6 +98,8 @@ struct cli_option {
   long long lo, hi;     /* numbers: the range; flags: |lo| is the value set */
   const char *help[2];  /* the --help text of guise URL, of guise batch ('\n' between
                          * lines); NULL: not listed on its own */
+  unsigned group;       /* CLI_G_*: where `guise --help all` lists it; a row that leaves
+                         * it out is CLI_G_OTHER (0) */
 };
 
 /* A command's line: who takes what, its --help, its operands. */
