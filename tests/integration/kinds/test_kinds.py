@@ -288,10 +288,10 @@ try:
 
     # 2. A kind the profile lacks, an unknown kind: refused, nothing sent.
     before = len(requests(open(log).read()))
-    r = guise("-k", "--http2", "--profile", "chrome-150", "--kind", "image", f"{base}/s0.css")
+    r = guise("-k", "--http2", "--profile", "safari-18.4-macos", "--kind", "image", f"{base}/s0.css")
     err = r.stderr.decode()
-    check("--kind image (no capture in chrome-150): exit 2, the profile and kind named",
-          r.returncode == 2 and 'has no request kind "image"' in err and "chrome-150" in err, (r.returncode, err))
+    check("--kind image (no capture in safari-18.4-macos): exit 2, the profile and kind named",
+          r.returncode == 2 and 'has no request kind "image"' in err and "safari-18.4-macos" in err, (r.returncode, err))
     r = guise("-k", "--http2", "--profile", "chromium-156-linux", "--kind", "bogus", f"{base}/s0.css")
     err = r.stderr.decode()
     check("--kind bogus: exit 2, the kind named", r.returncode == 2 and '"bogus"' in err, (r.returncode, err))
