@@ -80,6 +80,8 @@ GUISE_EXTERN const guise_version_info *guise_version(void);
   XX(CONNECT_NO_PORTS, -305, "no local port or address available")                      \
   XX(CONNECT_NO_DESCRIPTORS, -306, "out of file descriptors")                           \
   XX(CONNECT_FAILED, -307, "connection failed")                                         \
+  XX(CONNECT_SEND_FAILED, -308, "sending on the connection failed")                     \
+  XX(CONNECT_RECV_FAILED, -309, "receiving on the connection failed")                   \
   XX(TLS_HANDSHAKE, -401, "TLS handshake failed")                                       \
   XX(TLS_ALERT, -402, "the server sent a TLS alert")                                    \
   XX(TLS_WRONG_CIPHER, -403, "the server chose a cipher suite that was not offered")    \
@@ -111,6 +113,7 @@ GUISE_EXTERN const guise_version_info *guise_version(void);
   XX(PROXY_SOCKS_UNSUPPORTED, -613, "SOCKS: command or address type not supported")     \
   XX(PROXY_TLS, -614, "TLS to the proxy failed")                                        \
   XX(PROXY_CERT, -615, "the proxy's certificate was refused")                           \
+  XX(PROXY_NOT_FOUND, -616, "the proxy's host name could not be resolved")              \
   XX(HTTP_PROTOCOL, -701, "malformed HTTP response")                                    \
   XX(HTTP_HEADERS_TOO_LARGE, -702, "response headers larger than the limit")            \
   XX(HTTP_BODY_TOO_LARGE, -703, "response body larger than the limit")                  \

@@ -35,6 +35,21 @@ int filter_tcp_map_uv(int r) {
   }
 }
 
+/* A failure of a connected socket, by direction: curl's 55 (send) and 56
+ * (receive) tell them apart, and "connection failed" is for connecting. A
+ * reset while reading stays CONNECT_RESET (the receiving side's usual end);
+ * the rest keep their resource codes. libuv reads before it writes, so a
+ * peer's reset is seen by the read even while an upload is under way — as
+ * curl, which reads while it sends, reports it too (56, "Recv failure"). */
+static int map_io(int r, int sending) {
+  switch (r) {
+    case UV_ENOMEM:
+    case UV_ENOBUFS: return GUISE_E_NOMEM;
+    case UV_ECONNRESET: return sending ? GUISE_E_CONNECT_SEND_FAILED : GUISE_E_CONNECT_RESET;
+    default: return sending ? GUISE_E_CONNECT_SEND_FAILED : GUISE_E_CONNECT_RECV_FAILED;
+  }
+}
+
 typedef struct wreq {
   uv_write_t req;
   filter_tcp *t;
@@ -47,7 +62,7 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
   /* Before the handle's close callback (libuv cancels pending writes first):
    * the chain is still there. */
-  if (status < 0) filter_fail(&t->f, filter_tcp_map_uv(status), status, NULL);
+  if (status < 0) filter_fail(&t->f, map_io(status, 1), status, "send: %s", uv_strerror(status));
 }
 
 static int tcp_send(filter *f, const uint8_t *p, size_t n) {
@@ -76,7 +91,7 @@ static int tcp_send(filter *f, const uint8_t *p, size_t n) {
   int r = uv_write(&w->req, (uv_stream_t *)&t->handle, &b, 1, on_written);
   if (r < 0) {
     free(w);
-    return filter_tcp_map_uv(r);
+    return map_io(r, 1);
   }
   return 0;
 }
@@ -106,7 +121,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     if (nread > 0) filter_pass(&t->f, (const uint8_t *)buf->base, (size_t)nread);
     else if (nread == UV_EOF) filter_eof(&t->f);
     else if (nread < 0)
-      filter_fail(&t->f, nread == UV_ENOBUFS ? GUISE_E_NOMEM : filter_tcp_map_uv((int)nread), (int)nread, NULL);
+      filter_fail(&t->f, map_io((int)nread, 0), (int)nread, "recv: %s", uv_strerror((int)nread));
   }
   filter_scratch_give(TCP_SCRATCH, (uint8_t *)buf->base);
 }

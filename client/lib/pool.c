@@ -661,11 +661,16 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   }
   refs_drop(&pc->refs, PC_HOLD_DNS); /* the timers still hold it */
   pc->dns_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
+  struct dial *d = pc->dial;
+  /* The proxy's own name not found: a failure of the proxy (curl's 5, "could
+   * not resolve proxy"), not of the origin's name. */
+  if ((err == GUISE_E_DNS_NOT_FOUND || err == GUISE_E_DNS_FAILED) && o->proxy &&
+      (!proxy_local_dns(o->proxy) || d->target_known))
+    err = GUISE_E_PROXY_NOT_FOUND;
   if (err || p->closing) {
     pconn_fail(pc, err ? err : GUISE_E_CANCELLED, "dns", why && *why ? why : "name resolution failed");
     return;
   }
-  struct dial *d = pc->dial;
   if (o->proxy && proxy_local_dns(o->proxy) && !d->target_known) {
     /* socks5:// and socks4://: the origin's address found here goes in the
      * request (SOCKS4: an IPv4 one); now the proxy's. */
