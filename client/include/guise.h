@@ -332,6 +332,29 @@ typedef struct guise_request_options {
    * http) unless |headers| give one; an "origin" place of the profile gets its
    * origin. NULL: none (the profile's captured values). */
   const char *referer;
+  /* The request as it goes on the wire, once per request sent: the first, each
+   * redirect hop, each send again on another connection (a stream the server
+   * did not process). Called with the |ud| of the request's callbacks, on the
+   * loop thread, when the session has taken the request (its head is queued
+   * to go out; a request refused before that is not reported). |hop|: 0 for
+   * the first URL, n after n redirects. |method| and |url| (the current URL,
+   * its password hidden). |h|: every header field in the order and letter case
+   * sent — over HTTP/2 the pseudo-headers first in the profile's order, a
+   * cookie as one field per cookie where the profile sends it so; over
+   * HTTP/1.1 Host, and Content-Length or Transfer-Encoding where they go —
+   * with the profile's fields, the caller's, the jar's Cookie, Authorization
+   * from the URL, and the computed sec-fetch-site, referer and origin.
+   * |http_version|: 1 (HTTP/1.1) or 2 (HTTP/2). Strings valid during the call
+   * only. May be NULL. */
+  void (*on_request_sent)(void *ud, unsigned hop, const char *method, const char *url,
+                          const guise_header *h, size_t n, int http_version);
+  /* The response head of every hop, redirects and 1xx interim responses
+   * included (on_headers sees the final response only): |status| and the
+   * fields in wire order and case (HTTP/2: without :status). Called before
+   * on_headers for the last one. A non-zero return cancels the request
+   * (GUISE_E_CANCELLED). May be NULL. */
+  int (*on_response_head)(void *ud, unsigned hop, int status, const guise_header *h, size_t n,
+                          int http_version);
 } guise_request_options;
 
 /* guise_request_options_init sets every field of |o| to its default. */

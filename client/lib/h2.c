@@ -802,8 +802,54 @@ static size_t crumbs(const h2_header *h, nghttp2_nv *out) {
   return n;
 }
 
-static size_t count_crumbs(const h2_header *h) { return crumbs(h, NULL); }
-static size_t put_crumbs(const h2_header *h, nghttp2_nv *out) { return crumbs(h, out); }
+/* The fields of |req| in the order they go out on a connection of |shape|:
+ * pseudo-headers in the shape's order (CONNECT: :method and :authority), then
+ * the regular fields, a cookie as crumbs when the shape says so. Into |out|
+ * when not NULL (sized by a call with NULL); returns the count. */
+static size_t build_nv(const h2_shape *shape, const h2_request *req, nghttp2_nv *out) {
+  int is_connect = strcmp(req->method, "CONNECT") == 0;
+  size_t k = 0;
+  for (int i = 0; i < 4; i++) {
+    nghttp2_nv nv;
+    switch (shape->pseudo_order[i]) {
+    case 'm': nv = nv_of(":method", 7, req->method, strlen(req->method)); break;
+    case 'a': nv = nv_of(":authority", 10, req->authority, strlen(req->authority)); break;
+    case 's':
+      if (is_connect) continue;
+      nv = nv_of(":scheme", 7, req->scheme, strlen(req->scheme));
+      break;
+    case 'p':
+      if (is_connect) continue;
+      nv = nv_of(":path", 5, req->path, strlen(req->path));
+      break;
+    default: continue;
+    }
+    if (out) out[k] = nv;
+    k++;
+  }
+  for (size_t i = 0; i < req->n_headers; i++) {
+    const h2_header *h = &req->headers[i];
+    if (shape->cookie_crumbs && is_cookie(h)) {
+      k += crumbs(h, out ? out + k : NULL);
+      continue;
+    }
+    if (out) out[k] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
+    k++;
+  }
+  return k;
+}
+
+size_t h2_request_fields(const h2_shape *shape, const h2_request *req, h2_header *out, size_t cap) {
+  if (shape == NULL || req == NULL || req->method == NULL || (req->n_headers && req->headers == NULL)) return 0;
+  size_t n = build_nv(shape, req, NULL);
+  nghttp2_nv *nv = malloc((n ? n : 1) * sizeof(*nv));
+  if (nv == NULL) return 0;
+  build_nv(shape, req, nv);
+  for (size_t i = 0; i < n && i < cap; i++)
+    out[i] = (h2_header){(const char *)nv[i].name, nv[i].namelen, (const char *)nv[i].value, nv[i].valuelen};
+  free(nv);
+  return n;
+}
 
 int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, void *ud,
               int32_t *stream_id) {
@@ -827,10 +873,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     return GUISE_E_HTTP2_GOAWAY;
   if (c->n_streams >= c->lim.max_requests) return GUISE_E_NOMEM;
 
-  size_t nvlen = 4 + req->n_headers;
-  if (c->shape.cookie_crumbs)
-    for (size_t i = 0; i < req->n_headers; i++)
-      if (is_cookie(&req->headers[i])) nvlen += count_crumbs(&req->headers[i]) - 1;
+  size_t nvlen = build_nv(&c->shape, req, NULL);
   nghttp2_nv *nva = cmalloc(nvlen * sizeof(*nva), c);
   h2_stream *s = ccalloc(1, sizeof(*s), c);
   if (nva == NULL || s == NULL) {
@@ -839,27 +882,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     c->nomem = 0;  /* a refused submit is not a connection failure */
     return GUISE_E_NOMEM;
   }
-  size_t k = 0;
-  for (int i = 0; i < 4; i++) {
-    switch (c->shape.pseudo_order[i]) {
-    case 'm': nva[k++] = nv_of(":method", 7, req->method, strlen(req->method)); break;
-    case 'a': nva[k++] = nv_of(":authority", 10, req->authority, strlen(req->authority)); break;
-    case 's':
-      if (!is_connect) nva[k++] = nv_of(":scheme", 7, req->scheme, strlen(req->scheme));
-      break;
-    case 'p':
-      if (!is_connect) nva[k++] = nv_of(":path", 5, req->path, strlen(req->path));
-      break;
-    }
-  }
-  for (size_t i = 0; i < req->n_headers; i++) {
-    const h2_header *h = &req->headers[i];
-    if (c->shape.cookie_crumbs && is_cookie(h)) {
-      k += put_crumbs(h, nva + k);
-      continue;
-    }
-    nva[k++] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
-  }
+  size_t k = build_nv(&c->shape, req, nva);
   if (req->strings_kept)
     for (size_t i = 0; i < k; i++) nva[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 

@@ -311,6 +311,19 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
               int32_t *stream_id);
 
 /*
+ * The fields of |req| exactly as h2_submit() hands them to nghttp2 on a
+ * connection of |shape| (the same code builds both): the pseudo-headers in the
+ * shape's order (CONNECT: :method and :authority only), then the regular fields
+ * in order, a "cookie" as one field per cookie with |shape->cookie_crumbs|.
+ * Writes at most |cap| into |out| (names and values point into |req|'s strings
+ * or static text; not NUL-terminated in general: use the lengths) and returns
+ * the count of the whole list (more than |cap|: |out| holds the first |cap|).
+ * 0 for a NULL argument or no memory. Nothing is checked: a list h2_submit()
+ * refuses is still listed.
+ */
+size_t h2_request_fields(const h2_shape *shape, const h2_request *req, h2_header *out, size_t cap);
+
+/*
  * Feeds bytes received from the server. Callbacks run from inside. Returns 0, or
  * a negative code when the connection failed (GUISE_E_HTTP2_PROTOCOL,
  * GUISE_E_NOMEM): every open request has then been closed with it; flush

@@ -110,6 +110,10 @@ typedef struct req {
   url *ref;                  /* the initiator (guise_request_options.referer), or NULL */
   int site;                  /* its worst relation to the URLs so far: SITE_* */
   char *referer;             /* the Referer sent to the current URL (from |ref|), or NULL */
+  url *first;                /* without |ref|: the first URL, the request's origin (Fetch) */
+  int cross_origin;          /* a URL of the chain so far is not of the request's origin */
+  int tainted;               /* a redirect-tainted origin (Fetch): Origin is "null" */
+  char clen[24];             /* the Content-Length value sent over HTTP/2 */
   /* body */
   decode *dec;
   int status;
@@ -131,6 +135,7 @@ static void release(req *r, unsigned holder) {
   free(r->cookie);
   free(r->cur_url);
   free(r->ref);
+  free(r->first);
   free(r->referer);
   free(r->auth);
   for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
@@ -391,6 +396,10 @@ static int follow(req *r) {
     }
     r->n_headers = k;
   }
+  /* Fetch, "redirect-tainted origin": a hop from a URL of another origin than
+   * the request's to a URL of a third (or back) makes its Origin "null". */
+  const url *org = r->ref ? r->ref : r->first;
+  if (org && !same_origin(&r->u, next) && !same_origin(org, &r->u)) r->tainted = 1;
   int https = next->scheme == URL_HTTPS;
   memcpy(&r->u, next, sizeof(*next));
   free(next);
@@ -420,7 +429,7 @@ static void complete(req *r, int err) {
 
 static int on_head(void *ud, session_head_kind kind, int status, const session_header *hs, size_t n) {
   req *r = ud;
-  if (kind != SESSION_HEAD_FINAL || r->done) return 0; /* 1xx and trailers: not the caller's */
+  if (kind == SESSION_HEAD_TRAILERS || r->done) return 0; /* trailers: not the caller's */
   /* Names and values are NUL-terminated (session.h); as many as the HTTP/2
    * layer takes in a block. */
   guise_header list[REQ_MAX_RESPONSE_FIELDS];
@@ -429,6 +438,12 @@ static int on_head(void *ud, session_head_kind kind, int status, const session_h
     list[i].name = hs[i].name;
     list[i].value = hs[i].value;
   }
+  /* Every hop's head, 1xx included, for on_response_head; the caller's
+   * on_headers sees the final response of the last hop only. */
+  if (r->o.on_response_head &&
+      r->o.on_response_head(r->ud, (unsigned)r->n_hops, status, list, m, r->proto == SESSION_H2 ? 2 : 1) != 0)
+    return GUISE_E_CANCELLED;
+  if (kind != SESSION_HEAD_FINAL) return 0; /* 1xx: not on_headers' */
   return head(r, status, list, m);
 }
 
@@ -516,11 +531,16 @@ static int site_of(const url *a, const url *b) {
  * credentials) to its own origin, its origin and "/" elsewhere, nothing from
  * https to http. Kept in r->referer (NULL: none). */
 static void ref_update(req *r) {
+  /* Without an initiator, the page is taken to be of the first URL's origin
+   * (the kinds' captured same-origin requests): a redirect elsewhere makes the
+   * request cross-origin, and its Sec-Fetch-Site follows. */
+  const url *org = r->ref ? r->ref : r->first;
+  if (org && !same_origin(org, &r->u)) r->cross_origin = 1;
+  int s = org ? site_of(org, &r->u) : 0;
+  if (s > r->site) r->site = s;
   free(r->referer);
   r->referer = NULL;
   if (r->ref == NULL) return;
-  int s = site_of(r->ref, &r->u);
-  if (s > r->site) r->site = s;
   if (r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) return;
   const char *sch = url_scheme_name(r->ref), *auth = url_authority(r->ref);
   const char *path = s == SITE_SAME_ORIGIN ? url_target(r->ref) : "/";
@@ -529,9 +549,176 @@ static void ref_update(req *r) {
   if (r->referer) snprintf(r->referer, need, "%s://%s%s", sch, auth, path);
 }
 
+/* The value of field |name| in |h| (any case), or "" */
+static const char *field_value(const guise_header *h, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcasecmp(h[i].name, name)) return h[i].value;
+  return "";
+}
+
+static size_t field_index(const guise_header *h, size_t n, const char *name) {
+  size_t i = 0;
+  while (i < n && strcasecmp(h[i].name, name) != 0) i++;
+  return i;
+}
+
+static int safe_method(const req *r) { return !strcmp(r->o.method, "GET") || !strcmp(r->o.method, "HEAD"); }
+
+/*
+ * The Origin a browser sends (Fetch, "serializing a request origin" and
+ * "append a request Origin header"): "null" when a redirect tainted it (a hop
+ * from a URL of another origin than the request's to a third one), or, for a
+ * request that is not a cors one and not GET/HEAD, from an https page to an
+ * http URL (strict-origin-when-cross-origin); else the request's origin: the
+ * initiator's (|ref|), without one the first URL's. |out|: the fields so far
+ * (their sec-fetch-mode says cors or not).
+ */
+static const char *origin_value(req *r, const guise_header *out, size_t n) {
+  const url *org = r->ref ? r->ref : r->first ? r->first : &r->u;
+  int cors = strcmp(field_value(out, n, "sec-fetch-mode"), "cors") == 0;
+  if (r->tainted || (!cors && !safe_method(r) && org->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS))
+    return "null";
+  int w = snprintf(r->origin, sizeof(r->origin), "%s://%s", url_scheme_name(org), url_authority(org));
+  return w > 0 && (size_t)w < sizeof(r->origin) ? r->origin : "null";
+}
+
+/* Where a browser family puts the fields of a body and Origin (from the
+ * headed captures, tests/data/captures/kinds: a form POST and a fetch() POST of
+ * JSON, same-origin and cross-site, HTTP/2 and HTTP/1.1). Told by the
+ * profile's own navigation user-agent (not a caller's). Other browsers (Safari,
+ * OkHttp: no capture of a POST) keep guise's earlier placement. */
+enum { FAMILY_OTHER = 0, FAMILY_CHROMIUM = 1, FAMILY_GECKO = 2 };
+
+static int profile_family(const profile *pf) {
+  if (pf == NULL) return FAMILY_OTHER;
+  for (size_t i = 0; i < pf->n_nav_h2; i++) {
+    if (strcasecmp(pf->nav_h2[i].name, "user-agent") != 0) continue;
+    if (strstr(pf->nav_h2[i].value, "Firefox/")) return FAMILY_GECKO;
+    if (strstr(pf->nav_h2[i].value, "Chrome/")) return FAMILY_CHROMIUM;
+  }
+  return FAMILY_OTHER;
+}
+
+/* The request body's length when known before it is sent: 1 and |*len|. */
+static int body_length_known(const req *r, uint64_t *len) {
+#ifdef GUISE_BODY_PAUSE /* guise.h has streamed bodies (body_read, body_length) */
+  if (r->o.body_read) {
+    if (r->o.body_length < 0) return 0;
+    *len = (uint64_t)r->o.body_length;
+    return 1;
+  }
+#endif
+  if (!r->o.has_body) return 0;
+  *len = r->o.body_len;
+  return 1;
+}
+
+/* An HTTP/1.1 Content-Length place: session_h1.c writes the body's length there
+ * (h1_request.h: a NULL value), or leaves it out for a body of unknown length. */
+static const char content_length_place[] = "";
+
+static size_t insert_at(guise_header *out, size_t n, size_t at, const char *name, const char *value) {
+  if (at > n) at = n;
+  memmove(&out[at + 1], &out[at], (n - at) * sizeof(out[0]));
+  out[at].name = name;
+  out[at].value = value;
+  return n + 1;
+}
+
+/*
+ * Content-Length, a Content-Type without a place in the kind's list, and an
+ * Origin the list has no place for, where the profile's browser sends them:
+ * - Chromium: Content-Length first (HTTP/1.1: after Host and Connection);
+ *   Content-Type before sec-ch-ua-mobile; Origin before sec-fetch-site.
+ * - Firefox: Content-Type, Content-Length, Origin together, before Connection
+ *   (HTTP/2, which has no Connection: before the field that follows it in the
+ *   kind's HTTP/1.1 list); Content-Length right after a Content-Type the list
+ *   places.
+ * - others: Content-Length last over HTTP/1.1, none over HTTP/2 (as before).
+ * Origin is added (Fetch: a cors request once a URL of the chain is of another
+ * origin, or any request but GET/HEAD) with a profile of the first two only,
+ * unless the caller gave or removed one. |ct_placed|: the kind's list has a
+ * Content-Type (a value or a place). Returns the new count (at most |cap|).
+ */
+static size_t place_body_fields(req *r, int h1, guise_header *out, size_t n, size_t cap, int ct_placed) {
+  const profile *pf = r->v->prof;
+  int fam = profile_family(pf);
+  uint64_t len = 0;
+  int with_len = body_length_known(r, &len);
+  const char *cl_value = NULL;
+  if (with_len) {
+    snprintf(r->clen, sizeof(r->clen), "%llu", (unsigned long long)len);
+    cl_value = h1 ? content_length_place : r->clen;
+  }
+  const char *cl_name = h1 ? "Content-Length" : "content-length";
+  if (fam == FAMILY_OTHER) {
+    if (with_len && h1 && n < cap) n = insert_at(out, n, n, cl_name, cl_value);
+    return n;
+  }
+  int own_origin = 0;
+  for (size_t i = 0; i < r->n_headers; i++) own_origin |= !strcasecmp(r->headers[i].name, "origin");
+  int cors = strcmp(field_value(out, n, "sec-fetch-mode"), "cors") == 0;
+  int want_origin = !own_origin && field_index(out, n, "origin") == n &&
+                    ((cors && r->cross_origin) || !safe_method(r));
+  /* A caller's Content-Type the list had no place for was appended: taken out
+   * to go where the browser sends it. */
+  guise_header ct = {NULL, NULL};
+  size_t ci = field_index(out, n, "content-type");
+  if (!ct_placed && ci < n) {
+    ct = out[ci];
+    memmove(&out[ci], &out[ci + 1], (n - ci - 1) * sizeof(out[0]));
+    n--;
+  }
+  const char *origin_name = h1 ? "Origin" : "origin";
+  if (fam == FAMILY_CHROMIUM) {
+    if (ct.name && n < cap) n = insert_at(out, n, field_index(out, n, "sec-ch-ua-mobile"), ct.name, ct.value);
+    if (want_origin && n < cap) {
+      const char *v = origin_value(r, out, n);
+      n = insert_at(out, n, field_index(out, n, "sec-fetch-site"), origin_name, v);
+    }
+    if (with_len && n < cap) {
+      size_t at = 0;
+      while (at < n && (!strcasecmp(out[at].name, "host") || !strcasecmp(out[at].name, "connection"))) at++;
+      n = insert_at(out, n, at, cl_name, cl_value);
+    }
+    return n;
+  }
+  /* Firefox: the anchor is Connection's place. */
+  size_t at = n;
+  if (h1) {
+    at = field_index(out, n, "connection");
+  } else if (pf) {
+    const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
+    const profile_header *l1 = pk ? pk->h1 : pf->nav_h1;
+    size_t n1 = pk ? pk->n_h1 : pf->n_nav_h1;
+    for (size_t i = 0; i + 1 < n1; i++)
+      if (!strcasecmp(l1[i].name, "connection")) {
+        at = field_index(out, n, l1[i + 1].name);
+        break;
+      }
+  }
+  if (ct.name && n < cap) n = insert_at(out, n, at++, ct.name, ct.value);
+  if (with_len && n < cap) {
+    size_t c = field_index(out, n, "content-type");
+    if (c < n) {
+      n = insert_at(out, n, c + 1, cl_name, cl_value);
+      if (c + 1 <= at) at++;
+    } else {
+      n = insert_at(out, n, at++, cl_name, cl_value);
+    }
+  }
+  if (want_origin && n < cap) {
+    size_t c = field_index(out, n, "content-length");
+    const char *v = origin_value(r, out, n);
+    n = insert_at(out, n, c < n && c + 1 > at ? c + 1 : at, origin_name, v);
+  }
+  return n;
+}
+
 static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
                             size_t cap) {
   size_t n = 0;
+  int ct_placed = 0;
   ref_update(r);
   if (r->v->prof) {
     const profile *pf = r->v->prof;
@@ -547,6 +734,7 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
           if ((c == names[n] || c[-1] == '-') && *c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
       out[n].name = names[n];
       out[n].value = base[i].value;
+      ct_placed |= !strcasecmp(base[i].name, "content-type");
       n++;
     }
   }
@@ -599,14 +787,13 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
     n++;
   }
   for (size_t k = 0; k < n;) {
-    if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "origin") == 0) {
-      const url *o = r->ref ? r->ref : &r->u; /* the initiator's origin */
-      int w = snprintf(r->origin, sizeof(r->origin), "%s://%s", url_scheme_name(o), url_authority(o));
-      if (w > 0 && (size_t)w < sizeof(r->origin)) out[k].value = r->origin;
-    }
+    if (out[k].value[0] == '\0' && strcasecmp(out[k].name, "origin") == 0) out[k].value = origin_value(r, out, n);
     if (out[k].value[0] == '\0' && !own_referer && r->referer && strcasecmp(out[k].name, "referer") == 0)
       out[k].value = r->referer;
-    if (r->ref && r->site && !own_site && strcasecmp(out[k].name, "sec-fetch-site") == 0 && out[k].value[0])
+    /* The captured "none" (a navigation typed by the user) stays without an
+     * initiator, over redirects too. */
+    if (r->site && !own_site && strcasecmp(out[k].name, "sec-fetch-site") == 0 && out[k].value[0] &&
+        (r->ref || strcmp(out[k].value, "none") != 0))
       out[k].value = site_names[r->site];
     /* Sent by the browsers only across sites (Storage Access Headers; "none":
      * no storage access granted, the captured value). */
@@ -650,7 +837,7 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
       n++;
     }
   }
-  return n;
+  return place_body_fields(r, h1, out, n, cap, ct_placed);
 }
 
 /* The request body, pulled as the session can send it (HTTP/2 flow control). */
@@ -662,6 +849,69 @@ static long read_body(void *arg, uint8_t *buf, size_t len, int *eof) {
   r->body_off += n;
   *eof = r->body_off == r->o.body_len;
   return (long)n;
+}
+
+/* guise_request_options.on_request_sent: the request the session took, every
+ * field as it goes out. HTTP/2: the list h2.c gives nghttp2 (h2_request_fields,
+ * the code h2_submit uses: pseudo-headers in the shape's order, cookie crumbs);
+ * HTTP/1.1: the list h1_request.c writes, with what session_h1.c does to it
+ * for a body of unknown length (no Content-Length; Transfer-Encoding: chunked
+ * last). */
+static void report_sent(req *r, const session_request *sr) {
+  if (r->o.on_request_sent == NULL) return;
+  size_t cap = sr->n_headers + 5, n = 0;
+  h2_header *wire = NULL;
+  guise_header *list = NULL;
+  char *text = NULL;
+  int chunked = 0;
+#ifdef SESSION_BODY_UNKNOWN
+  chunked = sr->body != NULL && sr->body->length == SESSION_BODY_UNKNOWN;
+#endif
+  if (r->proto == SESSION_H2) {
+    h2_request hr = {.method = sr->method, .scheme = sr->scheme, .authority = sr->authority,
+                     .path = sr->path, .headers = sr->headers, .n_headers = sr->n_headers};
+    cap = h2_request_fields(&r->v->h2, &hr, NULL, 0);
+    wire = malloc((cap ? cap : 1) * sizeof(*wire));
+    if (wire) n = h2_request_fields(&r->v->h2, &hr, wire, cap);
+  } else {
+    wire = malloc(cap * sizeof(*wire));
+    for (size_t i = 0; wire && i < sr->n_headers; i++) {
+      const session_header *h = &sr->headers[i];
+      if (h->value == NULL && (chunked || !sr->body)) continue; /* a Content-Length place left empty */
+      wire[n++] = *h;
+    }
+    if (wire && chunked) wire[n++] = (h2_header){"Transfer-Encoding", 17, "chunked", 7};
+  }
+  /* NUL-terminated copies: crumbs point into the middle of a cookie value. */
+  size_t bytes = 0;
+  for (size_t i = 0; wire && i < n; i++) bytes += wire[i].name_len + (wire[i].value ? wire[i].value_len : 24) + 2;
+  list = malloc((n ? n : 1) * sizeof(*list));
+  text = malloc(bytes ? bytes : 1);
+  if (wire && list && text) {
+    char *at = text;
+    char len_text[24];
+    for (size_t i = 0; i < n; i++) {
+      const char *v = wire[i].value;
+      size_t vl = wire[i].value_len;
+      if (v == NULL) { /* HTTP/1.1 Content-Length place: the body's length */
+        vl = (size_t)snprintf(len_text, sizeof(len_text), "%llu", (unsigned long long)sr->body->length);
+        v = len_text;
+      }
+      list[i].name = at;
+      memcpy(at, wire[i].name, wire[i].name_len);
+      at += wire[i].name_len;
+      *at++ = '\0';
+      list[i].value = at;
+      memcpy(at, v, vl);
+      at += vl;
+      *at++ = '\0';
+    }
+    r->o.on_request_sent(r->ud, (unsigned)r->n_hops, r->o.method, r->cur_url ? r->cur_url : r->url, list, n,
+                         r->proto == SESSION_H2 ? 2 : 1);
+  }
+  free(wire);
+  free(list);
+  free(text);
 }
 
 /* Submits the stream to the connection's session. |refused|: the words when
@@ -689,6 +939,7 @@ static void submit(req *r, pool_conn *pc, session_request *sr, const char *refus
   r->sess = s;
   r->stream_open = 1;
   refs_take(&r->refs, REQ_HOLD_STREAM);
+  report_sent(r, sr);
   pool_conn_flush(pc);
 }
 
@@ -698,7 +949,8 @@ static void start_h2(req *r, pool_conn *pc) {
   char lower[REQ_MAX_HEADERS][128];
   size_t n = 0;
   int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL &&
-                 r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE && r->ref == NULL;
+                 r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE && r->ref == NULL &&
+                 !r->o.has_body && safe_method(r);
   /* The prepared list sends every field as written: not one with a place (an
    * empty value), which merge_headers fills or leaves out. */
   for (size_t i = 0; prepared && i < r->v->n_h2_nav; i++) prepared = r->v->h2_nav[i].value_len != 0;
@@ -767,6 +1019,10 @@ static void start_h1(req *r, pool_conn *pc) {
   for (size_t i = 0; i < nm && n < REQ_MAX_HEADERS + 1; i++) {
     const char *v = merged[i].value;
     if (!strcasecmp(merged[i].name, "host") && v[0] == '\0') v = authority;
+    if (v == content_length_place) { /* the session writes the body's length there */
+      fields[n++] = (session_header){merged[i].name, strlen(merged[i].name), NULL, 0};
+      continue;
+    }
     fields[n++] = (session_header){merged[i].name, strlen(merged[i].name), v, strlen(v)};
   }
   session_request sr = {.method = r->o.method,
@@ -1021,6 +1277,16 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
       gerr_set(&r->err, r->refused, "client", 0, "referer: not an absolute http(s) URL");
     }
   }
+  if (!r->refused && r->ref == NULL) {
+    /* The request's origin (Fetch) is the first URL's: kept for Origin. */
+    r->first = malloc(sizeof(*r->first));
+    if (r->first == NULL) {
+      r->refused = GUISE_E_NOMEM;
+      gerr_set(&r->err, r->refused, "client", 0, "no memory for the request's origin");
+    } else {
+      memcpy(r->first, &r->u, sizeof(*r->first));
+    }
+  }
   if (r->refused) {
     ; /* the reason is set */
   } else if (url_basic(r) != 0) {
@@ -1093,7 +1359,19 @@ typedef struct fetch {
   const guise_callbacks *inner;
   void *ud;
   int result;
+  guise_request_options o;   /* the caller's, for its hooks */
 } fetch;
+
+static void fetch_sent(void *ud, unsigned hop, const char *method, const char *where, const guise_header *h,
+                       size_t n, int http_version) {
+  fetch *f = ud;
+  f->o.on_request_sent(f->ud, hop, method, where, h, n, http_version);
+}
+
+static int fetch_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int http_version) {
+  fetch *f = ud;
+  return f->o.on_response_head(f->ud, hop, status, h, n, http_version);
+}
 
 static int fetch_headers(void *ud, int status, const guise_header *h, size_t n) {
   fetch *f = ud;
@@ -1115,8 +1393,15 @@ int guise_fetch(const guise_request_options *o, const guise_callbacks *cb, void 
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0) return GUISE_E_NOMEM;
   static const guise_callbacks wrap = {fetch_headers, fetch_body, fetch_complete};
-  fetch f = {cb, ud, GUISE_E_INTERNAL};
-  int e = guise_request((struct uv_loop_s *)&loop, o, &wrap, &f);
+  fetch f = {cb, ud, GUISE_E_INTERNAL, {0}};
+  /* The hooks get the caller's |ud| too, not this wrapper's. */
+  guise_request_options_init(&f.o);
+  if (o) memcpy(&f.o, o, o->size < sizeof(f.o) ? o->size : sizeof(f.o));
+  f.o.size = sizeof(f.o);
+  guise_request_options mine = f.o;
+  if (mine.on_request_sent) mine.on_request_sent = fetch_sent;
+  if (mine.on_response_head) mine.on_response_head = fetch_head;
+  int e = guise_request((struct uv_loop_s *)&loop, o ? &mine : NULL, &wrap, &f);
   uv_run(&loop, UV_RUN_DEFAULT); /* the request, or the closing of a refused one */
   if (e == 0) e = f.result;
   uv_loop_close(&loop);
