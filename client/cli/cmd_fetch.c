@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "cli.h"
 #include "guise.h"
+#include "fetch.h"
 #include "options.h"
 
 /* Caps on what the command line may carry. */
@@ -18,43 +21,127 @@
 #define FETCH_MAX_URLS 1000        /* more is a job for guise batch */
 
 typedef struct fetch_state {
-  FILE *out;
-  int include, head_only, verbose, silent;
+  FILE *out;        /* the body: stdout or -o's file (a URL of -O has its own) */
+  int include, head_only, verbose, silent, show_errors; /* show_errors: not -s, or -S */
+  uv_loop_t *loop;
+  guise_client *cl;
+  guise_callbacks cb;
+  int fail, fail_with_body;
   const char *write_out;
-  int status;
+  FILE *dump;       /* -D, or NULL */
+  int remote_name, remote_header_name;
+  int resume;       /* -C */
+  unsigned long long resume_at; /* -C N (-C -: each file's size) */
+  unsigned long long max_filesize;
+  int progress, progress_bar; /* the meter on stderr, for bodies that go to files */
+  unsigned retry;
+  unsigned long long retry_delay_ms, retry_max_ms;
+  int retry_connrefused;
+  int proxy_kind;   /* fetch_proxy_kind of -x */
 } fetch_state;
 
-static int exit_code(int err) {
-  static const struct { const char *cls; int code; } map[] = {
-      {"ok", 0},      {"usage", 2},     {"dns", 6},     {"connect", 7},  {"tls", 35},
-      {"certificate", 60}, {"proxy", 97}, {"http", 8}, {"decoding", 61}, {"profile", 3},
-      {"timeout", 28}, {"resource", 1},
-  };
-  const char *cls = guise_err_class(err);
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (strcmp(map[i].cls, cls) == 0) return map[i].code;
+/* One URL of the command line. */
+typedef struct fetch_one {
+  fetch_state *f;
+  const char *url;
+  int err, done, fail, status, exit;
+  int proxy_kind;
+  char message[4400];          /* the command's own failure, said instead of the library's */
+  FILE *out;                   /* where its body goes */
+  FILE *own;                   /* a file of its own (-O, -C), closed at its end */
+  char path[4096];             /* that file's name */
+  unsigned long long offset;   /* -C: the bytes already there */
+  long start_pos;              /* the output's position when the attempt began, -1: not seekable */
+  unsigned long long written;  /* body bytes written by this attempt */
+  /* retries */
+  guise_request_options o;     /* the request, to send again */
+  guise_header *headers;       /* its fields (ours: the command's and -C's Range) */
+  char range[48];
+  unsigned attempts;
+  double first_ms;             /* when the first attempt began */
+  unsigned long long retry_after_ms; /* the last response's Retry-After */
+  int retry_now;               /* this attempt ends in a retry */
+  int whole;                   /* -C: the file is already whole; the answer's body is not wanted */
+  uv_timer_t timer;
+  int timer_made;
+  fetch_progress prog;
+} fetch_one;
+
+static void start_attempt(fetch_one *one);
+
+static double now_ms(void) { return (double)uv_hrtime() / 1e6; }
+
+static void put_remote(FILE *to, const char *s) { fetch_put_remote(to, s); }
+
+/* The value of field |name| in |h|, or NULL. */
+static const char *field(const guise_header *h, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcasecmp(h[i].name, name) == 0) return h[i].value;
+  return NULL;
+}
+
+/* curl's transient HTTP statuses (--retry). */
+static int transient_status(int status) {
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* Whether another attempt may start |wait_ms| from now (--retry, --retry-max-time). */
+static int may_retry(const fetch_one *one, unsigned long long wait_ms) {
+  const fetch_state *f = one->f;
+  if (one->attempts > f->retry) return 0;
+  if (f->retry_max_ms && now_ms() - one->first_ms + (double)wait_ms > (double)f->retry_max_ms) return 0;
   return 1;
 }
 
-/* Writes |s|, text a server chose, with its control characters and invalid
- * UTF-8 escaped (guise_escape_text): an ESC or a CR from a header value must
- * not reach the terminal. */
-static void put_remote(FILE *to, const char *s) {
-  char small[512];
-  size_t len = strlen(s);
-  char *buf = len < sizeof(small) / 4 ? small : malloc(len * 4 + 1);
-  if (buf == NULL) {
-    fputs("[out of memory]", to);
-    return;
+/* The wait before the next attempt: Retry-After, else --retry-delay, else
+ * curl's 1 s doubling each time up to 10 minutes. */
+static unsigned long long retry_wait_ms(const fetch_one *one) {
+  if (one->retry_after_ms) return one->retry_after_ms;
+  if (one->f->retry_delay_ms) return one->f->retry_delay_ms;
+  unsigned long long w = 1000;
+  for (unsigned i = 1; i < one->attempts && w < 600000; i++) w *= 2;
+  return w < 600000 ? w : 600000;
+}
+
+/* Retry-After (RFC 9110 10.2.3) in delay-seconds, as milliseconds; 0 when
+ * absent or an HTTP date (not read). Capped at a day. */
+static unsigned long long retry_after(const char *v) {
+  if (v == NULL) return 0;
+  while (*v == ' ') v++;
+  unsigned long long s = 0;
+  if (*v < '0' || *v > '9') return 0;
+  for (; *v >= '0' && *v <= '9'; v++) {
+    s = s * 10 + (unsigned)(*v - '0');
+    if (s > 86400) s = 86400;
   }
-  guise_escape_text(s, len, buf, buf == small ? sizeof(small) : len * 4 + 1);
-  fputs(buf, to);
-  if (buf != small) free(buf);
+  return s * 1000;
+}
+
+/* Opens the file of a URL of -O (or -o with -C): appending at |one->offset|
+ * with -C, else a new file (-J refuses an existing one, as curl). 0, or -1
+ * with one->fail and one->message set. */
+static int open_own(fetch_one *one, int refuse_existing) {
+  const char *mode = one->f->resume ? "ab" : refuse_existing ? "wbx" : "wb";
+  one->own = fopen(one->path, mode);
+  if (one->own == NULL) {
+    one->fail = FETCH_FAIL_WRITE;
+    snprintf(one->message, sizeof(one->message), "%s: %s", one->path,
+             errno == EEXIST ? "the file exists: not overwritten (-J)" : strerror(errno));
+    return -1;
+  }
+  one->out = one->own;
+  return 0;
 }
 
 static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
-  fetch_state *f = ud;
-  f->status = status;
+  fetch_one *one = ud;
+  fetch_state *f = one->f;
+  one->status = status;
+  one->retry_after_ms = retry_after(field(h, n, "retry-after"));
+  /* --retry: a transient status is not this URL's answer. Its body goes out
+   * as any other (curl's way: a file is cut back before the next attempt,
+   * stdout cannot be). */
+  one->retry_now = f->retry && transient_status(status) && may_retry(one, retry_wait_ms(one));
   if (f->verbose) {
     fprintf(stderr, "< %d\n", status);
     for (size_t i = 0; i < n; i++) {
@@ -66,25 +153,70 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
     }
     fprintf(stderr, "<\n");
   }
-  if (f->include || f->head_only) {
-    fprintf(f->out, "status: %d\r\n", status);
-    for (size_t i = 0; i < n; i++) {
-      put_remote(f->out, h[i].name);
-      fputs(": ", f->out);
-      put_remote(f->out, h[i].value);
-      fputs("\r\n", f->out);
+  int http_fail = (f->fail || f->fail_with_body) && status >= 400;
+  /* -C: 206 from the offset asked for; 416 means the file is whole (curl:
+   * success, nothing written); a 200 that does not start there cannot be
+   * appended, unless its length says the file is already complete. */
+  const char *clen = field(h, n, "content-length");
+  unsigned long long length = clen ? strtoull(clen, NULL, 10) : 0;
+  int skip_body = 0;
+  if (f->resume && one->offset && status < 300) {
+    const char *cr = field(h, n, "content-range");
+    if (status == 206 && cr && strncasecmp(cr, "bytes ", 6) == 0 && strtoull(cr + 6, NULL, 10) == one->offset) {
+    } else if (status == 200 && clen && length == one->offset) {
+      skip_body = 1;
+    } else {
+      one->fail = FETCH_FAIL_RANGE;
+      snprintf(one->message, sizeof(one->message),
+               "the server does not seem to support byte ranges (status %d): cannot resume", status);
+      return 1;
     }
-    fputs("\r\n", f->out);
+  } else if (f->resume && status == 416) {
+    skip_body = 1;
   }
-  return 0;
+  if (f->max_filesize && clen && length > f->max_filesize) {
+    one->fail = FETCH_FAIL_FILESIZE;
+    snprintf(one->message, sizeof(one->message), "the body (%llu bytes) is larger than --max-filesize (%llu)",
+             length, f->max_filesize);
+    return 1;
+  }
+  /* -O: the file is made when the answer is there (-J: named by it). */
+  if (f->remote_name && one->own == NULL) {
+    const char *cd = f->remote_header_name ? field(h, n, "content-disposition") : NULL;
+    char name[256];
+    if (cd && fetch_disposition_name(cd, name, sizeof(name)) == 0) snprintf(one->path, sizeof(one->path), "%s", name);
+    if (open_own(one, f->remote_header_name) != 0) return 1;
+  }
+  fetch_progress_total(&one->prog, length);
+  if (f->include || f->head_only || f->dump) {
+    char line[64];
+    fetch_status_line(line, sizeof(line), NULL, status, NULL);
+    if (f->include || f->head_only) fetch_write_head(one->out, line, h, n);
+    if (f->dump) fetch_write_head(f->dump, line, h, n);
+  }
+  if (http_fail) {
+    one->fail = FETCH_FAIL_HTTP;
+    snprintf(one->message, sizeof(one->message), "The requested URL returned error: %d", status);
+    if (!f->fail_with_body) return 1;
+  }
+  one->whole = skip_body;
+  return skip_body ? 1 : 0;
 }
 
 static int on_body(void *ud, const unsigned char *p, size_t n) {
-  fetch_state *f = ud;
-  return fwrite(p, 1, n, f->out) == n ? 0 : -1;
+  fetch_one *one = ud;
+  if (fwrite(p, 1, n, one->out) != n) {
+    one->fail = FETCH_FAIL_WRITE;
+    snprintf(one->message, sizeof(one->message), "writing the body: %s", strerror(errno));
+    return -1;
+  }
+  one->written += n;
+  fetch_progress_add(&one->prog, n);
+  return 0;
 }
 
-static void write_out(const char *fmt, const char *url, int err, const guise_response_info *info) {
+static void write_out(const char *fmt, const fetch_one *one, int err, const guise_response_info *info) {
+  const char *url = one->url;
   char shown[8200]; /* a URL, its password hidden (guise_url_redact); longer ones are cut */
   char remote_ip[64] = "";
   const char *colon = strrchr(info->remote, ':');
@@ -112,7 +244,7 @@ static void write_out(const char *fmt, const char *url, int err, const guise_res
     size_t len = (size_t)(end - p - 2);
     const char *k = p + 2;
 #define IS(name) (len == strlen(name) && strncmp(k, name, len) == 0)
-    if (IS("http_code")) printf("%03d", info->status);
+    if (IS("http_code") || IS("response_code")) printf("%03d", info->status);
     else if (IS("http_version")) printf("%s", strcmp(info->http_version, "HTTP/2") == 0 ? "2" : info->http_version[0] ? "1.1" : "0");
     else if (IS("time_total")) printf("%.6f", info->total_ms / 1000);
     else if (IS("time_namelookup")) printf("%.6f", info->dns_ms / 1000);
@@ -121,8 +253,10 @@ static void write_out(const char *fmt, const char *url, int err, const guise_res
     else if (IS("time_starttransfer")) printf("%.6f", info->ttfb_ms / 1000);
     else if (IS("size_download")) printf("%llu", info->body_bytes);
     else if (IS("remote_ip")) printf("%s", remote_ip);
-    else if (IS("errormsg")) printf("%s", err ? guise_strerror(err) : "");
+    else if (IS("exitcode")) printf("%d", one->exit);
+    else if (IS("errormsg")) printf("%s", one->message[0] ? one->message : err ? guise_strerror(err) : "");
     else if (IS("errorname")) printf("%s", err ? guise_err_name(err) : "");
+    else if (IS("filename_effective")) printf("%s", one->path);
     else if (IS("num_connects")) printf("%d", info->http_version[0] && !info->reused ? 1 : 0);
     else if (IS("local_port")) printf("%s", strrchr(info->local, ':') ? strrchr(info->local, ':') + 1 : "");
     else if (IS("url")) printf("%s", guise_url_redact(url, shown, sizeof(shown)));
@@ -137,27 +271,61 @@ static void write_out(const char *fmt, const char *url, int err, const guise_res
   fflush(stdout);
 }
 
-/* One URL of the command line. */
-typedef struct fetch_one {
-  fetch_state *f;
-  const char *url;
-  int err;
-  int done;
-} fetch_one;
+static void on_retry_timer(uv_timer_t *t) { start_attempt(t->data); }
 
-static int one_headers(void *ud, int status, const guise_header *h, size_t n) {
-  return on_headers(((fetch_one *)ud)->f, status, h, n);
+/* Whether the failure |err| of an attempt is transient for --retry (curl's
+ * rule: timeouts, names not resolved, a refused connection with
+ * --retry-connrefused; transient statuses are seen in on_headers). */
+static int transient_error(const fetch_one *one, int err) {
+  guise_err_class_id c = guise_err_class_of(err);
+  if (c == GUISE_CLASS_TIMEOUT || c == GUISE_CLASS_DNS || err == GUISE_E_PROXY_TIMEOUT) return 1;
+  return one->f->retry_connrefused && (err == GUISE_E_CONNECT_REFUSED || err == GUISE_E_PROXY_CONNECT_REFUSED);
 }
 
-static int one_body(void *ud, const unsigned char *p, size_t n) {
-  return on_body(((fetch_one *)ud)->f, p, n);
+/* Puts the output back where the attempt began, for the next one: 0, or -1
+ * when bytes went where they cannot be taken back (a pipe, a terminal). */
+static int rewind_output(fetch_one *one) {
+  if (one->written == 0 || one->out == NULL) return 0;
+  if (one->start_pos < 0 || fflush(one->out) != 0 || ftruncate(fileno(one->out), one->start_pos) != 0 ||
+      fseek(one->out, one->start_pos, SEEK_SET) != 0)
+    return -1;
+  return 0;
 }
 
 static void on_complete(void *ud, int err, const guise_response_info *info) {
   fetch_one *one = ud;
   fetch_state *f = one->f;
+  fetch_progress_end(&one->prog);
+  /* The command ended it: its reason is one->fail, or nothing was wanted. */
+  if (err == GUISE_E_CANCELLED && (one->fail || one->whole)) err = 0;
+  int retry = one->retry_now ? one->fail == 0 || one->fail == FETCH_FAIL_HTTP
+                             : f->retry && !one->fail && err && transient_error(one, err) &&
+                                   may_retry(one, retry_wait_ms(one));
+  if (retry) {
+    /* A file is cut back to where the attempt began (curl: "throwing away"
+     * the bytes); what went to a pipe or a terminal stays there, as in curl. */
+    if (rewind_output(one) != 0 && f->show_errors)
+      fprintf(stderr, "guise: warning: %llu bytes already written to the output stay there\n", one->written);
+    unsigned long long wait = retry_wait_ms(one);
+    if (f->show_errors) {
+      char what[128];
+      if (one->retry_now) snprintf(what, sizeof(what), "HTTP %d", one->status);
+      else snprintf(what, sizeof(what), "%s", guise_err_name(err));
+      fprintf(stderr, "guise: warning: transient problem (%s); will retry in %.3g s, %u %s left\n", what,
+              (double)wait / 1000, f->retry - one->attempts + 1, f->retry - one->attempts + 1 == 1 ? "retry" : "retries");
+    }
+    if (!one->timer_made) {
+      uv_timer_init(f->loop, &one->timer);
+      one->timer_made = 1;
+    }
+    one->timer.data = one;
+    uv_timer_start(&one->timer, on_retry_timer, wait, 0);
+    return;
+  }
   one->err = err;
   one->done = 1;
+  fetch_outcome oc = {err, one->fail, info->status, one->proxy_kind};
+  one->exit = fetch_exit_status(&oc);
   if (f->verbose) {
     for (size_t i = 0; i < info->n_redirects; i++)
       fprintf(stderr, "* redirect %zu: %d from %s\n", i + 1, info->redirect_statuses[i], info->redirect_urls[i]);
@@ -172,14 +340,28 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     fprintf(stderr, "* connection %s%s%s\n", info->local[0] ? info->local : "-",
             info->reused ? ", reused" : "", info->http_version[0] ? "" : " (none)");
   }
-  if (err && !f->silent) {
-    /* The detail may quote the server (a Location, a status line): escaped. */
-    fprintf(stderr, "guise: %s (%s)%s", guise_strerror(err), guise_err_name(err),
-            info->error_detail[0] ? ": " : "");
-    put_remote(stderr, info->error_detail);
-    fputc('\n', stderr);
+  if (one->exit && f->show_errors) {
+    if (one->message[0]) {
+      fprintf(stderr, "guise: (%d) ", one->exit);
+      put_remote(stderr, one->message);
+      fputc('\n', stderr);
+    } else {
+      /* The detail may quote the server (a Location, a status line): escaped. */
+      fprintf(stderr, "guise: %s (%s)%s", guise_strerror(err), guise_err_name(err),
+              info->error_detail[0] ? ": " : "");
+      put_remote(stderr, info->error_detail);
+      fputc('\n', stderr);
+    }
   }
-  if (f->write_out) write_out(f->write_out, one->url, err, info);
+  if (one->own) {
+    if (fclose(one->own) != 0 && one->exit == 0) {
+      one->fail = FETCH_FAIL_WRITE;
+      one->exit = 23;
+      if (f->show_errors) fprintf(stderr, "guise: (23) %s: %s\n", one->path, strerror(errno));
+    }
+    one->own = NULL;
+  }
+  if (f->write_out) write_out(f->write_out, one, err, info);
 }
 
 /* Runs |loop| until the |n| requests of |ones| have ended. */
@@ -297,6 +479,157 @@ static void explain_client_error(const guise_client_options *co, int e) {
   fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
 }
 
+/* "Basic " and base64 of |userpass| (RFC 7617), into |out|. */
+static void basic_credentials(const char *userpass, char *out, size_t cap) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t len = strlen(userpass), o = 0;
+  const unsigned char *p = (const unsigned char *)userpass;
+  o += (size_t)snprintf(out, cap, "Basic ");
+  for (size_t i = 0; i < len && o + 5 < cap; i += 3) {
+    unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < len ? p[i + 2] : 0);
+    out[o++] = b64[v >> 18 & 63];
+    out[o++] = b64[v >> 12 & 63];
+    out[o++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+    out[o++] = i + 2 < len ? b64[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+/* Percent-encodes |len| bytes of |s| for a URL's userinfo (RFC 3986: the
+ * unreserved characters kept) at |out| + *|o|. */
+static void userinfo_encode(const char *s, size_t len, char *out, size_t cap, size_t *o) {
+  for (size_t i = 0; i < len && *o + 4 < cap; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("-._~", ch))
+      out[(*o)++] = (char)ch;
+    else
+      *o += (size_t)snprintf(out + *o, cap - *o, "%%%02X", ch);
+  }
+  out[*o] = '\0';
+}
+
+/* --proxy-user: |proxy| with its userinfo replaced by |userpass|
+ * ("user:password", percent-encoded here), into |out|; |proxy| itself when it
+ * has no "scheme://". */
+static const char *proxy_with_user(const char *proxy, const char *userpass, char *out, size_t cap) {
+  const char *sep = strstr(proxy, "://");
+  if (sep == NULL) return proxy;
+  const char *host = sep + 3;
+  size_t auth_len = strcspn(host, "/?#");
+  const char *at = NULL;
+  for (const char *p = host; p < host + auth_len; p++)
+    if (*p == '@') at = p;
+  if (at) host = at + 1;
+  size_t o = (size_t)snprintf(out, cap, "%.*s", (int)(sep + 3 - proxy), proxy);
+  const char *colon = strchr(userpass, ':');
+  userinfo_encode(userpass, colon ? (size_t)(colon - userpass) : strlen(userpass), out, cap, &o);
+  if (colon) {
+    out[o++] = ':';
+    userinfo_encode(colon + 1, strlen(colon + 1), out, cap, &o);
+  }
+  snprintf(out + o, cap - o, "@%s", host);
+  return out;
+}
+
+/* Sends |one|'s request (again, for a retry). */
+static void start_attempt(fetch_one *one) {
+  fetch_state *f = one->f;
+  if (one->attempts++ == 0) one->first_ms = now_ms();
+  one->retry_now = 0;
+  one->whole = 0;
+  one->fail = 0;
+  one->message[0] = '\0';
+  one->status = 0;
+  one->written = 0;
+  /* Where a retry puts the output back to: a file of its own starts at the
+   * resume offset; the shared output where it is now (-1: a pipe, a terminal). */
+  one->start_pos = one->own || f->remote_name ? (long)one->offset : one->out ? ftell(one->out) : -1;
+  fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->out != stdout), f->progress_bar, stderr);
+  if (f->verbose) {
+    char url_shown[8200];
+    fprintf(stderr, "> %s %s\n", one->o.method ? one->o.method : one->o.has_body ? "POST" : "GET",
+            guise_url_redact(one->url, url_shown, sizeof(url_shown)));
+    for (size_t k = 0; k < one->o.n_headers; k++)
+      fprintf(stderr, "> %s: %s\n", one->o.headers[k].name, one->o.headers[k].value);
+    fprintf(stderr, ">\n");
+  }
+  int e = guise_client_request(f->cl, &one->o, &f->cb, one);
+  if (e == 0) return;
+  fetch_progress_end(&one->prog);
+  /* Refused before it started: a usage error. Say which part was wrong: a
+   * proxy from the environment, a host name in Unicode, or the URL. */
+  char url_shown[8200]; /* a URL, its password hidden (guise_url_redact); longer ones are cut */
+  guise_client_options po;
+  guise_client_options_init(&po);
+  po.proxy = one->o.proxy;
+  if (!f->show_errors) {
+  } else if (one->o.proxy && *one->o.proxy && client_takes(&po) != 0) {
+    char shown[2048];
+    url_for_message(one->o.proxy, shown, sizeof(shown));
+    usage_error("the proxy from the environment (https_proxy, http_proxy, all_proxy)", shown,
+                "malformed or unsupported proxy URL");
+  } else if (e == GUISE_E_USAGE_URL_MALFORMED && host_not_ascii(one->url)) {
+    usage_error("URL", guise_url_redact(one->url, url_shown, sizeof(url_shown)),
+                "the host is not a valid internationalised domain name (IDNA, UTS #46)");
+  } else {
+    fprintf(stderr, "guise: %s: %s (%s)\n", guise_url_redact(one->url, url_shown, sizeof(url_shown)),
+            guise_strerror(e), guise_err_name(e));
+  }
+  one->err = e;
+  one->done = 1;
+  fetch_outcome oc = {e, 0, 0, one->proxy_kind};
+  one->exit = fetch_exit_status(&oc);
+}
+
+/* The command's own options, checked before any connection: 0, or an exit
+ * status after a message. */
+static int check_own_options(const cli_settings *st, fetch_state *f) {
+  if (st->continue_at) {
+    if (strcmp(st->continue_at, "-") == 0) {
+      f->resume = 1;
+    } else if (fetch_parse_size(st->continue_at, &f->resume_at) == 0 && strspn(st->continue_at, "0123456789") ==
+                                                                            strlen(st->continue_at)) {
+      f->resume = 1;
+    } else {
+      usage_error("-C", st->continue_at, "expected '-' or a byte offset");
+      return EXIT_USAGE;
+    }
+    if (st->remote_header_name) {
+      fprintf(stderr, "guise: -C and -J cannot be used together (the file name is not known before the answer)\n");
+      return EXIT_USAGE;
+    }
+    if (st->output && st->n_operands > 1) {
+      fprintf(stderr, "guise: -C with -o takes one URL (-O: a file per URL)\n");
+      return EXIT_USAGE;
+    }
+  }
+  if (st->max_filesize && fetch_parse_size(st->max_filesize, &f->max_filesize) != 0) {
+    usage_error("--max-filesize", st->max_filesize, "expected a byte count (digits, optionally k, M or G)");
+    return EXIT_USAGE;
+  }
+  if (st->retry_delay && fetch_parse_seconds(st->retry_delay, 86400, &f->retry_delay_ms) != 0) {
+    usage_error("--retry-delay", st->retry_delay, "expected seconds from 0 to 86400");
+    return EXIT_USAGE;
+  }
+  if (st->retry_max_time && fetch_parse_seconds(st->retry_max_time, 86400, &f->retry_max_ms) != 0) {
+    usage_error("--retry-max-time", st->retry_max_time, "expected seconds from 0 to 86400");
+    return EXIT_USAGE;
+  }
+  if (st->user && strchr(st->user, ':') == NULL) {
+    usage_error("-u", st->user, "expected USER:PASSWORD (guise does not ask for the password)");
+    return EXIT_USAGE;
+  }
+  if (st->proxy_user && strchr(st->proxy_user, ':') == NULL) {
+    usage_error("--proxy-user", st->proxy_user, "expected USER:PASSWORD (guise does not ask for the password)");
+    return EXIT_USAGE;
+  }
+  if (st->remote_name && st->output) {
+    fprintf(stderr, "guise: -o and -O cannot be used together\n");
+    return EXIT_USAGE;
+  }
+  return CLI_NEXT;
+}
+
 int cmd_fetch(int argc, char **argv) {
   const char *resolve[FETCH_MAX_RESOLVE];
   const char *urls[FETCH_MAX_URLS];
@@ -307,14 +640,33 @@ int cmd_fetch(int argc, char **argv) {
   st.operands = urls;
   st.max_operands = FETCH_MAX_URLS;
   guise_file *out_file = NULL; /* -o: a temp file until every transfer succeeded */
+  fetch_one *ones = NULL;
+  size_t n_urls = 0;
   int rc = cli_parse(&cli_fetch_command, &st, argc, argv);
   if (rc != CLI_NEXT) goto out;
   rc = EXIT_USAGE;
-  size_t n_urls = st.n_operands;
+  n_urls = st.n_operands;
   if (n_urls == 0) {
     cli_usage(&cli_fetch_command, stderr);
     goto out;
   }
+  fetch_state f = {.out = stdout,
+                   .include = st.include,
+                   .head_only = st.head_only,
+                   .verbose = st.verbose,
+                   .silent = st.silent,
+                   .show_errors = !st.silent || st.show_error,
+                   .fail = st.fail,
+                   .fail_with_body = st.fail_with_body,
+                   .write_out = st.write_out,
+                   .remote_name = st.remote_name,
+                   .remote_header_name = st.remote_header_name && st.remote_name,
+                   .progress_bar = st.progress_bar,
+                   .retry = st.retry,
+                   .retry_connrefused = st.retry_connrefused};
+  rc = check_own_options(&st, &f);
+  if (rc != CLI_NEXT) goto out;
+  rc = EXIT_USAGE;
   /* The command line: the request's options, the client's, the command's own. */
   guise_request_options o;
   guise_request_options_init(&o);
@@ -333,6 +685,27 @@ int cmd_fetch(int argc, char **argv) {
     if (!own && st.n_headers < CLI_MAX_HEADERS)
       st.headers[st.n_headers++] = (guise_header){"Content-Type", "application/x-www-form-urlencoded"};
   }
+  /* -A and -u: fields of their own, unless -H gave them (-H wins, as in
+   * curl); -A takes the place of the profile's user-agent (the library
+   * replaces a field of the same name in place), -A "" removes it. */
+  char authorization[1024];
+  {
+    int has_ua = 0, has_auth = 0;
+    for (size_t i = 0; i < st.n_headers; i++) {
+      has_ua |= !strcasecmp(st.headers[i].name, "user-agent");
+      has_auth |= !strcasecmp(st.headers[i].name, "authorization");
+    }
+    if (st.user_agent && !has_ua && st.n_headers < CLI_MAX_HEADERS)
+      st.headers[st.n_headers++] = (guise_header){"User-Agent", st.user_agent};
+    if (st.user && !has_auth && st.n_headers < CLI_MAX_HEADERS) {
+      if (strlen(st.user) > 700) {
+        usage_error("-u", "...", "longer than 700 bytes");
+        goto out;
+      }
+      basic_credentials(st.user, authorization, sizeof(authorization));
+      st.headers[st.n_headers++] = (guise_header){"Authorization", authorization};
+    }
+  }
   o.insecure = st.insecure;
   o.cafile = st.cafile;
   o.http_version = st.http_version;
@@ -344,25 +717,46 @@ int cmd_fetch(int argc, char **argv) {
   o.raw = st.raw;
   o.follow_redirects = st.follow_redirects;
   o.max_redirects = st.max_redirects;
+  /* --max-filesize: also the decoded body's cap, for a body of no announced length. */
+  if (f.max_filesize) o.max_body = f.max_filesize;
   guise_client_options co;
   guise_client_options_init(&co);
   co.proxy_insecure = st.proxy_insecure;
   co.proxy_cafile = st.proxy_cafile;
   co.cookie_file = st.cookie_file;
   co.cookies = st.cookies;
-  fetch_state f = {.out = stdout,
-                   .include = st.include,
-                   .head_only = st.head_only,
-                   .verbose = st.verbose,
-                   .silent = st.silent,
-                   .write_out = st.write_out};
   const char *output = st.output, *cookie_jar_out = st.cookie_jar, *noproxy = st.noproxy;
   const guise_header *headers = st.headers;
   size_t n_headers = st.n_headers;
   const char **resolve_list = st.resolve;
   size_t n_resolve = st.n_resolve;
   int parallel = st.parallel, no_keepalive = st.no_keepalive;
-  if (output) {
+  /* The meter: for bodies that go to files, on a terminal, not with -s (curl
+   * draws it whenever the body does not go to the terminal; guise only where
+   * someone can see it). */
+  f.progress = !st.silent && isatty(STDERR_FILENO) && (output || st.remote_name);
+  if (st.dump_header) {
+    f.dump = strcmp(st.dump_header, "-") == 0 ? stdout : fopen(st.dump_header, "wb");
+    if (f.dump == NULL) {
+      if (f.show_errors) fprintf(stderr, "guise: (23) -D %s: %s\n", st.dump_header, strerror(errno));
+      rc = 23;
+      goto out;
+    }
+  }
+  if (output && f.resume) {
+    /* -C: FILE is appended to, in place (a temp file cannot resume). */
+    if (st.create_dirs && fetch_make_dirs(output) != 0) {
+      if (f.show_errors) fprintf(stderr, "guise: (23) --create-dirs %s: %s\n", output, strerror(errno));
+      rc = 23;
+      goto out;
+    }
+    f.out = NULL;
+  } else if (output) {
+    if (st.create_dirs && fetch_make_dirs(output) != 0) {
+      if (f.show_errors) fprintf(stderr, "guise: (23) --create-dirs %s: %s\n", output, strerror(errno));
+      rc = 23;
+      goto out;
+    }
     /* Not FILE itself: a temp file beside it, renamed over it at success, so a
      * failed request leaves the old FILE as it was (docs/CLI.md). */
     /* A folder we may not write (the temp file): FILE itself, in place, as curl. */
@@ -372,8 +766,8 @@ int cmd_fetch(int argc, char **argv) {
     if (f.out && f.verbose && guise_file_in_place(out_file))
       fprintf(stderr, "* -o: no temp file can be made in the folder; writing the file in place\n");
     if (f.out == NULL) {
-      fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
-      rc = exit_code(GUISE_E_USAGE_FILE);
+      if (f.show_errors) fprintf(stderr, "guise: (23) -o %s: %s\n", output, strerror(errno));
+      rc = 23; /* curl's write error */
       goto out;
     }
   }
@@ -382,14 +776,20 @@ int cmd_fetch(int argc, char **argv) {
     char perr[1024];
     int pe = guise_profile_check_syntax(o.profile, perr, sizeof(perr));
     if (pe) {
-      fprintf(stderr, "guise: %s\n", perr);
-      rc = exit_code(pe);
+      if (f.show_errors) fprintf(stderr, "guise: %s\n", perr);
+      fetch_outcome oc = {pe, 0, 0, 0};
+      rc = fetch_exit_status(&oc);
       goto out;
     }
   }
   o.headers = headers;
   o.n_headers = n_headers;
   int explicit_proxy = o.proxy != NULL;
+  /* --proxy-user: the credentials go into the proxy URL (the library's one
+   * place for them), for -x and for a proxy from the environment alike. */
+  char proxy_buf[4096];
+  if (explicit_proxy && st.proxy_user) o.proxy = proxy_with_user(o.proxy, st.proxy_user, proxy_buf, sizeof(proxy_buf));
+  f.proxy_kind = fetch_proxy_kind(o.proxy);
   /* -x is the client's proxy (guise_client_new checks it, and a bad one is
    * then named as the proxy's fault, not the URL's); requests take it. */
   co.proxy = o.proxy;
@@ -405,82 +805,118 @@ int cmd_fetch(int argc, char **argv) {
   uv_loop_t loop;
   guise_client *cl = NULL;
   if (uv_loop_init(&loop) != 0) goto out;
+  f.loop = &loop;
   int e = guise_client_new((struct uv_loop_s *)&loop, &co, &cl);
-  fetch_one *ones = e ? NULL : calloc(n_urls, sizeof(*ones));
+  ones = e ? NULL : calloc(n_urls, sizeof(*ones));
   if (e || ones == NULL) {
-    if (!f.silent && e) explain_client_error(&co, e);
-    else if (!f.silent) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(GUISE_E_NOMEM),
-                                guise_err_name(GUISE_E_NOMEM));
-    rc = exit_code(e ? e : GUISE_E_NOMEM);
+    if (f.show_errors && e) explain_client_error(&co, e);
+    else if (f.show_errors) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(GUISE_E_NOMEM),
+                                    guise_err_name(GUISE_E_NOMEM));
+    fetch_outcome oc = {e ? e : GUISE_E_NOMEM, 0, 0, f.proxy_kind};
+    rc = fetch_exit_status(&oc);
     guise_client_close(cl);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     goto out;
   }
-  guise_callbacks cb = {one_headers, f.head_only ? NULL : one_body, on_complete};
-  int last_err = 0;
-  char url_shown[8200]; /* a URL, its password hidden (guise_url_redact); longer ones are cut */
+  f.cl = cl;
+  f.cb = (guise_callbacks){on_headers, f.head_only ? NULL : on_body, on_complete};
+  char (*env_proxy)[4096] = st.proxy_user && !explicit_proxy ? calloc(n_urls, sizeof(*env_proxy)) : NULL;
   for (size_t i = 0; i < n_urls; i++) {
-    ones[i] = (fetch_one){&f, urls[i], 0, 0};
-    o.url = urls[i];
-    if (!explicit_proxy) o.proxy = cli_proxy_from_env(urls[i], noproxy);
-    if (f.verbose) {
-      fprintf(stderr, "> %s %s\n", o.method ? o.method : o.has_body ? "POST" : "GET",
-              guise_url_redact(urls[i], url_shown, sizeof(url_shown)));
-      for (size_t k = 0; k < n_headers; k++)
-        fprintf(stderr, "> %s: %s\n", headers[k].name, headers[k].value);
-      fprintf(stderr, ">\n");
+    fetch_one *one = &ones[i];
+    one->f = &f;
+    one->url = urls[i];
+    one->o = o;
+    one->o.url = urls[i];
+    one->out = f.out;
+    one->proxy_kind = f.proxy_kind;
+    if (!explicit_proxy) {
+      one->o.proxy = cli_proxy_from_env(urls[i], noproxy);
+      if (one->o.proxy && env_proxy) one->o.proxy = proxy_with_user(one->o.proxy, st.proxy_user, env_proxy[i], sizeof(env_proxy[i]));
+      one->proxy_kind = fetch_proxy_kind(one->o.proxy);
     }
-    e = guise_client_request(cl, &o, &cb, &ones[i]);
-    if (e) {
-      /* Refused before it started: a usage error. Say which part was wrong:
-       * a proxy from the environment, a host name in Unicode, or the URL. */
-      guise_client_options po;
-      guise_client_options_init(&po);
-      po.proxy = o.proxy;
-      if (f.silent) {
-      } else if (o.proxy && *o.proxy && client_takes(&po) != 0) {
-        char shown[2048];
-        url_for_message(o.proxy, shown, sizeof(shown));
-        usage_error("the proxy from the environment (https_proxy, http_proxy, all_proxy)", shown,
-                    "malformed or unsupported proxy URL");
-      } else if (e == GUISE_E_USAGE_URL_MALFORMED && host_not_ascii(urls[i])) {
-        usage_error("URL", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
-                    "the host is not a valid internationalised domain name (IDNA, UTS #46)");
-      } else {
-        fprintf(stderr, "guise: %s: %s (%s)\n", guise_url_redact(urls[i], url_shown, sizeof(url_shown)),
-                guise_strerror(e), guise_err_name(e));
+    /* Where the body goes: -O a file named from the URL (-J: from the answer,
+     * made then), -o with -C the file itself, appended to. */
+    int own_file = f.remote_name || (output && f.resume);
+    if (f.remote_name && fetch_remote_name(urls[i], one->path, sizeof(one->path)) != 0 && !f.remote_header_name) {
+      one->fail = FETCH_FAIL_WRITE;
+      snprintf(one->message, sizeof(one->message), "-O: the URL has no file name (no request sent)");
+    } else if (output && f.resume) {
+      snprintf(one->path, sizeof(one->path), "%s", output);
+    }
+    if (one->fail == 0 && own_file && f.resume) {
+      struct stat sb;
+      one->offset = strcmp(st.continue_at, "-") == 0 ? (stat(one->path, &sb) == 0 ? (unsigned long long)sb.st_size : 0)
+                                                      : f.resume_at;
+      if (open_own(one, 0) != 0) one->fail = FETCH_FAIL_WRITE;
+    } else if (!own_file && f.resume && strcmp(st.continue_at, "-") != 0) {
+      one->offset = f.resume_at; /* -C N to stdout: from N on, as curl */
+    }
+    if (one->fail) {
+      one->done = 1;
+      fetch_outcome oc = {0, one->fail, 0, one->proxy_kind};
+      one->exit = fetch_exit_status(&oc);
+      if (f.show_errors) {
+        fprintf(stderr, "guise: (%d) ", one->exit);
+        put_remote(stderr, one->message);
+        fputc('\n', stderr);
       }
-      ones[i].err = e;
-      ones[i].done = 1;
+      continue;
     }
+    if (f.remote_name && !f.resume) one->out = NULL; /* made at the answer */
+    /* -C: the rest of the file (RFC 9110 14.1.2). */
+    one->headers = calloc(n_headers + 1, sizeof(*one->headers));
+    if (one->headers == NULL) {
+      one->done = 1;
+      one->err = GUISE_E_NOMEM;
+      one->exit = 27;
+      continue;
+    }
+    memcpy(one->headers, headers, n_headers * sizeof(*headers));
+    one->o.headers = one->headers;
+    one->o.n_headers = n_headers;
+    if (one->offset) {
+      snprintf(one->range, sizeof(one->range), "bytes=%llu-", one->offset);
+      one->headers[one->o.n_headers++] = (guise_header){"Range", one->range};
+    }
+    start_attempt(one);
     /* Until the request is over — not until the loop is idle: a connection still
      * being made that no request waits for any more (the request hit --max-time
      * first) would keep the command waiting until its connect timeout. */
-    if (!parallel) run_until_done(&loop, &ones[i], 1);
+    if (!parallel) run_until_done(&loop, one, 1);
   }
   run_until_done(&loop, ones, n_urls);
+  int last_exit = 0;
   if (cookie_jar_out && guise_client_save_cookies(cl, cookie_jar_out) != 0) {
-    fprintf(stderr, "guise: -c %s: %s\n", cookie_jar_out, strerror(errno));
-    last_err = GUISE_E_USAGE_FILE;
+    if (f.show_errors) fprintf(stderr, "guise: -c %s: %s\n", cookie_jar_out, strerror(errno));
+    last_exit = EXIT_USAGE;
   }
+  for (size_t i = 0; i < n_urls; i++)
+    if (ones[i].timer_made) uv_close((uv_handle_t *)&ones[i].timer, NULL);
   guise_client_close(cl);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  free(env_proxy);
   /* curl's rule: the status of the last transfer that failed. */
-  for (size_t i = 0; i < n_urls; i++)
-    if (ones[i].err) last_err = ones[i].err;
-  free(ones);
-  if (output && last_err == 0) {
+  int all_ok = 1;
+  for (size_t i = 0; i < n_urls; i++) {
+    if (ones[i].exit) last_exit = ones[i].exit, all_ok = 0;
+    if (ones[i].own) fclose(ones[i].own);
+    free(ones[i].headers);
+  }
+  if (output && out_file && all_ok) {
     int ce = guise_file_commit(out_file); /* frees it either way */
     out_file = NULL;
     if (ce != 0) {
-      fprintf(stderr, "guise: -o %s: %s\n", output, strerror(errno));
-      last_err = GUISE_E_USAGE_FILE;
+      if (f.show_errors) fprintf(stderr, "guise: (23) -o %s: %s\n", output, strerror(errno));
+      last_exit = 23;
     }
   }
-  rc = exit_code(last_err);
+  if (f.dump && f.dump != stdout && fclose(f.dump) != 0 && last_exit == 0) last_exit = 23;
+  f.dump = NULL;
+  rc = last_exit;
 out:
+  free(ones);
   guise_file_abort(out_file); /* not committed: the temp file goes, FILE stays */
   cli_settings_free(&st);
   return rc;

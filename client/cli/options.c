@@ -320,7 +320,7 @@ static const cli_option options[] = {
       "Referer as strict-origin-when-cross-origin sends it", NULL}, CLI_G_HTTP},
     {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}, CLI_G_OUTPUT},
     {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}, CLI_G_HTTP},
-    {"--silent", 's', NULL, F, FLAG(silent, 1), {"no error messages", NULL}, CLI_G_VERBOSE},
+    {"--silent", 's', NULL, F, FLAG(silent, 1), {"nothing on stderr (-S: errors still shown)", NULL}, CLI_G_VERBOSE},
     {"--verbose", 'v', NULL, F, FLAG(verbose, 1), {"request, response, TLS and timings on stderr", NULL}, CLI_G_VERBOSE},
     {"--raw", 0, NULL, F, FLAG(raw, 1), {"do not decode Content-Encoding", NULL}, CLI_G_HTTP},
     {"--cookie", 'b', "DATA|FILE", F, CALL(set_cookie),
@@ -335,6 +335,39 @@ static const cli_option options[] = {
       "%{local_port} %{url} %{url_effective}\n"
       "%{num_redirects} \\n",
       NULL}, CLI_G_OUTPUT},
+    /* guise URL: failure, output, progress, retries (cmd_fetch.c) */
+    {"--fail", 'f', NULL, F, FLAG(fail, 1), {"an HTTP status of 400 or more is exit 22, no body", NULL}, CLI_G_HTTP},
+    {"--fail-with-body", 0, NULL, F, FLAG(fail_with_body, 1),
+     {"an HTTP status of 400 or more is exit 22, body written", NULL}, CLI_G_HTTP},
+    {"--show-error", 'S', NULL, F, FLAG(show_error, 1), {"with -s: error messages still shown", NULL}, CLI_G_VERBOSE},
+    {"--user-agent", 'A', "UA", F, STRING(user_agent),
+     {"User-Agent in place of the profile's (\"\": none)", NULL}, CLI_G_HTTP},
+    {"--user", 'u', "USER:PASS", F, STRING(user), {"Basic credentials for the server", NULL}, CLI_G_AUTH},
+    {"--proxy-user", 0, "USER:PASS", F, STRING(proxy_user), {"credentials for the proxy", NULL}, CLI_G_AUTH},
+    {"--compressed", 0, NULL, F, FLAG(compressed, 1),
+     {"accepted for curl: bodies are always decoded", NULL}, CLI_G_HTTP},
+    {"--remote-name", 'O', NULL, F, FLAG(remote_name, 1),
+     {"write each body to a file named from its URL", NULL}, CLI_G_OUTPUT},
+    {"--remote-header-name", 'J', NULL, F, FLAG(remote_header_name, 1),
+     {"with -O: the Content-Disposition file name (no folders)", NULL}, CLI_G_OUTPUT},
+    {"--create-dirs", 0, NULL, F, FLAG(create_dirs, 1), {"make the folders -o names", NULL}, CLI_G_OUTPUT},
+    {"--continue-at", 'C', "OFFSET", F, STRING(continue_at),
+     {"resume at OFFSET ('-': the size of the -o/-O file)", NULL}, CLI_G_OUTPUT},
+    {"--max-filesize", 0, "BYTES", F, STRING(max_filesize),
+     {"a longer body is exit 63 (k, M, G suffixes)", NULL}, CLI_G_CONNECTION},
+    {"--dump-header", 'D', "FILE", F, STRING(dump_header),
+     {"write the response heads to FILE ('-': stdout)", NULL}, CLI_G_OUTPUT},
+    {"--trace-ascii", 0, "FILE", F, STRING(trace_ascii),
+     {"what was sent and received, curl's layout, to FILE", NULL}, CLI_G_VERBOSE},
+    {"--progress-bar", '#', NULL, F, FLAG(progress_bar, 1), {"a bar instead of the progress meter", NULL}, CLI_G_VERBOSE},
+    {"--retry", 0, "N", F, NUMBER(retry, 0, 10000),
+     {"retry transient failures N times (timeouts,\n408/429/500/502/503/504)", NULL}, CLI_G_CONNECTION},
+    {"--retry-delay", 0, "S", F, STRING(retry_delay),
+     {"seconds between retries (default: 1, doubling)", NULL}, CLI_G_CONNECTION},
+    {"--retry-max-time", 0, "S", F, STRING(retry_max_time),
+     {"no retry after S seconds", NULL}, CLI_G_CONNECTION},
+    {"--retry-connrefused", 0, NULL, F, FLAG(retry_connrefused, 1),
+     {"with --retry: a refused connection is transient", NULL}, CLI_G_CONNECTION},
     /* guise batch */
     {"--resume", 0, NULL, B, FLAG(resume, 1),
      {NULL, "with -o: skip ids already in FILE, repair a torn last line"}, CLI_G_BATCH},
@@ -408,7 +441,10 @@ static const char *const fetch_order[] = {
     "--verbose", "--insecure", "--cacert", "--proxy-insecure", "--proxy-cacert", "--http1.1", "--http2",
     "--resolve", "--dns-servers", "--proxy", "--noproxy", "--connect-timeout", "--max-time", "--raw",
     "--cookie", "--cookie-jar", "--location", "--max-redirs", "--parallel", "--no-keepalive", "--profile",
-    "--write-out", NULL};
+    "--write-out", "--fail", "--fail-with-body", "--show-error", "--user-agent", "--user", "--proxy-user",
+    "--compressed", "--remote-name", "--remote-header-name", "--create-dirs", "--continue-at",
+    "--max-filesize", "--dump-header", "--trace-ascii", "--progress-bar", "--retry", "--retry-delay",
+    "--retry-max-time", "--retry-connrefused", NULL};
 
 const cli_command cli_fetch_command = {
     CLI_FETCH, "guise",
@@ -416,9 +452,9 @@ const cli_command cli_fetch_command = {
     "  several URLs go one after the other on one client: a connection to the\n"
     "  same place is reused (-Z: all at once, HTTP/2 streams side by side)\n",
     fetch_order, 27,
-    "Exit status by error class (docs/CLI.md): 0 ok, 2 usage, 6 DNS, 7 connect,\n"
-    "35 TLS, 60 certificate, 97 proxy, 8 HTTP, 61 decoding, 3 profile, 28 timeout,\n"
-    "1 other.\n",
+    "Exit status: curl's where curl has one (docs/CLI.md): 0 ok, 2 usage, 3 profile,\n"
+    "5/6 proxy/host not found, 7 connect, 18 partial body, 22 -f, 23 write, 28 timeout,\n"
+    "35 TLS, 47 redirects, 52 empty reply, 56 receive, 60 certificate, 63 size, 97 SOCKS.\n",
     fetch_operand};
 
 static const char *const batch_order[] = {

@@ -76,6 +76,14 @@ typedef struct cli_settings {
   unsigned char *body; /* -d: ours */
   size_t body_len;
   int has_body, include, head_only, silent, verbose, raw, cookies, parallel;
+  /* guise URL: failure, output, progress, retries (cmd_fetch.c, fetch_*.c) */
+  int fail, fail_with_body, show_error, compressed, remote_name, remote_header_name;
+  int create_dirs, progress_bar, retry_connrefused;
+  const char *user_agent, *user, *proxy_user; /* -A, -u, --proxy-user */
+  const char *continue_at, *max_filesize;      /* -C, --max-filesize: checked by cmd_fetch */
+  const char *dump_header, *trace_ascii;       /* -D, --trace-ascii */
+  const char *retry_delay, *retry_max_time;    /* seconds, checked by cmd_fetch */
+  unsigned retry;                              /* --retry N */
   /* guise batch: its numbers go straight to |batch| */
   guise_batch_options batch;
   int resume;

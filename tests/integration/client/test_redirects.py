@@ -128,8 +128,8 @@ try:
 
     # Limits and refusals.
     r = guise("-L", "--max-redirs", "5", "-o", os.devnull, f"{a}/loop", silent=False)
-    check("a redirect loop ends with HTTP_TOO_MANY_REDIRECTS (exit 8)",
-          r.returncode == 8 and b"HTTP_TOO_MANY_REDIRECTS" in r.stderr, (r.returncode, r.stderr))
+    check("a redirect loop ends with HTTP_TOO_MANY_REDIRECTS (exit 47, curl's)",
+          r.returncode == 47 and b"HTTP_TOO_MANY_REDIRECTS" in r.stderr, (r.returncode, r.stderr))
     r = guise("-L", "-o", os.devnull, f"{a}/r?code=302&to={quote('ftp://127.0.0.1/x', safe='')}", silent=False)
     check("a redirect to ftp:// is refused, named", r.returncode == 2 and b"USAGE_URL_SCHEME" in r.stderr,
           (r.returncode, r.stderr))

@@ -3,7 +3,9 @@
 without Basic credentials) and microsocks (SOCKS5, with and without
 user/password), in front of guise echo. The fingerprints guise echo sees through
 each proxy must equal the ones it sees directly; every proxy failure ends the
-request with its own error name and exit 97, within the timeouts.
+request with its own error name and curl's exit status for it (7 refused, 56 an HTTP
+proxy's refusal or garbage, 97 a SOCKS proxy's, 60 its certificate, 28 no answer),
+within the timeouts.
 
 usage: test_proxy.py GUISE
 """
@@ -162,14 +164,14 @@ with tempfile.TemporaryDirectory() as tmp:
               r.returncode == 97 and b"PROXY_CONNECT_REJECTED" in r.stderr and b"replied 91" in r.stderr,
               (r.returncode, r.stderr))
         r = subprocess.run([GUISE, "-x", f"https://127.0.0.1:{h_port}", origin], capture_output=True, timeout=30)
-        check("HTTPS proxy with a certificate nobody trusts: PROXY_CERT, exit 97",
-              r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
+        check("HTTPS proxy with a certificate nobody trusts: PROXY_CERT, exit 60",
+              r.returncode == 60 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
         # -k is the origin's (curl's rule): the proxy's certificate is still
         # checked, and Proxy-Authorization never goes to a proxy nobody checked.
         hp = f"https://127.0.0.1:{h_port}"
         r = guise("-x", f"https://guise:s3cret@127.0.0.1:{h_port}", origin)
-        check("-k alone with an HTTPS proxy whose certificate nobody trusts: PROXY_CERT, exit 97",
-              r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
+        check("-k alone with an HTTPS proxy whose certificate nobody trusts: PROXY_CERT, exit 60",
+              r.returncode == 60 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
         r = guise("--proxy-insecure", "-x", hp, origin)
         check("-k --proxy-insecure: the proxy's certificate is not checked, the request passes",
               r.returncode == 0 and fingerprints(r) == want, (r.returncode, r.stderr))
@@ -177,8 +179,8 @@ with tempfile.TemporaryDirectory() as tmp:
         check("-k --proxy-cacert CA: the proxy is trusted by its CA, the request passes",
               r.returncode == 0 and fingerprints(r) == want, (r.returncode, r.stderr))
         r = subprocess.run([GUISE, "--cacert", h_cert, "-x", hp, origin], capture_output=True, timeout=30)
-        check("--cacert is the origin's only: the proxy signed by it is still refused (PROXY_CERT, exit 97)",
-              r.returncode == 97 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
+        check("--cacert is the origin's only: the proxy signed by it is still refused (PROXY_CERT, exit 60)",
+              r.returncode == 60 and b"PROXY_CERT" in r.stderr, (r.returncode, r.stderr))
         r = subprocess.run([GUISE, "--proxy-cacert", h_cert, "-x", hp, origin], capture_output=True, timeout=30)
         check("--proxy-cacert without -k: the proxy passes, echo's self-signed origin is then refused (exit 60)",
               r.returncode == 60 and b"CERT_" in r.stderr and b"PROXY_CERT" not in r.stderr,
@@ -227,7 +229,7 @@ with tempfile.TemporaryDirectory() as tmp:
             return subprocess.run([GUISE, "-k", "-s", "-o", os.devnull, *args], capture_output=True, timeout=30,
                                   env=dict(env, **(extra or {})))
         r = envrun(*res, named)
-        check("ALL_PROXY is used for a named host (a dead proxy there: exit 97)", r.returncode == 97, r.returncode)
+        check("ALL_PROXY is used for a named host (a dead proxy there: exit 7, curl's)", r.returncode == 7, r.returncode)
         r = envrun(*res, named, extra={"NO_PROXY": "example.org, guise.test"})
         check("NO_PROXY with a domain suffix: direct", r.returncode == 0, r.returncode)
         r = envrun(*res, "--noproxy", "*", named)
@@ -244,40 +246,40 @@ with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
         r = guise("--connect-timeout", "2", "-x", f"https://127.0.0.1:{http}", origin)
         check("https:// proxy URL to a plaintext proxy: a proxy error (PROXY_TLS or PROXY_TIMEOUT) within the "
-              "connect timeout, exit 97", r.returncode == 97 and (b"PROXY_TLS" in r.stderr or
-                                                                 b"PROXY_TIMEOUT" in r.stderr) and time.time() - t0 < 10,
+              "connect timeout, exit 35 or 28", (r.returncode, b"PROXY_TLS" in r.stderr) == (35, True) or
+              (r.returncode, b"PROXY_TIMEOUT" in r.stderr) == (28, True) and time.time() - t0 < 10,
               (r.returncode, r.stderr, time.time() - t0))
         r = guise("-x", f"http://127.0.0.1:{http}", "--http1.1", f"http://localhost:{eport}/")
         check("HTTP CONNECT carries plaintext HTTP/1.1 too",
               r.returncode == 0 and json.loads(r.stdout).get("http1", {}).get("method") == "GET",
               (r.returncode, r.stdout[:200], r.stderr))
 
-        def fails(what, name, *args, timeout=30):
+        def fails(what, name, code, *args, timeout=30):
             t0 = time.time()
             r = guise(*args, timeout=timeout)
-            check(f"{what}: exit 97, {name}", r.returncode == 97 and name.encode() in r.stderr,
+            check(f"{what}: exit {code} (curl's), {name}", r.returncode == code and name.encode() in r.stderr,
                   (r.returncode, r.stderr[-300:]))
             return time.time() - t0
 
         closed = free_port()
-        fails("nothing listening at the proxy", "PROXY_CONNECT_REFUSED", "-x", f"http://127.0.0.1:{closed}", origin)
-        fails("HTTP proxy wants credentials", "PROXY_AUTH_REQUIRED", "-x", f"http://127.0.0.1:{http_auth}", origin)
-        fails("HTTP proxy, wrong password", "PROXY_AUTH_FAILED", "-x", f"http://guise:nope@127.0.0.1:{http_auth}",
+        fails("nothing listening at the proxy", "PROXY_CONNECT_REFUSED", 7, "-x", f"http://127.0.0.1:{closed}", origin)
+        fails("HTTP proxy wants credentials", "PROXY_AUTH_REQUIRED", 56, "-x", f"http://127.0.0.1:{http_auth}", origin)
+        fails("HTTP proxy, wrong password", "PROXY_AUTH_FAILED", 56, "-x", f"http://guise:nope@127.0.0.1:{http_auth}",
               origin)
-        fails("HTTP proxy refuses the CONNECT port", "PROXY_CONNECT_REJECTED", "-x", f"http://127.0.0.1:{http_443}",
+        fails("HTTP proxy refuses the CONNECT port", "PROXY_CONNECT_REJECTED", 56, "-x", f"http://127.0.0.1:{http_443}",
               origin)
-        fails("SOCKS5 proxy wants credentials", "PROXY_AUTH_REQUIRED", "-x", f"socks5h://127.0.0.1:{socks_auth}",
+        fails("SOCKS5 proxy wants credentials", "PROXY_AUTH_REQUIRED", 97, "-x", f"socks5h://127.0.0.1:{socks_auth}",
               origin)
-        fails("SOCKS5 proxy, wrong password", "PROXY_AUTH_FAILED", "-x",
+        fails("SOCKS5 proxy, wrong password", "PROXY_AUTH_FAILED", 97, "-x",
               f"socks5h://guise:nope@127.0.0.1:{socks_auth}", origin)
-        fails("SOCKS5 proxy cannot reach the destination", "PROXY_SOCKS_REFUSED", "-x", f"socks5h://127.0.0.1:{socks}",
+        fails("SOCKS5 proxy cannot reach the destination", "PROXY_SOCKS_REFUSED", 97, "-x", f"socks5h://127.0.0.1:{socks}",
               f"https://localhost:{closed}/")
         g = bad_server(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
-        fails("garbage from an HTTP proxy", "PROXY_PROTOCOL", "-x", f"http://127.0.0.1:{g.getsockname()[1]}", origin)
-        fails("garbage from a SOCKS5 proxy", "PROXY_PROTOCOL", "-x", f"socks5h://127.0.0.1:{g.getsockname()[1]}",
+        fails("garbage from an HTTP proxy", "PROXY_PROTOCOL", 56, "-x", f"http://127.0.0.1:{g.getsockname()[1]}", origin)
+        fails("garbage from a SOCKS5 proxy", "PROXY_PROTOCOL", 97, "-x", f"socks5h://127.0.0.1:{g.getsockname()[1]}",
               origin)
         q = bad_server(None)
-        took = fails("a proxy that never answers", "PROXY_TIMEOUT", "--connect-timeout", "1", "-x",
+        took = fails("a proxy that never answers", "PROXY_TIMEOUT", 28, "--connect-timeout", "1", "-x",
                      f"http://127.0.0.1:{q.getsockname()[1]}", origin)
         check("... ends within the timeout (1 s), not a hang", took < 5, took)
         r = guise("-x", "ftp://127.0.0.1:1", origin)

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""guise URL against curl itself (Debian's curl, installed): the same argv,
+the same loopback server, the same answers. Compared: the exit status, stdout,
+the files written, and what the server received where the option changes it
+(-u, -A, -C). The expected values are curl's output on this machine, never
+guise's.
+
+- exit statuses (curl's table): -f on 404 (22, no body; -i still prints the
+  head), --fail-with-body (22, body), a body cut short (18), a connection closed
+  without an answer (52), --max-filesize (63), too many redirects (47), -C on a
+  server without ranges (33), -OJ onto an existing file (23), -O without a file
+  name (23), %{exitcode}
+- -i and -D - print the status line as curl does (HTTP/1.1 200 OK)
+- -OJ: the Content-Disposition name without its folders
+- -C -: a partial file is made whole; a whole file stays whole (416 = success)
+- -u: the same Authorization; -A: the same User-Agent, in the profile's place
+- -s hides the error, -sS shows it
+- --retry: a 503 with Retry-After, then 200: one retry; to stdout both bodies, to
+  a file (-o) the 200's only
+
+usage: test_cli_curl_output.py GUISE
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import QuietHandler, check, finish, free_port  # noqa: E402
+
+GUISE = sys.argv[1]
+CURL = shutil.which("curl")
+BODY = bytes(range(256)) * 40  # 10,240 bytes
+received = []  # (tool, path, [(name, value)])
+hits = {}
+lock = threading.Lock()
+
+
+class Handler(QuietHandler):
+    def version_string(self):
+        return "test-server"
+
+    def date_time_string(self, timestamp=None):
+        return "Thu, 01 Jan 2026 00:00:00 GMT"
+
+    def do_GET(self):
+        tool = "curl" if self.headers.get("X-Tool") == "curl" else "guise"
+        with lock:
+            received.append((tool, self.path, list(self.headers.items())))
+            key = (tool, self.path)
+            hits[key] = hits.get(key, 0) + 1
+            n = hits[key]
+        p = self.path
+        if p.startswith("/404"):
+            self.reply(404, b"not here\n")
+        elif p.startswith("/file"):
+            rng = self.headers.get("Range")
+            if rng:
+                start = int(rng.split("=")[1].split("-")[0])
+                if start >= len(BODY):
+                    self.reply(416, b"", [("Content-Range", f"bytes */{len(BODY)}")])
+                    return
+                self.reply(206, BODY[start:], [("Content-Range", f"bytes {start}-{len(BODY) - 1}/{len(BODY)}")])
+                return
+            self.reply(200, BODY)
+        elif p.startswith("/norange"):
+            self.reply(200, BODY)
+        elif p.startswith("/cd"):
+            self.reply(200, b"disposition\n", [("Content-Disposition", 'attachment; filename="../../evil/name.txt"')])
+        elif p.startswith("/trunc"):
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
+            self.wfile.flush()
+            self.close_connection = True
+        elif p.startswith("/empty"):
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        elif p.startswith("/big"):
+            self.reply(200, b"y" * 5000)
+        elif p.startswith("/redir"):
+            self.reply(302, b"", [("Location", "/redir")])
+        elif p.startswith("/flaky"):
+            if n == 1:
+                self.reply(503, b"busy\n", [("Retry-After", "1")])
+            else:
+                self.reply(200, b"fine\n")
+        else:
+            self.reply(200, b"hello\n")
+
+
+def run(tool, args, cwd):
+    """Runs curl or guise with |args| in |cwd|: (exit status, stdout, stderr)."""
+    argv = [CURL, "-H", "X-Tool: curl"] if tool == "curl" else [GUISE]
+    p = subprocess.run(argv + args, capture_output=True, timeout=30, cwd=cwd, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def both(what, args, setup=None, files=(), compare_stdout=True):
+    """Runs |args| with curl and with guise, each in a fresh folder (|setup|
+    prepares it), and compares exit status, stdout and |files|."""
+    got = {}
+    for tool in ("curl", "guise"):
+        d = tempfile.mkdtemp(prefix=f"curlcmp-{tool}-")
+        try:
+            if setup:
+                setup(d)
+            rc, out, err = run(tool, args, d)
+            contents = {}
+            for name in files:
+                path = os.path.join(d, name)
+                contents[name] = open(path, "rb").read() if os.path.exists(path) else None
+            got[tool] = (rc, out if compare_stdout else b"", contents, err, sorted(os.listdir(d)))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    c, g = got["curl"], got["guise"]
+    check(f"{what}: exit {c[0]} as curl", c[0] == g[0], f"curl {c[0]} guise {g[0]}: {g[3]!r}")
+    check(f"{what}: stdout as curl's", c[1] == g[1], f"curl {c[1][:300]!r} guise {g[1][:300]!r}")
+    check(f"{what}: files as curl's ({', '.join(files) or 'none'}; folder {c[4]})",
+          c[2] == g[2] and c[4] == g[4], f"curl {c[4]} guise {g[4]}")
+    return g
+
+
+def main():
+    if CURL is None:
+        print("SKIP: curl is not installed")
+        return
+    port = free_port()
+    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    u = f"http://127.0.0.1:{port}"
+    try:
+        # Exit statuses, curl's table.
+        both("-f on 404", ["-s", "-f", f"{u}/404"])
+        both("-f -i on 404: the head, no body", ["-s", "-f", "-i", f"{u}/404"])
+        both("--fail-with-body on 404", ["-s", "--fail-with-body", f"{u}/404"])
+        both("a body cut short", ["-s", f"{u}/trunc"])
+        both("closed without an answer", ["-s", f"{u}/empty"])
+        both("--max-filesize 100 of a 5000-byte body", ["-s", "--max-filesize", "100", f"{u}/big"])
+        both("too many redirects", ["-s", "-L", "--max-redirs", "2", f"{u}/redir"])
+        both("%{exitcode} of -f", ["-s", "-f", "-w", "%{exitcode} %{http_code}", f"{u}/404"])
+        both("%{exitcode} of a body cut short", ["-s", "-o", "/dev/null", "-w", "%{exitcode}", f"{u}/trunc"])
+        # -s and -S.
+        g = both("-sS -f on 404: the message shown", ["-sS", "-f", f"{u}/404"])
+        check("-sS: one line naming status 22 and the 404", "(22)" in g[3] and "404" in g[3] and
+              g[3].count("\n") == 1, g[3])
+        g = both("-s -f on 404: nothing said", ["-s", "-f", f"{u}/404"])
+        check("-s: stderr empty", g[3] == "", g[3])
+        # The head as curl prints it.
+        both("-i: status line and fields", ["-s", "-i", f"{u}/"])
+        both("-D -: the head on stdout", ["-s", "-D", "-", "-o", "/dev/null", f"{u}/"])
+        both("-D FILE", ["-s", "-D", "head.txt", "-o", "body", f"{u}/"], files=("head.txt", "body"))
+        # -O, -J.
+        both("-OJ: the name from Content-Disposition, no folders", ["-s", "-O", "-J", f"{u}/cd"],
+             files=("name.txt",))
+        both("-OJ onto an existing file: refused", ["-s", "-O", "-J", f"{u}/cd"],
+             setup=lambda d: open(os.path.join(d, "name.txt"), "wb").write(b"mine\n"), files=("name.txt",))
+        both("-O of a URL without a file name", ["-s", "-O", f"{u}/"])
+        both("-O: the URL's last segment", ["-s", "-O", f"{u}/file/data.bin?x=1"], files=("data.bin",))
+        both("-o with --create-dirs", ["-s", "--create-dirs", "-o", "a/b/out", f"{u}/"], files=("a/b/out",))
+        # -C -.
+        part = lambda n: (lambda d: open(os.path.join(d, "f"), "wb").write(BODY[:n]))  # noqa: E731
+        g = both("-C - on a partial file", ["-s", "-C", "-", "-o", "f", f"{u}/file"], setup=part(3000), files=("f",))
+        check("-C -: the file is whole", g[2]["f"] == BODY, len(g[2]["f"] or b""))
+        g = both("-C - on a whole file (416)", ["-s", "-C", "-", "-o", "f", f"{u}/file"], setup=part(len(BODY)),
+                 files=("f",))
+        check("-C - on a whole file: unchanged", g[2]["f"] == BODY, len(g[2]["f"] or b""))
+        both("-C - where ranges are not served", ["-s", "-C", "-", "-o", "f", f"{u}/norange"], setup=part(100),
+             files=("f",))
+        with lock:
+            ranges = [(t, dict((k.lower(), v) for k, v in h).get("range")) for t, p, h in received
+                      if p == "/file"]
+        check("-C - sent Range: bytes=3000- as curl did",
+              ("curl", "bytes=3000-") in ranges and ("guise", "bytes=3000-") in ranges, ranges)
+        # -u and -A: the same fields as curl's.
+        received.clear()
+        both("-u and -A", ["-s", "-u", "al:pa:ss", "-A", "Agent/1.0", f"{u}/who"])
+        with lock:
+            sent = {t: dict((k.lower(), v) for k, v in h) for t, p, h in received if p == "/who"}
+        check("-u: Authorization as curl's", sent["guise"].get("authorization") == sent["curl"].get("authorization")
+              and sent["curl"].get("authorization", "").startswith("Basic "), sent)
+        check("-A: User-Agent as curl's", sent["guise"].get("user-agent") == "Agent/1.0" == sent["curl"].get("user-agent"),
+              sent)
+        received.clear()
+        run("guise", [f"{u}/plain"], None)
+        run("guise", ["-A", "Agent/1.0", f"{u}/agent"], None)
+        with lock:
+            names = {p: [k.lower() for k, v in h] for t, p, h in received}
+        check("-A: the profile's User-Agent replaced in its place (same field order)",
+              names.get("/plain") == names.get("/agent") and "user-agent" in names.get("/plain", []), names)
+        # --retry: a 503 with Retry-After: 1, then 200.
+        t0 = time.monotonic()
+        g = both("--retry 2: 503 then 200", ["-s", "--retry", "2", f"{u}/flaky"])
+        with lock:
+            n_curl, n_guise = hits.get(("curl", "/flaky")), hits.get(("guise", "/flaky"))
+        check("--retry: two requests each, as curl", n_curl == 2 and n_guise == 2, (n_curl, n_guise))
+        check("--retry to stdout: the 503's body stays, then the 200's (as curl)", g[1] == b"busy\nfine\n", g[1])
+        check("--retry: waited for Retry-After", time.monotonic() - t0 >= 2, time.monotonic() - t0)
+        g = both("--retry 2 -o FILE: 503 then 200", ["-s", "--retry", "2", "-o", "out", f"{u}/flaky-o"],
+                 files=("out",))
+        check("--retry -o: the file has the 200's body only", g[2]["out"] == b"fine\n", g[2])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+main()
+finish()
