@@ -1,5 +1,6 @@
 /* cmd_profile.c — `guise profile list | show NAME | import ... | check NAME|FILE`. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,8 @@ static const char usage[] =
     "       guise profile import --echo-log FILE NAME [--permute] [--description TEXT] [-o OUT]\n"
     "                                             a profile from a guise echo log of a real visit\n"
     "       guise profile import FILE NAME [--id ID] [--akamai AKAMAI] [--permute] [-o OUT]\n"
-
-    "                                             the kind of FILE told from its content\n"    "       guise profile import --capture FILE NAME [--echo-log LOG | --akamai AKAMAI]\n"
+    "                                             the kind of FILE told from its content\n"
+    "       guise profile import --capture FILE NAME [--echo-log LOG | --akamai AKAMAI]\n"
     "                            [--permute] [-o OUT]\n"
     "                                             a profile from the first ClientHello of a pcap,\n"
     "                                             pcapng or hex dump; HTTP/2 from the guise echo\n"
@@ -32,7 +33,9 @@ static const char usage[] =
     "       guise profile import --ja3 JA3 --akamai AKAMAI NAME [--sigalgs JSON]\n"
     "                            [--key-shares JSON] [--alpn JSON] [--grease] [--permute] [-o OUT]\n"
     "                                             a profile from JA3 and Akamai strings; what\n"
-    "                                             they do not carry is the default (docs/CLI.md)\n";
+    "                                             they do not carry is the default; request\n"
+    "                                             headers from the nearest shipped profile\n"
+    "Options go anywhere on the line, as --opt VALUE or --opt=VALUE.\n";
 
 typedef struct collect {
   char *buf;
@@ -226,166 +229,263 @@ static int write_profile(char *text, size_t len, const char *out) {
   return EXIT_OK;
 }
 
+/* A coherence warning (guise_profile_coherence) on stderr. */
+static void on_incoherent(void *ud, const char *msg) {
+  (void)ud;
+  fprintf(stderr, "guise profile: warning: %s\n", msg);
+}
+
+/* The options of `guise profile ...`, anywhere on the line ("--opt VALUE" or
+ * "--opt=VALUE"; "--" ends them); the other words, in order, are |pos|. */
+typedef struct profile_args {
+  const char *browsers_json, *echo_log, *capture, *ja3, *akamai, *sigalgs, *key_shares, *alpn, *id,
+      *description, *out;
+  int permute, grease;
+  const char *pos[8];
+  int n_pos;
+} profile_args;
+
+static int parse_args(int argc, char **argv, profile_args *a) {
+  static const struct {
+    const char *name;
+    size_t off; /* of the value in profile_args; flags below */
+  } valued[] = {
+      {"--browsers-json", offsetof(profile_args, browsers_json)},
+      {"--echo-log", offsetof(profile_args, echo_log)},
+      {"--capture", offsetof(profile_args, capture)},
+      {"--ja3", offsetof(profile_args, ja3)},
+      {"--akamai", offsetof(profile_args, akamai)},
+      {"--sigalgs", offsetof(profile_args, sigalgs)},
+      {"--key-shares", offsetof(profile_args, key_shares)},
+      {"--alpn", offsetof(profile_args, alpn)},
+      {"--id", offsetof(profile_args, id)},
+      {"--description", offsetof(profile_args, description)},
+      {"-o", offsetof(profile_args, out)},
+      {"--output", offsetof(profile_args, out)},
+  };
+  memset(a, 0, sizeof(*a));
+  int opts = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *w = argv[i];
+    if (opts && strcmp(w, "--") == 0) {
+      opts = 0;
+      continue;
+    }
+    if (!opts || w[0] != '-' || w[1] == '\0') {
+      if (a->n_pos == (int)(sizeof(a->pos) / sizeof(a->pos[0]))) {
+        fprintf(stderr, "guise profile: unexpected \"%s\"\n", w);
+        return -1;
+      }
+      a->pos[a->n_pos++] = w;
+      continue;
+    }
+    if (strcmp(w, "--permute") == 0) {
+      a->permute = 1;
+      continue;
+    }
+    if (strcmp(w, "--grease") == 0) {
+      a->grease = 1;
+      continue;
+    }
+    const char *eq = strchr(w, '=');
+    size_t nl = eq ? (size_t)(eq - w) : strlen(w);
+    size_t k = 0, n = sizeof(valued) / sizeof(valued[0]);
+    while (k < n && !(strlen(valued[k].name) == nl && strncmp(valued[k].name, w, nl) == 0)) k++;
+    if (k == n) {
+      fprintf(stderr, "guise profile: unknown option \"%.*s\"\n", (int)nl, w);
+      return -1;
+    }
+    const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+    if (v == NULL) {
+      fprintf(stderr, "guise profile: %s needs a value\n", valued[k].name);
+      return -1;
+    }
+    const char **slot = (const char **)((char *)a + valued[k].off);
+    if (*slot) {
+      fprintf(stderr, "guise profile: %s given twice\n", valued[k].name);
+      return -1;
+    }
+    *slot = v;
+  }
+  return 0;
+}
+
+/* Refuses the options |a| has that the chosen import does not take (each bit of
+ * |allowed| one option, in the order below). */
+enum { A_ECHO = 1, A_AKAMAI = 2, A_SIGALGS = 4, A_KEYSHARES = 8, A_ALPN = 16, A_ID = 32, A_DESC = 64,
+       A_PERMUTE = 128, A_GREASE = 256 };
+
+static int only_options(const profile_args *a, unsigned allowed, const char *what) {
+  const struct {
+    unsigned bit;
+    int given;
+    const char *name;
+  } o[] = {{A_ECHO, a->echo_log != NULL, "--echo-log"},    {A_AKAMAI, a->akamai != NULL, "--akamai"},
+           {A_SIGALGS, a->sigalgs != NULL, "--sigalgs"},   {A_KEYSHARES, a->key_shares != NULL, "--key-shares"},
+           {A_ALPN, a->alpn != NULL, "--alpn"},            {A_ID, a->id != NULL, "--id"},
+           {A_DESC, a->description != NULL, "--description"}, {A_PERMUTE, a->permute, "--permute"},
+           {A_GREASE, a->grease, "--grease"}};
+  for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+    if (o[i].given && !(allowed & o[i].bit)) {
+      fprintf(stderr, "guise profile import: %s does not apply to %s\n", o[i].name, what);
+      return -1;
+    }
+  return 0;
+}
+
+/* The positional words after "import": exactly |want| of them. */
+static int positionals(const profile_args *a, int want, const char *what) {
+  if (a->n_pos - 1 == want) return 0;
+  if (a->n_pos - 1 > want)
+    fprintf(stderr, "guise profile import: unexpected \"%s\"\n", a->pos[1 + want]);
+  else
+    fprintf(stderr, "guise profile import: %s needs %s\n", what, want == 1 ? "a NAME" : "FILE and NAME");
+  return -1;
+}
+
+/* Prints where an import took its request headers from, when it says so in its
+ * "source" (guise_profile_import_strings: the nearest shipped profile). */
+static void say_headers_source(const char *text, size_t len) {
+  json_error_t jerr;
+  json_t *doc = json_loadb(text, len, 0, &jerr);
+  const char *src = json_string_value(json_object_get(doc, "source"));
+  const char *at = src ? strstr(src, "request headers and kinds from ") : NULL;
+  if (at) {
+    const char *end = strchr(at, ';');
+    fprintf(stderr, "guise profile import: %.*s\n", (int)(end ? (size_t)(end - at) : strlen(at)), at);
+  }
+  json_decref(doc);
+}
+
+static int cmd_import(const profile_args *a) {
+  char err[1024];
+  char *text = NULL;
+  size_t len = 0;
+  int r;
+  if (a->browsers_json) {
+    if (a->echo_log || a->capture || a->ja3 || only_options(a, A_ID, "--browsers-json") ||
+        positionals(a, a->id ? 1 : 2, "--browsers-json FILE")) {
+      if (a->echo_log || a->capture || a->ja3)
+        fputs("guise profile import: one of --browsers-json, --capture, --echo-log, --ja3 at a time\n", stderr);
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    const char *id = a->id ? a->id : a->pos[1], *name = a->id ? a->pos[1] : a->pos[2];
+    r = guise_profile_import_browsers_json(a->browsers_json, id, name, &text, &len, err, sizeof(err));
+    if (r) {
+      fprintf(stderr, "guise profile import: %s\n", err);
+      return r == GUISE_E_USAGE_FILE || r == GUISE_E_USAGE_INVALID_ARGUMENT ? EXIT_USAGE : 3;
+    }
+    return write_profile(text, len, a->out);
+  }
+  if (a->capture) {
+    if (a->ja3 || only_options(a, A_ECHO | A_AKAMAI | A_PERMUTE, "--capture") ||
+        positionals(a, 1, "--capture FILE")) {
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    r = guise_profile_import_capture(a->capture, a->akamai, a->echo_log, a->pos[1], a->permute, &text, &len, err,
+                                     sizeof(err));
+  } else if (a->echo_log) {
+    if (a->ja3 || only_options(a, A_ECHO | A_PERMUTE | A_DESC, "--echo-log") ||
+        positionals(a, 1, "--echo-log FILE")) {
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    r = guise_profile_import_echo_log(a->echo_log, a->pos[1], a->description, a->permute, &text, &len, err,
+                                      sizeof(err));
+  } else if (a->ja3 || (a->akamai && a->n_pos == 2)) {
+    if (only_options(a, A_AKAMAI | A_SIGALGS | A_KEYSHARES | A_ALPN | A_GREASE | A_PERMUTE, "--ja3") ||
+        positionals(a, 1, "--ja3 JA3 --akamai AKAMAI")) {
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    if (a->ja3 == NULL || a->akamai == NULL) {
+      fputs("guise profile import: --ja3, --akamai and a NAME are all needed\n", stderr);
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    r = guise_profile_import_strings(a->ja3, a->akamai, a->pos[1], a->sigalgs, a->key_shares, a->alpn, a->grease,
+                                     a->permute, &text, &len, err, sizeof(err));
+    if (r == 0) say_headers_source(text, len);
+  } else {
+    if (only_options(a, A_AKAMAI | A_ID | A_PERMUTE, "import FILE NAME") || positionals(a, 2, "import")) {
+      fputs(usage, stderr);
+      return EXIT_USAGE;
+    }
+    const char *file = a->pos[1], *name = a->pos[2];
+    /* Captures go to libguise-capture's importer, everything else to libguise's. */
+    r = a->akamai || guise_fp_is_capture(file) == 1
+            ? guise_profile_import_capture(file, a->akamai, NULL, name, a->permute, &text, &len, err, sizeof(err))
+            : guise_profile_import(file, a->id, name, a->permute, &text, &len, err, sizeof(err));
+  }
+  if (r) {
+    fprintf(stderr, "guise profile import: %s\n", err);
+    return EXIT_USAGE;
+  }
+  return write_profile(text, len, a->out);
+}
+
 int cmd_profile(int argc, char **argv) {
   char err[1024];
-  if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+  profile_args a;
+  int help = 0;
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+  if (help) {
+    fputs(usage, stdout);
+    return EXIT_OK;
+  }
+  if (parse_args(argc, argv, &a) != 0) {
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  const char *sub = a.n_pos ? a.pos[0] : "";
+  int is_import = strcmp(sub, "import") == 0;
+  int has_opts = a.browsers_json || a.echo_log || a.capture || a.ja3 || a.akamai || a.sigalgs || a.key_shares ||
+                 a.alpn || a.id || a.description || a.out || a.permute || a.grease;
+  if (!is_import && has_opts) {
+    fprintf(stderr, "guise profile: options are for \"import\" only\n");
+    fputs(usage, stderr);
+    return EXIT_USAGE;
+  }
+  if (strcmp(sub, "list") == 0 && a.n_pos == 1) {
     /* One profile a line, its name first (scripts take the first word); the
      * default and the aliases that name it after it: "chrome-150 (default, alias
      * chrome)". */
     for (size_t i = 0; i < guise_profile_count(); i++) {
-      const char *n = guise_profile_name(i), *a, *t;
+      const char *n = guise_profile_name(i), *al, *t;
       int marks = strcmp(n, guise_profile_default()) == 0;
       fputs(n, stdout);
       if (marks) fputs(" (default", stdout);
-      for (size_t k = 0; (a = guise_profile_alias(k, &t)) != NULL; k++)
-        if (t && strcmp(t, n) == 0) printf("%salias %s", marks++ ? ", " : " (", a);
+      for (size_t k = 0; (al = guise_profile_alias(k, &t)) != NULL; k++)
+        if (t && strcmp(t, n) == 0) printf("%salias %s", marks++ ? ", " : " (", al);
       puts(marks ? ")" : "");
     }
     return EXIT_OK;
   }
-  if (argc == 3 && strcmp(argv[1], "show") == 0) {
+  if (strcmp(sub, "show") == 0 && a.n_pos == 2) {
     size_t len;
-    const char *text = guise_profile_text(argv[2], &len);
+    const char *text = guise_profile_text(a.pos[1], &len);
     if (text == NULL) {
-      fprintf(stderr, "guise profile: no built-in profile \"%s\" (guise profile list)\n", argv[2]);
+      fprintf(stderr, "guise profile: no built-in profile \"%s\" (guise profile list)\n", a.pos[1]);
       return 3;
     }
     fwrite(text, 1, len, stdout);
     return EXIT_OK;
   }
-  if (argc == 3 && strcmp(argv[1], "check") == 0) {
-    int r = guise_profile_check_syntax(argv[2], err, sizeof(err));
+  if (strcmp(sub, "check") == 0 && a.n_pos == 2) {
+    int r = guise_profile_check_syntax(a.pos[1], err, sizeof(err));
     if (r) {
       fprintf(stderr, "%s\n", err);
       return 3;
     }
-    return check_live(argv[2]);
+    /* Warnings, not failures: the fingerprints decide the exit status. */
+    guise_profile_coherence(a.pos[1], on_incoherent, NULL, err, sizeof(err));
+    return check_live(a.pos[1]);
   }
-  if (argc >= 6 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--browsers-json") == 0) {
-    const char *out = argc == 8 && strcmp(argv[6], "-o") == 0 ? argv[7] : NULL;
-    if (argc != 6 && out == NULL) {
-      fputs(usage, stderr);
-      return EXIT_USAGE;
-    }
-    char *text;
-    size_t len;
-    int r = guise_profile_import_browsers_json(argv[3], argv[4], argv[5], &text, &len, err, sizeof(err));
-    if (r) {
-      fprintf(stderr, "guise profile import: %s\n", err);
-      return r == GUISE_E_USAGE_FILE || r == GUISE_E_USAGE_INVALID_ARGUMENT ? EXIT_USAGE : 3;
-    }
-    return write_profile(text, len, out);
-  }
-  if (argc >= 5 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--echo-log") == 0) {
-    const char *file = argv[3], *name = argv[4], *out = NULL, *desc = NULL;
-    int permute = 0;
-    for (int i = 5; i < argc; i++) {
-      if (strcmp(argv[i], "--permute") == 0) permute = 1;
-      else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
-      else if (strcmp(argv[i], "--description") == 0 && i + 1 < argc) desc = argv[++i];
-      else {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-      }
-    }
-    char *text;
-    size_t len;
-    int r = guise_profile_import_echo_log(file, name, desc, permute, &text, &len, err, sizeof(err));
-    if (r) {
-      fprintf(stderr, "guise profile import: %s\n", err);
-      return EXIT_USAGE;
-    }
-    return write_profile(text, len, out);
-  }
-  if (argc >= 5 && strcmp(argv[1], "import") == 0 && strcmp(argv[2], "--capture") == 0) {
-    const char *file = argv[3], *name = argv[4], *out = NULL, *akamai = NULL, *echo_log = NULL;
-    int permute = 0;
-    for (int i = 5; i < argc; i++) {
-      if (strcmp(argv[i], "--permute") == 0) permute = 1;
-      else if (strcmp(argv[i], "--echo-log") == 0 && i + 1 < argc) echo_log = argv[++i];
-      else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
-      else if (strcmp(argv[i], "--akamai") == 0 && i + 1 < argc) akamai = argv[++i];
-      else {
-        fprintf(stderr, "guise profile import: unexpected \"%s\"\n", argv[i]);
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-      }
-    }
-    char *text;
-    size_t len;
-    int r = guise_profile_import_capture(file, akamai, echo_log, name, permute, &text, &len, err, sizeof(err));
-    if (r) {
-      fprintf(stderr, "guise profile import: %s\n", err);
-      return EXIT_USAGE;
-    }
-    return write_profile(text, len, out);
-  }
-  if (argc >= 3 && strcmp(argv[1], "import") == 0 &&
-      (strcmp(argv[2], "--ja3") == 0 || strcmp(argv[2], "--akamai") == 0)) {
-    const char *ja3 = NULL, *akamai = NULL, *name = NULL, *out = NULL;
-    const char *sigalgs = NULL, *key_shares = NULL, *alpn = NULL;
-    const char *bad = NULL;
-    int grease = 0, permute = 0;
-    for (int i = 2; i < argc; i++) {
-      const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-      if (strcmp(a, "--grease") == 0) grease = 1;
-      else if (strcmp(a, "--permute") == 0) permute = 1;
-      else if (a[0] != '-' && name == NULL) name = a;
-      else if (v == NULL) bad = a;
-      else if (strcmp(a, "--ja3") == 0) ja3 = argv[++i];
-      else if (strcmp(a, "--akamai") == 0) akamai = argv[++i];
-      else if (strcmp(a, "--sigalgs") == 0) sigalgs = argv[++i];
-      else if (strcmp(a, "--key-shares") == 0) key_shares = argv[++i];
-      else if (strcmp(a, "--alpn") == 0) alpn = argv[++i];
-      else if (strcmp(a, "-o") == 0) out = argv[++i];
-      else bad = a;
-      if (bad) break;
-    }
-    if (bad) {
-      fprintf(stderr, "guise profile import: unexpected \"%s\"\n", bad);
-      fputs(usage, stderr);
-      return EXIT_USAGE;
-    }
-    if (ja3 == NULL || akamai == NULL || name == NULL) {
-      fputs("guise profile import: --ja3, --akamai and a NAME are all needed\n", stderr);
-      fputs(usage, stderr);
-      return EXIT_USAGE;
-    }
-    char *text;
-    size_t len;
-    int r = guise_profile_import_strings(ja3, akamai, name, sigalgs, key_shares, alpn, grease,
-                                         permute, &text, &len, err, sizeof(err));
-    if (r) {
-      fprintf(stderr, "guise profile import: %s\n", err);
-      return EXIT_USAGE;
-    }
-    return write_profile(text, len, out);
-  }
-  if (argc >= 4 && strcmp(argv[1], "import") == 0 && argv[2][0] != '-') {
-    const char *file = argv[2], *name = argv[3], *out = NULL, *id = NULL, *akamai = NULL;
-    int permute = 0;
-    for (int i = 4; i < argc; i++) {
-      if (strcmp(argv[i], "--permute") == 0) permute = 1;
-      else if (strcmp(argv[i], "--akamai") == 0 && i + 1 < argc) akamai = argv[++i];
-      else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) out = argv[++i];
-      else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) id = argv[++i];
-      else {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-      }
-    }
-    char *text;
-    size_t len;
-    /* Captures go to libguise-capture's importer, everything else to libguise's. */
-    int r = akamai || guise_fp_is_capture(file) == 1
-                ? guise_profile_import_capture(file, akamai, NULL, name, permute, &text, &len, err, sizeof(err))
-                : guise_profile_import(file, id, name, permute, &text, &len, err, sizeof(err));
-    if (r) {
-      fprintf(stderr, "guise profile import: %s\n", err);
-      return EXIT_USAGE;
-    }
-    return write_profile(text, len, out);
-  }
-  fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-  return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_OK : EXIT_USAGE;
+  if (is_import) return cmd_import(&a);
+  if (a.n_pos > 0 && (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0 || strcmp(sub, "check") == 0))
+    fprintf(stderr, "guise profile %s: %s\n", sub, a.n_pos == 1 ? "needs a NAME" : "takes one NAME");
+  fputs(usage, stderr);
+  return EXIT_USAGE;
 }

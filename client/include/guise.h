@@ -676,6 +676,18 @@ GUISE_EXTERN const char *guise_profile_alias(size_t i, const char **target);
  */
 GUISE_EXTERN int guise_profile_check_syntax(const char *name_or_file, char *err, unsigned errlen);
 
+/*
+ * guise_profile_coherence loads |name_or_file| as guise_profile_check_syntax does
+ * and checks that its user-agent, sec-ch-ua* fields and TLS and HTTP/2 shapes
+ * belong to one browser (profiles/FORMAT.md, "Coherence"). Each disagreement is
+ * passed to |warn| (may be NULL) as one line naming the profile and the two
+ * fields. Returns their number (0: coherent), or the GUISE_E_PROFILE_* code of
+ * guise_profile_check_syntax with |err|.
+ */
+GUISE_EXTERN int guise_profile_coherence(const char *name_or_file,
+                                         void (*warn)(void *ud, const char *msg), void *ud,
+                                         char *err, unsigned errlen);
+
 /* The JSON text of the built-in |name| (static storage, |*len| bytes), or NULL. */
 GUISE_EXTERN const char *guise_profile_text(const char *name, size_t *len);
 

@@ -1022,3 +1022,189 @@ int profile_load_builtin(const char *name, profile *out, char *err, size_t errle
   snprintf(file, sizeof(file), "profiles/%s.json", b->name);
   return profile_load(text, len, file, out, err, errlen);
 }
+
+/* ---- Coherence (profile.h: profile_coherence) ------------------------------------ */
+
+/* The value of |name| in the navigation h2 list, or NULL. */
+static const char *nav_value(const profile *p, const char *name) {
+  for (size_t i = 0; i < p->n_nav_h2; i++)
+    if (!strcasecmp(p->nav_h2[i].name, name)) return p->nav_h2[i].value;
+  return NULL;
+}
+
+/* The number after |token| in |s| ("Chrome/" in a user-agent, "\"Chromium\";v=\""
+ * in sec-ch-ua), or -1. */
+static long number_after(const char *s, const char *token) {
+  const char *t = s ? strstr(s, token) : NULL;
+  if (t == NULL) return -1;
+  t += strlen(token);
+  if (*t < '0' || *t > '9') return -1;
+  long v = 0;
+  while (*t >= '0' && *t <= '9' && v < 100000) v = v * 10 + (*t++ - '0');
+  return v;
+}
+
+static int has_group(const tls_shape *s, uint16_t g) {
+  for (size_t i = 0; i < s->n_groups; i++)
+    if (s->groups[i] == g) return 1;
+  return 0;
+}
+
+static int is_grease_value(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+
+/* The sec-ch-ua-platform a user-agent implies (the UA-CH spec's values), or NULL. */
+static const char *ua_platform(const char *ua) {
+  if (strstr(ua, "Android")) return "Android";
+  if (strstr(ua, "CrOS")) return "Chrome OS";
+  if (strstr(ua, "iPhone") || strstr(ua, "iPad")) return "iOS";
+  if (strstr(ua, "Windows")) return "Windows";
+  if (strstr(ua, "Macintosh")) return "macOS";
+  if (strstr(ua, "Linux") || strstr(ua, "X11")) return "Linux";
+  return NULL;
+}
+
+typedef struct coherence {
+  const profile *p;
+  void (*warn)(void *ud, const char *msg);
+  void *ud;
+  int n;
+} coherence;
+
+static void incoherent(coherence *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void incoherent(coherence *c, const char *fmt, ...) {
+  char msg[768];
+  int o = snprintf(msg, sizeof(msg), "profile \"%s\": ", c->p->name);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + o, sizeof(msg) - (size_t)o, fmt, ap);
+  va_end(ap);
+  c->n++;
+  if (c->warn) c->warn(c->ud, msg);
+}
+
+/* The ClientHello of a Chrome user-agent against the version bands the reference
+ * captures show (curl-impersonate's tests/signatures, tests/data/browsers.json):
+ * extension permutation from Chrome 110 (chrome_107 has none, chrome_110
+ * tls_permute_extensions); the hybrid group X25519Kyber768Draft00 (0x6399) from
+ * Chrome 124 (chrome_123 has no post-quantum group, chrome_124 offers 0x6399) and
+ * X25519MLKEM768 (0x11ec) from Chrome 131 (chrome_131 offers 0x11ec: Chrome moved to
+ * ML-KEM in 131); the ALPS code point 17513 up to Chrome 131 and 17613 from Chrome 133
+ * (chrome_131 application_settings, chrome_133 application_settings_new). Bands
+ * without a capture (108, 109, 132) are given the benefit of the doubt. */
+static void chrome_hello(coherence *c, long v) {
+  const tls_shape *s = &c->p->tls;
+  if (v >= 110 && !s->permute_extensions)
+    incoherent(c, "user-agent says Chrome %ld but tls.permute_extensions is off (Chrome shuffles its "
+               "extensions from 110 on)", v);
+  if (v <= 107 && s->permute_extensions)
+    incoherent(c, "user-agent says Chrome %ld but tls.permute_extensions is on (Chrome shuffles its "
+               "extensions only from 110 on)", v);
+  int kyber = has_group(s, 0x6399), mlkem = has_group(s, 0x11ec);
+  if (v >= 131 && kyber && !mlkem)
+    incoherent(c, "user-agent says Chrome %ld but tls.supported_groups offers X25519Kyber768Draft00 "
+               "(0x6399), Chrome 124-130's hybrid group (Chrome 131 and later offer X25519MLKEM768, 0x11ec)", v);
+  else if (v >= 131 && !mlkem)
+    incoherent(c, "user-agent says Chrome %ld but tls.supported_groups has no X25519MLKEM768 (0x11ec), "
+               "which Chrome offers from 131 on", v);
+  else if (v >= 124 && v < 131 && !kyber)
+    incoherent(c, "user-agent says Chrome %ld but tls.supported_groups has no X25519Kyber768Draft00 "
+               "(0x6399), which Chrome 124-130 offer%s", v, mlkem ? " (X25519MLKEM768 came with 131)" : "");
+  else if (v < 124 && (kyber || mlkem))
+    incoherent(c, "user-agent says Chrome %ld but tls.supported_groups offers %s, a hybrid group Chrome "
+               "sends only from 124 on", v, mlkem ? "X25519MLKEM768 (0x11ec)" : "X25519Kyber768Draft00 (0x6399)");
+  if (s->n_alps && s->alps_codepoint == 17513 && v >= 133)
+    incoherent(c, "user-agent says Chrome %ld but tls.alps.codepoint is 17513, the code point Chrome used "
+               "up to 131 (17613 from 133 on)", v);
+  if (s->n_alps && s->alps_codepoint == 17613 && v <= 131)
+    incoherent(c, "user-agent says Chrome %ld but tls.alps.codepoint is 17613, the code point Chrome uses "
+               "only from 133 on (17513 before)", v);
+}
+
+int profile_coherence(const profile *p, void (*warn)(void *ud, const char *msg), void *ud) {
+  coherence c = {.p = p, .warn = warn, .ud = ud};
+  const char *ua = nav_value(p, "user-agent");
+  const char *ch = nav_value(p, "sec-ch-ua");
+  const char *plat = nav_value(p, "sec-ch-ua-platform");
+  const char *mobile = nav_value(p, "sec-ch-ua-mobile");
+  if (ua == NULL || *ua == '\0') {
+    incoherent(&c, "headers.navigation.h2 has no user-agent: every browser sends one, a request "
+               "without it stands out at once");
+    return c.n;
+  }
+  /* The families by their user-agent tokens: Chromium-based ("Chrome/N", Edge adds
+   * "Edg/N"), Firefox ("Firefox/N" with "Gecko/"), Safari ("Version/N ... Safari/"
+   * without Chrome/). */
+  long chrome = number_after(ua, "Chrome/");
+  long firefox = strstr(ua, "Gecko/") ? number_after(ua, "Firefox/") : -1;
+  int safari = chrome < 0 && firefox < 0 && strstr(ua, "Safari/") && strstr(ua, "Version/");
+  const tls_shape *s = &p->tls;
+  int grease = 0;
+  for (size_t i = 0; i < s->n_ciphers; i++) grease |= is_grease_value(s->ciphers[i]);
+
+  if (chrome < 0) {
+    /* User-agent client hints are Chromium's alone: Firefox and Safari send no
+     * sec-ch-ua* field (MDN's compatibility tables of Sec-CH-UA*). */
+    for (size_t i = 0; i < p->n_nav_h2; i++)
+      if (!strncasecmp(p->nav_h2[i].name, "sec-ch-ua", 9)) {
+        if (firefox >= 0)
+          incoherent(&c, "user-agent says Firefox %ld but headers.navigation.h2 has %s: only Chromium browsers "
+                     "send user-agent client hints", firefox, p->nav_h2[i].name);
+        else
+          incoherent(&c, "user-agent is not Chromium's (\"%.60s\") but headers.navigation.h2 has %s: only "
+                     "Chromium browsers send user-agent client hints", ua, p->nav_h2[i].name);
+        break;
+      }
+  }
+  if (chrome >= 0) {
+    long edge = number_after(ua, "Edg/");
+    long brand = number_after(ch, "\"Chromium\";v=\"");
+    if (ch == NULL)
+      incoherent(&c, "user-agent says Chrome %ld but headers.navigation.h2 has no sec-ch-ua: Chromium "
+                 "sends it on every request to https", chrome);
+    else if (brand >= 0 && brand != chrome)
+      incoherent(&c, "user-agent says Chrome %ld but sec-ch-ua says Chromium %ld", chrome, brand);
+    long gc = number_after(ch, "\"Google Chrome\";v=\"");
+    if (gc >= 0 && gc != chrome)
+      incoherent(&c, "user-agent says Chrome %ld but sec-ch-ua says Google Chrome %ld", chrome, gc);
+    long me = number_after(ch, "\"Microsoft Edge\";v=\"");
+    if (me >= 0 && edge >= 0 && me != edge)
+      incoherent(&c, "user-agent says Edge %ld but sec-ch-ua says Microsoft Edge %ld", edge, me);
+    if (me >= 0 && edge < 0)
+      incoherent(&c, "sec-ch-ua names Microsoft Edge but the user-agent has no Edg/ token");
+    const char *want = ua_platform(ua);
+    if (plat && want) {
+      size_t n = strlen(plat);
+      int same = n == strlen(want) + 2 && plat[0] == '"' && plat[n - 1] == '"' &&
+                 !strncmp(plat + 1, want, n - 2);
+      if (!same)
+        incoherent(&c, "user-agent is %s's (\"%.60s\") but sec-ch-ua-platform is %s", want, ua, plat);
+    }
+    if (mobile) {
+      int ua_mobile = strstr(ua, "Mobile") != NULL;
+      if (ua_mobile != !strcmp(mobile, "?1"))
+        incoherent(&c, "user-agent %s \"Mobile\" but sec-ch-ua-mobile is %s", ua_mobile ? "has" : "has no",
+                   mobile);
+    }
+    chrome_hello(&c, chrome);
+    if (!grease)
+      incoherent(&c, "user-agent says Chrome %ld but tls.cipher_suites has no GREASE: Chrome has sent "
+                 "GREASE since 55", chrome);
+    if (strcmp(p->h2.pseudo_order, "masp"))
+      incoherent(&c, "user-agent says Chrome %ld but http2.pseudo_headers is not Chrome's order "
+                 "(:method :authority :scheme :path)", chrome);
+  }
+  if (firefox >= 0) {
+    if (grease)
+      incoherent(&c, "user-agent says Firefox %ld but tls.cipher_suites has GREASE, which Firefox does not "
+                 "send (a Chromium- or Safari-shaped hello)", firefox);
+    if (s->n_alps)
+      incoherent(&c, "user-agent says Firefox %ld but tls.alps is set: ALPS is Chromium's alone", firefox);
+    if (strcmp(p->h2.pseudo_order, "mpas"))
+      incoherent(&c, "user-agent says Firefox %ld but http2.pseudo_headers is not Firefox's order "
+                 "(:method :path :authority :scheme)", firefox);
+  }
+  if (safari && s->n_alps)
+    incoherent(&c, "user-agent is Safari's but tls.alps is set: ALPS is Chromium's alone");
+  return c.n;
+}

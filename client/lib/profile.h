@@ -120,6 +120,18 @@ const char *profile_alias_target(const char *name);
 /* Loads a built-in name or a file; 0 or GUISE_E_PROFILE_* with |err|. */
 int profile_resolve(const char *name_or_file, profile *out, char *err, size_t errlen);
 
+/*
+ * Coherence: whether the user-agent, the sec-ch-ua* fields and the TLS and HTTP/2
+ * shapes belong to one browser (a Chrome/150 user-agent on a Chrome 124 hello, a
+ * Firefox user-agent with sec-ch-ua, no user-agent at all, sec-ch-ua's Chromium
+ * version or platform not the user-agent's). Each disagreement is passed to |warn|
+ * (may be NULL) as one line naming the profile and the two fields; returns their
+ * number (0: coherent). Warnings, not load errors: a made-up profile may want them.
+ * The version bands and their sources are in profile.c (chrome_hello) and
+ * profiles/FORMAT.md ("Coherence").
+ */
+int profile_coherence(const profile *p, void (*warn)(void *ud, const char *msg), void *ud);
+
 /* The default profile: the newest Chrome. */
 #define PROFILE_DEFAULT "chrome-150"
 

@@ -4,6 +4,7 @@
  * reader (json_read.h), handed to its importer (profile_import.h), which fills a
  * profile; profile_emit() writes it (profile_write.h) and has the loader take it.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,16 @@ int guise_profile_check_syntax(const char *name_or_file, char *err, unsigned err
   profile *p = malloc(sizeof(*p));
   if (p == NULL) return GUISE_E_NOMEM;
   int r = profile_resolve(name_or_file, p, err, errlen);
+  free(p);
+  return r;
+}
+
+int guise_profile_coherence(const char *name_or_file, void (*warn)(void *ud, const char *msg), void *ud,
+                            char *err, unsigned errlen) {
+  profile *p = malloc(sizeof(*p));
+  if (p == NULL) return GUISE_E_NOMEM;
+  int r = profile_resolve(name_or_file, p, err, errlen);
+  if (r == 0) r = profile_coherence(p, warn, ud);
   free(p);
   return r;
 }
@@ -254,6 +265,83 @@ int guise_profile_import(const char *file, const char *id, const char *name, int
   return guise_profile_import_echo_log(file, name, NULL, permute, out, len, err, errlen);
 }
 
+/* |a| and |b| as sets (GREASE values left out, JA3 has none): |a ∩ b| / |a ∪ b|, 1
+ * for two empty sets. */
+static double jaccard(const uint16_t *a, size_t na, const uint16_t *b, size_t nb) {
+  size_t inter = 0, ua = 0, ub = 0;
+  for (size_t i = 0; i < na; i++) {
+    if ((a[i] & 0x0f0f) == 0x0a0a) continue;
+    int dup = 0;
+    for (size_t k = 0; k < i && !dup; k++) dup = a[k] == a[i];
+    if (dup) continue;
+    ua++;
+    for (size_t k = 0; k < nb; k++)
+      if (b[k] == a[i]) {
+        inter++;
+        break;
+      }
+  }
+  for (size_t i = 0; i < nb; i++) {
+    if ((b[i] & 0x0f0f) == 0x0a0a) continue;
+    int dup = 0;
+    for (size_t k = 0; k < i && !dup; k++) dup = b[k] == b[i];
+    if (!dup) ub++;
+  }
+  size_t uni = ua + ub - inter;
+  return uni ? (double)inter / (double)uni : 1.0;
+}
+
+/* The first number in a profile's name ("chrome-android-143": 143). */
+static long name_version(const char *n) {
+  while (*n && (*n < '0' || *n > '9')) n++;
+  return *n ? strtol(n, NULL, 10) : -1;
+}
+
+/*
+ * A JA3 + Akamai import carries no request headers. It takes them (and the request
+ * kinds) from the shipped profile nearest to its hello: the highest sum of the
+ * Jaccard similarities of the cipher, extension and group sets (JA3's own fields;
+ * GREASE aside, order aside since Chrome shuffles its extensions), among the shipped
+ * profiles that send a user-agent; a tie goes to the higher version in the name.
+ * The choice is written into "source". 0, or -1 when no shipped profile loads.
+ */
+static int take_nearest_headers(profile *p) {
+  profile *b = malloc(sizeof(*b));
+  if (b == NULL) return -1;
+  char err[256], best[PROFILE_MAX_NAME] = "";
+  double best_score = -1;
+  for (size_t i = 0; i < profile_builtin_count(); i++) {
+    const char *n = profile_builtin_name(i);
+    if (profile_load_builtin(n, b, err, sizeof(err)) != 0) continue;
+    int ua = 0;
+    for (size_t k = 0; k < b->n_nav_h2; k++) ua |= !strcmp(b->nav_h2[k].name, "user-agent");
+    if (!ua) continue;
+    double sc = jaccard(p->tls.ciphers, p->tls.n_ciphers, b->tls.ciphers, b->tls.n_ciphers) +
+                jaccard(p->tls.extensions, p->tls.n_extensions, b->tls.extensions, b->tls.n_extensions) +
+                jaccard(p->tls.groups, p->tls.n_groups, b->tls.groups, b->tls.n_groups);
+    if (sc > best_score + 1e-9 || (sc > best_score - 1e-9 && name_version(n) > name_version(best))) {
+      best_score = sc;
+      snprintf(best, sizeof(best), "%s", n);
+    }
+  }
+  int r = -1;
+  if (best[0] && profile_load_builtin(best, b, err, sizeof(err)) == 0) {
+    memcpy(p->nav_h2, b->nav_h2, sizeof(p->nav_h2));
+    p->n_nav_h2 = b->n_nav_h2;
+    memcpy(p->nav_h1, b->nav_h1, sizeof(p->nav_h1));
+    p->n_nav_h1 = b->n_nav_h1;
+    memcpy(p->kinds, b->kinds, sizeof(p->kinds));
+    size_t used = strlen(p->source);
+    snprintf(p->source + used, sizeof(p->source) - used,
+             "; request headers and kinds from %s, the shipped profile nearest to this hello (cipher, "
+             "extension and group sets: %.2f of 3)",
+             best, best_score);
+    r = 0;
+  }
+  free(b);
+  return r;
+}
+
 int guise_profile_import_strings(const char *ja3, const char *akamai, const char *name,
                                  const char *sigalgs, const char *key_shares, const char *alpn,
                                  int grease, int permute, char **out, size_t *len, char *err,
@@ -262,5 +350,9 @@ int guise_profile_import_strings(const char *ja3, const char *akamai, const char
   profile *p = new_profile(err, errlen);
   if (p == NULL) return GUISE_E_NOMEM;
   int imported = profile_from_strings(ja3, akamai, name, &opt, p, err, errlen);
+  if (imported == 0 && p->n_nav_h2 == 0 && take_nearest_headers(p) != 0) {
+    snprintf(err, errlen, "no shipped profile to take the request headers from");
+    imported = -1;
+  }
   return emit(p, imported, "(made from the strings)", out, len, err, errlen);
 }
