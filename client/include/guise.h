@@ -265,6 +265,10 @@ typedef struct guise_callbacks {
 } guise_callbacks;
 
 /* One request. Initialise with guise_request_options_init(). Every string and
+/* A request whose streamed body (guise_request_options.body_read) paused;
+ * valid until its on_complete. */
+typedef struct guise_body_ctl guise_body_ctl;
+
  * array is copied by guise_request(): the caller may free them on return. */
 typedef struct guise_request_options {
   unsigned size;
@@ -356,8 +360,39 @@ typedef struct guise_request_options {
   int (*on_response_head)(void *ud, unsigned hop, int status, const guise_header *h, size_t n,
                           int http_version);
 } guise_request_options;
+  /* A streamed request body, instead of |body| and |body_len| (ignored when
+   * |body_read| is set; the request has a body, POST by default): the library
+   * pulls it as the connection can send (HTTP/2 flow control, the socket's
+   * pace: at most 512 KiB waits for the socket), so a body of any size costs
+   * no more memory than that. body_read() copies up to |cap| bytes to |buf| and
+   * returns their count; 0 at the end of the body; GUISE_BODY_PAUSE when no
+   * bytes are ready yet (keep |ctl|, and call guise_body_resume(ctl) on the
+   * client's loop thread when they are); or a negative GUISE_E_* code, which
+   * ends the request with it (e.g. GUISE_E_IO for a read error). Called on
+   * the client's loop thread. */
+  long (*body_read)(void *body_ud, unsigned char *buf, size_t cap, guise_body_ctl *ctl);
+  /* Starts the body again from its first byte, for a 307/308 redirect or a
+   * request sent again on another connection (the server did not process
+   * it): 0, or non-zero when it cannot. NULL: the body cannot be sent twice,
+   * and such a request ends with GUISE_E_IO (error_detail says why). */
+  int (*body_rewind)(void *body_ud);
+  void *body_ud;
+  /* Its length in bytes (Content-Length), or -1 (the default): not known,
+   * sent with "Transfer-Encoding: chunked" over HTTP/1.1 and without a
+   * content-length over HTTP/2. A body that ends before it ends the request
+   * (GUISE_E_IO); bytes past it are not asked for. */
+  long long body_length;
 
 /* guise_request_options_init sets every field of |o| to its default. */
+/* body_read()'s "no bytes now": the library asks again after guise_body_resume(). */
+#define GUISE_BODY_PAUSE (-1L)
+
+/* Its body has bytes again: body_read() is called as the connection can send.
+ * On the client's loop thread, before the request's on_complete; a request
+ * not paused is left as it is. Returns 0, or GUISE_E_USAGE_INVALID_ARGUMENT
+ * for a NULL |ctl|. */
+GUISE_EXTERN int guise_body_resume(guise_body_ctl *ctl);
+
 GUISE_EXTERN void guise_request_options_init(guise_request_options *o);
 
 /* ---- Clients: connections kept and shared -------------------------------------------- */

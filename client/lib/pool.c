@@ -49,7 +49,14 @@
 enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
 
 /* Named holders of a connection's memory. */
-enum { PC_HOLD_IDLE = 1u << 0, PC_HOLD_STIMER = 1u << 1, PC_HOLD_DNS = 1u << 2 };
+enum { PC_HOLD_IDLE = 1u << 0, PC_HOLD_STIMER = 1u << 1, PC_HOLD_DNS = 1u << 2, PC_HOLD_WCHECK = 1u << 3 };
+
+/* Output the connection has queued (its socket has not taken it yet) past
+ * which the pool stops asking the session for more, and asks again after each
+ * turn of the loop (a write completing is one): a request body goes at the
+ * socket's pace with this much in memory, never the whole of it (and the TCP
+ * filter's own cap, TCP_MAX_QUEUED, is never reached). */
+#define POOL_MAX_QUEUED (512u * 1024u)
 
 /* What a connection needs until it is up: the addresses to try in turn. */
 struct dial {
@@ -73,6 +80,7 @@ struct pool_conn {
   int draining;                  /* takes no new request */
   int in_session, want_flush;    /* inside session_recv/send: flush when it returns */
   uv_timer_t stimer;             /* the session's timer (session_host) */
+  uv_check_t wcheck;             /* flushes again once the queued output is taken */
   gerr fail;                     /* set before ready: fail the waiting requests with it on close */
   gerr close_why;                /* why we closed it: what open streams get (code 0: cleanly) */
   gerr last;                     /* the last transport attempt's failure with words */
@@ -279,6 +287,7 @@ static void pconn_drop_attempt(pconn *pc) {
 
 static void on_idle_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_IDLE); }
 static void on_stimer_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_STIMER); }
+static void on_wcheck_closed(uv_handle_t *h) { pconn_drop(h->data, PC_HOLD_WCHECK); }
 
 /* The connection is gone (or never came): out of its origin, requests waiting
  * for it failed when it never came, memory freed once its handles are closed. */
@@ -296,6 +305,7 @@ static void pconn_end(pconn *pc, const gerr *err) {
   session_free(s); /* its streams ended with session_eof */
   uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
   uv_close((uv_handle_t *)&pc->stimer, on_stimer_closed);
+  uv_close((uv_handle_t *)&pc->wcheck, on_wcheck_closed);
   if (never_ready && err && err->code)
     /* Its error is theirs: all of them when no other connection is left to
      * serve them, else the first (one connection failed, one request). */
@@ -351,6 +361,8 @@ static void maybe_idle(pconn *pc) {
   uv_unref((uv_handle_t *)&pc->idle);
 }
 
+static void on_wcheck(uv_check_t *h);
+
 /* What the session has to send goes to the connection, until it has no more
  * (or holds it back: write coalescing is the HTTP/2 session's). */
 void pool_conn_flush(pconn *pc) {
@@ -360,6 +372,10 @@ void pool_conn_flush(pconn *pc) {
   }
   uint8_t out[POOL_OUT];
   while (pc->s && pc->c && pc->state == PC_READY && session_want_write(pc->s)) {
+    if (pc->pool->co->queued && pc->pool->co->queued(pc->c) > POOL_MAX_QUEUED) {
+      uv_check_start(&pc->wcheck, on_wcheck);
+      return;
+    }
     size_t n = 0;
     pc->in_session = 1; /* stream callbacks run from inside send (a body, a close) */
     int e = session_send(pc->s, out, sizeof(out), &n);
@@ -372,6 +388,13 @@ void pool_conn_flush(pconn *pc) {
     }
     if (n == 0) break;
   }
+}
+
+/* A turn of the loop after the flush stopped at POOL_MAX_QUEUED. */
+static void on_wcheck(uv_check_t *h) {
+  pconn *pc = h->data;
+  uv_check_stop(h);
+  pool_conn_flush(pc);
 }
 
 /* The session's timer (session_host). */
@@ -726,8 +749,11 @@ static void pconn_open(origin *o) {
   uv_timer_init(p->cfg.loop, &pc->stimer);
   pc->stimer.data = pc;
   refs_take(&pc->refs, PC_HOLD_IDLE);
+  uv_check_init(p->cfg.loop, &pc->wcheck);
+  pc->wcheck.data = pc;
   refs_take(&pc->refs, PC_HOLD_STIMER);
   refs_take(&pc->refs, PC_HOLD_DNS);
+  refs_take(&pc->refs, PC_HOLD_WCHECK);
   pc->state = PC_RESOLVING;
   const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
   unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;

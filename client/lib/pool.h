@@ -80,6 +80,7 @@ typedef struct pool_conn_ops {
   SSL *(*ssl)(conn *c);
   double (*connect_ms)(const conn *c);
   double (*tls_ms)(const conn *c);
+  size_t (*queued)(const conn *c); /* NULL: nothing is ever queued */
 } pool_conn_ops;
 extern const pool_conn_ops pool_conn_ops_default;
 

@@ -43,12 +43,18 @@ typedef h2_header session_header;
 
 /* A request body, pulled as the session can send it (HTTP/2 flow control, the
  * connection's output). read(): as h2_body's (bytes, *eof with the last; or
- * H2_BODY_PAUSE; or a negative GUISE_E_* code that ends the stream). */
+ * H2_BODY_PAUSE, after which nothing more is asked until session_resume(); or
+ * a negative GUISE_E_* code that ends the stream). */
 typedef struct session_body {
   long (*read)(void *arg, uint8_t *buf, size_t len, int *eof);
   void *arg;
-  uint64_t length;              /* Content-Length for HTTP/1.1 */
+  /* Content-Length for HTTP/1.1, or SESSION_BODY_UNKNOWN: the length is not
+   * known ahead, and HTTP/1.1 sends it with "Transfer-Encoding: chunked"
+   * (RFC 9112 7.1; HTTP/2 frames it by DATA and END_STREAM alone). */
+  uint64_t length;
 } session_body;
+
+#define SESSION_BODY_UNKNOWN UINT64_MAX
 
 typedef struct session_request {
   const char *method, *scheme, *authority, *path;
@@ -109,6 +115,10 @@ typedef struct session_ops {
   void (*eof)(session *s, const gerr *why);    /* the transport ended */
   void (*timeout)(session *s);                 /* the host's timer fired */
   void (*free)(session *s);                    /* open streams: on_close CANCELLED */
+  /* The body of |stream| whose read() returned H2_BODY_PAUSE has bytes again:
+   * it is asked for them as the connection can send (the host then flushes).
+   * GUISE_E_USAGE_INVALID_ARGUMENT for a stream that is not open or not paused. */
+  int (*resume)(session *s, uint32_t stream);
 } session_ops;
 
 /* Every implementation's struct begins with this. */
@@ -136,6 +146,7 @@ static inline int session_alive(const session *s) { return s->ops->alive(s); }
 static inline void session_cancel(session *s, uint32_t stream) { s->ops->cancel(s, stream); }
 static inline void session_eof(session *s, const gerr *why) { s->ops->eof(s, why); }
 static inline void session_timeout(session *s) { s->ops->timeout(s); }
+static inline int session_resume(session *s, uint32_t stream) { return s->ops->resume(s, stream); }
 static inline void session_free(session *s) {
   if (s) s->ops->free(s);
 }

@@ -34,6 +34,8 @@ typedef struct session_h1 {
   uint8_t *out;
   size_t out_len, out_off, out_cap;
   int has_body, body_done, body_paused;
+  int chunked;           /* the body's length is not known: chunked coding */
+  int body_eof;          /* chunked: the source ended; the last chunk is due */
   session_body body;
   uint64_t body_sent;
   /* the response */
@@ -92,24 +94,34 @@ static int h1s_submit(session *ss, const session_request *r, const session_strea
   if (s->open) return GUISE_E_USAGE_INVALID_ARGUMENT; /* one at a time: capacity() said 0 */
   if (r->n_headers > H1_REQUEST_MAX_FIELDS) return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (r->body && r->body->length > 0 && r->body->read == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  h1_field fields[H1_REQUEST_MAX_FIELDS];
+  h1_field fields[H1_REQUEST_MAX_FIELDS + 1];
+  size_t nf = 0;
   int conn_close = 0;
+  int chunked = r->body != NULL && r->body->length == SESSION_BODY_UNKNOWN;
   for (size_t i = 0; i < r->n_headers; i++) {
     const session_header *h = &r->headers[i];
-    fields[i].name = h->name;
-    fields[i].value = h->value;
+    /* A Content-Length place (a NULL value) has no number to take when the
+     * length is not known: the body goes chunked instead. */
+    if (chunked && h->value == NULL && h->name_len == 14 && strncasecmp(h->name, "content-length", 14) == 0)
+      continue;
+    fields[nf].name = h->name;
+    fields[nf].value = h->value;
+    nf++;
     /* RFC 9112 9.6: after "Connection: close" the server may close without
      * saying so; the connection is not used again. */
     if (h->name_len == 10 && strncasecmp(h->name, "connection", 10) == 0 && h->value &&
         list_has(h->value, h->value_len, "close"))
       conn_close = 1;
   }
+  /* RFC 9112 6.1, 7.1: a body of unknown length goes chunked; the field is
+   * last (request.c refuses a caller's Transfer-Encoding). */
+  if (chunked) fields[nf++] = (h1_field){"Transfer-Encoding", "chunked"};
   h1_request hr = {.method = r->method,
                    .target = r->path,
                    .fields = fields,
-                   .n_fields = r->n_headers,
-                   .has_body = r->body != NULL,
-                   .body_len = r->body ? r->body->length : 0};
+                   .n_fields = nf,
+                   .has_body = r->body != NULL && !chunked,
+                   .body_len = r->body && !chunked ? r->body->length : 0};
   size_t len = 0;
   int e = h1_request_write_grow(&hr, &s->out, &s->out_cap, &len, NULL);
   if (e) return e;
@@ -125,6 +137,8 @@ static int h1s_submit(session *ss, const session_request *r, const session_strea
   s->has_body = r->body != NULL;
   if (s->has_body) s->body = *r->body;
   s->body_sent = 0;
+  s->chunked = chunked;
+  s->body_eof = 0;
   s->body_done = !s->has_body || s->body.length == 0;
   s->body_paused = 0;
   s->conn_close = conn_close;
@@ -217,6 +231,58 @@ static int h1s_recv(session *ss, const uint8_t *p, size_t n) {
   return 0;
 }
 
+/* The chunk-size line and the CRLF around a chunk's data (RFC 9112 7.1): at
+ * most 8 hex digits (a chunk is at most |cap| bytes), CRLF; CRLF after. */
+#define CHUNK_HEAD_MAX 10
+#define CHUNK_TAIL 2
+#define CHUNK_LAST "0\r\n\r\n" /* the last chunk and the end of the (empty) trailer section */
+
+/* A chunked body into |out| after the head: each read becomes one chunk, the
+ * source's end the last chunk. The data is read past the longest size line
+ * and moved back to follow the real one. */
+static int send_chunks(session_h1 *s, uint8_t *out, size_t cap, size_t *n) {
+  while (!s->body_done && !s->body_paused) {
+    size_t room = cap - *n;
+    if (s->body_eof) {
+      if (room < sizeof(CHUNK_LAST) - 1) break;
+      memcpy(out + *n, CHUNK_LAST, sizeof(CHUNK_LAST) - 1);
+      *n += sizeof(CHUNK_LAST) - 1;
+      s->body_done = 1;
+      break;
+    }
+    if (room < CHUNK_HEAD_MAX + CHUNK_TAIL + 1) break;
+    size_t want = room - CHUNK_HEAD_MAX - CHUNK_TAIL;
+    if (want > 0xffffffffu) want = 0xffffffffu;
+    int eof = 0;
+    uint8_t *data = out + *n + CHUNK_HEAD_MAX;
+    long got = s->body.read(s->body.arg, data, want, &eof);
+    if (got == H2_BODY_PAUSE) {
+      s->body_paused = 1; /* until session_resume() */
+      break;
+    }
+    if (got < 0 || (size_t)got > want) {
+      int code = got < 0 ? (int)got : GUISE_E_INTERNAL;
+      fail_stream(s, code, got < 0 ? NULL : "the request body source gave more bytes than asked for");
+      s->failed = code;
+      return code;
+    }
+    if (eof) s->body_eof = 1;
+    if (got == 0) {
+      if (!eof) break; /* nothing now */
+      continue;        /* the last chunk */
+    }
+    char head[CHUNK_HEAD_MAX + 1];
+    int hl = snprintf(head, sizeof(head), "%lx\r\n", (unsigned long)got);
+    memcpy(out + *n, head, (size_t)hl);
+    memmove(out + *n + (size_t)hl, data, (size_t)got);
+    *n += (size_t)hl + (size_t)got;
+    memcpy(out + *n, "\r\n", CHUNK_TAIL);
+    *n += CHUNK_TAIL;
+    s->body_sent += (uint64_t)got;
+  }
+  return 0;
+}
+
 static int h1s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
   session_h1 *s = (session_h1 *)ss;
   *n = 0;
@@ -230,6 +296,7 @@ static int h1s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
    * each is a write of its own below (TLS records as the head and the body
    * written one after the other: the layout before the session seam). */
   if (k) return 0;
+  if (s->chunked) return send_chunks(s, out, cap, n);
   while (*n < cap && s->out_off == s->out_len && !s->body_done && !s->body_paused) {
     uint64_t left = s->body.length - s->body_sent;
     size_t want = cap - *n;
@@ -237,7 +304,7 @@ static int h1s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
     int eof = 0;
     long got = s->body.read(s->body.arg, out + *n, want, &eof);
     if (got == H2_BODY_PAUSE) {
-      s->body_paused = 1; /* nothing resumes it: session.h has no call for it yet */
+      s->body_paused = 1; /* until session_resume() */
       break;
     }
     if (got < 0 || (size_t)got > want || (eof && s->body_sent + (uint64_t)got != s->body.length)) {
@@ -308,6 +375,13 @@ static void h1s_eof(session *ss, const gerr *why) {
 
 static void h1s_timeout(session *ss) { (void)ss; /* no timer is asked for */ }
 
+static int h1s_resume(session *ss, uint32_t stream) {
+  session_h1 *s = (session_h1 *)ss;
+  if (!s->open || stream != s->id || !s->body_paused || s->failed) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  s->body_paused = 0;
+  return 0;
+}
+
 static void h1s_free(session *ss) {
   session_h1 *s = (session_h1 *)ss;
   if (s->open) {
@@ -336,6 +410,7 @@ static const session_ops h1s_ops = {
     .eof = h1s_eof,
     .timeout = h1s_timeout,
     .free = h1s_free,
+    .resume = h1s_resume,
 };
 
 int session_h1_new(session **out, const session_config *cfg, const session_host *host) {

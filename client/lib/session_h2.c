@@ -297,6 +297,14 @@ static void h2s_timeout(session *ss) {
   s->holding = 0; /* what was held goes out now, whatever waits */
 }
 
+static int h2s_resume(session *ss, uint32_t stream) {
+  session_h2 *s = (session_h2 *)ss;
+  if (stream == 0 || stream > 0x7fffffffu || s->failed) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  int e = h2_resume_body(s->h2, (int32_t)stream);
+  update_hold(s); /* a body to send: nothing is held */
+  return e;
+}
+
 static void h2s_free(session *ss) {
   session_h2 *s = (session_h2 *)ss;
   h2_conn_free(s->h2); /* open streams: on_close CANCELLED */
@@ -321,6 +329,7 @@ static const session_ops h2s_ops = {
     .eof = h2s_eof,
     .timeout = h2s_timeout,
     .free = h2s_free,
+    .resume = h2s_resume,
 };
 
 int session_h2_new(session **out, const h2_shape *shape, const session_config *cfg,

@@ -86,7 +86,8 @@ static SSL *fc_ssl(conn *c) { (void)c; return NULL; }
 static double fc_ms(const conn *c) { (void)c; return 0; }
 
 static const pool_conn_ops fake_conn_ops = {fc_open, fc_write, fc_close, fc_error, fc_set_ref,
-                                            fc_addr, fc_addr,  fc_ssl,   fc_ms,    fc_ms};
+                                            fc_addr, fc_addr,  fc_ssl,   fc_ms,    fc_ms,
+                                            NULL /* queued: never */};
 
 /* The server side of connection |i|: up with |alpn|, or failed with |err| and words. */
 static void conn_up(int i, const char *alpn) {
@@ -223,10 +224,10 @@ static void fs_free(session *ss) {
 
 static const session_ops fs_h1_ops = {SESSION_H1, "HTTP/1.1", fs_submit, fs_recv, fs_send, fs_want_write,
                                       fs_capacity, fs_open_streams, fs_alive, fs_cancel, fs_eof, fs_timeout,
-                                      fs_free};
+                                      fs_free, NULL /* resume: no bodies here */};
 static const session_ops fs_h2_ops = {SESSION_H2, "HTTP/2", fs_submit, fs_recv, fs_send, fs_want_write,
                                       fs_capacity, fs_open_streams, fs_alive, fs_cancel, fs_eof, fs_timeout,
-                                      fs_free};
+                                      fs_free, NULL /* resume: no bodies here */};
 
 static int fs_new(void *arg, session_proto proto, const h2_shape *shape, const session_config *cfg,
                   const session_host *host, session **out) {
