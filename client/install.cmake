@@ -7,6 +7,8 @@
 #   P/LIBDIR/pkgconfig/guise.pc, guise-static.pc, guise-capture.pc
 #   P/LIBDIR/cmake/guise/guiseConfig.cmake + guiseConfigVersion.cmake
 #   P/share/man/man1/guise.1, guise-batch.1 (made from the command's help: tools/man/mkman)
+#   P/share/bash-completion/completions/guise, P/share/zsh/vendor-completions/_guise
+#     (guise --completion bash|zsh)
 #   P/share/doc/guise/ (README.md, docs/*.md, profiles/FORMAT.md)
 # Components: "runtime" (command, shared libraries, man pages, docs) and "dev" (headers,
 # static libraries, pkg-config and CMake files): tools/package makes a .deb of each.
@@ -60,6 +62,20 @@ foreach(page guise guise-batch)
 endforeach()
 add_custom_target(guise_man ALL DEPENDS ${_man_pages})
 install(FILES ${_man_pages} DESTINATION "${CMAKE_INSTALL_MANDIR}/man1" COMPONENT runtime)
+
+# Shell completion scripts from the built command's option table (guise --completion,
+# client/cli/completion.c): bash-completion's and Debian zsh's standard places.
+set(_comp "${CMAKE_CURRENT_BINARY_DIR}/completion")
+add_custom_command(OUTPUT "${_comp}/guise" "${_comp}/_guise"
+  COMMAND "${CMAKE_COMMAND}" -E make_directory "${_comp}"
+  COMMAND sh -c "\"$1\" --completion bash > \"$2/guise\" && \"$1\" --completion zsh > \"$2/_guise\""
+          mkcompletion "$<TARGET_FILE:guise_cli>" "${_comp}"
+  DEPENDS guise_cli COMMENT "Completion scripts for bash and zsh" VERBATIM)
+add_custom_target(guise_completion ALL DEPENDS "${_comp}/guise" "${_comp}/_guise")
+install(FILES "${_comp}/guise" DESTINATION "${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions"
+  COMPONENT runtime)
+install(FILES "${_comp}/_guise" DESTINATION "${CMAKE_INSTALL_DATAROOTDIR}/zsh/vendor-completions"
+  COMPONENT runtime)
 
 file(GLOB _docs "${PROJECT_SOURCE_DIR}/docs/*.md")
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" ${_docs} "${PROJECT_SOURCE_DIR}/profiles/FORMAT.md"

@@ -1,4 +1,6 @@
-/* main.c — the guise command: dispatches to the subcommands. Uses only the public header. */
+/* main.c — the guise command: dispatches to the subcommands; the top-level
+ * --help, --help all|GROUP (options.c's table), --completion (completion.c).
+ * Uses only the public header. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +8,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "options.h"
 
 long long cli_number(const char *opt, const char *s, long long min, long long max) {
   char *end;
@@ -33,24 +36,59 @@ static int print_version(void) {
   return EXIT_OK;
 }
 
+/* The subcommands: `guise NAME ...` runs |run| with argv from NAME on. A new one
+ * is one line here and its line in |usage|. */
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} subcommands[] = {
+    {"batch", cmd_batch},
+    {"echo", cmd_echo},
+    {"fp", cmd_fp},
+    {"profile", cmd_profile},
+    /* {"enqueue", cmd_enqueue}, guise enqueue (cmd_enqueue.c, issue 20) */
+};
+
 static const char usage[] =
-    "usage: guise [options] URL          one request, curl-like (guise URL --help for options)\n"
+    "usage: guise [options] URL...     requests, curl-like (guise URL --help: the common\n"
+    "                                  options; guise --help all: every option by group)\n"
+    "       guise batch [options] [FILE|-]  many requests from URLs or JSON jobs, one JSON\n"
+    "                                  record each (guise batch --help)\n"
     "       guise profile list|show|check|import  browser profiles (guise profile --help)\n"
+    "       guise echo [options]       loopback fingerprint observer (guise echo --help)\n"
+    "       guise fp FILE...           fingerprints of every client flight in a pcap,\n"
+    "                                  pcapng or hex dump (guise fp --help)\n"
+    /* "       guise enqueue ...\n" (with its line in subcommands) */
     "       guise --version\n"
-    "       guise echo [options]      loopback fingerprint observer (guise echo --help)\n"
-    "       guise fp FILE...          fingerprints of every client flight in a pcap,\n"
-    "                                 pcapng or hex dump (guise fp --help)\n";
+    "       guise --help all|GROUP|category  the options of guise URL and guise batch\n"
+    "       guise --completion bash|zsh  a completion script for the shell\n";
+
+/* `guise --help category`: the groups, as `curl --help category` lists its own. */
+static int print_groups(void) {
+  puts("The groups of options (guise --help GROUP):");
+  for (unsigned g = 0; cli_group_name(g); g++) printf("  %s\n", cli_group_name(g));
+  return EXIT_OK;
+}
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[1], "batch") == 0) return cmd_batch(argc - 1, argv + 1);
-  if (argc >= 2 && strcmp(argv[1], "echo") == 0) return cmd_echo(argc - 1, argv + 1);
-  if (argc >= 2 && strcmp(argv[1], "fp") == 0) return cmd_fp(argc - 1, argv + 1);
-  if (argc >= 2 && strcmp(argv[1], "profile") == 0) return cmd_profile(argc - 1, argv + 1);
+  for (size_t i = 0; argc >= 2 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+    if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].run(argc - 1, argv + 1);
   if (argc == 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
     return print_version();
-  if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+  int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+  if (help && argc == 2) {
     fputs(usage, stdout);
     return EXIT_OK;
+  }
+  if (help && argc == 3) {
+    if (strcmp(argv[2], "category") == 0) return print_groups();
+    if (cli_usage_groups(strcmp(argv[2], "all") == 0 ? NULL : argv[2], stdout) == 0) return EXIT_OK;
+    /* not a group: guise -h URL, guise URL's own --help */
+  }
+  if (argc == 3 && strcmp(argv[1], "--completion") == 0) {
+    int r = cli_completion(argv[2], stdout);
+    if (r) fprintf(stderr, "guise: --completion %s: expected bash or zsh\n", argv[2]);
+    return r ? EXIT_USAGE : EXIT_OK;
   }
   if (argc >= 2) return cmd_fetch(argc, argv);
   fputs(usage, stderr);

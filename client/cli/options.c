@@ -6,12 +6,22 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config_file.h"
 #include "numopt.h"
 
 #define FETCH_MAX_BODY (64u << 20) /* --data-binary @file: a request body, not a transfer */
 #define MAX_SECONDS 86400          /* --max-time, --connect-timeout: a day (the library's limit) */
 #define BATCH_MIN_RATE 0.001       /* --rate: one request in 1,000 s; below, waits overflow */
 #define BATCH_MAX_RATE 1e7
+
+/* Strings the settings keep beyond argv (config file values, URLs given a
+ * scheme): one list for the process, so that they stay reachable until
+ * cli_settings_free even for a command that returns without calling it. */
+struct cli_string {
+  struct cli_string *next;
+  char text[];
+};
+static struct cli_string *kept;
 
 /* ---- messages -------------------------------------------------------------------- */
 
@@ -42,10 +52,16 @@ static int set_string(cli_settings *s, const cli_option *o, const char *as, cons
   return CLI_NEXT;
 }
 
-/* A whole number in [lo, hi] into an unsigned field. */
+/* A whole number in [lo, hi] into an unsigned field; the message names the
+ * command (and the config file line: s->prog). */
 static int set_number(cli_settings *s, const cli_option *o, const char *as, const char *v) {
-  long long n = cli_number(as, v, o->lo, o->hi);
-  if (n < 0) return EXIT_USAGE;
+  char *end;
+  errno = 0;
+  long long n = strtoll(v, &end, 10);
+  if (errno || end == v || *end || n < o->lo || n > o->hi) {
+    fprintf(stderr, "%s: %s %s: expected a whole number from %lld to %lld\n", s->prog, as, v, o->lo, o->hi);
+    return EXIT_USAGE;
+  }
   *FIELD(s, o, unsigned) = (unsigned)n;
   return CLI_NEXT;
 }
@@ -183,10 +199,29 @@ static int set_data(cli_settings *s, const cli_option *o, const char *as, const 
 }
 
 static int set_head(cli_settings *s, const cli_option *o, const char *as, const char *v) {
-  (void)o, (void)as, (void)v;
+  (void)o, (void)v;
+  static const char head[] = "HEAD";
+  if (cli_negated(as)) { /* --no-head: back to the method -X gave, if any */
+    s->head_only = 0;
+    if (s->method == head) s->method = NULL;
+    return CLI_NEXT;
+  }
   s->head_only = 1;
-  s->method = "HEAD";
+  s->method = head;
   return CLI_NEXT;
+}
+
+/* --url: an operand given as an option (curl's; a config file's only way to
+ * name a URL). */
+static int set_url(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  return command_of(s)->operand(s, v);
+}
+
+/* -K FILE: the options of a config file (config_file.c). */
+static int set_config(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)as;
+  return cli_config_read(command_of(s), s, v);
 }
 
 /* -b: curl's rule: with a '=' it is the cookies themselves, else a file. */
@@ -276,10 +311,10 @@ static const cli_option options[] = {
     {"--output", 'o', "FILE", F | B, STRING(output),
      {"write the body to FILE", "records (JSONL) to FILE instead of stdout"}, CLI_G_OUTPUT},
     {"--insecure", 'k', NULL, F | B, FLAG(insecure, 1),
-     {"do not check the server's certificate (not the proxy's)", NULL}, CLI_G_TLS},
+     {"do not check the server's certificate (not the proxy's)", NULL}, CLI_G_TLS, CLI_BOOL},
     {"--cacert", 0, "FILE", F | B, STRING(cafile), {"trust anchors instead of the system bundle", NULL}, CLI_G_TLS},
     {"--proxy-insecure", 0, NULL, F | B, FLAG(proxy_insecure, 1),
-     {"do not check an https:// proxy's certificate", NULL}, CLI_G_PROXY},
+     {"do not check an https:// proxy's certificate", NULL}, CLI_G_PROXY, CLI_BOOL},
     {"--proxy-cacert", 0, "FILE", F | B, STRING(proxy_cafile), {"trust anchors for an https:// proxy", NULL}, CLI_G_PROXY},
     {"--http1.1", 0, NULL, F | B, FLAG(http_version, 1), {"HTTP/1.1 only", NULL}, CLI_G_HTTP},
     {"--http2", 0, NULL, F | B, FLAG(http_version, 2), {"HTTP/2 only (prior knowledge for http://)", NULL}, CLI_G_HTTP},
@@ -298,13 +333,17 @@ static const cli_option options[] = {
     {"--max-time", 'm', "S", F | B, set_seconds, AT(max_time_ms), 0, 0, {"seconds for the whole request", NULL}, CLI_G_CONNECTION},
     {"--location", 'L', NULL, F | B, FLAG(follow_redirects, 1),
      {"follow redirects (301/302/303 as GET, 307/308 as sent)",
-      "follow redirects (the record has final_url and redirects)"}, CLI_G_HTTP},
+      "follow redirects (the record has final_url and redirects)"}, CLI_G_HTTP, CLI_BOOL},
     {"--max-redirs", 0, "N", F | B, NUMBER(max_redirects, 1, 1000),
      {"at most N redirects (default 20)", "at most N (default 20)"}, CLI_G_HTTP},
     {"--no-keepalive", 0, NULL, F | B, FLAG(no_keepalive, 1),
      {"a new connection for every URL", "a new connection (full TLS handshake) per request"}, CLI_G_CONNECTION},
     {"--profile", 0, "NAME|FILE", F | B, STRING(profile),
      {"the browser to look like (default: the newest Chrome;\n'none': no profile; guise profile list)", NULL}, CLI_G_PROFILE},
+    {"--config", 'K', "FILE", F | B, CALL(set_config),
+     {"read options from FILE, curl's -K syntax ('-': stdin;\n~/.curlrc is not read)", NULL}, CLI_G_OTHER},
+    {"--url", 0, "URL", F, CALL(set_url), {"a URL, as an option (config files: url = ...)", NULL}, CLI_G_HTTP},
+    {"--keepalive", 0, NULL, F | B, FLAG(no_keepalive, 0), {NULL, NULL}, CLI_G_CONNECTION}, /* curl's */
     {"--help", 'h', NULL, F | B, CALL(set_help), {NULL, NULL}, CLI_G_OTHER},
     /* guise URL */
     {"--request", 'X', "METHOD", F, STRING(method), {"request method (default GET, or POST with data)", NULL}, CLI_G_HTTP},
@@ -318,15 +357,15 @@ static const cli_option options[] = {
     {"--referer", 'e', "URL", F, STRING(referer),
      {"the page making the request: Sec-Fetch-Site from it,\n"
       "Referer as strict-origin-when-cross-origin sends it", NULL}, CLI_G_HTTP},
-    {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}, CLI_G_OUTPUT},
-    {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}, CLI_G_HTTP},
-    {"--silent", 's', NULL, F, FLAG(silent, 1), {"nothing on stderr (-S: errors still shown)", NULL}, CLI_G_VERBOSE},
-    {"--verbose", 'v', NULL, F, FLAG(verbose, 1), {"request, response, TLS and timings on stderr", NULL}, CLI_G_VERBOSE},
-    {"--raw", 0, NULL, F, FLAG(raw, 1), {"do not decode Content-Encoding", NULL}, CLI_G_HTTP},
+    {"--include", 'i', NULL, F, FLAG(include, 1), {"print the response head before the body", NULL}, CLI_G_OUTPUT, CLI_BOOL},
+    {"--head", 'I', NULL, F, CALL(set_head), {"HEAD request, print the head", NULL}, CLI_G_HTTP, CLI_BOOL},
+    {"--silent", 's', NULL, F, FLAG(silent, 1), {"nothing on stderr (-S: errors still shown)", NULL}, CLI_G_VERBOSE, CLI_BOOL},
+    {"--verbose", 'v', NULL, F, FLAG(verbose, 1), {"request, response, TLS and timings on stderr", NULL}, CLI_G_VERBOSE, CLI_BOOL},
+    {"--raw", 0, NULL, F, FLAG(raw, 1), {"do not decode Content-Encoding", NULL}, CLI_G_HTTP, CLI_BOOL},
     {"--cookie", 'b', "DATA|FILE", F, CALL(set_cookie),
      {"send cookies ('a=1; b=2'), or start the jar from a\nNetscape cookie FILE; either turns the jar on", NULL}, CLI_G_HTTP},
     {"--cookie-jar", 'c', "FILE", F, CALL(set_cookie_jar), {"keep cookies and write them to FILE at the end", NULL}, CLI_G_HTTP},
-    {"--parallel", 'Z', NULL, F, FLAG(parallel, 1), {"all URLs at once", NULL}, CLI_G_CONNECTION},
+    {"--parallel", 'Z', NULL, F, FLAG(parallel, 1), {"all URLs at once", NULL}, CLI_G_CONNECTION, CLI_BOOL},
     {"--write-out", 'w', "FORMAT", F, STRING(write_out),
      {"print FORMAT at the end: %{http_code} %{http_version}\n"
       "%{time_total} %{time_connect} %{time_appconnect}\n"
@@ -336,21 +375,21 @@ static const cli_option options[] = {
       "%{num_redirects} \\n",
       NULL}, CLI_G_OUTPUT},
     /* guise URL: failure, output, progress, retries (cmd_fetch.c) */
-    {"--fail", 'f', NULL, F, FLAG(fail, 1), {"an HTTP status of 400 or more is exit 22, no body", NULL}, CLI_G_HTTP},
+    {"--fail", 'f', NULL, F, FLAG(fail, 1), {"an HTTP status of 400 or more is exit 22, no body", NULL}, CLI_G_HTTP, CLI_BOOL},
     {"--fail-with-body", 0, NULL, F, FLAG(fail_with_body, 1),
-     {"an HTTP status of 400 or more is exit 22, body written", NULL}, CLI_G_HTTP},
-    {"--show-error", 'S', NULL, F, FLAG(show_error, 1), {"with -s: error messages still shown", NULL}, CLI_G_VERBOSE},
+     {"an HTTP status of 400 or more is exit 22, body written", NULL}, CLI_G_HTTP, CLI_BOOL},
+    {"--show-error", 'S', NULL, F, FLAG(show_error, 1), {"with -s: error messages still shown", NULL}, CLI_G_VERBOSE, CLI_BOOL},
     {"--user-agent", 'A', "UA", F, STRING(user_agent),
      {"User-Agent in place of the profile's (\"\": none)", NULL}, CLI_G_HTTP},
     {"--user", 'u', "USER:PASS", F, STRING(user), {"Basic credentials for the server", NULL}, CLI_G_AUTH},
     {"--proxy-user", 0, "USER:PASS", F, STRING(proxy_user), {"credentials for the proxy", NULL}, CLI_G_AUTH},
     {"--compressed", 0, NULL, F, FLAG(compressed, 1),
-     {"accepted for curl: bodies are always decoded", NULL}, CLI_G_HTTP},
+     {"accepted for curl: bodies are always decoded", NULL}, CLI_G_HTTP, CLI_BOOL},
     {"--remote-name", 'O', NULL, F, FLAG(remote_name, 1),
-     {"write each body to a file named from its URL", NULL}, CLI_G_OUTPUT},
+     {"write each body to a file named from its URL", NULL}, CLI_G_OUTPUT, CLI_BOOL},
     {"--remote-header-name", 'J', NULL, F, FLAG(remote_header_name, 1),
-     {"with -O: the Content-Disposition file name (no folders)", NULL}, CLI_G_OUTPUT},
-    {"--create-dirs", 0, NULL, F, FLAG(create_dirs, 1), {"make the folders -o names", NULL}, CLI_G_OUTPUT},
+     {"with -O: the Content-Disposition file name (no folders)", NULL}, CLI_G_OUTPUT, CLI_BOOL},
+    {"--create-dirs", 0, NULL, F, FLAG(create_dirs, 1), {"make the folders -o names", NULL}, CLI_G_OUTPUT, CLI_BOOL},
     {"--continue-at", 'C', "OFFSET", F, STRING(continue_at),
      {"resume at OFFSET ('-': the size of the -o/-O file)", NULL}, CLI_G_OUTPUT},
     {"--max-filesize", 0, "BYTES", F, STRING(max_filesize),
@@ -359,7 +398,7 @@ static const cli_option options[] = {
      {"write the response heads to FILE ('-': stdout)", NULL}, CLI_G_OUTPUT},
     {"--trace-ascii", 0, "FILE", F, STRING(trace_ascii),
      {"what was sent and received, curl's layout, to FILE", NULL}, CLI_G_VERBOSE},
-    {"--progress-bar", '#', NULL, F, FLAG(progress_bar, 1), {"a bar instead of the progress meter", NULL}, CLI_G_VERBOSE},
+    {"--progress-bar", '#', NULL, F, FLAG(progress_bar, 1), {"a bar instead of the progress meter", NULL}, CLI_G_VERBOSE, CLI_BOOL},
     {"--retry", 0, "N", F, NUMBER(retry, 0, 10000),
      {"retry transient failures N times (timeouts,\n408/429/500/502/503/504)", NULL}, CLI_G_CONNECTION},
     {"--retry-delay", 0, "S", F, STRING(retry_delay),
@@ -367,7 +406,7 @@ static const cli_option options[] = {
     {"--retry-max-time", 0, "S", F, STRING(retry_max_time),
      {"no retry after S seconds", NULL}, CLI_G_CONNECTION},
     {"--retry-connrefused", 0, NULL, F, FLAG(retry_connrefused, 1),
-     {"with --retry: a refused connection is transient", NULL}, CLI_G_CONNECTION},
+     {"with --retry: a refused connection is transient", NULL}, CLI_G_CONNECTION, CLI_BOOL},
     /* guise batch */
     {"--resume", 0, NULL, B, FLAG(resume, 1),
      {NULL, "with -o: skip ids already in FILE, repair a torn last line"}, CLI_G_BATCH},
@@ -418,10 +457,31 @@ const char *cli_group_name(unsigned group) {
 
 /* ---- the commands ---------------------------------------------------------------- */
 
+/* Whether |url| starts with a scheme and "://" (RFC 3986 3.1: ALPHA *( ALPHA /
+ * DIGIT / "+" / "-" / "." )). */
+static int has_scheme(const char *url) {
+  const char *p = url;
+  if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return 0;
+  while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '+' ||
+         *p == '-' || *p == '.')
+    p++;
+  return strncmp(p, "://", 3) == 0;
+}
+
 static int fetch_operand(cli_settings *s, const char *word) {
   if (s->n_operands == s->max_operands) {
     fprintf(stderr, "%s: at most %zu URLs (guise batch takes more)\n", s->prog, s->max_operands);
     return EXIT_USAGE;
+  }
+  /* A URL without a scheme is http://, as curl takes it ("example.test:8080/x";
+   * curl guesses ftp:// etc. from a host's prefix, guise speaks only HTTP). */
+  if (!has_scheme(word)) {
+    size_t len = strlen(word);
+    char *with = cli_keep(s, NULL, 7 + len);
+    if (with == NULL) return EXIT_USAGE;
+    memcpy(with, "http://", 7);
+    memcpy(with + 7, word, len + 1);
+    word = with;
   }
   s->operands[s->n_operands++] = word;
   return CLI_NEXT;
@@ -504,43 +564,203 @@ void cli_settings_init(cli_settings *s, const cli_command *cmd) {
 }
 
 void cli_settings_free(cli_settings *s) {
+  while (kept) {
+    struct cli_string *next = kept->next;
+    free(kept);
+    kept = next;
+  }
   for (size_t i = 0; i < s->n_headers; i++) free(s->header_copies[i]);
   s->n_headers = 0;
   free(s->body);
   s->body = NULL;
 }
 
-int cli_parse(const cli_command *cmd, cli_settings *s, int argc, char **argv) {
-  cli_numopt_command(cmd->prog);
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    /* Each word whole: "--name" or "-x" (options.h: the parser alone would
-     * change for other spellings). */
-    const cli_option *o = a[0] != '-' ? NULL
-                          : a[1] == '-'  ? cli_find_long(cmd, a, strlen(a))
-                          : a[1] && !a[2] ? cli_find_short(cmd, a[1])
-                                          : NULL;
+int cli_negated(const char *as) { return as != NULL && strncmp(as, "--no-", 5) == 0; }
+
+
+char *cli_keep(cli_settings *s, const char *p, size_t len) {
+  (void)s;
+  if (len > (size_t)-1 - sizeof(struct cli_string) - 1) return NULL;
+  struct cli_string *k = malloc(sizeof(*k) + len + 1);
+  if (k == NULL) return NULL;
+  if (p) memcpy(k->text, p, len);
+  k->text[len] = '\0';
+  k->next = kept;
+  kept = k;
+  return k->text;
+}
+
+/* Edit distance of two short names (|a|, |b| at most 64 bytes): for "did you mean". */
+static size_t distance(const char *a, size_t la, const char *b, size_t lb) {
+  size_t row[65];
+  if (la > 64 || lb > 64) return (size_t)-1;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (a[i - 1] != b[j - 1]);
+      if (row[j] + 1 < best) best = row[j] + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+/* "PROG: option WORD: is unknown", the nearest long option of |cmd| when one is
+ * near (at most a third of the name wrong). */
+static int unknown(const cli_command *cmd, const cli_settings *s, const char *word, size_t len) {
+  const cli_option *best = NULL;
+  size_t best_d = (size_t)-1;
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    if (!(options[i].commands & cmd->id)) continue;
+    size_t d = distance(word, len, options[i].name, strlen(options[i].name));
+    if (d < best_d) best_d = d, best = &options[i];
+  }
+  /* near: at most one edit in four characters (--locaton, --insecur), so that a
+   * short name is not "corrected" to an unrelated one */
+  int near = best && best_d <= (len > 4 ? len / 4 : 1);
+  /* the other command's option: say so rather than guess */
+  const cli_command *other = cmd->id == CLI_FETCH ? &cli_batch_command : &cli_fetch_command;
+  const cli_option *theirs = len > 2 && word[1] == '-' ? cli_find_long(other, word, len)
+                             : len == 2                ? cli_find_short(other, word[1])
+                                                       : NULL;
+  if (theirs) {
+    fprintf(stderr, "%s: option %.*s: is one of %s's, not %s's (%s --help)\n", s->prog, (int)len, word,
+            other->prog, cmd->id == CLI_FETCH ? "guise URL" : cmd->prog, cmd->prog);
+    return EXIT_USAGE;
+  }
+  char shown[4 * 200 + 1]; /* the word may hold control characters: escaped, cut at 200 bytes */
+  guise_escape_text(word, len > 200 ? 200 : len, shown, sizeof(shown));
+  fprintf(stderr, "%s: option %s: is unknown%s%s%s (%s --help%s)\n", s->prog, shown,
+          near ? ", did you mean " : "", near ? best->name : "", near ? "?" : "", cmd->prog,
+          cmd->id == CLI_FETCH ? " all" : "");
+  return EXIT_USAGE;
+}
+
+static int needs_value(const cli_settings *s, const char *as) {
+  fprintf(stderr, "%s: %s needs a value\n", s->prog, as);
+  return EXIT_USAGE;
+}
+
+/* "--name", "--name=value", "--no-name". */
+static int apply_long(const cli_command *cmd, cli_settings *s, const char *word, const char *next, int *used) {
+  const char *eq = strchr(word, '=');
+  size_t len = eq ? (size_t)(eq - word) : strlen(word);
+  const cli_option *o = cli_find_long(cmd, word, len);
+  int negated = 0;
+  if (o == NULL && len > 5 && strncmp(word, "--no-", 5) == 0) {
+    char name[80];
+    if (len - 3 < sizeof(name)) {
+      snprintf(name, sizeof(name), "--%.*s", (int)(len - 5), word + 5);
+      o = cli_find_long(cmd, name, len - 3);
+    }
+    if (o && !o->negatable) {
+      fprintf(stderr, "%s: option %.*s: used '--no-' for an option that is not a boolean\n", s->prog, (int)len, word);
+      return EXIT_USAGE;
+    }
+    negated = o != NULL;
+  }
+  if (o == NULL) return unknown(cmd, s, word, len);
+  if (o->arg == NULL) {
+    if (eq) {
+      cli_usage_error(s->prog, o->name, eq + 1, "takes no value");
+      return EXIT_USAGE;
+    }
+    if (negated && o->set == set_flag) {
+      *FIELD(s, o, int) = 0;
+      return CLI_NEXT;
+    }
+    return o->set(s, o, negated ? word : o->name, NULL);
+  }
+  if (eq) return o->set(s, o, o->name, eq + 1);
+  if (next == NULL) return needs_value(s, o->name);
+  *used = 1;
+  return o->set(s, o, o->name, next);
+}
+
+/* "-x", "-xVALUE", "-sSL", "-sSo FILE": letters that take no value, then at
+ * most one that does, last: its value is the rest of the word or the next word. */
+static int apply_short(const cli_command *cmd, cli_settings *s, const char *word, const char *next, int *used) {
+  for (const char *p = word + 1; *p; p++) {
+    const cli_option *o = cli_find_short(cmd, *p);
     if (o == NULL) {
-      if (a[0] == '-' && a[1] != '\0') {
-        fprintf(stderr, "%s: unknown option %s (%s --help)\n", cmd->prog, a, cmd->prog);
-        return EXIT_USAGE;
-      }
-      int r = cmd->operand(s, a);
+      if (p == word + 1 && p[1] == '\0') return unknown(cmd, s, word, 2);
+      char shown[4 * 200 + 1];
+      size_t len = strlen(word);
+      guise_escape_text(word, len > 200 ? 200 : len, shown, sizeof(shown));
+      char letter[8];
+      guise_escape_text(p, 1, letter, sizeof(letter));
+      fprintf(stderr, "%s: option %s: -%s is unknown (%s --help%s)\n", s->prog, shown, letter, cmd->prog,
+              cmd->id == CLI_FETCH ? " all" : "");
+      return EXIT_USAGE;
+    }
+    char as[3] = {'-', *p, '\0'};
+    if (o->arg == NULL) {
+      int r = o->set(s, o, as, NULL);
       if (r != CLI_NEXT) return r;
       continue;
     }
-    const char *v = NULL;
-    if (o->arg) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "%s: %s needs a value\n", cmd->prog, a);
-        return EXIT_USAGE;
+    if (p[1]) return o->set(s, o, as, p + 1);
+    if (next == NULL) return needs_value(s, as);
+    *used = 1;
+    return o->set(s, o, as, next);
+  }
+  return CLI_NEXT;
+}
+
+int cli_apply(const cli_command *cmd, cli_settings *s, const char *word, const char *next, int *used_next) {
+  *used_next = 0;
+  return word[1] == '-' ? apply_long(cmd, s, word, next, used_next) : apply_short(cmd, s, word, next, used_next);
+}
+
+int cli_parse(const cli_command *cmd, cli_settings *s, int argc, char **argv) {
+  cli_numopt_command(cmd->prog);
+  int options_end = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    /* An option: a word that starts with '-', but "-" alone (standard input) and
+     * every word after "--" are operands, as with getopt. */
+    if (!options_end && a[0] == '-' && a[1] != '\0') {
+      if (strcmp(a, "--") == 0) {
+        options_end = 1;
+        continue;
       }
-      v = argv[++i];
+      int used = 0;
+      int r = cli_apply(cmd, s, a, i + 1 < argc ? argv[i + 1] : NULL, &used);
+      if (r != CLI_NEXT) return r;
+      i += used;
+      continue;
     }
-    int r = o->set(s, o, a, v);
+    int r = cmd->operand(s, a);
     if (r != CLI_NEXT) return r;
   }
   return CLI_NEXT;
+}
+
+/* One option's lines of --help: "  -x, --name ARG" and |text| at |column|. */
+static void print_option(const cli_option *o, const char *text, int column, const char *tag, FILE *to) {
+  char left[80];
+  if (o->letter)
+    snprintf(left, sizeof(left), "  -%c, %s%s%s", o->letter, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+  else
+    snprintf(left, sizeof(left), "      %s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+  fputs(left, to);
+  /* the text at the column; a name too long for it is followed by three spaces */
+  int len = (int)strlen(left);
+  fprintf(to, "%*s", len < column ? column - len : 3, "");
+  for (const char *p = text;;) {
+    const char *nl = strchr(p, '\n');
+    if (nl == NULL) {
+      fprintf(to, "%s%s\n", p, tag);
+      break;
+    }
+    fprintf(to, "%.*s\n%*s", (int)(nl - p), p, column, "");
+    p = nl + 1;
+  }
 }
 
 void cli_usage(const cli_command *cmd, FILE *to) {
@@ -549,24 +769,46 @@ void cli_usage(const cli_command *cmd, FILE *to) {
   for (const char *const *name = cmd->order; *name; name++) {
     const cli_option *o = cli_find_long(cmd, *name, strlen(*name));
     if (o == NULL || o->help[which] == NULL) continue;
-    char left[64];
-    if (o->letter)
-      snprintf(left, sizeof(left), "  -%c, %s%s%s", o->letter, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-    else
-      snprintf(left, sizeof(left), "      %s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-    fputs(left, to);
-    /* the text at the column; a name too long for it is followed by three spaces */
-    int len = (int)strlen(left);
-    fprintf(to, "%*s", len < cmd->column ? cmd->column - len : 3, "");
-    for (const char *p = o->help[which];;) {
-      const char *nl = strchr(p, '\n');
-      if (nl == NULL) {
-        fprintf(to, "%s\n", p);
-        break;
-      }
-      fprintf(to, "%.*s\n%*s", (int)(nl - p), p, cmd->column, "");
-      p = nl + 1;
-    }
+    print_option(o, o->help[which], cmd->column, "", to);
   }
   fputs(cmd->foot, to);
+}
+
+const cli_option *cli_option_at(size_t i) { return i < N_OPTIONS ? &options[i] : NULL; }
+
+static int by_name(const void *a, const void *b) {
+  return strcmp((*(const cli_option *const *)a)->name, (*(const cli_option *const *)b)->name);
+}
+
+int cli_usage_groups(const char *group, FILE *to) {
+  unsigned only = CLI_G_COUNT;
+  if (group) {
+    for (unsigned g = 0; g < CLI_G_COUNT; g++)
+      if (strcmp(group, group_names[g]) == 0) only = g;
+    if (only == CLI_G_COUNT) return -1;
+  }
+  /* Each group's options by name (curl's order), the text of guise URL's --help
+   * or, for guise batch's own, of guise batch's; options with no text (aliases
+   * such as --http2-prior-knowledge) are left out, as from each command's --help. */
+  const cli_option *sorted[N_OPTIONS];
+  for (size_t i = 0; i < N_OPTIONS; i++) sorted[i] = &options[i];
+  qsort(sorted, N_OPTIONS, sizeof(sorted[0]), by_name);
+  if (group == NULL)
+    fputs("usage: guise [options] URL...   and   guise batch [options] [FILE|-]\n"
+          "Every option, by group (guise --help GROUP: one group). [batch]: guise batch's\n"
+          "own; guise batch --help lists which of the others it takes.\n", to);
+  for (unsigned g = 0; g < CLI_G_COUNT; g++) {
+    if (only != CLI_G_COUNT && g != only) continue;
+    int any = 0;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+      const cli_option *o = sorted[i];
+      const char *text = o->help[0] ? o->help[0] : o->help[1];
+      if (o->group != g || text == NULL) continue;
+      if (!any) fprintf(to, "%s%s:\n", group == NULL ? "\n" : "", group_names[g]);
+      any = 1;
+      const char *tag = !(o->commands & CLI_FETCH) ? " [batch]" : "";
+      print_option(o, text, 30, tag, to);
+    }
+  }
+  return 0;
 }

@@ -6,11 +6,12 @@
  * called by cmd_fetch.c and cmd_batch.c, which turn the settings into
  * guise_client_options / guise_request_options / guise_batch_options.
  *
- * The table says what an option is; only cli_parse knows how argv spells it
- * (today "-x VALUE" and "--name VALUE", each word whole). Bundled letters
- * ("-sSL"), "--name=value", "--", config files and options after operands are
- * a matter of the parser: cli_find_long and cli_find_short look an option up
- * for any of them.
+ * The table says what an option is; only the parser knows how it is spelt:
+ * cli_parse reads argv getopt-style as curl does (bundled letters "-sSL", a
+ * value attached "-XPOST" or next "-X POST", "--name value", "--name=value",
+ * "--no-NAME" for curl's booleans, "--" ending options, options before and
+ * after operands), and config_file.c reads -K files through the same
+ * cli_apply. Help: cli_usage (a command's), cli_usage_groups (--help all).
  */
 #ifndef GUISE_CLI_OPTIONS_H
 #define GUISE_CLI_OPTIONS_H
@@ -88,6 +89,7 @@ typedef struct cli_settings {
   guise_batch_options batch;
   int resume;
   const char *stats_json, *progress;
+  int config_depth; /* the parser's own: -K files open, one inside the other */
 } cli_settings;
 
 typedef struct cli_option cli_option;
@@ -108,7 +110,15 @@ struct cli_option {
                          * lines); NULL: not listed on its own */
   unsigned group;       /* CLI_G_*: where `guise --help all` lists it; a row that leaves
                          * it out is CLI_G_OTHER (0) */
+  int negatable;        /* CLI_BOOL: one of curl's booleans, so --no-NAME turns it off
+                         * (a set_flag row: its field back to 0; another setter is called
+                         * with |as| "--no-NAME" and no value, and checks cli_negated) */
 };
+
+#define CLI_BOOL 1
+
+/* Whether |as| is a "--no-NAME" spelling (a negatable row's setter asks). */
+int cli_negated(const char *as);
 
 /* A command's line: who takes what, its --help, its operands. */
 typedef struct cli_command {
@@ -134,6 +144,19 @@ void cli_settings_free(cli_settings *s);
 const cli_option *cli_find_long(const cli_command *cmd, const char *name, size_t len);
 const cli_option *cli_find_short(const cli_command *cmd, char letter);
 
+/* Applies one option word as the command line spells it: "--name", "--name=value",
+ * "--no-name", "-x", "-xVALUE", a bundle "-sSL"; |next| is the word after it
+ * (NULL: none), taken as the value when the option needs one and the word has
+ * none, and then |*used_next| is set. A value the option cannot take ("--silent=1")
+ * is refused. CLI_NEXT, or an exit status after a message (an unknown option:
+ * EXIT_USAGE, naming it and the nearest option). */
+int cli_apply(const cli_command *cmd, cli_settings *s, const char *word, const char *next, int *used_next);
+
+/* A copy of |len| bytes of |p| (NUL-ended; |p| NULL: |len| bytes to fill) that
+ * lives until cli_settings_free(s): for values read from a config file. NULL
+ * when out of memory. */
+char *cli_keep(cli_settings *s, const char *p, size_t len);
+
 /* Reads argv[1..argc-1] into |s|: CLI_NEXT when the command may run, else the
  * exit status to end with (--help: EXIT_OK; a bad option or value: its message
  * printed, EXIT_USAGE or the value's own). */
@@ -141,6 +164,17 @@ int cli_parse(const cli_command *cmd, cli_settings *s, int argc, char **argv);
 
 /* The --help text of |cmd|, from the table. */
 void cli_usage(const cli_command *cmd, FILE *to);
+
+/* `guise --help all` (|group| NULL: every option of guise URL and guise batch by
+ * group) or `guise --help GROUP`: 0, or -1 when |group| names no group. */
+int cli_usage_groups(const char *group, FILE *to);
+
+/* The options of the table, for the completion scripts: the |i|th, NULL past the end. */
+const cli_option *cli_option_at(size_t i);
+
+/* `guise --completion SHELL` (completion.c): the bash or zsh completion script,
+ * made from the table, on |to|; -1 for another shell. */
+int cli_completion(const char *shell, FILE *to);
 
 /* "PROG: OPT 'ARG': WHY" on stderr, |arg| escaped (it may hold control
  * characters). */

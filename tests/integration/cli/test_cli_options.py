@@ -24,18 +24,23 @@ def refused(what, args, message):
           f"rc={rc} stdout={out!r} stderr={err!r}")
 
 
-# Options a command does not take, and typos: named with the command's --help.
-refused("unknown option", ["--bogus", URL], "guise: unknown option --bogus (guise --help)")
-refused("unknown option of batch", ["batch", "--bogus"], "guise batch: unknown option --bogus (guise batch --help)")
-refused("batch has no -Z", ["batch", "-Z"], "guise batch: unknown option -Z (guise batch --help)")
-refused("batch has no -b", ["batch", "-b", "a=1"], "guise batch: unknown option -b (guise batch --help)")
+# Options a command does not take, and typos: named with the command's --help
+# (curl's wording: "option --bogus: is unknown", exit 2); the other command's
+# options are said to be its. Bundles and --name=value: test_cli_parse.py.
+refused("unknown option", ["--bogus", URL], "guise: option --bogus: is unknown (guise --help all)")
+refused("unknown option of batch", ["batch", "--bogus"], "guise batch: option --bogus: is unknown (guise batch --help)")
+refused("batch has no -Z", ["batch", "-Z"], "guise batch: option -Z: is one of guise's, not guise batch's (guise batch --help)")
+refused("batch has no -b", ["batch", "-b", "a=1"],
+        "guise batch: option -b: is one of guise's, not guise batch's (guise batch --help)")
 refused("batch has no --http2-prior-knowledge", ["batch", "--http2-prior-knowledge"],
-        "guise batch: unknown option --http2-prior-knowledge (guise batch --help)")
-refused("guise URL has no --rate", ["--rate", "1", URL], "guise: unknown option --rate (guise --help)")
-refused("guise URL has no --workers", ["--workers", "1", URL], "guise: unknown option --workers (guise --help)")
-# Words are whole today: bundled letters and --name=value are not read (yet).
-refused("bundled letters", ["-sS", URL], "guise: unknown option -sS (guise --help)")
-refused("--name=value", ["batch", "--max-time=3"], "guise batch: unknown option --max-time=3 (guise batch --help)")
+        "guise batch: option --http2-prior-knowledge: is one of guise's, not guise batch's (guise batch --help)")
+refused("guise URL has no --rate", ["--rate", "1", URL],
+        "guise: option --rate: is one of guise batch's, not guise URL's (guise --help)")
+refused("guise URL has no --workers", ["--workers", "1", URL],
+        "guise: option --workers: is one of guise batch's, not guise URL's (guise --help)")
+refused("an unknown letter in a bundle", ["-sSW", URL], "guise: option -sSW: -W is unknown (guise --help all)")
+refused("--name=value checks the value", ["batch", "--max-time=0", "/dev/null"],
+        "guise batch: --max-time 0: expected a number from 0.001 to 86400")
 
 # A value missing at the end of the line.
 refused("-o without a value", [URL, "-o"], "guise: -o needs a value")
@@ -45,7 +50,7 @@ refused("--resolve without a value", ["--resolve"], "guise: --resolve needs a va
 # -c: the cookie jar of guise URL, the concurrency of guise batch.
 refused("-c of guise URL takes a file", ["-c"], "guise: -c needs a value")
 refused("-c of batch is a number", ["batch", "-c", "0", "/dev/null"],
-        "guise: -c 0: expected a whole number from 1 to 1000000")
+        "guise batch: -c 0: expected a whole number from 1 to 1000000")
 
 # Numbers and words each command checks.
 refused("--max-time nan", ["--max-time", "nan", URL], "guise: --max-time nan: expected a number from 0.001 to 86400")
@@ -55,7 +60,7 @@ refused("--rate 1e-300", ["batch", "--rate", "1e-300", "/dev/null"],
         "guise batch: --rate 1e-300: expected a number from 0 to 10000000 (0, or at least 0.001)")
 refused("--max-redirs 0", ["--max-redirs", "0", URL], "guise: --max-redirs 0: expected a whole number from 1 to 1000")
 refused("--workers 257", ["batch", "--workers", "257", "/dev/null"],
-        "guise: --workers 257: expected a whole number from 1 to 256")
+        "guise batch: --workers 257: expected a whole number from 1 to 256")
 refused("--body", ["batch", "--body", "gzip", "/dev/null"], "guise batch: --body gzip: expected discard, text or base64")
 refused("--progress", ["batch", "--progress", "x", "/dev/null"],
         "guise batch: --progress x: expected auto, always or never")

@@ -1,0 +1,9 @@
+# The -K config file reader of the guise command (client/cli/config_file.c, its
+# tokenizer: no file, no setter). Seeds: tests/fuzz/corpus/cli_config/.
+guise_fuzz_target(cli_config SOURCES "${CMAKE_CURRENT_LIST_DIR}/cli_config.c"
+  "${PROJECT_SOURCE_DIR}/client/cli/config_file.c" "${PROJECT_SOURCE_DIR}/client/cli/options.c"
+  "${PROJECT_SOURCE_DIR}/client/cli/numopt.c" LIBS guise_core)
+# options.c is the command's source: built as the command builds it (_GNU_SOURCE
+# for strdup; not on driver.c, whose MAX_INPUT limits.h would then define).
+set_source_files_properties("${PROJECT_SOURCE_DIR}/client/cli/options.c"
+  "${PROJECT_SOURCE_DIR}/client/cli/config_file.c" PROPERTIES COMPILE_DEFINITIONS _GNU_SOURCE)
