@@ -264,11 +264,11 @@ typedef struct guise_callbacks {
   void (*on_complete)(void *ud, int err, const guise_response_info *info);
 } guise_callbacks;
 
-/* One request. Initialise with guise_request_options_init(). Every string and
 /* A request whose streamed body (guise_request_options.body_read) paused;
  * valid until its on_complete. */
 typedef struct guise_body_ctl guise_body_ctl;
 
+/* One request. Initialise with guise_request_options_init(). Every string and
  * array is copied by guise_request(): the caller may free them on return. */
 typedef struct guise_request_options {
   unsigned size;
@@ -359,7 +359,6 @@ typedef struct guise_request_options {
    * (GUISE_E_CANCELLED). May be NULL. */
   int (*on_response_head)(void *ud, unsigned hop, int status, const guise_header *h, size_t n,
                           int http_version);
-} guise_request_options;
   /* A streamed request body, instead of |body| and |body_len| (ignored when
    * |body_read| is set; the request has a body, POST by default): the library
    * pulls it as the connection can send (HTTP/2 flow control, the socket's
@@ -382,8 +381,8 @@ typedef struct guise_request_options {
    * content-length over HTTP/2. A body that ends before it ends the request
    * (GUISE_E_IO); bytes past it are not asked for. */
   long long body_length;
+} guise_request_options;
 
-/* guise_request_options_init sets every field of |o| to its default. */
 /* body_read()'s "no bytes now": the library asks again after guise_body_resume(). */
 #define GUISE_BODY_PAUSE (-1L)
 
@@ -393,6 +392,7 @@ typedef struct guise_request_options {
  * for a NULL |ctl|. */
 GUISE_EXTERN int guise_body_resume(guise_body_ctl *ctl);
 
+/* guise_request_options_init sets every field of |o| to its default. */
 GUISE_EXTERN void guise_request_options_init(guise_request_options *o);
 
 /* ---- Clients: connections kept and shared -------------------------------------------- */

@@ -132,8 +132,8 @@ void conn_remote(conn *c, char *out, size_t cap) {
 
 double conn_connect_ms(const conn *c) { return c->tcp.connected ? (double)(c->tcp.connected - c->t0) / 1e6 : 0; }
 double conn_tls_ms(const conn *c) { return c->tls_ms; }
-size_t conn_queued(const conn *c) { return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp.handle); }
 
+size_t conn_queued(const conn *c) { return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp.handle); }
 
 int conn_write(conn *c, const uint8_t *p, size_t n) {
   if (!c->chain.up || c->chain.closed) return GUISE_E_CONNECT_CLOSED;

@@ -93,13 +93,13 @@ void conn_remote(conn *c, char *out, size_t cap);
  * never the TLS with an https:// proxy). */
 SSL *conn_ssl(conn *c);
 
-/* Timings in milliseconds from conn_open: TCP connected, TLS done (0 if none). */
-double conn_connect_ms(const conn *c);
 /* Bytes written to the connection that its socket has not taken yet (libuv's
  * write queue): the pool asks its session for more only below a mark, so that
  * an upload goes at the socket's pace. */
 size_t conn_queued(const conn *c);
 
+/* Timings in milliseconds from conn_open: TCP connected, TLS done (0 if none). */
+double conn_connect_ms(const conn *c);
 double conn_tls_ms(const conn *c);
 
 #endif

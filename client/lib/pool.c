@@ -131,7 +131,7 @@ static void dispatch(origin *o);
 const pool_conn_ops pool_conn_ops_default = {conn_open,    conn_write, conn_close,
                                              conn_error,   conn_set_ref, conn_local,
                                              conn_remote,  conn_ssl,   conn_connect_ms,
-                                             conn_tls_ms};
+                                             conn_tls_ms,  conn_queued};
 
 static int dns_resolve_(void *r, const char *host, unsigned port, dns_cb cb, void *ud) {
   return dns_resolve(r, host, port, cb, ud);
@@ -748,12 +748,12 @@ static void pconn_open(origin *o) {
   pc->idle.data = pc;
   uv_timer_init(p->cfg.loop, &pc->stimer);
   pc->stimer.data = pc;
-  refs_take(&pc->refs, PC_HOLD_IDLE);
   uv_check_init(p->cfg.loop, &pc->wcheck);
   pc->wcheck.data = pc;
+  refs_take(&pc->refs, PC_HOLD_IDLE);
   refs_take(&pc->refs, PC_HOLD_STIMER);
-  refs_take(&pc->refs, PC_HOLD_DNS);
   refs_take(&pc->refs, PC_HOLD_WCHECK);
+  refs_take(&pc->refs, PC_HOLD_DNS);
   pc->state = PC_RESOLVING;
   const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
   unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;

@@ -119,7 +119,6 @@ typedef struct req {
   url *first;                /* without |ref|: the first URL, the request's origin (Fetch) */
   int cross_origin;          /* a URL of the chain so far is not of the request's origin */
   int tainted;               /* a redirect-tainted origin (Fetch): Origin is "null" */
-  int ref_level;             /* the Referer so far: 0 the page's URL, 1 its origin, 2 none */
   char clen[24];             /* the Content-Length value sent over HTTP/2 */
   /* body */
   decode *dec;
@@ -332,11 +331,6 @@ static int same_origin(const url *a, const url *b) {
   return a->scheme == b->scheme && a->port == b->port && strcmp(url_host(a), url_host(b)) == 0;
 }
 
-/* Browser families, for where fields go and redirect rules (profile_family). */
-enum { FAMILY_OTHER = 0, FAMILY_CHROMIUM = 1, FAMILY_GECKO = 2 };
-static int profile_family(const profile *pf);
-static int kind_is_cors(const req *r);
-
 /* The response was a redirect, now read to its end: the request goes on to its
  * Location, out of this connection and into the pool again (maybe another
  * origin). Returns 0, or a GUISE_E_* code that ends the request. */
@@ -413,12 +407,6 @@ static int follow(req *r) {
    * the request's to a URL of a third (or back) makes its Origin "null". */
   const url *org = r->ref ? r->ref : r->first;
   if (org && !same_origin(&r->u, next) && !same_origin(org, &r->u)) r->tainted = 1;
-  /* Chromium (net's redirect handling, for what is not a cors request) makes
-   * it "null" at any redirect to another origin: a form POST from A sent on by
-   * A to B reaches B with Origin null, where Firefox sends A as Fetch says
-   * (tests/data/captures/redirects). */
-  if (!same_origin(&r->u, next) && profile_family(r->v->prof) == FAMILY_CHROMIUM && !kind_is_cors(r))
-    r->tainted = 1;
   int https = next->scheme == URL_HTTPS;
   memcpy(&r->u, next, sizeof(*next));
   free(next);
@@ -581,17 +569,9 @@ static void ref_update(req *r) {
   free(r->referer);
   r->referer = NULL;
   if (r->ref == NULL) return;
-  /* Each hop's referrer is the one computed for the hop before (Fetch, main
-   * fetch: "set request's referrer to the result of determine request's
-   * referrer"): once cut to the origin it stays so, back on the page's origin
-   * too; once dropped it stays dropped. Debian chromium 156 and firefox-esr 153
-   * send page, origin, origin over same-origin -> cross-site -> same-origin
-   * (tests/data/captures/redirects). */
-  if (r->ref_level < 2 && r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) r->ref_level = 2;
-  if (r->ref_level == 0 && s != SITE_SAME_ORIGIN) r->ref_level = 1;
-  if (r->ref_level == 2) return;
+  if (r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) return;
   const char *sch = url_scheme_name(r->ref), *auth = url_authority(r->ref);
-  const char *path = r->ref_level == 0 ? url_target(r->ref) : "/";
+  const char *path = s == SITE_SAME_ORIGIN ? url_target(r->ref) : "/";
   size_t need = strlen(sch) + 3 + strlen(auth) + strlen(path) + 1;
   r->referer = malloc(need);
   if (r->referer) snprintf(r->referer, need, "%s://%s%s", sch, auth, path);
@@ -635,6 +615,8 @@ static const char *origin_value(req *r, const guise_header *out, size_t n) {
  * JSON, same-origin and cross-site, HTTP/2 and HTTP/1.1). Told by the
  * profile's own navigation user-agent (not a caller's). Other browsers (Safari,
  * OkHttp: no capture of a POST) keep guise's earlier placement. */
+enum { FAMILY_OTHER = 0, FAMILY_CHROMIUM = 1, FAMILY_GECKO = 2 };
+
 static int profile_family(const profile *pf) {
   if (pf == NULL) return FAMILY_OTHER;
   for (size_t i = 0; i < pf->n_nav_h2; i++) {
@@ -643,18 +625,6 @@ static int profile_family(const profile *pf) {
     if (strstr(pf->nav_h2[i].value, "Chrome/")) return FAMILY_CHROMIUM;
   }
   return FAMILY_OTHER;
-}
-
-/* Whether the request's kind is a cors one: its list's sec-fetch-mode. */
-static int kind_is_cors(const req *r) {
-  const profile *pf = r->v->prof;
-  if (pf == NULL) return 0;
-  const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
-  const profile_header *l = pk ? pk->h2 : pf->nav_h2;
-  size_t n = pk ? pk->n_h2 : pf->n_nav_h2;
-  for (size_t i = 0; i < n; i++)
-    if (!strcasecmp(l[i].name, "sec-fetch-mode")) return strcmp(l[i].value, "cors") == 0;
-  return 0;
 }
 
 /* The request body's length when known before it is sent: 1 and |*len|. */
