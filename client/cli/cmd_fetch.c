@@ -29,7 +29,9 @@ typedef struct fetch_state {
   int fail, fail_with_body;
   const char *write_out;
   FILE *dump;       /* -D, or NULL */
+  FILE *trace;      /* --trace-ascii, or NULL */
   int remote_name, remote_header_name;
+  int follow;       /* -L */
   int resume;       /* -C */
   unsigned long long resume_at; /* -C N (-C -: each file's size) */
   unsigned long long max_filesize;
@@ -62,6 +64,7 @@ typedef struct fetch_one {
   unsigned long long retry_after_ms; /* the last response's Retry-After */
   int retry_now;               /* this attempt ends in a retry */
   int whole;                   /* -C: the file is already whole; the answer's body is not wanted */
+  unsigned long long trace_in; /* --trace-ascii: body bytes so far */
   uv_timer_t timer;
   int timer_made;
   fetch_progress prog;
@@ -133,17 +136,111 @@ static int open_own(fetch_one *one, int refuse_existing) {
   return 0;
 }
 
-static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
+/* -O: the file is made when the answer is there (-J: named by it): 0, or -1
+ * with one->fail set. */
+static int open_remote(fetch_one *one, const guise_header *h, size_t n) {
+  fetch_state *f = one->f;
+  if (!f->remote_name || one->own) return 0;
+  const char *cd = f->remote_header_name ? field(h, n, "content-disposition") : NULL;
+  char name[256];
+  if (cd && fetch_disposition_name(cd, name, sizeof(name)) == 0) snprintf(one->path, sizeof(one->path), "%s", name);
+  if (one->path[0] == '\0') {
+    one->fail = FETCH_FAIL_WRITE;
+    snprintf(one->message, sizeof(one->message), "-O: neither the URL nor the answer gives a file name");
+    return -1;
+  }
+  return open_own(one, f->remote_header_name);
+}
+
+/* --trace-ascii: |len| bytes of |p| as curl's trace writes them, "%04x: "
+ * and the text, a line per header line (CRLF ended) or per 64 bytes, bytes
+ * outside printable ASCII as '.'. */
+static void trace_bytes(FILE *t, const char *what, const unsigned char *p, size_t len, int by_lines) {
+  fprintf(t, "%s, %zu bytes (0x%zx)\n", what, len, len);
+  for (size_t i = 0; i < len;) {
+    size_t w = 0;
+    if (by_lines) {
+      while (i + w < len && w < 4096 && !(p[i + w] == '\n')) w++;
+      if (i + w < len) w++; /* the LF */
+    } else {
+      w = len - i < 64 ? len - i : 64;
+    }
+    fprintf(t, "%04zx: ", i);
+    for (size_t k = 0; k < w; k++) {
+      unsigned char c = p[i + k];
+      if (by_lines && (c == '\r' || c == '\n')) continue;
+      fputc(c >= 0x20 && c < 0x7f ? c : '.', t);
+    }
+    fputc('\n', t);
+    i += w;
+  }
+}
+
+/* A head as text for the trace: |first| then "name: value" lines, CRLF each,
+ * and an empty line; malloc'd, its length in |*len|. */
+static char *head_text(const char *first, const guise_header *h, size_t n, size_t *len) {
+  size_t cap = strlen(first) + 5;
+  for (size_t i = 0; i < n; i++) cap += strlen(h[i].name) + strlen(h[i].value) + 4;
+  char *t = malloc(cap);
+  if (t == NULL) return NULL;
+  size_t o = (size_t)snprintf(t, cap, "%s\r\n", first);
+  for (size_t i = 0; i < n; i++) o += (size_t)snprintf(t + o, cap - o, "%s: %s\r\n", h[i].name, h[i].value);
+  o += (size_t)snprintf(t + o, cap - o, "\r\n");
+  *len = o;
+  return t;
+}
+
+/* The request as it went on the wire (each hop, each send again): -v and
+ * --trace-ascii. The first line is built as curl prints it, "GET /path
+ * HTTP/1.1" (HTTP/2: the pseudo-headers follow as fields, in their order). */
+static void on_request_sent(void *ud, unsigned hop, const char *method, const char *url, const guise_header *h,
+                            size_t n, int http_version) {
   fetch_one *one = ud;
   fetch_state *f = one->f;
-  one->status = status;
-  one->retry_after_ms = retry_after(field(h, n, "retry-after"));
-  /* --retry: a transient status is not this URL's answer. Its body goes out
-   * as any other (curl's way: a file is cut back before the next attempt,
-   * stdout cannot be). */
-  one->retry_now = f->retry && transient_status(status) && may_retry(one, retry_wait_ms(one));
+  if (!f->verbose && !f->trace) return;
+  const char *start = strstr(url, "://");
+  start = start ? start + 3 : url;
+  const char *path = start + strcspn(start, "/?#");
+  size_t path_len = strcspn(path, "#");
+  char first[8400];
+  snprintf(first, sizeof(first), "%s %s%.*s %s", method, path_len ? "" : "/", (int)(path_len > 8192 ? 8192 : path_len),
+           path, http_version == 2 ? "HTTP/2" : "HTTP/1.1");
   if (f->verbose) {
-    fprintf(stderr, "< %d\n", status);
+    if (hop) {
+      fputs("* hop ", stderr);
+      fprintf(stderr, "%u: ", hop);
+      put_remote(stderr, url);
+      fputc('\n', stderr);
+    }
+    fputs("> ", stderr);
+    put_remote(stderr, first);
+    fputc('\n', stderr);
+    for (size_t i = 0; i < n; i++) {
+      fputs("> ", stderr);
+      put_remote(stderr, h[i].name);
+      fputs(": ", stderr);
+      put_remote(stderr, h[i].value);
+      fputc('\n', stderr);
+    }
+    fputs(">\n", stderr);
+  }
+  if (f->trace) {
+    size_t len;
+    char *t = head_text(first, h, n, &len);
+    if (t) trace_bytes(f->trace, "=> Send header", (const unsigned char *)t, len, 1);
+    free(t);
+  }
+}
+
+/* Every response head (1xx, redirects, the last): -v, --trace-ascii, and -i
+ * and -D with curl's status line ("HTTP/1.1 200 OK", "HTTP/2 206"). */
+static int on_response_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int http_version) {
+  fetch_one *one = ud;
+  fetch_state *f = one->f;
+  char line[64];
+  fetch_status_line(line, sizeof(line), http_version == 2 ? "HTTP/2" : "HTTP/1.1", status, NULL);
+  if (f->verbose) {
+    fprintf(stderr, "< %s\n", line);
     for (size_t i = 0; i < n; i++) {
       fputs("< ", stderr);
       put_remote(stderr, h[i].name);
@@ -153,6 +250,30 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
     }
     fprintf(stderr, "<\n");
   }
+  if (f->trace) {
+    size_t len;
+    char *t = head_text(line, h, n, &len);
+    if (t) trace_bytes(f->trace, "<= Recv header", (const unsigned char *)t, len, 1);
+    free(t);
+  }
+  /* -O with -i: the heads go into the file, which is made at the head that
+   * is not a redirect to follow (-J: named by it). */
+  int passing = status < 200 || (f->follow && status >= 300 && status < 400 && field(h, n, "location"));
+  if ((f->include || f->head_only) && !passing && open_remote(one, h, n) != 0) return 1;
+  if ((f->include || f->head_only) && one->out) fetch_write_head(one->out, line, h, n);
+  if (f->dump) fetch_write_head(f->dump, line, h, n);
+  return 0;
+}
+
+static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
+  fetch_one *one = ud;
+  fetch_state *f = one->f;
+  one->status = status;
+  one->retry_after_ms = retry_after(field(h, n, "retry-after"));
+  /* --retry: a transient status is not this URL's answer. Its body goes out
+   * as any other (curl's way: a file is cut back before the next attempt,
+   * stdout cannot be). */
+  one->retry_now = f->retry && transient_status(status) && may_retry(one, retry_wait_ms(one));
   int http_fail = (f->fail || f->fail_with_body) && status >= 400;
   /* -C: 206 from the offset asked for; 416 means the file is whole (curl:
    * success, nothing written); a 200 that does not start there cannot be
@@ -180,20 +301,8 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
              length, f->max_filesize);
     return 1;
   }
-  /* -O: the file is made when the answer is there (-J: named by it). */
-  if (f->remote_name && one->own == NULL) {
-    const char *cd = f->remote_header_name ? field(h, n, "content-disposition") : NULL;
-    char name[256];
-    if (cd && fetch_disposition_name(cd, name, sizeof(name)) == 0) snprintf(one->path, sizeof(one->path), "%s", name);
-    if (open_own(one, f->remote_header_name) != 0) return 1;
-  }
+  if (open_remote(one, h, n) != 0) return 1;
   fetch_progress_total(&one->prog, length);
-  if (f->include || f->head_only || f->dump) {
-    char line[64];
-    fetch_status_line(line, sizeof(line), NULL, status, NULL);
-    if (f->include || f->head_only) fetch_write_head(one->out, line, h, n);
-    if (f->dump) fetch_write_head(f->dump, line, h, n);
-  }
   if (http_fail) {
     one->fail = FETCH_FAIL_HTTP;
     snprintf(one->message, sizeof(one->message), "The requested URL returned error: %d", status);
@@ -211,6 +320,11 @@ static int on_body(void *ud, const unsigned char *p, size_t n) {
     return -1;
   }
   one->written += n;
+  if (one->f->trace) {
+    char what[64];
+    snprintf(what, sizeof(what), "<= Recv data");
+    trace_bytes(one->f->trace, what, p, n, 0);
+  }
   fetch_progress_add(&one->prog, n);
   return 0;
 }
@@ -545,14 +659,6 @@ static void start_attempt(fetch_one *one) {
    * resume offset; the shared output where it is now (-1: a pipe, a terminal). */
   one->start_pos = one->own || f->remote_name ? (long)one->offset : one->out ? ftell(one->out) : -1;
   fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->out != stdout), f->progress_bar, stderr);
-  if (f->verbose) {
-    char url_shown[8200];
-    fprintf(stderr, "> %s %s\n", one->o.method ? one->o.method : one->o.has_body ? "POST" : "GET",
-            guise_url_redact(one->url, url_shown, sizeof(url_shown)));
-    for (size_t k = 0; k < one->o.n_headers; k++)
-      fprintf(stderr, "> %s: %s\n", one->o.headers[k].name, one->o.headers[k].value);
-    fprintf(stderr, ">\n");
-  }
   int e = guise_client_request(f->cl, &one->o, &f->cb, one);
   if (e == 0) return;
   fetch_progress_end(&one->prog);
@@ -743,6 +849,17 @@ int cmd_fetch(int argc, char **argv) {
       goto out;
     }
   }
+  if (st.trace_ascii) {
+    f.trace = strcmp(st.trace_ascii, "-") == 0 ? stdout : fopen(st.trace_ascii, "wb");
+    if (f.trace == NULL) {
+      if (f.show_errors) fprintf(stderr, "guise: (23) --trace-ascii %s: %s\n", st.trace_ascii, strerror(errno));
+      rc = 23;
+      goto out;
+    }
+  }
+  f.follow = st.follow_redirects;
+  o.on_request_sent = on_request_sent;
+  o.on_response_head = on_response_head;
   if (output && f.resume) {
     /* -C: FILE is appended to, in place (a temp file cannot resume). */
     if (st.create_dirs && fetch_make_dirs(output) != 0) {
@@ -914,6 +1031,8 @@ int cmd_fetch(int argc, char **argv) {
   }
   if (f.dump && f.dump != stdout && fclose(f.dump) != 0 && last_exit == 0) last_exit = 23;
   f.dump = NULL;
+  if (f.trace && f.trace != stdout && fclose(f.trace) != 0 && last_exit == 0) last_exit = 23;
+  f.trace = NULL;
   rc = last_exit;
 out:
   free(ones);

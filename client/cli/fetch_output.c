@@ -34,9 +34,10 @@ const char *fetch_reason_phrase(int status) {
 }
 
 void fetch_status_line(char *out, size_t cap, const char *version, int status, const char *reason) {
-  /* HTTP/2 has no reason phrase (RFC 9113 8.3.2): curl prints "HTTP/2 200". */
+  /* HTTP/2 has no reason phrase (RFC 9113 8.3.2): curl 7.88 prints "HTTP/2 200 ",
+   * the space included. */
   if (version && strcmp(version, "HTTP/2") == 0) {
-    snprintf(out, cap, "HTTP/2 %d", status);
+    snprintf(out, cap, "HTTP/2 %d ", status);
     return;
   }
   const char *r = reason ? reason : fetch_reason_phrase(status);
