@@ -31,9 +31,9 @@ import time
 from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import QuietHandler, check, finish, free_port  # noqa: E402
+from guise_testlib import QuietHandler, accept_loop, check, finish, free_port  # noqa: E402
 
-GUISE = sys.argv[1]
+GUISE = os.path.abspath(sys.argv[1])
 CURL = shutil.which("curl")
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 received = []  # (tool, path, [(name, value)])
@@ -70,6 +70,10 @@ class Handler(QuietHandler):
             self.reply(200, BODY)
         elif p.startswith("/norange"):
             self.reply(200, BODY)
+        elif p.startswith("/cdstar"):
+            self.reply(200, b"star\n", [("Content-Disposition", "attachment; filename*=UTF-8''%2e%2e%2fr%C3%A9sum%C3%A9.txt")])
+        elif p.startswith("/cdesc"):
+            self.reply(200, b"esc\n", [("Content-Disposition", 'attachment; filename="\x1b[31mred.txt"')])
         elif p.startswith("/cd"):
             self.reply(200, b"disposition\n", [("Content-Disposition", 'attachment; filename="../../evil/name.txt"')])
         elif p.startswith("/trunc"):
@@ -93,6 +97,11 @@ class Handler(QuietHandler):
                 self.reply(200, b"fine\n")
         else:
             self.reply(200, b"hello\n")
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that closes at once (-f) is not news
 
 
 def run(tool, args, cwd):
@@ -127,12 +136,41 @@ def both(what, args, setup=None, files=(), compare_stdout=True):
     return g
 
 
+proxied = []
+
+
+def fake_proxy(c):
+    """A proxy that keeps each request head it gets and answers 403."""
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return
+            buf += d
+        with lock:
+            proxied.append(buf.split(b"\r\n\r\n")[0].decode("latin-1"))
+        c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+
+def proxy_auth(head):
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.lower() == "proxy-authorization":
+            return v.strip()
+    return None
+
+
 def main():
     if CURL is None:
         print("SKIP: curl is not installed")
         return
     port = free_port()
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    srv = QuietServer(("127.0.0.1", port), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     u = f"http://127.0.0.1:{port}"
     try:
@@ -194,6 +232,50 @@ def main():
             names = {p: [k.lower() for k, v in h] for t, p, h in received}
         check("-A: the profile's User-Agent replaced in its place (same field order)",
               names.get("/plain") == names.get("/agent") and "user-agent" in names.get("/plain", []), names)
+        # -J with filename* (RFC 8187; curl 7.88 reads only filename=): decoded,
+        # folders dropped; a name with a control character is refused and the
+        # URL's name used.
+        d = tempfile.mkdtemp(prefix="curlcmp-j-")
+        try:
+            r1 = run("guise", ["-s", "-O", "-J", f"{u}/cdstar"], d)
+            r2 = run("guise", ["-s", "-O", "-J", f"{u}/cdesc"], d)
+            names = sorted(os.listdir(d))
+            check("-J filename*=UTF-8'': decoded, '../' dropped; a control character: the URL's name",
+                  r1[0] == 0 and r2[0] == 0 and names == sorted(["résumé.txt", "cdesc"]), (r1, r2, names))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        # -C - with -O: the file named from the URL is resumed.
+        g = both("-C - -O on a partial file", ["-s", "-C", "-", "-O", f"{u}/file/data.bin"],
+                 setup=lambda d: open(os.path.join(d, "data.bin"), "wb").write(BODY[:5000]), files=("data.bin",))
+        check("-C - -O: the file is whole", g[2]["data.bin"] == BODY, len(g[2]["data.bin"] or b""))
+        # --proxy-user: the same Proxy-Authorization as curl's, for a password
+        # that needs percent-encoding in a URL.
+        ps = socket.socket()
+        ps.bind(("127.0.0.1", 0))
+        ps.listen(8)
+        accept_loop(ps, fake_proxy)
+        try:
+            for tool in ("curl", "guise"):
+                run(tool, ["-s", "-x", f"http://127.0.0.1:{ps.getsockname()[1]}", "--proxy-user", "us er:p@ss:w%rd/x",
+                           "http://origin.test/"], None)
+            with lock:
+                auths = [proxy_auth(h) for h in proxied]
+            check("--proxy-user: Proxy-Authorization as curl's (Basic, the password's @ : % / kept)",
+                  len(auths) == 2 and auths[0] == auths[1] and auths[0].startswith("Basic "), (auths, proxied))
+        finally:
+            ps.close()
+        # --retry-connrefused: nothing listens; one retry after 1 s, then curl's 7.
+        dead = free_port()
+        t0 = time.monotonic()
+        for tool in ("curl", "guise"):
+            rc, out, err = run(tool, ["--retry", "1", "--retry-delay", "1", "--retry-connrefused",
+                                      f"http://127.0.0.1:{dead}/"], None)
+            check(f"--retry-connrefused ({tool}): exit 7 after one retry (one warning)",
+                  rc == 7 and err.lower().count("will retry") == 1, (rc, err))
+        check("--retry-connrefused: each waited --retry-delay", time.monotonic() - t0 >= 2, time.monotonic() - t0)
+        rc, out, err = run("guise", ["--retry", "1", "--retry-delay", "1", f"http://127.0.0.1:{dead}/"], None)
+        check("--retry without --retry-connrefused: a refused connection is not retried (as curl)",
+              rc == 7 and "will retry" not in err, (rc, err))
         # --retry: a 503 with Retry-After: 1, then 200.
         t0 = time.monotonic()
         g = both("--retry 2: 503 then 200", ["-s", "--retry", "2", f"{u}/flaky"])
