@@ -150,6 +150,12 @@ int guise_profile_import_capture(const char *file, const char *akamai, const cha
                                       p, err, errlen);
   jv_free(&tls_doc);
   if (have_h2) jv_free(&h2_doc);
+  /* Without the echo log's request (an Akamai string, a bare hello), the request
+   * headers of the nearest shipped profile: no browser sends none. */
+  if (imported == 0 && p->n_nav_h2 == 0 && profile_take_nearest_headers(p) != 0) {
+    snprintf(err, errlen, "no shipped profile to take the request headers from");
+    imported = -1;
+  }
   r = imported == 0 ? profile_emit(p, "(made from the capture)", out, len, err, errlen)
                     : GUISE_E_USAGE_INVALID_ARGUMENT;
   free(p);

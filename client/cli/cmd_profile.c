@@ -386,6 +386,7 @@ static int cmd_import(const profile_args *a) {
     }
     r = guise_profile_import_capture(a->capture, a->akamai, a->echo_log, a->pos[1], a->permute, &text, &len, err,
                                      sizeof(err));
+    if (r == 0) say_headers_source(text, len);
   } else if (a->echo_log) {
     if (a->ja3 || only_options(a, A_ECHO | A_PERMUTE | A_DESC, "--echo-log") ||
         positionals(a, 1, "--echo-log FILE")) {
@@ -418,6 +419,7 @@ static int cmd_import(const profile_args *a) {
     r = a->akamai || guise_fp_is_capture(file) == 1
             ? guise_profile_import_capture(file, a->akamai, NULL, name, a->permute, &text, &len, err, sizeof(err))
             : guise_profile_import(file, a->id, name, a->permute, &text, &len, err, sizeof(err));
+    if (r == 0) say_headers_source(text, len);
   }
   if (r) {
     fprintf(stderr, "guise profile import: %s\n", err);

@@ -298,14 +298,15 @@ static long name_version(const char *n) {
 }
 
 /*
- * A JA3 + Akamai import carries no request headers. It takes them (and the request
+ * A JA3 + Akamai import (or a capture without its echo log) carries no request
+ * headers. It takes them (and the request
  * kinds) from the shipped profile nearest to its hello: the highest sum of the
  * Jaccard similarities of the cipher, extension and group sets (JA3's own fields;
  * GREASE aside, order aside since Chrome shuffles its extensions), among the shipped
  * profiles that send a user-agent; a tie goes to the higher version in the name.
  * The choice is written into "source". 0, or -1 when no shipped profile loads.
  */
-static int take_nearest_headers(profile *p) {
+int profile_take_nearest_headers(profile *p) {
   profile *b = malloc(sizeof(*b));
   if (b == NULL) return -1;
   char err[256], best[PROFILE_MAX_NAME] = "";
@@ -350,7 +351,7 @@ int guise_profile_import_strings(const char *ja3, const char *akamai, const char
   profile *p = new_profile(err, errlen);
   if (p == NULL) return GUISE_E_NOMEM;
   int imported = profile_from_strings(ja3, akamai, name, &opt, p, err, errlen);
-  if (imported == 0 && p->n_nav_h2 == 0 && take_nearest_headers(p) != 0) {
+  if (imported == 0 && p->n_nav_h2 == 0 && profile_take_nearest_headers(p) != 0) {
     snprintf(err, errlen, "no shipped profile to take the request headers from");
     imported = -1;
   }

@@ -69,6 +69,13 @@ int profile_from_peet(const jv *dump, const char *name, int permute, profile *ou
 int profile_emit(const profile *p, const char *origin, char **out, size_t *len, char *err,
                  unsigned errlen);
 
+/* For an import without request headers (JA3 + Akamai strings, a capture without its
+ * echo log): the navigation and kinds of the shipped profile nearest to |p|'s hello
+ * (the highest sum of the Jaccard similarities of the cipher, extension and group
+ * sets, GREASE aside; a tie to the higher version in the name, among those that send
+ * a user-agent), named in |p|'s source. 0, or -1 (out of memory, no such profile). */
+int profile_take_nearest_headers(profile *p);
+
 /* Reads the file |path| (at most |max| bytes) as one JSON document into |doc|.
  * 0, or -1 with "why" or "line:column: why" in |err| (for the caller to prefix with
  * the file's name). */

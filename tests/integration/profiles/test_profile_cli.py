@@ -14,7 +14,8 @@ headers of a JA3 + Akamai import.
   sends a user-agent and the rest of the navigation of the shipped profile of that
   browser (chrome-124: the only shipped hello with X25519Kyber768Draft00, Chrome
   124's group; a Firefox one for Firefox's hello), says so in its source and on
-  stderr; before, it had no request headers at all.
+  stderr; before, it had no request headers at all. So does a --capture import with
+  --akamai instead of the visit's echo log.
 
     test_profile_cli.py GUISE PROFILES_DIR DATA_DIR
 """
@@ -131,6 +132,17 @@ try:
                   r.stderr)
         r = guise("profile", "check", out)
         check(f"{rid}: profile check of the import: no coherence warning", "warning" not in r.stderr, r.stderr)
+    # A capture without its echo log (an Akamai string for HTTP/2) had no request
+    # headers either: the hello guise sent with chrome-150 takes chrome-150's.
+    with open(os.path.join(PROFILES, "chrome-150.json")) as f:
+        c150 = json.load(f)
+    r = guise("profile", "import", "--capture", hexf, "capak", "--akamai", c150["expected"]["akamai"],
+              "-o", f"{tmp}/capak.json")
+    ok = r.returncode == 0
+    h = nav(json.load(open(f"{tmp}/capak.json"))) if ok else {}
+    check("import --capture --akamai: chrome-150's navigation, named on stderr",
+          ok and h.get("user-agent") == nav(c150)["user-agent"]
+          and "request headers and kinds from chrome-150" in r.stderr, (r.returncode, r.stderr, h))
 finally:
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))
