@@ -190,6 +190,11 @@ def main():
               g[3].count("\n") == 1, g[3])
         g = both("-s -f on 404: nothing said", ["-s", "-f", f"{u}/404"])
         check("-s: stderr empty", g[3] == "", g[3])
+        # -s hides a profile error too (issue 19: it was printed); -sS shows it.
+        rc, out, err = run("guise", ["-s", "--profile", "no-such-profile", f"{u}/"], None)
+        check("-s with a profile that does not exist: exit 3, nothing said", rc == 3 and err == "", (rc, err))
+        rc, out, err = run("guise", ["-sS", "--profile", "no-such-profile", f"{u}/"], None)
+        check("-sS: the profile error is said", rc == 3 and "no-such-profile" in err, (rc, err))
         # The head as curl prints it.
         both("-i: status line and fields", ["-s", "-i", f"{u}/"])
         both("-D -: the head on stdout", ["-s", "-D", "-", "-o", "/dev/null", f"{u}/"])
