@@ -119,6 +119,8 @@ typedef struct req {
   url *first;                /* without |ref|: the first URL, the request's origin (Fetch) */
   int cross_origin;          /* a URL of the chain so far is not of the request's origin */
   int tainted;               /* a redirect-tainted origin (Fetch): Origin is "null" */
+  int ref_level;             /* the Referer so far: 0 the page's URL, 1 its origin, 2 none */
+  int origin_added;          /* place_body_fields added an Origin the list has no place for */
   char clen[24];             /* the Content-Length value sent over HTTP/2 */
   /* body */
   decode *dec;
@@ -331,6 +333,11 @@ static int same_origin(const url *a, const url *b) {
   return a->scheme == b->scheme && a->port == b->port && strcmp(url_host(a), url_host(b)) == 0;
 }
 
+/* Browser families, for where fields go and redirect rules (profile_family). */
+enum { FAMILY_OTHER = 0, FAMILY_CHROMIUM = 1, FAMILY_GECKO = 2 };
+static int profile_family(const profile *pf);
+static int kind_is_cors(const req *r);
+
 /* The response was a redirect, now read to its end: the request goes on to its
  * Location, out of this connection and into the pool again (maybe another
  * origin). Returns 0, or a GUISE_E_* code that ends the request. */
@@ -407,6 +414,12 @@ static int follow(req *r) {
    * the request's to a URL of a third (or back) makes its Origin "null". */
   const url *org = r->ref ? r->ref : r->first;
   if (org && !same_origin(&r->u, next) && !same_origin(org, &r->u)) r->tainted = 1;
+  /* Chromium (net's redirect handling, for what is not a cors request) makes
+   * it "null" at any redirect to another origin: a form POST from A sent on by
+   * A to B reaches B with Origin null, where Firefox sends A as Fetch says
+   * (tests/data/captures/redirects). */
+  if (!same_origin(&r->u, next) && profile_family(r->v->prof) == FAMILY_CHROMIUM && !kind_is_cors(r))
+    r->tainted = 1;
   int https = next->scheme == URL_HTTPS;
   memcpy(&r->u, next, sizeof(*next));
   free(next);
@@ -569,9 +582,17 @@ static void ref_update(req *r) {
   free(r->referer);
   r->referer = NULL;
   if (r->ref == NULL) return;
-  if (r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) return;
+  /* Each hop's referrer is the one computed for the hop before (Fetch, main
+   * fetch: "set request's referrer to the result of determine request's
+   * referrer"): once cut to the origin it stays so, back on the page's origin
+   * too; once dropped it stays dropped. Debian chromium 156 and firefox-esr 153
+   * send page, origin, origin over same-origin -> cross-site -> same-origin
+   * (tests/data/captures/redirects). */
+  if (r->ref_level < 2 && r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) r->ref_level = 2;
+  if (r->ref_level == 0 && s != SITE_SAME_ORIGIN) r->ref_level = 1;
+  if (r->ref_level == 2) return;
   const char *sch = url_scheme_name(r->ref), *auth = url_authority(r->ref);
-  const char *path = s == SITE_SAME_ORIGIN ? url_target(r->ref) : "/";
+  const char *path = r->ref_level == 0 ? url_target(r->ref) : "/";
   size_t need = strlen(sch) + 3 + strlen(auth) + strlen(path) + 1;
   r->referer = malloc(need);
   if (r->referer) snprintf(r->referer, need, "%s://%s%s", sch, auth, path);
@@ -615,8 +636,6 @@ static const char *origin_value(req *r, const guise_header *out, size_t n) {
  * JSON, same-origin and cross-site, HTTP/2 and HTTP/1.1). Told by the
  * profile's own navigation user-agent (not a caller's). Other browsers (Safari,
  * OkHttp: no capture of a POST) keep guise's earlier placement. */
-enum { FAMILY_OTHER = 0, FAMILY_CHROMIUM = 1, FAMILY_GECKO = 2 };
-
 static int profile_family(const profile *pf) {
   if (pf == NULL) return FAMILY_OTHER;
   for (size_t i = 0; i < pf->n_nav_h2; i++) {
@@ -627,15 +646,25 @@ static int profile_family(const profile *pf) {
   return FAMILY_OTHER;
 }
 
+/* Whether the request's kind is a cors one: its list's sec-fetch-mode. */
+static int kind_is_cors(const req *r) {
+  const profile *pf = r->v->prof;
+  if (pf == NULL) return 0;
+  const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
+  const profile_header *l = pk ? pk->h2 : pf->nav_h2;
+  size_t n = pk ? pk->n_h2 : pf->n_nav_h2;
+  for (size_t i = 0; i < n; i++)
+    if (!strcasecmp(l[i].name, "sec-fetch-mode")) return strcmp(l[i].value, "cors") == 0;
+  return 0;
+}
+
 /* The request body's length when known before it is sent: 1 and |*len|. */
 static int body_length_known(const req *r, uint64_t *len) {
-#ifdef GUISE_BODY_PAUSE /* guise.h has streamed bodies (body_read, body_length) */
-  if (r->o.body_read) {
+  if (r->o.body_read) { /* a streamed body: its length, or -1 */
     if (r->o.body_length < 0) return 0;
     *len = (uint64_t)r->o.body_length;
     return 1;
   }
-#endif
   if (!r->o.has_body) return 0;
   *len = r->o.body_len;
   return 1;
@@ -688,6 +717,7 @@ static size_t place_body_fields(req *r, int h1, guise_header *out, size_t n, siz
   int cors = strcmp(field_value(out, n, "sec-fetch-mode"), "cors") == 0;
   int want_origin = !own_origin && field_index(out, n, "origin") == n &&
                     ((cors && r->cross_origin) || !safe_method(r));
+  r->origin_added = want_origin;
   /* A caller's Content-Type the list had no place for was appended: taken out
    * to go where the browser sends it. */
   guise_header ct = {NULL, NULL};
@@ -741,6 +771,55 @@ static size_t place_body_fields(req *r, int h1, guise_header *out, size_t n, siz
     n = insert_at(out, n, c < n && c + 1 > at ? c + 1 : at, origin_name, v);
   }
   return n;
+}
+
+/* Moves out[from] to just before out[to] (|to| as an index of the list before
+ * the move; n: after the last). */
+static void move_field(guise_header *out, size_t n, size_t from, size_t to) {
+  if (from >= n || to > n || from == to || from + 1 == to) return;
+  guise_header f = out[from];
+  if (from < to) {
+    memmove(&out[from], &out[from + 1], (to - from - 1) * sizeof(out[0]));
+    out[to - 1] = f;
+  } else {
+    memmove(&out[to + 1], &out[to], (from - to) * sizeof(out[0]));
+    out[to] = f;
+  }
+}
+
+/*
+ * A request after a redirect: the order the browsers send then, which is not
+ * their first request's (headed Debian chromium 156 and firefox-esr 153 over
+ * HTTP/1.1, tests/data/captures/redirects; applied over HTTP/2 too):
+ * - Chromium: a navigation's sec-ch-ua, sec-ch-ua-mobile, sec-ch-ua-platform come
+ *   right after sec-fetch-dest (they are added again for the new URL); an Origin
+ *   added across origins (a cors request) comes right after sec-fetch-dest too.
+ * - Firefox: Referer and Origin go together: a placed Origin gets the Referer
+ *   right before it, an added one goes right before the Referer.
+ */
+static void redirect_order(req *r, guise_header *out, size_t n) {
+  int fam = profile_family(r->v->prof);
+  size_t o = field_index(out, n, "origin"), ref = field_index(out, n, "referer");
+  if (fam == FAMILY_CHROMIUM) {
+    if (strcmp(field_value(out, n, "sec-fetch-mode"), "navigate") == 0) {
+      static const char *const hints[] = {"sec-ch-ua", "sec-ch-ua-mobile", "sec-ch-ua-platform"};
+      const char *after = "sec-fetch-dest";
+      for (size_t i = 0; i < 3; i++) {
+        size_t h = field_index(out, n, hints[i]), d = field_index(out, n, after);
+        if (h < n && d < n) {
+          move_field(out, n, h, d + 1);
+          after = hints[i];
+        }
+      }
+    }
+    if (r->origin_added && o < n) {
+      size_t d = field_index(out, n, "sec-fetch-dest");
+      if (d < n) move_field(out, n, o, d + 1);
+    }
+  } else if (fam == FAMILY_GECKO && o < n && ref < n) {
+    if (r->origin_added) move_field(out, n, o, ref);
+    else move_field(out, n, ref, o);
+  }
 }
 
 static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PROFILE_MAX_NAME],
@@ -865,7 +944,9 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
       n++;
     }
   }
-  return place_body_fields(r, h1, out, n, cap, ct_placed);
+  n = place_body_fields(r, h1, out, n, cap, ct_placed);
+  if (r->n_hops > 0) redirect_order(r, out, n);
+  return n;
 }
 
 /* A streamed body (guise_request_options.body_read) for the session: bytes up
@@ -941,10 +1022,7 @@ static void report_sent(req *r, const session_request *sr) {
   h2_header *wire = NULL;
   guise_header *list = NULL;
   char *text = NULL;
-  int chunked = 0;
-#ifdef SESSION_BODY_UNKNOWN
-  chunked = sr->body != NULL && sr->body->length == SESSION_BODY_UNKNOWN;
-#endif
+  int chunked = sr->body != NULL && sr->body->length == SESSION_BODY_UNKNOWN;
   if (r->proto == SESSION_H2) {
     h2_request hr = {.method = sr->method, .scheme = sr->scheme, .authority = sr->authority,
                      .path = sr->path, .headers = sr->headers, .n_headers = sr->n_headers};

@@ -13,19 +13,20 @@
 2. Origin across sites: the browsers' cross-site fetch() of mode cors (both add Origin)
    and Firefox's cross-site font (Origin, which its same-origin font lacks): guise with
    -e (the capture's page) sends the fields in the captured order.
-3. A redirect chain, hop by hop, against a local HTTP/1.1 server that records each hop:
-   Origin follows the Fetch standard (the request's origin; "null" once a hop goes from a
-   URL of another origin to a third or back: a redirect-tainted origin), Sec-Fetch-Site
-   is the worst so far (same-origin -> cross-site -> back stays cross-site), Referer is
-   strict-origin-when-cross-origin's for each URL; a cors fetch gains Origin at the first
-   hop to another origin. Expected values come from those standards.
+3. Redirect chains, hop by hop, as the headed browsers sent them (tests/data/captures/
+   redirects, tools/profiles/capture-kinds --redirects): a form POST A -> 307 B -> 308 A
+   and a cors fetch A -> 307 A -> 307 B; each hop's method, body, Origin (Chromium: "null"
+   from the first redirect to another origin; Firefox: the page's, then "null" back on A,
+   as Fetch's redirect-tainted origin), Sec-Fetch-Site (the worst so far), Referer (the
+   page, then its origin, which stays: Fetch sets each hop's referrer from the last),
+   Content-Type and Content-Length equal the browser's, and so do the field names in
+   order, which the browsers change after a redirect.
 
 The requests go through libguise's public API (tests/integration/hooks'
 request_hooks_probe), with the options of the command.
 
     test_kinds_post.py REQUEST_HOOKS_PROBE DATA_DIR
 """
-import http.server
 import json
 import os
 import re
@@ -225,81 +226,118 @@ try:
     r, got = send("h2", ["--profile", "chromium-156-linux", "--kind", "fetch", "-e", f"{bases['h2']}/page.html"])
     check("same-origin cors fetch (GET): no Origin", r.returncode == 0 and "origin" not in dict(got), got)
 
-    # 3. Hop by hop over a redirect chain.
-    hops = []
+    # 3. Hop by hop, against the headed browsers' redirect chains
+    #    (tests/data/captures/redirects, tools/profiles/capture-kinds --redirects): a page
+    #    at A (https://localhost:PA) posts a form to A/r/c1, 307 to B/r/c2
+    #    (https://127.0.0.1:PB), 308 to A/r/c3.html; that page fetches A/r/s1 with mode
+    #    cors, 307 to A/r/s2, 307 to B/r/s3.json. guise makes the same requests (-e the
+    #    page) to two HTTP/1.1-only TLS servers with the same redirects; each hop's method,
+    #    body and Origin, Sec-Fetch-Site, Sec-Fetch-Mode, Referer, Content-Type,
+    #    Content-Length must equal the browser's.
+    class Redirecting:
+        def __init__(self):
+            self.srv = socket.socket()
+            self.srv.bind(("127.0.0.1", 0))
+            self.srv.listen(16)
+            self.port = self.srv.getsockname()[1]
+            self.routes, self.seen = {}, []
+            threading.Thread(target=self.serve, daemon=True).start()
 
-    class H(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+        def serve(self):
+            while True:
+                try:
+                    c, _ = self.srv.accept()
+                except OSError:
+                    return
+                try:
+                    t = ctx.wrap_socket(c, server_side=True)
+                    t.settimeout(5)
+                    buf = b""
+                    while b"\r\n\r\n" not in buf and len(buf) < 65536:
+                        d = t.recv(4096)
+                        if not d:
+                            break
+                        buf += d
+                    head, _, body = buf.partition(b"\r\n\r\n")
+                    lines_ = head.decode("latin-1").split("\r\n")
+                    hs = [tuple(x.split(": ", 1)) for x in lines_[1:] if ": " in x]
+                    n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
+                    while len(body) < n:
+                        d = t.recv(4096)
+                        if not d:
+                            break
+                        body += d
+                    method, path = lines_[0].split(" ")[:2]
+                    self.seen.append({"method": method, "path": path, "headers": hs, "body": body.decode("latin-1")})
+                    r = self.routes.get(path)
+                    if r:
+                        t.sendall(f"HTTP/1.1 {r[0]} Redirect\r\nLocation: {r[1]}\r\nContent-Length: 0\r\n"
+                                  "Connection: close\r\n\r\n".encode())
+                    else:
+                        t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                    t.close()
+                except (OSError, ssl.SSLError, ValueError, IndexError):
+                    c.close()
 
-        def log_message(self, *a):
-            pass
+    sa, sb = Redirecting(), Redirecting()
+    A, B = f"https://localhost:{sa.port}", f"https://127.0.0.1:{sb.port}"
+    sa.routes = {"/r/c1": (307, f"{B}/r/c2"), "/r/s1": (307, f"{A}/r/s2"), "/r/s2": (307, f"{B}/r/s3.json")}
+    sb.routes = {"/r/c2": (308, f"{A}/r/c3.html")}
+    res = ["--resolve", f"localhost:{sa.port}:127.0.0.1"]
+    KEYS = ("origin", "sec-fetch-site", "sec-fetch-mode", "referer", "content-type", "content-length")
 
-        def _answer(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(n) if n else b""
-            hops.append({"method": self.command, "path": self.path, "origin": self.headers.get("Origin"),
-                         "site": self.headers.get("Sec-Fetch-Site"), "referer": self.headers.get("Referer"),
-                         "body": body})
-            p = self.server.server_address[1]
-            nxt = {"/c1": (307, f"http://localhost:{p}/c2"), "/c2": (308, f"http://127.0.0.1:{p}/c3"),
-                   "/s1": (307, f"http://127.0.0.1:{p}/s2"), "/s2": (307, f"http://localhost:{p}/s3")}.get(self.path)
-            self.send_response(nxt[0] if nxt else 200)
-            if nxt:
-                self.send_header("Location", nxt[1])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def hop_view(server, rec):
+        h = {k.lower(): v.replace("PORT_A", str(sa.port)).replace("PORT_B", str(sb.port)) for k, v in rec["headers"]}
+        return (server, rec["method"], rec["path"], rec["body"]) + tuple(h.get(k) for k in KEYS)
 
-        do_GET = do_POST = _answer
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        hp = srv.server_address[1]
-        A, B = f"http://127.0.0.1:{hp}", f"http://localhost:{hp}"
-        res = "--resolve", f"localhost:{hp}:127.0.0.1"
-
-        def chain(*args):
-            before = len(hops)
+    for prof, browser in PROFILES:
+        with open(os.path.join(DATA, "captures", "redirects", f"{browser}-http1.jsonl")) as f:
+            want = [json.loads(l) for l in f]
+        want_v = [hop_view(w["server"], w) for w in want]
+        for what, args, paths in (
+                ("form POST A -> 307 B -> 308 A", ["--profile", prof, "-d", "a=1", "-e", f"{A}/page.html",
+                                                   f"{A}/r/c1"], ("/r/c1", "/r/c2", "/r/c3.html")),
+                ("cors fetch A -> 307 A -> 307 B", ["--profile", prof, "--kind", "fetch", "-e", f"{A}/r/c3.html",
+                                                    f"{A}/r/s1"], ("/r/s1", "/r/s2", "/r/s3.json"))):
+            na, nb = len(sa.seen), len(sb.seen)
             r = guise("-L", "--http1.1", *res, *args)
-            return r, [(h["method"], h["path"], h["origin"], h["site"], h["referer"], h["body"]) for h in hops[before:]]
+            got = sorted([("A", x) for x in sa.seen[na:]] + [("B", x) for x in sb.seen[nb:]],
+                         key=lambda x: paths.index(x[1]["path"]) if x[1]["path"] in paths else 9)
+            got_v = [hop_view(s, x) for s, x in got]
+            exp = [v for v in want_v if v[2] in paths]
+            check(f"{prof} {what}: each hop's method, body, Origin, Sec-Fetch-*, Referer, Content-* as "
+                  f"the headed {browser}'s", r.returncode == 0 and got_v == exp,
+                  "\n" + "\n".join(f"  guise:   {g}\n  browser: {e}" for g, e in zip(got_v, exp)) + f"\n{r.stderr}")
+            gn = [[k for k, _ in x["headers"]] for _, x in got]
+            wn = [[k for k, _ in w["headers"]] for w in want if w["path"] in paths]
+            check(f"{prof} {what}: each hop's field names in the browser's order (it changes after a redirect)",
+                  gn == wn, "\n" + "\n".join(f"  guise:   {g}\n  browser: {w}" for g, w in zip(gn, wn)))
 
-        for prof in ("chromium-156-linux", "firefox-esr-153-linux"):
-            # A form POST A -> 307 B -> 308 A: the body kept; Origin A, A (the hop from
-            # the request's own origin taints nothing), then null (B -> A: tainted).
-            r, got = chain("--profile", prof, "-d", "a=1", f"{A}/c1")
-            check(f"{prof} form POST, 307 to another origin, 308 back: Origin A, A, null; sec-fetch-site "
-                  "same-origin, cross-site, cross-site; the body on each hop",
-                  r.returncode == 0 and got == [("POST", "/c1", A, "same-origin", None, b"a=1"),
-                                                ("POST", "/c2", A, "cross-site", None, b"a=1"),
-                                                ("POST", "/c3", "null", "cross-site", None, b"a=1")],
-                  (r.stderr.decode(), got))
-            # The same with the page as initiator: Referer per hop too.
-            page = f"{A}/dir/page.html"
-            r, got = chain("--profile", prof, "-d", "a=1", "-e", page, f"{A}/c1")
-            check(f"{prof} form POST from {page}: Referer the page, its origin, the page; Origin A, A, null",
-                  r.returncode == 0 and got == [("POST", "/c1", A, "same-origin", page, b"a=1"),
-                                                ("POST", "/c2", A, "cross-site", f"{A}/", b"a=1"),
-                                                ("POST", "/c3", "null", "cross-site", page, b"a=1")],
-                  (r.stderr.decode(), got))
-            # A page of another site posts to A, which sends it on to B: the hop from A (not
-            # the request's origin) to B taints it.
-            other = f"http://other.test:{hp}/p.html"
-            r, got = chain("--profile", prof, "-d", "a=1", "-e", other, f"{A}/s2")
-            check(f"{prof} form POST from another site, 307 to a third origin: Origin the page's, then null",
-                  r.returncode == 0 and [(m, p, o, s) for m, p, o, s, _, _ in got] ==
-                  [("POST", "/s2", f"http://other.test:{hp}", "cross-site"),
-                   ("POST", "/s3", "null", "cross-site")], (r.stderr.decode(), got))
-            # A cors fetch (GET) A -> A -> B: no Origin while same-origin; at B the request
-            # is a cors one across origins: Origin A.
-            r, got = chain("--profile", prof, "--kind", "fetch", f"{A}/s1")
-            check(f"{prof} cors fetch A -> A -> B: Origin none, none, A; sec-fetch-site same-origin, "
-                  "same-origin, cross-site",
-                  r.returncode == 0 and [(m, p, o, s) for m, p, o, s, _, _ in got] ==
-                  [("GET", "/s1", None, "same-origin"), ("GET", "/s2", None, "same-origin"),
-                   ("GET", "/s3", A, "cross-site")], (r.stderr.decode(), got))
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    # Without an initiator (the page is the first URL's origin) and from another site,
+    # by the same rules: Origin "null" once tainted (Chromium: at any redirect to another
+    # origin of a non-cors request), Sec-Fetch-Site the worst so far.
+    for prof, first_hop_null in (("chromium-156-linux", True), ("firefox-esr-153-linux", False)):
+        na, nb = len(sa.seen), len(sb.seen)
+        r = guise("-L", "--http1.1", *res, "--profile", prof, "-d", "a=1", f"{A}/r/c1")
+        got = [(x["path"], dict((k.lower(), v) for k, v in x["headers"])) for x in
+               sorted(sa.seen[na:] + sb.seen[nb:], key=lambda x: x["path"])]
+        got = [(p, h.get("origin"), h.get("sec-fetch-site"), h.get("referer")) for p, h in got]
+        check(f"{prof} form POST without -e: Origin A, {'null' if first_hop_null else 'A'}, null; sec-fetch-site "
+              "same-origin, cross-site, cross-site; no Referer",
+              r.returncode == 0 and got == [("/r/c1", A, "same-origin", None),
+                                            ("/r/c2", "null" if first_hop_null else A, "cross-site", None),
+                                            ("/r/c3.html", "null", "cross-site", None)], (r.stderr, got))
+        other = "https://other.test/p.html"
+        na, nb = len(sa.seen), len(sb.seen)
+        r = guise("-L", "--http1.1", *res, "--profile", prof, "-d", "a=1", "-e", other, f"{A}/r/c1")
+        got = [(x["path"], dict((k.lower(), v) for k, v in x["headers"]).get("origin")) for x in
+               sorted(sa.seen[na:] + sb.seen[nb:], key=lambda x: x["path"])]
+        check(f"{prof} form POST from another site: Origin the page's, then null (a hop from a URL not of the "
+              "request's origin)", r.returncode == 0 and got == [("/r/c1", "https://other.test"),
+                                                                  ("/r/c2", "null"), ("/r/c3.html", "null")],
+              (r.stderr, got))
+    sa.srv.close()
+    sb.srv.close()
 finally:
     stop_all(procs)
     if h1srv:
