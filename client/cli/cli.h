@@ -14,6 +14,8 @@ int cmd_echo(int argc, char **argv);
 int cmd_fp(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+/* guise enqueue: jobs into a Redis stream (cmd_enqueue.c, docs/REDIS.md). */
+int cmd_enqueue(int argc, char **argv);
 
 /* The proxy the environment names for |url| (curl's variables, NO_PROXY and
  * |noproxy| honoured; never for a loopback destination), or NULL. */

@@ -46,7 +46,7 @@ static const struct {
     {"echo", cmd_echo},
     {"fp", cmd_fp},
     {"profile", cmd_profile},
-    /* {"enqueue", cmd_enqueue}, guise enqueue (cmd_enqueue.c, issue 20) */
+    {"enqueue", cmd_enqueue},
 };
 
 static const char usage[] =
@@ -58,7 +58,8 @@ static const char usage[] =
     "       guise echo [options]       loopback fingerprint observer (guise echo --help)\n"
     "       guise fp FILE...           fingerprints of every client flight in a pcap,\n"
     "                                  pcapng or hex dump (guise fp --help)\n"
-    /* "       guise enqueue ...\n" (with its line in subcommands) */
+    "       guise enqueue [FILE|-] redis://HOST:PORT[/DB]/STREAM  jobs into a Redis stream\n"
+    "                                  for guise batch (guise enqueue --help)\n"
     "       guise --version\n"
     "       guise --help all|GROUP|category  the options of guise URL and guise batch\n"
     "       guise --completion bash|zsh  a completion script for the shell\n";

@@ -219,7 +219,9 @@ void redis_url_shown(const redis_url *u, char *out, size_t cap) {
 void redis_url_redact_raw(const char *s, size_t len, char *out, size_t cap) {
   if (cap == 0) return;
   if (len > REDIS_URL_MAX) len = REDIS_URL_MAX;
-  const char *sep = memmem(s, len, "://", 3);
+  const char *sep = NULL;
+  for (size_t i = 0; i + 3 <= len && sep == NULL; i++)
+    if (memcmp(s + i, "://", 3) == 0) sep = s + i;
   const char *at = NULL;
   for (size_t i = len; i > 0; i--)
     if (s[i - 1] == '@') {
