@@ -301,13 +301,13 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
              length, f->max_filesize);
     return 1;
   }
-  if (open_remote(one, h, n) != 0) return 1;
-  fetch_progress_total(&one->prog, length);
   if (http_fail) {
     one->fail = FETCH_FAIL_HTTP;
     snprintf(one->message, sizeof(one->message), "The requested URL returned error: %d", status);
-    if (!f->fail_with_body) return 1;
+    if (!f->fail_with_body) return 1; /* before -O makes a file: curl makes none */
   }
+  if (open_remote(one, h, n) != 0) return 1;
+  fetch_progress_total(&one->prog, length);
   one->whole = skip_body;
   return skip_body ? 1 : 0;
 }

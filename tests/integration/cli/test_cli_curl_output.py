@@ -176,6 +176,7 @@ def main():
     try:
         # Exit statuses, curl's table.
         both("-f on 404", ["-s", "-f", f"{u}/404"])
+        both("-f -O on 404: no file made", ["-s", "-f", "-O", f"{u}/404/page.html"], files=("page.html",))
         both("-f -i on 404: the head, no body", ["-s", "-f", "-i", f"{u}/404"])
         both("--fail-with-body on 404", ["-s", "--fail-with-body", f"{u}/404"])
         both("a body cut short", ["-s", f"{u}/trunc"])
