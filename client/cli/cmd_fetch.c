@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "guise.h"
 #include "fetch.h"
+#include "fetch_body.h"
 #include "options.h"
 
 /* Caps on what the command line may carry. */
@@ -782,15 +783,11 @@ int cmd_fetch(int argc, char **argv) {
   o.has_body = st.has_body;
   o.kind = st.kind;
   o.referer = st.referer;
-  /* -d: a form's body, as curl and a browser's form submission label it,
-   * unless -H gave a Content-Type (or removed it with an empty value). The
-   * profile's kind may place the field (a "content-type" in its list). */
-  if (st.has_body) {
-    int own = 0;
-    for (size_t i = 0; i < st.n_headers; i++) own |= !strcasecmp(st.headers[i].name, "content-type");
-    if (!own && st.n_headers < CLI_MAX_HEADERS)
-      st.headers[st.n_headers++] = (guise_header){"Content-Type", "application/x-www-form-urlencoded"};
-  }
+  /* -d, --data-*, --json, -F, -T, -G: the body, its Content-Type (unless -H
+   * gave one), the URLs -G and -T change (fetch_body.c). */
+  rc = fetch_body_prepare(&st, &o);
+  if (rc != CLI_NEXT) goto out;
+  rc = EXIT_USAGE;
   /* -A and -u: fields of their own, unless -H gave them (-H wins, as in
    * curl); -A takes the place of the profile's user-agent (the library
    * replaces a field of the same name in place), -A "" removes it. */
@@ -945,6 +942,7 @@ int cmd_fetch(int argc, char **argv) {
     one->url = urls[i];
     one->o = o;
     one->o.url = urls[i];
+    fetch_body_for_url(&st, &one->o, i);
     one->out = f.out;
     one->proxy_kind = f.proxy_kind;
     if (!explicit_proxy) {

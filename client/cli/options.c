@@ -9,7 +9,6 @@
 #include "config_file.h"
 #include "numopt.h"
 
-#define FETCH_MAX_BODY (64u << 20) /* --data-binary @file: a request body, not a transfer */
 #define MAX_SECONDS 86400          /* --max-time, --connect-timeout: a day (the library's limit) */
 #define BATCH_MIN_RATE 0.001       /* --rate: one request in 1,000 s; below, waits overflow */
 #define BATCH_MAX_RATE 1e7
@@ -159,42 +158,17 @@ static int set_header(cli_settings *s, const cli_option *o, const char *as, cons
   return CLI_NEXT;
 }
 
-/* Reads @FILE for --data / --data-binary, bounded. */
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (fp == NULL) return NULL;
-  unsigned char *buf = malloc(FETCH_MAX_BODY);
-  size_t n = buf ? fread(buf, 1, FETCH_MAX_BODY, fp) : 0;
-  int too_big = buf && n == FETCH_MAX_BODY && fgetc(fp) != EOF;
-  if (fp != stdin) fclose(fp);
-  if (buf == NULL || too_big) {
-    free(buf);
-    errno = too_big ? EFBIG : ENOMEM;
-    return NULL;
+/* -d, --data-*, --json, -F, --form-string, -T, -G: kept as given, in order;
+ * fetch_body.c reads them (files included) before the first request. */
+static int set_body_arg(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  if (s->n_body_args == CLI_MAX_BODY_ARGS) {
+    fprintf(stderr, "%s: more than %d body options (-d, -F, -T, --json, ...)\n", s->prog, CLI_MAX_BODY_ARGS);
+    return EXIT_USAGE;
   }
-  *len = n;
-  return buf;
-}
-
-/* -d, --data, --data-binary: the last one given is the body. */
-static int set_data(cli_settings *s, const cli_option *o, const char *as, const char *v) {
-  (void)o;
-  free(s->body);
-  s->body = NULL;
-  size_t len = 0;
-  if (v[0] == '@') {
-    s->body = read_file(v + 1, &len);
-    if (s->body == NULL) {
-      fprintf(stderr, "%s: %s %s: %s\n", s->prog, as, v, strerror(errno));
-      return EXIT_USAGE; /* GUISE_E_USAGE_FILE's class */
-    }
-  } else {
-    len = strlen(v);
-    s->body = (unsigned char *)strdup(v);
-    if (s->body == NULL) return EXIT_USAGE;
-  }
-  s->body_len = len;
-  s->has_body = 1;
+  cli_body_arg *a = &s->body_args[s->n_body_args++];
+  a->name = o->name;
+  snprintf(a->as, sizeof(a->as), "%s", as);
+  a->value = v;
   return CLI_NEXT;
 }
 
@@ -348,8 +322,25 @@ static const cli_option options[] = {
     /* guise URL */
     {"--request", 'X', "METHOD", F, STRING(method), {"request method (default GET, or POST with data)", NULL}, CLI_G_HTTP},
     {"--header", 'H', "'N: V'", F, CALL(set_header), {"add a header (sent in the order given)", NULL}, CLI_G_HTTP},
-    {"--data", 'd', "DATA", F, CALL(set_data), {"request body (POST); @FILE reads a file", NULL}, CLI_G_POST},
-    {"--data-binary", 0, "DATA", F, CALL(set_data), {"the same, bytes kept as they are", NULL}, CLI_G_POST},
+    {"--data", 'd', "DATA", F, CALL(set_body_arg),
+     {"request body (POST, form-urlencoded); @FILE reads a file\n"
+      "(CR and LF left out); several are joined with '&'", NULL}, CLI_G_POST},
+    {"--data-ascii", 0, "DATA", F, CALL(set_body_arg), {"the same as -d", NULL}, CLI_G_POST},
+    {"--data-binary", 0, "DATA", F, CALL(set_body_arg), {"the same, @FILE's bytes kept as they are", NULL}, CLI_G_POST},
+    {"--data-raw", 0, "DATA", F, CALL(set_body_arg), {"the same as -d, '@' not special", NULL}, CLI_G_POST},
+    {"--data-urlencode", 0, "DATA", F, CALL(set_body_arg),
+     {"content, =content, name=content, @FILE or name@FILE,\nURL-encoded", NULL}, CLI_G_POST},
+    {"--json", 0, "DATA", F, CALL(set_body_arg),
+     {"JSON body (POST; @FILE reads a file); Content-Type and\nAccept application/json", NULL}, CLI_G_POST},
+    {"--form", 'F', "NAME=VALUE", F, CALL(set_body_arg),
+     {"a multipart/form-data field: name=value, name=@FILE\n"
+      "(;type=T;filename=N), name=<FILE; streamed from the files", NULL}, CLI_G_POST},
+    {"--form-string", 0, "NAME=VALUE", F, CALL(set_body_arg), {"a form field whose value is taken as it is", NULL},
+     CLI_G_POST},
+    {"--upload-file", 'T', "FILE", F, CALL(set_body_arg),
+     {"PUT FILE ('-': stdin) to the next URL, streamed; a URL\nending in '/' gets the file's name", NULL},
+     CLI_G_UPLOAD},
+    {"--get", 'G', NULL, F, CALL(set_body_arg), {"send the -d data in the URL's query, as a GET", NULL}, CLI_G_HTTP},
     {"--kind", 0, "KIND", F, STRING(kind),
      {"the request a browser would make: navigate, navigate-post,\n"
       "fetch, fetch-same-origin, fetch-no-cors, script, style,\n"
@@ -497,7 +488,8 @@ static int batch_operand(cli_settings *s, const char *word) {
 }
 
 static const char *const fetch_order[] = {
-    "--request", "--header", "--data", "--data-binary", "--output", "--include", "--head", "--silent",
+    "--request", "--header", "--data", "--data-ascii", "--data-binary", "--data-raw", "--data-urlencode",
+    "--json", "--form", "--form-string", "--upload-file", "--get", "--output", "--include", "--head", "--silent",
     "--verbose", "--insecure", "--cacert", "--proxy-insecure", "--proxy-cacert", "--http1.1", "--http2",
     "--resolve", "--dns-servers", "--proxy", "--noproxy", "--connect-timeout", "--max-time", "--raw",
     "--cookie", "--cookie-jar", "--location", "--max-redirs", "--parallel", "--no-keepalive", "--profile",
@@ -573,6 +565,9 @@ void cli_settings_free(cli_settings *s) {
   s->n_headers = 0;
   free(s->body);
   s->body = NULL;
+  if (s->body_state_free) s->body_state_free(s->body_state);
+  s->body_state = NULL;
+  s->body_state_free = NULL;
 }
 
 int cli_negated(const char *as) { return as != NULL && strncmp(as, "--no-", 5) == 0; }

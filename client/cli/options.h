@@ -53,6 +53,14 @@ const char *cli_group_name(unsigned group);
 #define CLI_NEXT (-1)
 
 #define CLI_MAX_HEADERS 100 /* -H and -b cookies together: the engine's limit */
+#define CLI_MAX_BODY_ARGS 256 /* -d, --data-*, --json, -F, --form-string, -T, -G together */
+
+/* A body option as given (fetch_body.c reads them, in this order). */
+typedef struct cli_body_arg {
+  const char *name;  /* the option's name in the table: "--data-urlencode" */
+  char as[24];       /* as written, for messages: "-d" (a copy: the parser's may not last) */
+  const char *value; /* NULL for -G */
+} cli_body_arg;
 
 /* Everything the two command lines can say. The command sets the arrays and
  * their caps (|max_*|) before parsing; the rest starts zeroed. */
@@ -76,6 +84,11 @@ typedef struct cli_settings {
   size_t n_headers;
   unsigned char *body; /* -d: ours */
   size_t body_len;
+  /* -d, --data-*, --json, -F, --form-string, -T, -G (fetch_body.c) */
+  cli_body_arg body_args[CLI_MAX_BODY_ARGS];
+  size_t n_body_args;
+  void *body_state;                  /* fetch_body.c's; freed by cli_settings_free */
+  void (*body_state_free)(void *state);
   int has_body, include, head_only, silent, verbose, raw, cookies, parallel;
   /* guise URL: failure, output, progress, retries (cmd_fetch.c, fetch_*.c) */
   int fail, fail_with_body, show_error, compressed, remote_name, remote_header_name;

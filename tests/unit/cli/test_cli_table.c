@@ -262,7 +262,8 @@ int main(void) {
         strcmp(s.headers[1].name, "Cookie") == 0 && strcmp(s.headers[1].value, "k=v") == 0);
   CHECK(s.cookies == 1 && strcmp(s.cookie_jar, "jar.txt") == 0 && s.cookie_file == NULL);
   CHECK(s.head_only == 1 && strcmp(s.method, "HEAD") == 0);
-  CHECK(s.max_time_ms == 1500 && s.has_body && s.body_len == 4 && memcmp(s.body, "body", 4) == 0);
+  CHECK(s.max_time_ms == 1500 && s.n_body_args == 1 && strcmp(s.body_args[0].name, "--data") == 0 &&
+        strcmp(s.body_args[0].as, "-d") == 0 && strcmp(s.body_args[0].value, "body") == 0);
   CHECK(s.http_version == 2);
   /* "-" is an operand (not an option); as a URL it has no scheme: http://-, as curl takes it. */
   CHECK(s.n_operands == 2 && strcmp(urls[0], "http://a/") == 0 && strcmp(urls[1], "http://-") == 0);
