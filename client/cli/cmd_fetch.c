@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "guise.h"
 #include "fetch.h"
+#include "fetch_net.h"
 #include "fetch_body.h"
 #include "options.h"
 
@@ -916,6 +917,11 @@ int cmd_fetch(int argc, char **argv) {
   co.on_cookie_warning = cookie_warning;
   co.cookie_warning_arg = &f;
   o.dns_servers = NULL;
+  int net_rc = fetch_net_apply(&st, &co, o.profile, f.show_errors); /* -4, --cert, --tlsv1.2, ... */
+  if (net_rc) {
+    rc = net_rc;
+    goto out;
+  }
   uv_loop_t loop;
   guise_client *cl = NULL;
   if (uv_loop_init(&loop) != 0) goto out;

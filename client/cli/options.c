@@ -398,6 +398,37 @@ static const cli_option options[] = {
      {"no retry after S seconds", NULL}, CLI_G_CONNECTION},
     {"--retry-connrefused", 0, NULL, F, FLAG(retry_connrefused, 1),
      {"with --retry: a refused connection is transient", NULL}, CLI_G_CONNECTION, CLI_BOOL},
+    /* guise URL: network and TLS (fetch_net.c) */
+    {"--ipv4", '4', NULL, F, FLAG(ip_version, 4), {"IPv4 addresses only", NULL}, CLI_G_CONNECTION},
+    {"--ipv6", '6', NULL, F, FLAG(ip_version, 6), {"IPv6 addresses only", NULL}, CLI_G_CONNECTION},
+    {"--interface", 0, "NAME|ADDR", F, STRING(interface),
+     {"connect from this interface (SO_BINDTODEVICE, else\nits address) or this local IP address", NULL},
+     CLI_G_CONNECTION},
+    {"--local-port", 0, "N[-M]", F, STRING(local_port),
+     {"connect from local port N, or the first free of N-M", NULL}, CLI_G_CONNECTION},
+    {"--limit-rate", 0, "RATE", F, STRING(limit_rate),
+     {"read at most RATE bytes a second (k, M, G: 1024s)", NULL}, CLI_G_CONNECTION},
+    {"--cert", 'E', "FILE[:PASS]", F, STRING(cert),
+     {"client certificate (PEM; the key too unless --key),\nsent when the server asks; the hello is unchanged", NULL},
+     CLI_G_TLS},
+    {"--key", 0, "FILE", F, STRING(key), {"the client certificate's private key (PEM)", NULL}, CLI_G_TLS},
+    {"--cert-type", 0, "PEM", F, STRING(cert_type), {"PEM (the only type taken)", NULL}, CLI_G_TLS},
+    {"--key-type", 0, "PEM", F, STRING(key_type), {"PEM (the only type taken)", NULL}, CLI_G_TLS},
+    {"--pass", 0, "PHRASE", F, STRING(key_pass), {"passphrase of the private key", NULL}, CLI_G_TLS},
+    {"--tlsv1", '1', NULL, F, FLAG(tls_min, 10), {NULL, NULL}, CLI_G_TLS},
+    {"--tlsv1.0", 0, NULL, F, FLAG(tls_min, 10), {NULL, NULL}, CLI_G_TLS},
+    {"--tlsv1.1", 0, NULL, F, FLAG(tls_min, 11), {NULL, NULL}, CLI_G_TLS},
+    {"--tlsv1.2", 0, NULL, F, FLAG(tls_min, 12),
+     {"TLS 1.2 or later (--tlsv1, --tlsv1.0, 1.1, 1.3 alike);\n"
+      "with a profile, only where its hello agrees", NULL}, CLI_G_TLS},
+    {"--tlsv1.3", 0, NULL, F, FLAG(tls_min, 13), {NULL, NULL}, CLI_G_TLS},
+    {"--tls-max", 0, "VERSION", F, STRING(tls_max),
+     {"at most this TLS version (1.0 to 1.3, default);\nwith a profile, only where its hello agrees", NULL},
+     CLI_G_TLS},
+    {"--ciphers", 0, "LIST", F, STRING(ciphers),
+     {"TLS 1.2 cipher suites (OpenSSL names); --profile none only", NULL}, CLI_G_TLS},
+    {"--curves", 0, "LIST", F, STRING(curves), {"key exchange groups; --profile none only", NULL}, CLI_G_TLS},
+    {"--tls13-ciphers", 0, "LIST", F, STRING(tls13_ciphers), {NULL, NULL}, CLI_G_TLS},
     /* guise batch */
     {"--resume", 0, NULL, B, FLAG(resume, 1),
      {NULL, "with -o: skip ids already in FILE, repair a torn last line"}, CLI_G_BATCH},
@@ -496,7 +527,9 @@ static const char *const fetch_order[] = {
     "--write-out", "--fail", "--fail-with-body", "--show-error", "--user-agent", "--user", "--proxy-user",
     "--compressed", "--remote-name", "--remote-header-name", "--create-dirs", "--continue-at",
     "--max-filesize", "--dump-header", "--trace-ascii", "--progress-bar", "--retry", "--retry-delay",
-    "--retry-max-time", "--retry-connrefused", NULL};
+    "--retry-max-time", "--retry-connrefused", "--ipv4", "--ipv6", "--interface",
+    "--local-port", "--limit-rate", "--cert", "--key", "--cert-type", "--key-type", "--pass", "--tlsv1.2",
+    "--tls-max", "--ciphers", "--curves", NULL};
 
 const cli_command cli_fetch_command = {
     CLI_FETCH, "guise",

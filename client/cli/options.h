@@ -98,6 +98,12 @@ typedef struct cli_settings {
   const char *dump_header, *trace_ascii;       /* -D, --trace-ascii */
   const char *retry_delay, *retry_max_time;    /* seconds, checked by cmd_fetch */
   unsigned retry;                              /* --retry N */
+  /* guise URL: network and TLS (fetch_net.c checks and applies them) */
+  int ip_version;                              /* -4, -6 */
+  const char *interface, *local_port, *limit_rate; /* --interface, --local-port, --limit-rate */
+  const char *cert, *key, *cert_type, *key_type, *key_pass; /* --cert, --key, --*-type, --pass */
+  int tls_min;                                 /* --tlsv1.x: 10, 11, 12, 13; 0: none */
+  const char *tls_max, *ciphers, *tls13_ciphers, *curves; /* --tls-max, --ciphers, ... */
   /* guise batch: its numbers go straight to |batch| */
   guise_batch_options batch;
   int resume;

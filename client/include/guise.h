@@ -82,6 +82,7 @@ GUISE_EXTERN const guise_version_info *guise_version(void);
   XX(CONNECT_FAILED, -307, "connection failed")                                         \
   XX(CONNECT_SEND_FAILED, -308, "sending on the connection failed")                     \
   XX(CONNECT_RECV_FAILED, -309, "receiving on the connection failed")                   \
+  XX(CONNECT_BIND_FAILED, -310, "cannot use the local interface, address or port asked for") \
   XX(TLS_HANDSHAKE, -401, "TLS handshake failed")                                       \
   XX(TLS_ALERT, -402, "the server sent a TLS alert")                                    \
   XX(TLS_WRONG_CIPHER, -403, "the server chose a cipher suite that was not offered")    \
@@ -463,6 +464,47 @@ typedef struct guise_client_options {
   void (*log)(void *arg, int level, const char *msg);
   void *log_arg;
   int log_level;
+  /* The network side (curl's -4/-6, --interface, --local-port, --limit-rate;
+   * docs/CLIENT.md). |ip_version| 4 or 6: names resolve to, and connections
+   * go to, addresses of that version only (a name without one is
+   * GUISE_E_DNS_NOT_FOUND); 0: both. */
+  int ip_version;
+  /* Connections leave from this interface: a name ("eth0": SO_BINDTODEVICE
+   * where the process may, else the interface's first address of the
+   * destination's version) or an IP address to bind to. NULL: any. A name
+   * that is no interface, or an interface without an address of the right
+   * version, fails the connection with GUISE_E_CONNECT_BIND_FAILED. */
+  const char *interface;
+  /* Local ports tried in turn, |local_port_min| to |local_port_max| (0: the
+   * same as min); 0: the system picks. All taken: GUISE_E_CONNECT_BIND_FAILED. */
+  unsigned local_port_min, local_port_max;
+  /* Each connection reads at most this many bytes per second on average (the
+   * socket is not read while ahead, so the server's sending is held back by
+   * TCP flow control); 0: no limit. */
+  unsigned long long max_recv_rate;
+  /* A client certificate for servers that ask for one (TLS CertificateRequest;
+   * the ClientHello is the same with or without): |client_cert| a PEM file
+   * with the certificate (and its chain; the key too when |client_key| is
+   * NULL), |client_key| a PEM private key, |client_key_password| for an
+   * encrypted key (NULL: none). Read by guise_client_new: a file that cannot
+   * be read, or a key that does not match the certificate, fails it with
+   * GUISE_E_USAGE_FILE. */
+  const char *client_cert;
+  const char *client_key;
+  const char *client_key_password;
+  /* curl's --tlsv1.x, --tls-max, --ciphers, --curves. A browser profile fixes
+   * its hello: with one, a request is refused (GUISE_E_USAGE_INVALID_ARGUMENT)
+   * unless the profile already agrees — its lowest offered version at least
+   * |tls_min_version|, its highest at most |tls_max_version| (see
+   * guise_profile_tls_range) — and |tls_ciphers| and |tls_curves| are taken
+   * without a profile only. Versions as on the wire: 0x0301 (TLS 1.0) to
+   * 0x0304 (TLS 1.3), 0: the default. |tls_ciphers|: TLS 1.2 suites in
+   * OpenSSL's names ("ECDHE-RSA-AES128-GCM-SHA256:..."); |tls_curves|: groups
+   * ("X25519:P-256"); NULL: the default. A list the TLS library does not take
+   * fails guise_client_new with GUISE_E_USAGE_INVALID_ARGUMENT. */
+  int tls_min_version, tls_max_version;
+  const char *tls_ciphers;
+  const char *tls_curves;
 } guise_client_options;
 
 /* The levels of guise_client_options.log, most severe first. */
@@ -697,6 +739,24 @@ GUISE_EXTERN const char *guise_profile_name(size_t i);
 
 /* The name of the default profile (the newest Chrome). */
 GUISE_EXTERN const char *guise_profile_default(void);
+
+/* The TLS versions the hello of profile |name_or_file| (a built-in name, an
+ * alias or a file) offers in supported_versions, lowest and highest, as on
+ * the wire (0x0303 for TLS 1.2, 0x0304 for 1.3). Returns 0, or the profile's
+ * load error (GUISE_E_PROFILE_*; guise_profile_check_syntax says why). */
+GUISE_EXTERN int guise_profile_tls_range(const char *name_or_file, int *lowest, int *highest);
+
+/* Reads a client certificate as guise_client_new would
+ * (guise_client_options.client_cert, client_key, client_key_password) and
+ * says why it cannot be used: 0, or GUISE_E_USAGE_FILE / GUISE_E_NOMEM with
+ * one line in |why| (|cap| bytes, NUL-terminated) naming the file. */
+GUISE_EXTERN int guise_client_cert_check(const char *cert_file, const char *key_file, const char *password,
+                                         char *why, size_t cap);
+
+/* Whether the TLS library takes |ciphers| and |curves| (NULL: not checked) as
+ * guise_client_options.tls_ciphers and tls_curves: 0, or
+ * GUISE_E_USAGE_INVALID_ARGUMENT with one line in |why| naming the list. */
+GUISE_EXTERN int guise_tls_lists_check(const char *ciphers, const char *curves, char *why, size_t cap);
 
 /* The |i|th alias ("chrome", "firefox", "safari", "edge", "chrome-android",
  * "safari-ios"; NULL past the end) and, in |*target| (may be NULL), the built-in

@@ -18,7 +18,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/err.h>
+
 #include "client_internal.h"
+#include "filter_tcp.h"
 #include "log.h"
 #include "refs.h"
 #include "tls_client.h"
@@ -47,6 +50,12 @@ struct guise_client {
   cookie_jar *jar;                /* NULL: no cookies */
   decode_shared decode_mem;       /* the decoders of all its responses */
   glog log;                       /* the caller's log and on_cookie_warning (log.h) */
+  tcp_local local;                /* interface, local ports, receive rate (pool_config.local) */
+  int has_local;
+  tls_client_cert *cert;          /* client certificate; NULL: none */
+  /* curl's TLS options: without a profile applied, with one checked (client_variant) */
+  int tls_min, tls_max;
+  char *tls_ciphers, *tls_curves;
   /* lifetime */
   refs refs;                      /* requests alive (counted); the pool while closing */
   size_t active_reqs;             /* requests not yet completed */
@@ -55,6 +64,7 @@ struct guise_client {
 };
 
 static int proxy_ctx(guise_client *cl);
+static int plain_lists_check(const char *ciphers, const char *curves);
 
 void guise_client_options_init(guise_client_options *o) {
   memset(o, 0, sizeof(*o));
@@ -89,6 +99,9 @@ static void client_free(guise_client *cl) {
   free((char *)cl->defaults.cafile);
   SSL_CTX_free(cl->proxy_ctx);
   free(cl->proxy_cafile);
+  tls_client_cert_free(cl->cert);
+  free(cl->tls_ciphers);
+  free(cl->tls_curves);
   free(cl);
 }
 
@@ -196,6 +209,12 @@ int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *in
   if (o.connect_timeout_ms > CLIENT_MAX_TIMEOUT_MS || o.idle_timeout_ms > CLIENT_MAX_TIMEOUT_MS ||
       o.h2_coalesce_ms > CLIENT_MAX_COALESCE_MS)
     return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if (o.ip_version != 0 && o.ip_version != 4 && o.ip_version != 6) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  if ((o.tls_min_version && (o.tls_min_version < 0x0301 || o.tls_min_version > 0x0304)) ||
+      (o.tls_max_version && (o.tls_max_version < 0x0301 || o.tls_max_version > 0x0304)) ||
+      (o.tls_min_version && o.tls_max_version && o.tls_max_version < o.tls_min_version) ||
+      ((o.tls_ciphers || o.tls_curves) && plain_lists_check(o.tls_ciphers, o.tls_curves) != 0))
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (o.proxy && *o.proxy) {
     proxy_cfg check;
     int e = proxy_parse(o.proxy, &check);
@@ -220,6 +239,19 @@ int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *in
   if (!e) e = dns_new(cl->loop, &cl->dns);
   for (size_t i = 0; !e && i < o.n_resolve; i++) e = dns_add_override(cl->dns, o.resolve[i]);
   if (!e && o.dns_servers) e = dns_set_servers(cl->dns, o.dns_servers);
+  if (!e && o.ip_version) dns_set_family(cl->dns, o.ip_version == 4 ? AF_INET : AF_INET6);
+  if (!e && o.client_cert) {
+    char why[256];
+    e = tls_client_cert_load(o.client_cert, o.client_key, o.client_key_password, &cl->cert, why, sizeof(why));
+  }
+  cl->tls_min = o.tls_min_version;
+  cl->tls_max = o.tls_max_version;
+  if (!e) e = dup_opt(&cl->tls_ciphers, o.tls_ciphers);
+  if (!e) e = dup_opt(&cl->tls_curves, o.tls_curves);
+  if (!e && ((o.interface && *o.interface) || o.local_port_min || o.local_port_max || o.max_recv_rate)) {
+    e = tcp_local_init(&cl->local, o.interface, o.local_port_min, o.local_port_max, o.max_recv_rate);
+    cl->has_local = !e;
+  }
   cl->defaults.insecure = o.insecure;
   cl->defaults.connect_timeout_ms = o.connect_timeout_ms;
   cl->decode_mem.limit = (size_t)(o.max_decode_memory ? o.max_decode_memory : CLIENT_DEFAULT_DECODE_MEMORY);
@@ -243,7 +275,8 @@ int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *in
                       .arg = cl,
                       .variant_ref = pool_variant_ref,
                       .proxy_ctx = pool_proxy_ctx,
-                      .on_closed = pool_closed};
+                      .on_closed = pool_closed,
+                      .local = cl->has_local ? &cl->local : NULL};
     if (seams) {
       pc.conn = seams->conn;
       pc.session_new = seams->session_new;
@@ -297,16 +330,109 @@ void client_variant_put(guise_client *cl, variant *v) {
   trim_variants(cl);
 }
 
-/* A TLS context for |shape| with the variant's trust settings, into *out. */
-static int new_ctx(const variant *v, const tls_shape *shape, SSL_CTX **out) {
-  tls_client_config tc = {shape, v->cafile, v->insecure, NULL};
+/* A TLS context for |shape| with the variant's trust settings and the
+ * client's certificate, into *out; without a profile, curl's TLS options too. */
+static int new_ctx(const guise_client *cl, const variant *v, const tls_shape *shape, SSL_CTX **out) {
+  tls_client_config tc;
+  memset(&tc, 0, sizeof(tc));
+  tc.shape = shape;
+  tc.cafile = v->cafile;
+  tc.insecure = v->insecure;
+  tc.cert = cl->cert;
+  if (v->prof == NULL) {
+    tc.min_version = cl->tls_min;
+    tc.max_version = cl->tls_max;
+    tc.ciphers = cl->tls_ciphers;
+    tc.curves = cl->tls_curves;
+  }
   const char *why;
   int e = 0;
   *out = tls_client_ctx_new(&tc, &e, &why);
   return *out ? 0 : e ? e : GUISE_E_INTERNAL;
 }
 
-static int make_ctx(variant *v) { return new_ctx(v, &v->tls, &v->ctx); }
+static int make_ctx(const guise_client *cl, variant *v) { return new_ctx(cl, v, &v->tls, &v->ctx); }
+
+/* The lowest and highest version of |t|'s supported_versions, GREASE left out
+ * (RFC 8701: 0x?A?A); none listed: BoringSSL's default, TLS 1.2 to 1.3. */
+static void shape_range(const tls_shape *t, int *lo, int *hi) {
+  *lo = *hi = 0;
+  for (size_t i = 0; i < t->n_versions; i++) {
+    int v = t->versions[i];
+    if ((v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff)) continue;
+    if (*lo == 0 || v < *lo) *lo = v;
+    if (v > *hi) *hi = v;
+  }
+  if (*lo == 0) {
+    *lo = 0x0303;
+    *hi = 0x0304;
+  }
+}
+
+/* Whether the client's TLS options leave the profile's hello as it is. */
+static int profile_agrees(const guise_client *cl, const tls_shape *t) {
+  int lo, hi;
+  shape_range(t, &lo, &hi);
+  return !cl->tls_ciphers && !cl->tls_curves && (!cl->tls_min || cl->tls_min <= lo) &&
+         (!cl->tls_max || cl->tls_max >= hi);
+}
+
+/* TLS 1.2 suites and groups the library takes, checked once on a scratch context. */
+static int plain_lists_check(const char *ciphers, const char *curves) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+  int ok = ctx && (!ciphers || SSL_CTX_set_strict_cipher_list(ctx, ciphers)) &&
+           (!curves || SSL_CTX_set1_curves_list(ctx, curves));
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return ok ? 0 : -1;
+}
+
+int guise_profile_tls_range(const char *name_or_file, int *lowest, int *highest) {
+  if (name_or_file == NULL || lowest == NULL || highest == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  profile *p = malloc(sizeof(*p));
+  char perr[512];
+  int e = p ? profile_resolve(name_or_file, p, perr, sizeof(perr)) : GUISE_E_NOMEM;
+  if (!e) shape_range(&p->tls, lowest, highest);
+  free(p);
+  return e;
+}
+
+int guise_tls_lists_check(const char *ciphers, const char *curves, char *why, size_t cap) {
+  char scratch[8];
+  if (why == NULL || cap == 0) {
+    why = scratch;
+    cap = sizeof(scratch);
+  }
+  why[0] = '\0';
+  if (ciphers && plain_lists_check(ciphers, NULL) != 0) {
+    snprintf(why, cap, "--ciphers %.80s: a suite the TLS library does not know (OpenSSL's names, ':' between)",
+             ciphers);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  if (curves && plain_lists_check(NULL, curves) != 0) {
+    snprintf(why, cap, "--curves %.80s: a group the TLS library does not know (X25519, P-256, P-384, ...)", curves);
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  return 0;
+}
+
+int guise_client_cert_check(const char *cert_file, const char *key_file, const char *password, char *why,
+                            size_t cap) {
+  char scratch[8];
+  if (why == NULL || cap == 0) {
+    why = scratch;
+    cap = sizeof(scratch);
+  }
+  why[0] = '\0';
+  if (cert_file == NULL) {
+    snprintf(why, cap, "no certificate file");
+    return GUISE_E_USAGE_INVALID_ARGUMENT;
+  }
+  tls_client_cert *c = NULL;
+  int e = tls_client_cert_load(cert_file, key_file, password, &c, why, cap);
+  tls_client_cert_free(c);
+  return e;
+}
 
 /* TLS to an https:// proxy is the client's, whatever the request's variant:
  * the proxy's trust (proxy_insecure, proxy_cafile: curl's --proxy-insecure and
@@ -318,17 +444,18 @@ static int proxy_ctx(guise_client *cl) {
   tls_shape plain;
   tls_shape_init(&plain);
   snprintf(plain.alpn[plain.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");
-  tls_client_config tc = {&plain, cl->proxy_cafile, cl->proxy_insecure, NULL};
+  tls_client_config tc;
+  memset(&tc, 0, sizeof(tc));
+  tc.shape = &plain;
+  tc.cafile = cl->proxy_cafile;
+  tc.insecure = cl->proxy_insecure;
   const char *why;
   int e = 0;
   cl->proxy_ctx = tls_client_ctx_new(&tc, &e, &why);
   return cl->proxy_ctx ? 0 : e ? e : GUISE_E_INTERNAL;
 }
 
-int client_variant_ctx(guise_client *cl, variant *v) {
-  (void)cl;
-  return v->ctx ? 0 : make_ctx(v);
-}
+int client_variant_ctx(guise_client *cl, variant *v) { return v->ctx ? 0 : make_ctx(cl, v); }
 
 int client_variant(guise_client *cl, const char *prof_name, int http_version, int insecure,
                    const char *cafile, int need_ctx, variant **out) {
@@ -374,6 +501,15 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
         free(v);
         return e;
       }
+      if (!profile_agrees(cl, &v->prof->tls)) {
+        /* A browser's hello is fixed: curl's TLS options only where it agrees. */
+        free(v->prof);
+        free(v->cafile);
+        free(v->profile_arg);
+        free(v->key);
+        free(v);
+        return GUISE_E_USAGE_INVALID_ARGUMENT;
+      }
       v->name = v->prof->name;
       v->tls = v->prof->tls;
       v->h2 = v->prof->h2;
@@ -396,7 +532,7 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
     cl->n_variants++;
   }
   if (need_ctx && v->ctx == NULL) {
-    int e = make_ctx(v);
+    int e = make_ctx(cl, v);
     if (e) {
       trim_variants(cl);
       return e;

@@ -80,8 +80,7 @@ static void finish(conn *c, int err) {
   if (c->chain.closed) return;
   c->chain.closed = 1;
   c->close_err = err;
-  c->pending_closes = 2;
-  uv_close((uv_handle_t *)&c->tcp.handle, on_tcp_closed);
+  c->pending_closes = 1 + filter_tcp_close(&c->tcp, on_tcp_closed);
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -217,7 +216,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
     return r;
   }
   filter_scratch_chains(+1); /* from here the close callbacks run, which count it out */
-  filter_tcp_init(&c->tcp, loop, o->proxy != NULL);
+  filter_tcp_init(&c->tcp, loop, o->proxy != NULL, o->local);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
   filter *f[4];

@@ -56,6 +56,8 @@ typedef struct conn_options {
   const char *proxy_target_host;
   uint16_t proxy_target_port;
   const struct sockaddr *proxy_target_addr;
+  /* The local side and receive pacing (filter_tcp.h); NULL: none. */
+  const struct tcp_local *local;
 } conn_options;
 
 /* Starts a connection. Returns 0 (callbacks follow) or a GUISE_E_* code (none

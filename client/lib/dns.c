@@ -76,6 +76,7 @@ struct dns {
   size_t n_overrides, cap_overrides;
   answer *cache;               /* grown on demand up to DNS_CACHE_MAX */
   size_t n_cache, cap_cache;
+  int family;                  /* AF_UNSPEC, or the one family asked for (-4, -6) */
 };
 
 /* Room for one more entry in |*arr| (|*cap| grows by doubling to |max|). */
@@ -540,11 +541,38 @@ static const answer *lookup(const answer *list, size_t n, const char *host, unsi
   return NULL;
 }
 
-static void answer_with(const answer *a, unsigned port, dns_cb cb, void *ud) {
+static const char *family_name(int family) { return family == AF_INET ? "IPv4" : "IPv6"; }
+
+/* The addresses of |a| of the resolver's family, or DNS_NOT_FOUND naming it:
+ * --resolve entries and IP literals are held to -4/-6 as c-ares's answers are
+ * (curl: "Could not resolve host"). */
+static void answer_with(const dns *d, const char *host, const answer *a, unsigned port, int literal, dns_cb cb,
+                        void *ud) {
   struct sockaddr_storage addrs[DNS_MAX_ADDRS];
-  memcpy(addrs, a->addrs, a->n * sizeof(addrs[0]));
-  for (size_t i = 0; i < a->n; i++) set_port(&addrs[i], port);
-  cb(0, addrs, a->n, "", ud);
+  size_t n = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    if (d->family != AF_UNSPEC && a->addrs[i].ss_family != d->family) continue;
+    addrs[n] = a->addrs[i];
+    set_port(&addrs[n++], port);
+  }
+  if (n == 0) {
+    /* An IP literal of the other version is not a name that was not found:
+     * it cannot be connected to (curl: 7). */
+    char why[DNS_WHY_MAX];
+    if (literal)
+      snprintf(why, sizeof(why), "%.60s is an %s address, and %s only was asked for", host,
+               family_name(d->family == AF_INET ? AF_INET6 : AF_INET), family_name(d->family));
+    else
+      snprintf(why, sizeof(why), "%.60s: no %s address (%s only)", host, family_name(d->family),
+               family_name(d->family));
+    cb(literal ? GUISE_E_CONNECT_FAILED : GUISE_E_DNS_NOT_FOUND, NULL, 0, why, ud);
+    return;
+  }
+  cb(0, addrs, n, "", ud);
+}
+
+void dns_set_family(dns *d, int family) {
+  d->family = family == AF_INET || family == AF_INET6 ? family : AF_UNSPEC;
 }
 
 static void query_unlink(query *q) {
@@ -642,7 +670,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
     }
     if (reserve(&d->cache, d->n_cache, &d->cap_cache, DNS_CACHE_MAX) == 0) d->cache[d->n_cache++] = a;
   }
-  answer_with(&a, q->port, q->cb, q->ud);
+  answer_with(d, q->host, &a, q->port, 0, q->cb, q->ud);
   free(q);
 }
 
@@ -656,13 +684,16 @@ int dns_resolve(dns *d, const char *host, unsigned port, dns_cb cb, void *ud) {
   const answer *a = lookup(d->overrides, d->n_overrides, lower, port, 0);
   if (a == NULL) a = lookup(d->cache, d->n_cache, lower, port, uv_now(d->loop));
   if (a) {
-    answer_with(a, port, cb, ud);
+    answer_with(d, lower, a, port, 0, cb, ud);
     return 0;
   }
   struct sockaddr_storage ip;
   if (parse_ip(lower, &ip) == 0) {
-    set_port(&ip, port);
-    cb(0, &ip, 1, "", ud);
+    answer lit;
+    memset(&lit, 0, sizeof(lit));
+    lit.addrs[0] = ip;
+    lit.n = 1;
+    answer_with(d, lower, &lit, port, 1, cb, ud);
     return 0;
   }
   query *q = calloc(1, sizeof(*q));
@@ -680,7 +711,7 @@ int dns_resolve(dns *d, const char *host, unsigned port, dns_cb cb, void *ud) {
   d->cancel_idle = 0;
   struct ares_addrinfo_hints hints;
   memset(&hints, 0, sizeof(hints));
-  hints.ai_family = AF_UNSPEC;
+  hints.ai_family = d->family;
   hints.ai_socktype = SOCK_STREAM;
   /* The callback may run before ares_getaddrinfo returns (a hosts-file answer,
    * a bad name): then q is gone. */

@@ -53,6 +53,12 @@ const char *dns_servers_text(const dns *d);
  * GUISE_E_USAGE_INVALID_ARGUMENT. */
 int dns_add_override(dns *d, const char *spec);
 
+/* curl's -4 / -6: AF_INET or AF_INET6 asks for, and answers with, addresses
+ * of that family only (overrides and IP literals included; none:
+ * GUISE_E_DNS_NOT_FOUND); AF_UNSPEC (the default): both. Before the first
+ * query. */
+void dns_set_family(dns *d, int family);
+
 /* Resolves |host| for |port|: an IP literal or an override answers at once (the
  * callback runs before dns_resolve returns), a cached answer too; otherwise
  * c-ares asks. Returns 0 (the callback will run) or a GUISE_E_* code (it will

@@ -608,6 +608,7 @@ static void dial(pconn *pc, int racer) {
   co.verify_host = o->host;
   co.connect_timeout_ms = pc->connect_timeout_ms;
   co.tls_timeout_ms = pc->connect_timeout_ms;
+  co.local = p->cfg.local;
   char skey[TLS_SESSION_KEY_MAX];
   if (co.ctx && p->cfg.sessions && (o->v->prof == NULL || o->v->prof->resumption) &&
       tls_session_key(skey, sizeof(skey), o->host, o->port, o->v->key, o->proxy ? o->proxy_id : NULL) == 0) {

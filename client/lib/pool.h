@@ -123,6 +123,9 @@ typedef struct pool_config {
   /* After pool_close: the last connection is gone; pool_free may be called (also
    * from inside this hook). */
   void (*on_closed)(void *arg);
+  /* Each connection's local side and receive pacing (conn_options.local);
+   * NULL: none. */
+  const struct tcp_local *local;
 } pool_config;
 
 /* A request's place in the pool: in an origin's queue while it waits, bound to

@@ -109,7 +109,11 @@ int main(int argc, char **argv) {
   P.shape.n_alpn = 2;
   const char *why;
   int err;
-  tls_client_config cfg = {&P.shape, cafile, P.insecure, NULL};
+  tls_client_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.shape = &P.shape;
+  cfg.cafile = cafile;
+  cfg.insecure = P.insecure;
   P.ctx = tls_client_ctx_new(&cfg, &err, &why);
   if (P.ctx == NULL) {
     printf("error %s\n", guise_err_name(err));
