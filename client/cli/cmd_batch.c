@@ -22,6 +22,8 @@
 #include "cli.h"
 #include "guise.h"
 #include "options.h"
+#include "redis_batch.h"
+#include "redis_url.h"
 /* Not a public header: the library's one hash table (FNV-1a), linked from
  * libguise's core archive as the command is. */
 #include "../lib/hmap.h"
@@ -411,6 +413,10 @@ static int read_line(linereader *r, char *line, size_t max, size_t *len) {
 int cmd_batch(int argc, char **argv) {
   static const char *resolve[BATCH_MAX_RESOLVE];
   const char *input = NULL;
+  /* The Redis Streams mode's own options (redis_batch.c) leave argv first. */
+  redis_batch_args ra = {0};
+  int rr = redis_batch_take_options(&argc, argv, &ra);
+  if (rr != CLI_NEXT) return rr;
   cli_settings cl;
   cli_settings_init(&cl, &cli_batch_command);
   cl.resolve = resolve;
@@ -460,6 +466,26 @@ int cmd_batch(int argc, char **argv) {
   }
   o.resolve = resolve;
   o.n_resolve = n_resolve;
+  /* Jobs from a Redis stream: a worker of a consumer group (docs/REDIS.md). */
+  int redis_in = input && redis_url_is(input);
+  if (!redis_in && (ra.status || ra.group || ra.consumer || ra.claim_idle_ms || ra.follow)) {
+    fprintf(stderr, "guise batch: --status, --group, --consumer, --claim-idle and --follow are for jobs from "
+                    "redis://HOST:PORT[/DB]/STREAM\n");
+    return EXIT_USAGE;
+  }
+  if (redis_in) {
+    ra.input = input;
+    ra.output = output;
+    ra.progress = cl.progress;
+    ra.noproxy = noproxy;
+    if (ra.status) return redis_batch_status(&ra);
+    if (resume || stats_json) {
+      fprintf(stderr, "guise batch: %s is not for jobs from Redis (the group keeps what is done)\n",
+              resume ? "--resume" : "--stats-json");
+      return EXIT_USAGE;
+    }
+    return redis_batch_run(&o, &ra);
+  }
 
   /* Input and output are checked before any request goes out. */
   FILE *in = input == NULL || strcmp(input, "-") == 0 ? stdin : fopen(input, "r");

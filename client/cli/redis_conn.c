@@ -168,3 +168,11 @@ int rreply_field_int(const redisReply *map, const char *name, long long *v) {
   *v = f->integer;
   return 0;
 }
+
+int rreply_transient(const redisReply *rep) {
+  static const char *const codes[] = {"LOADING", "BUSY ", "TRYAGAIN", "MASTERDOWN", "CLUSTERDOWN"};
+  if (rep == NULL || rep->type != REDIS_REPLY_ERROR) return 0;
+  for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+    if (strncmp(rep->str, codes[i], strlen(codes[i])) == 0) return 1;
+  return 0;
+}

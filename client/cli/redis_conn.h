@@ -49,6 +49,11 @@ void rconn_close(rconn *r);
  * reply is a reply. */
 redisReply *rconn_cmd(rconn *r, int argc, const char **argv, const size_t *lens);
 
+/* 1 when |rep| is an error reply that passes (LOADING: a restarted server
+ * reading its AOF; BUSY: a script running; TRYAGAIN, MASTERDOWN, CLUSTERDOWN):
+ * wait and send the same command again. */
+int rreply_transient(const redisReply *rep);
+
 /* A small argument vector: strings, copied pointers and lengths (the strings
  * must live until the command is sent). */
 #define RARGS_MAX 16

@@ -1,0 +1,985 @@
+/*
+ * redis_batch.c — see redis_batch.h. Three kinds of threads:
+ *   - the main thread reads the stream (XREADGROUP, XAUTOCLAIM on its own
+ *     connection) and submits jobs to the engine (guise_batch_submit);
+ *   - the engine's workers call on_record (serialised): the record is queued,
+ *     matched to its stream entry by the job id;
+ *   - the writer thread (its own connection) runs, per record, one Lua script
+ *     that checks the done-mark, adds the record to the records stream, sets
+ *     the done-mark and acknowledges the entry: atomic, so a redelivered job
+ *     whose record exists is acknowledged without a second record. Sent again
+ *     after a lost connection, the script finds its own done-mark: no duplicate.
+ * While Redis is away both threads wait and reconnect with backoff; records
+ * stay queued up to REDIS_BUFFER_MAX bytes, and above it no new job is taken.
+ */
+#include "redis_batch.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "numopt.h"
+#include "options.h"
+#include "redis_conn.h"
+/* The library's hash table, as cmd_batch.c uses it (linked from guise_core). */
+#include "../lib/hmap.h"
+
+#define REDIS_BUFFER_MAX (64u << 20)   /* records waiting for Redis; above: no new jobs */
+#define REDIS_DONE_TTL "604800"        /* done-marks live 7 days (docs/REDIS.md) */
+#define REDIS_READ_COUNT 256           /* entries per XREADGROUP at most */
+#define REDIS_WRITE_BATCH 256          /* scripts per pipelined round trip */
+#define REDIS_MAX_ID 1024              /* guise_job_parse's longest id */
+#define REDIS_CLAIM_DEFAULT_MS 300000  /* 5 min: longer than a job's attempts */
+#define REDIS_GROUP_DEFAULT "guise"
+
+/* KEYS[1] the jobs stream, KEYS[2] the job's done-mark, KEYS[3] the records
+ * stream (absent: the record went to a file). ARGV: group, entry id, job id,
+ * record, done-mark lifetime (s). 1: written; 0: the job had its record
+ * already (acknowledged only). */
+static const char write_script[] =
+    "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
+    "  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+    "  return 0\n"
+    "end\n"
+    "if #KEYS >= 3 then redis.call('XADD', KEYS[3], '*', 'id', ARGV[3], 'record', ARGV[4]) end\n"
+    "redis.call('SET', KEYS[2], '1', 'EX', ARGV[5])\n"
+    "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
+    "return 1\n";
+
+/* ---- the state shared by the threads (under |lock|) ----------------------------- */
+
+typedef struct rec {
+  struct rec *next;
+  char *entry;  /* the stream entry to acknowledge */
+  char *id;     /* the job id (the done-mark's) */
+  char *json;   /* the record */
+  size_t json_len;
+} rec;
+
+/* A job in flight: its id and the entry it came from; jobs of one id (the
+ * same job enqueued twice) chain in |same| in the order they were submitted. */
+typedef struct flight {
+  hmap_node by_id;
+  struct flight *same;
+  char *entry;
+  char id[];
+} flight;
+
+/* An entry in flight (so that a claimed entry this worker runs already is not
+ * run twice here). */
+typedef struct entry_node {
+  hmap_node node;
+  char id[];
+} entry_node;
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t more;
+  rec *head, *tail;
+  size_t bytes, n;
+  int closing;
+  hmap jobs;    /* flight by job id */
+  hmap entries; /* entry_node by entry id */
+  size_t in_flight;
+  unsigned long long written, already, errors, lost;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .more = PTHREAD_COND_INITIALIZER};
+
+static atomic_int g_stop;   /* no new jobs (a signal, or the end) */
+static atomic_int g_abort;  /* a second signal: give up waiting for Redis */
+static atomic_int g_signals;
+static guise_batch *g_b;
+static pthread_mutex_t g_b_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define PROG "guise batch"
+
+static char *dupn(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
+
+static entry_node *entry_find(const char *id) {
+  uint64_t h = hmap_hash_str(id);
+  for (hmap_node *n = hmap_chain(&S.entries, h); n; n = n->next)
+    if (n->hash == h && strcmp(((entry_node *)(void *)n)->id, id) == 0) return (entry_node *)(void *)n;
+  return NULL;
+}
+
+static flight *flight_find(const char *id) {
+  uint64_t h = hmap_hash_str(id);
+  for (hmap_node *n = hmap_chain(&S.jobs, h); n; n = n->next)
+    if (n->hash == h && strcmp(((flight *)(void *)n)->id, id) == 0) return (flight *)(void *)n;
+  return NULL;
+}
+
+/* Registers a job about to be submitted. 0, or -1 out of memory. Locked. */
+static int flight_add(const char *id, const char *entry) {
+  size_t il = strlen(id), el = strlen(entry);
+  flight *f = calloc(1, sizeof(*f) + il + 1);
+  entry_node *e = malloc(sizeof(*e) + el + 1);
+  char *ecopy = dupn(entry, el);
+  if (f == NULL || e == NULL || ecopy == NULL) goto fail;
+  memcpy(f->id, id, il + 1);
+  f->entry = ecopy;
+  memcpy(e->id, entry, el + 1);
+  if (hmap_insert(&S.entries, &e->node, hmap_hash_str(entry)) != 0) goto fail;
+  flight *first = flight_find(id);
+  if (first) {
+    while (first->same) first = first->same;
+    first->same = f;
+  } else if (hmap_insert(&S.jobs, &f->by_id, hmap_hash_str(id)) != 0) {
+    hmap_remove(&S.entries, &e->node);
+    goto fail;
+  }
+  S.in_flight++;
+  return 0;
+fail:
+  free(f);
+  free(e);
+  free(ecopy);
+  return -1;
+}
+
+/* Takes the oldest flight of |id| out; its entry (the caller's to free) or
+ * NULL. Locked. */
+static char *flight_take(const char *id) {
+  flight *f = flight_find(id);
+  if (f == NULL) return NULL;
+  hmap_remove(&S.jobs, &f->by_id);
+  if (f->same && hmap_insert(&S.jobs, &f->same->by_id, hmap_hash_str(id)) != 0) {
+    /* Cannot fail: the table has buckets already (an insert only grows them). */
+  }
+  char *entry = f->entry;
+  entry_node *e = entry_find(entry);
+  if (e) {
+    hmap_remove(&S.entries, &e->node);
+    free(e);
+  }
+  free(f);
+  S.in_flight--;
+  return entry;
+}
+
+/* Queues a record for the writer. Locked by the caller or not (|locked|). */
+static void push_rec(char *entry, const char *id, const char *json, size_t len) {
+  rec *r = calloc(1, sizeof(*r));
+  char *idc = dupn(id, strlen(id));
+  char *js = dupn(json, len);
+  if (r == NULL || idc == NULL || js == NULL) {
+    /* The entry stays pending: another worker (or this one, after
+     * --claim-idle) runs the job again. */
+    fprintf(stderr, "%s: out of memory for a record; its job stays pending\n", PROG);
+    free(r);
+    free(idc);
+    free(js);
+    free(entry);
+    S.lost++;
+    return;
+  }
+  r->entry = entry;
+  r->id = idc;
+  r->json = js;
+  r->json_len = len;
+  if (S.tail) S.tail->next = r;
+  else S.head = r;
+  S.tail = r;
+  S.bytes += len + strlen(id) + strlen(entry) + sizeof(*r);
+  S.n++;
+  pthread_cond_signal(&S.more);
+}
+
+static void on_record(void *arg, const char *json, size_t len, int err) {
+  (void)arg, (void)err;
+  char id[REDIS_MAX_ID + 8];
+  pthread_mutex_lock(&S.lock);
+  char *entry = guise_record_id(json, len, id, sizeof(id)) == 0 ? flight_take(id) : NULL;
+  if (entry == NULL) {
+    fprintf(stderr, "%s: a record whose job is not known here (internal error); not written\n", PROG);
+    S.lost++;
+  } else {
+    push_rec(entry, id, json, len);
+  }
+  pthread_mutex_unlock(&S.lock);
+}
+
+/* The record of an entry that is not run (not a job): written as a job's. */
+static void entry_error(const char *entry, const char *id, const char *why) {
+  char buf[160 + 6 * (REDIS_MAX_ID + 300)];
+  size_t n = guise_batch_record_error(buf, sizeof(buf), id, 0, why);
+  pthread_mutex_lock(&S.lock);
+  char *e = dupn(entry, strlen(entry));
+  if (n && e) push_rec(e, id, buf, n);
+  else free(e);
+  pthread_mutex_unlock(&S.lock);
+}
+
+/* ---- the writer ------------------------------------------------------------------ */
+
+typedef struct writer {
+  rconn r;
+  const char *jobs_key;      /* the stream's key (the reader's URL) */
+  size_t jobs_key_len;
+  const char *records_key;   /* NULL: |file| */
+  size_t records_key_len;
+  const char *group;
+  FILE *file;                /* -o FILE or stdout, when not a stream */
+  int file_failed;
+} writer;
+
+/* "<jobs key>:done:<job id>" */
+static char *done_key(const writer *w, const char *id, size_t *len) {
+  size_t il = strlen(id);
+  char *k = malloc(w->jobs_key_len + 6 + il + 1);
+  if (k == NULL) return NULL;
+  memcpy(k, w->jobs_key, w->jobs_key_len);
+  memcpy(k + w->jobs_key_len, ":done:", 6);
+  memcpy(k + w->jobs_key_len + 6, id, il + 1);
+  *len = w->jobs_key_len + 6 + il;
+  return k;
+}
+
+/* Runs the script for |n| records, pipelined. 0; -1 when the connection was
+ * lost, 1 when Redis said to try again (LOADING...): then every record is sent
+ * again (the script is idempotent). */
+static int write_batch(writer *w, rec **recs, int n) {
+  redisContext *c = w->r.c;
+  if (c == NULL) return -1;
+  char *keys[REDIS_WRITE_BATCH];
+  for (int i = 0; i < n; i++) {
+    size_t dl;
+    keys[i] = done_key(w, recs[i]->id, &dl);
+    const char *argv[11];
+    size_t lens[11];
+    int k = 0;
+    argv[k] = "EVAL", lens[k++] = 4;
+    argv[k] = write_script, lens[k++] = sizeof(write_script) - 1;
+    argv[k] = w->records_key ? "3" : "2", lens[k++] = 1;
+    argv[k] = w->jobs_key, lens[k++] = w->jobs_key_len;
+    argv[k] = keys[i] ? keys[i] : "", lens[k++] = keys[i] ? dl : 0;
+    if (w->records_key) argv[k] = w->records_key, lens[k++] = w->records_key_len;
+    argv[k] = w->group, lens[k++] = strlen(w->group);
+    argv[k] = recs[i]->entry, lens[k++] = strlen(recs[i]->entry);
+    argv[k] = recs[i]->id, lens[k++] = strlen(recs[i]->id);
+    argv[k] = recs[i]->json, lens[k++] = recs[i]->json_len;
+    argv[k] = REDIS_DONE_TTL, lens[k++] = strlen(REDIS_DONE_TTL);
+    redisAppendCommandArgv(c, k, argv, lens);
+  }
+  int lost = 0, again = 0;
+  for (int i = 0; i < n; i++) {
+    void *rep = NULL;
+    if (!lost && (redisGetReply(c, &rep) != REDIS_OK || rep == NULL)) {
+      snprintf(w->r.why, sizeof(w->r.why), "%s", c->errstr[0] ? c->errstr : "connection lost");
+      lost = 1;
+    }
+    free(keys[i]);
+    if (lost) continue;
+    redisReply *r = rep;
+    if (rreply_transient(r)) {
+      /* A restarted Redis loading its data: the whole batch again (the script
+       * of a record that did run finds its done-mark). */
+      again = 1;
+      freeReplyObject(r);
+      continue;
+    }
+    pthread_mutex_lock(&S.lock);
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) S.written++;
+    else if (r->type == REDIS_REPLY_INTEGER) S.already++;
+    else {
+      S.errors++;
+      char shown[200];
+      guise_escape_text(r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
+                        r->type == REDIS_REPLY_ERROR ? r->len : 16, shown, sizeof(shown));
+      fprintf(stderr, "%s: writing the record of %s refused by Redis: %s (the job stays pending)\n", PROG,
+              recs[i]->entry, shown);
+    }
+    pthread_mutex_unlock(&S.lock);
+    freeReplyObject(r);
+  }
+  if (lost) rconn_close(&w->r);
+  if (again && !lost) usleep(100 * 1000);
+  return lost ? -1 : again ? 1 : 0;
+}
+
+static void *writer_main(void *arg) {
+  writer *w = arg;
+  rec *batch[REDIS_WRITE_BATCH];
+  for (;;) {
+    pthread_mutex_lock(&S.lock);
+    while (S.head == NULL && !S.closing) pthread_cond_wait(&S.more, &S.lock);
+    int n = 0;
+    while (S.head && n < REDIS_WRITE_BATCH) {
+      batch[n++] = S.head;
+      S.head = S.head->next;
+    }
+    if (S.head == NULL) S.tail = NULL;
+    int closing = S.closing;
+    pthread_mutex_unlock(&S.lock);
+    if (n == 0 && closing) break;
+    /* To a file first (flushed), then the done-mark and the XACK: a crash
+     * between the two runs the job again (docs/REDIS.md: at least once). */
+    if (w->file && !w->file_failed) {
+      for (int i = 0; i < n; i++)
+        if (fwrite(batch[i]->json, 1, batch[i]->json_len, w->file) != batch[i]->json_len ||
+            fputc('\n', w->file) == EOF)
+          w->file_failed = errno ? errno : EIO;
+      if (!w->file_failed && fflush(w->file) != 0) w->file_failed = errno ? errno : EIO;
+      if (w->file_failed) {
+        fprintf(stderr, "%s: writing the records: %s; stopping (the jobs stay pending)\n", PROG,
+                strerror(w->file_failed));
+        atomic_store(&g_stop, 1);
+      }
+    }
+    if (!w->file_failed) {
+      char note[96];
+      for (;;) {
+        if (w->r.c == NULL) {
+          pthread_mutex_lock(&S.lock);
+          snprintf(note, sizeof(note), "%zu records buffered (%zu KiB)", S.n, S.bytes >> 10);
+          pthread_mutex_unlock(&S.lock);
+          if (rconn_reopen(&w->r, &g_abort, note) != 0) break;
+        }
+        if (write_batch(w, batch, n) == 0) break;
+        if (atomic_load(&g_abort)) break;
+      }
+    }
+    pthread_mutex_lock(&S.lock);
+    for (int i = 0; i < n; i++) {
+      S.bytes -= batch[i]->json_len + strlen(batch[i]->id) + strlen(batch[i]->entry) + sizeof(rec);
+      S.n--;
+      free(batch[i]->entry);
+      free(batch[i]->id);
+      free(batch[i]->json);
+      free(batch[i]);
+    }
+    pthread_mutex_unlock(&S.lock);
+  }
+  return NULL;
+}
+
+/* ---- signals ------------------------------------------------------------------------ */
+
+static void *signal_main(void *arg) {
+  sigset_t *set = arg;
+  for (;;) {
+    int sig;
+    if (sigwait(set, &sig) != 0) continue;
+    int n = atomic_fetch_add(&g_signals, 1) + 1;
+    pthread_mutex_lock(&g_b_lock);
+    if (n == 1) {
+      fprintf(stderr, "\n%s: stopping: no new jobs; requests in flight finish, their records are written "
+                      "(again to cancel them)\n", PROG);
+      atomic_store(&g_stop, 1);
+      if (g_b) guise_batch_stop(g_b, 0);
+    } else if (n == 2) {
+      fprintf(stderr, "%s: cancelling the requests in flight; their jobs stay pending for the group\n", PROG);
+      atomic_store(&g_abort, 1);
+      if (g_b) guise_batch_stop(g_b, 1);
+    } else {
+      _exit(130);
+    }
+    pthread_mutex_unlock(&g_b_lock);
+  }
+  return NULL;
+}
+
+/* ---- options ------------------------------------------------------------------------ */
+
+int redis_batch_take_options(int *argc, char **argv, redis_batch_args *a) {
+  static const char *const names[] = {"--group", "--consumer", "--claim-idle", "--follow", "--status"};
+  int out = 1;
+  for (int i = 1; i < *argc; i++) {
+    const char *w = argv[i];
+    if (strcmp(w, "--") == 0) {
+      while (i < *argc) argv[out++] = argv[i++];
+      break;
+    }
+    int which = -1;
+    const char *v = NULL;
+    for (int k = 0; k < 5; k++) {
+      size_t nl = strlen(names[k]);
+      if (strncmp(w, names[k], nl) == 0 && (w[nl] == '\0' || (w[nl] == '=' && k < 3))) {
+        which = k;
+        if (w[nl] == '=') v = w + nl + 1;
+      }
+    }
+    if (which < 0) {
+      argv[out++] = argv[i];
+      continue;
+    }
+    if (which < 3 && v == NULL) {
+      if (i + 1 >= *argc) {
+        fprintf(stderr, "%s: %s needs a value\n", PROG, w);
+        return EXIT_USAGE;
+      }
+      v = argv[++i];
+    }
+    switch (which) {
+    case 0:
+    case 1:
+      if (v[0] == '\0' || strlen(v) > 200) {
+        fprintf(stderr, "%s: %s: expected a name of 1 to 200 bytes\n", PROG, names[which]);
+        return EXIT_USAGE;
+      }
+      if (which == 0) a->group = v;
+      else a->consumer = v;
+      break;
+    case 2:
+      if (cli_seconds_ms("--claim-idle", v, 86400, &a->claim_idle_ms) != 0) return EXIT_USAGE;
+      break;
+    case 3:
+      a->follow = 1;
+      break;
+    case 4:
+      a->status = 1;
+      break;
+    }
+  }
+  argv[out] = NULL;
+  *argc = out;
+  return CLI_NEXT;
+}
+
+/* ---- the reader --------------------------------------------------------------------- */
+
+typedef struct reader {
+  rconn r;
+  const char *key;
+  size_t key_len;
+  const char *group, *consumer, *noproxy;
+  char claim_ms[24];
+  guise_batch *b;
+  size_t max_in_flight;
+  int buffer_said;
+} reader;
+
+static redisReply *cmd(reader *rd, rargs *a) {
+  return rconn_cmd(&rd->r, a->n, a->v, a->len);
+}
+
+/* XGROUP CREATE ... 0 MKSTREAM: every entry already in the stream is for the
+ * group. 0, or -1 (connection lost, or refused: message printed, *fatal). */
+static int create_group(reader *rd, int *fatal) {
+  rargs a = {0};
+  rargs_add(&a, "XGROUP");
+  rargs_add(&a, "CREATE");
+  rargs_addn(&a, rd->key, rd->key_len);
+  rargs_add(&a, rd->group);
+  rargs_add(&a, "0");
+  rargs_add(&a, "MKSTREAM");
+  redisReply *rep = cmd(rd, &a);
+  if (rep == NULL) return -1;
+  if (rreply_transient(rep)) {
+    freeReplyObject(rep);
+    usleep(100 * 1000);
+    return -1; /* not fatal: asked again */
+  }
+  int bad = rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "BUSYGROUP", 9) != 0;
+  if (bad) {
+    char shown[200];
+    guise_escape_text(rep->str, rep->len, shown, sizeof(shown));
+    fprintf(stderr, "%s: XGROUP CREATE on %s refused: %s\n", PROG, rd->r.shown, shown);
+    *fatal = 1;
+  }
+  freeReplyObject(rep);
+  return bad ? -1 : 0;
+}
+
+static void ack(reader *rd, const char *entry) {
+  rargs a = {0};
+  rargs_add(&a, "XACK");
+  rargs_addn(&a, rd->key, rd->key_len);
+  rargs_add(&a, rd->group);
+  rargs_add(&a, entry);
+  redisReply *rep = cmd(rd, &a);
+  if (rep) freeReplyObject(rep);
+}
+
+/* Whether |id|'s done-mark exists: 1, 0, or -1 (connection lost). */
+static int is_done(reader *rd, const char *id) {
+  size_t il = strlen(id);
+  char *k = malloc(rd->key_len + 6 + il + 1);
+  if (k == NULL) return 0;
+  memcpy(k, rd->key, rd->key_len);
+  memcpy(k + rd->key_len, ":done:", 6);
+  memcpy(k + rd->key_len + 6, id, il + 1);
+  rargs a = {0};
+  rargs_add(&a, "EXISTS");
+  rargs_addn(&a, k, rd->key_len + 6 + il);
+  redisReply *rep = cmd(rd, &a);
+  free(k);
+  if (rep == NULL) return -1;
+  int done = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+  freeReplyObject(rep);
+  return done;
+}
+
+/* One stream entry: [id, [field, value, ...] | nil]. Returns -1 when the
+ * connection was lost (the entry stays pending: claimed later), else 0. */
+static int take_entry(reader *rd, const redisReply *ent) {
+  if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 || ent->element[0]->type != REDIS_REPLY_STRING)
+    return 0;
+  char entry[64];
+  if (ent->element[0]->len >= sizeof(entry)) return 0;
+  memcpy(entry, ent->element[0]->str, ent->element[0]->len);
+  entry[ent->element[0]->len] = '\0';
+  pthread_mutex_lock(&S.lock);
+  int mine = entry_find(entry) != NULL;
+  pthread_mutex_unlock(&S.lock);
+  if (mine) return 0; /* running here already (claimed back after --claim-idle) */
+  const redisReply *fields = ent->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) { /* deleted from the stream while pending */
+    ack(rd, entry);
+    return rd->r.c ? 0 : -1;
+  }
+  const redisReply *line = rreply_field(fields, "job");
+  if (line == NULL || line->type != REDIS_REPLY_STRING) {
+    entry_error(entry, entry, "the stream entry has no \"job\" field (guise enqueue writes one)");
+    return 0;
+  }
+  guise_job job;
+  guise_job_store *store = NULL;
+  char err[256];
+  int k = guise_job_parse(line->str, line->len, &job, &store, err, sizeof(err));
+  if (k == 1) {
+    ack(rd, entry); /* blank or a comment: nothing to run */
+    return rd->r.c ? 0 : -1;
+  }
+  if (k != 0) {
+    entry_error(entry, entry, err);
+    return 0;
+  }
+  /* A job without an id is known by its entry: stable across redeliveries. */
+  job.id = job.id ? job.id : entry;
+  job.line = 0;
+  int done = is_done(rd, job.id);
+  if (done < 0) {
+    guise_job_free(store);
+    return -1;
+  }
+  if (done) {
+    /* Its record exists (a redelivery after a crash between record and
+     * acknowledgement, or the same job enqueued twice): acknowledged only. */
+    ack(rd, entry);
+    pthread_mutex_lock(&S.lock);
+    S.already++;
+    pthread_mutex_unlock(&S.lock);
+    guise_job_free(store);
+    return rd->r.c ? 0 : -1;
+  }
+  if (job.proxy == NULL) job.proxy = cli_proxy_from_env(job.url, rd->noproxy);
+  pthread_mutex_lock(&S.lock);
+  int added = flight_add(job.id, entry);
+  pthread_mutex_unlock(&S.lock);
+  if (added != 0) {
+    guise_job_free(store);
+    fprintf(stderr, "%s: out of memory; stopping (the job stays pending)\n", PROG);
+    atomic_store(&g_stop, 1);
+    return 0;
+  }
+  char idcopy[REDIS_MAX_ID + 8];
+  snprintf(idcopy, sizeof(idcopy), "%s", job.id);
+  int e = guise_batch_submit(rd->b, &job);
+  guise_job_free(store);
+  if (e) {
+    pthread_mutex_lock(&S.lock);
+    char *ent_copy = flight_take(idcopy);
+    if (e != GUISE_E_CANCELLED && ent_copy) {
+      char buf[160 + 6 * (REDIS_MAX_ID + 300)];
+      size_t n = guise_batch_record_error(buf, sizeof(buf), idcopy, 0, guise_strerror(e));
+      if (n) push_rec(ent_copy, idcopy, buf, n);
+      else free(ent_copy);
+    } else {
+      free(ent_copy); /* stopped: stays pending for the group */
+    }
+    pthread_mutex_unlock(&S.lock);
+  }
+  return 0;
+}
+
+/* The entries of one XREADGROUP stream ([key, entries]) or XAUTOCLAIM reply.
+ * The id of the last into |last| (for reading one's own pending history). */
+static int take_entries(reader *rd, const redisReply *entries, char *last, size_t cap, size_t *n) {
+  *n = 0;
+  if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return 0;
+  for (size_t i = 0; i < entries->elements && !atomic_load(&g_stop); i++) {
+    const redisReply *ent = entries->element[i];
+    if (take_entry(rd, ent) != 0) return -1;
+    (*n)++;
+    if (last && ent->type == REDIS_REPLY_ARRAY && ent->elements == 2 && ent->element[0]->type == REDIS_REPLY_STRING &&
+        ent->element[0]->len < cap) {
+      memcpy(last, ent->element[0]->str, ent->element[0]->len);
+      last[ent->element[0]->len] = '\0';
+    }
+  }
+  return 0;
+}
+
+/* XAUTOCLAIM of entries idle longer than --claim-idle (a dead consumer's),
+ * a few rounds. -1: connection lost. */
+static int autoclaim(reader *rd) {
+  char cursor[64] = "0-0";
+  for (int round = 0; round < 8 && !atomic_load(&g_stop); round++) {
+    rargs a = {0};
+    rargs_add(&a, "XAUTOCLAIM");
+    rargs_addn(&a, rd->key, rd->key_len);
+    rargs_add(&a, rd->group);
+    rargs_add(&a, rd->consumer);
+    rargs_add(&a, rd->claim_ms);
+    rargs_add(&a, cursor);
+    rargs_add(&a, "COUNT");
+    rargs_add(&a, "64");
+    redisReply *rep = cmd(rd, &a);
+    if (rep == NULL) return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || rep->element[0]->type != REDIS_REPLY_STRING ||
+        rep->element[0]->len >= sizeof(cursor)) {
+      freeReplyObject(rep);
+      return 0;
+    }
+    memcpy(cursor, rep->element[0]->str, rep->element[0]->len);
+    cursor[rep->element[0]->len] = '\0';
+    size_t n;
+    int k = take_entries(rd, rep->element[1], NULL, 0, &n);
+    freeReplyObject(rep);
+    if (k) return -1;
+    if (n && !atomic_load(&g_stop)) fprintf(stderr, "%s: claimed %zu idle entries\n", PROG, n);
+    if (strcmp(cursor, "0-0") == 0) break;
+  }
+  return 0;
+}
+
+/* The group's pending entries (XPENDING summary), -1 (connection lost) or -2
+ * (an error reply). */
+static long long group_pending(reader *rd) {
+  rargs a = {0};
+  rargs_add(&a, "XPENDING");
+  rargs_addn(&a, rd->key, rd->key_len);
+  rargs_add(&a, rd->group);
+  redisReply *rep = cmd(rd, &a);
+  if (rep == NULL) return -1;
+  /* An error (LOADING...) is not "nothing pending": -2, asked again later. */
+  long long n = rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->type == REDIS_REPLY_INTEGER
+                    ? rep->element[0]->integer
+                    : -2;
+  freeReplyObject(rep);
+  return n;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void progress_line(guise_batch *b, double t0, int live) {
+  guise_batch_stats st;
+  guise_batch_stats_get(b, &st);
+  pthread_mutex_lock(&S.lock);
+  unsigned long long written = S.written, already = S.already, errors = S.errors;
+  size_t buffered = S.n;
+  pthread_mutex_unlock(&S.lock);
+  double t = now_s() - t0;
+  char line[320];
+  snprintf(line, sizeof(line),
+           "%llu done, %.0f/s, ok %llu, failed %llu, in flight %llu; records written %llu, already done %llu, "
+           "buffered %zu%s",
+           st.done, t > 0 ? (double)st.done / t : 0.0, st.ok, st.failed, st.in_flight, written, already, buffered,
+           errors ? ", Redis errors" : "");
+  if (live) fprintf(stderr, "\r\033[K%s", line);
+  else fprintf(stderr, "%s: %s\n", PROG, line);
+}
+
+int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
+  reader rd = {0};
+  writer w = {0};
+  if (rconn_init(&rd.r, PROG, a->input) != 0) return EXIT_USAGE;
+  rd.key = rd.r.url.key;
+  rd.key_len = rd.r.url.key_len;
+  rd.group = a->group ? a->group : REDIS_GROUP_DEFAULT;
+  rd.noproxy = a->noproxy;
+  char consumer[300];
+  if (a->consumer) {
+    snprintf(consumer, sizeof(consumer), "%s", a->consumer);
+  } else {
+    char host[256] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(consumer, sizeof(consumer), "%s-%ld", host, (long)getpid());
+  }
+  rd.consumer = consumer;
+  snprintf(rd.claim_ms, sizeof(rd.claim_ms), "%u", a->claim_idle_ms ? a->claim_idle_ms : REDIS_CLAIM_DEFAULT_MS);
+  double claim_every = (a->claim_idle_ms ? a->claim_idle_ms : REDIS_CLAIM_DEFAULT_MS) / 2000.0;
+
+  /* Where the records go: a stream of the same server and database (one
+   * script writes the record and acknowledges the job), or a file. */
+  w.jobs_key = rd.key;
+  w.jobs_key_len = rd.key_len;
+  w.group = rd.group;
+  if (rconn_init(&w.r, PROG, a->input) != 0) return EXIT_USAGE;
+  if (a->output && redis_url_is(a->output)) {
+    rconn out;
+    if (rconn_init(&out, PROG, a->output) != 0) return EXIT_USAGE;
+    if (strcasecmp(out.url.host, rd.r.url.host) != 0 || out.url.port != rd.r.url.port ||
+        (out.url.db < 0 ? 0 : out.url.db) != (rd.r.url.db < 0 ? 0 : rd.r.url.db)) {
+      fprintf(stderr,
+              "%s: -o %s: the records stream must be on the jobs' server and database (%s): the record, its "
+              "done-mark and the XACK are one script\n",
+              PROG, out.shown, rd.r.shown);
+      return EXIT_USAGE;
+    }
+    static char records_key[REDIS_KEY_MAX + 1];
+    memcpy(records_key, out.url.key, out.url.key_len + 1);
+    w.records_key = records_key;
+    w.records_key_len = out.url.key_len;
+    if (w.records_key_len == rd.key_len && memcmp(records_key, rd.key, rd.key_len) == 0) {
+      fprintf(stderr, "%s: -o %s is the jobs stream itself\n", PROG, out.shown);
+      return EXIT_USAGE;
+    }
+  } else if (a->output) {
+    w.file = fopen(a->output, "a");
+    if (w.file == NULL) {
+      fprintf(stderr, "%s: -o %s: %s\n", PROG, a->output, strerror(errno));
+      return EXIT_FAILURE_GENERIC;
+    }
+  } else {
+    w.file = stdout;
+  }
+
+  /* Unreachable at the start: a clear error, exit 1 (a worker started against
+   * the wrong address should not wait forever). */
+  if (rconn_open(&rd.r) != 0) {
+    fprintf(stderr, "%s: cannot reach Redis %s: %s\n", PROG, rd.r.shown, rd.r.why);
+    if (w.file && w.file != stdout) fclose(w.file);
+    return EXIT_FAILURE_GENERIC;
+  }
+  int fatal = 0;
+  if (create_group(&rd, &fatal) != 0) {
+    if (!fatal) fprintf(stderr, "%s: Redis %s: %s\n", PROG, rd.r.shown, rd.r.why);
+    rconn_close(&rd.r);
+    if (w.file && w.file != stdout) fclose(w.file);
+    return EXIT_FAILURE_GENERIC;
+  }
+  if (rconn_open(&w.r) != 0) w.r.c = NULL; /* the writer reconnects when it has work */
+
+  static sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  pthread_t sig_thread;
+  pthread_create(&sig_thread, NULL, signal_main, &set);
+  pthread_detach(sig_thread);
+  struct timespec seed;
+  clock_gettime(CLOCK_REALTIME, &seed);
+  srand((unsigned)(seed.tv_nsec ^ getpid()));
+
+  hmap_init(&S.jobs);
+  hmap_init(&S.entries);
+  o->on_record = on_record;
+  guise_batch *b;
+  int e = guise_batch_new(o, &b);
+  if (e) {
+    fprintf(stderr, "%s: %s (%s)\n", PROG, guise_strerror(e), guise_err_name(e));
+    rconn_close(&rd.r);
+    rconn_close(&w.r);
+    return e == GUISE_E_NOMEM ? EXIT_FAILURE_GENERIC : EXIT_USAGE;
+  }
+  pthread_mutex_lock(&g_b_lock);
+  g_b = b;
+  pthread_mutex_unlock(&g_b_lock);
+  rd.b = b;
+  unsigned conc = o->concurrency ? o->concurrency : 256;
+  rd.max_in_flight = o->max_pending ? o->max_pending : 4 * (size_t)conc;
+  pthread_t wt;
+  pthread_create(&wt, NULL, writer_main, &w);
+
+  const char *when = a->progress ? a->progress : "auto";
+  int live = isatty(2), show = strcmp(when, "never") != 0;
+  double t0 = now_s(), last_claim = 0, last_progress = t0;
+  char history[64] = "0"; /* this consumer's own pending entries first (a restart under one name) */
+  int in_history = 1;
+  int rc = EXIT_OK;
+  fprintf(stderr, "%s: consumer %s of group %s on %s\n", PROG, consumer, rd.group, rd.r.shown);
+  while (!atomic_load(&g_stop)) {
+    if (show && now_s() - last_progress >= (live ? 0.25 : 5)) {
+      last_progress = now_s();
+      progress_line(b, t0, live);
+    }
+    if (rd.r.c == NULL) {
+      if (rconn_reopen(&rd.r, &g_stop, "jobs in flight go on, their records are buffered") != 0) break;
+      continue;
+    }
+    pthread_mutex_lock(&S.lock);
+    size_t buffered = S.bytes, in_flight = S.in_flight;
+    pthread_mutex_unlock(&S.lock);
+    if (buffered > REDIS_BUFFER_MAX || in_flight >= rd.max_in_flight) {
+      if (buffered > REDIS_BUFFER_MAX && !rd.buffer_said) {
+        fprintf(stderr, "%s: %zu MiB of records wait for Redis: no new jobs until they are written\n", PROG,
+                buffered >> 20);
+        rd.buffer_said = 1;
+      }
+      usleep(20 * 1000);
+      continue;
+    }
+    rd.buffer_said = 0;
+    if (now_s() - last_claim >= claim_every) {
+      last_claim = now_s();
+      if (autoclaim(&rd) != 0) continue;
+    }
+    size_t room = rd.max_in_flight - in_flight;
+    char count[16];
+    snprintf(count, sizeof(count), "%zu", room < REDIS_READ_COUNT ? room : REDIS_READ_COUNT);
+    rargs ra = {0};
+    rargs_add(&ra, "XREADGROUP");
+    rargs_add(&ra, "GROUP");
+    rargs_add(&ra, rd.group);
+    rargs_add(&ra, rd.consumer);
+    rargs_add(&ra, "COUNT");
+    rargs_add(&ra, count);
+    if (!in_history) {
+      rargs_add(&ra, "BLOCK");
+      rargs_add(&ra, "1000");
+    }
+    rargs_add(&ra, "STREAMS");
+    rargs_addn(&ra, rd.key, rd.key_len);
+    rargs_add(&ra, in_history ? history : ">");
+    redisReply *rep = cmd(&rd, &ra);
+    if (rep == NULL) continue; /* reconnect above */
+    if (rreply_transient(rep)) {
+      freeReplyObject(rep);
+      usleep(100 * 1000);
+      continue;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+      /* NOGROUP: a Redis restarted without its data (no AOF): the group again. */
+      int nogroup = strncmp(rep->str, "NOGROUP", 7) == 0;
+      if (!nogroup) {
+        char shown[200];
+        guise_escape_text(rep->str, rep->len, shown, sizeof(shown));
+        fprintf(stderr, "%s: XREADGROUP on %s refused: %s\n", PROG, rd.r.shown, shown);
+        rc = EXIT_FAILURE_GENERIC;
+        freeReplyObject(rep);
+        break;
+      }
+      freeReplyObject(rep);
+      int f = 0;
+      if (create_group(&rd, &f) != 0 && f) {
+        rc = EXIT_FAILURE_GENERIC;
+        break;
+      }
+      continue;
+    }
+    size_t n = 0;
+    int lost = 0;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+        rep->element[0]->elements == 2)
+      lost = take_entries(&rd, rep->element[0]->element[1], in_history ? history : NULL, sizeof(history), &n);
+    freeReplyObject(rep);
+    if (lost) continue;
+    if (in_history) {
+      if (n == 0) in_history = 0;
+      continue;
+    }
+    if (n == 0 && !a->follow) {
+      /* Nothing new for a second: the end when nothing is pending in the whole
+       * group (this worker's unwritten records included). */
+      long long p = group_pending(&rd);
+      pthread_mutex_lock(&S.lock);
+      int idle = S.in_flight == 0 && S.n == 0;
+      pthread_mutex_unlock(&S.lock);
+      if (p == 0 && idle) break;
+    }
+  }
+  guise_batch_wait(b);
+  pthread_mutex_lock(&S.lock);
+  S.closing = 1;
+  pthread_cond_signal(&S.more);
+  pthread_mutex_unlock(&S.lock);
+  pthread_join(wt, NULL);
+  pthread_mutex_lock(&g_b_lock);
+  g_b = NULL;
+  pthread_mutex_unlock(&g_b_lock);
+  guise_batch_stats st;
+  guise_batch_stats_get(b, &st);
+  guise_batch_finish(b);
+  if (show && live) fputs("\r\033[K", stderr);
+  fprintf(stderr, "%s: %llu jobs run here (ok %llu, failed %llu), %llu records written, %llu already done "
+                  "(acknowledged only)%s; %.2f s\n",
+          PROG, st.done, st.ok, st.failed, S.written, S.already, S.errors || S.lost ? ", some not written" : "",
+          now_s() - t0);
+  rconn_close(&rd.r);
+  rconn_close(&w.r);
+  if (w.file && w.file != stdout && fclose(w.file) != 0 && !w.file_failed) w.file_failed = errno;
+  if (w.file_failed) rc = EXIT_FAILURE_GENERIC;
+  return atomic_load(&g_signals) ? 130 : rc;
+}
+
+/* ---- --status ----------------------------------------------------------------------- */
+
+int redis_batch_status(const redis_batch_args *a) {
+  rconn r;
+  if (rconn_init(&r, PROG, a->input) != 0) return EXIT_USAGE;
+  if (rconn_open(&r) != 0) {
+    fprintf(stderr, "%s: cannot reach Redis %s: %s\n", PROG, r.shown, r.why);
+    return EXIT_FAILURE_GENERIC;
+  }
+  rargs x = {0};
+  rargs_add(&x, "XLEN");
+  rargs_addn(&x, r.url.key, r.url.key_len);
+  redisReply *rep = rconn_cmd(&r, x.n, x.v, x.len);
+  long long len = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+  if (rep) freeReplyObject(rep);
+  printf("stream %s: %lld entries\n", r.shown, len);
+  rargs g = {0};
+  rargs_add(&g, "XINFO");
+  rargs_add(&g, "GROUPS");
+  rargs_addn(&g, r.url.key, r.url.key_len);
+  rep = rconn_cmd(&r, g.n, g.v, g.len);
+  for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+    const redisReply *name = rreply_field(rep->element[i], "name");
+    if (name == NULL || name->type != REDIS_REPLY_STRING) continue;
+    long long lag = -1, pending = 0, consumers = 0;
+    rreply_field_int(rep->element[i], "lag", &lag);
+    rreply_field_int(rep->element[i], "pending", &pending);
+    rreply_field_int(rep->element[i], "consumers", &consumers);
+    char gname[800];
+    guise_escape_text(name->str, name->len, gname, sizeof(gname));
+    if (a->group && strcmp(a->group, name->str) != 0) continue;
+    if (lag >= 0)
+      printf("group %s: backlog %lld (not yet delivered), pending %lld, consumers %lld\n", gname, lag, pending,
+             consumers);
+    else
+      printf("group %s: backlog unknown, pending %lld, consumers %lld\n", gname, pending, consumers);
+    rargs c = {0};
+    rargs_add(&c, "XINFO");
+    rargs_add(&c, "CONSUMERS");
+    rargs_addn(&c, r.url.key, r.url.key_len);
+    rargs_addn(&c, name->str, name->len);
+    redisReply *cr = rconn_cmd(&r, c.n, c.v, c.len);
+    for (size_t j = 0; cr && cr->type == REDIS_REPLY_ARRAY && j < cr->elements; j++) {
+      const redisReply *cn = rreply_field(cr->element[j], "name");
+      long long cp = 0, idle = 0;
+      rreply_field_int(cr->element[j], "pending", &cp);
+      rreply_field_int(cr->element[j], "idle", &idle);
+      if (cn == NULL || cn->type != REDIS_REPLY_STRING) continue;
+      char cname[800];
+      guise_escape_text(cn->str, cn->len, cname, sizeof(cname));
+      printf("  consumer %s: pending %lld, idle %.1f s\n", cname, cp, (double)idle / 1000);
+    }
+    if (cr) freeReplyObject(cr);
+  }
+  if (rep) freeReplyObject(rep);
+  rconn_close(&r);
+  return EXIT_OK;
+}

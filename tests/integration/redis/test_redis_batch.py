@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""guise batch redis://...: three worker processes (standing in for machines) over
+one stream and one consumer group, against Debian's redis-server (AOF on) and a
+loopback HTTP server of the test's own, for 20 host names (--resolve):
+
+- one worker is killed with SIGKILL mid-run, and redis-server is killed with
+  SIGKILL and restarted once mid-run;
+- at the end every job id has exactly one record in the records stream (read
+  back with the test's RESP client), the bad stream entry has its error record,
+  a job enqueued twice has one record, and nothing is pending in the group;
+- the server saw every job at least once; the workers said they waited for Redis;
+- an unreachable Redis at the start is a clear error, exit 1; records on another
+  server are refused (exit 2); --status prints the group.
+
+usage: test_redis_batch.py GUISE
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import ThreadingHTTPServer
+
+GUISE = os.path.abspath(sys.argv[1])
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
+from guise_testlib import QuietHandler, check, finish, free_port  # noqa: E402
+from redis_helper import Client, Redis  # noqa: E402
+
+N = 3000
+HOSTS = 20
+
+seen = {}
+seen_lock = threading.Lock()
+
+
+class Handler(QuietHandler):
+    def do_GET(self):
+        with seen_lock:
+            seen[self.path] = seen.get(self.path, 0) + 1
+        time.sleep(0.002)  # a run of a few seconds: time to kill things mid-run
+        self.reply(200, b"ok " + self.path.encode())
+
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def served():
+    with seen_lock:
+        return len(seen)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="guise-redis-batch-")
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    port = srv.server_address[1]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    r = Redis(tmp)
+    workers = []
+    try:
+        r.start()
+        base = f"redis://127.0.0.1:{r.port}"
+        jobs = os.path.join(tmp, "jobs.jsonl")
+        with open(jobs, "w") as f:
+            for i in range(N):
+                f.write(json.dumps({"id": f"j{i}", "url": f"http://h{i % HOSTS}.test:{port}/j{i}"}) + "\n")
+            f.write(json.dumps({"id": "j5", "url": f"http://h5.test:{port}/j5"}) + "\n")  # j5 twice
+        p = subprocess.run([GUISE, "enqueue", jobs, f"{base}/jobs", "--progress", "never"], capture_output=True)
+        check("enqueue: exit 0", p.returncode == 0, p.stderr)
+        c = Client(r.port)
+        bad_entry = c.cmd("XADD", "jobs", "*", "job", "http://x y/").decode()  # not a job
+        c.close()
+
+        resolve = []
+        for k in range(HOSTS):
+            resolve += ["--resolve", f"h{k}.test:{port}:127.0.0.1"]
+        common = ["batch", f"{base}/jobs", "-o", f"{base}/records", "--claim-idle", "1", "--workers", "1",
+                  "--concurrency", "8", "--progress", "never"] + resolve
+        for w in range(3):
+            workers.append(subprocess.Popen([GUISE] + common + ["--consumer", f"w{w}"],
+                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        t0 = time.monotonic()
+        while served() < N // 4 and time.monotonic() - t0 < 30:
+            time.sleep(0.01)
+        workers[0].kill()
+        killed_worker_at = served()
+        while served() < N // 2 and time.monotonic() - t0 < 30:
+            time.sleep(0.01)
+        r.kill()
+        killed_redis_at = served()
+        time.sleep(0.5)
+        r.start()
+        outs = []
+        for w in workers:
+            try:
+                out, err = w.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                out, err = w.communicate()
+            outs.append(err.decode(errors="replace"))
+        check(f"worker 0 killed at {killed_worker_at}, redis at {killed_redis_at} of {N} jobs served",
+              0 < killed_worker_at < killed_redis_at < N, (killed_worker_at, killed_redis_at))
+        check("workers 1 and 2 end with exit 0 when the stream is drained",
+              workers[1].returncode == 0 and workers[2].returncode == 0,
+              [(w.returncode, o[-1500:]) for w, o in zip(workers[1:], outs[1:])])
+        check("they said they waited for Redis and that it came back",
+              all("waiting for Redis" in o and "is back" in o for o in outs[1:]), outs[1][-1500:])
+
+        c = Client(r.port)
+        recs = c.xrange_all("records")
+        by_id = {}
+        bad = []
+        for _, fields in recs:
+            rid = fields[b"id"].decode()
+            rec = json.loads(fields[b"record"])
+            if rec["id"] != rid:
+                bad.append((rid, rec["id"]))
+            by_id.setdefault(rid, []).append(rec)
+        want = {f"j{i}" for i in range(N)} | {bad_entry}
+        dups = {k: len(v) for k, v in by_id.items() if len(v) > 1}
+        check("every job id has a record", want <= set(by_id), sorted(want - set(by_id))[:5])
+        check("exactly one record per id (j5 enqueued twice included)", not dups and len(recs) == len(want),
+              (len(recs), len(want), list(dups.items())[:5]))
+        check("no record of an id that was not a job", set(by_id) <= want, sorted(set(by_id) - want)[:5])
+        check("each record's id is its entry's id field", not bad, bad[:3])
+        ok = sum(1 for k, v in by_id.items() if k != bad_entry and v[0]["status"] == 200)
+        check("every job's record is its 200", ok == N, ok)
+        e = by_id.get(bad_entry, [{}])[0]
+        check("the bad entry: an error record under its entry id", e.get("error") == "USAGE_INVALID_ARGUMENT"
+              and e.get("url") is None, e)
+        check("the server saw every job", served() == N, served())
+        pend = c.cmd("XPENDING", "jobs", "guise")
+        check("nothing pending in the group", pend[0] == 0, pend)
+        done_marks = c.cmd("EXISTS", "jobs:done:j1")
+        ttl = c.cmd("TTL", "jobs:done:j1")
+        check("done-marks exist and expire within 7 days", done_marks == 1 and 0 < ttl <= 7 * 86400, (done_marks, ttl))
+        c.close()
+
+        p = subprocess.run([GUISE, "batch", "--status", f"{base}/jobs"], capture_output=True, timeout=30)
+        out = p.stdout.decode(errors="replace")
+        check("--status: the stream, the group and its consumers", p.returncode == 0 and
+              f"{N + 2} entries" in out and "group guise: backlog" in out and "pending 0," in out and
+              "consumer w1" in out, (p.returncode, out, p.stderr))
+
+        dead = free_port()
+        p = subprocess.run([GUISE, "batch", f"redis://:Zq9SECRET@127.0.0.1:{dead}/jobs", "-o", "out.jsonl"],
+                           capture_output=True, timeout=30, cwd=tmp)
+        err = p.stderr.decode(errors="replace")
+        check("unreachable Redis at the start: exit 1, a clear message, no password",
+              p.returncode == 1 and "cannot reach Redis" in err and f"127.0.0.1:{dead}" in err and
+              "Zq9SECRET" not in err, (p.returncode, err))
+        p = subprocess.run([GUISE, "batch", f"{base}/jobs", "-o", f"redis://127.0.0.1:{dead}/records"],
+                           capture_output=True, timeout=30)
+        check("records on another server: exit 2", p.returncode == 2 and
+              b"jobs' server" in p.stderr, p.stderr)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+        r.stop()
+        srv.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+main()
