@@ -94,6 +94,7 @@ static int transient_status(int status) {
 static int may_retry(const fetch_one *one, unsigned long long wait_ms) {
   const fetch_state *f = one->f;
   if (one->attempts > f->retry) return 0;
+  if (!fetch_body_can_restart(&one->o)) return 0; /* an upload from stdin goes once */
   if (f->retry_max_ms && now_ms() - one->first_ms + (double)wait_ms > (double)f->retry_max_ms) return 0;
   return 1;
 }
@@ -661,6 +662,7 @@ static void start_attempt(fetch_one *one) {
    * resume offset; the shared output where it is now (-1: a pipe, a terminal). */
   one->start_pos = one->own || f->remote_name ? (long)one->offset : one->out ? ftell(one->out) : -1;
   fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->out != stdout), f->progress_bar, stderr);
+  if (one->attempts > 1) (void)fetch_body_restart(&one->o); /* -T, -F: from the first byte again */
   int e = guise_client_request(f->cl, &one->o, &f->cb, one);
   if (e == 0) return;
   fetch_progress_end(&one->prog);

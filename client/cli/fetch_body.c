@@ -661,6 +661,17 @@ int fetch_body_prepare(cli_settings *s, guise_request_options *o) {
   return CLI_NEXT;
 }
 
+int fetch_body_can_restart(const guise_request_options *o) {
+  if (o->body_read != body_read) return 1;
+  const reader *r = o->body_ud;
+  return !(r->started && r->b->has_stdin);
+}
+
+int fetch_body_restart(guise_request_options *o) {
+  if (o->body_read != body_read) return 0;
+  return body_rewind(o->body_ud) == 0 ? 0 : -1;
+}
+
 void fetch_body_for_url(cli_settings *s, guise_request_options *o, size_t i) {
   fetch_body *fb = s->body_state;
   if (fb == NULL || i >= fb->n_readers) return;

@@ -43,4 +43,10 @@ int fetch_body_prepare(cli_settings *s, guise_request_options *o);
  * a URL past the last -T is a GET). */
 void fetch_body_for_url(cli_settings *s, guise_request_options *o, size_t i);
 
+/* --retry: whether |o|'s body (fetch_body_for_url's) can go again from its first
+ * byte (always, but a stream from stdin once read), and its rewind before an
+ * attempt after the first: 0, or -1 when it cannot. A body in memory or none: 0. */
+int fetch_body_can_restart(const guise_request_options *o);
+int fetch_body_restart(guise_request_options *o);
+
 #endif

@@ -69,7 +69,11 @@ def handle(c):
         method, target, _ = lines[0].split(" ", 2)
         with lock:
             seen.append((method, target, fields, body))
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            first = sum(1 for r in seen if r[1] == target) == 1
+        if target.startswith("/flaky") and first:  # 503 the first time (--retry)
+            c.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        else:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
     except (OSError, ValueError):
         pass
     finally:
@@ -180,6 +184,15 @@ try:
         got = list(seen)
     check("-T FILE URL1 URL2: PUT then GET, as curl", [(r[0], r[1]) for r in got] == [(r[0], r[1]) for r in want]
           == [("PUT", "/one"), ("GET", "/two")], (got, want))
+    # --retry: a file is sent whole again (as curl); stdin goes once (guise's rule)
+    crc, cerr, want = run(CURL, ["--retry", "1", "--retry-delay", "1", "-T", f_txt, U + "/flaky"])
+    grc, gerr, got = run(GUISE, ["--retry", "1", "--retry-delay", "1", "-T", f_txt, U + "/flaky"])
+    check("-T FILE --retry 1 after a 503: two PUTs with the whole file, as curl",
+          grc == crc == 0 and [(r[0], r[3]) for r in got] == [(r[0], r[3]) for r in want]
+          == [("PUT", b"a\r\nb\nc")] * 2, (grc, gerr, got, crc, want))
+    grc, gerr, got = run(GUISE, ["--retry", "1", "--retry-delay", "1", "-T", "-", U + "/flaky2"], stdin=b"once")
+    check("-T - --retry 1 after a 503: one PUT (stdin cannot be read again)",
+          grc == 0 and [(r[0], r[3]) for r in got] == [("PUT", b"once")], (grc, gerr, got))
     # curl refuses these pairs: exit 2, nothing sent
     for args in (["-T", f_txt, "-d", "a=1", U], ["-F", "a=1", "-d", "a=1", U], ["-F", "a=1", "-T", f_txt, U]):
         crc, _, want = run(CURL, args)
