@@ -14,6 +14,8 @@ the command's mapping (/tmp/team2/API-F.md, docs/CLI.md).
   nothing answered             CONNECT_CLOSED           curl 52
   reset while the body is sent CONNECT_RESET            curl 56 (both read while they send)
   reset after the request      CONNECT_RESET            curl 56
+  reset met by a write (not    HTTP_TRUNCATED, its text curl 56
+  reading: --limit-rate)       "send: connection reset by peer"
   redirect loop                HTTP_TOO_MANY_REDIRECTS  curl 47
 
 Names resolve through a scripted DNS server on loopback (../dns/dns_server.py)
@@ -124,6 +126,18 @@ def h_reset_after_request(c):
     rst_close(c)
 
 
+def h_answer_then_reset(c):
+    """Answers at once without reading the request body, then resets: a
+    client that has stopped reading (--limit-rate) meets the reset on a write."""
+    read_head(c)
+    try:
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" + b"y" * (1 << 20))
+    except OSError:
+        pass
+    time.sleep(0.5)
+    rst_close(c)
+
+
 def h_redirect_loop(c):
     c.settimeout(10)
     while True:
@@ -163,7 +177,8 @@ def main():
     try:
         handlers = {"c403": h_connect_403, "s5": h_socks5_refused, "cutlen": h_cut_length,
                     "cutchunk": h_cut_chunked, "empty": h_empty, "rstup": h_reset_upload,
-                    "rstreq": h_reset_after_request, "loop": h_redirect_loop}
+                    "rstreq": h_reset_after_request, "loop": h_redirect_loop,
+                    "ansrst": h_answer_then_reset}
         port = {}
         for k, h in handlers.items():
             s, port[k] = serve(h)
@@ -205,6 +220,13 @@ def main():
              ["--data-binary", "@" + body, url], ["--data-binary", "@" + body, url], words=["recv"])
         url = f"http://127.0.0.1:{port['rstreq']}/"
         case("reset after the whole request was sent", "CONNECT_RESET", 56, [url], [url], words=["recv"])
+        # Not reading (paced by --limit-rate) while the body still goes out: the
+        # reset is met by a write, and said so; part of the answer came, so the
+        # request's error is the cut body (curl, reading there, says 56).
+        url = f"http://127.0.0.1:{port['ansrst']}/"
+        case("reset met by a write while not reading", "HTTP_TRUNCATED", 56,
+             ["--limit-rate", "100k", "--data-binary", "@" + body, url],
+             ["--limit-rate", "100k", "--data-binary", "@" + body, url], words=["send: connection reset"])
         url = f"http://127.0.0.1:{port['loop']}/"
         case("redirect loop", "HTTP_TOO_MANY_REDIRECTS", 47, ["-L", "--max-redirs", "3", url],
              ["-L", "--max-redirs", "3", url])
