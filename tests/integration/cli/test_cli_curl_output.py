@@ -282,6 +282,23 @@ def main():
         rc, out, err = run("guise", ["--retry", "1", "--retry-delay", "1", f"http://127.0.0.1:{dead}/"], None)
         check("--retry without --retry-connrefused: a refused connection is not retried (as curl)",
               rc == 7 and "will retry" not in err, (rc, err))
+        # --retry on a timeout: a listener that never answers; -m 0.5, one retry.
+        mute = socket.socket()
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(8)
+        conns = []
+        accept_loop(mute, conns.append)
+        try:
+            for tool in ("curl", "guise"):
+                before = len(conns)
+                rc, out, err = run(tool, ["-s", "-m", "0.5", "--retry", "1", "--retry-delay", "1",
+                                          f"http://127.0.0.1:{mute.getsockname()[1]}/"], None)
+                check(f"--retry after a timeout ({tool}): exit 28, two connections", rc == 28 and
+                      len(conns) - before == 2, (rc, len(conns) - before, err))
+        finally:
+            mute.close()
+            for c in conns:
+                c.close()
         # --retry: a 503 with Retry-After: 1, then 200.
         t0 = time.monotonic()
         g = both("--retry 2: 503 then 200", ["-s", "--retry", "2", f"{u}/flaky"])
