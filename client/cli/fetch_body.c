@@ -599,6 +599,13 @@ int fetch_body_prepare(cli_settings *s, guise_request_options *o) {
             fb->get ? "; -G takes -d data only" : "");
     return EXIT_USAGE;
   }
+  /* -I: a HEAD has no body (curl: "You can only select one HTTP request method", exit 2). */
+  const char *body_opt = first_upload ? first_upload : first_form ? first_form : fb->get ? NULL : first_data;
+  if (s->head_only && body_opt) {
+    fprintf(stderr, "%s: -I and %s: a HEAD request has no body%s\n", s->prog, body_opt,
+            first_data && !first_form && !first_upload ? " (-G puts -d data in the query)" : "");
+    return EXIT_USAGE;
+  }
   if (first_form) make_boundary(fb, o->profile ? o->profile : s->profile ? s->profile : guise_profile_default());
   for (size_t i = 0; i < s->n_body_args; i++) {
     const cli_body_arg *a = &s->body_args[i];

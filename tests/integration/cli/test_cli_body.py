@@ -194,6 +194,11 @@ try:
     check("-T - --retry 1 after a 503: one PUT (stdin cannot be read again)",
           grc == 0 and [(r[0], r[3]) for r in got] == [("PUT", b"once")], (grc, gerr, got))
     # curl refuses these pairs: exit 2, nothing sent
+    for args in (["-I", "-d", "a=1", U], ["-I", "-T", f_txt, U], ["-I", "-F", "a=1", U]):
+        crc, _, want = run(CURL, args)
+        grc, gerr, got = run(GUISE, args)
+        check(f"{args[0]} {args[1]}: exit 2 as curl, nothing sent, the message names both",
+              grc == crc == 2 and not got and not want and args[1] in gerr and "HEAD" in gerr, (grc, crc, gerr))
     for args in (["-T", f_txt, "-d", "a=1", U], ["-F", "a=1", "-d", "a=1", U], ["-F", "a=1", "-T", f_txt, U]):
         crc, _, want = run(CURL, args)
         grc, gerr, got = run(GUISE, args)
