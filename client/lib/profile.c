@@ -1203,6 +1203,15 @@ int profile_coherence(const profile *p, void (*warn)(void *ud, const char *msg),
     if (strcmp(p->h2.pseudo_order, "mpas"))
       incoherent(&c, "user-agent says Firefox %ld but http2.pseudo_headers is not Firefox's order "
                  "(:method :path :authority :scheme)", firefox);
+    /* X25519MLKEM768: curl-impersonate's firefox_133 offers it, tor_14.5 (Firefox
+     * 128 ESR) does not; 129-132 are not judged. */
+    int mlkem = has_group(s, 0x11ec);
+    if (firefox >= 133 && !mlkem)
+      incoherent(&c, "user-agent says Firefox %ld but tls.supported_groups has no X25519MLKEM768 (0x11ec), "
+                 "which Firefox offers from 133 on", firefox);
+    if (firefox <= 128 && mlkem)
+      incoherent(&c, "user-agent says Firefox %ld but tls.supported_groups offers X25519MLKEM768 (0x11ec), "
+                 "which Firefox 128 did not", firefox);
   }
   if (safari && s->n_alps)
     incoherent(&c, "user-agent is Safari's but tls.alps is set: ALPS is Chromium's alone");

@@ -76,6 +76,7 @@ int main(int argc, char **argv) {
       {"firefox-ua-chrome-hello", {"user-agent says Firefox 144", "tls.cipher_suites has GREASE", NULL}},
       {"firefox-ua-chrome-hello", {"user-agent says Firefox 144", "tls.alps", NULL}},
       {"firefox-ua-chrome-hello", {"user-agent says Firefox 144", "http2.pseudo_headers", NULL}},
+      {"firefox144-no-mlkem", {"user-agent says Firefox 144", "tls.supported_groups", "X25519MLKEM768", NULL}},
       {"android-mobile-ua-not-mobile", {"user-agent has \"Mobile\"", "sec-ch-ua-mobile is ?0", NULL}},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
