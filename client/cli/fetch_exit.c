@@ -24,6 +24,7 @@ enum {
   CURL_RANGE_ERROR = 33,
   CURL_SSL_CONNECT_ERROR = 35,
   CURL_ABORTED_BY_CALLBACK = 42,
+  CURL_INTERFACE_FAILED = 45,
   CURL_TOO_MANY_REDIRECTS = 47,
   CURL_GOT_NOTHING = 52,
   CURL_SEND_ERROR = 55,
@@ -57,6 +58,7 @@ int fetch_exit_status(const fetch_outcome *o) {
     case GUISE_E_DNS_FAILED:
       return CURL_COULDNT_RESOLVE_HOST; /* the origin's name, through socks4/5:// too */
     case GUISE_E_CONNECT_SEND_FAILED: return CURL_SEND_ERROR;
+    case GUISE_E_CONNECT_BIND_FAILED: return CURL_INTERFACE_FAILED; /* --interface, --local-port */
     case GUISE_E_CONNECT_RESET:
     case GUISE_E_CONNECT_RECV_FAILED:
       return CURL_RECV_ERROR;
