@@ -2,6 +2,7 @@
  * connection is reused by the next URL, as curl does). The options come from
  * options.c (the table guise batch shares). Uses only guise.h. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -741,6 +742,11 @@ static int check_own_options(const cli_settings *st, fetch_state *f) {
 }
 
 int cmd_fetch(int argc, char **argv) {
+  /* A peer that closes while a body goes out (a server's 413 before the rest of
+   * an upload) makes a write fail (EPIPE): an error for the request, not
+   * SIGPIPE's end of the process (libuv writes without MSG_NOSIGNAL; curl ignores
+   * it too). */
+  signal(SIGPIPE, SIG_IGN);
   const char *resolve[FETCH_MAX_RESOLVE];
   const char *urls[FETCH_MAX_URLS];
   cli_settings st;

@@ -193,6 +193,34 @@ try:
     grc, gerr, got = run(GUISE, ["--retry", "1", "--retry-delay", "1", "-T", "-", U + "/flaky2"], stdin=b"once")
     check("-T - --retry 1 after a 503: one PUT (stdin cannot be read again)",
           grc == 0 and [(r[0], r[3]) for r in got] == [("PUT", b"once")], (grc, gerr, got))
+    # A server that answers 413 and closes while the upload goes on: guise ends
+    # with the answer or a send error (curl's 55), never killed by SIGPIPE.
+    def refuse(c):
+        try:
+            c.recv(65536)
+            c.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        except OSError:
+            pass
+        c.close()
+    big = os.path.join(tmp, "big.bin")
+    with open(big, "wb") as f:
+        f.truncate(64 << 20)
+    rs = socket.socket()
+    rs.bind(("127.0.0.1", 0))
+    rs.listen(4)
+    accept_loop(rs, refuse, seconds=60)
+    try:
+        for attempt in range(3):
+            p = subprocess.run([GUISE, "-s", "-S", "--profile", "none", "-o", "/dev/null", "-w", "%{http_code}",
+                                "-T", big, f"http://127.0.0.1:{rs.getsockname()[1]}/up"], capture_output=True,
+                               timeout=30)
+            err = p.stderr.decode("utf-8", "replace")
+            check(f"-T to a server that answers 413 and closes (run {attempt + 1}): exit 0 with 413 or 55 "
+                  f"naming the send failure, no signal",
+                  (p.returncode == 0 and p.stdout == b"413") or (p.returncode == 55 and "send" in err),
+                  (p.returncode, p.stdout, err))
+    finally:
+        rs.close()
     # curl refuses these pairs: exit 2, nothing sent
     for args in (["-I", "-d", "a=1", U], ["-I", "-T", f_txt, U], ["-I", "-F", "a=1", U]):
         crc, _, want = run(CURL, args)

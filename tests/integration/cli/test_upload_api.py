@@ -5,7 +5,9 @@ every other read and is resumed from a timer, or from inside its own read;
 one of unknown length (chunked over HTTP/1.1); one that ends before its
 length or fails (the request ends with GUISE_E_IO and says why, and the server
 does not get a whole body); a 307 that keeps the body (sent again after
-body_rewind; without one, the request fails saying the source cannot rewind).
+body_rewind; without one, the request fails saying the source cannot rewind);
+an HTTP/2 stream refused after some of its body goes again on another
+connection after body_rewind, and fails without one.
 The expected bytes are the probe's pattern, computed here.
 Usage: test_upload_api.py UPLOAD_PROBE"""
 import hashlib
@@ -17,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guise_testlib import check, finish
-from upload_servers import h1_handle, h2_handle, listen, lock, results
+from upload_servers import h1_handle, h2_handle, listen, lock, refuse_h2, results
 
 PROBE = sys.argv[1]
 N = 300000
@@ -83,6 +85,20 @@ try:
           out.get("err") == "IO" and "cannot rewind" in out.get("detail", "") and "307" in out.get("detail", ""),
           out)
     check("307 without body_rewind: only the first request went out", [g[1] for g in got] == ["/307"], got)
+    u = f"http://127.0.0.1:{p2}/up"
+    with lock:
+        refuse_h2["left"] = 1
+    out, got = probe("retry", u, 2)
+    check("HTTP/2 REFUSED_STREAM after some of the body, with body_rewind: rewound, sent again whole",
+          out.get("err") == "" and out.get("status") == 201 and out.get("rewinds") == 1 and
+          [g[0] for g in got] == ["REFUSED", "PUT"] and got[1][3] == N and got[1][4] == WANT, (out, got))
+    with lock:
+        refuse_h2["left"] = 1
+    out, got = probe("retry-norewind", u, 2)
+    check("HTTP/2 REFUSED_STREAM without body_rewind: GUISE_E_IO saying the server did not process it "
+          "and the source cannot rewind",
+          out.get("err") == "IO" and "did not process" in out.get("detail", "") and
+          "cannot rewind" in out.get("detail", "") and [g[0] for g in got] == ["REFUSED"], (out, got))
 finally:
     s1.close()
     s2.close()

@@ -16,6 +16,10 @@ from guise_testlib import accept_loop, h2_frame
 
 results = []  # (method, path, headers text, bytes, sha256 hex, chunked) per request
 lock = threading.Lock()
+# HTTP/2: refuse this many streams at their first DATA frame (RST_STREAM
+# REFUSED_STREAM, then GOAWAY): the client must send the request again,
+# body included, on another connection.
+refuse_h2 = {"left": 0}
 
 
 def recv_exact(c, buf, n):
@@ -185,6 +189,12 @@ def h2_handle(c):
                 names = hpack_names(block)
                 if flags & 1:
                     done = True
+            elif ftype == 0 and refuse_h2["left"] > 0:
+                with lock:
+                    refuse_h2["left"] -= 1
+                    results.append(("REFUSED", "", "", len(payload), "", False))
+                c.sendall(h2_frame(3, 0, stream, (7).to_bytes(4, "big")) + h2_frame(7, 0, 0, bytes(8)))
+                break
             elif ftype == 0:
                 data = payload
                 if flags & 8:
@@ -198,6 +208,8 @@ def h2_handle(c):
                     unacked = 0
                 if flags & 1:
                     done = True
+        if not done:
+            return  # refused: the finally closes it
         with lock:
             # :method PUT is a literal (only GET and POST are static entries), its
             # value possibly Huffman-coded: "neither GET nor POST" is what is checked.

@@ -16,8 +16,13 @@
  *   error          the source fails (GUISE_E_IO) after N/2 bytes
  *   redirect       -L to a 307: the body goes again after body_rewind
  *   redirect-norewind  the same without body_rewind: the request fails
+ *   retry          the server refuses the stream (HTTP/2 REFUSED_STREAM) after
+ *                  some of the body: sent again on another connection after
+ *                  body_rewind
+ *   retry-norewind the same without body_rewind: the request fails
  * The bytes are i*7 + (i>>8) mod 256 for i from 0: the server checks them.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +102,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   mode = argv[1];
+  signal(SIGPIPE, SIG_IGN); /* a refused stream's peer closes: EPIPE, as libuv asks */
   src s;
   memset(&s, 0, sizeof(s));
   s.total = strtoull(argv[4], NULL, 10);
@@ -121,7 +127,7 @@ int main(int argc, char **argv) {
   o.body_read = body_read;
   o.body_ud = &s;
   o.body_length = strcmp(mode, "pause-unknown") == 0 ? -1 : (long long)s.total;
-  if (strcmp(mode, "redirect") == 0) o.body_rewind = body_rewind;
+  if (strcmp(mode, "redirect") == 0 || strcmp(mode, "retry") == 0) o.body_rewind = body_rewind;
   o.follow_redirects = strncmp(mode, "redirect", 8) == 0;
   guise_callbacks cb = {NULL, NULL, on_complete};
   e = guise_client_request(cl, &o, &cb, &s);
