@@ -363,7 +363,8 @@ static const cli_option options[] = {
       "%{time_starttransfer} %{size_download} %{remote_ip}\n"
       "%{errormsg} %{errorname} %{num_connects}\n"
       "%{local_port} %{url} %{url_effective}\n"
-      "%{num_redirects} \\n",
+      "%{num_redirects} %{exitcode} %{response_code}\n"
+      "%{filename_effective} \\n",
       NULL}, CLI_G_OUTPUT},
     /* guise URL: failure, output, progress, retries (cmd_fetch.c) */
     {"--fail", 'f', NULL, F, FLAG(fail, 1), {"an HTTP status of 400 or more is exit 22, no body", NULL}, CLI_G_HTTP, CLI_BOOL},
