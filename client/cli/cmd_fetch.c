@@ -410,6 +410,22 @@ static int rewind_output(fetch_one *one) {
   return 0;
 }
 
+/* The failure of an attempt on stderr: the command's own with curl's number,
+ * or the library's description and name. */
+static void say_error(const fetch_one *one, int err, const guise_response_info *info) {
+  if (one->message[0]) {
+    fetch_outcome oc = {err, one->fail, info->status, one->proxy_kind};
+    fprintf(stderr, "guise: (%d) ", fetch_exit_status(&oc));
+    put_remote(stderr, one->message);
+    fputc('\n', stderr);
+  } else {
+    /* The detail may quote the server (a Location, a status line): escaped. */
+    fprintf(stderr, "guise: %s (%s)%s", guise_strerror(err), guise_err_name(err), info->error_detail[0] ? ": " : "");
+    put_remote(stderr, info->error_detail);
+    fputc('\n', stderr);
+  }
+}
+
 static void on_complete(void *ud, int err, const guise_response_info *info) {
   fetch_one *one = ud;
   fetch_state *f = one->f;
@@ -422,10 +438,12 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
   if (retry) {
     /* A file is cut back to where the attempt began (curl: "throwing away"
      * the bytes); what went to a pipe or a terminal stays there, as in curl. */
-    if (rewind_output(one) != 0 && f->show_errors)
+    if (rewind_output(one) != 0 && !f->silent) /* warnings: -s hides them, -S does not bring them back */
       fprintf(stderr, "guise: warning: %llu bytes already written to the output stay there\n", one->written);
     unsigned long long wait = retry_wait_ms(one);
-    if (f->show_errors) {
+    /* Each failed attempt is said, as curl does (-sS too); the warning not with -s. */
+    if ((err || one->fail) && f->show_errors) say_error(one, err, info);
+    if (!f->silent) {
       char what[128];
       if (one->retry_now) snprintf(what, sizeof(what), "HTTP %d", one->status);
       else snprintf(what, sizeof(what), "%s", guise_err_name(err));
@@ -458,19 +476,7 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     fprintf(stderr, "* connection %s%s%s\n", info->local[0] ? info->local : "-",
             info->reused ? ", reused" : "", info->http_version[0] ? "" : " (none)");
   }
-  if (one->exit && f->show_errors) {
-    if (one->message[0]) {
-      fprintf(stderr, "guise: (%d) ", one->exit);
-      put_remote(stderr, one->message);
-      fputc('\n', stderr);
-    } else {
-      /* The detail may quote the server (a Location, a status line): escaped. */
-      fprintf(stderr, "guise: %s (%s)%s", guise_strerror(err), guise_err_name(err),
-              info->error_detail[0] ? ": " : "");
-      put_remote(stderr, info->error_detail);
-      fputc('\n', stderr);
-    }
-  }
+  if (one->exit && f->show_errors) say_error(one, err, info);
   if (one->own) {
     if (fclose(one->own) != 0 && one->exit == 0) {
       one->fail = FETCH_FAIL_WRITE;

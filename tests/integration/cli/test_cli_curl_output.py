@@ -280,6 +280,13 @@ def main():
             check(f"--retry-connrefused ({tool}): exit 7 after one retry (one warning)",
                   rc == 7 and err.lower().count("will retry") == 1, (rc, err))
         check("--retry-connrefused: each waited --retry-delay", time.monotonic() - t0 >= 2, time.monotonic() - t0)
+        errs = {}
+        for tool in ("curl", "guise"):
+            rc, out, err = run(tool, ["-sS", "--retry", "1", "--retry-delay", "1", "--retry-connrefused",
+                                      f"http://127.0.0.1:{dead}/"], None)
+            errs[tool] = (rc, err.count("\n"), "retry" in err.lower())
+        check("-sS --retry: each failed attempt said, no warning (as curl)",
+              errs["curl"] == errs["guise"] == (7, 2, False), errs)
         rc, out, err = run("guise", ["--retry", "1", "--retry-delay", "1", f"http://127.0.0.1:{dead}/"], None)
         check("--retry without --retry-connrefused: a refused connection is not retried (as curl)",
               rc == 7 and "will retry" not in err, (rc, err))
