@@ -751,13 +751,15 @@ int cli_parse(const cli_command *cmd, cli_settings *s, int argc, char **argv) {
   int options_end = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    /* An option: a word that starts with '-', but "-" alone (standard input) and
-     * every word after "--" are operands, as with getopt. */
-    if (!options_end && a[0] == '-' && a[1] != '\0') {
+    /* An option: a word that starts with '-', but every word after "--" is an
+     * operand, as with getopt, and so is "-" alone for guise batch (standard
+     * input); guise URL refuses "-" as curl does ("option -: is unknown"). */
+    if (!options_end && a[0] == '-' && (a[1] != '\0' || cmd->id != CLI_BATCH)) {
       if (strcmp(a, "--") == 0) {
         options_end = 1;
         continue;
       }
+      if (a[1] == '\0') return unknown(cmd, s, a, 1);
       int used = 0;
       int r = cli_apply(cmd, s, a, i + 1 < argc ? argv[i + 1] : NULL, &used);
       if (r != CLI_NEXT) return r;

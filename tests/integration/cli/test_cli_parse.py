@@ -120,6 +120,10 @@ try:
             "guise: option --no-request: used '--no-' for an option that is not a boolean")
     refused("a flag given a value", ["--silent=yes", f"{U}/x"], "guise: --silent 'yes': takes no value")
     refused("a letter without its value", [f"{U}/x", "-sX"], "guise: -X needs a value")
+    rc, _, _, _ = run(CURL, ["-", f"{U}/x"])
+    check("curl refuses '-' alone with exit 2", rc == 2, rc)
+    refused("'-' alone is no URL (curl's 'option -: is unknown')", ["-", f"{U}/x"],
+            "guise: option -: is unknown (guise --help all)")
     bad = conf("bad1.conf", "silent\nuser-agent = \"open\n")
     refused("config: an unterminated quote names FILE:LINE", ["-K", bad, f"{U}/x"],
             f"guise: {bad}:2: the value's double quote is not closed")

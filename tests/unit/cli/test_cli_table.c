@@ -115,6 +115,7 @@ static void check_getopt_forms(const char **resolve, const char **urls) {
       (const char *const[]){"guise", "u", "-sX", NULL},           /* -X last with no word after it */
       (const char *const[]){"guise", "--max-time=", "u", NULL},   /* an empty value is still checked */
       (const char *const[]){"guise", "--no-", "u", NULL},
+      (const char *const[]){"guise", "-", "u", NULL},             /* curl: "option -: is unknown" */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     fetch_settings(&s, resolve, urls);
@@ -213,6 +214,22 @@ static void check_config_files(const char **resolve, const char **urls) {
   unlink(path);
 }
 
+/* No two options of a command share a name or a letter (a row pasted twice
+ * would shadow itself), and every group is a known one. */
+static void check_unique(void) {
+  const cli_option *a, *b;
+  for (size_t i = 0; (a = cli_option_at(i)) != NULL; i++) {
+    CHECK(cli_group_name(a->group) != NULL);
+    CHECK(a->name[0] == '-' && a->name[1] == '-');
+    for (size_t j = i + 1; (b = cli_option_at(j)) != NULL; j++) {
+      if (!(a->commands & b->commands)) continue;
+      int clash = strcmp(a->name, b->name) == 0 || (a->letter && a->letter == b->letter);
+      if (clash) fprintf(stderr, "options %s and %s clash\n", a->name, b->name);
+      CHECK(!clash);
+    }
+  }
+}
+
 int main(void) {
   /* Every option of each command, as the docs (docs/CLI.md, docs/BATCH.md) name them. */
   static const char *const fetch_names[] = {
@@ -252,7 +269,7 @@ int main(void) {
   s.max_operands = 4;
   static const char *const fw[] = {"guise", "-k", "-x", "socks5h://127.0.0.1:1080", "--resolve", "a:1:127.0.0.1",
                                    "-H", "X-A:  1", "-b", "k=v", "-c", "jar.txt", "-I", "-m", "1.5", "-d", "body",
-                                   "--http2-prior-knowledge", "http://a/", "-", NULL};
+                                   "--http2-prior-knowledge", "http://a/", NULL};
   int argc;
   char **argv = argv_of(fw, &argc);
   CHECK(cli_parse(&cli_fetch_command, &s, argc, argv) == CLI_NEXT);
@@ -265,11 +282,11 @@ int main(void) {
   CHECK(s.max_time_ms == 1500 && s.n_body_args == 1 && strcmp(s.body_args[0].name, "--data") == 0 &&
         strcmp(s.body_args[0].as, "-d") == 0 && strcmp(s.body_args[0].value, "body") == 0);
   CHECK(s.http_version == 2);
-  /* "-" is an operand (not an option); as a URL it has no scheme: http://-, as curl takes it. */
-  CHECK(s.n_operands == 2 && strcmp(urls[0], "http://a/") == 0 && strcmp(urls[1], "http://-") == 0);
+  CHECK(s.n_operands == 1 && strcmp(urls[0], "http://a/") == 0);
   cli_settings_free(&s);
   free(argv);
 
+  check_unique();
   check_getopt_forms(resolve, urls);
   check_config_lines();
   check_config_files(resolve, urls);
