@@ -28,7 +28,7 @@ def names(text):
 
 rc, top, err = run("--help")
 check("guise --help: exit 0 on stdout", rc == 0 and err == "", (rc, err))
-for sub in ("guise [options] URL", "guise batch", "guise profile", "guise echo", "guise fp",
+for sub in ("guise [options] URL", "guise batch", "guise profile", "guise echo", "guise fp", "guise enqueue",
             "--help all", "--completion"):
     check(f"guise --help names {sub!r}", sub in top, top)
 
