@@ -209,7 +209,15 @@ def h2_handle(c):
                 if flags & 1:
                     done = True
         if not done:
-            return  # refused: the finally closes it
+            # refused: read on until the client closes (as servers do after
+            # GOAWAY), so that its writes meanwhile do not fail on a closed socket
+            c.settimeout(5)
+            try:
+                while c.recv(1 << 20):
+                    pass
+            except OSError:
+                pass
+            return
         with lock:
             # :method PUT is a literal (only GET and POST are static entries), its
             # value possibly Huffman-coded: "neither GET nor POST" is what is checked.
