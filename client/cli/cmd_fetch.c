@@ -35,6 +35,7 @@ typedef struct fetch_state {
   FILE *trace;      /* --trace-ascii, or NULL */
   int remote_name, remote_header_name;
   int follow;       /* -L */
+  int parallel;     /* -Z */
   int resume;       /* -C */
   unsigned long long resume_at; /* -C N (-C -: each file's size) */
   unsigned long long max_filesize;
@@ -667,7 +668,10 @@ static void start_attempt(fetch_one *one) {
   one->written = 0;
   /* Where a retry puts the output back to: a file of its own starts at the
    * resume offset; the shared output where it is now (-1: a pipe, a terminal). */
-  one->start_pos = one->own || f->remote_name ? (long)one->offset : one->out ? ftell(one->out) : -1;
+  /* -Z: the shared output holds the other URLs' bytes too; it is not cut. */
+  one->start_pos = one->own || f->remote_name ? (long)one->offset
+                   : one->out && !f->parallel   ? ftell(one->out)
+                                                : -1;
   fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->out != stdout), f->progress_bar, stderr);
   if (one->attempts > 1) (void)fetch_body_restart(&one->o); /* -T, -F: from the first byte again */
   int e = guise_client_request(f->cl, &one->o, &f->cb, one);
@@ -870,6 +874,7 @@ int cmd_fetch(int argc, char **argv) {
     }
   }
   f.follow = st.follow_redirects;
+  f.parallel = st.parallel;
   o.on_request_sent = on_request_sent;
   o.on_response_head = on_response_head;
   if (output && f.resume) {

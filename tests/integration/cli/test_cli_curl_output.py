@@ -91,6 +91,8 @@ class Handler(QuietHandler):
         elif p.startswith("/redir"):
             self.reply(302, b"", [("Location", "/redir")])
         elif p.startswith("/flaky"):
+            if n == 1 and "slow" in p:
+                time.sleep(0.5)  # the other URL of -Z is written first
             if n == 1:
                 self.reply(503, b"busy\n", [("Retry-After", "1")])
             else:
@@ -318,6 +320,14 @@ def main():
         g = both("--retry 2 -o FILE: 503 then 200", ["-s", "--retry", "2", "-o", "out", f"{u}/flaky-o"],
                  files=("out",))
         check("--retry -o: the file has the 200's body only", g[2]["out"] == b"fine\n", g[2])
+        d = tempfile.mkdtemp(prefix="curlcmp-z-")
+        try:
+            rc, out, err = run("guise", ["-s", "-Z", "--retry", "1", "-o", "out", f"{u}/flaky-z-slow", f"{u}/"], d)
+            got = open(os.path.join(d, "out"), "rb").read()
+            check("-Z --retry -o: a retry does not cut the other URL's body out of the shared file",
+                  rc == 0 and b"hello\n" in got and got.endswith(b"fine\n"), (rc, got, err))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
     finally:
         srv.shutdown()
         srv.server_close()
