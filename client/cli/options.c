@@ -315,7 +315,8 @@ static const cli_option options[] = {
     {"--profile", 0, "NAME|FILE", F | B, STRING(profile),
      {"the browser to look like (default: the newest Chrome;\n'none': no profile; guise profile list)", NULL}, CLI_G_PROFILE},
     {"--config", 'K', "FILE", F | B, CALL(set_config),
-     {"read options from FILE, curl's -K syntax ('-': stdin;\n~/.curlrc is not read)", NULL}, CLI_G_OTHER},
+     {"read options from FILE, curl's -K syntax ('-': stdin;\n~/.curlrc is not read)",
+      "options from FILE, curl's -K syntax ('-': stdin)"}, CLI_G_OTHER},
     {"--url", 0, "URL", F, CALL(set_url), {"a URL, as an option (config files: url = ...)", NULL}, CLI_G_HTTP},
     {"--keepalive", 0, NULL, F | B, FLAG(no_keepalive, 0), {NULL, NULL}, CLI_G_CONNECTION}, /* curl's */
     {"--help", 'h', NULL, F | B, CALL(set_help), {NULL, NULL}, CLI_G_OTHER},
@@ -530,7 +531,7 @@ static const char *const fetch_order[] = {
     "--max-filesize", "--dump-header", "--trace-ascii", "--progress-bar", "--retry", "--retry-delay",
     "--retry-max-time", "--retry-connrefused", "--ipv4", "--ipv6", "--interface",
     "--local-port", "--limit-rate", "--cert", "--key", "--cert-type", "--key-type", "--pass", "--tlsv1.2",
-    "--tls-max", "--ciphers", "--curves", NULL};
+    "--tls-max", "--ciphers", "--curves", "--url", "--config", NULL};
 
 const cli_command cli_fetch_command = {
     CLI_FETCH, "guise",
@@ -547,7 +548,7 @@ static const char *const batch_order[] = {
     "--output", "--resume", "--workers", "--concurrency", "--per-host", "--rate", "--per-host-rate",
     "--retries", "--connections-per-host", "--streams", "--no-keepalive", "--coalesce-ms", "--location",
     "--max-redirs", "--cookies", "--include-headers", "--body", "--body-dir", "--stats-json", "--progress",
-    NULL};
+    "--config", NULL};
 
 const cli_command cli_batch_command = {
     CLI_BATCH, "guise batch",
@@ -558,8 +559,8 @@ const cli_command cli_batch_command = {
     "  -k, --cacert, --proxy-insecure, --proxy-cacert, --profile, --http1.1, --http2,\n"
     "  -x/--proxy, --noproxy, --resolve, --dns-servers, --connect-timeout S, --max-time S\n"
     "  (per attempt, from when it has a connection; default 60): as for one request\n"
-    "  (guise --help; -k and --cacert are for the origins, the --proxy-* for an https://\n"
-    "  proxy)\n"
+    "  (guise --help all; -k and --cacert are for the origins, the --proxy-* for an\n"
+    "  https:// proxy)\n"
     "Exit status: 0 when every job has its record (failures included), 2 usage,\n"
     "1 input or output errors, 130 interrupted (run again with --resume).\n",
     batch_operand};

@@ -37,6 +37,9 @@ rc2, batch_help, _ = run("batch", "--help")
 check("guise URL --help and guise batch --help still work", rc == 0 and rc2 == 0 and "--max-time" in fetch_help
       and "--workers" in batch_help, (rc, rc2))
 
+check("-K/--config is in both commands' --help", "-K, --config FILE" in fetch_help and "-K, --config FILE" in batch_help,
+      (fetch_help[-600:], batch_help[-900:]))
+
 rc, all_help, err = run("--help", "all")
 check("guise --help all: exit 0", rc == 0 and err == "", (rc, err))
 # Every option either command's own --help lists is in --help all (the table is one).
