@@ -54,7 +54,10 @@ static void bash_script(FILE *to) {
   }
   fprintf(to,
           "  local opts=${cmd}_opts files=${cmd}_files dirs=${cmd}_dirs\n"
-          "  if [[ ${!files} == *\" $prev \"* ]]; then\n"
+          "  if [[ $prev == --profile ]]; then\n"
+          "    COMPREPLY=($(compgen -W \"$(guise profile list 2>/dev/null | cut -d' ' -f1) none\" -- \"$cur\")\n"
+          "               $(compgen -f -- \"$cur\"))\n"
+          "  elif [[ ${!files} == *\" $prev \"* ]]; then\n"
           "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
           "  elif [[ ${!dirs} == *\" $prev \"* ]]; then\n"
           "    COMPREPLY=($(compgen -d -- \"$cur\"))\n"
@@ -85,7 +88,10 @@ static void zsh_specs(unsigned command, FILE *to) {
   for (size_t i = 0; (o = cli_option_at(i)) != NULL; i++) {
     if (!(o->commands & command)) continue;
     const char *text = o->help[which] ? o->help[which] : o->help[!which] ? o->help[!which] : "";
-    const char *action = takes_dir(o) ? "_files -/" : takes_file(o) ? "_files" : " ";
+    const char *action = strcmp(o->name, "--profile") == 0 ? "_guise_profile"
+                         : takes_dir(o)                      ? "_files -/"
+                         : takes_file(o)                     ? "_files"
+                                                             : " ";
     for (int form = 0; form < (o->letter ? 2 : 1); form++) {
       fputs("    '", to);
       if (form) fprintf(to, "-%c", o->letter);
@@ -106,6 +112,11 @@ static void zsh_specs(unsigned command, FILE *to) {
 static void zsh_script(FILE *to) {
   fputs("#compdef guise\n"
         "# zsh completion for guise (made by `guise --completion zsh` from its option table)\n"
+        "_guise_profile() {\n"
+        "  local -a names\n"
+        "  names=(${${(f)\"$(guise profile list 2>/dev/null)\"}%% *} none)\n"
+        "  _alternative 'profiles:profile:compadd -a names' 'files:profile file:_files'\n"
+        "}\n"
         "_guise() {\n"
         "  local -a fetch_specs batch_specs\n"
         "  fetch_specs=(\n",

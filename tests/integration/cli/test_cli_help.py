@@ -68,6 +68,8 @@ COMP_WORDS=(guise --pro); COMP_CWORD=1; _guise; echo "PRO: ${{COMPREPLY[*]}}"
 COMP_WORDS=(guise batch --wor); COMP_CWORD=2; _guise; echo "WOR: ${{COMPREPLY[*]}}"
 COMP_WORDS=(guise --wor); COMP_CWORD=1; _guise; echo "FWOR: ${{COMPREPLY[*]}}"
 COMP_WORDS=(guise ba); COMP_CWORD=1; _guise; echo "SUB: ${{COMPREPLY[*]}}"
+PATH="{os.path.dirname(GUISE)}:$PATH"
+COMP_WORDS=(guise --profile chrome-15); COMP_CWORD=2; _guise; echo "PROF: ${{COMPREPLY[*]}}"
 """
 rc, out, err = run(shell=[bash, "-c", script])
 lines = dict(l.split(": ", 1) if ": " in l else (l.rstrip(":"), "") for l in out.splitlines() if ":" in l)
@@ -77,6 +79,11 @@ check("bash: guise --pro offers --profile and --proxy", "--profile" in pro and "
 check("bash: guise batch --wor offers --workers", lines.get("WOR", "").split() == ["--workers"], lines)
 check("bash: guise URL has no --workers", lines.get("FWOR", "").split() == [], lines)
 check("bash: guise ba offers the subcommand batch", lines.get("SUB", "").split() == ["batch"], lines)
+# the shipped profile files (profiles/*.json), not guise's own list, say what must be offered
+shipped = {f[:-5] for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
+                                                   "profiles")) if f.startswith("chrome-15") and f.endswith(".json")}
+check(f"bash: guise --profile chrome-15 offers the shipped {sorted(shipped)}",
+      shipped and shipped <= set(lines.get("PROF", "").split()), lines.get("PROF"))
 
 # zsh (tools/setup installs it): the same through a pseudo-terminal, zsh's own zpty.
 zsh = shutil.which("zsh")
