@@ -682,6 +682,20 @@ static size_t insert_at(guise_header *out, size_t n, size_t at, const char *name
   return n + 1;
 }
 
+/* Where Connection is (HTTP/1.1), or would be (HTTP/2, which has none: before the
+ * field that follows it in the kind's HTTP/1.1 list); |n| when neither. */
+static size_t connection_place(const req *r, int h1, const guise_header *out, size_t n) {
+  const profile *pf = r->v->prof;
+  if (h1) return field_index(out, n, "connection");
+  if (pf == NULL) return n;
+  const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
+  const profile_header *l1 = pk ? pk->h1 : pf->nav_h1;
+  size_t n1 = pk ? pk->n_h1 : pf->n_nav_h1;
+  for (size_t i = 0; i + 1 < n1; i++)
+    if (!strcasecmp(l1[i].name, "connection")) return field_index(out, n, l1[i + 1].name);
+  return n;
+}
+
 /*
  * Content-Length, a Content-Type without a place in the kind's list, and an
  * Origin the list has no place for, where the profile's browser sends them:
@@ -742,19 +756,7 @@ static size_t place_body_fields(req *r, int h1, guise_header *out, size_t n, siz
     return n;
   }
   /* Firefox: the anchor is Connection's place. */
-  size_t at = n;
-  if (h1) {
-    at = field_index(out, n, "connection");
-  } else if (pf) {
-    const profile_kind *pk = r->kind != PROFILE_KIND_NAVIGATE ? &pf->kinds[r->kind] : NULL;
-    const profile_header *l1 = pk ? pk->h1 : pf->nav_h1;
-    size_t n1 = pk ? pk->n_h1 : pf->n_nav_h1;
-    for (size_t i = 0; i + 1 < n1; i++)
-      if (!strcasecmp(l1[i].name, "connection")) {
-        at = field_index(out, n, l1[i + 1].name);
-        break;
-      }
-  }
+  size_t at = connection_place(r, h1, out, n);
   if (ct.name && n < cap) n = insert_at(out, n, at++, ct.name, ct.value);
   if (with_len && n < cap) {
     size_t c = field_index(out, n, "content-type");
@@ -794,10 +796,11 @@ static void move_field(guise_header *out, size_t n, size_t from, size_t to) {
  * - Chromium: a navigation's sec-ch-ua, sec-ch-ua-mobile, sec-ch-ua-platform come
  *   right after sec-fetch-dest (they are added again for the new URL); an Origin
  *   added across origins (a cors request) comes right after sec-fetch-dest too.
- * - Firefox: Referer and Origin go together: a placed Origin gets the Referer
- *   right before it, an added one goes right before the Referer.
+ * - Firefox: the Referer goes right before Connection (HTTP/2: where Connection
+ *   would be, connection_place), with an Origin: after an Origin added across
+ *   origins, before one the first request had (a form's).
  */
-static void redirect_order(req *r, guise_header *out, size_t n) {
+static void redirect_order(req *r, int h1, guise_header *out, size_t n) {
   int fam = profile_family(r->v->prof);
   size_t o = field_index(out, n, "origin"), ref = field_index(out, n, "referer");
   if (fam == FAMILY_CHROMIUM) {
@@ -816,9 +819,19 @@ static void redirect_order(req *r, guise_header *out, size_t n) {
       size_t d = field_index(out, n, "sec-fetch-dest");
       if (d < n) move_field(out, n, o, d + 1);
     }
-  } else if (fam == FAMILY_GECKO && o < n && ref < n) {
-    if (r->origin_added) move_field(out, n, o, ref);
-    else move_field(out, n, ref, o);
+  } else if (fam == FAMILY_GECKO && ref < n) {
+    guise_header rf = out[ref];
+    memmove(&out[ref], &out[ref + 1], (n - ref - 1) * sizeof(out[0]));
+    size_t m = n - 1;
+    size_t at = connection_place(r, h1, out, m);
+    size_t oi = field_index(out, m, "origin");
+    if (oi < m && oi + 1 == at && !r->origin_added) at = oi; /* a form's Origin stays last */
+    memmove(&out[at + 1], &out[at], (m - at) * sizeof(out[0]));
+    out[at] = rf;
+    if (r->origin_added && oi < m) { /* an added Origin: right before the Referer */
+      size_t o2 = field_index(out, n, "origin"), r2 = field_index(out, n, "referer");
+      if (o2 + 1 != r2) move_field(out, n, o2, r2);
+    }
   }
 }
 
@@ -945,7 +958,7 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
     }
   }
   n = place_body_fields(r, h1, out, n, cap, ct_placed);
-  if (r->n_hops > 0) redirect_order(r, out, n);
+  if (r->n_hops > 0) redirect_order(r, h1, out, n);
   return n;
 }
 
@@ -1108,7 +1121,7 @@ static void start_h2(req *r, pool_conn *pc) {
   size_t n = 0;
   int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL &&
                  r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE && r->ref == NULL &&
-                 !r->o.has_body && safe_method(r);
+                 !r->o.has_body && safe_method(r) && r->n_hops == 0;
   /* The prepared list sends every field as written: not one with a place (an
    * empty value), which merge_headers fills or leaves out. */
   for (size_t i = 0; prepared && i < r->v->n_h2_nav; i++) prepared = r->v->h2_nav[i].value_len != 0;

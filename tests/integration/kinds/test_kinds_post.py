@@ -14,13 +14,13 @@
    and Firefox's cross-site font (Origin, which its same-origin font lacks): guise with
    -e (the capture's page) sends the fields in the captured order.
 3. Redirect chains, hop by hop, as the headed browsers sent them (tests/data/captures/
-   redirects, tools/profiles/capture-kinds --redirects): a form POST A -> 307 B -> 308 A
-   and a cors fetch A -> 307 A -> 307 B; each hop's method, body, Origin (Chromium: "null"
-   from the first redirect to another origin; Firefox: the page's, then "null" back on A,
-   as Fetch's redirect-tainted origin), Sec-Fetch-Site (the worst so far), Referer (the
-   page, then its origin, which stays: Fetch sets each hop's referrer from the last),
-   Content-Type and Content-Length equal the browser's, and so do the field names in
-   order, which the browsers change after a redirect.
+   redirects, tools/profiles/capture-kinds --redirects): a form POST A -> 307 B -> 308 A,
+   a cors fetch A -> 307 A -> 307 B and a navigation A -> 302 B; each hop's method, body,
+   Origin (Chromium: "null" from the first redirect to another origin; Firefox: the
+   page's, then "null" back on A, as Fetch's redirect-tainted origin), Sec-Fetch-Site
+   (the worst so far), Referer (the page, then its origin, which stays: Fetch sets each
+   hop's referrer from the last), Content-Type and Content-Length equal the browser's,
+   and so do the field names in order, which the browsers change after a redirect.
 
 The requests go through libguise's public API (tests/integration/hooks'
 request_hooks_probe), with the options of the command.
@@ -281,7 +281,8 @@ try:
 
     sa, sb = Redirecting(), Redirecting()
     A, B = f"https://localhost:{sa.port}", f"https://127.0.0.1:{sb.port}"
-    sa.routes = {"/r/c1": (307, f"{B}/r/c2"), "/r/s1": (307, f"{A}/r/s2"), "/r/s2": (307, f"{B}/r/s3.json")}
+    sa.routes = {"/r/c1": (307, f"{B}/r/c2"), "/r/s1": (307, f"{A}/r/s2"), "/r/s2": (307, f"{B}/r/s3.json"),
+                 "/r/g1": (302, f"{B}/r/g2.html")}
     sb.routes = {"/r/c2": (308, f"{A}/r/c3.html")}
     res = ["--resolve", f"localhost:{sa.port}:127.0.0.1"]
     KEYS = ("origin", "sec-fetch-site", "sec-fetch-mode", "referer", "content-type", "content-length")
@@ -298,7 +299,10 @@ try:
                 ("form POST A -> 307 B -> 308 A", ["--profile", prof, "-d", "a=1", "-e", f"{A}/page.html",
                                                    f"{A}/r/c1"], ("/r/c1", "/r/c2", "/r/c3.html")),
                 ("cors fetch A -> 307 A -> 307 B", ["--profile", prof, "--kind", "fetch", "-e", f"{A}/r/c3.html",
-                                                    f"{A}/r/s1"], ("/r/s1", "/r/s2", "/r/s3.json"))):
+                                                    f"{A}/r/s1"], ("/r/s1", "/r/s2", "/r/s3.json")),
+                # the page's script navigates: no user activation, so no Sec-Fetch-User
+                ("navigation A -> 302 B", ["--profile", prof, "-e", f"{A}/r/c3.html", "-H", "Sec-Fetch-User:",
+                                           f"{A}/r/g1"], ("/r/g1", "/r/g2.html"))):
             na, nb = len(sa.seen), len(sb.seen)
             r = guise("-L", "--http1.1", *res, *args)
             got = sorted([("A", x) for x in sa.seen[na:]] + [("B", x) for x in sb.seen[nb:]],
