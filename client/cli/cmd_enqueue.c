@@ -135,7 +135,8 @@ static int wait_backlog(enq *e) {
 }
 
 /* The sequence of the newest entry this run wrote, from the stream's last
- * entries (XREVRANGE): 0 when none of ours is there. -1 on a Redis error. */
+ * entries (XREVRANGE): 0 when none of ours is there. -1 when the connection
+ * was lost, -2 for an error reply (LOADING...). */
 static long long last_seq_in_stream(enq *e, int look) {
   char count[16];
   snprintf(count, sizeof(count), "%d", look);
@@ -148,6 +149,10 @@ static long long last_seq_in_stream(enq *e, int look) {
   rargs_add(&a, count);
   redisReply *rep = rconn_cmd(&e->r, a.n, a.v, a.len);
   if (rep == NULL) return -1;
+  if (rep->type == REDIS_REPLY_ERROR) { /* LOADING (a restart reading its AOF), ...: ask again */
+    freeReplyObject(rep);
+    return -2;
+  }
   long long found = 0;
   size_t tl = strlen(e->token);
   for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !found; i++) {
@@ -163,7 +168,8 @@ static long long last_seq_in_stream(enq *e, int look) {
 }
 
 /* Sends the chunk's entries from |from|, pipelined. 0, or -1 when the
- * connection failed (some may have arrived). A Redis error reply (a key of
+ * connection failed (some may have arrived), -3 when Redis answered some with
+ * LOADING or the like (some may have arrived). Another error reply (a key of
  * another type, OOM) is fatal: -2 with the message printed. */
 static int send_chunk(enq *e, chunk *c, int from) {
   redisContext *rc = e->r.c;
@@ -179,7 +185,7 @@ static int send_chunk(enq *e, chunk *c, int from) {
       return -1;
     }
   }
-  int fatal = 0;
+  int fatal = 0, transient = 0;
   for (int i = from; i < c->n; i++) {
     void *rep = NULL;
     if (redisGetReply(rc, &rep) != REDIS_OK || rep == NULL) {
@@ -188,7 +194,9 @@ static int send_chunk(enq *e, chunk *c, int from) {
       return -1;
     }
     redisReply *r = rep;
-    if (r->type == REDIS_REPLY_ERROR && !fatal) {
+    if (rreply_transient(r)) {
+      transient = 1; /* this XADD did not happen; which did is asked after */
+    } else if (r->type == REDIS_REPLY_ERROR && !fatal) {
       char shown[200];
       guise_escape_text(r->str, r->len, shown, sizeof(shown));
       fprintf(stderr, "%s: XADD to %s refused: %s\n", ENQ_PROG, e->r.shown, shown);
@@ -198,30 +206,39 @@ static int send_chunk(enq *e, chunk *c, int from) {
     }
     freeReplyObject(r);
   }
-  return fatal ? -2 : 0;
+  return fatal ? -2 : transient ? -3 : 0;
 }
 
-/* Sends the whole chunk, across reconnections, each entry once. */
+/* Sends the whole chunk, across reconnections, each entry once: after a
+ * failure, the entries that did arrive are found (last_seq_in_stream) before
+ * anything is sent again. */
 static int flush_chunk(enq *e, chunk *c) {
   if (c->n == 0) return 0;
-  int from = 0;
+  int from = 0, check = 0;
   unsigned long long base = e->enqueued;
   for (;;) {
     if (e->r.c == NULL && rconn_reopen(&e->r, &no_stop, "the input waits") != 0) return -1;
+    if (check) {
+      /* Ours are the newest entries unless other writers added after them:
+       * look back over as many entries as the chunk has, and more. */
+      long long last = last_seq_in_stream(e, c->n * 4 + 64);
+      if (last == -1) continue; /* lost again: reconnect, ask again */
+      if (last == -2) {
+        usleep(100 * 1000);
+        continue;
+      }
+      from = 0;
+      while (from < c->n && (long long)c->seq[from] <= last) from++;
+      e->enqueued = base + (unsigned long long)from; /* replies lost with the connection */
+      check = 0;
+      if (from == c->n) break;
+    }
     if (wait_backlog(e) != 0) continue;
     int k = send_chunk(e, c, from);
     if (k == 0) break;
     if (k == -2) return -1;
-    /* Lost mid-chunk: which of its entries are in the stream? Ours are the
-     * newest of the stream unless other writers added after them: look back
-     * over as many entries as the chunk has, and more. */
-    if (rconn_reopen(&e->r, &no_stop, "the input waits") != 0) return -1;
-    long long last = last_seq_in_stream(e, c->n * 4 + 64);
-    if (last < 0) continue;
-    from = 0;
-    while (from < c->n && (long long)c->seq[from] <= last) from++;
-    e->enqueued = base + (unsigned long long)from; /* replies lost with the connection */
-    if (from == c->n) break;
+    if (k == -3) usleep(100 * 1000);
+    check = 1;
   }
   c->n = 0;
   c->used = 0;

@@ -1,7 +1,8 @@
 """Helpers of the Redis tests: a redis-server (Debian's) on a free loopback port
-with a temporary folder (AOF on, so that a kill -9 and a restart keep the
-streams), and a small RESP2 client (the tests read what guise wrote without
-trusting guise: no client library is needed for a few commands)."""
+with a temporary folder (AOF on, fsync always: a kill -9 and a restart keep
+every write Redis acknowledged, whatever the disk's speed), and a small RESP2
+client (the tests read what guise wrote without trusting guise: no client
+library is needed for a few commands)."""
 import os
 import socket
 import subprocess
@@ -26,7 +27,7 @@ class Redis:
 
     def start(self):
         args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.folder,
-                "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
+                "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
                 "--logfile", os.path.join(self.folder, "redis.log")] + self.extra
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.monotonic()
