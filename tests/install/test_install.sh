@@ -29,7 +29,8 @@ for f in bin/guise include/guise.h include/guise_capture.h "$libdir/libguise.so.
          "$libdir/libguise-capture.so.$v" "$libdir/libguise-capture.a" \
          "$libdir/pkgconfig/guise.pc" "$libdir/pkgconfig/guise-static.pc" "$libdir/pkgconfig/guise-capture.pc" \
          "$libdir/cmake/guise/guiseConfig.cmake" "$libdir/cmake/guise/guiseConfigVersion.cmake" \
-         share/man/man1/guise.1 share/man/man1/guise-batch.1 share/doc/guise/README.md share/doc/guise/CLI.md; do
+         share/man/man1/guise.1 share/man/man1/guise-batch.1 share/doc/guise/README.md share/doc/guise/CLI.md \
+         share/bash-completion/completions/guise share/zsh/vendor-completions/_guise; do
   check "installed $f" test -s "$p/$f"
 done
 check "libguise.so -> libguise.so.$major (dev symlink)" test "$(readlink "$L/libguise.so")" = "libguise.so.$major"
@@ -51,6 +52,7 @@ echo_pid=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
 url=https://127.0.0.1:$port/install-test
 check "installed guise --version runs" "$p/bin/guise" --version
+check "installed bash completion defines guise's" bash -c "source '$p/share/bash-completion/completions/guise' && complete -p guise"
 
 run_consumer() { # NAME BINARY [ENV...]
   local name=$1 bin=$2; shift 2

@@ -29,7 +29,8 @@ has() { # DEB PATTERN...: every pattern matches a path of dpkg-deb --contents
 }
 has "$rt" '^\./usr/bin/guise$' "^\./usr/lib/(.*/)?libguise\.so\.$v\$" '^\./usr/lib/(.*/)?libguise\.so\.0 ->' \
   "^\./usr/lib/(.*/)?libguise-capture\.so\.$v\$" '^\./usr/share/man/man1/guise\.1\.gz$' \
-  '^\./usr/share/man/man1/guise-batch\.1\.gz$' '^\./usr/share/doc/guise/README\.md$'
+  '^\./usr/share/man/man1/guise-batch\.1\.gz$' '^\./usr/share/doc/guise/README\.md$' \
+  '^\./usr/share/bash-completion/completions/guise$' '^\./usr/share/zsh/vendor-completions/_guise$'
 has "$dev" '^\./usr/include/guise\.h$' '^\./usr/include/guise_capture\.h$' '^\./usr/lib/(.*/)?libguise\.a$' \
   '^\./usr/lib/(.*/)?libguise\.so ->' '^\./usr/lib/(.*/)?pkgconfig/guise\.pc$' \
   '^\./usr/lib/(.*/)?pkgconfig/guise-static\.pc$' '^\./usr/lib/(.*/)?cmake/guise/guiseConfig\.cmake$'
