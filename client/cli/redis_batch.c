@@ -367,6 +367,144 @@ static void *writer_main(void *arg) {
   return NULL;
 }
 
+/* ---- politeness across the group ------------------------------------------------- */
+
+/* --per-host and --per-host-rate held in Redis for the whole group, asked by
+ * the engine before each attempt (guise_batch_options.admit) on the worker's
+ * loop thread: one round trip on a connection of that thread's own.
+ * KEYS[1] the host's slots (a sorted set: holder -> expiry, ms), KEYS[2] its
+ * token bucket (a hash: tokens, ts). ARGV: per_host (0: none), rate per s (0:
+ * none), the lease (ms), the holder. 0: start (a slot taken, a token spent);
+ * else the ms to wait. Slots expire after the lease, so a dead worker's come
+ * back; the bucket is as the engine's own (a burst of max(1, rate / 10)), on
+ * Redis' clock (TIME), shared by every worker. */
+static const char admit_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local per = tonumber(ARGV[1])\n"
+    "local rate = tonumber(ARGV[2])\n"
+    "local lease = tonumber(ARGV[3])\n"
+    "if per > 0 then\n"
+    "  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "  if redis.call('ZCARD', KEYS[1]) >= per then return 10 end\n"
+    "end\n"
+    "if rate > 0 then\n"
+    "  local burst = math.max(1, rate / 10)\n"
+    "  local b = redis.call('HMGET', KEYS[2], 'tokens', 'ts')\n"
+    "  local tokens = tonumber(b[1]) or 1\n"
+    "  local ts = tonumber(b[2]) or now\n"
+    "  if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate / 1000) end\n"
+    "  if tokens < 1 then\n"
+    "    redis.call('HSET', KEYS[2], 'tokens', tostring(tokens), 'ts', now)\n"
+    "    redis.call('PEXPIRE', KEYS[2], 3600000)\n"
+    "    return math.max(1, math.ceil((1 - tokens) * 1000 / rate))\n"
+    "  end\n"
+    "  redis.call('HSET', KEYS[2], 'tokens', tostring(tokens - 1), 'ts', now)\n"
+    "  redis.call('PEXPIRE', KEYS[2], 3600000)\n"
+    "end\n"
+    "if per > 0 then\n"
+    "  redis.call('ZADD', KEYS[1], now + lease, ARGV[4])\n"
+    "  redis.call('PEXPIRE', KEYS[1], lease + 1000)\n"
+    "end\n"
+    "return 0\n";
+
+typedef struct admission {
+  const char *url;       /* the jobs' address (each thread connects to it) */
+  const char *key;       /* the jobs stream's key: the prefix of ours */
+  size_t key_len;
+  const char *consumer;
+  char per_host[16], rate[32], lease[24];
+  atomic_ullong next_ticket;
+} admission;
+
+/* Each worker thread's connection; opened on first use, again after a
+ * failure (at most once a second: the loop must not spin on a dead Redis). */
+static _Thread_local rconn *t_admit_conn;
+static _Thread_local double t_admit_failed;
+
+static double now_s(void);
+
+/* Every thread's connection, closed and freed at the end of the run. */
+#define ADMIT_MAX_CONNS 1024
+static rconn *g_admit_conns[ADMIT_MAX_CONNS];
+static size_t g_admit_n;
+static pthread_mutex_t g_admit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static rconn *admit_conn(admission *ad) {
+  if (t_admit_conn && t_admit_conn->c) return t_admit_conn;
+  if (t_admit_failed && now_s() - t_admit_failed < 1) return NULL;
+  if (t_admit_conn == NULL) {
+    rconn *r = malloc(sizeof(rconn));
+    pthread_mutex_lock(&g_admit_lock);
+    int room = g_admit_n < ADMIT_MAX_CONNS;
+    if (r && room) g_admit_conns[g_admit_n++] = r;
+    pthread_mutex_unlock(&g_admit_lock);
+    if (r == NULL || !room) {
+      free(r);
+      t_admit_failed = now_s();
+      return NULL;
+    }
+    if (rconn_init(r, PROG, ad->url) != 0) { /* parsed before: cannot fail */
+      t_admit_failed = now_s();
+      return NULL;
+    }
+    t_admit_conn = r;
+  }
+  if (rconn_open(t_admit_conn) != 0) {
+    t_admit_failed = now_s();
+    return NULL;
+  }
+  t_admit_failed = 0;
+  return t_admit_conn;
+}
+
+/* "<jobs key>:host:<what>:<host>" */
+static size_t host_key(const admission *ad, const char *what, const char *host, char *out, size_t cap) {
+  int n = snprintf(out, cap, "%.*s:host:%s:%s", (int)ad->key_len, ad->key, what, host);
+  return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static unsigned admit_cb(void *arg, const char *host, unsigned long long *ticket) {
+  admission *ad = arg;
+  rconn *r = admit_conn(ad);
+  if (r == NULL) return 500; /* Redis away: no new starts; asked again */
+  char sem[REDIS_KEY_MAX + 300], bucket[REDIS_KEY_MAX + 300], holder[340];
+  unsigned long long t = atomic_fetch_add(&ad->next_ticket, 1) + 1;
+  snprintf(holder, sizeof(holder), "%s:%llu", ad->consumer, t);
+  rargs a = {0};
+  rargs_add(&a, "EVAL");
+  rargs_add(&a, admit_script);
+  rargs_add(&a, "2");
+  rargs_addn(&a, sem, host_key(ad, "slots", host, sem, sizeof(sem)));
+  rargs_addn(&a, bucket, host_key(ad, "rate", host, bucket, sizeof(bucket)));
+  rargs_add(&a, ad->per_host);
+  rargs_add(&a, ad->rate);
+  rargs_add(&a, ad->lease);
+  rargs_add(&a, holder);
+  redisReply *rep = rconn_cmd(r, a.n, a.v, a.len);
+  if (rep == NULL) return 500;
+  unsigned wait = rep->type == REDIS_REPLY_INTEGER ? (unsigned)(rep->integer < 0 ? 1 : rep->integer > 60000 ? 60000 : rep->integer)
+                                                   : 200; /* an error reply (LOADING...): later */
+  freeReplyObject(rep);
+  *ticket = t;
+  return wait;
+}
+
+static void release_cb(void *arg, const char *host, unsigned long long ticket) {
+  admission *ad = arg;
+  if (ad->per_host[0] == '0') return; /* no slots taken */
+  rconn *r = admit_conn(ad);
+  if (r == NULL) return; /* the slot expires with its lease */
+  char sem[REDIS_KEY_MAX + 300], holder[340];
+  snprintf(holder, sizeof(holder), "%s:%llu", ad->consumer, ticket);
+  rargs a = {0};
+  rargs_add(&a, "ZREM");
+  rargs_addn(&a, sem, host_key(ad, "slots", host, sem, sizeof(sem)));
+  rargs_add(&a, holder);
+  redisReply *rep = rconn_cmd(r, a.n, a.v, a.len);
+  if (rep) freeReplyObject(rep);
+}
+
 /* ---- signals ------------------------------------------------------------------------ */
 
 static void *signal_main(void *arg) {
@@ -787,6 +925,25 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   hmap_init(&S.jobs);
   hmap_init(&S.entries);
   o->on_record = on_record;
+  /* --per-host and --per-host-rate: for the whole group, in Redis (the
+   * engine's own limits stay: no process goes above them either). */
+  static admission ad;
+  if (o->per_host || o->per_host_rate > 0) {
+    ad.url = a->input;
+    ad.key = rd.key;
+    ad.key_len = rd.key_len;
+    ad.consumer = consumer;
+    snprintf(ad.per_host, sizeof(ad.per_host), "%u", o->per_host);
+    snprintf(ad.rate, sizeof(ad.rate), "%.6f", o->per_host_rate);
+    /* A slot is held at most one attempt's time (connect + --max-time) and 5 s:
+     * then a dead worker's slot is free again. */
+    unsigned long long lease = (unsigned long long)(o->max_time_ms ? o->max_time_ms : 60000) +
+                               (o->connect_timeout_ms ? o->connect_timeout_ms : 30000) + 5000;
+    snprintf(ad.lease, sizeof(ad.lease), "%llu", lease);
+    o->admit = admit_cb;
+    o->release = release_cb;
+    o->admit_arg = &ad;
+  }
   guise_batch *b;
   int e = guise_batch_new(o, &b);
   if (e) {
@@ -913,6 +1070,12 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   guise_batch_stats st;
   guise_batch_stats_get(b, &st);
   guise_batch_finish(b);
+  /* The workers are gone: their admission connections with them. */
+  for (size_t i = 0; i < g_admit_n; i++) {
+    rconn_close(g_admit_conns[i]);
+    free(g_admit_conns[i]);
+  }
+  g_admit_n = 0;
   if (show && live) fputs("\r\033[K", stderr);
   fprintf(stderr, "%s: %llu jobs run here (ok %llu, failed %llu), %llu records written, %llu already done "
                   "(acknowledged only)%s; %.2f s\n",

@@ -654,6 +654,18 @@ typedef struct guise_batch_options {
    * guise_batch_new with GUISE_E_USAGE_FILE. */
   int proxy_insecure;
   const char *proxy_cafile;
+  /* Admission shared with other processes (guise batch redis://: --per-host and
+   * --per-host-rate held for a whole group, docs/REDIS.md). When |admit| is set,
+   * a job whose local limits (per_host, per_host_rate, rate) let it start asks
+   * admit(|admit_arg|, HOST, &ticket) first, HOST its URL's authority lowercased
+   * ("example.test:443"): 0 starts the attempt, and release(|admit_arg|, HOST,
+   * ticket) is called once when that attempt ends; N > 0 asks again in N ms (the
+   * worker's queue waits behind that job, as for a local per-host rate). Called
+   * on the worker's loop thread, from each worker thread: it must be quick and
+   * thread-safe. NULL: no admission. */
+  unsigned (*admit)(void *arg, const char *host, unsigned long long *ticket);
+  void (*release)(void *arg, const char *host, unsigned long long ticket);
+  void *admit_arg;
 } guise_batch_options;
 
 typedef struct guise_batch guise_batch;

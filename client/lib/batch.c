@@ -73,6 +73,8 @@ typedef struct bjob {
   int http_version;
   unsigned attempts;
   /* the attempt in flight */
+  int admitted;                  /* guise_batch_options.admit said yes: release when it ends */
+  unsigned long long ticket;
   int status;
   double retry_after_s;          /* from a 429/503, -1 if none */
   sbuf headers_json;
@@ -356,11 +358,19 @@ static int on_body(void *ud, const unsigned char *p, size_t n) {
 
 static void start(worker *w, bjob *j);
 
+/* The admission of the attempt that ended (or did not start) goes back. */
+static void admit_release(guise_batch *b, bjob *j) {
+  if (!j->admitted) return;
+  j->admitted = 0;
+  if (b->o.release) b->o.release(b->o.admit_arg, j->sched.host->name, j->ticket);
+}
+
 static void on_complete(void *ud, int err, const guise_response_info *info) {
   bjob *j = ud;
   worker *w = j->w;
   guise_batch *b = w->b;
   atomic_fetch_sub(&b->in_flight, 1);
+  admit_release(b, j);
   bsched_done(&w->s, &j->sched);
   if (w->cancel || (w->stopping && err == GUISE_E_CANCELLED)) {
     interrupt(j);
@@ -418,6 +428,7 @@ static void start(worker *w, bjob *j) {
     if (j->body_path == NULL || safe_file_open(&j->body_file, j->body_path, b->body_mode,
                                                 SAFE_FILE_EXACT_MODE | SAFE_FILE_NO_FOLLOW) != 0) {
       char why[200];
+      admit_release(b, j);
       bsched_unstart(&w->s, &j->sched);
       snprintf(why, sizeof(why), "--body-dir: cannot create the body file: %s",
                j->body_path ? strerror(errno) : "no memory");
@@ -453,6 +464,7 @@ static void start(worker *w, bjob *j) {
   atomic_fetch_add(&b->in_flight, 1);
   int e = guise_client_request(w->client, &o, &cb, j);
   if (e) {
+    admit_release(b, j);
     bsched_unstart(&w->s, &j->sched);
     atomic_fetch_sub(&b->in_flight, 1);
     record_refused(w, j, e,
@@ -492,10 +504,25 @@ static void pump(worker *w) {
   for (;;) {
     uint64_t wait;
     bs_job *q = bsched_peek(&w->s, w->s.per_host_rate > 0 ? uv_hrtime() : 0, &wait);
+    if (q && b->o.admit) {
+      /* Local limits passed: the group's (guise_batch_options.admit). A refusal
+       * gives back the host token bsched_peek took. */
+      bjob *j = JOB(q);
+      unsigned long long ticket = 0;
+      unsigned aw = b->o.admit(b->o.admit_arg, q->host->name, &ticket);
+      if (aw) {
+        if (w->s.per_host_rate > 0) q->host->bucket.tokens += 1;
+        arm(w, aw);
+        break;
+      }
+      j->admitted = 1;
+      j->ticket = ticket;
+    }
     if (q && !(wait = global_take(b))) {
       start(w, JOB(q));
       continue;
     }
+    if (q) admit_release(b, JOB(q)); /* the global rate said wait: asked again then */
     if (wait) arm(w, wait);
     break;
   }
