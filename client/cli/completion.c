@@ -30,15 +30,16 @@ static void bash_words(unsigned command, int (*which)(const cli_option *), FILE 
 }
 
 static void bash_script(FILE *to) {
-  fputs("# bash completion for guise (made by `guise --completion bash` from its option table)\n"
-        "_guise() {\n"
-        "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-        "  local cmd=fetch\n"
-        "  case ${COMP_WORDS[1]} in\n"
-        "    batch) cmd=batch ;;\n"
-        "    enqueue|echo|fp|profile) return 0 ;;\n"
-        "  esac\n",
-        to);
+  fputs(
+      "# bash completion for guise (made by `guise --completion bash` from its option table)\n"
+      "_guise() {\n"
+      "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+      "  local cmd=fetch\n"
+      "  case ${COMP_WORDS[1]} in\n"
+      "    batch) cmd=batch ;;\n"
+      "    enqueue|echo|fp|profile) return 0 ;;\n"
+      "  esac\n",
+      to);
   static const struct {
     const char *name;
     unsigned id;
@@ -55,7 +56,8 @@ static void bash_script(FILE *to) {
   fprintf(to,
           "  local opts=${cmd}_opts files=${cmd}_files dirs=${cmd}_dirs\n"
           "  if [[ $prev == --profile ]]; then\n"
-          "    COMPREPLY=($(compgen -W \"$(guise profile list 2>/dev/null | cut -d' ' -f1) none\" -- \"$cur\")\n"
+          "    COMPREPLY=($(compgen -W \"$(guise profile list 2>/dev/null | cut -d' ' -f1) none\" "
+          "-- \"$cur\")\n"
           "               $(compgen -f -- \"$cur\"))\n"
           "  elif [[ ${!files} == *\" $prev \"* ]]; then\n"
           "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
@@ -89,9 +91,9 @@ static void zsh_specs(unsigned command, FILE *to) {
     if (!(o->commands & command)) continue;
     const char *text = o->help[which] ? o->help[which] : o->help[!which] ? o->help[!which] : "";
     const char *action = strcmp(o->name, "--profile") == 0 ? "_guise_profile"
-                         : takes_dir(o)                      ? "_files -/"
-                         : takes_file(o)                     ? "_files"
-                                                             : " ";
+                         : takes_dir(o)                    ? "_files -/"
+                         : takes_file(o)                   ? "_files"
+                                                           : " ";
     for (int form = 0; form < (o->letter ? 2 : 1); form++) {
       fputs("    '", to);
       if (form) fprintf(to, "-%c", o->letter);
@@ -110,38 +112,40 @@ static void zsh_specs(unsigned command, FILE *to) {
 }
 
 static void zsh_script(FILE *to) {
-  fputs("#compdef guise\n"
-        "# zsh completion for guise (made by `guise --completion zsh` from its option table)\n"
-        "_guise_profile() {\n"
-        "  local -a names\n"
-        "  names=(${${(f)\"$(guise profile list 2>/dev/null)\"}%% *} none)\n"
-        "  _alternative 'profiles:profile:compadd -a names' 'files:profile file:_files'\n"
-        "}\n"
-        "_guise() {\n"
-        "  local -a fetch_specs batch_specs\n"
-        "  fetch_specs=(\n",
-        to);
+  fputs(
+      "#compdef guise\n"
+      "# zsh completion for guise (made by `guise --completion zsh` from its option table)\n"
+      "_guise_profile() {\n"
+      "  local -a names\n"
+      "  names=(${${(f)\"$(guise profile list 2>/dev/null)\"}%% *} none)\n"
+      "  _alternative 'profiles:profile:compadd -a names' 'files:profile file:_files'\n"
+      "}\n"
+      "_guise() {\n"
+      "  local -a fetch_specs batch_specs\n"
+      "  fetch_specs=(\n",
+      to);
   zsh_specs(CLI_FETCH, to);
   fputs("  )\n  batch_specs=(\n", to);
   zsh_specs(CLI_BATCH, to);
-  fprintf(to,
-          "  )\n"
-          "  if (( CURRENT == 2 )) && [[ $words[2] != -* ]]; then\n"
-          "    _alternative 'commands:command:(%s)' 'urls:URL:_urls'\n"
-          "    return\n"
-          "  fi\n"
-          "  case $words[2] in\n"
-          "    batch) shift words; (( CURRENT-- )); _arguments -S $batch_specs '*:input:_files' ;;\n"
-          "    enqueue|echo|fp|profile) _files ;;\n"
-          "    *) _arguments -S $fetch_specs '*:URL:_urls' ;;\n"
-          "  esac\n"
-          "}\n"
-          "if [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n"
-          "  _guise \"$@\"\n"
-          "else\n"
-          "  compdef _guise guise\n"
-          "fi\n",
-          subcommands);
+  fprintf(
+      to,
+      "  )\n"
+      "  if (( CURRENT == 2 )) && [[ $words[2] != -* ]]; then\n"
+      "    _alternative 'commands:command:(%s)' 'urls:URL:_urls'\n"
+      "    return\n"
+      "  fi\n"
+      "  case $words[2] in\n"
+      "    batch) shift words; (( CURRENT-- )); _arguments -S $batch_specs '*:input:_files' ;;\n"
+      "    enqueue|echo|fp|profile) _files ;;\n"
+      "    *) _arguments -S $fetch_specs '*:URL:_urls' ;;\n"
+      "  esac\n"
+      "}\n"
+      "if [[ $zsh_eval_context[-1] == loadautofunc ]]; then\n"
+      "  _guise \"$@\"\n"
+      "else\n"
+      "  compdef _guise guise\n"
+      "fi\n",
+      subcommands);
 }
 
 int cli_completion(const char *shell, FILE *to) {

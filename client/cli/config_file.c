@@ -9,7 +9,9 @@
 #include "cli.h"
 #include "numopt.h"
 
-static int is_blank(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+static int is_blank(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 static int fail(char *why, size_t why_len, const char *text) {
   snprintf(why, why_len, "%s", text);
@@ -24,7 +26,8 @@ static int only_comment(CBS *rest) {
 }
 
 /* One line (without its '\n'): 1 an option, 0 nothing (blank or comment), -1. */
-static int parse_line(CBS *ln, cli_config_item *it, char *buf, size_t cap, char *why, size_t why_len) {
+static int parse_line(CBS *ln, cli_config_item *it, char *buf, size_t cap, char *why,
+                      size_t why_len) {
   while (CBS_len(ln) && is_blank(CBS_data(ln)[0])) CBS_skip(ln, 1);
   if (CBS_len(ln) == 0 || CBS_data(ln)[0] == '#') return 0;
   /* The name: up to white space, or (without dashes) '=' or ':'. */
@@ -67,13 +70,23 @@ static int parse_line(CBS *ln, cli_config_item *it, char *buf, size_t cap, char 
       if (!CBS_get_u8(ln, &c)) return fail(why, why_len, "the value's double quote is not closed");
       if (c == '"') break;
       if (c == '\\') {
-        if (!CBS_get_u8(ln, &c)) return fail(why, why_len, "the value ends with a backslash inside quotes");
+        if (!CBS_get_u8(ln, &c))
+          return fail(why, why_len, "the value ends with a backslash inside quotes");
         switch (c) {
-          case 't': c = '\t'; break;
-          case 'n': c = '\n'; break;
-          case 'r': c = '\r'; break;
-          case 'v': c = '\v'; break;
-          default: break; /* \\, \", and any other: the character itself */
+        case 't':
+          c = '\t';
+          break;
+        case 'n':
+          c = '\n';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 'v':
+          c = '\v';
+          break;
+        default:
+          break; /* \\, \", and any other: the character itself */
         }
       }
       buf[len++] = (char)c;
@@ -99,9 +112,11 @@ int cli_config_next(CBS *in, size_t *line, cli_config_item *it, char *buf, size_
     const uint8_t *nl = memchr(CBS_data(in), '\n', CBS_len(in));
     size_t n = nl ? (size_t)(nl - CBS_data(in)) : CBS_len(in);
     CBS ln;
-    if (!CBS_get_bytes(in, &ln, n) || (nl && !CBS_skip(in, 1))) return fail(why, why_len, "cannot read a line");
+    if (!CBS_get_bytes(in, &ln, n) || (nl && !CBS_skip(in, 1)))
+      return fail(why, why_len, "cannot read a line");
     ++*line;
-    if (memchr(CBS_data(&ln), '\0', CBS_len(&ln))) return fail(why, why_len, "a NUL byte (not a text file?)");
+    if (memchr(CBS_data(&ln), '\0', CBS_len(&ln)))
+      return fail(why, why_len, "a NUL byte (not a text file?)");
     int r = parse_line(&ln, it, buf, cap, why, why_len);
     if (r != 0) {
       it->line = *line;
@@ -134,18 +149,17 @@ int cli_config_read(const cli_command *cmd, cli_settings *s, const char *path) {
   char shown[300]; /* the file's name, escaped, for messages */
   guise_escape_text(path, strlen(path), shown, sizeof(shown));
   if (s->config_depth >= CLI_CONFIG_MAX_DEPTH) {
-    fprintf(stderr, "%s: -K %s: more than %d config files inside each other (a loop?)\n", prog, shown,
-            CLI_CONFIG_MAX_DEPTH);
+    fprintf(stderr, "%s: -K %s: more than %d config files inside each other (a loop?)\n", prog,
+            shown, CLI_CONFIG_MAX_DEPTH);
     return EXIT_USAGE;
   }
   uint8_t *data;
   size_t len;
   if (slurp(path, &data, &len)) {
     if (errno == EFBIG)
-      fprintf(stderr, "%s: -K %s: larger than %u bytes (a config file holds options)\n", prog, shown,
-              CLI_CONFIG_MAX_BYTES);
-    else
-      fprintf(stderr, "%s: -K %s: %s\n", prog, shown, strerror(errno));
+      fprintf(stderr, "%s: -K %s: larger than %u bytes (a config file holds options)\n", prog,
+              shown, CLI_CONFIG_MAX_BYTES);
+    else fprintf(stderr, "%s: -K %s: %s\n", prog, shown, strerror(errno));
     return EXIT_USAGE;
   }
   char *buf = malloc(len + 1);
@@ -180,7 +194,8 @@ int cli_config_read(const cli_command *cmd, cli_settings *s, const char *path) {
       fprintf(stderr, "%s: out of memory\n", where);
       rc = EXIT_USAGE;
     } else if (strcmp(it.name, "-") == 0 || strcmp(it.name, "--") == 0) {
-      fprintf(stderr, "%s: '%s' is not an option (a config file has no operands: url = URL)\n", where, it.name);
+      fprintf(stderr, "%s: '%s' is not an option (a config file has no operands: url = URL)\n",
+              where, it.name);
       rc = EXIT_USAGE;
     } else {
       rc = cli_apply(cmd, s, it.name, value, &used);
