@@ -151,6 +151,10 @@ try:
         ("-T FILE to a URL with no path", ["-T", f_txt, U]),
         ("-T FILE to a named URL", ["-T", odd, U + "/name.json"]),
         ("-X POST -T FILE", ["-X", "POST", "-T", f_txt, U + "/x"]),
+        ("-d '' (an empty body)", ["-d", "", U + "/e"]),
+        ("-F with an empty value and a name with a quote", ["-F", 'a"b=', U + "/form"]),
+        ("-F empty file part", ["-F", "e=@" + os.devnull, U + "/form"]),
+        ("-T an empty file", ["-T", os.devnull, U + "/null"]),
     ]
     for name, args in cases:
         crc, cerr, want = run(CURL, args)
