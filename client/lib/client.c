@@ -172,6 +172,10 @@ static void file_warning(void *arg, size_t line, const char *why) {
   glog_cookie(&w->cl->log, msg);
 }
 
+static void variant_incoherent(void *arg, const char *msg) {
+  GLOG(&((const guise_client *)arg)->log, GUISE_LOG_WARN, "%s", msg);
+}
+
 /* Reads a Netscape cookie file into the jar, at most 64 MiB. */
 static int load_cookies(guise_client *cl, const char *path) {
   if (path == NULL) return 0;
@@ -501,6 +505,9 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
         free(v);
         return e;
       }
+      /* A profile whose user-agent, client hints and shapes disagree still loads;
+       * the log says what disagrees (profiles/FORMAT.md, Coherence). */
+      profile_coherence(v->prof, variant_incoherent, cl);
       if (!profile_agrees(cl, &v->prof->tls)) {
         /* A browser's hello is fixed: curl's TLS options only where it agrees. */
         free(v->prof);

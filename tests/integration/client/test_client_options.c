@@ -105,7 +105,44 @@ static void test_log_callback(uv_loop_t *loop) {
   unlink(path);
 }
 
-int main(void) {
+/* A request with a profile whose shapes disagree (no user-agent) still runs, and the
+ * client's log gets the coherence warning once, naming the profile; a shipped,
+ * coherent profile gives none. To port 1 on loopback: refused, no server needed. */
+static void ended(void *ud, int err, const guise_response_info *info) {
+  (void)err;
+  (void)info;
+  *(int *)ud = 1;
+}
+
+static void expect_incoherence_logged(uv_loop_t *loop, const char *profile, int want_logs,
+                                      const char *want_words) {
+  guise_client_options o;
+  guise_client_options_init(&o);
+  heard h = {0};
+  o.log = on_log;
+  o.log_arg = &h;
+  guise_client *c = NULL;
+  check("coherence: client", guise_client_new((struct uv_loop_s *)loop, &o, &c) == 0, profile);
+  if (!c) return;
+  guise_request_options r;
+  guise_request_options_init(&r);
+  r.url = "http://127.0.0.1:1/";
+  r.profile = profile;
+  int done = 0;
+  guise_callbacks cb = {0};
+  cb.on_complete = ended;
+  check("coherence: request submitted", guise_client_request(c, &r, &cb, &done) == 0, profile);
+  while (!done && uv_run(loop, UV_RUN_ONCE)) {
+  }
+  guise_client_close(c);
+  uv_run(loop, UV_RUN_DEFAULT);
+  char what[300];
+  snprintf(what, sizeof(what), "coherence: %d warning(s) logged for %s", want_logs, profile);
+  check(what, h.logs == want_logs && (!want_words || strstr(h.log_msg, want_words) != NULL),
+        h.log_msg);
+}
+
+int main(int argc, char **argv) {
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0) return 2;
   guise_client_options o;
@@ -160,6 +197,12 @@ int main(void) {
   check("cap 0 writes nothing", none == 'x', "");
 
   test_log_callback(&loop);
+  if (argc > 1) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/profiles_incoherent/no-user-agent.json", argv[1]);
+    expect_incoherence_logged(&loop, path, 1, "user-agent");
+    expect_incoherence_logged(&loop, "chromium-156-linux", 0, NULL);
+  }
 
   uv_loop_close(&loop);
   return gt_done("test_client_options");
