@@ -127,19 +127,23 @@ def in_pty(args, cwd):
     master, slave = pty.openpty()
     p = subprocess.Popen([GUISE] + args, stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, cwd=cwd)
     os.close(slave)
-    term = b""
-    while True:
-        r, _, _ = select.select([master], [], [], 20)
+    term, out = b"", b""
+    fds = [master, p.stdout.fileno()]
+    while fds:
+        r, _, _ = select.select(fds, [], [], 20)
         if not r:
             break
-        try:
-            d = os.read(master, 65536)
-        except OSError:
-            break
-        if not d:
-            break
-        term += d
-    out = p.stdout.read()
+        for fd in r:
+            try:
+                d = os.read(fd, 65536)
+            except OSError:
+                d = b""
+            if not d:
+                fds.remove(fd)
+            elif fd == master:
+                term += d
+            else:
+                out += d
     p.wait(20)
     os.close(master)
     return p.returncode, out, term.decode("utf-8", "replace")
