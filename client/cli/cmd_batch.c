@@ -413,10 +413,6 @@ static int read_line(linereader *r, char *line, size_t max, size_t *len) {
 int cmd_batch(int argc, char **argv) {
   static const char *resolve[BATCH_MAX_RESOLVE];
   const char *input = NULL;
-  /* The Redis Streams mode's own options (redis_batch.c) leave argv first. */
-  redis_batch_args ra = {0};
-  int rr = redis_batch_take_options(&argc, argv, &ra);
-  if (rr != CLI_NEXT) return rr;
   cli_settings cl;
   cli_settings_init(&cl, &cli_batch_command);
   cl.resolve = resolve;
@@ -467,6 +463,9 @@ int cmd_batch(int argc, char **argv) {
   o.resolve = resolve;
   o.n_resolve = n_resolve;
   /* Jobs from a Redis stream: a worker of a consumer group (docs/REDIS.md). */
+  redis_batch_args ra = {.group = cl.redis_group, .consumer = cl.redis_consumer,
+                         .claim_idle_ms = cl.redis_claim_idle_ms, .follow = cl.redis_follow,
+                         .status = cl.redis_status};
   int redis_in = input && redis_url_is(input);
   if (!redis_in && (ra.status || ra.group || ra.consumer || ra.claim_idle_ms || ra.follow)) {
     fprintf(stderr, "guise batch: --status, --group, --consumer, --claim-idle and --follow are for jobs from "
@@ -474,6 +473,13 @@ int cmd_batch(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (redis_in) {
+    for (int k = 0; k < 2; k++) {
+      const char *name = k ? ra.consumer : ra.group;
+      if (name && (name[0] == '\0' || strlen(name) > 200)) {
+        fprintf(stderr, "guise batch: %s: expected a name of 1 to 200 bytes\n", k ? "--consumer" : "--group");
+        return EXIT_USAGE;
+      }
+    }
     ra.input = input;
     ra.output = output;
     ra.progress = cl.progress;

@@ -458,6 +458,18 @@ static const cli_option options[] = {
     {"--stats-json", 0, "FILE", B, STRING(stats_json), {NULL, "the final counters as JSON"}, CLI_G_BATCH},
     {"--progress", 0, "WHEN", B, CALL(set_progress),
      {NULL, "auto (default: live on a terminal, a line every 5 s\notherwise), always, never"}, CLI_G_BATCH},
+    /* guise batch redis://... (docs/REDIS.md) */
+    {"--group", 0, "NAME", B, STRING(redis_group),
+     {NULL, "jobs from redis://: the consumer group (default guise)"}, CLI_G_BATCH},
+    {"--consumer", 0, "NAME", B, STRING(redis_consumer),
+     {NULL, "jobs from redis://: this worker's name in the group\n(default: host name-pid)"}, CLI_G_BATCH},
+    {"--claim-idle", 0, "S", B, set_seconds, AT(redis_claim_idle_ms), 0, 0,
+     {NULL, "jobs from redis://: take over the jobs another worker\nleft pending S seconds (default 300)"},
+     CLI_G_BATCH},
+    {"--follow", 0, NULL, B, FLAG(redis_follow, 1),
+     {NULL, "jobs from redis://: wait for more when the stream is\ndrained (default: end)"}, CLI_G_BATCH},
+    {"--status", 0, NULL, B, FLAG(redis_status, 1),
+     {NULL, "with redis://...STREAM: print the group's totals, end"}, CLI_G_BATCH},
 };
 
 #pragma GCC diagnostic pop
@@ -548,7 +560,7 @@ static const char *const batch_order[] = {
     "--output", "--resume", "--workers", "--concurrency", "--per-host", "--rate", "--per-host-rate",
     "--retries", "--connections-per-host", "--streams", "--no-keepalive", "--coalesce-ms", "--location",
     "--max-redirs", "--cookies", "--include-headers", "--body", "--body-dir", "--stats-json", "--progress",
-    "--config", NULL};
+    "--group", "--consumer", "--claim-idle", "--follow", "--status", "--config", NULL};
 
 const cli_command cli_batch_command = {
     CLI_BATCH, "guise batch",

@@ -108,6 +108,10 @@ typedef struct cli_settings {
   guise_batch_options batch;
   int resume;
   const char *stats_json, *progress;
+  /* guise batch redis://... (redis_batch.c, docs/REDIS.md) */
+  const char *redis_group, *redis_consumer;
+  unsigned redis_claim_idle_ms;
+  int redis_follow, redis_status;
   int config_depth; /* the parser's own: -K files open, one inside the other */
 } cli_settings;
 

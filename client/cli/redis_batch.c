@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "numopt.h"
 #include "options.h"
 #include "redis_conn.h"
 /* The library's hash table, as cmd_batch.c uses it (linked from guise_core). */
@@ -529,63 +528,6 @@ static void *signal_main(void *arg) {
     pthread_mutex_unlock(&g_b_lock);
   }
   return NULL;
-}
-
-/* ---- options ------------------------------------------------------------------------ */
-
-int redis_batch_take_options(int *argc, char **argv, redis_batch_args *a) {
-  static const char *const names[] = {"--group", "--consumer", "--claim-idle", "--follow", "--status"};
-  int out = 1;
-  for (int i = 1; i < *argc; i++) {
-    const char *w = argv[i];
-    if (strcmp(w, "--") == 0) {
-      while (i < *argc) argv[out++] = argv[i++];
-      break;
-    }
-    int which = -1;
-    const char *v = NULL;
-    for (int k = 0; k < 5; k++) {
-      size_t nl = strlen(names[k]);
-      if (strncmp(w, names[k], nl) == 0 && (w[nl] == '\0' || (w[nl] == '=' && k < 3))) {
-        which = k;
-        if (w[nl] == '=') v = w + nl + 1;
-      }
-    }
-    if (which < 0) {
-      argv[out++] = argv[i];
-      continue;
-    }
-    if (which < 3 && v == NULL) {
-      if (i + 1 >= *argc) {
-        fprintf(stderr, "%s: %s needs a value\n", PROG, w);
-        return EXIT_USAGE;
-      }
-      v = argv[++i];
-    }
-    switch (which) {
-    case 0:
-    case 1:
-      if (v[0] == '\0' || strlen(v) > 200) {
-        fprintf(stderr, "%s: %s: expected a name of 1 to 200 bytes\n", PROG, names[which]);
-        return EXIT_USAGE;
-      }
-      if (which == 0) a->group = v;
-      else a->consumer = v;
-      break;
-    case 2:
-      if (cli_seconds_ms("--claim-idle", v, 86400, &a->claim_idle_ms) != 0) return EXIT_USAGE;
-      break;
-    case 3:
-      a->follow = 1;
-      break;
-    case 4:
-      a->status = 1;
-      break;
-    }
-  }
-  argv[out] = NULL;
-  *argc = out;
-  return CLI_NEXT;
 }
 
 /* ---- the reader --------------------------------------------------------------------- */

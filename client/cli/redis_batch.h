@@ -27,11 +27,6 @@ typedef struct redis_batch_args {
   const char *noproxy;
 } redis_batch_args;
 
-/* Pulls the Redis options (--group, --consumer, --claim-idle, --follow,
- * --status; "--name value" and "--name=value") out of argv, the rest left for
- * the option table. CLI_NEXT (-1) or an exit status after a message. */
-int redis_batch_take_options(int *argc, char **argv, redis_batch_args *a);
-
 /* Runs the worker until the stream is drained (or forever with --follow, or a
  * signal). |o| is the batch's options, on_record not set. The exit status. */
 int redis_batch_run(guise_batch_options *o, const redis_batch_args *a);
