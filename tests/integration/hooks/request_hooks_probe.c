@@ -6,8 +6,9 @@
  *
  * usage: request_hooks_probe [-p PROFILE] [-k KIND] [-V 1|2] [-e REFERER]
  *                            [-d BODY] [-c COOKIE_FILE] [-H 'Name: value']...
- *                            [-r host:port:addr]... [-L] [-X METHOD] [--fetch] URL
+ *                            [-r host:port:addr]... [-L] [-X METHOD] [-n N] [--fetch] URL
  *   --fetch  through guise_fetch (its own loop and client) instead of a client
+ *   -n N     N requests one after the other on the same client (its connections reused)
  *
  * Lines: {"ev":"sent","hop":N,"method":M,"url":U,"v":1|2,"h":[[name,value],...]}
  *        {"ev":"head","hop":N,"status":S,"v":1|2,"h":[...]}
@@ -77,10 +78,21 @@ static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
 
 static int on_body(void *ud, const unsigned char *p, size_t n) { return 0; }
 
+static guise_client *client;
+static guise_request_options opts;
+static int left; /* -n: requests still to make after this one */
+
+static void on_complete(void *ud, int err, const guise_response_info *info);
+static const guise_callbacks cbs = {on_headers, on_body, on_complete};
+
 static void on_complete(void *ud, int err, const guise_response_info *info) {
-  printf("{\"ev\":\"done\",\"err\":\"%s\",\"status\":%d,\"hops\":%zu}\n", guise_err_name(err), info->status,
-         info->n_redirects);
+  printf("{\"ev\":\"done\",\"err\":\"%s\",\"status\":%d,\"hops\":%zu,\"reused\":%d}\n", guise_err_name(err),
+         info->status, info->n_redirects, info->reused);
   fflush(stdout);
+  if (client && left > 0) {
+    left--;
+    if (guise_client_request(client, &opts, &cbs, &tag) != 0) left = 0;
+  }
 }
 
 int main(int argc, char **argv) {
@@ -102,6 +114,7 @@ int main(int argc, char **argv) {
     else if (i + 1 < argc && !strcmp(a, "-V")) o.http_version = atoi(argv[++i]);
     else if (i + 1 < argc && !strcmp(a, "-e")) o.referer = argv[++i];
     else if (i + 1 < argc && !strcmp(a, "-X")) o.method = argv[++i];
+    else if (i + 1 < argc && !strcmp(a, "-n")) left = atoi(argv[++i]) - 1;
     else if (i + 1 < argc && !strcmp(a, "-c")) cookie_file = argv[++i];
     else if (i + 1 < argc && !strcmp(a, "-r") && nr < MAX_H) resolve[nr++] = argv[++i];
     else if (i + 1 < argc && !strcmp(a, "-d")) {
@@ -129,10 +142,10 @@ int main(int argc, char **argv) {
   o.n_resolve = nr;
   o.on_request_sent = on_sent;
   o.on_response_head = on_head;
-  guise_callbacks cb = {on_headers, on_body, on_complete};
+  opts = o;
   int e;
   if (use_fetch) {
-    e = guise_fetch(&o, &cb, &tag);
+    e = guise_fetch(&o, &cbs, &tag);
   } else {
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -141,12 +154,11 @@ int main(int argc, char **argv) {
     co.cookies = cookie_file != NULL;
     co.cookie_file = cookie_file;
     co.profile = o.profile ? o.profile : "none";
-    guise_client *cl;
-    e = guise_client_new((struct uv_loop_s *)&loop, &co, &cl);
+    e = guise_client_new((struct uv_loop_s *)&loop, &co, &client);
     if (e == 0) {
-      e = guise_client_request(cl, &o, &cb, &tag);
+      e = guise_client_request(client, &opts, &cbs, &tag);
       uv_run(&loop, UV_RUN_DEFAULT);
-      guise_client_close(cl);
+      guise_client_close(client);
       uv_run(&loop, UV_RUN_DEFAULT);
     }
     uv_loop_close(&loop);

@@ -12,6 +12,8 @@ values), and what came back:
 - a redirect chain over HTTP/1.1 (307 to another origin, then 302): one report per hop
   with the hop's number, method and URL, each equal to what that hop's server received,
   and every hop's response head (on_headers sees the last one only);
+- a request sent again on a new connection (a stale keep-alive one closed without an
+  answer) is reported for each send;
 - guise_fetch hands the hooks the caller's user data.
 
     test_request_hooks.py PROBE
@@ -243,6 +245,55 @@ try:
               [(h["hop"], h["status"], pairs(h["h"])) for h in heads] ==
               [(0, 307, chain("/a")[1]), (1, 302, chain("/b")[1]), (2, 200, OK_FIELDS)]
               and [h["status"] for h in hdrs] == [200], evs)
+
+    # A request sent again: the server keeps the first connection alive after one answer,
+    # then closes it on the second request without a byte (a stale keep-alive
+    # connection): guise sends it again on a new connection, and on_request_sent reports
+    # both sends (hop 0 each), each equal to what that connection received.
+    stale = {"conns": [], "reqs": []}
+    ssrv = socket.socket()
+    ssrv.bind(("127.0.0.1", 0))
+    ssrv.listen(8)
+    sport = ssrv.getsockname()[1]
+
+    def stale_serve():
+        n = 0
+        while True:
+            try:
+                c, _ = ssrv.accept()
+            except OSError:
+                return
+            n += 1
+            c.settimeout(5)
+            buf = b""
+            try:
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        d = c.recv(4096)
+                        if not d:
+                            raise OSError("closed")
+                        buf += d
+                    head, _, buf = buf.partition(b"\r\n\r\n")
+                    lines = head.decode("latin-1").split("\r\n")
+                    stale["reqs"].append((n, [tuple(x.split(": ", 1)) for x in lines[1:]]))
+                    if n == 1 and len([r for r in stale["reqs"] if r[0] == 1]) == 2:
+                        c.close()  # the second request on the kept connection: no answer
+                        break
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    threading.Thread(target=stale_serve, daemon=True).start()
+    servers.append(type("S", (), {"close": lambda self: ssrv.close()})())
+    evs, err = probe("-p", "chromium-156-linux", "-V", "1", "-n", "2", f"http://127.0.0.1:{sport}/again")
+    sent, done = of(evs, "sent"), of(evs, "done")
+    check("a stale keep-alive connection: two requests done, the second sent twice (hop 0 each)",
+          [d["err"] for d in done] == ["OK", "OK"] and [x["hop"] for x in sent] == [0, 0, 0], (err, evs))
+    check("... each report equals what its connection received",
+          [pairs(x["h"]) for x in sent] == [r[1] for r in stale["reqs"]] and [r[0] for r in stale["reqs"]] == [1, 1, 2],
+          (sent, stale["reqs"]))
 
     # guise_fetch: its own client and loop; the hooks still get the caller's ud.
     path = "/fetch"
