@@ -86,7 +86,11 @@ int main(int argc, char **argv) {
     if (cli_usage_groups(strcmp(argv[2], "all") == 0 ? NULL : argv[2], stdout) == 0) return EXIT_OK;
     /* not a group: guise -h URL, guise URL's own --help */
   }
-  if (argc == 3 && strcmp(argv[1], "--completion") == 0) {
+  if (argc >= 2 && strcmp(argv[1], "--completion") == 0) {
+    if (argc != 3) {
+      fputs("guise: --completion needs one value: bash or zsh\n", stderr);
+      return EXIT_USAGE;
+    }
     int r = cli_completion(argv[2], stdout);
     if (r) fprintf(stderr, "guise: --completion %s: expected bash or zsh\n", argv[2]);
     return r ? EXIT_USAGE : EXIT_OK;

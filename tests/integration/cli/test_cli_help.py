@@ -58,6 +58,8 @@ rc, cats, _ = run("--help", "category")
 check("--help category lists the groups", rc == 0 and all(g in cats.split() for g in ("http", "tls", "batch")), cats)
 rc, _, err = run("--completion", "fish")
 check("--completion fish: exit 2, named", rc == 2 and err == "guise: --completion fish: expected bash or zsh\n", err)
+rc, _, err = run("--completion")
+check("--completion alone: exit 2, named", rc == 2 and err == "guise: --completion needs one value: bash or zsh\n", err)
 
 # bash: the script defines the completion, and `guise --pro<TAB>` offers both options.
 bash = shutil.which("bash")
