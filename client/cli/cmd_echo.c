@@ -17,12 +17,15 @@
 
 static const char usage[] =
     "usage: guise echo [--listen HOST:PORT] [--cert FILE --key FILE] [--log FILE]\n"
-    "                  [--max-connections N] [--idle-timeout MS] [--allow-remote]\n"
+    "                  [--max-connections N] [--idle-timeout MS] [--threads N]\n"
+    "                  [--allow-remote]\n"
     "\n"
     "Serves HTTPS (TLS 1.2/1.3, h2 and http/1.1; plaintext HTTP/1 and h2c too) on\n"
     "HOST:PORT (default 127.0.0.1:8443; port 0 picks a free one) and answers every\n"
     "request with a JSON document of what the client sent and every fingerprint.\n"
-    "Prints 'listening HOST:PORT' on standard output once ready. Stops on SIGINT/SIGTERM.\n";
+    "--threads N serves on N event loops (default: one per CPU; --log is written\n"
+    "by a thread of its own). Prints 'listening HOST:PORT' on standard output\n"
+    "once ready. Stops on SIGINT/SIGTERM.\n";
 
 static void on_listening(const char *addr, void *arg) {
   printf("listening %s\n", addr);
@@ -56,12 +59,14 @@ int cmd_echo(int argc, char **argv) {
   guise_echo_options o;
   guise_echo_options_init(&o);
   o.on_listening = on_listening;
+  o.threads = 0; /* one loop per CPU unless --threads says otherwise */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     int takes_value = strcmp(a, "--listen") == 0 || strcmp(a, "--cert") == 0 ||
                       strcmp(a, "--key") == 0 || strcmp(a, "--log") == 0 ||
-                      strcmp(a, "--max-connections") == 0 || strcmp(a, "--idle-timeout") == 0;
+                      strcmp(a, "--max-connections") == 0 || strcmp(a, "--idle-timeout") == 0 ||
+                      strcmp(a, "--threads") == 0;
     if (takes_value && v == NULL) {
       fprintf(stderr, "guise echo: %s needs a value\n", a);
       return EXIT_USAGE;
@@ -78,6 +83,10 @@ int cmd_echo(int argc, char **argv) {
       long long n = cli_number(a, v, 1, 86400000);
       if (n < 0) return EXIT_USAGE;
       o.idle_timeout_ms = (unsigned)n;
+    } else if (strcmp(a, "--threads") == 0) {
+      long long n = cli_number(a, v, 1, 256);
+      if (n < 0) return EXIT_USAGE;
+      o.threads = (unsigned)n;
     } else if (strcmp(a, "--allow-remote") == 0) {
       o.allow_remote = 1;
       continue;

@@ -880,6 +880,13 @@ typedef struct guise_echo_options {
    * ("127.0.0.1:8443"): by guise_echo_new() before it returns. May be NULL. */
   void (*on_listening)(const char *address, void *arg);
   void *arg;
+  /* Serving loops. 1 (the default): everything on the caller's loop and thread.
+   * N > 1: the caller's loop listens and serves too, and N - 1 threads of the
+   * handle's own, each with a loop, serve the connections handed to them (a new
+   * one goes to the loop with the fewest); the log is written by a thread of its
+   * own either way. 0: one loop per CPU (uv_available_parallelism). At most 256;
+   * more is GUISE_E_USAGE_INVALID_ARGUMENT. */
+  unsigned threads;
 } guise_echo_options;
 
 /* guise_echo_options_init sets every field of |opts| to its default. */
@@ -893,7 +900,8 @@ GUISE_EXTERN void guise_echo_options_init(guise_echo_options *opts);
  * fingerprint — and of what was negotiated. See docs/OBSERVER.md. It installs
  * no signal handler, changes no resource limit and keeps no process-wide state:
  * several may run in one process, a client on the same loop may talk to it.
- * One handle belongs to one loop and its thread.
+ * One handle belongs to one loop and its thread: its functions are called there
+ * (the threads it starts with |threads| > 1, and the --log writer, are its own).
  */
 typedef struct guise_echo guise_echo;
 

@@ -12,16 +12,21 @@
  * fingerprints library; it touches no signal, resource limit or other
  * process-wide state: that is the caller's (cmd_echo.c, echo_run.c).
  *
- * One loop, its thread. Per connection only small buffers are kept; the large
- * parse objects (ClientHello, HTTP/2 preface, HTTP/1 head) are one scratch copy
- * per server, used and finished within a read callback.
+ * The caller's loop listens and serves; with opts.threads > 1 it hands
+ * connections to worker threads, each with a loop of its own (struct shard). Per
+ * connection only small buffers are kept; the large parse objects (ClientHello,
+ * HTTP/2 preface, HTTP/1 head) are one scratch copy per loop, used and finished
+ * within a read callback. --log lines go to the writer thread (echo_log.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
 #include <openssl/err.h>
@@ -49,34 +54,69 @@
 #define ECHO_LOG_REQUESTS 32u
 /* Header fields kept per HTTP/2 request (nghttp2 bounds the header list size too). */
 #define ECHO_H2_MAX_FIELDS 256u
+/* One answer: the connection's reports (a ClientHello of at most 64 KiB, decoded and
+ * in hex, the HTTP/2 preface report) and one request's head, with room to spare. */
+#define ECHO_ANSWER_CAP (16u * 1024u * 1024u)
 /* libuv's read buffer and the TLS plaintext buffer: one TLS record's worth and more. */
 #define ECHO_READ_BUF (64u * 1024u)
 
 /* ---- types ------------------------------------------------------------------------- */
 
 typedef struct conn conn;
+typedef struct shard shard;
 
 typedef struct guise_echo server;
+
+/* A socket accepted by the listening loop for another loop. */
+typedef struct handoff {
+  int fd;
+  uint64_t id;
+} handoff;
+
+/* One serving loop: the caller's (shards[0], which also listens and accepts) or
+ * a worker thread's own. A connection lives on one loop from accept to close;
+ * the scratch a read callback uses (the parse objects, the read buffers) is per
+ * loop. Loops share only the server's options (read-only once started), the
+ * SSL_CTX (BoringSSL's is safe to share between threads), the connection count
+ * and the log writer. */
+struct shard {
+  server *srv;
+  uv_loop_t *loop;
+  gfp_clienthello *ch;
+  gfp_h2_preface *h2p;
+  gfp_h1_request *h1;
+  conn *conns; /* every open connection of this loop, for shutdown */
+  atomic_uint load; /* open connections, read by the acceptor to pick a loop */
+  /* Worker loops only. */
+  int worker;
+  int loop_ready, started; /* own loop initialised; thread running */
+  uv_loop_t own;
+  uv_thread_t thread;
+  uv_async_t wake; /* new sockets in |pending|, or stop */
+  uv_mutex_t mu;   /* guards pending, npending, cappending, stop */
+  handoff *pending;
+  unsigned npending, cappending;
+  int stop;
+  uint8_t readbuf[ECHO_READ_BUF];
+  uint8_t plainbuf[ECHO_READ_BUF];
+};
 
 struct guise_echo {
   uv_loop_t *loop;
   uv_tcp_t listener;
   SSL_CTX *ctx;
-  FILE *log;
+  echo_log *log;
   guise_echo_options opts;
-  gfp_clienthello *ch;
-  gfp_h2_preface *h2p;
-  gfp_h1_request *h1;
-  conn *conns; /* every open connection, for shutdown */
-  unsigned nconns;
-  uint64_t next_id;
+  shard **shards; /* nshards; shards[0] runs on the caller's loop */
+  unsigned nshards;
+  atomic_uint nconns; /* every loop's connections and sockets handed over */
+  uint64_t next_id;   /* the listening loop's */
+  unsigned next_shard;
   int stopping;      /* guise_echo_close was called */
   int listener_open; /* until the listener's close callback */
   void (*on_closed)(void *arg);
   void *closed_arg;
   char address[80]; /* as bound: "127.0.0.1:8443" */
-  uint8_t readbuf[ECHO_READ_BUF];
-  uint8_t plainbuf[ECHO_READ_BUF];
 };
 
 enum conn_mode { M_SNIFF, M_TLS_HANDSHAKE, M_APP, M_CLOSING };
@@ -90,7 +130,7 @@ typedef struct growbuf {
 struct conn {
   uv_tcp_t tcp;
   uv_timer_t timer;
-  server *srv;
+  shard *sh;
   conn *prev, *next;
   uint64_t id;
   char peer[64];
@@ -111,6 +151,8 @@ struct conn {
   unsigned nrequests;
   json_t *requests; /* for the log line */
   json_t *error;    /* what ended the connection abnormally */
+  growbuf mid;      /* the answer's "tls" and "http2" members, serialized once */
+  int mid_has_h2;
 };
 
 /* nghttp2 keeps one per request stream. */
@@ -184,7 +226,7 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t len) {
 /* ---- connection lifetime --------------------------------------------------------------- */
 
 static void write_log(conn *c) {
-  server *s = c->srv;
+  server *s = c->sh->srv;
   if (s->log == NULL) return;
   char when[32];
   time_t now = time(NULL);
@@ -201,31 +243,33 @@ static void write_log(conn *c) {
   char *line = json_dumps(rec, JSON_COMPACT);
   json_decref(rec);
   if (line == NULL) return;
-  fputs(line, s->log);
-  fputc('\n', s->log);
-  fflush(s->log);
+  echo_log_line(s->log, line, strlen(line));
   free(line);
 }
 
 static void server_maybe_free(server *s);
 
 static void conn_free(conn *c) {
-  server *s = c->srv;
+  shard *sh = c->sh;
+  server *s = sh->srv;
   if (c->prev) c->prev->next = c->next;
-  else s->conns = c->next;
+  else sh->conns = c->next;
   if (c->next) c->next->prev = c->prev;
-  s->nconns--;
+  atomic_fetch_sub(&sh->load, 1);
+  atomic_fetch_sub(&s->nconns, 1);
   SSL_free(c->ssl); /* frees both BIOs */
   nghttp2_session_del(c->h2);
   grow_free(&c->flight);
   grow_free(&c->h2cap);
   grow_free(&c->h1buf);
+  grow_free(&c->mid);
   json_decref(c->tls);
   json_decref(c->h2_report);
   json_decref(c->requests);
   json_decref(c->error);
   free(c);
-  if (s->stopping) server_maybe_free(s);
+  /* |stopping| belongs to the listening loop; a worker's loop ends by itself. */
+  if (!sh->worker && s->stopping) server_maybe_free(s);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -338,41 +382,92 @@ static void conn_send(conn *c, const uint8_t *p, size_t n) {
 
 /* ---- the answer ------------------------------------------------------------------------ */
 
-/* The document answered for one request; |request| is stolen. */
-static json_t *request_doc(conn *c, const char *http_version, json_t *request) {
-  json_t *doc = json_pack("{s:s, s:I, s:I, s:s}", "peer", c->peer, "connection", (json_int_t)c->id,
-                          "request_number", (json_int_t)c->nrequests, "http_version", http_version);
-  if (doc == NULL) {
-    json_decref(request);
-    return NULL;
+/* The answer is the JSON text jansson writes for the document {peer, connection,
+ * request_number, http_version, tls, http2, request|http1[, error]} with
+ * JSON_INDENT(2) | JSON_PRESERVE_ORDER, but assembled from pieces: the
+ * connection's TLS and HTTP/2 reports are the same for every request on it (and
+ * were 18 KB of the 18 KB answer to a browser profile), so they are serialized
+ * once per connection (c->mid) and copied after that. A value serialized at depth
+ * 0 becomes its depth-1 form by two more spaces after every newline: jansson
+ * indents each line by depth * 2 spaces and JSON strings never hold a raw
+ * newline. */
+
+static int sb_add(growbuf *b, const char *p, size_t n) {
+  return grow_append(b, (const uint8_t *)p, n, ECHO_ANSWER_CAP);
+}
+
+/* Appends |v| as the value of a top-level key of the answer. */
+static int sb_add_value(growbuf *b, json_t *v) {
+  char *t = json_dumps(v ? v : json_null(), JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+  if (t == NULL) return -1;
+  int r = 0;
+  const char *p = t;
+  for (const char *nl; r == 0 && (nl = strchr(p, '\n')) != NULL; p = nl + 1)
+    r = sb_add(b, p, (size_t)(nl - p)) || sb_add(b, "\n  ", 3);
+  if (r == 0) r = sb_add(b, p, strlen(p));
+  free(t);
+  return r;
+}
+
+static int sb_add_member(growbuf *b, const char *key, json_t *v) {
+  char k[32];
+  int n = snprintf(k, sizeof(k), ",\n  \"%s\": ", key);
+  return sb_add(b, k, (size_t)n) || sb_add_value(b, v);
+}
+
+/* c->mid: ",\n  \"tls\": ...,\n  \"http2\": ..." once the reports are final (the
+ * handshake is done before the first request; the HTTP/2 preface report is made
+ * before nghttp2 sees the first HEADERS, and is rebuilt here if it came later). */
+static int conn_mid(conn *c) {
+  int has_h2 = c->h2_report != NULL;
+  if (c->mid.len > 0 && c->mid_has_h2 == has_h2) return 0;
+  c->mid.len = 0;
+  if (sb_add_member(&c->mid, "tls", c->tls) != 0 ||
+      (has_h2 && sb_add_member(&c->mid, "http2", c->h2_report) != 0)) {
+    c->mid.len = 0;
+    return -1;
   }
-  json_object_set(doc, "tls", c->tls ? c->tls : json_null());
-  if (c->h2_report) json_object_set(doc, "http2", c->h2_report);
-  json_object_set_new(doc, c->proto == P_H2 ? "request" : "http1", request ? request : json_null());
+  c->mid_has_h2 = has_h2;
+  return 0;
+}
+
+/* Keeps |request| (a new reference) for the connection's log line. */
+static void keep_request(conn *c, json_t *request) {
   if (c->requests == NULL) c->requests = json_array();
   if (c->requests && json_array_size(c->requests) < ECHO_LOG_REQUESTS && request)
     json_array_append(c->requests, request);
-  return doc;
 }
 
-static char *dump_doc(json_t *doc, size_t *len) {
-  char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-  json_decref(doc);
-  if (s == NULL) {
+/* The answer to request number c->nrequests: |request| (borrowed; NULL is written
+ * as null) under "request" (HTTP/2) or "http1", then |error| (borrowed) when not
+ * NULL. Returns the text ending in a newline (malloc'd, *len bytes), or NULL. */
+static char *answer_text(conn *c, const char *http_version, json_t *request, json_t *error,
+                         size_t *len) {
+  growbuf b = {0};
+  char head[160];
+  /* c->peer is a numeric address formatted by format_addr: nothing to escape. */
+  int n = snprintf(head, sizeof(head),
+                   "{\n  \"peer\": \"%s\",\n  \"connection\": %llu,\n  \"request_number\": %u,\n"
+                   "  \"http_version\": \"%s\"",
+                   c->peer, (unsigned long long)c->id, c->nrequests, http_version);
+  if (n < 0 || (size_t)n >= sizeof(head) || conn_mid(c) != 0) {
     *len = 0;
     return NULL;
   }
-  size_t n = strlen(s);
-  char *t = realloc(s, n + 2);
-  if (t == NULL) {
-    free(s);
+  /* One allocation for the usual answer: the reports and a request head of a few KB. */
+  b.cap = c->mid.len + 4096;
+  b.p = malloc(b.cap);
+  if (b.p == NULL) b.cap = 0;
+  if (sb_add(&b, head, (size_t)n) != 0 ||
+      sb_add(&b, (const char *)c->mid.p, c->mid.len) != 0 ||
+      sb_add_member(&b, c->proto == P_H2 ? "request" : "http1", request) != 0 ||
+      (error && sb_add_member(&b, "error", error) != 0) || sb_add(&b, "\n}\n", 3) != 0) {
+    grow_free(&b);
     *len = 0;
     return NULL;
   }
-  t[n] = '\n';
-  t[n + 1] = '\0';
-  *len = n + 1;
-  return t;
+  *len = b.len;
+  return (char *)b.p;
 }
 
 /* ---- HTTP/2 ---------------------------------------------------------------------------- */
@@ -412,7 +507,9 @@ static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_s
     json_object_set_new(req, "stream", json_integer(stream_id));
     json_object_set(req, "headers", st->fields ? st->fields : json_array());
   }
-  st->body = dump_doc(request_doc(c, "h2", req), &st->body_len);
+  keep_request(c, req);
+  st->body = answer_text(c, "h2", req, NULL, &st->body_len);
+  json_decref(req);
   if (st->body == NULL)
     return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
   char clen[24];
@@ -499,7 +596,7 @@ static int h2_start(conn *c) {
 }
 
 static void h2_input(conn *c, const uint8_t *p, size_t n) {
-  server *s = c->srv;
+  shard *s = c->sh;
   if (!c->h2cap_done) {
     /* What the client sent, decoded independently of nghttp2's session: frame
      * order, SETTINGS order and the header block as sent. */
@@ -553,9 +650,8 @@ static int value_has_token(gfp_bytes v, const char *token) {
   return 0;
 }
 
-static void h1_answer(conn *c, int status, const char *reason, json_t *doc, int head) {
-  size_t blen;
-  char *body = dump_doc(doc, &blen);
+/* Sends an answer: |body| (blen bytes, NULL for "{}"), taken. */
+static void h1_answer(conn *c, int status, const char *reason, char *body, size_t blen, int head) {
   if (body == NULL) {
     body = strdup("{}\n");
     blen = body ? 3 : 0;
@@ -573,7 +669,7 @@ static void h1_answer(conn *c, int status, const char *reason, json_t *doc, int 
 /* Handles one complete request head in s->h1; returns the body length to skip,
  * or -1 when the connection must end after the answer. */
 static int64_t h1_request(conn *c) {
-  const gfp_h1_request *r = c->srv->h1;
+  const gfp_h1_request *r = c->sh->h1;
   uint64_t body = 0;
   int chunked = 0, bad_length = 0;
   c->close_after_write = r->version_major == 1 && r->version_minor == 0;
@@ -595,27 +691,32 @@ static int64_t h1_request(conn *c) {
     }
   }
   c->nrequests++;
-  json_t *doc = request_doc(c, c->ssl ? "http/1.1" : "http/1.1 (plaintext)", gfp_report_h1(r));
+  const char *version = c->ssl ? "http/1.1" : "http/1.1 (plaintext)";
+  json_t *req = gfp_report_h1(r);
+  keep_request(c, req);
+  size_t blen;
   if (bad_length || chunked) {
     /* The answer still shows the head; the body cannot be delimited safely. */
     c->close_after_write = 1;
-    if (doc)
-      json_object_set_new(
-          doc, "error",
-          gfp_report_error("http1", 0,
-                           chunked ? "chunked request bodies are not read by guise echo"
-                                   : "invalid Content-Length"));
-    h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", doc, 0);
+    json_t *e = gfp_report_error("http1", 0,
+                                 chunked ? "chunked request bodies are not read by guise echo"
+                                         : "invalid Content-Length");
+    char *text = answer_text(c, version, req, e, &blen);
+    json_decref(e);
+    json_decref(req);
+    h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", text, blen, 0);
     return -1;
   }
   /* RFC 9110 9.3.2: the head of a GET, no content. */
   int is_head = r->method.len == 4 && memcmp(r->method.data, "HEAD", 4) == 0;
-  h1_answer(c, 200, "OK", doc, is_head);
+  char *text = answer_text(c, version, req, NULL, &blen);
+  json_decref(req);
+  h1_answer(c, 200, "OK", text, blen, is_head);
   return c->close_after_write ? -1 : (int64_t)body;
 }
 
 static void h1_input(conn *c, const uint8_t *p, size_t n) {
-  server *s = c->srv;
+  shard *s = c->sh;
   for (;;) {
     if (c->mode == M_CLOSING || c->close_after_write) return;
     if (c->h1_body_left > 0 && n > 0) { /* request bodies are read and dropped */
@@ -645,7 +746,14 @@ static void h1_input(conn *c, const uint8_t *p, size_t n) {
     if (st == GFP_ERROR) {
       set_error(c, "http1", s->h1->err_offset, s->h1->err_reason);
       c->close_after_write = 1;
-      h1_answer(c, 400, "Bad Request", json_pack("{s:O}", "error", c->error), 0);
+      json_t *doc = json_pack("{s:O}", "error", c->error);
+      char *t = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+      json_decref(doc);
+      size_t tlen = t ? strlen(t) : 0;
+      char *body = t ? realloc(t, tlen + 2) : NULL;
+      if (body) memcpy(body + tlen, "\n", 2);
+      else free(t);
+      h1_answer(c, 400, "Bad Request", body, body ? tlen + 1 : 0, 0);
       return;
     }
     size_t head = s->h1->head_len;
@@ -670,7 +778,7 @@ static void app_input(conn *c, const uint8_t *p, size_t n) {
 /* ---- TLS ------------------------------------------------------------------------------- */
 
 static void tls_input(conn *c, const uint8_t *p, size_t n) {
-  server *s = c->srv;
+  shard *s = c->sh;
   if (BIO_write(c->rbio, p, (int)n) != (int)n) {
     conn_close(c);
     return;
@@ -718,7 +826,7 @@ static void tls_input(conn *c, const uint8_t *p, size_t n) {
 }
 
 static int tls_start(conn *c) {
-  c->ssl = SSL_new(c->srv->ctx);
+  c->ssl = SSL_new(c->sh->srv->ctx);
   c->rbio = BIO_new(BIO_s_mem());
   c->wbio = BIO_new(BIO_s_mem());
   if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
@@ -738,7 +846,7 @@ static int tls_start(conn *c) {
 /* ---- first flight ---------------------------------------------------------------------- */
 
 static void sniff_input(conn *c, const uint8_t *p, size_t n) {
-  server *s = c->srv;
+  shard *s = c->sh;
   if (grow_append(&c->flight, p, n, ECHO_FLIGHT_CAP) != 0) {
     set_error(c, "tls", c->flight.len, "first flight larger than the ClientHello limit");
     conn_close(c);
@@ -792,7 +900,7 @@ static void sniff_input(conn *c, const uint8_t *p, size_t n) {
 /* ---- libuv plumbing ---------------------------------------------------------------------- */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  server *s = ((conn *)h->data)->srv;
+  shard *s = ((conn *)h->data)->sh;
   /* One read is handled completely before the next alloc; the buffer is reused. */
   *buf = uv_buf_init((char *)s->readbuf, sizeof(s->readbuf));
 }
@@ -823,10 +931,118 @@ static void on_idle(uv_timer_t *t) {
 
 static void on_rejected_closed(uv_handle_t *h) { free(h); }
 
+/* A connection on |sh|'s loop, counted already (the acceptor counts it when it
+ * picks the loop); NULL when out of memory. */
+static conn *conn_new(shard *sh, uint64_t id) {
+  conn *c = calloc(1, sizeof(*c));
+  if (c == NULL) return NULL;
+  c->sh = sh;
+  c->id = id;
+  uv_tcp_init(sh->loop, &c->tcp);
+  uv_timer_init(sh->loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  c->next = sh->conns;
+  if (sh->conns) sh->conns->prev = c;
+  sh->conns = c;
+  return c;
+}
+
+/* The connection's socket is open: serve it. */
+static void conn_start(conn *c) {
+  const guise_echo_options *o = &c->sh->srv->opts;
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+    format_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
+  uv_tcp_nodelay(&c->tcp, 1);
+  uv_timer_start(&c->timer, on_idle, o->idle_timeout_ms, o->idle_timeout_ms);
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void uncount(shard *sh) {
+  atomic_fetch_sub(&sh->load, 1);
+  atomic_fetch_sub(&sh->srv->nconns, 1);
+}
+
+/* The loop with the fewest open connections, ties broken round-robin: the two
+ * connections of a browser-like client land on two loops. */
+static shard *pick_shard(server *s) {
+  unsigned n = s->nshards, start = s->next_shard++ % n, best = start;
+  unsigned bl = atomic_load_explicit(&s->shards[start]->load, memory_order_relaxed);
+  for (unsigned k = 1; k < n && bl > 0; k++) {
+    unsigned i = (start + k) % n;
+    unsigned l = atomic_load_explicit(&s->shards[i]->load, memory_order_relaxed);
+    if (l < bl) {
+      best = i;
+      bl = l;
+    }
+  }
+  return s->shards[best];
+}
+
+/* On a worker's loop: adopt the sockets the acceptor handed over, or, once asked
+ * to stop, close every connection and the wake handle (the loop then ends). */
+static void on_wake(uv_async_t *a) {
+  shard *sh = a->data;
+  uv_mutex_lock(&sh->mu);
+  handoff *list = sh->pending;
+  unsigned n = sh->npending;
+  int stop = sh->stop;
+  sh->pending = NULL;
+  sh->npending = sh->cappending = 0;
+  uv_mutex_unlock(&sh->mu);
+  for (unsigned i = 0; i < n; i++) {
+    conn *c = stop ? NULL : conn_new(sh, list[i].id);
+    if (c == NULL) {
+      close(list[i].fd);
+      uncount(sh);
+    } else if (uv_tcp_open(&c->tcp, list[i].fd) != 0) {
+      close(list[i].fd);
+      conn_close(c);
+    } else {
+      conn_start(c);
+    }
+  }
+  free(list);
+  if (stop && !uv_is_closing((uv_handle_t *)&sh->wake)) {
+    for (conn *c = sh->conns, *next; c; c = next) {
+      next = c->next;
+      conn_close(c);
+    }
+    uv_close((uv_handle_t *)&sh->wake, NULL);
+  }
+}
+
+static void worker_main(void *arg) {
+  shard *sh = arg;
+  uv_run(&sh->own, UV_RUN_DEFAULT);
+}
+
+/* Hands an accepted socket (a descriptor of its own, |fd|) to a worker's loop. */
+static void handoff_push(shard *sh, int fd, uint64_t id) {
+  uv_mutex_lock(&sh->mu);
+  if (sh->npending == sh->cappending) {
+    /* At most max_connections sockets are ever counted, so this stays bounded. */
+    unsigned ncap = sh->cappending ? sh->cappending * 2 : 16;
+    handoff *np = realloc(sh->pending, ncap * sizeof(*np));
+    if (np == NULL) {
+      uv_mutex_unlock(&sh->mu);
+      close(fd);
+      uncount(sh);
+      return;
+    }
+    sh->pending = np;
+    sh->cappending = ncap;
+  }
+  sh->pending[sh->npending++] = (handoff){fd, id};
+  uv_mutex_unlock(&sh->mu);
+  uv_async_send(&sh->wake);
+}
+
 static void on_connection(uv_stream_t *listener, int status) {
   server *s = listener->data;
   if (status < 0 || s->stopping) return;
-  if (s->nconns >= s->opts.max_connections) {
+  if (atomic_load(&s->nconns) >= s->opts.max_connections) {
     uv_tcp_t *t = malloc(sizeof(*t));
     if (t == NULL) return;
     uv_tcp_init(s->loop, t);
@@ -834,28 +1050,38 @@ static void on_connection(uv_stream_t *listener, int status) {
     uv_close((uv_handle_t *)t, on_rejected_closed);
     return;
   }
-  conn *c = calloc(1, sizeof(*c));
-  if (c == NULL) return;
-  c->srv = s;
-  c->id = ++s->next_id;
-  uv_tcp_init(s->loop, &c->tcp);
-  uv_timer_init(s->loop, &c->timer);
-  c->tcp.data = c->timer.data = c;
-  c->next = s->conns;
-  if (s->conns) s->conns->prev = c;
-  s->conns = c;
-  s->nconns++;
-  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-    conn_close(c);
+  shard *to = pick_shard(s);
+  uint64_t id = ++s->next_id;
+  atomic_fetch_add(&to->load, 1);
+  atomic_fetch_add(&s->nconns, 1);
+  if (!to->worker) {
+    conn *c = conn_new(to, id);
+    if (c == NULL) {
+      uncount(to);
+      return;
+    }
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+      conn_close(c);
+      return;
+    }
+    conn_start(c);
     return;
   }
-  struct sockaddr_storage ss;
-  int len = sizeof(ss);
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-    format_addr((struct sockaddr *)&ss, c->peer, sizeof(c->peer));
-  uv_tcp_nodelay(&c->tcp, 1);
-  uv_timer_start(&c->timer, on_idle, s->opts.idle_timeout_ms, s->opts.idle_timeout_ms);
-  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  /* Another loop's: accepted here, and a duplicate of the descriptor goes over
+   * (libuv has no way to detach one from a handle); this one is closed. */
+  uv_tcp_t *t = malloc(sizeof(*t));
+  if (t == NULL) {
+    uncount(to);
+    return;
+  }
+  uv_tcp_init(s->loop, t);
+  int fd = -1;
+  uv_os_fd_t raw;
+  if (uv_accept(listener, (uv_stream_t *)t) == 0 && uv_fileno((uv_handle_t *)t, &raw) == 0)
+    fd = fcntl(raw, F_DUPFD_CLOEXEC, 0);
+  uv_close((uv_handle_t *)t, on_rejected_closed);
+  if (fd < 0) uncount(to);
+  else handoff_push(to, fd, id);
 }
 
 /* ---- public entry -------------------------------------------------------------------------- */
@@ -866,6 +1092,75 @@ void guise_echo_options_init(guise_echo_options *o) {
   o->listen = "127.0.0.1:8443";
   o->max_connections = 4096;
   o->idle_timeout_ms = 10000;
+  o->threads = 1;
+}
+
+/* The most serving loops one observer runs: far more than the cores of any
+ * machine it is meant for; each costs a thread and 128 KiB of buffers. */
+#define ECHO_MAX_THREADS 256u
+
+static void shard_free(shard *sh) {
+  if (sh == NULL) return;
+  if (sh->worker) {
+    if (sh->loop_ready) {
+      /* A thread that ran has ended its loop (joined before this); one that never
+       * started still holds its wake handle. */
+      if (!uv_is_closing((uv_handle_t *)&sh->wake)) uv_close((uv_handle_t *)&sh->wake, NULL);
+      uv_run(&sh->own, UV_RUN_DEFAULT);
+      uv_loop_close(&sh->own);
+      uv_mutex_destroy(&sh->mu);
+    }
+    for (unsigned i = 0; i < sh->npending; i++) close(sh->pending[i].fd);
+    free(sh->pending);
+  }
+  gfp_ch_free(sh->ch);
+  gfp_h2_free(sh->h2p);
+  gfp_h1_free(sh->h1);
+  free(sh);
+}
+
+/* Loop |i| of |s|: 0 is the caller's, the others get a loop of their own (their
+ * threads start once the server listens). */
+static shard *shard_new(server *s, unsigned i) {
+  shard *sh = calloc(1, sizeof(*sh));
+  if (sh == NULL) return NULL;
+  sh->srv = s;
+  sh->ch = gfp_ch_new();
+  sh->h2p = gfp_h2_new();
+  sh->h1 = gfp_h1_new();
+  if (sh->ch == NULL || sh->h2p == NULL || sh->h1 == NULL) goto fail;
+  if (i == 0) {
+    sh->loop = s->loop;
+    return sh;
+  }
+  sh->worker = 1;
+  if (uv_loop_init(&sh->own) != 0) goto fail;
+  if (uv_mutex_init(&sh->mu) != 0) {
+    uv_loop_close(&sh->own);
+    goto fail;
+  }
+  if (uv_async_init(&sh->own, &sh->wake, on_wake) != 0) {
+    uv_mutex_destroy(&sh->mu);
+    uv_loop_close(&sh->own);
+    goto fail;
+  }
+  sh->wake.data = sh;
+  sh->loop = &sh->own;
+  sh->loop_ready = 1;
+  return sh;
+fail:
+  sh->worker = sh->worker && sh->loop_ready;
+  shard_free(sh);
+  return NULL;
+}
+
+/* Asks a running worker loop to close its connections and end. */
+static void shard_stop(shard *sh) {
+  if (!sh->started) return;
+  uv_mutex_lock(&sh->mu);
+  sh->stop = 1;
+  uv_mutex_unlock(&sh->mu);
+  uv_async_send(&sh->wake);
 }
 
 /* "HOST:PORT" or "[V6]:PORT" into a socket address. */
@@ -891,14 +1186,17 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss) {
 /* Frees the server once guise_echo_close was called and the listener and every
  * connection have run their close callbacks; then tells the caller. */
 static void server_maybe_free(server *s) {
-  if (!s->stopping || s->listener_open || s->conns != NULL) return;
+  if (!s->stopping || s->listener_open || s->shards[0]->conns != NULL) return;
   void (*cb)(void *) = s->on_closed;
   void *arg = s->closed_arg;
-  if (s->log) fclose(s->log);
+  /* The workers were asked to stop with the listener; closing their connections
+   * takes one turn of their loops, so this wait is short. */
+  for (unsigned i = 1; i < s->nshards; i++)
+    if (s->shards[i]->started) uv_thread_join(&s->shards[i]->thread);
+  echo_log_close(s->log); /* every loop has written its records */
   SSL_CTX_free(s->ctx);
-  gfp_ch_free(s->ch);
-  gfp_h2_free(s->h2p);
-  gfp_h1_free(s->h1);
+  for (unsigned i = 0; i < s->nshards; i++) shard_free(s->shards[i]);
+  free(s->shards);
   free(s);
   if (cb) cb(arg);
 }
@@ -939,6 +1237,10 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
   if (s->opts.listen == NULL) s->opts.listen = "127.0.0.1:8443";
   if (s->opts.max_connections == 0) s->opts.max_connections = 4096;
   if (s->opts.idle_timeout_ms == 0) s->opts.idle_timeout_ms = 10000;
+  if (s->opts.threads == 0) {
+    unsigned cpus = uv_available_parallelism();
+    s->opts.threads = cpus < ECHO_MAX_THREADS ? cpus : ECHO_MAX_THREADS;
+  }
 
   int rc = GUISE_E_NOMEM;
   struct sockaddr_storage ss;
@@ -957,12 +1259,22 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
     rc = GUISE_E_USAGE_INVALID_ARGUMENT;
     goto out_free;
   }
-  s->ch = gfp_ch_new();
-  s->h2p = gfp_h2_new();
-  s->h1 = gfp_h1_new();
-  if (s->ch == NULL || s->h2p == NULL || s->h1 == NULL) {
+  if (s->opts.threads > ECHO_MAX_THREADS) {
+    fail(err, errlen, "threads %u: at most %u", s->opts.threads, ECHO_MAX_THREADS);
+    rc = GUISE_E_USAGE_INVALID_ARGUMENT;
+    goto out_free;
+  }
+  s->shards = calloc(s->opts.threads, sizeof(*s->shards));
+  if (s->shards == NULL) {
     fail(err, errlen, "out of memory");
     goto out_free;
+  }
+  for (; s->nshards < s->opts.threads; s->nshards++) {
+    s->shards[s->nshards] = shard_new(s, s->nshards);
+    if (s->shards[s->nshards] == NULL) {
+      fail(err, errlen, "out of memory or no event loop for thread %u", s->nshards);
+      goto out_free;
+    }
   }
   char tls_err[512] = "";
   s->ctx = echo_tls_ctx_new(s->opts.cert_file, s->opts.key_file, tls_err, sizeof(tls_err));
@@ -972,9 +1284,9 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
     goto out_free;
   }
   if (s->opts.log_file) {
-    s->log = fopen(s->opts.log_file, "a");
+    s->log = echo_log_open(s->opts.log_file, tls_err, sizeof(tls_err));
     if (s->log == NULL) {
-      fail(err, errlen, "--log %s: %s", s->opts.log_file, strerror(errno));
+      fail(err, errlen, "%s", tls_err);
       rc = GUISE_E_USAGE_FILE;
       goto out_free;
     }
@@ -991,6 +1303,16 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
     return r == UV_EADDRINUSE || r == UV_EADDRNOTAVAIL ? GUISE_E_CONNECT_NO_PORTS : GUISE_E_IO;
   }
+  for (unsigned i = 1; i < s->nshards; i++) {
+    if (uv_thread_create(&s->shards[i]->thread, worker_main, s->shards[i]) != 0) {
+      fail(err, errlen, "cannot start serving thread %u of %u", i + 1, s->nshards);
+      for (unsigned k = 1; k < i; k++) shard_stop(s->shards[k]);
+      s->stopping = 1;
+      uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+      return GUISE_E_INTERNAL;
+    }
+    s->shards[i]->started = 1;
+  }
   struct sockaddr_storage bound;
   int len = sizeof(bound);
   if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
@@ -999,11 +1321,10 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
   if (s->opts.on_listening) s->opts.on_listening(s->address, s->opts.arg);
   return 0;
 out_free:
-  if (s->log) fclose(s->log);
+  echo_log_close(s->log);
   SSL_CTX_free(s->ctx);
-  gfp_ch_free(s->ch);
-  gfp_h2_free(s->h2p);
-  gfp_h1_free(s->h1);
+  for (unsigned i = 0; i < s->nshards; i++) shard_free(s->shards[i]);
+  free(s->shards);
   free(s);
   return rc;
 }
@@ -1016,7 +1337,8 @@ void guise_echo_close(guise_echo *s, void (*on_closed)(void *arg), void *arg) {
   s->on_closed = on_closed;
   s->closed_arg = arg;
   uv_close((uv_handle_t *)&s->listener, on_listener_closed);
-  for (conn *c = s->conns, *next; c; c = next) {
+  for (unsigned i = 1; i < s->nshards; i++) shard_stop(s->shards[i]);
+  for (conn *c = s->shards[0]->conns, *next; c; c = next) {
     next = c->next;
     conn_close(c);
   }
