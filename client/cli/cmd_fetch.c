@@ -58,7 +58,8 @@ typedef struct fetch_one {
   char path[4096];             /* that file's name */
   unsigned long long offset;   /* -C: the bytes already there */
   long start_pos;              /* the output's position when the attempt began, -1: not seekable */
-  unsigned long long written;  /* body bytes written by this attempt */
+  unsigned long long written;  /* body bytes written by this attempt (curl counts the body only: a
+                                * head alone, -i of an empty 503, is not cut back, as in curl) */
   /* retries */
   guise_request_options o;     /* the request, to send again */
   guise_header *headers;       /* its fields (ours: the command's and -C's Range) */
@@ -440,7 +441,7 @@ static void on_complete(void *ud, int err, const guise_response_info *info) {
     /* A file is cut back to where the attempt began (curl: "throwing away"
      * the bytes); what went to a pipe or a terminal stays there, as in curl. */
     if (rewind_output(one) != 0 && !f->silent) /* warnings: -s hides them, -S does not bring them back */
-      fprintf(stderr, "guise: warning: %llu bytes already written to the output stay there\n", one->written);
+      fprintf(stderr, "guise: warning: what this attempt wrote to the output stays there\n");
     unsigned long long wait = retry_wait_ms(one);
     /* Each failed attempt is said, as curl does (-sS too); the warning not with -s. */
     if ((err || one->fail) && f->show_errors) say_error(one, err, info);

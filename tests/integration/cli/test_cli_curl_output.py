@@ -94,7 +94,7 @@ class Handler(QuietHandler):
             if n == 1 and "slow" in p:
                 time.sleep(0.5)  # the other URL of -Z is written first
             if n == 1:
-                self.reply(503, b"busy\n", [("Retry-After", "1")])
+                self.reply(503, b"" if "empty" in p else b"busy\n", [("Retry-After", "1")])
             else:
                 self.reply(200, b"fine\n")
         else:
@@ -320,6 +320,10 @@ def main():
         g = both("--retry 2 -o FILE: 503 then 200", ["-s", "--retry", "2", "-o", "out", f"{u}/flaky-o"],
                  files=("out",))
         check("--retry -o: the file has the 200's body only", g[2]["out"] == b"fine\n", g[2])
+        g = both("--retry 2 -i -o FILE: an empty 503 then 200, the heads too", ["-s", "--retry", "2", "-i", "-o", "out",
+                                                                   f"{u}/flaky-i-empty"], files=("out",))
+        check("--retry -i -o: the empty 503's head stays (curl cuts back body bytes only), then the 200's",
+              (g[2]["out"] or b"").startswith(b"HTTP/1.1 503 ") and b"HTTP/1.1 200 OK\r\n" in g[2]["out"], g[2])
         d = tempfile.mkdtemp(prefix="curlcmp-z-")
         try:
             rc, out, err = run("guise", ["-s", "-Z", "--retry", "1", "-o", "out", f"{u}/flaky-z-slow", f"{u}/"], d)
