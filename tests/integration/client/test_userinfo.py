@@ -85,8 +85,10 @@ try:
     rc, out, err = guise("-v", "-w", "url=%{url} eff=%{url_effective}\\n", url)
     check("userinfo: the server gets Basic alice:s3cr@t", rc == 0 and last("/one") == [basic("alice", PASSWORD_PLAIN)],
           (rc, err, last("/one")))
+    # -v prints the request line and fields as curl does (no URL; the Authorization
+    # field as sent, like curl -v): no password in clear text anywhere.
     check("-v and -w show alice:*** and not the password",
-          f"alice:***@127.0.0.1:{A}/one" in err and f"url=http://alice:***@127.0.0.1:{A}/one" in out and
+          "> GET /one HTTP/1.1" in err and f"url=http://alice:***@127.0.0.1:{A}/one" in out and
           f"eff=http://alice:***@127.0.0.1:{A}/one" in out and clean(out + err), (out, err))
 
     # 2. A caller's Authorization wins.
