@@ -30,7 +30,9 @@ void bsched_init(bsched *s, unsigned cap, unsigned per_host, double per_host_rat
   hmap_init(&s->hosts);
   gq_init(&s->ready);
   gq_init(&s->delayed);
+  gq_init(&s->cold);
   s->cap = cap;
+  s->max_opening = BSCHED_MAX_OPENING;
   s->per_host = per_host;
   s->per_host_rate = per_host_rate;
 }
@@ -58,6 +60,8 @@ bs_host *bsched_host_add(bsched *s, const char *name, uint64_t hash, uint64_t no
   if (h == NULL) return NULL;
   memcpy(h->name, name, len + 1);
   h->in_flight = 0;
+  h->warm = 0;
+  h->opening = 0;
   gq_init(&h->parked);
   bs_bucket_init(&h->bucket, now_ns);
   if (hmap_insert(&s->hosts, &h->node, hash) != 0) {
@@ -93,15 +97,28 @@ int bsched_next_due(const bsched *s, uint64_t *due) {
   return 1;
 }
 
+/* |h|'s next job would make a new connection: the host is cold and no job of it
+ * is making one (the others go on that one, or queue in the pool for it). */
+static int needs_opening(const bs_host *h) { return !h->warm && !h->opening; }
+
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms) {
   *wait_ms = 0;
   gq *q;
-  while (s->in_flight < s->cap && (q = gq_first(&s->ready))) {
+  while (s->in_flight < s->cap) {
+    int room = !s->max_opening || s->opening < s->max_opening;
+    q = room ? gq_first(&s->cold) : NULL;
+    if (q == NULL && (q = gq_first(&s->ready)) == NULL) break;
     bs_job *j = gq_data(q, bs_job, link);
     bs_host *h = j->host;
     if (s->per_host && h->in_flight >= s->per_host) {
       gq_remove(q);
       gq_insert_tail(&h->parked, q);
+      continue;
+    }
+    if (!room && needs_opening(h)) {
+      /* from the ready queue (|cold| is not read without room): wait there */
+      gq_remove(q);
+      gq_insert_tail(&s->cold, q);
       continue;
     }
     uint64_t wait = bs_bucket_take(&h->bucket, s->per_host_rate, now_ns);
@@ -118,17 +135,29 @@ void bsched_start(bsched *s, bs_job *j) {
   gq_remove(&j->link);
   s->in_flight++;
   j->host->in_flight++;
+  j->opener = needs_opening(j->host);
+  if (j->opener) {
+    j->host->opening = 1;
+    s->opening++;
+  }
 }
 
-void bsched_unstart(bsched *s, bs_job *j) {
+/* |j| no longer in flight; 1 if it was its host's opener. */
+static int leave(bsched *s, bs_job *j) {
   s->in_flight--;
   j->host->in_flight--;
+  if (!j->opener) return 0;
+  j->opener = 0;
+  j->host->opening = 0;
+  s->opening--;
+  return 1;
 }
+
+void bsched_unstart(bsched *s, bs_job *j) { leave(s, j); }
 
 void bsched_done(bsched *s, bs_job *j) {
   bs_host *h = j->host;
-  s->in_flight--;
-  h->in_flight--;
+  if (leave(s, j)) h->warm = 1;
   gq *q = gq_first(&h->parked);
   if (q) { /* the next of this host goes first */
     gq_remove(q);
@@ -147,6 +176,7 @@ static void drain_queue(gq *head, void (*fn)(bs_job *, void *), void *arg) {
 
 void bsched_drain(bsched *s, void (*fn)(bs_job *j, void *arg), void *arg) {
   drain_queue(&s->delayed, fn, arg);
+  drain_queue(&s->cold, fn, arg);
   drain_queue(&s->ready, fn, arg);
   for (size_t i = 0; i < s->hosts.n_buckets; i++)
     for (hmap_node *n = s->hosts.buckets[i]; n; n = n->next) drain_queue(&gq_data(n, bs_host, node)->parked, fn, arg);

@@ -8,7 +8,16 @@
  *
  * Called by batch.c, on a worker's loop thread: jobs embed a bs_job; the worker
  * asks bsched_peek for the next job that may start, starts it, and tells the
- * scheduler when it ends. Token buckets are also used by batch.c for the global
+ * scheduler when it ends.
+ *
+ * New connections are admitted at a bounded number per worker (|max_opening|):
+ * the first job of a host not yet reached (a "cold" host) will make the
+ * connection and its TLS handshake, and only so many such jobs are in flight at
+ * once; the other cold hosts' jobs wait in |cold|, in order, while jobs of hosts
+ * already reached go past them. A crawl over many hosts otherwise starts a
+ * burst of handshakes as large as the concurrency on one loop, and every one of
+ * them, and every request sharing the loop, waits for the whole burst
+ * (docs/BENCHMARKS.md, "Many hosts"). Token buckets are also used by batch.c for the global
  * rate (under the batch's lock).
  *
  *   push ──> ready ──peek──> [worker cap] ─> [host in-flight cap: else parked]
@@ -40,6 +49,8 @@ uint64_t bs_bucket_take(bs_bucket *k, double rate, uint64_t now_ns);
 typedef struct bs_host {
   hmap_node node;
   unsigned in_flight;
+  unsigned char warm;    /* a job of the host has ended: its connection is made */
+  unsigned char opening; /* its first job (the one making the connection) is in flight */
   gq parked;        /* bs_job.link: waiting for the in-flight cap */
   bs_bucket bucket; /* per_host_rate */
   char name[];
@@ -52,13 +63,23 @@ typedef struct bs_job {
   gq link;
   bs_host *host;
   uint64_t not_before; /* delayed: the worker loop's clock, ms */
+  int opener;          /* in flight as its cold host's first job */
 } bs_job;
+
+/* New connections (cold hosts' first jobs) in flight per worker. Measured on
+ * 20,000 requests over 1,000 hosts (tools/bench/many_hosts): a handshake costs
+ * the client about 0.3 ms of CPU and the server about as much, so a few in
+ * flight keep both busy; a burst as large as the concurrency only lengthens
+ * every one of them. */
+#define BSCHED_MAX_OPENING 8
 
 typedef struct bsched {
   hmap hosts;
   gq ready;         /* in order; retries and unparked jobs at the front */
   gq delayed;       /* sorted by not_before */
+  gq cold;          /* cold hosts' jobs waiting for |max_opening|, in order */
   unsigned in_flight, cap;
+  unsigned opening, max_opening; /* cold hosts' first jobs in flight; 0: no limit */
   unsigned per_host;     /* 0: no in-flight limit per host */
   double per_host_rate;  /* 0: none */
 } bsched;
@@ -85,8 +106,10 @@ int bsched_next_due(const bsched *s, uint64_t *due);
 
 /* The job at the front of the ready queue if it may start now: the worker has
  * room, its host is under its in-flight cap (jobs of a full host are parked on
- * the way) and its host's bucket gave a token at |now_ns| (read only with a
- * per-host rate). NULL otherwise, with |*wait_ms| the milliseconds until a token
+ * the way), a new connection is within |max_opening| (jobs of a cold host
+ * without one go to |cold| on the way; the first of |cold| comes before the
+ * ready queue while there is room) and its host's bucket gave a token at
+ * |now_ns| (read only with a per-host rate). NULL otherwise, with |*wait_ms| the milliseconds until a token
  * (0: nothing ready, or no room). The job stays queued until bsched_start. */
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms);
 /* |j| (from bsched_peek) leaves the ready queue and counts as in flight. */
@@ -94,10 +117,11 @@ void bsched_start(bsched *s, bs_job *j);
 /* A start that failed at once: no longer in flight (the parked stay parked). */
 void bsched_unstart(bsched *s, bs_job *j);
 /* |j| ended: no longer in flight; the first job parked on its host goes to
- * the front of the ready queue. */
+ * the front of the ready queue. A host's first job ending makes it warm (its
+ * connection made, or failed: a retry of it is not counted again). */
 void bsched_done(bsched *s, bs_job *j);
 
-/* Every job not in flight (delayed, ready, parked), taken out and handed to
+/* Every job not in flight (delayed, ready, cold, parked), taken out and handed to
  * |fn|, which may free it (and must not call the scheduler). */
 void bsched_drain(bsched *s, void (*fn)(bs_job *j, void *arg), void *arg);
 

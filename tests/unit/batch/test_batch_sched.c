@@ -195,6 +195,64 @@ static void test_delayed(void) {
   bsched_free(&s);
 }
 
+/* New connections bounded per worker: a cold host's first job counts until it
+ * ends, the cold hosts past the bound wait in order while jobs of warm hosts, and
+ * of a host whose connection is being made, go past them. */
+static void test_opening(void) {
+  bsched s;
+  bsched_init(&s, 100, 0, 0);
+  CHECK(s.max_opening == BSCHED_MAX_OPENING && s.max_opening > 0);
+  s.max_opening = 2;
+  bs_host *a = host(&s, "a", 0), *b = host(&s, "b", 0), *c = host(&s, "c", 0), *d = host(&s, "d", 0);
+  job j[8];
+  bs_host *hs[8] = {a, b, c, a, d, a, c, b};
+  for (int i = 0; i < 8; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    j[i].s.host = hs[i];
+  }
+  for (int i = 0; i < 5; i++) bsched_push(&s, &j[i].s);
+  uint64_t wait = 99;
+  CHECK(start_one(&s, 0, &wait) == 0); /* a: opens */
+  CHECK(start_one(&s, 0, &wait) == 1); /* b: opens, the bound reached */
+  /* 2 (c) waits; 3 (a, its connection being made) goes past; 4 (d) waits */
+  CHECK(start_one(&s, 0, &wait) == 3);
+  CHECK(start_one(&s, 0, &wait) == -1 && wait == 0);
+  CHECK(s.opening == 2 && s.in_flight == 3 && gq_empty(&s.ready));
+  /* 0 ends: a is warm, and c, the first waiting, opens */
+  bsched_done(&s, &j[0].s);
+  CHECK(a->warm && !b->warm && s.opening == 1);
+  CHECK(start_one(&s, 0, &wait) == 2);
+  CHECK(start_one(&s, 0, &wait) == -1 && s.opening == 2);
+  /* a warm host's job starts while the bound is reached */
+  bsched_push(&s, &j[5].s);
+  CHECK(start_one(&s, 0, &wait) == 5);
+  /* a start that failed at once gives its place back, and the host stays cold */
+  bsched_unstart(&s, &j[2].s);
+  CHECK(s.opening == 1 && !c->warm && !c->opening);
+  CHECK(start_one(&s, 0, &wait) == 4); /* d opens */
+  CHECK(s.opening == 2);
+  bsched_done(&s, &j[1].s); /* b warm */
+  bsched_push(&s, &j[6].s); /* c, still cold */
+  bsched_push(&s, &j[7].s); /* b */
+  CHECK(start_one(&s, 0, &wait) == 6 && j[6].s.opener);
+  CHECK(start_one(&s, 0, &wait) == 7 && !j[7].s.opener);
+  CHECK(s.opening == 2 && s.in_flight == 5);
+  /* no bound */
+  s.max_opening = 0;
+  bs_host *e = host(&s, "e", 0), *f = host(&s, "f", 0);
+  job k[2];
+  k[0].s.host = e;
+  k[1].s.host = f;
+  for (int i = 0; i < 2; i++) {
+    k[i].n = 10 + i;
+    gq_init(&k[i].s.link);
+    bsched_push(&s, &k[i].s);
+  }
+  CHECK(start_one(&s, 0, &wait) == 10 && start_one(&s, 0, &wait) == 11 && s.opening == 4);
+  bsched_free(&s);
+}
+
 static void count_drained(bs_job *q, void *arg) {
   int *seen = arg;
   CHECK(!gq_linked(&q->link));
@@ -219,10 +277,20 @@ static void test_drain(void) {
   CHECK(start_one(&s, 0, &wait) == -1); /* 2 and 3 parked */
   bsched_push(&s, &j[4].s);
   bsched_delay(&s, &j[5].s, 50);
-  int seen[6] = {0};
+  /* one waiting for a new connection's turn */
+  bs_host *c = host(&s, "c", 0);
+  job jc = {.n = 6};
+  gq_init(&jc.s.link);
+  jc.s.host = c;
+  bsched_push(&s, &jc.s);
+  s.max_opening = 2;
+  CHECK(start_one(&s, 0, &wait) == -1 && !gq_empty(&s.cold));
+  int seen[7] = {0};
   bsched_drain(&s, count_drained, seen);
-  CHECK(seen[0] == 0 && seen[1] == 0 && seen[2] == 1 && seen[3] == 1 && seen[4] == 1 && seen[5] == 1);
-  CHECK(gq_empty(&s.ready) && gq_empty(&s.delayed) && gq_empty(&a->parked) && gq_empty(&b->parked));
+  CHECK(seen[0] == 0 && seen[1] == 0 && seen[2] == 1 && seen[3] == 1 && seen[4] == 1 && seen[5] == 1 &&
+        seen[6] == 1);
+  CHECK(gq_empty(&s.ready) && gq_empty(&s.delayed) && gq_empty(&s.cold) && gq_empty(&a->parked) &&
+        gq_empty(&b->parked));
   CHECK(s.in_flight == 2);
   bsched_free(&s);
 }
@@ -233,6 +301,7 @@ int main(void) {
   test_caps();
   test_host_rate();
   test_delayed();
+  test_opening();
   test_drain();
   return gt_done("test_batch_sched");
 }
