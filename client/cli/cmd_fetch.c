@@ -849,6 +849,7 @@ int cmd_fetch(int argc, char **argv) {
   co.cookie_file = st.cookie_file;
   co.cookies = st.cookies;
   const char *output = st.output, *cookie_jar_out = st.cookie_jar, *noproxy = st.noproxy;
+  if (output && strcmp(output, "-") == 0) output = NULL; /* -o -: standard output, as curl */
   const guise_header *headers = st.headers;
   size_t n_headers = st.n_headers;
   const char **resolve_list = st.resolve;

@@ -186,6 +186,8 @@ def main():
         both("--max-filesize 100 of a 5000-byte body", ["-s", "--max-filesize", "100", f"{u}/big"])
         both("too many redirects", ["-s", "-L", "--max-redirs", "2", f"{u}/redir"])
         both("--interface that does not exist", ["-s", "--interface", "nosuchif0", f"{u}/"])
+        # -o - is standard output (it made a file named "-").
+        both("-o - writes the body to stdout", ["-s", "-o", "-", f"{u}/big"])
         both("%{exitcode} of -f", ["-s", "-f", "-w", "%{exitcode} %{http_code}", f"{u}/404"])
         both("%{exitcode} of a body cut short", ["-s", "-o", "/dev/null", "-w", "%{exitcode}", f"{u}/trunc"])
         # -s and -S.
