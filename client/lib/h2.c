@@ -5,6 +5,8 @@
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
 
@@ -84,6 +86,13 @@ struct h2_conn {
   unsigned empty_data;    /* empty DATA frames in a row, any stream */
   const char *why;        /* the reason of a connection error of ours */
   const char *closing_why; /* during an on_close: h2_close_reason() */
+  /* nghttp2's outbound frame buffer (one chunk of NGHTTP2_FRAMEBUF_CHUNKLEN),
+   * the first allocation of that size made while the session is created: in
+   * pages of its own, so that only the pages a frame writes are resident and
+   * h2_idle_release() can give them back. */
+  int creating;
+  uint8_t *fb;
+  size_t fb_map;  /* its mapping's length (whole pages) */
 };
 
 /* ---- Shape ----------------------------------------------------------------------- */
@@ -173,11 +182,26 @@ typedef union mem_hdr {
   size_t size;
 } mem_hdr;
 
+/* nghttp2 1.x: a frame buffer chunk is a 9-byte frame header, a pad length
+ * byte and the largest payload (NGHTTP2_FRAMEBUF_CHUNKLEN, lib/nghttp2_session.h). */
+#define FRAMEBUF_CHUNKLEN (9 + 1 + 16384)
+
 static void *cmalloc(size_t size, void *ud) {
   h2_conn *c = ud;
   if (size > c->lim.max_memory - c->mem_used || size > SIZE_MAX - sizeof(mem_hdr)) {
     c->nomem = 1;
     return NULL;
+  }
+  if (c->creating && c->fb == NULL && size == FRAMEBUF_CHUNKLEN) {
+    long page = sysconf(_SC_PAGESIZE);
+    size_t map = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+    void *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      c->fb = m;
+      c->fb_map = map;
+      c->mem_used += size;
+      return m;
+    } /* else from the heap like the rest */
   }
   mem_hdr *h = malloc(sizeof(*h) + size);
   if (h == NULL) {
@@ -192,6 +216,12 @@ static void *cmalloc(size_t size, void *ud) {
 static void cfree(void *p, void *ud) {
   h2_conn *c = ud;
   if (p == NULL) return;
+  if (p == c->fb) {
+    munmap(c->fb, c->fb_map);
+    c->fb = NULL;
+    c->mem_used -= FRAMEBUF_CHUNKLEN;
+    return;
+  }
   mem_hdr *h = (mem_hdr *)p - 1;
   c->mem_used -= h->size;
   free(h);
@@ -210,6 +240,18 @@ static void *crealloc(void *p, size_t size, void *ud) {
   if (size == 0) {
     cfree(p, ud);
     return NULL;
+  }
+  if (p == c->fb) {
+    /* Not done by nghttp2 (a chunk keeps its length); kept correct anyway. */
+    if (size <= c->fb_map) {
+      c->mem_used = c->mem_used - FRAMEBUF_CHUNKLEN + size;
+      return p;
+    }
+    void *n = cmalloc(size, ud);
+    if (n == NULL) return NULL;
+    memcpy(n, p, c->fb_map);
+    cfree(p, ud);
+    return n;
   }
   mem_hdr *h = (mem_hdr *)p - 1;
   size_t old = h->size;
@@ -688,7 +730,10 @@ int h2_conn_new(h2_conn **out, const h2_shape *shape, const h2_limits *limits,
    * frames leave before the stream-opening HEADERS: SETTINGS ACK, then HEADERS. */
   if (shape->wait_for_server_settings) nghttp2_option_set_peer_max_concurrent_streams(opt, 0);
   nghttp2_mem mem = {c, cmalloc, cfree, ccalloc, crealloc};
-  if (nghttp2_session_client_new3(&c->ng, cbs, c, opt, &mem) != 0) goto done;
+  c->creating = 1;
+  int made = nghttp2_session_client_new3(&c->ng, cbs, c, opt, &mem);
+  c->creating = 0;
+  if (made != 0) goto done;
   if (submit_preface(c) != 0) {
     rv = c->nomem ? GUISE_E_NOMEM : GUISE_E_USAGE_INVALID_ARGUMENT;
     goto done;
@@ -1017,6 +1062,26 @@ int h2_takes_requests(const h2_conn *c) {
 }
 
 size_t h2_memory_used(const h2_conn *c) { return c->mem_used; }
+
+size_t h2_idle_release(h2_conn *c) {
+  if (c == NULL || c->fb == NULL || c->n_streams || c->pend_len || c->dead || c->closed ||
+      nghttp2_session_want_write(c->ng))
+    return 0;
+  /* Nothing is queued and no frame is half sent: nghttp2 writes its next frame
+   * into the buffer from the start, so the pages may come back zeroed. */
+  if (madvise(c->fb, c->fb_map, MADV_DONTNEED) != 0) return 0;
+  return c->fb_map;
+}
+
+size_t h2_out_buffer_resident(const h2_conn *c) {
+  if (c == NULL || c->fb == NULL) return 0;
+  long page = sysconf(_SC_PAGESIZE);
+  unsigned char vec[16];
+  size_t pages = c->fb_map / (size_t)page, n = 0;
+  if (pages > sizeof(vec) || mincore(c->fb, c->fb_map, vec) != 0) return 0;
+  for (size_t i = 0; i < pages; i++) n += vec[i] & 1;
+  return n * (size_t)page;
+}
 
 void h2_eof(h2_conn *c, int err) {
   c->closed = 1;

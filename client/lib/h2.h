@@ -365,6 +365,20 @@ int h2_takes_requests(const h2_conn *c);
 /* Heap bytes the connection holds now (never above limits.max_memory). */
 size_t h2_memory_used(const h2_conn *c);
 
+/* Gives back the pages of nghttp2's outbound frame buffer (16 KiB, mapped on
+ * its own) while the connection is idle: no stream open, nothing queued or half
+ * sent. Returns the bytes released (0: not idle, or nothing to release). The
+ * next frame faults in the pages it writes. The pool calls it once a
+ * connection has waited idle for a while (pool.c, POOL_TRIM_MS). */
+size_t h2_idle_release(h2_conn *c);
+
+/* Bytes of that buffer resident in memory now (mincore; for tests). */
+size_t h2_out_buffer_resident(const h2_conn *c);
+
+/* h2_idle_release() of an HTTP/2 session (session_h2.c). */
+struct session;
+size_t session_h2_idle_release(struct session *s);
+
 /*
  * The transport ended (EOF, reset, TLS error): every open request is closed with
  * |err| — or, for a request covered by a received GOAWAY, GUISE_E_HTTP2_GOAWAY;

@@ -45,6 +45,10 @@
  * while an address has not answered for this long, the next one is tried beside
  * it; the first connection up wins and the other is closed. */
 #define POOL_ATTEMPT_DELAY_MS 250
+/* An HTTP/2 connection idle this long gives back its outbound frame buffer's
+ * pages (h2_idle_release): long enough that a connection going idle between
+ * requests of a run does not pay a page fault per request. */
+#define POOL_TRIM_MS 500
 
 enum pc_state { PC_RESOLVING, PC_CONNECTING, PC_READY, PC_CLOSED };
 
@@ -87,6 +91,7 @@ struct pool_conn {
   size_t n_bound;                /* requests bound to it now */
   unsigned bound;                /* requests ever given it */
   uv_timer_t idle;
+  uint64_t idle_left;            /* after the trim at POOL_TRIM_MS, the rest of the idle timeout */
   uint64_t t0;
   double dns_ms;
   struct dial *dial;             /* while connecting; freed once ready */
@@ -346,7 +351,17 @@ static void pconn_close(pconn *pc, int err, const char *text) {
   if (pc->c) pc->pool->co->close(pc->c);
 }
 
-static void on_idle_timeout(uv_timer_t *t) { pconn_close(t->data, 0, NULL); }
+static void on_idle_timeout(uv_timer_t *t) {
+  pconn *pc = t->data;
+  if (pc->idle_left) {
+    uint64_t left = pc->idle_left;
+    pc->idle_left = 0;
+    if (pc->s) session_h2_idle_release(pc->s);
+    uv_timer_start(&pc->idle, on_idle_timeout, left, 0);
+    return;
+  }
+  pconn_close(pc, 0, NULL);
+}
 
 /* Nothing bound: close it, or keep it for the idle timeout. */
 static void maybe_idle(pconn *pc) {
@@ -357,7 +372,13 @@ static void maybe_idle(pconn *pc) {
     return;
   }
   set_busy(pc, 0);
-  uv_timer_start(&pc->idle, on_idle_timeout, p->cfg.idle_ms, 0);
+  uint64_t ms = p->cfg.idle_ms;
+  pc->idle_left = 0;
+  if (ms > POOL_TRIM_MS && session_protocol(pc->s) == SESSION_H2) {
+    pc->idle_left = ms - POOL_TRIM_MS;
+    ms = POOL_TRIM_MS;
+  }
+  uv_timer_start(&pc->idle, on_idle_timeout, ms, 0);
   uv_unref((uv_handle_t *)&pc->idle);
 }
 

@@ -315,6 +315,14 @@ static void h2s_free(session *ss) {
   free(s);
 }
 
+static const session_ops h2s_ops;
+
+size_t session_h2_idle_release(session *ss) {
+  /* Only this file's sessions (tests give the pool sessions of their own). */
+  if (ss == NULL || ss->ops != &h2s_ops) return 0;
+  return h2_idle_release(((session_h2 *)ss)->h2);
+}
+
 static const session_ops h2s_ops = {
     .proto = SESSION_H2,
     .name = "HTTP/2",

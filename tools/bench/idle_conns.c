@@ -71,11 +71,22 @@ static void next(void) {
   }
 }
 
+static void on_waited(uv_timer_t *t) { (void)t; }
+
 /* Requests up to |target| in all, WAVE at a time (each completion sends the
- * next); the loop returns once they are over: idle connections do not hold it. */
+ * next); the loop returns once they are over: idle connections do not hold it.
+ * Then the connections wait IDLE_WAIT_MS idle, the loop running (the pool's
+ * idle-time work: POOL_TRIM_MS). */
+#define IDLE_WAIT_MS 800
 static void run_until(size_t target) {
   limit = target;
   for (size_t i = 0; i < WAVE; i++) next();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  uv_timer_start(&t, on_waited, IDLE_WAIT_MS, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&t, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
 }
 

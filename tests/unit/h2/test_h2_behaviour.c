@@ -654,6 +654,39 @@ static void test_h2_eof_and_cancel(void) {
   nghttp2_session_del(s.ng);
 }
 
+/* nghttp2's 16 KiB outbound frame buffer is in pages of its own: only the
+ * pages frames wrote are resident, and an idle connection gives them back. */
+static void test_h2_idle_release(void) {
+  server s;
+  server_init(&s, NULL, 0);
+  s.mode = REPLY_OK;
+  h2_conn *c = client(NULL, NULL);
+  result r;
+  TC_EQ(get(c, "/a", &r), 1);
+  /* Open stream, HEADERS not sent yet: not idle. */
+  TC_EQ(h2_idle_release(c), 0);
+  pump(c, &s);
+  TC_EQ(r.closed, 1);
+  size_t used = h2_memory_used(c);
+  size_t res = h2_out_buffer_resident(c);
+  TC_CHECK(res > 0);     /* the preface and the HEADERS were written into it */
+  TC_CHECK(res < 16384); /* small frames touch the first page(s) only */
+  TC_CHECK(h2_idle_release(c) >= 16384);
+  TC_EQ(h2_out_buffer_resident(c), 0);
+  TC_EQ(h2_memory_used(c), used); /* the buffer is still nghttp2's */
+  /* The next request writes its frames into the fresh pages. */
+  TC_EQ(get(c, "/b", &r), 3);
+  pump(c, &s);
+  TC_EQ(r.closed, 1);
+  TC_EQ(r.err, 0);
+  TC_EQ(r.status, 200);
+  TC_EQ(s.n_req, 2);
+  TC_STREQ(s.req[1].names, ":method,:authority,:scheme,:path,accept,user-agent,x-z");
+  TC_CHECK(h2_out_buffer_resident(c) > 0);
+  h2_conn_free(c);
+  nghttp2_session_del(s.ng);
+}
+
 int main(void) {
   for (byte_mode = 0; byte_mode < 2; byte_mode++) {
     printf("%s\n", byte_mode ? "one byte at a time" : "whole buffers");
@@ -669,6 +702,7 @@ int main(void) {
     test_h2_shape_max_header_list_lowers_cap();
     test_h2_protocol_error_closes_all();
     test_h2_eof_and_cancel();
+    test_h2_idle_release();
   }
   test_h2_request_validation();
   return tc_summary("test_h2_behaviour");
