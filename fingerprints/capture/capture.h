@@ -33,9 +33,14 @@ extern "C" {
 /* TCP header flags (RFC 9293 §3.1). */
 enum { GCAP_TCP_FIN = 0x01, GCAP_TCP_SYN = 0x02, GCAP_TCP_RST = 0x04, GCAP_TCP_ACK = 0x10 };
 
-/* One TCP segment as decoded from a captured frame. |payload| points into the frame. */
+/* IP protocol numbers of the segments decoded (IANA). */
+enum { GCAP_PROTO_TCP = 6, GCAP_PROTO_UDP = 17 };
+
+/* One TCP segment (or UDP datagram: |proto|, ports and payload only) as decoded from a
+ * captured frame. |payload| points into the frame. */
 typedef struct gcap_segment {
   uint8_t family;           /* 4 or 6 */
+  uint8_t proto;            /* GCAP_PROTO_TCP or GCAP_PROTO_UDP */
   uint8_t src[16], dst[16]; /* IPv4 addresses use the first 4 bytes, the rest is zero */
   uint16_t sport, dport;
   uint32_t seq, ack;
@@ -47,7 +52,8 @@ typedef struct gcap_segment {
 
 typedef enum gcap_pkt {
   GCAP_PKT_TCP = 0,  /* |seg| is filled in */
-  GCAP_PKT_OTHER,    /* not IPv4/IPv6, or not TCP: ignored */
+  GCAP_PKT_UDP,      /* |seg| is filled in (a UDP datagram: QUIC is looked for in it) */
+  GCAP_PKT_OTHER,    /* not IPv4/IPv6, or neither TCP nor UDP: ignored */
   GCAP_PKT_FRAGMENT, /* an IP fragment: not reassembled, ignored */
   GCAP_PKT_MALFORMED /* a header is truncated or inconsistent: ignored (see |why|) */
 } gcap_pkt;
@@ -112,6 +118,17 @@ typedef struct gcap_stats {
   uint64_t errors;          /* of which error records */
   uint64_t empty_flows;     /* connections without client payload (skipped) */
   uint64_t other_flows;     /* connections of another protocol, or joined mid-way (skipped) */
+  /* QUIC (UDP datagrams whose first packet is a version 1 or 2 long header): */
+  uint64_t udp_datagrams;       /* UDP datagrams decoded (QUIC or not) */
+  uint64_t quic_flows;          /* QUIC connections: address/port pairs with a client Initial */
+  uint64_t quic_initials;       /* client Initial packets decrypted */
+  uint64_t quic_undecryptable;  /* client Initial packets that did not authenticate */
+  uint64_t quic_server_initials; /* the server's Initial packets (not read: server keys) */
+  uint64_t quic_handshake;      /* Handshake packets (keys from the handshake: skipped) */
+  uint64_t quic_zero_rtt;       /* 0-RTT packets (skipped) */
+  uint64_t quic_retry;          /* Retry packets (skipped) */
+  uint64_t quic_short;          /* short header (1-RTT) packets (skipped) */
+  uint64_t quic_other;          /* Version Negotiation, other versions, malformed (skipped) */
 } gcap_stats;
 
 /* Receives each record. The reader keeps ownership of |record| (json_incref to keep it).
@@ -167,6 +184,11 @@ gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink si
  * numbers) captured at |sec|.|nsec| (UTC). */
 void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
                         long nsec);
+/* Handles one UDP datagram (|seg| from GCAP_PKT_UDP): QUIC Initial packets of a client
+ * are decrypted and their CRYPTO frames reassembled until the ClientHello is whole
+ * (quic_initial.h); other UDP traffic is counted in ignored_packets. */
+void gcap_flows_datagram(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
+                         long nsec);
 /* End of input: every connection still waiting is reported (incomplete flights are
  * error records), in order of first packet. */
 void gcap_flows_finish(gcap_flows *t);

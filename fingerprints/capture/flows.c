@@ -1,6 +1,8 @@
 /* flows.c — TCP connections of a capture: which side is the client, its first bytes in
- * sequence order, and one record per client flight. I/O-free: segments come from
- * reader.c, records go to the sink. */
+ * sequence order, and one record per client flight; and QUIC connections (UDP): the
+ * client's Initial packets decrypted and their CRYPTO frames put in order until the
+ * ClientHello is whole. I/O-free: segments and datagrams come from reader.c, records go
+ * to the sink. */
 #include "capture.h"
 
 #include <arpa/inet.h>
@@ -13,6 +15,7 @@
 
 #include "fp_report.h"
 #include "guise_fp.h"
+#include "quic_initial.h"
 
 enum { F_OPEN = 0, F_DONE = 1 };
 
@@ -33,8 +36,23 @@ typedef struct cursor {
   uint8_t random[32]; /* of the first ClientHello (the retry repeats it, §4.1.2) */
 } cursor;
 
+/* A QUIC connection's client side (RFC 9001 §5.2: every client Initial is protected with
+ * keys from the Destination Connection ID of its first one, until a Retry changes it). */
+typedef struct quic_conn {
+  uint32_t version;
+  uint8_t odcid[GQI_MAX_CID], scid[GQI_MAX_CID];
+  uint8_t odcid_len, scid_len;
+  gqi_keys keys;       /* of |odcid| */
+  int64_t largest_pn;  /* -1 before the first Initial is opened */
+  uint64_t initials;   /* client Initial packets opened */
+  uint64_t failed;     /* client Initial packets that did not authenticate */
+  gcap_stream *crypto; /* the CRYPTO stream, placed by frame offset */
+} quic_conn;
+
 typedef struct flow {
   uint8_t family;
+  uint8_t proto; /* GCAP_PROTO_TCP, or GCAP_PROTO_UDP for a QUIC connection (|q|) */
+  quic_conn *q;
   uint8_t addr[2][16];
   uint16_t port[2];      /* endpoint 0 sent the first packet seen */
   uint64_t stream;       /* index in order of first packet, as tshark's tcp.stream */
@@ -57,8 +75,10 @@ struct gcap_flows {
   void *arg;
   gcap_stats *st;
   size_t budget; /* client bytes that may still be buffered */
-  flow **all;    /* every connection, by stream index */
+  flow **all;    /* every connection, in order of first packet */
   size_t n, cap;
+  uint64_t ntcp, nquic; /* stream numbers given so far, TCP and QUIC apart */
+  uint8_t *qplain;      /* a QUIC packet's plaintext (GQI_MAX_DATAGRAM), made when needed */
   uint32_t *slot; /* open addressing over |all|: index + 1, 0 = empty */
   size_t nslot;
   uint64_t sipkey[2];
@@ -99,6 +119,10 @@ gcap_flows *gcap_flows_new(const char *name, const gcap_options *o, gcap_sink si
 static void flow_release(gcap_flows *t, flow *f) {
   json_decref(f->cur.tunnel);
   f->cur.tunnel = NULL;
+  if (f->q != NULL) {
+    gcap_stream_free(f->q->crypto, &t->budget);
+    f->q->crypto = NULL;
+  }
   for (int e = 0; e < 2; e++) {
     gcap_stream_free(f->s[e], &t->budget);
     f->s[e] = NULL;
@@ -109,10 +133,12 @@ void gcap_flows_free(gcap_flows *t) {
   if (t == NULL) return;
   for (size_t i = 0; i < t->n; i++) {
     flow_release(t, t->all[i]);
+    free(t->all[i]->q);
     free(t->all[i]);
   }
   free(t->all);
   free(t->slot);
+  free(t->qplain);
   gfp_ch_free(t->ch);
   gfp_h2_free(t->h2);
   gfp_h1_free(t->h1);
@@ -167,6 +193,15 @@ static json_t *flow_json(const gcap_flows *t, const flow *f) {
     put(o, "server", endpoint_json(f, 1 - c), &ok);
     put(o, "first_packet", json_integer((json_int_t)f->first_packet), &ok);
     put(o, "time", time_json(f->sec, f->nsec), &ok);
+    if (f->q != NULL) {
+      char v[16];
+      snprintf(v, sizeof(v), "%08x", (unsigned)f->q->version);
+      put(o, "transport", json_string("quic"), &ok);
+      put(o, "quic_version", json_string(v), &ok);
+      put(o, "dcid", gfp_report_hex(f->q->odcid, f->q->odcid_len), &ok);
+      put(o, "scid", gfp_report_hex(f->q->scid, f->q->scid_len), &ok);
+      put(o, "initial_packets", json_integer((json_int_t)f->q->initials), &ok);
+    }
   }
   if (!ok) {
     json_decref(o);
@@ -617,8 +652,14 @@ static void progress(gcap_flows *t, flow *f) {
   evaluate(t, f, false);
 }
 
+static void quic_finish(gcap_flows *t, flow *f);
+
 static void finish_flow(gcap_flows *t, flow *f) {
   if (f->state == F_DONE) return;
+  if (f->q != NULL) {
+    quic_finish(t, f);
+    return;
+  }
   if (f->client < 0) {
     bool any = (f->s[0] != NULL && f->s[0]->nspan > 0) || (f->s[1] != NULL && f->s[1]->nspan > 0) ||
                f->not_client[0] || f->not_client[1];
@@ -637,9 +678,9 @@ void gcap_flows_finish(gcap_flows *t) {
 /* ---- the table ----------------------------------------------------------------------- */
 
 /* The endpoints in a fixed order, so that both directions hash alike. */
-static uint64_t hash_key(const gcap_flows *t, uint8_t family, const uint8_t *a, uint16_t pa,
-                         const uint8_t *b, uint16_t pb) {
-  uint8_t k[1 + 2 * 18];
+static uint64_t hash_key(const gcap_flows *t, uint8_t family, uint8_t proto, const uint8_t *a,
+                         uint16_t pa, const uint8_t *b, uint16_t pb) {
+  uint8_t k[2 + 2 * 18];
   uint8_t ea[18], eb[18];
   memcpy(ea, a, 16);
   ea[16] = (uint8_t)(pa >> 8);
@@ -649,14 +690,15 @@ static uint64_t hash_key(const gcap_flows *t, uint8_t family, const uint8_t *a, 
   eb[17] = (uint8_t)pb;
   bool swap = memcmp(ea, eb, sizeof(ea)) > 0;
   k[0] = family;
-  memcpy(k + 1, swap ? eb : ea, 18);
-  memcpy(k + 19, swap ? ea : eb, 18);
+  k[1] = proto;
+  memcpy(k + 2, swap ? eb : ea, 18);
+  memcpy(k + 20, swap ? ea : eb, 18);
   return SIPHASH_24(t->sipkey, k, sizeof(k));
 }
 
 /* Endpoint index of the segment's source in |f|, or -1 if |f| is another connection. */
 static int match(const flow *f, const gcap_segment *seg) {
-  if (f->family != seg->family) return -1;
+  if (f->family != seg->family || f->proto != seg->proto) return -1;
   for (int e = 0; e < 2; e++) {
     if (f->port[e] == seg->sport && f->port[1 - e] == seg->dport &&
         memcmp(f->addr[e], seg->src, 16) == 0 && memcmp(f->addr[1 - e], seg->dst, 16) == 0)
@@ -667,7 +709,7 @@ static int match(const flow *f, const gcap_segment *seg) {
 
 /* Finds the slot of the segment's connection (or the empty slot where it goes). */
 static size_t lookup(const gcap_flows *t, const gcap_segment *seg, int *endpoint) {
-  uint64_t h = hash_key(t, seg->family, seg->src, seg->sport, seg->dst, seg->dport);
+  uint64_t h = hash_key(t, seg->family, seg->proto, seg->src, seg->sport, seg->dst, seg->dport);
   size_t mask = t->nslot - 1;
   for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
     uint32_t v = t->slot[i];
@@ -703,7 +745,7 @@ static bool grow(gcap_flows *t) {
   for (size_t i = 0; i < oldn; i++) {
     if (old[i] == 0) continue;
     const flow *f = t->all[old[i] - 1];
-    uint64_t h = hash_key(t, f->family, f->addr[0], f->port[0], f->addr[1], f->port[1]);
+    uint64_t h = hash_key(t, f->family, f->proto, f->addr[0], f->port[0], f->addr[1], f->port[1]);
     size_t j = (size_t)h & (nslot - 1);
     while (slot[j] != 0) j = (j + 1) & (nslot - 1);
     slot[j] = old[i];
@@ -717,6 +759,49 @@ static int64_t seq_offset(uint32_t seq, uint32_t base) {
    * as the nearer of forward and backward. */
   uint32_t d = seq - base;
   return d < 0x80000000u ? (int64_t)d : (int64_t)d - 0x100000000LL;
+}
+
+/* A new connection in the table for the segment's addresses and ports (endpoint 0 is the
+ * segment's source), or NULL when the table is full (reported once) or memory ran out:
+ * the packet is then counted as ignored. */
+static flow *add_flow(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
+                      long nsec) {
+  if (t->n >= t->o.max_flows) {
+    t->st->ignored_packets++;
+    if (!t->overflow_reported) {
+      char why[160];
+      snprintf(why, sizeof(why),
+               "more than %zu TCP and QUIC connections in the file (guise fp --max-flows): "
+               "later connections are ignored",
+               t->o.max_flows);
+      t->overflow_reported = true;
+      gcap_flows_file_error(t, "capture", 0, why, packet);
+    }
+    return NULL;
+  }
+  flow *f = calloc(1, sizeof(*f));
+  if (f == NULL || !grow(t)) {
+    free(f);
+    t->st->ignored_packets++;
+    return NULL;
+  }
+  f->family = seg->family;
+  f->proto = seg->proto;
+  memcpy(f->addr[0], seg->src, 16);
+  memcpy(f->addr[1], seg->dst, 16);
+  f->port[0] = seg->sport;
+  f->port[1] = seg->dport;
+  f->first_packet = packet;
+  f->sec = sec;
+  f->nsec = nsec;
+  f->client = -1;
+  t->all[t->n++] = f;
+  /* After grow(): the empty slot, or the slot of the finished connection this one
+   * replaces (which stays in |all| for its stream number). */
+  int replaced;
+  size_t at = lookup(t, seg, &replaced);
+  t->slot[at] = (uint32_t)t->n;
+  return f;
 }
 
 void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
@@ -739,42 +824,10 @@ void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet,
     f = NULL;
   }
   if (f == NULL) {
-    if (t->n >= t->o.max_flows) {
-      t->st->ignored_packets++;
-      if (!t->overflow_reported) {
-        char why[160];
-        snprintf(why, sizeof(why),
-                 "more than %zu TCP connections in the file (guise fp --max-flows): "
-                 "later connections are ignored",
-                 t->o.max_flows);
-        t->overflow_reported = true;
-        gcap_flows_file_error(t, "capture", 0, why, packet);
-      }
-      return;
-    }
-    f = calloc(1, sizeof(*f));
-    if (f == NULL || !grow(t)) {
-      free(f);
-      t->st->ignored_packets++;
-      return;
-    }
-    f->family = seg->family;
-    memcpy(f->addr[0], seg->src, 16);
-    memcpy(f->addr[1], seg->dst, 16);
-    f->port[0] = seg->sport;
-    f->port[1] = seg->dport;
-    f->stream = t->n;
-    f->first_packet = packet;
-    f->sec = sec;
-    f->nsec = nsec;
-    f->client = -1;
-    t->all[t->n++] = f;
+    f = add_flow(t, seg, packet, sec, nsec);
+    if (f == NULL) return;
+    f->stream = t->ntcp++;
     t->st->flows++;
-    /* After grow(): the empty slot, or the slot of the finished connection this one
-     * replaces (which stays in |all| for its stream number). */
-    int replaced;
-    at = lookup(t, seg, &replaced);
-    t->slot[at] = (uint32_t)t->n;
     e = 0;
   }
   if (f->state == F_DONE) return;
@@ -812,4 +865,240 @@ void gcap_flows_segment(gcap_flows *t, const gcap_segment *seg, uint64_t packet,
   }
   if (seg->flags & (GCAP_TCP_FIN | GCAP_TCP_RST)) f->closed[e] = true;
   progress(t, f);
+}
+
+/* ---- QUIC ------------------------------------------------------------------------------ */
+
+/* The ClientHello of a QUIC connection travels in CRYPTO frames without TLS records (RFC
+ * 9001 §4). The ClientHello parser reads records, so the handshake message is framed in
+ * handshake records of at most 2^14 bytes (RFC 8446 §5.1) for it; offsets it reports are
+ * mapped back to the message. */
+enum { REC_MAX = 16384, REC_HDR = 5 };
+
+static size_t msg_offset(size_t wrapped) {
+  size_t rec = wrapped / (REC_MAX + REC_HDR), in = wrapped % (REC_MAX + REC_HDR);
+  return rec * REC_MAX + (in >= REC_HDR ? in - REC_HDR : 0);
+}
+
+static void quic_error(gcap_flows *t, flow *f, size_t offset, const char *reason) {
+  flow_error(t, f, "quic", offset, reason);
+  flow_done(t, f);
+}
+
+/* Once the CRYPTO stream holds the whole first handshake message, reports it. */
+static void quic_try_hello(gcap_flows *t, flow *f) {
+  gcap_stream *s = f->q->crypto;
+  size_t n = gcap_stream_contiguous(s);
+  if (n < 4) return;
+  const uint8_t *m = s->buf;
+  if (m[0] != 1) {
+    quic_error(t, f, 0, "the client's CRYPTO stream does not start with a ClientHello");
+    return;
+  }
+  size_t body = ((size_t)m[1] << 16) | ((size_t)m[2] << 8) | m[3];
+  if (body > GFP_CH_MAX_BODY || 4 + body > s->limit) {
+    quic_error(t, f, 1, "ClientHello longer than the CRYPTO bytes kept per connection");
+    return;
+  }
+  if (n < 4 + body) return;
+  size_t len = 4 + body, nrec = (len + REC_MAX - 1) / REC_MAX;
+  uint8_t *w = malloc(len + nrec * REC_HDR);
+  if (w == NULL || !ensure_parsers(t)) {
+    free(w);
+    quic_error(t, f, 0, "out of memory");
+    return;
+  }
+  size_t wl = 0;
+  for (size_t off = 0; off < len; off += REC_MAX) {
+    size_t part = len - off < REC_MAX ? len - off : REC_MAX;
+    w[wl++] = 22; /* handshake */
+    w[wl++] = 3;
+    w[wl++] = 3;
+    w[wl++] = (uint8_t)(part >> 8);
+    w[wl++] = (uint8_t)part;
+    memcpy(w + wl, m + off, part);
+    wl += part;
+  }
+  gfp_status st = gfp_ch_parse(t->ch, w, wl);
+  if (st == GFP_DONE) {
+    deliver(t, flow_json(t, f), "tls", gfp_report_tls_quic(t->ch, m, len));
+    flow_done(t, f);
+  } else {
+    quic_error(t, f, st == GFP_ERROR ? msg_offset(t->ch->err_offset) : len,
+               st == GFP_ERROR ? t->ch->err_reason : "ClientHello incomplete");
+  }
+  free(w);
+}
+
+typedef struct crypto_ctx {
+  gcap_flows *t;
+  flow *f;
+  bool failed;
+} crypto_ctx;
+
+static int on_crypto(uint64_t off, const uint8_t *data, size_t len, void *arg, const char **why) {
+  crypto_ctx *c = arg;
+  quic_conn *q = c->f->q;
+  if (q->crypto == NULL) {
+    size_t limit = c->t->o.max_flow_bytes < GQI_MAX_CRYPTO ? c->t->o.max_flow_bytes
+                                                           : GQI_MAX_CRYPTO;
+    q->crypto = gcap_stream_new(limit);
+  }
+  if (q->crypto == NULL ||
+      gcap_stream_add(q->crypto, (int64_t)off, data, len, &c->t->budget) != 0) {
+    *why = "memory for buffered connections exhausted (too many incomplete flights at once)";
+    c->failed = true;
+    return -1;
+  }
+  return 0;
+}
+
+/* One client Initial packet of |f| (header |h| at |pkt|). */
+static void quic_initial(gcap_flows *t, flow *f, const uint8_t *pkt, const gqi_header *h) {
+  quic_conn *q = f->q;
+  if (t->qplain == NULL) t->qplain = malloc(GQI_MAX_DATAGRAM);
+  if (t->qplain == NULL) {
+    quic_error(t, f, 0, "out of memory");
+    return;
+  }
+  size_t plen;
+  uint64_t pn;
+  const char *why = NULL;
+  int r = gqi_open_initial(pkt, h, &q->keys, q->largest_pn, t->qplain, GQI_MAX_DATAGRAM, &plen,
+                           &pn, &why);
+  if (r != 0 && (h->dcid_len != q->odcid_len || memcmp(h->dcid, q->odcid, h->dcid_len) != 0)) {
+    /* After a Retry the client derives new keys from the connection ID the Retry gave
+     * (RFC 9001 §5.2); the CRYPTO stream starts over with them. */
+    gqi_keys k;
+    if (gqi_initial_keys(h->version, h->dcid, h->dcid_len, &k) == 0 &&
+        gqi_open_initial(pkt, h, &k, -1, t->qplain, GQI_MAX_DATAGRAM, &plen, &pn, &why) == 0) {
+      q->keys = k;
+      q->largest_pn = -1;
+      memcpy(q->odcid, h->dcid, h->dcid_len);
+      q->odcid_len = h->dcid_len;
+      gcap_stream_free(q->crypto, &t->budget);
+      q->crypto = NULL;
+      r = 0;
+    }
+  }
+  if (r != 0) {
+    q->failed++;
+    t->st->quic_undecryptable++;
+    return;
+  }
+  q->initials++;
+  t->st->quic_initials++;
+  if ((int64_t)pn > q->largest_pn) q->largest_pn = (int64_t)pn;
+  crypto_ctx c = {t, f, false};
+  size_t eoff = 0;
+  if (gqi_walk_frames(t->qplain, plen, on_crypto, &c, NULL, &why, &eoff) != 0) {
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s (Initial packet number %llu, payload byte %zu)", why,
+             (unsigned long long)pn, eoff);
+    quic_error(t, f, q->crypto != NULL ? gcap_stream_contiguous(q->crypto) : 0, msg);
+    return;
+  }
+  if (q->crypto != NULL) quic_try_hello(t, f);
+}
+
+/* Whether a datagram from a connection not yet known opens a QUIC connection: its first
+ * packet is an Initial of version 1 or 2 (a client's first datagram, RFC 9000 §14.1). */
+static bool opens_quic(const gcap_segment *seg, gqi_header *h) {
+  const char *why;
+  return seg->payload_len > 0 &&
+         gqi_parse_long_header(seg->payload, seg->payload_len, h, &why) == 0 &&
+         h->type == GQI_INITIAL;
+}
+
+void gcap_flows_datagram(gcap_flows *t, const gcap_segment *seg, uint64_t packet, int64_t sec,
+                         long nsec) {
+  t->st->udp_datagrams++;
+  int e = -1;
+  flow *f = NULL;
+  if (t->nslot > 0) {
+    size_t at = lookup(t, seg, &e);
+    if (e >= 0) f = t->all[t->slot[at] - 1];
+  }
+  if (f == NULL) {
+    gqi_header h;
+    if (!opens_quic(seg, &h)) {
+      t->st->ignored_packets++; /* DNS, other UDP protocols, QUIC joined mid-way */
+      return;
+    }
+    quic_conn *q = calloc(1, sizeof(*q));
+    if (q == NULL || gqi_initial_keys(h.version, h.dcid, h.dcid_len, &q->keys) != 0) {
+      free(q);
+      t->st->ignored_packets++;
+      return;
+    }
+    f = add_flow(t, seg, packet, sec, nsec);
+    if (f == NULL) {
+      free(q);
+      return;
+    }
+    q->version = h.version;
+    memcpy(q->odcid, h.dcid, h.dcid_len);
+    q->odcid_len = h.dcid_len;
+    memcpy(q->scid, h.scid, h.scid_len);
+    q->scid_len = h.scid_len;
+    q->largest_pn = -1;
+    f->q = q;
+    f->client = 0;
+    f->stream = t->nquic++;
+    t->st->quic_flows++;
+    e = 0;
+  }
+  /* RFC 9000 §12.2: several packets may share a datagram; each long header says where
+   * it ends. A short header packet, a Retry and a Version Negotiation fill the rest. */
+  const uint8_t *p = seg->payload;
+  size_t left = seg->payload_len;
+  for (unsigned i = 0; i < GQI_MAX_COALESCED && left > 0; i++) {
+    if ((p[0] & 0x80) == 0) {
+      t->st->quic_short++;
+      break;
+    }
+    gqi_header h;
+    const char *why;
+    if (gqi_parse_long_header(p, left, &h, &why) != 0) {
+      t->st->quic_other++;
+      break;
+    }
+    switch (h.type) {
+    case GQI_INITIAL:
+      if (e != f->client) t->st->quic_server_initials++;
+      else if (f->state != F_DONE && h.version == f->q->version) quic_initial(t, f, p, &h);
+      break;
+    case GQI_ZERO_RTT:
+      t->st->quic_zero_rtt++;
+      break;
+    case GQI_HANDSHAKE:
+      t->st->quic_handshake++;
+      break;
+    case GQI_RETRY:
+      t->st->quic_retry++;
+      break;
+    case GQI_VERSION_NEGOTIATION:
+    case GQI_UNKNOWN_VERSION:
+      t->st->quic_other++;
+      break;
+    }
+    p += h.packet_len;
+    left -= h.packet_len;
+  }
+}
+
+static void quic_finish(gcap_flows *t, flow *f) {
+  quic_conn *q = f->q;
+  if (q->crypto != NULL && gcap_stream_contiguous(q->crypto) > 0) {
+    quic_error(t, f, gcap_stream_contiguous(q->crypto),
+               "the capture ends before the ClientHello in the client's Initial packets is "
+               "complete");
+  } else if (q->initials == 0) {
+    quic_error(t, f, 0,
+               "no client Initial packet of this connection decrypts with the keys of its "
+               "Destination Connection ID (RFC 9001 section 5.2)");
+  } else {
+    quic_error(t, f, 0,
+               "the client's Initial packets hold no CRYPTO data at the start of the stream");
+  }
 }

@@ -1,4 +1,4 @@
-/* packet.c — one captured frame to one TCP segment. I/O-free; every header is read
+/* packet.c — one captured frame to one TCP segment or UDP datagram. I/O-free; every header is read
  * through CBS, with lengths taken from the headers themselves and checked against what
  * was captured. */
 #include "capture.h"
@@ -21,6 +21,7 @@ enum {
 enum {
   IPPROTO_HOPOPTS_ = 0,
   IPPROTO_TCP_ = 6,
+  IPPROTO_UDP_ = 17,
   IPPROTO_ROUTING_ = 43,
   IPPROTO_FRAGMENT_ = 44,
   IPPROTO_AH_ = 51,
@@ -68,11 +69,30 @@ static gcap_pkt decode_tcp(CBS *seg_bytes, size_t missing, gcap_segment *seg, co
       !CBS_get_u16(&hdr, &urgent))
     return malformed(why, "TCP header truncated");
   /* The rest of |hdr| is options (MSS, SACK, timestamps): not needed to reassemble. */
+  seg->proto = GCAP_PROTO_TCP;
   seg->flags = flags;
   seg->payload = CBS_data(seg_bytes);
   seg->payload_len = CBS_len(seg_bytes);
   seg->missing_len = missing;
   return GCAP_PKT_TCP;
+}
+
+/* RFC 768: source port, destination port, length (header included), checksum. A Length
+ * below 8 is inconsistent; one above what the IP packet holds is cut to it, and one
+ * below it ends the datagram there (what follows is link padding). */
+static gcap_pkt decode_udp(CBS *dgram, size_t missing, gcap_segment *seg, const char **why) {
+  uint16_t ulen, checksum;
+  if (!CBS_get_u16(dgram, &seg->sport) || !CBS_get_u16(dgram, &seg->dport) ||
+      !CBS_get_u16(dgram, &ulen) || !CBS_get_u16(dgram, &checksum))
+    return malformed(why, "UDP header truncated");
+  if (ulen != 0 && ulen < 8) return malformed(why, "UDP length below the header's 8 bytes");
+  size_t body = ulen == 0 ? CBS_len(dgram) : (size_t)ulen - 8;
+  seg->proto = GCAP_PROTO_UDP;
+  seg->payload = CBS_data(dgram);
+  seg->payload_len = body < CBS_len(dgram) ? body : CBS_len(dgram);
+  seg->missing_len = body > CBS_len(dgram) ? body - CBS_len(dgram) : 0;
+  (void)missing; /* the UDP Length already says what the capture cut off */
+  return GCAP_PKT_UDP;
 }
 
 /* Splits the IP payload off: |announced| bytes per the IP header (0: unknown, take all
@@ -103,7 +123,7 @@ static gcap_pkt decode_ipv4(CBS *pkt, gcap_segment *seg, const char **why) {
   seg->family = 4;
   /* More Fragments, or a non-zero fragment offset: a piece of a datagram. */
   if ((frag & 0x3fff) != 0) return GCAP_PKT_FRAGMENT;
-  if (proto != IPPROTO_TCP_) return GCAP_PKT_OTHER;
+  if (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_) return GCAP_PKT_OTHER;
   /* Total Length 0 is what Linux records for TCP segmentation offload sends (the NIC
    * fills it in later): the captured bytes are then the datagram. Below the header
    * length it is inconsistent. The Ethernet minimum-frame padding after a short
@@ -116,6 +136,7 @@ static gcap_pkt decode_ipv4(CBS *pkt, gcap_segment *seg, const char **why) {
   CBS payload;
   size_t missing;
   ip_payload(pkt, announced, &payload, &missing);
+  if (proto == IPPROTO_UDP_) return decode_udp(&payload, missing, seg, why);
   return decode_tcp(&payload, missing, seg, why);
 }
 
@@ -137,6 +158,7 @@ static gcap_pkt decode_ipv6(CBS *pkt, gcap_segment *seg, const char **why) {
   ip_payload(pkt, plen, &payload, &missing);
   for (unsigned i = 0; i <= GCAP_MAX_IPV6_EXT; i++) {
     if (next == IPPROTO_TCP_) return decode_tcp(&payload, missing, seg, why);
+    if (next == IPPROTO_UDP_) return decode_udp(&payload, missing, seg, why);
     uint8_t nh, len8;
     switch (next) {
     case IPPROTO_HOPOPTS_:
@@ -170,7 +192,7 @@ static gcap_pkt decode_ipv6(CBS *pkt, gcap_segment *seg, const char **why) {
         return malformed(why, "IPv6 authentication header truncated");
       break;
     default:
-      return GCAP_PKT_OTHER; /* ESP, ICMPv6, UDP, No Next Header, ... */
+      return GCAP_PKT_OTHER; /* ESP, ICMPv6, No Next Header, ... */
     }
     next = nh;
   }

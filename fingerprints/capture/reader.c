@@ -1,5 +1,6 @@
 /* reader.c — input files: tells a capture from a hex dump, runs libpcap's offline reader
- * (pcap and pcapng, libpcap 1.10) and hands each decoded TCP segment to flows.c. The
+ * (pcap and pcapng, libpcap 1.10) and hands each decoded TCP segment and UDP datagram
+ * to flows.c. The
  * only module here that does I/O. */
 #include "capture.h"
 
@@ -81,7 +82,12 @@ int gcap_read_pcap_stream(FILE *f, const char *name, const gcap_options *o, gcap
       packet++;
       stats->packets++;
       gcap_segment seg;
-      if (gcap_decode(dlt, data, h->caplen, &seg, NULL) != GCAP_PKT_TCP) {
+      gcap_pkt kind = gcap_decode(dlt, data, h->caplen, &seg, NULL);
+      if (kind == GCAP_PKT_UDP) {
+        gcap_flows_datagram(t, &seg, packet, (int64_t)h->ts.tv_sec, (long)h->ts.tv_usec);
+        continue;
+      }
+      if (kind != GCAP_PKT_TCP) {
         stats->ignored_packets++;
         continue;
       }

@@ -324,6 +324,7 @@ const char *gqi_param_name(uint64_t id) {
   case 0x11: return "version_information";     /* RFC 9368 §3 */
   case 0x20: return "max_datagram_frame_size"; /* RFC 9221 §3 */
   case 0x2ab2: return "grease_quic_bit";       /* RFC 9287 §3 */
+  case 0x3128: return "google_connection_options"; /* Chromium's, as Wireshark names it */
   default:
     break;
   }

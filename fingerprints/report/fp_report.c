@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quic_initial.h"
+
 /* json_object_set_new that tolerates a NULL value (allocation failure): the caller
  * checks the whole document once at the end through |*ok|. */
 static void put(json_t *obj, const char *key, json_t *val, int *ok) {
@@ -77,6 +79,38 @@ static json_t *names_list(gfp_names l) {
   return finish(a, ok);
 }
 
+/* The quic_transport_parameters extension (RFC 9001 §8.2) decoded: every parameter in
+ * the order sent, with its value as an integer when it is one varint (RFC 9000 §18.2),
+ * else as hex. A body that does not decode gives {"malformed": reason} instead. */
+static json_t *transport_params(const gfp_ext *e) {
+  gqi_param params[GQI_MAX_TRANSPORT_PARAMS];
+  const char *why = NULL;
+  int n = gqi_transport_params(e->body.data, e->body.len, params, GQI_MAX_TRANSPORT_PARAMS, &why);
+  if (n < 0) return json_pack("{s:s}", "malformed", why);
+  json_t *a = json_array();
+  int ok = a != NULL;
+  for (int i = 0; ok && i < n; i++) {
+    const gqi_param *p = &params[i];
+    const char *name = gqi_param_name(p->id);
+    char id[24];
+    snprintf(id, sizeof(id), "%llx", (unsigned long long)p->id);
+    json_t *o = json_object();
+    if (o == NULL) {
+      ok = 0;
+      break;
+    }
+    put(o, "id", json_integer((json_int_t)(p->id & 0x3fffffffffffffffull)), &ok);
+    put(o, "hex", json_string(id), &ok);
+    put(o, "name", name ? json_string(name) : json_null(), &ok);
+    put(o, "length", json_integer((json_int_t)p->len), &ok);
+    if (p->has_int && strcmp(name ? name : "", "GREASE") != 0)
+      put(o, "value", json_integer((json_int_t)p->ival), &ok);
+    else put(o, "data", gfp_report_hex(p->value, p->len), &ok);
+    push(a, o, &ok);
+  }
+  return finish(a, ok);
+}
+
 static json_t *extension(const gfp_ext *e) {
   json_t *o = json_object();
   int ok = o != NULL;
@@ -92,6 +126,7 @@ static json_t *extension(const gfp_ext *e) {
   if (e->malformed != NULL) put(o, "malformed", json_string(e->malformed), &ok);
   switch (e->kind) {
   case GFP_EXT_RAW:
+    if (e->type == 57) put(o, "parameters", transport_params(e), &ok);
     break;
   case GFP_EXT_SERVER_NAME:
     put(o, "server_name", gfp_report_text(e->u.sni.host_name.data, e->u.sni.host_name.len), &ok);
@@ -201,7 +236,11 @@ static json_t *malformed_list(const gfp_clienthello *ch) {
   return finish(a, ok);
 }
 
-json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t len) {
+/* The TLS document; |transport| is JA4's first letter ('t' TCP, 'q' QUIC). Over QUIC the
+ * hello comes in CRYPTO frames, not records: no record_version / records, and "raw" is
+ * the handshake message. */
+static json_t *report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t len,
+                          char transport) {
   json_t *doc = json_object(), *hello = json_object(), *fps = json_object();
   json_t *exts = json_array(), *ciphers = json_array();
   int ok = doc && hello && fps && exts && ciphers;
@@ -216,8 +255,10 @@ json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t 
   put(doc, "client_hello", hello, &ok);
   put(doc, "fingerprints", fps, &ok);
 
-  put(hello, "record_version", hex16(ch->record_version), &ok);
-  put(hello, "records", json_integer((json_int_t)ch->record_count), &ok);
+  if (transport != 'q') {
+    put(hello, "record_version", hex16(ch->record_version), &ok);
+    put(hello, "records", json_integer((json_int_t)ch->record_count), &ok);
+  }
   put(hello, "handshake_length", json_integer((json_int_t)ch->body_len), &ok);
   put(hello, "legacy_version", hex16(ch->legacy_version), &ok);
   put(hello, "random", gfp_report_hex(ch->random, sizeof(ch->random)), &ok);
@@ -228,11 +269,11 @@ json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t 
       gfp_report_hex(ch->compression_methods.data, ch->compression_methods.len), &ok);
   for (size_t i = 0; ok && i < ch->ext_count; i++) push(exts, extension(&ch->exts[i]), &ok);
   put(hello, "extensions", exts, &ok);
-  size_t raw = ch->consumed <= len ? ch->consumed : len;
+  size_t raw = transport == 'q' || ch->consumed > len ? len : ch->consumed;
   put(hello, "raw", gfp_report_hex(flight, raw), &ok);
 
   gfp_tls_fp fp;
-  if (ok && gfp_tls_fp_compute(ch, 't', &fp) == 0) {
+  if (ok && gfp_tls_fp_compute(ch, transport, &fp) == 0) {
     put(fps, "ja3", opt_string(fp.ja3), &ok);
     put(fps, "ja3_md5", opt_string(fp.ja3 ? fp.ja3_md5 : NULL), &ok);
     put(fps, "ja3n", opt_string(fp.ja3n), &ok);
@@ -249,6 +290,14 @@ json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t 
   }
   if (ok && ch->malformed_count > 0) put(doc, "malformed_extensions", malformed_list(ch), &ok);
   return finish(doc, ok);
+}
+
+json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t len) {
+  return report_tls(ch, flight, len, 't');
+}
+
+json_t *gfp_report_tls_quic(const gfp_clienthello *ch, const uint8_t *msg, size_t len) {
+  return report_tls(ch, msg, len, 'q');
 }
 
 static const char *frame_name(uint8_t type) {

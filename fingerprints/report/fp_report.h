@@ -19,6 +19,12 @@ extern "C" {
  * and |len| are the bytes it was parsed from (for "raw"). NULL on allocation failure. */
 json_t *gfp_report_tls(const gfp_clienthello *ch, const uint8_t *flight, size_t len);
 
+/* The same for a ClientHello that came in QUIC CRYPTO frames (RFC 9001 §4): JA4 with
+ * the 'q' prefix, no record fields, and "raw" the |len| bytes of the handshake message
+ * |msg|. The quic_transport_parameters extension (57) lists its "parameters" (as it
+ * does in gfp_report_tls). NULL on allocation failure. */
+json_t *gfp_report_tls_quic(const gfp_clienthello *ch, const uint8_t *msg, size_t len);
+
 /* {"frames": [...], "headers": [[name, value], ...], "akamai": ..., "akamai_md5": ...}
  * for a GFP_DONE HTTP/2 preface. NULL on allocation failure. */
 json_t *gfp_report_h2(const gfp_h2_preface *h2);
