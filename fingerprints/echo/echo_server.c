@@ -153,11 +153,16 @@ struct conn {
   json_t *error;    /* what ended the connection abnormally */
   growbuf mid;      /* the answer's "tls" and "http2" members, serialized once */
   int mid_has_h2;
+  unsigned h2_begun; /* request streams begun, to know when no tree is needed */
 };
 
 /* nghttp2 keeps one per request stream. */
 typedef struct h2_stream {
-  json_t *fields;
+  json_t *fields;   /* [name, value] pairs for the log line; NULL once the log is full */
+  growbuf htext;    /* the same pairs as the answer's JSON text (h2_on_header) */
+  unsigned nfields; /* pairs kept, at most ECHO_H2_MAX_FIELDS */
+  int head;         /* :method HEAD */
+  int text_failed;  /* htext hit its cap or memory ran out: the stream is reset */
   char *body;
   size_t body_len, body_off;
 } h2_stream;
@@ -396,6 +401,8 @@ static int sb_add(growbuf *b, const char *p, size_t n) {
   return grow_append(b, (const uint8_t *)p, n, ECHO_ANSWER_CAP);
 }
 
+static int sb_add_str(growbuf *b, const char *str) { return sb_add(b, str, strlen(str)); }
+
 /* Appends |v| as the value of a top-level key of the answer. */
 static int sb_add_value(growbuf *b, json_t *v) {
   char *t = json_dumps(v ? v : json_null(), JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
@@ -439,10 +446,10 @@ static void keep_request(conn *c, json_t *request) {
 }
 
 /* The answer to request number c->nrequests: |request| (borrowed; NULL is written
- * as null) under "request" (HTTP/2) or "http1", then |error| (borrowed) when not
- * NULL. Returns the text ending in a newline (malloc'd, *len bytes), or NULL. */
+ * as null) under "request" (HTTP/2) or "http1" — or |member|, that member's text
+ * made already — then |error| (borrowed) when not NULL. Returns the text ending in a newline (malloc'd, *len bytes), or NULL. */
 static char *answer_text(conn *c, const char *http_version, json_t *request, json_t *error,
-                         size_t *len) {
+                         const growbuf *member, size_t *len) {
   growbuf b = {0};
   char head[160];
   /* c->peer is a numeric address formatted by format_addr: nothing to escape. */
@@ -460,7 +467,8 @@ static char *answer_text(conn *c, const char *http_version, json_t *request, jso
   if (b.p == NULL) b.cap = 0;
   if (sb_add(&b, head, (size_t)n) != 0 ||
       sb_add(&b, (const char *)c->mid.p, c->mid.len) != 0 ||
-      sb_add_member(&b, c->proto == P_H2 ? "request" : "http1", request) != 0 ||
+      (member ? sb_add(&b, (const char *)member->p, member->len)
+              : sb_add_member(&b, c->proto == P_H2 ? "request" : "http1", request)) != 0 ||
       (error && sb_add_member(&b, "error", error) != 0) || sb_add(&b, "\n}\n", 3) != 0) {
     grow_free(&b);
     *len = 0;
@@ -502,14 +510,22 @@ static ssize_t h2_read_body(nghttp2_session *session, int32_t stream_id, uint8_t
 
 static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_stream *st) {
   c->nrequests++;
-  json_t *req = json_object();
-  if (req) {
-    json_object_set_new(req, "stream", json_integer(stream_id));
-    json_object_set(req, "headers", st->fields ? st->fields : json_array());
+  if (st->fields && (c->requests == NULL || json_array_size(c->requests) < ECHO_LOG_REQUESTS)) {
+    json_t *req = json_pack("{s:i, s:O}", "stream", (int)stream_id, "headers", st->fields);
+    keep_request(c, req);
+    json_decref(req);
   }
-  keep_request(c, req);
-  st->body = answer_text(c, "h2", req, NULL, &st->body_len);
-  json_decref(req);
+  /* The member as jansson writes {"stream": N, "headers": [[n, v], ...]} at depth 1. */
+  growbuf m = {0};
+  char head[96];
+  int hn = snprintf(head, sizeof(head), ",\n  \"request\": {\n    \"stream\": %d,\n    \"headers\": [",
+                    (int)stream_id);
+  if (!st->text_failed && sb_add(&m, head, (size_t)hn) == 0 &&
+      sb_add(&m, (const char *)st->htext.p, st->htext.len) == 0 &&
+      sb_add_str(&m, st->nfields ? "\n    ]\n  }" : "]\n  }") == 0)
+    st->body = answer_text(c, "h2", NULL, NULL, &m, &st->body_len);
+  grow_free(&m);
+  grow_free(&st->htext);
   if (st->body == NULL)
     return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
   char clen[24];
@@ -522,38 +538,64 @@ static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_s
   };
   nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_read_body};
   /* RFC 9110 9.3.2: a HEAD response has the headers of a GET, and no content. */
-  int head = 0;
-  for (size_t i = 0; st->fields && i < json_array_size(st->fields); i++) {
-    json_t *pair = json_array_get(st->fields, i);
-    const char *n = json_string_value(json_array_get(pair, 0));
-    const char *v = json_string_value(json_array_get(pair, 1));
-    if (n && v && strcmp(n, ":method") == 0 && strcmp(v, "HEAD") == 0) head = 1;
-  }
   return nghttp2_submit_response(session, stream_id, nva, sizeof(nva) / sizeof(nva[0]),
-                                 head ? NULL : &prd);
+                                 st->head ? NULL : &prd);
 }
 
 static int h2_on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame,
                                void *user_data) {
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  conn *c = user_data;
   h2_stream *st = calloc(1, sizeof(*st));
   if (st == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
-  st->fields = json_array();
+  /* The log keeps the first ECHO_LOG_REQUESTS requests answered; with at most 100
+   * streams open at once (h2_start's SETTINGS), they are among the first
+   * ECHO_LOG_REQUESTS + 100 begun. Later ones need no tree: the answer is made
+   * from st->htext. */
+  if (c->h2_begun < ECHO_LOG_REQUESTS + 100) {
+    c->h2_begun++;
+    st->fields = json_array();
+  }
   nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, st);
   return 0;
+}
+
+/* Appends |p|,|n| as the JSON string jansson writes for gfp_report_text(p, n):
+ * printable ASCII other than '"' and '\\' as it is (nearly every header byte), any
+ * other string through gfp_report_text and jansson themselves. */
+static int sb_add_text(growbuf *b, const uint8_t *p, size_t n) {
+  size_t i = 0;
+  while (i < n && p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '"' && p[i] != '\\') i++;
+  if (i == n) return sb_add(b, "\"", 1) || sb_add(b, (const char *)p, n) || sb_add(b, "\"", 1);
+  json_t *j = gfp_report_text(p, n);
+  int r = j ? sb_add_value(b, j) : -1;
+  json_decref(j);
+  return r;
 }
 
 static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
                         size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                         void *user_data) {
   h2_stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-  if (st == NULL || st->fields == NULL || json_array_size(st->fields) >= ECHO_H2_MAX_FIELDS)
-    return 0;
-  json_t *pair = json_array();
-  if (pair == NULL) return 0;
-  json_array_append_new(pair, gfp_report_text(name, namelen));
-  json_array_append_new(pair, gfp_report_text(value, valuelen));
-  json_array_append_new(st->fields, pair);
+  if (st == NULL || st->nfields >= ECHO_H2_MAX_FIELDS) return 0;
+  st->nfields++;
+  if (namelen == 7 && memcmp(name, ":method", 7) == 0 && valuelen == 4 && memcmp(value, "HEAD", 4) == 0)
+    st->head = 1;
+  /* A pair of the "headers" array at depth 2 of the answer (see h2_respond). */
+  if (!st->text_failed &&
+      (sb_add_str(&st->htext, st->nfields > 1 ? ",\n      [\n        " : "\n      [\n        ") != 0 ||
+       sb_add_text(&st->htext, name, namelen) != 0 || sb_add_str(&st->htext, ",\n        ") != 0 ||
+       sb_add_text(&st->htext, value, valuelen) != 0 || sb_add_str(&st->htext, "\n      ]") != 0)) {
+    st->text_failed = 1;
+    grow_free(&st->htext);
+  }
+  if (st->fields != NULL) {
+    json_t *pair = json_array();
+    if (pair == NULL) return 0;
+    json_array_append_new(pair, gfp_report_text(name, namelen));
+    json_array_append_new(pair, gfp_report_text(value, valuelen));
+    json_array_append_new(st->fields, pair);
+  }
   return 0;
 }
 
@@ -573,6 +615,7 @@ static int h2_on_stream_close(nghttp2_session *session, int32_t stream_id, uint3
   if (st != NULL) {
     nghttp2_session_set_stream_user_data(session, stream_id, NULL);
     json_decref(st->fields);
+    grow_free(&st->htext);
     free(st->body);
     free(st);
   }
@@ -701,7 +744,7 @@ static int64_t h1_request(conn *c) {
     json_t *e = gfp_report_error("http1", 0,
                                  chunked ? "chunked request bodies are not read by guise echo"
                                          : "invalid Content-Length");
-    char *text = answer_text(c, version, req, e, &blen);
+    char *text = answer_text(c, version, req, e, NULL, &blen);
     json_decref(e);
     json_decref(req);
     h1_answer(c, chunked ? 501 : 400, chunked ? "Not Implemented" : "Bad Request", text, blen, 0);
@@ -709,7 +752,7 @@ static int64_t h1_request(conn *c) {
   }
   /* RFC 9110 9.3.2: the head of a GET, no content. */
   int is_head = r->method.len == 4 && memcmp(r->method.data, "HEAD", 4) == 0;
-  char *text = answer_text(c, version, req, NULL, &blen);
+  char *text = answer_text(c, version, req, NULL, NULL, &blen);
   json_decref(req);
   h1_answer(c, 200, "OK", text, blen, is_head);
   return c->close_after_write ? -1 : (int64_t)body;

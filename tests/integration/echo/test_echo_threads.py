@@ -193,6 +193,25 @@ def main():
                 check(f"{what}: {n_h1 + n_h2} distinct connection numbers", len(answers) == n_h1 + n_h2,
                       str(sorted(answers)))
 
+                # 60 requests on one h2 connection, past the 32 the log keeps (their
+                # answers are made without a tree), with a header of quote, backslash,
+                # tab and bytes that are not UTF-8 (each byte >= 0x80 becomes U+FFFD,
+                # OBSERVER.md).
+                many = [f"https://localhost:{echo.port}/many/{k}" for k in range(60)]
+                r = subprocess.run([GUISE, "-sk", "-H", b'X-Odd: q"b\\s\t\xc3\xa9\xff~', *many],
+                                   capture_output=True, timeout=60)
+                docs = documents(r.stdout.decode())
+                check(f"{what}: 60 answers on one h2 connection", len(docs) == 60, r.stderr.decode()[-500:])
+                if len(docs) == 60:
+                    first = well_formed(f"{what} 60 requests", docs)
+                    odd = [[v for n, v in o["request"]["headers"] if n == "x-odd"] for o, _ in docs]
+                    check(f"{what}: the odd header in every answer", odd == [['q"b\\s\t\ufffd\ufffd\ufffd~']] * 60,
+                          str(odd[:2]))
+                    paths = [dict(o["request"]["headers"])[":path"] for o, _ in docs]
+                    check(f"{what}: each answer its own request", sorted(paths) == sorted(f"/many/{k}" for k in range(60)))
+                    answers[first["connection"]] = (first, 60)
+                    many_conn = (first["connection"], [o["request"] for o, _ in docs])
+
                 # Hostile first flights, spread over the loops; then a normal request.
                 hostile = [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 20,  # cut short
                            b"\x00\xffgarbage" * 8, b"SSH-2.0-OpenSSH_9.2\r\n"]
@@ -230,7 +249,7 @@ def main():
                     recs.append(json.loads(line))
                 except ValueError:
                     check(f"{what}: every log line is one JSON object", False, line[:200])
-            want = n_h1 + n_h2 + 2 * threads + 1 + 2 * threads
+            want = n_h1 + n_h2 + 1 + 2 * threads + 1 + 2 * threads
             check(f"{what}: one log line per connection ({want})", len(recs) == want, f"{len(recs)} lines")
             by_id = {r["connection"]: r for r in recs}
             check(f"{what}: distinct connection numbers in the log", len(by_id) == len(recs))
@@ -238,6 +257,9 @@ def main():
                         and by_id[cid].get("http2") == first.get("http2")
                         for cid, (first, n) in answers.items())
             check(f"{what}: each connection's record has its request_count and the answers' tls/http2", agree)
+            kept = by_id.get(many_conn[0], {}).get("requests", [])
+            check(f"{what}: the log keeps the first 32 of 60 requests, as answered",
+                  len(kept) == 32 and all(k in many_conn[1] for k in kept), f"{len(kept)} kept")
             errs = [r["error"]["stage"] for r in recs if "error" in r and r.get("request_count") == 0]
             check(f"{what}: the hostile first flights have error records",
                   sorted(errs).count("tls") >= 1 and "first flight" in errs, str(errs))
