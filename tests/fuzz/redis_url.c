@@ -2,11 +2,12 @@
  * client/cli/redis_url.c), which comes from the command line or a script. A
  * refusal has a reason and never quotes the URL; an accepted one has a host, a
  * port in range and a key; the shown forms are NUL-terminated within their
- * buffers and never hold the password as a whole field ":PASSWORD@". */
+ * buffers, and the password's place in them is "***". */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "guise.h"
 #include "redis_url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,15 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char big[REDIS_HOST_MAX * 4 + REDIS_USER_MAX * 4 + REDIS_KEY_MAX * 4 + 64];
   redis_url_shown(&u, big, sizeof(big));
   if (u.has_password) {
-    /* ":" PASSWORD "@" never appears; ":***@" does. */
-    char *field = malloc(strlen(u.password) + 3);
-    if (field == NULL) return 0;
-    field[0] = ':';
-    strcpy(field + 1, u.password);
-    strcat(field, "@");
-    if (strstr(big, field) != NULL && strcmp(u.password, "***") != 0) abort();
-    free(field);
-    if (strstr(big, ":***@") == NULL) abort();
+    /* Right after "redis://USER" comes ":***@", never the password (which the
+     * key may hold as text of its own). */
+    char user[REDIS_USER_MAX * 4 + 1];
+    guise_escape_text(u.user, strlen(u.user), user, sizeof(user));
+    size_t at = strlen(u.tls ? "rediss://" : "redis://") + strlen(user);
+    if (strncmp(big, u.tls ? "rediss://" : "redis://", at - strlen(user)) != 0 ||
+        strncmp(big + at - strlen(user), user, strlen(user)) != 0 || strncmp(big + at, ":***@", 5) != 0)
+      abort();
   }
   redis_url_shown(&u, shown, sizeof(shown)); /* cut, still terminated */
   if (memchr(shown, '\0', sizeof(shown)) == NULL) abort();
