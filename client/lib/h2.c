@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -26,6 +27,8 @@ enum {
 #define MAX_WINDOW 0x7fffffffu   /* RFC 9113 §6.9.1: 2^31-1 */
 #define INITIAL_WINDOW 65535u    /* RFC 9113 §6.9.2 */
 #define MAX_STREAM_ID 0x7fffffffu
+
+#define H2_INLINE_FIELDS 16
 
 /* Per-request state, from h2_submit() until on_close. Allocated from the
  * connection's counted heap. */
@@ -56,6 +59,10 @@ typedef struct h2_stream {
   h2_header *hdrs;
   nghttp2_rcbuf **rcs;  /* 2 per field */
   size_t n_hdrs, cap_hdrs, list_bytes;
+  /* The first H2_INLINE_FIELDS fields in the stream itself (a response has ~10):
+   * no allocation per response. */
+  h2_header hdrs_in[H2_INLINE_FIELDS];
+  nghttp2_rcbuf *rcs_in[2 * H2_INLINE_FIELDS];
 } h2_stream;
 
 struct h2_conn {
@@ -301,8 +308,8 @@ static void stream_finish(h2_conn *c, h2_stream *s, int err, uint32_t h2_error) 
   c->closing_why = s->why ? s->why : err == GUISE_E_HTTP2_PROTOCOL ? c->why : NULL;
   if (s->cb.on_close) s->cb.on_close(s->ud, s->id, err, h2_error);
   c->closing_why = NULL;
-  cfree(s->rcs, c);
-  cfree(s->hdrs, c);
+  if (s->rcs != s->rcs_in) cfree(s->rcs, c);
+  if (s->hdrs != s->hdrs_in) cfree(s->hdrs, c);
   cfree(s, c);
 }
 
@@ -403,15 +410,24 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
     return 0;
   }
   if (s->n_hdrs == s->cap_hdrs) {
-    size_t cap = s->cap_hdrs ? s->cap_hdrs * 2 : 16;
-    if (cap > c->lim.max_header_fields) cap = c->lim.max_header_fields;
-    h2_header *h = crealloc(s->hdrs, cap * sizeof(*h), c);
-    if (h == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
-    s->hdrs = h;
-    nghttp2_rcbuf **r = crealloc(s->rcs, 2 * cap * sizeof(*r), c);
-    if (r == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
-    s->rcs = r;
-    s->cap_hdrs = cap;
+    if (s->cap_hdrs == 0) {
+      s->hdrs = s->hdrs_in;
+      s->rcs = s->rcs_in;
+      s->cap_hdrs = H2_INLINE_FIELDS;
+    } else {
+      size_t cap = s->cap_hdrs * 2;
+      if (cap > c->lim.max_header_fields) cap = c->lim.max_header_fields;
+      int in = s->hdrs == s->hdrs_in;
+      h2_header *h = crealloc(in ? NULL : s->hdrs, cap * sizeof(*h), c);
+      if (h == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+      if (in) memcpy(h, s->hdrs_in, sizeof(s->hdrs_in));
+      s->hdrs = h;
+      nghttp2_rcbuf **r = crealloc(in ? NULL : s->rcs, 2 * cap * sizeof(*r), c);
+      if (r == NULL) return NGHTTP2_ERR_CALLBACK_FAILURE;
+      if (in) memcpy(r, s->rcs_in, sizeof(s->rcs_in));
+      s->rcs = r;
+      s->cap_hdrs = cap;
+    }
   }
   nghttp2_rcbuf_incref(name);
   nghttp2_rcbuf_incref(value);
@@ -908,16 +924,19 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     return GUISE_E_HTTP2_GOAWAY;
   if (c->n_streams >= c->lim.max_requests) return GUISE_E_NOMEM;
 
-  size_t nvlen = build_nv(&c->shape, req, NULL);
-  nghttp2_nv *nva = cmalloc(nvlen * sizeof(*nva), c);
-  h2_stream *s = ccalloc(1, sizeof(*s), c);
+  /* The fields on the stack when they fit (a browser's request has ~20). */
+  nghttp2_nv nv_stack[64], *nva = nv_stack;
+  size_t k = build_nv(&c->shape, req, NULL);
+  if (k > sizeof(nv_stack) / sizeof(nv_stack[0])) nva = cmalloc(k * sizeof(*nva), c);
+  h2_stream *s = cmalloc(sizeof(*s), c);
   if (nva == NULL || s == NULL) {
-    cfree(nva, c);
+    if (nva != nv_stack) cfree(nva, c);
     cfree(s, c);
     c->nomem = 0;  /* a refused submit is not a connection failure */
     return GUISE_E_NOMEM;
   }
-  size_t k = build_nv(&c->shape, req, nva);
+  memset(s, 0, offsetof(h2_stream, hdrs_in)); /* the inline field arrays are filled as used */
+  build_nv(&c->shape, req, nva);
   if (req->strings_kept)
     for (size_t i = 0; i < k; i++) nva[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 
@@ -953,7 +972,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   /* nghttp2 copies the fields (NGHTTP2_NV_FLAG_NONE), so a request that waits
    * for a free stream slot keeps its own copy — unless the caller keeps them. */
   int32_t id = nghttp2_submit_request(c->ng, prio ? &spec : NULL, nva, k, prdp, s);
-  cfree(nva, c);
+  if (nva != nv_stack) cfree(nva, c);
   if (id < 0) {
     cfree(s, c);
     c->nomem = 0;

@@ -22,7 +22,7 @@ static int byte_mode; /* deliver one byte at a time */
 #define SRV_MAX_REQ 8
 
 typedef enum { REPLY_OK, REPLY_HOLD, REPLY_RST, REPLY_BIG_HEADERS, REPLY_MANY_HEADERS,
-               REPLY_BIG_BODY } reply_mode;
+               REPLY_BIG_BODY, REPLY_40_HEADERS } reply_mode;
 
 typedef struct srv_req {
   int32_t id;
@@ -105,6 +105,17 @@ static void srv_reply(server *s, int32_t id) {
     nghttp2_submit_response(s->ng, id, nv, 1, &bigb);
     break;
   }
+  case REPLY_40_HEADERS: { /* f00 .. f39, values v00 .. v39 */
+    static char names[40][4], values[40][4];
+    nghttp2_nv nv[41] = {NV(":status", "200")};
+    for (int i = 0; i < 40; i++) {
+      snprintf(names[i], sizeof(names[i]), "f%02d", i);
+      snprintf(values[i], sizeof(values[i]), "v%02d", i);
+      nv[i + 1] = (nghttp2_nv){(uint8_t *)names[i], (uint8_t *)values[i], 3, 3, 0};
+    }
+    nghttp2_submit_response(s->ng, id, nv, 41, &hello);
+    break;
+  }
   }
 }
 
@@ -181,6 +192,7 @@ typedef struct result {
   uint32_t h2_error;
   int status, n_headers_calls;
   char names[256];
+  char values[256]; /* the values, joined the same way */
   size_t body;
   int body_ok;
 } result;
@@ -197,6 +209,14 @@ static int on_headers(void *ud, int32_t id, h2_headers_kind kind, int status,
     if (used) r->names[used++] = ',';
     memcpy(r->names + used, h[i].name, h[i].name_len);
     r->names[used + h[i].name_len] = '\0';
+  }
+  r->values[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    size_t used = strlen(r->values);
+    if (used + h[i].value_len + 2 >= sizeof(r->values)) break;
+    if (used) r->values[used++] = ',';
+    memcpy(r->values + used, h[i].value, h[i].value_len);
+    r->values[used + h[i].value_len] = '\0';
   }
   return 0;
 }
@@ -654,6 +674,32 @@ static void test_h2_eof_and_cancel(void) {
   nghttp2_session_del(s.ng);
 }
 
+/* A response with more fields than the stream keeps inline (16) arrives whole
+ * and in order, names and values, twice on one connection. */
+static void test_h2_many_fields_delivered(void) {
+  server s;
+  server_init(&s, NULL, 0);
+  s.mode = REPLY_40_HEADERS;
+  h2_conn *c = client(NULL, NULL);
+  for (int round = 0; round < 2; round++) {
+    result r;
+    TC_EQ(get(c, "/", &r), 1 + 2 * round);
+    pump(c, &s);
+    TC_EQ(r.err, 0);
+    TC_EQ(r.status, 200);
+    char want[512] = "";
+    for (int i = 0; i < 40; i++) {
+      char one[8];
+      snprintf(one, sizeof(one), "%sf%02d", i ? "," : "", i);
+      strcat(want, one);
+    }
+    TC_STREQ(r.names, want);
+    TC_CHECK(strstr(r.values, "v00,v01") == r.values && strstr(r.values, "v38,v39") != NULL);
+  }
+  h2_conn_free(c);
+  nghttp2_session_del(s.ng);
+}
+
 /* nghttp2's 16 KiB outbound frame buffer is in pages of its own: only the
  * pages frames wrote are resident, and an idle connection gives them back. */
 static void test_h2_idle_release(void) {
@@ -703,6 +749,7 @@ int main(void) {
     test_h2_protocol_error_closes_all();
     test_h2_eof_and_cancel();
     test_h2_idle_release();
+    test_h2_many_fields_delivered();
   }
   test_h2_request_validation();
   return tc_summary("test_h2_behaviour");
