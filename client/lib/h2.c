@@ -67,7 +67,12 @@ typedef struct h2_stream {
 
 struct h2_conn {
   nghttp2_session *ng;
-  h2_shape shape;
+  /* What requests need of the shape (the preface's part is used once, when the
+   * connection is made; a whole h2_shape is ~0.5 KB an idle connection kept). */
+  char pseudo_order[5];
+  int cookie_crumbs;
+  int headers_priority_flag, headers_priority_chain;
+  h2_priority headers_priority;
   h2_limits lim;
   size_t max_header_list;  /* min(limit, announced MAX_HEADER_LIST_SIZE) */
   h2_conn_callbacks cb;
@@ -655,8 +660,7 @@ static ssize_t read_body(nghttp2_session *ng, int32_t stream_id, uint8_t *buf, s
 
 /* ---- Connection ------------------------------------------------------------------ */
 
-static int submit_preface(h2_conn *c) {
-  const h2_shape *sh = &c->shape;
+static int submit_preface(h2_conn *c, const h2_shape *sh) {
   nghttp2_settings_entry iv[H2_SHAPE_MAX_SETTINGS];
   for (size_t i = 0; i < sh->n_settings; i++) {
     iv[i].settings_id = sh->settings[i].id;
@@ -699,7 +703,11 @@ int h2_conn_new(h2_conn **out, const h2_shape *shape, const h2_limits *limits,
 
   h2_conn *c = calloc(1, sizeof(*c));
   if (c == NULL) return GUISE_E_NOMEM;
-  c->shape = *shape;
+  memcpy(c->pseudo_order, shape->pseudo_order, sizeof(c->pseudo_order));
+  c->cookie_crumbs = shape->cookie_crumbs;
+  c->headers_priority_flag = shape->headers_priority_flag;
+  c->headers_priority_chain = shape->headers_priority_chain;
+  c->headers_priority = shape->headers_priority;
   c->lim = lim;
   c->max_header_list = lim.max_header_list;
   /* What we announced is what we accept (RFC 9113 §6.5.2 makes it advisory). */
@@ -740,7 +748,7 @@ int h2_conn_new(h2_conn **out, const h2_shape *shape, const h2_limits *limits,
   int made = nghttp2_session_client_new3(&c->ng, cbs, c, opt, &mem);
   c->creating = 0;
   if (made != 0) goto done;
-  if (submit_preface(c) != 0) {
+  if (submit_preface(c, shape) != 0) {
     rv = c->nomem ? GUISE_E_NOMEM : GUISE_E_USAGE_INVALID_ARGUMENT;
     goto done;
   }
@@ -857,12 +865,13 @@ static size_t crumbs(const h2_header *h, nghttp2_nv *out) {
  * pseudo-headers in the shape's order (CONNECT: :method and :authority), then
  * the regular fields, a cookie as crumbs when the shape says so. Into |out|
  * when not NULL (sized by a call with NULL); returns the count. */
-static size_t build_nv(const h2_shape *shape, const h2_request *req, nghttp2_nv *out) {
+static size_t build_nv(const char *pseudo_order, int cookie_crumbs, const h2_request *req,
+                       nghttp2_nv *out) {
   int is_connect = strcmp(req->method, "CONNECT") == 0;
   size_t k = 0;
   for (int i = 0; i < 4; i++) {
     nghttp2_nv nv;
-    switch (shape->pseudo_order[i]) {
+    switch (pseudo_order[i]) {
     case 'm': nv = nv_of(":method", 7, req->method, strlen(req->method)); break;
     case 'a': nv = nv_of(":authority", 10, req->authority, strlen(req->authority)); break;
     case 's':
@@ -880,7 +889,7 @@ static size_t build_nv(const h2_shape *shape, const h2_request *req, nghttp2_nv 
   }
   for (size_t i = 0; i < req->n_headers; i++) {
     const h2_header *h = &req->headers[i];
-    if (shape->cookie_crumbs && is_cookie(h)) {
+    if (cookie_crumbs && is_cookie(h)) {
       k += crumbs(h, out ? out + k : NULL);
       continue;
     }
@@ -892,10 +901,10 @@ static size_t build_nv(const h2_shape *shape, const h2_request *req, nghttp2_nv 
 
 size_t h2_request_fields(const h2_shape *shape, const h2_request *req, h2_header *out, size_t cap) {
   if (shape == NULL || req == NULL || req->method == NULL || (req->n_headers && req->headers == NULL)) return 0;
-  size_t n = build_nv(shape, req, NULL);
+  size_t n = build_nv(shape->pseudo_order, shape->cookie_crumbs, req, NULL);
   nghttp2_nv *nv = malloc((n ? n : 1) * sizeof(*nv));
   if (nv == NULL) return 0;
-  build_nv(shape, req, nv);
+  build_nv(shape->pseudo_order, shape->cookie_crumbs, req, nv);
   for (size_t i = 0; i < n && i < cap; i++)
     out[i] = (h2_header){(const char *)nv[i].name, nv[i].namelen, (const char *)nv[i].value, nv[i].valuelen};
   free(nv);
@@ -916,7 +925,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (req->body && req->body->read == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
   const h2_priority *prio = req->priority;
-  if (prio == NULL && c->shape.headers_priority_flag) prio = &c->shape.headers_priority;
+  if (prio == NULL && c->headers_priority_flag) prio = &c->headers_priority;
   if (prio && (!priority_ok(prio) ||
                (prio->weight == 16 && !prio->exclusive && prio->depends_on == 0)))
     return GUISE_E_USAGE_INVALID_ARGUMENT;
@@ -926,7 +935,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
 
   /* The fields on the stack when they fit (a browser's request has ~20). */
   nghttp2_nv nv_stack[64], *nva = nv_stack;
-  size_t k = build_nv(&c->shape, req, NULL);
+  size_t k = build_nv(c->pseudo_order, c->cookie_crumbs, req, NULL);
   if (k > sizeof(nv_stack) / sizeof(nv_stack[0])) nva = cmalloc(k * sizeof(*nva), c);
   h2_stream *s = cmalloc(sizeof(*s), c);
   if (nva == NULL || s == NULL) {
@@ -936,7 +945,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     return GUISE_E_NOMEM;
   }
   memset(s, 0, offsetof(h2_stream, hdrs_in)); /* the inline field arrays are filled as used */
-  build_nv(&c->shape, req, nva);
+  build_nv(c->pseudo_order, c->cookie_crumbs, req, nva);
   if (req->strings_kept)
     for (size_t i = 0; i < k; i++) nva[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 
@@ -954,7 +963,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
   nghttp2_priority_spec spec;
   if (prio) {
     int32_t dep = (int32_t)prio->depends_on;
-    if (prio == &c->shape.headers_priority && c->shape.headers_priority_chain) {
+    if (prio == &c->headers_priority && c->headers_priority_chain) {
       /* The newest open stream of the nearest priority at or above this one's
        * (its own level first, then the next higher, ...), as Chromium's
        * PriorityLowerBound walks its levels. |streams| is newest first and
