@@ -1085,6 +1085,36 @@ int redis_batch_status(const redis_batch_args *a) {
     if (cr) freeReplyObject(cr);
   }
   if (rep) freeReplyObject(rep);
+  /* The records stream (-o redis://...): its length, and the rate from its
+   * first record to its last (entry ids are Redis' clock in ms). */
+  if (a->output && redis_url_is(a->output)) {
+    rconn out;
+    if (rconn_init(&out, PROG, a->output) != 0) {
+      rconn_close(&r);
+      return EXIT_USAGE;
+    }
+    rargs s = {0};
+    rargs_add(&s, "XINFO");
+    rargs_add(&s, "STREAM");
+    rargs_addn(&s, out.url.key, out.url.key_len);
+    rep = rconn_cmd(&r, s.n, s.v, s.len);
+    long long n = 0;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rreply_field_int(rep, "length", &n) == 0) {
+      const redisReply *first = rreply_field(rep, "first-entry"), *last = rreply_field(rep, "last-entry");
+      double t0 = 0, t1 = 0;
+      if (first && first->type == REDIS_REPLY_ARRAY && first->elements >= 1 && first->element[0]->type == REDIS_REPLY_STRING)
+        t0 = strtod(first->element[0]->str, NULL);
+      if (last && last->type == REDIS_REPLY_ARRAY && last->elements >= 1 && last->element[0]->type == REDIS_REPLY_STRING)
+        t1 = strtod(last->element[0]->str, NULL);
+      if (n > 1 && t1 > t0)
+        printf("records %s: %lld, %.1f/s from the first to the last\n", out.shown, n, (double)(n - 1) * 1000 / (t1 - t0));
+      else
+        printf("records %s: %lld\n", out.shown, n);
+    } else {
+      printf("records %s: none\n", out.shown);
+    }
+    if (rep) freeReplyObject(rep);
+  }
   rconn_close(&r);
   return EXIT_OK;
 }

@@ -145,11 +145,14 @@ def main():
         check("done-marks exist and expire within 7 days", done_marks == 1 and 0 < ttl <= 7 * 86400, (done_marks, ttl))
         c.close()
 
-        p = subprocess.run([GUISE, "batch", "--status", f"{base}/jobs"], capture_output=True, timeout=30)
+        p = subprocess.run([GUISE, "batch", "--status", f"{base}/jobs", "-o", f"{base}/records"],
+                           capture_output=True, timeout=30)
         out = p.stdout.decode(errors="replace")
         check("--status: the stream, the group and its consumers", p.returncode == 0 and
               f"{N + 2} entries" in out and "group guise: backlog" in out and "pending 0," in out and
               "consumer w1" in out, (p.returncode, out, p.stderr))
+        check("--status -o: the records and their rate", f"records {base}/records: {N + 1}, " in out and "/s from the first to the last" in out,
+            out)
 
         dead = free_port()
         p = subprocess.run([GUISE, "batch", f"redis://:Zq9SECRET@127.0.0.1:{dead}/jobs", "-o", "out.jsonl"],
