@@ -375,6 +375,17 @@ typedef struct linereader {
 /* The next line, its '\n' included, into |line| (|max| + 1 bytes). 1, or 2 when
  * it was longer than |max| (the rest skipped; |line| holds its start); 0 at the
  * end; -1 on a read error (errno). */
+/* Whether the environment names a proxy at all (cli_proxy_from_env's
+ * variables): when none does, the jobs are not looked at one by one for it. */
+static int env_names_proxy(void) {
+  static const char *const names[] = {"HTTPS_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    const char *v = getenv(names[i]);
+    if (v && *v) return 1;
+  }
+  return 0;
+}
+
 static int read_line(linereader *r, char *line, size_t max, size_t *len) {
   size_t n = 0;
   int over = 0, any = 0;
@@ -600,6 +611,7 @@ int cmd_batch(int argc, char **argv) {
   hmap_init(&claims.map);
   unsigned long long lineno = 0, skipped = 0;
   int read_error = 0;
+  const int env_proxy = env_names_proxy();
   while (line && lr.buf && !atomic_load(&g_signals) && !output_failed()) {
     size_t len;
     int got = read_line(&lr, line, BATCH_MAX_LINE, &len);
@@ -666,7 +678,7 @@ int cmd_batch(int argc, char **argv) {
       continue;
     }
     /* No proxy named (by -x or the job): the environment's, as curl reads it. */
-    if (job.proxy == NULL && o.proxy == NULL) job.proxy = cli_proxy_from_env(job.url, noproxy);
+    if (job.proxy == NULL && o.proxy == NULL && env_proxy) job.proxy = cli_proxy_from_env(job.url, noproxy);
     e = guise_batch_submit(b, &job);
     if (e && e != GUISE_E_CANCELLED) line_error(lineno, id, guise_strerror(e)); /* |id| may be in |store| */
     guise_job_free(store);

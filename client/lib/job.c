@@ -23,17 +23,15 @@
 /* The longest id: what --resume reads back from a record (docs/BATCH.md). */
 #define JOB_MAX_ID 1024
 
+/* One allocation per job: the store and its arena after it. Not zeroed: the
+ * headers are written as they are read, and only those are read back. */
 struct guise_job_store {
   char *arena;
   size_t used, cap;
   guise_header headers[JOB_MAX_HEADERS];
 };
 
-void guise_job_free(guise_job_store *s) {
-  if (s == NULL) return;
-  free(s->arena);
-  free(s);
-}
+void guise_job_free(guise_job_store *s) { free(s); }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
@@ -295,14 +293,12 @@ int guise_job_parse(const char *line, size_t len, guise_job *job, guise_job_stor
   while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
   if (i == len || line[i] == '#') return 1;
   if (len > JOB_MAX_LINE) return fail(err, errlen, "line longer than %s", "8 MiB");
-  guise_job_store *s = calloc(1, sizeof(*s));
+  size_t cap = len - i + 1;
+  guise_job_store *s = malloc(sizeof(*s) + cap);
   if (s == NULL) return GUISE_E_NOMEM;
-  s->cap = len - i + 1;
-  s->arena = malloc(s->cap);
-  if (s->arena == NULL) {
-    free(s);
-    return GUISE_E_NOMEM;
-  }
+  s->arena = (char *)(s + 1);
+  s->used = 0;
+  s->cap = cap;
   if (line[i] != '{') {
     /* A plain URL: the rest of the line, trailing blanks dropped. */
     size_t end = len;
