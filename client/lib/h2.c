@@ -103,6 +103,10 @@ struct h2_conn {
    * the first allocation of that size made while the session is created: in
    * pages of its own, so that only the pages a frame writes are resident and
    * h2_idle_release() can give them back. */
+  /* The stream of the header block being received (on_begin_headers): the
+   * field callbacks skip nghttp2's stream lookup. Cleared when it ends. */
+  h2_stream *blk;
+  int32_t blk_id;
   int creating;
   uint8_t *fb;
   size_t fb_map;  /* its mapping's length (whole pages) */
@@ -303,6 +307,10 @@ static void stream_counted_off(h2_conn *c, h2_stream *s) {
 
 static void stream_finish(h2_conn *c, h2_stream *s, int err, uint32_t h2_error) {
   stream_counted_off(c, s);
+  if (c->blk == s) {
+    c->blk = NULL;
+    c->blk_id = 0;
+  }
   if (s->prev) s->prev->next = s->next;
   else c->streams = s->next;
   if (s->next) s->next->prev = s->prev;
@@ -386,7 +394,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
   }
   h2_stream *s = stream_of(ng, frame->hd.stream_id);
   if (s) block_release(s);
-  (void)c;
+  c->blk = s;
+  c->blk_id = s ? frame->hd.stream_id : 0;
   return 0;
 }
 
@@ -394,7 +403,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, nghttp2_rc
                      nghttp2_rcbuf *value, uint8_t flags, void *ud) {
   h2_conn *c = ud;
   if (frame->hd.type != NGHTTP2_HEADERS) return 0;
-  h2_stream *s = stream_of(ng, frame->hd.stream_id);
+  h2_stream *s = c->blk && frame->hd.stream_id == c->blk_id ? c->blk : stream_of(ng, frame->hd.stream_id);
   if (s == NULL || s->err || s->block_bad) return 0;
   nghttp2_vec n = nghttp2_rcbuf_get_buf(name), v = nghttp2_rcbuf_get_buf(value);
   /* RFC 9113 §6.5.2: the size of a field is name + value + 32. */
