@@ -2,7 +2,7 @@
  * cmd_echo.c — `guise echo`: the loopback fingerprint observer as a command. The
  * observer is a handle on a loop (guise_echo_new, fingerprints/echo); what a
  * process does around it is here: the options, the open-file limit raised, a
- * loop of its own, SIGINT/SIGTERM to stop, the "listening" line. Called by
+ * loop of its own, SIGINT/SIGTERM to stop, SIGPIPE ignored, the "listening" line. Called by
  * main.c.
  */
 #include <signal.h>
@@ -104,6 +104,10 @@ int cmd_echo(int argc, char **argv) {
     return EXIT_USAGE;
   }
   raise_nofile();
+  /* libuv writes without MSG_NOSIGNAL: a client that resets its connection while
+   * an answer is being written would end the observer with SIGPIPE. The write
+   * fails with EPIPE instead, and only that connection ends. */
+  signal(SIGPIPE, SIG_IGN);
   uv_loop_t loop;
   int r = uv_loop_init(&loop);
   if (r != 0) {

@@ -902,6 +902,8 @@ GUISE_EXTERN void guise_echo_options_init(guise_echo_options *opts);
  * several may run in one process, a client on the same loop may talk to it.
  * One handle belongs to one loop and its thread: its functions are called there
  * (the threads it starts with |threads| > 1, and the --log writer, are its own).
+ * The caller ignores SIGPIPE (libuv writes without MSG_NOSIGNAL): otherwise a
+ * client that resets while its answer is written ends the process.
  */
 typedef struct guise_echo guise_echo;
 

@@ -1,10 +1,10 @@
 /*
  * echo_run.c — guise_echo_run, the blocking form of the observer kept for
  * programs written against it: a loop of its own, the open-file limit raised,
- * SIGINT and SIGTERM handled while it runs. Everything process-wide about the
- * observer lives here, not in echo_server.c. It calls guise_echo_new/close and
- * libuv; nothing in guise calls it (the command, cmd_echo.c, does the same
- * around the handle itself).
+ * SIGINT and SIGTERM handled and SIGPIPE ignored while it runs. Everything
+ * process-wide about the observer lives here, not in echo_server.c. It calls
+ * guise_echo_new/close and libuv; nothing in guise calls it (the command,
+ * cmd_echo.c, does the same around the handle itself).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +40,11 @@ int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen) {
     snprintf(err, errlen, "uv_loop_init: %s", uv_strerror(e));
     return -1;
   }
+  /* libuv writes without MSG_NOSIGNAL: a client that resets while an answer is
+   * written must end its connection (EPIPE), not the process. Restored after. */
+  struct sigaction ign = {.sa_handler = SIG_IGN}, old_pipe;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, &old_pipe);
   runner r = {0};
   int rc = 0;
   if (guise_echo_new(&loop, opts, &r.echo, err, errlen) != 0) {
@@ -53,5 +58,6 @@ int guise_echo_run(const guise_echo_options *opts, char *err, unsigned errlen) {
   }
   uv_run(&loop, UV_RUN_DEFAULT); /* a failed start leaves handles closing */
   uv_loop_close(&loop);
+  sigaction(SIGPIPE, &old_pipe, NULL);
   return rc;
 }

@@ -54,6 +54,11 @@
 #define ECHO_LOG_REQUESTS 32u
 /* Header fields kept per HTTP/2 request (nghttp2 bounds the header list size too). */
 #define ECHO_H2_MAX_FIELDS 256u
+/* Name and value bytes of one HTTP/2 request's header list: Chrome's own
+ * SETTINGS_MAX_HEADER_LIST_SIZE. A longer list resets that stream, so 100 open
+ * streams of huge headers cannot make the answer texts and trees grow without
+ * end (each byte may take 6 in the text: "\u00XX"). */
+#define ECHO_H2_HEADER_BYTES (256u * 1024u)
 /* One answer: the connection's reports (a ClientHello of at most 64 KiB, decoded and
  * in hex, the HTTP/2 preface report) and one request's head, with room to spare. */
 #define ECHO_ANSWER_CAP (16u * 1024u * 1024u)
@@ -161,6 +166,7 @@ typedef struct h2_stream {
   json_t *fields;   /* [name, value] pairs for the log line; NULL once the log is full */
   growbuf htext;    /* the same pairs as the answer's JSON text (h2_on_header) */
   unsigned nfields; /* pairs kept, at most ECHO_H2_MAX_FIELDS */
+  size_t hbytes;    /* name and value bytes received, at most ECHO_H2_HEADER_BYTES */
   int head;         /* :method HEAD */
   int text_failed;  /* htext hit its cap or memory ran out: the stream is reset */
   char *body;
@@ -577,7 +583,10 @@ static int h2_on_header(nghttp2_session *session, const nghttp2_frame *frame, co
                         size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                         void *user_data) {
   h2_stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-  if (st == NULL || st->nfields >= ECHO_H2_MAX_FIELDS) return 0;
+  if (st == NULL) return 0;
+  st->hbytes += namelen + valuelen;
+  if (st->hbytes > ECHO_H2_HEADER_BYTES) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM */
+  if (st->nfields >= ECHO_H2_MAX_FIELDS) return 0;
   st->nfields++;
   if (namelen == 7 && memcmp(name, ":method", 7) == 0 && valuelen == 4 && memcmp(value, "HEAD", 4) == 0)
     st->head = 1;

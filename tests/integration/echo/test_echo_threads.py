@@ -15,6 +15,11 @@ usage: test_echo_threads.py GUISE
   answers showed.
 - Hostile first flights (garbage, a truncated ClientHello, SSH) on the worker
   loops give their error records; the server keeps serving.
+- An HTTP/2 request with more than 256 KiB of header fields (100 copies of a 4 KB
+  field named by its HPACK index: a 4 KB block) is reset, the next stream on its
+  connection answered.
+- Clients that reset (SO_LINGER 0) while a 500 KB answer is being written end
+  their connections, not the observer (it died of SIGPIPE before).
 - SIGTERM with connections still open on every loop: each gets its log line,
   exit 0.
 - --threads 1 serves the same; --threads 0, 257 and x are usage errors (exit 2).
@@ -24,6 +29,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -136,6 +142,83 @@ def well_formed(what, docs):
     return first
 
 
+def hpack_int(v, prefix_bits, first=0):
+    """RFC 7541 §5.1."""
+    limit = (1 << prefix_bits) - 1
+    if v < limit:
+        return bytes([first | v])
+    out, v = [first | limit], v - limit
+    while v >= 128:
+        out.append((v & 127) | 128)
+        v >>= 7
+    return bytes(out + [v])
+
+
+def hpack_literal(name, value, index=False):
+    """A literal field, new name, no Huffman: with incremental indexing (RFC 7541
+    §6.2.1) or without (§6.2.2)."""
+    return ((b"\x40" if index else b"\x00") + hpack_int(len(name), 7) + name +
+            hpack_int(len(value), 7) + value)
+
+
+def h2c_big_headers(port, copies):
+    """h2c with prior knowledge: stream 1's header block, about 4 KB, adds a 4,000-byte
+    field to the HPACK dynamic table and names it |copies| more times by its index (one
+    byte each: 4,003 bytes of header list per byte of block); stream 3 is a plain GET.
+    Returns (whether stream 1 was reset, the :path stream 3's answer showed or None)."""
+    from guise_testlib import h2_frame, h2_frames
+    base = lambda path: b"".join(hpack_literal(n, v) for n, v in (
+        (b":method", b"GET"), (b":scheme", b"http"), (b":path", path), (b":authority", b"a")))
+    block = base(b"/big") + hpack_literal(b"x-b", b"v" * 4000, index=True) + b"\xbe" * copies
+    settings = h2_frame(4, 0, 0, (4).to_bytes(2, "big") + (1 << 24).to_bytes(4, "big"))
+    window = h2_frame(8, 0, 0, (1 << 24).to_bytes(4, "big"))
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+        c.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + settings + window +
+                  h2_frame(1, 0x5, 1, block) + h2_frame(1, 0x5, 3, base(b"/after-big")))
+        buf, reset, body3, done3 = b"", False, b"", False
+        deadline = time.monotonic() + 20
+        while not done3 and time.monotonic() < deadline:
+            d = c.recv(65536)
+            if not d:
+                break
+            got, buf = h2_frames(buf + d)
+            for ftype, flags, stream, payload in got:
+                if ftype == 3 and stream == 1:
+                    reset = True
+                if ftype == 4 and not flags & 1:
+                    c.sendall(h2_frame(4, 1, 0))
+                if ftype == 0 and stream == 3:
+                    body3 += payload
+                    done3 = bool(flags & 1)
+        path = None
+        if done3:
+            path = dict(json.loads(body3)["request"]["headers"]).get(":path")
+        return reset, path
+
+
+def reset_mid_answer(port):
+    """h2c: one request whose answer is about 500 KB (60 copies of a 4 KB field,
+    in the answer twice), the first bytes of the answer read, then a reset
+    (SO_LINGER 0) while the observer is still writing."""
+    from guise_testlib import h2_frame
+    block = b"".join(hpack_literal(n, v) for n, v in (
+        (b":method", b"GET"), (b":scheme", b"http"), (b":path", b"/reset"), (b":authority", b"a")))
+    block += hpack_literal(b"x-b", b"v" * 4000, index=True) + b"\xbe" * 59
+    settings = h2_frame(4, 0, 0, (4).to_bytes(2, "big") + (1 << 24).to_bytes(4, "big"))
+    window = h2_frame(8, 0, 0, (1 << 24).to_bytes(4, "big"))
+    c = socket.create_connection(("127.0.0.1", port), timeout=20)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + settings + window + h2_frame(1, 0x5, 1, block))
+    got = 0
+    while got < 20000:
+        d = c.recv(4096)
+        if not d:
+            break
+        got += len(d)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
 def serving_threads(pid):
     return len(os.listdir(f"/proc/{pid}/task"))
 
@@ -229,6 +312,24 @@ def main():
                 check(f"{what}: serves after hostile first flights", r.returncode == 0 and b"request_number" in r.stdout,
                       r.stderr.decode()[-500:])
 
+                # A request whose header list is longer than 256 KiB (Chrome's
+                # SETTINGS_MAX_HEADER_LIST_SIZE) is reset; the connection goes on.
+                # 100 copies of a 4 KB field by its HPACK index: 400 KB from 4 KB.
+                reset, path = h2c_big_headers(echo.port, 99)
+                check(f"{what}: a 400 KB header list (an HPACK bomb) resets its stream", reset)
+                check(f"{what}: the next stream on that connection is answered", path == "/after-big", str(path))
+
+                # Clients that reset while their answer is being written end their
+                # own connections, not the observer (before: SIGPIPE killed it).
+                for _ in range(2 * threads + 2):
+                    reset_mid_answer(echo.port)
+                time.sleep(0.3)
+                check(f"{what}: alive after clients reset mid-answer", echo.proc.poll() is None,
+                      f"exit status {echo.proc.poll()}")
+                r = subprocess.run([GUISE, "-sk", f"https://localhost:{echo.port}/after-resets"],
+                                   capture_output=True, timeout=20)
+                check(f"{what}: serves after the resets", r.returncode == 0 and b"/after-resets" in r.stdout)
+
                 # Open connections on every loop, then SIGTERM: each gets its line.
                 held = []
                 for k in range(2 * threads):
@@ -249,7 +350,7 @@ def main():
                     recs.append(json.loads(line))
                 except ValueError:
                     check(f"{what}: every log line is one JSON object", False, line[:200])
-            want = n_h1 + n_h2 + 1 + 2 * threads + 1 + 2 * threads
+            want = n_h1 + n_h2 + 1 + 2 * threads + 1 + 1 + (2 * threads + 2) + 1 + 2 * threads
             check(f"{what}: one log line per connection ({want})", len(recs) == want, f"{len(recs)} lines")
             by_id = {r["connection"]: r for r in recs}
             check(f"{what}: distinct connection numbers in the log", len(by_id) == len(recs))
