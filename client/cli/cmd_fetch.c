@@ -1,6 +1,7 @@
 /* cmd_fetch.c — `guise [options] URL...`: requests, curl-like, on one client (a
  * connection is reused by the next URL, as curl does). The options come from
  * options.c (the table guise batch shares). Uses only guise.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ typedef struct fetch_state {
   unsigned long long retry_delay_ms, retry_max_ms;
   int retry_connrefused;
   int proxy_kind;   /* fetch_proxy_kind of -x */
+  int create_dirs;  /* --create-dirs, for the files of several -o */
+  int retry_all;    /* --retry-all-errors */
+  const char *output_dir; /* --output-dir: before the name of a relative -o, -O, -J file */
+  const char *output_name; /* the one -o of a single URL, for %{filename_effective} */
 } fetch_state;
 
 /* One URL of the command line. */
@@ -55,6 +60,8 @@ typedef struct fetch_one {
   char message[4400];          /* the command's own failure, said instead of the library's */
   FILE *out;                   /* where its body goes */
   FILE *own;                   /* a file of its own (-O, -C), closed at its end */
+  int named;                   /* its own -o file (several -o or URLs), made at the answer */
+  int placed;                  /* |path| has --output-dir before it */
   char path[4096];             /* that file's name */
   unsigned long long offset;   /* -C: the bytes already there */
   long start_pos;              /* the output's position when the attempt began, -1: not seekable */
@@ -73,6 +80,11 @@ typedef struct fetch_one {
   uv_timer_t timer;
   int timer_made;
   fetch_progress prog;
+  /* -w: the last response's fields ("name\0value\0" each, at most WO_HEADS_MAX
+   * bytes) and the last request's method */
+  char *heads;
+  size_t heads_len, n_heads;
+  char method[32];
 } fetch_one;
 
 static void start_attempt(fetch_one *one);
@@ -130,6 +142,22 @@ static unsigned long long retry_after(const char *v) {
  * with -C, else a new file (-J refuses an existing one, as curl). 0, or -1
  * with one->fail and one->message set. */
 static int open_own(fetch_one *one, int refuse_existing) {
+  const char *dir = one->f->output_dir;
+  if (dir && one->path[0] != '/' && !one->placed) {
+    char name[sizeof(one->path)];
+    snprintf(name, sizeof(name), "%s", one->path);
+    if ((size_t)snprintf(one->path, sizeof(one->path), "%s/%s", dir, name) >= sizeof(one->path)) {
+      one->fail = FETCH_FAIL_WRITE;
+      snprintf(one->message, sizeof(one->message), "--output-dir: the file name is too long");
+      return -1;
+    }
+    if (one->f->create_dirs && fetch_make_dirs(one->path) != 0) {
+      one->fail = FETCH_FAIL_WRITE;
+      snprintf(one->message, sizeof(one->message), "--create-dirs %s: %s", one->path, strerror(errno));
+      return -1;
+    }
+  }
+  one->placed = 1;
   const char *mode = one->f->resume ? "ab" : refuse_existing ? "wbx" : "wb";
   one->own = fopen(one->path, mode);
   if (one->own == NULL) {
@@ -146,7 +174,15 @@ static int open_own(fetch_one *one, int refuse_existing) {
  * with one->fail set. */
 static int open_remote(fetch_one *one, const guise_header *h, size_t n) {
   fetch_state *f = one->f;
-  if (!f->remote_name || one->own) return 0;
+  if ((!f->remote_name && !one->named) || one->own) return 0;
+  if (one->named) {
+    if (f->create_dirs && fetch_make_dirs(one->path) != 0) {
+      one->fail = FETCH_FAIL_WRITE;
+      snprintf(one->message, sizeof(one->message), "--create-dirs %s: %s", one->path, strerror(errno));
+      return -1;
+    }
+    return open_own(one, 0);
+  }
   const char *cd = f->remote_header_name ? field(h, n, "content-disposition") : NULL;
   char name[256];
   if (cd && fetch_disposition_name(cd, name, sizeof(name)) == 0) snprintf(one->path, sizeof(one->path), "%s", name);
@@ -203,6 +239,7 @@ static void on_request_sent(void *ud, unsigned hop, const char *method, const ch
                             size_t n, int http_version) {
   fetch_one *one = ud;
   fetch_state *f = one->f;
+  snprintf(one->method, sizeof(one->method), "%s", method);
   if (!f->verbose && !f->trace) return;
   const char *start = strstr(url, "://");
   start = start ? start + 3 : url;
@@ -271,15 +308,21 @@ static int on_response_head(void *ud, unsigned hop, int status, const guise_head
   return 0;
 }
 
+static void keep_heads(fetch_one *one, const guise_header *h, size_t n);
+
 static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
   fetch_one *one = ud;
   fetch_state *f = one->f;
   one->status = status;
+  if (f->write_out) keep_heads(one, h, n);
   one->retry_after_ms = retry_after(field(h, n, "retry-after"));
   /* --retry: a transient status is not this URL's answer. Its body goes out
    * as any other (curl's way: a file is cut back before the next attempt,
    * stdout cannot be). */
-  one->retry_now = f->retry && transient_status(status) && may_retry(one, retry_wait_ms(one));
+  /* --retry-all-errors: with -f, any status of 400 or more too (curl's). */
+  one->retry_now = f->retry &&
+                   (transient_status(status) || (f->retry_all && (f->fail || f->fail_with_body) && status >= 400)) &&
+                   may_retry(one, retry_wait_ms(one));
   int http_fail = (f->fail || f->fail_with_body) && status >= 400;
   /* -C: 206 from the offset asked for; 416 means the file is whole (curl:
    * success, nothing written); a 200 that does not start there cannot be
@@ -335,60 +378,236 @@ static int on_body(void *ud, const unsigned char *p, size_t n) {
   return 0;
 }
 
+/* -w: the response's fields, kept for %{content_type}, %header{NAME},
+ * %{header_json}, %{redirect_url} (a cap: a larger head keeps its first fields). */
+#define WO_HEADS_MAX 65536
+static void keep_heads(fetch_one *one, const guise_header *h, size_t n) {
+  free(one->heads);
+  one->heads = NULL;
+  one->heads_len = one->n_heads = 0;
+  size_t cap = 0;
+  for (size_t i = 0; i < n; i++) cap += strlen(h[i].name) + strlen(h[i].value) + 2;
+  if (cap > WO_HEADS_MAX) cap = WO_HEADS_MAX;
+  if (cap == 0 || (one->heads = malloc(cap)) == NULL) return;
+  for (size_t i = 0; i < n; i++) {
+    size_t a = strlen(h[i].name) + 1, b = strlen(h[i].value) + 1;
+    if (one->heads_len + a + b > cap) break;
+    memcpy(one->heads + one->heads_len, h[i].name, a);
+    memcpy(one->heads + one->heads_len + a, h[i].value, b);
+    one->heads_len += a + b;
+    one->n_heads++;
+  }
+}
+
+/* The |i|th kept field's name and value. */
+static const char *kept_name(const fetch_one *one, size_t i, const char **value) {
+  const char *p = one->heads;
+  for (size_t k = 0; k < i; k++) p += strlen(p) + 1, p += strlen(p) + 1;
+  *value = p + strlen(p) + 1;
+  return p;
+}
+
+static const char *kept_field(const fetch_one *one, const char *name, size_t len) {
+  for (size_t i = 0; i < one->n_heads; i++) {
+    const char *v, *k = kept_name(one, i, &v);
+    if (strlen(k) == len && strncasecmp(k, name, len) == 0) return v;
+  }
+  return NULL;
+}
+
+/* |s| as a JSON string (RFC 8259 7). */
+static void json_string(FILE *to, const char *s) {
+  fputc('"', to);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') fprintf(to, "\\%c", *p);
+    else if (*p == '\n') fputs("\\n", to);
+    else if (*p == '\r') fputs("\\r", to);
+    else if (*p == '\t') fputs("\\t", to);
+    else if (*p < 0x20 || *p == 0x7f) fprintf(to, "\\u%04x", *p);
+    else fputc(*p, to);
+  }
+  fputc('"', to);
+}
+
+/* %{header_json}: the fields as curl 7.88 writes them: lower-case names, each
+ * name once with its values in an array, in the order first seen. */
+static void header_json(FILE *to, const fetch_one *one) {
+  fputc('{', to);
+  int first = 1;
+  for (size_t i = 0; i < one->n_heads; i++) {
+    const char *v, *k = kept_name(one, i, &v);
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) {
+      const char *v2, *k2 = kept_name(one, j, &v2);
+      seen = strcasecmp(k, k2) == 0;
+    }
+    if (seen) continue;
+    if (!first) fputs(",\n", to);
+    first = 0;
+    char lower[256];
+    size_t len = strlen(k) < sizeof(lower) - 1 ? strlen(k) : sizeof(lower) - 1;
+    for (size_t c = 0; c < len; c++) lower[c] = (char)tolower((unsigned char)k[c]);
+    lower[len] = '\0';
+    json_string(to, lower);
+    fputs(":[", to);
+    for (size_t j = i, n = 0; j < one->n_heads; j++) {
+      const char *v2, *k2 = kept_name(one, j, &v2);
+      if (strcasecmp(k, k2) != 0) continue;
+      if (n++) fputc(',', to);
+      json_string(to, v2);
+    }
+    fputc(']', to);
+  }
+  fputs("\n}", to);
+}
+
+/* %{redirect_url}: where a redirect not followed points, absolute ("" when
+ * the answer is not one): a relative Location resolved against |base| for
+ * the forms servers send (absolute, "//host/...", "/path", "path"). */
+static void redirect_url(FILE *to, const fetch_one *one, const char *base, int status) {
+  const char *loc = status >= 300 && status < 400 ? kept_field(one, "location", 8) : NULL;
+  if (loc == NULL || loc[0] == '\0') return;
+  const char *sep = strstr(base, "://");
+  if (strstr(loc, "://") && strcspn(loc, "/?#") > (size_t)(strstr(loc, "://") - loc)) {
+    fputs(loc, to);
+  } else if (sep && loc[0] == '/' && loc[1] == '/') {
+    fprintf(to, "%.*s%s", (int)(sep - base + 1), base, loc);
+  } else if (sep) {
+    const char *auth = sep + 3, *path = auth + strcspn(auth, "/?#");
+    if (loc[0] == '/') {
+      fprintf(to, "%.*s%s", (int)(path - base), base, loc);
+    } else {
+      size_t plen = strcspn(path, "?#");
+      const char *slash = path;
+      for (const char *c = path; c < path + plen; c++)
+        if (*c == '/') slash = c;
+      fprintf(to, "%.*s/%s", (int)(slash - base), base, loc);
+    }
+  }
+}
+
+/* -w FORMAT as curl 7.88 reads it: %{name} (the names below), %header{NAME},
+ * %% for %, \n \r \t, %{stderr} and %{stdout} switching where the rest goes;
+ * an unknown name is said on stderr and prints nothing. */
 static void write_out(const char *fmt, const fetch_one *one, int err, const guise_response_info *info) {
   const char *url = one->url;
   char shown[8200]; /* a URL, its password hidden (guise_url_redact); longer ones are cut */
   char remote_ip[64] = "";
+  const char *remote_port = "";
   const char *colon = strrchr(info->remote, ':');
   if (colon) {
     size_t len = (size_t)(colon - info->remote);
     if (len >= sizeof(remote_ip)) len = sizeof(remote_ip) - 1;
     memcpy(remote_ip, info->remote, len);
     remote_ip[len] = '\0';
+    remote_port = colon + 1;
+    if (len >= 2 && remote_ip[0] == '[' && remote_ip[len - 1] == ']') { /* "[::1]:443" */
+      memmove(remote_ip, remote_ip + 1, len - 2);
+      remote_ip[len - 2] = '\0';
+    }
   }
+  const char *effective = info->effective_url && info->effective_url[0] ? info->effective_url
+                                                                         : guise_url_redact(url, shown, sizeof(shown));
+  const char *ctype = kept_field(one, "content-type", 12);
+  const char *version = strcmp(info->http_version, "HTTP/2") == 0 ? "2" : info->http_version[0] ? "1.1" : "0";
+  double seconds = info->total_ms / 1000;
+  unsigned long long speed = seconds > 0 ? (unsigned long long)((double)info->body_bytes / seconds) : 0;
+  const char *msg = one->message[0] ? one->message : err ? guise_strerror(err) : "";
+  const char *method = one->method[0] ? one->method : one->o.method ? one->o.method : "GET";
+  int num_connects = info->http_version[0] && !info->reused ? 1 : 0;
+  FILE *to = stdout;
   for (const char *p = fmt; *p; p++) {
-    if (p[0] == '\\' && p[1] == 'n') {
-      putchar('\n');
+    if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' || p[1] == 't')) {
+      fputc(p[1] == 'n' ? '\n' : p[1] == 'r' ? '\r' : '\t', to);
       p++;
       continue;
     }
+    if (p[0] == '%' && p[1] == '%') {
+      fputc('%', to);
+      p++;
+      continue;
+    }
+    if (p[0] == '%' && strncmp(p + 1, "header{", 7) == 0 && strchr(p, '}')) {
+      const char *name = p + 8, *end = strchr(p, '}');
+      const char *v = kept_field(one, name, (size_t)(end - name));
+      if (v) fputs(v, to);
+      p = end;
+      continue;
+    }
     if (p[0] != '%' || p[1] != '{') {
-      putchar(*p);
+      fputc(*p, to);
       continue;
     }
     const char *end = strchr(p, '}');
     if (end == NULL) {
-      fputs(p, stdout);
+      fputs(p, to);
       break;
     }
     size_t len = (size_t)(end - p - 2);
     const char *k = p + 2;
 #define IS(name) (len == strlen(name) && strncmp(k, name, len) == 0)
-    if (IS("http_code") || IS("response_code")) printf("%03d", info->status);
-    else if (IS("http_version")) printf("%s", strcmp(info->http_version, "HTTP/2") == 0 ? "2" : info->http_version[0] ? "1.1" : "0");
-    else if (IS("time_total")) printf("%.6f", info->total_ms / 1000);
-    else if (IS("time_namelookup")) printf("%.6f", info->dns_ms / 1000);
-    else if (IS("time_connect")) printf("%.6f", info->connect_ms / 1000);
-    else if (IS("time_appconnect")) printf("%.6f", info->tls_ms / 1000);
-    else if (IS("time_starttransfer")) printf("%.6f", info->ttfb_ms / 1000);
-    else if (IS("size_download")) printf("%llu", info->body_bytes);
-    else if (IS("remote_ip")) printf("%s", remote_ip);
-    else if (IS("exitcode")) printf("%d", one->exit);
-    else if (IS("errormsg")) printf("%s", one->message[0] ? one->message : err ? guise_strerror(err) : "");
-    else if (IS("errorname")) printf("%s", err ? guise_err_name(err) : "");
-    else if (IS("filename_effective")) printf("%s", one->path);
-    else if (IS("num_connects")) printf("%d", info->http_version[0] && !info->reused ? 1 : 0);
-    else if (IS("local_port")) printf("%s", strrchr(info->local, ':') ? strrchr(info->local, ':') + 1 : "");
-    else if (IS("url")) printf("%s", guise_url_redact(url, shown, sizeof(shown)));
-    else if (IS("url_effective"))
-      printf("%s", info->effective_url && info->effective_url[0] ? info->effective_url
-                                                                 : guise_url_redact(url, shown, sizeof(shown)));
-    else if (IS("num_redirects")) printf("%zu", info->n_redirects);
-    else fwrite(p, 1, (size_t)(end - p + 1), stdout);
+    if (IS("http_code") || IS("response_code")) fprintf(to, "%03d", info->status);
+    else if (IS("http_version")) fputs(version, to);
+    else if (IS("time_total")) fprintf(to, "%.6f", info->total_ms / 1000);
+    else if (IS("time_namelookup")) fprintf(to, "%.6f", info->dns_ms / 1000);
+    else if (IS("time_connect")) fprintf(to, "%.6f", info->connect_ms / 1000);
+    else if (IS("time_appconnect")) fprintf(to, "%.6f", info->tls_ms / 1000);
+    else if (IS("time_starttransfer")) fprintf(to, "%.6f", info->ttfb_ms / 1000);
+    else if (IS("size_download")) fprintf(to, "%llu", info->body_bytes);
+    else if (IS("speed_download")) fprintf(to, "%llu", speed);
+    else if (IS("remote_ip")) fputs(remote_ip, to);
+    else if (IS("remote_port")) fputs(remote_port, to);
+    else if (IS("exitcode")) fprintf(to, "%d", one->exit);
+    else if (IS("errormsg")) fputs(msg, to);
+    else if (IS("errorname")) fputs(err ? guise_err_name(err) : "", to);
+    else if (IS("filename_effective")) fputs(one->path[0] ? one->path : one->f->output_name ? one->f->output_name : "", to);
+    else if (IS("num_connects")) fprintf(to, "%d", num_connects);
+    else if (IS("local_port")) fputs(strrchr(info->local, ':') ? strrchr(info->local, ':') + 1 : "", to);
+    else if (IS("url")) fputs(guise_url_redact(url, shown, sizeof(shown)), to);
+    else if (IS("url_effective")) fputs(effective, to);
+    else if (IS("num_redirects")) fprintf(to, "%zu", info->n_redirects);
+    else if (IS("content_type")) fputs(ctype ? ctype : "", to);
+    else if (IS("method")) fputs(method, to);
+    else if (IS("scheme")) fputs(strncasecmp(effective, "https:", 6) == 0 ? "HTTPS" : "HTTP", to);
+    else if (IS("redirect_url")) redirect_url(to, one, effective, info->status);
+    else if (IS("header_json")) header_json(to, one);
+    else if (IS("stderr")) to = stderr;
+    else if (IS("stdout")) to = stdout;
+    else if (IS("json")) {
+      /* curl's %{json}: the variables guise has, as curl types them. */
+      fprintf(to, "{\"content_type\":");
+      if (ctype) json_string(to, ctype);
+      else fputs("null", to);
+      fputs(",\"errormsg\":", to);
+      if (msg[0]) json_string(to, msg);
+      else fputs("null", to);
+      fprintf(to, ",\"exitcode\":%d,\"filename_effective\":", one->exit);
+      if (one->path[0] || one->f->output_name) json_string(to, one->path[0] ? one->path : one->f->output_name);
+      else fputs("null", to);
+      fprintf(to, ",\"http_code\":%d,\"http_version\":\"%s\",\"method\":", info->status, version);
+      json_string(to, method);
+      fprintf(to, ",\"num_connects\":%d,\"num_headers\":%zu,\"num_redirects\":%zu,\"remote_ip\":", num_connects,
+              one->n_heads, info->n_redirects);
+      json_string(to, remote_ip);
+      fprintf(to, ",\"remote_port\":%s,\"response_code\":%d,\"scheme\":\"%s\",\"size_download\":%llu,"
+                  "\"speed_download\":%llu,\"time_appconnect\":%.6f,\"time_connect\":%.6f,"
+                  "\"time_namelookup\":%.6f,\"time_starttransfer\":%.6f,\"time_total\":%.6f,\"url\":",
+              remote_port[0] ? remote_port : "0", info->status, strncasecmp(effective, "https:", 6) == 0 ? "HTTPS" : "HTTP",
+              info->body_bytes, speed, info->tls_ms / 1000, info->connect_ms / 1000, info->dns_ms / 1000,
+              info->ttfb_ms / 1000, info->total_ms / 1000);
+      json_string(to, guise_url_redact(url, shown, sizeof(shown)));
+      fputs(",\"url_effective\":", to);
+      json_string(to, effective);
+      fputs(",\"errorname\":", to);
+      if (err) json_string(to, guise_err_name(err));
+      else fputs("null", to);
+      fputc('}', to);
+    } else fprintf(stderr, "guise: unknown --write-out variable: '%.*s'\n", (int)(len > 64 ? 64 : len), k);
 #undef IS
     p = end;
   }
   fflush(stdout);
+  fflush(stderr);
 }
 
 static void on_retry_timer(uv_timer_t *t) { start_attempt(t->data); }
@@ -397,6 +616,7 @@ static void on_retry_timer(uv_timer_t *t) { start_attempt(t->data); }
  * rule: timeouts, names not resolved, a refused connection with
  * --retry-connrefused; transient statuses are seen in on_headers). */
 static int transient_error(const fetch_one *one, int err) {
+  if (one->f->retry_all && err != GUISE_E_CANCELLED) return 1; /* --retry-all-errors */
   guise_err_class_id c = guise_err_class_of(err);
   if (c == GUISE_CLASS_TIMEOUT || c == GUISE_CLASS_DNS || err == GUISE_E_PROXY_TIMEOUT) return 1;
   return one->f->retry_connrefused && (err == GUISE_E_CONNECT_REFUSED || err == GUISE_E_PROXY_CONNECT_REFUSED);
@@ -670,10 +890,10 @@ static void start_attempt(fetch_one *one) {
   /* Where a retry puts the output back to: a file of its own starts at the
    * resume offset; the shared output where it is now (-1: a pipe, a terminal). */
   /* -Z: the shared output holds the other URLs' bytes too; it is not cut. */
-  one->start_pos = one->own || f->remote_name ? (long)one->offset
+  one->start_pos = one->own || f->remote_name || one->named ? (long)one->offset
                    : one->out && !f->parallel   ? ftell(one->out)
                                                 : -1;
-  fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->out != stdout), f->progress_bar, stderr);
+  fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->named || one->out != stdout), f->progress_bar, stderr);
   if (one->attempts > 1) (void)fetch_body_restart(&one->o); /* -T, -F: from the first byte again */
   int e = guise_client_request(f->cl, &one->o, &f->cb, one);
   if (e == 0) return;
@@ -703,6 +923,68 @@ static void start_attempt(fetch_one *one) {
   one->exit = fetch_exit_status(&oc);
 }
 
+/* --proto: the schemes allowed, curl's syntax (a comma list of names, each
+ * "+" added (the default), "-" taken away, "=" only these; "all"; the
+ * names guise has no scheme for are ignored, as curl ignores unknown ones):
+ * a bit per scheme, 1 http, 2 https. */
+static unsigned proto_allowed(const char *spec) {
+  unsigned set = 3;
+  for (const char *p = spec; *p;) {
+    size_t len = strcspn(p, ",");
+    char op = '+';
+    const char *name = p;
+    size_t nl = len;
+    while (nl && (*name == '+' || *name == '-' || *name == '=')) op = *name++, nl--;
+    unsigned bit = nl == 3 && !strncasecmp(name, "all", 3) ? 3
+                   : nl == 4 && !strncasecmp(name, "http", 4) ? 1
+                   : nl == 5 && !strncasecmp(name, "https", 5) ? 2 : 0;
+    if (op == '=') set = bit;
+    else if (op == '-') set &= ~bit;
+    else set |= bit;
+    p += len + (p[len] == ',');
+  }
+  return set;
+}
+
+/* A URL whose scheme --proto leaves out: said, exit 1 (curl's "Protocol
+ * ... not supported or disabled"), no request; 0 when it may go. */
+static int proto_refused(const char *spec, const char *url, fetch_one *one) {
+  if (spec == NULL) return 0;
+  unsigned set = proto_allowed(spec);
+  unsigned bit = !strncasecmp(url, "https://", 8) ? 2 : !strncasecmp(url, "http://", 7) ? 1 : 0;
+  if (bit == 0 || (set & bit)) return 0; /* another scheme: the request refuses it */
+  one->done = 1;
+  one->exit = 1;
+  snprintf(one->message, sizeof(one->message), "protocol \"%s\" not allowed by --proto %s", bit == 2 ? "https" : "http",
+           spec);
+  if (one->f->show_errors) {
+    fprintf(stderr, "guise: (1) ");
+    put_remote(stderr, one->message);
+    fputc('\n', stderr);
+  }
+  return 1;
+}
+
+/* -w @FILE ('-': stdin): the format read from FILE (at most 1 MiB; a last
+ * newline kept, as curl does): CLI_NEXT, or 26 after a message. */
+static int write_out_file(cli_settings *st, fetch_state *f) {
+  const char *path = st->write_out + 1;
+  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  enum { CAP = 1 << 20 };
+  char *buf = fp ? cli_keep(st, NULL, CAP + 1) : NULL;
+  size_t n = buf ? fread(buf, 1, CAP + 1, fp) : 0;
+  int bad = fp == NULL || buf == NULL || ferror(fp) || n > CAP;
+  if (fp && fp != stdin) fclose(fp);
+  if (bad) {
+    fprintf(stderr, "guise: (26) -w @%s: %s\n", path, fp == NULL ? strerror(errno) : n > CAP ? "longer than 1 MiB"
+                                                                                             : "cannot be read");
+    return 26;
+  }
+  buf[n] = '\0';
+  f->write_out = buf;
+  return CLI_NEXT;
+}
+
 /* The command's own options, checked before any connection: 0, or an exit
  * status after a message. */
 static int check_own_options(const cli_settings *st, fetch_state *f) {
@@ -720,7 +1002,7 @@ static int check_own_options(const cli_settings *st, fetch_state *f) {
       fprintf(stderr, "guise: -C and -J cannot be used together (the file name is not known before the answer)\n");
       return EXIT_USAGE;
     }
-    if (st->output && st->n_operands > 1) {
+    if (st->n_outputs && st->n_outputs < st->n_operands) {
       fprintf(stderr, "guise: -C with -o takes one URL (-O: a file per URL)\n");
       return EXIT_USAGE;
     }
@@ -759,13 +1041,15 @@ int cmd_fetch(int argc, char **argv) {
    * it too). */
   signal(SIGPIPE, SIG_IGN);
   const char *resolve[FETCH_MAX_RESOLVE];
-  const char *urls[FETCH_MAX_URLS];
+  const char *urls[FETCH_MAX_URLS], *outputs[FETCH_MAX_URLS];
   cli_settings st;
   cli_settings_init(&st, &cli_fetch_command);
   st.resolve = resolve;
   st.max_resolve = FETCH_MAX_RESOLVE;
   st.operands = urls;
   st.max_operands = FETCH_MAX_URLS;
+  st.outputs = outputs;
+  st.max_outputs = FETCH_MAX_URLS;
   guise_file *out_file = NULL; /* -o: a temp file until every transfer succeeded */
   fetch_one *ones = NULL;
   size_t n_urls = 0;
@@ -793,6 +1077,10 @@ int cmd_fetch(int argc, char **argv) {
                    .retry_connrefused = st.retry_connrefused};
   rc = check_own_options(&st, &f);
   if (rc != CLI_NEXT) goto out;
+  if (st.write_out && st.write_out[0] == '@') {
+    rc = write_out_file(&st, &f);
+    if (rc != CLI_NEXT) goto out;
+  }
   rc = EXIT_USAGE;
   /* The command line: the request's options, the client's, the command's own. */
   guise_request_options o;
@@ -811,12 +1099,36 @@ int cmd_fetch(int argc, char **argv) {
   /* -A and -u: fields of their own, unless -H gave them (-H wins, as in
    * curl); -A takes the place of the profile's user-agent (the library
    * replaces a field of the same name in place), -A "" removes it. */
-  char authorization[1024];
+  char authorization[1024], bearer[720], range_field[220];
   {
     int has_ua = 0, has_auth = 0;
     for (size_t i = 0; i < st.n_headers; i++) {
       has_ua |= !strcasecmp(st.headers[i].name, "user-agent");
       has_auth |= !strcasecmp(st.headers[i].name, "authorization");
+    }
+    int has_range = 0;
+    for (size_t i = 0; i < st.n_headers; i++) has_range |= !strcasecmp(st.headers[i].name, "range");
+    if (st.range && !has_range) {
+      /* -r: curl's RANGE, as bytes=RANGE ("0-99", "100-", "-500", "0-1,5-9"). */
+      if (st.range[0] == '\0' || strspn(st.range, "0123456789-,") != strlen(st.range) || strlen(st.range) > 200) {
+        usage_error("-r", st.range, "expected a byte range: 0-99, 100-, -500 (digits, '-' and ',')");
+        goto out;
+      }
+      if (f.resume) {
+        fprintf(stderr, "guise: -r and -C cannot be used together\n");
+        goto out;
+      }
+      snprintf(range_field, sizeof(range_field), "bytes=%s", st.range);
+      if (st.n_headers < CLI_MAX_HEADERS) st.headers[st.n_headers++] = (guise_header){"Range", range_field};
+    }
+    if (st.oauth2_bearer && !has_auth && st.n_headers < CLI_MAX_HEADERS) {
+      if (strlen(st.oauth2_bearer) > 700 || strpbrk(st.oauth2_bearer, "\r\n")) {
+        usage_error("--oauth2-bearer", "...", "longer than 700 bytes or has a line break");
+        goto out;
+      }
+      snprintf(bearer, sizeof(bearer), "Bearer %s", st.oauth2_bearer);
+      st.headers[st.n_headers++] = (guise_header){"Authorization", bearer};
+      has_auth = 1;
     }
     if (st.user_agent && !has_ua && st.n_headers < CLI_MAX_HEADERS)
       st.headers[st.n_headers++] = (guise_header){"User-Agent", st.user_agent};
@@ -849,7 +1161,24 @@ int cmd_fetch(int argc, char **argv) {
   co.cookie_file = st.cookie_file;
   co.cookies = st.cookies;
   const char *output = st.output, *cookie_jar_out = st.cookie_jar, *noproxy = st.noproxy;
+  /* Several -o, or several URLs: each URL its own -o file, in order (URLs
+   * past the last -o: stdout), made at the answer, as curl pairs them. One
+   * URL and one -o: the temp file below, renamed at success. */
+  int per_url = st.n_outputs > 1 || (st.n_outputs == 1 && st.n_operands > 1);
+  if (per_url) output = NULL;
   if (output && strcmp(output, "-") == 0) output = NULL; /* -o -: standard output, as curl */
+  char placed_output[4096];
+  if (output && st.output_dir && output[0] != '/') {
+    if ((size_t)snprintf(placed_output, sizeof(placed_output), "%s/%s", st.output_dir, output) >= sizeof(placed_output)) {
+      usage_error("--output-dir", st.output_dir, "the file name is too long");
+      goto out;
+    }
+    output = placed_output;
+  }
+  f.output_name = output;
+  f.create_dirs = st.create_dirs;
+  f.output_dir = st.output_dir;
+  f.retry_all = st.retry_all_errors;
   const guise_header *headers = st.headers;
   size_t n_headers = st.n_headers;
   const char **resolve_list = st.resolve;
@@ -858,7 +1187,7 @@ int cmd_fetch(int argc, char **argv) {
   /* The meter: for bodies that go to files, on a terminal, not with -s (curl
    * draws it whenever the body does not go to the terminal; guise only where
    * someone can see it). */
-  f.progress = !st.silent && isatty(STDERR_FILENO) && (output || st.remote_name);
+  f.progress = !st.silent && !st.no_progress_meter && isatty(STDERR_FILENO) && (output || per_url || st.remote_name);
   if (st.dump_header) {
     f.dump = strcmp(st.dump_header, "-") == 0 ? stdout : fopen(st.dump_header, "wb");
     if (f.dump == NULL) {
@@ -977,14 +1306,20 @@ int cmd_fetch(int argc, char **argv) {
       if (one->o.proxy && env_proxy) one->o.proxy = proxy_with_user(one->o.proxy, st.proxy_user, env_proxy[i], sizeof(env_proxy[i]));
       one->proxy_kind = fetch_proxy_kind(one->o.proxy);
     }
+    if (proto_refused(st.proto, urls[i], one)) continue;
     /* Where the body goes: -O a file named from the URL (-J: from the answer,
      * made then), -o with -C the file itself, appended to. */
-    int own_file = f.remote_name || (output && f.resume);
+    if (per_url && i < st.n_outputs && strcmp(st.outputs[i], "-") != 0) {
+      one->named = 1;
+      snprintf(one->path, sizeof(one->path), "%s", st.outputs[i]);
+    }
+    int own_file = f.remote_name || (output && f.resume) || one->named;
     if (f.remote_name && fetch_remote_name(urls[i], one->path, sizeof(one->path)) != 0 && !f.remote_header_name) {
       one->fail = FETCH_FAIL_WRITE;
       snprintf(one->message, sizeof(one->message), "-O: the URL has no file name (no request sent)");
     } else if (output && f.resume) {
-      snprintf(one->path, sizeof(one->path), "%s", output);
+      snprintf(one->path, sizeof(one->path), "%.4095s", output);
+      one->placed = 1; /* --output-dir is in |output| already */
     }
     if (one->fail == 0 && own_file && f.resume) {
       struct stat sb;
@@ -1005,7 +1340,7 @@ int cmd_fetch(int argc, char **argv) {
       }
       continue;
     }
-    if (f.remote_name && !f.resume) one->out = NULL; /* made at the answer */
+    if ((f.remote_name || one->named) && !f.resume) one->out = NULL; /* made at the answer */
     /* -C: the rest of the file (RFC 9110 14.1.2). */
     one->headers = calloc(n_headers + 1, sizeof(*one->headers));
     if (one->headers == NULL) {
@@ -1021,6 +1356,8 @@ int cmd_fetch(int argc, char **argv) {
       snprintf(one->range, sizeof(one->range), "bytes=%llu-", one->offset);
       one->headers[one->o.n_headers++] = (guise_header){"Range", one->range};
     }
+    /* --parallel-max N: the (i-N)th is over before the ith starts. */
+    if (parallel && st.parallel_max && i >= st.parallel_max) run_until_done(&loop, &ones[i - st.parallel_max], 1);
     start_attempt(one);
     /* Until the request is over — not until the loop is idle: a connection still
      * being made that no request waits for any more (the request hit --max-time
@@ -1045,6 +1382,7 @@ int cmd_fetch(int argc, char **argv) {
     if (ones[i].exit) last_exit = ones[i].exit, all_ok = 0;
     if (ones[i].own) fclose(ones[i].own);
     free(ones[i].headers);
+    free(ones[i].heads);
   }
   if (output && out_file && all_ok) {
     int ce = guise_file_commit(out_file); /* frees it either way */

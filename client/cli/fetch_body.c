@@ -525,15 +525,56 @@ static const char *keep_url(fetch_body *fb, char *u) {
 }
 
 /* -G: the data into the query, before any fragment ('&' after a query). */
-static const char *url_with_query(fetch_body *fb, const char *url) {
+static const char *url_with(fetch_body *fb, const char *url, const unsigned char *data, size_t len) {
   size_t frag = strcspn(url, "#");
   int has_query = memchr(url, '?', frag) != NULL;
-  size_t n = strlen(url) + fb->data_len + 2;
+  size_t n = strlen(url) + len + 2;
   char *u = malloc(n);
   if (u == NULL) return NULL;
-  snprintf(u, n, "%.*s%s%.*s%s", (int)frag, url, fb->data_len ? (has_query ? "&" : "?") : "", (int)fb->data_len,
-           fb->data ? (const char *)fb->data : "", url + frag);
+  snprintf(u, n, "%.*s%s%.*s%s", (int)frag, url, len ? (has_query ? "&" : "?") : "", (int)len,
+           data ? (const char *)data : "", url + frag);
   return keep_url(fb, u);
+}
+
+static const char *url_with_query(fetch_body *fb, const char *url) { return url_with(fb, url, fb->data, fb->data_len); }
+
+/* --url-query (curl 7.87): each piece as --data-urlencode reads it ("+" first:
+ * as it is), joined with '&', added to every URL's query; the pieces are then
+ * taken out of the body options. CLI_NEXT or an exit status. */
+static int url_queries(cli_settings *s, fetch_body *fb) {
+  fetch_body *q = NULL;
+  size_t k = 0;
+  int rc = CLI_NEXT;
+  for (size_t i = 0; i < s->n_body_args; i++) {
+    const cli_body_arg *a = &s->body_args[i];
+    if (strcmp(a->name, "--url-query") != 0) {
+      s->body_args[k++] = *a;
+      continue;
+    }
+    if (rc != CLI_NEXT) continue;
+    if (q == NULL && (q = calloc(1, sizeof(*q))) == NULL) rc = oom(s);
+    else if (a->value[0] == '+') {
+      if ((q->has_data && data_add(q, "&", 1)) || data_add(q, a->value + 1, strlen(a->value + 1))) rc = -2;
+      q->has_data = 1;
+    } else {
+      cli_body_arg as = *a;
+      as.name = "--data-urlencode";
+      rc = data_piece(s, q, &as);
+    }
+    if (rc == -2) {
+      fprintf(stderr, "%s: %s: the query is larger than 64 MiB\n", s->prog, a->as);
+      rc = EXIT_USAGE;
+    }
+  }
+  s->n_body_args = k;
+  for (size_t i = 0; q && rc == CLI_NEXT && i < s->n_operands; i++) {
+    const char *u = url_with(fb, s->operands[i], q->data, q->data_len);
+    if (u == NULL) rc = oom(s);
+    else s->operands[i] = u;
+  }
+  if (q) free(q->data);
+  free(q);
+  return rc;
 }
 
 /* -T: a URL with no file part (no path, or one ending in '/') gets the
@@ -581,6 +622,8 @@ int fetch_body_prepare(cli_settings *s, guise_request_options *o) {
   if (fb == NULL) return oom(s);
   s->body_state = fb;
   s->body_state_free = body_free;
+  int qrc = url_queries(s, fb);
+  if (qrc != CLI_NEXT) return qrc;
   const char *first_data = NULL, *first_form = NULL, *first_upload = NULL;
   for (size_t i = 0; i < s->n_body_args; i++) {
     const cli_body_arg *a = &s->body_args[i];
@@ -656,6 +699,10 @@ int fetch_body_prepare(cli_settings *s, guise_request_options *o) {
     if (fb->json) default_header(s, "Accept", "application/json");
   }
   if (fb->n_uploads) {
+    /* -T sends the file's bytes with no Content-Type, as curl and as a
+     * browser's fetch() of a Blob without a type: an empty value removes the
+     * one of the profile's navigate-post set (a form's), unless -H gave one. */
+    default_header(s, "Content-Type", "");
     for (size_t i = 0; i < fb->n_uploads && i < s->n_operands; i++) {
       const char *u = url_with_file(fb, s->operands[i], fb->uploads[i].segs[0].path);
       if (u == NULL) return oom(s);

@@ -10,6 +10,7 @@
 /* curl's numbers (CURLE_*). */
 enum {
   CURL_UNSUPPORTED_PROTOCOL = 1,
+  CURL_URL_MALFORMAT = 3,
   CURL_COULDNT_RESOLVE_PROXY = 5,
   CURL_COULDNT_RESOLVE_HOST = 6,
   CURL_COULDNT_CONNECT = 7,
@@ -86,7 +87,13 @@ int fetch_exit_status(const fetch_outcome *o) {
       return CURL_HTTP2_STREAM;
     case GUISE_E_NOMEM: return CURL_OUT_OF_MEMORY;
     case GUISE_E_CANCELLED: return CURL_ABORTED_BY_CALLBACK;
-    case GUISE_E_USAGE_URL_SCHEME: return 2; /* a usage error, found before any request */
+    /* The URL itself: curl's numbers, which scripts test ("3: the URL is
+     * wrong"); 3 is also guise's profile error (below), both the command
+     * line naming something that cannot be used. */
+    case GUISE_E_USAGE_URL_MALFORMED: return CURL_URL_MALFORMAT;
+    /* A Location of another scheme (ftp://, which curl would follow) is
+     * guise's refusal, a usage error as before: 2. */
+    case GUISE_E_USAGE_URL_SCHEME: return o->status ? 2 : CURL_UNSUPPORTED_PROTOCOL;
     default: break;
   }
   switch (guise_err_class_of(e)) {

@@ -134,8 +134,47 @@ static const char *header_problem(const char *name, const char *value, size_t *a
   return NULL;
 }
 
+static int set_header(cli_settings *s, const cli_option *o, const char *as, const char *v);
+
+/* -H @FILE: a header a line, as curl (CR/LF ends a line, empty lines are
+ * skipped); the file read whole, at most 1 MiB. */
+static int set_header_file(cli_settings *s, const cli_option *o, const char *as, const char *path) {
+  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (fp == NULL) {
+    fprintf(stderr, "%s: %s @%s: %s\n", s->prog, as, path, strerror(errno));
+    return 26; /* curl's read error */
+  }
+  enum { CAP = 1 << 20 };
+  char *buf = malloc(CAP + 1);
+  size_t n = buf ? fread(buf, 1, CAP + 1, fp) : 0;
+  int bad = buf == NULL || ferror(fp);
+  if (fp != stdin) fclose(fp);
+  if (bad || n > CAP) {
+    fprintf(stderr, "%s: %s @%s: %s\n", s->prog, as, path, bad ? "cannot be read" : "longer than 1 MiB");
+    free(buf);
+    return bad ? 26 : EXIT_USAGE;
+  }
+  buf[n] = '\0';
+  int rc = CLI_NEXT;
+  for (char *line = buf; rc == CLI_NEXT && line < buf + n;) {
+    size_t len = 0;
+    while (line + len < buf + n && line[len] != '\r' && line[len] != '\n') len++;
+    char *next = line + len + 1;
+    line[len] = '\0';
+    if (len && strlen(line) == len) rc = set_header(s, o, as, line);
+    else if (len) {
+      fprintf(stderr, "%s: %s @%s: a line with a NUL byte\n", s->prog, as, path);
+      rc = EXIT_USAGE;
+    }
+    line = next;
+  }
+  free(buf);
+  return rc;
+}
+
 static int set_header(cli_settings *s, const cli_option *o, const char *as, const char *v) {
   (void)o;
+  if (v[0] == '@') return set_header_file(s, o, as, v + 1);
   const char *colon = strchr(v, ':');
   if (colon == NULL || colon == v || s->n_headers == CLI_MAX_HEADERS) {
     fprintf(stderr, "%s: -H '%s': expected 'Name: value'\n", s->prog, v);
@@ -161,6 +200,13 @@ static int set_header(cli_settings *s, const cli_option *o, const char *as, cons
 /* -d, --data-*, --json, -F, --form-string, -T, -G: kept as given, in order;
  * fetch_body.c reads them (files included) before the first request. */
 static int set_body_arg(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  if (cli_negated(as)) { /* --no-get: the -G before it is undone, as curl */
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_body_args; i++)
+      if (strcmp(s->body_args[i].name, o->name) != 0) s->body_args[k++] = s->body_args[i];
+    s->n_body_args = k;
+    return CLI_NEXT;
+  }
   if (s->n_body_args == CLI_MAX_BODY_ARGS) {
     fprintf(stderr, "%s: more than %d body options (-d, -F, -T, --json, ...)\n", s->prog, CLI_MAX_BODY_ARGS);
     return EXIT_USAGE;
@@ -182,6 +228,21 @@ static int set_head(cli_settings *s, const cli_option *o, const char *as, const 
   }
   s->head_only = 1;
   s->method = head;
+  return CLI_NEXT;
+}
+
+/* -o FILE: guise batch's records; guise URL's nth -o is the nth URL's file,
+ * as curl pairs them (URLs past the last -o go to stdout). */
+static int set_output(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o;
+  if (s->outputs) {
+    if (s->n_outputs == s->max_outputs) {
+      fprintf(stderr, "%s: more than %zu %s options\n", s->prog, s->max_outputs, as);
+      return EXIT_USAGE;
+    }
+    s->outputs[s->n_outputs++] = v;
+  }
+  s->output = v;
   return CLI_NEXT;
 }
 
@@ -282,7 +343,7 @@ static int set_progress(cli_settings *s, const cli_option *o, const char *as, co
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const cli_option options[] = {
     /* both commands */
-    {"--output", 'o', "FILE", F | B, STRING(output),
+    {"--output", 'o', "FILE", F | B, CALL(set_output),
      {"write the body to FILE", "records (JSONL) to FILE instead of stdout"}, CLI_G_OUTPUT},
     {"--insecure", 'k', NULL, F | B, FLAG(insecure, 1),
      {"do not check the server's certificate (not the proxy's)", NULL}, CLI_G_TLS, CLI_BOOL},
@@ -341,7 +402,10 @@ static const cli_option options[] = {
     {"--upload-file", 'T', "FILE", F, CALL(set_body_arg),
      {"PUT FILE ('-': stdin) to the next URL, streamed; a URL\nending in '/' gets the file's name", NULL},
      CLI_G_UPLOAD},
-    {"--get", 'G', NULL, F, CALL(set_body_arg), {"send the -d data in the URL's query, as a GET", NULL}, CLI_G_HTTP},
+    {"--get", 'G', NULL, F, CALL(set_body_arg), {"send the -d data in the URL's query, as a GET", NULL}, CLI_G_HTTP,
+     CLI_BOOL},
+    {"--url-query", 0, "DATA", F, CALL(set_body_arg),
+     {"add DATA to each URL's query, read as --data-urlencode\n('+DATA': as it is); with any method", NULL}, CLI_G_HTTP},
     {"--kind", 0, "KIND", F, STRING(kind),
      {"the request a browser would make: navigate, navigate-post,\n"
       "fetch, fetch-same-origin, fetch-no-cors, script, style,\n"
@@ -380,6 +444,21 @@ static const cli_option options[] = {
      {"accepted for curl: bodies are always decoded", NULL}, CLI_G_HTTP, CLI_BOOL},
     {"--remote-name", 'O', NULL, F, FLAG(remote_name, 1),
      {"write each body to a file named from its URL", NULL}, CLI_G_OUTPUT, CLI_BOOL},
+    {"--remote-name-all", 0, NULL, F, FLAG(remote_name, 1),
+     {"the same as -O (guise's -O names a file for every URL)", NULL}, CLI_G_OUTPUT, CLI_BOOL},
+    {"--range", 'r', "RANGE", F, STRING(range),
+     {"ask for bytes RANGE only (Range: bytes=RANGE): 0-99, 100-, -500", NULL}, CLI_G_HTTP},
+    {"--proto", 0, "PROTOCOLS", F, STRING(proto),
+     {"the schemes the URLs may have, curl's syntax ('=https',\n'-http', 'all'); another is exit 1", NULL},
+     CLI_G_CONNECTION},
+    {"--oauth2-bearer", 0, "TOKEN", F, STRING(oauth2_bearer),
+     {"Authorization: Bearer TOKEN", NULL}, CLI_G_AUTH},
+    {"--no-progress-meter", 0, NULL, F, FLAG(no_progress_meter, 1),
+     {"no progress meter (messages still shown)", NULL}, CLI_G_VERBOSE},
+    {"--globoff", 'g', NULL, F, FLAG(globoff, 1),
+     {"accepted for curl: guise never expands {} and [] in URLs", NULL}, CLI_G_OTHER, CLI_BOOL},
+    {"--parallel-max", 0, "N", F, NUMBER(parallel_max, 1, 300),
+     {"with -Z: at most N transfers at once (default: all)", NULL}, CLI_G_CONNECTION},
     {"--remote-header-name", 'J', NULL, F, FLAG(remote_header_name, 1),
      {"with -O: the Content-Disposition file name (no folders)", NULL}, CLI_G_OUTPUT, CLI_BOOL},
     {"--create-dirs", 0, NULL, F, FLAG(create_dirs, 1), {"make the folders -o names", NULL}, CLI_G_OUTPUT, CLI_BOOL},
@@ -398,6 +477,11 @@ static const cli_option options[] = {
      {"seconds between retries (default: 1, doubling)", NULL}, CLI_G_CONNECTION},
     {"--retry-max-time", 0, "S", F, STRING(retry_max_time),
      {"no retry after S seconds", NULL}, CLI_G_CONNECTION},
+    {"--retry-all-errors", 0, NULL, F, FLAG(retry_all_errors, 1),
+     {"with --retry: every failure is transient (with -f, any\nstatus of 400 or more)", NULL}, CLI_G_CONNECTION,
+     CLI_BOOL},
+    {"--output-dir", 0, "DIR", F, STRING(output_dir),
+     {"the -o, -O and -J files go into DIR (--create-dirs: made)", NULL}, CLI_G_OUTPUT},
     {"--retry-connrefused", 0, NULL, F, FLAG(retry_connrefused, 1),
      {"with --retry: a refused connection is transient", NULL}, CLI_G_CONNECTION, CLI_BOOL},
     /* guise URL: network and TLS (fetch_net.c) */
@@ -534,14 +618,15 @@ static int batch_operand(cli_settings *s, const char *word) {
 
 static const char *const fetch_order[] = {
     "--request", "--header", "--data", "--data-ascii", "--data-binary", "--data-raw", "--data-urlencode",
-    "--json", "--form", "--form-string", "--upload-file", "--get", "--output", "--include", "--head", "--silent",
+    "--json", "--form", "--form-string", "--upload-file", "--get", "--url-query", "--output", "--include", "--head", "--silent",
     "--verbose", "--insecure", "--cacert", "--proxy-insecure", "--proxy-cacert", "--http1.1", "--http2",
     "--resolve", "--dns-servers", "--proxy", "--noproxy", "--connect-timeout", "--max-time", "--raw",
     "--cookie", "--cookie-jar", "--location", "--max-redirs", "--parallel", "--no-keepalive", "--profile",
     "--write-out", "--fail", "--fail-with-body", "--show-error", "--user-agent", "--user", "--proxy-user",
-    "--compressed", "--remote-name", "--remote-header-name", "--create-dirs", "--continue-at",
+    "--compressed", "--remote-name", "--remote-name-all", "--range", "--proto", "--oauth2-bearer",
+    "--no-progress-meter", "--globoff", "--parallel-max", "--remote-header-name", "--create-dirs", "--continue-at",
     "--max-filesize", "--dump-header", "--trace-ascii", "--progress-bar", "--retry", "--retry-delay",
-    "--retry-max-time", "--retry-connrefused", "--ipv4", "--ipv6", "--interface",
+    "--retry-max-time", "--retry-all-errors", "--output-dir", "--retry-connrefused", "--ipv4", "--ipv6", "--interface",
     "--local-port", "--limit-rate", "--cert", "--key", "--cert-type", "--key-type", "--pass", "--tlsv1.2",
     "--tls-max", "--ciphers", "--curves", "--url", "--config", NULL};
 
@@ -665,6 +750,15 @@ static int unknown(const cli_command *cmd, const cli_settings *s, const char *wo
   /* near: at most one edit in four characters (--locaton, --insecur), so that a
    * short name is not "corrected" to an unrelated one */
   int near = best && best_d <= (len > 4 ? len / 4 : 1);
+  /* A prefix of one option only ("--verb"): curl 7.88 takes it, undocumented;
+   * guise names the option instead (docs/CLI.md, "Where guise differs"). */
+  const cli_option *prefix_of = NULL;
+  size_t n_prefix = 0;
+  for (size_t i = 0; len > 3 && word[1] == '-' && i < N_OPTIONS; i++)
+    if ((options[i].commands & cmd->id) && strlen(options[i].name) > len &&
+        strncmp(options[i].name, word, len) == 0)
+      prefix_of = &options[i], n_prefix++;
+  if (n_prefix == 1) best = prefix_of, near = 1;
   /* the other command's option: say so rather than guess */
   const cli_command *other = cmd->id == CLI_FETCH ? &cli_batch_command : &cli_fetch_command;
   const cli_option *theirs = len > 2 && word[1] == '-' ? cli_find_long(other, word, len)

@@ -68,7 +68,9 @@ typedef struct cli_settings {
   unsigned command;  /* CLI_FETCH or CLI_BATCH */
   const char *prog;  /* "guise" or "guise batch": messages start with it */
   /* both commands */
-  const char *output; /* -o: the body (guise URL), the records (guise batch) */
+  const char *output; /* -o: the body (guise URL), the records (guise batch); the last one */
+  const char **outputs; /* guise URL: every -o in order, the nth for the nth URL (curl's pairing) */
+  size_t n_outputs, max_outputs;
   const char *proxy, *noproxy, *cafile, *proxy_cafile, *profile, *dns_servers;
   int insecure, proxy_insecure, http_version, follow_redirects, no_keepalive;
   unsigned max_redirects, connect_timeout_ms, max_time_ms;
@@ -98,6 +100,11 @@ typedef struct cli_settings {
   const char *dump_header, *trace_ascii;       /* -D, --trace-ascii */
   const char *retry_delay, *retry_max_time;    /* seconds, checked by cmd_fetch */
   unsigned retry;                              /* --retry N */
+  const char *proto, *range, *oauth2_bearer;   /* --proto, -r, --oauth2-bearer: checked by cmd_fetch */
+  int no_progress_meter, globoff;              /* --no-progress-meter; -g (guise never globs) */
+  unsigned parallel_max;                       /* --parallel-max N (0: no limit) */
+  const char *output_dir;                      /* --output-dir DIR */
+  int retry_all_errors;                        /* --retry-all-errors */
   /* guise URL: network and TLS (fetch_net.c checks and applies them) */
   int ip_version;                              /* -4, -6 */
   const char *interface, *local_port, *limit_rate; /* --interface, --local-port, --limit-rate */
