@@ -1094,9 +1094,12 @@ static void quic_finish(gcap_flows *t, flow *f) {
                "the capture ends before the ClientHello in the client's Initial packets is "
                "complete");
   } else if (q->initials == 0) {
-    quic_error(t, f, 0,
-               "no client Initial packet of this connection decrypts with the keys of its "
-               "Destination Connection ID (RFC 9001 section 5.2)");
+    /* Not one Initial decrypted with the keys of its Destination Connection ID (RFC 9001
+     * §5.2): a capture that starts with the server's Initial (the client's first was not
+     * captured) looks like this, so it is skipped as a TCP connection joined mid-way is,
+     * and counted (quic_undecryptable, other_flows). */
+    t->st->other_flows++;
+    flow_done(t, f);
   } else {
     quic_error(t, f, 0,
                "the client's Initial packets hold no CRYPTO data at the start of the stream");
