@@ -27,6 +27,7 @@
 #define ENQ_CHUNK_BYTES (4u << 20)     /* and at most this many bytes of jobs in it */
 #define ENQ_READ_CHUNK (64u << 10)
 #define ENQ_BACKLOG_POLL_MS 200
+#define ENQ_MAX_SHARDS 64              /* --shards (redis_batch.c reads as many) */
 
 static const char enqueue_usage[] =
     "usage: guise enqueue [options] [FILE|-] redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]/STREAM\n"
@@ -36,6 +37,8 @@ static const char enqueue_usage[] =
     "                        (its groups' lag + pending; its length when it has no group)\n"
     "      --progress WHEN   auto (default: live on a terminal, a line every 5 s otherwise),\n"
     "                        always, never\n"
+    "      --shards K        jobs in K streams STREAM:shard:I by host (2-64; affinity: each\n"
+    "                        worker reads its own shard first); a sharded stream keeps its K\n"
     "Exit status: 0 every line enqueued, 1 some lines were bad (the rest enqueued) or\n"
     "input/Redis errors, 2 usage.\n";
 
@@ -45,6 +48,7 @@ typedef struct chunk {
   size_t used;
   size_t off[ENQ_CHUNK], len[ENQ_CHUNK];
   unsigned long long seq[ENQ_CHUNK];
+  int shard[ENQ_CHUNK];
   int n;
 } chunk;
 
@@ -52,6 +56,9 @@ typedef struct enq {
   rconn r;
   const char *key;
   size_t key_len;
+  int shards;                 /* 1: the stream KEY; K: KEY:shard:0 .. K-1 */
+  char *skey[ENQ_MAX_SHARDS];
+  size_t skey_len[ENQ_MAX_SHARDS];
   char token[48];             /* this run's: "src" of its entries is TOKEN:SEQ */
   unsigned long long max_backlog, enqueued, bad, seq;
   int progress;               /* 0 never, 1 live, 2 lines */
@@ -81,11 +88,23 @@ static void show_progress(enq *e, long long backlog, int final) {
 /* The stream's unprocessed entries: the largest lag + pending of its groups, or
  * its length when it has no group (or a group's lag is unknown: entries were
  * deleted). -1 and r->why when Redis failed. */
+static long long backlog_of1(enq *e, int sh);
+
 static long long backlog_of(enq *e) {
+  long long sum = 0;
+  for (int i = 0; i < e->shards; i++) {
+    long long b = backlog_of1(e, i);
+    if (b < 0) return b;
+    sum += b;
+  }
+  return sum;
+}
+
+static long long backlog_of1(enq *e, int sh) {
   rargs a = {0};
   rargs_add(&a, "XINFO");
   rargs_add(&a, "GROUPS");
-  rargs_addn(&a, e->key, e->key_len);
+  rargs_addn(&a, e->skey[sh], e->skey_len[sh]);
   redisReply *rep = rconn_cmd(&e->r, a.n, a.v, a.len);
   if (rep == NULL) return -1;
   long long worst = -1;
@@ -104,7 +123,7 @@ static long long backlog_of(enq *e) {
   if (!unknown) return worst;
   rargs b = {0};
   rargs_add(&b, "XLEN");
-  rargs_addn(&b, e->key, e->key_len);
+  rargs_addn(&b, e->skey[sh], e->skey_len[sh]);
   rep = rconn_cmd(&e->r, b.n, b.v, b.len);
   if (rep == NULL) return -1;
   long long len = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
@@ -137,12 +156,24 @@ static int wait_backlog(enq *e) {
 /* The sequence of the newest entry this run wrote, from the stream's last
  * entries (XREVRANGE): 0 when none of ours is there. -1 when the connection
  * was lost, -2 for an error reply (LOADING...). */
+static long long last_seq_in_stream1(enq *e, int sh, int look);
+
 static long long last_seq_in_stream(enq *e, int look) {
+  long long best = 0;
+  for (int i = 0; i < e->shards; i++) {
+    long long v = last_seq_in_stream1(e, i, look);
+    if (v < 0) return v;
+    if (v > best) best = v;
+  }
+  return best;
+}
+
+static long long last_seq_in_stream1(enq *e, int sh, int look) {
   char count[16];
   snprintf(count, sizeof(count), "%d", look);
   rargs a = {0};
   rargs_add(&a, "XREVRANGE");
-  rargs_addn(&a, e->key, e->key_len);
+  rargs_addn(&a, e->skey[sh], e->skey_len[sh]);
   rargs_add(&a, "+");
   rargs_add(&a, "-");
   rargs_add(&a, "COUNT");
@@ -177,8 +208,9 @@ static int send_chunk(enq *e, chunk *c, int from) {
   for (int i = from; i < c->n; i++) {
     char src[80];
     int sl = snprintf(src, sizeof(src), "%s:%llu", e->token, c->seq[i]);
-    const char *argv[7] = {"XADD", e->key, "*", "job", c->data + c->off[i], "src", src};
-    size_t lens[7] = {4, e->key_len, 1, 3, c->len[i], 3, (size_t)sl};
+    int sh = c->shard[i];
+    const char *argv[7] = {"XADD", e->skey[sh], "*", "job", c->data + c->off[i], "src", src};
+    size_t lens[7] = {4, e->skey_len[sh], 1, 3, c->len[i], 3, (size_t)sl};
     if (redisAppendCommandArgv(rc, 7, argv, lens) != REDIS_OK) {
       snprintf(e->r.why, sizeof(e->r.why), "out of memory");
       rconn_close(&e->r);
@@ -287,24 +319,109 @@ static int next_line(lines *r, char *line, size_t max, size_t *len) {
   return !any ? 0 : over ? 2 : 1;
 }
 
+/* FNV-1a of the URL's authority (after "scheme://", before the path; userinfo
+ * dropped; lowercased): jobs of one host, and port, go to one shard. */
+static unsigned long long host_hash(const char *url) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  size_t n = strcspn(p, "/?#");
+  for (size_t i = n; i > 0; i--)
+    if (p[i - 1] == '@') {
+      p += i;
+      n -= i;
+      break;
+    }
+  unsigned long long h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)p[i];
+    if (ch >= 'A' && ch <= 'Z') ch = (unsigned char)(ch - 'A' + 'a');
+    h = (h ^ ch) * 0x100000001b3ull;
+  }
+  return h;
+}
+
+/* The stream's sharding: KEY:shards names K when a run made it sharded; a run
+ * with --shards sets it (when unset) and must agree with it. 0, or -1 with the
+ * message printed. */
+static int setup_shards(enq *e, int want) {
+  char k[REDIS_KEY_MAX + 16];
+  snprintf(k, sizeof(k), "%.*s:shards", (int)e->key_len, e->key);
+  rargs g = {0};
+  rargs_add(&g, "GET");
+  rargs_add(&g, k);
+  redisReply *rep = rconn_cmd(&e->r, g.n, g.v, g.len);
+  if (rep == NULL) {
+    fprintf(stderr, "%s: Redis %s: %s\n", ENQ_PROG, e->r.shown, e->r.why);
+    return -1;
+  }
+  long have = rep->type == REDIS_REPLY_STRING ? strtol(rep->str, NULL, 10) : 0;
+  freeReplyObject(rep);
+  if (have > ENQ_MAX_SHARDS || (have && want && have != want)) {
+    fprintf(stderr, "%s: %s is sharded in %ld streams (%s:shards), not %d\n", ENQ_PROG, e->r.shown, have, k, want);
+    return -1;
+  }
+  int shards = have ? (int)have : want ? want : 1;
+  if (shards > 1 && !have) {
+    /* Jobs already in the unsharded stream would never be read by workers of
+     * the sharded one. */
+    rargs x = {0};
+    rargs_add(&x, "EXISTS");
+    rargs_addn(&x, e->key, e->key_len);
+    rep = rconn_cmd(&e->r, x.n, x.v, x.len);
+    int exists = rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    if (rep) freeReplyObject(rep);
+    if (exists) {
+      fprintf(stderr, "%s: --shards %d: %s holds an unsharded stream already (use another key)\n", ENQ_PROG, want,
+              e->r.shown);
+      return -1;
+    }
+    char v[16];
+    snprintf(v, sizeof(v), "%d", shards);
+    rargs set = {0};
+    rargs_add(&set, "SET");
+    rargs_add(&set, k);
+    rargs_add(&set, v);
+    rargs_add(&set, "NX");
+    rep = rconn_cmd(&e->r, set.n, set.v, set.len);
+    if (rep) freeReplyObject(rep);
+  }
+  e->shards = shards;
+  if (shards == 1) {
+    e->skey[0] = (char *)e->key;
+    e->skey_len[0] = e->key_len;
+    return 0;
+  }
+  for (int i = 0; i < shards; i++) {
+    e->skey[i] = malloc(e->key_len + 24);
+    if (e->skey[i] == NULL) return -1;
+    e->skey_len[i] = (size_t)snprintf(e->skey[i], e->key_len + 24, "%.*s:shard:%d", (int)e->key_len, e->key, i);
+  }
+  return 0;
+}
+
 int cmd_enqueue(int argc, char **argv) {
   const char *ops[2] = {NULL, NULL};
   int n_ops = 0;
   enq e = {0};
   const char *progress = "auto";
+  int want_shards = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(enqueue_usage, stdout);
       return EXIT_OK;
     }
-    if (strcmp(a, "--max-backlog") == 0 || strcmp(a, "--progress") == 0) {
+    if (strcmp(a, "--max-backlog") == 0 || strcmp(a, "--progress") == 0 || strcmp(a, "--shards") == 0) {
       if (i + 1 >= argc) {
         fprintf(stderr, "%s: %s needs a value\n", ENQ_PROG, a);
         return EXIT_USAGE;
       }
       const char *v = argv[++i];
-      if (a[2] == 'm') {
+      if (a[2] == 's') {
+        long long n = cli_number(a, v, 2, ENQ_MAX_SHARDS);
+        if (n < 0) return EXIT_USAGE;
+        want_shards = (int)n;
+      } else if (a[2] == 'm') {
         long long n = cli_number(a, v, 1, 1000000000000LL);
         if (n < 0) return EXIT_USAGE;
         e.max_backlog = (unsigned long long)n;
@@ -345,6 +462,11 @@ int cmd_enqueue(int argc, char **argv) {
     if (in_fd != STDIN_FILENO) close(in_fd);
     return EXIT_FAILURE_GENERIC;
   }
+  if (setup_shards(&e, want_shards) != 0) {
+    rconn_close(&e.r);
+    if (in_fd != STDIN_FILENO) close(in_fd);
+    return EXIT_FAILURE_GENERIC;
+  }
   e.progress = strcmp(progress, "never") == 0 ? 0 : isatty(2) ? 1 : 2;
   clock_gettime(CLOCK_MONOTONIC, &e.t0);
   e.last_progress = e.t0;
@@ -379,6 +501,7 @@ int cmd_enqueue(int argc, char **argv) {
     char err[256];
     int k = got == 2 ? GUISE_E_USAGE_INVALID_ARGUMENT : guise_job_parse(line, len, &job, &store, err, sizeof(err));
     if (got == 2) snprintf(err, sizeof(err), "line longer than 8 MiB");
+    int sh = k == 0 && e.shards > 1 ? (int)(host_hash(job.url) % (unsigned long long)e.shards) : 0;
     guise_job_free(store);
     if (k == 1) continue;
     if (k != 0) {
@@ -393,6 +516,7 @@ int cmd_enqueue(int argc, char **argv) {
     c.off[c.n] = c.used;
     c.len[c.n] = len;
     c.seq[c.n] = ++e.seq;
+    c.shard[c.n] = sh;
     memcpy(c.data + c.used, line, len);
     c.used += len;
     c.n++;
@@ -407,6 +531,7 @@ int cmd_enqueue(int argc, char **argv) {
   free(line);
   free(lr.buf);
   free(c.data);
+  for (int i = 0; e.shards > 1 && i < e.shards; i++) free(e.skey[i]);
   rconn_close(&e.r);
   if (in_fd != STDIN_FILENO) close(in_fd);
   return rc;

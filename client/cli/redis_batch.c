@@ -38,6 +38,21 @@
 #define REDIS_MAX_ID 1024              /* guise_job_parse's longest id */
 #define REDIS_CLAIM_DEFAULT_MS 300000  /* 5 min: longer than a job's attempts */
 #define REDIS_GROUP_DEFAULT "guise"
+#define REDIS_MAX_SHARDS 64            /* guise enqueue --shards */
+#define REDIS_STEAL_COUNT 16           /* entries taken from other shards at a time */
+
+/* An entry as this process keeps it: "ID" in an unsharded stream, "SHARD/ID"
+ * in a sharded one (entry ids of two shards may be equal). The shard, and the
+ * id in *|id|. */
+static int entry_shard(const char *entry, const char **id) {
+  const char *slash = strchr(entry, '/');
+  if (slash == NULL) {
+    *id = entry;
+    return 0;
+  }
+  *id = slash + 1;
+  return atoi(entry);
+}
 
 /* KEYS[1] the jobs stream, KEYS[2] the job's done-mark, KEYS[3] the records
  * stream (absent: the record went to a file). ARGV: group, entry id, job id,
@@ -227,8 +242,10 @@ static void entry_error(const char *entry, const char *id, const char *why) {
 
 typedef struct writer {
   rconn r;
-  const char *jobs_key;      /* the stream's key (the reader's URL) */
+  const char *jobs_key;      /* the stream's key (the reader's URL): done-marks */
   size_t jobs_key_len;
+  char *const *streams;      /* the stream of each shard (the reader's) */
+  const size_t *streams_len;
   const char *records_key;   /* NULL: |file| */
   size_t records_key_len;
   const char *group;
@@ -263,12 +280,14 @@ static int write_batch(writer *w, rec **recs, int n) {
     int k = 0;
     argv[k] = "EVAL", lens[k++] = 4;
     argv[k] = write_script, lens[k++] = sizeof(write_script) - 1;
+    const char *eid;
+    int sh = entry_shard(recs[i]->entry, &eid);
     argv[k] = w->records_key ? "3" : "2", lens[k++] = 1;
-    argv[k] = w->jobs_key, lens[k++] = w->jobs_key_len;
+    argv[k] = w->streams[sh], lens[k++] = w->streams_len[sh];
     argv[k] = keys[i] ? keys[i] : "", lens[k++] = keys[i] ? dl : 0;
     if (w->records_key) argv[k] = w->records_key, lens[k++] = w->records_key_len;
     argv[k] = w->group, lens[k++] = strlen(w->group);
-    argv[k] = recs[i]->entry, lens[k++] = strlen(recs[i]->entry);
+    argv[k] = eid, lens[k++] = strlen(eid);
     argv[k] = recs[i]->id, lens[k++] = strlen(recs[i]->id);
     argv[k] = recs[i]->json, lens[k++] = recs[i]->json_len;
     argv[k] = REDIS_DONE_TTL, lens[k++] = strlen(REDIS_DONE_TTL);
@@ -534,8 +553,11 @@ static void *signal_main(void *arg) {
 
 typedef struct reader {
   rconn r;
-  const char *key;
+  const char *key;           /* the address's key: done-marks, shards, admission */
   size_t key_len;
+  int n_streams, home;       /* 1 and 0 unsharded; else guise enqueue --shards' K */
+  char *stream[REDIS_MAX_SHARDS]; /* KEY, or KEY:shard:I */
+  size_t stream_len[REDIS_MAX_SHARDS];
   const char *group, *consumer, *noproxy;
   char claim_ms[24];
   guise_batch *b;
@@ -549,11 +571,19 @@ static redisReply *cmd(reader *rd, rargs *a) {
 
 /* XGROUP CREATE ... 0 MKSTREAM: every entry already in the stream is for the
  * group. 0, or -1 (connection lost, or refused: message printed, *fatal). */
+static int create_group1(reader *rd, int sh, int *fatal);
+
 static int create_group(reader *rd, int *fatal) {
+  for (int i = 0; i < rd->n_streams; i++)
+    if (create_group1(rd, i, fatal) != 0) return -1;
+  return 0;
+}
+
+static int create_group1(reader *rd, int sh, int *fatal) {
   rargs a = {0};
   rargs_add(&a, "XGROUP");
   rargs_add(&a, "CREATE");
-  rargs_addn(&a, rd->key, rd->key_len);
+  rargs_addn(&a, rd->stream[sh], rd->stream_len[sh]);
   rargs_add(&a, rd->group);
   rargs_add(&a, "0");
   rargs_add(&a, "MKSTREAM");
@@ -576,11 +606,13 @@ static int create_group(reader *rd, int *fatal) {
 }
 
 static void ack(reader *rd, const char *entry) {
+  const char *eid;
+  int sh = entry_shard(entry, &eid);
   rargs a = {0};
   rargs_add(&a, "XACK");
-  rargs_addn(&a, rd->key, rd->key_len);
+  rargs_addn(&a, rd->stream[sh], rd->stream_len[sh]);
   rargs_add(&a, rd->group);
-  rargs_add(&a, entry);
+  rargs_add(&a, eid);
   redisReply *rep = cmd(rd, &a);
   if (rep) freeReplyObject(rep);
 }
@@ -606,13 +638,15 @@ static int is_done(reader *rd, const char *id) {
 
 /* One stream entry: [id, [field, value, ...] | nil]. Returns -1 when the
  * connection was lost (the entry stays pending: claimed later), else 0. */
-static int take_entry(reader *rd, const redisReply *ent) {
+static int take_entry(reader *rd, const redisReply *ent, int sh) {
   if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 || ent->element[0]->type != REDIS_REPLY_STRING)
     return 0;
-  char entry[64];
-  if (ent->element[0]->len >= sizeof(entry)) return 0;
-  memcpy(entry, ent->element[0]->str, ent->element[0]->len);
-  entry[ent->element[0]->len] = '\0';
+  char entry[80];
+  if (ent->element[0]->len >= 64) return 0;
+  if (rd->n_streams > 1)
+    snprintf(entry, sizeof(entry), "%d/%.*s", sh, (int)ent->element[0]->len, ent->element[0]->str);
+  else
+    snprintf(entry, sizeof(entry), "%.*s", (int)ent->element[0]->len, ent->element[0]->str);
   pthread_mutex_lock(&S.lock);
   int mine = entry_find(entry) != NULL;
   pthread_mutex_unlock(&S.lock);
@@ -689,12 +723,12 @@ static int take_entry(reader *rd, const redisReply *ent) {
 
 /* The entries of one XREADGROUP stream ([key, entries]) or XAUTOCLAIM reply.
  * The id of the last into |last| (for reading one's own pending history). */
-static int take_entries(reader *rd, const redisReply *entries, char *last, size_t cap, size_t *n) {
+static int take_entries(reader *rd, const redisReply *entries, int sh, char *last, size_t cap, size_t *n) {
   *n = 0;
   if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return 0;
   for (size_t i = 0; i < entries->elements && !atomic_load(&g_stop); i++) {
     const redisReply *ent = entries->element[i];
-    if (take_entry(rd, ent) != 0) return -1;
+    if (take_entry(rd, ent, sh) != 0) return -1;
     (*n)++;
     if (last && ent->type == REDIS_REPLY_ARRAY && ent->elements == 2 && ent->element[0]->type == REDIS_REPLY_STRING &&
         ent->element[0]->len < cap) {
@@ -707,12 +741,20 @@ static int take_entries(reader *rd, const redisReply *entries, char *last, size_
 
 /* XAUTOCLAIM of entries idle longer than --claim-idle (a dead consumer's),
  * a few rounds. -1: connection lost. */
+static int autoclaim1(reader *rd, int sh);
+
 static int autoclaim(reader *rd) {
+  for (int i = 0; i < rd->n_streams; i++)
+    if (autoclaim1(rd, (rd->home + i) % rd->n_streams) != 0) return -1;
+  return 0;
+}
+
+static int autoclaim1(reader *rd, int sh) {
   char cursor[64] = "0-0";
   for (int round = 0; round < 8 && !atomic_load(&g_stop); round++) {
     rargs a = {0};
     rargs_add(&a, "XAUTOCLAIM");
-    rargs_addn(&a, rd->key, rd->key_len);
+    rargs_addn(&a, rd->stream[sh], rd->stream_len[sh]);
     rargs_add(&a, rd->group);
     rargs_add(&a, rd->consumer);
     rargs_add(&a, rd->claim_ms);
@@ -729,7 +771,7 @@ static int autoclaim(reader *rd) {
     memcpy(cursor, rep->element[0]->str, rep->element[0]->len);
     cursor[rep->element[0]->len] = '\0';
     size_t n;
-    int k = take_entries(rd, rep->element[1], NULL, 0, &n);
+    int k = take_entries(rd, rep->element[1], sh, NULL, 0, &n);
     freeReplyObject(rep);
     if (k) return -1;
     if (n && !atomic_load(&g_stop)) fprintf(stderr, "%s: claimed %zu idle entries\n", PROG, n);
@@ -741,18 +783,79 @@ static int autoclaim(reader *rd) {
 /* The group's pending entries (XPENDING summary), -1 (connection lost) or -2
  * (an error reply). */
 static long long group_pending(reader *rd) {
-  rargs a = {0};
-  rargs_add(&a, "XPENDING");
-  rargs_addn(&a, rd->key, rd->key_len);
-  rargs_add(&a, rd->group);
-  redisReply *rep = cmd(rd, &a);
-  if (rep == NULL) return -1;
-  /* An error (LOADING...) is not "nothing pending": -2, asked again later. */
-  long long n = rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->type == REDIS_REPLY_INTEGER
-                    ? rep->element[0]->integer
-                    : -2;
-  freeReplyObject(rep);
-  return n;
+  long long sum = 0;
+  for (int i = 0; i < rd->n_streams; i++) {
+    rargs a = {0};
+    rargs_add(&a, "XPENDING");
+    rargs_addn(&a, rd->stream[i], rd->stream_len[i]);
+    rargs_add(&a, rd->group);
+    redisReply *rep = cmd(rd, &a);
+    if (rep == NULL) return -1;
+    /* An error (LOADING...) is not "nothing pending": -2, asked again later. */
+    long long n = rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+                          rep->element[0]->type == REDIS_REPLY_INTEGER
+                      ? rep->element[0]->integer
+                      : -2;
+    freeReplyObject(rep);
+    if (n < 0) return n;
+    sum += n;
+  }
+  return sum;
+}
+
+/* The shard of a stream key in a reply, or -1. */
+static int shard_of(const reader *rd, const redisReply *key) {
+  if (key->type != REDIS_REPLY_STRING) return -1;
+  for (int i = 0; i < rd->n_streams; i++)
+    if (key->len == rd->stream_len[i] && memcmp(key->str, rd->stream[i], key->len) == 0) return i;
+  return -1;
+}
+
+/* XREADGROUP over the streams |from|..|from + n - 1| (mod the count): with
+ * |ids| (history) or ">", |count| entries, blocking |block_ms| (0: not). The
+ * reply (NULL: connection lost). */
+static redisReply *read_streams(reader *rd, int from, int n, const char *const *ids, const char *count,
+                                const char *block_ms) {
+  const char *argv[10 + 2 * REDIS_MAX_SHARDS];
+  size_t lens[10 + 2 * REDIS_MAX_SHARDS];
+  int k = 0;
+#define ARG(s, l) (argv[k] = (s), lens[k++] = (l))
+  ARG("XREADGROUP", 10);
+  ARG("GROUP", 5);
+  ARG(rd->group, strlen(rd->group));
+  ARG(rd->consumer, strlen(rd->consumer));
+  ARG("COUNT", 5);
+  ARG(count, strlen(count));
+  if (block_ms) {
+    ARG("BLOCK", 5);
+    ARG(block_ms, strlen(block_ms));
+  }
+  ARG("STREAMS", 7);
+  for (int i = 0; i < n; i++) {
+    int sh = (from + i) % rd->n_streams;
+    ARG(rd->stream[sh], rd->stream_len[sh]);
+  }
+  for (int i = 0; i < n; i++) ARG(ids ? ids[(from + i) % rd->n_streams] : ">", ids ? strlen(ids[(from + i) % rd->n_streams]) : 1);
+#undef ARG
+  return rconn_cmd(&rd->r, k, argv, lens);
+}
+
+/* The entries of an XREADGROUP reply ([[key, entries], ...]). -1: connection
+ * lost. |last| (history): the id of the last entry of stream |hist|. */
+static int take_read(reader *rd, const redisReply *rep, size_t *n, int hist, char *last, size_t cap) {
+  *n = 0;
+  if (rep->type != REDIS_REPLY_ARRAY) return 0;
+  for (size_t i = 0; i < rep->elements; i++) {
+    const redisReply *st = rep->element[i];
+    if (st->type != REDIS_REPLY_ARRAY || st->elements != 2) continue;
+    int sh = shard_of(rd, st->element[0]);
+    if (sh < 0) continue;
+    size_t got = 0;
+    int k = take_entries(rd, st->element[1], sh, sh == hist ? last : NULL, cap, &got);
+    *n += got;
+    if (k) return -1;
+  }
+  return 0;
 }
 
 static double now_s(void) {
@@ -842,6 +945,45 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
     if (w.file && w.file != stdout) fclose(w.file);
     return EXIT_FAILURE_GENERIC;
   }
+  /* A stream guise enqueue --shards K filled: KEY:shards says K, the jobs are
+   * in KEY:shard:0 .. K-1 by host; this worker's home shard is its arrival
+   * number (INCR KEY:workers) modulo K. */
+  rd.n_streams = 1;
+  rd.stream[0] = (char *)rd.key;
+  rd.stream_len[0] = rd.key_len;
+  {
+    char k[REDIS_KEY_MAX + 16];
+    snprintf(k, sizeof(k), "%.*s:shards", (int)rd.key_len, rd.key);
+    rargs g = {0};
+    rargs_add(&g, "GET");
+    rargs_add(&g, k);
+    redisReply *rep = cmd(&rd, &g);
+    long shards = rep && rep->type == REDIS_REPLY_STRING ? strtol(rep->str, NULL, 10) : 0;
+    if (rep) freeReplyObject(rep);
+    if (shards > REDIS_MAX_SHARDS) {
+      fprintf(stderr, "%s: %s says %ld shards: at most %d\n", PROG, rd.r.shown, shards, REDIS_MAX_SHARDS);
+      rconn_close(&rd.r);
+      return EXIT_FAILURE_GENERIC;
+    }
+    if (shards > 1) {
+      for (int i = 0; i < shards; i++) {
+        rd.stream[i] = malloc(rd.key_len + 24);
+        if (rd.stream[i] == NULL) return EXIT_FAILURE_GENERIC;
+        rd.stream_len[i] = (size_t)snprintf(rd.stream[i], rd.key_len + 24, "%.*s:shard:%d", (int)rd.key_len, rd.key, i);
+      }
+      rd.n_streams = (int)shards;
+      snprintf(k, sizeof(k), "%.*s:workers", (int)rd.key_len, rd.key);
+      rargs in = {0};
+      rargs_add(&in, "INCR");
+      rargs_add(&in, k);
+      rep = cmd(&rd, &in);
+      long long nth = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 1;
+      if (rep) freeReplyObject(rep);
+      rd.home = (int)((nth - 1) % shards);
+    }
+  }
+  w.streams = rd.stream;
+  w.streams_len = rd.stream_len;
   int fatal = 0;
   if (create_group(&rd, &fatal) != 0) {
     if (!fatal) fprintf(stderr, "%s: Redis %s: %s\n", PROG, rd.r.shown, rd.r.why);
@@ -906,10 +1048,20 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   const char *when = a->progress ? a->progress : "auto";
   int live = isatty(2), show = strcmp(when, "never") != 0;
   double t0 = now_s(), last_claim = 0, last_progress = t0;
-  char history[64] = "0"; /* this consumer's own pending entries first (a restart under one name) */
-  int in_history = 1;
+  /* This consumer's own pending entries first (a restart under one name). */
+  static char history_buf[REDIS_MAX_SHARDS][64];
+  char *history[REDIS_MAX_SHARDS];
+  for (int i = 0; i < REDIS_MAX_SHARDS; i++) {
+    strcpy(history_buf[i], "0");
+    history[i] = history_buf[i];
+  }
+  int hist = 0, home_empty = 0;
   int rc = EXIT_OK;
-  fprintf(stderr, "%s: consumer %s of group %s on %s\n", PROG, consumer, rd.group, rd.r.shown);
+  if (rd.n_streams > 1)
+    fprintf(stderr, "%s: consumer %s of group %s on %s, home shard %d of %d\n", PROG, consumer, rd.group,
+            rd.r.shown, rd.home, rd.n_streams);
+  else
+    fprintf(stderr, "%s: consumer %s of group %s on %s\n", PROG, consumer, rd.group, rd.r.shown);
   while (!atomic_load(&g_stop)) {
     if (show && now_s() - last_progress >= (live ? 0.25 : 5)) {
       last_progress = now_s();
@@ -937,23 +1089,17 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       if (autoclaim(&rd) != 0) continue;
     }
     size_t room = rd.max_in_flight - in_flight;
-    char count[16];
+    char count[16], steal[16];
     snprintf(count, sizeof(count), "%zu", room < REDIS_READ_COUNT ? room : REDIS_READ_COUNT);
-    rargs ra = {0};
-    rargs_add(&ra, "XREADGROUP");
-    rargs_add(&ra, "GROUP");
-    rargs_add(&ra, rd.group);
-    rargs_add(&ra, rd.consumer);
-    rargs_add(&ra, "COUNT");
-    rargs_add(&ra, count);
-    if (!in_history) {
-      rargs_add(&ra, "BLOCK");
-      rargs_add(&ra, "1000");
-    }
-    rargs_add(&ra, "STREAMS");
-    rargs_addn(&ra, rd.key, rd.key_len);
-    rargs_add(&ra, in_history ? history : ">");
-    redisReply *rep = cmd(&rd, &ra);
+    snprintf(steal, sizeof(steal), "%zu", room < REDIS_STEAL_COUNT ? room : REDIS_STEAL_COUNT);
+    /* This consumer's own pending entries first, stream by stream; then the
+     * home shard without waiting; then every shard (the others' too: stealing
+     * when the home shard has nothing), waiting up to a second. */
+    redisReply *rep;
+    int phase = hist < rd.n_streams ? 0 : rd.n_streams > 1 && !home_empty ? 1 : 2;
+    if (phase == 0) rep = read_streams(&rd, hist, 1, (const char *const *)history, count, NULL);
+    else if (phase == 1) rep = read_streams(&rd, rd.home, 1, NULL, count, NULL);
+    else rep = read_streams(&rd, rd.home, rd.n_streams, NULL, rd.n_streams > 1 ? steal : count, "1000");
     if (rep == NULL) continue; /* reconnect above */
     if (rreply_transient(rep)) {
       freeReplyObject(rep);
@@ -980,16 +1126,18 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       continue;
     }
     size_t n = 0;
-    int lost = 0;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
-        rep->element[0]->elements == 2)
-      lost = take_entries(&rd, rep->element[0]->element[1], in_history ? history : NULL, sizeof(history), &n);
+    int lost = take_read(&rd, rep, &n, phase == 0 ? hist : -1, phase == 0 ? history[hist] : NULL, 64);
     freeReplyObject(rep);
     if (lost) continue;
-    if (in_history) {
-      if (n == 0) in_history = 0;
+    if (phase == 0) {
+      if (n == 0) hist++;
       continue;
     }
+    if (phase == 1) {
+      if (n == 0) home_empty = 1; /* then a blocking read of every shard */
+      continue;
+    }
+    home_empty = 0;
     if (n == 0 && !a->follow) {
       /* Nothing new for a second: the end when nothing is pending in the whole
        * group (this worker's unwritten records included). */
@@ -1025,6 +1173,7 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
           now_s() - t0);
   rconn_close(&rd.r);
   rconn_close(&w.r);
+  for (int i = 0; rd.n_streams > 1 && i < rd.n_streams; i++) free(rd.stream[i]);
   if (w.file && w.file != stdout && fclose(w.file) != 0 && !w.file_failed) w.file_failed = errno;
   if (w.file_failed) rc = EXIT_FAILURE_GENERIC;
   return atomic_load(&g_signals) ? 130 : rc;
@@ -1032,25 +1181,20 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
 
 /* ---- --status ----------------------------------------------------------------------- */
 
-int redis_batch_status(const redis_batch_args *a) {
-  rconn r;
-  if (rconn_init(&r, PROG, a->input) != 0) return EXIT_USAGE;
-  if (rconn_open(&r) != 0) {
-    fprintf(stderr, "%s: cannot reach Redis %s: %s\n", PROG, r.shown, r.why);
-    return EXIT_FAILURE_GENERIC;
-  }
+/* One stream's length, its groups and their consumers. */
+static void status_stream(rconn *r, const redis_batch_args *a, const char *key, size_t key_len, const char *shown) {
   rargs x = {0};
   rargs_add(&x, "XLEN");
-  rargs_addn(&x, r.url.key, r.url.key_len);
-  redisReply *rep = rconn_cmd(&r, x.n, x.v, x.len);
+  rargs_addn(&x, key, key_len);
+  redisReply *rep = rconn_cmd(r, x.n, x.v, x.len);
   long long len = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
   if (rep) freeReplyObject(rep);
-  printf("stream %s: %lld entries\n", r.shown, len);
+  printf("stream %s: %lld entries\n", shown, len);
   rargs g = {0};
   rargs_add(&g, "XINFO");
   rargs_add(&g, "GROUPS");
-  rargs_addn(&g, r.url.key, r.url.key_len);
-  rep = rconn_cmd(&r, g.n, g.v, g.len);
+  rargs_addn(&g, key, key_len);
+  rep = rconn_cmd(r, g.n, g.v, g.len);
   for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
     const redisReply *name = rreply_field(rep->element[i], "name");
     if (name == NULL || name->type != REDIS_REPLY_STRING) continue;
@@ -1069,9 +1213,9 @@ int redis_batch_status(const redis_batch_args *a) {
     rargs c = {0};
     rargs_add(&c, "XINFO");
     rargs_add(&c, "CONSUMERS");
-    rargs_addn(&c, r.url.key, r.url.key_len);
+    rargs_addn(&c, key, key_len);
     rargs_addn(&c, name->str, name->len);
-    redisReply *cr = rconn_cmd(&r, c.n, c.v, c.len);
+    redisReply *cr = rconn_cmd(r, c.n, c.v, c.len);
     for (size_t j = 0; cr && cr->type == REDIS_REPLY_ARRAY && j < cr->elements; j++) {
       const redisReply *cn = rreply_field(cr->element[j], "name");
       long long cp = 0, idle = 0;
@@ -1085,6 +1229,33 @@ int redis_batch_status(const redis_batch_args *a) {
     if (cr) freeReplyObject(cr);
   }
   if (rep) freeReplyObject(rep);
+}
+
+int redis_batch_status(const redis_batch_args *a) {
+  rconn r;
+  if (rconn_init(&r, PROG, a->input) != 0) return EXIT_USAGE;
+  if (rconn_open(&r) != 0) {
+    fprintf(stderr, "%s: cannot reach Redis %s: %s\n", PROG, r.shown, r.why);
+    return EXIT_FAILURE_GENERIC;
+  }
+  char k[REDIS_KEY_MAX + 24];
+  snprintf(k, sizeof(k), "%.*s:shards", (int)r.url.key_len, r.url.key);
+  rargs sg = {0};
+  rargs_add(&sg, "GET");
+  rargs_add(&sg, k);
+  redisReply *rep = rconn_cmd(&r, sg.n, sg.v, sg.len);
+  long shards = rep && rep->type == REDIS_REPLY_STRING ? strtol(rep->str, NULL, 10) : 0;
+  if (rep) freeReplyObject(rep);
+  if (shards > 1 && shards <= REDIS_MAX_SHARDS) {
+    for (long i = 0; i < shards; i++) {
+      int n = snprintf(k, sizeof(k), "%.*s:shard:%ld", (int)r.url.key_len, r.url.key, i);
+      char shown[sizeof(r.shown) + 64];
+      snprintf(shown, sizeof(shown), "%s (shard %ld of %ld)", r.shown, i, shards);
+      status_stream(&r, a, k, (size_t)n, shown);
+    }
+  } else {
+    status_stream(&r, a, r.url.key, r.url.key_len, r.shown);
+  }
   /* The records stream (-o redis://...): its length, and the rate from its
    * first record to its last (entry ids are Redis' clock in ms). */
   if (a->output && redis_url_is(a->output)) {
