@@ -79,7 +79,7 @@ struct gcap_flows {
   size_t n, cap;
   uint64_t ntcp, nquic; /* stream numbers given so far, TCP and QUIC apart */
   uint8_t *qplain;      /* a QUIC packet's plaintext (GQI_MAX_DATAGRAM), made when needed */
-  uint32_t *slot; /* open addressing over |all|: index + 1, 0 = empty */
+  uint32_t *slot;       /* open addressing over |all|: index + 1, 0 = empty */
   size_t nslot;
   uint64_t sipkey[2];
   bool overflow_reported;
@@ -964,8 +964,8 @@ static void quic_initial(gcap_flows *t, flow *f, const uint8_t *pkt, const gqi_h
   size_t plen;
   uint64_t pn;
   const char *why = NULL;
-  int r = gqi_open_initial(pkt, h, &q->keys, q->largest_pn, t->qplain, GQI_MAX_DATAGRAM, &plen,
-                           &pn, &why);
+  int r = gqi_open_initial(pkt, h, &q->keys, q->largest_pn, t->qplain, GQI_MAX_DATAGRAM, &plen, &pn,
+                           &why);
   if (r != 0 && (h->dcid_len != q->odcid_len || memcmp(h->dcid, q->odcid, h->dcid_len) != 0)) {
     /* After a Retry the client derives new keys from the connection ID the Retry gave
      * (RFC 9001 §5.2); the CRYPTO stream starts over with them. */

@@ -81,8 +81,7 @@ int gqi_parse_long_header(const uint8_t *pkt, size_t len, gqi_header *h, const c
     h->scid_len = (uint8_t)CBS_len(&scid);
     memcpy(h->scid, CBS_data(&scid), h->scid_len);
   }
-  if (h->type == GQI_VERSION_NEGOTIATION || h->type == GQI_UNKNOWN_VERSION ||
-      h->type == GQI_RETRY)
+  if (h->type == GQI_VERSION_NEGOTIATION || h->type == GQI_UNKNOWN_VERSION || h->type == GQI_RETRY)
     return 0; /* no Length field: the packet fills the rest of the datagram */
   if ((h->first & 0x40) == 0)
     return fail(why, "fixed bit is 0 (RFC 9000 section 17.2): not a QUIC packet");
@@ -102,14 +101,15 @@ int gqi_parse_long_header(const uint8_t *pkt, size_t len, gqi_header *h, const c
 }
 
 /* HKDF-Expand-Label (RFC 8446 §7.1) with an empty context, as RFC 9001 §5.1 uses it. */
-static int expand_label(const uint8_t *secret, size_t secret_len, const char *label,
-                        uint8_t *out, size_t out_len) {
+static int expand_label(const uint8_t *secret, size_t secret_len, const char *label, uint8_t *out,
+                        size_t out_len) {
   uint8_t info[2 + 1 + 255 + 1];
   CBB cbb, lbl, ctx;
   size_t info_len;
   size_t label_len = strlen(label);
   if (!CBB_init_fixed(&cbb, info, sizeof(info)) || !CBB_add_u16(&cbb, (uint16_t)out_len) ||
-      !CBB_add_u8_length_prefixed(&cbb, &lbl) || !CBB_add_bytes(&lbl, (const uint8_t *)"tls13 ", 6) ||
+      !CBB_add_u8_length_prefixed(&cbb, &lbl) ||
+      !CBB_add_bytes(&lbl, (const uint8_t *)"tls13 ", 6) ||
       !CBB_add_bytes(&lbl, (const uint8_t *)label, label_len) ||
       !CBB_add_u8_length_prefixed(&cbb, &ctx) || !CBB_finish(&cbb, NULL, &info_len))
     return -1;
@@ -147,21 +147,20 @@ static uint64_t decode_pn(int64_t largest, uint64_t truncated, unsigned nbits) {
   uint64_t expected = (uint64_t)(largest + 1);
   uint64_t win = (uint64_t)1 << nbits, hwin = win / 2, mask = win - 1;
   uint64_t candidate = (expected & ~mask) | truncated;
-  if (candidate + hwin <= expected && candidate < ((uint64_t)1 << 62) - win)
-    return candidate + win;
+  if (candidate + hwin <= expected && candidate < ((uint64_t)1 << 62) - win) return candidate + win;
   if (candidate > expected + hwin && candidate >= win) return candidate - win;
   return candidate;
 }
 
-int gqi_open_initial(const uint8_t *pkt, const gqi_header *h, const gqi_keys *k,
-                     int64_t largest_pn, uint8_t *out, size_t cap, size_t *out_len,
-                     uint64_t *pn, const char **why) {
+int gqi_open_initial(const uint8_t *pkt, const gqi_header *h, const gqi_keys *k, int64_t largest_pn,
+                     uint8_t *out, size_t cap, size_t *out_len, uint64_t *pn, const char **why) {
   *out_len = 0;
   *pn = 0;
   if (h->type != GQI_INITIAL) return fail(why, "not an Initial packet");
   /* RFC 9001 §5.4.2: the sample starts 4 bytes after the packet number's first byte,
    * as if the packet number were 4 bytes long. */
-  if (h->length < 4 + SAMPLE_LEN) return fail(why, "Initial packet too short to sample (RFC 9001 section 5.4.2)");
+  if (h->length < 4 + SAMPLE_LEN)
+    return fail(why, "Initial packet too short to sample (RFC 9001 section 5.4.2)");
   if (cap < h->pn_offset + h->length) return fail(why, "output buffer too small");
   uint8_t mask[16];
   AES_KEY hp;
@@ -170,7 +169,8 @@ int gqi_open_initial(const uint8_t *pkt, const gqi_header *h, const gqi_keys *k,
   /* §5.4.1: the low 4 bits of a long header's first byte are protected. */
   uint8_t first = h->first ^ (mask[0] & 0x0f);
   size_t pn_len = (size_t)(first & 3) + 1;
-  if (h->length < pn_len + TAG_LEN) return fail(why, "Initial packet Length below packet number and tag");
+  if (h->length < pn_len + TAG_LEN)
+    return fail(why, "Initial packet Length below packet number and tag");
   /* The header with protection removed is the AEAD's associated data (§5.3); it is built
    * at the start of |out| and the plaintext follows it. */
   size_t hlen = h->pn_offset + pn_len;
@@ -197,7 +197,8 @@ int gqi_open_initial(const uint8_t *pkt, const gqi_header *h, const gqi_keys *k,
     return fail(why, "Initial packet does not authenticate with the keys of its connection ID");
   }
   /* RFC 9000 §17.2: the reserved bits must be 0 once protection is removed. */
-  if ((first & 0x0c) != 0) return fail(why, "reserved bits set in an Initial packet (RFC 9000 section 17.2)");
+  if ((first & 0x0c) != 0)
+    return fail(why, "reserved bits set in an Initial packet (RFC 9000 section 17.2)");
   memmove(out, out + hlen, plain_len);
   *out_len = plain_len;
   *pn = full;
@@ -304,27 +305,48 @@ int gqi_transport_params(const uint8_t *body, size_t len, gqi_param *out, size_t
 const char *gqi_param_name(uint64_t id) {
   switch (id) {
   /* RFC 9000 §18.2 */
-  case 0x00: return "original_destination_connection_id";
-  case 0x01: return "max_idle_timeout";
-  case 0x02: return "stateless_reset_token";
-  case 0x03: return "max_udp_payload_size";
-  case 0x04: return "initial_max_data";
-  case 0x05: return "initial_max_stream_data_bidi_local";
-  case 0x06: return "initial_max_stream_data_bidi_remote";
-  case 0x07: return "initial_max_stream_data_uni";
-  case 0x08: return "initial_max_streams_bidi";
-  case 0x09: return "initial_max_streams_uni";
-  case 0x0a: return "ack_delay_exponent";
-  case 0x0b: return "max_ack_delay";
-  case 0x0c: return "disable_active_migration";
-  case 0x0d: return "preferred_address";
-  case 0x0e: return "active_connection_id_limit";
-  case 0x0f: return "initial_source_connection_id";
-  case 0x10: return "retry_source_connection_id";
-  case 0x11: return "version_information";     /* RFC 9368 §3 */
-  case 0x20: return "max_datagram_frame_size"; /* RFC 9221 §3 */
-  case 0x2ab2: return "grease_quic_bit";       /* RFC 9287 §3 */
-  case 0x3128: return "google_connection_options"; /* Chromium's, as Wireshark names it */
+  case 0x00:
+    return "original_destination_connection_id";
+  case 0x01:
+    return "max_idle_timeout";
+  case 0x02:
+    return "stateless_reset_token";
+  case 0x03:
+    return "max_udp_payload_size";
+  case 0x04:
+    return "initial_max_data";
+  case 0x05:
+    return "initial_max_stream_data_bidi_local";
+  case 0x06:
+    return "initial_max_stream_data_bidi_remote";
+  case 0x07:
+    return "initial_max_stream_data_uni";
+  case 0x08:
+    return "initial_max_streams_bidi";
+  case 0x09:
+    return "initial_max_streams_uni";
+  case 0x0a:
+    return "ack_delay_exponent";
+  case 0x0b:
+    return "max_ack_delay";
+  case 0x0c:
+    return "disable_active_migration";
+  case 0x0d:
+    return "preferred_address";
+  case 0x0e:
+    return "active_connection_id_limit";
+  case 0x0f:
+    return "initial_source_connection_id";
+  case 0x10:
+    return "retry_source_connection_id";
+  case 0x11:
+    return "version_information"; /* RFC 9368 §3 */
+  case 0x20:
+    return "max_datagram_frame_size"; /* RFC 9221 §3 */
+  case 0x2ab2:
+    return "grease_quic_bit"; /* RFC 9287 §3 */
+  case 0x3128:
+    return "google_connection_options"; /* Chromium's, as Wireshark names it */
   default:
     break;
   }

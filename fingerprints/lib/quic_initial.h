@@ -74,10 +74,10 @@ typedef struct gqi_header {
   gqi_type type;
   uint8_t dcid[GQI_MAX_CID], scid[GQI_MAX_CID];
   uint8_t dcid_len, scid_len;
-  size_t token_offset, token_len;  /* Initial only */
-  uint64_t length;                 /* the Length field: packet number + payload */
-  size_t pn_offset;                /* where the (protected) packet number starts */
-  size_t packet_len;               /* bytes of this packet; the next coalesced one follows */
+  size_t token_offset, token_len; /* Initial only */
+  uint64_t length;                /* the Length field: packet number + payload */
+  size_t pn_offset;               /* where the (protected) packet number starts */
+  size_t packet_len;              /* bytes of this packet; the next coalesced one follows */
 } gqi_header;
 
 /* Parses the long header at the start of |pkt| (|len| bytes: the rest of the datagram).
@@ -112,9 +112,8 @@ int gqi_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, gqi
  * |*why|: packet too short for a sample, a Length below packet number + tag, the
  * reserved bits set (§17.2, checked after removal), authentication failed (wrong keys or
  * damaged packet). */
-int gqi_open_initial(const uint8_t *pkt, const gqi_header *h, const gqi_keys *k,
-                     int64_t largest_pn, uint8_t *out, size_t cap, size_t *out_len,
-                     uint64_t *pn, const char **why);
+int gqi_open_initial(const uint8_t *pkt, const gqi_header *h, const gqi_keys *k, int64_t largest_pn,
+                     uint8_t *out, size_t cap, size_t *out_len, uint64_t *pn, const char **why);
 
 /* Frames counted in one Initial packet's payload. */
 typedef struct gqi_frame_counts {

@@ -52,8 +52,8 @@ static size_t protect(uint32_t version, unsigned pn_len, uint64_t pn, const uint
   CBB_add_u32(&b, version);
   CBB_add_u8(&b, sizeof(kDcid));
   CBB_add_bytes(&b, kDcid, sizeof(kDcid));
-  CBB_add_u8(&b, 0);            /* SCID length */
-  CBB_add_u8(&b, 0);            /* token length */
+  CBB_add_u8(&b, 0);                            /* SCID length */
+  CBB_add_u8(&b, 0);                            /* token length */
   CBB_add_u16(&b, (uint16_t)(0x4000 | length)); /* 2-byte varint */
   for (unsigned i = pn_len; i-- > 0;) CBB_add_u8(&b, (uint8_t)(pn >> (8 * i)));
   size_t hlen;

@@ -96,8 +96,8 @@ static json_t *run_datagrams(const dgram *d, size_t n, gcap_stats *st) {
   tcap_begin(&w, DLT_RAW, false);
   static uint8_t frame[70000];
   for (size_t i = 0; i < n; i++) {
-    size_t fl = udp_frame(d[i].from_client ? &c : &s, d[i].from_client ? &s : &c, d[i].p,
-                          d[i].len, frame, sizeof(frame));
+    size_t fl = udp_frame(d[i].from_client ? &c : &s, d[i].from_client ? &s : &c, d[i].p, d[i].len,
+                          frame, sizeof(frame));
     tcap_frame(&w, frame, fl);
   }
   size_t len;
