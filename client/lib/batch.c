@@ -503,7 +503,7 @@ static void pump(worker *w) {
   bsched_release_due(&w->s, now); /* retries whose time has come go to the front */
   for (;;) {
     uint64_t wait;
-    bs_job *q = bsched_peek(&w->s, w->s.per_host_rate > 0 ? uv_hrtime() : 0, &wait);
+    bs_job *q = bsched_peek(&w->s, uv_hrtime(), &wait); /* the time: per-host rates, and hosts cold again */
     if (q && b->o.admit) {
       /* Local limits passed: the group's (guise_batch_options.admit). A refusal
        * gives back the host token bsched_peek took. */

@@ -62,6 +62,7 @@ bs_host *bsched_host_add(bsched *s, const char *name, uint64_t hash, uint64_t no
   h->in_flight = 0;
   h->warm = 0;
   h->opening = 0;
+  h->last_end_ns = 0;
   gq_init(&h->parked);
   bs_bucket_init(&h->bucket, now_ns);
   if (hmap_insert(&s->hosts, &h->node, hash) != 0) {
@@ -99,10 +100,14 @@ int bsched_next_due(const bsched *s, uint64_t *due) {
 
 /* |h|'s next job would make a new connection: the host is cold and no job of it
  * is making one (the others go on that one, or queue in the pool for it). */
-static int needs_opening(const bs_host *h) { return !h->warm && !h->opening; }
+static int needs_opening(const bsched *s, const bs_host *h) {
+  if (h->opening) return 0;
+  return !h->warm || (h->in_flight == 0 && s->now_ns - h->last_end_ns > BSCHED_WARM_NS);
+}
 
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms) {
   *wait_ms = 0;
+  if (now_ns > s->now_ns) s->now_ns = now_ns;
   gq *q;
   while (s->in_flight < s->cap) {
     int room = !s->max_opening || s->opening < s->max_opening;
@@ -115,7 +120,7 @@ bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms) {
       gq_insert_tail(&h->parked, q);
       continue;
     }
-    if (!room && needs_opening(h)) {
+    if (!room && needs_opening(s, h)) {
       /* from the ready queue (|cold| is not read without room): wait there */
       gq_remove(q);
       gq_insert_tail(&s->cold, q);
@@ -133,9 +138,9 @@ bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms) {
 
 void bsched_start(bsched *s, bs_job *j) {
   gq_remove(&j->link);
+  j->opener = needs_opening(s, j->host); /* before it counts in its host's in flight */
   s->in_flight++;
   j->host->in_flight++;
-  j->opener = needs_opening(j->host);
   if (j->opener) {
     j->host->opening = 1;
     s->opening++;
@@ -158,6 +163,7 @@ void bsched_unstart(bsched *s, bs_job *j) { leave(s, j); }
 void bsched_done(bsched *s, bs_job *j) {
   bs_host *h = j->host;
   if (leave(s, j)) h->warm = 1;
+  h->last_end_ns = s->now_ns;
   gq *q = gq_first(&h->parked);
   if (q) { /* the next of this host goes first */
     gq_remove(q);

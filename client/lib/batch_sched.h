@@ -51,6 +51,7 @@ typedef struct bs_host {
   unsigned in_flight;
   unsigned char warm;    /* a job of the host has ended: its connection is made */
   unsigned char opening; /* its first job (the one making the connection) is in flight */
+  uint64_t last_end_ns;  /* when a job of it last ended (the scheduler's clock) */
   gq parked;        /* bs_job.link: waiting for the in-flight cap */
   bs_bucket bucket; /* per_host_rate */
   char name[];
@@ -73,6 +74,12 @@ typedef struct bs_job {
  * every one of them. */
 #define BSCHED_MAX_OPENING 8
 
+/* A host whose last job ended longer ago than this is cold again: its
+ * connection may be gone (the pool closes it after 118 s idle, servers
+ * sooner: nginx's keepalive_timeout is 75 s), so its next job counts as
+ * opening one. */
+#define BSCHED_WARM_NS (60ull * 1000000000ull)
+
 typedef struct bsched {
   hmap hosts;
   gq ready;         /* in order; retries and unparked jobs at the front */
@@ -80,6 +87,7 @@ typedef struct bsched {
   gq cold;          /* cold hosts' jobs waiting for |max_opening|, in order */
   unsigned in_flight, cap;
   unsigned opening, max_opening; /* cold hosts' first jobs in flight; 0: no limit */
+  uint64_t now_ns;       /* the clock of the last bsched_peek */
   unsigned per_host;     /* 0: no in-flight limit per host */
   double per_host_rate;  /* 0: none */
 } bsched;
@@ -109,7 +117,8 @@ int bsched_next_due(const bsched *s, uint64_t *due);
  * the way), a new connection is within |max_opening| (jobs of a cold host
  * without one go to |cold| on the way; the first of |cold| comes before the
  * ready queue while there is room) and its host's bucket gave a token at
- * |now_ns| (read only with a per-host rate). NULL otherwise, with |*wait_ms| the milliseconds until a token
+ * |now_ns| (read with a per-host rate; the time also tells when a host is cold
+ * again, BSCHED_WARM_NS). NULL otherwise, with |*wait_ms| the milliseconds until a token
  * (0: nothing ready, or no room). The job stays queued until bsched_start. */
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms);
 /* |j| (from bsched_peek) leaves the ready queue and counts as in flight. */
@@ -118,7 +127,8 @@ void bsched_start(bsched *s, bs_job *j);
 void bsched_unstart(bsched *s, bs_job *j);
 /* |j| ended: no longer in flight; the first job parked on its host goes to
  * the front of the ready queue. A host's first job ending makes it warm (its
- * connection made, or failed: a retry of it is not counted again). */
+ * connection made, or failed: a retry of it is not counted again) until
+ * BSCHED_WARM_NS after its last job ended (the time of the last peek). */
 void bsched_done(bsched *s, bs_job *j);
 
 /* Every job not in flight (delayed, ready, cold, parked), taken out and handed to

@@ -253,6 +253,47 @@ static void test_opening(void) {
   bsched_free(&s);
 }
 
+/* A host idle for longer than BSCHED_WARM_NS is cold again: its connection may
+ * be gone, so its next job counts as opening one; a host with a job in flight
+ * stays warm however long that job takes. */
+static void test_cold_again(void) {
+  bsched s;
+  bsched_init(&s, 100, 0, 0);
+  s.max_opening = 1;
+  bs_host *a = host(&s, "a", 0), *b = host(&s, "b", 0);
+  job j[6];
+  bs_host *hs[6] = {a, a, b, a, a, a};
+  for (int i = 0; i < 6; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    j[i].s.host = hs[i];
+  }
+  uint64_t t = 1000 * MS, wait;
+  bsched_push(&s, &j[0].s);
+  CHECK(start_one(&s, t, &wait) == 0 && j[0].s.opener);
+  bsched_done(&s, &j[0].s); /* a warm, its last job ended at t */
+  /* b opens: the bound reached */
+  bsched_push(&s, &j[2].s);
+  CHECK(start_one(&s, t, &wait) == 2 && s.opening == 1);
+  /* a, idle for less than BSCHED_WARM_NS: goes past the bound */
+  bsched_push(&s, &j[1].s);
+  CHECK(start_one(&s, t + BSCHED_WARM_NS - MS, &wait) == 1 && !j[1].s.opener);
+  /* a job of a in flight for longer than that: a stays warm meanwhile */
+  bsched_push(&s, &j[3].s);
+  CHECK(start_one(&s, t + 3 * BSCHED_WARM_NS, &wait) == 3 && !j[3].s.opener);
+  bsched_done(&s, &j[1].s);
+  bsched_done(&s, &j[3].s); /* both ended at t + 3 W */
+  /* idle past it: cold again, waits for b's opening to end */
+  bsched_push(&s, &j[4].s);
+  CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS + MS, &wait) == -1 && !gq_empty(&s.cold));
+  bsched_done(&s, &j[2].s);
+  CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS + 2 * MS, &wait) == 4 && j[4].s.opener && s.opening == 1);
+  bsched_done(&s, &j[4].s);
+  bsched_push(&s, &j[5].s);
+  CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS + 3 * MS, &wait) == 5 && !j[5].s.opener);
+  bsched_free(&s);
+}
+
 static void count_drained(bs_job *q, void *arg) {
   int *seen = arg;
   CHECK(!gq_linked(&q->link));
@@ -302,6 +343,7 @@ int main(void) {
   test_host_rate();
   test_delayed();
   test_opening();
+  test_cold_again();
   test_drain();
   return gt_done("test_batch_sched");
 }
