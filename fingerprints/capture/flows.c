@@ -1053,6 +1053,11 @@ void gcap_flows_datagram(gcap_flows *t, const gcap_segment *seg, uint64_t packet
   const uint8_t *p = seg->payload;
   size_t left = seg->payload_len;
   for (unsigned i = 0; i < GQI_MAX_COALESCED && left > 0; i++) {
+    /* Zero bytes are no packet (a first byte without the fixed bit, RFC 9000 §17.2). A
+     * capture of a segmentation-offload send (UDP GSO) holds several datagrams in one,
+     * each padded with zeros to the segment size (Firefox's neqo does so): skip them. */
+    while (i > 0 && left > 0 && p[0] == 0) p++, left--;
+    if (left == 0) break;
     if ((p[0] & 0x80) == 0) {
       t->st->quic_short++;
       break;

@@ -2,7 +2,7 @@
  * RFC 9369 A.2 (v2) put in UDP datagrams of a synthetic capture, and a real Chromium 156
  * capture whose ClientHello spans two Initial packets (tests/data/quic, expected values
  * from tshark 4.0.17 and from the JA4 rules applied to tshark's fields: see its
- * .expected.json). Also: packets in reverse order, Retry / short header / server
+ * .expected.json), and a Firefox ESR 153 capture of a GSO send. Also: packets in reverse order, Retry / short header / server
  * packets counted and skipped, damaged and truncated Initials, other UDP traffic.
  *
  * Usage: test_capture_quic QUIC_DATA_DIR */
@@ -261,7 +261,7 @@ static uint64_t varint_hex(const char *hex) {
 
 /* |in_order|: the capture as recorded (else the Initials that complete the hello differ:
  * Chromium's retransmissions carry CRYPTO data again). */
-static void check_chromium_record(json_t *r, json_t *want, bool in_order) {
+static void check_browser_record(json_t *r, json_t *want, bool in_order) {
   CHECK_STR(tcap_str(r, "flow", "transport", NULL), "quic");
   CHECK_STR(tcap_str(r, "flow", "dcid", NULL), json_string_value(json_object_get(want, "dcid")));
   CHECK_STR(tcap_str(r, "flow", "client", NULL),
@@ -310,7 +310,7 @@ static void check_chromium(void) {
   json_t *recs = tcap_run(cap, len, NULL, &st, NULL);
   free(cap);
   CHECK_EQ(json_array_size(recs), 1);
-  check_chromium_record(json_array_get(recs, 0), want, true);
+  check_browser_record(json_array_get(recs, 0), want, true);
   CHECK_EQ(st.quic_flows, 1);
   CHECK_EQ(st.quic_initials, 2); /* the rest came after the hello was whole */
   CHECK_EQ(st.errors, 0);
@@ -328,7 +328,7 @@ static void check_chromium(void) {
   cap = tcap_end(&w, &len);
   recs = tcap_run(cap, len, NULL, &st, NULL);
   CHECK_EQ(json_array_size(recs), 1);
-  check_chromium_record(json_array_get(recs, 0), want, false);
+  check_browser_record(json_array_get(recs, 0), want, false);
   json_decref(recs);
   free(cap);
 
@@ -344,6 +344,36 @@ static void check_chromium(void) {
   json_decref(recs);
   free(cap);
   for (size_t i = 0; i < n; i++) free(fr[i].d);
+  json_decref(want);
+}
+
+/* Firefox ESR 153: sent with UDP segmentation offload, so two datagrams of 1252 bytes
+ * are one in the capture, the first Initial padded with zeros to the segment size. */
+static void check_firefox(void) {
+  printf("-- firefox-esr 153 capture (GSO)\n");
+  char path[1200], jpath[1200];
+  snprintf(path, sizeof(path), "%s/firefox-esr_quic_localhost_gso.pcap", g_dir);
+  snprintf(jpath, sizeof(jpath), "%s/firefox-esr_quic_localhost_gso.expected.json", g_dir);
+  json_error_t jerr;
+  json_t *want = json_load_file(jpath, 0, &jerr);
+  CHECK_MSG(want != NULL, "%s: %s", jpath, jerr.text);
+  size_t len;
+  uint8_t *cap = tcap_read(path, &len);
+  CHECK_MSG(cap != NULL, "cannot read %s", path);
+  if (want == NULL || cap == NULL) {
+    free(cap);
+    json_decref(want);
+    return;
+  }
+  gcap_stats st;
+  memset(&st, 0, sizeof(st));
+  json_t *recs = tcap_run(cap, len, NULL, &st, NULL);
+  free(cap);
+  CHECK_EQ(json_array_size(recs), 1);
+  check_browser_record(json_array_get(recs, 0), want, true);
+  CHECK_STR(tcap_str(json_array_get(recs, 0), "flow", "scid", NULL), "452457");
+  CHECK_EQ(st.errors, 0);
+  json_decref(recs);
   json_decref(want);
 }
 
@@ -373,6 +403,7 @@ int main(int argc, char **argv) {
   check_rfc("rfc9001_a.txt", "00000001");
   check_rfc("rfc9369_a.txt", "6b3343cf");
   check_chromium();
+  check_firefox();
   check_other_udp();
   return gt_done("test_capture_quic");
 }
