@@ -432,56 +432,58 @@ static void json_string(FILE *to, const char *s) {
 /* %{header_json}: the fields as curl 7.88 writes them: lower-case names, each
  * name once with its values in an array, in the order first seen. */
 static void header_json(FILE *to, const fetch_one *one) {
+  /* The fields' names and values found once (at most the library's 256). */
+  const char **k = one->n_heads ? calloc(2 * one->n_heads, sizeof(*k)) : NULL;
+  size_t n = k ? one->n_heads : 0;
+  for (size_t i = 0; i < n; i++) k[2 * i] = kept_name(one, i, &k[2 * i + 1]);
   fputc('{', to);
   int first = 1;
-  for (size_t i = 0; i < one->n_heads; i++) {
-    const char *v, *k = kept_name(one, i, &v);
+  for (size_t i = 0; i < n; i++) {
     int seen = 0;
-    for (size_t j = 0; j < i && !seen; j++) {
-      const char *v2, *k2 = kept_name(one, j, &v2);
-      seen = strcasecmp(k, k2) == 0;
-    }
+    for (size_t j = 0; j < i && !seen; j++) seen = strcasecmp(k[2 * i], k[2 * j]) == 0;
     if (seen) continue;
     if (!first) fputs(",\n", to);
     first = 0;
     char lower[256];
-    size_t len = strlen(k) < sizeof(lower) - 1 ? strlen(k) : sizeof(lower) - 1;
-    for (size_t c = 0; c < len; c++) lower[c] = (char)tolower((unsigned char)k[c]);
+    size_t len = strlen(k[2 * i]) < sizeof(lower) - 1 ? strlen(k[2 * i]) : sizeof(lower) - 1;
+    for (size_t c = 0; c < len; c++) lower[c] = (char)tolower((unsigned char)k[2 * i][c]);
     lower[len] = '\0';
     json_string(to, lower);
     fputs(":[", to);
-    for (size_t j = i, n = 0; j < one->n_heads; j++) {
-      const char *v2, *k2 = kept_name(one, j, &v2);
-      if (strcasecmp(k, k2) != 0) continue;
-      if (n++) fputc(',', to);
-      json_string(to, v2);
+    for (size_t j = i, m = 0; j < n; j++) {
+      if (strcasecmp(k[2 * i], k[2 * j]) != 0) continue;
+      if (m++) fputc(',', to);
+      json_string(to, k[2 * j + 1]);
     }
     fputc(']', to);
   }
   fputs("\n}", to);
+  free(k);
 }
 
-/* %{redirect_url}: where a redirect not followed points, absolute ("" when
- * the answer is not one): a relative Location resolved against |base| for
- * the forms servers send (absolute, "//host/...", "/path", "path"). */
-static void redirect_url(FILE *to, const fetch_one *one, const char *base, int status) {
+/* %{redirect_url}: where a redirect not followed points, absolute, into
+ * |out| ("" when the answer is not one): a relative Location resolved against
+ * |base| for the forms servers send (absolute, "//host/...", "/path", "path"). */
+static void redirect_url(char *out, size_t cap, const fetch_one *one, const char *base, int status) {
   const char *loc = status >= 300 && status < 400 ? kept_field(one, "location", 8) : NULL;
+  out[0] = '\0';
   if (loc == NULL || loc[0] == '\0') return;
   const char *sep = strstr(base, "://");
-  if (strstr(loc, "://") && strcspn(loc, "/?#") > (size_t)(strstr(loc, "://") - loc)) {
-    fputs(loc, to);
+  const char *lsep = strstr(loc, "://");
+  if (lsep && strcspn(loc, "/?#") > (size_t)(lsep - loc)) {
+    snprintf(out, cap, "%s", loc);
   } else if (sep && loc[0] == '/' && loc[1] == '/') {
-    fprintf(to, "%.*s%s", (int)(sep - base + 1), base, loc);
+    snprintf(out, cap, "%.*s%s", (int)(sep - base + 1), base, loc);
   } else if (sep) {
     const char *auth = sep + 3, *path = auth + strcspn(auth, "/?#");
     if (loc[0] == '/') {
-      fprintf(to, "%.*s%s", (int)(path - base), base, loc);
+      snprintf(out, cap, "%.*s%s", (int)(path - base), base, loc);
     } else {
       size_t plen = strcspn(path, "?#");
       const char *slash = path;
       for (const char *c = path; c < path + plen; c++)
         if (*c == '/') slash = c;
-      fprintf(to, "%.*s/%s", (int)(slash - base), base, loc);
+      snprintf(out, cap, "%.*s/%s", (int)(slash - base), base, loc);
     }
   }
 }
@@ -515,6 +517,8 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
   const char *msg = one->message[0] ? one->message : err ? guise_strerror(err) : "";
   const char *method = one->method[0] ? one->method : one->o.method ? one->o.method : "GET";
   int num_connects = info->http_version[0] && !info->reused ? 1 : 0;
+  char redirect[8400];
+  redirect_url(redirect, sizeof(redirect), one, effective, info->status);
   FILE *to = stdout;
   for (const char *p = fmt; *p; p++) {
     if (p[0] == '\\' && (p[1] == 'n' || p[1] == 'r' || p[1] == 't')) {
@@ -569,7 +573,7 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
     else if (IS("content_type")) fputs(ctype ? ctype : "", to);
     else if (IS("method")) fputs(method, to);
     else if (IS("scheme")) fputs(strncasecmp(effective, "https:", 6) == 0 ? "HTTPS" : "HTTP", to);
-    else if (IS("redirect_url")) redirect_url(to, one, effective, info->status);
+    else if (IS("redirect_url")) fputs(redirect, to);
     else if (IS("header_json")) header_json(to, one);
     else if (IS("stderr")) to = stderr;
     else if (IS("stdout")) to = stdout;
@@ -596,6 +600,9 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
               info->body_bytes, speed, info->tls_ms / 1000, info->connect_ms / 1000, info->dns_ms / 1000,
               info->ttfb_ms / 1000, info->total_ms / 1000);
       json_string(to, guise_url_redact(url, shown, sizeof(shown)));
+      fputs(",\"redirect_url\":", to);
+      if (redirect[0]) json_string(to, redirect);
+      else fputs("null", to);
       fputs(",\"url_effective\":", to);
       json_string(to, effective);
       fputs(",\"errorname\":", to);
