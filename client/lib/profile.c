@@ -253,14 +253,21 @@ static int hexval(char c) {
   return -1;
 }
 
-static void load_tls(walk *w, const jv *tls, profile *p) {
+/* A "tls" object into |s|; |resumption| NULL: the QUIC hello of "http3", whose
+ * object has no "resumption", "aes_hardware" or "session_ticket" (the TCP
+ * connection's settings; RFC 9001 has no session_ticket extension). */
+static void load_tls_shape(walk *w, const jv *tls, tls_shape *s, int *resumption) {
   static const char *const keys[] = {
       "versions", "cipher_suites", "extensions", "permute_extensions", "raw_extensions",
       "supported_groups", "key_shares", "signature_algorithms", "delegated_credentials", "alpn",
       "alps", "certificate_compression", "record_size_limit", "ech_grease", "status_request",
       "signed_certificate_timestamps", "session_ticket", "resumption", "aes_hardware", NULL};
-  only_keys(w, tls, keys);
-  tls_shape *s = &p->tls;
+  static const char *const quic_keys[] = {
+      "versions", "cipher_suites", "extensions", "permute_extensions", "raw_extensions",
+      "supported_groups", "key_shares", "signature_algorithms", "delegated_credentials", "alpn",
+      "alps", "certificate_compression", "record_size_limit", "ech_grease", "status_request",
+      "signed_certificate_timestamps", NULL};
+  only_keys(w, tls, resumption ? keys : quic_keys);
   tls_shape_init(s);
   static const struct { const char *key, *instead; } lists[] = {
       {"versions", "leave the key out for the library's versions"},
@@ -294,8 +301,8 @@ static void load_tls(walk *w, const jv *tls, profile *p) {
   s->ech_grease = get_bool(w, tls, "ech_grease", 0);
   s->status_request = get_bool(w, tls, "status_request", 0);
   s->sct = get_bool(w, tls, "signed_certificate_timestamps", 0);
-  s->session_ticket = get_bool(w, tls, "session_ticket", 1);
-  p->resumption = get_bool(w, tls, "resumption", 1);
+  s->session_ticket = get_bool(w, tls, "session_ticket", resumption != NULL);
+  if (resumption) *resumption = get_bool(w, tls, "resumption", 1);
   s->aes_hw = get_bool(w, tls, "aes_hardware", 1);
   const jv *alps = member(w, tls, "alps", JV_OBJECT, 0);
   if (alps) {
@@ -345,6 +352,8 @@ static void load_tls(walk *w, const jv *tls, profile *p) {
     pop(w);
   }
 }
+
+static void load_tls(walk *w, const jv *tls, profile *p) { load_tls_shape(w, tls, &p->tls, &p->resumption); }
 
 /* An extension in the list whose contents the profile does not give would be
  * dropped from the wire without a word; the loader says so instead. Code
@@ -783,6 +792,267 @@ static void check_name(walk *w, const char *name) {
   }
 }
 
+/* ---- http3 (profiles/FORMAT.md "http3") ---- */
+
+/* RFC 9000 18.2 / RFC 9221 3: the parameters whose value is one variable-length
+ * integer, with the range each may take. */
+static int h3_value_param(uint64_t id, uint64_t *lo, uint64_t *hi) {
+  *lo = 0;
+  *hi = (1ull << 62) - 1;
+  switch (id) {
+    case 0x01: case 0x04: case 0x05: case 0x06: case 0x07: case 0x20: return 1;
+    case 0x03: *lo = 1200; *hi = 65527; return 1;             /* max_udp_payload_size */
+    case 0x08: case 0x09: *hi = 1ull << 60; return 1;         /* initial_max_streams_* */
+    case 0x0a: *hi = 20; return 1;                            /* ack_delay_exponent */
+    case 0x0b: *hi = (1ull << 14) - 1; return 1;              /* max_ack_delay */
+    case 0x0e: *lo = 2; return 1;                             /* active_connection_id_limit */
+    default: return 0;
+  }
+}
+
+static int h3_grease_id(uint64_t id) { return id >= 27 && (id - 27) % 31 == 0; }
+static int h3_grease_version(uint32_t v) { return (v & 0x0f0f0f0fu) == 0x0a0a0a0au; }
+
+/* "0x" and eight hex digits: a QUIC version. */
+static int h3_version(const char *s, size_t len, uint32_t *out) {
+  if (len != 10 || s[0] != '0' || s[1] != 'x') return -1;
+  uint32_t v = 0;
+  for (size_t i = 2; i < 10; i++) {
+    int d = hexval(s[i]);
+    if (d < 0) return -1;
+    v = v << 4 | (uint32_t)d;
+  }
+  *out = v;
+  return 0;
+}
+
+/* [min, max] of a connection ID length into |lo|, |hi|. */
+static void h3_cid_range(walk *w, const jv *h3, const char *key, int min, int *lo, int *hi) {
+  const jv *a = member(w, h3, key, JV_ARRAY, 1);
+  if (a == NULL) return;
+  push_key(w, key);
+  const jv *x = jv_at(a, 0), *y = jv_at(a, 1);
+  if (a->len != 2 || !(x && x->type == JV_INTEGER && x->num_ok) || !(y && y->type == JV_INTEGER && y->num_ok))
+    fail_at(w, 0, "expected [min, max]");
+  else if (x->num < min || y->num > 20 || x->num > y->num)
+    fail_at(w, 0, "expected %d <= min <= max <= 20 (RFC 9000 7.2, 17.2)", min);
+  else {
+    *lo = (int)x->num;
+    *hi = (int)y->num;
+  }
+  pop(w);
+}
+
+static void load_h3_param(walk *w, const jv *e, profile_http3 *h) {
+  static const char *const pkeys[] = {"id", "value", "data", "length", "source_connection_id",
+                                      "versions", NULL};
+  if (e->type != JV_OBJECT) {
+    fail_at(w, 0, "expected {\"id\": ..., and one of \"value\", \"data\", \"length\", "
+            "\"source_connection_id\", \"versions\"}");
+    return;
+  }
+  only_keys(w, e, pkeys);
+  if (w->failed) return;
+  if (h->n_params == PROFILE_H3_MAX_PARAMS) {
+    fail_at(w, 0, "more than %d transport parameters", PROFILE_H3_MAX_PARAMS);
+    return;
+  }
+  profile_h3_param *q = &h->params[h->n_params];
+  memset(q, 0, sizeof(*q));
+  const jv *id = jv_get(e, "id");
+  int forms = (jv_get(e, "value") != NULL) + (jv_get(e, "data") != NULL) +
+              (jv_get(e, "length") != NULL) + (jv_get(e, "source_connection_id") != NULL) +
+              (jv_get(e, "versions") != NULL);
+  if (id == NULL) {
+    fail_at(w, 0, "missing key \"id\"");
+    return;
+  }
+  if (forms != 1) {
+    fail_at(w, 0, "give exactly one of \"value\", \"data\", \"length\" (GREASE), "
+            "\"source_connection_id\", \"versions\"");
+    return;
+  }
+  push_key(w, "id");
+  if (id->type == JV_STRING && strcmp(id->str, "GREASE") == 0 && id->len == 6) {
+    q->kind = PROFILE_H3_PARAM_GREASE;
+  } else if (id->type != JV_INTEGER || !id->num_ok || id->num < 0 || (uint64_t)id->num > (1ull << 62) - 1) {
+    fail_at(w, 0, "expected an integer of 0 to 2^62-1, or \"GREASE\"");
+  } else {
+    q->id = (uint64_t)id->num;
+    if (h3_grease_id(q->id))
+      fail_at(w, 0, "%llu is a reserved (GREASE) id: write \"GREASE\" (the sender draws one per "
+              "connection)", (unsigned long long)q->id);
+    else if (q->id == 0x00 || q->id == 0x02 || q->id == 0x0d || q->id == 0x10)
+      fail_at(w, 0, "%llu is a server's parameter (RFC 9000 18.2: a client must not send it)",
+              (unsigned long long)q->id);
+    for (size_t i = 0; !w->failed && i < h->n_params; i++)
+      if (h->params[i].kind != PROFILE_H3_PARAM_GREASE && h->params[i].id == q->id)
+        fail_at(w, 0, "%llu listed twice (RFC 9000 7.4)", (unsigned long long)q->id);
+  }
+  pop(w);
+  if (w->failed) return;
+  uint64_t lo, hi;
+  int is_value = q->kind != PROFILE_H3_PARAM_GREASE && h3_value_param(q->id, &lo, &hi);
+  if (q->kind == PROFILE_H3_PARAM_GREASE) {
+    const jv *l = member(w, e, "length", JV_ARRAY, 0);
+    const jv *x = l ? jv_at(l, 0) : NULL, *y = l ? jv_at(l, 1) : NULL;
+    push_key(w, "length");
+    if (!w->failed && (l == NULL || l->len != 2 || !(x && x->type == JV_INTEGER && x->num_ok) ||
+                       !(y && y->type == JV_INTEGER && y->num_ok) || x->num < 0 || x->num > y->num ||
+                       y->num > PROFILE_H3_MAX_PARAM_DATA))
+      fail_at(w, 0, "a GREASE parameter gives \"length\": [min, max], 0 <= min <= max <= %d",
+              PROFILE_H3_MAX_PARAM_DATA);
+    else if (!w->failed) {
+      q->len = (size_t)x->num;
+      q->len_max = (size_t)y->num;
+    }
+    pop(w);
+  } else if (jv_get(e, "length")) {
+    fail_at(w, 1, "\"length\" is for a GREASE parameter");
+  } else if (q->id == 0x0f) {
+    if (!get_bool(w, e, "source_connection_id", 0))
+      fail_at(w, 0, "initial_source_connection_id (15) is {\"id\": 15, \"source_connection_id\": "
+              "true}: its value is the connection's Source Connection ID (RFC 9000 7.3)");
+    q->kind = PROFILE_H3_PARAM_SCID;
+  } else if (jv_get(e, "source_connection_id")) {
+    fail_at(w, 1, "only initial_source_connection_id (15) has \"source_connection_id\"");
+  } else if (is_value) {
+    const jv *v = member(w, e, "value", JV_INTEGER, 1);
+    if (v == NULL) {
+      if (!w->failed) fail_at(w, 0, "parameter %llu is an integer: give \"value\"", (unsigned long long)q->id);
+    } else if (!v->num_ok || v->num < 0 || (uint64_t)v->num < lo || (uint64_t)v->num > hi) {
+      push_key(w, "value");
+      fail_at(w, 0, "out of range for parameter %llu (%llu to %llu, RFC 9000 18.2)",
+              (unsigned long long)q->id, (unsigned long long)lo, (unsigned long long)hi);
+      pop(w);
+    } else {
+      q->kind = PROFILE_H3_PARAM_VALUE;
+      q->value = (uint64_t)v->num;
+    }
+  } else if (jv_get(e, "value")) {
+    fail_at(w, 1, "parameter %llu is not an integer one: give \"data\"", (unsigned long long)q->id);
+  } else if (q->id == 0x11) {
+    const jv *vs = member(w, e, "versions", JV_ARRAY, 1);
+    if (vs == NULL) {
+      if (!w->failed) fail_at(w, 0, "version_information (17) gives \"versions\"");
+    } else {
+      push_key(w, "versions");
+      size_t i;
+      const jv *x;
+      for (i = 0, x = vs->child; x && !w->failed; x = x->next, i++) {
+        push_index(w, i);
+        uint32_t v = 0;
+        if (i == PROFILE_H3_MAX_VERSIONS) fail_at(w, 0, "more than %d versions", PROFILE_H3_MAX_VERSIONS);
+        else if (x->type == JV_STRING && x->len == 6 && strcmp(x->str, "GREASE") == 0) v = 0;
+        else if (x->type != JV_STRING || h3_version(x->str, x->len, &v) != 0 || v == 0)
+          fail_at(w, 0, "expected \"0x\" and eight hex digits (not 0), or \"GREASE\"");
+        else if (h3_grease_version(v))
+          fail_at(w, 0, "a reserved (GREASE) version: write \"GREASE\"");
+        if (!w->failed) q->versions[q->n_versions++] = v;
+        pop(w);
+      }
+      if (!w->failed && (q->n_versions == 0 || q->versions[0] == 0))
+        fail_at(w, 0, "the first entry is the Chosen Version (RFC 9368 3): a real version");
+      pop(w);
+      q->kind = PROFILE_H3_PARAM_VERSIONS;
+    }
+  } else if (jv_get(e, "versions")) {
+    fail_at(w, 1, "only version_information (17) has \"versions\"");
+  } else {
+    const jv *d = member(w, e, "data", JV_STRING, 1);
+    if (d) {
+      push_key(w, "data");
+      if (d->len % 2 || d->len / 2 > PROFILE_H3_MAX_PARAM_DATA)
+        fail_at(w, 0, "an even number of hex digits, at most %d bytes", PROFILE_H3_MAX_PARAM_DATA);
+      for (size_t k = 0; !w->failed && k < d->len / 2; k++) {
+        int a = hexval(d->str[2 * k]), b = hexval(d->str[2 * k + 1]);
+        if (a < 0 || b < 0) fail_at(w, 0, "not hex");
+        else q->data[k] = (uint8_t)(a << 4 | b);
+      }
+      q->len = d->len / 2;
+      pop(w);
+      q->kind = PROFILE_H3_PARAM_DATA;
+    }
+  }
+  if (!w->failed) h->n_params++;
+}
+
+static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
+  static const char *const keys[] = {"quic_version", "dcid_length", "scid_length", "initial_size",
+                                     "tls", "transport_parameters",
+                                     "permute_transport_parameters", "source", NULL};
+  only_keys(w, h3j, keys);
+  if (w->failed) return;
+  memset(h, 0, sizeof(*h));
+  h->present = 1;
+  const jv *v = member(w, h3j, "quic_version", JV_STRING, 1);
+  if (v) {
+    push_key(w, "quic_version");
+    if (h3_version(v->str, v->len, &h->quic_version) != 0 || h->quic_version == 0 ||
+        h3_grease_version(h->quic_version))
+      fail_at(w, 0, "expected \"0x\" and eight hex digits, a QUIC version (not 0, not GREASE)");
+    pop(w);
+  }
+  /* A client's first Destination Connection ID is at least 8 bytes (RFC 9000 7.2). */
+  h3_cid_range(w, h3j, "dcid_length", 8, &h->dcid_min, &h->dcid_max);
+  h3_cid_range(w, h3j, "scid_length", 0, &h->scid_min, &h->scid_max);
+  const jv *is = member(w, h3j, "initial_size", JV_OBJECT, 0);
+  if (is && !w->failed) {
+    push_key(w, "initial_size");
+    static const char *const ikeys[] = {"ipv4", "ipv6", NULL};
+    only_keys(w, is, ikeys);
+    /* RFC 9000 14.1: a client pads a datagram with an Initial to at least 1200 bytes. */
+    h->initial_ipv4 = (int)get_int(w, is, "ipv4", 1200, 65527, 0);
+    h->initial_ipv6 = (int)get_int(w, is, "ipv6", 1200, 65527, 0);
+    if (!w->failed && !h->initial_ipv4 && !h->initial_ipv6) fail_at(w, 0, "give \"ipv4\" or \"ipv6\" (or leave the key out)");
+    pop(w);
+  }
+  const jv *tls = member(w, h3j, "tls", JV_OBJECT, 1);
+  if (tls && !w->failed) {
+    push_key(w, "tls");
+    static const char *const need[] = {"cipher_suites", "extensions", "alpn", NULL};
+    for (const char *const *k = need; *k && !w->failed; k++)
+      if (jv_get(tls, *k) == NULL) fail_at(w, 0, "missing key \"%s\" (a QUIC hello is given whole)", *k);
+    if (!w->failed) load_tls_shape(w, tls, &h->tls, NULL);
+    if (!w->failed) check_extension_contents(w, &h->tls);
+    if (!w->failed) check_tls_consistency(w, &h->tls);
+    if (!w->failed && !listed(h->tls.extensions, h->tls.n_extensions, 57)) {
+      push_key(w, "extensions");
+      fail_at(w, 0, "no quic_transport_parameters (RFC 9001 8.2: a QUIC client sends it)");
+      pop(w);
+    }
+    for (size_t i = 0; !w->failed && i < h->tls.n_versions; i++) {
+      if (h->tls.versions[i] == 0x0304 || h->tls.versions[i] == 0x0a0a) continue;
+      push_key(w, "versions");
+      push_index(w, i);
+      fail_at(w, 0, "QUIC uses TLS 1.3 only (RFC 9001 4.2)");
+      pop(w);
+      pop(w);
+    }
+    pop(w);
+  }
+  const jv *tp = member(w, h3j, "transport_parameters", JV_ARRAY, 1);
+  if (tp && !w->failed) {
+    push_key(w, "transport_parameters");
+    if (tp->child == NULL) fail_at(w, 0, "must not be empty (RFC 9000 7.3: a client sends "
+                                   "initial_source_connection_id)");
+    size_t i;
+    const jv *e;
+    for (i = 0, e = tp->child; e && !w->failed; e = e->next, i++) {
+      push_index(w, i);
+      load_h3_param(w, e, h);
+      pop(w);
+    }
+    int scid = 0;
+    for (size_t k = 0; k < h->n_params; k++) scid |= h->params[k].kind == PROFILE_H3_PARAM_SCID;
+    if (!w->failed && !scid)
+      fail_at(w, 0, "no initial_source_connection_id (RFC 9000 7.3: a client always sends it)");
+    pop(w);
+  }
+  h->permute_params = get_bool(w, h3j, "permute_transport_parameters", 0);
+  copy_text(w, h3j, "source", h->source, sizeof(h->source), 0);
+}
+
 int profile_load(const char *text, size_t len, const char *file, profile *out, char *err,
                  size_t errlen) {
   jv_doc doc;
@@ -806,7 +1076,7 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
   if (!(root->type == JV_OBJECT)) fail_at(&w, 0, "a profile is a JSON object");
   if (!w.failed) {
     static const char *const keys[] = {"format", "name", "description", "source", "tls",
-                                       "http2", "headers", "expected", NULL};
+                                       "http2", "http3", "headers", "expected", NULL};
     only_keys(&w, root, keys);
     format = (int)get_int(&w, root, "format", 1, 2, 0);
     if (format == 0 && !w.failed) fail_at(&w, 0, "missing \"format\": 1 or 2");
@@ -829,6 +1099,13 @@ int profile_load(const char *text, size_t len, const char *file, profile *out, c
       pop(&w);
     } else if (!h2) {
       h2_shape_init(&p->h2);
+    }
+    const jv *h3 = member(&w, root, "http3", JV_OBJECT, 0);
+    if (h3 && !w.failed) {
+      push_key(&w, "http3");
+      if (format < 2) fail_at(&w, 1, "\"http3\" needs \"format\": 2");
+      else load_http3(&w, h3, &p->h3);
+      pop(&w);
     }
     const jv *headers = member(&w, root, "headers", JV_OBJECT, 0);
     if (headers && !w.failed) {

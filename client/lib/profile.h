@@ -8,6 +8,7 @@
 #define GUISE_PROFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "h2.h"
 #include "tls_shape.h"
@@ -62,6 +63,45 @@ const char *profile_kind_name(profile_kind_id id);
  * -1: no such kind. */
 int profile_kind_of(const char *name);
 
+/* HTTP/3 (profiles/FORMAT.md "http3"): the QUIC client Initial of the browser,
+ * as captured (tools/profiles/capture-quic, quic-from-captures). Data for the
+ * HTTP/3 session; nothing sends it yet. */
+#define PROFILE_H3_MAX_PARAMS 32
+#define PROFILE_H3_MAX_PARAM_DATA 64
+#define PROFILE_H3_MAX_VERSIONS 8
+
+typedef enum profile_h3_param_kind {
+  PROFILE_H3_PARAM_VALUE = 1, /* a variable-length integer (RFC 9000 18.2) */
+  PROFILE_H3_PARAM_DATA,      /* these bytes */
+  PROFILE_H3_PARAM_GREASE,    /* id 31*N+27 (RFC 9000 18.1), |len| random bytes */
+  PROFILE_H3_PARAM_SCID,      /* initial_source_connection_id: the connection's SCID */
+  PROFILE_H3_PARAM_VERSIONS   /* version_information (RFC 9368 3): |versions| */
+} profile_h3_param_kind;
+
+typedef struct profile_h3_param {
+  profile_h3_param_kind kind;
+  uint64_t id;    /* not for GREASE */
+  uint64_t value; /* VALUE */
+  uint8_t data[PROFILE_H3_MAX_PARAM_DATA];
+  size_t len;     /* DATA: of |data|; GREASE: the shortest random value */
+  size_t len_max; /* GREASE: the longest (the length is drawn per connection) */
+  uint32_t versions[PROFILE_H3_MAX_VERSIONS]; /* 0: a GREASE version (0x?a?a?a?a) */
+  size_t n_versions;
+} profile_h3_param;
+
+typedef struct profile_http3 {
+  int present;
+  uint32_t quic_version;          /* of the client's Initial packets */
+  int dcid_min, dcid_max;         /* the Initial's Destination Connection ID length */
+  int scid_min, scid_max;         /* its Source Connection ID length */
+  int initial_ipv4, initial_ipv6; /* UDP payload of the first Initial datagram; 0: not captured */
+  tls_shape tls;                  /* the QUIC ClientHello */
+  profile_h3_param params[PROFILE_H3_MAX_PARAMS]; /* quic_transport_parameters, in order */
+  size_t n_params;
+  int permute_params;             /* the order is drawn per connection */
+  char source[512];
+} profile_http3;
+
 typedef struct profile {
   char name[PROFILE_MAX_NAME];
   char description[256];
@@ -78,6 +118,7 @@ typedef struct profile {
   /* The other kinds, by profile_kind_id (kinds[PROFILE_KIND_NAVIGATE] unused);
    * a kind the profile does not have is not |present|. */
   profile_kind kinds[PROFILE_KIND_COUNT];
+  profile_http3 h3; /* |present| only with an "http3" section */
   /* Fingerprints measured on the real browser (empty when not recorded). */
   struct {
     char ja4[128], ja3[1024], ja3n[1024], akamai[512], peetprint[1024], source[512];

@@ -168,8 +168,8 @@ static void protocols(pw *w, const char *k, const char (*v)[TLS_SHAPE_MAX_PROTO]
   close_(w, ']');
 }
 
-static void write_tls(pw *w, const profile *p) {
-  const tls_shape *s = &p->tls;
+/* |p| NULL: the QUIC hello of "http3" (no session_ticket, resumption, aes_hardware). */
+static void write_tls_shape(pw *w, const tls_shape *s, const profile *p) {
   key(w, "tls");
   open_(w, '{');
   key_codes(w, "versions", NAME_VERSION, s->versions, s->n_versions);
@@ -212,11 +212,15 @@ static void write_tls(pw *w, const profile *p) {
   key_bool(w, "ech_grease", s->ech_grease);
   key_bool(w, "status_request", s->status_request);
   key_bool(w, "signed_certificate_timestamps", s->sct);
-  key_bool(w, "session_ticket", s->session_ticket);
-  key_bool(w, "resumption", p->resumption);
-  key_bool(w, "aes_hardware", s->aes_hw != 0);
+  if (p) {
+    key_bool(w, "session_ticket", s->session_ticket);
+    key_bool(w, "resumption", p->resumption);
+    key_bool(w, "aes_hardware", s->aes_hw != 0);
+  }
   close_(w, '}');
 }
+
+static void write_tls(pw *w, const profile *p) { write_tls_shape(w, &p->tls, p); }
 
 static void priority(pw *w, const h2_priority *pr) {
   key_num(w, "weight", pr->weight);
@@ -280,6 +284,80 @@ static void write_http2(pw *w, const h2_shape *s) {
   close_(w, '}');
 }
 
+static void hex_string(pw *w, const uint8_t *b, size_t n) {
+  char hex[2 * PROFILE_H3_MAX_PARAM_DATA + 1];
+  if (n > PROFILE_H3_MAX_PARAM_DATA) n = PROFILE_H3_MAX_PARAM_DATA;
+  for (size_t k = 0; k < n; k++) snprintf(hex + 2 * k, 3, "%02x", b[k]);
+  hex[2 * n] = '\0';
+  str(w, hex);
+}
+
+static void quic_version(pw *w, uint32_t v) {
+  char b[16];
+  snprintf(b, sizeof(b), "0x%08x", v);
+  str(w, v ? b : "GREASE");
+}
+
+static void cid_range(pw *w, const char *k, int lo, int hi) {
+  key(w, k);
+  open_(w, '[');
+  item(w);
+  num(w, (unsigned long long)lo);
+  item(w);
+  num(w, (unsigned long long)hi);
+  close_(w, ']');
+}
+
+static void write_http3(pw *w, const profile_http3 *h) {
+  key(w, "http3");
+  open_(w, '{');
+  key(w, "quic_version");
+  quic_version(w, h->quic_version);
+  cid_range(w, "dcid_length", h->dcid_min, h->dcid_max);
+  cid_range(w, "scid_length", h->scid_min, h->scid_max);
+  if (h->initial_ipv4 || h->initial_ipv6) {
+    key(w, "initial_size");
+    open_(w, '{');
+    if (h->initial_ipv4) key_num(w, "ipv4", (unsigned long long)h->initial_ipv4);
+    if (h->initial_ipv6) key_num(w, "ipv6", (unsigned long long)h->initial_ipv6);
+    close_(w, '}');
+  }
+  write_tls_shape(w, &h->tls, NULL);
+  key(w, "transport_parameters");
+  open_(w, '[');
+  for (size_t i = 0; i < h->n_params; i++) {
+    const profile_h3_param *q = &h->params[i];
+    item(w);
+    open_(w, '{');
+    key(w, "id");
+    if (q->kind == PROFILE_H3_PARAM_GREASE) str(w, "GREASE");
+    else num(w, q->id);
+    switch (q->kind) {
+      case PROFILE_H3_PARAM_VALUE: key_num(w, "value", q->value); break;
+      case PROFILE_H3_PARAM_GREASE: cid_range(w, "length", (int)q->len, (int)q->len_max); break;
+      case PROFILE_H3_PARAM_SCID: key_bool(w, "source_connection_id", 1); break;
+      case PROFILE_H3_PARAM_DATA:
+        key(w, "data");
+        hex_string(w, q->data, q->len);
+        break;
+      case PROFILE_H3_PARAM_VERSIONS:
+        key(w, "versions");
+        open_(w, '[');
+        for (size_t k = 0; k < q->n_versions; k++) {
+          item(w);
+          quic_version(w, q->versions[k]);
+        }
+        close_(w, ']');
+        break;
+    }
+    close_(w, '}');
+  }
+  close_(w, ']');
+  key_bool(w, "permute_transport_parameters", h->permute_params);
+  key_string(w, "source", h->source);
+  close_(w, '}');
+}
+
 static void header_list(pw *w, const char *k, const profile_header *h, size_t n) {
   if (n == 0) return;
   key(w, k);
@@ -302,13 +380,14 @@ int profile_write(const profile *p, char **out, size_t *len) {
   open_(&w, '{');
   int kinds = 0;
   for (int k = 1; k < PROFILE_KIND_COUNT; k++) kinds |= p->kinds[k].present;
-  key_num(&w, "format", kinds ? 2 : 1);
+  key_num(&w, "format", kinds || p->h3.present ? 2 : 1);
   key(&w, "name");
   str(&w, p->name);
   key_string(&w, "description", p->description);
   key_string(&w, "source", p->source);
   write_tls(&w, p);
   if (!h2_default(&p->h2)) write_http2(&w, &p->h2);
+  if (p->h3.present) write_http3(&w, &p->h3);
   if (p->n_nav_h2 || p->n_nav_h1 || kinds) {
     key(&w, "headers");
     open_(&w, '{');

@@ -93,6 +93,55 @@ static inline const char *profile_compare(const profile *a, const profile *b) {
     SAME(kinds[kd].priority.exclusive);
     SAME(kinds[kd].priority.depends_on);
   }
+  SAME(h3.present);
+  if (a->h3.present && b->h3.present) {
+    SAME(h3.quic_version);
+    SAME(h3.dcid_min);
+    SAME(h3.dcid_max);
+    SAME(h3.scid_min);
+    SAME(h3.scid_max);
+    SAME(h3.initial_ipv4);
+    SAME(h3.initial_ipv6);
+    SAME(h3.permute_params);
+    SAME(h3.source);
+    const tls_shape *u = &a->h3.tls, *v = &b->h3.tls;
+#define QLIST(arr, n)                                                                  \
+  do {                                                                                 \
+    if (u->n != v->n || memcmp(u->arr, v->arr, u->n * sizeof(u->arr[0])) != 0) \
+      return "h3.tls." #arr;                                                   \
+  } while (0)
+    QLIST(ciphers, n_ciphers);
+    QLIST(extensions, n_extensions);
+    QLIST(groups, n_groups);
+    QLIST(key_shares, n_key_shares);
+    QLIST(sigalgs, n_sigalgs);
+    QLIST(dc_sigalgs, n_dc_sigalgs);
+    QLIST(versions, n_versions);
+    QLIST(alpn, n_alpn);
+    QLIST(alps, n_alps);
+    QLIST(certcomp, n_certcomp);
+#undef QLIST
+    if (u->n_raw != v->n_raw) return "h3.tls.n_raw";
+    for (size_t i = 0; i < u->n_raw && i < v->n_raw; i++)
+      if (u->raw[i].type != v->raw[i].type || u->raw[i].len != v->raw[i].len ||
+          memcmp(u->raw[i].body, v->raw[i].body, u->raw[i].len) != 0)
+        return "h3.tls.raw";
+    SAME(h3.tls.permute_extensions);
+    SAME(h3.tls.alps_codepoint);
+    SAME(h3.tls.record_size_limit);
+    SAME(h3.tls.ech_grease);
+    SAME(h3.tls.status_request);
+    SAME(h3.tls.sct);
+    SAME(h3.n_params);
+    for (size_t i = 0; i < a->h3.n_params && i < b->h3.n_params; i++) {
+      const profile_h3_param *f = &a->h3.params[i], *g = &b->h3.params[i];
+      if (f->kind != g->kind || f->id != g->id || f->value != g->value || f->len != g->len || f->len_max != g->len_max ||
+          (f->kind == PROFILE_H3_PARAM_DATA && memcmp(f->data, g->data, f->len) != 0) ||
+          f->n_versions != g->n_versions ||
+          memcmp(f->versions, g->versions, f->n_versions * sizeof(f->versions[0])) != 0)
+        return "h3.params";
+    }
+  }
   SAME(expected.ja4);
   SAME(expected.ja3);
   SAME(expected.ja3n);
