@@ -47,6 +47,8 @@ typedef struct fetch_state {
   int proxy_kind;   /* fetch_proxy_kind of -x */
   int create_dirs;  /* --create-dirs, for the files of several -o */
   int retry_all;    /* --retry-all-errors */
+  int no_buffer;    /* -N: the output flushed after each piece of body */
+  unsigned proto_redir; /* with -L: the schemes a redirect may go to (1 http, 2 https) */
   const char *output_dir; /* --output-dir: before the name of a relative -o, -O, -J file */
   const char *output_name; /* the one -o of a single URL, for %{filename_effective} */
 } fetch_state;
@@ -62,6 +64,7 @@ typedef struct fetch_one {
   FILE *own;                   /* a file of its own (-O, -C), closed at its end */
   int named;                   /* its own -o file (several -o or URLs), made at the answer */
   int placed;                  /* |path| has --output-dir before it */
+  unsigned hop_scheme;         /* the scheme of the request last sent (1 http, 2 https) */
   char path[4096];             /* that file's name */
   unsigned long long offset;   /* -C: the bytes already there */
   long start_pos;              /* the output's position when the attempt began, -1: not seekable */
@@ -240,6 +243,7 @@ static void on_request_sent(void *ud, unsigned hop, const char *method, const ch
   fetch_one *one = ud;
   fetch_state *f = one->f;
   snprintf(one->method, sizeof(one->method), "%s", method);
+  one->hop_scheme = !strncasecmp(url, "https:", 6) ? 2 : 1;
   if (!f->verbose && !f->trace) return;
   const char *start = strstr(url, "://");
   start = start ? start + 3 : url;
@@ -298,6 +302,23 @@ static int on_response_head(void *ud, unsigned hop, int status, const guise_head
     char *t = head_text(line, h, n, &len);
     if (t) trace_bytes(f->trace, "<= Recv header", (const unsigned char *)t, len, 1);
     free(t);
+  }
+  /* --proto-redir: a redirect to follow whose scheme is left out ends here
+   * (exit 1, curl's); a relative Location keeps the request's scheme. A
+   * scheme guise has none of (ftp:) is the library's refusal. */
+  const char *loc = f->follow && status >= 300 && status < 400 ? field(h, n, "location") : NULL;
+  if (loc) {
+    const char *sep = strstr(loc, "://");
+    unsigned bit = sep == NULL || strcspn(loc, "/?#") < (size_t)(sep - loc) ? one->hop_scheme
+                   : !strncasecmp(loc, "https://", 8)                     ? 2
+                   : !strncasecmp(loc, "http://", 7)                      ? 1
+                                                                          : 0;
+    if (bit && !(f->proto_redir & bit)) {
+      one->fail = FETCH_FAIL_PROTO;
+      snprintf(one->message, sizeof(one->message), "redirect to %s not allowed by --proto-redir",
+               bit == 2 ? "https" : "http");
+      return 1;
+    }
   }
   /* -O with -i: the heads go into the file, which is made at the head that
    * is not a redirect to follow (-J: named by it). */
@@ -375,6 +396,7 @@ static int on_body(void *ud, const unsigned char *p, size_t n) {
     trace_bytes(one->f->trace, what, p, n, 0);
   }
   fetch_progress_add(&one->prog, n);
+  if (one->f->no_buffer) fflush(one->out);
   return 0;
 }
 
@@ -1062,6 +1084,17 @@ int cmd_fetch(int argc, char **argv) {
   size_t n_urls = 0;
   int rc = cli_parse(&cli_fetch_command, &st, argc, argv);
   if (rc != CLI_NEXT) goto out;
+  if (st.stderr_to) {
+    /* --stderr FILE: messages there from now on ('-': stdout), as curl. */
+    FILE *to = strcmp(st.stderr_to, "-") == 0 ? NULL : fopen(st.stderr_to, "w");
+    if ((to == NULL && strcmp(st.stderr_to, "-") != 0) || dup2(to ? fileno(to) : STDOUT_FILENO, STDERR_FILENO) < 0) {
+      fprintf(stderr, "guise: --stderr %s: %s\n", st.stderr_to, strerror(errno));
+      if (to) fclose(to);
+      rc = EXIT_USAGE;
+      goto out;
+    }
+    if (to) fclose(to); /* fd 2 is the file now */
+  }
   rc = EXIT_USAGE;
   n_urls = st.n_operands;
   if (n_urls == 0) {
@@ -1186,6 +1219,8 @@ int cmd_fetch(int argc, char **argv) {
   f.create_dirs = st.create_dirs;
   f.output_dir = st.output_dir;
   f.retry_all = st.retry_all_errors;
+  f.no_buffer = st.no_buffer;
+  f.proto_redir = st.proto_redir ? proto_allowed(st.proto_redir) : 3;
   const guise_header *headers = st.headers;
   size_t n_headers = st.n_headers;
   const char **resolve_list = st.resolve;
@@ -1370,6 +1405,11 @@ int cmd_fetch(int argc, char **argv) {
      * being made that no request waits for any more (the request hit --max-time
      * first) would keep the command waiting until its connect timeout. */
     if (!parallel) run_until_done(&loop, one, 1);
+    /* --fail-early: the URLs after a failed one are not asked for. */
+    if (!parallel && st.fail_early && one->exit) {
+      n_urls = i + 1;
+      break;
+    }
   }
   run_until_done(&loop, ones, n_urls);
   int last_exit = 0;
@@ -1383,10 +1423,13 @@ int cmd_fetch(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   free(env_proxy);
-  /* curl's rule: the status of the last transfer that failed. */
+  /* curl's rule (curl(1), --fail-early): one URL after the other, the last
+   * URL's status ("the last URL's success will determine the error code");
+   * with -Z, the last one that failed. */
   int all_ok = 1;
   for (size_t i = 0; i < n_urls; i++) {
-    if (ones[i].exit) last_exit = ones[i].exit, all_ok = 0;
+    if (ones[i].exit) all_ok = 0;
+    if (ones[i].exit && (parallel || i + 1 == n_urls)) last_exit = ones[i].exit;
     if (ones[i].own) fclose(ones[i].own);
     free(ones[i].headers);
     free(ones[i].heads);

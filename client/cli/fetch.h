@@ -19,6 +19,7 @@ enum {
   FETCH_FAIL_READ,      /* a file to send could not be read: 26 */
   FETCH_FAIL_RANGE,     /* -C: the server ignored the Range: 33 */
   FETCH_FAIL_FILESIZE,  /* --max-filesize: 63 */
+  FETCH_FAIL_PROTO,     /* --proto-redir: a redirect to a scheme left out: 1 */
 };
 
 /* What decides a request's exit status besides its code. */

@@ -49,6 +49,7 @@ int fetch_exit_status(const fetch_outcome *o) {
     case FETCH_FAIL_READ: return CURL_READ_ERROR;
     case FETCH_FAIL_RANGE: return CURL_RANGE_ERROR;
     case FETCH_FAIL_FILESIZE: return CURL_FILESIZE_EXCEEDED;
+    case FETCH_FAIL_PROTO: return CURL_UNSUPPORTED_PROTOCOL;
     default: break;
   }
   int e = o->err;

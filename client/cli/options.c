@@ -477,6 +477,18 @@ static const cli_option options[] = {
      {"seconds between retries (default: 1, doubling)", NULL}, CLI_G_CONNECTION},
     {"--retry-max-time", 0, "S", F, STRING(retry_max_time),
      {"no retry after S seconds", NULL}, CLI_G_CONNECTION},
+    {"--proto-redir", 0, "PROTOCOLS", F, STRING(proto_redir),
+     {"the schemes a redirect may go to, --proto's syntax\n(default: http, https); another is exit 1", NULL},
+     CLI_G_CONNECTION},
+    {"--no-buffer", 'N', NULL, F, FLAG(no_buffer, 1),
+     {"write each piece of the body as it comes (streams)", NULL}, CLI_G_OUTPUT},
+    {"--buffer", 0, NULL, F, FLAG(no_buffer, 0), {NULL, NULL}, CLI_G_OUTPUT}, /* curl's --no-buffer is --buffer off */
+    {"--fail-early", 0, NULL, F, FLAG(fail_early, 1),
+     {"with several URLs: stop at the first that fails", NULL}, CLI_G_CONNECTION, CLI_BOOL},
+    {"--stderr", 0, "FILE", F, STRING(stderr_to), {"messages to FILE ('-': stdout)", NULL}, CLI_G_VERBOSE},
+    {"--basic", 0, NULL, F, FLAG(ignored, 1), {"accepted for curl: -u is Basic", NULL}, CLI_G_AUTH, CLI_BOOL},
+    {"--disable", 'q', NULL, F, FLAG(ignored, 1),
+     {"accepted for curl: guise reads no ~/.curlrc", NULL}, CLI_G_OTHER, CLI_BOOL},
     {"--retry-all-errors", 0, NULL, F, FLAG(retry_all_errors, 1),
      {"with --retry: every failure is transient (with -f, any\nstatus of 400 or more)", NULL}, CLI_G_CONNECTION,
      CLI_BOOL},
@@ -626,7 +638,8 @@ static const char *const fetch_order[] = {
     "--compressed", "--remote-name", "--remote-name-all", "--range", "--proto", "--oauth2-bearer",
     "--no-progress-meter", "--globoff", "--parallel-max", "--remote-header-name", "--create-dirs", "--continue-at",
     "--max-filesize", "--dump-header", "--trace-ascii", "--progress-bar", "--retry", "--retry-delay",
-    "--retry-max-time", "--retry-all-errors", "--output-dir", "--retry-connrefused", "--ipv4", "--ipv6", "--interface",
+    "--retry-max-time", "--proto-redir", "--no-buffer", "--fail-early", "--stderr", "--basic",
+    "--disable", "--retry-all-errors", "--output-dir", "--retry-connrefused", "--ipv4", "--ipv6", "--interface",
     "--local-port", "--limit-rate", "--cert", "--key", "--cert-type", "--key-type", "--pass", "--tlsv1.2",
     "--tls-max", "--ciphers", "--curves", "--url", "--config", NULL};
 

@@ -105,6 +105,8 @@ typedef struct cli_settings {
   unsigned parallel_max;                       /* --parallel-max N (0: no limit) */
   const char *output_dir;                      /* --output-dir DIR */
   int retry_all_errors;                        /* --retry-all-errors */
+  const char *proto_redir, *stderr_to;         /* --proto-redir, --stderr */
+  int no_buffer, fail_early, ignored;          /* -N, --fail-early; ignored: --basic, -q */
   /* guise URL: network and TLS (fetch_net.c checks and applies them) */
   int ip_version;                              /* -4, -6 */
   const char *interface, *local_port, *limit_rate; /* --interface, --local-port, --limit-rate */

@@ -88,6 +88,8 @@ class Handler(QuietHandler):
             # (guise keeps it; docs/CLI.md).
             self.reply(200, b"m\n", [("Vary", "Accept"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=\"2\""),
                                      ("X-Esc", "tab\there")])
+        elif p.startswith("/tohttps"):
+            self.reply(302, b"", [("Location", f"https://127.0.0.1:{self.server.server_port}/x")])
         elif p.startswith("/r2"):
             self.reply(302, b"", [("Location", "/r1")])
         elif p.startswith("/r1"):
@@ -347,6 +349,17 @@ CORPUS = [
     ("--proto -all,+https", ["-s", "--proto", "-all,+https", "{u}/"], {"sent": False}),
     ("--proto =http,https", ["-s", "--proto", "=http,https", "{u}/"], {}),
     ("-r -500", ["-s", "-r", "-500", "{u}/files/a"], {}),
+    ("-N streaming", ["-sN", "{u}/stream"], {}),
+    ("--no-buffer -H Accept", ["--no-buffer", "-s", "-H", "Accept: text/event-stream", "{u}/events"], {}),
+    ("--fail-early", ["-sf", "--fail-early", "{u}/404", "{u}/after"], {}),
+    ("no --fail-early: every URL", ["-sf", "{u}/404", "{u}/after"], {}),
+    ("--stderr -", ["--stderr", "-", "-sS", "-f", "{u}/404"], {"stdout": False}),
+    ("--stderr file", ["--stderr", "err.txt", "-sS", "{u}/"], {}),
+    ("--basic -u", ["-s", "--basic", "-u", "a:b", "{u}/"], {}),
+    ("-q first", ["-q", "-s", "{u}/"], {}),
+    ("hardened: --proto =https --proto-redir =https to http", ["-sSfL", "--proto-redir", "=https", "{u}/r2"], {}),
+    ("--proto-redir =http,https", ["-sL", "--proto-redir", "=http,https", "{u}/r2"], {}),
+    ("--proto-redir -https, a redirect to https", ["-sL", "--proto-redir", "-https", "{u}/tohttps"], {}),
     # Exit statuses scripts test.
     ("exit: malformed URL", ["-s", "http://[::1"], {"sent": False}),
     ("exit: unsupported scheme", ["-s", "gopherx://127.0.0.1/"], {"sent": False}),
