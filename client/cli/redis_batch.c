@@ -638,15 +638,80 @@ static int is_done(reader *rd, const char *id) {
 
 /* One stream entry: [id, [field, value, ...] | nil]. Returns -1 when the
  * connection was lost (the entry stays pending: claimed later), else 0. */
-static int take_entry(reader *rd, const redisReply *ent, int sh) {
-  if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 || ent->element[0]->type != REDIS_REPLY_STRING)
+/* The name this process keeps |ent| under (entry_shard) into |out| (80
+ * bytes): 0, or -1 when it is not an entry. */
+static int entry_name(const reader *rd, const redisReply *ent, int sh, char *out) {
+  if (ent->type != REDIS_REPLY_ARRAY || ent->elements != 2 || ent->element[0]->type != REDIS_REPLY_STRING ||
+      ent->element[0]->len >= 64)
+    return -1;
+  if (rd->n_streams > 1) snprintf(out, 80, "%d/%.*s", sh, (int)ent->element[0]->len, ent->element[0]->str);
+  else snprintf(out, 80, "%.*s", (int)ent->element[0]->len, ent->element[0]->str);
+  return 0;
+}
+
+/* The done-marks of the jobs of |entries|, asked in one pipelined round trip
+ * (one EXISTS each): |done|[i] 1 or 0, -1 where not asked (not a job). 0, or -1
+ * when the connection was lost. */
+static int prefetch_done(reader *rd, const redisReply *entries, signed char *done, int sh) {
+  size_t n = entries->elements;
+  char **keys = calloc(n ? n : 1, sizeof(char *));
+  if (keys == NULL) {
+    memset(done, -1, n);
     return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    done[i] = -1;
+    char entry[80];
+    const redisReply *ent = entries->element[i];
+    if (entry_name(rd, ent, sh, entry) != 0 || ent->element[1]->type != REDIS_REPLY_ARRAY) continue;
+    const redisReply *line = rreply_field(ent->element[1], "job");
+    if (line == NULL || line->type != REDIS_REPLY_STRING) continue;
+    guise_job job;
+    guise_job_store *store = NULL;
+    char err[256];
+    if (guise_job_parse(line->str, line->len, &job, &store, err, sizeof(err)) == 0) {
+      const char *id = job.id ? job.id : entry;
+      size_t il = strlen(id);
+      keys[i] = malloc(rd->key_len + 6 + il + 1);
+      if (keys[i]) {
+        memcpy(keys[i], rd->key, rd->key_len);
+        memcpy(keys[i] + rd->key_len, ":done:", 6);
+        memcpy(keys[i] + rd->key_len + 6, id, il + 1);
+        const char *argv[2] = {"EXISTS", keys[i]};
+        size_t lens[2] = {6, rd->key_len + 6 + il};
+        if (rd->r.c == NULL || redisAppendCommandArgv(rd->r.c, 2, argv, lens) != REDIS_OK) {
+          free(keys[i]);
+          keys[i] = NULL;
+        }
+      }
+    }
+    guise_job_free(store);
+  }
+  int lost = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (keys[i] == NULL) continue;
+    free(keys[i]);
+    void *rep = NULL;
+    if (lost || rd->r.c == NULL || redisGetReply(rd->r.c, &rep) != REDIS_OK || rep == NULL) {
+      lost = 1;
+      continue;
+    }
+    redisReply *r = rep;
+    done[i] = r->type == REDIS_REPLY_INTEGER ? r->integer > 0 : -1; /* an error: asked again one by one */
+    freeReplyObject(r);
+  }
+  free(keys);
+  if (lost) {
+    snprintf(rd->r.why, sizeof(rd->r.why), "%s", rd->r.c && rd->r.c->errstr[0] ? rd->r.c->errstr : "connection lost");
+    rconn_close(&rd->r);
+    return -1;
+  }
+  return 0;
+}
+
+static int take_entry(reader *rd, const redisReply *ent, int sh, int known_done) {
   char entry[80];
-  if (ent->element[0]->len >= 64) return 0;
-  if (rd->n_streams > 1)
-    snprintf(entry, sizeof(entry), "%d/%.*s", sh, (int)ent->element[0]->len, ent->element[0]->str);
-  else
-    snprintf(entry, sizeof(entry), "%.*s", (int)ent->element[0]->len, ent->element[0]->str);
+  if (entry_name(rd, ent, sh, entry) != 0) return 0;
   pthread_mutex_lock(&S.lock);
   int mine = entry_find(entry) != NULL;
   pthread_mutex_unlock(&S.lock);
@@ -676,7 +741,7 @@ static int take_entry(reader *rd, const redisReply *ent, int sh) {
   /* A job without an id is known by its entry: stable across redeliveries. */
   job.id = job.id ? job.id : entry;
   job.line = 0;
-  int done = is_done(rd, job.id);
+  int done = known_done >= 0 ? known_done : is_done(rd, job.id);
   if (done < 0) {
     guise_job_free(store);
     return -1;
@@ -726,9 +791,18 @@ static int take_entry(reader *rd, const redisReply *ent, int sh) {
 static int take_entries(reader *rd, const redisReply *entries, int sh, char *last, size_t cap, size_t *n) {
   *n = 0;
   if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return 0;
+  signed char *done = malloc(entries->elements ? entries->elements : 1);
+  if (done == NULL) return 0; /* stays pending: claimed later */
+  if (prefetch_done(rd, entries, done, sh) != 0) {
+    free(done);
+    return -1;
+  }
   for (size_t i = 0; i < entries->elements && !atomic_load(&g_stop); i++) {
     const redisReply *ent = entries->element[i];
-    if (take_entry(rd, ent, sh) != 0) return -1;
+    if (take_entry(rd, ent, sh, done[i]) != 0) {
+      free(done);
+      return -1;
+    }
     (*n)++;
     if (last && ent->type == REDIS_REPLY_ARRAY && ent->elements == 2 && ent->element[0]->type == REDIS_REPLY_STRING &&
         ent->element[0]->len < cap) {
@@ -736,6 +810,7 @@ static int take_entries(reader *rd, const redisReply *entries, int sh, char *las
       last[ent->element[0]->len] = '\0';
     }
   }
+  free(done);
   return 0;
 }
 
@@ -1097,8 +1172,13 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
      * when the home shard has nothing), waiting up to a second. */
     redisReply *rep;
     int phase = hist < rd.n_streams ? 0 : rd.n_streams > 1 && !home_empty ? 1 : 2;
+    /* Stealing only when idle: while jobs of the home shard are in flight, the
+     * wait is for the home shard (a steal adds a connection to each host it
+     * touches). */
+    if (phase == 2 && rd.n_streams > 1 && in_flight > 0) phase = 3;
     if (phase == 0) rep = read_streams(&rd, hist, 1, (const char *const *)history, count, NULL);
     else if (phase == 1) rep = read_streams(&rd, rd.home, 1, NULL, count, NULL);
+    else if (phase == 3) rep = read_streams(&rd, rd.home, 1, NULL, count, "100");
     else rep = read_streams(&rd, rd.home, rd.n_streams, NULL, rd.n_streams > 1 ? steal : count, "1000");
     if (rep == NULL) continue; /* reconnect above */
     if (rreply_transient(rep)) {
@@ -1133,8 +1213,9 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       if (n == 0) hist++;
       continue;
     }
-    if (phase == 1) {
-      if (n == 0) home_empty = 1; /* then a blocking read of every shard */
+    if (phase == 1 || phase == 3) {
+      if (n == 0) home_empty = 1; /* then a blocking read of every shard, or of home while busy */
+      else home_empty = 0;
       continue;
     }
     home_empty = 0;
