@@ -442,6 +442,29 @@ static void test_idle_timeout(void) {
   finish_client();
 }
 
+/* An HTTP/2 connection's idle wait is cut in two at POOL_TRIM_MS (500 ms), where
+ * its frame buffer is given back: it is still closed at the idle timeout, not at
+ * the cut and not later; a request in between finds it. */
+static void test_idle_timeout_h2_trim(void) {
+  reset(6, 1200);
+  submit(0, "https://t.test/i");
+  conn_up(0, "h2");
+  conn *c = conns[0];
+  fs_answer(sessions[0], 0);
+  CHECK(reqs[0].done && reqs[0].status == 200);
+  run_for(700); /* past the cut */
+  CHECK(conns[0] != NULL && !c->closing);
+  submit(1, "https://t.test/j"); /* reused: the wait starts again when it ends */
+  CHECK_EQ(n_conns, 1);
+  fs_answer(sessions[0], 0);
+  CHECK(reqs[1].done && reqs[1].status == 200 && reqs[1].reused);
+  run_for(900); /* 900 ms idle: past a cut, before the timeout */
+  CHECK(conns[0] != NULL && !c->closing);
+  run_for(700); /* 1,600 ms idle */
+  CHECK(conns[0] == NULL);
+  finish_client();
+}
+
 /* A session that is no longer alive (HTTP/1.1 after "Connection: close") has
  * its connection closed once its stream has ended; the next request gets a
  * new one. */
@@ -487,6 +510,7 @@ int main(void) {
   test_retry_once_elsewhere();
   test_fail_before_ready();
   test_idle_timeout();
+  test_idle_timeout_h2_trim();
   test_not_alive_closes();
   test_close_fails_queued();
   CHECK_EQ(uv_loop_close(&loop), 0); /* every handle closed: nothing leaked on the loop */
