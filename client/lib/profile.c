@@ -917,7 +917,7 @@ static void load_h3_param(walk *w, const jv *e, profile_http3 *h) {
   } else if (jv_get(e, "source_connection_id")) {
     fail_at(w, 1, "only initial_source_connection_id (15) has \"source_connection_id\"");
   } else if (is_value) {
-    const jv *v = member(w, e, "value", JV_INTEGER, 1);
+    const jv *v = member(w, e, "value", JV_INTEGER, 0);
     if (v == NULL) {
       if (!w->failed) fail_at(w, 0, "parameter %llu is an integer: give \"value\"", (unsigned long long)q->id);
     } else if (!v->num_ok || v->num < 0 || (uint64_t)v->num < lo || (uint64_t)v->num > hi) {
