@@ -312,9 +312,14 @@ static void reset_attempt(bjob *j) {
   }
 }
 
+static void arm(worker *w, uint64_t ms);
+
 static int on_headers(void *ud, int status, const guise_header *h, size_t n) {
   bjob *j = ud;
   j->status = status;
+  /* A new connection's first answer: it is made, the next may be (from the loop's
+   * next turn: not from inside this request's callback). */
+  if (bsched_opened(&j->w->s, &j->sched)) arm(j->w, 0);
   for (size_t i = 0; i < n; i++) {
     if ((status == 429 || status == 503) && strcasecmp(h[i].name, "retry-after") == 0)
       j->retry_after_s = parse_retry_after(h[i].value);

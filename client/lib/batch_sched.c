@@ -31,6 +31,7 @@ void bsched_init(bsched *s, unsigned cap, unsigned per_host, double per_host_rat
   gq_init(&s->ready);
   gq_init(&s->delayed);
   gq_init(&s->cold);
+  gq_init(&s->openers);
   s->cap = cap;
   s->max_opening = BSCHED_MAX_OPENING;
   s->per_host = per_host;
@@ -105,10 +106,25 @@ static int needs_opening(const bsched *s, const bs_host *h) {
   return !h->warm || (h->in_flight == 0 && s->now_ns - h->last_end_ns > BSCHED_WARM_NS);
 }
 
+/* |j| stops counting as its host's opener: the host counts as reached (its
+ * connection made, failed, or slow: its other jobs go on that one, or queue in
+ * the pool for it). */
+static void release(bsched *s, bs_job *j) {
+  if (!j->opener) return;
+  gq_remove(&j->link);
+  j->opener = 0;
+  j->host->opening = 0;
+  j->host->warm = 1;
+  j->host->last_end_ns = s->now_ns;
+  s->opening--;
+}
+
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms) {
   *wait_ms = 0;
   if (now_ns > s->now_ns) s->now_ns = now_ns;
   gq *q;
+  while ((q = gq_first(&s->openers)) && s->now_ns - gq_data(q, bs_job, link)->opened_ns >= BSCHED_OPENING_MAX_NS)
+    release(s, gq_data(q, bs_job, link));
   while (s->in_flight < s->cap) {
     int room = !s->max_opening || s->opening < s->max_opening;
     q = room ? gq_first(&s->cold) : NULL;
@@ -133,6 +149,11 @@ bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms) {
     }
     return j;
   }
+  if (s->in_flight < s->cap && !gq_empty(&s->cold) && (q = gq_first(&s->openers))) {
+    /* jobs wait for |max_opening|: asked again when the oldest opener stops counting */
+    uint64_t left = gq_data(q, bs_job, link)->opened_ns + BSCHED_OPENING_MAX_NS - s->now_ns;
+    *wait_ms = left / 1000000 + 1;
+  }
   return NULL;
 }
 
@@ -144,25 +165,33 @@ void bsched_start(bsched *s, bs_job *j) {
   if (j->opener) {
     j->host->opening = 1;
     s->opening++;
+    j->opened_ns = s->now_ns;
+    gq_insert_tail(&s->openers, &j->link);
   }
 }
 
-/* |j| no longer in flight; 1 if it was its host's opener. */
-static int leave(bsched *s, bs_job *j) {
+int bsched_opened(bsched *s, bs_job *j) {
+  if (!j->opener) return 0;
+  release(s, j);
+  return !gq_empty(&s->cold);
+}
+
+void bsched_unstart(bsched *s, bs_job *j) {
   s->in_flight--;
   j->host->in_flight--;
-  if (!j->opener) return 0;
+  if (!j->opener) return;
+  /* never started: the host stays cold */
+  gq_remove(&j->link);
   j->opener = 0;
   j->host->opening = 0;
   s->opening--;
-  return 1;
 }
-
-void bsched_unstart(bsched *s, bs_job *j) { leave(s, j); }
 
 void bsched_done(bsched *s, bs_job *j) {
   bs_host *h = j->host;
-  if (leave(s, j)) h->warm = 1;
+  s->in_flight--;
+  h->in_flight--;
+  release(s, j);
   h->last_end_ns = s->now_ns;
   gq *q = gq_first(&h->parked);
   if (q) { /* the next of this host goes first */

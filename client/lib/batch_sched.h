@@ -12,8 +12,10 @@
  *
  * New connections are admitted at a bounded number per worker (|max_opening|):
  * the first job of a host not yet reached (a "cold" host) will make the
- * connection and its TLS handshake, and only so many such jobs are in flight at
- * once; the other cold hosts' jobs wait in |cold|, in order, while jobs of hosts
+ * connection and its TLS handshake, and only so many such jobs count at once —
+ * each until its answer's head came (bsched_opened), it ended, or
+ * BSCHED_OPENING_MAX_NS passed, so that a slow server or a long download does
+ * not hold the place; the other cold hosts' jobs wait in |cold|, in order, while jobs of hosts
  * already reached go past them. A crawl over many hosts otherwise starts a
  * burst of handshakes as large as the concurrency on one loop, and every one of
  * them, and every request sharing the loop, waits for the whole burst
@@ -64,7 +66,8 @@ typedef struct bs_job {
   gq link;
   bs_host *host;
   uint64_t not_before; /* delayed: the worker loop's clock, ms */
-  int opener;          /* in flight as its cold host's first job */
+  int opener;          /* in flight as its cold host's first job, and counted */
+  uint64_t opened_ns;  /* when it started (the scheduler's clock) */
 } bs_job;
 
 /* New connections (cold hosts' first jobs) in flight per worker. Measured on
@@ -80,11 +83,19 @@ typedef struct bs_job {
  * opening one. */
 #define BSCHED_WARM_NS (60ull * 1000000000ull)
 
+/* The longest a new connection counts against |max_opening|: a TLS handshake
+ * is a few ms of CPU and a round trip or two, so past this the opener waits for
+ * its server, not for this loop, and the next may start (at least 8 new
+ * connections per 25 ms per worker, 320 a second: about what one loop's CPU
+ * handshakes with ML-KEM). */
+#define BSCHED_OPENING_MAX_NS (25ull * 1000000ull)
+
 typedef struct bsched {
   hmap hosts;
   gq ready;         /* in order; retries and unparked jobs at the front */
   gq delayed;       /* sorted by not_before */
   gq cold;          /* cold hosts' jobs waiting for |max_opening|, in order */
+  gq openers;       /* the openers counted in |opening|, by start time (bs_job.link) */
   unsigned in_flight, cap;
   unsigned opening, max_opening; /* cold hosts' first jobs in flight; 0: no limit */
   uint64_t now_ns;       /* the clock of the last bsched_peek */
@@ -118,11 +129,16 @@ int bsched_next_due(const bsched *s, uint64_t *due);
  * without one go to |cold| on the way; the first of |cold| comes before the
  * ready queue while there is room) and its host's bucket gave a token at
  * |now_ns| (read with a per-host rate; the time also tells when a host is cold
- * again, BSCHED_WARM_NS). NULL otherwise, with |*wait_ms| the milliseconds until a token
+ * again, BSCHED_WARM_NS). NULL otherwise, with |*wait_ms| the milliseconds until a token,
+ * or until the oldest opener stops counting when jobs wait for |max_opening|
  * (0: nothing ready, or no room). The job stays queued until bsched_start. */
 bs_job *bsched_peek(bsched *s, uint64_t now_ns, uint64_t *wait_ms);
 /* |j| (from bsched_peek) leaves the ready queue and counts as in flight. */
 void bsched_start(bsched *s, bs_job *j);
+/* |j|'s answer's head came: if it was opening its host's connection, the
+ * connection is made; it stops counting against |max_opening|. 1 if jobs wait
+ * for that (the caller should peek again), else 0. */
+int bsched_opened(bsched *s, bs_job *j);
 /* A start that failed at once: no longer in flight (the parked stay parked). */
 void bsched_unstart(bsched *s, bs_job *j);
 /* |j| ended: no longer in flight; the first job parked on its host goes to

@@ -196,8 +196,9 @@ static void test_delayed(void) {
 }
 
 /* New connections bounded per worker: a cold host's first job counts until it
- * ends, the cold hosts past the bound wait in order while jobs of warm hosts, and
- * of a host whose connection is being made, go past them. */
+ * ends (here: the clock stands still, and no answer's head comes), the cold hosts
+ * past the bound wait in order while jobs of warm hosts, and of a host whose
+ * connection is being made, go past them. */
 static void test_opening(void) {
   bsched s;
   bsched_init(&s, 100, 0, 0);
@@ -217,7 +218,8 @@ static void test_opening(void) {
   CHECK(start_one(&s, 0, &wait) == 1); /* b: opens, the bound reached */
   /* 2 (c) waits; 3 (a, its connection being made) goes past; 4 (d) waits */
   CHECK(start_one(&s, 0, &wait) == 3);
-  CHECK(start_one(&s, 0, &wait) == -1 && wait == 0);
+  /* asked again when the oldest opener stops counting (BSCHED_OPENING_MAX_NS) */
+  CHECK(start_one(&s, 0, &wait) == -1 && wait == BSCHED_OPENING_MAX_NS / MS + 1);
   CHECK(s.opening == 2 && s.in_flight == 3 && gq_empty(&s.ready));
   /* 0 ends: a is warm, and c, the first waiting, opens */
   bsched_done(&s, &j[0].s);
@@ -283,14 +285,53 @@ static void test_cold_again(void) {
   CHECK(start_one(&s, t + 3 * BSCHED_WARM_NS, &wait) == 3 && !j[3].s.opener);
   bsched_done(&s, &j[1].s);
   bsched_done(&s, &j[3].s); /* both ended at t + 3 W */
-  /* idle past it: cold again, waits for b's opening to end */
+  /* b's opening, long ago, no longer counts; b ends, and c opens now */
+  CHECK(s.opening == 0 && gq_empty(&s.openers));
+  bsched_done(&s, &j[2].s);
+  bs_host *c = host(&s, "c", 0);
+  job jc = {.n = 9};
+  gq_init(&jc.s.link);
+  jc.s.host = c;
+  bsched_push(&s, &jc.s);
+  CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS, &wait) == 9 && jc.s.opener && s.opening == 1);
+  /* a, idle past BSCHED_WARM_NS: cold again, waits for c's opening to end */
   bsched_push(&s, &j[4].s);
   CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS + MS, &wait) == -1 && !gq_empty(&s.cold));
-  bsched_done(&s, &j[2].s);
+  CHECK(bsched_opened(&s, &jc.s) == 1 && s.opening == 0 && c->warm); /* c's answer came */
+  CHECK(bsched_opened(&s, &jc.s) == 0);
   CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS + 2 * MS, &wait) == 4 && j[4].s.opener && s.opening == 1);
   bsched_done(&s, &j[4].s);
+  bsched_done(&s, &jc.s);
   bsched_push(&s, &j[5].s);
   CHECK(start_one(&s, t + 4 * BSCHED_WARM_NS + 3 * MS, &wait) == 5 && !j[5].s.opener);
+  bsched_free(&s);
+}
+
+/* An opener counts for at most BSCHED_OPENING_MAX_NS: a slow server does not
+ * hold the place; the waiting job is told when to ask again. */
+static void test_opening_cap(void) {
+  bsched s;
+  bsched_init(&s, 100, 0, 0);
+  s.max_opening = 1;
+  bs_host *a = host(&s, "a", 0), *b = host(&s, "b", 0);
+  job j[2];
+  j[0].s.host = a;
+  j[1].s.host = b;
+  for (int i = 0; i < 2; i++) {
+    j[i].n = i;
+    gq_init(&j[i].s.link);
+    bsched_push(&s, &j[i].s);
+  }
+  uint64_t t = 5000 * MS, wait;
+  CHECK(start_one(&s, t, &wait) == 0 && s.opening == 1);
+  CHECK(start_one(&s, t + 10 * MS, &wait) == -1 && wait == (BSCHED_OPENING_MAX_NS - 10 * MS) / MS + 1);
+  CHECK(start_one(&s, t + BSCHED_OPENING_MAX_NS, &wait) == 1 && j[1].s.opener && !j[0].s.opener);
+  CHECK(s.opening == 1 && a->warm && !a->opening);
+  /* the released opener ends later: nothing counted twice */
+  bsched_done(&s, &j[0].s);
+  CHECK(s.opening == 1 && s.in_flight == 1);
+  bsched_done(&s, &j[1].s);
+  CHECK(s.opening == 0 && s.in_flight == 0 && b->warm);
   bsched_free(&s);
 }
 
@@ -344,6 +385,7 @@ int main(void) {
   test_delayed();
   test_opening();
   test_cold_again();
+  test_opening_cap();
   test_drain();
   return gt_done("test_batch_sched");
 }
