@@ -84,6 +84,15 @@ int cmd_fp(int argc, char **argv) {
               "joined mid-way; ignored %llu packets (not TCP, fragments, malformed)\n",
               argv[i], st.packets, st.flows, st.records, st.errors, st.empty_flows,
               st.other_flows, st.ignored_packets);
+      if (st.quic_flows > 0 || st.quic_undecryptable > 0 || st.quic_server_initials > 0 ||
+          st.quic_short > 0 || st.quic_other > 0)
+        fprintf(stderr,
+                "guise fp: %s: quic: %llu connections, %llu Initials decrypted, %llu "
+                "undecryptable; skipped %llu server Initials, %llu Handshake, %llu 0-RTT, "
+                "%llu Retry, %llu short header, %llu other\n",
+                argv[i], st.quic_flows, st.quic_initials, st.quic_undecryptable,
+                st.quic_server_initials, st.quic_handshake, st.quic_zero_rtt, st.quic_retry,
+                st.quic_short, st.quic_other);
     }
   }
   if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -56,6 +56,11 @@ typedef struct guise_fp_stats {
   unsigned long long errors;          /* error records */
   unsigned long long empty_flows;     /* connections without client payload (no record) */
   unsigned long long other_flows;     /* other protocols, or joined mid-way (no record) */
+  /* QUIC (docs/FP.md): connections with a client Initial, the client Initials
+   * decrypted and those that did not authenticate, and the packets skipped. */
+  unsigned long long quic_flows, quic_initials, quic_undecryptable;
+  unsigned long long quic_server_initials, quic_handshake, quic_zero_rtt, quic_retry, quic_short,
+      quic_other;
 } guise_fp_stats;
 
 /* guise_fp_options_init sets every field of |opts| to its default. */

@@ -65,6 +65,15 @@ int guise_fp_file(const char *path, const guise_fp_options *opts, guise_fp_stats
     stats->errors = st.errors;
     stats->empty_flows = st.empty_flows;
     stats->other_flows = st.other_flows;
+    stats->quic_flows = st.quic_flows;
+    stats->quic_initials = st.quic_initials;
+    stats->quic_undecryptable = st.quic_undecryptable;
+    stats->quic_server_initials = st.quic_server_initials;
+    stats->quic_handshake = st.quic_handshake;
+    stats->quic_zero_rtt = st.quic_zero_rtt;
+    stats->quic_retry = st.quic_retry;
+    stats->quic_short = st.quic_short;
+    stats->quic_other = st.quic_other;
   }
   return r == 0 ? 0 : -1;
 }

@@ -40,5 +40,10 @@ check 1 "per-connection cap" -- "$guise" fp --max-flow-bytes 100 "$pcap"
 check 0 "help" -- "$guise" fp --help
 check 0 "stats" -- "$guise" fp --stats "$pcap"
 grep -q "2 TCP connections, 2 records (0 errors)" "$tmp/err" || { echo "FAIL: --stats"; cat "$tmp/err"; fail=1; }
+# QUIC: the counters of a headed Chromium's capture (tests/data/captures/quic: one
+# connection, its ClientHello over two client Initials).
+check 0 "stats of a QUIC capture" -- "$guise" fp --stats "$v/../captures/quic/chromium-1.pcap"
+grep -q "quic: 1 connections, 2 Initials decrypted, 0 undecryptable" "$tmp/err" ||
+  { echo "FAIL: --stats QUIC counters"; cat "$tmp/err"; fail=1; }
 [ $fail = 0 ] && echo "test_capture_cli: ok"
 exit $fail
