@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The http3 section of chromium-156-linux and firefox-esr-153-linux is what the real
-browsers sent (tests/data/captures/quic, two runs each), by two readers that share no
+browsers sent (tests/data/captures/quic: two runs each, and one of chromium over IPv4), by two readers that share no
 code with the profile loader:
 
 1. tshark (Wireshark decrypts QUIC Initial packets by itself) against guise fp on every
@@ -48,6 +48,9 @@ IANA = {
 }
 CERTCOMP = {"zlib": 1, "brotli": 2, "zstd": 3}
 BROWSERS = {"chromium": "chromium-156-linux", "firefox-esr": "firefox-esr-153-linux"}
+# The captures each profile's section is made from (tests/data/captures/quic/README.md).
+PCAPS = {"chromium": ["chromium-1", "chromium-2", "chromium-ipv4-1"],
+         "firefox-esr": ["firefox-esr-1", "firefox-esr-2"]}
 failures = []
 
 
@@ -98,9 +101,11 @@ def tshark(pcap):
 
 
 def tshark_udp_len(pcap):
-    out = subprocess.run(["tshark", "-r", pcap, "-c", "1", "-T", "fields", "-e", "udp.length"],
-                         capture_output=True, timeout=30, check=True).stdout.decode().split()
-    return int(out[0]) - 8
+    """(family, UDP payload) of the first datagram, by tshark."""
+    out = subprocess.run(["tshark", "-r", pcap, "-c", "1", "-T", "fields", "-e", "ip.version",
+                          "-e", "udp.length"], capture_output=True, timeout=30,
+                         check=True).stdout.decode().split()
+    return ("ipv4" if out[0] == "4" else "ipv6"), int(out[1]) - 8
 
 
 def ext(ch, t):
@@ -144,7 +149,10 @@ def against_profile(name, h3, recs, sizes):
     sl = [len(r["flow"]["scid"]) // 2 for r in recs]
     check(h3["dcid_length"] == [min(dl), max(dl)], f"{name}: dcid_length {h3['dcid_length']} vs {dl}")
     check(h3["scid_length"] == [min(sl), max(sl)], f"{name}: scid_length {h3['scid_length']} vs {sl}")
-    check(set(sizes.values()) == {list(h3["initial_size"].values())[0]} and len(h3["initial_size"]) == 1,
+    by_family = {}
+    for fam, n in sizes.values():
+        by_family.setdefault(fam, set()).add(n)
+    check({k: {v} for k, v in h3["initial_size"].items()} == by_family,
           f"{name}: initial_size {h3['initial_size']} vs tshark {sizes}")
     t = h3["tls"]
     types = [e["type"] for e in ch["extensions"]]
@@ -203,7 +211,7 @@ def main():
     work = tempfile.mkdtemp(prefix="test-quic-profile-")
     try:
         for browser, prof in BROWSERS.items():
-            pcaps = [os.path.join(data, f"{browser}-{i}.pcap") for i in (1, 2)]
+            pcaps = [os.path.join(data, f"{n}.pcap") for n in PCAPS[browser]]
             recs = [fp(guise, p) for p in pcaps]
             for p, r in zip(pcaps, recs):
                 against_tshark(os.path.basename(p), r, tshark(p))
