@@ -412,6 +412,16 @@ static int follow(req *r) {
   }
   /* Fetch, "redirect-tainted origin": a hop from a URL of another origin than
    * the request's to a URL of a third (or back) makes its Origin "null". */
+  /* The request's origin (Fetch) is the first URL's: kept once the request
+   * leaves it (before, |r->u| is the first URL; no copy per request). */
+  if (r->ref == NULL && r->first == NULL) {
+    r->first = malloc(sizeof(*r->first));
+    if (r->first == NULL) {
+      free(next);
+      return GUISE_E_NOMEM;
+    }
+    memcpy(r->first, &r->u, sizeof(*r->first));
+  }
   const url *org = r->ref ? r->ref : r->first;
   if (org && !same_origin(&r->u, next) && !same_origin(org, &r->u)) r->tainted = 1;
   /* Chromium (net's redirect handling, for what is not a cors request) makes
@@ -575,7 +585,7 @@ static void ref_update(req *r) {
   /* Without an initiator, the page is taken to be of the first URL's origin
    * (the kinds' captured same-origin requests): a redirect elsewhere makes the
    * request cross-origin, and its Sec-Fetch-Site follows. */
-  const url *org = r->ref ? r->ref : r->first;
+  const url *org = r->ref ? r->ref : r->first ? r->first : &r->u;
   if (org && !same_origin(org, &r->u)) r->cross_origin = 1;
   int s = org ? site_of(org, &r->u) : 0;
   if (s > r->site) r->site = s;
@@ -1465,16 +1475,6 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
       r->ref = NULL;
       r->refused = GUISE_E_USAGE_URL_MALFORMED;
       gerr_set(&r->err, r->refused, "client", 0, "referer: not an absolute http(s) URL");
-    }
-  }
-  if (!r->refused && r->ref == NULL) {
-    /* The request's origin (Fetch) is the first URL's: kept for Origin. */
-    r->first = malloc(sizeof(*r->first));
-    if (r->first == NULL) {
-      r->refused = GUISE_E_NOMEM;
-      gerr_set(&r->err, r->refused, "client", 0, "no memory for the request's origin");
-    } else {
-      memcpy(r->first, &r->u, sizeof(*r->first));
     }
   }
   if (r->refused) {
