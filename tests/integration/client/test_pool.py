@@ -230,13 +230,15 @@ try:
 
     # The command: several URLs reuse the connection (curl's behaviour), -Z runs them at once.
     fmt = "%{num_connects} %{local_port}\\n"
-    r = subprocess.run([GUISE, "--profile", "none", "-k", "-s", "-o", os.devnull, "-w", fmt,
-                        f"{base}/1", f"{base}/2", f"{base}/3"], capture_output=True, timeout=30)
+    # One -o per URL: as curl, an -o belongs to one URL (the others would go to stdout).
+    r = subprocess.run([GUISE, "--profile", "none", "-k", "-s", "-o", os.devnull, "-o", os.devnull,
+                        "-o", os.devnull, "-w", fmt, f"{base}/1", f"{base}/2", f"{base}/3"],
+                       capture_output=True, timeout=30)
     rows = [l.split() for l in r.stdout.decode().splitlines()]
     check("guise URL URL URL: one connect, one local port", r.returncode == 0 and
           [x[0] for x in rows] == ["1", "0", "0"] and len({x[1] for x in rows}) == 1, (r.returncode, rows))
-    r = subprocess.run([GUISE, "--profile", "none", "-k", "-s", "--no-keepalive", "-o", os.devnull, "-w", fmt,
-                        f"{base}/1", f"{base}/2"], capture_output=True, timeout=30)
+    r = subprocess.run([GUISE, "--profile", "none", "-k", "-s", "--no-keepalive", "-o", os.devnull, "-o",
+                        os.devnull, "-w", fmt, f"{base}/1", f"{base}/2"], capture_output=True, timeout=30)
     rows = [l.split() for l in r.stdout.decode().splitlines()]
     check("--no-keepalive: a connection per URL", r.returncode == 0 and len({x[1] for x in rows}) == 2, rows)
 
@@ -257,8 +259,8 @@ http {{ log_format pool '$connection $connection_requests $request_uri';
     procs.append(ng)
     wait_port(nport)
     nurl = f"http://127.0.0.1:{nport}"
-    r = subprocess.run([GUISE, "-s", "-o", os.devnull, f"{nurl}/a.txt?1", f"{nurl}/a.txt?2",
-                        f"{nurl}/a.txt?3"], capture_output=True, timeout=30)
+    r = subprocess.run([GUISE, "-s", "-o", os.devnull, "-o", os.devnull, "-o", os.devnull,
+                        f"{nurl}/a.txt?1", f"{nurl}/a.txt?2", f"{nurl}/a.txt?3"], capture_output=True, timeout=30)
     time.sleep(0.2)
     with open(f"{tmp}/access.log") as f:
         log = [l.split() for l in f if "/a.txt?" in l]
