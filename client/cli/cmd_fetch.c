@@ -65,6 +65,7 @@ typedef struct fetch_one {
   int named;                   /* its own -o file (several -o or URLs), made at the answer */
   int placed;                  /* |path| has --output-dir before it */
   unsigned hop_scheme;         /* the scheme of the request last sent (1 http, 2 https) */
+  char *auth;                  /* -n: its Authorization value (ours) */
   char path[4096];             /* that file's name */
   unsigned long long offset;   /* -C: the bytes already there */
   long start_pos;              /* the output's position when the attempt began, -1: not seekable */
@@ -854,6 +855,88 @@ static void explain_client_error(const guise_client_options *co, int e) {
   fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
 }
 
+
+/* The next token of a .netrc text at |*p| (before |end|) into |out|: words
+ * split by white space, a "quoted word" with \" and \\ inside (curl 7.84+).
+ * 0 at the end. */
+static int netrc_token(const char **p, const char *end, char *out, size_t cap) {
+  const char *s = *p;
+  while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')) s++;
+  if (s >= end) return *p = s, 0;
+  size_t o = 0;
+  if (*s == '"') {
+    for (s++; s < end && *s != '"'; s++) {
+      if (*s == '\\' && s + 1 < end) s++;
+      if (o + 1 < cap) out[o++] = *s;
+    }
+    if (s < end) s++;
+  } else {
+    for (; s < end && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n'; s++)
+      if (o + 1 < cap) out[o++] = *s;
+  }
+  out[o] = '\0';
+  *p = s;
+  return 1;
+}
+
+/* -n, --netrc-file: "login:password" of |host| from a .netrc file (the first
+ * "machine HOST", else "default"; macdef bodies skipped) into |out|: 1, or 0
+ * when the file is missing (as curl, nothing said), unreadable or has none.
+ * The file is read whole, at most 1 MiB. */
+static int netrc_lookup(const char *path, const char *host, char *out, size_t cap) {
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) return 0;
+  enum { CAP = 1 << 20 };
+  char *buf = malloc(CAP);
+  size_t n = buf ? fread(buf, 1, CAP, fp) : 0;
+  fclose(fp);
+  if (buf == NULL) return 0;
+  const char *p = buf, *end = buf + n;
+  char tok[512], login[2][256] = {"", ""}, pass[2][256] = {"", ""}; /* [0]: the machine, [1]: default */
+  int state = 0; /* 0: outside, 1: the machine asked for, 2: another machine, 3: default */
+  int matched = 0;
+  while (netrc_token(&p, end, tok, sizeof(tok))) {
+    if (strcmp(tok, "machine") == 0) {
+      if (matched) break; /* the machine's entry is over */
+      state = netrc_token(&p, end, tok, sizeof(tok)) && strcasecmp(tok, host) == 0 ? 1 : 2;
+      matched = state == 1;
+    } else if (strcmp(tok, "default") == 0) {
+      if (matched) break;
+      state = 3;
+    } else if (strcmp(tok, "login") == 0 || strcmp(tok, "password") == 0) {
+      int is_login = tok[0] == 'l';
+      if (!netrc_token(&p, end, tok, sizeof(tok))) break;
+      int k = state == 1 ? 0 : state == 3 ? 1 : -1;
+      if (k >= 0) snprintf(is_login ? login[k] : pass[k], sizeof(login[k]), "%.255s", tok);
+    } else if (strcmp(tok, "account") == 0) {
+      (void)netrc_token(&p, end, tok, sizeof(tok));
+    } else if (strcmp(tok, "macdef") == 0) {
+      /* its name, then lines up to an empty one */
+      (void)netrc_token(&p, end, tok, sizeof(tok));
+      while (p < end && !(p[0] == '\n' && p + 1 < end && p[1] == '\n')) p++;
+    }
+  }
+  free(buf);
+  int k = matched && login[0][0] ? 0 : login[1][0] ? 1 : -1;
+  if (k < 0) return 0;
+  snprintf(out, cap, "%.255s:%.255s", login[k], pass[k]);
+  return 1;
+}
+
+/* The host of |url| (no userinfo, no port, an IPv6 address without its
+ * brackets) into |out|; 0, or -1 when the URL has credentials of its own. */
+static int url_host(const char *url, char *out, size_t cap) {
+  const char *a = strstr(url, "://");
+  a = a ? a + 3 : url;
+  size_t auth_len = strcspn(a, "/?#");
+  const char *at = memchr(a, '@', auth_len);
+  if (at) return -1;
+  size_t len = a[0] == '[' ? strcspn(a + 1, "]") : strcspn(a, ":/?#");
+  if (a[0] == '[') a++;
+  snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), a);
+  return 0;
+}
+
 /* "Basic " and base64 of |userpass| (RFC 7617), into |out|. */
 static void basic_credentials(const char *userpass, char *out, size_t cap) {
   static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1520,6 +1603,15 @@ int cmd_fetch(int argc, char **argv) {
   }
   o.headers = headers;
   o.n_headers = n_headers;
+  /* -n: $HOME/.netrc; --netrc-file FILE */
+  char netrc_buf[4096];
+  const char *netrc_path = st.netrc_file;
+  if (netrc_path == NULL && st.netrc && getenv("HOME")) {
+    snprintf(netrc_buf, sizeof(netrc_buf), "%s/.netrc", getenv("HOME"));
+    netrc_path = netrc_buf;
+  }
+  int has_authorization = 0;
+  for (size_t i = 0; i < n_headers; i++) has_authorization |= !strcasecmp(headers[i].name, "authorization");
   int explicit_proxy = o.proxy != NULL;
   /* --proxy-user: the credentials go into the proxy URL (the library's one
    * place for them), for -x and for a proxy from the environment alike. */
@@ -1613,7 +1705,7 @@ int cmd_fetch(int argc, char **argv) {
     }
     if ((f.remote_name || one->named) && !f.resume) one->out = NULL; /* made at the answer */
     /* -C: the rest of the file (RFC 9110 14.1.2). */
-    one->headers = calloc(n_headers + 1, sizeof(*one->headers));
+    one->headers = calloc(n_headers + 2, sizeof(*one->headers));
     if (one->headers == NULL) {
       one->done = 1;
       one->err = GUISE_E_NOMEM;
@@ -1623,6 +1715,16 @@ int cmd_fetch(int argc, char **argv) {
     memcpy(one->headers, headers, n_headers * sizeof(*headers));
     one->o.headers = one->headers;
     one->o.n_headers = n_headers;
+    if (netrc_path && !has_authorization) {
+      /* -n, --netrc-file: the host's login, unless -u, -H, --oauth2-bearer
+       * or the URL itself gives credentials. */
+      char host[256], userpass[600];
+      if (url_host(one->url, host, sizeof(host)) == 0 && netrc_lookup(netrc_path, host, userpass, sizeof(userpass)) &&
+          (one->auth = malloc(720)) != NULL) {
+        basic_credentials(userpass, one->auth, 720);
+        one->headers[one->o.n_headers++] = (guise_header){"Authorization", one->auth};
+      }
+    }
     if (one->offset) {
       snprintf(one->range, sizeof(one->range), "bytes=%llu-", one->offset);
       one->headers[one->o.n_headers++] = (guise_header){"Range", one->range};
@@ -1662,6 +1764,7 @@ int cmd_fetch(int argc, char **argv) {
     if (ones[i].own) fclose(ones[i].own);
     free(ones[i].headers);
     free(ones[i].heads);
+    free(ones[i].auth);
   }
   if (output && out_file && all_ok) {
     int ce = guise_file_commit(out_file); /* frees it either way */

@@ -107,6 +107,8 @@ typedef struct cli_settings {
   int retry_all_errors;                        /* --retry-all-errors */
   const char *proto_redir, *stderr_to;         /* --proto-redir, --stderr */
   int no_buffer, fail_early, ignored;          /* -N, --fail-early; ignored: --basic, -q */
+  int netrc;                                   /* -n, --netrc-optional */
+  const char *netrc_file;                      /* --netrc-file */
   /* guise URL: network and TLS (fetch_net.c checks and applies them) */
   int ip_version;                              /* -4, -6 */
   const char *interface, *local_port, *limit_rate; /* --interface, --local-port, --limit-rate */

@@ -138,6 +138,14 @@ class QuietServer(ThreadingHTTPServer):
         pass
 
 
+def netrc(d):
+    with open(os.path.join(d, "netrc"), "wb") as f:
+        f.write(b"machine example.com login no password no\n\nmacdef init\ncd /\n\n"
+                b"machine 127.0.0.1\n  login nu\n  password \"p w\"\n")
+    with open(os.path.join(d, "netrc-default"), "wb") as f:
+        f.write(b"machine example.com login no password no\ndefault login dl password dp\n")
+
+
 def partial(d):
     with open(os.path.join(d, "big.bin"), "wb") as f:
         f.write(FILE[:5000])
@@ -360,6 +368,11 @@ CORPUS = [
     ("hardened: --proto =https --proto-redir =https to http", ["-sSfL", "--proto-redir", "=https", "{u}/r2"], {}),
     ("--proto-redir =http,https", ["-sL", "--proto-redir", "=http,https", "{u}/r2"], {}),
     ("--proto-redir -https, a redirect to https", ["-sL", "--proto-redir", "-https", "{u}/tohttps"], {}),
+    ("--netrc-file", ["-s", "--netrc-file", "netrc", "{u}/"], {"setup": netrc}),
+    ("--netrc-file, default entry", ["-s", "--netrc-file", "netrc-default", "{u}/"], {"setup": netrc}),
+    ("--netrc-file and -u: -u wins", ["-s", "--netrc-file", "netrc", "-u", "x:y", "{u}/"], {"setup": netrc}),
+    ("--netrc-file missing", ["-s", "--netrc-file", "nope", "{u}/"], {}),
+    ("--netrc-optional --netrc-file", ["-s", "--netrc-optional", "--netrc-file", "netrc", "{u}/"], {"setup": netrc}),
     # URL globbing (curl(1), "URL"), the man page's examples.
     ("glob: [1-3]", ["-s", "{u}/item/[1-3]"], {}),
     ("glob: {a,b} and [1-2]", ["-s", "{u}/{alpha,beta}/[1-2]"], {}),
