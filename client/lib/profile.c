@@ -979,7 +979,7 @@ static void load_h3_param(walk *w, const jv *e, profile_http3 *h) {
 
 static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
   static const char *const keys[] = {"quic_version", "dcid_length", "scid_length", "initial_size",
-                                     "tls", "transport_parameters",
+                                     "initial_padding", "tls", "transport_parameters",
                                      "permute_transport_parameters", "source", NULL};
   only_keys(w, h3j, keys);
   if (w->failed) return;
@@ -1006,6 +1006,16 @@ static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
     h->initial_ipv6 = (int)get_int(w, is, "ipv6", 1200, 65527, 0);
     if (!w->failed && !h->initial_ipv4 && !h->initial_ipv6) fail_at(w, 0, "give \"ipv4\" or \"ipv6\" (or leave the key out)");
     pop(w);
+  }
+  const jv *pad = member(w, h3j, "initial_padding", JV_STRING, 0);
+  if (pad && !w->failed) {
+    if (strcmp(pad->str, "zeros") == 0 && pad->len == 5) h->zero_padding = 1;
+    else if (!(strcmp(pad->str, "frames") == 0 && pad->len == 6)) {
+      push_key(w, "initial_padding");
+      fail_at(w, 0, "expected \"frames\" (PADDING frames in the packet) or \"zeros\" (zero "
+              "bytes after the packet)");
+      pop(w);
+    }
   }
   const jv *tls = member(w, h3j, "tls", JV_OBJECT, 1);
   if (tls && !w->failed) {

@@ -95,6 +95,8 @@ typedef struct profile_http3 {
   int dcid_min, dcid_max;         /* the Initial's Destination Connection ID length */
   int scid_min, scid_max;         /* its Source Connection ID length */
   int initial_ipv4, initial_ipv6; /* UDP payload of the first Initial datagram; 0: not captured */
+  int zero_padding;               /* 1: the Initial packet is shorter, zero bytes fill the
+                                   * datagram after it; 0: PADDING frames fill the packet */
   tls_shape tls;                  /* the QUIC ClientHello */
   profile_h3_param params[PROFILE_H3_MAX_PARAMS]; /* quic_transport_parameters, in order */
   size_t n_params;

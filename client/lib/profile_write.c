@@ -322,6 +322,8 @@ static void write_http3(pw *w, const profile_http3 *h) {
     if (h->initial_ipv6) key_num(w, "ipv6", (unsigned long long)h->initial_ipv6);
     close_(w, '}');
   }
+  key(w, "initial_padding");
+  str(w, h->zero_padding ? "zeros" : "frames");
   write_tls_shape(w, &h->tls, NULL);
   key(w, "transport_parameters");
   open_(w, '[');

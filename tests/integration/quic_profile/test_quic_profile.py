@@ -101,11 +101,14 @@ def tshark(pcap):
 
 
 def tshark_udp_len(pcap):
-    """(family, UDP payload) of the first datagram, by tshark."""
+    """(family, UDP payload, padding) of the first datagram, by tshark: "frames" when the
+    QUIC packet (quic.packet_length) is the whole UDP payload, "zeros" when it is shorter
+    (and tshark's quic.remaining_payload / quic.padding is what follows)."""
     out = subprocess.run(["tshark", "-r", pcap, "-c", "1", "-T", "fields", "-e", "ip.version",
-                          "-e", "udp.length"], capture_output=True, timeout=30,
-                         check=True).stdout.decode().split()
-    return ("ipv4" if out[0] == "4" else "ipv6"), int(out[1]) - 8
+                          "-e", "udp.length", "-e", "quic.packet_length"], capture_output=True,
+                         timeout=30, check=True).stdout.decode().split()
+    payload = int(out[1]) - 8
+    return ("ipv4" if out[0] == "4" else "ipv6"), payload, ("frames" if int(out[2]) == payload else "zeros")
 
 
 def ext(ch, t):
@@ -150,8 +153,10 @@ def against_profile(name, h3, recs, sizes):
     check(h3["dcid_length"] == [min(dl), max(dl)], f"{name}: dcid_length {h3['dcid_length']} vs {dl}")
     check(h3["scid_length"] == [min(sl), max(sl)], f"{name}: scid_length {h3['scid_length']} vs {sl}")
     by_family = {}
-    for fam, n in sizes.values():
+    for fam, n, _ in sizes.values():
         by_family.setdefault(fam, set()).add(n)
+    check({pad for _, _, pad in sizes.values()} == {h3["initial_padding"]},
+          f"{name}: initial_padding {h3['initial_padding']} vs tshark {sizes}")
     check({k: {v} for k, v in h3["initial_size"].items()} == by_family,
           f"{name}: initial_size {h3['initial_size']} vs tshark {sizes}")
     t = h3["tls"]

@@ -102,6 +102,7 @@ static inline const char *profile_compare(const profile *a, const profile *b) {
     SAME(h3.scid_max);
     SAME(h3.initial_ipv4);
     SAME(h3.initial_ipv6);
+    SAME(h3.zero_padding);
     SAME(h3.permute_params);
     SAME(h3.source);
     const tls_shape *u = &a->h3.tls, *v = &b->h3.tls;

@@ -26,7 +26,7 @@ static int failures;
 static const char kHead[] =
     "{\"format\": 2, \"name\": \"h3\", \"tls\": {},\n"
     " \"http3\": {\"quic_version\": \"0x00000001\", \"dcid_length\": [8, 20], \"scid_length\": [0, 3],\n"
-    "  \"initial_size\": {\"ipv4\": 1250, \"ipv6\": 1230},\n"
+    "  \"initial_size\": {\"ipv4\": 1250, \"ipv6\": 1230}, \"initial_padding\": \"zeros\",\n"
     "  \"tls\": {\"versions\": [\"TLS1.3\"], \"cipher_suites\": [\"TLS_AES_128_GCM_SHA256\"],\n"
     "   \"extensions\": [\"supported_versions\", \"key_share\", \"supported_groups\",\n"
     "    \"application_layer_protocol_negotiation\", \"0x0039\", \"0xca34\"],\n"
@@ -74,7 +74,7 @@ int main(void) {
   const profile_http3 *h = &p->h3;
   CHECK(h->present && h->quic_version == 1, "version");
   CHECK(h->dcid_min == 8 && h->dcid_max == 20 && h->scid_min == 0 && h->scid_max == 3, "CID ranges");
-  CHECK(h->initial_ipv4 == 1250 && h->initial_ipv6 == 1230, "initial sizes");
+  CHECK(h->initial_ipv4 == 1250 && h->initial_ipv6 == 1230 && h->zero_padding == 1, "initial sizes, padding");
   CHECK(h->tls.n_ciphers == 1 && h->tls.ciphers[0] == 0x1301, "ciphers");
   CHECK(h->tls.n_extensions == 6 && h->tls.extensions[4] == 0x39 && h->tls.permute_extensions, "extensions");
   CHECK(h->tls.n_raw == 1 && h->tls.raw[0].len == 2 && h->tls.raw[0].body[1] == 2, "raw extension");
@@ -129,6 +129,7 @@ int main(void) {
   refused("", "\"dcid_length\": [8, 20]", "\"dcid_length\": [7, 20]", "8 <= min");
   refused("", "\"scid_length\": [0, 3]", "\"scid_length\": [0, 21]", "<= 20");
   refused("", "\"ipv4\": 1250", "\"ipv4\": 1199", "out of range");
+  refused("", "\"initial_padding\": \"zeros\"", "\"initial_padding\": \"ping\"", "expected \"frames\"");
   refused("", "\"versions\": [\"TLS1.3\"]", "\"versions\": [\"TLS1.3\", \"TLS1.2\"]", "TLS 1.3 only");
   refused("", "\"0x0039\", ", "", "no quic_transport_parameters");
   refused("", ", \"alpn\": [\"h3\"]", "", "missing key \"alpn\"");
