@@ -116,7 +116,8 @@ typedef struct req {
   url *ref;                  /* the initiator (guise_request_options.referer), or NULL */
   int site;                  /* its worst relation to the URLs so far: SITE_* */
   char *referer;             /* the Referer sent to the current URL (from |ref|), or NULL */
-  url *first;                /* without |ref|: the first URL, the request's origin (Fetch) */
+  url *first;                /* without |ref|, once a redirect left it: the first URL, the
+                                request's origin (Fetch); it is the block's own (url0) */
   int cross_origin;          /* a URL of the chain so far is not of the request's origin */
   int tainted;               /* a redirect-tainted origin (Fetch): Origin is "null" */
   int ref_level;             /* the Referer so far: 0 the page's URL, 1 its origin, 2 none */
@@ -128,9 +129,12 @@ typedef struct req {
   guise_response_info info;
   gerr err;                  /* why it failed: the first error seen; text is error_detail */
   char remote[64], local[64], alpn[16];
-  /* Large and initialised by url_parse: last, outside the part zeroed at creation. */
-  url u;
+  /* The current URL: the first one after the struct in the same block (url0),
+   * each redirect's in a block of its own; both sized to the URL (url_dup). */
+  url *u;
 } req;
+
+static url *url0(req *r) { return (url *)(void *)(r + 1); }
 
 static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6; }
 
@@ -143,7 +147,7 @@ static void release(req *r, unsigned holder) {
   free(r->cookie);
   free(r->cur_url);
   free(r->ref);
-  free(r->first);
+  if (r->u != url0(r)) free(r->u); /* |first| is url0 or NULL */
   free(r->referer);
   free(r->auth);
   for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
@@ -250,11 +254,11 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
   for (size_t i = 0; jar && i < n; i++) {
     if (strcasecmp(h[i].name, "set-cookie") != 0) continue;
     const char *why;
-    if (!cookie_jar_set(jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS, h[i].value,
+    if (!cookie_jar_set(jar, url_host(r->u), url_target(r->u), r->u->scheme == URL_HTTPS, h[i].value,
                         strlen(h[i].value), (int64_t)time(NULL), &why) &&
         client_warns(r->cl)) {
       char msg[300];
-      snprintf(msg, sizeof(msg), "Set-Cookie from %s ignored: %s", url_host(&r->u), why);
+      snprintf(msg, sizeof(msg), "Set-Cookie from %s ignored: %s", url_host(r->u), why);
       client_cookie_warning(r->cl, msg);
     }
   }
@@ -307,7 +311,7 @@ static int body_restart(req *r, int redirect);
 static int url_basic(req *r) {
   free(r->auth);
   r->auth = NULL;
-  const url *u = &r->u;
+  const url *u = r->u;
   if (!u->has_userinfo || (u->user.len == 0 && !u->has_password)) return 0;
   /* Decoded pieces are no longer than their encoded form. */
   size_t cap = (size_t)u->user.len + 1 + u->password.len + 1;
@@ -342,18 +346,18 @@ static int kind_is_cors(const req *r);
  * Location, out of this connection and into the pool again (maybe another
  * origin). Returns 0, or a GUISE_E_* code that ends the request. */
 static int follow(req *r) {
-  url *next = malloc(sizeof(*next));
-  if (next == NULL) return GUISE_E_NOMEM;
+  url parsed; /* url_resolve's room (URL_STORE); kept in a block sized to it */
   url_err ue;
-  int e = url_resolve(&r->u, r->location, strlen(r->location), next, &ue);
+  int e = url_resolve(r->u, r->location, strlen(r->location), &parsed, &ue);
   if (e) {
     char shown[URL_MAX_LEN + 4];
     gerr_set(&r->err, e, "client", 0, "redirect to \"%.80s\": %s",
              guise_url_redact(r->location, shown, sizeof(shown)),
              ue.reason ? ue.reason : "not a URL guise can follow");
-    free(next);
     return e;
   }
+  url *next = url_dup(&parsed, NULL, 0);
+  if (next == NULL) return GUISE_E_NOMEM;
   char href[URL_MAX_LEN + 1];
   if (url_href(next, href, sizeof(href)) < 0 || r->n_hops >= REQ_MAX_HOPS) {
     free(next);
@@ -399,7 +403,7 @@ static int follow(req *r) {
   /* Credentials the caller gave are for the first origin only (curl's rule,
    * and what a browser does with its own); so is a caller's Host, which names
    * that origin (curl drops it too). */
-  if (!same_origin(&r->u, next)) {
+  if (!same_origin(r->u, next)) {
     size_t k = 0;
     for (size_t i = 0; i < r->n_headers; i++) {
       const char *nm = r->headers[i].name;
@@ -414,25 +418,18 @@ static int follow(req *r) {
    * the request's to a URL of a third (or back) makes its Origin "null". */
   /* The request's origin (Fetch) is the first URL's: kept once the request
    * leaves it (before, |r->u| is the first URL; no copy per request). */
-  if (r->ref == NULL && r->first == NULL) {
-    r->first = malloc(sizeof(*r->first));
-    if (r->first == NULL) {
-      free(next);
-      return GUISE_E_NOMEM;
-    }
-    memcpy(r->first, &r->u, sizeof(*r->first));
-  }
+  if (r->ref == NULL && r->first == NULL) r->first = r->u; /* url0: stays where it is */
   const url *org = r->ref ? r->ref : r->first;
-  if (org && !same_origin(&r->u, next) && !same_origin(org, &r->u)) r->tainted = 1;
+  if (org && !same_origin(r->u, next) && !same_origin(org, r->u)) r->tainted = 1;
   /* Chromium (net's redirect handling, for what is not a cors request) makes
    * it "null" at any redirect to another origin: a form POST from A sent on by
    * A to B reaches B with Origin null, where Firefox sends A as Fetch says
    * (tests/data/captures/redirects). */
-  if (!same_origin(&r->u, next) && profile_family(r->v->prof) == FAMILY_CHROMIUM && !kind_is_cors(r))
+  if (!same_origin(r->u, next) && profile_family(r->v->prof) == FAMILY_CHROMIUM && !kind_is_cors(r))
     r->tainted = 1;
   int https = next->scheme == URL_HTTPS;
-  memcpy(&r->u, next, sizeof(*next));
-  free(next);
+  if (r->u != url0(r)) free(r->u); /* a hop's own block (|first| is url0) */
+  r->u = next;
   if ((e = url_basic(r)) != 0) return e;
   free(r->location);
   r->location = NULL;
@@ -443,7 +440,7 @@ static int follow(req *r) {
   reset_attempt(r);
   r->retries[0] = r->retries[1] = 0;
   if (https && r->v->ctx == NULL && (e = client_variant_ctx(r->cl, r->v)) != 0) return e;
-  return pool_submit(client_pool(r->cl), &r->w, &r->u, r->v, r->proxy, r->proxy_id);
+  return pool_submit(client_pool(r->cl), &r->w, r->u, r->v, r->proxy, r->proxy_id);
 }
 
 /* The response ended (|err| 0) or failed: a redirect goes on, anything else
@@ -551,7 +548,7 @@ static void jar_cookie(req *r) {
   cookie_jar *jar = client_jar(r->cl);
   if (jar == NULL) return;
   char buf[COOKIE_MAX_SET_COOKIE * 2];
-  size_t n = cookie_header(jar, url_host(&r->u), url_target(&r->u), r->u.scheme == URL_HTTPS,
+  size_t n = cookie_header(jar, url_host(r->u), url_target(r->u), r->u->scheme == URL_HTTPS,
                            (int64_t)time(NULL), buf, sizeof(buf));
   if (n) r->cookie = strdup(buf);
 }
@@ -585,9 +582,9 @@ static void ref_update(req *r) {
   /* Without an initiator, the page is taken to be of the first URL's origin
    * (the kinds' captured same-origin requests): a redirect elsewhere makes the
    * request cross-origin, and its Sec-Fetch-Site follows. */
-  const url *org = r->ref ? r->ref : r->first ? r->first : &r->u;
-  if (org && !same_origin(org, &r->u)) r->cross_origin = 1;
-  int s = org ? site_of(org, &r->u) : 0;
+  const url *org = r->ref ? r->ref : r->first ? r->first : r->u;
+  if (org && !same_origin(org, r->u)) r->cross_origin = 1;
+  int s = org ? site_of(org, r->u) : 0;
   if (s > r->site) r->site = s;
   free(r->referer);
   r->referer = NULL;
@@ -598,7 +595,7 @@ static void ref_update(req *r) {
    * too; once dropped it stays dropped. Debian chromium 156 and firefox-esr 153
    * send page, origin, origin over same-origin -> cross-site -> same-origin
    * (tests/data/captures/redirects). */
-  if (r->ref_level < 2 && r->ref->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS) r->ref_level = 2;
+  if (r->ref_level < 2 && r->ref->scheme == URL_HTTPS && r->u->scheme != URL_HTTPS) r->ref_level = 2;
   if (r->ref_level == 0 && s != SITE_SAME_ORIGIN) r->ref_level = 1;
   if (r->ref_level == 2) return;
   const char *sch = url_scheme_name(r->ref), *auth = url_authority(r->ref);
@@ -633,9 +630,9 @@ static int safe_method(const req *r) { return !strcmp(r->o.method, "GET") || !st
  * (their sec-fetch-mode says cors or not).
  */
 static const char *origin_value(req *r, const guise_header *out, size_t n) {
-  const url *org = r->ref ? r->ref : r->first ? r->first : &r->u;
+  const url *org = r->ref ? r->ref : r->first ? r->first : r->u;
   int cors = strcmp(field_value(out, n, "sec-fetch-mode"), "cors") == 0;
-  if (r->tainted || (!cors && !safe_method(r) && org->scheme == URL_HTTPS && r->u.scheme != URL_HTTPS))
+  if (r->tainted || (!cors && !safe_method(r) && org->scheme == URL_HTTPS && r->u->scheme != URL_HTTPS))
     return "null";
   int w = snprintf(r->origin, sizeof(r->origin), "%s://%s", url_scheme_name(org), url_authority(org));
   return w > 0 && (size_t)w < sizeof(r->origin) ? r->origin : "null";
@@ -1164,13 +1161,13 @@ static void start_h2(req *r, pool_conn *pc) {
   }
   /* A caller's Host is the :authority (RFC 9113 8.3.1: it replaces Host;
    * curl does the same with -H Host); else the URL's. */
-  const char *authority = url_authority(&r->u);
+  const char *authority = url_authority(r->u);
   for (size_t i = 0; i < r->n_headers; i++)
     if (!strcasecmp(r->headers[i].name, "host") && r->headers[i].value[0]) authority = r->headers[i].value;
   session_request sr = {.method = r->o.method,
-                        .scheme = url_scheme_name(&r->u),
+                        .scheme = url_scheme_name(r->u),
                         .authority = authority,
-                        .path = url_target(&r->u),
+                        .path = url_target(r->u),
                         .headers = hs,
                         .n_headers = n,
                         /* the variant's list; method, authority and path live in |r|,
@@ -1195,7 +1192,7 @@ static void start_h1(req *r, pool_conn *pc) {
   for (size_t i = 0; i < nm; i++) has_host |= !strcasecmp(merged[i].name, "host");
   /* Like a browser (and curl): Host first when nothing placed it. A profile's
    * Host with an empty value is filled with the URL's authority. */
-  const char *authority = url_authority(&r->u);
+  const char *authority = url_authority(r->u);
   if (!has_host) fields[n++] = (session_header){"Host", 4, authority, strlen(authority)};
   for (size_t i = 0; i < nm && n < REQ_MAX_HEADERS + 1; i++) {
     const char *v = merged[i].value;
@@ -1207,9 +1204,9 @@ static void start_h1(req *r, pool_conn *pc) {
     fields[n++] = (session_header){merged[i].name, strlen(merged[i].name), v, strlen(v)};
   }
   session_request sr = {.method = r->o.method,
-                        .scheme = url_scheme_name(&r->u),
+                        .scheme = url_scheme_name(r->u),
                         .authority = authority,
-                        .path = url_target(&r->u),
+                        .path = url_target(r->u),
                         .headers = fields,
                         .n_headers = n};
   submit(r, pc, &sr, "the request head was refused (bad header name or value)");
@@ -1380,12 +1377,18 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     int e = client_add_resolve(cl, o.resolve[i]);
     if (e) return e;
   }
-  req *r = malloc(sizeof(*r));
-  if (r == NULL) return GUISE_E_NOMEM;
-  memset(r, 0, offsetof(req, u));
-  r->o = o;
+  /* Parsed into URL_STORE on the stack, kept after the request in its block
+   * with the bytes it uses (a few hundred, not 16 KiB per request). */
+  url parsed;
   url_err uerr;
-  int e = url_parse(&r->u, in->url, strlen(in->url), &uerr);
+  int e = url_parse(&parsed, in->url, strlen(in->url), &uerr);
+  if (e) return e;
+  size_t usize = url_size(&parsed);
+  req *r = malloc(sizeof(*r) + usize);
+  if (r == NULL) return GUISE_E_NOMEM;
+  memset(r, 0, sizeof(*r));
+  r->o = o;
+  r->u = url_dup(&parsed, url0(r), usize);
   const client_defaults *cd = client_defaults_of(cl);
   const char *proxy = o.proxy ? o.proxy : cd->proxy;
   if (!e && proxy && *proxy) {
@@ -1433,7 +1436,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   }
   e = client_variant(cl, o.profile ? o.profile : cd->profile, o.http_version,
                      o.insecure || cd->insecure, o.cafile ? o.cafile : cd->cafile,
-                     r->u.scheme == URL_HTTPS, &r->v);
+                     r->u->scheme == URL_HTTPS, &r->v);
   if (e) {
     free(r->body);
     free(r->arena);
@@ -1466,15 +1469,12 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     gerr_set(&r->err, r->refused, "client", 0, "%s", why);
   } else if (o.referer && o.referer[0]) {
     url_err rerr;
-    r->ref = malloc(sizeof(*r->ref));
-    if (r->ref == NULL) {
-      r->refused = GUISE_E_NOMEM;
-      gerr_set(&r->err, r->refused, "client", 0, "no memory for the referer");
-    } else if (url_parse(r->ref, o.referer, strlen(o.referer), &rerr) != 0) {
-      free(r->ref);
-      r->ref = NULL;
+    if (url_parse(&parsed, o.referer, strlen(o.referer), &rerr) != 0) {
       r->refused = GUISE_E_USAGE_URL_MALFORMED;
       gerr_set(&r->err, r->refused, "client", 0, "referer: not an absolute http(s) URL");
+    } else if ((r->ref = url_dup(&parsed, NULL, 0)) == NULL) {
+      r->refused = GUISE_E_NOMEM;
+      gerr_set(&r->err, r->refused, "client", 0, "no memory for the referer");
     }
   }
   if (r->refused) {
@@ -1494,7 +1494,7 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
     uv_timer_start(&r->timer, on_refused, 0, 0);
     return 0;
   }
-  e = pool_submit(client_pool(cl), &r->w, &r->u, r->v, r->proxy, r->proxy_id);
+  e = pool_submit(client_pool(cl), &r->w, r->u, r->v, r->proxy, r->proxy_id);
   if (e) finish(r, e, "cannot queue the request");
   else if (r->o.max_time_from_connection && !r->done && !r->clock_started)
     /* The wait for a connection: the connect timeout, the pool's. Started after

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <idn2.h>
@@ -696,6 +697,24 @@ int url_resolve(const url *base, const char *ref, size_t ref_len, url *out, url_
 }
 
 /* ---- accessors ---- */
+
+size_t url_size(const url *u) {
+  const url_piece *ps[] = {&u->user, &u->password, &u->host, &u->authority, &u->target, &u->fragment};
+  size_t end = 1; /* buf[0], the NUL an absent piece points at */
+  for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+    size_t e = (size_t)ps[i]->off + ps[i]->len + 1;
+    if (e > end) end = e;
+  }
+  return offsetof(url, buf) + (end < URL_STORE ? end : URL_STORE);
+}
+
+url *url_dup(const url *u, void *out, size_t cap) {
+  size_t n = url_size(u);
+  if (out == NULL) out = malloc(n);
+  else if (cap < n) return NULL;
+  if (out != NULL) memcpy(out, u, n);
+  return out;
+}
 
 const char *url_host(const url *u) {
   return u->buf + u->host.off;

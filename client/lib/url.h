@@ -4,8 +4,10 @@
  * URL Standard's basic URL parser for special schemes (what browsers run).
  *
  * Internal to libguise. I/O-free, no allocation but libidn2's for a name that
- * needs IDNA: a url holds its normalized pieces in a fixed buffer inside the
- * struct, so it can be copied with memcpy (pieces are offsets, not pointers).
+ * needs IDNA (and url_dup's block): a url holds its normalized pieces in a
+ * fixed buffer inside the struct, so it can be copied with memcpy (pieces are
+ * offsets, not pointers), and a copy of its used bytes only (url_dup) works
+ * for reading.
  *
  * What parsing does, as a browser does (WHATWG URL Standard, special schemes):
  *  - leading and trailing C0 controls and spaces are stripped, and every TAB,
@@ -154,6 +156,17 @@ const char *url_target(const url *u);
 
 /* "http" or "https". */
 const char *url_scheme_name(const url *u);
+
+/*
+ * The bytes of |u| its pieces use: the fields, then |buf| up to the last
+ * piece's NUL (a parsed URL of 60 bytes takes about 200, not sizeof(url)).
+ * url_dup copies that many into a block of its own (malloc; NULL when out of
+ * memory), or into |out| when |out| is not NULL and has |cap| >= url_size(u)
+ * bytes. Such a copy is read-only for the accessors above, url_href, and as
+ * url_resolve's |base|; never parse into it, never copy it by sizeof(url).
+ */
+size_t url_size(const url *u);
+url *url_dup(const url *u, void *out, size_t cap);
 
 /*
  * Copies the user (|which| == 0) or password (|which| == 1) of |u| into
