@@ -63,6 +63,7 @@ typedef struct fetch_one {
   FILE *out;                   /* where its body goes */
   FILE *own;                   /* a file of its own (-O, -C), closed at its end */
   int named;                   /* its own -o file (several -o or URLs), made at the answer */
+  int remote;                  /* its -O (or --remote-name-all): a file named from the URL */
   int placed;                  /* |path| has --output-dir before it */
   unsigned hop_scheme;         /* the scheme of the request last sent (1 http, 2 https) */
   char *auth;                  /* -n: its Authorization value (ours) */
@@ -178,7 +179,7 @@ static int open_own(fetch_one *one, int refuse_existing) {
  * with one->fail set. */
 static int open_remote(fetch_one *one, const guise_header *h, size_t n) {
   fetch_state *f = one->f;
-  if ((!f->remote_name && !one->named) || one->own) return 0;
+  if ((!one->remote && !one->named) || one->own) return 0;
   if (one->named) {
     if (f->create_dirs && fetch_make_dirs(one->path) != 0) {
       one->fail = FETCH_FAIL_WRITE;
@@ -1002,10 +1003,10 @@ static void start_attempt(fetch_one *one) {
   /* Where a retry puts the output back to: a file of its own starts at the
    * resume offset; the shared output where it is now (-1: a pipe, a terminal). */
   /* -Z: the shared output holds the other URLs' bytes too; it is not cut. */
-  one->start_pos = one->own || f->remote_name || one->named ? (long)one->offset
+  one->start_pos = one->own || one->remote || one->named ? (long)one->offset
                    : one->out && !f->parallel   ? ftell(one->out)
                                                 : -1;
-  fetch_progress_start(&one->prog, f->progress && (f->remote_name || one->named || one->out != stdout), f->progress_bar, stderr);
+  fetch_progress_start(&one->prog, f->progress && (one->remote || one->named || one->out != stdout), f->progress_bar, stderr);
   if (one->attempts > 1) (void)fetch_body_restart(&one->o); /* -T, -F: from the first byte again */
   int e = guise_client_request(f->cl, &one->o, &f->cb, one);
   if (e == 0) return;
@@ -1276,7 +1277,9 @@ static int glob_expand(cli_settings *st, const char **urls, const char **outs, s
       }
       x[o] = '\0';
       urls[n++] = x;
-      if (out) {
+      if (out == cli_remote_name) {
+        outs[n_out++] = out; /* -O: each URL named from itself */
+      } else if (out) {
         char name[4096];
         glob_name(out, gu, idx, name, sizeof(name));
         outs[n_out++] = cli_keep(st, name, strlen(name));
@@ -1363,7 +1366,7 @@ static int check_own_options(const cli_settings *st, fetch_state *f) {
     return EXIT_USAGE;
   }
   if (st->remote_name && st->output) {
-    fprintf(stderr, "guise: -o and -O cannot be used together\n");
+    fprintf(stderr, "guise: -o and --remote-name-all cannot be used together\n");
     return EXIT_USAGE;
   }
   return CLI_NEXT;
@@ -1423,7 +1426,7 @@ int cmd_fetch(int argc, char **argv) {
                    .fail_with_body = st.fail_with_body,
                    .write_out = st.write_out,
                    .remote_name = st.remote_name,
-                   .remote_header_name = st.remote_header_name && st.remote_name,
+                   .remote_header_name = st.remote_header_name,
                    .progress_bar = st.progress_bar,
                    .retry = st.retry,
                    .retry_connrefused = st.retry_connrefused};
@@ -1541,7 +1544,7 @@ int cmd_fetch(int argc, char **argv) {
   /* The meter: for bodies that go to files, on a terminal, not with -s (curl
    * draws it whenever the body does not go to the terminal; guise only where
    * someone can see it). */
-  f.progress = !st.silent && !st.no_progress_meter && isatty(STDERR_FILENO) && (output || per_url || st.remote_name);
+  f.progress = !st.silent && !st.no_progress_meter && isatty(STDERR_FILENO) && (output || per_url || st.remote_name || st.n_outputs);
   if (st.dump_header) {
     f.dump = strcmp(st.dump_header, "-") == 0 ? stdout : fopen(st.dump_header, "wb");
     if (f.dump == NULL) {
@@ -1672,12 +1675,13 @@ int cmd_fetch(int argc, char **argv) {
     if (proto_refused(st.proto, st.operands[i], one)) continue;
     /* Where the body goes: -O a file named from the URL (-J: from the answer,
      * made then), -o with -C the file itself, appended to. */
-    if (per_url && i < st.n_outputs && strcmp(st.outputs[i], "-") != 0) {
+    one->remote = f.remote_name || (i < st.n_outputs && st.outputs[i] == cli_remote_name);
+    if (per_url && i < st.n_outputs && strcmp(st.outputs[i], "-") != 0 && !one->remote) {
       one->named = 1;
       snprintf(one->path, sizeof(one->path), "%s", st.outputs[i]);
     }
-    int own_file = f.remote_name || (output && f.resume) || one->named;
-    if (f.remote_name && fetch_remote_name(st.operands[i], one->path, sizeof(one->path)) != 0 && !f.remote_header_name) {
+    int own_file = one->remote || (output && f.resume) || one->named;
+    if (one->remote && fetch_remote_name(st.operands[i], one->path, sizeof(one->path)) != 0 && !f.remote_header_name) {
       one->fail = FETCH_FAIL_WRITE;
       snprintf(one->message, sizeof(one->message), "-O: the URL has no file name (no request sent)");
     } else if (output && f.resume) {
@@ -1703,7 +1707,7 @@ int cmd_fetch(int argc, char **argv) {
       }
       continue;
     }
-    if ((f.remote_name || one->named) && !f.resume) one->out = NULL; /* made at the answer */
+    if ((one->remote || one->named) && !f.resume) one->out = NULL; /* made at the answer */
     /* -C: the rest of the file (RFC 9110 14.1.2). */
     one->headers = calloc(n_headers + 2, sizeof(*one->headers));
     if (one->headers == NULL) {

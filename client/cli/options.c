@@ -231,6 +231,26 @@ static int set_head(cli_settings *s, const cli_option *o, const char *as, const 
   return CLI_NEXT;
 }
 
+const char cli_remote_name[] = "(-O)";
+
+/* -O: the next URL's file is named from it (curl's pairing, as -o);
+ * --no-remote-name: none of them (nor --remote-name-all's). */
+static int set_remote_name(cli_settings *s, const cli_option *o, const char *as, const char *v) {
+  (void)o, (void)v;
+  if (cli_negated(as)) {
+    s->remote_name = 0;
+    for (size_t i = 0; i < s->n_outputs; i++)
+      if (s->outputs[i] == cli_remote_name) s->outputs[i] = "-";
+    return CLI_NEXT;
+  }
+  if (s->n_outputs == s->max_outputs) {
+    fprintf(stderr, "%s: more than %zu -o and -O options\n", s->prog, s->max_outputs);
+    return EXIT_USAGE;
+  }
+  s->outputs[s->n_outputs++] = cli_remote_name;
+  return CLI_NEXT;
+}
+
 /* -o FILE: guise batch's records; guise URL's nth -o is the nth URL's file,
  * as curl pairs them (URLs past the last -o go to stdout). */
 static int set_output(cli_settings *s, const cli_option *o, const char *as, const char *v) {
@@ -442,10 +462,10 @@ static const cli_option options[] = {
     {"--proxy-user", 0, "USER:PASS", F, STRING(proxy_user), {"credentials for the proxy", NULL}, CLI_G_AUTH},
     {"--compressed", 0, NULL, F, FLAG(compressed, 1),
      {"accepted for curl: bodies are always decoded", NULL}, CLI_G_HTTP, CLI_BOOL},
-    {"--remote-name", 'O', NULL, F, FLAG(remote_name, 1),
-     {"write each body to a file named from its URL", NULL}, CLI_G_OUTPUT, CLI_BOOL},
+    {"--remote-name", 'O', NULL, F, CALL(set_remote_name),
+     {"write the next URL's body to a file named from it", NULL}, CLI_G_OUTPUT, CLI_BOOL},
     {"--remote-name-all", 0, NULL, F, FLAG(remote_name, 1),
-     {"the same as -O (guise's -O names a file for every URL)", NULL}, CLI_G_OUTPUT, CLI_BOOL},
+     {"-O for every URL", NULL}, CLI_G_OUTPUT, CLI_BOOL},
     {"--range", 'r', "RANGE", F, STRING(range),
      {"ask for bytes RANGE only (Range: bytes=RANGE): 0-99, 100-, -500", NULL}, CLI_G_HTTP},
     {"--proto", 0, "PROTOCOLS", F, STRING(proto),

@@ -69,7 +69,8 @@ typedef struct cli_settings {
   const char *prog;  /* "guise" or "guise batch": messages start with it */
   /* both commands */
   const char *output; /* -o: the body (guise URL), the records (guise batch); the last one */
-  const char **outputs; /* guise URL: every -o in order, the nth for the nth URL (curl's pairing) */
+  const char **outputs; /* guise URL: every -o and -O in order, the nth for the nth URL (curl's
+                         * pairing); an -O is cli_remote_name itself */
   size_t n_outputs, max_outputs;
   const char *proxy, *noproxy, *cafile, *proxy_cafile, *profile, *dns_servers;
   int insecure, proxy_insecure, http_version, follow_redirects, no_keepalive;
@@ -150,6 +151,9 @@ struct cli_option {
 };
 
 #define CLI_BOOL 1
+
+/* The entry of cli_settings.outputs that stands for an -O (compared by address). */
+extern const char cli_remote_name[];
 
 /* Whether |as| is a "--no-NAME" spelling (a negatable row's setter asks). */
 int cli_negated(const char *as);
