@@ -34,7 +34,7 @@
 #define REDIS_BUFFER_MAX (64u << 20)   /* records waiting for Redis; above: no new jobs */
 #define REDIS_DONE_TTL "604800"        /* done-marks live 7 days (docs/REDIS.md) */
 #define REDIS_READ_COUNT 256           /* entries per XREADGROUP at most */
-#define REDIS_WRITE_BATCH 256          /* scripts per pipelined round trip */
+#define REDIS_WRITE_BATCH 256          /* records per script call (one round trip) */
 #define REDIS_MAX_ID 1024              /* guise_job_parse's longest id */
 #define REDIS_CLAIM_DEFAULT_MS 300000  /* 5 min: longer than a job's attempts */
 #define REDIS_GROUP_DEFAULT "guise"
@@ -54,19 +54,32 @@ static int entry_shard(const char *entry, const char **id) {
   return atoi(entry);
 }
 
-/* KEYS[1] the jobs stream, KEYS[2] the job's done-mark, KEYS[3] the records
- * stream (absent: the record went to a file). ARGV: group, entry id, job id,
- * record, done-mark lifetime (s). 1: written; 0: the job had its record
- * already (acknowledged only). */
+/* The records of a batch, in one call (one round trip and one script run for
+ * up to REDIS_WRITE_BATCH jobs; a script runs alone, so each job's check,
+ * record, done-mark and XACK are atomic as before). KEYS, per record i (from
+ * 0): KEYS[2i+1] the job's stream, KEYS[2i+2] its done-mark; then the records
+ * stream when there is one (ARGV[3] "1"). ARGV[1] group, ARGV[2] done-mark
+ * lifetime (s), ARGV[3] "1" or "0", then per record: entry id, job id, record.
+ * The reply: per record 1 (written) or 0 (the job had its record already:
+ * acknowledged only). Sent again after a lost connection, each job finds its
+ * own done-mark: no duplicate. */
 static const char write_script[] =
-    "if redis.call('EXISTS', KEYS[2]) == 1 then\n"
-    "  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-    "  return 0\n"
+    "local n = (#ARGV - 3) / 3\n"
+    "local rk = nil\n"
+    "if ARGV[3] == '1' then rk = KEYS[2 * n + 1] end\n"
+    "local out = {}\n"
+    "for i = 0, n - 1 do\n"
+    "  local s, d, a = KEYS[2 * i + 1], KEYS[2 * i + 2], 3 + 3 * i\n"
+    "  if redis.call('EXISTS', d) == 1 then\n"
+    "    out[i + 1] = 0\n"
+    "  else\n"
+    "    if rk then redis.call('XADD', rk, '*', 'id', ARGV[a + 2], 'record', ARGV[a + 3]) end\n"
+    "    redis.call('SET', d, '1', 'EX', ARGV[2])\n"
+    "    out[i + 1] = 1\n"
+    "  end\n"
+    "  redis.call('XACK', s, ARGV[1], ARGV[a + 1])\n"
     "end\n"
-    "if #KEYS >= 3 then redis.call('XADD', KEYS[3], '*', 'id', ARGV[3], 'record', ARGV[4]) end\n"
-    "redis.call('SET', KEYS[2], '1', 'EX', ARGV[5])\n"
-    "redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])\n"
-    "return 1\n";
+    "return out\n";
 
 /* ---- the state shared by the threads (under |lock|) ----------------------------- */
 
@@ -265,68 +278,75 @@ static char *done_key(const writer *w, const char *id, size_t *len) {
   return k;
 }
 
-/* Runs the script for |n| records, pipelined. 0; -1 when the connection was
- * lost, 1 when Redis said to try again (LOADING...): then every record is sent
- * again (the script is idempotent). */
+/* Runs the script for the |n| records (one call). 0; -1 when the connection
+ * was lost, 1 when Redis said to try again (LOADING...): then every record is
+ * sent again (the script is idempotent). */
 static int write_batch(writer *w, rec **recs, int n) {
   redisContext *c = w->r.c;
   if (c == NULL) return -1;
+  /* EVAL, script, numkeys, records stream, group, lifetime, flag */
+  enum { FIXED = 7 };
+  const char *argv[FIXED + 5 * REDIS_WRITE_BATCH];
+  size_t lens[FIXED + 5 * REDIS_WRITE_BATCH];
   char *keys[REDIS_WRITE_BATCH];
+  char nkeys[16];
+  snprintf(nkeys, sizeof(nkeys), "%d", 2 * n + (w->records_key ? 1 : 0));
+  int k = 0;
+#define ARG(s, l) (argv[k] = (s), lens[k++] = (l))
+  ARG("EVAL", 4);
+  ARG(write_script, sizeof(write_script) - 1);
+  ARG(nkeys, strlen(nkeys));
   for (int i = 0; i < n; i++) {
-    size_t dl;
+    size_t dl = 0;
     keys[i] = done_key(w, recs[i]->id, &dl);
-    const char *argv[11];
-    size_t lens[11];
-    int k = 0;
-    argv[k] = "EVAL", lens[k++] = 4;
-    argv[k] = write_script, lens[k++] = sizeof(write_script) - 1;
     const char *eid;
     int sh = entry_shard(recs[i]->entry, &eid);
-    argv[k] = w->records_key ? "3" : "2", lens[k++] = 1;
-    argv[k] = w->streams[sh], lens[k++] = w->streams_len[sh];
-    argv[k] = keys[i] ? keys[i] : "", lens[k++] = keys[i] ? dl : 0;
-    if (w->records_key) argv[k] = w->records_key, lens[k++] = w->records_key_len;
-    argv[k] = w->group, lens[k++] = strlen(w->group);
-    argv[k] = eid, lens[k++] = strlen(eid);
-    argv[k] = recs[i]->id, lens[k++] = strlen(recs[i]->id);
-    argv[k] = recs[i]->json, lens[k++] = recs[i]->json_len;
-    argv[k] = REDIS_DONE_TTL, lens[k++] = strlen(REDIS_DONE_TTL);
-    redisAppendCommandArgv(c, k, argv, lens);
+    ARG(w->streams[sh], w->streams_len[sh]);
+    /* Out of memory: an empty key (never a done-mark); the record is still
+     * written once, by this call. */
+    ARG(keys[i] ? keys[i] : "", keys[i] ? dl : 0);
   }
-  int lost = 0, again = 0;
+  if (w->records_key) ARG(w->records_key, w->records_key_len);
+  ARG(w->group, strlen(w->group));
+  ARG(REDIS_DONE_TTL, strlen(REDIS_DONE_TTL));
+  ARG(w->records_key ? "1" : "0", 1);
   for (int i = 0; i < n; i++) {
-    void *rep = NULL;
-    if (!lost && (redisGetReply(c, &rep) != REDIS_OK || rep == NULL)) {
-      snprintf(w->r.why, sizeof(w->r.why), "%s", c->errstr[0] ? c->errstr : "connection lost");
-      lost = 1;
-    }
-    free(keys[i]);
-    if (lost) continue;
-    redisReply *r = rep;
-    if (rreply_transient(r)) {
-      /* A restarted Redis loading its data: the whole batch again (the script
-       * of a record that did run finds its done-mark). */
-      again = 1;
-      freeReplyObject(r);
-      continue;
-    }
-    pthread_mutex_lock(&S.lock);
-    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) S.written++;
-    else if (r->type == REDIS_REPLY_INTEGER) S.already++;
-    else {
-      S.errors++;
-      char shown[200];
-      guise_escape_text(r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
-                        r->type == REDIS_REPLY_ERROR ? r->len : 16, shown, sizeof(shown));
-      fprintf(stderr, "%s: writing the record of %s refused by Redis: %s (the job stays pending)\n", PROG,
-              recs[i]->entry, shown);
-    }
-    pthread_mutex_unlock(&S.lock);
-    freeReplyObject(r);
+    const char *eid;
+    entry_shard(recs[i]->entry, &eid);
+    ARG(eid, strlen(eid));
+    ARG(recs[i]->id, strlen(recs[i]->id));
+    ARG(recs[i]->json, recs[i]->json_len);
   }
-  if (lost) rconn_close(&w->r);
-  if (again && !lost) usleep(100 * 1000);
-  return lost ? -1 : again ? 1 : 0;
+#undef ARG
+  /* k is FIXED + 5 * n at most: the vectors' size. */
+  redisReply *r = rconn_cmd(&w->r, k, argv, lens);
+  for (int i = 0; i < n; i++) free(keys[i]);
+  if (r == NULL) return -1; /* closed by rconn_cmd: r.why says why */
+  if (rreply_transient(r)) {
+    /* A restarted Redis loading its data: the whole batch again (a record
+     * whose script did run finds its done-mark). */
+    freeReplyObject(r);
+    usleep(100 * 1000);
+    return 1;
+  }
+  pthread_mutex_lock(&S.lock);
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n) {
+    for (int i = 0; i < n; i++) {
+      const redisReply *e = r->element[i];
+      if (e->type == REDIS_REPLY_INTEGER && e->integer == 1) S.written++;
+      else S.already++;
+    }
+  } else {
+    S.errors += (unsigned long long)n;
+    char shown[200];
+    guise_escape_text(r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply",
+                      r->type == REDIS_REPLY_ERROR ? r->len : 16, shown, sizeof(shown));
+    fprintf(stderr, "%s: writing the records of %d jobs (%s...) refused by Redis: %s (the jobs stay pending)\n",
+            PROG, n, recs[0]->entry, shown);
+  }
+  pthread_mutex_unlock(&S.lock);
+  freeReplyObject(r);
+  return 0;
 }
 
 static void *writer_main(void *arg) {
@@ -649,18 +669,23 @@ static int entry_name(const reader *rd, const redisReply *ent, int sh, char *out
   return 0;
 }
 
-/* The done-marks of the jobs of |entries|, asked in one pipelined round trip
- * (one EXISTS each): |done|[i] 1 or 0, -1 where not asked (not a job). 0, or -1
- * when the connection was lost. */
+/* The done-marks of the jobs of |entries|, asked in one MGET (one round trip,
+ * one command): |done|[i] 1 or 0, -1 where not asked (not a job, or an error
+ * reply: asked again one by one). 0, or -1 when the connection was lost. */
 static int prefetch_done(reader *rd, const redisReply *entries, signed char *done, int sh) {
   size_t n = entries->elements;
   char **keys = calloc(n ? n : 1, sizeof(char *));
-  if (keys == NULL) {
-    memset(done, -1, n);
+  const char **argv = calloc(n + 1, sizeof(char *));
+  size_t *lens = calloc(n + 1, sizeof(size_t));
+  size_t *slot = calloc(n ? n : 1, sizeof(size_t)); /* the entry of each key */
+  memset(done, -1, n);
+  if (keys == NULL || argv == NULL || lens == NULL || slot == NULL) {
+    free(keys), free(argv), free(lens), free(slot);
     return 0;
   }
+  size_t k = 0;
+  argv[0] = "MGET", lens[0] = 4;
   for (size_t i = 0; i < n; i++) {
-    done[i] = -1;
     char entry[80];
     const redisReply *ent = entries->element[i];
     if (entry_name(rd, ent, sh, entry) != 0 || ent->element[1]->type != REDIS_REPLY_ARRAY) continue;
@@ -672,41 +697,33 @@ static int prefetch_done(reader *rd, const redisReply *entries, signed char *don
     if (guise_job_parse(line->str, line->len, &job, &store, err, sizeof(err)) == 0) {
       const char *id = job.id ? job.id : entry;
       size_t il = strlen(id);
-      keys[i] = malloc(rd->key_len + 6 + il + 1);
-      if (keys[i]) {
-        memcpy(keys[i], rd->key, rd->key_len);
-        memcpy(keys[i] + rd->key_len, ":done:", 6);
-        memcpy(keys[i] + rd->key_len + 6, id, il + 1);
-        const char *argv[2] = {"EXISTS", keys[i]};
-        size_t lens[2] = {6, rd->key_len + 6 + il};
-        if (rd->r.c == NULL || redisAppendCommandArgv(rd->r.c, 2, argv, lens) != REDIS_OK) {
-          free(keys[i]);
-          keys[i] = NULL;
-        }
+      char *key = malloc(rd->key_len + 6 + il + 1);
+      if (key) {
+        memcpy(key, rd->key, rd->key_len);
+        memcpy(key + rd->key_len, ":done:", 6);
+        memcpy(key + rd->key_len + 6, id, il + 1);
+        keys[k] = key;
+        slot[k] = i;
+        argv[k + 1] = key, lens[k + 1] = rd->key_len + 6 + il;
+        k++;
       }
     }
     guise_job_free(store);
   }
   int lost = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (keys[i] == NULL) continue;
-    free(keys[i]);
-    void *rep = NULL;
-    if (lost || rd->r.c == NULL || redisGetReply(rd->r.c, &rep) != REDIS_OK || rep == NULL) {
-      lost = 1;
-      continue;
+  if (k) {
+    redisReply *r = rconn_cmd(&rd->r, (int)k + 1, argv, lens);
+    if (r == NULL) {
+      lost = 1; /* closed by rconn_cmd */
+    } else {
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == k)
+        for (size_t j = 0; j < k; j++) done[slot[j]] = r->element[j]->type == REDIS_REPLY_STRING;
+      freeReplyObject(r);
     }
-    redisReply *r = rep;
-    done[i] = r->type == REDIS_REPLY_INTEGER ? r->integer > 0 : -1; /* an error: asked again one by one */
-    freeReplyObject(r);
   }
-  free(keys);
-  if (lost) {
-    snprintf(rd->r.why, sizeof(rd->r.why), "%s", rd->r.c && rd->r.c->errstr[0] ? rd->r.c->errstr : "connection lost");
-    rconn_close(&rd->r);
-    return -1;
-  }
-  return 0;
+  for (size_t j = 0; j < k; j++) free(keys[j]);
+  free(keys), free(argv), free(lens), free(slot);
+  return lost ? -1 : 0;
 }
 
 static int take_entry(reader *rd, const redisReply *ent, int sh, int known_done) {
