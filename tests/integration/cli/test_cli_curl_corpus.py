@@ -458,7 +458,10 @@ def main():
                              [(k, v) for k, v in h if (k != "user-agent" or "-A" in argv) and
                               (k != "content-type" or opt.get("body", True))],
                              ct.split(";")[0]) for m, t, b, h, ct in s]
-                if view(c[4]) != view(g[4]):
+                # -Z: the requests arrive in any order
+                par = "-Z" in argv or "--parallel" in argv
+                if (sorted(map(repr, view(c[4]))) != sorted(map(repr, view(g[4]))) if par
+                        else view(c[4]) != view(g[4])):
                     diff.append("request")
             rows.append((what, c[0], g[0], diff, c, g))
     finally:
