@@ -274,6 +274,12 @@ int filter_tls_init(filter_tls *t, const filter_tls_config *cfg) {
   BIO_set_init(bio, 1);
   SSL_set_bio(t->ssl, bio, bio); /* one reference, taken by the SSL */
   SSL_set_connect_state(t->ssl);
+  /* What the handshake was configured with (SSL_CONFIG: the ALPS list, the
+   * CERT copy, the verify parameters; ~1.5 KB) is freed when it completes:
+   * after it only its results are asked (the verify result and the session
+   * are the session's, tickets go to the cache through ex_data). guise never
+   * allows renegotiation, which would keep it (BoringSSL keeps it then). */
+  SSL_set_shed_handshake_config(t->ssl, 1);
   const char *why = NULL;
   int r = 0;
   if (cfg->shape && tls_shape_apply_ssl(t->ssl, cfg->shape, &why) != 0) r = GUISE_E_PROFILE_UNSUPPORTED;
