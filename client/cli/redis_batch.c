@@ -60,25 +60,31 @@ static int entry_shard(const char *entry, const char **id) {
  * 0): KEYS[2i+1] the job's stream, KEYS[2i+2] its done-mark; then the records
  * stream when there is one (ARGV[3] "1"). ARGV[1] group, ARGV[2] done-mark
  * lifetime (s), ARGV[3] "1" or "0", then per record: entry id, job id, record.
- * The reply: per record 1 (written) or 0 (the job had its record already:
- * acknowledged only). Sent again after a lost connection, each job finds its
- * own done-mark: no duplicate. */
+ * Per record, the done-mark is set if absent (SET NX: the check and the mark
+ * in one call) and only then the record added; the entries are acknowledged
+ * at the end, one XACK per stream. The reply: per record 1 (written) or 0
+ * (the job had its record already: acknowledged only). Sent again after a lost
+ * connection, each job finds its own done-mark: no duplicate. */
 static const char write_script[] =
     "local n = (#ARGV - 3) / 3\n"
     "local rk = nil\n"
     "if ARGV[3] == '1' then rk = KEYS[2 * n + 1] end\n"
-    "local out = {}\n"
+    "local out, acks = {}, {}\n"
     "for i = 0, n - 1 do\n"
     "  local s, d, a = KEYS[2 * i + 1], KEYS[2 * i + 2], 3 + 3 * i\n"
-    "  if redis.call('EXISTS', d) == 1 then\n"
-    "    out[i + 1] = 0\n"
-    "  else\n"
+    /* SET NX is the check and the done-mark in one call: nil when it exists. */
+    "  if redis.call('SET', d, '1', 'NX', 'EX', ARGV[2]) then\n"
     "    if rk then redis.call('XADD', rk, '*', 'id', ARGV[a + 2], 'record', ARGV[a + 3]) end\n"
-    "    redis.call('SET', d, '1', 'EX', ARGV[2])\n"
     "    out[i + 1] = 1\n"
+    "  else\n"
+    "    out[i + 1] = 0\n"
     "  end\n"
-    "  redis.call('XACK', s, ARGV[1], ARGV[a + 1])\n"
+    "  local l = acks[s]\n"
+    "  if not l then l = {}; acks[s] = l end\n"
+    "  l[#l + 1] = ARGV[a + 1]\n"
     "end\n"
+    /* One XACK per stream for the whole call (at most 256 ids). */
+    "for s, l in pairs(acks) do redis.call('XACK', s, ARGV[1], unpack(l)) end\n"
     "return out\n";
 
 /* ---- the state shared by the threads (under |lock|) ----------------------------- */
