@@ -539,7 +539,8 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
   double seconds = info->total_ms / 1000;
   unsigned long long speed = seconds > 0 ? (unsigned long long)((double)info->body_bytes / seconds) : 0;
   const char *msg = one->message[0] ? one->message : err ? guise_strerror(err) : "";
-  const char *method = one->method[0] ? one->method : one->o.method ? one->o.method : "GET";
+  const char *method = one->method[0] ? one->method : one->o.method ? one->o.method
+                       : one->o.has_body || one->o.body_read ? "POST" : one->f->head_only ? "HEAD" : "GET";
   int num_connects = info->http_version[0] && !info->reused ? 1 : 0;
   char redirect[8400];
   redirect_url(redirect, sizeof(redirect), one, effective, info->status);

@@ -234,13 +234,11 @@ static int set_head(cli_settings *s, const cli_option *o, const char *as, const 
 const char cli_remote_name[] = "(-O)";
 
 /* -O: the next URL's file is named from it (curl's pairing, as -o);
- * --no-remote-name: none of them (nor --remote-name-all's). */
+ * --no-remote-name: --remote-name-all off (an -O given stays, as curl 7.88). */
 static int set_remote_name(cli_settings *s, const cli_option *o, const char *as, const char *v) {
   (void)o, (void)v;
   if (cli_negated(as)) {
     s->remote_name = 0;
-    for (size_t i = 0; i < s->n_outputs; i++)
-      if (s->outputs[i] == cli_remote_name) s->outputs[i] = "-";
     return CLI_NEXT;
   }
   if (s->n_outputs == s->max_outputs) {

@@ -329,6 +329,8 @@ CORPUS = [
     ("-w remote_ip:port", ["-s", "-o", "/dev/null", "-w", "%{remote_ip} %{remote_port}", "{u}/"], {}),
     ("-w http_version scheme", ["-s", "-o", "/dev/null", "-w", "%{http_version} %{scheme}", "{u}/"], {}),
     ("-w method", ["-s", "-o", "/dev/null", "-X", "PUT", "-w", "%{method}", "{u}/"], {}),
+    ("-w method of a refused POST", ["-s", "-d", "a=1", "-w", "%{method}", "http://127.0.0.1:1/"], {"sent": False}),
+    ("-O --no-remote-name", ["-s", "-O", "--no-remote-name", "{u}/files/n.bin"], {"files": ("n.bin",)}),
     ("-w timings", ["-s", "-o", "/dev/null", "-w",
                     "dns %{time_namelookup} conn %{time_connect} tls %{time_appconnect} ttfb %{time_starttransfer} "
                     "total %{time_total}\\n", "{u}/"], {"norm": times}),
