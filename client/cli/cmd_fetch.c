@@ -596,6 +596,7 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
     else if (IS("url_effective")) fputs(effective, to);
     else if (IS("num_redirects")) fprintf(to, "%zu", info->n_redirects);
     else if (IS("content_type")) fputs(ctype ? ctype : "", to);
+    else if (IS("num_headers")) fprintf(to, "%zu", one->n_heads);
     else if (IS("method")) fputs(method, to);
     else if (IS("scheme")) fputs(strncasecmp(effective, "https:", 6) == 0 ? "HTTPS" : "HTTP", to);
     else if (IS("redirect_url")) fputs(redirect, to);
@@ -634,6 +635,12 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
       if (err) json_string(to, guise_err_name(err));
       else fputs("null", to);
       fputc('}', to);
+    } else if (IS("size_header") || IS("size_request") || IS("size_upload") || IS("speed_upload") ||
+               IS("time_pretransfer") || IS("time_redirect") || IS("local_ip") || IS("ssl_verify_result") ||
+               IS("proxy_ssl_verify_result") || IS("certs") || IS("num_certs") ||
+               IS("http_connect") || IS("referer") || IS("urlnum") || IS("curl_version") || IS("ftp_entry_path")) {
+      /* curl's, not kept by guise: nothing printed, and said */
+      fprintf(stderr, "guise: --write-out variable '%.*s' is curl's; guise does not keep it\n", (int)len, k);
     } else fprintf(stderr, "guise: unknown --write-out variable: '%.*s'\n", (int)(len > 64 ? 64 : len), k);
 #undef IS
     p = end;

@@ -335,6 +335,7 @@ CORPUS = [
                     "dns %{time_namelookup} conn %{time_connect} tls %{time_appconnect} ttfb %{time_starttransfer} "
                     "total %{time_total}\\n", "{u}/"], {"norm": times}),
     ("-w speed_download", ["-s", "-o", "/dev/null", "-w", "%{speed_download}", "{u}/files/a"], {"norm": speed}),
+    ("-w num_headers", ["-s", "-o", "/dev/null", "-w", "%{num_headers}", "{u}/multi"], {}),
     ("-w num_connects exitcode", ["-s", "-o", "/dev/null", "-w", "%{num_connects} %{exitcode}", "{u}/"], {}),
     ("-w @file", ["-s", "-o", "/dev/null", "-w", "@fmt.txt", "{u}/files/a"], {"setup": datafiles}),
     ("-w %% and \\t", ["-s", "-o", "/dev/null", "-w", "100%% done\\t%{http_code}", "{u}/"], {}),
