@@ -79,3 +79,10 @@ target_link_libraries(ngtcp2_crypto_boringssl PUBLIC ngtcp2 bssl_ssl)
 target_compile_definitions(nghttp3 PRIVATE BUILDING_NGHTTP3 PUBLIC NGHTTP3_STATICLIB)
 target_include_directories(nghttp3 SYSTEM PUBLIC "${_nghttp3}/lib/includes")
 target_include_directories(nghttp3 PRIVATE "${_nghttp3}/lib")
+
+# guise_h3_listen (tools/quic/h3-listen.c): an HTTP/3 server on UDP loopback that logs
+# the client's HTTP/3 SETTINGS, stream types and header order (tools/profiles/capture-quic
+# --server). A build tool, not installed.
+add_executable(guise_h3_listen "${PROJECT_SOURCE_DIR}/tools/quic/h3-listen.c")
+target_compile_definitions(guise_h3_listen PRIVATE _GNU_SOURCE)
+target_link_libraries(guise_h3_listen PRIVATE ngtcp2_crypto_boringssl nghttp3 guise_warnings)
