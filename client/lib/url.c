@@ -162,6 +162,18 @@ static void put_enc(wbuf *w, const uint8_t *b, size_t n, int (*enc)(uint8_t)) {
   }
 }
 
+/* Writes |v| in decimal (no snprintf: the IPv4 text and the port of every
+ * parse; a tenth of its cost). */
+static void put_dec(wbuf *w, unsigned v) {
+  char d[10];
+  size_t n = 0;
+  do {
+    d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && n < sizeof(d));
+  put(w, d + sizeof(d) - n, n);
+}
+
 /* Starts a piece at the writer's position. */
 static url_piece piece_begin(const wbuf *w) {
   url_piece p = {(uint32_t)w->len, 0};
@@ -329,10 +341,10 @@ static int parse_ipv4(wbuf *w, const uint8_t *p, size_t n, size_t at, url_err *e
     return fail(err, GUISE_E_USAGE_URL_MALFORMED, at, "host: IPv4 address out of range");
   uint64_t v = part[count - 1];
   for (size_t j = 0; j + 1 < count; j++) v += part[j] << (8 * (3 - j));
-  char text[16];
-  snprintf(text, sizeof(text), "%u.%u.%u.%u", (unsigned)(v >> 24) & 255, (unsigned)(v >> 16) & 255,
-           (unsigned)(v >> 8) & 255, (unsigned)v & 255);
-  put_str(w, text);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    put_dec(w, (unsigned)(v >> shift) & 255);
+    if (shift) put_c(w, '.');
+  }
   return 0;
 }
 
@@ -483,9 +495,8 @@ static void put_authority(url *u, wbuf *w) {
   put(w, u->buf + u->host.off, u->host.len);
   if (u->host_type == URL_HOST_IPV6) put_c(w, ']');
   if (u->port != (u->scheme == URL_HTTPS ? 443 : 80)) {
-    char p[8];
-    snprintf(p, sizeof(p), ":%u", (unsigned)u->port);
-    put_str(w, p);
+    put_c(w, ':');
+    put_dec(w, u->port);
   }
   piece_end(w, &u->authority);
 }
