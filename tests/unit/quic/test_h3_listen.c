@@ -294,6 +294,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "FAIL: cannot run %s\n", argv[1]);
     return 1;
   }
+  posix_spawn_file_actions_destroy(&fa);
   close(pfd[1]);
   char line[64] = {0};
   unsigned port = 0;
@@ -350,6 +351,9 @@ int main(int argc, char **argv) {
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
     CHECK(0, "guise_h3_listen did not exit after the connection closed");
+  } else {
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "guise_h3_listen exit status %#x",
+          status);
   }
   const char *log = slurp(log_path);
   unlink(log_path);
