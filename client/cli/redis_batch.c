@@ -35,6 +35,9 @@
 #define REDIS_DONE_TTL "604800"        /* done-marks live 7 days (docs/REDIS.md) */
 #define REDIS_READ_COUNT 256           /* entries per XREADGROUP at most */
 #define REDIS_WRITE_BATCH 256          /* records per script call (one round trip) */
+/* Records' bytes per script call: a script holds Redis for every client while
+ * it runs, so a call of large records stops at about this size. */
+#define REDIS_WRITE_BYTES (4u << 20)
 #define REDIS_MAX_ID 1024              /* guise_job_parse's longest id */
 #define REDIS_CLAIM_DEFAULT_MS 300000  /* 5 min: longer than a job's attempts */
 #define REDIS_GROUP_DEFAULT "guise"
@@ -362,7 +365,9 @@ static void *writer_main(void *arg) {
     pthread_mutex_lock(&S.lock);
     while (S.head == NULL && !S.closing) pthread_cond_wait(&S.more, &S.lock);
     int n = 0;
-    while (S.head && n < REDIS_WRITE_BATCH) {
+    size_t call_bytes = 0;
+    while (S.head && n < REDIS_WRITE_BATCH && call_bytes < REDIS_WRITE_BYTES) {
+      call_bytes += S.head->json_len;
       batch[n++] = S.head;
       S.head = S.head->next;
     }
