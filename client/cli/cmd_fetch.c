@@ -811,7 +811,12 @@ static int client_takes(const guise_client_options *co) {
 /* guise_client_new refused |co| with |e|: finds the option at fault, one at a
  * time, so that the message names it (the library's code alone cannot say
  * whether a --resolve entry or the proxy URL was wrong). */
-static void explain_client_error(const guise_client_options *co, int e) {
+/* curl's exit status for a proxy URL it cannot use (curl 7.88 measured: a
+ * malformed one is 5, "couldn't resolve proxy"; an unsupported scheme 7). */
+static int proxy_url_exit(int pe) { return pe == GUISE_E_USAGE_URL_SCHEME ? 7 : 5; }
+
+/* Returns the exit status when the proxy URL was at fault, else 0. */
+static int explain_client_error(const guise_client_options *co, int e, int say) {
   guise_client_options one;
   char shown[2048];
   if (co->proxy) {
@@ -820,12 +825,14 @@ static void explain_client_error(const guise_client_options *co, int e) {
     int pe = client_takes(&one);
     if (pe) {
       url_for_message(co->proxy, shown, sizeof(shown));
-      usage_error("-x", shown, pe == GUISE_E_USAGE_URL_SCHEME
-                                   ? "unsupported proxy scheme (http, https, socks4, socks4a, socks5, socks5h)"
-                                   : "malformed proxy URL (scheme://[user:password@]host[:port])");
-      return;
+      if (say)
+        usage_error("-x", shown, pe == GUISE_E_USAGE_URL_SCHEME
+                                     ? "unsupported proxy scheme (http, https, socks4, socks4a, socks5, socks5h)"
+                                     : "malformed proxy URL (scheme://[user:password@]host[:port])");
+      return proxy_url_exit(pe);
     }
   }
+  if (!say) return 0;
   for (size_t i = 0; i < co->n_resolve; i++) {
     guise_client_options_init(&one);
     one.resolve = &co->resolve[i];
@@ -833,7 +840,7 @@ static void explain_client_error(const guise_client_options *co, int e) {
     if (client_takes(&one)) {
       usage_error("--resolve", co->resolve[i], "expected HOST:PORT:ADDR[,ADDR...] with a port from 1 to "
                                                "65535 and IP addresses");
-      return;
+      return 0;
     }
   }
   if (co->dns_servers) {
@@ -841,7 +848,7 @@ static void explain_client_error(const guise_client_options *co, int e) {
     one.dns_servers = co->dns_servers;
     if (client_takes(&one)) {
       usage_error("--dns-servers", co->dns_servers, "expected IP[:PORT],... (IPv6 as [IP]:PORT)");
-      return;
+      return 0;
     }
   }
   if (co->proxy_cafile) {
@@ -849,7 +856,7 @@ static void explain_client_error(const guise_client_options *co, int e) {
     one.proxy_cafile = co->proxy_cafile;
     if (client_takes(&one)) {
       usage_error("--proxy-cacert", co->proxy_cafile, "cannot read PEM certificates from it");
-      return;
+      return 0;
     }
   }
   if (co->cookie_file) {
@@ -858,10 +865,11 @@ static void explain_client_error(const guise_client_options *co, int e) {
     one.cookie_file = co->cookie_file;
     if (client_takes(&one)) {
       usage_error("-b", co->cookie_file, "cannot read it as a cookie file");
-      return;
+      return 0;
     }
   }
   fprintf(stderr, "guise: %s (%s)\n", guise_strerror(e), guise_err_name(e));
+  return 0;
 }
 
 
@@ -1025,8 +1033,9 @@ static void start_attempt(fetch_one *one) {
   guise_client_options po;
   guise_client_options_init(&po);
   po.proxy = one->o.proxy;
+  int proxy_e = one->o.proxy && *one->o.proxy ? client_takes(&po) : 0;
   if (!f->show_errors) {
-  } else if (one->o.proxy && *one->o.proxy && client_takes(&po) != 0) {
+  } else if (proxy_e != 0) {
     char shown[2048];
     url_for_message(one->o.proxy, shown, sizeof(shown));
     usage_error("the proxy from the environment (https_proxy, http_proxy, all_proxy)", shown,
@@ -1041,7 +1050,7 @@ static void start_attempt(fetch_one *one) {
   one->err = e;
   one->done = 1;
   fetch_outcome oc = {e, 0, 0, one->proxy_kind};
-  one->exit = fetch_exit_status(&oc);
+  one->exit = proxy_e ? proxy_url_exit(proxy_e) : fetch_exit_status(&oc);
 }
 
 /* --proto: the schemes allowed, curl's syntax (a comma list of names, each
@@ -1653,11 +1662,11 @@ int cmd_fetch(int argc, char **argv) {
   int e = guise_client_new((struct uv_loop_s *)&loop, &co, &cl);
   ones = e ? NULL : calloc(n_urls, sizeof(*ones));
   if (e || ones == NULL) {
-    if (f.show_errors && e) explain_client_error(&co, e);
-    else if (f.show_errors) fprintf(stderr, "guise: %s (%s)\n", guise_strerror(GUISE_E_NOMEM),
-                                    guise_err_name(GUISE_E_NOMEM));
+    int proxy_rc = e ? explain_client_error(&co, e, f.show_errors) : 0;
+    if (!e && f.show_errors)
+      fprintf(stderr, "guise: %s (%s)\n", guise_strerror(GUISE_E_NOMEM), guise_err_name(GUISE_E_NOMEM));
     fetch_outcome oc = {e ? e : GUISE_E_NOMEM, 0, 0, f.proxy_kind};
-    rc = fetch_exit_status(&oc);
+    rc = proxy_rc ? proxy_rc : fetch_exit_status(&oc);
     guise_client_close(cl);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

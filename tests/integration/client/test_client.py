@@ -121,7 +121,7 @@ try:
     r = guise("-k", f"https://127.0.0.1:{closed}/")
     check("connection refused: exit 7", r.returncode == 7 and b"CONNECT_REFUSED" in r.stderr, (r.returncode, r.stderr))
     r = guise("ftp://example.invalid/")
-    check("unsupported scheme: exit 2", r.returncode == 2, (r.returncode, r.stderr))
+    check("unsupported scheme: exit 1 (curl's UNSUPPORTED_PROTOCOL)", r.returncode == 1, (r.returncode, r.stderr))
     r = guise("-k", "--resolve", f"www.guise.test:{port}:127.0.0.1", "-w", "%{remote_ip}", "-o", os.devnull,
               f"https://www.guise.test:{port}/")
     check("--resolve", r.returncode == 0 and r.stdout == b"127.0.0.1", (r.returncode, r.stdout, r.stderr))

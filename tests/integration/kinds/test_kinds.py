@@ -385,7 +385,7 @@ try:
     got = dict(h2_request("/form")["headers"])
     check("-H Referer wins over -e's", got.get("referer") == "https://x.test/", got)
     r = guise("-k", "--http2", "--profile", "chromium-156-linux", "-e", "notaurl", f"{base}/form")
-    check("-e notaurl: refused, exit 2, named", r.returncode == 2 and "referer" in r.stderr.decode(),
+    check("-e notaurl: refused, exit 3 (a malformed URL, curl's number), named", r.returncode == 3 and "referer" in r.stderr.decode(),
           (r.returncode, r.stderr.decode()))
 
     # 4. A POST answered 303 goes on as a GET without the body's fields (Fetch's

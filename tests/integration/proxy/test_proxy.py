@@ -195,8 +195,8 @@ with tempfile.TemporaryDirectory() as tmp:
         # A malformed proxy URL is named with its password as *** (guise_url_redact's
         # rule, "user:***@"; before, the whole userinfo became "***@").
         r = guise("-x", "http://guise:s3cret@[::1:8080", origin)
-        check("-x with a malformed URL: exit 2 naming -x, the user kept, the password as ***",
-              r.returncode == 2 and r.stderr.startswith(b"guise: -x 'http://guise:***@[::1:8080'") and
+        check("-x with a malformed URL: exit 5 (curl 7.88's), naming -x, the user kept, the password as ***",
+              r.returncode == 5 and r.stderr.startswith(b"guise: -x 'http://guise:***@[::1:8080'") and
               b"s3cret" not in r.stderr, (r.returncode, r.stderr))
         # guise batch takes the same proxy trust options (-k is the origins' only).
         def batch_rec(*args):
@@ -283,7 +283,7 @@ with tempfile.TemporaryDirectory() as tmp:
                      f"http://127.0.0.1:{q.getsockname()[1]}", origin)
         check("... ends within the timeout (1 s), not a hang", took < 5, took)
         r = guise("-x", "ftp://127.0.0.1:1", origin)
-        check("unsupported proxy scheme: exit 2", r.returncode == 2, (r.returncode, r.stderr))
+        check("unsupported proxy scheme: exit 7 (curl 7.88's)", r.returncode == 7, (r.returncode, r.stderr))
     finally:
         for p in procs:
             p.terminate()
