@@ -74,7 +74,7 @@ typedef struct req {
   void *ud;
   guise_request_options o;
   char *arena;               /* copies of every string of |o| */
-  guise_header headers[REQ_MAX_HEADERS];
+  guise_header *headers;      /* the caller's, strings in |arena|: after the struct, in its block */
   size_t n_headers;
   uint8_t *body;
   variant *v;
@@ -132,9 +132,10 @@ typedef struct req {
   /* The current URL: the first one after the struct in the same block (url0),
    * each redirect's in a block of its own; both sized to the URL (url_dup). */
   url *u;
+  url *u0;                   /* the first URL's place in the block, after |headers| */
 } req;
 
-static url *url0(req *r) { return (url *)(void *)(r + 1); }
+static url *url0(req *r) { return r->u0; }
 
 static double now_ms(const req *r) { return (double)(uv_hrtime() - r->t0) / 1e6; }
 
@@ -1383,12 +1384,16 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   url_err uerr;
   int e = url_parse(&parsed, in->url, strlen(in->url), &uerr);
   if (e) return e;
-  size_t usize = url_size(&parsed);
-  req *r = malloc(sizeof(*r) + usize);
+  /* One block: the request, the caller's fields (as many as given, not
+   * REQ_MAX_HEADERS), the first URL. */
+  size_t usize = url_size(&parsed), hsize = o.n_headers * sizeof(guise_header);
+  req *r = malloc(sizeof(*r) + hsize + usize);
   if (r == NULL) return GUISE_E_NOMEM;
   memset(r, 0, sizeof(*r));
   r->o = o;
-  r->u = url_dup(&parsed, url0(r), usize);
+  r->headers = (guise_header *)(void *)(r + 1);
+  r->u0 = (url *)(void *)((char *)(r + 1) + hsize);
+  r->u = url_dup(&parsed, r->u0, usize);
   const client_defaults *cd = client_defaults_of(cl);
   const char *proxy = o.proxy ? o.proxy : cd->proxy;
   if (!e && proxy && *proxy) {
