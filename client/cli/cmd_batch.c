@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "lines.h"
 #include "options.h"
 #include "redis_batch.h"
 #include "redis_url.h"
@@ -360,21 +361,8 @@ static void *signal_main(void *arg) {
   return NULL;
 }
 
-/* ---- input lines -------------------------------------------------------------- */
+/* ---- input lines (lines.h) ------------------------------------------------------- */
 
-/* Lines of the input as they come (read(2): a job that trickles in through a pipe
- * starts at once), NUL bytes included (fgets lost the length: a NUL-only line
- * looked blank and got no record). */
-typedef struct linereader {
-  int fd;
-  char *buf; /* BATCH_READ_CHUNK */
-  size_t pos, end;
-  int eof;
-} linereader;
-
-/* The next line, its '\n' included, into |line| (|max| + 1 bytes). 1, or 2 when
- * it was longer than |max| (the rest skipped; |line| holds its start); 0 at the
- * end; -1 on a read error (errno). */
 /* Whether the environment names a proxy at all (cli_proxy_from_env's
  * variables): when none does, the jobs are not looked at one by one for it. */
 static int env_names_proxy(void) {
@@ -386,38 +374,6 @@ static int env_names_proxy(void) {
   return 0;
 }
 
-static int read_line(linereader *r, char *line, size_t max, size_t *len) {
-  size_t n = 0;
-  int over = 0, any = 0;
-  for (;;) {
-    if (r->pos == r->end) {
-      if (r->eof) break;
-      ssize_t k = read(r->fd, r->buf, BATCH_READ_CHUNK);
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0) return -1;
-      if (k == 0) {
-        r->eof = 1;
-        break;
-      }
-      r->pos = 0;
-      r->end = (size_t)k;
-    }
-    any = 1;
-    const char *start = r->buf + r->pos;
-    const char *nl = memchr(start, '\n', r->end - r->pos);
-    size_t take = nl ? (size_t)(nl - start) + 1 : r->end - r->pos;
-    if (!over && take > max - n) over = 1;
-    if (!over) {
-      memcpy(line + n, start, take);
-      n += take;
-    }
-    r->pos += take;
-    if (nl) break;
-  }
-  line[n] = '\0';
-  *len = n;
-  return !any ? 0 : over ? 2 : 1;
-}
 
 /* ---- the command --------------------------------------------------------------- */
 
@@ -606,7 +562,8 @@ int cmd_batch(int argc, char **argv) {
   pthread_create(&prog_thread, NULL, progress_main, &pr);
 
   char *line = malloc(BATCH_MAX_LINE + 1);
-  linereader lr = {.fd = fileno(in), .buf = malloc(BATCH_READ_CHUNK)};
+  cli_lines lr;
+  (void)cli_lines_init(&lr, fileno(in), BATCH_READ_CHUNK);
   claimset claims = {0};
   hmap_init(&claims.map);
   unsigned long long lineno = 0, skipped = 0;
@@ -614,7 +571,7 @@ int cmd_batch(int argc, char **argv) {
   const int env_proxy = env_names_proxy();
   while (line && lr.buf && !atomic_load(&g_signals) && !output_failed()) {
     size_t len;
-    int got = read_line(&lr, line, BATCH_MAX_LINE, &len);
+    int got = cli_lines_next(&lr, line, BATCH_MAX_LINE, &len);
     if (got <= 0) {
       read_error = got < 0;
       break;
@@ -685,7 +642,7 @@ int cmd_batch(int argc, char **argv) {
     if (e == GUISE_E_CANCELLED) break;
   }
   free(line);
-  free(lr.buf);
+  cli_lines_free(&lr);
   claimset_free(&claims);
   if (read_error) {
     fprintf(stderr, "guise batch: reading %s: %s; stopping\n", input ? input : "stdin", strerror(errno));

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "guise.h"
+#include "lines.h"
 #include "redis_conn.h"
 
 #define ENQ_PROG "guise enqueue"
@@ -278,46 +279,6 @@ static int flush_chunk(enq *e, chunk *c) {
   return 0;
 }
 
-/* Lines as they come (read(2)), NUL bytes included; see cmd_batch.c. */
-typedef struct lines {
-  int fd;
-  char *buf;
-  size_t pos, end;
-  int eof;
-} lines;
-
-static int next_line(lines *r, char *line, size_t max, size_t *len) {
-  size_t n = 0;
-  int over = 0, any = 0;
-  for (;;) {
-    if (r->pos == r->end) {
-      if (r->eof) break;
-      ssize_t k = read(r->fd, r->buf, ENQ_READ_CHUNK);
-      if (k < 0 && errno == EINTR) continue;
-      if (k < 0) return -1;
-      if (k == 0) {
-        r->eof = 1;
-        break;
-      }
-      r->pos = 0;
-      r->end = (size_t)k;
-    }
-    any = 1;
-    const char *start = r->buf + r->pos;
-    const char *nl = memchr(start, '\n', r->end - r->pos);
-    size_t take = nl ? (size_t)(nl - start) + 1 : r->end - r->pos;
-    if (!over && take > max - n) over = 1;
-    if (!over) {
-      memcpy(line + n, start, take);
-      n += take;
-    }
-    r->pos += take;
-    if (nl) break;
-  }
-  line[n] = '\0';
-  *len = n;
-  return !any ? 0 : over ? 2 : 1;
-}
 
 /* FNV-1a of the URL's authority (after "scheme://", before the path; userinfo
  * dropped; lowercased): jobs of one host, and port, go to one shard. */
@@ -478,7 +439,8 @@ int cmd_enqueue(int argc, char **argv) {
 
   const char *name = input && strcmp(input, "-") ? input : "stdin";
   char *line = malloc(ENQ_MAX_LINE + 1);
-  lines lr = {.fd = in_fd, .buf = malloc(ENQ_READ_CHUNK)};
+  cli_lines lr;
+  (void)cli_lines_init(&lr, in_fd, ENQ_READ_CHUNK);
   chunk c = {.data = malloc(ENQ_CHUNK_BYTES + ENQ_MAX_LINE)};
   int rc = EXIT_OK;
   unsigned long long lineno = 0;
@@ -488,7 +450,7 @@ int cmd_enqueue(int argc, char **argv) {
   }
   while (rc == EXIT_OK) {
     size_t len;
-    int got = next_line(&lr, line, ENQ_MAX_LINE, &len);
+    int got = cli_lines_next(&lr, line, ENQ_MAX_LINE, &len);
     if (got < 0) {
       fprintf(stderr, "%s: reading %s: %s\n", ENQ_PROG, name, strerror(errno));
       rc = EXIT_FAILURE_GENERIC;
@@ -529,7 +491,7 @@ int cmd_enqueue(int argc, char **argv) {
     rc = EXIT_FAILURE_GENERIC;
   }
   free(line);
-  free(lr.buf);
+  cli_lines_free(&lr);
   free(c.data);
   for (int i = 0; e.shards > 1 && i < e.shards; i++) free(e.skey[i]);
   rconn_close(&e.r);
