@@ -977,10 +977,119 @@ static void load_h3_param(walk *w, const jv *e, profile_http3 *h) {
   if (!w->failed) h->n_params++;
 }
 
+/* "settings": [{"id": N, "value": N} | {"id": "GREASE"}, ...] (RFC 9114 7.2.4). */
+static void load_h3_settings(walk *w, const jv *arr, profile_http3 *h) {
+  size_t i;
+  const jv *e;
+  for (i = 0, e = arr->child; e && !w->failed; e = e->next, i++) {
+    push_index(w, i);
+    if (h->n_settings == PROFILE_H3_MAX_SETTINGS) {
+      fail_at(w, 0, "more than %d settings", PROFILE_H3_MAX_SETTINGS);
+      pop(w);
+      return;
+    }
+    if (e->type != JV_OBJECT) {
+      fail_at(w, 0, "expected {\"id\": N, \"value\": N} or {\"id\": \"GREASE\"}");
+      pop(w);
+      return;
+    }
+    static const char *const skeys[] = {"id", "value", NULL};
+    only_keys(w, e, skeys);
+    profile_h3_setting *s = &h->settings[h->n_settings];
+    memset(s, 0, sizeof(*s));
+    const jv *id = w->failed ? NULL : jv_get(e, "id");
+    const jv *v = w->failed ? NULL : jv_get(e, "value");
+    if (!w->failed && id == NULL) fail_at(w, 0, "missing key \"id\"");
+    if (!w->failed) {
+      push_key(w, "id");
+      if (id->type == JV_STRING && id->len == 6 && strcmp(id->str, "GREASE") == 0) {
+        s->grease = 1;
+        for (size_t k = 0; k < h->n_settings; k++)
+          if (h->settings[k].grease) fail_at(w, 0, "a second GREASE setting");
+      } else if (id->type != JV_INTEGER || !id->num_ok || id->num < 0 ||
+                 (uint64_t)id->num > (1ull << 62) - 1) {
+        fail_at(w, 0, "expected an integer of 0 to 2^62-1, or \"GREASE\"");
+      } else {
+        s->id = (uint64_t)id->num;
+        if (s->id >= 0x21 && (s->id - 0x21) % 0x1f == 0)
+          fail_at(w, 0, "%llu is a reserved (GREASE) id: write \"GREASE\" (drawn per "
+                  "connection)", (unsigned long long)s->id);
+        else if (s->id <= 0x05 && s->id != 0x01)
+          fail_at(w, 0, "%llu is an HTTP/2 setting reserved in HTTP/3 (RFC 9114 7.2.4.1)",
+                  (unsigned long long)s->id);
+        for (size_t k = 0; !w->failed && k < h->n_settings; k++)
+          if (!h->settings[k].grease && h->settings[k].id == s->id)
+            fail_at(w, 0, "%llu listed twice (RFC 9114 7.2.4)", (unsigned long long)s->id);
+      }
+      pop(w);
+    }
+    if (!w->failed && s->grease && v != NULL) {
+      push_key(w, "value");
+      fail_at(w, 0, "a GREASE setting has no value here (drawn per connection)");
+      pop(w);
+    } else if (!w->failed && !s->grease) {
+      if (v == NULL) fail_at(w, 0, "missing key \"value\"");
+      else if (v->type != JV_INTEGER || !v->num_ok || v->num < 0 ||
+               (uint64_t)v->num > (1ull << 62) - 1) {
+        push_key(w, "value");
+        fail_at(w, 0, "expected an integer of 0 to 2^62-1");
+        pop(w);
+      } else {
+        s->value = (uint64_t)v->num;
+      }
+    }
+    if (!w->failed) h->n_settings++;
+    pop(w);
+  }
+}
+
+/* "navigate_header_order": lowercase names, pseudo-headers first, each of :method,
+ * :scheme, :authority, :path once (RFC 9114 4.3.1), no name twice. */
+static void load_h3_order(walk *w, const jv *arr, profile_http3 *h) {
+  size_t i;
+  const jv *e;
+  int regular = 0, pseudo = 0;
+  for (i = 0, e = arr->child; e && !w->failed; e = e->next, i++) {
+    push_index(w, i);
+    if (h->n_nav_order == PROFILE_MAX_HEADERS) {
+      fail_at(w, 0, "more than %d names", PROFILE_MAX_HEADERS);
+    } else if (e->type != JV_STRING || e->len == 0 || e->len >= PROFILE_MAX_NAME ||
+               strlen(e->str) != e->len) {
+      fail_at(w, 0, "expected a field name of 1 to %d bytes", PROFILE_MAX_NAME - 1);
+    } else {
+      const char *n = e->str;
+      for (size_t k = n[0] == ':'; k < e->len && !w->failed; k++) {
+        char c = n[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c)))
+          fail_at(w, 0, "\"%s\": byte %zu is not a lowercase token character "
+                  "(RFC 9114 4.2)", n, k);
+      }
+      if (!w->failed && n[0] == ':') {
+        static const char *const ok[] = {":method", ":scheme", ":authority", ":path"};
+        int known = 0;
+        for (size_t k = 0; k < 4; k++) known |= strcmp(n, ok[k]) == 0;
+        if (!known) fail_at(w, 0, "\"%s\" is not a request pseudo-header of a navigation", n);
+        else if (regular) fail_at(w, 0, "\"%s\" after a regular field (RFC 9114 4.3)", n);
+        else pseudo++;
+      } else {
+        regular = 1;
+      }
+      for (size_t k = 0; !w->failed && k < h->n_nav_order; k++)
+        if (strcmp(h->nav_order[k], n) == 0) fail_at(w, 0, "\"%s\" listed twice", n);
+      if (!w->failed) memcpy(h->nav_order[h->n_nav_order++], n, e->len + 1);
+    }
+    pop(w);
+  }
+  if (!w->failed && pseudo != 4)
+    fail_at(w, 0, "needs :method, :scheme, :authority and :path (RFC 9114 4.3.1)");
+}
+
 static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
   static const char *const keys[] = {"quic_version", "dcid_length", "scid_length", "initial_size",
                                      "initial_padding", "tls", "transport_parameters",
-                                     "permute_transport_parameters", "source", NULL};
+                                     "permute_transport_parameters", "settings",
+                                     "navigate_header_order", "navigate_priority", "source",
+                                     NULL};
   only_keys(w, h3j, keys);
   if (w->failed) return;
   memset(h, 0, sizeof(*h));
@@ -1060,6 +1169,21 @@ static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
     pop(w);
   }
   h->permute_params = get_bool(w, h3j, "permute_transport_parameters", 0);
+  const jv *st = w->failed ? NULL : member(w, h3j, "settings", JV_ARRAY, 0);
+  if (st) {
+    push_key(w, "settings");
+    if (st->child == NULL) fail_at(w, 0, "must not be empty (leave the key out)");
+    else load_h3_settings(w, st, h);
+    pop(w);
+  }
+  const jv *ho = w->failed ? NULL : member(w, h3j, "navigate_header_order", JV_ARRAY, 0);
+  if (ho) {
+    push_key(w, "navigate_header_order");
+    load_h3_order(w, ho, h);
+    pop(w);
+  }
+  if (!w->failed) copy_text(w, h3j, "navigate_priority", h->nav_priority,
+                            sizeof(h->nav_priority), 0);
   copy_text(w, h3j, "source", h->source, sizeof(h->source), 0);
 }
 

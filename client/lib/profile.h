@@ -89,6 +89,13 @@ typedef struct profile_h3_param {
   size_t n_versions;
 } profile_h3_param;
 
+/* HTTP/3 SETTINGS (RFC 9114 7.2.4) in the order the browser sends them. */
+#define PROFILE_H3_MAX_SETTINGS 16
+typedef struct profile_h3_setting {
+  int grease;     /* 1: an id 0x1f*N+0x21 and a value drawn per connection */
+  uint64_t id, value;
+} profile_h3_setting;
+
 typedef struct profile_http3 {
   int present;
   uint32_t quic_version;          /* of the client's Initial packets */
@@ -101,6 +108,13 @@ typedef struct profile_http3 {
   profile_h3_param params[PROFILE_H3_MAX_PARAMS]; /* quic_transport_parameters, in order */
   size_t n_params;
   int permute_params;             /* the order is drawn per connection */
+  profile_h3_setting settings[PROFILE_H3_MAX_SETTINGS]; /* n_settings 0: not captured */
+  size_t n_settings;
+  /* The navigation request's header field names in order (pseudo-headers first) and
+   * its priority field; n_nav_order 0: not captured. */
+  char nav_order[PROFILE_MAX_HEADERS][PROFILE_MAX_NAME];
+  size_t n_nav_order;
+  char nav_priority[64];
   char source[512];
 } profile_http3;
 

@@ -356,6 +356,33 @@ static void write_http3(pw *w, const profile_http3 *h) {
   }
   close_(w, ']');
   key_bool(w, "permute_transport_parameters", h->permute_params);
+  if (h->n_settings) {
+    key(w, "settings");
+    open_(w, '[');
+    for (size_t i = 0; i < h->n_settings; i++) {
+      item(w);
+      open_(w, '{');
+      key(w, "id");
+      if (h->settings[i].grease) {
+        str(w, "GREASE");
+      } else {
+        num(w, h->settings[i].id);
+        key_num(w, "value", h->settings[i].value);
+      }
+      close_(w, '}');
+    }
+    close_(w, ']');
+  }
+  if (h->n_nav_order) {
+    key(w, "navigate_header_order");
+    open_(w, '[');
+    for (size_t i = 0; i < h->n_nav_order; i++) {
+      item(w);
+      str(w, h->nav_order[i]);
+    }
+    close_(w, ']');
+  }
+  key_string(w, "navigate_priority", h->nav_priority);
   key_string(w, "source", h->source);
   close_(w, '}');
 }

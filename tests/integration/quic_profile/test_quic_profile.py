@@ -15,7 +15,11 @@ code with the profile loader:
    parameters in the first capture's order (GREASE ones as placeholders; the GREASE
    length range covering both runs), permute flags (true exactly when the two runs'
    orders differ).
-3. tools/profiles/quic-from-captures run again on a copy of the profile writes the same
+3. The section's settings, navigate_header_order and navigate_priority against the
+   HTTP/3 logs of capture-quic --server (BROWSER-h3-RUN.jsonl: what the browser sent to
+   guise_h3_listen), read here: SETTINGS ids and values in order (GREASE ids as
+   {"id": "GREASE"}), the GET / field names in order, its priority field.
+4. tools/profiles/quic-from-captures run again on a copy of the profile writes the same
    section (the shipped section is the tool's, not edited by hand).
 
     test_quic_profile.py GUISE TOP
@@ -210,6 +214,25 @@ def against_profile(name, h3, recs, sizes):
           f"{name}: permute_transport_parameters")
 
 
+def against_h3_logs(name, h3, logs):
+    for p in logs:
+        with open(p) as f:
+            conns = [json.loads(x) for x in f if x.strip()]
+        navs = [(c, r) for c in conns for r in c["requests"]
+                if [v for k, v in r["headers"] if k == ":path"] == ["/"]]
+        check(navs, f"{name}: {os.path.basename(p)} has a GET /")
+        for c, r in navs:
+            want = [{"id": "GREASE"} if (s["id"] >= 0x21 and (s["id"] - 0x21) % 0x1f == 0)
+                    else {"id": s["id"], "value": s["value"]} for s in c["settings"]]
+            check(h3.get("settings") == want, f"{name}: settings {h3.get('settings')} vs {want}")
+            names = [k for k, _ in r["headers"]]
+            check(h3.get("navigate_header_order") == names,
+                  f"{name}: navigate_header_order {h3.get('navigate_header_order')} vs {names}")
+            prio = [v for k, v in r["headers"] if k == "priority"]
+            check([h3.get("navigate_priority")] == prio,
+                  f"{name}: navigate_priority {h3.get('navigate_priority')} vs {prio}")
+
+
 def main():
     guise, top = sys.argv[1], sys.argv[2]
     data = os.path.join(top, "tests", "data", "captures", "quic")
@@ -226,9 +249,11 @@ def main():
             if "http3" not in shipped:
                 continue
             against_profile(prof, shipped["http3"], recs, {p: tshark_udp_len(p) for p in pcaps})
+            logs = [os.path.join(data, f"{browser}-h3-{n}.jsonl") for n in (1, 2)]
+            against_h3_logs(prof, shipped["http3"], logs)
             copy = os.path.join(work, f"{prof}.json")
             shutil.copy(os.path.join(top, "profiles", f"{prof}.json"), copy)
-            rel = [os.path.relpath(p, top) for p in pcaps]
+            rel = [os.path.relpath(p, top) for p in pcaps + logs]
             subprocess.run([os.path.join(top, "tools", "profiles", "quic-from-captures"), "--guise", guise,
                             copy, *rel], cwd=top, check=True, timeout=60)
             with open(copy) as f:

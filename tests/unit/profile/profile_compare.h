@@ -142,6 +142,16 @@ static inline const char *profile_compare(const profile *a, const profile *b) {
           memcmp(f->versions, g->versions, f->n_versions * sizeof(f->versions[0])) != 0)
         return "h3.params";
     }
+    SAME(h3.n_settings);
+    for (size_t i = 0; i < a->h3.n_settings && i < b->h3.n_settings; i++)
+      if (a->h3.settings[i].grease != b->h3.settings[i].grease ||
+          a->h3.settings[i].id != b->h3.settings[i].id ||
+          a->h3.settings[i].value != b->h3.settings[i].value)
+        return "h3.settings";
+    SAME(h3.n_nav_order);
+    for (size_t i = 0; i < a->h3.n_nav_order && i < b->h3.n_nav_order; i++)
+      if (strcmp(a->h3.nav_order[i], b->h3.nav_order[i]) != 0) return "h3.nav_order";
+    if (strcmp(a->h3.nav_priority, b->h3.nav_priority) != 0) return "h3.nav_priority";
   }
   SAME(expected.ja4);
   SAME(expected.ja3);

@@ -36,7 +36,13 @@ static const char kHead[] =
     "   {\"id\": 15, \"source_connection_id\": true},\n"
     "   {\"id\": 17, \"versions\": [\"0x00000001\", \"GREASE\", \"0x6b3343cf\"]},\n"
     "   {\"id\": 12584, \"data\": \"4f524947\"}, {\"id\": 3, \"value\": 1472}";
-static const char kTail[] = "],\n  \"permute_transport_parameters\": true, \"source\": \"by hand\"}}";
+static const char kTail[] =
+    "],\n  \"permute_transport_parameters\": true,\n"
+    "  \"settings\": [{\"id\": 1, \"value\": 65536}, {\"id\": 6, \"value\": 262144},\n"
+    "   {\"id\": \"GREASE\"}, {\"id\": 727725890, \"value\": 0}, {\"id\": 51, \"value\": 1}],\n"
+    "  \"navigate_header_order\": [\":method\", \":authority\", \":scheme\", \":path\",\n"
+    "   \"user-agent\", \"priority\"],\n"
+    "  \"navigate_priority\": \"u=0, i\", \"source\": \"by hand\"}}";
 
 static int load_with(const char *extra_params, const char *replace_from, const char *replace_to,
                      profile *p, char *err, size_t errlen) {
@@ -89,6 +95,15 @@ int main(void) {
   CHECK(h->params[4].kind == PROFILE_H3_PARAM_DATA && h->params[4].id == 12584 && h->params[4].len == 4 &&
         memcmp(h->params[4].data, "ORIG", 4) == 0, "p4");
   CHECK(h->params[5].value == 1472 && h->permute_params && strcmp(h->source, "by hand") == 0, "p5");
+  /* SETTINGS and the navigation's order (RFC 9114 7.2.4, 4.3.1): the text's values. */
+  CHECK(h->n_settings == 5 && h->settings[0].id == 1 && h->settings[0].value == 65536 &&
+        h->settings[1].id == 6 && h->settings[1].value == 262144 && h->settings[2].grease &&
+        h->settings[3].id == 727725890 && h->settings[3].value == 0 && !h->settings[3].grease &&
+        h->settings[4].id == 51 && h->settings[4].value == 1, "settings");
+  CHECK(h->n_nav_order == 6 && strcmp(h->nav_order[0], ":method") == 0 &&
+        strcmp(h->nav_order[1], ":authority") == 0 && strcmp(h->nav_order[5], "priority") == 0,
+        "navigate_header_order");
+  CHECK(strcmp(h->nav_priority, "u=0, i") == 0, "navigate_priority");
   /* write + load: the same profile. */
   char *text = NULL;
   size_t len = 0;
@@ -136,6 +151,45 @@ int main(void) {
   refused("", "\"permute_extensions\": true", "\"resumption\": true", "unknown key");
   refused("", "\"permute_transport_parameters\": true", "\"permute\": true", "unknown key");
   refused("", "\"key_shares\": [\"x25519\"]", "\"key_shares\": [\"secp256r1\"]", "not in \"supported_groups\"");
+  /* settings, navigate_header_order, navigate_priority. */
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": 1, \"value\": 1}", "1 listed twice");
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": 4, \"value\": 1}", "HTTP/2 setting reserved");
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": 0, \"value\": 1}", "HTTP/2 setting reserved");
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": 33, \"value\": 1}", "reserved (GREASE) id");
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": \"GREASE\"}", "a second GREASE setting");
+  refused("", "{\"id\": \"GREASE\"}", "{\"id\": \"GREASE\", \"value\": 3}", "has no value here");
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": 6}", "missing key \"value\"");
+  refused("", "\"value\": 262144", "\"value\": 4611686018427387904", "2^62-1");
+  refused("", "\"value\": 262144", "\"value\": -1", "2^62-1");
+  refused("", "{\"id\": 6, \"value\": 262144}", "{\"id\": 6, \"v\": 1}", "unknown key");
+  refused("", "{\"id\": 6, \"value\": 262144}", "6", "expected {\"id\"");
+  refused("", "\"settings\": [{\"id\": 1, \"value\": 65536}, {\"id\": 6, \"value\": 262144},\n"
+          "   {\"id\": \"GREASE\"}, {\"id\": 727725890, \"value\": 0}, {\"id\": 51, \"value\": 1}]",
+          "\"settings\": []", "must not be empty");
+  refused("", "\":path\",", "", "needs :method, :scheme, :authority and :path");
+  refused("", "\"user-agent\",", "\"user-agent\", \":protocol\",", "not a request pseudo-header");
+  refused("", "\"user-agent\", \"priority\"", "\"priority\", \":path\"", "after a regular field");
+  refused("", "\"user-agent\",", "\"User-Agent\",", "not a lowercase token character");
+  refused("", "\"user-agent\",", "\"priority\",", "\"priority\" listed twice");
+  refused("", "\"user-agent\",", "\"\",", "field name of 1 to 63 bytes");
+  refused("", "\"navigate_priority\": \"u=0, i\"", "\"navigate_priority\": \"u=0\\u0001\"", "control character");
+  {
+    char order[8192] = "\":method\", \":authority\", \":scheme\", \":path\"";
+    for (int i = 0; i < PROFILE_MAX_HEADERS; i++) {
+      char one[32];
+      snprintf(one, sizeof(one), ", \"x-%d\"", i);
+      strcat(order, one);
+    }
+    refused("", "\":method\", \":authority\", \":scheme\", \":path\"", order, "more than 48 names");
+    char sets[4096] = "";
+    for (int i = 0; i < PROFILE_H3_MAX_SETTINGS; i++) {
+      char one[48];
+      snprintf(one, sizeof(one), "{\"id\": %d, \"value\": 1}, ", 0x100 + i);
+      strcat(sets, one);
+    }
+    strcat(sets, "{\"id\": 1, \"value\": 65536}");
+    refused("", "{\"id\": 1, \"value\": 65536}", sets, "more than 16 settings");
+  }
   /* More than PROFILE_H3_MAX_PARAMS parameters. */
   char many[4096] = "";
   for (int i = 0, id = 0x4000; i < PROFILE_H3_MAX_PARAMS; i++, id++) {
