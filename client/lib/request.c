@@ -78,8 +78,7 @@ typedef struct req {
   size_t n_headers;
   uint8_t *body;
   variant *v;
-  proxy_cfg *proxy;          /* &proxy_store, or NULL: direct */
-  proxy_cfg proxy_store;
+  proxy_cfg *proxy;          /* in the block after the struct, or NULL: direct */
   const char *proxy_id;      /* the proxy URL as given (in |arena|) */
   uv_timer_t timer;          /* max_time */
   int clock_started;         /* max_time_from_connection: the timer runs */
@@ -95,8 +94,8 @@ typedef struct req {
   const char *url;           /* the URL as given, password hidden (guise_url_redact; in |arena|) */
   char *cur_url;             /* after a redirect: the current URL (malloc'd href, password hidden); else NULL */
   char *auth;                /* "Basic ..." from the current URL's userinfo, or NULL */
-  char *hop_url[REQ_MAX_HOPS];
-  int hop_status[REQ_MAX_HOPS];
+  char **hop_url;             /* REQ_MAX_HOPS of each, made at the first redirect */
+  int *hop_status;            /* (in hop_url's block) */
   size_t n_hops;
   /* the stream on the connection's session */
   session *sess;             /* while the stream is open */
@@ -152,6 +151,7 @@ static void release(req *r, unsigned holder) {
   free(r->referer);
   free(r->auth);
   for (size_t i = 0; i < r->n_hops; i++) free(r->hop_url[i]);
+  free(r->hop_url);
   free(r->arena);
   free(r->body);
   free(r);
@@ -184,8 +184,10 @@ static void finish(req *r, int err, const char *detail) {
   r->info.error_detail = r->err.text;
   r->info.effective_url = r->cur_url ? r->cur_url : r->url;
   r->info.n_redirects = r->n_hops;
-  r->info.redirect_urls = (const char *const *)r->hop_url;
-  r->info.redirect_statuses = r->hop_status;
+  static const char *const no_urls[1];
+  static const int no_statuses[1];
+  r->info.redirect_urls = r->hop_url ? (const char *const *)r->hop_url : no_urls;
+  r->info.redirect_statuses = r->hop_status ? r->hop_status : no_statuses;
   if (r->cb.on_complete) r->cb.on_complete(r->ud, err, &r->info);
   uv_close((uv_handle_t *)&r->timer, on_timer_closed);
   client_request_done(r->cl);
@@ -363,6 +365,14 @@ static int follow(req *r) {
   if (url_href(next, href, sizeof(href)) < 0 || r->n_hops >= REQ_MAX_HOPS) {
     free(next);
     return r->n_hops >= REQ_MAX_HOPS ? GUISE_E_HTTP_TOO_MANY_REDIRECTS : GUISE_E_USAGE_URL_MALFORMED;
+  }
+  if (r->hop_url == NULL) {
+    r->hop_url = malloc(REQ_MAX_HOPS * (sizeof(char *) + sizeof(int)));
+    if (r->hop_url == NULL) {
+      free(next);
+      return GUISE_E_NOMEM;
+    }
+    r->hop_status = (int *)(void *)(r->hop_url + REQ_MAX_HOPS);
   }
   char shown[URL_MAX_LEN + 4];
   char *href_copy = strdup(guise_url_redact(href, shown, sizeof(shown)));
@@ -1384,20 +1394,23 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   url_err uerr;
   int e = url_parse(&parsed, in->url, strlen(in->url), &uerr);
   if (e) return e;
-  /* One block: the request, the caller's fields (as many as given, not
-   * REQ_MAX_HEADERS), the first URL. */
+  const client_defaults *cd = client_defaults_of(cl);
+  const char *proxy = o.proxy ? o.proxy : cd->proxy;
+  int proxied = proxy && *proxy;
+  /* One block: the request, its proxy's settings when it has one, the
+   * caller's fields (as many as given, not REQ_MAX_HEADERS), the first URL. */
+  size_t psize = proxied ? (sizeof(proxy_cfg) + 7) / 8 * 8 : 0;
   size_t usize = url_size(&parsed), hsize = o.n_headers * sizeof(guise_header);
-  req *r = malloc(sizeof(*r) + hsize + usize);
+  req *r = malloc(sizeof(*r) + psize + hsize + usize);
   if (r == NULL) return GUISE_E_NOMEM;
   memset(r, 0, sizeof(*r));
   r->o = o;
-  r->headers = (guise_header *)(void *)(r + 1);
-  r->u0 = (url *)(void *)((char *)(r + 1) + hsize);
+  char *after = (char *)(r + 1);
+  r->headers = (guise_header *)(void *)(after + psize);
+  r->u0 = (url *)(void *)(after + psize + hsize);
   r->u = url_dup(&parsed, r->u0, usize);
-  const client_defaults *cd = client_defaults_of(cl);
-  const char *proxy = o.proxy ? o.proxy : cd->proxy;
-  if (!e && proxy && *proxy) {
-    r->proxy = &r->proxy_store;
+  if (proxied) {
+    r->proxy = (proxy_cfg *)(void *)after;
     e = proxy_parse(proxy, r->proxy);
   }
   if (e) {
