@@ -648,16 +648,24 @@ static void on_datagram(const uint8_t *d, size_t n, const struct sockaddr_storag
   ngtcp2_version_cid vc;
   if (ngtcp2_pkt_decode_version_cid(&vc, d, n, 8) != 0) return;
   conn *c = conn_find(vc.dcid, vc.dcidlen);
+  int fresh = 0;
   if (!c) {
     ngtcp2_pkt_hd hd;
     if (conns_done >= conns_limit || ngtcp2_accept(&hd, d, n) != 0) return;
     c = conn_new(&hd, from, from_len);
     if (!c) return;
+    fresh = 1;
   }
   ngtcp2_path path = {{(ngtcp2_sockaddr *)&local, local_len},
                       {(ngtcp2_sockaddr *)from, from_len}, NULL};
   ngtcp2_pkt_info pi = {0};
   int rv = ngtcp2_conn_read_pkt(c->q, &path, &pi, d, n, now_ns());
+  if (rv != 0 && fresh) {
+    /* ngtcp2_accept checks the header only: a first packet that does not decrypt
+     * (garbage after an Initial-looking header) opened no connection. */
+    conn_free(c);
+    return;
+  }
   if (rv != 0) {
     if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_CLOSING)
       fprintf(stderr, "guise_h3_listen: connection ended: %s\n", ngtcp2_strerror(rv));

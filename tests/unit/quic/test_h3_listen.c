@@ -12,6 +12,8 @@
  * the log line lists ids 6, 1, 7, 0x33 with those values, the uni streams 2/6/10 as
  * control/QPACK encoder/QPACK decoder, the header fields in the order sent, the
  * priority field, the PRIORITY_UPDATE (type 0xf0700) for stream 0; the client gets 200.
+ * Garbage and truncated long-header datagrams sent before the handshake are dropped
+ * without a log line or a reply, and the server still serves the real connection.
  */
 #include <errno.h>
 #include <poll.h>
@@ -306,6 +308,21 @@ int main(int argc, char **argv) {
   client c = {0};
   int err = port == 0 || client_new(&c, port) != 0;
   CHECK(!err, "no port from guise_h3_listen or client setup failed (%s)", line);
+  /* Hostile datagrams first, from the same socket: garbage, a long header cut short,
+   * an Initial-looking header with a bad length, one byte. Each is dropped; the
+   * connection after them is served and is the only one logged. */
+  if (!err) {
+    static const uint8_t junk1[] = "not quic at all";
+    static const uint8_t junk2[] = {0xc0, 0x00, 0x00, 0x00, 0x01, 0x08, 1, 2, 3};
+    uint8_t junk3[1200];
+    memset(junk3, 0, sizeof junk3);
+    memcpy(junk3, (const uint8_t[]){0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x7f,
+                                     0xff}, 18);
+    send(c.fd, junk1, sizeof junk1 - 1, 0);
+    send(c.fd, junk2, sizeof junk2, 0);
+    send(c.fd, junk3, sizeof junk3, 0);
+    send(c.fd, junk3, 1, 0);
+  }
   int requested = 0;
   ngtcp2_tstamp deadline = now_ns() + 10 * NGTCP2_SECONDS;
   while (!err && !c.done && now_ns() < deadline) {
