@@ -283,11 +283,14 @@ static void on_request_sent(void *ud, unsigned hop, const char *method, const ch
 
 /* Every response head (1xx, redirects, the last): -v, --trace-ascii, and -i
  * and -D with curl's status line ("HTTP/1.1 200 OK", "HTTP/2 206"). */
-static int on_response_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int http_version) {
+static int on_response_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int http_version,
+                            const char *reason) {
   fetch_one *one = ud;
   fetch_state *f = one->f;
-  char line[64];
-  fetch_status_line(line, sizeof(line), http_version == 2 ? "HTTP/2" : "HTTP/1.1", status, NULL);
+  /* The server's reason phrase as curl prints it, control bytes escaped. */
+  char why[4 * 128 + 1], line[4 * 128 + 64];
+  if (reason) guise_escape_text(reason, strlen(reason), why, sizeof(why));
+  fetch_status_line(line, sizeof(line), http_version == 2 ? "HTTP/2" : "HTTP/1.1", status, reason ? why : NULL);
   if (f->verbose) {
     fprintf(stderr, "< %s\n", line);
     for (size_t i = 0; i < n; i++) {

@@ -355,11 +355,13 @@ typedef struct guise_request_options {
                           const guise_header *h, size_t n, int http_version);
   /* The response head of every hop, redirects and 1xx interim responses
    * included (on_headers sees the final response only): |status| and the
-   * fields in wire order and case (HTTP/2: without :status). Called before
+   * fields in wire order and case (HTTP/2: without :status); |reason|, the
+   * HTTP/1.1 reason phrase as the server sent it (possibly empty, its first 127
+   * bytes, not escaped; NULL over HTTP/2, which has none). Called before
    * on_headers for the last one. A non-zero return cancels the request
    * (GUISE_E_CANCELLED). May be NULL. */
   int (*on_response_head)(void *ud, unsigned hop, int status, const guise_header *h, size_t n,
-                          int http_version);
+                          int http_version, const char *reason);
   /* A streamed request body, instead of |body| and |body_len| (ignored when
    * |body_read| is set; the request has a body, POST by default): the library
    * pulls it as the connection can send (HTTP/2 flow control, the socket's

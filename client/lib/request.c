@@ -479,9 +479,22 @@ static int on_head(void *ud, session_head_kind kind, int status, const session_h
   }
   /* Every hop's head, 1xx included, for on_response_head; the caller's
    * on_headers sees the final response of the last hop only. */
-  if (r->o.on_response_head &&
-      r->o.on_response_head(r->ud, (unsigned)r->n_hops, status, list, m, r->proto == SESSION_H2 ? 2 : 1) != 0)
-    return GUISE_E_CANCELLED;
+  if (r->o.on_response_head) {
+    /* The HTTP/1.1 reason phrase as sent, cut at 127 bytes (NULL over HTTP/2). */
+    char why[128];
+    const char *reason = NULL;
+    size_t rlen = 0;
+    const uint8_t *rp = r->sess ? session_reason(r->sess, &rlen) : NULL;
+    if (rp) {
+      if (rlen >= sizeof(why)) rlen = sizeof(why) - 1;
+      memcpy(why, rp, rlen);
+      why[rlen] = '\0';
+      reason = why;
+    }
+    if (r->o.on_response_head(r->ud, (unsigned)r->n_hops, status, list, m, r->proto == SESSION_H2 ? 2 : 1,
+                              reason) != 0)
+      return GUISE_E_CANCELLED;
+  }
   if (kind != SESSION_HEAD_FINAL) return 0; /* 1xx: not on_headers' */
   return head(r, status, list, m);
 }
@@ -1576,9 +1589,10 @@ static void fetch_sent(void *ud, unsigned hop, const char *method, const char *w
   f->o.on_request_sent(f->ud, hop, method, where, h, n, http_version);
 }
 
-static int fetch_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int http_version) {
+static int fetch_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int http_version,
+                      const char *reason) {
   fetch *f = ud;
-  return f->o.on_response_head(f->ud, hop, status, h, n, http_version);
+  return f->o.on_response_head(f->ud, hop, status, h, n, http_version, reason);
 }
 
 static int fetch_headers(void *ud, int status, const guise_header *h, size_t n) {

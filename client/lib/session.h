@@ -119,6 +119,10 @@ typedef struct session_ops {
    * it is asked for them as the connection can send (the host then flushes).
    * GUISE_E_USAGE_INVALID_ARGUMENT for a stream that is not open or not paused. */
   int (*resume)(session *s, uint32_t stream);
+  /* During on_head: the reason phrase of that head as received, |*len| bytes,
+   * not NUL-terminated (HTTP/1.1; may be empty). NULL: the protocol has none
+   * (HTTP/2), or the op is absent. */
+  const uint8_t *(*reason)(const session *s, size_t *len);
 } session_ops;
 
 /* Every implementation's struct begins with this. */
@@ -131,6 +135,10 @@ int session_h2_new(session **out, const h2_shape *shape, const session_config *c
                    const session_host *host);
 
 static inline session_proto session_protocol(const session *s) { return s->ops->proto; }
+static inline const uint8_t *session_reason(const session *s, size_t *len) {
+  *len = 0;
+  return s->ops->reason ? s->ops->reason(s, len) : NULL;
+}
 static inline int session_submit(session *s, const session_request *r, const session_stream_callbacks *cb,
                                  void *ud, uint32_t *stream) {
   return s->ops->submit(s, r, cb, ud, stream);

@@ -396,6 +396,13 @@ static void h1s_free(session *ss) {
   free(s);
 }
 
+static const uint8_t *h1s_reason(const session *ss, size_t *len) {
+  const session_h1 *s = (const session_h1 *)ss;
+  h1_span r = h1_response_reason(&s->rsp);
+  *len = r.len;
+  return r.p;
+}
+
 static const session_ops h1s_ops = {
     .proto = SESSION_H1,
     .name = "HTTP/1.1",
@@ -411,6 +418,7 @@ static const session_ops h1s_ops = {
     .timeout = h1s_timeout,
     .free = h1s_free,
     .resume = h1s_resume,
+    .reason = h1s_reason,
 };
 
 int session_h1_new(session **out, const session_config *cfg, const session_host *host) {

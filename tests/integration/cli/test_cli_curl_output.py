@@ -56,7 +56,13 @@ class Handler(QuietHandler):
             hits[key] = hits.get(key, 0) + 1
             n = hits[key]
         p = self.path
-        if p.startswith("/404"):
+        if p.startswith("/reason"):
+            # A reason phrase of the server's own: curl prints it as sent.
+            self.send_response(200, "Fine, Thanks")
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"ok\n")
+        elif p.startswith("/404"):
             self.reply(404, b"not here\n")
         elif p.startswith("/file"):
             rng = self.headers.get("Range")
@@ -203,6 +209,8 @@ def main():
         check("-sS: the profile error is said", rc == 3 and "no-such-profile" in err, (rc, err))
         # The head as curl prints it.
         both("-i: status line and fields", ["-s", "-i", f"{u}/"])
+        both("-i: the server's own reason phrase", ["-s", "-i", f"{u}/reason"])
+        both("-D -: the server's own reason phrase", ["-s", "-D", "-", "-o", "/dev/null", f"{u}/reason"])
         both("-D -: the head on stdout", ["-s", "-D", "-", "-o", "/dev/null", f"{u}/"])
         both("-D FILE", ["-s", "-D", "head.txt", "-o", "body", f"{u}/"], files=("head.txt", "body"))
         # -O, -J.

@@ -62,9 +62,15 @@ static void on_sent(void *ud, unsigned hop, const char *method, const char *url,
   fflush(stdout);
 }
 
-static int on_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int v) {
-  printf("{\"ev\":\"head\",\"ud_ok\":%s,\"hop\":%u,\"status\":%d,\"v\":%d,\"h\":", ud == &tag ? "true" : "false",
+static int on_head(void *ud, unsigned hop, int status, const guise_header *h, size_t n, int v,
+                   const char *reason) {
+  printf("{\"ev\":\"head\",\"ud_ok\":%s,\"hop\":%u,\"status\":%d,\"v\":%d,\"reason\":", ud == &tag ? "true" : "false",
          hop, status, v);
+  if (reason)
+    put_str(reason);
+  else
+    printf("null");
+  printf(",\"h\":");
   put_list(h, n);
   printf("}\n");
   fflush(stdout);

@@ -200,6 +200,9 @@ try:
             check(f"{tag}: on_response_head's status and fields are the ones sent",
                   len(heads) == 1 and heads[0]["status"] == rsp_status and pairs(heads[0]["h"]) == rsp_fields
                   and heads[0]["hop"] == 0, f"\n  hook:   {heads}\n  server: {rsp_status} {rsp_fields}")
+            # The reason phrase the raw HTTP/1.1 server sent ("HTTP/1.1 200 OK"); none over HTTP/2.
+            check(f"{tag}: on_response_head's reason phrase", len(heads) == 1 and
+                  heads[0].get("reason") == ("OK" if v != "2" else None), heads)
             names = [x[0].lower() for x in sent[0]["h"]]
             if "jar" in what:
                 want = ["a=1", "b=2"] if v == "2" else ["a=1; b=2"]

@@ -224,10 +224,10 @@ static void fs_free(session *ss) {
 
 static const session_ops fs_h1_ops = {SESSION_H1, "HTTP/1.1", fs_submit, fs_recv, fs_send, fs_want_write,
                                       fs_capacity, fs_open_streams, fs_alive, fs_cancel, fs_eof, fs_timeout,
-                                      fs_free, NULL /* resume: no bodies here */};
+                                      fs_free, NULL /* resume: no bodies here */, NULL /* reason */};
 static const session_ops fs_h2_ops = {SESSION_H2, "HTTP/2", fs_submit, fs_recv, fs_send, fs_want_write,
                                       fs_capacity, fs_open_streams, fs_alive, fs_cancel, fs_eof, fs_timeout,
-                                      fs_free, NULL /* resume: no bodies here */};
+                                      fs_free, NULL /* resume: no bodies here */, NULL /* reason */};
 
 static int fs_new(void *arg, session_proto proto, const h2_shape *shape, const session_config *cfg,
                   const session_host *host, session **out) {
