@@ -287,3 +287,74 @@ def h2_read_preface(c):
             return None
         buf += d
     return buf[24:]
+
+
+def nghttpd_requests(log):
+    """The requests `nghttpd -v` logged, in the order they came:
+    {(connection id, stream id): {"fields": [(name, value)], "prio": (depends_on,
+    weight, exclusive), "none" (HEADERS without priority) or None}}."""
+    import re
+    out = {}
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] recv \(stream_id=(\d+)(?:, sensitive)?\) (\S+?): (.*)$", line)
+        if m:
+            out.setdefault((int(m.group(1)), int(m.group(2))), {"fields": [], "prio": None})["fields"].append(
+                (m.group(3), m.group(4)))
+            continue
+        m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] recv HEADERS frame <length=\d+, flags=0x[0-9a-f]+, stream_id=(\d+)>",
+                      line)
+        if m:
+            body = " ".join(lines[i + 1:i + 3])
+            p = re.search(r"dep_stream_id=(\d+), weight=(\d+), exclusive=(\d)", body)
+            r = out.setdefault((int(m.group(1)), int(m.group(2))), {"fields": [], "prio": None})
+            r["prio"] = (int(p.group(1)), int(p.group(2)), p.group(3) == "1") if p else "none"
+    return out
+
+
+def h1_recording_server(ctx):
+    """A TLS listener on loopback (|ctx|: an ssl server context, e.g. offering only
+    http/1.1) that keeps each request as sent — {"method", "path", "headers" (name,
+    value pairs in order and case), "body", "headers_priority": None} — and answers
+    200 "ok", closing. Returns (listening socket, list of requests); close the socket
+    to stop it. Heads over 64 KiB are cut."""
+    import ssl
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    heads = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                t = ctx.wrap_socket(c, server_side=True)
+                t.settimeout(5)
+                buf = b""
+                while b"\r\n\r\n" not in buf and len(buf) < 65536:
+                    d = t.recv(4096)
+                    if not d:
+                        break
+                    buf += d
+                head, _, body = buf.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                hs = [tuple(x.split(": ", 1)) for x in lines[1:] if ": " in x]
+                n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
+                while len(body) < n:
+                    d = t.recv(4096)
+                    if not d:
+                        break
+                    body += d
+                parts = lines[0].split(" ")
+                heads.append({"method": parts[0], "path": parts[1], "headers": hs, "body": body,
+                              "headers_priority": None})
+                t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                t.close()
+            except (OSError, ssl.SSLError, ValueError, IndexError):
+                c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv, heads

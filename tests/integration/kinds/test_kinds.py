@@ -16,12 +16,10 @@ body as a form's unless -H says otherwise, and a 303 drops that with the body.
     test_kinds.py GUISE DATA_DIR
 """
 import os
-import re
 import shutil
 import subprocess
 import sys
 import json
-import socket
 import ssl
 import tempfile
 import threading
@@ -29,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
+from guise_testlib import h1_recording_server as h1_server, nghttpd_requests as requests  # noqa: E402
 
 GUISE, DATA = sys.argv[1], sys.argv[2]
 
@@ -62,69 +61,6 @@ def shape(rec, proto):
     return {"names": [n for n, _ in hs], "values": {k: low.get(k) for k in KEEP},
             "prio": (p["weight"], bool(p["exclusive"]), p["depends_on"]) if p else None,
             "origin": low.get("origin")}
-
-
-def requests(log):
-    """{(connection, stream): {"fields": [(name, value)], "prio": (dep, weight, exclusive)}}
-    from nghttpd -v's log, in the order the requests came."""
-    out = {}
-    lines = log.splitlines()
-    for i, line in enumerate(lines):
-        m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] recv \(stream_id=(\d+)(?:, sensitive)?\) (\S+?): (.*)$", line)
-        if m:
-            out.setdefault((int(m.group(1)), int(m.group(2))), {"fields": [], "prio": None})["fields"].append(
-                (m.group(3), m.group(4)))
-            continue
-        m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] recv HEADERS frame <length=\d+, flags=0x[0-9a-f]+, stream_id=(\d+)>",
-                      line)
-        if m:
-            body = " ".join(lines[i + 1:i + 3])
-            p = re.search(r"dep_stream_id=(\d+), weight=(\d+), exclusive=(\d)", body)
-            r = out.setdefault((int(m.group(1)), int(m.group(2))), {"fields": [], "prio": None})
-            r["prio"] = (int(p.group(1)), int(p.group(2)), p.group(3) == "1") if p else "none"
-    return out
-
-
-def h1_server(ctx):
-    """A TLS listener offering only http/1.1 that keeps each request head as sent."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    heads = []
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            try:
-                t = ctx.wrap_socket(c, server_side=True)
-                t.settimeout(5)
-                buf = b""
-                while b"\r\n\r\n" not in buf and len(buf) < 65536:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                head = buf.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
-                hs = [tuple(x.split(": ", 1)) for x in head[1:] if ": " in x]
-                n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
-                body = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
-                while len(body) < n:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    body += d
-                parts = head[0].split(" ")
-                heads.append({"method": parts[0], "path": parts[1], "headers": hs, "headers_priority": None})
-                t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                t.close()
-            except (OSError, ssl.SSLError, ValueError, IndexError):
-                c.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, heads
 
 
 def guise(*args, timeout=30):

@@ -29,7 +29,6 @@ request_hooks_probe), with the options of the command.
 """
 import json
 import os
-import re
 import shutil
 import socket
 import ssl
@@ -41,6 +40,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
+from guise_testlib import h1_recording_server as h1_server, nghttpd_requests  # noqa: E402
 
 PROBE, DATA = sys.argv[1], sys.argv[2]
 PROFILES = [("chromium-156-linux", "chromium"), ("firefox-esr-153-linux", "firefox-esr")]
@@ -53,56 +53,6 @@ def capture(browser, proto, kind, target):
             if d["kind"] == kind and d["target"] == target:
                 return d
     return None
-
-
-def nghttpd_requests(log):
-    """{(connection, stream): [(name, value)]} from nghttpd -v's log."""
-    out = {}
-    for line in log.splitlines():
-        m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] recv \(stream_id=(\d+)(?:, sensitive)?\) (\S+?): (.*)$", line)
-        if m:
-            out.setdefault((int(m.group(1)), int(m.group(2))), []).append((m.group(3), m.group(4)))
-    return out
-
-
-def h1_server(ctx):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    heads = []
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            try:
-                t = ctx.wrap_socket(c, server_side=True)
-                t.settimeout(5)
-                buf = b""
-                while b"\r\n\r\n" not in buf and len(buf) < 65536:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                head, _, body = buf.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                hs = [tuple(x.split(": ", 1)) for x in lines[1:] if ": " in x]
-                n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
-                while len(body) < n:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    body += d
-                heads.append({"path": lines[0].split(" ")[1], "headers": hs, "body": body})
-                t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                t.close()
-            except (OSError, ssl.SSLError, ValueError, IndexError):
-                c.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv, heads
 
 
 class Result:
@@ -169,7 +119,8 @@ try:
         r = guise("-k", "--http2" if proto == "h2" else "--http1.1", *args, f"{bases[proto]}{path}")
         if proto == "h2":
             time.sleep(0.3)  # nghttpd writes its log as it goes
-            got = [f for f in nghttpd_requests(open(log).read()).values() if dict(f).get(":path") == path]
+            got = [r["fields"] for r in nghttpd_requests(open(log).read()).values()
+                   if dict(r["fields"]).get(":path") == path]
             return r, regular(got[-1]) if got else []
         got = [h for h in h1heads if h["path"] == path]
         return r, got[-1]["headers"] if got else []
