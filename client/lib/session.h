@@ -33,7 +33,11 @@
 
 typedef struct session session;
 
-typedef enum session_proto { SESSION_H1 = 1, SESSION_H2 = 2 } session_proto;
+/* SESSION_H3: HTTP/3 over QUIC (session_h3.h). Its recv() takes exactly one UDP
+ * datagram per call and its send() writes at most one datagram per call (*n 0:
+ * nothing now; the host loops send while want_write); it carries its own TLS, so
+ * its connection has no TLS filter. */
+typedef enum session_proto { SESSION_H1 = 1, SESSION_H2 = 2, SESSION_H3 = 3 } session_proto;
 
 /* A header field: h2.h's h2_header (name, name_len, value, value_len), so that
  * the HTTP/2 session hands nghttp2's fields on without converting them. Names
@@ -98,7 +102,7 @@ typedef struct session_config {
 
 typedef struct session_ops {
   session_proto proto;
-  const char *name;             /* "HTTP/1.1", "HTTP/2" */
+  const char *name;             /* "HTTP/1.1", "HTTP/2", "HTTP/3" */
   /* 0 and *stream, or a GUISE_E_* code (nothing queued, on_close not called). */
   int (*submit)(session *s, const session_request *r, const session_stream_callbacks *cb, void *ud,
                 uint32_t *stream);
