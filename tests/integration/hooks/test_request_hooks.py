@@ -31,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
+from guise_testlib import check, finish, free_port, nghttpd_requests, stop_all, wait_port  # noqa: E402
 
 PROBE = sys.argv[1]
 
@@ -51,21 +51,14 @@ def pairs(lst):
 
 
 def nghttpd_streams(log):
-    """[(fields received, (status, fields sent))] per stream, in order, from nghttpd -v."""
-    recv, sent, order = {}, {}, []
+    """[(fields received, (status, fields sent))] per stream, in order, from nghttpd -v:
+    the received fields through guise_testlib.nghttpd_requests, the sent ones read here."""
+    recv = nghttpd_requests(log)
+    sent = {}
     lines = log.splitlines()
     for i, line in enumerate(lines):
-        m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] recv \(stream_id=(\d+)(?:, sensitive)?\) (\S+?): (.*)$", line)
-        if m:
-            k = (int(m.group(1)), int(m.group(2)))
-            if k not in recv:
-                recv[k] = []
-                order.append(k)
-            recv[k].append((m.group(3), m.group(4)))
-            continue
         m = re.search(r"\[id=(\d+)\] \[[ \d.]+\] send HEADERS frame <[^>]*stream_id=(\d+)>", line)
         if m:
-            k = (int(m.group(1)), int(m.group(2)))
             fields = []
             for nxt in lines[i + 1:]:
                 if nxt.startswith("[") or not nxt.startswith("          "):
@@ -75,8 +68,8 @@ def nghttpd_streams(log):
                     continue
                 n, _, v = t[1:].partition(": ") if t.startswith(":") else t.partition(": ")
                 fields.append((":" + n if t.startswith(":") else n, v))
-            sent[k] = fields
-    return [(recv[k], sent.get(k)) for k in order]
+            sent[(int(m.group(1)), int(m.group(2)))] = fields
+    return [(r["fields"], sent.get(k)) for k, r in recv.items() if r["fields"]]
 
 
 class RawServer:
