@@ -358,3 +358,57 @@ def h1_recording_server(ctx):
 
     threading.Thread(target=serve, daemon=True).start()
     return srv, heads
+
+
+def h3_server(binary, workdir, seconds=60, tcp=False):
+    """Starts tests/interop/h3server (quic-go's HTTP/3, built into the build dir as
+    h3server) on a free loopback UDP port with a throwaway certificate made here
+    by openssl in |workdir|; with |tcp| also its TLS twin (h2, HTTP/1.1, Alt-Svc:
+    h3) on the same TCP port. A context manager: yields a namespace with port,
+    log (its JSON-lines request log), cert, key and records() (the log read as
+    dicts); stops the server on the way out, whatever happened. The server also
+    exits by itself after |seconds|. Raises RuntimeError, with the reason, when the
+    binary is missing or does not start (nothing is skipped)."""
+    import contextlib
+    import json
+    import types
+
+    @contextlib.contextmanager
+    def run():
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError(f"{binary} is missing: it is built from tests/interop/h3server with "
+                               "tools/setup's quic-go (tools/go/fetch-quic-go); run tools/setup, then gbuild")
+        cert, key = os.path.join(workdir, "h3-cert.pem"), os.path.join(workdir, "h3-key.pem")
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"openssl could not make the h3server certificate: {r.stderr.strip()}")
+        log = os.path.join(workdir, "h3server.jsonl")
+        cmd = [binary, "-listen", "127.0.0.1:0", "-cert", cert, "-key", key, "-log", log,
+               "-seconds", str(seconds)] + (["-tcp"] if tcp else [])
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            words = p.stdout.readline().split()
+            if len(words) != 2 or words[0] != "listening":
+                p.kill()
+                raise RuntimeError(f"h3server did not start: {words} {p.stderr.read().strip()}")
+
+            def records():
+                try:
+                    with open(log) as f:
+                        return [json.loads(x) for x in f if x.strip()]
+                except FileNotFoundError:
+                    return []
+            yield types.SimpleNamespace(port=int(words[1].rsplit(":", 1)[1]), log=log, cert=cert, key=key,
+                                        records=records, proc=p)
+        finally:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(timeout=5)
+    return run()
