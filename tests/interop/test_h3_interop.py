@@ -84,6 +84,18 @@ def server_alone(tmp):
         post = [r for r in recs if r["path"] == "/echo-body"]
         check("the log counts the POST body (1 MiB)", post and post[0]["body_length"] == MIB, post)
 
+    # The TCP twin: h2 with Alt-Svc naming the UDP port (for Alt-Svc tests), as curl sees it.
+    with h3_server(H3SERVER, tmp, seconds=60, tcp=True) as srv:
+        r = subprocess.run(["curl", "-sS", "--http2", "--cacert", srv.cert, "-D", "-", "-o", "/dev/null",
+                            "--resolve", f"localhost:{srv.port}:127.0.0.1", f"https://localhost:{srv.port}/"],
+                           capture_output=True, text=True, timeout=30)
+        head = r.stdout.lower()
+        check("-tcp: curl gets HTTP/2 200 on the same port with alt-svc: h3=\":PORT\"",
+              r.returncode == 0 and head.startswith("http/2 200") and f'alt-svc: h3=":{srv.port}"' in head,
+              (r.returncode, r.stdout, r.stderr))
+        rc, out, err = go_client(srv, "/")
+        check("-tcp: HTTP/3 still answers on the UDP port", rc == 0 and out and out[0]["status"] == 200, (rc, out, err))
+
 
 def guise_part(tmp, guise, captures):
     def fetch(srv, path, *args, profile="chromium-156-linux"):

@@ -371,6 +371,7 @@ def h3_server(binary, workdir, seconds=60, tcp=False):
     binary is missing or does not start (nothing is skipped)."""
     import contextlib
     import json
+    import tempfile
     import types
 
     @contextlib.contextmanager
@@ -385,7 +386,8 @@ def h3_server(binary, workdir, seconds=60, tcp=False):
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             raise RuntimeError(f"openssl could not make the h3server certificate: {r.stderr.strip()}")
-        log = os.path.join(workdir, "h3server.jsonl")
+        fd, log = tempfile.mkstemp(prefix="h3server-", suffix=".jsonl", dir=workdir)
+        os.close(fd)
         cmd = [binary, "-listen", "127.0.0.1:0", "-cert", cert, "-key", key, "-log", log,
                "-seconds", str(seconds)] + (["-tcp"] if tcp else [])
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
