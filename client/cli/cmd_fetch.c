@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include "at_file.h"
 #include "cli.h"
 #include "guise.h"
 #include "fetch.h"
@@ -1019,24 +1020,11 @@ static int proto_refused(const char *spec, const char *url, fetch_one *one) {
   return 1;
 }
 
-/* -w @FILE ('-': stdin): the format read from FILE (at most 1 MiB; a last
- * newline kept, as curl does): CLI_NEXT, or 26 after a message. */
+/* -w @FILE ('-': stdin): the format read from FILE (at_file.c: at most 1 MiB,
+ * a directory or an endless pipe refused; line ends dropped, as curl does):
+ * CLI_NEXT, or 26 (unreadable) or 2 (a NUL byte) after a message. */
 static int write_out_file(cli_settings *st, fetch_state *f) {
-  const char *path = st->write_out + 1;
-  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  enum { CAP = 1 << 20 };
-  char *buf = fp ? cli_keep(st, NULL, CAP + 1) : NULL;
-  size_t n = buf ? fread(buf, 1, CAP + 1, fp) : 0;
-  int bad = fp == NULL || buf == NULL || ferror(fp) || n > CAP;
-  if (fp && fp != stdin) fclose(fp);
-  if (bad) {
-    fprintf(stderr, "guise: (26) -w @%s: %s\n", path, fp == NULL ? strerror(errno) : n > CAP ? "longer than 1 MiB"
-                                                                                             : "cannot be read");
-    return 26;
-  }
-  buf[n] = '\0';
-  f->write_out = buf;
-  return CLI_NEXT;
+  return cli_write_out_file(st, st->write_out + 1, &f->write_out);
 }
 
 /* The command's own options, checked before any connection: 0, or an exit
@@ -1438,9 +1426,17 @@ int cmd_fetch(int argc, char **argv) {
     if (netrc_path && !has_authorization) {
       /* -n, --netrc-file: the host's login, unless -u, -H, --oauth2-bearer
        * or the URL itself gives credentials. */
-      char host[256], userpass[600];
-      if (fetch_url_host(one->url, host, sizeof(host)) == 0 && fetch_netrc_lookup(netrc_path, host, userpass, sizeof(userpass)) &&
-          (one->auth = malloc(720)) != NULL) {
+      char host[256], userpass[600], why[600];
+      int nr = fetch_url_host(one->url, host, sizeof(host)) == 0
+                   ? fetch_netrc_lookup(netrc_path, host, userpass, sizeof(userpass), why, sizeof(why))
+                   : 0;
+      if (nr < 0) { /* curl's .netrc parser error: 26 */
+        if (f.show_errors) fprintf(stderr, "guise: (26) .netrc: %s\n", why);
+        one->done = 1;
+        one->exit = 26;
+        continue;
+      }
+      if (nr && (one->auth = malloc(720)) != NULL) {
         basic_credentials(userpass, one->auth, 720);
         one->headers[one->o.n_headers++] = (guise_header){"Authorization", one->auth};
       }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "at_file.h"
 #include "cli.h"
 #include "numopt.h"
 
@@ -126,24 +127,6 @@ int cli_config_next(CBS *in, size_t *line, cli_config_item *it, char *buf, size_
   return 0;
 }
 
-/* The file's bytes, at most CLI_CONFIG_MAX_BYTES: 0, or -1 with errno (EFBIG). */
-static int slurp(const char *path, uint8_t **out, size_t *len) {
-  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (fp == NULL) return -1;
-  uint8_t *data = malloc(CLI_CONFIG_MAX_BYTES + 1);
-  size_t n = data ? fread(data, 1, CLI_CONFIG_MAX_BYTES + 1, fp) : 0;
-  int err = data == NULL ? ENOMEM : ferror(fp) ? EIO : n > CLI_CONFIG_MAX_BYTES ? EFBIG : 0;
-  if (fp != stdin) fclose(fp);
-  if (err) {
-    free(data);
-    errno = err;
-    return -1;
-  }
-  *out = data;
-  *len = n;
-  return 0;
-}
-
 int cli_config_read(const cli_command *cmd, cli_settings *s, const char *path) {
   const char *prog = s->prog;
   char shown[300]; /* the file's name, escaped, for messages */
@@ -155,11 +138,12 @@ int cli_config_read(const cli_command *cmd, cli_settings *s, const char *path) {
   }
   uint8_t *data;
   size_t len;
-  if (slurp(path, &data, &len)) {
+  /* at_file.c: a directory refused, an endless pipe stopped at the cap */
+  if (cli_read_file(path, 1, CLI_CONFIG_MAX_BYTES, &data, &len)) {
     if (errno == EFBIG)
       fprintf(stderr, "%s: -K %s: larger than %u bytes (a config file holds options)\n", prog,
               shown, CLI_CONFIG_MAX_BYTES);
-    else fprintf(stderr, "%s: -K %s: %s\n", prog, shown, strerror(errno));
+    else fprintf(stderr, "%s: -K %s: %s\n", prog, shown, errno == EISDIR ? "is a directory" : strerror(errno));
     return EXIT_USAGE;
   }
   char *buf = malloc(len + 1);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "at_file.h"
 #include "cli.h"
 #include "config_file.h"
 #include "numopt.h"
@@ -136,40 +137,13 @@ static const char *header_problem(const char *name, const char *value, size_t *a
 
 static int set_header(cli_settings *s, const cli_option *o, const char *as, const char *v);
 
-/* -H @FILE: a header a line, as curl (CR/LF ends a line, empty lines are
- * skipped); the file read whole, at most 1 MiB. */
+static int set_header_line(cli_settings *s, const char *as, const char *line, void *o) {
+  return set_header(s, o, as, line);
+}
+
+/* -H @FILE: a header a line (at_file.c: capped, CBS, FILE:LINE in messages). */
 static int set_header_file(cli_settings *s, const cli_option *o, const char *as, const char *path) {
-  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (fp == NULL) {
-    fprintf(stderr, "%s: %s @%s: %s\n", s->prog, as, path, strerror(errno));
-    return 26; /* curl's read error */
-  }
-  enum { CAP = 1 << 20 };
-  char *buf = malloc(CAP + 1);
-  size_t n = buf ? fread(buf, 1, CAP + 1, fp) : 0;
-  int bad = buf == NULL || ferror(fp);
-  if (fp != stdin) fclose(fp);
-  if (bad || n > CAP) {
-    fprintf(stderr, "%s: %s @%s: %s\n", s->prog, as, path, bad ? "cannot be read" : "longer than 1 MiB");
-    free(buf);
-    return bad ? 26 : EXIT_USAGE;
-  }
-  buf[n] = '\0';
-  int rc = CLI_NEXT;
-  for (char *line = buf; rc == CLI_NEXT && line < buf + n;) {
-    size_t len = 0;
-    while (line + len < buf + n && line[len] != '\r' && line[len] != '\n') len++;
-    char *next = line + len + 1;
-    line[len] = '\0';
-    if (len && strlen(line) == len) rc = set_header(s, o, as, line);
-    else if (len) {
-      fprintf(stderr, "%s: %s @%s: a line with a NUL byte\n", s->prog, as, path);
-      rc = EXIT_USAGE;
-    }
-    line = next;
-  }
-  free(buf);
-  return rc;
+  return cli_header_file(s, as, path, set_header_line, (void *)o);
 }
 
 static int set_header(cli_settings *s, const cli_option *o, const char *as, const char *v) {
@@ -372,6 +346,9 @@ static const cli_option options[] = {
     {"--http1.1", 0, NULL, F | B, FLAG(http_version, 1), {"HTTP/1.1 only", NULL}, CLI_G_HTTP},
     {"--http2", 0, NULL, F | B, FLAG(http_version, 2), {"HTTP/2 only (prior knowledge for http://)", NULL}, CLI_G_HTTP},
     {"--http2-prior-knowledge", 0, NULL, F, FLAG(http_version, 2), {NULL, NULL}, CLI_G_HTTP}, /* curl's name */
+    {"--http3", 0, NULL, F | B, FLAG(http_version, 3),
+     {"HTTP/3 raced against TCP, as Chrome (https://)", NULL}, CLI_G_HTTP},
+    {"--http3-only", 0, NULL, F | B, FLAG(http_version, 4), {"HTTP/3 or an error (https://)", NULL}, CLI_G_HTTP},
     {"--resolve", 0, "H:P:ADDR", F | B, CALL(set_resolve), {"use ADDR for host H and port P", NULL}, CLI_G_DNS},
     {"--dns-servers", 0, "LIST", F | B, CALL(set_dns_servers), {"DNS servers instead of /etc/resolv.conf", NULL}, CLI_G_DNS},
     {"--proxy", 'x', "URL", F | B, STRING(proxy),
@@ -655,7 +632,7 @@ static const char *const fetch_order[] = {
     "--request", "--header", "--data", "--data-ascii", "--data-binary", "--data-raw", "--data-urlencode",
     "--json", "--form", "--form-string", "--upload-file", "--get", "--url-query", "--output", "--include", "--head", "--silent",
     "--verbose", "--insecure", "--cacert", "--proxy-insecure", "--proxy-cacert", "--http1.1", "--http2",
-    "--resolve", "--dns-servers", "--proxy", "--noproxy", "--connect-timeout", "--max-time", "--raw",
+    "--http3", "--http3-only", "--resolve", "--dns-servers", "--proxy", "--noproxy", "--connect-timeout", "--max-time", "--raw",
     "--cookie", "--cookie-jar", "--location", "--max-redirs", "--parallel", "--no-keepalive", "--profile",
     "--write-out", "--fail", "--fail-with-body", "--show-error", "--user-agent", "--user", "--proxy-user",
     "--compressed", "--remote-name", "--remote-name-all", "--range", "--proto", "--oauth2-bearer",
@@ -690,6 +667,7 @@ const cli_command cli_batch_command = {
     "  \"headers\", \"body\" | \"body_base64\", \"profile\", \"proxy\", \"meta\"}; '-' or none: stdin\n",
     batch_order, 29,
     "  -k, --cacert, --proxy-insecure, --proxy-cacert, --profile, --http1.1, --http2,\n"
+    "  --http3, --http3-only,\n"
     "  -x/--proxy, --noproxy, --resolve, --dns-servers, --connect-timeout S, --max-time S\n"
     "  (per attempt, from when it has a connection; default 60): as for one request\n"
     "  (guise --help all; -k and --cacert are for the origins, the --proxy-* for an\n"
