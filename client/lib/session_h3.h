@@ -101,4 +101,9 @@ SSL_CTX *session_h3_ctx_new(const profile *p, const tls_client_config *cfg, int 
  */
 int session_h3_new(const session_h3_config *cfg, const session_host *host, session **out);
 
+/* Why the connection ended (the error recv/send returned, with its layer and
+ * text), or NULL while it is alive or for a session that is not HTTP/3. Valid
+ * until session_free. */
+const gerr *session_h3_failure(const session *s);
+
 #endif

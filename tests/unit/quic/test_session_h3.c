@@ -1,0 +1,562 @@
+/*
+ * test_session_h3 — the HTTP/3 session (client/lib/session_h3.c) against the
+ * in-process ngtcp2 + nghttp3 server of h3_test_server.c: datagrams passed in
+ * memory, one fake clock for both sides, the session's timer kept by a fake
+ * host (the pump below advances the clock to the next deadline when nothing
+ * moves, so idle timeouts take no real time).
+ *
+ * Checked, with the built-in chromium-156-linux and firefox-esr-153-linux
+ * profiles (their http3 sections):
+ *   - the first datagram is the profile's Initial size (1250 for Chromium over
+ *     IPv4, 1252 for Firefox: tests/data/captures/quic/README.md, the browsers'
+ *     captures) and capacity() is 0 until the handshake completes;
+ *   - GET 200 with a 20,000-byte body, the certificate verified against the
+ *     server's own (a CA file); the pseudo-headers in the browser's order
+ *     (Chromium :method :authority :scheme :path, Firefox :method :scheme
+ *     :authority :path: the captures' HTTP/3 logs *-h3-1.jsonl);
+ *   - POST of 100,000 bytes (several 16 KiB chunks, each kept until
+ *     acknowledged) echoed back byte for byte;
+ *   - five streams at once, each its own body length;
+ *   - trailers (x-checksum: 42 after "abc");
+ *   - a stream the server resets with H3_REQUEST_REJECTED: GUISE_E_HTTP2_REFUSED,
+ *     retryable;
+ *   - the server's CONNECTION_CLOSE (H3_INTERNAL_ERROR 0x102, "test close"):
+ *     GUISE_E_CONNECT_CLOSED naming both, the session not alive;
+ *   - garbage datagrams (random, short, long-header-looking) are dropped and
+ *     the connection still serves a request;
+ *   - a stateless reset: GUISE_E_CONNECT_RESET;
+ *   - the idle timeout through the host's timer: GUISE_E_TIMEOUT_IDLE after
+ *     the profile's 30 s of silence (fake time);
+ *   - a self-signed certificate not in the trust store (the system bundle):
+ *     recv fails with GUISE_E_CERT_SELF_SIGNED and the session is over.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/rand.h>
+
+#include "guise.h"
+#include "h3_test_server.h"
+#include "profile.h"
+#include "session.h"
+#include "session_h3.h"
+
+static int failures;
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    if (!(cond)) {                                         \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+      fprintf(stderr, __VA_ARGS__);                        \
+      fputc('\n', stderr);                                 \
+      failures++;                                          \
+    }                                                      \
+  } while (0)
+
+static uint64_t fake_now = 1000000000ull;
+static uint64_t clock_fn(void *arg) {
+  (void)arg;
+  return fake_now;
+}
+
+static char cafile[64];
+
+/* ---- one stream's result ---- */
+
+typedef struct result {
+  int status, finals, interims;
+  char trailer[32];
+  uint8_t *body;
+  size_t body_len;
+  int closed;
+  gerr err;
+  int retryable;
+} result;
+
+static int on_head(void *ud, session_head_kind kind, int status, const session_header *h, size_t n) {
+  result *r = ud;
+  if (kind == SESSION_HEAD_FINAL) {
+    r->status = status;
+    r->finals++;
+  } else if (kind == SESSION_HEAD_INTERIM) {
+    r->interims++;
+  } else {
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(h[i].name, "x-checksum") == 0) snprintf(r->trailer, sizeof r->trailer, "%s", h[i].value);
+  }
+  return 0;
+}
+
+static int on_data(void *ud, const uint8_t *p, size_t n) {
+  result *r = ud;
+  uint8_t *nb = realloc(r->body, r->body_len + n + 1);
+  if (nb == NULL) return GUISE_E_NOMEM;
+  r->body = nb;
+  memcpy(r->body + r->body_len, p, n);
+  r->body_len += n;
+  return 0;
+}
+
+static void on_close(void *ud, const gerr *err, int retryable) {
+  result *r = ud;
+  r->closed++;
+  r->err = *err;
+  r->retryable = retryable;
+}
+
+static const session_stream_callbacks cbs = {on_head, on_data, on_close};
+
+/* ---- the harness ---- */
+
+typedef struct tc {
+  session *s;
+  h3ts *srv;
+  uint64_t deadline; /* the session's timer */
+  profile prof;
+  int recv_err;
+} tc;
+
+static void set_timer(void *arg, unsigned ms) {
+  tc *t = arg;
+  t->deadline = ms ? fake_now + (uint64_t)ms * 1000000u : UINT64_MAX;
+}
+
+static int setup(tc *t, const char *profile_name, int trust_server) {
+  memset(t, 0, sizeof *t);
+  t->deadline = UINT64_MAX;
+  char err[256];
+  if (profile_load_builtin(profile_name, &t->prof, err, sizeof err) != 0) {
+    fprintf(stderr, "profile %s: %s\n", profile_name, err);
+    return -1;
+  }
+  t->srv = h3ts_new(clock_fn, NULL);
+  if (t->srv == NULL || h3ts_write_cert(t->srv, cafile) != 0) return -1;
+  tls_client_config cc;
+  memset(&cc, 0, sizeof cc);
+  cc.cafile = trust_server ? cafile : NULL; /* NULL: the system bundle */
+  int e = 0;
+  const char *why = NULL;
+  SSL_CTX *ctx = session_h3_ctx_new(&t->prof, &cc, &e, &why);
+  if (ctx == NULL) {
+    fprintf(stderr, "session_h3_ctx_new: %d %s\n", e, why);
+    return -1;
+  }
+  struct sockaddr_in remote, local;
+  memset(&remote, 0, sizeof remote);
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(443);
+  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  local = remote;
+  local.sin_port = htons(50000);
+  session_h3_config cfg = {.profile = &t->prof,
+                           .server_name = "localhost",
+                           .remote = (struct sockaddr *)&remote,
+                           .remote_len = sizeof remote,
+                           .local = (struct sockaddr *)&local,
+                           .local_len = sizeof local,
+                           .ctx = ctx,
+                           .verify = 1,
+                           .max_streams = 10,
+                           .now_ns = clock_fn};
+  session_host host = {set_timer, t};
+  e = session_h3_new(&cfg, &host, &t->s);
+  SSL_CTX_free(ctx); /* the session holds its own reference */
+  if (e) fprintf(stderr, "session_h3_new: %d\n", e);
+  return e ? -1 : 0;
+}
+
+static void teardown(tc *t) {
+  session_free(t->s);
+  h3ts_free(t->srv);
+}
+
+typedef int (*until_fn)(tc *t, void *arg);
+
+/* Moves datagrams both ways until |until| holds; when nothing moves, time
+ * jumps to the next deadline of either side. 0: it held. */
+static int pump(tc *t, until_fn until, void *arg, int max_rounds) {
+  static uint8_t buf[2048];
+  for (int round = 0; round < max_rounds; round++) {
+    int moved = 0;
+    for (int i = 0; i < 256 && session_alive(t->s) && session_want_write(t->s); i++) {
+      size_t n = 0;
+      if (session_send(t->s, buf, sizeof buf, &n) != 0 || n == 0) break;
+      moved = 1;
+      h3ts_recv(t->srv, buf, n);
+    }
+    for (int i = 0; i < 256; i++) {
+      size_t n = h3ts_send(t->srv, buf, sizeof buf);
+      if (n == 0) break;
+      moved = 1;
+      int e = session_recv(t->s, buf, n);
+      if (e && !t->recv_err) t->recv_err = e;
+    }
+    if (until(t, arg)) return 0;
+    if (!moved) {
+      uint64_t next = t->deadline, se = h3ts_expiry(t->srv);
+      if (se < next) next = se;
+      if (next == UINT64_MAX) return -1;
+      if (next > fake_now) fake_now = next;
+      if (t->deadline <= fake_now) {
+        t->deadline = UINT64_MAX;
+        session_timeout(t->s);
+      }
+      if (h3ts_expiry(t->srv) <= fake_now) h3ts_timeout(t->srv);
+    }
+  }
+  return -1;
+}
+
+static int until_capacity(tc *t, void *arg) {
+  (void)arg;
+  return session_capacity(t->s) > 0 || !session_alive(t->s);
+}
+
+static int until_closed(tc *t, void *arg) {
+  (void)t;
+  result *r = arg;
+  return r->closed > 0;
+}
+
+typedef struct many {
+  result *r;
+  size_t n;
+} many;
+
+static int until_all_closed(tc *t, void *arg) {
+  (void)t;
+  many *m = arg;
+  for (size_t i = 0; i < m->n; i++)
+    if (!m->r[i].closed) return 0;
+  return 1;
+}
+
+static int until_dead(tc *t, void *arg) {
+  (void)arg;
+  return !session_alive(t->s);
+}
+
+static int until_server_saw(tc *t, void *arg) {
+  (void)arg;
+  const h3ts_request *rq;
+  return h3ts_requests(t->srv, &rq) > 0 && rq[0].done;
+}
+
+static int handshake(tc *t) {
+  if (pump(t, until_capacity, NULL, 200) != 0 || session_capacity(t->s) == 0) {
+    fprintf(stderr, "no handshake (recv error %d)\n", t->recv_err);
+    return -1;
+  }
+  return 0;
+}
+
+static int submit(tc *t, const char *method, const char *path, const session_body *body, result *r,
+                  uint32_t *id) {
+  static const session_header hs[] = {
+      {"user-agent", 10, "test", 4},
+      {"accept", 6, "*/*", 3},
+      {"priority", 8, "u=0, i", 6},
+  };
+  session_request rq = {.method = method,
+                        .scheme = "https",
+                        .authority = "localhost",
+                        .path = path,
+                        .headers = hs,
+                        .n_headers = 3,
+                        .body = body};
+  memset(r, 0, sizeof *r);
+  return session_submit(t->s, &rq, &cbs, r, id);
+}
+
+static int body_is_pattern(const result *r, size_t n) {
+  if (r->body_len != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (r->body[i] != h3ts_pattern(i)) return 0;
+  return 1;
+}
+
+/* ---- the cases ---- */
+
+static void test_initial_and_get(const char *pname, size_t initial, const char *const order[4]) {
+  tc t;
+  if (setup(&t, pname, 1) != 0) {
+    CHECK(0, "%s: setup", pname);
+    return;
+  }
+  CHECK(session_protocol(t.s) == SESSION_H3, "%s: protocol", pname);
+  CHECK(strcmp(t.s->ops->name, "HTTP/3") == 0, "%s: name", pname);
+  CHECK(session_capacity(t.s) == 0, "%s: capacity before the handshake", pname);
+  uint8_t buf[2048];
+  size_t n = 0;
+  CHECK(session_want_write(t.s), "%s: the Initial is ready", pname);
+  CHECK(session_send(t.s, buf, sizeof buf, &n) == 0 && n == initial, "%s: first datagram %zu bytes, expected %zu",
+        pname, n, initial);
+  CHECK(n > 0 && (buf[0] & 0xf0) == 0xc0, "%s: a long-header Initial", pname);
+  h3ts_recv(t.srv, buf, n);
+  if (handshake(&t) != 0) {
+    CHECK(0, "%s: handshake", pname);
+    teardown(&t);
+    return;
+  }
+  CHECK(session_capacity(t.s) == 10, "%s: capacity %zu after the handshake, expected max_streams 10", pname,
+        session_capacity(t.s));
+  result r;
+  uint32_t id = 99;
+  CHECK(submit(&t, "GET", "/body?20000", NULL, &r, &id) == 0, "%s: submit", pname);
+  CHECK(id == 0, "%s: the first request on stream 0 (got %u)", pname, id);
+  CHECK(session_open_streams(t.s) == 1 && session_capacity(t.s) == 9, "%s: one open stream", pname);
+  CHECK(pump(&t, until_closed, &r, 400) == 0, "%s: GET did not end", pname);
+  CHECK(r.closed == 1 && r.err.code == 0, "%s: GET ended with %d (%s)", pname, r.err.code, r.err.text);
+  CHECK(r.status == 200 && r.finals == 1, "%s: status %d", pname, r.status);
+  CHECK(body_is_pattern(&r, 20000), "%s: body %zu bytes, not the 20000-byte pattern", pname, r.body_len);
+  CHECK(session_open_streams(t.s) == 0 && session_alive(t.s), "%s: idle and alive after the GET", pname);
+  const h3ts_request *rq;
+  size_t nr = h3ts_requests(t.srv, &rq);
+  CHECK(nr == 1 && strcmp(rq[0].method, "GET") == 0 && strcmp(rq[0].path, "/body?20000") == 0,
+        "%s: server saw %s %s", pname, nr ? rq[0].method : "", nr ? rq[0].path : "");
+  if (nr == 1 && rq[0].n_names >= 7) {
+    for (int i = 0; i < 4; i++)
+      CHECK(strcmp(rq[0].names[i], order[i]) == 0, "%s: field %d is %s, expected %s", pname, i, rq[0].names[i],
+            order[i]);
+    CHECK(strcmp(rq[0].names[4], "user-agent") == 0 && strcmp(rq[0].names[6], "priority") == 0,
+          "%s: the caller's fields follow in their order", pname);
+  } else {
+    CHECK(0, "%s: %zu fields", pname, nr ? rq[0].n_names : 0);
+  }
+  free(r.body);
+  teardown(&t);
+}
+
+typedef struct src {
+  size_t len, off;
+} src;
+
+static long body_read(void *arg, uint8_t *buf, size_t len, int *eof) {
+  src *s = arg;
+  size_t n = s->len - s->off < len ? s->len - s->off : len;
+  if (n > 7000) n = 7000; /* several reads a chunk */
+  for (size_t i = 0; i < n; i++) buf[i] = h3ts_pattern(s->off + i);
+  s->off += n;
+  *eof = s->off == s->len;
+  return (long)n;
+}
+
+static void test_post(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "post: setup");
+    teardown(&t);
+    return;
+  }
+  src s = {100000, 0};
+  session_body b = {body_read, &s, 100000};
+  result r;
+  CHECK(submit(&t, "POST", "/echo", &b, &r, NULL) == 0, "post: submit");
+  CHECK(pump(&t, until_closed, &r, 2000) == 0, "post: did not end");
+  CHECK(r.err.code == 0 && r.status == 200, "post: %d %s status %d", r.err.code, r.err.text, r.status);
+  CHECK(body_is_pattern(&r, 100000), "post: echo %zu bytes, not the 100000 sent", r.body_len);
+  const h3ts_request *rq;
+  CHECK(h3ts_requests(t.srv, &rq) == 1 && rq[0].body_len == 100000 && strcmp(rq[0].method, "POST") == 0,
+        "post: server got %zu body bytes", rq[0].body_len);
+  free(r.body);
+  teardown(&t);
+}
+
+static void test_streams(void) {
+  tc t;
+  if (setup(&t, "firefox-esr-153-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "streams: setup");
+    teardown(&t);
+    return;
+  }
+  result r[5];
+  char paths[5][32];
+  for (int i = 0; i < 5; i++) {
+    snprintf(paths[i], sizeof paths[i], "/body?%d", 1000 + 7919 * i);
+    CHECK(submit(&t, "GET", paths[i], NULL, &r[i], NULL) == 0, "streams: submit %d", i);
+  }
+  CHECK(session_open_streams(t.s) == 5 && session_capacity(t.s) == 5, "streams: 5 open, capacity %zu",
+        session_capacity(t.s));
+  many m = {r, 5};
+  CHECK(pump(&t, until_all_closed, &m, 2000) == 0, "streams: not all ended");
+  for (int i = 0; i < 5; i++) {
+    CHECK(r[i].closed == 1 && r[i].err.code == 0 && r[i].status == 200, "streams: %d ended %d", i, r[i].err.code);
+    CHECK(body_is_pattern(&r[i], (size_t)(1000 + 7919 * i)), "streams: %d body %zu", i, r[i].body_len);
+    free(r[i].body);
+  }
+  teardown(&t);
+}
+
+static void test_trailers(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "trailers: setup");
+    teardown(&t);
+    return;
+  }
+  result r;
+  CHECK(submit(&t, "GET", "/trailers", NULL, &r, NULL) == 0, "trailers: submit");
+  CHECK(pump(&t, until_closed, &r, 400) == 0, "trailers: did not end");
+  CHECK(r.err.code == 0 && r.status == 200, "trailers: %d", r.err.code);
+  CHECK(r.body_len == 3 && memcmp(r.body, "abc", 3) == 0, "trailers: body");
+  CHECK(strcmp(r.trailer, "42") == 0, "trailers: x-checksum '%s', expected 42", r.trailer);
+  free(r.body);
+  teardown(&t);
+}
+
+static void test_reject(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "reject: setup");
+    teardown(&t);
+    return;
+  }
+  result r, ok;
+  CHECK(submit(&t, "GET", "/reject", NULL, &r, NULL) == 0, "reject: submit");
+  CHECK(pump(&t, until_closed, &r, 400) == 0, "reject: did not end");
+  CHECK(r.err.code == GUISE_E_HTTP2_REFUSED && r.retryable, "reject: code %d retryable %d (%s)", r.err.code,
+        r.retryable, r.err.text);
+  CHECK(r.status == 0, "reject: no response");
+  CHECK(session_alive(t.s) && session_capacity(t.s) > 0, "reject: the connection goes on");
+  CHECK(submit(&t, "GET", "/body?10", NULL, &ok, NULL) == 0 && pump(&t, until_closed, &ok, 400) == 0 &&
+            ok.status == 200,
+        "reject: a request after it");
+  free(r.body);
+  free(ok.body);
+  teardown(&t);
+}
+
+static void test_close(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "close: setup");
+    teardown(&t);
+    return;
+  }
+  result r, other;
+  CHECK(submit(&t, "GET", "/hang", NULL, &other, NULL) == 0, "close: submit /hang");
+  CHECK(submit(&t, "GET", "/close", NULL, &r, NULL) == 0, "close: submit");
+  CHECK(pump(&t, until_closed, &r, 400) == 0, "close: did not end");
+  CHECK(r.err.code == GUISE_E_CONNECT_CLOSED && !r.retryable, "close: code %d (%s)", r.err.code, r.err.text);
+  CHECK(strstr(r.err.text, "0x102") && strstr(r.err.text, "test close"), "close: text '%s'", r.err.text);
+  CHECK(other.closed == 1 && other.err.code == GUISE_E_CONNECT_CLOSED, "close: the other stream ended %d",
+        other.err.code);
+  CHECK(!session_alive(t.s) && session_capacity(t.s) == 0, "close: the session is over");
+  CHECK(t.recv_err == GUISE_E_CONNECT_CLOSED, "close: recv returned %d", t.recv_err);
+  const gerr *why = session_h3_failure(t.s);
+  CHECK(why && why->code == GUISE_E_CONNECT_CLOSED, "close: session_h3_failure");
+  teardown(&t);
+}
+
+static void test_garbage(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "garbage: setup");
+    teardown(&t);
+    return;
+  }
+  uint8_t g[1400];
+  static const size_t lens[] = {1, 5, 20, 50, 1200, 1399};
+  for (int k = 0; k < 60; k++) {
+    size_t n = lens[k % 6];
+    RAND_bytes(g, n);
+    if (k % 3 == 0) g[0] |= 0xc0;          /* long header, any type */
+    if (k % 3 == 1) g[0] = (g[0] & 0x3f) | 0x40; /* short header */
+    int e = session_recv(t.s, g, n);
+    CHECK(e == 0, "garbage: datagram %d (%zu bytes) returned %d", k, n, e);
+  }
+  CHECK(session_recv(t.s, g, 0) == 0, "garbage: an empty datagram");
+  CHECK(session_alive(t.s), "garbage: the session is alive");
+  result r;
+  CHECK(submit(&t, "GET", "/body?500", NULL, &r, NULL) == 0 && pump(&t, until_closed, &r, 400) == 0,
+        "garbage: request after garbage");
+  CHECK(r.status == 200 && body_is_pattern(&r, 500), "garbage: status %d", r.status);
+  free(r.body);
+  teardown(&t);
+}
+
+static void test_stateless_reset(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "reset: setup");
+    teardown(&t);
+    return;
+  }
+  result r;
+  CHECK(submit(&t, "GET", "/hang", NULL, &r, NULL) == 0, "reset: submit");
+  CHECK(pump(&t, until_server_saw, NULL, 200) == 0, "reset: the request did not reach the server");
+  uint8_t sr[100];
+  size_t n = h3ts_stateless_reset(t.srv, sr, sizeof sr);
+  int e = session_recv(t.s, sr, n);
+  CHECK(e == GUISE_E_CONNECT_RESET, "reset: recv returned %d", e);
+  CHECK(r.closed == 1 && r.err.code == GUISE_E_CONNECT_RESET, "reset: stream ended %d (%s)", r.err.code, r.err.text);
+  CHECK(!session_alive(t.s), "reset: over");
+  teardown(&t);
+}
+
+static void test_idle(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "idle: setup");
+    teardown(&t);
+    return;
+  }
+  result r;
+  CHECK(submit(&t, "GET", "/hang", NULL, &r, NULL) == 0, "idle: submit");
+  uint64_t start = fake_now;
+  CHECK(pump(&t, until_closed, &r, 2000) == 0, "idle: did not end");
+  CHECK(r.err.code == GUISE_E_TIMEOUT_IDLE, "idle: code %d (%s)", r.err.code, r.err.text);
+  /* the profile's max_idle_timeout (transport parameter 1): 30000 ms */
+  CHECK(fake_now - start >= 30000000000ull && fake_now - start < 40000000000ull, "idle: after %llu ms",
+        (unsigned long long)((fake_now - start) / 1000000));
+  CHECK(!session_alive(t.s), "idle: over");
+  teardown(&t);
+}
+
+static void test_cert_refused(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 0) != 0) {
+    CHECK(0, "cert: setup");
+    teardown(&t);
+    return;
+  }
+  pump(&t, until_dead, NULL, 200);
+  CHECK(!session_alive(t.s) && session_capacity(t.s) == 0, "cert: the session is over");
+  CHECK(t.recv_err == GUISE_E_CERT_SELF_SIGNED, "cert: recv returned %d, expected CERT_SELF_SIGNED", t.recv_err);
+  const gerr *why = session_h3_failure(t.s);
+  CHECK(why && why->code == GUISE_E_CERT_SELF_SIGNED && strcmp(why->layer, "tls") == 0, "cert: failure %d %s",
+        why ? why->code : 0, why ? why->text : "");
+  CHECK(!h3ts_handshake_done(t.srv), "cert: the server did not complete the handshake");
+  teardown(&t);
+}
+
+int main(void) {
+  snprintf(cafile, sizeof cafile, "/tmp/test_session_h3.%d.pem", (int)getpid());
+  /* Chromium's QUIC pseudo-header order: chromium-h3-1.jsonl; Firefox's:
+   * firefox-esr-h3-1.jsonl (tests/data/captures/quic). */
+  static const char *const chromium[4] = {":method", ":authority", ":scheme", ":path"};
+  static const char *const firefox[4] = {":method", ":scheme", ":authority", ":path"};
+  test_initial_and_get("chromium-156-linux", 1250, chromium);
+  test_initial_and_get("firefox-esr-153-linux", 1252, firefox);
+  test_post();
+  test_streams();
+  test_trailers();
+  test_reject();
+  test_close();
+  test_garbage();
+  test_stateless_reset();
+  test_idle();
+  test_cert_refused();
+  unlink(cafile);
+  if (failures) {
+    fprintf(stderr, "%d failure(s)\n", failures);
+    return 1;
+  }
+  printf("ok: session_h3 against the in-process server\n");
+  return 0;
+}
