@@ -15,6 +15,7 @@
 
 #include "at_file.h"
 #include "cli.h"
+#include "cli_log.h"
 #include "guise.h"
 #include "fetch.h"
 #include "fetch_net.h"
@@ -1336,6 +1337,10 @@ int cmd_fetch(int argc, char **argv) {
   co.no_reuse = no_keepalive;
   co.on_cookie_warning = cookie_warning;
   co.cookie_warning_arg = &f;
+  /* The library's other warnings (a profile's coherence, ...) on stderr (main.c). */
+  cli_log log_to = {.silent = st.silent, .verbose = st.verbose, .skip_cookies = 1};
+  co.log = cli_log_stderr;
+  co.log_arg = &log_to;
   o.dns_servers = NULL;
   int net_rc = fetch_net_apply(&st, &co, o.profile, f.show_errors); /* -4, --cert, --tlsv1.2, ... */
   if (net_rc) {

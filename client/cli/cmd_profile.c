@@ -1,5 +1,6 @@
 /* cmd_profile.c — `guise profile list | show NAME | import ... | check NAME|FILE`. */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,12 @@ static int check_live(const char *profile) {
     fprintf(stderr, "%s\n", err);
     return 3;
   }
+  /* The observer and the request share this process: libuv writes without
+   * MSG_NOSIGNAL, so a peer that closes while the other side still writes (the
+   * request ending on an error or its --max-time while the answer is written;
+   * a reset) would end the command with SIGPIPE. guise.h asks the caller of
+   * guise_echo_new to ignore it, as guise echo, guise URL and guise batch do. */
+  signal(SIGPIPE, SIG_IGN);
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0) return 1;
   check_run cr = {NULL, {0}, GUISE_E_INTERNAL};
@@ -203,6 +210,11 @@ static int check_live(const char *profile) {
   json_decref(doc);
   printf("%s\n", differ ? "DIFFERENT (see above; extension permutation changes ja3)"
                          : "all recorded fingerprints match");
+  /* With SIGPIPE ignored a closed standard output is an error to say. */
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "guise profile check: cannot write the result to standard output: %s\n", strerror(errno));
+    return 1;
+  }
   return differ ? 1 : EXIT_OK;
 }
 

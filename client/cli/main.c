@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_log.h"
 #include "guise.h"
 #include "options.h"
 
@@ -19,6 +20,22 @@ long long cli_number(const char *opt, const char *s, long long min, long long ma
     return -1;
   }
   return v;
+}
+
+void cli_log_stderr(void *arg, int level, const char *msg) {
+  const cli_log *lg = arg;
+  /* glog_cookie hands a cookie warning to on_cookie_warning and to the log:
+   * the command prints it once, from the first (its own rules for -v). */
+  if (lg->skip_cookies && (strncmp(msg, "cookie file ", 12) == 0 || strncmp(msg, "Set-Cookie from ", 16) == 0))
+    return;
+  if (level > GUISE_LOG_WARN ? !lg->verbose : lg->silent && !lg->verbose) return;
+  char small[1024];
+  size_t len = strlen(msg), need = len * 4 + 1;
+  char *buf = need <= sizeof(small) ? small : malloc(need);
+  if (buf == NULL) return;
+  guise_escape_text(msg, len, buf, buf == small ? sizeof(small) : need);
+  fprintf(stderr, "%s%s\n", level > GUISE_LOG_WARN ? "* " : "guise: warning: ", buf);
+  if (buf != small) free(buf);
 }
 
 static int print_version(void) {
