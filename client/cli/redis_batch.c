@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,12 @@
 #define REDIS_GROUP_DEFAULT "guise"
 #define REDIS_MAX_SHARDS 64            /* guise enqueue --shards */
 #define REDIS_STEAL_COUNT 16           /* entries taken from other shards at a time */
+/* A sharded worker holds a lease on each shard it reads as its own
+ * (KEY:shard:I:owner = consumer, PX): renewed every second; a shard whose
+ * lease has lapsed (its worker died or ended) is adopted by a worker whose
+ * own shards are drained, and read as its home from then on. */
+#define REDIS_LEASE_MS "3000"
+#define REDIS_LEASE_EVERY_S 1.0
 
 /* An entry as this process keeps it: "ID" in an unsharded stream, "SHARD/ID"
  * in a sharded one (entry ids of two shards may be equal). The shard, and the
@@ -587,9 +594,12 @@ typedef struct reader {
   const char *key;           /* the address's key: done-marks, shards, admission */
   size_t key_len;
   int n_streams, home;       /* 1 and 0 unsharded; else guise enqueue --shards' K */
+  uint64_t owned;            /* sharded: the shards read as home (bit i: shard i) */
+  double last_lease, last_orphans;
   char *stream[REDIS_MAX_SHARDS]; /* KEY, or KEY:shard:I */
   size_t stream_len[REDIS_MAX_SHARDS];
   const char *group, *consumer, *noproxy;
+  int env_proxy;             /* no -x, and the environment names a proxy */
   char claim_ms[24];
   guise_batch *b;
   size_t max_in_flight;
@@ -680,16 +690,60 @@ static int entry_name(const reader *rd, const redisReply *ent, int sh, char *out
   return 0;
 }
 
-/* The done-marks of the jobs of |entries|, asked in one MGET (one round trip,
- * one command): |done|[i] 1 or 0, -1 where not asked (not a job, or an error
+/* An entry of a read, parsed once: the MGET of the done-marks and the run
+ * both use it. */
+enum { P_SKIP, P_JOB, P_BLANK, P_BAD, P_NOFIELD, P_DELETED };
+typedef struct parsed {
+  int state;
+  char entry[80];           /* the name this process keeps it under */
+  guise_job job;            /* P_JOB: its id is the job's or the entry */
+  guise_job_store *store;
+  char *err;                /* P_BAD: why (NULL: out of memory) */
+  signed char done;         /* the done-mark: 1, 0, -1 not asked */
+} parsed;
+
+static void parse_entry(const reader *rd, const redisReply *ent, int sh, parsed *p) {
+  memset(p, 0, sizeof(*p));
+  p->done = -1;
+  if (entry_name(rd, ent, sh, p->entry) != 0) return; /* P_SKIP */
+  const redisReply *fields = ent->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) { /* deleted from the stream while pending */
+    p->state = P_DELETED;
+    return;
+  }
+  const redisReply *line = rreply_field(fields, "job");
+  if (line == NULL || line->type != REDIS_REPLY_STRING) {
+    p->state = P_NOFIELD;
+    return;
+  }
+  char err[256];
+  int k = guise_job_parse(line->str, line->len, &p->job, &p->store, err, sizeof(err));
+  if (k == 1) {
+    p->state = P_BLANK;
+  } else if (k != 0) {
+    p->state = P_BAD;
+    p->err = dupn(err, strlen(err));
+  } else {
+    p->state = P_JOB;
+    /* A job without an id is known by its entry: stable across redeliveries. */
+    if (p->job.id == NULL) p->job.id = p->entry;
+    p->job.line = 0;
+  }
+}
+
+static void parsed_free(parsed *p) {
+  guise_job_free(p->store);
+  free(p->err);
+}
+
+/* The done-marks of the jobs of |ps|, asked in one MGET (one round trip, one
+ * command): ps[i].done 1 or 0, -1 where not asked (not a job, or an error
  * reply: asked again one by one). 0, or -1 when the connection was lost. */
-static int prefetch_done(reader *rd, const redisReply *entries, signed char *done, int sh) {
-  size_t n = entries->elements;
+static int prefetch_done(reader *rd, parsed *ps, size_t n) {
   char **keys = calloc(n ? n : 1, sizeof(char *));
   const char **argv = calloc(n + 1, sizeof(char *));
   size_t *lens = calloc(n + 1, sizeof(size_t));
   size_t *slot = calloc(n ? n : 1, sizeof(size_t)); /* the entry of each key */
-  memset(done, -1, n);
   if (keys == NULL || argv == NULL || lens == NULL || slot == NULL) {
     free(keys), free(argv), free(lens), free(slot);
     return 0;
@@ -697,29 +751,18 @@ static int prefetch_done(reader *rd, const redisReply *entries, signed char *don
   size_t k = 0;
   argv[0] = "MGET", lens[0] = 4;
   for (size_t i = 0; i < n; i++) {
-    char entry[80];
-    const redisReply *ent = entries->element[i];
-    if (entry_name(rd, ent, sh, entry) != 0 || ent->element[1]->type != REDIS_REPLY_ARRAY) continue;
-    const redisReply *line = rreply_field(ent->element[1], "job");
-    if (line == NULL || line->type != REDIS_REPLY_STRING) continue;
-    guise_job job;
-    guise_job_store *store = NULL;
-    char err[256];
-    if (guise_job_parse(line->str, line->len, &job, &store, err, sizeof(err)) == 0) {
-      const char *id = job.id ? job.id : entry;
-      size_t il = strlen(id);
-      char *key = malloc(rd->key_len + 6 + il + 1);
-      if (key) {
-        memcpy(key, rd->key, rd->key_len);
-        memcpy(key + rd->key_len, ":done:", 6);
-        memcpy(key + rd->key_len + 6, id, il + 1);
-        keys[k] = key;
-        slot[k] = i;
-        argv[k + 1] = key, lens[k + 1] = rd->key_len + 6 + il;
-        k++;
-      }
-    }
-    guise_job_free(store);
+    if (ps[i].state != P_JOB) continue;
+    const char *id = ps[i].job.id;
+    size_t il = strlen(id);
+    char *key = malloc(rd->key_len + 6 + il + 1);
+    if (key == NULL) continue;
+    memcpy(key, rd->key, rd->key_len);
+    memcpy(key + rd->key_len, ":done:", 6);
+    memcpy(key + rd->key_len + 6, id, il + 1);
+    keys[k] = key;
+    slot[k] = i;
+    argv[k + 1] = key, lens[k + 1] = rd->key_len + 6 + il;
+    k++;
   }
   int lost = 0;
   if (k) {
@@ -728,7 +771,7 @@ static int prefetch_done(reader *rd, const redisReply *entries, signed char *don
       lost = 1; /* closed by rconn_cmd */
     } else {
       if (r->type == REDIS_REPLY_ARRAY && r->elements == k)
-        for (size_t j = 0; j < k; j++) done[slot[j]] = r->element[j]->type == REDIS_REPLY_STRING;
+        for (size_t j = 0; j < k; j++) ps[slot[j]].done = r->element[j]->type == REDIS_REPLY_STRING;
       freeReplyObject(r);
     }
   }
@@ -737,43 +780,33 @@ static int prefetch_done(reader *rd, const redisReply *entries, signed char *don
   return lost ? -1 : 0;
 }
 
-static int take_entry(reader *rd, const redisReply *ent, int sh, int known_done) {
-  char entry[80];
-  if (entry_name(rd, ent, sh, entry) != 0) return 0;
+/* Runs (submits) one parsed entry, or acknowledges it, or writes its error
+ * record. 0, or -1 when the connection was lost (the entry stays pending:
+ * claimed later). */
+static int take_entry(reader *rd, parsed *p) {
+  if (p->state == P_SKIP) return 0;
+  const char *entry = p->entry;
   pthread_mutex_lock(&S.lock);
   int mine = entry_find(entry) != NULL;
   pthread_mutex_unlock(&S.lock);
   if (mine) return 0; /* running here already (claimed back after --claim-idle) */
-  const redisReply *fields = ent->element[1];
-  if (fields->type != REDIS_REPLY_ARRAY) { /* deleted from the stream while pending */
+  switch (p->state) {
+  case P_DELETED:
+  case P_BLANK: /* blank or a comment: nothing to run */
     ack(rd, entry);
     return rd->r.c ? 0 : -1;
-  }
-  const redisReply *line = rreply_field(fields, "job");
-  if (line == NULL || line->type != REDIS_REPLY_STRING) {
+  case P_NOFIELD:
     entry_error(entry, entry, "the stream entry has no \"job\" field (guise enqueue writes one)");
     return 0;
-  }
-  guise_job job;
-  guise_job_store *store = NULL;
-  char err[256];
-  int k = guise_job_parse(line->str, line->len, &job, &store, err, sizeof(err));
-  if (k == 1) {
-    ack(rd, entry); /* blank or a comment: nothing to run */
-    return rd->r.c ? 0 : -1;
-  }
-  if (k != 0) {
-    entry_error(entry, entry, err);
+  case P_BAD:
+    entry_error(entry, entry, p->err ? p->err : "out of memory");
     return 0;
+  default:
+    break;
   }
-  /* A job without an id is known by its entry: stable across redeliveries. */
-  job.id = job.id ? job.id : entry;
-  job.line = 0;
-  int done = known_done >= 0 ? known_done : is_done(rd, job.id);
-  if (done < 0) {
-    guise_job_free(store);
-    return -1;
-  }
+  guise_job job = p->job;
+  int done = p->done >= 0 ? p->done : is_done(rd, job.id);
+  if (done < 0) return -1;
   if (done) {
     /* Its record exists (a redelivery after a crash between record and
      * acknowledgement, or the same job enqueued twice): acknowledged only. */
@@ -781,30 +814,26 @@ static int take_entry(reader *rd, const redisReply *ent, int sh, int known_done)
     pthread_mutex_lock(&S.lock);
     S.already++;
     pthread_mutex_unlock(&S.lock);
-    guise_job_free(store);
     return rd->r.c ? 0 : -1;
   }
-  if (job.proxy == NULL) job.proxy = cli_proxy_from_env(job.url, rd->noproxy);
+  /* No proxy named (by -x or the job): the environment's, as curl reads it. */
+  if (job.proxy == NULL && rd->env_proxy) job.proxy = cli_proxy_from_env(job.url, rd->noproxy);
   pthread_mutex_lock(&S.lock);
   int added = flight_add(job.id, entry);
   pthread_mutex_unlock(&S.lock);
   if (added != 0) {
-    guise_job_free(store);
     fprintf(stderr, "%s: out of memory; stopping (the job stays pending)\n", PROG);
     atomic_store(&g_stop, 1);
     return 0;
   }
-  char idcopy[REDIS_MAX_ID + 8];
-  snprintf(idcopy, sizeof(idcopy), "%s", job.id);
   int e = guise_batch_submit(rd->b, &job);
-  guise_job_free(store);
   if (e) {
     pthread_mutex_lock(&S.lock);
-    char *ent_copy = flight_take(idcopy);
+    char *ent_copy = flight_take(job.id);
     if (e != GUISE_E_CANCELLED && ent_copy) {
       char buf[160 + 6 * (REDIS_MAX_ID + 300)];
-      size_t n = guise_batch_record_error(buf, sizeof(buf), idcopy, 0, guise_strerror(e));
-      if (n) push_rec(ent_copy, idcopy, buf, n);
+      size_t n = guise_batch_record_error(buf, sizeof(buf), job.id, 0, guise_strerror(e));
+      if (n) push_rec(ent_copy, job.id, buf, n);
       else free(ent_copy);
     } else {
       free(ent_copy); /* stopped: stays pending for the group */
@@ -819,17 +848,16 @@ static int take_entry(reader *rd, const redisReply *ent, int sh, int known_done)
 static int take_entries(reader *rd, const redisReply *entries, int sh, char *last, size_t cap, size_t *n) {
   *n = 0;
   if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) return 0;
-  signed char *done = malloc(entries->elements ? entries->elements : 1);
-  if (done == NULL) return 0; /* stays pending: claimed later */
-  if (prefetch_done(rd, entries, done, sh) != 0) {
-    free(done);
-    return -1;
-  }
-  for (size_t i = 0; i < entries->elements && !atomic_load(&g_stop); i++) {
+  size_t count = entries->elements;
+  parsed *ps = malloc((count ? count : 1) * sizeof(parsed));
+  if (ps == NULL) return 0; /* stays pending: claimed later */
+  for (size_t i = 0; i < count; i++) parse_entry(rd, entries->element[i], sh, &ps[i]);
+  int rc = prefetch_done(rd, ps, count);
+  for (size_t i = 0; rc == 0 && i < count && !atomic_load(&g_stop); i++) {
     const redisReply *ent = entries->element[i];
-    if (take_entry(rd, ent, sh, done[i]) != 0) {
-      free(done);
-      return -1;
+    if (take_entry(rd, &ps[i]) != 0) {
+      rc = -1;
+      break;
     }
     (*n)++;
     if (last && ent->type == REDIS_REPLY_ARRAY && ent->elements == 2 && ent->element[0]->type == REDIS_REPLY_STRING &&
@@ -838,8 +866,9 @@ static int take_entries(reader *rd, const redisReply *entries, int sh, char *las
       last[ent->element[0]->len] = '\0';
     }
   }
-  free(done);
-  return 0;
+  for (size_t i = 0; i < count; i++) parsed_free(&ps[i]);
+  free(ps);
+  return rc;
 }
 
 /* XAUTOCLAIM of entries idle longer than --claim-idle (a dead consumer's),
@@ -914,10 +943,10 @@ static int shard_of(const reader *rd, const redisReply *key) {
   return -1;
 }
 
-/* XREADGROUP over the streams |from|..|from + n - 1| (mod the count): with
- * |ids| (history) or ">", |count| entries, blocking |block_ms| (0: not). The
- * reply (NULL: connection lost). */
-static redisReply *read_streams(reader *rd, int from, int n, const char *const *ids, const char *count,
+/* XREADGROUP over the streams |sh|[0..n-1]: with |ids| (history, by shard) or
+ * ">", |count| entries, blocking |block_ms| (0: not). The reply (NULL:
+ * connection lost). */
+static redisReply *read_streams(reader *rd, const int *sh, int n, const char *const *ids, const char *count,
                                 const char *block_ms) {
   const char *argv[10 + 2 * REDIS_MAX_SHARDS];
   size_t lens[10 + 2 * REDIS_MAX_SHARDS];
@@ -934,13 +963,73 @@ static redisReply *read_streams(reader *rd, int from, int n, const char *const *
     ARG(block_ms, strlen(block_ms));
   }
   ARG("STREAMS", 7);
-  for (int i = 0; i < n; i++) {
-    int sh = (from + i) % rd->n_streams;
-    ARG(rd->stream[sh], rd->stream_len[sh]);
-  }
-  for (int i = 0; i < n; i++) ARG(ids ? ids[(from + i) % rd->n_streams] : ">", ids ? strlen(ids[(from + i) % rd->n_streams]) : 1);
+  for (int i = 0; i < n; i++) ARG(rd->stream[sh[i]], rd->stream_len[sh[i]]);
+  for (int i = 0; i < n; i++) ARG(ids ? ids[sh[i]] : ">", ids ? strlen(ids[sh[i]]) : 1);
 #undef ARG
   return rconn_cmd(&rd->r, k, argv, lens);
+}
+
+/* The shards of |mask| into |out| (the home first, then in turn from it):
+ * their count. */
+static int shard_list(const reader *rd, uint64_t mask, int *out) {
+  int n = 0;
+  for (int i = 0; i < rd->n_streams; i++) {
+    int sh = (rd->home + i) % rd->n_streams;
+    if (mask & ((uint64_t)1 << sh)) out[n++] = sh;
+  }
+  return n;
+}
+
+/* "KEY:shard:I:owner" into |out|. */
+static size_t owner_key(const reader *rd, int sh, char *out, size_t cap) {
+  int n = snprintf(out, cap, "%.*s:owner", (int)rd->stream_len[sh], rd->stream[sh]);
+  return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* Renews the leases of the shards this worker reads as its own. -1:
+ * connection lost. */
+static int renew_leases(reader *rd) {
+  int sh[REDIS_MAX_SHARDS];
+  int n = shard_list(rd, rd->owned, sh);
+  for (int i = 0; i < n; i++) {
+    char k[REDIS_KEY_MAX + 40];
+    rargs a = {0};
+    rargs_add(&a, "SET");
+    rargs_addn(&a, k, owner_key(rd, sh[i], k, sizeof(k)));
+    rargs_add(&a, rd->consumer);
+    rargs_add(&a, "PX");
+    rargs_add(&a, REDIS_LEASE_MS);
+    redisReply *rep = cmd(rd, &a);
+    if (rep == NULL) return -1;
+    freeReplyObject(rep);
+  }
+  return 0;
+}
+
+/* Adopts the shards whose lease has lapsed (SET NX: one worker each). The
+ * number adopted, or -1: connection lost. */
+static int adopt_orphans(reader *rd) {
+  int adopted = 0;
+  for (int sh = 0; sh < rd->n_streams; sh++) {
+    if (rd->owned & ((uint64_t)1 << sh)) continue;
+    char k[REDIS_KEY_MAX + 40];
+    rargs a = {0};
+    rargs_add(&a, "SET");
+    rargs_addn(&a, k, owner_key(rd, sh, k, sizeof(k)));
+    rargs_add(&a, rd->consumer);
+    rargs_add(&a, "NX");
+    rargs_add(&a, "PX");
+    rargs_add(&a, REDIS_LEASE_MS);
+    redisReply *rep = cmd(rd, &a);
+    if (rep == NULL) return -1;
+    if (rep->type == REDIS_REPLY_STATUS) { /* OK: nobody held it */
+      rd->owned |= (uint64_t)1 << sh;
+      adopted++;
+      fprintf(stderr, "%s: shard %d has no live worker: read here as home from now on\n", PROG, sh);
+    }
+    freeReplyObject(rep);
+  }
+  return adopted;
 }
 
 /* The entries of an XREADGROUP reply ([[key, entries], ...]). -1: connection
@@ -957,6 +1046,18 @@ static int take_read(reader *rd, const redisReply *rep, size_t *n, int hist, cha
     int k = take_entries(rd, st->element[1], sh, sh == hist ? last : NULL, cap, &got);
     *n += got;
     if (k) return -1;
+  }
+  return 0;
+}
+
+/* Whether the environment names a proxy at all (cli_proxy_from_env's
+ * variables): when none does, the jobs are not looked at one by one for it
+ * (getenv per job was 1,800 instructions). */
+static int env_names_proxy(void) {
+  static const char *const names[] = {"HTTPS_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    const char *v = getenv(names[i]);
+    if (v && *v) return 1;
   }
   return 0;
 }
@@ -993,6 +1094,7 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   rd.key_len = rd.r.url.key_len;
   rd.group = a->group ? a->group : REDIS_GROUP_DEFAULT;
   rd.noproxy = a->noproxy;
+  rd.env_proxy = o->proxy == NULL && env_names_proxy();
   char consumer[300];
   if (a->consumer) {
     snprintf(consumer, sizeof(consumer), "%s", a->consumer);
@@ -1083,6 +1185,7 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       long long nth = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 1;
       if (rep) freeReplyObject(rep);
       rd.home = (int)((nth - 1) % shards);
+      rd.owned = (uint64_t)1 << rd.home;
     }
   }
   w.streams = rd.stream;
@@ -1174,6 +1277,12 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       if (rconn_reopen(&rd.r, &g_stop, "jobs in flight go on, their records are buffered") != 0) break;
       continue;
     }
+    /* Renewed whatever the worker waits for (its jobs, Redis' writes): a
+     * busy worker keeps its shards. */
+    if (rd.n_streams > 1 && now_s() - rd.last_lease >= REDIS_LEASE_EVERY_S) {
+      rd.last_lease = now_s();
+      if (renew_leases(&rd) != 0) continue;
+    }
     pthread_mutex_lock(&S.lock);
     size_t buffered = S.bytes, in_flight = S.in_flight;
     pthread_mutex_unlock(&S.lock);
@@ -1204,10 +1313,18 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
      * wait is for the home shard (a steal adds a connection to each host it
      * touches). */
     if (phase == 2 && rd.n_streams > 1 && in_flight > 0) phase = 3;
-    if (phase == 0) rep = read_streams(&rd, hist, 1, (const char *const *)history, count, NULL);
-    else if (phase == 1) rep = read_streams(&rd, rd.home, 1, NULL, count, NULL);
-    else if (phase == 3) rep = read_streams(&rd, rd.home, 1, NULL, count, "100");
-    else rep = read_streams(&rd, rd.home, rd.n_streams, NULL, rd.n_streams > 1 ? steal : count, "1000");
+    int sh[REDIS_MAX_SHARDS];
+    int nsh = 0;
+    if (phase == 0) {
+      sh[0] = hist;
+      rep = read_streams(&rd, sh, 1, (const char *const *)history, count, NULL);
+    } else if (phase == 1 || phase == 3) {
+      nsh = shard_list(&rd, rd.owned, sh);
+      rep = read_streams(&rd, sh, nsh, NULL, count, phase == 3 ? "100" : NULL);
+    } else {
+      nsh = shard_list(&rd, ~(uint64_t)0, sh);
+      rep = read_streams(&rd, sh, nsh, NULL, rd.n_streams > 1 ? steal : count, "1000");
+    }
     if (rep == NULL) continue; /* reconnect above */
     if (rreply_transient(rep)) {
       freeReplyObject(rep);
@@ -1244,6 +1361,13 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
     if (phase == 1 || phase == 3) {
       if (n == 0) home_empty = 1; /* then a blocking read of every shard, or of home while busy */
       else home_empty = 0;
+      /* Its own shards drained: a shard whose worker is gone becomes its
+       * own (read in full, not 16 entries at a time when idle). */
+      if (n == 0 && now_s() - rd.last_orphans >= REDIS_LEASE_EVERY_S) {
+        rd.last_orphans = now_s();
+        int k = adopt_orphans(&rd);
+        if (k > 0) home_empty = 0;
+      }
       continue;
     }
     home_empty = 0;

@@ -63,6 +63,7 @@ int rconn_open(rconn *r) {
   }
   redisSetTimeout(c, ms_tv(RCONN_COMMAND_MS));
   r->c = c;
+  r->opening = 1;
   if (r->url.has_password) {
     rargs a = {0};
     rargs_add(&a, "AUTH");
@@ -95,36 +96,49 @@ int rconn_open(rconn *r) {
       return -1;
     }
   }
+  r->opening = 0;
   return 0;
 }
 
+static double mono_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 int rconn_reopen(rconn *r, const atomic_int *stop, const char *note) {
-  unsigned backoff = RCONN_BACKOFF_MIN_MS;
-  int said = 0;
-  struct timespec t0;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (!r->out) {
+    r->out = 1;
+    r->said = 0;
+    r->tries = 0;
+    r->backoff = RCONN_BACKOFF_MIN_MS;
+    r->t0 = mono_s();
+  }
   for (;;) {
-    if (rconn_open(r) == 0) {
-      if (said) {
-        struct timespec t1;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        fprintf(stderr, "%s: Redis %s is back after %.1f s\n", r->prog, r->shown,
-                (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (r->tries > 0) {
+      /* The last connection failed (to connect, or before its first reply). */
+      double now = mono_s();
+      if (!r->said) {
+        fprintf(stderr, "%s: waiting for Redis %s: %s; reconnecting with backoff (up to %u s)%s%s\n", r->prog,
+                r->shown, r->why, RCONN_BACKOFF_MAX_MS / 1000, note && note[0] ? "; " : "", note ? note : "");
+        r->said = 1;
+        r->last_said = now;
+      } else if (now - r->last_said >= RCONN_REMIND_MS / 1000.0) {
+        fprintf(stderr, "%s: still waiting for Redis %s after %.0f s (%lu connections tried): %s%s%s\n", r->prog,
+                r->shown, now - r->t0, r->tries, r->why, note && note[0] ? "; " : "", note ? note : "");
+        r->last_said = now;
       }
-      return 0;
+      /* Full jitter over the doubling delay: many workers do not reconnect in step. */
+      unsigned wait = r->backoff / 2 + (unsigned)(rand() % (int)(r->backoff / 2 + 1));
+      for (unsigned slept = 0; slept < wait; slept += 50) {
+        if (stop && atomic_load(stop)) return -1;
+        usleep(50 * 1000);
+      }
+      r->backoff = r->backoff * 2 > RCONN_BACKOFF_MAX_MS ? RCONN_BACKOFF_MAX_MS : r->backoff * 2;
     }
-    if (!said) {
-      fprintf(stderr, "%s: waiting for Redis %s: %s; reconnecting with backoff (up to %u s)%s%s\n", r->prog,
-              r->shown, r->why, RCONN_BACKOFF_MAX_MS / 1000, note && note[0] ? "; " : "", note ? note : "");
-      said = 1;
-    }
-    /* Full jitter over the doubling delay: many workers do not reconnect in step. */
-    unsigned wait = backoff / 2 + (unsigned)(rand() % (int)(backoff / 2 + 1));
-    for (unsigned slept = 0; slept < wait; slept += 50) {
-      if (stop && atomic_load(stop)) return -1;
-      usleep(50 * 1000);
-    }
-    backoff = backoff * 2 > RCONN_BACKOFF_MAX_MS ? RCONN_BACKOFF_MAX_MS : backoff * 2;
+    if (stop && atomic_load(stop)) return -1;
+    r->tries++;
+    if (rconn_open(r) == 0) return 0; /* the outage ends at the first reply (rconn_cmd) */
   }
 }
 
@@ -137,6 +151,11 @@ redisReply *rconn_cmd(rconn *r, int argc, const char **argv, const size_t *lens)
   if (rep == NULL) {
     set_why(r, "", r->c->errstr[0] ? r->c->errstr : "connection lost");
     rconn_close(r);
+  } else if (r->out && !r->opening) {
+    /* A reply after a reconnection: the outage is over. */
+    if (r->said)
+      fprintf(stderr, "%s: Redis %s is back after %.1f s\n", r->prog, r->shown, mono_s() - r->t0);
+    r->out = 0;
   }
   return rep;
 }

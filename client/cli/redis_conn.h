@@ -21,6 +21,7 @@
 #define RCONN_COMMAND_MS 15000  /* one reply; XREADGROUP blocks 1 s of it at most */
 #define RCONN_BACKOFF_MIN_MS 100
 #define RCONN_BACKOFF_MAX_MS 5000
+#define RCONN_REMIND_MS 30000   /* "still waiting for Redis" while an outage lasts */
 
 typedef struct rconn {
   redis_url url;
@@ -28,6 +29,16 @@ typedef struct rconn {
   const char *prog;  /* "guise batch", "guise enqueue": messages start with it */
   redisContext *c;   /* NULL while not connected */
   char why[256];     /* the last failure, for messages */
+  /* An outage: from a lost connection until a command sent after a
+   * reconnection gets its reply. A server that accepts connections and
+   * closes them (a tunnel whose Redis is down, maxclients) is one outage, not
+   * one per connection: the backoff goes on and it is said. */
+  int out;           /* in an outage */
+  int said;          /* its first line printed */
+  int opening;       /* inside rconn_open: AUTH/SELECT replies do not end it */
+  unsigned backoff;  /* the next wait, ms */
+  unsigned long tries; /* connections tried in this outage */
+  double t0, last_said;
 } rconn;
 
 /* Parses |text| into |r| (nothing connected). 0, or -1 with the message printed
@@ -37,9 +48,12 @@ int rconn_init(rconn *r, const char *prog, const char *text);
 /* Connects, authenticates, selects the database. 0, or -1 with r->why set. */
 int rconn_open(rconn *r);
 
-/* Reconnects until it works or *|stop| is set (then -1): backoff from 0.1 s
- * doubling to 5 s, with jitter; one line on stderr when the outage starts
- * ("waiting for Redis ...: WHY; |note|") and one when it ends. */
+/* Reconnects until it connects or *|stop| is set (then -1): backoff from 0.1 s
+ * doubling to 5 s, with jitter, over the whole outage (a connection that fails
+ * again before any reply does not start over: the next call waits first); a
+ * line on stderr when the outage starts ("waiting for Redis ...: WHY;
+ * |note|"), one every RCONN_REMIND_MS while it lasts, and one when a command
+ * gets its reply again ("Redis ... is back", printed by rconn_cmd). */
 int rconn_reopen(rconn *r, const atomic_int *stop, const char *note);
 
 void rconn_close(rconn *r);

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """guise batch redis://...: three worker processes (standing in for machines) over
 one stream and one consumer group, against Debian's redis-server (AOF on) and
-Debian's nginx on a loopback port with a temporary prefix, 10,000 jobs (3,000 with
---shards) over 20 host names (--resolve; nginx logs each request's Host):
+Debian's nginx on a loopback port with a temporary prefix, 10,000 jobs over 20 host
+names (--resolve; nginx logs each request's Host):
 
 - one worker is killed with SIGKILL mid-run, and redis-server is killed with
   SIGKILL and restarted once mid-run;
@@ -15,7 +15,8 @@ Debian's nginx on a loopback port with a temporary prefix, 10,000 jobs (3,000 wi
   server are refused (exit 2); --status prints the group.
 
 With --shards K the jobs are enqueued into K shard streams (guise enqueue
---shards): the same checks, the workers reading their home shards and stealing.
+--shards): the same checks, the workers reading their home shards and stealing,
+and the killed worker's home shard adopted by a live worker (its lease lapsed).
 
 usage: test_redis_batch.py GUISE [--shards K]
 """
@@ -29,17 +30,19 @@ import tempfile
 import time
 
 GUISE = os.path.abspath(sys.argv[1])
-SHARDS = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--shards" else 0
+ARGS = sys.argv[2:]
+SHARDS = int(ARGS[ARGS.index("--shards") + 1]) if "--shards" in ARGS else 0
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
 from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
 from redis_helper import Client, Redis  # noqa: E402
 
-# The issue's size unsharded. Sharded, a dead worker's home shard drains only by
-# the others' stealing, 16 entries at a time when idle (~250 jobs/s): 10,000 jobs
-# take 8-22 s there, so the sharded run keeps 3,000.
-N = 3000 if SHARDS else 10000
+# The issue's size, sharded too: a dead worker's home shard is adopted by a live
+# worker once its lease lapses (3 s) and read in full. Before, it drained only by
+# the others' stealing, 16 entries at a time when idle: 14.4 s from the kill to the
+# end at 10,000 jobs (5-6 s now), so the sharded run was held at 3,000.
+N = int(ARGS[ARGS.index("--n") + 1]) if "--n" in ARGS else 10000
 HOSTS = 20
 
 
@@ -121,6 +124,7 @@ def main():
         while served() < N // 4 and time.monotonic() - t0 < 30:
             time.sleep(0.002)
         workers[0].kill()
+        t_kill = time.monotonic()
         killed_worker_at = served()
         while served() < N // 2 and time.monotonic() - t0 < 30:
             time.sleep(0.002)
@@ -136,11 +140,18 @@ def main():
                 w.kill()
                 out, err = w.communicate()
             outs.append(err.decode(errors="replace"))
+        t_end = time.monotonic()
+        print(f"all workers ended {t_end - t_kill:.1f} s after the kill of worker 0 ({t_end - t0:.1f} s in all)")
         check(f"worker 0 killed at {killed_worker_at}, redis at {killed_redis_at} of {N} jobs served",
               0 < killed_worker_at < killed_redis_at < N, (killed_worker_at, killed_redis_at))
         check("workers 1 and 2 end with exit 0 when the stream is drained",
               workers[1].returncode == 0 and workers[2].returncode == 0,
               [(w.returncode, o[-1500:]) for w, o in zip(workers[1:], outs[1:])])
+        if SHARDS:
+            home = [o.split("home shard ", 1)[1].split(" ", 1)[0] for o in outs if "home shard " in o]
+            dead_home = home[0] if len(home) == 3 else "?"
+            check(f"the killed worker's home shard {dead_home} is adopted by a live worker",
+                  any(f"shard {dead_home} has no live worker" in o for o in outs[1:]), [o[-800:] for o in outs[1:]])
         check("they said they waited for Redis and that it came back",
               all("waiting for Redis" in o and "is back" in o for o in outs[1:]), outs[1][-1500:])
 
