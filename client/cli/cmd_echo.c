@@ -18,11 +18,13 @@
 static const char usage[] =
     "usage: guise echo [--listen HOST:PORT] [--cert FILE --key FILE] [--log FILE]\n"
     "                  [--max-connections N] [--idle-timeout MS] [--threads N]\n"
-    "                  [--allow-remote]\n"
+    "                  [--allow-remote] [--alt-svc] [--no-http3]\n"
     "\n"
     "Serves HTTPS (TLS 1.2/1.3, h2 and http/1.1; plaintext HTTP/1 and h2c too) on\n"
-    "HOST:PORT (default 127.0.0.1:8443; port 0 picks a free one) and answers every\n"
-    "request with a JSON document of what the client sent and every fingerprint.\n"
+    "HOST:PORT (default 127.0.0.1:8443; port 0 picks a free one), and HTTP/3 over\n"
+    "QUIC on the same UDP port, and answers every request with a JSON document of\n"
+    "what the client sent and every fingerprint. --alt-svc: answers over TCP carry\n"
+    "alt-svc: h3=\":PORT\" (browsers switch to HTTP/3); --no-http3: no UDP.\n"
     "--threads N serves on N event loops (default: one per CPU; --log is written\n"
     "by a thread of its own). Prints 'listening HOST:PORT' on standard output\n"
     "once ready. Stops on SIGINT/SIGTERM.\n";
@@ -90,6 +92,12 @@ int cmd_echo(int argc, char **argv) {
     } else if (strcmp(a, "--allow-remote") == 0) {
       o.allow_remote = 1;
       continue;
+    } else if (strcmp(a, "--alt-svc") == 0) {
+      o.alt_svc = 1;
+      continue;
+    } else if (strcmp(a, "--no-http3") == 0) {
+      o.no_http3 = 1;
+      continue;
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(usage, stdout);
       return EXIT_OK;
@@ -98,6 +106,10 @@ int cmd_echo(int argc, char **argv) {
       return EXIT_USAGE;
     }
     i++;
+  }
+  if (o.alt_svc && o.no_http3) {
+    fprintf(stderr, "guise echo: --alt-svc advertises the HTTP/3 that --no-http3 turns off\n");
+    return EXIT_USAGE;
   }
   if ((o.cert_file == NULL) != (o.key_file == NULL)) {
     fprintf(stderr, "guise echo: --cert and --key go together\n");

@@ -889,6 +889,13 @@ typedef struct guise_echo_options {
    * own either way. 0: one loop per CPU (uv_available_parallelism). At most 256;
    * more is GUISE_E_USAGE_INVALID_ARGUMENT. */
   unsigned threads;
+  /* 0 (default): QUIC and HTTP/3 are served on UDP at the TCP port too (on the
+   * caller's loop); a UDP port taken is GUISE_E_CONNECT_NO_PORTS. 1: TCP only. */
+  int no_http3;
+  /* 1: every answer over TCP carries `alt-svc: h3=":PORT"; ma=86400` (RFC 7838,
+   * RFC 9114 §3.1.1), so that a browser switches to HTTP/3. 0 (default): nothing
+   * is advertised. */
+  int alt_svc;
 } guise_echo_options;
 
 /* guise_echo_options_init sets every field of |opts| to its default. */

@@ -2,10 +2,13 @@
 #ifndef GUISE_ECHO_INTERNAL_H
 #define GUISE_ECHO_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <openssl/ssl.h>
+#include <uv.h>
 
 /* A TLS server context: |cert_file|/|key_file| (PEM) or, both NULL, a self-signed
  * P-256 certificate for localhost. NULL with a message in |err| on failure. */
@@ -23,5 +26,29 @@ typedef struct echo_log echo_log;
 echo_log *echo_log_open(const char *path, char *err, size_t errlen);
 void echo_log_line(echo_log *l, const char *p, size_t n);
 void echo_log_close(echo_log *l);
+
+/* The UDP side (echo_quic.c): QUIC and HTTP/3 on the listening loop. */
+typedef struct echo_quic echo_quic;
+typedef struct echo_quic_config {
+  const struct sockaddr *addr; /* the TCP listener's address as bound: same port */
+  SSL_CTX *tcp_ctx;            /* its certificate, chain and key are used */
+  echo_log *log;               /* NULL: no records */
+  unsigned idle_timeout_ms;
+  unsigned max_connections;    /* against *nconns, shared with the TCP side */
+  atomic_uint *nconns;
+  uint64_t *next_id; /* the listening loop's connection counter */
+  int allow_remote;
+} echo_quic_config;
+
+/* Binds the UDP socket and serves on |loop|. Returns 0 and *out; or a libuv error
+ * with a message in |err|, and *out set when a handle is on the loop (the caller
+ * then calls echo_quic_close to free it) or NULL. */
+int echo_quic_new(uv_loop_t *loop, const echo_quic_config *cfg, echo_quic **out, char *err,
+                  size_t errlen);
+
+/* Ends every QUIC connection (each writes its record; each is sent a CONNECTION_CLOSE
+ * with H3_NO_ERROR), closes the socket, and calls |on_closed| from the loop once the
+ * memory is freed. */
+void echo_quic_close(echo_quic *q, void (*on_closed)(void *arg), void *arg);
 
 #endif

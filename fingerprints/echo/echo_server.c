@@ -122,6 +122,9 @@ struct guise_echo {
   void (*on_closed)(void *arg);
   void *closed_arg;
   char address[80]; /* as bound: "127.0.0.1:8443" */
+  echo_quic *quic;  /* the UDP side (echo_quic.c), or NULL */
+  int quic_open;    /* until its close callback */
+  char alt_svc[48]; /* the alt-svc value of --alt-svc answers, or "" */
 };
 
 enum conn_mode { M_SNIFF, M_TLS_HANDSHAKE, M_APP, M_CLOSING };
@@ -536,15 +539,18 @@ static int h2_respond(nghttp2_session *session, conn *c, int32_t stream_id, h2_s
     return nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
   char clen[24];
   snprintf(clen, sizeof(clen), "%zu", st->body_len);
+  const char *alt = c->sh->srv->alt_svc;
   const nghttp2_nv nva[] = {
       {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE},
       {(uint8_t *)"content-type", (uint8_t *)"application/json", 12, 16, NGHTTP2_NV_FLAG_NONE},
       {(uint8_t *)"content-length", (uint8_t *)clen, 14, strlen(clen), NGHTTP2_NV_FLAG_NONE},
       {(uint8_t *)"cache-control", (uint8_t *)"no-store", 13, 8, NGHTTP2_NV_FLAG_NONE},
+      {(uint8_t *)"alt-svc", (uint8_t *)alt, 7, strlen(alt), NGHTTP2_NV_FLAG_NONE},
   };
   nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_read_body};
   /* RFC 9110 9.3.2: a HEAD response has the headers of a GET, and no content. */
-  return nghttp2_submit_response(session, stream_id, nva, sizeof(nva) / sizeof(nva[0]),
+  return nghttp2_submit_response(session, stream_id, nva,
+                                 sizeof(nva) / sizeof(nva[0]) - (alt[0] ? 0 : 1),
                                  st->head ? NULL : &prd);
 }
 
@@ -708,11 +714,13 @@ static void h1_answer(conn *c, int status, const char *reason, char *body, size_
     body = strdup("{}\n");
     blen = body ? 3 : 0;
   }
-  char hdr[256];
+  char hdr[320];
+  const char *alt = c->sh->srv->alt_svc;
   int hlen = snprintf(hdr, sizeof(hdr),
                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                      "Cache-Control: no-store\r\n%s\r\n",
-                      status, reason, blen, c->close_after_write ? "Connection: close\r\n" : "");
+                      "Cache-Control: no-store\r\n%s%s%s%s\r\n",
+                      status, reason, blen, alt[0] ? "Alt-Svc: " : "", alt, alt[0] ? "\r\n" : "",
+                      c->close_after_write ? "Connection: close\r\n" : "");
   conn_send(c, (const uint8_t *)hdr, (size_t)hlen);
   if (body && !head) conn_send(c, (const uint8_t *)body, blen);
   free(body);
@@ -1238,7 +1246,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss) {
 /* Frees the server once guise_echo_close was called and the listener and every
  * connection have run their close callbacks; then tells the caller. */
 static void server_maybe_free(server *s) {
-  if (!s->stopping || s->listener_open || s->shards[0]->conns != NULL) return;
+  if (!s->stopping || s->listener_open || s->quic_open || s->shards[0]->conns != NULL) return;
   void (*cb)(void *) = s->on_closed;
   void *arg = s->closed_arg;
   /* The workers were asked to stop with the listener; closing their connections
@@ -1251,6 +1259,12 @@ static void server_maybe_free(server *s) {
   free(s->shards);
   free(s);
   if (cb) cb(arg);
+}
+
+static void on_quic_closed(void *arg) {
+  server *s = arg;
+  s->quic_open = 0;
+  server_maybe_free(s);
 }
 
 static void on_listener_closed(uv_handle_t *h) {
@@ -1355,20 +1369,41 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
     return r == UV_EADDRINUSE || r == UV_EADDRNOTAVAIL ? GUISE_E_CONNECT_NO_PORTS : GUISE_E_IO;
   }
+  struct sockaddr_storage bound;
+  int len = sizeof(bound);
+  r = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
+  if (r == 0 && !s->opts.no_http3) {
+    /* HTTP/3 on the port TCP got (RFC 9114 §3.1: an h3 Alt-Svc names a UDP port). */
+    echo_quic_config qc = {(struct sockaddr *)&bound, s->ctx, s->log, s->opts.idle_timeout_ms,
+                           s->opts.max_connections, &s->nconns, &s->next_id,
+                           s->opts.allow_remote};
+    r = echo_quic_new(s->loop, &qc, &s->quic, tls_err, sizeof(tls_err));
+    if (s->quic) s->quic_open = 1;
+    if (r != 0) fail(err, errlen, "listen on %s: %s", s->opts.listen, tls_err);
+  } else if (r != 0) {
+    fail(err, errlen, "listen on %s: %s", s->opts.listen, uv_strerror(r));
+  }
+  if (r != 0) {
+    s->stopping = 1;
+    if (s->quic) echo_quic_close(s->quic, on_quic_closed, s);
+    uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+    return r == UV_EADDRINUSE || r == UV_EADDRNOTAVAIL ? GUISE_E_CONNECT_NO_PORTS : GUISE_E_IO;
+  }
+  if (s->opts.alt_svc)
+    snprintf(s->alt_svc, sizeof(s->alt_svc), "h3=\":%d\"; ma=86400",
+             ntohs(((struct sockaddr_in *)&bound)->sin_port)); /* same offset in sockaddr_in6 */
   for (unsigned i = 1; i < s->nshards; i++) {
     if (uv_thread_create(&s->shards[i]->thread, worker_main, s->shards[i]) != 0) {
       fail(err, errlen, "cannot start serving thread %u of %u", i + 1, s->nshards);
       for (unsigned k = 1; k < i; k++) shard_stop(s->shards[k]);
       s->stopping = 1;
+      if (s->quic) echo_quic_close(s->quic, on_quic_closed, s);
       uv_close((uv_handle_t *)&s->listener, on_listener_closed);
       return GUISE_E_INTERNAL;
     }
     s->shards[i]->started = 1;
   }
-  struct sockaddr_storage bound;
-  int len = sizeof(bound);
-  if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
-    format_addr((struct sockaddr *)&bound, s->address, sizeof(s->address));
+  format_addr((struct sockaddr *)&bound, s->address, sizeof(s->address));
   *out = s;
   if (s->opts.on_listening) s->opts.on_listening(s->address, s->opts.arg);
   return 0;
@@ -1389,6 +1424,7 @@ void guise_echo_close(guise_echo *s, void (*on_closed)(void *arg), void *arg) {
   s->on_closed = on_closed;
   s->closed_arg = arg;
   uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+  if (s->quic) echo_quic_close(s->quic, on_quic_closed, s);
   for (unsigned i = 1; i < s->nshards; i++) shard_stop(s->shards[i]);
   for (conn *c = s->shards[0]->conns, *next; c; c = next) {
     next = c->next;
