@@ -114,6 +114,7 @@ struct session_h3 {
   ngtcp2_path path;
   size_t max_streams;
   size_t udp_size;           /* the largest datagram written */
+  int zero_padding;          /* the profile's Initial padding is zeros after the packet */
   /* the profile's parts kept */
   uint8_t tp[H3_TP_MAX];
   size_t tp_len;
@@ -971,6 +972,11 @@ static int h3s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
   if (s->failed) return 0;
   if (cap < SESSION_H3_MIN_DATAGRAM) return GUISE_E_USAGE_INVALID_ARGUMENT;
   size_t dlen = s->udp_size;
+  /* "zeros" (Firefox): the packets of a datagram with an Initial end at
+   * ngtcp2's 1200 bytes and zero bytes fill the datagram to the profile's size
+   * (RFC 9000 14.1 allows padding a datagram after its packets). */
+  int zero_fill = s->zero_padding && !s->handshake_done && s->udp_size > 1200;
+  if (zero_fill) dlen = 1200;
   ngtcp2_tstamp ts = now(s);
   for (int guard = 0; guard < 4096; guard++) {
     int64_t sid = -1;
@@ -1024,6 +1030,10 @@ static int h3s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
       else if (nghttp3_conn_add_write_offset(s->h3, sid, (uint64_t)ndata) != 0) return GUISE_E_NOMEM;
     }
     *n = (size_t)w;
+    if (zero_fill && w > 0 && (out[0] & 0xf0) == 0xc0 /* v1 long header, Initial */) {
+      memset(out + w, 0, s->udp_size - (size_t)w);
+      *n = s->udp_size;
+    }
     break;
   }
   ngtcp2_conn_update_pkt_tx_time(s->conn, ts);
@@ -1053,6 +1063,7 @@ static size_t h3s_open_streams(const session *ss) { return ((const session_h3 *)
 
 static int h3s_alive(const session *ss) {
   const session_h3 *s = (const session_h3 *)ss;
+  if (s->close_len) return 1; /* a CONNECTION_CLOSE still to send */
   if (s->failed) return 0;
   if (s->goaway && s->n_open == 0) return 0;
   return 1;
@@ -1126,6 +1137,20 @@ static const session_ops h3s_ops = {
     .resume = h3s_resume,
 };
 
+int session_h3_close(session *ss) {
+  if (ss == NULL || ss->ops != &h3s_ops) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  session_h3 *s = (session_h3 *)ss;
+  if (s->failed) return 0;
+  ngtcp2_ccerr cc;
+  ngtcp2_ccerr_default(&cc);
+  if (s->handshake_done) ngtcp2_ccerr_set_application_error(&cc, H3_NO_ERROR, NULL, 0);
+  ngtcp2_pkt_info pi;
+  ngtcp2_ssize w = ngtcp2_conn_write_connection_close(s->conn, NULL, &pi, s->close_pkt, s->udp_size, &cc, now(s));
+  s->close_len = w > 0 ? (size_t)w : 0;
+  fail_code(s, GUISE_E_CANCELLED, "quic", 0, "", "the connection was closed");
+  return 0;
+}
+
 const gerr *session_h3_failure(const session *ss) {
   if (ss == NULL || ss->ops != &h3s_ops) return NULL;
   const session_h3 *s = (const session_h3 *)ss;
@@ -1195,6 +1220,7 @@ int session_h3_new(const session_h3_config *cfg, const session_host *host, sessi
   if (size < 1200) size = 1200;
   if (size > 1452) size = 1452;
   s->udp_size = (size_t)size;
+  s->zero_padding = h->zero_padding;
 
   /* pseudo-header order from the navigate order */
   static const char *const pn[4] = {":method", ":scheme", ":authority", ":path"};

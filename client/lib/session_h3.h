@@ -101,6 +101,14 @@ SSL_CTX *session_h3_ctx_new(const profile *p, const tls_client_config *cfg, int 
  */
 int session_h3_new(const session_h3_config *cfg, const session_host *host, session **out);
 
+/* Closes the connection as browsers do (CONNECTION_CLOSE with H3_NO_ERROR,
+ * RFC 9114 5.2): open streams end with GUISE_E_CANCELLED, the close datagram
+ * is the next (and last) send(), then alive() is 0. Call before session_free
+ * so the server need not wait for the idle timeout. 0, or
+ * GUISE_E_USAGE_INVALID_ARGUMENT for a session that is not HTTP/3; a
+ * connection already over sends nothing. */
+int session_h3_close(session *s);
+
 /* Why the connection ended (the error recv/send returned, with its layer and
  * text), or NULL while it is alive or for a session that is not HTTP/3. Valid
  * until session_free. */
