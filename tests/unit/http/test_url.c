@@ -1,6 +1,8 @@
 /* test_url.c — client/lib/url.c: parsing and normalization of http/https URLs,
  * refusals with their offsets, and RFC 3986 §5.4 reference resolution. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "guise.h"
 #include "../../lib/gtest_check.h"
@@ -412,7 +414,73 @@ static void test_url_redact_whatwg_forms(void) {
   }
 }
 
+/* The WHATWG URL Standard's sets, byte by byte (§1.3 percent-encode sets,
+ * §3.1 forbidden domain code points), written here from the Standard's text:
+ * each byte in the middle of a path segment, a query, a fragment, a user name
+ * and a host, and what the parse must make of it. */
+static int c0_set(unsigned c) { return c < 0x20 || c > 0x7e; }
+static int in_list(unsigned c, const char *list) { return c != 0 && strchr(list, (int)c) != NULL; }
+
+static void test_url_byte_classes(void) {
+  for (unsigned c = 0; c < 256; c++) {
+    if (c == '\t' || c == '\n' || c == '\r') continue; /* removed before parsing */
+    char in[64], want[64];
+    char enc[4];
+    url_err e;
+    /* path: the C0 set and space " # < > ? ` { } (§1.3 path percent-encode set) */
+    if (!in_list(c, "/\\?#") && c != '.') {
+      int pct = c0_set(c) || in_list(c, " \"#<>?`{}");
+      snprintf(enc, sizeof(enc), pct ? "%%%02X" : "%c", c);
+      int n = snprintf(in, sizeof(in), "http://h/a%cb", (int)c);
+      snprintf(want, sizeof(want), "/a%sb", enc);
+      CHECK_MSG(url_parse(&u, in, (size_t)n, &e) == 0 && strcmp(url_target(&u), want) == 0,
+                "path byte 0x%02x: want %s", c, want);
+    }
+    /* special query: the C0 set and space " # < > ' */
+    if (c != '#') {
+      int pct = c0_set(c) || in_list(c, " \"#<>'");
+      snprintf(enc, sizeof(enc), pct ? "%%%02X" : "%c", c);
+      int n = snprintf(in, sizeof(in), "http://h/?a%cb", (int)c);
+      snprintf(want, sizeof(want), "/?a%sb", enc);
+      CHECK_MSG(url_parse(&u, in, (size_t)n, &e) == 0 && strcmp(url_target(&u), want) == 0,
+                "query byte 0x%02x: want %s", c, want);
+    }
+    /* fragment: the C0 set and space " < > ` */
+    {
+      int pct = c0_set(c) || in_list(c, " \"<>`");
+      snprintf(enc, sizeof(enc), pct ? "%%%02X" : "%c", c);
+      int n = snprintf(in, sizeof(in), "http://h/#a%cb", (int)c);
+      snprintf(want, sizeof(want), "http://h/#a%sb", enc);
+      char href[128];
+      CHECK_MSG(url_parse(&u, in, (size_t)n, &e) == 0 && url_href(&u, href, sizeof(href)) > 0 &&
+                    strcmp(href, want) == 0,
+                "fragment byte 0x%02x: want %s", c, want);
+    }
+    /* userinfo: the path set and / : ; = @ [ \ ] ^ | */
+    if (!in_list(c, "/\\?#@:")) {
+      int pct = c0_set(c) || in_list(c, " \"#<>?`{}") || in_list(c, "/:;=@[\\]^|");
+      snprintf(enc, sizeof(enc), pct ? "%%%02X" : "%c", c);
+      int n = snprintf(in, sizeof(in), "http://a%cb:p@h/", (int)c);
+      snprintf(want, sizeof(want), "http://a%sb:p@h/", enc);
+      char href[128];
+      CHECK_MSG(url_parse(&u, in, (size_t)n, &e) == 0 && url_href(&u, href, sizeof(href)) > 0 &&
+                    strcmp(href, want) == 0,
+                "userinfo byte 0x%02x: want %s", c, want);
+    }
+    /* host (ASCII): forbidden are C0 controls, space, DEL and # % / : < > ? @ [ \ ] ^ |
+     * (the delimiters, '%' that decodes, '.', and non-ASCII for IDNA aside) */
+    if (c < 0x80 && !in_list(c, "/\\?#@:%[].")) {
+      int bad = c <= 0x20 || c == 0x7f || in_list(c, "#%/:<>?@[\\]^|");
+      int n = snprintf(in, sizeof(in), "http://a%cb/", (int)c);
+      int rc = url_parse(&u, in, (size_t)n, &e);
+      CHECK_MSG(bad ? rc == GUISE_E_USAGE_URL_MALFORMED : rc == 0, "host byte 0x%02x: %s", c,
+                bad ? "refused" : "taken");
+    }
+  }
+}
+
 int main(void) {
+  test_url_byte_classes();
   test_url_redact_whatwg_forms();
   test_url_parse_normalizes();
   test_url_parse_refuses_with_offset();
