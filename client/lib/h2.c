@@ -14,6 +14,22 @@
 
 #include "guise.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define H2_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define H2_ASAN 1
+#endif
+#endif
+#ifdef H2_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* RFC 9113 §6.5.2 setting ids nghttp2 checks the values of (nghttp2_iv_check). */
 enum {
   SET_ENABLE_PUSH = 0x2,
@@ -29,6 +45,18 @@ enum {
 #define MAX_STREAM_ID 0x7fffffffu
 
 #define H2_INLINE_FIELDS 16
+
+/* The connection's cache of freed small blocks (cmalloc/cfree): a request's
+ * ~13 blocks of nghttp2's (its stream, its outbound item, one buffer per
+ * received field value) and its h2_stream are the same few sizes every time,
+ * and glibc's malloc and free cost ~260 instructions a pair here (its per-size
+ * cache holds 7 blocks; a read brings ~10 responses). Classes by glibc's
+ * usable size: 24, 40, ..., 24 + 16 * (CACHE_CLASSES - 1) bytes. Bounded per
+ * class and in bytes, still counted in mem_used, given back by
+ * h2_idle_release(). */
+#define CACHE_CLASSES 64
+#define CACHE_PER_CLASS 16
+#define CACHE_BYTES 8192
 
 /* Per-request state, from h2_submit() until on_close. Allocated from the
  * connection's counted heap. */
@@ -110,6 +138,9 @@ struct h2_conn {
   int creating;
   uint8_t *fb;
   size_t fb_map;  /* its mapping's length (whole pages) */
+  void *cache[CACHE_CLASSES];  /* each a list linked through its blocks' first word */
+  uint8_t cache_n[CACHE_CLASSES];
+  size_t cache_bytes;
 };
 
 /* ---- Shape ----------------------------------------------------------------------- */
@@ -200,8 +231,47 @@ void h2_limits_init(h2_limits *l) {
  * byte and the largest payload (NGHTTP2_FRAMEBUF_CHUNKLEN, lib/nghttp2_session.h). */
 #define FRAMEBUF_CHUNKLEN (9 + 1 + 16384)
 
+/* glibc (64-bit): a chunk is the request + 8 rounded up to 16, at least 32;
+ * its usable size is the chunk less 8. The cache class of a block of usable
+ * size |us|, or CACHE_CLASSES when it is not cached. */
+static size_t cache_class(size_t us) {
+  return us >= 24 && us <= 24 + 16 * (CACHE_CLASSES - 1) ? (us - 24) / 16 : CACHE_CLASSES;
+}
+
+static size_t usable_of(size_t size) {
+  return size <= 24 ? 24 : ((size + 8 + 15) & ~(size_t)15) - 8;
+}
+
+/* Gives every cached block back to the heap; returns their bytes. */
+static size_t cache_drain(h2_conn *c) {
+  size_t freed = 0;
+  for (size_t k = 0; k < CACHE_CLASSES; k++) {
+    while (c->cache[k] != NULL) {
+      void *p = c->cache[k];
+      UNPOISON(p, malloc_usable_size(p));
+      c->cache[k] = *(void **)p;
+      size_t us = malloc_usable_size(p);
+      c->mem_used -= us;
+      freed += us;
+      free(p);
+    }
+    c->cache_n[k] = 0;
+  }
+  c->cache_bytes = 0;
+  return freed;
+}
+
 static void *cmalloc(size_t size, void *ud) {
   h2_conn *c = ud;
+  size_t k = cache_class(usable_of(size));
+  if (k < CACHE_CLASSES && c->cache[k] != NULL) {
+    void *p = c->cache[k];
+    UNPOISON(p, malloc_usable_size(p));
+    c->cache[k] = *(void **)p;
+    c->cache_n[k]--;
+    c->cache_bytes -= 24 + 16 * k;
+    return p;
+  }
   if (size > c->lim.max_memory - c->mem_used) {
     c->nomem = 1;
     return NULL;
@@ -235,7 +305,19 @@ static void cfree(void *p, void *ud) {
     c->mem_used -= c->fb_map;
     return;
   }
-  c->mem_used -= malloc_usable_size(p);
+  size_t us = malloc_usable_size(p), k = cache_class(us);
+  /* A block of class k has at least 24 + 16 k usable bytes: any request that
+   * maps to k fits. */
+  if (k < CACHE_CLASSES && c->cache_n[k] < CACHE_PER_CLASS &&
+      c->cache_bytes + 24 + 16 * k <= CACHE_BYTES) {
+    *(void **)p = c->cache[k];
+    c->cache[k] = p;
+    c->cache_n[k]++;
+    c->cache_bytes += 24 + 16 * k;
+    POISON(p, us);
+    return;
+  }
+  c->mem_used -= us;
   free(p);
 }
 
@@ -768,6 +850,7 @@ done:
   nghttp2_session_callbacks_del(cbs);
   if (rv != 0) {
     if (c->ng) nghttp2_session_del(c->ng);
+    cache_drain(c);
     free(c);
   }
   return rv;
@@ -778,6 +861,7 @@ void h2_conn_free(h2_conn *c) {
   c->closed = 1;
   if (!c->over) finish_all(c, GUISE_E_CANCELLED);
   nghttp2_session_del(c->ng);
+  cache_drain(c);
   free(c);
 }
 
@@ -820,11 +904,17 @@ static int connection_specific(const h2_header *h) {
   return eq(h, "te") && !(h->value_len == 8 && memcmp(h->value, "trailers", 8) == 0);
 }
 
-static int pseudo_ok(const char *v, int no_space) {
+/* A pseudo-header value: not empty, a valid field value, without blanks when
+ * |no_space|. Its length in |*len|. */
+static int pseudo_ok(const char *v, int no_space, size_t *len) {
   if (v == NULL || *v == '\0') return 0;
   size_t n = strlen(v);
+  *len = n;
   if (!value_ok(v, n)) return 0;
-  return !no_space || strpbrk(v, " \t") == NULL;
+  if (no_space)
+    for (size_t i = 0; i < n; i++)
+      if (v[i] == ' ' || v[i] == '\t') return 0;
+  return 1;
 }
 
 static nghttp2_nv nv_of(const char *name, size_t nlen, const char *value, size_t vlen) {
@@ -870,50 +960,67 @@ static size_t crumbs(const h2_header *h, nghttp2_nv *out) {
   return n;
 }
 
+/* Lengths of a request's pseudo-header values: method, authority, scheme,
+ * path (0 for NULL). */
+typedef struct pseudo_lens {
+  size_t m, a, s, p;
+} pseudo_lens;
+
 /* The fields of |req| in the order they go out on a connection of |shape|:
  * pseudo-headers in the shape's order (CONNECT: :method and :authority), then
- * the regular fields, a cookie as crumbs when the shape says so. Into |out|
- * when not NULL (sized by a call with NULL); returns the count. */
+ * the regular fields, a cookie as crumbs when the shape says so. The first
+ * |cap| into |out| (NULL: none); returns the count of the whole list. One
+ * pass: a request that fits the caller's array is built once. */
 static size_t build_nv(const char *pseudo_order, int cookie_crumbs, const h2_request *req,
-                       nghttp2_nv *out) {
-  int is_connect = strcmp(req->method, "CONNECT") == 0;
+                       const pseudo_lens *len, nghttp2_nv *out, size_t cap) {
+  int is_connect = len->m == 7 && memcmp(req->method, "CONNECT", 7) == 0;
   size_t k = 0;
+  if (out == NULL) cap = 0;
   for (int i = 0; i < 4; i++) {
     nghttp2_nv nv;
     switch (pseudo_order[i]) {
-    case 'm': nv = nv_of(":method", 7, req->method, strlen(req->method)); break;
-    case 'a': nv = nv_of(":authority", 10, req->authority, strlen(req->authority)); break;
+    case 'm': nv = nv_of(":method", 7, req->method, len->m); break;
+    case 'a': nv = nv_of(":authority", 10, req->authority, len->a); break;
     case 's':
       if (is_connect) continue;
-      nv = nv_of(":scheme", 7, req->scheme, strlen(req->scheme));
+      nv = nv_of(":scheme", 7, req->scheme, len->s);
       break;
     case 'p':
       if (is_connect) continue;
-      nv = nv_of(":path", 5, req->path, strlen(req->path));
+      nv = nv_of(":path", 5, req->path, len->p);
       break;
     default: continue;
     }
-    if (out) out[k] = nv;
+    if (k < cap) out[k] = nv;
     k++;
   }
   for (size_t i = 0; i < req->n_headers; i++) {
     const h2_header *h = &req->headers[i];
     if (cookie_crumbs && is_cookie(h)) {
-      k += crumbs(h, out ? out + k : NULL);
+      size_t n = crumbs(h, NULL);
+      if (k + n <= cap) crumbs(h, out + k);
+      else cap = k; /* past the array: only counted from here on */
+      k += n;
       continue;
     }
-    if (out) out[k] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
+    if (k < cap) out[k] = nv_of(h->name, h->name_len, h->value ? h->value : "", h->value_len);
     k++;
   }
   return k;
 }
 
+static size_t len_or_0(const char *v) {
+  return v ? strlen(v) : 0;
+}
+
 size_t h2_request_fields(const h2_shape *shape, const h2_request *req, h2_header *out, size_t cap) {
   if (shape == NULL || req == NULL || req->method == NULL || (req->n_headers && req->headers == NULL)) return 0;
-  size_t n = build_nv(shape->pseudo_order, shape->cookie_crumbs, req, NULL);
+  pseudo_lens len = {len_or_0(req->method), len_or_0(req->authority), len_or_0(req->scheme),
+                     len_or_0(req->path)};
+  size_t n = build_nv(shape->pseudo_order, shape->cookie_crumbs, req, &len, NULL, 0);
   nghttp2_nv *nv = malloc((n ? n : 1) * sizeof(*nv));
   if (nv == NULL) return 0;
-  build_nv(shape->pseudo_order, shape->cookie_crumbs, req, nv);
+  build_nv(shape->pseudo_order, shape->cookie_crumbs, req, &len, nv, n);
   for (size_t i = 0; i < n && i < cap; i++)
     out[i] = (h2_header){(const char *)nv[i].name, nv[i].namelen, (const char *)nv[i].value, nv[i].valuelen};
   free(nv);
@@ -924,10 +1031,11 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
               int32_t *stream_id) {
   if (stream_id) *stream_id = 0;
   if (c == NULL || req == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
-  if (!pseudo_ok(req->method, 1) || !pseudo_ok(req->authority, 0))
+  pseudo_lens len = {0, 0, 0, 0};
+  if (!pseudo_ok(req->method, 1, &len.m) || !pseudo_ok(req->authority, 0, &len.a))
     return GUISE_E_USAGE_INVALID_ARGUMENT;
-  int is_connect = strcmp(req->method, "CONNECT") == 0;
-  if (!is_connect && (!pseudo_ok(req->scheme, 1) || !pseudo_ok(req->path, 1)))
+  int is_connect = len.m == 7 && memcmp(req->method, "CONNECT", 7) == 0;
+  if (!is_connect && (!pseudo_ok(req->scheme, 1, &len.s) || !pseudo_ok(req->path, 1, &len.p)))
     return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (req->n_headers && req->headers == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
   if (!req->headers_checked && h2_headers_check(req->headers, req->n_headers) != 0)
@@ -944,8 +1052,8 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
 
   /* The fields on the stack when they fit (a browser's request has ~20). */
   nghttp2_nv nv_stack[64], *nva = nv_stack;
-  size_t k = build_nv(c->pseudo_order, c->cookie_crumbs, req, NULL);
-  if (k > sizeof(nv_stack) / sizeof(nv_stack[0])) nva = cmalloc(k * sizeof(*nva), c);
+  size_t k = build_nv(c->pseudo_order, c->cookie_crumbs, req, &len, nv_stack, 64);
+  if (k > 64) nva = cmalloc(k * sizeof(*nva), c);
   h2_stream *s = cmalloc(sizeof(*s), c);
   if (nva == NULL || s == NULL) {
     if (nva != nv_stack) cfree(nva, c);
@@ -954,7 +1062,7 @@ int h2_submit(h2_conn *c, const h2_request *req, const h2_stream_callbacks *cb, 
     return GUISE_E_NOMEM;
   }
   memset(s, 0, offsetof(h2_stream, hdrs_in)); /* the inline field arrays are filled as used */
-  build_nv(c->pseudo_order, c->cookie_crumbs, req, nva);
+  if (nva != nv_stack) build_nv(c->pseudo_order, c->cookie_crumbs, req, &len, nva, k);
   if (req->strings_kept)
     for (size_t i = 0; i < k; i++) nva[i].flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 
@@ -1096,9 +1204,12 @@ size_t h2_idle_release(h2_conn *c) {
     return 0;
   /* Nothing is queued and no frame is half sent: nghttp2 writes its next frame
    * into the buffer from the start, so the pages may come back zeroed. */
-  if (madvise(c->fb, c->fb_map, MADV_DONTNEED) != 0) return 0;
-  return c->fb_map;
+  size_t cached = cache_drain(c);
+  if (madvise(c->fb, c->fb_map, MADV_DONTNEED) != 0) return cached;
+  return c->fb_map + cached;
 }
+
+size_t h2_cached_bytes(const h2_conn *c) { return c ? c->cache_bytes : 0; }
 
 size_t h2_out_buffer_resident(const h2_conn *c) {
   if (c == NULL || c->fb == NULL) return 0;

@@ -366,11 +366,16 @@ int h2_takes_requests(const h2_conn *c);
 size_t h2_memory_used(const h2_conn *c);
 
 /* Gives back the pages of nghttp2's outbound frame buffer (16 KiB, mapped on
- * its own) while the connection is idle: no stream open, nothing queued or half
- * sent. Returns the bytes released (0: not idle, or nothing to release). The
+ * its own) and the cached small blocks (h2_cached_bytes) while the connection
+ * is idle: no stream open, nothing queued or half sent. Returns the bytes
+ * released (0: not idle, or nothing to release). The
  * next frame faults in the pages it writes. The pool calls it once a
  * connection has waited idle for a while (pool.c, POOL_TRIM_MS). */
 size_t h2_idle_release(h2_conn *c);
+
+/* Bytes of freed small blocks the connection keeps for its next requests
+ * (counted in h2_memory_used(); h2_idle_release() gives them back). For tests. */
+size_t h2_cached_bytes(const h2_conn *c);
 
 /* Bytes of that buffer resident in memory now (mincore; for tests). */
 size_t h2_out_buffer_resident(const h2_conn *c);
