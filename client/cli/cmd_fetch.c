@@ -257,7 +257,7 @@ static void on_request_sent(void *ud, unsigned hop, const char *method, const ch
   size_t path_len = strcspn(path, "#");
   char first[8400];
   snprintf(first, sizeof(first), "%s %s%.*s %s", method, path_len ? "" : "/", (int)(path_len > 8192 ? 8192 : path_len),
-           path, http_version == 2 ? "HTTP/2" : "HTTP/1.1");
+           path, http_version == 3 ? "HTTP/3" : http_version == 2 ? "HTTP/2" : "HTTP/1.1");
   if (f->verbose) {
     if (hop) {
       fputs("* hop ", stderr);
@@ -294,7 +294,8 @@ static int on_response_head(void *ud, unsigned hop, int status, const guise_head
   /* The server's reason phrase as curl prints it, control bytes escaped. */
   char why[4 * 128 + 1], line[4 * 128 + 64];
   if (reason) guise_escape_text(reason, strlen(reason), why, sizeof(why));
-  fetch_status_line(line, sizeof(line), http_version == 2 ? "HTTP/2" : "HTTP/1.1", status, reason ? why : NULL);
+  fetch_status_line(line, sizeof(line), http_version == 3 ? "HTTP/3" : http_version == 2 ? "HTTP/2" : "HTTP/1.1", status,
+                    reason ? why : NULL);
   if (f->verbose) {
     fprintf(stderr, "< %s\n", line);
     for (size_t i = 0; i < n; i++) {
@@ -542,7 +543,10 @@ static void write_out(const char *fmt, const fetch_one *one, int err, const guis
   const char *effective = info->effective_url && info->effective_url[0] ? info->effective_url
                                                                          : guise_url_redact(url, shown, sizeof(shown));
   const char *ctype = kept_field(one, "content-type", 12);
-  const char *version = strcmp(info->http_version, "HTTP/2") == 0 ? "2" : info->http_version[0] ? "1.1" : "0";
+  const char *version = strcmp(info->http_version, "HTTP/2") == 0   ? "2"
+                        : strcmp(info->http_version, "HTTP/3") == 0 ? "3" /* curl's %{http_version} */
+                        : info->http_version[0]                     ? "1.1"
+                                                                    : "0";
   double seconds = info->total_ms / 1000;
   unsigned long long speed = seconds > 0 ? (unsigned long long)((double)info->body_bytes / seconds) : 0;
   const char *msg = one->message[0] ? one->message : err ? guise_strerror(err) : "";

@@ -233,7 +233,7 @@ typedef struct guise_header {
 typedef struct guise_response_info {
   unsigned size;
   int status;                    /* 0 when no response head arrived */
-  const char *http_version;      /* "HTTP/1.1", "HTTP/2", or "" */
+  const char *http_version;      /* "HTTP/1.1", "HTTP/2", "HTTP/3", or "" */
   const char *alpn;              /* negotiated ALPN, "" for none */
   const char *tls_version;       /* "TLSv1.3", or "" for plaintext */
   const char *tls_cipher;        /* IANA name, or "" */
@@ -269,6 +269,28 @@ typedef struct guise_callbacks {
  * valid until its on_complete. */
 typedef struct guise_body_ctl guise_body_ctl;
 
+/* HTTP/3 (guise_request_options.http_version, guise_job.http_version,
+ * guise_batch_options.http_version), https:// only, with a profile that has an
+ * "http3" section (profiles/FORMAT.md):
+ *   GUISE_HTTP_3       HTTP/3 raced against TCP, as Chrome races a QUIC job
+ *                      against its TCP one: both start, the first connection
+ *                      ready takes the request; once an HTTP/3 connection to
+ *                      the origin is up, later requests take it. HTTP/3 that
+ *                      fails (no answer, ICMP unreachable, a handshake error)
+ *                      leaves TCP alone. curl's --http3.
+ *   GUISE_HTTP_3_ONLY  HTTP/3 or the request fails with HTTP/3's error. curl's
+ *                      --http3-only.
+ * Not over a proxy (yet) nor to http:// URLs: there GUISE_HTTP_3 is plain TCP
+ * and GUISE_HTTP_3_ONLY is refused before anything is sent with
+ * GUISE_E_USAGE_URL_SCHEME (curl's exit 1, unsupported protocol), the reason in
+ * error_detail. Over HTTP/3, guise_response_info.tls_cipher and .tls_group are
+ * "" (the QUIC session does not report them yet).
+ * Without either, a client still races HTTP/3 for an origin that announced it
+ * in Alt-Svc (h3=":port", RFC 7838) over HTTP/1.1 or HTTP/2, as Chrome does,
+ * when the request's profile has an http3 section and |http_version| is 0; the
+ * cache is per client (docs/CLI.md, "HTTP/3"). */
+enum { GUISE_HTTP_3 = 3, GUISE_HTTP_3_ONLY = 4 };
+
 /* One request. Initialise with guise_request_options_init(). Every string and
  * array is copied by guise_request(): the caller may free them on return. */
 typedef struct guise_request_options {
@@ -282,7 +304,8 @@ typedef struct guise_request_options {
   size_t body_len;
   int has_body;
   int http_version;              /* 0: ALPN decides (h2, then http/1.1); 1: HTTP/1.1
-                                    only; 2: HTTP/2 only (prior knowledge for http://) */
+                                    only; 2: HTTP/2 only (prior knowledge for http://);
+                                    GUISE_HTTP_3, GUISE_HTTP_3_ONLY: below */
   int insecure;                  /* -k: no certificate checks */
   const char *cafile;            /* trust anchors; NULL: the system bundle */
   const char *const *resolve;    /* curl-style "host:port:addr" overrides */
@@ -349,7 +372,7 @@ typedef struct guise_request_options {
    * HTTP/1.1 Host, and Content-Length or Transfer-Encoding where they go —
    * with the profile's fields, the caller's, the jar's Cookie, Authorization
    * from the URL, and the computed sec-fetch-site, referer and origin.
-   * |http_version|: 1 (HTTP/1.1) or 2 (HTTP/2). Strings valid during the call
+   * |http_version|: 1 (HTTP/1.1), 2 (HTTP/2) or 3 (HTTP/3). Strings valid during the call
    * only. May be NULL. */
   void (*on_request_sent)(void *ud, unsigned hop, const char *method, const char *url,
                           const guise_header *h, size_t n, int http_version);
@@ -604,7 +627,8 @@ typedef struct guise_job {
   const char *proxy;             /* NULL: the batch's; "": direct */
   const char *meta;              /* a JSON value echoed as "meta", or NULL */
   unsigned long long line;       /* input line, for the record; 0: none */
-  int http_version;              /* 0: the batch's; 1: HTTP/1.1 only; 2: HTTP/2 only */
+  int http_version;              /* 0: the batch's; 1: HTTP/1.1 only; 2: HTTP/2 only;
+                                    GUISE_HTTP_3, GUISE_HTTP_3_ONLY */
   const char *kind;              /* request kind (guise_request_options.kind); NULL: as there */
   const char *referer;           /* the initiator's URL (guise_request_options.referer); NULL: none */
 } guise_job;

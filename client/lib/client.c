@@ -20,10 +20,12 @@
 
 #include <openssl/err.h>
 
+#include "alt_svc.h"
 #include "client_internal.h"
 #include "filter_tcp.h"
 #include "log.h"
 #include "refs.h"
+#include "session_h3.h"
 #include "tls_client.h"
 
 /* The largest timeouts taken (a day, as the command's --connect-timeout and
@@ -56,6 +58,10 @@ struct guise_client {
   /* curl's TLS options: without a profile applied, with one checked (client_variant) */
   int tls_min, tls_max;
   char *tls_ciphers, *tls_curves;
+  /* HTTP/3: the Alt-Svc cache (alt_svc.h) and the QUIC TLS context of each
+   * variant that made an HTTP/3 connection */
+  alt_svc_cache *alt_svc;
+  struct h3_ctx *h3_ctxs;
   /* lifetime */
   refs refs;                      /* requests alive (counted); the pool while closing */
   size_t active_reqs;             /* requests not yet completed */
@@ -77,6 +83,27 @@ int h2_connection_specific(const char *name) {
          !strcasecmp(name, "proxy-connection");
 }
 
+/* A variant's QUIC context (session_h3_ctx_new), made with its first HTTP/3
+ * connection and freed with the variant. */
+struct h3_ctx {
+  struct h3_ctx *next;
+  const variant *v;
+  SSL_CTX *ctx;
+};
+
+static void h3_ctx_drop(guise_client *cl, const variant *v) {
+  for (struct h3_ctx **pp = &cl->h3_ctxs; *pp;) {
+    struct h3_ctx *h = *pp;
+    if (v && h->v != v) {
+      pp = &h->next;
+      continue;
+    }
+    *pp = h->next;
+    SSL_CTX_free(h->ctx);
+    free(h);
+  }
+}
+
 static void variant_free(variant *v) {
   SSL_CTX_free(v->ctx);
   free(v->prof);
@@ -88,6 +115,8 @@ static void variant_free(variant *v) {
 
 static void client_free(guise_client *cl) {
   pool_free(cl->pool); /* its origins' variant references first */
+  h3_ctx_drop(cl, NULL);
+  alt_svc_cache_free(cl->alt_svc);
   for (variant *v = cl->variants, *next; v; v = next) {
     next = v->next;
     variant_free(v);
@@ -146,6 +175,54 @@ static int pool_proxy_ctx(void *arg, SSL_CTX **ctx, int *verify) {
   *ctx = cl->proxy_ctx;
   *verify = !cl->proxy_insecure;
   return e;
+}
+
+static int pool_h3_ctx(void *arg, variant *v, SSL_CTX **ctx, const char **why) {
+  guise_client *cl = arg;
+  for (struct h3_ctx *h = cl->h3_ctxs; h; h = h->next)
+    if (h->v == v) {
+      *ctx = h->ctx;
+      return 0;
+    }
+  struct h3_ctx *h = calloc(1, sizeof(*h));
+  if (h == NULL) return GUISE_E_NOMEM;
+  tls_client_config tc;
+  memset(&tc, 0, sizeof(tc));
+  tc.cafile = v->cafile;
+  tc.insecure = v->insecure;
+  tc.cert = cl->cert;
+  int e = 0;
+  h->ctx = session_h3_ctx_new(v->prof, &tc, &e, why);
+  if (h->ctx == NULL) {
+    free(h);
+    return e ? e : GUISE_E_INTERNAL;
+  }
+  h->v = v;
+  h->next = cl->h3_ctxs;
+  cl->h3_ctxs = h;
+  *ctx = h->ctx;
+  return 0;
+}
+
+static void pool_h3_failed(void *arg, const char *host, unsigned port, const gerr *why) {
+  guise_client *cl = arg;
+  alt_svc_cache_broken(cl->alt_svc, host, port, uv_now(cl->loop));
+  glog_printf(&cl->log, GUISE_LOG_INFO, "HTTP/3 to %s port %u failed (%s): not raced for %u s", host, port,
+              why->text[0] ? why->text : guise_strerror(why->code), ALT_SVC_BROKEN_MS / 1000);
+}
+
+unsigned client_alt_svc_lookup(guise_client *cl, const char *host, unsigned port) {
+  return alt_svc_cache_lookup(cl->alt_svc, host, port, uv_now(cl->loop));
+}
+
+void client_alt_svc_learn(guise_client *cl, const char *host, unsigned port, const char *value) {
+  alt_svc_h3 h;
+  const char *why;
+  if (alt_svc_parse((const uint8_t *)value, strlen(value), host, &h, &why) != 0) {
+    glog_printf(&cl->log, GUISE_LOG_WARN, "https://%s:%u: %s: ignored", host, port, why);
+    return;
+  }
+  alt_svc_cache_learn(cl->alt_svc, host, port, &h, uv_now(cl->loop));
 }
 
 static void pool_closed(void *arg) {
@@ -280,16 +357,20 @@ int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *in
                       .variant_ref = pool_variant_ref,
                       .proxy_ctx = pool_proxy_ctx,
                       .on_closed = pool_closed,
-                      .local = cl->has_local ? &cl->local : NULL};
+                      .local = cl->has_local ? &cl->local : NULL,
+                      .h3_ctx = pool_h3_ctx,
+                      .h3_failed = pool_h3_failed};
+    if ((cl->alt_svc = alt_svc_cache_new()) == NULL) e = GUISE_E_NOMEM;
     if (seams) {
       pc.conn = seams->conn;
       pc.session_new = seams->session_new;
+      pc.h3_new = seams->h3_new;
       if (seams->resolver_ops) {
         pc.resolver_ops = seams->resolver_ops;
         pc.resolver = seams->resolver;
       }
     }
-    if ((cl->pool = pool_new(&pc)) == NULL) e = GUISE_E_NOMEM;
+    if (!e && (cl->pool = pool_new(&pc)) == NULL) e = GUISE_E_NOMEM;
   }
   if (e) {
     if (cl->dns) dns_free(cl->dns);
@@ -324,6 +405,7 @@ static void trim_variants(guise_client *cl) {
     }
     *pp = v->next;
     cl->n_variants--;
+    h3_ctx_drop(cl, v);
     variant_free(v);
   }
 }
@@ -529,7 +611,8 @@ int client_variant(guise_client *cl, const char *prof_name, int http_version, in
     }
     /* --http1.1 / --http2 narrow ALPN, as curl-impersonate does with a profile;
      * without a profile, ALPN is h2 then http/1.1, like curl. */
-    if (!prof_name || http_version != 0) {
+    /* HTTP/3 (3, 4): the TCP connections of the race keep the profile's ALPN. */
+    if (!prof_name || (http_version != 0 && http_version != GUISE_HTTP_3 && http_version != GUISE_HTTP_3_ONLY)) {
       v->tls.n_alpn = 0;
       if (http_version != 1) snprintf(v->tls.alpn[v->tls.n_alpn++], TLS_SHAPE_MAX_PROTO, "h2");
       if (http_version != 2) snprintf(v->tls.alpn[v->tls.n_alpn++], TLS_SHAPE_MAX_PROTO, "http/1.1");

@@ -72,12 +72,19 @@ typedef struct client_seams {
   const pool_resolver_ops *resolver_ops;
   void *resolver;
   pool_session_new_fn session_new;
+  pool_h3_new_fn h3_new;
 } client_seams;
 
 /* guise_client_new with the pool's connections, resolver or sessions replaced:
  * the unit tests' fakes (tests/unit/pool). */
 int client_new_with_seams(struct uv_loop_s *loop, const guise_client_options *o, const client_seams *seams,
                           guise_client **out);
+
+/* The Alt-Svc cache (alt_svc.h): the HTTP/3 port to race for https://host:port
+ * now (0: none), and a response's alt-svc value from that origin (a malformed
+ * one is logged and ignored). */
+unsigned client_alt_svc_lookup(guise_client *cl, const char *host, unsigned port);
+void client_alt_svc_learn(guise_client *cl, const char *host, unsigned port, const char *value);
 
 /* Fields never sent in HTTP/2 requests: Host (it becomes :authority) and the
  * connection-specific ones (RFC 9113 8.2.2). */

@@ -22,6 +22,7 @@
 #include "filter_proxy.h"
 #include "filter_tcp.h"
 #include "filter_tls.h"
+#include "filter_udp.h"
 #include "guise.h"
 #include "proxy.h"
 
@@ -35,9 +36,17 @@ struct conn_proxy {
   filter_proxy tun;  /* the tunnel handshake */
 };
 
+/* The socket of an HTTP/3 connection (conn_options.udp), instead of |tcp|:
+ * allocated with it, only then. */
+struct conn_udp {
+  filter_udp udp;    /* first: the handle's data is this */
+  conn *c;
+};
+
 struct conn {
   filter_chain chain;
-  filter_tcp tcp;
+  filter_tcp tcp;    /* unused (never initialised) when |udp| is set */
+  struct conn_udp *udp;
   filter_tls tls;    /* TLS with the origin (tls.f.ops NULL: plaintext) */
   uv_timer_t timer;  /* connect timeout, then the origin's TLS timeout */
   int pending_closes;
@@ -65,6 +74,7 @@ static void on_closed_one(conn *c) {
   if (--c->pending_closes > 0) return;
   if (c->cb.on_close) c->cb.on_close(c, c->close_err, c->ud);
   close_filters(c);
+  free(c->udp);
   free(c);
   filter_scratch_chains(-1);
 }
@@ -74,13 +84,15 @@ static void on_tcp_closed(uv_handle_t *h) {
   on_closed_one((conn *)((char *)t - offsetof(conn, tcp)));
 }
 
+static void on_udp_closed(uv_handle_t *h) { on_closed_one(((struct conn_udp *)h->data)->c); }
+
 static void on_timer_closed(uv_handle_t *h) { on_closed_one(h->data); }
 
 static void finish(conn *c, int err) {
   if (c->chain.closed) return;
   c->chain.closed = 1;
   c->close_err = err;
-  c->pending_closes = 1 + filter_tcp_close(&c->tcp, on_tcp_closed);
+  c->pending_closes = 1 + (c->udp ? filter_udp_close(&c->udp->udp, on_udp_closed) : filter_tcp_close(&c->tcp, on_tcp_closed));
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -94,11 +106,12 @@ SSL *conn_ssl(conn *c) { return c->tls.ssl; }
 
 void conn_set_ref(conn *c, int ref) {
   if (c->chain.closed) return;
+  uv_handle_t *sock = c->udp ? (uv_handle_t *)&c->udp->udp.handle : (uv_handle_t *)&c->tcp.handle;
   if (ref) {
-    uv_ref((uv_handle_t *)&c->tcp.handle);
+    uv_ref(sock);
     uv_ref((uv_handle_t *)&c->timer);
   } else {
-    uv_unref((uv_handle_t *)&c->tcp.handle);
+    uv_unref(sock);
     uv_unref((uv_handle_t *)&c->timer);
   }
 }
@@ -119,6 +132,10 @@ void conn_local(conn *c, char *out, size_t cap) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
   out[0] = '\0';
+  if (c->udp) {
+    if (filter_udp_local(&c->udp->udp, &ss) == 0) addr_text(&ss, out, cap);
+    return;
+  }
   if (uv_tcp_getsockname(&c->tcp.handle, (struct sockaddr *)&ss, &len) == 0) addr_text(&ss, out, cap);
 }
 
@@ -126,13 +143,23 @@ void conn_remote(conn *c, char *out, size_t cap) {
   struct sockaddr_storage ss;
   int len = sizeof(ss);
   out[0] = '\0';
+  if (c->udp) {
+    if (filter_udp_remote(&c->udp->udp, &ss) == 0) addr_text(&ss, out, cap);
+    return;
+  }
   if (uv_tcp_getpeername(&c->tcp.handle, (struct sockaddr *)&ss, &len) == 0) addr_text(&ss, out, cap);
 }
 
-double conn_connect_ms(const conn *c) { return c->tcp.connected ? (double)(c->tcp.connected - c->t0) / 1e6 : 0; }
+double conn_connect_ms(const conn *c) {
+  uint64_t t = c->udp ? c->udp->udp.connected : c->tcp.connected;
+  return t ? (double)(t - c->t0) / 1e6 : 0;
+}
 double conn_tls_ms(const conn *c) { return c->tls_ms; }
 
-size_t conn_queued(const conn *c) { return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp.handle); }
+size_t conn_queued(const conn *c) {
+  if (c->udp) return uv_udp_get_send_queue_size(&c->udp->udp.handle);
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp.handle);
+}
 
 int conn_write(conn *c, const uint8_t *p, size_t n) {
   if (!c->chain.up || c->chain.closed) return GUISE_E_CONNECT_CLOSED;
@@ -146,6 +173,7 @@ static void chain_up(filter_chain *ch) {
   conn *c = of_chain(ch);
   uv_timer_stop(&c->timer);
   char proto[32] = "";
+  if (c->udp) snprintf(proto, sizeof(proto), "h3"); /* QUIC's own TLS chose it, in the session */
   if (c->tls.ssl) {
     c->tls_ms = elapsed_ms(c);
     const uint8_t *alpn = NULL;
@@ -173,6 +201,44 @@ static void on_timeout(uv_timer_t *t) {
   filter_chain_timeout(&c->chain);
 }
 
+/* A UDP socket is up once connected (no handshake of its own): reported from
+ * the loop, not from inside conn_open, so that the owner has the conn first. */
+static void on_udp_start(uv_timer_t *t) {
+  conn *c = t->data;
+  if (!c->chain.closed && !c->chain.up) filter_up(&c->udp->udp.f);
+}
+
+static const filter_chain_ops chain_ops;
+
+/* conn_open for conn_options.udp: the UDP filter alone (filter_udp.h). */
+static int open_udp(uv_loop_t *loop, const conn_options *o, conn *c, conn **out) {
+  if (o->ctx || o->proxy) {
+    free(c);
+    return GUISE_E_USAGE_INVALID_ARGUMENT; /* QUIC's TLS is the session's; proxies: not yet */
+  }
+  c->udp = calloc(1, sizeof(*c->udp));
+  if (c->udp == NULL) {
+    free(c);
+    return GUISE_E_NOMEM;
+  }
+  c->udp->c = c;
+  filter_scratch_chains(+1);
+  filter_udp_init(&c->udp->udp, loop, o->local);
+  uv_timer_init(loop, &c->timer);
+  c->timer.data = c;
+  filter *f[1] = {&c->udp->udp.f};
+  filter_chain_init(&c->chain, &chain_ops, f, 1);
+  int r = filter_udp_connect(&c->udp->udp, o->addr, o->local);
+  if (r) {
+    c->cb.on_close = NULL;
+    finish(c, r);
+    return r;
+  }
+  uv_timer_start(&c->timer, on_udp_start, 0, 0);
+  *out = c;
+  return 0;
+}
+
 static void chain_timer(filter_chain *ch, unsigned ms) {
   conn *c = of_chain(ch);
   uv_timer_stop(&c->timer);
@@ -189,6 +255,7 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   c->cb = *cb;
   c->ud = ud;
   c->t0 = uv_hrtime();
+  if (o->udp) return open_udp(loop, o, c, out);
   int r = 0;
   if (o->ctx) {
     const char *vh = o->verify_host ? o->verify_host : o->sni;

@@ -275,7 +275,9 @@ static int parse_object(jread *r, guise_job_store *r_store, guise_job *job, char
   if (http) {
     if (http_len == 3 && !memcmp(http, "1.1", 3)) job->http_version = 1;
     else if (http_len == 1 && http[0] == '2') job->http_version = 2;
-    else return fail(err, errlen, "%s", "\"http\" must be \"1.1\" or \"2\"");
+    else if (http_len == 1 && http[0] == '3') job->http_version = GUISE_HTTP_3;
+    else if (http_len == 6 && !memcmp(http, "3-only", 6)) job->http_version = GUISE_HTTP_3_ONLY;
+    else return fail(err, errlen, "%s", "\"http\" must be \"1.1\", \"2\", \"3\" or \"3-only\"");
   }
   return 0;
 }

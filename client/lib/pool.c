@@ -40,6 +40,7 @@
 
 #include "hmap.h"
 #include "refs.h"
+#include "session_h3.h"
 
 /* Happy eyeballs (RFC 8305 5, "Connection Attempt Delay", 250 ms recommended):
  * while an address has not answered for this long, the next one is tried beside
@@ -82,6 +83,8 @@ struct pool_conn {
   refs refs;                     /* the timers, the DNS query (named); attempts (counted) */
   session *s;                    /* once ready */
   int draining;                  /* takes no new request */
+  int h3;                        /* HTTP/3: a UDP socket, the QUIC handshake in the session */
+  int hs;                        /* HTTP/3: the session is made, its handshake not done */
   int in_session, want_flush;    /* inside session_recv/send: flush when it returns */
   uv_timer_t stimer;             /* the session's timer (session_host) */
   uv_check_t wcheck;             /* flushes again once the queued output is taken */
@@ -116,8 +119,13 @@ struct origin {
   size_t n_conns, n_connecting;
   gq queue;                      /* pool_waiter.link */
   size_t n_queued;
-  int proto;                     /* 0 unknown, 1 HTTP/1.1, 2 HTTP/2 */
+  int proto;                     /* TCP's: 0 unknown, 1 HTTP/1.1, 2 HTTP/2 */
   int dispatching, again;
+  /* HTTP/3 (pool_waiter.h3): its connections among |conns| (|n_connecting| is
+   * TCP's), the queued requests by mode, whether it failed here, its UDP port. */
+  size_t n_h3, n_h3_connecting, n_q_only, n_q_race;
+  int h3_broken;
+  uint16_t h3_port;
 };
 
 struct pool {
@@ -150,6 +158,36 @@ int pool_session_new_default(void *arg, session_proto proto, const h2_shape *sha
                              const session_config *cfg, const session_host *host, session **out) {
   (void)arg;
   return proto == SESSION_H2 ? session_h2_new(out, shape, cfg, host) : session_h1_new(out, cfg, host);
+}
+
+/* session_h3_new with the owner's QUIC context for the variant. */
+static int h3_new_default(pool *p, const pool_h3_params *hp, const session_host *host, session **out,
+                          const char **why) {
+  SSL_CTX *ctx = NULL;
+  *why = NULL;
+  if (hp->v->prof == NULL) {
+    *why = "HTTP/3 needs a profile with an http3 section (--profile)";
+    return GUISE_E_PROFILE_UNSUPPORTED;
+  }
+  int e = p->cfg.h3_ctx ? p->cfg.h3_ctx(p->cfg.arg, hp->v, &ctx, why) : GUISE_E_INTERNAL;
+  if (e) return e;
+  session_h3_config c;
+  memset(&c, 0, sizeof(c));
+  c.profile = hp->v->prof;
+  c.server_name = hp->verify_host;
+  c.remote = hp->remote;
+  c.remote_len = hp->remote->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  c.local = hp->local;
+  c.local_len = hp->local->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  c.ctx = ctx;
+  c.verify = !hp->v->insecure;
+  c.max_streams = hp->max_streams;
+  e = session_h3_new(&c, host, out);
+  if (e && *why == NULL)
+    *why = e == GUISE_E_PROFILE_UNSUPPORTED ? "the profile's http3 section cannot be sent"
+           : e == GUISE_E_USAGE_INVALID_ARGUMENT ? "the profile has no http3 section"
+                                                 : "cannot make the HTTP/3 session";
+  return e;
 }
 
 /* ---- the pool --------------------------------------------------------------------- */
@@ -242,15 +280,28 @@ static origin *origin_get(pool *p, const url *u, variant *v, const proxy_cfg *pr
 static void enqueue(origin *o, pool_waiter *w, int at_head) {
   w->org = o;
   w->pc = NULL;
+  /* HTTP/3 is for https:// without a proxy (the request refuses the rest). */
+  if (!o->https || o->proxy) w->h3 = POOL_H3_NO;
   if (at_head) gq_insert_head(&o->queue, &w->link);
   else gq_insert_tail(&o->queue, &w->link);
   o->n_queued++;
+  if (w->h3 == POOL_H3_ONLY) o->n_q_only++;
+  if (w->h3 == POOL_H3_RACE) o->n_q_race++;
 }
 
 static void dequeue(origin *o, pool_waiter *w) {
   gq_remove(&w->link);
   o->n_queued--;
+  if (w->h3 == POOL_H3_ONLY) o->n_q_only--;
+  if (w->h3 == POOL_H3_RACE) o->n_q_race--;
 }
+
+/* Whether |w| takes an HTTP/3 connection (raced: until HTTP/3 failed here),
+ * and a TCP one. */
+static int wants_h3(const origin *o, const pool_waiter *w) {
+  return w->h3 == POOL_H3_ONLY || (w->h3 == POOL_H3_RACE && !o->h3_broken);
+}
+static int wants_tcp(const pool_waiter *w) { return w->h3 != POOL_H3_ONLY; }
 
 static pool_waiter *first_waiter(const origin *o) {
   gq *q = gq_first(&o->queue);
@@ -264,6 +315,39 @@ static void fail_queued(origin *o, size_t n, const gerr *err) {
   pool_waiter *w;
   for (size_t i = 0; (w = first_waiter(o)) != NULL && (n == 0 || i < n); i++) {
     dequeue(o, w);
+    w->org = NULL;
+    w->ops->on_fail(w, err);
+  }
+  o->dispatching = was;
+}
+
+/* A connection of kind |h3| never came (|err|): the waiting requests it was
+ * for that no other connection can serve get its error — all of them when
+ * none of its kind is left, else the first (one connection failed, one
+ * request). A raced request whose other kind is still under way waits for it.
+ * Without HTTP/3 in the origin this is fail_queued(o, n_conns ? 1 : 0). */
+static void fail_kind(origin *o, int h3, const gerr *err) {
+  size_t same = h3 ? o->n_h3 : o->n_conns - o->n_h3;
+  gq doomed;
+  gq_init(&doomed);
+  gq *q, *tmp;
+  gq_foreach_safe(q, tmp, &o->queue) {
+    pool_waiter *w = gq_data(q, pool_waiter, link);
+    int takes = h3 ? w->h3 != POOL_H3_NO : wants_tcp(w);
+    if (!takes) continue;
+    /* the other kind: TCP for a raced request whose HTTP/3 failed; an HTTP/3
+     * connection alive or coming for a raced one whose TCP failed */
+    int other = h3 ? wants_tcp(w) : (wants_h3(o, w) && o->n_h3 > 0);
+    if (other) continue;
+    dequeue(o, w);
+    gq_insert_tail(&doomed, &w->link);
+    if (same) break;
+  }
+  int was = o->dispatching;
+  o->dispatching = 1; /* the callbacks may queue more: they wait for dispatch() */
+  while ((q = gq_first(&doomed)) != NULL) {
+    pool_waiter *w = gq_data(q, pool_waiter, link);
+    gq_remove(q);
     w->org = NULL;
     w->ops->on_fail(w, err);
   }
@@ -303,7 +387,12 @@ static void pconn_end(pconn *pc, const gerr *err) {
   pc->state = PC_CLOSED;
   gq_remove(&pc->link);
   o->n_conns--;
-  if (never_ready) o->n_connecting--;
+  if (pc->h3) {
+    o->n_h3--;
+    if (never_ready) o->n_h3_connecting--;
+  } else if (never_ready) {
+    o->n_connecting--;
+  }
   pc->org = NULL;
   session *s = pc->s;
   pc->s = NULL;
@@ -311,10 +400,16 @@ static void pconn_end(pconn *pc, const gerr *err) {
   uv_close((uv_handle_t *)&pc->idle, on_idle_closed);
   uv_close((uv_handle_t *)&pc->stimer, on_stimer_closed);
   uv_close((uv_handle_t *)&pc->wcheck, on_wcheck_closed);
+  if (never_ready && err && err->code && pc->h3) {
+    /* HTTP/3 does not work here: raced requests go on TCP from now on. */
+    o->h3_broken = 1;
+    pool *p = pc->pool;
+    if (p->cfg.h3_failed) p->cfg.h3_failed(p->cfg.arg, o->host, o->h3_port ? o->h3_port : o->port, err);
+  }
   if (never_ready && err && err->code)
     /* Its error is theirs: all of them when no other connection is left to
      * serve them, else the first (one connection failed, one request). */
-    fail_queued(o, o->n_conns == 0 ? 0 : 1, err);
+    fail_kind(o, pc->h3, err);
   dispatch(o);
 }
 
@@ -334,11 +429,15 @@ static int usable(const pool *p, const pconn *pc) {
 
 static void set_busy(pconn *pc, int busy) {
   if (pc->c == NULL) return;
+  /* An idle connection keeps no loop alive: nor its session's timer (QUIC's
+   * ACK and idle timers run while no request does). */
   if (busy) {
     uv_timer_stop(&pc->idle);
     pc->pool->co->set_ref(pc->c, 1);
+    uv_ref((uv_handle_t *)&pc->stimer);
   } else {
     pc->pool->co->set_ref(pc->c, 0);
+    uv_unref((uv_handle_t *)&pc->stimer);
   }
 }
 
@@ -392,7 +491,7 @@ void pool_conn_flush(pconn *pc) {
     return;
   }
   uint8_t out[POOL_OUT];
-  while (pc->s && pc->c && pc->state == PC_READY && session_want_write(pc->s)) {
+  while (pc->s && pc->c && (pc->state == PC_READY || pc->hs) && session_want_write(pc->s)) {
     if (pc->pool->co->queued && pc->pool->co->queued(pc->c) > POOL_MAX_QUEUED) {
       uv_check_start(&pc->wcheck, on_wcheck);
       return;
@@ -404,7 +503,9 @@ void pool_conn_flush(pconn *pc) {
     pc->want_flush = 0;
     if (!e && n) e = pc->pool->co->write(pc->c, out, n);
     if (e) {
-      pconn_close(pc, e, session_protocol(pc->s) == SESSION_H2 ? "HTTP/2 output failed" : "write failed");
+      pconn_close(pc, e, session_protocol(pc->s) == SESSION_H2   ? "HTTP/2 output failed"
+                         : session_protocol(pc->s) == SESSION_H3 ? "HTTP/3 output failed"
+                                                                 : "write failed");
       return;
     }
     if (n == 0) break;
@@ -419,11 +520,21 @@ static void on_wcheck(uv_check_t *h) {
 }
 
 /* The session's timer (session_host). */
+static void h3_progress(pconn *pc, int e);
+
 static void on_session_timer(uv_timer_t *t) {
   pconn *pc = t->data;
   if (pc->s == NULL) return;
+  pc->in_session = 1; /* streams may end from inside (QUIC's idle timeout) */
   session_timeout(pc->s);
+  pc->in_session = 0;
+  pc->want_flush = 0;
   pool_conn_flush(pc);
+  /* QUIC's timers end connections (loss, idle timeout): a TCP session's does not. */
+  if (pc->h3 && pc->s) {
+    if (pc->hs) h3_progress(pc, 0);
+    else if (!session_alive(pc->s)) pconn_close(pc, 0, NULL);
+  }
 }
 
 static void set_session_timer(void *arg, unsigned ms) {
@@ -445,6 +556,101 @@ void pool_conn_get_info(const pconn *pc, pool_conn_info *out) {
   out->dns_ms = pc->dns_ms;
   out->connect_ms = pc->connect_ms;
   out->tls_ms = pc->tls_ms;
+  out->h3 = pc->h3;
+}
+
+/* ---- HTTP/3: the QUIC handshake in the session -------------------------------------- */
+
+/* "ip:port" or "[ip]:port" (conn_local, conn_remote) as an address: 0 or -1. */
+static int addr_parse(const char *text, struct sockaddr_storage *out) {
+  char ip[64];
+  memset(out, 0, sizeof(*out));
+  const char *colon = strrchr(text, ':');
+  if (colon == NULL) return -1;
+  int port = atoi(colon + 1);
+  size_t n = (size_t)(colon - text);
+  if (text[0] == '[') {
+    if (n < 2 || n - 2 >= sizeof(ip)) return -1;
+    memcpy(ip, text + 1, n - 2);
+    ip[n - 2] = '\0';
+    return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)out) == 0 ? 0 : -1;
+  }
+  if (n >= sizeof(ip)) return -1;
+  memcpy(ip, text, n);
+  ip[n] = '\0';
+  return uv_ip4_addr(ip, port, (struct sockaddr_in *)out) == 0 ? 0 : -1;
+}
+
+/* A handshake that did not complete: the requests waiting for it hear why
+ * (|what|: the sentence's end). */
+static void h3_fail(pconn *pc, int code, const char *what) {
+  if (!pc->hs) return;
+  pc->hs = 0;
+  uv_timer_stop(&pc->idle);
+  origin *o = pc->org;
+  gerr_set(&pc->fail, code, "quic", 0, "QUIC handshake with %s (%s): %s", o ? o->host : "", pc->remote, what);
+  if (pc->c) pc->pool->co->close(pc->c);
+}
+
+static void h3_up(pconn *pc) {
+  origin *o = pc->org;
+  pc->hs = 0;
+  uv_timer_stop(&pc->idle);
+  pc->state = PC_READY;
+  o->n_h3_connecting--;
+  free(pc->dial);
+  pc->dial = NULL;
+  /* QUIC's handshake is its connect and its TLS at once (curl's time_connect
+   * and time_appconnect are both its end over HTTP/3). */
+  pc->connect_ms = pc->tls_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
+  pc->tls_version = "TLSv1.3";
+  dispatch(o);
+  maybe_idle(pc);
+}
+
+/* After the session took datagrams or its timer: up, failed, or on its way. */
+static void h3_progress(pconn *pc, int e) {
+  if (!pc->hs || pc->s == NULL) return;
+  if (e || !session_alive(pc->s))
+    h3_fail(pc, e ? e : GUISE_E_TLS_HANDSHAKE, guise_strerror(e ? e : GUISE_E_TLS_HANDSHAKE));
+  else if (session_capacity(pc->s) > 0)
+    h3_up(pc);
+}
+
+static void on_h3_timeout(uv_timer_t *t) {
+  pconn *pc = t->data;
+  char what[96];
+  snprintf(what, sizeof(what), "no answer within the connect timeout (%u ms)", pc->connect_timeout_ms);
+  h3_fail(pc, GUISE_E_TIMEOUT_CONNECT, what);
+}
+
+/* The UDP socket is connected: the session, its Initial, the handshake's timer. */
+static void h3_ready(pconn *pc, conn *c) {
+  pool *p = pc->pool;
+  origin *o = pc->org;
+  const pool_conn_ops *co = p->co;
+  co->remote(c, pc->remote, sizeof(pc->remote));
+  co->local(c, pc->local, sizeof(pc->local));
+  snprintf(pc->alpn, sizeof(pc->alpn), "h3");
+  struct sockaddr_storage rs, ls;
+  const char *why = NULL;
+  int e = addr_parse(pc->remote, &rs) || addr_parse(pc->local, &ls) ? GUISE_E_INTERNAL : 0;
+  if (!e) {
+    pool_h3_params hp = {o->v, o->host_is_name ? o->host : NULL, o->host, (struct sockaddr *)&rs,
+                         (struct sockaddr *)&ls, p->cfg.streams};
+    session_host host = {set_session_timer, pc};
+    e = p->cfg.h3_new ? p->cfg.h3_new(p->cfg.arg, &hp, &host, &pc->s, &why)
+                      : h3_new_default(p, &hp, &host, &pc->s, &why);
+  }
+  if (e) {
+    pc->s = NULL;
+    gerr_set(&pc->fail, e, "quic", 0, "HTTP/3 to %s: %s", o->host, why ? why : "cannot make the session");
+    co->close(c);
+    return;
+  }
+  pc->hs = 1;
+  uv_timer_start(&pc->idle, on_h3_timeout, pc->connect_timeout_ms, 0);
+  pool_conn_flush(pc); /* the Initial */
 }
 
 static void on_ready(conn *c, const char *alpn, void *ud) {
@@ -461,6 +667,10 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
   } else if (pc->racer) {
     co->close(pc->racer);
     pc->racer = NULL;
+  }
+  if (pc->h3) {
+    h3_ready(pc, c);
+    return;
   }
   co->remote(c, pc->remote, sizeof(pc->remote));
   pc->state = PC_READY;
@@ -512,13 +722,15 @@ static void on_ready(conn *c, const char *alpn, void *ud) {
 static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
   (void)c;
   pconn *pc = ud;
-  if (pc->state != PC_READY || pc->s == NULL) return;
+  if ((pc->state != PC_READY && !pc->hs) || pc->s == NULL) return;
   pc->in_session = 1; /* stream callbacks run from inside recv */
   int e = session_recv(pc->s, p, n);
   pc->in_session = 0;
   pc->want_flush = 0;
   pool_conn_flush(pc); /* replies (SETTINGS ACK, PING, WINDOW_UPDATE), requests bound meanwhile */
-  if (e) {
+  if (pc->hs) {
+    h3_progress(pc, e);
+  } else if (e) {
     /* The session has ended its streams: a protocol error, bytes nobody asked for
      * (a 408 on an idle HTTP/1.1 connection). */
     pconn_close(pc, e, NULL);
@@ -532,7 +744,7 @@ static void dial(pconn *pc, int racer);
 /* An address has not answered for the attempt delay: the next one beside it. */
 static void on_attempt_delay(uv_timer_t *t) {
   pconn *pc = t->data;
-  if (pc->state < PC_READY && pc->state != PC_RESOLVING && !pc->racer && pc->dial &&
+  if (pc->state < PC_READY && pc->state != PC_RESOLVING && !pc->racer && pc->dial && !pc->h3 &&
       pc->dial->next_addr < pc->dial->n_addrs && !pc->pool->closing)
     dial(pc, 1);
 }
@@ -574,6 +786,12 @@ static void on_close(conn *c, int err, void *ud) {
     return;
   }
   if (pc->state < PC_READY) {
+    if (pc->h3 && pc->s) { /* a handshake that did not come: no stream was open */
+      session *s = pc->s;
+      pc->s = NULL;
+      pc->hs = 0;
+      session_free(s);
+    }
     if (pc->fail.code) {
       pconn_end(pc, &pc->fail);
     } else if (!pc->connect_ms && err && err != GUISE_E_TIMEOUT_TLS && !p->closing &&
@@ -609,6 +827,10 @@ static void dial(pconn *pc, int racer) {
   pool *p = pc->pool;
   struct dial *d = pc->dial;
   struct sockaddr_storage *ss = &d->addrs[d->next_addr++];
+  if (pc->h3 && o->h3_port) { /* Alt-Svc's port */
+    if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons(o->h3_port);
+    else ((struct sockaddr_in6 *)ss)->sin6_port = htons(o->h3_port);
+  }
   char host[64] = "?";
   if (ss->ss_family == AF_INET) {
     uv_ip4_name((struct sockaddr_in *)ss, host, sizeof(host));
@@ -630,13 +852,18 @@ static void dial(pconn *pc, int racer) {
   co.connect_timeout_ms = pc->connect_timeout_ms;
   co.tls_timeout_ms = pc->connect_timeout_ms;
   co.local = p->cfg.local;
+  if (pc->h3) { /* QUIC's TLS is the session's (no resumption yet); no proxy */
+    co.udp = 1;
+    co.ctx = NULL;
+    co.shape = NULL;
+  }
   char skey[TLS_SESSION_KEY_MAX];
   if (co.ctx && p->cfg.sessions && (o->v->prof == NULL || o->v->prof->resumption) &&
       tls_session_key(skey, sizeof(skey), o->host, o->port, o->v->key, o->proxy ? o->proxy_id : NULL) == 0) {
     co.sessions = p->cfg.sessions;
     co.session_key = skey;
   }
-  if (o->proxy) {
+  if (o->proxy && !pc->h3) {
     co.proxy = o->proxy;
     if (o->proxy->kind == PROXY_HTTPS) {
       int e = p->cfg.proxy_ctx ? p->cfg.proxy_ctx(p->cfg.arg, &co.proxy_ctx, &co.proxy_verify) : GUISE_E_INTERNAL;
@@ -669,13 +896,13 @@ static void dial(pconn *pc, int racer) {
       snprintf(why, sizeof(why), "no local port free (net.ipv4.ip_local_port_range used up): "
                                  "lower the concurrency; connections are reused when they can be");
     else
-      snprintf(why, sizeof(why), "cannot open the connection");
-    pconn_fail(pc, e, "tcp", why);
+      snprintf(why, sizeof(why), pc->h3 ? "cannot open the UDP socket" : "cannot open the connection");
+    pconn_fail(pc, e, pc->h3 ? "udp" : "tcp", why);
     return;
   }
   refs_add(&pc->refs);
   pc->state = PC_CONNECTING;
-  if (!racer && d->next_addr < d->n_addrs)
+  if (!racer && !pc->h3 && d->next_addr < d->n_addrs)
     uv_timer_start(&pc->idle, on_attempt_delay, POOL_ATTEMPT_DELAY_MS, 0);
 }
 
@@ -742,7 +969,7 @@ static void on_resolved(int err, const struct sockaddr_storage *addrs, size_t n,
   dial(pc, 0);
 }
 
-static void pconn_open(origin *o) {
+static void pconn_open(origin *o, int h3) {
   pool *p = o->pool;
   pconn *pc = calloc(1, sizeof(*pc));
   struct dial *d = pc ? calloc(1, sizeof(*d)) : NULL;
@@ -757,10 +984,16 @@ static void pconn_open(origin *o) {
   pc->dial = d;
   pc->org = o;
   pc->pool = p;
+  pc->h3 = h3;
   pc->t0 = uv_hrtime();
   gq_insert_head(&o->conns, &pc->link);
   o->n_conns++;
-  o->n_connecting++;
+  if (h3) {
+    o->n_h3++;
+    o->n_h3_connecting++;
+  } else {
+    o->n_connecting++;
+  }
   p->n_alive++;
   pool_waiter *first = first_waiter(o);
   pc->connect_timeout_ms = first && first->connect_timeout_ms ? first->connect_timeout_ms
@@ -777,8 +1010,8 @@ static void pconn_open(origin *o) {
   refs_take(&pc->refs, PC_HOLD_WCHECK);
   refs_take(&pc->refs, PC_HOLD_DNS);
   pc->state = PC_RESOLVING;
-  const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
-  unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;
+  const char *host = o->proxy && !proxy_local_dns(o->proxy) && !h3 ? o->proxy->host : o->host;
+  unsigned port = o->proxy && !proxy_local_dns(o->proxy) && !h3 ? o->proxy->port : o->port;
   int e = p->ro->resolve(p->cfg.resolver, host, port, on_resolved, pc);
   if (e) {
     refs_drop(&pc->refs, PC_HOLD_DNS);
@@ -800,17 +1033,28 @@ static void dispatch(origin *o) {
   do {
     o->again = 0;
     pool_waiter *w;
+    uint16_t bg_h3 = 0; /* a raced request took TCP with no HTTP/3 under way: its UDP port */
     while ((w = first_waiter(o)) != NULL) {
-      pconn *pc = NULL;
+      /* HTTP/3 first when the request takes it (Chrome uses a QUIC session
+       * once it has one), else TCP. */
+      pconn *pc = NULL, *tcp = NULL;
+      int h3 = wants_h3(o, w), t = wants_tcp(w);
       gq *q;
       gq_foreach(q, &o->conns) {
         pconn *c = gq_data(q, pconn, link);
-        if (usable(p, c)) {
+        if (!usable(p, c)) continue;
+        if (c->h3 && h3) {
           pc = c;
           break;
         }
+        if (!c->h3 && t && tcp == NULL) {
+          tcp = c;
+          if (!h3 || o->n_h3 == 0) break;
+        }
       }
+      if (pc == NULL) pc = tcp;
       if (pc == NULL) break;
+      if (!pc->h3 && h3 && o->n_h3 == 0) bg_h3 = w->h3_port ? w->h3_port : o->port;
       dequeue(o, w);
       w->pc = pc;
       pc->bound++;
@@ -818,13 +1062,33 @@ static void dispatch(origin *o) {
       set_busy(pc, 1);
       w->ops->on_bind(w, pc);
     }
+    /* As Chrome's orphaned QUIC job: a raced request served at once by a TCP
+     * connection still starts HTTP/3 beside it, for the requests after it. */
+    if (bg_h3 && o->n_h3 == 0 && !o->h3_broken && !p->closing && o->n_conns < p->cfg.per_origin) {
+      o->h3_port = bg_h3 == o->port ? 0 : bg_h3;
+      pconn_open(o, 1);
+    }
     if (!gq_empty(&o->queue) && !p->closing) {
-      size_t want = 0;
+      /* HTTP/3: one handshake at a time, when no HTTP/3 connection takes the
+       * requests that want it (every QUIC connection multiplexes). */
+      size_t want_h3 = o->n_q_only + (o->h3_broken ? 0 : o->n_q_race);
+      if (want_h3 && o->n_h3_connecting == 0 && o->n_conns < p->cfg.per_origin) {
+        int free_h3 = 0;
+        gq *q;
+        gq_foreach(q, &o->conns) free_h3 |= gq_data(q, pconn, link)->h3 && usable(p, gq_data(q, pconn, link));
+        if (!free_h3) {
+          pool_waiter *f = first_waiter(o);
+          if (f->h3_port) o->h3_port = f->h3_port;
+          pconn_open(o, 1);
+        }
+      }
+      /* TCP for the others, raced ones included (the race: both go). */
+      size_t tcp_q = o->n_queued - o->n_q_only, want = 0;
       if (o->proto == 1 || p->cfg.no_reuse)
-        want = o->n_queued > o->n_connecting ? o->n_queued - o->n_connecting : 0;
-      else if (o->n_connecting == 0)
+        want = tcp_q > o->n_connecting ? tcp_q - o->n_connecting : 0;
+      else if (o->n_connecting == 0 && tcp_q)
         want = 1;
-      while (want-- > 0 && o->n_conns < p->cfg.per_origin && !gq_empty(&o->queue)) pconn_open(o);
+      while (want-- > 0 && o->n_conns < p->cfg.per_origin && !gq_empty(&o->queue)) pconn_open(o, 0);
     }
   } while (o->again);
   o->dispatching = 0;

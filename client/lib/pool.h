@@ -22,6 +22,18 @@
  * its owner comes through pool_config (options, seams, hooks), what it tells a
  * request through the request's pool_waiter.
  *
+ * HTTP/3: an origin's connections may be HTTP/3 ones beside TCP ones (one
+ * key: the same origin), chosen per request (pool_waiter.h3): never, raced
+ * against TCP (the first usable connection takes the request; once an HTTP/3
+ * connection is up, it is preferred, as Chrome prefers its QUIC session), or
+ * HTTP/3 only. An HTTP/3 connection is a UDP socket (conn_options.udp) whose
+ * session makes the QUIC handshake: it counts as connecting until the
+ * session's capacity() is above 0, and a session that dies before (or the
+ * connect timeout) fails it like a TCP connection that never came. A failed
+ * HTTP/3 connection marks the origin's HTTP/3 broken: raced requests go on
+ * TCP, HTTP/3-only ones fail with its error (pool_config.h3_failed tells the
+ * owner, whose Alt-Svc cache forgets the entry).
+ *
  * Pool key: (scheme, host, port, variant, proxy identity). The variant covers
  * the profile, the ALPN narrowing (--http1.1/--http2) and the trust settings,
  * which all change what the connection is; the proxy identity is its URL with
@@ -100,6 +112,22 @@ typedef int (*pool_session_new_fn)(void *arg, session_proto proto, const h2_shap
 int pool_session_new_default(void *arg, session_proto proto, const h2_shape *shape,
                              const session_config *cfg, const session_host *host, session **out);
 
+/* What an HTTP/3 connection's session is made from (the UDP socket is
+ * connected): the variant (its profile), the name to send and check, the
+ * socket's two addresses. */
+typedef struct pool_h3_params {
+  variant *v;
+  const char *server_name;      /* NULL: an IP literal (no SNI) */
+  const char *verify_host;      /* the name or IP the certificate must match */
+  const struct sockaddr *remote, *local;
+  size_t max_streams;
+} pool_h3_params;
+/* Makes the HTTP/3 session: session_h3_new with the owner's context for the
+ * variant (pool_config.h3_ctx) by default, or a test's fake. 0 or a GUISE_E_*
+ * code, with a static reason in |*why| (may stay NULL). */
+typedef int (*pool_h3_new_fn)(void *arg, const pool_h3_params *p, const session_host *host, session **out,
+                              const char **why);
+
 typedef struct pool_config {
   uv_loop_t *loop;
   unsigned connect_timeout_ms;  /* 0: POOL_DEFAULT_CONNECT_MS (a request may set its own) */
@@ -126,6 +154,13 @@ typedef struct pool_config {
   /* Each connection's local side and receive pacing (conn_options.local);
    * NULL: none. */
   const struct tcp_local *local;
+  /* HTTP/3: the session maker (NULL: session_h3_new through |h3_ctx|), the
+   * QUIC TLS context of a variant (made once by the owner; 0 or a GUISE_E_*
+   * code and a static reason), and what the owner hears when HTTP/3 to
+   * |host|:|port| (the UDP port tried) failed, |why| its error. */
+  pool_h3_new_fn h3_new;
+  int (*h3_ctx)(void *arg, variant *v, SSL_CTX **ctx, const char **why);
+  void (*h3_failed)(void *arg, const char *host, unsigned port, const gerr *why);
 } pool_config;
 
 /* A request's place in the pool: in an origin's queue while it waits, bound to
@@ -140,9 +175,14 @@ typedef struct pool_waiter_ops {
   void (*on_fail)(pool_waiter *w, const gerr *err);
 } pool_waiter_ops;
 
+/* pool_waiter.h3: HTTP/3 never, raced against TCP, or only. */
+enum { POOL_H3_NO = 0, POOL_H3_RACE = 1, POOL_H3_ONLY = 2 };
+
 struct pool_waiter {
   const pool_waiter_ops *ops;
   unsigned connect_timeout_ms;  /* for a connection opened for it; 0: the pool's */
+  uint8_t h3;                   /* POOL_H3_*: https:// origins without a proxy only */
+  uint16_t h3_port;             /* HTTP/3's UDP port (Alt-Svc); 0: the origin's */
   /* the pool's */
   gq link;                      /* in its origin's queue while waiting */
   origin *org;                  /* while queued or bound */
@@ -192,6 +232,7 @@ typedef struct pool_conn_info {
   const char *remote, *local, *alpn;
   const char *tls_version, *tls_cipher, *tls_group;
   double dns_ms, connect_ms, tls_ms; /* cumulative from the connection's start */
+  int h3;                            /* an HTTP/3 (QUIC) connection */
 } pool_conn_info;
 void pool_conn_get_info(const pool_conn *pc, pool_conn_info *out);
 

@@ -84,7 +84,7 @@ typedef struct req {
   int clock_started;         /* max_time_from_connection: the timer runs */
   refs refs;                 /* the timer; the stream while open */
   int done;
-  int retries[2];            /* unprocessed streams sent again: HTTP/1.1, HTTP/2 */
+  int retries[2];            /* unprocessed streams sent again: HTTP/1.1, HTTP/2 or 3 */
   uint64_t t0;
   int head_seen;
   /* redirects */
@@ -301,6 +301,7 @@ static int head(req *r, int status, const guise_header *h, size_t n) {
 
 static void reset_attempt(req *r);
 static int body_restart(req *r, int redirect);
+static int set_h3(req *r);
 
 /*
  * Basic credentials (RFC 7617) from the current URL's userinfo into r->auth, as
@@ -451,7 +452,41 @@ static int follow(req *r) {
   reset_attempt(r);
   r->retries[0] = r->retries[1] = 0;
   if (https && r->v->ctx == NULL && (e = client_variant_ctx(r->cl, r->v)) != 0) return e;
+  if ((e = set_h3(r)) != 0) return e;
   return pool_submit(client_pool(r->cl), &r->w, r->u, r->v, r->proxy, r->proxy_id);
+}
+
+/* HTTP/3 for the request's current URL (pool_waiter.h3): asked for
+ * (GUISE_HTTP_3 raced, GUISE_HTTP_3_ONLY), or announced by the origin in an
+ * Alt-Svc the client has (a request that leaves the version to the client,
+ * with a profile that has an http3 section, as Chrome). 0, or
+ * GUISE_E_USAGE_URL_SCHEME (curl's "unsupported protocol") with the reason in
+ * r->err: HTTP/3 only, to an http:// URL or through a proxy. */
+static int set_h3(req *r) {
+  int ver = r->v->http_version, https = r->u->scheme == URL_HTTPS;
+  r->w.h3 = POOL_H3_NO;
+  r->w.h3_port = 0;
+  if (ver == GUISE_HTTP_3_ONLY) {
+    if (!https || r->proxy) {
+      gerr_set(&r->err, GUISE_E_USAGE_URL_SCHEME, "client", 0, "%s",
+               !https ? "HTTP/3 only: HTTP/3 is for https:// URLs"
+                      : "HTTP/3 only: HTTP/3 through a proxy is not supported (TCP goes through proxies)");
+      return GUISE_E_USAGE_URL_SCHEME;
+    }
+    r->w.h3 = POOL_H3_ONLY;
+    return 0;
+  }
+  if (!https || r->proxy) return 0; /* raced HTTP/3 falls back to TCP at once */
+  if (ver == GUISE_HTTP_3) {
+    r->w.h3 = POOL_H3_RACE;
+  } else if (ver == 0 && r->v->prof && r->v->prof->h3.present) {
+    unsigned port = client_alt_svc_lookup(r->cl, url_host(r->u), r->u->port);
+    if (port) {
+      r->w.h3 = POOL_H3_RACE;
+      r->w.h3_port = (uint16_t)port;
+    }
+  }
+  return 0;
 }
 
 /* The response ended (|err| 0) or failed: a redirect goes on, anything else
@@ -491,11 +526,15 @@ static int on_head(void *ud, session_head_kind kind, int status, const session_h
       why[rlen] = '\0';
       reason = why;
     }
-    if (r->o.on_response_head(r->ud, (unsigned)r->n_hops, status, list, m, r->proto == SESSION_H2 ? 2 : 1,
-                              reason) != 0)
+    if (r->o.on_response_head(r->ud, (unsigned)r->n_hops, status, list, m, (int)r->proto, reason) != 0)
       return GUISE_E_CANCELLED;
   }
   if (kind != SESSION_HEAD_FINAL) return 0; /* 1xx: not on_headers' */
+  /* Alt-Svc of an https:// origin reached directly (RFC 7838 2.1: only from a
+   * secure origin; through a proxy HTTP/3 is not used), into the client's cache. */
+  if (r->u->scheme == URL_HTTPS && r->proxy == NULL)
+    for (size_t i = 0; i < m; i++)
+      if (!strcasecmp(list[i].name, "alt-svc")) client_alt_svc_learn(r->cl, url_host(r->u), r->u->port, list[i].value);
   return head(r, status, list, m);
 }
 
@@ -537,7 +576,7 @@ static void on_close(void *ud, const gerr *err, int retryable) {
     release(r, REQ_HOLD_STREAM);
     return;
   }
-  int *budget = &r->retries[r->proto == SESSION_H2];
+  int *budget = &r->retries[r->proto != SESSION_H1];
   if (retryable && !r->head_seen && *budget < REQ_MAX_RETRIES) {
     (*budget)++;
     int be = body_restart(r, 0);
@@ -1067,7 +1106,7 @@ static void report_sent(req *r, const session_request *sr) {
   guise_header *list = NULL;
   char *text = NULL;
   int chunked = sr->body != NULL && sr->body->length == SESSION_BODY_UNKNOWN;
-  if (r->proto == SESSION_H2) {
+  if (r->proto != SESSION_H1) { /* HTTP/3: the HTTP/2 list (the same fields; its pseudo-header order is the shape's) */
     h2_request hr = {.method = sr->method, .scheme = sr->scheme, .authority = sr->authority,
                      .path = sr->path, .headers = sr->headers, .n_headers = sr->n_headers};
     cap = h2_request_fields(&r->v->h2, &hr, NULL, 0);
@@ -1107,7 +1146,7 @@ static void report_sent(req *r, const session_request *sr) {
       *at++ = '\0';
     }
     r->o.on_request_sent(r->ud, (unsigned)r->n_hops, r->o.method, r->cur_url ? r->cur_url : r->url, list, n,
-                         r->proto == SESSION_H2 ? 2 : 1);
+                         (int)r->proto);
   }
   free(wire);
   free(list);
@@ -1128,7 +1167,7 @@ static void submit(req *r, pool_conn *pc, session_request *sr, const char *refus
   }
   static const session_stream_callbacks scb = {on_head, on_data, on_close};
   int e = session_submit(s, sr, &scb, r, &r->stream);
-  int *budget = &r->retries[r->proto == SESSION_H2];
+  int *budget = &r->retries[r->proto != SESSION_H1];
   if (e == GUISE_E_HTTP2_GOAWAY && *budget < REQ_MAX_RETRIES) {
     (*budget)++; /* the connection stopped taking streams: another one */
     pool_requeue(&r->w, 1);
@@ -1275,8 +1314,8 @@ static void req_bind(pool_waiter *w, pool_conn *pc) {
     uv_timer_stop(&r->timer); /* the wait is over */
     if (r->o.max_time_ms) uv_timer_start(&r->timer, on_max_time, r->o.max_time_ms, 0);
   }
-  if (r->proto == SESSION_H2) start_h2(r, pc);
-  else start_h1(r, pc);
+  if (r->proto == SESSION_H1) start_h1(r, pc);
+  else start_h2(r, pc); /* HTTP/3 takes the HTTP/2 form: lowercase, no connection-specific fields */
 }
 
 static void req_fail(pool_waiter *w, const gerr *err) {
@@ -1516,6 +1555,11 @@ int guise_client_request(guise_client *cl, const guise_request_options *in,
   } else if (caller_headers_check(r, why, sizeof(why)) != 0) {
     r->refused = GUISE_E_USAGE_INVALID_ARGUMENT;
     gerr_set(&r->err, r->refused, "client", 0, "%s", why);
+  } else if (o.http_version < 0 || o.http_version > GUISE_HTTP_3_ONLY) {
+    r->refused = GUISE_E_USAGE_INVALID_ARGUMENT;
+    gerr_set(&r->err, r->refused, "client", 0, "http_version %d: 0 to 4", o.http_version);
+  } else if (set_h3(r) != 0) {
+    r->refused = GUISE_E_USAGE_URL_SCHEME;
   }
   if (r->refused) {
     /* Ended before anything is sent, through on_complete from the loop like

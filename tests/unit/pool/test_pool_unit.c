@@ -243,7 +243,7 @@ static int fs_new(void *arg, session_proto proto, const h2_shape *shape, const s
   return 0;
 }
 
-static const client_seams seams = {&fake_conn_ops, &fake_resolver, NULL, fs_new};
+static const client_seams seams = {&fake_conn_ops, &fake_resolver, NULL, fs_new, NULL};
 
 /* ---- requests ----------------------------------------------------------------------- */
 

@@ -1,0 +1,63 @@
+/*
+ * filter_udp.h — the bottom of an HTTP/3 connection's chain (filter.h): a
+ * connected UDP socket through libuv (uv_udp_t), the only other libuv user of
+ * a chain besides filter_tcp.c.
+ *
+ * Datagram boundaries: the chain of a UDP connection has this filter alone
+ * (QUIC carries its own TLS), so every filter_pass() from it is exactly one
+ * datagram and every send() it is given is sent as exactly one datagram. A
+ * filter that would sit above it (a SOCKS5 UDP ASSOCIATE wrapper) must keep
+ * that one-to-one rule; a stream filter (TLS, a CONNECT tunnel) must never.
+ *
+ * The socket is connect(2)ed to the peer, so the kernel drops datagrams from
+ * anyone else and reports the peer's ICMP port unreachable as ECONNREFUSED on
+ * the next receive or send: that ends the chain with GUISE_E_CONNECT_REFUSED
+ * and "nothing answers on UDP port N". Used by conn.c, which owns the handle's
+ * lifetime.
+ */
+#ifndef GUISE_FILTER_UDP_H
+#define GUISE_FILTER_UDP_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "filter.h"
+#include "filter_tcp.h"
+
+/* The largest datagram taken: a datagram is read into the per-thread scratch
+ * buffer (FILTER_READ_BUF, 64 KiB, above any UDP payload over IPv4 or IPv6
+ * without jumbograms); one that does not fit whole (MSG_TRUNC) is dropped and
+ * counted, never passed up cut. */
+#define UDP_MAX_DATAGRAM FILTER_READ_BUF
+/* Datagrams the socket did not take at once, queued in libuv: past this many
+ * bytes a datagram is dropped (QUIC's loss recovery sends it again), so a
+ * peer that stops reading cannot make the client hold more. */
+#define UDP_MAX_QUEUED (256u * 1024u)
+typedef struct filter_udp {
+  filter f;              /* first: the chain sees this */
+  uv_udp_t handle;       /* handle.data: this filter */
+  uint16_t port;         /* the peer's, for the words of a refusal */
+  int reading;
+  uint64_t connected;    /* uv_hrtime() when connected, 0 before */
+  uint64_t dropped_in;   /* datagrams too large for the buffer */
+  uint64_t dropped_out;  /* datagrams not sent: the queue was full */
+} filter_udp;
+
+/* Makes the handle on |loop| (no socket yet); |local| (NULL: none) must outlive
+ * the connection: its address or device is used, its port range and receive
+ * rate are not (TCP's). */
+void filter_udp_init(filter_udp *u, uv_loop_t *loop, const tcp_local *local);
+/* Binds (when |local| asks) and connects the socket to |addr|, and starts
+ * reading. 0: connected at once (the owner calls filter_up when it is ready
+ * for the first datagram), or a GUISE_E_* code (nothing follows). */
+int filter_udp_connect(filter_udp *u, const struct sockaddr *addr, const tcp_local *local);
+/* Closes the handle with |cb| (its data: the filter); returns 1, the number of
+ * closes that will call it. */
+int filter_udp_close(filter_udp *u, uv_close_cb cb);
+/* Local and peer addresses of the connected socket; 0 or -1. */
+int filter_udp_local(const filter_udp *u, struct sockaddr_storage *out);
+int filter_udp_remote(const filter_udp *u, struct sockaddr_storage *out);
+
+#endif

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""guise's HTTP/3 client on loopback.
+
+usage: test_http3_client.py GUISE GUISE_H3_LISTEN H3SERVER
+
+- guise_h3_listen (tools/quic/h3-listen.c, the same QUIC stack): --http3-only GET
+  and POST are answered over HTTP/3 (the server's log has the request, its method
+  and body length; -w %{http_version} is curl's "3").
+- --http3 to an HTTPS server with nothing on its UDP port (a Python TLS listener):
+  the QUIC attempt is refused by ICMP and the request is served over TCP (exit 0,
+  HTTP/1.1, the listener saw it); --http3-only to it fails with curl's 7
+  ("couldn't connect") and names the UDP port.
+- --http3-only through a proxy and to an http:// URL: refused before anything is
+  sent, curl's 1 (unsupported protocol).
+- The Alt-Svc cache, against quic-go's h3server with its TCP twin (tests/interop/
+  h3server, Alt-Svc: h3=":PORT"; ma=60 on its h2 answers): six URLs in one guise
+  run with the chromium profile and no --http3: the first goes over HTTP/2, the
+  last over HTTP/3, none back to HTTP/2 once one went over HTTP/3 — the server's
+  own log says which protocol each request came on. With --http2 (the version
+  narrowed) all stay on HTTP/2.
+- guise batch with job lines "http": "3" and "http": "3-only" against h3server:
+  records with HTTP/3 and the server's log has them over HTTP/3; "http": "4" is
+  refused with the job's error record.
+"""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+from guise_testlib import check, finish, h1_recording_server, h3_server  # noqa: E402
+
+GUISE, LISTEN, H3SERVER = sys.argv[1], sys.argv[2], sys.argv[3]
+PROFILE = "chromium-156-linux"
+
+
+def guise(*args, timeout=30, stdin=None):
+    return subprocess.run([GUISE, *args], capture_output=True, text=True, timeout=timeout, input=stdin)
+
+
+def h3_listen(tmp):
+    """guise_h3_listen on a free UDP port with a throwaway certificate: (process, port, log)."""
+    log = os.path.join(tmp, "listen.jsonl")
+    p = subprocess.Popen([LISTEN, "--listen", "127.0.0.1:0", "--self-signed", "--log", log, "--seconds", "30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    words = p.stdout.readline().split()
+    if len(words) != 2 or words[0] != "port":
+        p.kill()
+        raise SystemExit(f"guise_h3_listen did not start: {words} {p.stderr.read()}")
+    return p, int(words[1]), log
+
+
+def listen_records(log):
+    try:
+        with open(log) as f:
+            return [json.loads(x) for x in f if x.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def same_stack(tmp):
+    p, port, log = h3_listen(tmp)
+    try:
+        url = f"https://127.0.0.1:{port}/same"
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "-w", "\n%{http_version} %{http_code}", url)
+        check("guise_h3_listen: --http3-only GET is 200 over HTTP/3 (-w says 3)",
+              r.returncode == 0 and r.stdout.endswith("\n3 200") and "h3 ok" in r.stdout, (r.returncode, r.stdout, r.stderr))
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "-d", "x" * 5000, "-w", "%{http_version}", "-o",
+                  os.devnull, f"https://127.0.0.1:{port}/post")
+        check("guise_h3_listen: --http3-only POST of 5000 bytes is answered over HTTP/3",
+              r.returncode == 0 and r.stdout == "3", (r.returncode, r.stdout, r.stderr))
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    reqs = [q for rec in listen_records(log) for q in rec.get("requests", [])]
+    heads = [dict((k, v) for k, v in q["headers"]) for q in reqs]
+    check("guise_h3_listen's log has the GET and the POST (method, path, content-length)",
+          [(h.get(":method"), h.get(":path"), h.get("content-length")) for h in heads]
+          == [("GET", "/same", None), ("POST", "/post", "5000")], heads)
+
+
+def tls_server_ctx(tmp):
+    cert, key = os.path.join(tmp, "tcp-cert.pem"), os.path.join(tmp, "tcp-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def udp_port_closed(port):
+    """Nothing is bound on UDP |port| of 127.0.0.1 (so the kernel answers ICMP unreachable)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def fallback(tmp):
+    srv, heads = h1_recording_server(tls_server_ctx(tmp))
+    port = srv.getsockname()[1]
+    try:
+        check("the TCP-only server's port has nothing on UDP", udp_port_closed(port))
+        url = f"https://127.0.0.1:{port}/tcp"
+        t0 = time.monotonic()
+        r = guise("--http3", "-k", "--profile", PROFILE, "-w", "%{http_version} %{http_code}", "-o", os.devnull, url)
+        took = time.monotonic() - t0
+        check("--http3 with nothing on UDP: served over TCP (HTTP/1.1 200, exit 0)",
+              r.returncode == 0 and r.stdout == "1.1 200", (r.returncode, r.stdout, r.stderr))
+        check("--http3 fallback does not wait for a QUIC timeout (under 5 s)", took < 5, took)
+        check("the TCP server got the request", [h["path"] for h in heads] == ["/tcp"], heads)
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "-o", os.devnull, url)
+        check("--http3-only with nothing on UDP: curl's 7 (couldn't connect), naming the UDP port",
+              r.returncode == 7 and f"UDP port {port}" in r.stderr, (r.returncode, r.stderr))
+        check("--http3-only sent nothing over TCP", len(heads) == 1, heads)
+    finally:
+        srv.close()
+
+
+def refusals():
+    r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", "socks5://127.0.0.1:9", "https://127.0.0.1:9/")
+    check("--http3-only through a proxy: curl's 1 (unsupported protocol), saying so",
+          r.returncode == 1 and "proxy" in r.stderr and "HTTP/3" in r.stderr, (r.returncode, r.stderr))
+    r = guise("--http3-only", "--profile", PROFILE, "http://127.0.0.1:9/")
+    check("--http3-only to http://: curl's 1, saying HTTP/3 is for https://",
+          r.returncode == 1 and "https://" in r.stderr, (r.returncode, r.stderr))
+
+
+def alt_svc(tmp):
+    with h3_server(H3SERVER, tmp, seconds=60, tcp=True) as srv:
+        base = f"https://127.0.0.1:{srv.port}"
+        # /first over h2 brings Alt-Svc; /second is served at once by that h2
+        # connection while HTTP/3 starts beside it (Chrome's orphaned QUIC job);
+        # its 8 MiB give the QUIC handshake time to finish, and the requests
+        # after it find the HTTP/3 connection up.
+        paths = ["/headers?first", "/bytes/8388608"] + [f"/headers?then{i}" for i in range(4)]
+        args = [base + x for x in paths]
+        outs = [a for x in paths for a in ("-o", os.devnull)]
+        r = guise("--cacert", srv.cert, "--profile", PROFILE, "-w", "%{http_version}\n", *outs, *args, timeout=60)
+        vs = r.stdout.split()
+        check("Alt-Svc: the first request over HTTP/2, the last over HTTP/3 (-w), none back to 2 after a 3",
+              r.returncode == 0 and len(vs) == len(paths) and vs[0] == "2" and vs[-1] == "3"
+              and "2" not in vs[vs.index("3"):], (r.returncode, r.stdout, r.stderr))
+        got = [x.get("protocol") for x in srv.records()]
+        check("Alt-Svc: h3server's log agrees (its first request HTTP/2.0, its last HTTP/3.0)",
+              len(got) == len(paths) and got[0] == "HTTP/2.0" and got[-1] == "HTTP/3.0", srv.records())
+        r = guise("--http2", "--cacert", srv.cert, "--profile", PROFILE, "-w", "%{http_version}\n", *outs, *args,
+                  timeout=60)
+        check("Alt-Svc is not used when the version is narrowed (--http2): all over HTTP/2",
+              r.returncode == 0 and r.stdout.split() == ["2"] * len(paths), (r.returncode, r.stdout, r.stderr))
+
+
+def batch(tmp):
+    with h3_server(H3SERVER, tmp, seconds=60) as srv:
+        base = f"https://127.0.0.1:{srv.port}"
+        jobs = "".join(json.dumps(j) + "\n" for j in (
+            {"id": "a", "url": base + "/headers?batch-a", "http": "3"},
+            {"id": "b", "url": base + "/echo-body", "http": "3-only", "method": "POST", "body": "hello"},
+            {"id": "c", "url": base + "/batch-c", "http": "4"}))
+        r = guise("batch", "--cacert", srv.cert, "--profile", PROFILE, "-", stdin=jobs, timeout=60)
+        recs = {x["id"]: x for x in (json.loads(y) for y in r.stdout.splitlines() if y.strip())}
+        check("batch: jobs \"http\": \"3\" and \"3-only\" are 200 over HTTP/3",
+              r.returncode == 0 and all(recs.get(i, {}).get("status") == 200 and recs[i].get("http_version") == "HTTP/3"
+                                        for i in "ab"), (r.returncode, r.stdout, r.stderr))
+        bad = recs.get("3", {})
+        check("batch: \"http\": \"4\" is line 3's error record naming the field",
+              bad.get("error") == "USAGE_INVALID_ARGUMENT" and "\"http\"" in bad.get("error_detail", ""), recs)
+        got = sorted((x.get("method"), x.get("protocol"), x.get("body_length")) for x in srv.records())
+        check("batch: h3server's log has both jobs over HTTP/3 (the POST's 5 bytes)",
+              got == [("GET", "HTTP/3.0", 0), ("POST", "HTTP/3.0", 5)], got)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    same_stack(tmp)
+    fallback(tmp)
+    refusals()
+    alt_svc(tmp)
+    batch(tmp)
+finish()
