@@ -126,6 +126,7 @@ struct session_h3 {
   size_t ctrl_len, ctrl_sent;
   int ctrl_blocked;
   /* state */
+  int dirty;                 /* something happened since send() last had nothing */
   int handshake_done;
   int failed;                /* a GUISE_E_* code: the connection is over */
   gerr fail;
@@ -382,6 +383,14 @@ static void fail_ngtcp2(session_h3 *s, int rv) {
     }
     const ngtcp2_ccerr *cc = ngtcp2_conn_get_ccerr(s->conn);
     char text[GERR_TEXT_MAX];
+    if (cc->type == NGTCP2_CCERR_TYPE_TRANSPORT && cc->error_code >= NGTCP2_CRYPTO_ERROR &&
+        cc->error_code <= NGTCP2_CRYPTO_ERROR + 0xff) {
+      /* RFC 9001 4.8: CRYPTO_ERROR carries the TLS alert the server's TLS raised */
+      snprintf(text, sizeof text, "the server's TLS alert %u in its CONNECTION_CLOSE (QUIC CRYPTO_ERROR 0x%llx)",
+               (unsigned)(cc->error_code - NGTCP2_CRYPTO_ERROR), (unsigned long long)cc->error_code);
+      fail_code(s, GUISE_E_TLS_ALERT, "tls", rv, "", text);
+      return;
+    }
     snprintf(text, sizeof text, "the server closed the QUIC connection (%s error 0x%llx%s%.*s)",
              cc->type == NGTCP2_CCERR_TYPE_APPLICATION ? "HTTP/3" : "transport",
              (unsigned long long)cc->error_code, cc->reasonlen ? ": " : "",
@@ -939,6 +948,7 @@ static int h3s_submit(session *ss, const session_request *r, const session_strea
   if (s->streams) s->streams->prev = st;
   s->streams = st;
   s->n_open++;
+  s->dirty = 1;
   if (stream) *stream = (uint32_t)sid;
   return 0;
 }
@@ -947,6 +957,7 @@ static int h3s_recv(session *ss, const uint8_t *p, size_t n) {
   session_h3 *s = (session_h3 *)ss;
   if (s->failed) return s->failed;
   ngtcp2_pkt_info pi = {0};
+  s->dirty = 1;
   int rv = ngtcp2_conn_read_pkt(s->conn, &s->path, &pi, p, n, now(s));
   if (rv != 0) {
     if (rv == NGTCP2_ERR_CALLBACK_FAILURE && s->failed) return s->failed;
@@ -1030,6 +1041,7 @@ static int h3s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
       else if (nghttp3_conn_add_write_offset(s->h3, sid, (uint64_t)ndata) != 0) return GUISE_E_NOMEM;
     }
     *n = (size_t)w;
+    if (w == 0) s->dirty = 0;
     if (zero_fill && w > 0 && (out[0] & 0xf0) == 0xc0 /* v1 long header, Initial */) {
       memset(out + w, 0, s->udp_size - (size_t)w);
       *n = s->udp_size;
@@ -1045,10 +1057,11 @@ static int h3s_want_write(const session *ss) {
   const session_h3 *s = (const session_h3 *)ss;
   if (s->close_len) return 1;
   if (s->failed) return 0;
-  /* ngtcp2 has no "anything to send?" question: ask for a datagram, the host
-   * gets *n 0 when there is none. After a recv, a submit or a timeout the
-   * answer is yes. */
-  return 1;
+  /* ngtcp2 has no "anything to send?" question: after anything that may make
+   * a datagram (a datagram in, a request, a timer, a cancel) the answer is
+   * yes until send() finds nothing (ngtcp2's pacing and ACK delay come back
+   * through the timer). */
+  return s->dirty;
 }
 
 static size_t h3s_capacity(const session *ss) {
@@ -1075,6 +1088,7 @@ static void h3s_cancel(session *ss, uint32_t stream) {
   if (st == NULL || st->user_closed) return;
   stream_end_code(st, GUISE_E_CANCELLED, "http3", 0, "", 0);
   stream_abort(s, st, H3_REQUEST_CANCELLED);
+  s->dirty = 1;
 }
 
 static void h3s_eof(session *ss, const gerr *why) {
@@ -1089,6 +1103,7 @@ static void h3s_eof(session *ss, const gerr *why) {
 static void h3s_timeout(session *ss) {
   session_h3 *s = (session_h3 *)ss;
   if (s->failed) return;
+  s->dirty = 1;
   int rv = ngtcp2_conn_handle_expiry(s->conn, now(s));
   if (rv != 0) {
     fail_ngtcp2(s, rv);
@@ -1102,6 +1117,7 @@ static int h3s_resume(session *ss, uint32_t stream) {
   h3_stream *st = find_stream(s, stream);
   if (s->failed || st == NULL || st->user_closed || !st->paused) return GUISE_E_USAGE_INVALID_ARGUMENT;
   st->paused = 0;
+  s->dirty = 1;
   if (!st->wait_ack) nghttp3_conn_resume_stream(s->h3, st->id);
   return 0;
 }
@@ -1331,6 +1347,7 @@ int session_h3_new(const session_h3_config *cfg, const session_host *host, sessi
   }
   s->max_streams = cfg->max_streams;
   if (s->max_streams == 0) s->max_streams = 100;
+  s->dirty = 1; /* the first Initial */
   *out = &s->base;
   return 0;
 }

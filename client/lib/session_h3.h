@@ -73,7 +73,7 @@ typedef struct session_h3_config {
   SSL_CTX *ctx;
   /* Nonzero: the context verifies certificates (not -k): the name is checked. */
   int verify;
-  size_t max_streams;   /* requests open at once; 0: the profile's bidi stream limit */
+  size_t max_streams;   /* requests open at once (and the server's MAX_STREAMS); 0: 100 */
   /* Monotonic time in nanoseconds; NULL: CLOCK_MONOTONIC. Tests give a fake
    * clock to drive the timers. */
   uint64_t (*now_ns)(void *arg);

@@ -51,6 +51,7 @@ struct h3ts {
   uint8_t close_pkt[1500];
   size_t close_len;
   int dead;
+  int no_alpn;
 };
 
 uint8_t h3ts_pattern(size_t i) { return (uint8_t)(i * 7 + i / 251); }
@@ -282,7 +283,8 @@ static int extend_max_stream_data(ngtcp2_conn *conn, int64_t sid, uint64_t max, 
 }
 
 static int alpn_select(SSL *ssl, const uint8_t **out, uint8_t *outlen, const uint8_t *in, unsigned inlen, void *arg) {
-  (void)ssl, (void)arg;
+  (void)ssl;
+  if (((h3ts *)arg)->no_alpn) return SSL_TLSEXT_ERR_NOACK;
   for (unsigned i = 0; i < inlen;) {
     unsigned l = in[i];
     if (i + 1 + l > inlen) break;
@@ -333,7 +335,7 @@ h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg) {
     h3ts_free(t);
     return NULL;
   }
-  SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, NULL);
+  SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, t);
   return t;
 }
 
@@ -421,6 +423,15 @@ int h3ts_recv(h3ts *t, const uint8_t *p, size_t n) {
   int rv = ngtcp2_conn_read_pkt(t->conn, &path, &pi, p, n, tnow(t));
   if (rv != 0) {
     t->dead = 1;
+    if (rv == NGTCP2_ERR_CRYPTO || rv == NGTCP2_ERR_PROTO) { /* tell the client, as a server does */
+      ngtcp2_ccerr cc;
+      ngtcp2_ccerr_default(&cc);
+      if (rv == NGTCP2_ERR_CRYPTO) ngtcp2_ccerr_set_tls_alert(&cc, ngtcp2_conn_get_tls_alert(t->conn), NULL, 0);
+      else ngtcp2_ccerr_set_liberr(&cc, rv, NULL, 0);
+      ngtcp2_pkt_info cpi;
+      ngtcp2_ssize w = ngtcp2_conn_write_connection_close(t->conn, NULL, &cpi, t->close_pkt, 1452, &cc, tnow(t));
+      t->close_len = w > 0 ? (size_t)w : 0;
+    }
     return -1;
   }
   return 0;
@@ -499,6 +510,8 @@ size_t h3ts_stateless_reset(h3ts *t, uint8_t *out, size_t cap) {
   ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(out, cap, t->token, rnd, sizeof rnd);
   return n > 0 ? (size_t)n : 0;
 }
+
+void h3ts_set_alpn(h3ts *t, int on) { t->no_alpn = !on; }
 
 int h3ts_handshake_done(h3ts *t) { return t->conn && ngtcp2_conn_get_handshake_completed(t->conn); }
 

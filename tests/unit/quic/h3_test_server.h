@@ -48,6 +48,8 @@ void h3ts_timeout(h3ts *t);
 /* A stateless reset for the client's current connection into |out|: its length. */
 size_t h3ts_stateless_reset(h3ts *t, uint8_t *out, size_t cap);
 int h3ts_handshake_done(h3ts *t);
+/* 0: the server negotiates no ALPN protocol (its TLS refuses the QUIC handshake). */
+void h3ts_set_alpn(h3ts *t, int on);
 size_t h3ts_requests(h3ts *t, const h3ts_request **out);
 
 uint8_t h3ts_pattern(size_t i);

@@ -28,7 +28,10 @@
  *   - the idle timeout through the host's timer: GUISE_E_TIMEOUT_IDLE after
  *     the profile's 30 s of silence (fake time);
  *   - a self-signed certificate not in the trust store (the system bundle):
- *     recv fails with GUISE_E_CERT_SELF_SIGNED and the session is over.
+ *     recv fails with GUISE_E_CERT_SELF_SIGNED and the session is over;
+ *   - Version Negotiation offering only a draft version: GUISE_E_CONNECT_FAILED;
+ *   - a server that negotiates no ALPN: its TLS alert 120 (no_application_protocol)
+ *     in CONNECTION_CLOSE: GUISE_E_TLS_ALERT.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +42,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <ngtcp2/ngtcp2.h>
 #include <openssl/rand.h>
 
 #include "guise.h"
@@ -535,6 +539,50 @@ static void test_cert_refused(void) {
   teardown(&t);
 }
 
+static void test_version_negotiation(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0) {
+    CHECK(0, "vn: setup");
+    teardown(&t);
+    return;
+  }
+  uint8_t buf[2048], vn[256];
+  size_t n = 0;
+  CHECK(session_send(t.s, buf, sizeof buf, &n) == 0 && n > 0, "vn: no Initial");
+  ngtcp2_version_cid vc;
+  CHECK(ngtcp2_pkt_decode_version_cid(&vc, buf, n, 0) == 0, "vn: the Initial's header");
+  /* RFC 9000 17.2.1: the server's CIDs are the client's swapped; it offers only a
+   * draft version (0xff00001d) */
+  uint32_t sv[] = {0xff00001du};
+  ngtcp2_ssize w = ngtcp2_pkt_write_version_negotiation(vn, sizeof vn, 0x40, vc.scid, vc.scidlen, vc.dcid,
+                                                        vc.dcidlen, sv, 1);
+  CHECK(w > 0, "vn: writing it");
+  int e = session_recv(t.s, vn, w > 0 ? (size_t)w : 0);
+  CHECK(e == GUISE_E_CONNECT_FAILED, "vn: recv returned %d, expected CONNECT_FAILED", e);
+  const gerr *why = session_h3_failure(t.s);
+  CHECK(why && strstr(why->text, "Version Negotiation"), "vn: text %s", why ? why->text : "");
+  CHECK(!session_alive(t.s), "vn: over");
+  teardown(&t);
+}
+
+static void test_no_alpn(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0) {
+    CHECK(0, "alpn: setup");
+    teardown(&t);
+    return;
+  }
+  h3ts_set_alpn(t.srv, 0);
+  pump(&t, until_dead, NULL, 200);
+  /* the server's TLS refuses a QUIC handshake without ALPN (RFC 9001 8.1):
+   * no_application_protocol, alert 120 */
+  CHECK(t.recv_err == GUISE_E_TLS_ALERT, "alpn: recv returned %d, expected TLS_ALERT", t.recv_err);
+  const gerr *why = session_h3_failure(t.s);
+  CHECK(why && strstr(why->text, "alert 120"), "alpn: text %s", why ? why->text : "");
+  CHECK(!session_alive(t.s) && session_capacity(t.s) == 0, "alpn: over");
+  teardown(&t);
+}
+
 int main(void) {
   snprintf(cafile, sizeof cafile, "/tmp/test_session_h3.%d.pem", (int)getpid());
   /* Chromium's QUIC pseudo-header order: chromium-h3-1.jsonl; Firefox's:
@@ -552,6 +600,8 @@ int main(void) {
   test_stateless_reset();
   test_idle();
   test_cert_refused();
+  test_version_negotiation();
+  test_no_alpn();
   unlink(cafile);
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
