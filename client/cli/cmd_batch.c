@@ -80,28 +80,33 @@ static void idset_free(idset *s) {
 
 /* ---- ids of this input: each belongs to one line ---------------------------------- */
 
-/* The ids the input's lines have taken so far, as two 64-bit hashes each (the
- * node's FNV-1a and |h2|, 16 bytes, not the id: memory stays ~50 bytes a line
- * however long the ids), with the line that took it. Nodes come from blocks of
- * CLAIMS_PER_BLOCK (no allocation per line). Two distinct ids share both hashes
- * with a chance of about n^2 / 2^129: none in practice. */
-typedef struct claim {
-  hmap_node node; /* hash: FNV-1a of the id */
-  unsigned long long h2, line;
-} claim;
+/* What finding a duplicate id costs per input line (docs/BATCH.md "Ids"):
+ * - a line that takes its number as its id: one bit (autobits), and none for a
+ *   stretch of 65,536 lines that all do or all don't;
+ * - a job's own id: a 96-bit fingerprint (FNV-1a and 32 bits of a second,
+ *   independent hash), 12 bytes, in open-addressing tables (Robin Hood linear
+ *   probing) kept between 72 % and 90 % full: 13 to 17 bytes an id whatever its
+ *   length. The ids are spread over IDTAB_SHARDS tables by their hash, each
+ *   grown by a quarter on its own, so that a growth never holds two copies of
+ *   all the ids at once. Two distinct ids share a fingerprint with a chance of
+ *   about n^2 / 2^97: none in practice.
+ * The line that had an id first is not kept: it is found again by reading the
+ * input a second time (a regular file, with pread) when a duplicate is found,
+ * for up to DUP_WAIT duplicates at once. An input that cannot be read again (a
+ * pipe) keeps the line beside each fingerprint (4 bytes more a slot). */
+#define IDTAB_SHARDS 256
 
-#define CLAIMS_PER_BLOCK 4096
+typedef struct idshard {
+  uint64_t *h1;  /* 0: an empty slot (a hash of 0 is stored as 1) */
+  uint32_t *h2;
+  uint32_t *line; /* NULL when the input can be read again; 0: past 2^32 - 1 */
+  uint32_t cap, n;
+} idshard;
 
-typedef struct claim_block {
-  struct claim_block *prev;
-  claim c[CLAIMS_PER_BLOCK];
-} claim_block;
-
-typedef struct claimset {
-  hmap map;
-  claim_block *block; /* the newest; |used| of its claims taken */
-  size_t used;
-} claimset;
+typedef struct idtab {
+  idshard shard[IDTAB_SHARDS];
+  size_t n;
+} idtab;
 
 /* A second hash of |s|, independent of FNV-1a (a multiply-xorshift mix). */
 static unsigned long long id_hash2(const char *s) {
@@ -113,39 +118,262 @@ static unsigned long long id_hash2(const char *s) {
   return b ^ (b >> 29);
 }
 
-/* Gives |id| to |line| when no earlier line has it: 0. 1 and *first when one
- * has; -1 out of memory. */
-static int claim_id(claimset *s, const char *id, unsigned long long line, unsigned long long *first) {
-  uint64_t h1 = hmap_hash_str(id);
-  unsigned long long h2 = id_hash2(id);
-  for (hmap_node *n = hmap_chain(&s->map, h1); n; n = n->next) {
-    claim *c = (claim *)(void *)n;
-    if (n->hash == h1 && c->h2 == h2) {
-      *first = c->line;
-      return 1;
+typedef struct idfp {
+  uint64_t h1;
+  uint32_t h2;
+} idfp;
+
+static idfp id_fingerprint(const char *id) {
+  idfp f = {hmap_hash_str(id), (uint32_t)id_hash2(id)};
+  if (f.h1 == 0) f.h1 = 1;
+  return f;
+}
+
+/* FNV-1a's bits mixed (its low bits are weak); the top 8 pick the shard, the
+ * next 32 the home slot in it (scaled to |cap|, any size). */
+static uint64_t idtab_mix(uint64_t h1) {
+  return h1 * 0x9e3779b97f4a7c15ull;
+}
+
+static uint32_t idtab_home(uint64_t h1, uint32_t cap) {
+  return (uint32_t)(((idtab_mix(h1) >> 24 & 0xffffffffull) * cap) >> 32);
+}
+
+static idshard *idtab_shard(idtab *t, uint64_t h1) {
+  return &t->shard[idtab_mix(h1) >> 56];
+}
+
+/* How far slot |i| of |sh| is from its entry's home. */
+static uint32_t idshard_dist(const idshard *sh, uint32_t i) {
+  uint32_t home = idtab_home(sh->h1[i], sh->cap);
+  return i >= home ? i - home : i + sh->cap - home;
+}
+
+/* The slot that holds |f| in |sh|, or -1. */
+static long long idshard_find(const idshard *sh, idfp f) {
+  if (sh->cap == 0) return -1;
+  uint32_t i = idtab_home(f.h1, sh->cap);
+  for (uint32_t d = 0;; d++) {
+    if (sh->h1[i] == 0 || idshard_dist(sh, i) < d) return -1; /* Robin Hood: it would be here */
+    if (sh->h1[i] == f.h1 && sh->h2[i] == f.h2) return i;
+    if (++i == sh->cap) i = 0;
+  }
+}
+
+/* Puts |f| (not in |sh|, which has a free slot) where Robin Hood says. */
+static void idshard_put(idshard *sh, idfp f, uint32_t line) {
+  uint32_t i = idtab_home(f.h1, sh->cap);
+  for (uint32_t d = 0;; d++) {
+    if (sh->h1[i] == 0) {
+      sh->h1[i] = f.h1;
+      sh->h2[i] = f.h2;
+      if (sh->line) sh->line[i] = line;
+      sh->n++;
+      return;
     }
+    uint32_t di = idshard_dist(sh, i);
+    if (di < d) { /* the richer entry moves on */
+      idfp g = {sh->h1[i], sh->h2[i]};
+      uint32_t gl = sh->line ? sh->line[i] : 0;
+      sh->h1[i] = f.h1;
+      sh->h2[i] = f.h2;
+      if (sh->line) sh->line[i] = line;
+      f = g;
+      line = gl;
+      d = di;
+    }
+    if (++i == sh->cap) i = 0;
   }
-  if (s->block == NULL || s->used == CLAIMS_PER_BLOCK) {
-    claim_block *nb = malloc(sizeof(*nb));
-    if (nb == NULL) return -1;
-    nb->prev = s->block;
-    s->block = nb;
-    s->used = 0;
+}
+
+static void idshard_free(idshard *sh) {
+  free(sh->h1);
+  free(sh->h2);
+  free(sh->line);
+  memset(sh, 0, sizeof(*sh));
+}
+
+/* Room for one more id in |sh|: grows it by a quarter at 90 % full. 0, or -1
+ * out of memory (or past 2^32 slots). */
+static int idshard_reserve(idshard *sh, int with_lines) {
+  if (sh->cap && ((uint64_t)sh->n + 1) * 10 <= (uint64_t)sh->cap * 9) return 0;
+  uint64_t cap = sh->cap ? (uint64_t)sh->cap + sh->cap / 4 : 64;
+  if (cap > 0xffffffffull) return -1;
+  idshard old = *sh, nw = {0};
+  nw.cap = (uint32_t)cap;
+  nw.h1 = calloc(cap, sizeof(*nw.h1));
+  nw.h2 = malloc(cap * sizeof(*nw.h2));
+  nw.line = with_lines ? malloc(cap * sizeof(*nw.line)) : NULL;
+  if (nw.h1 == NULL || nw.h2 == NULL || (with_lines && nw.line == NULL)) {
+    idshard_free(&nw);
+    return -1;
   }
-  claim *c = &s->block->c[s->used];
-  c->h2 = h2;
-  c->line = line;
-  if (hmap_insert(&s->map, &c->node, h1) != 0) return -1;
-  s->used++;
+  for (uint32_t i = 0; i < old.cap; i++)
+    if (old.h1[i]) idshard_put(&nw, (idfp){old.h1[i], old.h2[i]}, old.line ? old.line[i] : 0);
+  idshard_free(&old);
+  *sh = nw;
   return 0;
 }
 
-static void claimset_free(claimset *s) {
-  for (claim_block *b = s->block, *prev; b; b = prev) {
-    prev = b->prev;
-    free(b);
+static void idtab_free(idtab *t) {
+  for (size_t i = 0; i < IDTAB_SHARDS; i++) idshard_free(&t->shard[i]);
+  t->n = 0;
+}
+
+/* Lines that took their number as their id: a bit each, in pages of 65,536 lines;
+ * a finished page whose bits are all set is kept as AUTOBITS_ALL, one with none
+ * set was never allocated (NULL). */
+#define AUTOBITS_PAGE_LINES 65536u
+static unsigned char autobits_all_page;
+#define AUTOBITS_ALL (&autobits_all_page)
+
+typedef struct autobits {
+  unsigned char **page;
+  size_t n, cap;
+} autobits;
+
+static int autobits_is_full(const unsigned char *p) {
+  for (size_t i = 0; i < AUTOBITS_PAGE_LINES / 8; i++)
+    if (p[i] != 0xff) return 0;
+  return 1;
+}
+
+/* Marks |line| (from 1, in increasing order). 0, or -1 out of memory. */
+static int autobits_set(autobits *a, unsigned long long line) {
+  size_t pg = (size_t)((line - 1) / AUTOBITS_PAGE_LINES);
+  if (pg >= a->cap) {
+    size_t nc = a->cap ? a->cap * 2 : 16;
+    while (nc <= pg) nc *= 2;
+    unsigned char **np = realloc(a->page, nc * sizeof(*np));
+    if (np == NULL) return -1;
+    memset(np + a->cap, 0, (nc - a->cap) * sizeof(*np));
+    a->page = np;
+    a->cap = nc;
   }
-  hmap_free(&s->map);
+  /* Earlier pages are finished: one with every bit set becomes AUTOBITS_ALL. */
+  for (size_t i = a->n ? a->n - 1 : 0; i < pg; i++)
+    if (a->page[i] && a->page[i] != AUTOBITS_ALL && autobits_is_full(a->page[i])) {
+      free(a->page[i]);
+      a->page[i] = AUTOBITS_ALL;
+    }
+  if (pg + 1 > a->n) a->n = pg + 1;
+  if (a->page[pg] == NULL && (a->page[pg] = calloc(1, AUTOBITS_PAGE_LINES / 8)) == NULL) return -1;
+  unsigned long long bit = (line - 1) % AUTOBITS_PAGE_LINES;
+  a->page[pg][bit / 8] |= (unsigned char)(1u << (bit % 8));
+  return 0;
+}
+
+static int autobits_get(const autobits *a, unsigned long long line) {
+  size_t pg = (size_t)((line - 1) / AUTOBITS_PAGE_LINES);
+  if (line == 0 || pg >= a->n || a->page[pg] == NULL) return 0;
+  if (a->page[pg] == AUTOBITS_ALL) return 1;
+  unsigned long long bit = (line - 1) % AUTOBITS_PAGE_LINES;
+  return (a->page[pg][bit / 8] >> (bit % 8)) & 1;
+}
+
+static void autobits_free(autobits *a) {
+  for (size_t i = 0; i < a->n; i++)
+    if (a->page[i] != AUTOBITS_ALL) free(a->page[i]);
+  free(a->page);
+  memset(a, 0, sizeof(*a));
+}
+
+/* The line number |id| names ("7": digits, no leading zero), or 0. */
+static unsigned long long id_as_line(const char *id) {
+  unsigned long long v = 0;
+  if (id[0] < '1' || id[0] > '9') return 0;
+  for (const char *p = id; *p; p++) {
+    if (*p < '0' || *p > '9' || v > (~0ull - 9) / 10) return 0;
+    v = v * 10 + (unsigned long long)(*p - '0');
+  }
+  return v;
+}
+
+/* Duplicates whose first line is being looked for: resolved together by one
+ * reading of the input when DUP_WAIT are waiting, and at its end. */
+#define DUP_WAIT 4096
+#define DUP_SHOWN 72 /* the id as the message shows it: 64 bytes, "...", NUL */
+/* First lines already found, kept for ids that come back (a bounded table). */
+#define DUP_KNOWN 16384
+
+typedef struct dup_wait {
+  unsigned long long line, first;
+  idfp f;
+  char shown[DUP_SHOWN];
+} dup_wait;
+
+typedef struct dup_known {
+  idfp f; /* h1 0: empty */
+  unsigned long long first;
+} dup_known;
+
+typedef struct idset_in {
+  idtab tab;
+  autobits autos;
+  int reread;               /* the input is a regular file: read again from |start| */
+  int fd;
+  long long start;
+  dup_wait *wait;           /* DUP_WAIT */
+  size_t n_wait;
+  dup_known *known;         /* DUP_KNOWN */
+  size_t n_known;
+  unsigned long long passes; /* readings of the input for first lines */
+} idset_in;
+
+static unsigned long long known_first(const idset_in *s, idfp f) {
+  if (s->known == NULL) return 0;
+  for (size_t i = idtab_home(f.h1, DUP_KNOWN);; i = (i + 1) % DUP_KNOWN) {
+    if (s->known[i].f.h1 == 0) return 0;
+    if (s->known[i].f.h1 == f.h1 && s->known[i].f.h2 == f.h2) return s->known[i].first;
+  }
+}
+
+static void known_add(idset_in *s, idfp f, unsigned long long first) {
+  if (s->known == NULL && (s->known = calloc(DUP_KNOWN, sizeof(*s->known))) == NULL) return;
+  if ((s->n_known + 1) * 4 > DUP_KNOWN * 3) return; /* full: later ones are looked for again */
+  size_t i = idtab_home(f.h1, DUP_KNOWN);
+  while (s->known[i].f.h1 && !(s->known[i].f.h1 == f.h1 && s->known[i].f.h2 == f.h2)) i = (i + 1) % DUP_KNOWN;
+  if (s->known[i].f.h1 == 0) s->n_known++;
+  s->known[i].f = f;
+  s->known[i].first = first;
+}
+
+/* Gives |id| (a job's own) to |line| when no earlier line has it: 0. 1 when one
+ * has, *first its line, or 0 when that line is still to be found (the input is
+ * read again: dup_wait_add); -1 out of memory. */
+static int claim_own_id(idset_in *s, const char *id, unsigned long long line, unsigned long long *first) {
+  *first = 0;
+  idfp f = id_fingerprint(id);
+  idshard *sh = idtab_shard(&s->tab, f.h1);
+  long long i = idshard_find(sh, f);
+  if (i >= 0) {
+    *first = sh->line ? sh->line[i] : known_first(s, f);
+    return 1;
+  }
+  unsigned long long m = id_as_line(id);
+  if (m && m < line && autobits_get(&s->autos, m)) {
+    *first = m;
+    return 1;
+  }
+  if (idshard_reserve(sh, !s->reread) != 0) return -1;
+  idshard_put(sh, f, line <= 0xffffffffull ? (uint32_t)line : 0);
+  s->tab.n++;
+  return 0;
+}
+
+/* A line without an id of its own: 0 when it takes its number, 1 when an earlier
+ * line's id is that number (it takes "#N"); -1 out of memory. */
+static int claim_line_id(idset_in *s, const char *num, unsigned long long line) {
+  idfp f = id_fingerprint(num);
+  if (idshard_find(idtab_shard(&s->tab, f.h1), f) >= 0) return 1;
+  return autobits_set(&s->autos, line) != 0 ? -1 : 0;
+}
+
+static void idset_in_free(idset_in *s) {
+  idtab_free(&s->tab);
+  autobits_free(&s->autos);
+  free(s->wait);
+  free(s->known);
 }
 
 /* Reads the records of a previous run: their ids, and a torn last line (a run
@@ -234,6 +462,88 @@ static void line_error(unsigned long long lineno, const char *id, const char *wh
   size_t n = guise_batch_record_error(buf, sizeof(buf), id, lineno, why);
   atomic_fetch_add(&g_line_errors, 1);
   if (n) write_line(buf, n);
+}
+
+/* ---- duplicate ids whose first line is found again ------------------------------- */
+
+/* The record of a duplicate: |shown| the id as cut for the message, |first| its
+ * first line (0: not found again, the input changed). */
+static void dup_record(unsigned long long line, const char *shown, unsigned long long first) {
+  char err[256], id[32];
+  if (first)
+    snprintf(err, sizeof(err), "duplicate id \"%s\" (first on line %llu): not run", shown, first);
+  else
+    snprintf(err, sizeof(err), "duplicate id \"%s\" (first on an earlier line): not run", shown);
+  snprintf(id, sizeof(id), "#%llu", line);
+  line_error(line, id, err);
+}
+
+/* Reads the input again from its start up to the last waiting duplicate, finds
+ * each one's first line (the first line whose id is the same: its own, or its
+ * number for a line without one, as the first reading decided) and writes their
+ * records. |linebuf| is the reader's line buffer (BATCH_MAX_LINE + 1 bytes),
+ * free between lines. */
+static void dup_resolve(idset_in *s, char *linebuf) {
+  enum { BUCKETS = 2 * DUP_WAIT };
+  static int head[BUCKETS], next[DUP_WAIT];
+  if (s->n_wait == 0) return;
+  s->passes++;
+  for (size_t i = 0; i < BUCKETS; i++) head[i] = -1;
+  for (size_t j = 0; j < s->n_wait; j++) {
+    size_t b = idtab_home(s->wait[j].f.h1, BUCKETS);
+    next[j] = head[b];
+    head[b] = (int)j;
+  }
+  unsigned long long last = s->wait[s->n_wait - 1].line;
+  size_t open = s->n_wait;
+  cli_lines r;
+  if (cli_lines_init_at(&r, s->fd, BATCH_READ_CHUNK, s->start) == 0) {
+    for (unsigned long long l = 1; l < last && open; l++) {
+      size_t len;
+      int got = cli_lines_next(&r, linebuf, BATCH_MAX_LINE, &len);
+      if (got <= 0) break;
+      guise_job job;
+      guise_job_store *store = NULL;
+      char err[256], num[32];
+      job.line = l;
+      int k = got == 2 ? GUISE_E_USAGE_INVALID_ARGUMENT : guise_job_parse(linebuf, len, &job, &store, err, sizeof(err));
+      if (k == 1) {
+        guise_job_free(store);
+        continue;
+      }
+      const char *id = num;
+      if (k == 0 && job.id) id = job.id;
+      else snprintf(num, sizeof(num), "%llu", l);
+      idfp f = id_fingerprint(id);
+      for (int j = head[idtab_home(f.h1, BUCKETS)]; j >= 0; j = next[j]) {
+        dup_wait *w = &s->wait[j];
+        if (w->first == 0 && w->f.h1 == f.h1 && w->f.h2 == f.h2 && l < w->line) {
+          w->first = l;
+          open--;
+        }
+      }
+      guise_job_free(store);
+    }
+  }
+  cli_lines_free(&r);
+  for (size_t j = 0; j < s->n_wait; j++) {
+    if (s->wait[j].first) known_add(s, s->wait[j].f, s->wait[j].first);
+    dup_record(s->wait[j].line, s->wait[j].shown, s->wait[j].first);
+  }
+  s->n_wait = 0;
+}
+
+/* Queues the duplicate |id| of |line| until its first line is found; resolves
+ * the queue when full. 0, or -1 out of memory. */
+static int dup_wait_add(idset_in *s, const char *id, const char *shown, unsigned long long line, char *linebuf) {
+  if (s->wait == NULL && (s->wait = malloc(DUP_WAIT * sizeof(*s->wait))) == NULL) return -1;
+  dup_wait *w = &s->wait[s->n_wait++];
+  w->line = line;
+  w->first = 0;
+  w->f = id_fingerprint(id);
+  snprintf(w->shown, sizeof(w->shown), "%s", shown);
+  if (s->n_wait == DUP_WAIT) dup_resolve(s, linebuf);
+  return 0;
 }
 
 /* ---- progress and signals ------------------------------------------------------ */
@@ -564,8 +874,15 @@ int cmd_batch(int argc, char **argv) {
   char *line = malloc(BATCH_MAX_LINE + 1);
   cli_lines lr;
   (void)cli_lines_init(&lr, fileno(in), BATCH_READ_CHUNK);
-  claimset claims = {0};
-  hmap_init(&claims.map);
+  idset_in ids = {0};
+  {
+    /* A regular file can be read again for the first line of a duplicate id;
+     * other input keeps each id's line. */
+    struct stat inst;
+    ids.fd = fileno(in);
+    ids.start = fstat(ids.fd, &inst) == 0 && S_ISREG(inst.st_mode) ? (long long)lseek(ids.fd, 0, SEEK_CUR) : -1;
+    ids.reread = ids.start >= 0;
+  }
   unsigned long long lineno = 0, skipped = 0;
   int read_error = 0;
   const int env_proxy = env_names_proxy();
@@ -593,13 +910,13 @@ int cmd_batch(int argc, char **argv) {
     char idbuf[32];
     const char *id = idbuf;
     unsigned long long first = 0;
-    int dup = 0;
-    if (k == 0 && job.id) {
+    int dup = 0, own = k == 0 && job.id;
+    if (own) {
       id = job.id;
-      dup = claim_id(&claims, id, lineno, &first);
+      dup = claim_own_id(&ids, id, lineno, &first);
     } else {
       snprintf(idbuf, sizeof(idbuf), "%llu", lineno);
-      dup = claim_id(&claims, idbuf, lineno, &first);
+      dup = claim_line_id(&ids, idbuf, lineno);
     }
     if (dup < 0) {
       guise_job_free(store);
@@ -608,19 +925,36 @@ int cmd_batch(int argc, char **argv) {
       errno = ENOMEM;
       break;
     }
-    if (dup) {
-      if (k == 0 && job.id) {
-        /* the id, cut at 64 bytes on a UTF-8 boundary (line_error escapes it) */
-        size_t n = strlen(job.id);
-        if (n > 64) {
-          n = 64;
-          while (n && ((unsigned char)job.id[n] & 0xC0) == 0x80) n--;
-        }
-        snprintf(err, sizeof(err), "duplicate id \"%.*s%s\" (first on line %llu): not run", (int)n, job.id,
-                 job.id[n] ? "..." : "", first);
-        k = GUISE_E_USAGE_INVALID_ARGUMENT;
+    char shown[DUP_SHOWN];
+    if (dup && own) {
+      /* the id, cut at 64 bytes on a UTF-8 boundary (line_error escapes it) */
+      size_t n = strlen(job.id);
+      if (n > 64) {
+        n = 64;
+        while (n && ((unsigned char)job.id[n] & 0xC0) == 0x80) n--;
       }
+      snprintf(shown, sizeof(shown), "%.*s%s", (int)n, job.id, job.id[n] ? "..." : "");
+      if (first)
+        snprintf(err, sizeof(err), "duplicate id \"%s\" (first on line %llu): not run", shown, first);
+      else /* a pipe past line 2^32 - 1 */
+        snprintf(err, sizeof(err), "duplicate id \"%s\" (first on an earlier line): not run", shown);
+      k = GUISE_E_USAGE_INVALID_ARGUMENT;
+    }
+    if (dup) {
       snprintf(idbuf, sizeof(idbuf), "#%llu", lineno);
+      if (own && first == 0 && ids.reread) {
+        /* its first line is found by reading the input again: the record waits */
+        if (done.n && idset_has(&done, idbuf)) skipped++;
+        else if (dup_wait_add(&ids, job.id, shown, lineno, line) != 0) {
+          guise_job_free(store);
+          fprintf(stderr, "guise batch: no memory for the ids of the input; stopping\n");
+          read_error = 1;
+          errno = ENOMEM;
+          break;
+        }
+        guise_job_free(store);
+        continue;
+      }
       id = idbuf;
       if (k == 0) job.id = id; /* no id of its own: renamed, and run */
     }
@@ -641,9 +975,12 @@ int cmd_batch(int argc, char **argv) {
     guise_job_free(store);
     if (e == GUISE_E_CANCELLED) break;
   }
+  /* The duplicates still waiting for their first line (none after a signal:
+   * --resume writes their records). */
+  if (line && !read_error && !atomic_load(&g_signals) && !output_failed()) dup_resolve(&ids, line);
   free(line);
   cli_lines_free(&lr);
-  claimset_free(&claims);
+  idset_in_free(&ids);
   if (read_error) {
     fprintf(stderr, "guise batch: reading %s: %s; stopping\n", input ? input : "stdin", strerror(errno));
     guise_batch_stop(b, 0);

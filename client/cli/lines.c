@@ -14,6 +14,13 @@ int cli_lines_init(cli_lines *r, int fd, size_t chunk) {
   return r->buf ? 0 : -1;
 }
 
+int cli_lines_init_at(cli_lines *r, int fd, size_t chunk, long long offset) {
+  int rc = cli_lines_init(r, fd, chunk);
+  r->at = 1;
+  r->off = offset;
+  return rc;
+}
+
 void cli_lines_free(cli_lines *r) {
   free(r->buf);
   r->buf = NULL;
@@ -25,9 +32,10 @@ int cli_lines_next(cli_lines *r, char *line, size_t max, size_t *len) {
   for (;;) {
     if (r->pos == r->end) {
       if (r->eof) break;
-      ssize_t k = read(r->fd, r->buf, r->chunk);
+      ssize_t k = r->at ? pread(r->fd, r->buf, r->chunk, (off_t)r->off) : read(r->fd, r->buf, r->chunk);
       if (k < 0 && errno == EINTR) continue;
       if (k < 0) return -1;
+      r->off += k;
       if (k == 0) {
         r->eof = 1;
         break;

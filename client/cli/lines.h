@@ -15,12 +15,18 @@ typedef struct cli_lines {
   char *buf; /* |chunk| bytes */
   size_t chunk, pos, end;
   int eof;
+  int at;            /* 1: read with pread(2) from |off| (cli_lines_init_at) */
+  long long off;     /* the next pread offset */
 } cli_lines;
 
 /* Reads |fd| through a buffer of |chunk| bytes: 0, or -1 when it cannot be
  * allocated. */
 int cli_lines_init(cli_lines *r, int fd, size_t chunk);
 void cli_lines_free(cli_lines *r);
+
+/* The same for a regular file read again from byte |offset| with pread(2): the
+ * descriptor's own offset (a reader of cli_lines_init on it) is not moved. */
+int cli_lines_init_at(cli_lines *r, int fd, size_t chunk, long long offset);
 
 /* The next line, its '\n' included, into |line| (|max| + 1 bytes). 1, or 2 when
  * it was longer than |max| (the rest skipped; |line| holds its start); 0 at the
