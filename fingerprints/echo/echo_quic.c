@@ -271,8 +271,8 @@ static void write_log(qconn *c) {
                           (json_int_t)c->bytes_in, "sent", (json_int_t)c->bytes_out);
   json_decref(h3);
   if (rec == NULL) return;
-  json_object_set(rec, "requests", c->requests ? c->requests : json_array());
-  if (c->requests == NULL) json_object_set_new(rec, "requests", json_array());
+  if (c->requests) json_object_set(rec, "requests", c->requests);
+  else json_object_set_new(rec, "requests", json_array());
   if (c->error) json_object_set(rec, "error", c->error);
   char *line = json_dumps(rec, JSON_COMPACT);
   json_decref(rec);
