@@ -1,138 +1,244 @@
 /* fetch_glob.c — URL globbing as curl does it (fetch_glob.h). */
 #include "fetch_glob.h"
 
-#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bytestring.h>
+
 #include "cli.h"
 
-/* ---- URL globbing, curl's: {a,b,c} and [1-10], [01-10], [a-z], [1-10:2] ---- */
-
-#define GLOB_MAX 10         /* sets in one URL */
-#define GLOB_MAX_ITEMS 1000 /* values in one set (FETCH_MAX_URLS caps the product) */
+#define GLOB_MAX_DIGITS 18 /* a range's numbers: below 10^18, so lo + k * step fits a long long */
 
 typedef struct glob_set {
-  size_t at;                /* where in the pattern text it stands */
-  int kind;                 /* 0: list, 1: numbers, 2: letters */
-  const char *list[GLOB_MAX_ITEMS]; /* kind 0: the values (in |text|) */
-  size_t n;                 /* values */
-  long lo, step;            /* kind 1, 2 */
-  int width;                /* kind 1: zero-padded to this width */
+  size_t at;          /* where in |text| its value goes */
+  int kind;           /* 0: list, 1: numbers, 2: letters */
+  size_t n;           /* values */
+  size_t first;       /* kind 0: its first value in |vals| */
+  long long lo, step; /* kinds 1, 2 */
+  int width;          /* kind 1: zero-padded to this width */
 } glob_set;
 
-typedef struct glob_url {
-  char *text;               /* the pattern, sets cut out (a NUL at each set's place) */
+struct glob_url {
+  char *text; /* the pattern's literal parts, one after the other */
   size_t len;
+  char *pool;        /* the lists' values, each NUL-ended */
+  const char **vals; /* pointers into |pool| */
+  size_t n_vals;
   glob_set sets[GLOB_MAX];
   size_t n_sets;
-} glob_url;
+};
 
-/* The |k|th value of |g| into |out|. */
-static void glob_value(const glob_set *g, size_t k, char *out, size_t cap) {
-  if (g->kind == 0) snprintf(out, cap, "%s", g->list[k]);
-  else if (g->kind == 1) snprintf(out, cap, "%0*ld", g->width, g->lo + (long)k * g->step);
-  else snprintf(out, cap, "%c", (char)(g->lo + (long)k * g->step));
+/* The |k|th value of |g| into |out| (32 bytes at least for kinds 1 and 2). */
+static const char *glob_value(const glob_url *gu, const glob_set *g, size_t k, char *out, size_t cap) {
+  if (g->kind == 0) return gu->vals[g->first + k];
+  if (g->kind == 1) snprintf(out, cap, "%0*lld", g->width, g->lo + (long long)k * g->step);
+  else snprintf(out, cap, "%c", (char)(g->lo + (long long)k * g->step));
+  return out;
 }
 
-/* Reads |url| into |gu|: 0, or -1 with |why| (curl's "bad range", "unmatched
- * brace" ...). A '[' right after "://" or '@' is an IPv6 literal, not a set; a
- * backslash keeps the next character. */
-static int glob_parse(const char *url, glob_url *gu, char *why, size_t cap) {
-  size_t len = strlen(url);
+void fetch_glob_free(glob_url *gu) {
+  if (gu == NULL) return;
+  free(gu->text);
+  free(gu->pool);
+  free(gu->vals);
+  free(gu);
+}
+
+static glob_url *fail(glob_url *gu, char *why, size_t why_len, const char *what, size_t pos) {
+  snprintf(why, why_len, "%s at %zu", what, pos);
+  fetch_glob_free(gu);
+  return NULL;
+}
+
+/* Up to GLOB_MAX_DIGITS decimal digits of |in| into |*v|: their count, 0 when
+ * none, -1 when too many. */
+static int get_number(CBS *in, long long *v) {
+  int n = 0;
+  *v = 0;
+  while (CBS_len(in) && CBS_data(in)[0] >= '0' && CBS_data(in)[0] <= '9') {
+    if (++n > GLOB_MAX_DIGITS) return -1;
+    uint8_t d;
+    CBS_get_u8(in, &d);
+    *v = *v * 10 + (d - '0');
+  }
+  return n;
+}
+
+static int is_lower(uint8_t c) {
+  return c >= 'a' && c <= 'z';
+}
+
+static int is_upper(uint8_t c) {
+  return c >= 'A' && c <= 'Z';
+}
+
+/* A range's body (between '[' and ']') into |g|: 1, 0 a bad range, -1 a bad
+ * range specification (curl's two words: the first character is neither a
+ * digit nor a letter). */
+static int parse_range(CBS *body, glob_set *g) {
+  if (CBS_len(body) == 0) return -1;
+  uint8_t first = CBS_data(body)[0], dash, b;
+  long long lo, hi, step = 1;
+  if (first >= '0' && first <= '9') {
+    int digits = get_number(body, &lo);
+    if (digits < 0 || !CBS_get_u8(body, &dash) || dash != '-' || get_number(body, &hi) <= 0) return 0;
+    g->kind = 1;
+    g->width = first == '0' && digits > 1 ? digits : 0;
+  } else if (is_lower(first) || is_upper(first)) {
+    uint8_t a;
+    if (!CBS_get_u8(body, &a) || !CBS_get_u8(body, &dash) || dash != '-' || !CBS_get_u8(body, &b) ||
+        (is_lower(a) ? !is_lower(b) : !is_upper(b)))
+      return 0;
+    lo = a;
+    hi = b;
+    g->kind = 2;
+  } else {
+    return -1;
+  }
+  uint8_t colon;
+  if (CBS_get_u8(body, &colon)) {
+    if (colon != ':') return 0;
+    if (CBS_len(body) && CBS_data(body)[0] == '+') CBS_skip(body, 1); /* curl's strtoul takes "+1" */
+    if (get_number(body, &step) <= 0) return 0;
+  }
+  /* curl 7.88 (measured): step 1 at least, and at most the range's width, or 1
+   * when the range is one value ([1-3:2] and [1-1:1] taken, [1-3:3] and
+   * [1-1:2] not). */
+  if (CBS_len(body) != 0 || hi < lo || step < 1 || (hi > lo ? step > hi - lo : step != 1)) return 0;
+  g->lo = lo;
+  g->step = step;
+  g->n = (size_t)((hi - lo) / step) + 1;
+  return 1;
+}
+
+glob_url *fetch_glob_parse(const char *pattern, char *why, size_t why_len) {
+  size_t len = strlen(pattern);
+  glob_url *gu = calloc(1, sizeof(*gu));
+  if (gu == NULL) return fail(NULL, why, why_len, "out of memory", 0);
   gu->text = malloc(len + 1);
-  gu->len = 0;
-  gu->n_sets = 0;
-  if (gu->text == NULL) return snprintf(why, cap, "out of memory"), -1;
-  for (size_t i = 0; i < len; i++) {
-    char c = url[i];
-    if (c == '\\' && i + 1 < len && strchr("{}[],", url[i + 1])) {
-      gu->text[gu->len++] = url[++i];
+  gu->pool = malloc(len + 1);
+  gu->vals = malloc((len + 1) * sizeof(*gu->vals));
+  if (gu->text == NULL || gu->pool == NULL || gu->vals == NULL) return fail(gu, why, why_len, "out of memory", 0);
+  CBS in;
+  CBS_init(&in, (const uint8_t *)pattern, len);
+  size_t pool_len = 0;
+  uint8_t c;
+  while (CBS_get_u8(&in, &c)) {
+    size_t i = len - CBS_len(&in) - 1; /* c's offset; curl's positions are i + 1 */
+    if (c == '\\' && CBS_len(&in) && memchr("{}[]", CBS_data(&in)[0], 4)) {
+      CBS_get_u8(&in, &c);
+      gu->text[gu->len++] = (char)c;
       continue;
     }
-    int ipv6 = c == '[' && ((i >= 3 && strncmp(url + i - 3, "://", 3) == 0) || (i && url[i - 1] == '@'));
-    if (c == '[' && ipv6) {
-      const char *close = strchr(url + i, ']');
-      size_t n = close ? (size_t)(close - url - i) + 1 : len - i;
-      memcpy(gu->text + gu->len, url + i, n);
+    if (c == '[' && ((i >= 3 && memcmp(pattern + i - 3, "://", 3) == 0) || (i && pattern[i - 1] == '@'))) {
+      /* an IPv6 address, up to its ']' */
+      const uint8_t *close = memchr(CBS_data(&in), ']', CBS_len(&in));
+      size_t n = close ? (size_t)(close - CBS_data(&in)) + 1 : CBS_len(&in);
+      gu->text[gu->len++] = (char)c;
+      memcpy(gu->text + gu->len, CBS_data(&in), n);
       gu->len += n;
-      i += n - 1;
+      CBS_skip(&in, n);
       continue;
     }
+    if (c == '}' || c == ']') return fail(gu, why, why_len, "unmatched close brace/bracket", i + 1);
     if (c != '{' && c != '[') {
-      if (c == '}' || c == ']') return snprintf(why, cap, "unmatched '%c' at %zu", c, i + 1), -1;
-      gu->text[gu->len++] = c;
+      gu->text[gu->len++] = (char)c;
       continue;
     }
-    if (gu->n_sets == GLOB_MAX) return snprintf(why, cap, "more than %d sets", GLOB_MAX), -1;
+    if (gu->n_sets == GLOB_MAX) return fail(gu, why, why_len, "more than 10 sets", i + 1);
     glob_set *g = &gu->sets[gu->n_sets++];
     memset(g, 0, sizeof(*g));
     g->at = gu->len;
-    const char *close = strchr(url + i, c == '{' ? '}' : ']');
-    if (close == NULL) return snprintf(why, cap, "unmatched '%c' at %zu", c, i + 1), -1;
-    size_t body = i + 1, end = (size_t)(close - url);
-    if (c == '{') {
-      /* the values, each NUL-ended in |text| after the set's mark */
-      gu->text[gu->len++] = '\0';
-      size_t k = body;
-      for (;;) {
-        size_t e = k;
-        while (e < end && url[e] != ',') e++;
-        if (g->n == GLOB_MAX_ITEMS) return snprintf(why, cap, "more than %d values in a set", GLOB_MAX_ITEMS), -1;
-        g->list[g->n++] = gu->text + gu->len;
-        memcpy(gu->text + gu->len, url + k, e - k);
-        gu->len += e - k;
-        gu->text[gu->len++] = '\0';
-        if (e >= end) break;
-        k = e + 1;
-      }
-    } else {
-      char a[24], b[24];
-      long step = 1;
-      size_t dash = body;
-      while (dash < end && url[dash] != '-') dash++;
-      size_t colon = dash;
-      while (colon < end && url[colon] != ':') colon++;
-      if (dash >= end || dash - body >= sizeof(a) || colon - dash - 1 >= sizeof(b) || dash == body)
-        return snprintf(why, cap, "bad range at %zu (expected [N-M], [a-z] or [N-M:STEP])", i + 1), -1;
-      memcpy(a, url + body, dash - body);
-      a[dash - body] = '\0';
-      memcpy(b, url + dash + 1, colon - dash - 1);
-      b[colon - dash - 1] = '\0';
-      if (colon < end) {
-        char *e;
-        step = strtol(url + colon + 1, &e, 10);
-        if (e != close || step < 1) return snprintf(why, cap, "bad step at %zu", i + 1), -1;
-      }
-      int digits = strspn(a, "0123456789") == strlen(a) && strspn(b, "0123456789") == strlen(b) && a[0] && b[0];
-      int letters = strlen(a) == 1 && strlen(b) == 1 && ((islower((unsigned char)a[0]) && islower((unsigned char)b[0])) ||
-                                                         (isupper((unsigned char)a[0]) && isupper((unsigned char)b[0])));
-      long lo = digits ? strtol(a, NULL, 10) : a[0], hi = digits ? strtol(b, NULL, 10) : b[0];
-      if ((!digits && !letters) || hi < lo || strlen(a) > 9 || strlen(b) > 9)
-        return snprintf(why, cap, "bad range [%s-%s] at %zu", a, b, i + 1), -1;
-      g->kind = digits ? 1 : 2;
-      g->lo = lo;
-      g->step = step;
-      g->width = digits && a[0] == '0' && strlen(a) > 1 ? (int)strlen(a) : 0;
-      g->n = (size_t)((hi - lo) / step) + 1;
-      if (g->n > GLOB_MAX_ITEMS) return snprintf(why, cap, "more than %d values in a range", GLOB_MAX_ITEMS), -1;
-      gu->text[gu->len++] = '\0';
+    if (c == '[') {
+      const uint8_t *close = memchr(CBS_data(&in), ']', CBS_len(&in));
+      CBS body;
+      if (close == NULL || !CBS_get_bytes(&in, &body, (size_t)(close - CBS_data(&in))) || !CBS_skip(&in, 1))
+        return fail(gu, why, why_len, "bad range (no closing ']')", i + 1);
+      int r = parse_range(&body, g);
+      if (r <= 0)
+        return fail(gu, why, why_len,
+                    r < 0 ? "bad range specification (expected [N-M], [a-z] or [N-M:STEP])"
+                          : "bad range (expected [N-M], [a-z] or [N-M:STEP], M not below N, STEP at most M-N)",
+                    i + 1);
+      if (g->n > GLOB_MAX_ITEMS) return fail(gu, why, why_len, "more than 1000 values in a range", i + 1);
+      continue;
     }
-    i = end;
+    /* {a,b,c}: each value NUL-ended in |pool|; a backslash takes the next
+     * character, whatever it is (curl). */
+    g->first = gu->n_vals;
+    gu->vals[gu->n_vals] = gu->pool + pool_len;
+    for (;;) {
+      if (!CBS_get_u8(&in, &c)) return fail(gu, why, why_len, "unmatched brace", i + 1);
+      size_t at = len - CBS_len(&in);
+      if (c == '\\') {
+        if (!CBS_get_u8(&in, &c)) return fail(gu, why, why_len, "unmatched brace", i + 1);
+      } else if (c == '{' || c == '[') {
+        return fail(gu, why, why_len, "nested brace", at);
+      } else if (c == ']') {
+        return fail(gu, why, why_len, "unexpected close bracket", at);
+      } else if (c == ',' || c == '}') {
+        gu->pool[pool_len++] = '\0';
+        gu->n_vals++;
+        if (++g->n > GLOB_MAX_ITEMS) return fail(gu, why, why_len, "more than 1000 values in a set", i + 1);
+        if (c == '}') {
+          if (g->n == 1 && gu->vals[g->first][0] == '\0')
+            return fail(gu, why, why_len, "empty string within braces", at);
+          break;
+        }
+        gu->vals[gu->n_vals] = gu->pool + pool_len;
+        continue;
+      }
+      gu->pool[pool_len++] = (char)c;
+    }
   }
   gu->text[gu->len] = '\0';
-  return 0;
+  return gu;
 }
 
-/* "#N" in |name| replaced by the Nth set's value, into |out|. */
-static void glob_name(const char *name, const glob_url *gu, const size_t *idx, char *out, size_t cap) {
+size_t fetch_glob_count(const glob_url *gu) {
+  size_t n = 1;
+  for (size_t k = 0; k < gu->n_sets; k++) {
+    if (gu->sets[k].n && n > (size_t)-1 / gu->sets[k].n) return (size_t)-1;
+    n *= gu->sets[k].n;
+  }
+  return n;
+}
+
+size_t fetch_glob_sets(const glob_url *gu) {
+  return gu->n_sets;
+}
+
+size_t fetch_glob_url(const glob_url *gu, const size_t *idx, char *out, size_t cap) {
+  size_t o = 0, at = 0;
+  char v[32];
+  for (size_t k = 0; k <= gu->n_sets; k++) {
+    size_t stop = k < gu->n_sets ? gu->sets[k].at : gu->len;
+    const char *piece = gu->text + at;
+    size_t n = stop - at;
+    for (int part = 0; part < 2; part++) {
+      if (o < cap) memcpy(out + o, piece, o + n < cap ? n : cap - o);
+      o += n;
+      if (k == gu->n_sets || part == 1) break;
+      piece = glob_value(gu, &gu->sets[k], idx[k], v, sizeof(v));
+      n = strlen(piece);
+    }
+    at = stop;
+  }
+  if (cap) out[o < cap ? o : cap - 1] = '\0';
+  return o;
+}
+
+void fetch_glob_name(const glob_url *gu, const size_t *idx, const char *name, char *out, size_t cap) {
   size_t o = 0;
+  if (cap == 0) return;
   for (const char *p = name; *p && o + 1 < cap; p++) {
     if (*p == '#' && p[1] >= '1' && p[1] <= '9' && (size_t)(p[1] - '0') <= gu->n_sets) {
-      char v[64];
-      glob_value(&gu->sets[p[1] - '1'], idx[p[1] - '1'], v, sizeof(v));
-      o += (size_t)snprintf(out + o, cap - o, "%s", v);
+      char v[32];
+      const char *s = glob_value(gu, &gu->sets[p[1] - '1'], idx[p[1] - '1'], v, sizeof(v));
+      o += (size_t)snprintf(out + o, cap - o, "%s", s);
       if (o >= cap) o = cap - 1;
       p++;
       continue;
@@ -142,93 +248,62 @@ static void glob_name(const char *name, const glob_url *gu, const size_t *idx, c
   out[o] = '\0';
 }
 
+int fetch_glob_next(const glob_url *gu, size_t *idx) {
+  size_t k = gu->n_sets;
+  while (k > 0 && ++idx[k - 1] == gu->sets[k - 1].n) idx[--k] = 0;
+  return k != 0;
+}
+
 /* The URLs of the command line with their sets expanded, in curl's order (the
  * last set turns fastest), each -o of a pattern given its "#N" values:
  * |st|'s operands and outputs replaced. CLI_NEXT, or an exit status after a
  * message (curl: 3, "bad URL"). */
 int fetch_glob_expand(cli_settings *st, const char **urls, const char **outs, size_t cap) {
   size_t n = 0, n_out = 0;
-  int rc = CLI_NEXT;
-  glob_url *gu = malloc(sizeof(*gu));
-  if (gu == NULL) return EXIT_USAGE;
-  for (size_t u = 0; u < st->n_operands && rc == CLI_NEXT; u++) {
+  for (size_t u = 0; u < st->n_operands; u++) {
     const char *url = st->operands[u], *out = u < st->n_outputs ? st->outputs[u] : NULL;
-    char why[128];
+    char why[160];
     if (strpbrk(url, "{}[]") == NULL) {
       if (n == cap) goto too_many;
       if (out) outs[n_out++] = out;
       urls[n++] = url;
       continue;
     }
-    if (glob_parse(url, gu, why, sizeof(why)) != 0) {
+    glob_url *gu = fetch_glob_parse(url, why, sizeof(why));
+    if (gu == NULL) {
       fprintf(stderr, "guise: (3) bad URL pattern %s: %s (-g: no globbing)\n", url, why);
-      rc = 3;
-      free(gu->text);
-      break;
+      return 3;
+    }
+    if (fetch_glob_count(gu) > cap - n) {
+      fetch_glob_free(gu);
+      goto too_many;
     }
     size_t idx[GLOB_MAX] = {0};
-    for (;;) {
-      if (n == cap) {
-        free(gu->text);
-        goto too_many;
-      }
-      /* this combination's URL */
-      size_t need = 1;
-      char v[64];
-      for (size_t k = 0, at = 0; k <= gu->n_sets; k++) {
-        size_t stop = k < gu->n_sets ? gu->sets[k].at : gu->len;
-        need += stop - at;
-        if (k < gu->n_sets) {
-          glob_value(&gu->sets[k], idx[k], v, sizeof(v));
-          need += strlen(v);
-          at = stop + 1;
-          if (gu->sets[k].kind == 0) at = (size_t)(gu->sets[k].list[gu->sets[k].n - 1] - gu->text) +
-                                          strlen(gu->sets[k].list[gu->sets[k].n - 1]) + 1;
-        }
-      }
+    do {
+      size_t need = fetch_glob_url(gu, idx, NULL, 0);
       char *x = cli_keep(st, NULL, need);
       if (x == NULL) {
-        rc = EXIT_USAGE;
-        break;
+        fetch_glob_free(gu);
+        return EXIT_USAGE;
       }
-      size_t o = 0;
-      for (size_t k = 0, at = 0; k <= gu->n_sets; k++) {
-        size_t stop = k < gu->n_sets ? gu->sets[k].at : gu->len;
-        memcpy(x + o, gu->text + at, stop - at);
-        o += stop - at;
-        if (k < gu->n_sets) {
-          glob_value(&gu->sets[k], idx[k], v, sizeof(v));
-          memcpy(x + o, v, strlen(v));
-          o += strlen(v);
-          at = stop + 1;
-          if (gu->sets[k].kind == 0) at = (size_t)(gu->sets[k].list[gu->sets[k].n - 1] - gu->text) +
-                                          strlen(gu->sets[k].list[gu->sets[k].n - 1]) + 1;
-        }
-      }
-      x[o] = '\0';
+      fetch_glob_url(gu, idx, x, need + 1);
       urls[n++] = x;
       if (out == cli_remote_name) {
         outs[n_out++] = out; /* -O: each URL named from itself */
       } else if (out) {
         char name[4096];
-        glob_name(out, gu, idx, name, sizeof(name));
+        fetch_glob_name(gu, idx, out, name, sizeof(name));
         outs[n_out++] = cli_keep(st, name, strlen(name));
       }
-      size_t k = gu->n_sets;
-      while (k > 0 && ++idx[k - 1] == gu->sets[k - 1].n) idx[--k] = 0;
-      if (k == 0) break;
-    }
-    free(gu->text);
+    } while (fetch_glob_next(gu, idx));
+    fetch_glob_free(gu);
   }
-  free(gu);
-  if (rc != CLI_NEXT) return rc;
   st->operands = urls;
   st->n_operands = n;
   st->outputs = outs;
   st->n_outputs = n_out;
   return CLI_NEXT;
 too_many:
-  free(gu);
   fprintf(stderr, "guise: (3) more than %zu URLs from the patterns (guise batch takes more)\n", cap);
   return 3;
 }

@@ -15,3 +15,10 @@ guise_fuzz_target(cli_netrc SOURCES "${CMAKE_CURRENT_LIST_DIR}/cli_netrc.c"
   "${PROJECT_SOURCE_DIR}/client/cli/options.c" "${PROJECT_SOURCE_DIR}/client/cli/numopt.c"
   "${PROJECT_SOURCE_DIR}/client/cli/config_file.c" LIBS guise_core)
 set_source_files_properties("${PROJECT_SOURCE_DIR}/client/cli/fetch_netrc.c" PROPERTIES COMPILE_DEFINITIONS _GNU_SOURCE)
+# URL patterns of guise URL (client/cli/fetch_glob.c: fetch_glob_parse, the
+# expansion, "#N" names). Seeds: tests/fuzz/corpus/cli_url_glob/.
+guise_fuzz_target(cli_url_glob SOURCES "${CMAKE_CURRENT_LIST_DIR}/cli_url_glob.c"
+  "${PROJECT_SOURCE_DIR}/client/cli/fetch_glob.c" "${PROJECT_SOURCE_DIR}/client/cli/at_file.c"
+  "${PROJECT_SOURCE_DIR}/client/cli/options.c" "${PROJECT_SOURCE_DIR}/client/cli/numopt.c"
+  "${PROJECT_SOURCE_DIR}/client/cli/config_file.c" LIBS guise_core)
+set_source_files_properties("${PROJECT_SOURCE_DIR}/client/cli/fetch_glob.c" PROPERTIES COMPILE_DEFINITIONS _GNU_SOURCE)
