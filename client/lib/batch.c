@@ -64,6 +64,8 @@ typedef struct bjob {
   worker *w;
   /* every string of the job follows the struct, in the same allocation */
   const char *id, *url, *method, *profile, *proxy, *meta, *kind, *referer;
+  const char *host_key;          /* authority_key of |url|, made once by the submitter */
+  uint64_t host_hash;            /* hmap_hash_str(host_key) */
   guise_header *headers;
   size_t n_headers;
   unsigned char *body;
@@ -584,11 +586,8 @@ static void on_wake(uv_async_t *a) {
     j->w = w;
     /* The per-host key is the URL's authority as written (lowercased, without
      * userinfo); the URL itself is checked by guise_client_request. */
-    char key[300];
-    authority_key(j->url, key, sizeof(key));
-    uint64_t hash = hmap_hash_str(key);
-    j->sched.host = bsched_host_find(&w->s, key, hash);
-    if (j->sched.host == NULL) j->sched.host = bsched_host_add(&w->s, key, hash, uv_hrtime());
+    j->sched.host = bsched_host_find(&w->s, j->host_key, j->host_hash);
+    if (j->sched.host == NULL) j->sched.host = bsched_host_add(&w->s, j->host_key, j->host_hash, uv_hrtime());
     if (j->sched.host == NULL) {
       record_refused(w, j, GUISE_E_NOMEM, "no memory for the host table");
       continue;
@@ -778,11 +777,6 @@ int guise_batch_new(const guise_batch_options *in, guise_batch **out) {
 
 /* The worker of a job: by host, so that a host's jobs share one pool and its
  * limits (the same key as the worker's host table). */
-static unsigned shard(const guise_batch *b, const char *u) {
-  char key[300];
-  authority_key(u, key, sizeof(key));
-  return (unsigned)(hmap_hash_str(key) % b->n_workers);
-}
 
 /* Moves the staged jobs of every worker to its inbox (under submit_lock). */
 static void hand_over(guise_batch *b) {
@@ -818,6 +812,12 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   guise_job jb;
   memset(&jb, 0, sizeof(jb));
   memcpy(&jb, in, in->size < sizeof(jb) ? in->size : sizeof(jb));
+  /* The per-host key (the URL's authority as written, lowercased, without
+   * userinfo): made here once, outside the lock, for the shard and the
+   * worker's host table. */
+  char key[300];
+  authority_key(jb.url ? jb.url : "", key, sizeof(key));
+  size_t key_len = strlen(key) + 1;
   pthread_mutex_lock(&b->submit_lock);
   if (atomic_load(&b->pending) >= b->o.max_pending && !atomic_load(&b->stopped)) {
     hand_over(b); /* the workers need what is staged to get below the mark */
@@ -841,6 +841,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
           LEN(jb.kind) + LEN(jb.referer);
   for (size_t i = 0; i < jb.n_headers; i++) need += LEN(jb.headers[i].name) + LEN(jb.headers[i].value);
 #undef LEN
+  need += key_len;
   need += jb.n_headers * sizeof(guise_header) + (jb.has_body ? jb.body_len : 0) + 16;
   /* One allocation: the job, then its strings (fewer trips to the allocator,
    * whose lock the submitter and the workers share). */
@@ -892,7 +893,11 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   j->line = jb.line;
   j->http_version = jb.size > offsetof(guise_job, http_version) ? jb.http_version : 0;
   if (j->url == NULL) j->url = "";
-  unsigned wi = shard(b, j->url);
+  memcpy(at, key, key_len);
+  j->host_key = at;
+  at += key_len;
+  j->host_hash = hmap_hash_str(key);
+  unsigned wi = (unsigned)(j->host_hash % b->n_workers);
   gq_insert_tail(&b->staged[wi], &j->sched.link);
   b->n_staged[wi]++;
   b->staged_total++;

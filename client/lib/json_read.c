@@ -113,6 +113,16 @@ static int fail_back(jread *r, const char *why) {
 
 /* A string (the opening quote next), decoded into the arena, NUL-terminated.
  * |out| NULL: checked and skipped. */
+/* The bytes a string's plain run may hold: printable ASCII but '"' and '\\'. */
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const uint8_t plain_byte[256] = {
+    [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x22 '"' */
+    [0x30] = P16, P16,
+    [0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x5c '\\' */
+    [0x60] = P16, P16,
+};
+#undef P16
+
 int jread_string(jread *r, const char **out, size_t *out_len) {
   if (!jread_take(r, '"')) return jread_fail(r, "expected a string");
   if (out && r->arena == NULL) return jread_fail(r, "no room for strings");
@@ -128,7 +138,7 @@ int jread_string(jread *r, const char **out, size_t *out_len) {
      * CBS_get_u8 was half of the job's parse). Within the CBS's length. */
     const uint8_t *p = CBS_data(&r->in);
     size_t avail = CBS_len(&r->in), run = 0;
-    while (run < avail && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
+    while (run < avail && plain_byte[p[run]]) run++;
     if (run) {
       ROOM(run);
       if (o) memcpy(o + k, p, run);
