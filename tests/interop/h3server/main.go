@@ -23,7 +23,8 @@
 // and what the connection showed: QUIC version, TLS version/cipher/ALPN/SNI, the
 // ClientHello's cipher suites, extension ids in order, groups, signature schemes,
 // the client's transport parameters (as quic-go parsed them: values, not order)
-// and the client's HTTP/3 SETTINGS in order.
+// the client's HTTP/3 SETTINGS in order, and its unidirectional streams ([id, type]
+// by id; only those that carried a byte: a stream opened with nothing sent is unseen).
 package main
 
 import (
@@ -41,6 +42,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +61,7 @@ const (
 	maxEchoBody   = 16 << 20 // /echo-body keeps the body in memory
 	maxHeadPrefix = 64 << 10 // bytes of a request stream read before its HEADERS frame ends
 	maxCtrlPrefix = 4 << 10  // bytes of the client's control stream read for its SETTINGS
+	settingsWait  = time.Second
 )
 
 // ---- per-connection facts, keyed by quic-go's connection tracing id ----------
@@ -68,7 +71,10 @@ type connFacts struct {
 	ClientHello         map[string]any `json:"client_hello,omitempty"`
 	TransportParameters map[string]any `json:"transport_parameters,omitempty"`
 	H3Settings          [][2]uint64    `json:"h3_settings"`
+	UniStreams          [][2]uint64    `json:"uni_streams"` // the client's unidirectional streams: [id, type], by id
 	heads               []*streamHead  // request streams, in the order they were accepted
+	settingsRead        chan struct{}  // closed once the client's SETTINGS were read
+	settingsOnce        sync.Once
 	mu                  sync.Mutex
 }
 
@@ -90,7 +96,7 @@ func factsFor(id quic.ConnectionTracingID) *connFacts {
 	defer factsMu.Unlock()
 	f := facts[id]
 	if f == nil {
-		f = &connFacts{H3Settings: [][2]uint64{}}
+		f = &connFacts{H3Settings: [][2]uint64{}, UniStreams: [][2]uint64{}, settingsRead: make(chan struct{})}
 		facts[id] = f
 	}
 	return f
@@ -186,9 +192,10 @@ func (s *teeStream) finish() { s.done, s.buf = true, nil }
 
 type teeUni struct {
 	quic.ReceiveStream
-	f    *connFacts
-	buf  []byte
-	done bool
+	f     *connFacts
+	buf   []byte
+	done  bool
+	typed bool
 }
 
 func (s *teeUni) Read(p []byte) (int, error) {
@@ -210,6 +217,13 @@ func (s *teeUni) parse() {
 	st, n0, err := quicvarint.Parse(s.buf)
 	if err != nil {
 		return
+	}
+	if !s.typed {
+		s.typed = true
+		s.f.mu.Lock()
+		s.f.UniStreams = append(s.f.UniStreams, [2]uint64{uint64(s.StreamID()), st})
+		sort.Slice(s.f.UniStreams, func(i, j int) bool { return s.f.UniStreams[i][0] < s.f.UniStreams[j][0] })
+		s.f.mu.Unlock()
 	}
 	if st != 0x00 {
 		s.done, s.buf = true, nil
@@ -246,8 +260,12 @@ func (s *teeUni) parse() {
 		p = p[k1+k2:]
 	}
 	s.f.mu.Lock()
+	if settings == nil {
+		settings = [][2]uint64{}
+	}
 	s.f.H3Settings = settings
 	s.f.mu.Unlock()
+	s.f.settingsOnce.Do(func() { close(s.f.settingsRead) })
 	s.done, s.buf = true, nil
 }
 
@@ -307,6 +325,13 @@ func handler(tcpPort int) http.Handler {
 		if id, ok := tracingID(r.Context()); ok && r.ProtoMajor == 3 {
 			f := factsFor(id)
 			rec.ConnID = uint64(id)
+			// The client's control stream may come after its first request
+			// (RFC 9114 6.2.1 orders nothing between streams): wait a little for it.
+			select {
+			case <-f.settingsRead:
+			case <-time.After(settingsWait):
+				f.settingsOnce.Do(func() { close(f.settingsRead) }) // once per connection
+			}
 			if h := headsFor(f, r); h != nil {
 				rec.StreamID = h.streamID
 				rec.HeaderOrder = "received"
@@ -316,7 +341,8 @@ func handler(tcpPort int) http.Handler {
 			}
 			f.mu.Lock()
 			snap := &connFacts{QUICVersion: f.QUICVersion, ClientHello: f.ClientHello,
-				TransportParameters: f.TransportParameters, H3Settings: f.H3Settings}
+				TransportParameters: f.TransportParameters, H3Settings: f.H3Settings,
+				UniStreams: append([][2]uint64{}, f.UniStreams...)}
 			f.mu.Unlock()
 			rec.Conn = snap
 		}
