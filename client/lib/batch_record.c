@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/base64.h>
 
@@ -42,24 +43,47 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
 }
 
 /* Numbers without printf (a record has a dozen; printf's float path dominated
- * the cost of a record). */
-static void sb_u64(sbuf *b, unsigned long long v) {
-  char t[24];
-  size_t k = sizeof(t);
-  do {
-    t[--k] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  sb_put(b, t + k, sizeof(t) - k);
+ * the cost of a record), two digits per division. */
+static const char kPairs[] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+    "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/* The decimal digits of |v| written backwards ending at |end|; returns the
+ * first. Room for 20 digits before |end| is the caller's. */
+static char *u64_digits(char *end, unsigned long long v) {
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    end -= 2;
+    memcpy(end, kPairs + 2 * r, 2);
+  }
+  if (v >= 10) {
+    end -= 2;
+    memcpy(end, kPairs + 2 * v, 2);
+  } else {
+    *--end = (char)('0' + v);
+  }
+  return end;
 }
 
-/* Milliseconds with three decimals (microseconds), as "12.345". */
+static void sb_u64(sbuf *b, unsigned long long v) {
+  char t[24];
+  char *first = u64_digits(t + sizeof(t), v);
+  sb_put(b, first, (size_t)(t + sizeof(t) - first));
+}
+
+/* Milliseconds with three decimals (microseconds), as "12.345": one write. */
 static void sb_ms(sbuf *b, double ms) {
   if (!(ms >= 0)) ms = 0;
   unsigned long long us = (unsigned long long)(ms * 1000 + 0.5);
-  sb_u64(b, us / 1000);
-  char f[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10), (char)('0' + us % 10)};
-  sb_put(b, f, 4);
+  char t[28];
+  char *end = t + sizeof(t) - 4;
+  unsigned f = (unsigned)(us % 1000);
+  end[0] = '.';
+  end[1] = (char)('0' + f / 100);
+  memcpy(end + 2, kPairs + 2 * (f % 100), 2);
+  char *first = u64_digits(end, us / 1000);
+  sb_put(b, first, (size_t)(t + sizeof(t) - first));
 }
 
 /* Bytes a JSON string takes as they are: printable ASCII but '"' and '\\'. */

@@ -121,6 +121,28 @@ static void test_job_record(void) {
           "\"alpn\":\"h2\"},\"headers\":[[\"a\",\"1\"]],\"body\":\"h\xc3\xa9\",\"body_truncated\":true,"
           "\"meta\":{\"k\":[1,2]}}");
   free(r);
+  /* Integers and milliseconds at the edges of the digit writer (two digits per
+   * step): 0, 9, 10, 99, 100, the largest 64-bit value; a thousandth. */
+  {
+    guise_response_info e = info;
+    e.body_bytes = 18446744073709551615ull;
+    e.wire_body_bytes = 100;
+    e.dns_ms = 0;
+    e.connect_ms = 0.009;
+    e.tls_ms = 0.0995;
+    e.ttfb_ms = 99.999;
+    e.total_ms = 1000.01;
+    batch_record_in in2 = ok;
+    in2.info = &e;
+    in2.attempts = 10;
+    in2.line = 9;
+    r = write_record(&in2);
+    CHECK(strstr(r, "\"line\":9,") != NULL);
+    CHECK(strstr(r, "\"attempts\":10,") != NULL);
+    CHECK(strstr(r, "\"bytes\":18446744073709551615,\"wire_bytes\":100,\"timings\":{\"dns\":0.000,"
+                    "\"connect\":0.009,\"tls\":0.100,\"ttfb\":99.999,\"total\":1000.010}") != NULL);
+    free(r);
+  }
   /* base64 of the same bytes; a body file; a failed job has no body field */
   ok.body_mode = GUISE_BODY_BASE64;
   ok.headers_json = NULL;
