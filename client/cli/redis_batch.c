@@ -464,54 +464,154 @@ static const char admit_script[] =
     "end\n"
     "return 0\n";
 
+/* The engine asks on its worker loops, which must not wait for Redis: the
+ * asking is a table lookup. A host without a grant is queued for the
+ * admission thread and the engine asks again in 1 ms; the thread sends every
+ * queued request (and every slot to give back) in one pipeline on its own
+ * connection, and puts each answer in the table: a grant (the slot taken, the
+ * token spent, with its ticket) for the next ask of that host, or the time
+ * before which it is not asked again. A grant not taken within
+ * ADMIT_GRANT_TTL_S (the job was stopped) is given back. */
+#define ADMIT_GRANT_TTL_S 1.0
+#define ADMIT_PIPELINE 256
+
+typedef struct adm_host {
+  hmap_node node;
+  struct adm_host *all;       /* every host, for the sweep and the end */
+  int asked;                  /* a request queued or in flight */
+  unsigned long long grant;   /* granted, not yet taken: its ticket (0: none) */
+  double granted_at, retry_at;
+  char name[];
+} adm_host;
+
+typedef struct adm_op {
+  struct adm_op *next;
+  adm_host *h;                /* a request for |h|, or NULL: a release */
+  unsigned long long ticket;
+  char host[];                /* a release's host */
+} adm_op;
+
 typedef struct admission {
-  const char *url;       /* the jobs' address (each thread connects to it) */
+  const char *url;       /* the jobs' address */
   const char *key;       /* the jobs stream's key: the prefix of ours */
   size_t key_len;
   const char *consumer;
   char per_host[16], rate[32], lease[24];
-  atomic_ullong next_ticket;
+  unsigned long long next_ticket;
+  pthread_mutex_t lock;
+  pthread_cond_t more;
+  hmap hosts;
+  adm_host *all;
+  adm_op *head, *tail;
+  int closing, down, running;
+  atomic_int stop;
+  pthread_t thread;
+  rconn r;
 } admission;
 
-/* Each worker thread's connection; opened on first use, again after a
- * failure (at most once a second: the loop must not spin on a dead Redis). */
-static _Thread_local rconn *t_admit_conn;
-static _Thread_local double t_admit_failed;
-
 static double now_s(void);
+static admission *g_ad; /* set while the admission thread runs */
 
-/* Every thread's connection, closed and freed at the end of the run. */
-#define ADMIT_MAX_CONNS 1024
-static rconn *g_admit_conns[ADMIT_MAX_CONNS];
-static size_t g_admit_n;
-static pthread_mutex_t g_admit_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static rconn *admit_conn(admission *ad) {
-  if (t_admit_conn && t_admit_conn->c) return t_admit_conn;
-  if (t_admit_failed && now_s() - t_admit_failed < 1) return NULL;
-  if (t_admit_conn == NULL) {
-    rconn *r = malloc(sizeof(rconn));
-    pthread_mutex_lock(&g_admit_lock);
-    int room = g_admit_n < ADMIT_MAX_CONNS;
-    if (r && room) g_admit_conns[g_admit_n++] = r;
-    pthread_mutex_unlock(&g_admit_lock);
-    if (r == NULL || !room) {
-      free(r);
-      t_admit_failed = now_s();
-      return NULL;
-    }
-    if (rconn_init(r, PROG, ad->url) != 0) { /* parsed before: cannot fail */
-      t_admit_failed = now_s();
-      return NULL;
-    }
-    t_admit_conn = r;
-  }
-  if (rconn_open(t_admit_conn) != 0) {
-    t_admit_failed = now_s();
+static adm_host *adm_find(admission *ad, const char *host) {
+  uint64_t hh = hmap_hash_str(host);
+  for (hmap_node *n = hmap_chain(&ad->hosts, hh); n; n = n->next)
+    if (n->hash == hh && strcmp(((adm_host *)(void *)n)->name, host) == 0) return (adm_host *)(void *)n;
+  size_t len = strlen(host);
+  adm_host *h = calloc(1, sizeof(*h) + len + 1);
+  if (h == NULL) return NULL;
+  memcpy(h->name, host, len + 1);
+  if (hmap_insert(&ad->hosts, &h->node, hh) != 0) {
+    free(h);
     return NULL;
   }
-  t_admit_failed = 0;
-  return t_admit_conn;
+  h->all = ad->all;
+  ad->all = h;
+  return h;
+}
+
+/* Queues an op. Locked. 0, or -1 out of memory. */
+static int adm_push(admission *ad, adm_host *h, const char *host, unsigned long long ticket) {
+  size_t len = h ? 0 : strlen(host);
+  adm_op *op = calloc(1, sizeof(*op) + len + 1);
+  if (op == NULL) return -1;
+  op->h = h;
+  op->ticket = ticket;
+  if (!h) memcpy(op->host, host, len + 1);
+  if (ad->tail) ad->tail->next = op;
+  else ad->head = op;
+  ad->tail = op;
+  pthread_cond_signal(&ad->more);
+  return 0;
+}
+
+static unsigned admit_cb(void *arg, const char *host, unsigned long long *ticket) {
+  admission *ad = arg;
+  unsigned wait = 1;
+  pthread_mutex_lock(&ad->lock);
+  adm_host *h = adm_find(ad, host);
+  double now = now_s();
+  if (h == NULL) {
+    wait = 500; /* out of memory: later */
+  } else if (h->grant) {
+    *ticket = h->grant;
+    h->grant = 0;
+    wait = 0;
+  } else if (now < h->retry_at) {
+    double ms = (h->retry_at - now) * 1000;
+    wait = ms < 1 ? 1 : ms > 60000 ? 60000 : (unsigned)ms;
+  } else if (!h->asked) {
+    if (adm_push(ad, h, NULL, ++ad->next_ticket) == 0) h->asked = 1;
+    else wait = 500;
+  }
+  /* Redis away: no new starts; asked again in 0.5 s (not spun on). */
+  if (wait && ad->down) wait = 500;
+  pthread_mutex_unlock(&ad->lock);
+  return wait;
+}
+
+/* The engine's per-host key of |url| (batch.c's: the authority as written,
+ * lowercased, userinfo dropped, at most |cap| - 1 bytes). */
+static void url_authority(const char *url, char *out, size_t cap) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  size_t n = strcspn(p, "/?#");
+  for (size_t i = n; i > 0; i--)
+    if (p[i - 1] == '@') { /* the last '@' ends the userinfo */
+      p += i;
+      n -= i;
+      break;
+    }
+  if (n >= cap) n = cap - 1;
+  for (size_t i = 0; i < n; i++) out[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
+  out[n] = '\0';
+}
+
+/* The reader, as it hands a job to the engine: its host's grant is asked for
+ * now (one pipeline for the hosts of a read), so that the engine's ask finds
+ * it waiting instead of asking and waiting a round trip per host in turn. A
+ * grant not taken is given back after ADMIT_GRANT_TTL_S (a token spent for
+ * nothing: the rate stays under the limit). */
+static void admit_prefetch(admission *ad, const char *const *urls, size_t n) {
+  double now = now_s();
+  pthread_mutex_lock(&ad->lock); /* all queued before the thread takes any: one pipeline */
+  for (size_t i = 0; i < n && !ad->down; i++) {
+    char host[300];
+    url_authority(urls[i], host, sizeof(host));
+    adm_host *h = adm_find(ad, host);
+    if (h && !h->grant && !h->asked && now >= h->retry_at && adm_push(ad, h, NULL, ++ad->next_ticket) == 0)
+      h->asked = 1;
+  }
+  pthread_mutex_unlock(&ad->lock);
+}
+
+static void release_cb(void *arg, const char *host, unsigned long long ticket) {
+  admission *ad = arg;
+  if (ad->per_host[0] == '0') return; /* no slots taken */
+  pthread_mutex_lock(&ad->lock);
+  if (adm_push(ad, NULL, host, ticket) != 0) {
+    /* Out of memory: the slot comes back with its lease. */
+  }
+  pthread_mutex_unlock(&ad->lock);
 }
 
 /* "<jobs key>:host:<what>:<host>" */
@@ -520,45 +620,125 @@ static size_t host_key(const admission *ad, const char *what, const char *host, 
   return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-static unsigned admit_cb(void *arg, const char *host, unsigned long long *ticket) {
-  admission *ad = arg;
-  rconn *r = admit_conn(ad);
-  if (r == NULL) return 500; /* Redis away: no new starts; asked again */
+/* Appends |op|'s command to the connection's output (not sent yet). 0, -1. */
+static int adm_append(admission *ad, const adm_op *op) {
   char sem[REDIS_KEY_MAX + 300], bucket[REDIS_KEY_MAX + 300], holder[340];
-  unsigned long long t = atomic_fetch_add(&ad->next_ticket, 1) + 1;
-  snprintf(holder, sizeof(holder), "%s:%llu", ad->consumer, t);
+  const char *host = op->h ? op->h->name : op->host;
+  snprintf(holder, sizeof(holder), "%s:%llu", ad->consumer, op->ticket);
   rargs a = {0};
-  rargs_add(&a, "EVAL");
-  rargs_add(&a, admit_script);
-  rargs_add(&a, "2");
-  rargs_addn(&a, sem, host_key(ad, "slots", host, sem, sizeof(sem)));
-  rargs_addn(&a, bucket, host_key(ad, "rate", host, bucket, sizeof(bucket)));
-  rargs_add(&a, ad->per_host);
-  rargs_add(&a, ad->rate);
-  rargs_add(&a, ad->lease);
-  rargs_add(&a, holder);
-  redisReply *rep = rconn_cmd(r, a.n, a.v, a.len);
-  if (rep == NULL) return 500;
-  unsigned wait = rep->type == REDIS_REPLY_INTEGER ? (unsigned)(rep->integer < 0 ? 1 : rep->integer > 60000 ? 60000 : rep->integer)
-                                                   : 200; /* an error reply (LOADING...): later */
-  freeReplyObject(rep);
-  *ticket = t;
-  return wait;
+  if (op->h) {
+    rargs_add(&a, "EVAL");
+    rargs_add(&a, admit_script);
+    rargs_add(&a, "2");
+    rargs_addn(&a, sem, host_key(ad, "slots", host, sem, sizeof(sem)));
+    rargs_addn(&a, bucket, host_key(ad, "rate", host, bucket, sizeof(bucket)));
+    rargs_add(&a, ad->per_host);
+    rargs_add(&a, ad->rate);
+    rargs_add(&a, ad->lease);
+    rargs_add(&a, holder);
+  } else {
+    rargs_add(&a, "ZREM");
+    rargs_addn(&a, sem, host_key(ad, "slots", host, sem, sizeof(sem)));
+    rargs_add(&a, holder);
+  }
+  return redisAppendCommandArgv(ad->r.c, a.n, a.v, a.len) == REDIS_OK ? 0 : -1;
 }
 
-static void release_cb(void *arg, const char *host, unsigned long long ticket) {
+static void *admission_main(void *arg) {
   admission *ad = arg;
-  if (ad->per_host[0] == '0') return; /* no slots taken */
-  rconn *r = admit_conn(ad);
-  if (r == NULL) return; /* the slot expires with its lease */
-  char sem[REDIS_KEY_MAX + 300], holder[340];
-  snprintf(holder, sizeof(holder), "%s:%llu", ad->consumer, ticket);
-  rargs a = {0};
-  rargs_add(&a, "ZREM");
-  rargs_addn(&a, sem, host_key(ad, "slots", host, sem, sizeof(sem)));
-  rargs_add(&a, holder);
-  redisReply *rep = rconn_cmd(r, a.n, a.v, a.len);
-  if (rep) freeReplyObject(rep);
+  adm_op *batch[ADMIT_PIPELINE];
+  double last_sweep = now_s();
+  for (;;) {
+    pthread_mutex_lock(&ad->lock);
+    if (ad->head == NULL && !ad->closing) {
+      struct timespec until;
+      clock_gettime(CLOCK_REALTIME, &until);
+      until.tv_nsec += 200 * 1000000L;
+      if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+      pthread_cond_timedwait(&ad->more, &ad->lock, &until);
+    }
+    /* Grants nobody took (their jobs were stopped): given back. */
+    double now = now_s();
+    if (now - last_sweep >= ADMIT_GRANT_TTL_S / 2) {
+      last_sweep = now;
+      for (adm_host *h = ad->all; h; h = h->all)
+        if (h->grant && now - h->granted_at > ADMIT_GRANT_TTL_S) {
+          if (ad->per_host[0] != '0') adm_push(ad, NULL, h->name, h->grant);
+          h->grant = 0;
+        }
+    }
+    int n = 0;
+    while (ad->head && n < ADMIT_PIPELINE) {
+      batch[n++] = ad->head;
+      ad->head = ad->head->next;
+    }
+    if (ad->head == NULL) ad->tail = NULL;
+    int closing = ad->closing;
+    pthread_mutex_unlock(&ad->lock);
+    if (n == 0) {
+      if (closing) break;
+      continue;
+    }
+    if (ad->r.c == NULL) {
+      pthread_mutex_lock(&ad->lock);
+      ad->down = 1;
+      pthread_mutex_unlock(&ad->lock);
+      if (closing || rconn_reopen(&ad->r, &ad->stop, "no job starts under --per-host/--per-host-rate meanwhile") != 0) {
+        for (int i = 0; i < n; i++) free(batch[i]); /* the end: slots come back with their leases */
+        if (closing) continue;
+        break;
+      }
+      pthread_mutex_lock(&ad->lock);
+      ad->down = 0;
+      pthread_mutex_unlock(&ad->lock);
+    }
+    /* One pipeline: every command written, then every reply read. */
+    int sent = 0;
+    while (sent < n && adm_append(ad, batch[sent]) == 0) sent++;
+    redisReply *rep[ADMIT_PIPELINE];
+    int got = 0;
+    while (got < sent) {
+      void *r = NULL;
+      if (redisGetReply(ad->r.c, &r) != REDIS_OK || r == NULL) break;
+      rep[got++] = r;
+    }
+    if (got < n) {
+      snprintf(ad->r.why, sizeof(ad->r.why), "%s", ad->r.c->errstr[0] ? ad->r.c->errstr : "connection lost");
+      rconn_close(&ad->r);
+    } else if (ad->r.out && got) {
+      /* A reply after a reconnection: rconn_cmd would say so; said here. */
+      redisReply *ping = rconn_cmd(&ad->r, 1, (const char *[]){"PING"}, (const size_t[]){4});
+      if (ping) freeReplyObject(ping);
+    }
+    pthread_mutex_lock(&ad->lock);
+    double t = now_s();
+    for (int i = 0; i < n; i++) {
+      adm_op *op = batch[i];
+      if (i >= got) {
+        /* Not answered (the connection was lost): asked again after the
+         * reconnection; a release then too. */
+        op->next = NULL;
+        if (ad->tail) ad->tail->next = op;
+        else ad->head = op;
+        ad->tail = op;
+        continue;
+      }
+      if (op->h) {
+        op->h->asked = 0;
+        if (rep[i]->type == REDIS_REPLY_INTEGER && rep[i]->integer == 0) {
+          op->h->grant = op->ticket;
+          op->h->granted_at = t;
+        } else {
+          long long ms = rep[i]->type == REDIS_REPLY_INTEGER ? rep[i]->integer : 200; /* LOADING...: later */
+          op->h->retry_at = t + (double)(ms < 1 ? 1 : ms > 60000 ? 60000 : ms) / 1000;
+        }
+      }
+      freeReplyObject(rep[i]);
+      free(op);
+    }
+    pthread_mutex_unlock(&ad->lock);
+  }
+  return NULL;
 }
 
 /* ---- signals ------------------------------------------------------------------------ */
@@ -853,6 +1033,15 @@ static int take_entries(reader *rd, const redisReply *entries, int sh, char *las
   if (ps == NULL) return 0; /* stays pending: claimed later */
   for (size_t i = 0; i < count; i++) parse_entry(rd, entries->element[i], sh, &ps[i]);
   int rc = prefetch_done(rd, ps, count);
+  if (rc == 0 && g_ad) {
+    /* The group's admission for the hosts of the jobs about to run. */
+    const char **urls = calloc(count ? count : 1, sizeof(char *));
+    size_t nu = 0;
+    for (size_t i = 0; urls && i < count; i++)
+      if (ps[i].state == P_JOB && ps[i].done != 1) urls[nu++] = ps[i].job.url;
+    if (urls) admit_prefetch(g_ad, urls, nu);
+    free(urls);
+  }
   for (size_t i = 0; rc == 0 && i < count && !atomic_load(&g_stop); i++) {
     const redisReply *ent = entries->element[i];
     if (take_entry(rd, &ps[i]) != 0) {
@@ -1230,6 +1419,14 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
     unsigned long long lease = (unsigned long long)(o->max_time_ms ? o->max_time_ms : 60000) +
                                (o->connect_timeout_ms ? o->connect_timeout_ms : 30000) + 5000;
     snprintf(ad.lease, sizeof(ad.lease), "%llu", lease);
+    pthread_mutex_init(&ad.lock, NULL);
+    pthread_cond_init(&ad.more, NULL);
+    hmap_init(&ad.hosts);
+    if (rconn_init(&ad.r, PROG, a->input) != 0) return EXIT_USAGE; /* parsed before: cannot fail */
+    if (rconn_open(&ad.r) != 0) ad.r.c = NULL; /* the thread reconnects */
+    pthread_create(&ad.thread, NULL, admission_main, &ad);
+    ad.running = 1;
+    g_ad = &ad;
     o->admit = admit_cb;
     o->release = release_cb;
     o->admit_arg = &ad;
@@ -1393,12 +1590,24 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   guise_batch_stats st;
   guise_batch_stats_get(b, &st);
   guise_batch_finish(b);
-  /* The workers are gone: their admission connections with them. */
-  for (size_t i = 0; i < g_admit_n; i++) {
-    rconn_close(g_admit_conns[i]);
-    free(g_admit_conns[i]);
+  /* The workers are gone: the slots they gave back are sent, then the
+   * admission thread ends. */
+  if (ad.running) {
+    g_ad = NULL;
+    pthread_mutex_lock(&ad.lock);
+    ad.closing = 1;
+    atomic_store(&ad.stop, 1);
+    pthread_cond_signal(&ad.more);
+    pthread_mutex_unlock(&ad.lock);
+    pthread_join(ad.thread, NULL);
+    rconn_close(&ad.r);
+    for (adm_host *h = ad.all, *next; h; h = next) {
+      next = h->all;
+      free(h);
+    }
+    hmap_free(&ad.hosts);
+    ad.running = 0;
   }
-  g_admit_n = 0;
   if (show && live) fputs("\r\033[K", stderr);
   fprintf(stderr, "%s: %llu jobs run here (ok %llu, failed %llu), %llu records written, %llu already done "
                   "(acknowledged only)%s; %.2f s\n",
