@@ -94,6 +94,8 @@ typedef struct h3_stream {
   /* the request body */
   session_body body;
   int has_body, body_eof, paused, wait_ack;
+  int abort_pending;   /* stream_abort asked inside a library call */
+  uint64_t abort_code;
   uint8_t *chunk;
   size_t chunk_len, chunk_acked;
   struct h3_stream *prev, *next;
@@ -135,6 +137,8 @@ struct session_h3 {
   int64_t goaway_id;
   uint8_t close_pkt[SESSION_H3_MIN_DATAGRAM]; /* a CONNECTION_CLOSE to send */
   size_t close_len;
+  int in_lib;                /* inside ngtcp2 or nghttp3: aborts wait (run_aborts) */
+  int aborts_pending;
   h3_stream *streams;        /* every stream not yet freed */
   size_t n_open;             /* streams whose on_close has not run */
 };
@@ -309,10 +313,31 @@ static h3_stream *find_stream(session_h3 *s, int64_t id) {
   return NULL;
 }
 
-/* Stops both directions of a stream the caller no longer wants. */
+/* Stops both directions of streams whose abort was asked. ngtcp2 may close a
+ * stream from inside ngtcp2_conn_shutdown_stream (nghttp3 then frees its
+ * stream and ours): never while ngtcp2 or nghttp3 is working on a stream, so
+ * an abort asked from their callbacks waits for the op that called them. */
+static void run_aborts(session_h3 *s) {
+  while (s->aborts_pending && !s->in_lib) {
+    s->aborts_pending = 0;
+    for (h3_stream *st = s->streams, *next; st; st = next) {
+      next = st->next; /* only |st| itself can be freed below */
+      if (!st->abort_pending) continue;
+      st->abort_pending = 0;
+      s->in_lib++;
+      if (s->h3) nghttp3_conn_shutdown_stream_read(s->h3, st->id);
+      ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, st->abort_code);
+      s->in_lib--;
+      s->dirty = 1;
+    }
+  }
+}
+
 static void stream_abort(session_h3 *s, h3_stream *st, uint64_t code) {
-  if (s->h3) nghttp3_conn_shutdown_stream_read(s->h3, st->id);
-  ngtcp2_conn_shutdown_stream(s->conn, 0, st->id, code);
+  st->abort_pending = 1;
+  st->abort_code = code;
+  s->aborts_pending = 1;
+  run_aborts(s);
 }
 
 /* ---- the connection's end ----------------------------------------------------------- */
@@ -958,20 +983,22 @@ static int h3s_recv(session *ss, const uint8_t *p, size_t n) {
   if (s->failed) return s->failed;
   ngtcp2_pkt_info pi = {0};
   s->dirty = 1;
+  s->in_lib++;
   int rv = ngtcp2_conn_read_pkt(s->conn, &s->path, &pi, p, n, now(s));
+  s->in_lib--;
   if (rv != 0) {
     if (rv == NGTCP2_ERR_CALLBACK_FAILURE && s->failed) return s->failed;
     fail_ngtcp2(s, rv);
     if (s->failed) return s->failed;
   }
+  run_aborts(s);
   arm_timer(s);
   return 0;
 }
 
 /* One datagram: the pending CONNECTION_CLOSE, or what ngtcp2 has, with our
  * control stream and nghttp3's streams' data. */
-static int h3s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
-  session_h3 *s = (session_h3 *)ss;
+static int send_one(session_h3 *s, uint8_t *out, size_t cap, size_t *n) {
   *n = 0;
   if (s->close_len) {
     if (cap < s->close_len) return GUISE_E_USAGE_INVALID_ARGUMENT;
@@ -1053,6 +1080,15 @@ static int h3s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
   return 0;
 }
 
+static int h3s_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
+  session_h3 *s = (session_h3 *)ss;
+  s->in_lib++; /* a body's read() may end its stream inside nghttp3 */
+  int e = send_one(s, out, cap, n);
+  s->in_lib--;
+  if (!s->failed) run_aborts(s);
+  return e;
+}
+
 static int h3s_want_write(const session *ss) {
   const session_h3 *s = (const session_h3 *)ss;
   if (s->close_len) return 1;
@@ -1087,7 +1123,7 @@ static void h3s_cancel(session *ss, uint32_t stream) {
   h3_stream *st = find_stream(s, stream);
   if (st == NULL || st->user_closed) return;
   stream_end_code(st, GUISE_E_CANCELLED, "http3", 0, "", 0);
-  stream_abort(s, st, H3_REQUEST_CANCELLED);
+  if (!s->failed) stream_abort(s, st, H3_REQUEST_CANCELLED);
   s->dirty = 1;
 }
 
@@ -1104,11 +1140,14 @@ static void h3s_timeout(session *ss) {
   session_h3 *s = (session_h3 *)ss;
   if (s->failed) return;
   s->dirty = 1;
+  s->in_lib++;
   int rv = ngtcp2_conn_handle_expiry(s->conn, now(s));
+  s->in_lib--;
   if (rv != 0) {
     fail_ngtcp2(s, rv);
     return;
   }
+  run_aborts(s);
   arm_timer(s);
 }
 

@@ -80,6 +80,7 @@ typedef struct result {
   int closed;
   gerr err;
   int retryable;
+  int stop_data; /* on_data returns 1: the caller ends the stream */
 } result;
 
 static int on_head(void *ud, session_head_kind kind, int status, const session_header *h, size_t n) {
@@ -98,6 +99,7 @@ static int on_head(void *ud, session_head_kind kind, int status, const session_h
 
 static int on_data(void *ud, const uint8_t *p, size_t n) {
   result *r = ud;
+  if (r->stop_data) return 1;
   uint8_t *nb = realloc(r->body, r->body_len + n + 1);
   if (nb == NULL) return GUISE_E_NOMEM;
   r->body = nb;
@@ -249,6 +251,12 @@ static int until_server_saw(tc *t, void *arg) {
   (void)arg;
   const h3ts_request *rq;
   return h3ts_requests(t->srv, &rq) > 0 && rq[0].done;
+}
+
+static int until_server_saw_n(tc *t, void *arg) {
+  const h3ts_request *rq;
+  size_t want = (size_t)(uintptr_t)arg;
+  return h3ts_requests(t->srv, &rq) >= want && rq[want - 1].done;
 }
 
 static int handshake(tc *t) {
@@ -539,6 +547,38 @@ static void test_cert_refused(void) {
   teardown(&t);
 }
 
+/* The caller ends streams: from on_data (inside nghttp3's read) and by cancel()
+ * while the response is on its way; the connection goes on. */
+static void test_cancel(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "cancel: setup");
+    teardown(&t);
+    return;
+  }
+  result a, b, c;
+  uint32_t ida = 0, idb = 0;
+  CHECK(submit(&t, "GET", "/body?300000", NULL, &a, &ida) == 0, "cancel: submit a");
+  a.stop_data = 1;
+  CHECK(submit(&t, "GET", "/hang", NULL, &b, &idb) == 0, "cancel: submit b");
+  CHECK(pump(&t, until_closed, &a, 400) == 0, "cancel: a did not end");
+  CHECK(a.err.code == GUISE_E_CANCELLED && a.body_len == 0, "cancel: a ended %d after %zu bytes", a.err.code,
+        a.body_len);
+  CHECK(pump(&t, until_server_saw_n, (void *)2, 400) == 0, "cancel: b did not reach the server");
+  session_cancel(t.s, idb);
+  CHECK(b.closed == 1 && b.err.code == GUISE_E_CANCELLED, "cancel: b ended %d", b.err.code);
+  session_cancel(t.s, idb); /* twice: nothing more */
+  CHECK(b.closed == 1 && session_open_streams(t.s) == 0, "cancel: b closed once, nothing open");
+  CHECK(submit(&t, "GET", "/body?1000", NULL, &c, NULL) == 0 && pump(&t, until_closed, &c, 400) == 0 &&
+            c.status == 200 && body_is_pattern(&c, 1000),
+        "cancel: a request after the cancels");
+  CHECK(session_alive(t.s), "cancel: alive");
+  free(a.body);
+  free(b.body);
+  free(c.body);
+  teardown(&t);
+}
+
 static void test_version_negotiation(void) {
   tc t;
   if (setup(&t, "chromium-156-linux", 1) != 0) {
@@ -602,6 +642,7 @@ int main(void) {
   test_cert_refused();
   test_version_negotiation();
   test_no_alpn();
+  test_cancel();
   unlink(cafile);
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
