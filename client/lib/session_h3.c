@@ -61,13 +61,15 @@ int ngtcp2_crypto_derive_and_install_initial_key(ngtcp2_conn *conn, uint8_t *rx_
  *   (the profile's setting 6), 256 fields far above any real response;
  * - 32 interim (1xx) responses, as the HTTP/2 session;
  * - a request body goes out in chunks of 16 KiB, each kept until the server
- *   acknowledged it (ngtcp2 and nghttp3 keep pointers to unacknowledged data). */
+ *   acknowledged it (ngtcp2 and nghttp3 keep pointers to unacknowledged data),
+ *   four of them (64 KiB) in flight a stream. */
 #define H3_TP_MAX 1024
 #define H3_CTRL_MAX 512
 #define H3_HEADER_BYTES_MAX (256u * 1024u)
 #define H3_HEADER_FIELDS_MAX 256
 #define H3_INTERIM_MAX 32
 #define H3_BODY_CHUNK (16u * 1024u)
+#define H3_BODY_CHUNKS 4
 
 /* RFC 9114 8.1 error codes. */
 #define H3_NO_ERROR 0x100
@@ -96,8 +98,9 @@ typedef struct h3_stream {
   int has_body, body_eof, paused, wait_ack;
   int abort_pending;   /* stream_abort asked inside a library call */
   uint64_t abort_code;
-  uint8_t *chunk;
-  size_t chunk_len, chunk_acked;
+  uint8_t *chunk[H3_BODY_CHUNKS]; /* a ring: |chead| the oldest unacknowledged */
+  size_t clen[H3_BODY_CHUNKS];
+  size_t chead, ccount, head_acked;
   struct h3_stream *prev, *next;
 } h3_stream;
 
@@ -285,7 +288,7 @@ static void stream_unlink_free(h3_stream *st) {
   else s->streams = st->next;
   if (st->next) st->next->prev = st->prev;
   free(st->hbuf);
-  free(st->chunk);
+  for (size_t i = 0; i < H3_BODY_CHUNKS; i++) free(st->chunk[i]);
   free(st);
 }
 
@@ -448,10 +451,20 @@ static int h3_acked(nghttp3_conn *c, int64_t sid, uint64_t len, void *ud, void *
   (void)c, (void)sid, (void)ud;
   h3_stream *st = sud;
   if (st == NULL) return 0;
-  st->chunk_acked += (size_t)len;
-  if (st->wait_ack && st->chunk_acked >= st->chunk_len) {
+  /* nghttp3 reports the body's bytes acknowledged in order */
+  while (len > 0 && st->ccount > 0) {
+    size_t left = st->clen[st->chead] - st->head_acked;
+    size_t take = len < left ? (size_t)len : left;
+    st->head_acked += take;
+    len -= take;
+    if (st->head_acked == st->clen[st->chead]) {
+      st->chead = (st->chead + 1) % H3_BODY_CHUNKS;
+      st->ccount--;
+      st->head_acked = 0;
+    }
+  }
+  if (st->wait_ack && st->ccount < H3_BODY_CHUNKS) {
     st->wait_ack = 0;
-    st->chunk_len = st->chunk_acked = 0;
     if (!st->paused) nghttp3_conn_resume_stream(c, sid);
   }
   return 0;
@@ -661,17 +674,18 @@ static nghttp3_ssize h3_read_body(nghttp3_conn *c, int64_t sid, nghttp3_vec *vec
   session_h3 *s = ud;
   h3_stream *st = sud;
   if (st == NULL || st->user_closed || st->paused) return NGHTTP3_ERR_WOULDBLOCK;
-  if (st->chunk_len) { /* the last chunk is not acknowledged yet */
+  if (st->ccount == H3_BODY_CHUNKS) { /* none acknowledged yet */
     st->wait_ack = 1;
     return NGHTTP3_ERR_WOULDBLOCK;
   }
-  if (st->chunk == NULL && (st->chunk = malloc(H3_BODY_CHUNK)) == NULL) {
+  size_t k = (st->chead + st->ccount) % H3_BODY_CHUNKS;
+  if (st->chunk[k] == NULL && (st->chunk[k] = malloc(H3_BODY_CHUNK)) == NULL) {
     stream_end_code(st, GUISE_E_NOMEM, "http3", 0, "out of memory", 0);
     stream_abort(s, st, H3_REQUEST_CANCELLED);
     return NGHTTP3_ERR_WOULDBLOCK;
   }
   int eof = 0;
-  long r = st->body.read(st->body.arg, st->chunk, H3_BODY_CHUNK, &eof);
+  long r = st->body.read(st->body.arg, st->chunk[k], H3_BODY_CHUNK, &eof);
   if (r == H2_BODY_PAUSE || (r == 0 && !eof)) {
     st->paused = 1;
     return NGHTTP3_ERR_WOULDBLOCK;
@@ -681,14 +695,14 @@ static nghttp3_ssize h3_read_body(nghttp3_conn *c, int64_t sid, nghttp3_vec *vec
     stream_abort(s, st, H3_REQUEST_CANCELLED);
     return NGHTTP3_ERR_WOULDBLOCK;
   }
-  st->chunk_len = (size_t)r;
-  st->chunk_acked = 0;
   if (eof) {
     st->body_eof = 1;
     *pflags |= NGHTTP3_DATA_FLAG_EOF;
   }
   if (r == 0) return 0;
-  vec[0].base = st->chunk;
+  st->clen[k] = (size_t)r;
+  st->ccount++;
+  vec[0].base = st->chunk[k];
   vec[0].len = (size_t)r;
   return 1;
 }

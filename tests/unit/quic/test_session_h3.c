@@ -218,6 +218,19 @@ static int pump(tc *t, until_fn until, void *arg, int max_rounds) {
   return -1;
 }
 
+/* Datagrams both ways for |rounds| rounds, the clock standing still. */
+static void exchange(tc *t, int rounds) {
+  static uint8_t buf[2048];
+  for (int round = 0; round < rounds; round++) {
+    for (int i = 0; i < 256 && session_want_write(t->s); i++) {
+      size_t n = 0;
+      if (session_send(t->s, buf, sizeof buf, &n) != 0 || n == 0) break;
+      h3ts_recv(t->srv, buf, n);
+    }
+    for (size_t n; (n = h3ts_send(t->srv, buf, sizeof buf)) > 0;) session_recv(t->s, buf, n);
+  }
+}
+
 static int until_capacity(tc *t, void *arg) {
   (void)arg;
   return session_capacity(t->s) > 0 || !session_alive(t->s);
@@ -346,10 +359,17 @@ static void test_initial_and_get(const char *pname, size_t initial, const char *
 
 typedef struct src {
   size_t len, off;
+  size_t pause_at; /* 0: never; else H2_BODY_PAUSE once there */
+  int paused;
 } src;
 
 static long body_read(void *arg, uint8_t *buf, size_t len, int *eof) {
   src *s = arg;
+  if (s->pause_at && s->off >= s->pause_at && !s->paused) {
+    s->paused = 1;
+    return H2_BODY_PAUSE;
+  }
+  if (s->pause_at && s->off + len > s->pause_at && !s->paused) len = s->pause_at - s->off;
   size_t n = s->len - s->off < len ? s->len - s->off : len;
   if (n > 7000) n = 7000; /* several reads a chunk */
   for (size_t i = 0; i < n; i++) buf[i] = h3ts_pattern(s->off + i);
@@ -365,7 +385,7 @@ static void test_post(void) {
     teardown(&t);
     return;
   }
-  src s = {100000, 0};
+  src s = {100000, 0, 0, 0};
   session_body b = {body_read, &s, 100000};
   result r;
   CHECK(submit(&t, "POST", "/echo", &b, &r, NULL) == 0, "post: submit");
@@ -375,6 +395,37 @@ static void test_post(void) {
   const h3ts_request *rq;
   CHECK(h3ts_requests(t.srv, &rq) == 1 && rq[0].body_len == 100000 && strcmp(rq[0].method, "POST") == 0,
         "post: server got %zu body bytes", rq[0].body_len);
+  free(r.body);
+  teardown(&t);
+}
+
+/* A body that pauses (H2_BODY_PAUSE) halfway: nothing more is asked until
+ * session_resume, then the rest goes and the echo is whole. */
+static int until_paused(tc *t, void *arg) {
+  (void)t;
+  return ((src *)arg)->paused;
+}
+
+static void test_post_pause(void) {
+  tc t;
+  if (setup(&t, "firefox-esr-153-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "pause: setup");
+    teardown(&t);
+    return;
+  }
+  src s = {60000, 0, 30000, 0};
+  session_body b = {body_read, &s, 60000};
+  result r;
+  uint32_t id = 0;
+  CHECK(submit(&t, "POST", "/echo", &b, &r, &id) == 0, "pause: submit");
+  CHECK(pump(&t, until_paused, &s, 400) == 0, "pause: the body did not pause");
+  CHECK(s.off == 30000, "pause: %zu bytes read before the pause", s.off);
+  exchange(&t, 20); /* acknowledgements, no more body */
+  CHECK(!r.closed && s.off == 30000, "pause: read on while paused (%zu)", s.off);
+  CHECK(session_resume(t.s, id) == 0, "pause: resume");
+  CHECK(session_resume(t.s, id) == GUISE_E_USAGE_INVALID_ARGUMENT, "pause: a second resume is refused");
+  CHECK(pump(&t, until_closed, &r, 2000) == 0, "pause: did not end");
+  CHECK(r.err.code == 0 && body_is_pattern(&r, 60000), "pause: echo %zu bytes (%d)", r.body_len, r.err.code);
   free(r.body);
   teardown(&t);
 }
@@ -632,6 +683,7 @@ int main(void) {
   test_initial_and_get("chromium-156-linux", 1250, chromium);
   test_initial_and_get("firefox-esr-153-linux", 1252, firefox);
   test_post();
+  test_post_pause();
   test_streams();
   test_trailers();
   test_reject();
