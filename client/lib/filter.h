@@ -6,7 +6,11 @@
  *   [TLS to the origin]          filter_tls.c, "tls"
  *   [proxy handshake]            filter_proxy.c, "proxy" (CONNECT, SOCKS4/4a/5)
  *   [TLS to an https:// proxy]   filter_tls.c again, "proxy-tls"
- *   socket                       filter_tcp.c, "tcp" (the only one touching libuv)
+ *   socket                       filter_tcp.c, "tcp" (touches libuv)
+ *
+ * HTTP/3's chain is one filter, filter_udp.c ("udp", libuv too): no stream
+ * filter sits on it, so each pass up is one datagram and each send one
+ * datagram (filter_udp.h).
  *
  * Bytes from the peer go up (recv), bytes from the owner go down (send). Each
  * filter starts its handshake when the one below reports up (connect), and

@@ -85,6 +85,7 @@ struct pool_conn {
   int draining;                  /* takes no new request */
   int h3;                        /* HTTP/3: a UDP socket, the QUIC handshake in the session */
   int hs;                        /* HTTP/3: the session is made, its handshake not done */
+  int h3_rx;                     /* HTTP/3: a datagram came from the server */
   int in_session, want_flush;    /* inside session_recv/send: flush when it returns */
   uv_timer_t stimer;             /* the session's timer (session_host) */
   uv_check_t wcheck;             /* flushes again once the queued output is taken */
@@ -611,7 +612,9 @@ static void h3_up(pconn *pc) {
 /* After the session took datagrams or its timer: up, failed, or on its way. */
 static void h3_progress(pconn *pc, int e) {
   if (!pc->hs || pc->s == NULL) return;
-  if (e || !session_alive(pc->s))
+  if (!e && !session_alive(pc->s) && !pc->h3_rx) /* QUIC's own timers gave up: nothing ever came */
+    h3_fail(pc, GUISE_E_TIMEOUT_CONNECT, "no answer from the server's UDP port");
+  else if (e || !session_alive(pc->s))
     h3_fail(pc, e ? e : GUISE_E_TLS_HANDSHAKE, guise_strerror(e ? e : GUISE_E_TLS_HANDSHAKE));
   else if (session_capacity(pc->s) > 0)
     h3_up(pc);
@@ -723,6 +726,7 @@ static void on_data(conn *c, const uint8_t *p, size_t n, void *ud) {
   (void)c;
   pconn *pc = ud;
   if ((pc->state != PC_READY && !pc->hs) || pc->s == NULL) return;
+  pc->h3_rx = 1;
   pc->in_session = 1; /* stream callbacks run from inside recv */
   int e = session_recv(pc->s, p, n);
   pc->in_session = 0;
