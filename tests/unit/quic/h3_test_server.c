@@ -181,6 +181,7 @@ static int end_stream(nghttp3_conn *c, int64_t sid, void *ud, void *sud) {
     ngtcp2_conn_shutdown_stream(t->conn, 0, sid, NGHTTP3_H3_REQUEST_REJECTED);
     return 0;
   }
+  if (strcmp(r->path, "/goaway") == 0 && nghttp3_conn_shutdown(c) != 0) return NGHTTP3_ERR_CALLBACK_FAILURE;
   if (strcmp(r->path, "/close") == 0) {
     t->close_pending = 1;
     return 0;

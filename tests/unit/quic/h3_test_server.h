@@ -12,6 +12,7 @@
  *   /reject   resets the stream with H3_REQUEST_REJECTED (both directions)
  *   /close    closes the connection: CONNECTION_CLOSE, HTTP/3 error
  *             H3_INTERNAL_ERROR (0x102), reason "test close"
+ *   /goaway   GOAWAY (the streams after this one's are not processed), then as /body
  *   /hang     nothing
  * Every request's method, path, header field names in order and body length
  * are recorded.

@@ -20,6 +20,8 @@
  *   - trailers (x-checksum: 42 after "abc");
  *   - a stream the server resets with H3_REQUEST_REJECTED: GUISE_E_HTTP2_REFUSED,
  *     retryable;
+ *   - GOAWAY: the answered stream ends well, the one the server had not seen
+ *     with GUISE_E_HTTP2_GOAWAY, retryable; no new request; over when idle;
  *   - the server's CONNECTION_CLOSE (H3_INTERNAL_ERROR 0x102, "test close"):
  *     GUISE_E_CONNECT_CLOSED naming both, the session not alive;
  *   - garbage datagrams (random, short, long-header-looking) are dropped and
@@ -630,6 +632,42 @@ static void test_cancel(void) {
   teardown(&t);
 }
 
+/* Datagrams from the client to the server only. */
+static void to_server(tc *t) {
+  static uint8_t buf[2048];
+  for (int i = 0; i < 256 && session_want_write(t->s); i++) {
+    size_t n = 0;
+    if (session_send(t->s, buf, sizeof buf, &n) != 0 || n == 0) break;
+    h3ts_recv(t->srv, buf, n);
+  }
+}
+
+/* GOAWAY (RFC 9114 5.2): the stream the server had answered ends well, one it
+ * had not seen is retryable, no new request is taken, the session ends once
+ * nothing is open. */
+static void test_goaway(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "goaway: setup");
+    teardown(&t);
+    return;
+  }
+  result a, b, c;
+  CHECK(submit(&t, "GET", "/goaway", NULL, &a, NULL) == 0, "goaway: submit a");
+  to_server(&t); /* the server reads a and queues its GOAWAY (id 4) */
+  CHECK(submit(&t, "GET", "/body?10", NULL, &b, NULL) == 0, "goaway: submit b");
+  to_server(&t);
+  CHECK(pump(&t, until_closed, &a, 400) == 0 && pump(&t, until_closed, &b, 400) == 0, "goaway: streams did not end");
+  CHECK(a.err.code == 0 && a.status == 200, "goaway: a ended %d", a.err.code);
+  CHECK(b.retryable && b.err.code == GUISE_E_HTTP2_GOAWAY,
+        "goaway: b ended %d retryable %d (%s)", b.err.code, b.retryable, b.err.text);
+  CHECK(session_capacity(t.s) == 0, "goaway: capacity %zu", session_capacity(t.s));
+  CHECK(submit(&t, "GET", "/body?10", NULL, &c, NULL) == GUISE_E_HTTP2_GOAWAY, "goaway: a new request refused");
+  CHECK(!session_alive(t.s), "goaway: over once nothing is open");
+  free(a.body);
+  teardown(&t);
+}
+
 static void test_version_negotiation(void) {
   tc t;
   if (setup(&t, "chromium-156-linux", 1) != 0) {
@@ -695,6 +733,7 @@ int main(void) {
   test_version_negotiation();
   test_no_alpn();
   test_cancel();
+  test_goaway();
   unlink(cafile);
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
