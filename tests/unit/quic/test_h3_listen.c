@@ -14,6 +14,11 @@
  * priority field, the PRIORITY_UPDATE (type 0xf0700) for stream 0; the client gets 200.
  * Garbage and truncated long-header datagrams sent before the handshake are dropped
  * without a log line or a reply, and the server still serves the real connection.
+ *
+ * With --echo PATH/guise the same client talks to `guise echo` (its UDP side,
+ * fingerprints/echo/echo_quic.c), which must log the same things in its record format
+ * (http3.settings with names, http3.uni_streams, http3.priority_updates, requests), with
+ * http_version "3", ALPN h3 and a JA4 with the q prefix, and exit 0 at SIGTERM.
  */
 #include <errno.h>
 #include <poll.h>
@@ -275,10 +280,12 @@ static char *slurp(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: test_h3_listen PATH/guise_h3_listen\n");
+  int echo = argc == 3 && strcmp(argv[1], "--echo") == 0;
+  if (argc != 2 && !echo) {
+    fprintf(stderr, "usage: test_h3_listen PATH/guise_h3_listen | --echo PATH/guise\n");
     return 2;
   }
+  const char *prog = argv[argc - 1];
   char log_path[] = "/tmp/test_h3_listen.XXXXXX";
   int lfd = mkstemp(log_path);
   if (lfd < 0) return 2;
@@ -289,11 +296,13 @@ int main(int argc, char **argv) {
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
   posix_spawn_file_actions_addclose(&fa, pfd[0]);
-  char *args[] = {argv[1], "--listen", "127.0.0.1:0", "--self-signed", "--conns", "1",
+  char *args[] = {(char *)prog, "--listen", "127.0.0.1:0", "--self-signed", "--conns", "1",
                   "--seconds", "20", "--log", log_path, NULL};
+  char *echo_args[] = {(char *)prog, "echo", "--listen", "127.0.0.1:0", "--threads", "1",
+                       "--log", log_path, NULL};
   pid_t pid;
-  if (posix_spawn(&pid, argv[1], &fa, NULL, args, environ) != 0) {
-    fprintf(stderr, "FAIL: cannot run %s\n", argv[1]);
+  if (posix_spawn(&pid, prog, &fa, NULL, echo ? echo_args : args, environ) != 0) {
+    fprintf(stderr, "FAIL: cannot run %s\n", prog);
     return 1;
   }
   posix_spawn_file_actions_destroy(&fa);
@@ -303,7 +312,7 @@ int main(int argc, char **argv) {
   struct pollfd pp = {pfd[0], POLLIN, 0};
   if (poll(&pp, 1, 10000) > 0) {
     ssize_t n = read(pfd[0], line, sizeof line - 1);
-    if (n > 0) sscanf(line, "port %u", &port);
+    if (n > 0) sscanf(line, echo ? "listening 127.0.0.1:%u" : "port %u", &port);
   }
   client c = {0};
   int err = port == 0 || client_new(&c, port) != 0;
@@ -363,6 +372,10 @@ int main(int argc, char **argv) {
     if (n > 0) send(c.fd, buf, (size_t)n, 0);
   }
   int status = 0;
+  if (echo) { /* echo logs the connection once the close arrives; SIGTERM ends it */
+    usleep(300000);
+    kill(pid, SIGTERM);
+  }
   for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++) usleep(50000);
   if (waitpid(pid, &status, WNOHANG) == 0) {
     kill(pid, SIGTERM);
@@ -377,6 +390,25 @@ int main(int argc, char **argv) {
   CHECK(log && strchr(log, '\n') == log + strlen(log) - 1, "want one log line, got: %s",
         log ? log : "(none)");
   if (!log) log = "";
+  const char *want_echo[] = {
+      "\"http_version\":\"3\"",
+      "\"request_count\":1,",
+      "\"alpn\":\"h3\"",
+      "\"ja4\":\"q13",
+      "\"settings\":[{\"id\":6,\"name\":\"MAX_FIELD_SECTION_SIZE\",\"value\":12345,\"grease\":"
+      "false},{\"id\":1,\"name\":\"QPACK_MAX_TABLE_CAPACITY\",\"value\":4000,\"grease\":false},"
+      "{\"id\":7,\"name\":\"QPACK_BLOCKED_STREAMS\",\"value\":77,\"grease\":false},{\"id\":51,"
+      "\"name\":\"H3_DATAGRAM\",\"value\":1,\"grease\":false}]",
+      "{\"id\":2,\"type\":0,\"kind\":\"control\"}",
+      "{\"id\":6,\"type\":2,\"kind\":\"qpack_encoder\"}",
+      "{\"id\":10,\"type\":3,\"kind\":\"qpack_decoder\"}",
+      "\"control_frames\":[{\"type\":4,",
+      "\"priority_updates\":[{\"type\":984832,\"element\":0,\"value\":\"u=2\"}]",
+      "\"requests\":[{\"stream\":0,\"headers\":[[\":method\",\"GET\"],[\":authority\","
+      "\"localhost\"],[\":scheme\",\"https\"],[\":path\",\"/t?x=\\\"1\\\"\"],[\"user-agent\","
+      "\"h3-listen-test/1\"],[\"priority\",\"u=0, i\"],[\"accept\",\"text/html\"]],"
+      "\"priority\":\"u=0, i\"}]",
+  };
   const char *want[] = {
       "\"handshake\":true,\"alpn\":\"h3\"",
       "\"settings\":[{\"id\":6,\"value\":12345,\"grease\":false},"
@@ -393,14 +425,18 @@ int main(int argc, char **argv) {
       "\"priority\":\"u=0, i\",\"truncated\":false}]",
       "\"truncated\":false}\n",
   };
-  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-    CHECK(strstr(log, want[i]), "log line lacks %s\nlog: %s", want[i], log);
+  if (echo)
+    for (size_t i = 0; i < sizeof want_echo / sizeof want_echo[0]; i++)
+      CHECK(strstr(log, want_echo[i]), "echo's record lacks %s\nlog: %s", want_echo[i], log);
+  else
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+      CHECK(strstr(log, want[i]), "log line lacks %s\nlog: %s", want[i], log);
   nghttp3_conn_del(c.h3);
   ngtcp2_conn_del(c.q);
   SSL_free(c.ssl);
   SSL_CTX_free(c.ctx);
   if (failures) return 1;
-  printf("ok: guise_h3_listen logged the client's SETTINGS, streams, PRIORITY_UPDATE and "
-         "header order\n");
+  printf("ok: %s logged the client's SETTINGS, streams, PRIORITY_UPDATE and header order\n",
+         echo ? "guise echo" : "guise_h3_listen");
   return 0;
 }
