@@ -195,13 +195,30 @@ static int end_stream(nghttp3_conn *c, int64_t sid, void *ud, void *sud) {
   else s->body_len = 20000;
   if (s->body_len > (1u << 20)) s->body_len = 1u << 20;
   s->trailers = strcmp(r->path, "/trailers") == 0;
-  nghttp3_nv nva[] = {
+  if (strncmp(r->path, "/interim?", 9) == 0) {
+    unsigned n = (unsigned)strtoul(r->path + 9, NULL, 10);
+    nghttp3_nv info[] = {{(uint8_t *)":status", (uint8_t *)"103", 7, 3, NGHTTP3_NV_FLAG_NONE},
+                         {(uint8_t *)"link", (uint8_t *)"</a.css>", 4, 8, NGHTTP3_NV_FLAG_NONE}};
+    for (unsigned i = 0; i < n && i < 100; i++)
+      if (nghttp3_conn_submit_info(c, sid, info, 2) != 0) return NGHTTP3_ERR_CALLBACK_FAILURE;
+    s->body_len = 10;
+  }
+  static char big[300][16];
+  nghttp3_nv nva[302] = {
       {(uint8_t *)":status", (uint8_t *)"200", 7, 3, NGHTTP3_NV_FLAG_NONE},
       {(uint8_t *)"content-type", (uint8_t *)"application/octet-stream", 12, 24, NGHTTP3_NV_FLAG_NONE},
   };
+  size_t nn = 2;
+  if (strcmp(r->path, "/bigheaders") == 0)
+    for (int i = 0; i < 300; i++, nn++) {
+      snprintf(big[i], sizeof big[i], "x-h-%03d", i);
+      nva[nn] = (nghttp3_nv){(uint8_t *)big[i], (uint8_t *)"v", strlen(big[i]), 1, NGHTTP3_NV_FLAG_NONE};
+    }
+  const nghttp3_nv *resp = nva;
+  if (strcmp(r->path, "/nostatus") == 0) resp = nva + 1, nn = 1; /* no :status */
   nghttp3_data_reader dr = {read_body};
   if (nghttp3_conn_set_stream_user_data(c, sid, s) != 0) return NGHTTP3_ERR_CALLBACK_FAILURE;
-  if (nghttp3_conn_submit_response(c, sid, nva, 2, &dr) != 0) return NGHTTP3_ERR_CALLBACK_FAILURE;
+  if (nghttp3_conn_submit_response(c, sid, resp, nn, &dr) != 0) return NGHTTP3_ERR_CALLBACK_FAILURE;
   return 0;
 }
 

@@ -13,6 +13,9 @@
  *   /close    closes the connection: CONNECTION_CLOSE, HTTP/3 error
  *             H3_INTERNAL_ERROR (0x102), reason "test close"
  *   /goaway   GOAWAY (the streams after this one's are not processed), then as /body
+ *   /interim?N  N interim responses (103, link), then 200 with 10 bytes
+ *   /bigheaders 200 with 300 header fields x-h-000..x-h-299
+ *   /nostatus   a response header block without :status
  *   /hang     nothing
  * Every request's method, path, header field names in order and body length
  * are recorded.

@@ -31,6 +31,9 @@
  *     the profile's 30 s of silence (fake time);
  *   - a self-signed certificate not in the trust store (the system bundle):
  *     recv fails with GUISE_E_CERT_SELF_SIGNED and the session is over;
+ *   - hostile responses: 32 interim responses taken, a 33rd ends the stream
+ *     (HTTP_PROTOCOL); 302 header fields (over 256): HTTP_HEADERS_TOO_LARGE, the
+ *     connection goes on; a header block without :status: HTTP_PROTOCOL;
  *   - Version Negotiation offering only a draft version: GUISE_E_CONNECT_FAILED;
  *   - a server that negotiates no ALPN: its TLS alert 120 (no_application_protocol)
  *     in CONNECTION_CLOSE: GUISE_E_TLS_ALERT.
@@ -668,6 +671,39 @@ static void test_goaway(void) {
   teardown(&t);
 }
 
+/* Hostile responses: limits of the session and nghttp3's own checks. */
+static void test_hostile_responses(void) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "hostile: setup");
+    teardown(&t);
+    return;
+  }
+  result a, b, c, d;
+  CHECK(submit(&t, "GET", "/interim?32", NULL, &a, NULL) == 0 && pump(&t, until_closed, &a, 400) == 0,
+        "hostile: 32 interim");
+  CHECK(a.err.code == 0 && a.interims == 32 && a.status == 200 && a.body_len == 10,
+        "hostile: 32 interim responses are taken (%d, %d interim)", a.err.code, a.interims);
+  CHECK(submit(&t, "GET", "/interim?33", NULL, &b, NULL) == 0 && pump(&t, until_closed, &b, 400) == 0,
+        "hostile: 33 interim");
+  CHECK(b.err.code == GUISE_E_HTTP_PROTOCOL && b.interims == 32 && b.status == 0,
+        "hostile: the 33rd interim response ends the stream (%d after %d)", b.err.code, b.interims);
+  CHECK(submit(&t, "GET", "/bigheaders", NULL, &c, NULL) == 0 && pump(&t, until_closed, &c, 400) == 0,
+        "hostile: big headers");
+  CHECK(c.err.code == GUISE_E_HTTP_HEADERS_TOO_LARGE && c.status == 0, "hostile: 302 fields: %d (%s)", c.err.code,
+        c.err.text);
+  CHECK(session_alive(t.s), "hostile: the connection goes on after stream errors");
+  CHECK(submit(&t, "GET", "/nostatus", NULL, &d, NULL) == 0 && pump(&t, until_closed, &d, 400) == 0,
+        "hostile: no :status");
+  CHECK(d.err.code == GUISE_E_HTTP_PROTOCOL && d.status == 0, "hostile: no :status: %d (%s)", d.err.code,
+        d.err.text);
+  free(a.body);
+  free(b.body);
+  free(c.body);
+  free(d.body);
+  teardown(&t);
+}
+
 static void test_version_negotiation(void) {
   tc t;
   if (setup(&t, "chromium-156-linux", 1) != 0) {
@@ -734,6 +770,7 @@ int main(void) {
   test_no_alpn();
   test_cancel();
   test_goaway();
+  test_hostile_responses();
   unlink(cafile);
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
