@@ -37,6 +37,7 @@ struct conn {
   uv_timer_t t; /* delivers on_close from the loop, as conn.c does */
   size_t written;
   fsess *s;     /* its session once ready */
+  int udp;      /* an HTTP/3 connection (conn_options.udp) */
 };
 
 static conn *conns[MAX_CONNS];
@@ -61,10 +62,10 @@ static void fc_end(conn *c, int err) {
 }
 
 static int fc_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, void *ud, conn **out) {
-  (void)o;
   if (n_conns == MAX_CONNS) return GUISE_E_NOMEM;
   conn *c = calloc(1, sizeof(*c));
   c->id = n_conns;
+  c->udp = o->udp;
   c->cb = *cb;
   c->ud = ud;
   uv_timer_init(loop, &c->t);
@@ -81,7 +82,8 @@ static int fc_write(conn *c, const uint8_t *p, size_t n) {
 static void fc_close(conn *c) { fc_end(c, 0); }
 static const gerr *fc_error(const conn *c) { return &c->err; }
 static void fc_set_ref(conn *c, int ref) { (void)c, (void)ref; }
-static void fc_addr(conn *c, char *out, size_t cap) { snprintf(out, cap, "fake:%d", c->id); }
+/* An address as conn.c writes it (the pool reads an HTTP/3 socket's back). */
+static void fc_addr(conn *c, char *out, size_t cap) { snprintf(out, cap, "127.0.0.1:%d", 1000 + c->id); }
 static SSL *fc_ssl(conn *c) { (void)c; return NULL; }
 static double fc_ms(const conn *c) { (void)c; return 0; }
 
@@ -137,6 +139,7 @@ struct fsess {
   fstream st[MAX_STREAMS];
   size_t n_open, pending;
   conn *c;
+  int hs_pending;        /* HTTP/3: the handshake is not done (capacity 0) */
 };
 
 /* Sessions in the order they were made; each knows its connection once it
@@ -173,6 +176,7 @@ static int fs_send(session *ss, uint8_t *out, size_t cap, size_t *n) {
 static int fs_want_write(const session *ss) { return ((const fsess *)ss)->pending > 0; }
 static size_t fs_capacity(const session *ss) {
   const fsess *s = (const fsess *)ss;
+  if (s->hs_pending) return 0;
   return s->alive && s->n_open < s->max ? s->max - s->n_open : 0;
 }
 static size_t fs_open_streams(const session *ss) { return ((const fsess *)ss)->n_open; }
@@ -229,6 +233,26 @@ static const session_ops fs_h2_ops = {SESSION_H2, "HTTP/2", fs_submit, fs_recv, 
                                       fs_capacity, fs_open_streams, fs_alive, fs_cancel, fs_eof, fs_timeout,
                                       fs_free, NULL /* resume: no bodies here */, NULL /* reason */};
 
+static const session_ops fs_h3_ops = {SESSION_H3, "HTTP/3", fs_submit, fs_recv, fs_send, fs_want_write,
+                                      fs_capacity, fs_open_streams, fs_alive, fs_cancel, fs_eof, fs_timeout,
+                                      fs_free, NULL, NULL};
+
+/* pool_config.h3_new: an HTTP/3 session whose handshake the test completes
+ * (h3_handshake) or fails (h3_dies); its Initial is ready to go. */
+static int fs_h3_new(void *arg, const pool_h3_params *p, const session_host *host, session **out, const char **why) {
+  (void)arg, (void)p, (void)host, (void)why;
+  fsess *s = calloc(1, sizeof(*s));
+  s->base.ops = &fs_h3_ops;
+  s->proto = SESSION_H3;
+  s->max = MAX_STREAMS;
+  s->alive = 1;
+  s->hs_pending = 1;
+  s->pending = 1200;
+  sessions[n_sessions++] = s;
+  *out = &s->base;
+  return 0;
+}
+
 static int fs_new(void *arg, session_proto proto, const h2_shape *shape, const session_config *cfg,
                   const session_host *host, session **out) {
   (void)arg, (void)shape, (void)host;
@@ -243,7 +267,7 @@ static int fs_new(void *arg, session_proto proto, const h2_shape *shape, const s
   return 0;
 }
 
-static const client_seams seams = {&fake_conn_ops, &fake_resolver, NULL, fs_new, NULL};
+static const client_seams seams = {&fake_conn_ops, &fake_resolver, NULL, fs_new, fs_h3_new};
 
 /* ---- requests ----------------------------------------------------------------------- */
 
@@ -295,12 +319,14 @@ static void reset(unsigned per_origin, unsigned idle_ms) {
   CHECK_EQ(e, 0);
 }
 
-static void submit(int i, const char *target) {
+static void submit_v(int i, const char *target, int http_version) {
   guise_request_options o;
   guise_request_options_init(&o);
   o.url = target;
+  o.http_version = http_version;
   CHECK_EQ(guise_client_request(cl, &o, &callbacks, &reqs[i]), 0);
 }
+static void submit(int i, const char *target) { submit_v(i, target, 0); }
 
 /* Runs what is due now (fake closes, handle closes), without blocking. */
 static void pump(void) {
@@ -503,6 +529,163 @@ static void test_close_fails_queued(void) {
   uv_run(&loop, UV_RUN_DEFAULT);
 }
 
+/* ---- HTTP/3 ------------------------------------------------------------------------- */
+
+/* The connections opened, by kind. */
+static int count_conns(int udp) {
+  int n = 0;
+  for (int i = 0; i < n_conns; i++) n += conns[i] && conns[i]->udp == udp;
+  return n;
+}
+static int find_conn(int udp) {
+  for (int i = 0; i < n_conns; i++)
+    if (conns[i] && conns[i]->udp == udp) return i;
+  return -1;
+}
+static fsess *find_session(session_proto proto) {
+  for (int i = 0; i < n_sessions; i++)
+    if (sessions[i] && sessions[i]->proto == proto) return sessions[i];
+  return NULL;
+}
+/* The server's first datagrams: the session's handshake is done, or it died. */
+static void h3_handshake(int conn_i, int ok) {
+  fsess *s = find_session(SESSION_H3);
+  CHECK(s != NULL && conns[conn_i] != NULL);
+  if (s == NULL || conns[conn_i] == NULL) return;
+  if (ok) s->hs_pending = 0;
+  else s->alive = 0;
+  conns[conn_i]->cb.on_data(conns[conn_i], (const uint8_t *)"d", 1, conns[conn_i]->ud);
+}
+static int stream_open_on(session_proto proto) {
+  fsess *s = find_session(proto);
+  return s ? (int)s->n_open : -1;
+}
+
+/* --http3: HTTP/3 and TCP both start; the QUIC handshake done first takes the
+ * request; TCP coming up after it stays idle; the next request goes over
+ * HTTP/3 too. The UDP socket got the Initial before any answer. */
+static void test_h3_race_quic_first(void) {
+  reset(6, 0);
+  submit_v(0, "https://h.test/1", GUISE_HTTP_3);
+  CHECK_EQ(count_conns(1), 1);
+  CHECK_EQ(count_conns(0), 1);
+  int u = find_conn(1), t = find_conn(0);
+  conn_up(u, "h3");
+  CHECK(conns[u]->written >= 1200); /* the Initial, before any answer */
+  CHECK_EQ(stream_open_on(SESSION_H3), 0); /* capacity 0 until the handshake is done */
+  h3_handshake(u, 1);
+  CHECK_EQ(stream_open_on(SESSION_H3), 1);
+  conn_up(t, "h2");
+  CHECK_EQ(stream_open_on(SESSION_H2), 0);
+  fs_answer(find_session(SESSION_H3), 0);
+  CHECK(reqs[0].done && reqs[0].err == 0);
+  CHECK_STR(reqs[0].http_version, "HTTP/3");
+  submit_v(1, "https://h.test/2", GUISE_HTTP_3);
+  CHECK_EQ(stream_open_on(SESSION_H3), 1);
+  CHECK_EQ(n_conns, 2);
+  fs_answer(find_session(SESSION_H3), 0);
+  CHECK_STR(reqs[1].http_version, "HTTP/3");
+  finish_client();
+}
+
+/* --http3: TCP first takes the request; HTTP/3 up later is preferred by the
+ * requests after it (Chrome uses its QUIC session once it has one). */
+static void test_h3_race_tcp_first(void) {
+  reset(6, 0);
+  submit_v(0, "https://h.test/1", GUISE_HTTP_3);
+  int u = find_conn(1), t = find_conn(0);
+  conn_up(t, "h2");
+  CHECK_EQ(stream_open_on(SESSION_H2), 1);
+  conn_up(u, "h3");
+  h3_handshake(u, 1);
+  CHECK_EQ(stream_open_on(SESSION_H3), 0);
+  fs_answer(find_session(SESSION_H2), 0);
+  CHECK_STR(reqs[0].http_version, "HTTP/2");
+  submit_v(1, "https://h.test/2", GUISE_HTTP_3);
+  CHECK_EQ(stream_open_on(SESSION_H3), 1);
+  CHECK_EQ(stream_open_on(SESSION_H2), 0);
+  fs_answer(find_session(SESSION_H3), 0);
+  CHECK_STR(reqs[1].http_version, "HTTP/3");
+  finish_client();
+}
+
+/* --http3: the UDP port is refused (ICMP) while TCP connects: the request is not
+ * failed with it but served by TCP, and the next raced request to the origin
+ * opens no HTTP/3 connection again (broken). */
+static void test_h3_race_quic_fails(void) {
+  reset(6, 0);
+  submit_v(0, "https://h.test/1", GUISE_HTTP_3);
+  int u = find_conn(1), t = find_conn(0);
+  conn_fail(u, GUISE_E_CONNECT_REFUSED, "nothing answers on UDP port 443");
+  pump();
+  CHECK(!reqs[0].done);
+  conn_up(t, "h2");
+  CHECK_EQ(stream_open_on(SESSION_H2), 1);
+  submit_v(1, "https://h.test/2", GUISE_HTTP_3);
+  CHECK_EQ(stream_open_on(SESSION_H2), 2);
+  CHECK_EQ(count_conns(1), 0);
+  CHECK_EQ(n_conns, 2);
+  fsess *s = find_session(SESSION_H2);
+  fs_answer(s, 0);
+  fs_answer(s, 1);
+  CHECK(reqs[0].err == 0 && reqs[1].err == 0);
+  finish_client();
+}
+
+/* --http3: TCP refused while the QUIC handshake runs: the request waits for
+ * HTTP/3, which serves it. */
+static void test_h3_race_tcp_fails(void) {
+  reset(6, 0);
+  submit_v(0, "https://h.test/1", GUISE_HTTP_3);
+  int u = find_conn(1), t = find_conn(0);
+  conn_fail(t, GUISE_E_CONNECT_REFUSED, "refused");
+  pump();
+  CHECK(!reqs[0].done);
+  conn_up(u, "h3");
+  h3_handshake(u, 1);
+  CHECK_EQ(stream_open_on(SESSION_H3), 1);
+  fs_answer(find_session(SESSION_H3), 0);
+  CHECK(reqs[0].done && reqs[0].err == 0);
+  finish_client();
+}
+
+/* --http3-only: no TCP connection at all; a refused UDP port fails the
+ * request with its error; a handshake that dies fails the next one with
+ * TLS_HANDSHAKE (the QUIC layer's words). */
+static void test_h3_only(void) {
+  reset(6, 0);
+  submit_v(0, "https://o.test/1", GUISE_HTTP_3_ONLY);
+  CHECK_EQ(count_conns(0), 0);
+  CHECK_EQ(count_conns(1), 1);
+  conn_fail(find_conn(1), GUISE_E_CONNECT_REFUSED, "nothing answers on UDP port 443");
+  pump();
+  CHECK(reqs[0].done);
+  CHECK_EQ(reqs[0].err, GUISE_E_CONNECT_REFUSED);
+  CHECK_STR(reqs[0].detail, "nothing answers on UDP port 443");
+  submit_v(1, "https://o2.test/1", GUISE_HTTP_3_ONLY);
+  int u = find_conn(1);
+  conn_up(u, "h3");
+  h3_handshake(u, 0);
+  pump();
+  CHECK(reqs[1].done);
+  CHECK_EQ(reqs[1].err, GUISE_E_TLS_HANDSHAKE);
+  CHECK_MSG(strstr(reqs[1].detail, "QUIC handshake with o2.test") != NULL, "detail: %s", reqs[1].detail);
+  CHECK_EQ(count_conns(0), 0);
+  finish_client();
+}
+
+/* A plain request (no version asked) never takes an HTTP/3 connection of its
+ * origin, and an http:// --http3 request is plain TCP. */
+static void test_h3_not_for_others(void) {
+  reset(6, 0);
+  submit_v(0, "http://p.test/1", GUISE_HTTP_3);
+  CHECK_EQ(count_conns(1), 0);
+  conn_up(find_conn(0), "");
+  fs_answer(find_session(SESSION_H1), 0);
+  CHECK(reqs[0].done && reqs[0].err == 0);
+  finish_client();
+}
+
 int main(void) {
   uv_loop_init(&loop);
   test_order_and_h1_one_stream();
@@ -513,6 +696,12 @@ int main(void) {
   test_idle_timeout_h2_trim();
   test_not_alive_closes();
   test_close_fails_queued();
+  test_h3_race_quic_first();
+  test_h3_race_tcp_first();
+  test_h3_race_quic_fails();
+  test_h3_race_tcp_fails();
+  test_h3_only();
+  test_h3_not_for_others();
   CHECK_EQ(uv_loop_close(&loop), 0); /* every handle closed: nothing leaked on the loop */
   return gt_done("test_pool_unit");
 }
