@@ -10,6 +10,8 @@ usage: test_http3_client.py GUISE GUISE_H3_LISTEN H3SERVER
   the QUIC attempt is refused by ICMP and the request is served over TCP (exit 0,
   HTTP/1.1, the listener saw it); --http3-only to it fails with curl's 7
   ("couldn't connect") and names the UDP port.
+- A UDP port that answers with garbage (and a 65,000-byte datagram): --http3-only
+  ends at the connect timeout (28), --http3 goes over TCP.
 - --http3-only through a proxy and to an http:// URL: refused before anything is
   sent, curl's 1 (unsupported protocol).
 - The Alt-Svc cache, against quic-go's h3server with its TCP twin (tests/interop/
@@ -127,6 +129,54 @@ def fallback(tmp):
         srv.close()
 
 
+def hostile(tmp):
+    """A UDP port that answers every datagram with garbage (the datagram's size of
+    random bytes, then one of 65,000 bytes), with a TLS server on the TCP side."""
+    import threading
+    srv, heads = h1_recording_server(tls_server_ctx(tmp))
+    port = srv.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", port))
+    u.settimeout(0.2)
+    stop = threading.Event()
+    seen = []
+
+    def answer():
+        while not stop.is_set():
+            try:
+                d, peer = u.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            seen.append(len(d))
+            try:
+                u.sendto(os.urandom(len(d)), peer)
+                u.sendto(os.urandom(65000), peer)
+            except OSError:
+                pass
+
+    th = threading.Thread(target=answer, daemon=True)
+    th.start()
+    try:
+        url = f"https://127.0.0.1:{port}/hostile"
+        t0 = time.monotonic()
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "--connect-timeout", "1", "-o", os.devnull, url)
+        took = time.monotonic() - t0
+        check("garbage answers on UDP: --http3-only ends at the connect timeout, curl's 28, naming the QUIC handshake",
+              r.returncode == 28 and "QUIC handshake" in r.stderr and took < 5, (r.returncode, r.stderr, took))
+        check("the client's Initials were at least 1200 bytes (RFC 9000 14.1)", seen and min(seen) >= 1200, seen[:5])
+        r = guise("--http3", "-k", "--profile", PROFILE, "--connect-timeout", "1", "-w", "%{http_version}", "-o",
+                  os.devnull, url)
+        check("garbage answers on UDP: --http3 is served over TCP", r.returncode == 0 and r.stdout == "1.1",
+              (r.returncode, r.stdout, r.stderr))
+    finally:
+        stop.set()
+        u.close()
+        srv.close()
+        th.join(timeout=5)
+
+
 def refusals():
     r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", "socks5://127.0.0.1:9", "https://127.0.0.1:9/")
     check("--http3-only through a proxy: curl's 1 (unsupported protocol), saying so",
@@ -183,6 +233,7 @@ def batch(tmp):
 with tempfile.TemporaryDirectory() as tmp:
     same_stack(tmp)
     fallback(tmp)
+    hostile(tmp)
     refusals()
     alt_svc(tmp)
     batch(tmp)
