@@ -3,7 +3,7 @@
  * as a stream), one JSON record per job out, the engine of guise_batch_* in
  * between, live progress on stderr. The options come from options.c (the table
  * guise URL shares); every record, a bad line's too, is the library's JSON
- * (guise_batch_record_error). Uses guise.h, and libguise's hash table (hmap.h)
+ * (guise_batch_record_error). Uses guise.h, and libguise's FNV-1a (hmap.h)
  * for the ids. docs/BATCH.md.
  */
 #include <errno.h>
@@ -34,49 +34,6 @@
 #define BATCH_OUT_BUF (1u << 20)
 #define BATCH_MAX_ID 1024               /* the longest id (guise_job_parse refuses longer ones) */
 #define BATCH_READ_CHUNK (64u << 10)    /* input read(2) size */
-
-/* ---- ids already done (--resume) --------------------------------------------- */
-
-/* The ids of the previous run's records, each in a node of its own. */
-typedef struct done_id {
-  hmap_node node;
-  char id[];
-} done_id;
-
-typedef struct idset {
-  hmap map;
-  size_t n;
-} idset;
-
-static int idset_has(const idset *s, const char *id) {
-  uint64_t h = hmap_hash_str(id);
-  for (hmap_node *n = hmap_chain(&s->map, h); n; n = n->next)
-    if (n->hash == h && strcmp(((done_id *)(void *)n)->id, id) == 0) return 1;
-  return 0;
-}
-
-static int idset_add(idset *s, const char *id) {
-  if (idset_has(s, id)) return 0;
-  size_t len = strlen(id);
-  done_id *d = malloc(sizeof(*d) + len + 1);
-  if (d == NULL) return -1;
-  memcpy(d->id, id, len + 1);
-  if (hmap_insert(&s->map, &d->node, hmap_hash_str(id)) != 0) {
-    free(d);
-    return -1;
-  }
-  s->n++;
-  return 0;
-}
-
-static void idset_free(idset *s) {
-  for (size_t i = 0; i < s->map.n_buckets; i++)
-    for (hmap_node *n = s->map.buckets[i], *next; n; n = next) {
-      next = n->next;
-      free(n); /* the node starts the done_id */
-    }
-  hmap_free(&s->map);
-}
 
 /* ---- ids of this input: each belongs to one line ---------------------------------- */
 
@@ -219,6 +176,33 @@ static void idtab_free(idtab *t) {
   for (size_t i = 0; i < IDTAB_SHARDS; i++) idshard_free(&t->shard[i]);
   t->n = 0;
 }
+
+/* ---- ids already done (--resume) --------------------------------------------- */
+
+/* The ids of the previous run's records, as the input's own ids are kept: a
+ * 96-bit fingerprint each (about 17 bytes an id, whatever its length). */
+typedef struct idset {
+  idtab tab;
+  size_t n;
+} idset;
+
+static int idset_has(idset *s, const char *id) {
+  idfp f = id_fingerprint(id);
+  return idshard_find(idtab_shard(&s->tab, f.h1), f) >= 0;
+}
+
+/* 0 (added, or there already), -1 out of memory. */
+static int idset_add(idset *s, const char *id) {
+  idfp f = id_fingerprint(id);
+  idshard *sh = idtab_shard(&s->tab, f.h1);
+  if (idshard_find(sh, f) >= 0) return 0;
+  if (idshard_reserve(sh, 0) != 0) return -1;
+  idshard_put(sh, f, 0);
+  s->n++;
+  return 0;
+}
+
+static void idset_free(idset *s) { idtab_free(&s->tab); }
 
 /* Lines that took their number as their id: a bit each, in pages of 65,536 lines;
  * a finished page whose bits are all set is kept as AUTOBITS_ALL, one with none
@@ -789,8 +773,7 @@ int cmd_batch(int argc, char **argv) {
     if (in != stdin) fclose(in);
     return EXIT_USAGE;
   }
-  idset done = {0};
-  hmap_init(&done.map);
+  static idset done; /* 8 KiB of shard heads: not on the stack */
   unsigned long long kept = 0;
   int repaired = 0;
   if (resume && load_previous(output, &done, &kept, &repaired) != 0) {

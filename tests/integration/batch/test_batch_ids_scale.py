@@ -8,7 +8,9 @@ them (docs/BATCH.md "Ids").
   launcher's share, see LAUNCH).
   A job's own id costs at most 21 bytes from a file, 27 from a pipe (the line is
   kept beside it), a line without an id at most 1 (was about 41 each: two
-  64-bit hashes and the line in a 32-byte node, plus the bucket array).
+  64-bit hashes and the line in a 32-byte node, plus the bucket array); a
+  --resume run at most 40 per record and line (was about 101: each previous id
+  in a node of its own).
 - 6,000 ids given twice and one three times (more duplicates than are resolved
   at once): each duplicate's record names the first line, from a file (the
   input read again) and from a pipe alike.
@@ -95,6 +97,22 @@ try:
                   f"was ~41{', not checked under a sanitizer' if SANITIZED else ''})",
                   res[0][0] == 0 and res[1][0] == 0 and res[0][2] == small and res[1][2] == big and
                   (per_line <= limit or SANITIZED), res)
+
+    # ---- --resume: the previous run's ids -------------------------------------------------------
+    # Each run's records are written first; the --resume run then skips every job, and
+    # holds one entry per record of the previous run.
+    res = []
+    for n in (small, big):
+        path, out = f"{tmp}/own{n}.jsonl", f"{tmp}/resume{n}.out"
+        subprocess.run(ARGS + ["-o", out, path], capture_output=True, timeout=120)
+        rc, kib = peak_kib(["-o", out, "--resume"], path)
+        res.append((rc, kib, sum(1 for _ in open(out))))
+    per_line = (res[1][1] - res[0][1]) * 1024 / (big - small)
+    check(f"--resume over a run's records: {per_line:.1f} bytes of peak RSS per record and its line (at most 40: "
+          f"the previous run's id and the input's, ~17 each; was ~101"
+          f"{', not checked under a sanitizer' if SANITIZED else ''})",
+          res[0][0] == 0 and res[1][0] == 0 and res[0][2] == small and res[1][2] == big and
+          (per_line <= 40 or SANITIZED), res)
 
     # ---- many duplicates: their first lines -------------------------------------------------
     lines = []
