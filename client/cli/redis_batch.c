@@ -214,25 +214,26 @@ static char *flight_take(const char *id) {
   return entry;
 }
 
-/* Queues a record for the writer. Locked by the caller or not (|locked|). */
+/* Queues a record for the writer (the record and its id in one block with
+ * the rec). Locked by the caller. */
 static void push_rec(char *entry, const char *id, const char *json, size_t len) {
-  rec *r = calloc(1, sizeof(*r));
-  char *idc = dupn(id, strlen(id));
-  char *js = dupn(json, len);
-  if (r == NULL || idc == NULL || js == NULL) {
+  size_t il = strlen(id);
+  rec *r = malloc(sizeof(*r) + il + 1 + len + 1);
+  if (r == NULL) {
     /* The entry stays pending: another worker (or this one, after
      * --claim-idle) runs the job again. */
     fprintf(stderr, "%s: out of memory for a record; its job stays pending\n", PROG);
-    free(r);
-    free(idc);
-    free(js);
     free(entry);
     S.lost++;
     return;
   }
+  r->next = NULL;
   r->entry = entry;
-  r->id = idc;
-  r->json = js;
+  r->id = (char *)(r + 1);
+  memcpy(r->id, id, il + 1);
+  r->json = r->id + il + 1;
+  memcpy(r->json, json, len);
+  r->json[len] = '\0';
   r->json_len = len;
   if (S.tail) S.tail->next = r;
   else S.head = r;
@@ -282,16 +283,13 @@ typedef struct writer {
   int file_failed;
 } writer;
 
-/* "<jobs key>:done:<job id>" */
-static char *done_key(const writer *w, const char *id, size_t *len) {
+/* "<jobs key>:done:<job id>" into |k| (room for it and a NUL); its length. */
+static size_t done_key_into(const writer *w, const char *id, char *k) {
   size_t il = strlen(id);
-  char *k = malloc(w->jobs_key_len + 6 + il + 1);
-  if (k == NULL) return NULL;
   memcpy(k, w->jobs_key, w->jobs_key_len);
   memcpy(k + w->jobs_key_len, ":done:", 6);
   memcpy(k + w->jobs_key_len + 6, id, il + 1);
-  *len = w->jobs_key_len + 6 + il;
-  return k;
+  return w->jobs_key_len + 6 + il;
 }
 
 /* Runs the script for the |n| records (one call). 0; -1 when the connection
@@ -304,7 +302,10 @@ static int write_batch(writer *w, rec **recs, int n) {
   enum { FIXED = 7 };
   const char *argv[FIXED + 5 * REDIS_WRITE_BATCH];
   size_t lens[FIXED + 5 * REDIS_WRITE_BATCH];
-  char *keys[REDIS_WRITE_BATCH];
+  /* The done-mark keys of the call, in one buffer. */
+  size_t arena_len = 0;
+  for (int i = 0; i < n; i++) arena_len += w->jobs_key_len + 6 + strlen(recs[i]->id) + 1;
+  char *arena = malloc(arena_len ? arena_len : 1), *at = arena;
   char nkeys[16];
   snprintf(nkeys, sizeof(nkeys), "%d", 2 * n + (w->records_key ? 1 : 0));
   int k = 0;
@@ -313,14 +314,18 @@ static int write_batch(writer *w, rec **recs, int n) {
   ARG(write_script, sizeof(write_script) - 1);
   ARG(nkeys, strlen(nkeys));
   for (int i = 0; i < n; i++) {
-    size_t dl = 0;
-    keys[i] = done_key(w, recs[i]->id, &dl);
     const char *eid;
     int sh = entry_shard(recs[i]->entry, &eid);
     ARG(w->streams[sh], w->streams_len[sh]);
     /* Out of memory: an empty key (never a done-mark); the record is still
      * written once, by this call. */
-    ARG(keys[i] ? keys[i] : "", keys[i] ? dl : 0);
+    if (arena) {
+      size_t dl = done_key_into(w, recs[i]->id, at);
+      ARG(at, dl);
+      at += dl + 1;
+    } else {
+      ARG("", 0);
+    }
   }
   if (w->records_key) ARG(w->records_key, w->records_key_len);
   ARG(w->group, strlen(w->group));
@@ -336,7 +341,7 @@ static int write_batch(writer *w, rec **recs, int n) {
 #undef ARG
   /* k is FIXED + 5 * n at most: the vectors' size. */
   redisReply *r = rconn_cmd(&w->r, k, argv, lens);
-  for (int i = 0; i < n; i++) free(keys[i]);
+  free(arena);
   if (r == NULL) return -1; /* closed by rconn_cmd: r.why says why */
   if (rreply_transient(r)) {
     /* A restarted Redis loading its data: the whole batch again (a record
@@ -413,9 +418,7 @@ static void *writer_main(void *arg) {
     for (int i = 0; i < n; i++) {
       S.bytes -= batch[i]->json_len + strlen(batch[i]->id) + strlen(batch[i]->entry) + sizeof(rec);
       S.n--;
-      free(batch[i]->entry);
-      free(batch[i]->id);
-      free(batch[i]->json);
+      free(batch[i]->entry); /* its id and record are in its block */
       free(batch[i]);
     }
     pthread_mutex_unlock(&S.lock);
@@ -920,12 +923,15 @@ static void parsed_free(parsed *p) {
  * command): ps[i].done 1 or 0, -1 where not asked (not a job, or an error
  * reply: asked again one by one). 0, or -1 when the connection was lost. */
 static int prefetch_done(reader *rd, parsed *ps, size_t n) {
-  char **keys = calloc(n ? n : 1, sizeof(char *));
+  size_t arena_len = 0; /* the keys, in one buffer */
+  for (size_t i = 0; i < n; i++)
+    if (ps[i].state == P_JOB) arena_len += rd->key_len + 6 + strlen(ps[i].job.id) + 1;
+  char *arena = malloc(arena_len ? arena_len : 1), *at = arena;
   const char **argv = calloc(n + 1, sizeof(char *));
   size_t *lens = calloc(n + 1, sizeof(size_t));
   size_t *slot = calloc(n ? n : 1, sizeof(size_t)); /* the entry of each key */
-  if (keys == NULL || argv == NULL || lens == NULL || slot == NULL) {
-    free(keys), free(argv), free(lens), free(slot);
+  if (arena == NULL || argv == NULL || lens == NULL || slot == NULL) {
+    free(arena), free(argv), free(lens), free(slot);
     return 0;
   }
   size_t k = 0;
@@ -934,12 +940,11 @@ static int prefetch_done(reader *rd, parsed *ps, size_t n) {
     if (ps[i].state != P_JOB) continue;
     const char *id = ps[i].job.id;
     size_t il = strlen(id);
-    char *key = malloc(rd->key_len + 6 + il + 1);
-    if (key == NULL) continue;
+    char *key = at;
+    at += rd->key_len + 6 + il + 1;
     memcpy(key, rd->key, rd->key_len);
     memcpy(key + rd->key_len, ":done:", 6);
     memcpy(key + rd->key_len + 6, id, il + 1);
-    keys[k] = key;
     slot[k] = i;
     argv[k + 1] = key, lens[k + 1] = rd->key_len + 6 + il;
     k++;
@@ -955,8 +960,7 @@ static int prefetch_done(reader *rd, parsed *ps, size_t n) {
       freeReplyObject(r);
     }
   }
-  for (size_t j = 0; j < k; j++) free(keys[j]);
-  free(keys), free(argv), free(lens), free(slot);
+  free(arena), free(argv), free(lens), free(slot);
   return lost ? -1 : 0;
 }
 
