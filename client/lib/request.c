@@ -1114,7 +1114,28 @@ static void report_sent(req *r, const session_request *sr) {
   guise_header *list = NULL;
   char *text = NULL;
   int chunked = sr->body != NULL && sr->body->length == SESSION_BODY_UNKNOWN;
-  if (r->proto != SESSION_H1) { /* HTTP/3: the HTTP/2 list (the same fields; its pseudo-header order is the shape's) */
+  if (r->proto == SESSION_H3) {
+    /* session_h3.c's list: the four pseudo-headers in the profile's HTTP/3
+     * navigate order (those it does not name after, in :method :scheme
+     * :authority :path order), then the fields as given. */
+    static const char *const pn[4] = {":method", ":scheme", ":authority", ":path"};
+    const char *pv[4] = {sr->method, sr->scheme, sr->authority, sr->path};
+    const profile_http3 *h3 = r->v->prof && r->v->prof->h3.present ? &r->v->prof->h3 : NULL;
+    int order[4], seen[4] = {0, 0, 0, 0}, np = 0;
+    for (size_t i = 0; h3 && i < h3->n_nav_order && np < 4; i++)
+      for (int k = 0; k < 4; k++)
+        if (!seen[k] && strcmp(h3->nav_order[i], pn[k]) == 0) {
+          seen[k] = 1;
+          order[np++] = k;
+        }
+    for (int k = 0; k < 4; k++)
+      if (!seen[k]) order[np++] = k;
+    cap = sr->n_headers + 4;
+    wire = malloc(cap * sizeof(*wire));
+    for (int i = 0; wire && i < 4; i++)
+      wire[n++] = (h2_header){pn[order[i]], strlen(pn[order[i]]), pv[order[i]], strlen(pv[order[i]])};
+    for (size_t i = 0; wire && i < sr->n_headers; i++) wire[n++] = sr->headers[i];
+  } else if (r->proto == SESSION_H2) {
     h2_request hr = {.method = sr->method, .scheme = sr->scheme, .authority = sr->authority,
                      .path = sr->path, .headers = sr->headers, .n_headers = sr->n_headers};
     cap = h2_request_fields(&r->v->h2, &hr, NULL, 0);

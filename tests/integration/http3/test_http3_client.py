@@ -5,7 +5,8 @@ usage: test_http3_client.py GUISE GUISE_H3_LISTEN H3SERVER
 
 - guise_h3_listen (tools/quic/h3-listen.c, the same QUIC stack): --http3-only GET
   and POST are answered over HTTP/3 (the server's log has the request, its method
-  and body length; -w %{http_version} is curl's "3").
+  and body length; -w %{http_version} is curl's "3"); what -v says was sent, for
+  both browser profiles, is the field order the server received.
 - --http3 to an HTTPS server with nothing on its UDP port (a Python TLS listener):
   the QUIC attempt is refused by ICMP and the request is served over TCP (exit 0,
   HTTP/1.1, the listener saw it); --http3-only to it fails with curl's 7
@@ -75,14 +76,24 @@ def same_stack(tmp):
                   os.devnull, f"https://127.0.0.1:{port}/post")
         check("guise_h3_listen: --http3-only POST of 5000 bytes is answered over HTTP/3",
               r.returncode == 0 and r.stdout == "3", (r.returncode, r.stdout, r.stderr))
+        shown = {}
+        for prof in ("chromium-156-linux", "firefox-esr-153-linux"):
+            r = guise("--http3-only", "-k", "--profile", prof, "-v", "-o", os.devnull,
+                      f"https://127.0.0.1:{port}/v-{prof}")
+            shown[prof] = [x[2:].split(":", 1)[0] if not x.startswith("> :") else ":" + x[3:].split(":", 1)[0]
+                           for x in r.stderr.splitlines() if x.startswith("> ") and ": " in x]
     finally:
         p.terminate()
         p.wait(timeout=10)
     reqs = [q for rec in listen_records(log) for q in rec.get("requests", [])]
     heads = [dict((k, v) for k, v in q["headers"]) for q in reqs]
     check("guise_h3_listen's log has the GET and the POST (method, path, content-length)",
-          [(h.get(":method"), h.get(":path"), h.get("content-length")) for h in heads]
+          [(h.get(":method"), h.get(":path"), h.get("content-length")) for h in heads][:2]
           == [("GET", "/same", None), ("POST", "/post", "5000")], heads)
+    for prof, names in shown.items():
+        got = [[k for k, _ in q["headers"]] for q in reqs if dict(q["headers"]).get(":path") == f"/v-{prof}"]
+        check(f"{prof}: -v shows the fields in the order guise_h3_listen received them (pseudo-headers included)",
+              len(got) == 1 and got[0] == names and names[0].startswith(":"), (names, got))
 
 
 def tls_server_ctx(tmp):
