@@ -1,4 +1,7 @@
 /* h3_test_server.c — see h3_test_server.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* also built by tests/fuzz/session_h3_targets.cmake, without it */
+#endif
 #include "h3_test_server.h"
 
 #include <stdio.h>
@@ -52,6 +55,10 @@ struct h3ts {
   size_t close_len;
   int dead;
   int no_alpn;
+  uint8_t *raw; /* h3ts_set_raw: the next request's stream gets these bytes */
+  size_t raw_len, raw_sent;
+  int64_t raw_sid;
+  int raw_done;     /* all of it and FIN written */
 };
 
 uint8_t h3ts_pattern(size_t i) { return (uint8_t)(i * 7 + i / 251); }
@@ -175,6 +182,10 @@ static int end_stream(nghttp3_conn *c, int64_t sid, void *ud, void *sud) {
   if (s == NULL || s->req < 0) return NGHTTP3_ERR_CALLBACK_FAILURE;
   h3ts_request *r = &t->reqs[s->req];
   r->done = 1;
+  if (t->raw && t->raw_sid < 0) {
+    t->raw_sid = sid;
+    return 0;
+  }
   if (strcmp(r->path, "/hang") == 0) return 0;
   if (strcmp(r->path, "/reject") == 0) {
     nghttp3_conn_shutdown_stream_read(c, sid);
@@ -348,6 +359,7 @@ h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg) {
   if (t == NULL) return NULL;
   t->now = now_ns;
   t->arg = arg;
+  t->raw_sid = -1;
   t->ctx = SSL_CTX_new(TLS_method());
   if (t->ctx == NULL || ngtcp2_crypto_boringssl_configure_server_context(t->ctx) != 0 || add_cert(t) != 0) {
     h3ts_free(t);
@@ -481,7 +493,14 @@ size_t h3ts_send(h3ts *t, uint8_t *out, size_t cap) {
     int fin = 0;
     nghttp3_vec vec[16];
     nghttp3_ssize cnt = 0;
-    if (t->h3 && ngtcp2_conn_get_max_data_left(t->conn) > 0) {
+    int raw = t->raw_sid >= 0 && !t->raw_done;
+    if (raw) { /* the raw bytes with FIN */
+      sid = t->raw_sid;
+      vec[0].base = t->raw + t->raw_sent;
+      vec[0].len = t->raw_len - t->raw_sent;
+      cnt = 1;
+      fin = 1;
+    } else if (t->h3 && ngtcp2_conn_get_max_data_left(t->conn) > 0) {
       cnt = nghttp3_conn_writev_stream(t->h3, &sid, &fin, vec, 16);
       if (cnt < 0) {
         t->dead = 1;
@@ -496,6 +515,10 @@ size_t h3ts_send(h3ts *t, uint8_t *out, size_t cap) {
     ngtcp2_ssize n = ngtcp2_conn_writev_stream(t->conn, &ps.path, &pi, out, cap < 1452 ? cap : 1452, &ndata, flags,
                                                sid, (const ngtcp2_vec *)vec, (size_t)cnt, tnow(t));
     if (n < 0) {
+      if (raw && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR)) {
+        t->raw_done = 1; /* give up on it */
+        continue;
+      }
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
         nghttp3_conn_block_stream(t->h3, sid);
         continue;
@@ -505,13 +528,18 @@ size_t h3ts_send(h3ts *t, uint8_t *out, size_t cap) {
         continue;
       }
       if (n == NGTCP2_ERR_WRITE_MORE) {
-        nghttp3_conn_add_write_offset(t->h3, sid, (uint64_t)ndata);
+        if (raw) t->raw_done = (t->raw_sent += (size_t)ndata) == t->raw_len;
+        else nghttp3_conn_add_write_offset(t->h3, sid, (uint64_t)ndata);
         continue;
       }
       t->dead = 1;
       return 0;
     }
-    if (ndata >= 0) nghttp3_conn_add_write_offset(t->h3, sid, (uint64_t)ndata);
+    if (ndata >= 0) {
+      /* ngtcp2 sends FIN with the last byte of data written with the FIN flag */
+      if (raw) t->raw_done = (t->raw_sent += (size_t)ndata) == t->raw_len;
+      else nghttp3_conn_add_write_offset(t->h3, sid, (uint64_t)ndata);
+    }
     return (size_t)n;
   }
 }
@@ -530,6 +558,18 @@ size_t h3ts_stateless_reset(h3ts *t, uint8_t *out, size_t cap) {
 }
 
 void h3ts_set_alpn(h3ts *t, int on) { t->no_alpn = !on; }
+
+int h3ts_set_raw(h3ts *t, const uint8_t *p, size_t n) {
+  free(t->raw);
+  t->raw = malloc(n ? n : 1);
+  if (t->raw == NULL) return -1;
+  if (n) memcpy(t->raw, p, n);
+  t->raw_len = n;
+  t->raw_sent = 0;
+  t->raw_sid = -1;
+  t->raw_done = 0;
+  return 0;
+}
 
 int h3ts_handshake_done(h3ts *t) { return t->conn && ngtcp2_conn_get_handshake_completed(t->conn); }
 
@@ -550,5 +590,6 @@ void h3ts_free(h3ts *t) {
   SSL_free(t->ssl);
   SSL_CTX_free(t->ctx);
   X509_free(t->cert);
+  free(t->raw);
   free(t);
 }

@@ -54,6 +54,10 @@ size_t h3ts_stateless_reset(h3ts *t, uint8_t *out, size_t cap);
 int h3ts_handshake_done(h3ts *t);
 /* 0: the server negotiates no ALPN protocol (its TLS refuses the QUIC handshake). */
 void h3ts_set_alpn(h3ts *t, int on);
+/* The next request's stream is answered with these |n| bytes (copied) and FIN
+ * instead of a response from nghttp3: HTTP/3 frames as a hostile server writes
+ * them. 0 or -1. */
+int h3ts_set_raw(h3ts *t, const uint8_t *p, size_t n);
 size_t h3ts_requests(h3ts *t, const h3ts_request **out);
 
 uint8_t h3ts_pattern(size_t i);

@@ -712,6 +712,39 @@ static void test_hostile_responses(void) {
   teardown(&t);
 }
 
+/* Raw HTTP/3 frames from the server on the request stream (RFC 9114 7.2, RFC
+ * 9204 4.5): a HEADERS frame whose field section is ":status: 200" from the QPACK
+ * static table (required insert count 0, base 0, indexed field line 0xc0|25)
+ * then DATA "hi" is a response; DATA before HEADERS (RFC 9114 4.1:
+ * H3_FRAME_UNEXPECTED) and a frame cut by FIN fail the connection with
+ * HTTP_PROTOCOL. */
+static void raw_case(const char *what, const uint8_t *p, size_t n, int want_code, int want_status) {
+  tc t;
+  if (setup(&t, "chromium-156-linux", 1) != 0 || handshake(&t) != 0) {
+    CHECK(0, "raw %s: setup", what);
+    teardown(&t);
+    return;
+  }
+  result r;
+  h3ts_set_raw(t.srv, p, n);
+  CHECK(submit(&t, "GET", "/raw", NULL, &r, NULL) == 0 && pump(&t, until_closed, &r, 400) == 0, "raw %s: no end",
+        what);
+  CHECK(r.err.code == want_code && r.status == want_status, "raw %s: ended %d status %d (%s)", what, r.err.code,
+        r.status, r.err.text);
+  if (want_code == 0) CHECK(r.body_len == 2 && memcmp(r.body, "hi", 2) == 0, "raw %s: body", what);
+  free(r.body);
+  teardown(&t);
+}
+
+static void test_raw_frames(void) {
+  static const uint8_t ok[] = {0x01, 0x03, 0x00, 0x00, 0xd9, 0x00, 0x02, 'h', 'i'};
+  static const uint8_t data_first[] = {0x00, 0x02, 'h', 'i', 0x01, 0x03, 0x00, 0x00, 0xd9};
+  static const uint8_t cut[] = {0x01, 0x05, 0x00, 0x00};
+  raw_case("response", ok, sizeof ok, 0, 200);
+  raw_case("DATA first", data_first, sizeof data_first, GUISE_E_HTTP_PROTOCOL, 0);
+  raw_case("cut frame", cut, sizeof cut, GUISE_E_HTTP_PROTOCOL, 0);
+}
+
 static void test_version_negotiation(void) {
   tc t;
   if (setup(&t, "chromium-156-linux", 1) != 0) {
@@ -783,6 +816,7 @@ int main(void) {
   test_cancel();
   test_goaway();
   test_hostile_responses();
+  test_raw_frames();
   unlink(cafile);
   if (failures) {
     fprintf(stderr, "%d failure(s)\n", failures);
