@@ -366,6 +366,16 @@ static void test_initial_and_get(const char *pname, size_t initial, const char *
   } else {
     CHECK(0, "%s: %zu fields", pname, nr ? rq[0].n_names : 0);
   }
+  /* session_h3_close: one CONNECTION_CLOSE, then over; the server drains */
+  CHECK(session_h3_close(t.s) == 0 && session_alive(t.s) && session_want_write(t.s), "%s: close queued", pname);
+  n = 0;
+  CHECK(session_send(t.s, buf, sizeof buf, &n) == 0 && n > 0, "%s: the close datagram", pname);
+  CHECK(h3ts_recv(t.srv, buf, n) == -1, "%s: the server did not take it as the end", pname);
+  size_t n2 = 1;
+  CHECK(!session_alive(t.s) && session_send(t.s, buf, sizeof buf, &n2) == 0 && n2 == 0, "%s: nothing after it",
+        pname);
+  CHECK(session_h3_failure(t.s) && session_h3_failure(t.s)->code == GUISE_E_CANCELLED, "%s: closed: CANCELLED",
+        pname);
   free(r.body);
   teardown(&t);
 }
