@@ -16,7 +16,7 @@ usage: test_http3_client.py GUISE GUISE_H3_LISTEN H3SERVER
 - --http3-only through a proxy and to an http:// URL: refused before anything is
   sent, curl's 1 (unsupported protocol).
 - The Alt-Svc cache, against quic-go's h3server with its TCP twin (tests/interop/
-  h3server, Alt-Svc: h3=":PORT"; ma=60 on its h2 answers): six URLs in one guise
+  h3server, Alt-Svc: h3=":PORT"; ma=60 on its h2 answers): nine URLs in one guise
   run with the chromium profile and no --http3: the first goes over HTTP/2, the
   last over HTTP/3, none back to HTTP/2 once one went over HTTP/3 — the server's
   own log says which protocol each request came on. With --http2 (the version
@@ -119,9 +119,30 @@ def udp_port_closed(port):
         s.close()
 
 
+def tcp_server_udp_free(tmp, keep_udp=False):
+    """A TLS listener (h1_recording_server) on a port whose UDP twin is free too
+    (other tests' QUIC sockets take ephemeral UDP ports): (srv, heads, port, the
+    bound UDP socket when |keep_udp|, else None)."""
+    ctx = tls_server_ctx(tmp)
+    for _ in range(50):
+        srv, heads = h1_recording_server(ctx)
+        port = srv.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            u.close()
+            srv.close()
+            continue
+        if keep_udp:
+            return srv, heads, port, u
+        u.close()
+        return srv, heads, port, None
+    raise SystemExit("no port free on both TCP and UDP")
+
+
 def fallback(tmp):
-    srv, heads = h1_recording_server(tls_server_ctx(tmp))
-    port = srv.getsockname()[1]
+    srv, heads, port, _ = tcp_server_udp_free(tmp)
     try:
         check("the TCP-only server's port has nothing on UDP", udp_port_closed(port))
         url = f"https://127.0.0.1:{port}/tcp"
@@ -144,10 +165,7 @@ def hostile(tmp):
     """A UDP port that answers every datagram with garbage (the datagram's size of
     random bytes, then one of 65,000 bytes), with a TLS server on the TCP side."""
     import threading
-    srv, heads = h1_recording_server(tls_server_ctx(tmp))
-    port = srv.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", port))
+    srv, heads, port, u = tcp_server_udp_free(tmp, keep_udp=True)
     u.settimeout(0.2)
     stop = threading.Event()
     seen = []
@@ -202,9 +220,11 @@ def alt_svc(tmp):
         base = f"https://127.0.0.1:{srv.port}"
         # /first over h2 brings Alt-Svc; /second is served at once by that h2
         # connection while HTTP/3 starts beside it (Chrome's orphaned QUIC job);
-        # its 8 MiB give the QUIC handshake time to finish, and the requests
-        # after it find the HTTP/3 connection up.
-        paths = ["/headers?first", "/bytes/8388608"] + [f"/headers?then{i}" for i in range(4)]
+        # its 8 MiB give the QUIC handshake time to finish (a second 8 MiB
+        # later, for a loaded machine), and the requests after it find the
+        # HTTP/3 connection up.
+        paths = (["/headers?first", "/bytes/8388608"] + [f"/headers?then{i}" for i in range(3)] + ["/bytes/8388608"]
+                 + [f"/headers?last{i}" for i in range(3)])
         args = [base + x for x in paths]
         outs = [a for x in paths for a in ("-o", os.devnull)]
         r = guise("--cacert", srv.cert, "--profile", PROFILE, "-w", "%{http_version}\n", *outs, *args, timeout=60)
