@@ -124,11 +124,12 @@ static size_t off(const CBS *c, const char *base) {
   return (size_t)((const char *)CBS_data(c) - base);
 }
 
-static int cbs_eq_nocase(const CBS *c, const char *lit) {
-  size_t n = strlen(lit);
+/* Whether |c| is the |n| bytes of the lowercase |lit|, in any case. */
+static int cbs_eq_nocase(const CBS *c, const char *lit, size_t n) {
   if (CBS_len(c) != n) return 0;
+  const uint8_t *p = CBS_data(c);
   for (size_t i = 0; i < n; i++)
-    if (lower(CBS_data(c)[i]) != (uint8_t)lit[i]) return 0;
+    if (lower(p[i]) != (uint8_t)lit[i]) return 0;
   return 1;
 }
 
@@ -636,8 +637,8 @@ static int parse_url(url *u, const url *base, const char *s0, size_t len0, url_e
   int relative = 0;
   CBS rest = in;
   if (take_scheme(&rest, &scheme)) {
-    if (cbs_eq_nocase(&scheme, "http")) u->scheme = URL_HTTP;
-    else if (cbs_eq_nocase(&scheme, "https")) u->scheme = URL_HTTPS;
+    if (cbs_eq_nocase(&scheme, "http", 4)) u->scheme = URL_HTTP;
+    else if (cbs_eq_nocase(&scheme, "https", 5)) u->scheme = URL_HTTPS;
     else return fail(err, GUISE_E_USAGE_URL_SCHEME, 0, "scheme: only http and https are supported");
     in = rest;
     /* "http:g" against an http base is relative; "http://g" or "https:g" is not. */
