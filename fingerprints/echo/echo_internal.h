@@ -31,6 +31,7 @@ void echo_log_close(echo_log *l);
 typedef struct echo_quic echo_quic;
 typedef struct echo_quic_config {
   const struct sockaddr *addr; /* the TCP listener's address as bound: same port */
+  int udp_fd;                  /* a UDP socket bound there already (taken), or -1 */
   SSL_CTX *tcp_ctx;            /* its certificate, chain and key are used */
   echo_log *log;               /* NULL: no records */
   unsigned idle_timeout_ms;

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -799,7 +800,8 @@ int echo_quic_new(uv_loop_t *loop, const echo_quic_config *cfg, echo_quic **out,
   uv_udp_init(loop, &q->udp);
   q->udp.data = q;
   q->handles = 1;
-  int r = uv_udp_bind(&q->udp, cfg->addr, 0);
+  int r = cfg->udp_fd >= 0 ? uv_udp_open(&q->udp, cfg->udp_fd) : uv_udp_bind(&q->udp, cfg->addr, 0);
+  if (r != 0 && cfg->udp_fd >= 0) close(cfg->udp_fd);
   int len = sizeof(q->local);
   if (r == 0) r = uv_udp_getsockname(&q->udp, (struct sockaddr *)&q->local, &len);
   if (r == 0) r = uv_udp_recv_start(&q->udp, on_alloc, on_recv);

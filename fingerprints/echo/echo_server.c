@@ -1243,6 +1243,44 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss) {
   return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ? 0 : -1;
 }
 
+/* Port 0 with HTTP/3: a TCP port whose UDP twin is free too. The kernel picks the
+ * TCP port; a UDP socket then binds the same number, and another pick is made when
+ * something holds that UDP port already (up to 32 times). Returns 0 with both
+ * sockets bound (the TCP one not yet listening), or a libuv error. */
+static int bind_same_port(struct sockaddr_storage *ss, int *tcp_fd, int *udp_fd) {
+  socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                            : sizeof(struct sockaddr_in);
+  int err = UV_EADDRINUSE;
+  for (int attempt = 0; attempt < 32; attempt++) {
+    int t = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int u = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int on = 1;
+    struct sockaddr_storage b = *ss;
+    socklen_t bl = sizeof(b);
+    if (t < 0 || u < 0 || setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        bind(t, (struct sockaddr *)ss, len) != 0 || getsockname(t, (struct sockaddr *)&b, &bl) != 0) {
+      err = uv_translate_sys_error(errno);
+      if (t >= 0) close(t);
+      if (u >= 0) close(u);
+      return err;
+    }
+    if (bind(u, (struct sockaddr *)&b, len) == 0) {
+      *tcp_fd = t;
+      *udp_fd = u;
+      return 0;
+    }
+    err = uv_translate_sys_error(errno);
+    close(t);
+    close(u);
+    if (err != UV_EADDRINUSE) return err;
+  }
+  return err;
+}
+
+static int listen_port(const struct sockaddr_storage *ss) {
+  return ntohs(((const struct sockaddr_in *)ss)->sin_port); /* same offset in sockaddr_in6 */
+}
+
 /* Frees the server once guise_echo_close was called and the listener and every
  * connection have run their close callbacks; then tells the caller. */
 static void server_maybe_free(server *s) {
@@ -1360,9 +1398,17 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
   uv_tcp_init(s->loop, &s->listener);
   s->listener.data = s;
   s->listener_open = 1;
-  int r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+  int r, udp_fd = -1;
+  if (!s->opts.no_http3 && listen_port(&ss) == 0) {
+    int tcp_fd = -1;
+    r = bind_same_port(&ss, &tcp_fd, &udp_fd);
+    if (r == 0 && (r = uv_tcp_open(&s->listener, tcp_fd)) != 0) close(tcp_fd);
+  } else {
+    r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, 0);
+  }
   if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
   if (r != 0) {
+    if (udp_fd >= 0) close(udp_fd);
     fail(err, errlen, "listen on %s: %s", s->opts.listen, uv_strerror(r));
     /* The handle is on the caller's loop: it is freed by its close callback. */
     s->stopping = 1;
@@ -1374,13 +1420,14 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
   r = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
   if (r == 0 && !s->opts.no_http3) {
     /* HTTP/3 on the port TCP got (RFC 9114 §3.1: an h3 Alt-Svc names a UDP port). */
-    echo_quic_config qc = {(struct sockaddr *)&bound, s->ctx, s->log, s->opts.idle_timeout_ms,
-                           s->opts.max_connections, &s->nconns, &s->next_id,
-                           s->opts.allow_remote};
+    echo_quic_config qc = {(struct sockaddr *)&bound, udp_fd, s->ctx, s->log,
+                           s->opts.idle_timeout_ms, s->opts.max_connections, &s->nconns,
+                           &s->next_id, s->opts.allow_remote};
     r = echo_quic_new(s->loop, &qc, &s->quic, tls_err, sizeof(tls_err));
     if (s->quic) s->quic_open = 1;
     if (r != 0) fail(err, errlen, "listen on %s: %s", s->opts.listen, tls_err);
   } else if (r != 0) {
+    if (udp_fd >= 0) close(udp_fd);
     fail(err, errlen, "listen on %s: %s", s->opts.listen, uv_strerror(r));
   }
   if (r != 0) {
@@ -1390,8 +1437,7 @@ int guise_echo_new(struct uv_loop_s *loop, const guise_echo_options *opts, guise
     return r == UV_EADDRINUSE || r == UV_EADDRNOTAVAIL ? GUISE_E_CONNECT_NO_PORTS : GUISE_E_IO;
   }
   if (s->opts.alt_svc)
-    snprintf(s->alt_svc, sizeof(s->alt_svc), "h3=\":%d\"; ma=86400",
-             ntohs(((struct sockaddr_in *)&bound)->sin_port)); /* same offset in sockaddr_in6 */
+    snprintf(s->alt_svc, sizeof(s->alt_svc), "h3=\":%d\"; ma=86400", listen_port(&bound));
   for (unsigned i = 1; i < s->nshards; i++) {
     if (uv_thread_create(&s->shards[i]->thread, worker_main, s->shards[i]) != 0) {
       fail(err, errlen, "cannot start serving thread %u of %u", i + 1, s->nshards);

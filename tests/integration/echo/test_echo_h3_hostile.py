@@ -24,7 +24,8 @@ longer than three times the two 1200-byte datagrams that carry the hello).
   computes from the capture).
 - --alt-svc: answers over HTTP/1.1 and HTTP/2 (curl) carry alt-svc: h3=":PORT"; ma=86400
   with echo's port; without it, none. --alt-svc with --no-http3 is a usage error (2);
-  --no-http3 leaves the UDP port closed.
+  --no-http3 leaves the UDP port closed. A fixed port whose UDP twin is taken is a start
+  failure (exit 1) naming UDP; on [::1]:0 echo holds the UDP port of its TCP port.
 """
 import json
 import os
@@ -260,6 +261,32 @@ def main():
                        timeout=10)
     T.check("--alt-svc with --no-http3 is a usage error", r.returncode == 2 and "--no-http3" in
             r.stderr, (r.returncode, r.stderr))
+    # A fixed port whose UDP twin is taken: a start failure that names UDP.
+    held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    held.bind(("127.0.0.1", 0))
+    p = held.getsockname()[1]
+    r = subprocess.run([GUISE, "echo", "--listen", f"127.0.0.1:{p}", "--threads", "1"],
+                       capture_output=True, text=True, timeout=10)
+    held.close()
+    T.check("a taken UDP port is a start failure naming UDP (exit 1)",
+            r.returncode == 1 and "UDP" in r.stderr, (r.returncode, r.stderr))
+    # IPv6 loopback: TCP and UDP on one port.
+    e6 = subprocess.Popen([GUISE, "echo", "--listen", "[::1]:0", "--threads", "1"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = e6.stdout.readline().split()
+        port6 = int(line[1].rsplit(":", 1)[1]) if len(line) == 2 else 0
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("::1", port6))
+            taken = False
+        except OSError:
+            taken = True
+        probe.close()
+        T.check("[::1]:0: echo holds the UDP port of its TCP port", port6 > 0 and taken, line)
+    finally:
+        e6.terminate()
+        e6.wait(10)
     e = Echo(tmp, "--no-http3")
     try:
         c = udp_client()
