@@ -476,6 +476,9 @@ static const char admit_script[] =
  * before which it is not asked again. A grant not taken within
  * ADMIT_GRANT_TTL_S (the job was stopped) is given back. */
 #define ADMIT_GRANT_TTL_S 1.0
+/* A host not asked about for this long leaves the table (a crawl of many hosts
+ * does not keep one entry per host it ever saw). */
+#define ADMIT_HOST_IDLE_S 60.0
 #define ADMIT_PIPELINE 256
 
 typedef struct adm_host {
@@ -483,7 +486,7 @@ typedef struct adm_host {
   struct adm_host *all;       /* every host, for the sweep and the end */
   int asked;                  /* a request queued or in flight */
   unsigned long long grant;   /* granted, not yet taken: its ticket (0: none) */
-  double granted_at, retry_at;
+  double granted_at, retry_at, used;
   char name[];
 } adm_host;
 
@@ -515,10 +518,13 @@ typedef struct admission {
 static double now_s(void);
 static admission *g_ad; /* set while the admission thread runs */
 
-static adm_host *adm_find(admission *ad, const char *host) {
+static adm_host *adm_find(admission *ad, const char *host, double now) {
   uint64_t hh = hmap_hash_str(host);
   for (hmap_node *n = hmap_chain(&ad->hosts, hh); n; n = n->next)
-    if (n->hash == hh && strcmp(((adm_host *)(void *)n)->name, host) == 0) return (adm_host *)(void *)n;
+    if (n->hash == hh && strcmp(((adm_host *)(void *)n)->name, host) == 0) {
+      ((adm_host *)(void *)n)->used = now;
+      return (adm_host *)(void *)n;
+    }
   size_t len = strlen(host);
   adm_host *h = calloc(1, sizeof(*h) + len + 1);
   if (h == NULL) return NULL;
@@ -528,6 +534,7 @@ static adm_host *adm_find(admission *ad, const char *host) {
     return NULL;
   }
   h->all = ad->all;
+  h->used = now;
   ad->all = h;
   return h;
 }
@@ -550,9 +557,9 @@ static int adm_push(admission *ad, adm_host *h, const char *host, unsigned long 
 static unsigned admit_cb(void *arg, const char *host, unsigned long long *ticket) {
   admission *ad = arg;
   unsigned wait = 1;
-  pthread_mutex_lock(&ad->lock);
-  adm_host *h = adm_find(ad, host);
   double now = now_s();
+  pthread_mutex_lock(&ad->lock);
+  adm_host *h = adm_find(ad, host, now);
   if (h == NULL) {
     wait = 500; /* out of memory: later */
   } else if (h->grant) {
@@ -600,7 +607,7 @@ static void admit_prefetch(admission *ad, const char *const *urls, size_t n) {
   for (size_t i = 0; i < n && !ad->down; i++) {
     char host[300];
     url_authority(urls[i], host, sizeof(host));
-    adm_host *h = adm_find(ad, host);
+    adm_host *h = adm_find(ad, host, now);
     if (h && !h->grant && !h->asked && now >= h->retry_at && adm_push(ad, h, NULL, ++ad->next_ticket) == 0)
       h->asked = 1;
   }
@@ -650,7 +657,7 @@ static int adm_append(admission *ad, const adm_op *op) {
 static void *admission_main(void *arg) {
   admission *ad = arg;
   adm_op *batch[ADMIT_PIPELINE];
-  double last_sweep = now_s();
+  double last_sweep = now_s(), last_prune = last_sweep;
   for (;;) {
     pthread_mutex_lock(&ad->lock);
     if (ad->head == NULL && !ad->closing) {
@@ -669,6 +676,19 @@ static void *admission_main(void *arg) {
           if (ad->per_host[0] != '0') adm_push(ad, NULL, h->name, h->grant);
           h->grant = 0;
         }
+    }
+    if (now - last_prune >= ADMIT_HOST_IDLE_S / 6) {
+      last_prune = now;
+      for (adm_host **pp = &ad->all; *pp;) {
+        adm_host *h = *pp;
+        if (!h->asked && !h->grant && now - h->used > ADMIT_HOST_IDLE_S && now >= h->retry_at) {
+          *pp = h->all;
+          hmap_remove(&ad->hosts, &h->node);
+          free(h);
+        } else {
+          pp = &h->all;
+        }
+      }
     }
     int n = 0;
     while (ad->head && n < ADMIT_PIPELINE) {
