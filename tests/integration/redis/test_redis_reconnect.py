@@ -11,7 +11,7 @@ doubling to 5 s) runs over the whole outage, "waiting for Redis" is said, and
 "is back" when a command gets its reply again.
 
 One worker with --follow on the relay's port; the relay cuts the existing
-connections and slams new ones for 3 s, then relays again; jobs enqueued after
+connections and slams new ones for 2 s, then relays again; jobs enqueued after
 (to a closed loopback port: each fails at once with an error record) get their
 records; SIGTERM ends the worker.
 
@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
 from guise_testlib import check, finish, free_port  # noqa: E402
 from redis_helper import Client, Redis  # noqa: E402
 
-SLAM_S = 3.0
+SLAM_S = 2.0
 
 
 class Relay:
@@ -140,7 +140,7 @@ def main():
         time.sleep(SLAM_S)
         slammed = relay.stop_slamming()
         # 0.1 s doubling to 5 s (jittered: at least half of each wait) for the reader,
-        # and as many for the writer should it have work: a handful in 3 s.
+        # and as many for the writer should it have work: a handful in 2 s.
         check(f"{slammed} connections in {SLAM_S:.0f} s of a relay that closes them: backed off (<= 30)",
               0 < slammed <= 30, slammed)
         enqueue(c, 20, 20, dead)
