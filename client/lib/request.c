@@ -925,6 +925,22 @@ static size_t merge_headers(req *r, int h1, guise_header *out, char (*names)[PRO
     const profile_header *base = pk ? (h1 && have_h1 ? pk->h1 : pk->h2)
                                     : (h1 && have_h1 ? pf->nav_h1 : pf->nav_h2);
     size_t nb = pk ? (h1 && have_h1 ? pk->n_h1 : pk->n_h2) : (h1 && have_h1 ? pf->n_nav_h1 : pf->n_nav_h2);
+    /* An HTTP/3 navigation: the fields of http3.navigate_header_order in its
+     * order, each with its HTTP/2 navigation value, alt-used the authority;
+     * the others not sent (Firefox 153 sends no te and adds alt-used over
+     * HTTP/3; docs/HTTP3.md). */
+    const profile_http3 *h3 = !pk && !h1 && r->proto == SESSION_H3 && pf->h3.n_nav_order ? &pf->h3 : NULL;
+    for (size_t i = 0; h3 && i < h3->n_nav_order && n < cap; i++) {
+      const char *v = strcmp(h3->nav_order[i], "alt-used") == 0 ? url_authority(r->u) : NULL;
+      for (size_t k = 0; v == NULL && k < nb; k++)
+        if (!strcasecmp(base[k].name, h3->nav_order[i])) v = base[k].value;
+      if (v == NULL || h3->nav_order[i][0] == ':') continue;
+      memcpy(names[n], h3->nav_order[i], PROFILE_MAX_NAME);
+      out[n].name = names[n];
+      out[n].value = v;
+      n++;
+    }
+    if (h3) nb = 0;
     for (size_t i = 0; i < nb && n < cap; i++) {
       memcpy(names[n], base[i].name, PROFILE_MAX_NAME); /* NUL-terminated, same size */
       if (h1 && !have_h1)
@@ -1220,7 +1236,7 @@ static void start_h2(req *r, pool_conn *pc) {
   size_t n = 0;
   int prepared = r->n_headers == 0 && r->v->prof && r->v->h2_nav_ok && client_jar(r->cl) == NULL &&
                  r->auth == NULL && r->kind == PROFILE_KIND_NAVIGATE && r->ref == NULL &&
-                 !r->o.has_body && safe_method(r) && r->n_hops == 0;
+                 !r->o.has_body && safe_method(r) && r->n_hops == 0 && r->proto != SESSION_H3;
   /* The prepared list sends every field as written: not one with a place (an
    * empty value), which merge_headers fills or leaves out. */
   for (size_t i = 0; prepared && i < r->v->n_h2_nav; i++) prepared = r->v->h2_nav[i].value_len != 0;

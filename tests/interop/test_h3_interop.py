@@ -36,9 +36,6 @@ MIB = 1 << 20
 # printed as KNOWN on every run, not counted. Remove an entry when its fix lands (the
 # check then counts again).
 KNOWN = {
-    ("firefox-esr-153-linux", "header names"):
-        "guise sends the profile's HTTP/2 navigate fields over HTTP/3 (te: trailers added, "
-        "alt-used missing); Firefox's HTTP/3 request is the profile's http3.navigate_header_order",
     ("chromium-156-linux", "uni streams"):
         "guise opens the QPACK encoder stream as stream 6 and writes the decoder stream's type at "
         "once (stream 10); Chromium's encoder stream is 10 and its decoder stream (6) sends nothing "
