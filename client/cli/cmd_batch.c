@@ -275,7 +275,7 @@ static unsigned long long id_as_line(const char *id) {
 
 /* Duplicates whose first line is being looked for: resolved together by one
  * reading of the input when DUP_WAIT are waiting, and at its end. */
-#define DUP_WAIT 4096
+#define DUP_WAIT 16384 /* about 100 bytes each while they wait; the array grows to it */
 #define DUP_SHOWN 72 /* the id as the message shows it: 64 bytes, "...", NUL */
 /* First lines already found, kept for ids that come back (a bounded table). */
 #define DUP_KNOWN 16384
@@ -297,8 +297,8 @@ typedef struct idset_in {
   int reread;               /* the input is a regular file: read again from |start| */
   int fd;
   long long start;
-  dup_wait *wait;           /* DUP_WAIT */
-  size_t n_wait;
+  dup_wait *wait;           /* |wait_cap|, at most DUP_WAIT */
+  size_t n_wait, wait_cap;
   dup_known *known;         /* DUP_KNOWN */
   size_t n_known;
   unsigned long long passes; /* readings of the input for first lines */
@@ -468,13 +468,13 @@ static void dup_record(unsigned long long line, const char *shown, unsigned long
  * records. |linebuf| is the reader's line buffer (BATCH_MAX_LINE + 1 bytes),
  * free between lines. */
 static void dup_resolve(idset_in *s, char *linebuf) {
-  enum { BUCKETS = 2 * DUP_WAIT };
-  static int head[BUCKETS], next[DUP_WAIT];
+  static int head[2 * DUP_WAIT], next[DUP_WAIT]; /* touched as far as used */
   if (s->n_wait == 0) return;
+  const uint32_t buckets = (uint32_t)(2 * s->n_wait);
   s->passes++;
-  for (size_t i = 0; i < BUCKETS; i++) head[i] = -1;
+  for (size_t i = 0; i < buckets; i++) head[i] = -1;
   for (size_t j = 0; j < s->n_wait; j++) {
-    size_t b = idtab_home(s->wait[j].f.h1, BUCKETS);
+    size_t b = idtab_home(s->wait[j].f.h1, buckets);
     next[j] = head[b];
     head[b] = (int)j;
   }
@@ -499,7 +499,7 @@ static void dup_resolve(idset_in *s, char *linebuf) {
       if (k == 0 && job.id) id = job.id;
       else snprintf(num, sizeof(num), "%llu", l);
       idfp f = id_fingerprint(id);
-      for (int j = head[idtab_home(f.h1, BUCKETS)]; j >= 0; j = next[j]) {
+      for (int j = head[idtab_home(f.h1, buckets)]; j >= 0; j = next[j]) {
         dup_wait *w = &s->wait[j];
         if (w->first == 0 && w->f.h1 == f.h1 && w->f.h2 == f.h2 && l < w->line) {
           w->first = l;
@@ -520,7 +520,13 @@ static void dup_resolve(idset_in *s, char *linebuf) {
 /* Queues the duplicate |id| of |line| until its first line is found; resolves
  * the queue when full. 0, or -1 out of memory. */
 static int dup_wait_add(idset_in *s, const char *id, const char *shown, unsigned long long line, char *linebuf) {
-  if (s->wait == NULL && (s->wait = malloc(DUP_WAIT * sizeof(*s->wait))) == NULL) return -1;
+  if (s->n_wait == s->wait_cap) {
+    size_t cap = s->wait_cap ? s->wait_cap * 2 : 256;
+    dup_wait *nw = realloc(s->wait, cap * sizeof(*nw));
+    if (nw == NULL) return -1;
+    s->wait = nw;
+    s->wait_cap = cap;
+  }
   dup_wait *w = &s->wait[s->n_wait++];
   w->line = line;
   w->first = 0;

@@ -11,8 +11,8 @@ them (docs/BATCH.md "Ids").
   64-bit hashes and the line in a 32-byte node, plus the bucket array); a
   --resume run at most 40 per record and line (was about 101: each previous id
   in a node of its own).
-- 6,000 ids given twice and one three times (more duplicates than are resolved
-  at once): each duplicate's record names the first line, from a file (the
+- 17,000 ids given twice and one three times (more duplicates than are resolved
+  at once, 16,384): each duplicate's record names the first line, from a file (the
   input read again) and from a pipe alike.
 - Ids that are line numbers, past the first 65,536 lines: a duplicate when that
   line took its number, not when it was blank or had an id of its own.
@@ -116,10 +116,10 @@ try:
 
     # ---- many duplicates: their first lines -------------------------------------------------
     lines = []
-    n = 6000
+    n = 17000  # more than the 16,384 that wait for one reading of the input
     for i in range(n):
         lines.append('{"id":"d%d","url":"ftp://127.0.0.1/a%d"}' % (i, i))
-        if i == 2999:
+        if i == 8999:
             lines.append("")  # a blank line: no record, but it counts
     for i in reversed(range(n)):
         lines.append('{"id":"d%d","url":"ftp://127.0.0.1/b%d"}' % (i, i))
@@ -145,7 +145,7 @@ try:
         recs = [json.loads(x) for x in r.stdout.decode().splitlines()]
         got = {x["line"]: (x["id"], x.get("error_detail") if x["id"].startswith("#") else None) for x in recs}
         bad = [(ln, want[ln], got.get(ln)) for ln in want if got.get(ln) != want[ln]]
-        check(f"6,001 duplicates from a {mode}: each record names its id and first line, one record a line",
+        check(f"17,001 duplicates from a {mode}: each record names its id and first line, one record a line",
               r.returncode == 0 and len(recs) == len(want) and not bad, (r.returncode, len(recs), bad[:5]))
 
     # ---- ids that are line numbers, past the first page of 65,536 lines ---------------------
