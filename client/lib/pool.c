@@ -86,6 +86,7 @@ struct pool_conn {
   int h3;                        /* HTTP/3: a UDP socket, the QUIC handshake in the session */
   int hs;                        /* HTTP/3: the session is made, its handshake not done */
   int h3_rx;                     /* HTTP/3: a datagram came from the server */
+  int holds_tcp;                 /* HTTP/3: its origin's raced TCP waits for it (origin.tcp_hold) */
   int in_session, want_flush;    /* inside session_recv/send: flush when it returns */
   uv_timer_t stimer;             /* the session's timer (session_host) */
   uv_check_t wcheck;             /* flushes again once the queued output is taken */
@@ -127,6 +128,11 @@ struct origin {
   size_t n_h3, n_h3_connecting, n_q_only, n_q_race;
   int h3_broken;
   uint16_t h3_port;
+  /* Chrome's delay of the TCP job (once QUIC has worked in this pool): raced
+   * requests open no TCP while an HTTP/3 handshake holds it, for 1.5 x the
+   * last handshake's time here (300 ms unknown); |h3_rtt_ms| 0: unknown. */
+  int tcp_hold;
+  double h3_rtt_ms;
 };
 
 struct pool {
@@ -136,6 +142,7 @@ struct pool {
   hmap origins;
   size_t n_alive;                /* connections whose memory is not freed yet */
   int closing;
+  int h3_worked;                 /* an HTTP/3 handshake completed in this pool */
 };
 
 static void dispatch(origin *o);
@@ -391,6 +398,7 @@ static void pconn_end(pconn *pc, const gerr *err) {
   if (pc->h3) {
     o->n_h3--;
     if (never_ready) o->n_h3_connecting--;
+    if (pc->holds_tcp) o->tcp_hold = pc->holds_tcp = 0; /* dispatch() below opens TCP */
   } else if (never_ready) {
     o->n_connecting--;
   }
@@ -599,6 +607,9 @@ static void h3_up(pconn *pc) {
   uv_timer_stop(&pc->idle);
   pc->state = PC_READY;
   o->n_h3_connecting--;
+  if (pc->holds_tcp) o->tcp_hold = pc->holds_tcp = 0;
+  pc->pool->h3_worked = 1;
+  o->h3_rtt_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
   free(pc->dial);
   pc->dial = NULL;
   /* QUIC's handshake is its connect and its TLS at once (curl's time_connect
@@ -627,6 +638,27 @@ static void on_h3_timeout(uv_timer_t *t) {
   h3_fail(pc, GUISE_E_TIMEOUT_CONNECT, what);
 }
 
+/* How long raced TCP waits for this handshake: Chrome's 1.5 x SRTT, its
+ * 300 ms when it knows none (net/quic/quic_session_pool.cc,
+ * GetTimeDelayForWaitingJob); here the last handshake's time to the origin
+ * stands for the RTT. */
+static unsigned h3_hold_ms(const origin *o) {
+  double ms = o->h3_rtt_ms > 0 ? 1.5 * o->h3_rtt_ms : 300;
+  return ms < 1 ? 1 : (unsigned)ms;
+}
+
+/* The hold is over: raced requests open TCP too; the handshake goes on to
+ * the connect timeout. */
+static void on_h3_hold(uv_timer_t *t) {
+  pconn *pc = t->data;
+  origin *o = pc->org;
+  unsigned held = o ? h3_hold_ms(o) : 0;
+  uv_timer_start(&pc->idle, on_h3_timeout, pc->connect_timeout_ms > held ? pc->connect_timeout_ms - held : 1, 0);
+  if (!pc->holds_tcp || o == NULL) return;
+  o->tcp_hold = pc->holds_tcp = 0;
+  dispatch(o);
+}
+
 /* The UDP socket is connected: the session, its Initial, the handshake's timer. */
 static void h3_ready(pconn *pc, conn *c) {
   pool *p = pc->pool;
@@ -652,7 +684,10 @@ static void h3_ready(pconn *pc, conn *c) {
     return;
   }
   pc->hs = 1;
-  uv_timer_start(&pc->idle, on_h3_timeout, pc->connect_timeout_ms, 0);
+  if (pc->holds_tcp && h3_hold_ms(o) < pc->connect_timeout_ms)
+    uv_timer_start(&pc->idle, on_h3_hold, h3_hold_ms(o), 0);
+  else
+    uv_timer_start(&pc->idle, on_h3_timeout, pc->connect_timeout_ms, 0);
   pool_conn_flush(pc); /* the Initial */
 }
 
@@ -1084,10 +1119,14 @@ static void dispatch(origin *o) {
           pool_waiter *f = first_waiter(o);
           if (f->h3_port) o->h3_port = f->h3_port;
           pconn_open(o, 1);
+          /* QUIC has worked here: Chrome holds the TCP job back (h3_hold_ms). */
+          pconn *made = gq_first(&o->conns) ? gq_data(gq_first(&o->conns), pconn, link) : NULL;
+          if (p->h3_worked && o->n_q_race && made && made->h3 && made->state < PC_READY && !o->h3_broken)
+            o->tcp_hold = made->holds_tcp = 1;
         }
       }
       /* TCP for the others, raced ones included (the race: both go). */
-      size_t tcp_q = o->n_queued - o->n_q_only, want = 0;
+      size_t tcp_q = o->n_queued - o->n_q_only - (o->tcp_hold ? o->n_q_race : 0), want = 0;
       if (o->proto == 1 || p->cfg.no_reuse)
         want = tcp_q > o->n_connecting ? tcp_q - o->n_connecting : 0;
       else if (o->n_connecting == 0 && tcp_q)

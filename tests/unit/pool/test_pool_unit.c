@@ -686,6 +686,51 @@ static void test_h3_not_for_others(void) {
   finish_client();
 }
 
+/* Runs the loop for |ms| exactly (uv_stop at the end), whatever keeps it alive. */
+static void on_stop(uv_timer_t *t) { uv_stop(t->loop); }
+static void run_exactly(unsigned ms) {
+  uv_timer_t t;
+  uv_timer_init(&loop, &t);
+  uv_timer_start(&t, on_stop, ms, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* Once QUIC has worked in the client, a raced request to a new origin opens
+ * no TCP at first (Chrome holds its TCP job: 300 ms without an RTT known);
+ * the hold ends at its time (TCP opens), or at once when HTTP/3 fails. */
+static void test_h3_hold_after_quic_worked(void) {
+  reset(6, 0);
+  submit_v(0, "https://w.test/1", GUISE_HTTP_3); /* QUIC never worked: both at once */
+  CHECK_EQ(count_conns(0), 1);
+  int u = find_conn(1);
+  conn_up(u, "h3");
+  h3_handshake(u, 1);
+  fs_answer(find_session(SESSION_H3), 0);
+  CHECK_STR(reqs[0].http_version, "HTTP/3");
+  submit_v(1, "https://x.test/1", GUISE_HTTP_3);
+  CHECK_EQ(count_conns(1), 2);
+  CHECK_EQ(count_conns(0), 1); /* held */
+  int u2 = -1;
+  for (int i = 0; i < n_conns; i++)
+    if (conns[i] && conns[i]->udp && i != u) u2 = i;
+  conn_up(u2, "h3");
+  run_exactly(150);
+  CHECK_EQ(count_conns(0), 1); /* still held at 150 ms */
+  run_exactly(250);
+  CHECK_EQ(count_conns(0), 2); /* opened after 300 ms */
+  submit_v(2, "https://y.test/1", GUISE_HTTP_3);
+  CHECK_EQ(count_conns(0), 2); /* held */
+  int u3 = n_conns - 1;
+  CHECK(conns[u3] != NULL && conns[u3]->udp);
+  conn_fail(u3, GUISE_E_CONNECT_REFUSED, "nothing answers on UDP port 443");
+  pump();
+  CHECK_EQ(count_conns(0), 3); /* HTTP/3 failed: TCP at once */
+  CHECK(!reqs[2].done);
+  finish_client();
+}
+
 int main(void) {
   uv_loop_init(&loop);
   test_order_and_h1_one_stream();
@@ -702,6 +747,7 @@ int main(void) {
   test_h3_race_tcp_fails();
   test_h3_only();
   test_h3_not_for_others();
+  test_h3_hold_after_quic_worked();
   CHECK_EQ(uv_loop_close(&loop), 0); /* every handle closed: nothing leaked on the loop */
   return gt_done("test_pool_unit");
 }
