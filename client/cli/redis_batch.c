@@ -79,6 +79,16 @@ static const char write_script[] =
     "local n = (#ARGV - 3) / 3\n"
     "local rk = nil\n"
     "if ARGV[3] == '1' then rk = KEYS[2 * n + 1] end\n"
+    /* A script's writes stay when a later call fails (no rollback): an XADD
+     * refused after its SET NX would leave a done-mark without a record, and
+     * the job would never get one. The one XADD error that a call can meet
+     * (the key holds another type) is checked before anything is written. */
+    "if rk then\n"
+    "  local t = redis.call('TYPE', rk)['ok']\n"
+    "  if t ~= 'stream' and t ~= 'none' then\n"
+    "    return redis.error_reply('WRONGTYPE the records key holds a ' .. t .. ', not a stream')\n"
+    "  end\n"
+    "end\n"
     "local out, acks = {}, {}\n"
     "for i = 0, n - 1 do\n"
     "  local s, d, a = KEYS[2 * i + 1], KEYS[2 * i + 2], 3 + 3 * i\n"
@@ -138,10 +148,32 @@ static struct {
 static atomic_int g_stop;   /* no new jobs (a signal, or the end) */
 static atomic_int g_abort;  /* a second signal: give up waiting for Redis */
 static atomic_int g_signals;
+/* Redis refused a command for good (NOPERM: an ACL user without EVAL,
+ * WRONGTYPE: a key of ours holding something else): no new jobs, exit 1. Left
+ * going, a refused admission never started a job and said nothing, and refused
+ * records had their jobs claimed and run again every --claim-idle forever. */
+static atomic_int g_refused;
 static guise_batch *g_b;
 static pthread_mutex_t g_b_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define PROG "guise batch"
+
+/* An error reply that asking again will not change: not LOADING, BUSY...
+ * (rreply_transient) and not OOM (Redis full: memory may come back). */
+static int reply_refusal(const redisReply *r) {
+  return r != NULL && r->type == REDIS_REPLY_ERROR && !rreply_transient(r) && strncmp(r->str, "OOM", 3) != 0;
+}
+
+/* Says |what| was refused with Redis' |text| (escaped) once, and stops new
+ * jobs: those in flight end, and their entries, like the refused ones, stay
+ * pending for the group. */
+static void refused(const char *what, const char *text, size_t len) {
+  if (atomic_exchange(&g_refused, 1)) return;
+  char shown[200];
+  guise_escape_text(text, len, shown, sizeof(shown));
+  fprintf(stderr, "%s: %s refused by Redis: %s; stopping (the jobs stay pending)\n", PROG, what, shown);
+  atomic_store(&g_stop, 1);
+}
 
 static char *dupn(const char *s, size_t n) {
   char *d = malloc(n + 1);
@@ -357,6 +389,9 @@ static int write_batch(writer *w, rec **recs, int n) {
       if (e->type == REDIS_REPLY_INTEGER && e->integer == 1) S.written++;
       else S.already++;
     }
+  } else if (reply_refusal(r)) {
+    S.errors += (unsigned long long)n;
+    refused("writing the records", r->str, r->len);
   } else {
     S.errors += (unsigned long long)n;
     char shown[200];
@@ -733,6 +768,8 @@ static void *admission_main(void *arg) {
       redisReply *ping = rconn_cmd(&ad->r, 1, (const char *[]){"PING"}, (const size_t[]){4});
       if (ping) freeReplyObject(ping);
     }
+    char refusal[200];
+    size_t refusal_len = 0;
     pthread_mutex_lock(&ad->lock);
     double t = now_s();
     for (int i = 0; i < n; i++) {
@@ -745,6 +782,10 @@ static void *admission_main(void *arg) {
         else ad->head = op;
         ad->tail = op;
         continue;
+      }
+      if (reply_refusal(rep[i]) && refusal_len == 0) {
+        refusal_len = rep[i]->len < sizeof(refusal) ? rep[i]->len : sizeof(refusal);
+        memcpy(refusal, rep[i]->str, refusal_len);
       }
       if (op->h) {
         op->h->asked = 0;
@@ -760,6 +801,14 @@ static void *admission_main(void *arg) {
       free(op);
     }
     pthread_mutex_unlock(&ad->lock);
+    if (refusal_len) {
+      /* No job would ever be admitted: stopped, not left waiting in silence
+       * (the reader may be held in guise_batch_submit by those jobs). */
+      refused("the group's admission (--per-host, --per-host-rate)", refusal, refusal_len);
+      pthread_mutex_lock(&g_b_lock);
+      if (g_b) guise_batch_stop(g_b, 0);
+      pthread_mutex_unlock(&g_b_lock);
+    }
   }
   return NULL;
 }
@@ -1602,6 +1651,8 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       if (p == 0 && idle) break;
     }
   }
+  /* Refused by Redis: jobs waiting for the admission never start. */
+  if (atomic_load(&g_refused)) guise_batch_stop(b, 0);
   guise_batch_wait(b);
   pthread_mutex_lock(&S.lock);
   S.closing = 1;
@@ -1641,7 +1692,7 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   rconn_close(&w.r);
   for (int i = 0; rd.n_streams > 1 && i < rd.n_streams; i++) free(rd.stream[i]);
   if (w.file && w.file != stdout && fclose(w.file) != 0 && !w.file_failed) w.file_failed = errno;
-  if (w.file_failed) rc = EXIT_FAILURE_GENERIC;
+  if (w.file_failed || atomic_load(&g_refused)) rc = EXIT_FAILURE_GENERIC;
   return atomic_load(&g_signals) ? 130 : rc;
 }
 
