@@ -28,6 +28,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_boringssl.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -705,9 +706,17 @@ static void on_datagram(echo_quic *q, const uint8_t *d, size_t n, const struct s
     ngtcp2_pkt_info pi = {0};
     int rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, d, n, now_ns());
     if (rv != 0) {
-      if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_CLOSING && rv != NGTCP2_ERR_DROP_CONN) {
-        set_error(c, rv == NGTCP2_ERR_CRYPTO ? "tls handshake" : "quic", 0,
-                  rv == NGTCP2_ERR_CALLBACK_FAILURE && c->error ? "" : ngtcp2_strerror(rv));
+      if (rv == NGTCP2_ERR_CRYPTO) {
+        /* BoringSSL's reason, as the TCP side reports a refused handshake. */
+        char why[256];
+        uint32_t e = ERR_peek_last_error();
+        if (e != 0) ERR_error_string_n(e, why, sizeof(why));
+        else snprintf(why, sizeof(why), "TLS alert %u", ngtcp2_conn_get_tls_alert(c->conn));
+        ERR_clear_error();
+        set_error(c, "tls handshake", 0, why);
+      } else if (rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_CLOSING &&
+                 rv != NGTCP2_ERR_DROP_CONN) {
+        set_error(c, "quic", 0, ngtcp2_strerror(rv));
       }
       close_with(c, rv);
       return;

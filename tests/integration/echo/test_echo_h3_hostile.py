@@ -18,6 +18,9 @@ longer than three times the two 1200-byte datagrams that carry the hello).
   some (the server's Initial). A third datagram (an Initial with PING and PADDING)
   raises the allowance and more arrives: echo had more to send, and held it back.
 - The same with a 32-byte token echo never issued (§8.1.3: as if there were none).
+- A handshake message after the ClientHello in the Initial CRYPTO stream: echo closes the
+  connection, its answer and CONNECTION_CLOSE within 3x too; the record's error stage is
+  "tls handshake" with BoringSSL's reason.
 - --max-connections 2: with two half-open connections, a third client's Initials get
   nothing; TCP is refused too (accepted and closed), and the log gets a record for each
   QUIC connection with the JA4 of the replayed hello, q prefix (the JA4 `guise fp`
@@ -241,6 +244,34 @@ def main():
         T.check("record: the transport parameter ids in the order sent",
                 [p["id"] for p in (r.get("quic") or {}).get("transport_parameters", [])] == want_tp,
                 (r.get("quic"), want_tp))
+
+    # A handshake message after the ClientHello in the Initial CRYPTO stream (RFC 9001
+    # §4.1.3: the client sends nothing more there): BoringSSL refuses it, echo closes the
+    # connection with the TLS alert; the CONNECTION_CLOSE counts in the 3x too.
+    ev = Echo(tmp, "--cert", cert, "--key", key)
+    try:
+        c = udp_client()
+        dcid = os.urandom(8)
+        sent = 0
+        for p in hello_initials(hello, dcid, b""):
+            c.sendto(p, ev.addr)
+            sent += len(p)
+        got = receive(c, 0.5)
+        bad = initial(dcid, b"", 2, crypto_frame(len(hello), b"\x14\x00\x00\x00"))
+        c.sendto(bad, ev.addr)
+        sent += len(bad)
+        got += receive(c, 1.0)
+        total = sum(map(len, got))
+        T.check(f"excess handshake data: echo's answer and close stay within 3x ({total} "
+                f"<= 3 x {sent})", 0 < total <= 3 * sent, total)
+        c.close()
+    finally:
+        ev.stop()
+    recs = ev.records()
+    T.check("the excess handshake data is the record's error (stage tls handshake)",
+            len(recs) == 1 and (recs[0].get("error") or {}).get("stage") == "tls handshake" and
+            "SSL routines" in recs[0]["error"].get("reason", ""),
+            [r.get("error") for r in recs])
 
     # --alt-svc over HTTP/1.1 and HTTP/2; none without it.
     for extra, want in ((["--alt-svc"], True), ([], False)):
