@@ -58,6 +58,15 @@ enum {
 #define CACHE_PER_CLASS 16
 #define CACHE_BYTES 8192
 
+/* The lists, in a block of their own made at the first block cached and freed
+ * with the last by h2_idle_release(): an idle connection keeps none of it
+ * (the lists are ~600 bytes; issue 21's idle target is per connection). */
+typedef struct block_cache {
+  void *head[CACHE_CLASSES];  /* each a list linked through its blocks' first word */
+  uint8_t n[CACHE_CLASSES];
+  size_t bytes;               /* 24 + 16 k for each block of class k */
+} block_cache;
+
 /* Per-request state, from h2_submit() until on_close. Allocated from the
  * connection's counted heap. */
 typedef struct h2_stream {
@@ -138,9 +147,7 @@ struct h2_conn {
   int creating;
   uint8_t *fb;
   size_t fb_map;  /* its mapping's length (whole pages) */
-  void *cache[CACHE_CLASSES];  /* each a list linked through its blocks' first word */
-  uint8_t cache_n[CACHE_CLASSES];
-  size_t cache_bytes;
+  block_cache *cache;  /* NULL: nothing cached */
 };
 
 /* ---- Shape ----------------------------------------------------------------------- */
@@ -242,34 +249,40 @@ static size_t usable_of(size_t size) {
   return size <= 24 ? 24 : ((size + 8 + 15) & ~(size_t)15) - 8;
 }
 
-/* Gives every cached block back to the heap; returns their bytes. */
+/* Gives every cached block and the lists back to the heap; returns their
+ * bytes. */
 static size_t cache_drain(h2_conn *c) {
+  block_cache *bc = c->cache;
+  if (bc == NULL) return 0;
   size_t freed = 0;
   for (size_t k = 0; k < CACHE_CLASSES; k++) {
-    while (c->cache[k] != NULL) {
-      void *p = c->cache[k];
+    while (bc->head[k] != NULL) {
+      void *p = bc->head[k];
       UNPOISON(p, malloc_usable_size(p));
-      c->cache[k] = *(void **)p;
+      bc->head[k] = *(void **)p;
       size_t us = malloc_usable_size(p);
       c->mem_used -= us;
       freed += us;
       free(p);
     }
-    c->cache_n[k] = 0;
   }
-  c->cache_bytes = 0;
-  return freed;
+  size_t us = malloc_usable_size(bc);
+  c->mem_used -= us;
+  free(bc);
+  c->cache = NULL;
+  return freed + us;
 }
 
 static void *cmalloc(size_t size, void *ud) {
   h2_conn *c = ud;
   size_t k = cache_class(usable_of(size));
-  if (k < CACHE_CLASSES && c->cache[k] != NULL) {
-    void *p = c->cache[k];
+  block_cache *bc = c->cache;
+  if (bc != NULL && k < CACHE_CLASSES && bc->head[k] != NULL) {
+    void *p = bc->head[k];
     UNPOISON(p, malloc_usable_size(p));
-    c->cache[k] = *(void **)p;
-    c->cache_n[k]--;
-    c->cache_bytes -= 24 + 16 * k;
+    bc->head[k] = *(void **)p;
+    bc->n[k]--;
+    bc->bytes -= 24 + 16 * k;
     return p;
   }
   if (size > c->lim.max_memory - c->mem_used) {
@@ -306,14 +319,20 @@ static void cfree(void *p, void *ud) {
     return;
   }
   size_t us = malloc_usable_size(p), k = cache_class(us);
+  if (k < CACHE_CLASSES && c->cache == NULL && !c->closed &&
+      sizeof(block_cache) <= c->lim.max_memory - c->mem_used) {
+    c->cache = calloc(1, sizeof(block_cache)); /* NULL: blocks go back to the heap */
+    if (c->cache != NULL) c->mem_used += malloc_usable_size(c->cache);
+  }
+  block_cache *bc = c->cache;
   /* A block of class k has at least 24 + 16 k usable bytes: any request that
    * maps to k fits. */
-  if (k < CACHE_CLASSES && c->cache_n[k] < CACHE_PER_CLASS &&
-      c->cache_bytes + 24 + 16 * k <= CACHE_BYTES) {
-    *(void **)p = c->cache[k];
-    c->cache[k] = p;
-    c->cache_n[k]++;
-    c->cache_bytes += 24 + 16 * k;
+  if (bc != NULL && k < CACHE_CLASSES && bc->n[k] < CACHE_PER_CLASS &&
+      bc->bytes + 24 + 16 * k <= CACHE_BYTES) {
+    *(void **)p = bc->head[k];
+    bc->head[k] = p;
+    bc->n[k]++;
+    bc->bytes += 24 + 16 * k;
     POISON(p, us);
     return;
   }
@@ -1223,7 +1242,7 @@ size_t h2_idle_release(h2_conn *c) {
   return c->fb_map + cached;
 }
 
-size_t h2_cached_bytes(const h2_conn *c) { return c ? c->cache_bytes : 0; }
+size_t h2_cached_bytes(const h2_conn *c) { return c && c->cache ? c->cache->bytes : 0; }
 
 size_t h2_out_buffer_resident(const h2_conn *c) {
   if (c == NULL || c->fb == NULL) return 0;
