@@ -338,6 +338,13 @@ static int write_batch(writer *w, rec **recs, int n) {
   size_t arena_len = 0;
   for (int i = 0; i < n; i++) arena_len += w->jobs_key_len + 6 + strlen(recs[i]->id) + 1;
   char *arena = malloc(arena_len ? arena_len : 1), *at = arena;
+  if (arena == NULL) {
+    /* Out of memory: sent again later. (An empty key in place of the
+     * done-marks would be one done-mark for every record of such a call, and
+     * the next call's records would count as done without being written.) */
+    usleep(100 * 1000);
+    return 1;
+  }
   char nkeys[16];
   snprintf(nkeys, sizeof(nkeys), "%d", 2 * n + (w->records_key ? 1 : 0));
   int k = 0;
@@ -349,15 +356,9 @@ static int write_batch(writer *w, rec **recs, int n) {
     const char *eid;
     int sh = entry_shard(recs[i]->entry, &eid);
     ARG(w->streams[sh], w->streams_len[sh]);
-    /* Out of memory: an empty key (never a done-mark); the record is still
-     * written once, by this call. */
-    if (arena) {
-      size_t dl = done_key_into(w, recs[i]->id, at);
-      ARG(at, dl);
-      at += dl + 1;
-    } else {
-      ARG("", 0);
-    }
+    size_t dl = done_key_into(w, recs[i]->id, at);
+    ARG(at, dl);
+    at += dl + 1;
   }
   if (w->records_key) ARG(w->records_key, w->records_key_len);
   ARG(w->group, strlen(w->group));
@@ -814,6 +815,27 @@ static void *admission_main(void *arg) {
 }
 
 /* ---- signals ------------------------------------------------------------------------ */
+
+/* Ends the admission thread (after the workers: the slots they gave back are
+ * sent first) and frees its table. */
+static void admission_end(admission *ad) {
+  if (!ad->running) return;
+  g_ad = NULL;
+  pthread_mutex_lock(&ad->lock);
+  ad->closing = 1;
+  atomic_store(&ad->stop, 1);
+  pthread_cond_signal(&ad->more);
+  pthread_mutex_unlock(&ad->lock);
+  pthread_join(ad->thread, NULL);
+  rconn_close(&ad->r);
+  for (adm_host *h = ad->all, *next; h; h = next) {
+    next = h->all;
+    free(h);
+  }
+  ad->all = NULL;
+  hmap_free(&ad->hosts);
+  ad->running = 0;
+}
 
 static void *signal_main(void *arg) {
   sigset_t *set = arg;
@@ -1446,7 +1468,9 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
       rep = cmd(&rd, &in);
       long long nth = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 1;
       if (rep) freeReplyObject(rep);
-      rd.home = (int)((nth - 1) % shards);
+      /* KEY:workers is Redis' to keep; one set below 1 by hand is read as 1
+       * (a negative home shard would be a negative shift). */
+      rd.home = (int)((nth < 1 ? 0 : nth - 1) % shards);
       rd.owned = (uint64_t)1 << rd.home;
     }
   }
@@ -1508,8 +1532,11 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   int e = guise_batch_new(o, &b);
   if (e) {
     fprintf(stderr, "%s: %s (%s)\n", PROG, guise_strerror(e), guise_err_name(e));
+    admission_end(&ad); /* was left running, its connection open */
     rconn_close(&rd.r);
     rconn_close(&w.r);
+    if (w.file && w.file != stdout) fclose(w.file);
+    for (int i = 0; rd.n_streams > 1 && i < rd.n_streams; i++) free(rd.stream[i]);
     return e == GUISE_E_NOMEM ? EXIT_FAILURE_GENERIC : EXIT_USAGE;
   }
   pthread_mutex_lock(&g_b_lock);
@@ -1667,22 +1694,7 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   guise_batch_finish(b);
   /* The workers are gone: the slots they gave back are sent, then the
    * admission thread ends. */
-  if (ad.running) {
-    g_ad = NULL;
-    pthread_mutex_lock(&ad.lock);
-    ad.closing = 1;
-    atomic_store(&ad.stop, 1);
-    pthread_cond_signal(&ad.more);
-    pthread_mutex_unlock(&ad.lock);
-    pthread_join(ad.thread, NULL);
-    rconn_close(&ad.r);
-    for (adm_host *h = ad.all, *next; h; h = next) {
-      next = h->all;
-      free(h);
-    }
-    hmap_free(&ad.hosts);
-    ad.running = 0;
-  }
+  admission_end(&ad);
   if (show && live) fputs("\r\033[K", stderr);
   fprintf(stderr, "%s: %llu jobs run here (ok %llu, failed %llu), %llu records written, %llu already done "
                   "(acknowledged only)%s; %.2f s\n",
