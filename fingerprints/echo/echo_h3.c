@@ -37,6 +37,8 @@ struct echo_h3 {
   size_t nuni;
   int truncated; /* a uni stream past ECHO_H3_MAX_UNI was not recorded */
   echo_h3_req *reqs; /* every request stream still open */
+  size_t queued;     /* bytes of the answers of |reqs| */
+  int overloaded;
 };
 
 static const char body_500[] = "{\"error\": \"no answer could be made\"}\n";
@@ -228,6 +230,7 @@ json_t *echo_h3_request_report(const echo_h3_req *req) {
 }
 
 static void req_free(echo_h3 *h, echo_h3_req *r) {
+  if (r->body) h->queued -= r->body_len;
   if (r->prev) r->prev->next = r->next;
   else h->reqs = r->next;
   if (r->next) r->next->prev = r->prev;
@@ -297,6 +300,13 @@ static int cb_end_stream(nghttp3_conn *conn, int64_t sid, void *ud, void *sud) {
   if (r == NULL || r->answered) return 0;
   r->answered = 1;
   r->body = h->ops.answer ? h->ops.answer(h->arg, r, &r->body_len) : NULL;
+  if (r->body && r->body_len > ECHO_H3_MAX_QUEUED - h->queued) {
+    free(r->body);
+    r->body = NULL;
+    h->overloaded = 1;
+    return NGHTTP3_ERR_CALLBACK_FAILURE;
+  }
+  if (r->body) h->queued += r->body_len;
   const char *status = r->body ? "200" : "500";
   size_t len = r->body ? r->body_len : sizeof(body_500) - 1;
   char clen[24];
@@ -376,6 +386,8 @@ void echo_h3_free(echo_h3 *h) {
 }
 
 nghttp3_conn *echo_h3_conn(echo_h3 *h) { return h->conn; }
+
+int echo_h3_overloaded(const echo_h3 *h) { return h->overloaded; }
 
 nghttp3_ssize echo_h3_read(echo_h3 *h, int64_t sid, const uint8_t *p, size_t n, int fin,
                            uint64_t ts) {

@@ -29,6 +29,11 @@
  * same number is echo's SETTINGS_MAX_FIELD_SECTION_SIZE, which nghttp3 enforces. */
 #define ECHO_H3_MAX_FIELDS 256u
 #define ECHO_H3_HEADER_BYTES (256u * 1024u)
+/* Answers of one connection held until their streams close (the client has
+ * acknowledged them): a client that asks and never acknowledges would otherwise make
+ * echo hold up to 100 answers of a few MB each per connection. Past this the
+ * connection ends (echo_h3_overloaded); 4 MiB holds the largest answer twice. */
+#define ECHO_H3_MAX_QUEUED (4u * 1024u * 1024u)
 
 /* One request stream. */
 typedef struct echo_h3_req {
@@ -67,6 +72,10 @@ nghttp3_conn *echo_h3_conn(echo_h3 *h);
  * negative nghttp3 error (the connection must end). */
 nghttp3_ssize echo_h3_read(echo_h3 *h, int64_t sid, const uint8_t *p, size_t n, int fin,
                            uint64_t ts);
+
+/* 1 once an answer did not fit ECHO_H3_MAX_QUEUED: echo_h3_read then returned
+ * NGHTTP3_ERR_CALLBACK_FAILURE and the connection must end. */
+int echo_h3_overloaded(const echo_h3 *h);
 
 /* {"uni_streams": [{"id", "type", "kind"}], "settings": [...], "control_frames": [...],
  * "priority_updates": [...], "truncated"} of what the client sent so far. NULL out of

@@ -488,7 +488,9 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t sid, u
   if (r < 0) {
     char why[128];
     snprintf(why, sizeof(why), "stream %lld: %s", (long long)sid, nghttp3_strerror((int)r));
-    set_error(c, "http3", 0, why);
+    if (echo_h3_overloaded(c->h3))
+      set_error(c, "write", 0, "client does not acknowledge its answers (4 MiB held)");
+    else set_error(c, "http3", 0, why);
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
   ngtcp2_conn_extend_max_stream_offset(conn, sid, (uint64_t)r);
