@@ -1084,12 +1084,32 @@ static void load_h3_order(walk *w, const jv *arr, profile_http3 *h) {
     fail_at(w, 0, "needs :method, :scheme, :authority and :path (RFC 9114 4.3.1)");
 }
 
+/* "uni_streams": the three streams a client opens (RFC 9114 6.2.1, RFC 9204 4.2),
+ * each once, in the order the browser opens them. */
+static void load_h3_uni(walk *w, const jv *arr, profile_http3 *h) {
+  static const char *const kinds[] = {"control", "qpack_encoder", "qpack_decoder"};
+  size_t i;
+  const jv *e;
+  for (i = 0, e = arr->child; e && !w->failed; e = e->next, i++) {
+    push_index(w, i);
+    int k = -1;
+    for (int j = 0; e->type == JV_STRING && j < 3; j++)
+      if (strcmp(e->str, kinds[j]) == 0 && strlen(kinds[j]) == e->len) k = j;
+    if (k < 0) fail_at(w, 0, "expected \"control\", \"qpack_encoder\" or \"qpack_decoder\"");
+    for (size_t j = 0; !w->failed && j < h->n_uni; j++)
+      if (h->uni[j] == k) fail_at(w, 0, "\"%s\" listed twice (RFC 9114 6.2: one of each)", kinds[k]);
+    if (!w->failed) h->uni[h->n_uni++] = k;
+    pop(w);
+  }
+  if (!w->failed && h->n_uni != 3) fail_at(w, 0, "needs control, qpack_encoder and qpack_decoder, each once");
+}
+
 static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
   static const char *const keys[] = {"quic_version", "dcid_length", "scid_length", "initial_size",
                                      "initial_padding", "tls", "transport_parameters",
                                      "permute_transport_parameters", "settings",
-                                     "navigate_header_order", "navigate_priority", "source",
-                                     NULL};
+                                     "navigate_header_order", "navigate_priority", "uni_streams",
+                                     "qpack_decoder_stream_lazy", "priority_update", "source", NULL};
   only_keys(w, h3j, keys);
   if (w->failed) return;
   memset(h, 0, sizeof(*h));
@@ -1184,6 +1204,14 @@ static void load_http3(walk *w, const jv *h3j, profile_http3 *h) {
   }
   if (!w->failed) copy_text(w, h3j, "navigate_priority", h->nav_priority,
                             sizeof(h->nav_priority), 0);
+  const jv *us = w->failed ? NULL : member(w, h3j, "uni_streams", JV_ARRAY, 0);
+  if (us) {
+    push_key(w, "uni_streams");
+    load_h3_uni(w, us, h);
+    pop(w);
+  }
+  h->qpack_decoder_lazy = get_bool(w, h3j, "qpack_decoder_stream_lazy", 0);
+  h->priority_update = get_bool(w, h3j, "priority_update", 0);
   copy_text(w, h3j, "source", h->source, sizeof(h->source), 0);
 }
 

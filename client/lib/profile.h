@@ -115,8 +115,19 @@ typedef struct profile_http3 {
   char nav_order[PROFILE_MAX_HEADERS][PROFILE_MAX_NAME];
   size_t n_nav_order;
   char nav_priority[64];
+  /* The client's unidirectional streams (RFC 9114 6.2) in the order it opens them
+   * (stream ids 2, 6, 10): PROFILE_H3_UNI_*; n_uni 0: not captured (control,
+   * QPACK encoder, QPACK decoder). */
+  int uni[3];
+  size_t n_uni;
+  int qpack_decoder_lazy; /* the QPACK decoder stream sends nothing, not even its type,
+                           * until it has an instruction (Chromium) */
+  int priority_update;    /* a PRIORITY_UPDATE frame (RFC 9218 7.2) on the control stream
+                           * per request, its priority field's value, before the HEADERS */
   char source[512];
 } profile_http3;
+
+enum { PROFILE_H3_UNI_CONTROL, PROFILE_H3_UNI_QPACK_ENCODER, PROFILE_H3_UNI_QPACK_DECODER };
 
 typedef struct profile {
   char name[PROFILE_MAX_NAME];

@@ -383,6 +383,18 @@ static void write_http3(pw *w, const profile_http3 *h) {
     close_(w, ']');
   }
   key_string(w, "navigate_priority", h->nav_priority);
+  if (h->n_uni) {
+    static const char *const kinds[] = {"control", "qpack_encoder", "qpack_decoder"};
+    key(w, "uni_streams");
+    open_(w, '[');
+    for (size_t i = 0; i < h->n_uni; i++) {
+      item(w);
+      str(w, kinds[h->uni[i]]);
+    }
+    close_(w, ']');
+  }
+  if (h->qpack_decoder_lazy) key_bool(w, "qpack_decoder_stream_lazy", 1);
+  if (h->priority_update) key_bool(w, "priority_update", 1);
   key_string(w, "source", h->source);
   close_(w, '}');
 }

@@ -56,7 +56,11 @@ int ngtcp2_crypto_derive_and_install_initial_key(ngtcp2_conn *conn, uint8_t *rx_
  * - the encoded transport parameters: 13 browser parameters of at most a few
  *   dozen bytes each, plus a GREASE one of up to PROFILE_H3_MAX_PARAM_DATA;
  * - the control stream's first flight: type, SETTINGS of at most 16 pairs of
- *   8-byte varints, a reserved frame;
+ *   8-byte varints, a reserved frame (H3_CTRL_FIRST);
+ * - the control stream's bytes not yet acknowledged: the first flight and
+ *   PRIORITY_UPDATE frames of at most 80 bytes, one per request (4 KiB: some
+ *   40 requests in flight before the server's ACK; a frame that finds no room
+ *   is not sent: it is advice, RFC 9218 7);
  * - a response's header block: 256 KiB is Chromium's SETTINGS_MAX_FIELD_SECTION_SIZE
  *   (the profile's setting 6), 256 fields far above any real response;
  * - 32 interim (1xx) responses, as the HTTP/2 session;
@@ -64,7 +68,9 @@ int ngtcp2_crypto_derive_and_install_initial_key(ngtcp2_conn *conn, uint8_t *rx_
  *   acknowledged it (ngtcp2 and nghttp3 keep pointers to unacknowledged data),
  *   four of them (64 KiB) in flight a stream. */
 #define H3_TP_MAX 1024
-#define H3_CTRL_MAX 512
+#define H3_CTRL_FIRST 512
+#define H3_CTRL_MAX 4096
+#define H3_PRIORITY_VALUE_MAX 64
 #define H3_HEADER_BYTES_MAX (256u * 1024u)
 #define H3_HEADER_FIELDS_MAX 256
 #define H3_INTERIM_MAX 32
@@ -127,9 +133,17 @@ struct session_h3 {
   nghttp3_settings h3set;
   /* the control stream */
   int64_t ctrl_id;
-  uint8_t ctrl[H3_CTRL_MAX];
-  size_t ctrl_len, ctrl_sent;
+  uint8_t ctrl[H3_CTRL_MAX];  /* a ring: stream offset o is at ctrl[o % H3_CTRL_MAX] */
+  uint64_t ctrl_len, ctrl_sent, ctrl_acked; /* stream offsets: written, sent, acknowledged */
   int ctrl_blocked;
+  int priority_update;       /* the profile's: a PRIORITY_UPDATE per request */
+  int uni[3];                /* the profile's order of the uni streams */
+  /* the QPACK decoder stream held back (the profile's qpack_decoder_stream_lazy)
+   * until the server's encoder stream has an instruction for it */
+  int64_t qdec_id, qenc_id;
+  int qdec_held;
+  int qdec_after_enc;        /* the decoder's type waits for the encoder's (Firefox: 6 then 10) */
+  int64_t peer_enc_id;       /* the server's QPACK encoder stream, -1 before it is seen */
   /* state */
   int dirty;                 /* something happened since send() last had nothing */
   int handshake_done;
@@ -738,8 +752,8 @@ static int new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t ci
  * tests/data/captures/quic/ *-h3-*.jsonl). */
 static int write_control(session_h3 *s, const profile_http3 *h) {
   CBB b;
-  if (!CBB_init_fixed(&b, s->ctrl, sizeof s->ctrl)) return -1;
-  uint8_t body[H3_CTRL_MAX];
+  if (!CBB_init_fixed(&b, s->ctrl, H3_CTRL_FIRST)) return -1;
+  uint8_t body[H3_CTRL_FIRST];
   CBB set;
   if (!CBB_init_fixed(&set, body, sizeof body)) return -1;
   int ok = 1;
@@ -791,11 +805,25 @@ static int setup_h3(session_h3 *s) {
   if (s->h3) return 0;
   if (ngtcp2_conn_get_streams_uni_left(s->conn) < 3) return GUISE_E_HTTP_PROTOCOL;
   if (nghttp3_conn_client_new(&s->h3, &cb, &s->h3set, NULL, s) != 0) return GUISE_E_NOMEM;
-  int64_t enc, dec;
-  if (ngtcp2_conn_open_uni_stream(s->conn, &s->ctrl_id, NULL) != 0 ||
-      ngtcp2_conn_open_uni_stream(s->conn, &enc, NULL) != 0 ||
-      ngtcp2_conn_open_uni_stream(s->conn, &dec, NULL) != 0 || nghttp3_conn_bind_qpack_streams(s->h3, enc, dec) != 0)
-    return GUISE_E_HTTP_PROTOCOL;
+  /* In the profile's order (Chromium: control 2, decoder 6, encoder 10). */
+  int64_t ids[3];
+  for (int i = 0; i < 3; i++)
+    if (ngtcp2_conn_open_uni_stream(s->conn, &ids[s->uni[i]], NULL) != 0) return GUISE_E_HTTP_PROTOCOL;
+  s->ctrl_id = ids[PROFILE_H3_UNI_CONTROL];
+  s->qdec_id = ids[PROFILE_H3_UNI_QPACK_DECODER];
+  s->qenc_id = ids[PROFILE_H3_UNI_QPACK_ENCODER];
+  if (nghttp3_conn_bind_qpack_streams(s->h3, s->qenc_id, s->qdec_id) != 0) return GUISE_E_HTTP_PROTOCOL;
+  /* nghttp3 writes the decoder stream before the encoder stream; a browser
+   * that opens the encoder first (Firefox 153: its type on stream 6 comes
+   * before the decoder's on 10) has the decoder wait for it (send_one). */
+  s->qdec_after_enc = s->qenc_id < s->qdec_id;
+  if (s->qdec_after_enc) nghttp3_conn_block_stream(s->h3, s->qdec_id);
+  /* Chromium sends nothing on its decoder stream, not even the type, until it
+   * has an instruction (tests/data/captures/quic/chromium-h3-*.jsonl: stream 6
+   * never seen, 10 the encoder's): nghttp3 writes the type at once, so the
+   * stream stays blocked for nghttp3 until the server's encoder stream carries
+   * an instruction (peer_encoder_data). */
+  if (s->qdec_held) nghttp3_conn_block_stream(s->h3, s->qdec_id);
   return 0;
 }
 
@@ -825,9 +853,42 @@ static int handshake_completed(ngtcp2_conn *conn, void *ud) {
   return 0;
 }
 
+/* A held decoder stream goes when the server's encoder stream (RFC 9204 4.2:
+ * type 0x02) has bytes after its type: only an encoder instruction can make
+ * the decoder write (an Insert Count Increment, a Section Acknowledgment or a
+ * Stream Cancellation all need entries inserted). ngtcp2 gives stream data in
+ * order, so the type is at offset 0 of the server's first bytes. */
+static void peer_encoder_data(session_h3 *s, int64_t sid, uint64_t offset, const uint8_t *data, size_t len) {
+  if (!s->qdec_held || (sid & 0x3) != 0x3 || len == 0) return;
+  if (offset == 0 && s->peer_enc_id < 0) {
+    /* the stream type, a variable-length integer (RFC 9000 16) */
+    CBS c;
+    uint8_t b0;
+    uint64_t type = 0;
+    CBS_init(&c, data, len);
+    if (!CBS_get_u8(&c, &b0)) return;
+    type = b0 & 0x3f;
+    int cut = 0;
+    for (size_t i = 1; !cut && i < ((size_t)1 << (b0 >> 6)); i++) {
+      uint8_t b = 0;
+      cut = !CBS_get_u8(&c, &b); /* a type cut by the packet: unknown, the decoder goes */
+      type = type << 8 | b;
+    }
+    if (!cut) {
+      if (type != 0x02) return;
+      s->peer_enc_id = sid;
+      if (CBS_len(&c) == 0) return;
+    }
+  } else if (sid != s->peer_enc_id) {
+    return;
+  }
+  s->qdec_held = 0;
+  if (!s->qdec_after_enc) nghttp3_conn_unblock_stream(s->h3, s->qdec_id);
+}
+
 static int recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t offset, const uint8_t *data,
                             size_t len, void *ud, void *sud) {
-  (void)offset, (void)sud;
+  (void)sud;
   session_h3 *s = ud;
   /* 1-RTT stream data may be read in the datagram that completes the handshake */
   int e = setup_h3(s);
@@ -835,6 +896,7 @@ static int recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint
     fail_code(s, e, "http3", 0, "", "the HTTP/3 connection could not be set up");
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
+  peer_encoder_data(s, sid, offset, data, len);
   nghttp3_ssize n = nghttp3_conn_read_stream2(s->h3, sid, data, len, flags & NGTCP2_STREAM_DATA_FLAG_FIN, now(s));
   if (n < 0) {
     ngtcp2_ccerr cc;
@@ -856,7 +918,10 @@ static int acked_stream_data_offset(ngtcp2_conn *conn, int64_t sid, uint64_t off
                                     void *sud) {
   (void)conn, (void)offset, (void)sud;
   session_h3 *s = ud;
-  if (sid == s->ctrl_id) return 0; /* our buffer lives as long as the session */
+  if (sid == s->ctrl_id) { /* in order (ngtcp2 reports the acknowledged prefix) */
+    if (offset + len > s->ctrl_acked) s->ctrl_acked = offset + len;
+    return 0;
+  }
   if (s->h3 && nghttp3_conn_add_ack_offset(s->h3, sid, len) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   return 0;
 }
@@ -904,6 +969,7 @@ static int extend_max_stream_data(ngtcp2_conn *conn, int64_t sid, uint64_t max, 
     s->ctrl_blocked = 0;
     return 0;
   }
+  if (sid == s->qdec_id && (s->qdec_held || s->qdec_after_enc)) return 0;
   if (s->h3 && nghttp3_conn_unblock_stream(s->h3, sid) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   return 0;
 }
@@ -931,6 +997,33 @@ static void arm_timer(session_h3 *s) {
   if (ms == 0) ms = 1;
   if (ms > 0x7fffffff) ms = 0x7fffffff;
   s->host.set_timer(s->host.arg, (unsigned)ms);
+}
+
+/* Chromium's PRIORITY_UPDATE (RFC 9218 7.2, type 0xf0700) for a request
+ * stream: its id and the request's priority field, on the control stream
+ * before the request's HEADERS go (send_one writes the control stream first).
+ * Chromium 156 sends one per request with a priority field
+ * (tests/data/captures/quic/chromium-h3-*.jsonl: GET / "u=0, i", the favicon
+ * "u=1, i"); none without one. */
+static void priority_update(session_h3 *s, int64_t sid, const session_request *r) {
+  const session_header *pf = NULL;
+  for (size_t i = 0; i < r->n_headers; i++)
+    if (r->headers[i].name_len == 8 && memcmp(r->headers[i].name, "priority", 8) == 0) pf = &r->headers[i];
+  if (pf == NULL || pf->value_len == 0 || pf->value_len > H3_PRIORITY_VALUE_MAX) return;
+  uint8_t frame[16 + H3_PRIORITY_VALUE_MAX];
+  CBB b;
+  uint8_t *out = NULL;
+  size_t len = 0;
+  if (!CBB_init_fixed(&b, frame, sizeof frame)) return;
+  if (!put_varint(&b, 0xf0700) || !put_varint(&b, varint_len((uint64_t)sid) + pf->value_len) ||
+      !put_varint(&b, (uint64_t)sid) || !CBB_add_bytes(&b, (const uint8_t *)pf->value, pf->value_len) ||
+      !CBB_finish(&b, &out, &len)) {
+    CBB_cleanup(&b);
+    return;
+  }
+  if (s->ctrl_len - s->ctrl_acked + len > H3_CTRL_MAX) return; /* no room: the frame is advice */
+  for (size_t i = 0; i < len; i++) s->ctrl[(s->ctrl_len + i) % H3_CTRL_MAX] = frame[i];
+  s->ctrl_len += len;
 }
 
 static int h3s_submit(session *ss, const session_request *r, const session_stream_callbacks *cb, void *ud,
@@ -967,6 +1060,7 @@ static int h3s_submit(session *ss, const session_request *r, const session_strea
     free(nva);
     return rv == NGTCP2_ERR_STREAM_ID_BLOCKED ? GUISE_E_USAGE_INVALID_ARGUMENT : GUISE_E_NOMEM;
   }
+  if (s->priority_update) priority_update(s, sid, r);
   st->s = s;
   st->id = sid;
   st->cb = *cb;
@@ -1010,6 +1104,14 @@ static int h3s_recv(session *ss, const uint8_t *p, size_t n) {
   return 0;
 }
 
+/* The encoder stream's type is in a packet: a decoder stream waiting for it
+ * may go (unless it is held until it has an instruction). */
+static void encoder_written(session_h3 *s, int64_t sid, ngtcp2_ssize ndata) {
+  if (!s->qdec_after_enc || sid != s->qenc_id || ndata <= 0) return;
+  s->qdec_after_enc = 0;
+  if (!s->qdec_held) nghttp3_conn_unblock_stream(s->h3, s->qdec_id);
+}
+
 /* One datagram: the pending CONNECTION_CLOSE, or what ngtcp2 has, with our
  * control stream and nghttp3's streams' data. */
 static int send_one(session_h3 *s, uint8_t *out, size_t cap, size_t *n) {
@@ -1037,10 +1139,17 @@ static int send_one(session_h3 *s, uint8_t *out, size_t cap, size_t *n) {
     nghttp3_ssize cnt = 0;
     int ctrl = 0;
     if (s->h3 && s->ctrl_sent < s->ctrl_len && !s->ctrl_blocked) {
+      /* the ring's unsent bytes: up to its end, then from its start */
+      size_t at = (size_t)(s->ctrl_sent % H3_CTRL_MAX), left = (size_t)(s->ctrl_len - s->ctrl_sent);
       sid = s->ctrl_id;
-      vec[0].base = s->ctrl + s->ctrl_sent;
-      vec[0].len = s->ctrl_len - s->ctrl_sent;
+      vec[0].base = s->ctrl + at;
+      vec[0].len = left < H3_CTRL_MAX - at ? left : H3_CTRL_MAX - at;
       cnt = 1;
+      if (vec[0].len < left) {
+        vec[1].base = s->ctrl;
+        vec[1].len = left - vec[0].len;
+        cnt = 2;
+      }
       ctrl = 1;
     } else if (s->h3 && ngtcp2_conn_get_max_data_left(s->conn) > 0) {
       cnt = nghttp3_conn_writev_stream(s->h3, &sid, &fin, vec, 16);
@@ -1069,8 +1178,9 @@ static int send_one(session_h3 *s, uint8_t *out, size_t cap, size_t *n) {
         continue;
       }
       if (w == NGTCP2_ERR_WRITE_MORE) {
-        if (ctrl) s->ctrl_sent += (size_t)ndata;
+        if (ctrl) s->ctrl_sent += (uint64_t)ndata;
         else if (nghttp3_conn_add_write_offset(s->h3, sid, (uint64_t)ndata) != 0) return GUISE_E_NOMEM;
+        encoder_written(s, sid, ndata);
         continue;
       }
       if (w == NGTCP2_ERR_CALLBACK_FAILURE && s->failed) return s->failed;
@@ -1078,8 +1188,9 @@ static int send_one(session_h3 *s, uint8_t *out, size_t cap, size_t *n) {
       return s->failed;
     }
     if (ndata >= 0) {
-      if (ctrl) s->ctrl_sent += (size_t)ndata;
+      if (ctrl) s->ctrl_sent += (uint64_t)ndata;
       else if (nghttp3_conn_add_write_offset(s->h3, sid, (uint64_t)ndata) != 0) return GUISE_E_NOMEM;
+      encoder_written(s, sid, ndata);
     }
     *n = (size_t)w;
     if (w == 0) s->dirty = 0;
@@ -1275,6 +1386,8 @@ int session_h3_new(const session_h3_config *cfg, const session_host *host, sessi
   s->verify = cfg->verify;
   s->ctrl_id = -1;
   s->goaway_id = -1;
+  s->qdec_id = s->qenc_id = -1;
+  s->peer_enc_id = -1;
   memcpy(&s->local, cfg->local, cfg->local_len);
   memcpy(&s->remote, cfg->remote, cfg->remote_len);
   s->path.local.addr = (ngtcp2_sockaddr *)&s->local;
@@ -1290,6 +1403,15 @@ int session_h3_new(const session_h3_config *cfg, const session_host *host, sessi
   if (size > 1452) size = 1452;
   s->udp_size = (size_t)size;
   s->zero_padding = h->zero_padding;
+  s->priority_update = h->priority_update;
+  s->qdec_held = h->qpack_decoder_lazy;
+  if (h->n_uni == 3) {
+    memcpy(s->uni, h->uni, sizeof s->uni);
+  } else { /* nghttp3's own order */
+    s->uni[0] = PROFILE_H3_UNI_CONTROL;
+    s->uni[1] = PROFILE_H3_UNI_QPACK_ENCODER;
+    s->uni[2] = PROFILE_H3_UNI_QPACK_DECODER;
+  }
 
   /* pseudo-header order from the navigate order */
   static const char *const pn[4] = {":method", ":scheme", ":authority", ":path"};

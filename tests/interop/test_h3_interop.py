@@ -36,10 +36,6 @@ MIB = 1 << 20
 # printed as KNOWN on every run, not counted. Remove an entry when its fix lands (the
 # check then counts again).
 KNOWN = {
-    ("chromium-156-linux", "uni streams"):
-        "guise opens the QPACK encoder stream as stream 6 and writes the decoder stream's type at "
-        "once (stream 10); Chromium's encoder stream is 10 and its decoder stream (6) sends nothing "
-        "until it has an instruction",
 }
 
 

@@ -104,6 +104,10 @@ static inline const char *profile_compare(const profile *a, const profile *b) {
     SAME(h3.initial_ipv6);
     SAME(h3.zero_padding);
     SAME(h3.permute_params);
+    SAME(h3.uni);
+    SAME(h3.n_uni);
+    SAME(h3.qpack_decoder_lazy);
+    SAME(h3.priority_update);
     SAME(h3.source);
     const tls_shape *u = &a->h3.tls, *v = &b->h3.tls;
 #define QLIST(arr, n)                                                                  \

@@ -42,7 +42,9 @@ static const char kTail[] =
     "   {\"id\": \"GREASE\"}, {\"id\": 727725890, \"value\": 0}, {\"id\": 51, \"value\": 1}],\n"
     "  \"navigate_header_order\": [\":method\", \":authority\", \":scheme\", \":path\",\n"
     "   \"user-agent\", \"priority\"],\n"
-    "  \"navigate_priority\": \"u=0, i\", \"source\": \"by hand\"}}";
+    "  \"navigate_priority\": \"u=0, i\",\n"
+    "  \"uni_streams\": [\"control\", \"qpack_decoder\", \"qpack_encoder\"],\n"
+    "  \"qpack_decoder_stream_lazy\": true, \"priority_update\": true, \"source\": \"by hand\"}}";
 
 static int load_with(const char *extra_params, const char *replace_from, const char *replace_to,
                      profile *p, char *err, size_t errlen) {
@@ -104,6 +106,9 @@ int main(void) {
         strcmp(h->nav_order[1], ":authority") == 0 && strcmp(h->nav_order[5], "priority") == 0,
         "navigate_header_order");
   CHECK(strcmp(h->nav_priority, "u=0, i") == 0, "navigate_priority");
+  CHECK(h->n_uni == 3 && h->uni[0] == PROFILE_H3_UNI_CONTROL && h->uni[1] == PROFILE_H3_UNI_QPACK_DECODER &&
+        h->uni[2] == PROFILE_H3_UNI_QPACK_ENCODER, "uni_streams");
+  CHECK(h->qpack_decoder_lazy && h->priority_update, "qpack_decoder_stream_lazy, priority_update");
   /* write + load: the same profile. */
   char *text = NULL;
   size_t len = 0;
@@ -173,6 +178,14 @@ int main(void) {
   refused("", "\"user-agent\",", "\"priority\",", "\"priority\" listed twice");
   refused("", "\"user-agent\",", "\"\",", "field name of 1 to 63 bytes");
   refused("", "\"navigate_priority\": \"u=0, i\"", "\"navigate_priority\": \"u=0\\u0001\"", "control character");
+  /* uni_streams (RFC 9114 6.2: one control stream, RFC 9204 4.2: one of each QPACK
+   * stream), qpack_decoder_stream_lazy, priority_update. */
+  refused("", "\"qpack_decoder\", \"qpack_encoder\"]", "\"qpack_decoder\"]", "needs control, qpack_encoder and qpack_decoder");
+  refused("", "\"qpack_decoder\", \"qpack_encoder\"]", "\"qpack_decoder\", \"qpack_decoder\"]", "\"qpack_decoder\" listed twice");
+  refused("", "\"qpack_decoder\", \"qpack_encoder\"]", "\"qpack_decoder\", \"push\"]", "expected \"control\", \"qpack_encoder\" or \"qpack_decoder\"");
+  refused("", "\"qpack_decoder\", \"qpack_encoder\"]", "\"qpack_decoder\", 2]", "expected \"control\"");
+  refused("", "\"priority_update\": true", "\"priority_update\": 1", "http3.priority_update: expected true or false");
+  refused("", "\"qpack_decoder_stream_lazy\": true", "\"qpack_decoder_stream_lazy\": \"yes\"", "expected true or false");
   {
     char order[8192] = "\":method\", \":authority\", \":scheme\", \":path\"";
     for (int i = 0; i < PROFILE_MAX_HEADERS; i++) {

@@ -17,7 +17,11 @@ the Debian browsers; nothing there was produced by guise).
 2. guise_h3_listen logs h3_probe's HTTP/3 GET: its SETTINGS (ids and values in order,
    GREASE ids as a placeholder), the first control-stream frames (SETTINGS, then a reserved
    frame of one byte), the request's header field names in order and its priority field
-   must be those of the browser's logged GET / (BROWSER-h3-1.jsonl, first request).
+   must be those of the browser's logged GET / (BROWSER-h3-1.jsonl, first request); the
+   unidirectional streams (ids and types in the order their first bytes came: Chromium's
+   QPACK decoder stream 6 silent, its encoder 10) and the PRIORITY_UPDATE frames after
+   them (Chromium: one for the GET, element 0, "u=0, i"; Firefox: none) as the browser's
+   for its first request.
 
 Known differences, asserted to be exactly these (docs/HTTP3.md): Firefox's QUIC hello has
 extended_master_secret (23) and renegotiation_info (65281), which BoringSSL does not write
@@ -204,6 +208,16 @@ def main():
             rctl = [(f["type"] if not f["grease"] else "GREASE", f["length"]) for f in real["control_frames"]]
             check(ctl[:1] == [(4, ctl[0][1] if ctl else None)] and ctl[1:2] == rctl[1:2] == [("GREASE", 1)],
                   f"{prof_name}: control stream frames {ctl}, the browser's begin {rctl[:2]}")
+            uni = [(u["id"], u["type"]) for u in rec["uni_streams"]]
+            runi = [(u["id"], u["type"]) for u in real["uni_streams"]]
+            check(uni == runi, f"{prof_name}: unidirectional streams (id, type) {uni} != the browser's {runi}")
+            # the browser's frames after SETTINGS and GREASE for its first request (its second,
+            # the favicon's PRIORITY_UPDATE, has no request of ours)
+            rpu = real["priority_updates"][:1]
+            check(rec["priority_updates"] == rpu,
+                  f"{prof_name}: PRIORITY_UPDATE {rec['priority_updates']} != the browser's {rpu}")
+            check(ctl[2:] == rctl[2:2 + len(rpu)],
+                  f"{prof_name}: control frames after GREASE {ctl[2:]} != the browser's {rctl[2:2 + len(rpu)]}")
             ours_req = rec["requests"][0] if rec["requests"] else {"headers": [], "priority": None}
             names = [h[0] for h in ours_req["headers"]]
             rnames = [h[0] for h in real["requests"][0]["headers"]]
