@@ -280,10 +280,11 @@ typedef struct guise_body_ctl guise_body_ctl;
  *                      leaves TCP alone. curl's --http3.
  *   GUISE_HTTP_3_ONLY  HTTP/3 or the request fails with HTTP/3's error. curl's
  *                      --http3-only.
- * Not over a proxy (yet) nor to http:// URLs: there GUISE_HTTP_3 is plain TCP
- * and GUISE_HTTP_3_ONLY is refused before anything is sent with
- * GUISE_E_USAGE_URL_SCHEME (curl's exit 1, unsupported protocol), the reason in
- * error_detail. Over HTTP/3, guise_response_info.tls_cipher and .tls_group are
+ * Through socks5:// and socks5h:// proxies HTTP/3 goes over SOCKS5 UDP
+ * ASSOCIATE; other proxies carry no UDP, nor is HTTP/3 for http:// URLs: there
+ * GUISE_HTTP_3 is plain TCP and GUISE_HTTP_3_ONLY is refused before anything
+ * is sent with GUISE_E_USAGE_URL_SCHEME (curl's exit 1, unsupported protocol),
+ * the reason in error_detail. Over HTTP/3, guise_response_info.tls_cipher and .tls_group are
  * "" (the QUIC session does not report them yet).
  * Without either, a client still races HTTP/3 for an origin that announced it
  * in Alt-Svc (h3=":port", RFC 7838) over HTTP/1.1 or HTTP/2, as Chrome does,

@@ -41,6 +41,8 @@ struct conn_proxy {
 struct conn_udp {
   filter_udp udp;    /* first: the handle's data is this */
   conn *c;
+  int socks;         /* through a SOCKS5 proxy: |socks| on conn.tcp, the control connection */
+  filter_socks_udp su;
 };
 
 struct conn {
@@ -92,7 +94,8 @@ static void finish(conn *c, int err) {
   if (c->chain.closed) return;
   c->chain.closed = 1;
   c->close_err = err;
-  c->pending_closes = 1 + (c->udp ? filter_udp_close(&c->udp->udp, on_udp_closed) : filter_tcp_close(&c->tcp, on_tcp_closed));
+  c->pending_closes = 1 + (c->udp ? filter_udp_close(&c->udp->udp, on_udp_closed) : 0) +
+                      (c->udp == NULL || c->udp->socks ? filter_tcp_close(&c->tcp, on_tcp_closed) : 0);
   uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -107,12 +110,15 @@ SSL *conn_ssl(conn *c) { return c->tls.ssl; }
 void conn_set_ref(conn *c, int ref) {
   if (c->chain.closed) return;
   uv_handle_t *sock = c->udp ? (uv_handle_t *)&c->udp->udp.handle : (uv_handle_t *)&c->tcp.handle;
+  uv_handle_t *ctl = c->udp && c->udp->socks ? (uv_handle_t *)&c->tcp.handle : NULL;
   if (ref) {
     uv_ref(sock);
     uv_ref((uv_handle_t *)&c->timer);
+    if (ctl) uv_ref(ctl);
   } else {
     uv_unref(sock);
     uv_unref((uv_handle_t *)&c->timer);
+    if (ctl) uv_unref(ctl);
   }
 }
 
@@ -212,9 +218,9 @@ static const filter_chain_ops chain_ops;
 
 /* conn_open for conn_options.udp: the UDP filter alone (filter_udp.h). */
 static int open_udp(uv_loop_t *loop, const conn_options *o, conn *c, conn **out) {
-  if (o->ctx || o->proxy) {
+  if (o->ctx || (o->proxy && o->proxy->kind != PROXY_SOCKS5 && o->proxy->kind != PROXY_SOCKS5H)) {
     free(c);
-    return GUISE_E_USAGE_INVALID_ARGUMENT; /* QUIC's TLS is the session's; proxies: not yet */
+    return GUISE_E_USAGE_INVALID_ARGUMENT; /* QUIC's TLS is the session's; SOCKS5 only carries UDP */
   }
   c->udp = calloc(1, sizeof(*c->udp));
   if (c->udp == NULL) {
@@ -226,6 +232,26 @@ static int open_udp(uv_loop_t *loop, const conn_options *o, conn *c, conn **out)
   filter_udp_init(&c->udp->udp, loop, o->local);
   uv_timer_init(loop, &c->timer);
   c->timer.data = c;
+  if (o->proxy) {
+    /* The control connection to the proxy, SOCKS5 UDP ASSOCIATE on it, then
+     * the UDP socket to its relay (filter_udp.h). */
+    c->udp->socks = 1;
+    filter_tcp_init(&c->tcp, loop, 1, o->local);
+    int r = filter_socks_udp_init(&c->udp->su, &c->udp->udp, o->proxy, o->addr, o->proxy_target_host,
+                                  o->proxy_target_port, o->proxy_target_addr);
+    filter *f[2] = {&c->tcp.f, &c->udp->su.f};
+    filter_chain_init(&c->chain, &chain_ops, f, 2);
+    filter_socks_udp_link(&c->udp->su, &c->chain);
+    if (!r) r = filter_tcp_connect(&c->tcp, o->addr);
+    if (r) {
+      c->cb.on_close = NULL;
+      finish(c, r);
+      return r;
+    }
+    if (o->connect_timeout_ms) uv_timer_start(&c->timer, on_timeout, o->connect_timeout_ms, 0);
+    *out = c;
+    return 0;
+  }
   filter *f[1] = {&c->udp->udp.f};
   filter_chain_init(&c->chain, &chain_ops, f, 1);
   int r = filter_udp_connect(&c->udp->udp, o->addr, o->local);

@@ -59,8 +59,9 @@ typedef struct conn_options {
   /* The local side and receive pacing (filter_tcp.h); NULL: none. */
   const struct tcp_local *local;
   /* HTTP/3: a connected UDP socket alone (filter_udp.h), each write one
-   * datagram and each on_data one datagram; |ctx| and |proxy| must be NULL
-   * (QUIC's TLS is the session's). on_ready follows from the loop with ALPN
+   * datagram and each on_data one datagram; |ctx| must be NULL (QUIC's TLS is
+   * the session's), |proxy| NULL or SOCKS5 (UDP ASSOCIATE: |addr| the proxy's,
+   * the target as for a tunnel). on_ready follows from the loop with ALPN
    * "h3"; the QUIC handshake is the session's, after it. */
   int udp;
 } conn_options;

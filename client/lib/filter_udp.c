@@ -162,3 +162,230 @@ int filter_udp_remote(const filter_udp *u, struct sockaddr_storage *out) {
   int len = sizeof(*out);
   return uv_udp_getpeername(&u->handle, (struct sockaddr *)out, &len) == 0 ? 0 : -1;
 }
+
+/* ---- SOCKS5 UDP ASSOCIATE ------------------------------------------------------------ */
+
+#include <openssl/bytestring.h>
+
+enum { SU_GREETING = 0, SU_AUTH = 1, SU_ASSOCIATE = 2, SU_UP = 3 };
+
+static filter_socks_udp *su_of(filter *f) { return (filter_socks_udp *)f; }
+static filter_socks_udp *su_of_unwrap(filter *f) {
+  return (filter_socks_udp *)(void *)((char *)f - offsetof(filter_socks_udp, unwrap));
+}
+
+static int su_out(filter_socks_udp *s, const uint8_t *p, size_t n) {
+  int e = s->f.below->ops->send(s->f.below, p, n);
+  if (e) filter_fail(&s->f, e, 0, "cannot write to the SOCKS5 proxy");
+  return e;
+}
+
+static void su_greet(filter *f) {
+  filter_socks_udp *s = su_of(f);
+  static const uint8_t none[] = {5, 1, 0}, both[] = {5, 2, 0, 2};
+  if (s->proxy->has_auth) su_out(s, both, sizeof(both));
+  else su_out(s, none, sizeof(none));
+}
+
+/* UDP ASSOCIATE with DST 0.0.0.0:0: the client does not know its relay-facing
+ * address yet (RFC 1928 7 allows zeros). */
+static void su_associate(filter_socks_udp *s) {
+  static const uint8_t req[] = {5, 3, 0, 1, 0, 0, 0, 0, 0, 0};
+  s->state = SU_ASSOCIATE;
+  su_out(s, req, sizeof(req));
+}
+
+static void su_auth(filter_socks_udp *s) {
+  uint8_t req[3 + 2 * PROXY_MAX_CRED];
+  size_t ul = strlen(s->proxy->user), pl = strlen(s->proxy->pass), n = 0;
+  req[n++] = 1;
+  req[n++] = (uint8_t)ul;
+  memcpy(req + n, s->proxy->user, ul);
+  n += ul;
+  req[n++] = (uint8_t)pl;
+  memcpy(req + n, s->proxy->pass, pl);
+  n += pl;
+  s->state = SU_AUTH;
+  su_out(s, req, n);
+}
+
+/* The proxy's bytes on the control connection, through CBS; 0 when more are needed. */
+static void su_recv(filter *f, const uint8_t *p, size_t n) {
+  filter_socks_udp *s = su_of(f);
+  if (s->state == SU_UP) return; /* nothing is expected once associated */
+  if (n > sizeof(s->in) - s->in_len) {
+    filter_fail(f, GUISE_E_PROXY_PROTOCOL, 0, "the SOCKS5 proxy sent more than 512 bytes before the association");
+    return;
+  }
+  memcpy(s->in + s->in_len, p, n);
+  s->in_len += n;
+  for (;;) {
+    CBS c;
+    CBS_init(&c, s->in, s->in_len);
+    uint8_t ver, v2;
+    if (s->state == SU_GREETING || s->state == SU_AUTH) {
+      if (!CBS_get_u8(&c, &ver) || !CBS_get_u8(&c, &v2)) return;
+      if (s->state == SU_GREETING) {
+        if (ver != 5) {
+          filter_fail(f, GUISE_E_PROXY_PROTOCOL, ver, "not a SOCKS5 proxy (version byte %u)", ver);
+          return;
+        }
+        if (v2 == 2 && s->proxy->has_auth) su_auth(s);
+        else if (v2 == 0) su_associate(s);
+        else {
+          filter_fail(f, GUISE_E_PROXY_AUTH_REQUIRED, v2, "the SOCKS5 proxy accepts none of our methods (it chose %u)", v2);
+          return;
+        }
+      } else if (ver != 1 || v2 != 0) {
+        filter_fail(f, GUISE_E_PROXY_AUTH_FAILED, v2, "the SOCKS5 proxy refused the user name and password (status %u)", v2);
+        return;
+      } else {
+        su_associate(s);
+      }
+      size_t used = s->in_len - CBS_len(&c);
+      memmove(s->in, s->in + used, s->in_len - used);
+      s->in_len -= used;
+      if (f->chain->closed) return;
+      continue;
+    }
+    /* SU_ASSOCIATE: VER REP RSV ATYP BND.ADDR BND.PORT */
+    uint8_t rep, rsv, atyp;
+    if (!CBS_get_u8(&c, &ver) || !CBS_get_u8(&c, &rep) || !CBS_get_u8(&c, &rsv) || !CBS_get_u8(&c, &atyp)) return;
+    if (ver != 5) {
+      filter_fail(f, GUISE_E_PROXY_PROTOCOL, ver, "not a SOCKS5 reply (version byte %u)", ver);
+      return;
+    }
+    if (rep != 0) {
+      filter_fail(f, GUISE_E_PROXY_CONNECT_REJECTED, rep, "the SOCKS5 proxy refused UDP ASSOCIATE (reply %u)", rep);
+      return;
+    }
+    struct sockaddr_storage relay;
+    memset(&relay, 0, sizeof(relay));
+    CBS a;
+    uint16_t port;
+    int zero = 1;
+    if (atyp == 1 || atyp == 4) {
+      if (!CBS_get_bytes(&c, &a, atyp == 1 ? 4 : 16) || !CBS_get_u16(&c, &port)) return;
+      for (size_t i = 0; i < CBS_len(&a); i++) zero &= CBS_data(&a)[i] == 0;
+      if (atyp == 1) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&relay;
+        in->sin_family = AF_INET;
+        memcpy(&in->sin_addr, CBS_data(&a), 4);
+        in->sin_port = htons(port);
+      } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&relay;
+        in6->sin6_family = AF_INET6;
+        memcpy(&in6->sin6_addr, CBS_data(&a), 16);
+        in6->sin6_port = htons(port);
+      }
+    } else {
+      filter_fail(f, GUISE_E_PROXY_SOCKS_UNSUPPORTED, atyp, "the SOCKS5 proxy named its UDP relay by a name or address type %u", atyp);
+      return;
+    }
+    if (port == 0) {
+      filter_fail(f, GUISE_E_PROXY_PROTOCOL, 0, "the SOCKS5 proxy named UDP relay port 0");
+      return;
+    }
+    if (zero) { /* "use my own address" */
+      relay = s->proxy_addr;
+      if (relay.ss_family == AF_INET) ((struct sockaddr_in *)&relay)->sin_port = htons(port);
+      else ((struct sockaddr_in6 *)&relay)->sin6_port = htons(port);
+    }
+    int e = filter_udp_connect(s->udp, (struct sockaddr *)&relay, NULL);
+    if (e) {
+      filter_fail(f, e, 0, "cannot reach the SOCKS5 proxy's UDP relay");
+      return;
+    }
+    s->state = SU_UP;
+    s->in_len = 0;
+    filter_up(f);
+    return;
+  }
+}
+
+/* One datagram for the origin: the header, then it, to the relay. */
+static int su_send(filter *f, const uint8_t *p, size_t n) {
+  filter_socks_udp *s = su_of(f);
+  if (s->state != SU_UP) return GUISE_E_CONNECT_CLOSED;
+  if (n + s->hdr_len > UDP_MAX_DATAGRAM) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  uint8_t buf[2048];
+  uint8_t *out = n + s->hdr_len <= sizeof(buf) ? buf : malloc(n + s->hdr_len);
+  if (out == NULL) return GUISE_E_NOMEM;
+  memcpy(out, s->hdr, s->hdr_len);
+  memcpy(out + s->hdr_len, p, n);
+  int e = s->udp->f.ops->send(&s->udp->f, out, n + s->hdr_len);
+  if (out != buf) free(out);
+  return e;
+}
+
+/* A datagram from the relay: its header read and taken off; a fragment or a
+ * header cut short is dropped (RFC 1928 7: fragments may be dropped). */
+static void su_unwrap(filter *f, const uint8_t *p, size_t n) {
+  filter_socks_udp *s = su_of_unwrap(f);
+  CBS c, skip;
+  CBS_init(&c, p, n);
+  uint16_t rsv, port;
+  uint8_t frag, atyp, len;
+  if (!CBS_get_u16(&c, &rsv) || !CBS_get_u8(&c, &frag) || !CBS_get_u8(&c, &atyp) || frag != 0) return;
+  if (atyp == 1 ? !CBS_skip(&c, 4) : atyp == 4 ? !CBS_skip(&c, 16)
+      : atyp == 3 ? !CBS_get_u8(&c, &len) || !CBS_get_bytes(&c, &skip, len) : 1)
+    return;
+  if (!CBS_get_u16(&c, &port)) return;
+  (void)rsv;
+  if (CBS_len(&c) == 0) return;
+  filter_pass(&s->f, CBS_data(&c), CBS_len(&c));
+}
+
+static void su_close(filter *f) { (void)f; }
+
+static const filter_ops su_ops = {su_greet, su_send, su_recv, su_close};
+static const filter_ops su_unwrap_ops = {NULL, NULL, su_unwrap, su_close};
+
+int filter_socks_udp_init(filter_socks_udp *s, filter_udp *udp, const proxy_cfg *proxy,
+                          const struct sockaddr *proxy_addr, const char *host, uint16_t port,
+                          const struct sockaddr *target_addr) {
+  memset(s, 0, sizeof(*s));
+  s->f.ops = &su_ops;
+  s->f.layer = "proxy";
+  s->f.timeout_code = GUISE_E_PROXY_TIMEOUT;
+  s->f.eof_code = GUISE_E_PROXY_PROTOCOL;
+  s->unwrap.ops = &su_unwrap_ops;
+  s->unwrap.layer = "proxy";
+  s->udp = udp;
+  s->proxy = proxy;
+  memcpy(&s->proxy_addr, proxy_addr,
+         proxy_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+  size_t n = 0;
+  s->hdr[n++] = 0;
+  s->hdr[n++] = 0;
+  s->hdr[n++] = 0;
+  if (target_addr && target_addr->sa_family == AF_INET) {
+    s->hdr[n++] = 1;
+    memcpy(s->hdr + n, &((const struct sockaddr_in *)target_addr)->sin_addr, 4);
+    n += 4;
+  } else if (target_addr && target_addr->sa_family == AF_INET6) {
+    s->hdr[n++] = 4;
+    memcpy(s->hdr + n, &((const struct sockaddr_in6 *)target_addr)->sin6_addr, 16);
+    n += 16;
+  } else {
+    size_t hl = host ? strlen(host) : 0;
+    if (hl == 0 || hl > 255) return GUISE_E_USAGE_INVALID_ARGUMENT;
+    s->hdr[n++] = 3;
+    s->hdr[n++] = (uint8_t)hl;
+    memcpy(s->hdr + n, host, hl);
+    n += hl;
+  }
+  s->hdr[n++] = (uint8_t)(port >> 8);
+  s->hdr[n++] = (uint8_t)port;
+  s->hdr_len = n;
+  return 0;
+}
+
+void filter_socks_udp_link(filter_socks_udp *s, filter_chain *ch) {
+  s->unwrap.chain = ch;
+  s->udp->f.chain = ch;
+  s->udp->f.above = &s->unwrap;
+  s->udp->f.below = NULL;
+  s->udp->f.up = 1;
+  s->unwrap.up = 1;
+}

@@ -60,4 +60,42 @@ int filter_udp_close(filter_udp *u, uv_close_cb cb);
 int filter_udp_local(const filter_udp *u, struct sockaddr_storage *out);
 int filter_udp_remote(const filter_udp *u, struct sockaddr_storage *out);
 
+/*
+ * SOCKS5 UDP ASSOCIATE (RFC 1928 4, 6, 7) for HTTP/3 through a socks5:// or
+ * socks5h:// proxy: the filter sits on the TCP control connection to the proxy
+ * (layer "proxy"), asks for an association (the RFC 1929 user name and password
+ * when the proxy URL has them), connects the UDP socket to the relay the proxy
+ * names (its own address when it answers 0.0.0.0) and is up. Then each datagram
+ * from above goes to the relay with the header RSV RSV FRAG=0 ATYP DST.ADDR
+ * DST.PORT of the origin (its address for socks5://, its name for socks5h://),
+ * and each datagram from the relay has its header read through CBS and taken
+ * off (FRAG other than 0, a header cut short: dropped) before it goes up, one
+ * datagram each way as filter_udp.h requires. The association lives as long as
+ * the control connection: the proxy closing it ends the connection. The
+ * proxy's replies are read through CBS, at most 512 bytes.
+ */
+#include "proxy.h"
+
+typedef struct filter_socks_udp {
+  filter f;                /* in the chain, above the control connection's TCP */
+  filter unwrap;           /* above |udp|: takes the relay's header off */
+  filter_udp *udp;
+  const proxy_cfg *proxy;
+  struct sockaddr_storage proxy_addr;
+  uint8_t hdr[4 + 1 + 255 + 2]; /* the origin's datagram header */
+  size_t hdr_len;
+  int state;
+  uint8_t in[512];
+  size_t in_len;
+} filter_socks_udp;
+
+/* |proxy| (kind PROXY_SOCKS5 or PROXY_SOCKS5H) must outlive the filter; the
+ * origin is |target_addr| (socks5://) or |host| (socks5h://) and |port|.
+ * GUISE_E_USAGE_INVALID_ARGUMENT for a name longer than 255 bytes. */
+int filter_socks_udp_init(filter_socks_udp *s, filter_udp *udp, const proxy_cfg *proxy,
+                          const struct sockaddr *proxy_addr, const char *host, uint16_t port,
+                          const struct sockaddr *target_addr);
+/* After filter_chain_init: hangs |udp| under the unwrapping filter of |s|. */
+void filter_socks_udp_link(filter_socks_udp *s, filter_chain *ch);
+
 #endif

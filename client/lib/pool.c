@@ -285,11 +285,14 @@ static origin *origin_get(pool *p, const url *u, variant *v, const proxy_cfg *pr
   return o;
 }
 
+/* Proxies that carry HTTP/3: SOCKS5's UDP ASSOCIATE (filter_udp.h). */
+static int proxy_udp(const proxy_cfg *p) { return p->kind == PROXY_SOCKS5 || p->kind == PROXY_SOCKS5H; }
+
 static void enqueue(origin *o, pool_waiter *w, int at_head) {
   w->org = o;
   w->pc = NULL;
   /* HTTP/3 is for https:// without a proxy (the request refuses the rest). */
-  if (!o->https || o->proxy) w->h3 = POOL_H3_NO;
+  if (!o->https || (o->proxy && !proxy_udp(o->proxy))) w->h3 = POOL_H3_NO;
   if (at_head) gq_insert_head(&o->queue, &w->link);
   else gq_insert_tail(&o->queue, &w->link);
   o->n_queued++;
@@ -866,7 +869,7 @@ static void dial(pconn *pc, int racer) {
   pool *p = pc->pool;
   struct dial *d = pc->dial;
   struct sockaddr_storage *ss = &d->addrs[d->next_addr++];
-  if (pc->h3 && o->h3_port) { /* Alt-Svc's port */
+  if (pc->h3 && o->h3_port && !o->proxy) { /* Alt-Svc's port (through a proxy: the target's, below) */
     if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons(o->h3_port);
     else ((struct sockaddr_in6 *)ss)->sin6_port = htons(o->h3_port);
   }
@@ -902,7 +905,8 @@ static void dial(pconn *pc, int racer) {
     co.sessions = p->cfg.sessions;
     co.session_key = skey;
   }
-  if (o->proxy && !pc->h3) {
+  struct sockaddr_storage h3_target; /* the target with Alt-Svc's port, through a proxy */
+  if (o->proxy) {
     co.proxy = o->proxy;
     if (o->proxy->kind == PROXY_HTTPS) {
       int e = p->cfg.proxy_ctx ? p->cfg.proxy_ctx(p->cfg.arg, &co.proxy_ctx, &co.proxy_verify) : GUISE_E_INTERNAL;
@@ -916,6 +920,15 @@ static void dial(pconn *pc, int racer) {
     co.proxy_target_host = o->host;
     co.proxy_target_port = o->port;
     co.proxy_target_addr = d->target_known ? (struct sockaddr *)&d->target : NULL;
+    if (pc->h3 && o->h3_port) {
+      co.proxy_target_port = o->h3_port;
+      if (d->target_known) {
+        h3_target = d->target;
+        if (h3_target.ss_family == AF_INET) ((struct sockaddr_in *)&h3_target)->sin_port = htons(o->h3_port);
+        else ((struct sockaddr_in6 *)&h3_target)->sin6_port = htons(o->h3_port);
+        co.proxy_target_addr = (struct sockaddr *)&h3_target;
+      }
+    }
   }
   static const conn_callbacks cb = {on_ready, on_data, on_close};
   conn **slot = racer ? &pc->racer : &pc->c;
@@ -1049,8 +1062,8 @@ static void pconn_open(origin *o, int h3) {
   refs_take(&pc->refs, PC_HOLD_WCHECK);
   refs_take(&pc->refs, PC_HOLD_DNS);
   pc->state = PC_RESOLVING;
-  const char *host = o->proxy && !proxy_local_dns(o->proxy) && !h3 ? o->proxy->host : o->host;
-  unsigned port = o->proxy && !proxy_local_dns(o->proxy) && !h3 ? o->proxy->port : o->port;
+  const char *host = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->host : o->host;
+  unsigned port = o->proxy && !proxy_local_dns(o->proxy) ? o->proxy->port : o->port;
   int e = p->ro->resolve(p->cfg.resolver, host, port, on_resolved, pc);
   if (e) {
     refs_drop(&pc->refs, PC_HOLD_DNS);

@@ -181,7 +181,7 @@ enum { POOL_H3_NO = 0, POOL_H3_RACE = 1, POOL_H3_ONLY = 2 };
 struct pool_waiter {
   const pool_waiter_ops *ops;
   unsigned connect_timeout_ms;  /* for a connection opened for it; 0: the pool's */
-  uint8_t h3;                   /* POOL_H3_*: https:// origins without a proxy only */
+  uint8_t h3;                   /* POOL_H3_*: https:// origins, direct or through SOCKS5 only */
   uint16_t h3_port;             /* HTTP/3's UDP port (Alt-Svc); 0: the origin's */
   /* the pool's */
   gq link;                      /* in its origin's queue while waiting */

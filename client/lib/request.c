@@ -474,20 +474,22 @@ static int set_h3(req *r) {
   int ver = r->v->http_version, https = r->u->scheme == URL_HTTPS;
   r->w.h3 = POOL_H3_NO;
   r->w.h3_port = 0;
+  /* Through a proxy only SOCKS5 carries UDP (UDP ASSOCIATE). */
+  int proxy_ok = r->proxy == NULL || r->proxy->kind == PROXY_SOCKS5 || r->proxy->kind == PROXY_SOCKS5H;
   if (ver == GUISE_HTTP_3_ONLY) {
-    if (!https || r->proxy) {
+    if (!https || !proxy_ok) {
       gerr_set(&r->err, GUISE_E_USAGE_URL_SCHEME, "client", 0, "%s",
                !https ? "HTTP/3 only: HTTP/3 is for https:// URLs"
-                      : "HTTP/3 only: HTTP/3 through a proxy is not supported (TCP goes through proxies)");
+                      : "HTTP/3 only: an http://, https:// or SOCKS4 proxy carries no UDP (socks5:// and socks5h:// do)");
       return GUISE_E_USAGE_URL_SCHEME;
     }
     r->w.h3 = POOL_H3_ONLY;
     return 0;
   }
-  if (!https || r->proxy) return 0; /* raced HTTP/3 falls back to TCP at once */
+  if (!https || !proxy_ok) return 0; /* raced HTTP/3 falls back to TCP at once */
   if (ver == GUISE_HTTP_3) {
     r->w.h3 = POOL_H3_RACE;
-  } else if (ver == 0 && r->v->prof && r->v->prof->h3.present) {
+  } else if (ver == 0 && r->proxy == NULL && r->v->prof && r->v->prof->h3.present) {
     unsigned port = client_alt_svc_lookup(r->cl, url_host(r->u), r->u->port);
     if (port) {
       r->w.h3 = POOL_H3_RACE;

@@ -13,8 +13,12 @@ usage: test_http3_client.py GUISE GUISE_H3_LISTEN H3SERVER
   ("couldn't connect") and names the UDP port.
 - A UDP port that answers with garbage (and a 65,000-byte datagram): --http3-only
   ends at the connect timeout (28), --http3 goes over TCP.
-- --http3-only through a proxy and to an http:// URL: refused before anything is
-  sent, curl's 1 (unsupported protocol).
+- --http3-only through an http:// or socks4:// proxy and to an http:// URL:
+  refused before anything is sent, curl's 1 (unsupported protocol).
+- --http3-only through dante (Debian's SOCKS server) with socks5:// and socks5h://:
+  SOCKS5 UDP ASSOCIATE, answered over HTTP/3 through dante's UDP relay (-w's remote
+  port is the relay's; guise_h3_listen logs both requests); a SOCKS5 proxy that
+  refuses the association or answers garbage: curl's 97.
 - The Alt-Svc cache, against quic-go's h3server with its TCP twin (tests/interop/
   h3server, Alt-Svc: h3=":PORT"; ma=60 on its h2 answers): nine URLs in one guise
   run with the chromium profile and no --http3: the first goes over HTTP/2, the
@@ -35,7 +39,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, h1_recording_server, h3_server  # noqa: E402
+from guise_testlib import check, finish, free_port, h1_recording_server, h3_server  # noqa: E402
 
 GUISE, LISTEN, H3SERVER = sys.argv[1], sys.argv[2], sys.argv[3]
 PROFILE = "chromium-156-linux"
@@ -207,12 +211,107 @@ def hostile(tmp):
 
 
 def refusals():
-    r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", "socks5://127.0.0.1:9", "https://127.0.0.1:9/")
-    check("--http3-only through a proxy: curl's 1 (unsupported protocol), saying so",
-          r.returncode == 1 and "proxy" in r.stderr and "HTTP/3" in r.stderr, (r.returncode, r.stderr))
+    for proxy in ("http://127.0.0.1:9", "socks4://127.0.0.1:9"):
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", proxy, "https://127.0.0.1:9/")
+        check(f"--http3-only through {proxy.split(':')[0]}:// (no UDP): curl's 1 (unsupported protocol), saying so",
+              r.returncode == 1 and "proxy" in r.stderr and "HTTP/3" in r.stderr, (r.returncode, r.stderr))
     r = guise("--http3-only", "--profile", PROFILE, "http://127.0.0.1:9/")
     check("--http3-only to http://: curl's 1, saying HTTP/3 is for https://",
           r.returncode == 1 and "https://" in r.stderr, (r.returncode, r.stderr))
+
+
+def dante(tmp):
+    """dante-server (Debian) with UDP ASSOCIATE allowed on loopback: (process, port)."""
+    for _ in range(20):
+        port = free_port()
+        conf = os.path.join(tmp, f"danted-{port}.conf")
+        with open(conf, "w") as f:
+            f.write(f"""logoutput: {tmp}/danted-{port}.log
+internal: 127.0.0.1 port = {port}
+external: lo
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass {{ from: 127.0.0.0/8 to: 0.0.0.0/0 }}
+socks pass {{ from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect udpassociate udpreply }}
+""")
+        p = subprocess.Popen(["danted", "-f", conf, "-p", os.path.join(tmp, f"danted-{port}.pid")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return p, port
+            except OSError:
+                if p.poll() is not None:
+                    break
+                time.sleep(0.05)
+        p.kill()
+        p.wait()
+    raise SystemExit("danted did not start")
+
+
+def fake_socks(reply):
+    """A SOCKS5 proxy on loopback that takes 'no authentication' and answers the
+    UDP ASSOCIATE with |reply| (bytes), then holds the connection."""
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                c.recv(16)
+                c.sendall(b"\x05\x00")
+                c.recv(64)
+                c.sendall(reply)
+                c.recv(1)
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def socks5_udp(tmp):
+    p, port, log = h3_listen(tmp)
+    d, dport = dante(tmp)
+    try:
+        for scheme in ("socks5", "socks5h"):
+            r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"{scheme}://127.0.0.1:{dport}", "-w",
+                      "%{http_version} %{remote_port}", "-o", os.devnull, f"https://127.0.0.1:{port}/via-{scheme}")
+            words = r.stdout.split()
+            check(f"--http3-only through dante ({scheme}://, UDP ASSOCIATE): 200 over HTTP/3 via its UDP relay",
+                  r.returncode == 0 and len(words) == 2 and words[0] == "3" and words[1] not in (str(port), str(dport)),
+                  (r.returncode, r.stdout, r.stderr))
+        bad = fake_socks(b"\x05\x01\x00\x01\x00\x00\x00\x00\x00\x00")
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"socks5://127.0.0.1:{bad.getsockname()[1]}",
+                  "-o", os.devnull, f"https://127.0.0.1:{port}/refused")
+        check("a SOCKS5 proxy refusing UDP ASSOCIATE: curl's 97 (proxy), naming its reply",
+              r.returncode == 97 and "UDP ASSOCIATE (reply 1)" in r.stderr, (r.returncode, r.stderr))
+        bad.close()
+        bad = fake_socks(b"\x06garbage")
+        r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"socks5://127.0.0.1:{bad.getsockname()[1]}",
+                  "-o", os.devnull, f"https://127.0.0.1:{port}/garbage")
+        check("a SOCKS5 proxy answering garbage: curl's 97, 'not a SOCKS5 reply'",
+              r.returncode == 97 and "not a SOCKS5 reply" in r.stderr, (r.returncode, r.stderr))
+        bad.close()
+    finally:
+        d.terminate()
+        d.wait(timeout=10)
+        p.terminate()
+        p.wait(timeout=10)
+    remotes = [rec.get("remote") for rec in listen_records(log) if any(
+        q["headers"] and dict(q["headers"]).get(":path", "").startswith("/via-") for q in rec.get("requests", []))]
+    check("guise_h3_listen got both requests (over dante's relay)", len(remotes) == 2, listen_records(log))
 
 
 def alt_svc(tmp):
@@ -266,6 +365,7 @@ with tempfile.TemporaryDirectory() as tmp:
     fallback(tmp)
     hostile(tmp)
     refusals()
+    socks5_udp(tmp)
     alt_svc(tmp)
     batch(tmp)
 finish()
