@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
@@ -136,3 +137,84 @@ class Client:
             for eid, fields in batch:
                 out.append((eid, dict(zip(fields[::2], fields[1::2]))))
             start = batch[-1][0]
+
+
+class Relay:
+    """127.0.0.1:|port| -> Redis on |target|: what a far Redis or a tunnel in front
+    of it does. Each chunk Redis sends is passed on |delay| s later (a far Redis);
+    while slamming (start_slamming) the existing connections are cut and every new
+    one is accepted and closed at once (a TLS tunnel whose Redis is down, Redis at
+    maxclients): stop_slamming says how many were."""
+
+    def __init__(self, target, delay=0.0):
+        self.target = target
+        self.delay = delay
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(512)
+        self.port = self.srv.getsockname()[1]
+        self.slam = False
+        self.slammed = 0
+        self.lock = threading.Lock()
+        self.open = []
+        self.done = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.done:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.slam:
+                    self.slammed += 1
+                    c.close()
+                    continue
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.open += [c, u]
+            threading.Thread(target=self.pipe, args=(c, u, 0), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(u, c, self.delay), daemon=True).start()
+
+    @staticmethod
+    def pipe(a, b, delay):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                if delay:
+                    time.sleep(delay)
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def start_slamming(self):
+        with self.lock:
+            self.slam = True
+            for s in self.open:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.open = []
+
+    def stop_slamming(self):
+        with self.lock:
+            self.slam = False
+            return self.slammed
+
+    def close(self):
+        self.done = True
+        self.srv.close()

@@ -18,7 +18,6 @@ usage: test_redis_admission.py GUISE
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
 from guise_testlib import QuietHandler, check, finish  # noqa: E402
-from redis_helper import Client, Redis  # noqa: E402
+from redis_helper import Client, Redis, Relay  # noqa: E402
 
 DELAY = 0.05
 HOSTS = 40
@@ -46,50 +45,6 @@ class Handler(QuietHandler):
         self.reply(200, b"ok")
 
 
-class SlowRelay:
-    """127.0.0.1:port -> Redis; each chunk Redis sends is passed on DELAY s later."""
-
-    def __init__(self, target):
-        self.target = target
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(64)
-        self.port = self.srv.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.srv.accept()
-                u = socket.create_connection(("127.0.0.1", self.target), timeout=10)
-            except OSError:
-                return
-            threading.Thread(target=self.pipe, args=(c, u, 0), daemon=True).start()
-            threading.Thread(target=self.pipe, args=(u, c, DELAY), daemon=True).start()
-
-    @staticmethod
-    def pipe(a, b, delay):
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                if delay:
-                    time.sleep(delay)
-                b.sendall(d)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self.srv.close()
-
-
 def main():
     tmp = tempfile.mkdtemp(prefix="guise-redis-admission-")
     ThreadingHTTPServer.request_queue_size = 128  # 40 connections at once: no SYN dropped (a 1 s retransmit)
@@ -101,7 +56,7 @@ def main():
     relay = None
     try:
         r.start()
-        relay = SlowRelay(r.port)
+        relay = Relay(r.port, delay=DELAY)
         c = Client(r.port)
         hosts = [f"h{i}.test" for i in range(HOSTS)]
         for i, h in enumerate(hosts):

@@ -21,11 +21,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 GUISE = os.path.abspath(sys.argv[1])
@@ -33,83 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "lib"))
 from guise_testlib import check, finish, free_port  # noqa: E402
-from redis_helper import Client, Redis  # noqa: E402
+from redis_helper import Client, Redis, Relay  # noqa: E402
 
 SLAM_S = 2.0
-
-
-class Relay:
-    """127.0.0.1:port -> Redis; slam=True closes every accepted connection at once."""
-
-    def __init__(self, target):
-        self.target = target
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", 0))
-        self.srv.listen(512)
-        self.port = self.srv.getsockname()[1]
-        self.slam = False
-        self.slammed = 0
-        self.lock = threading.Lock()
-        self.open = []
-        self.done = False
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while not self.done:
-            try:
-                c, _ = self.srv.accept()
-            except OSError:
-                return
-            with self.lock:
-                if self.slam:
-                    self.slammed += 1
-                    c.close()
-                    continue
-            try:
-                u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
-            except OSError:
-                c.close()
-                continue
-            with self.lock:
-                self.open += [c, u]
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def pipe(a, b):
-        try:
-            while True:
-                d = a.recv(65536)
-                if not d:
-                    break
-                b.sendall(d)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def start_slamming(self):
-        with self.lock:
-            self.slam = True
-            for s in self.open:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self.open = []
-
-    def stop_slamming(self):
-        with self.lock:
-            self.slam = False
-            return self.slammed
-
-    def close(self):
-        self.done = True
-        self.srv.close()
 
 
 def enqueue(c, first, n, port):
