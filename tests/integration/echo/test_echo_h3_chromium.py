@@ -109,9 +109,9 @@ def main():
         browser = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    start_new_session=True)
         try:
-            dom, err = browser.communicate(timeout=15)
+            dom, err = browser.communicate(timeout=25)
         except subprocess.TimeoutExpired:
-            dom, err = b"", b"chromium did not finish within 15 s"
+            dom, err = b"", b"chromium did not finish within 25 s"
         m = re.search(rb"<pre[^>]*>(.*)</pre>", dom, re.S)
         answer = None
         if m:
