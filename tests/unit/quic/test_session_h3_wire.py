@@ -23,9 +23,9 @@ the Debian browsers; nothing there was produced by guise).
    them (Chromium: one for the GET, element 0, "u=0, i"; Firefox: none) as the browser's
    for its first request.
 
-Known differences, asserted to be exactly these (docs/HTTP3.md): Firefox's QUIC hello has
-extended_master_secret (23) and renegotiation_info (65281), which BoringSSL does not write
-in a TLS 1.3-only (QUIC) hello.
+No known differences in what is compared (KNOWN_MISSING is empty): Firefox's
+extended_master_secret (23) and renegotiation_info (65281), which stock BoringSSL leaves
+out of a TLS 1.3-only (QUIC) hello, are written since BoringSSL patch 0011.
 
     test_session_h3_wire.py H3_PROBE GUISE_H3_LISTEN TOP
 """
@@ -53,7 +53,7 @@ FIELDS = ["tls.handshake.ciphersuite", "tls.handshake.extension.type",
 CAPTURES = {"chromium-156-linux": ("chromium", ["chromium-1", "chromium-2", "chromium-ipv4-1"], "chromium-ipv4-1"),
             "firefox-esr-153-linux": ("firefox-esr", ["firefox-esr-1", "firefox-esr-2"], "firefox-esr-1")}
 # Extensions of the browser's QUIC hello that this build's hello does not carry.
-KNOWN_MISSING = {"chromium-156-linux": set(), "firefox-esr-153-linux": {23, 65281}}
+KNOWN_MISSING = {"chromium-156-linux": set(), "firefox-esr-153-linux": set()}
 
 
 _hellos = {}
