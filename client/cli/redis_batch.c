@@ -158,10 +158,17 @@ static pthread_mutex_t g_b_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define PROG "guise batch"
 
-/* An error reply that asking again will not change: not LOADING, BUSY...
- * (rreply_transient) and not OOM (Redis full: memory may come back). */
+/* An error reply that asking again will not change: the user may not run it
+ * (NOPERM, NOAUTH), a key holds another type (WRONGTYPE), the command or script
+ * is refused as such (ERR: an unknown or renamed EVAL, a script error).
+ * Others (LOADING, BUSY, OOM, NOREPLICAS, MISCONF, READONLY...) are a state of
+ * the server that may pass: asked again, or the jobs left pending, as before. */
 static int reply_refusal(const redisReply *r) {
-  return r != NULL && r->type == REDIS_REPLY_ERROR && !rreply_transient(r) && strncmp(r->str, "OOM", 3) != 0;
+  static const char *const codes[] = {"NOPERM ", "NOAUTH ", "WRONGTYPE ", "ERR "};
+  if (r == NULL || r->type != REDIS_REPLY_ERROR) return 0;
+  for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+    if (strncmp(r->str, codes[i], strlen(codes[i])) == 0) return 1;
+  return 0;
 }
 
 /* Says |what| was refused with Redis' |text| (escaped) once, and stops new
@@ -546,6 +553,7 @@ typedef struct admission {
   adm_host *all;
   adm_op *head, *tail;
   int closing, down, running;
+  int error_said;        /* an error reply that may pass (OOM...) said once */
   atomic_int stop;
   pthread_t thread;
   rconn r;
@@ -769,8 +777,8 @@ static void *admission_main(void *arg) {
       redisReply *ping = rconn_cmd(&ad->r, 1, (const char *[]){"PING"}, (const size_t[]){4});
       if (ping) freeReplyObject(ping);
     }
-    char refusal[200];
-    size_t refusal_len = 0;
+    char refusal[200], other[200];
+    size_t refusal_len = 0, other_len = 0;
     pthread_mutex_lock(&ad->lock);
     double t = now_s();
     for (int i = 0; i < n; i++) {
@@ -787,6 +795,11 @@ static void *admission_main(void *arg) {
       if (reply_refusal(rep[i]) && refusal_len == 0) {
         refusal_len = rep[i]->len < sizeof(refusal) ? rep[i]->len : sizeof(refusal);
         memcpy(refusal, rep[i]->str, refusal_len);
+      } else if (rep[i]->type == REDIS_REPLY_ERROR && !rreply_transient(rep[i]) && !ad->error_said) {
+        /* OOM, NOREPLICAS...: asked again, but said (no job starts meanwhile). */
+        ad->error_said = 1;
+        other_len = rep[i]->len < sizeof(other) ? rep[i]->len : sizeof(other);
+        memcpy(other, rep[i]->str, other_len);
       }
       if (op->h) {
         op->h->asked = 0;
@@ -802,6 +815,12 @@ static void *admission_main(void *arg) {
       free(op);
     }
     pthread_mutex_unlock(&ad->lock);
+    if (other_len) {
+      char shown[200];
+      guise_escape_text(other, other_len, shown, sizeof(shown));
+      fprintf(stderr, "%s: the group's admission (--per-host, --per-host-rate): Redis answers %s; asked again "
+                      "(no job starts meanwhile)\n", PROG, shown);
+    }
     if (refusal_len) {
       /* No job would ever be admitted: stopped, not left waiting in silence
        * (the reader may be held in guise_batch_submit by those jobs). */
