@@ -59,9 +59,29 @@ struct h3ts {
   size_t raw_len, raw_sent;
   int64_t raw_sid;
   int raw_done;     /* all of it and FIN written */
+  size_t enc_dtable; /* the QPACK encoder's table (h3ts_set_encoder_dtable) */
+  int64_t uni_id[H3TS_MAX_UNI];  /* the client's uni streams by their first bytes */
+  uint64_t uni_type[H3TS_MAX_UNI];
+  size_t n_uni;
+  int64_t client_ctrl;           /* the client's control stream, -1 before it is seen */
+  uint8_t ctrl[H3TS_CTRL_MAX];   /* its bytes */
+  size_t ctrl_len;
 };
 
 uint8_t h3ts_pattern(size_t i) { return (uint8_t)(i * 7 + i / 251); }
+
+void h3ts_set_encoder_dtable(h3ts *t, size_t cap) { t->enc_dtable = cap; }
+
+size_t h3ts_client_uni(h3ts *t, const int64_t **ids, const uint64_t **types) {
+  *ids = t->uni_id;
+  *types = t->uni_type;
+  return t->n_uni;
+}
+
+size_t h3ts_client_control(h3ts *t, const uint8_t **p) {
+  *p = t->ctrl;
+  return t->ctrl_len;
+}
 
 static ngtcp2_tstamp tnow(h3ts *t) { return t->now(t->arg); }
 
@@ -94,7 +114,9 @@ static sstream *get_stream(h3ts *t, int64_t id) {
   s = calloc(1, sizeof(*s));
   if (s == NULL) return NULL;
   s->id = id;
-  s->req = t->n_reqs < H3TS_MAX_REQ ? (int)t->n_reqs++ : -1;
+  /* past H3TS_MAX_REQ the last record is reused: a long run is answered */
+  if (t->n_reqs == H3TS_MAX_REQ) memset(&t->reqs[H3TS_MAX_REQ - 1], 0, sizeof t->reqs[0]);
+  s->req = t->n_reqs < H3TS_MAX_REQ ? (int)t->n_reqs++ : H3TS_MAX_REQ - 1;
   s->next = t->streams;
   t->streams = s;
   return s;
@@ -250,8 +272,11 @@ static int setup_h3(h3ts *t) {
   };
   nghttp3_settings st;
   nghttp3_settings_default(&st);
+  st.qpack_encoder_max_dtable_capacity = t->enc_dtable;
   if (nghttp3_conn_server_new(&t->h3, &cb, &st, NULL, t) != 0) return -1;
-  nghttp3_conn_set_max_client_streams_bidi(t->h3, 100);
+  /* the streams ngtcp2 allows over the connection's life (stream_close extends
+   * them): nghttp3 refuses a stream id past this (H3_ID_ERROR) */
+  nghttp3_conn_set_max_client_streams_bidi(t->h3, 4096);
   int64_t ctrl, enc, dec;
   if (ngtcp2_conn_open_uni_stream(t->conn, &ctrl, NULL) != 0 || ngtcp2_conn_open_uni_stream(t->conn, &enc, NULL) != 0 ||
       ngtcp2_conn_open_uni_stream(t->conn, &dec, NULL) != 0)
@@ -268,6 +293,15 @@ static int recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint
   (void)offset, (void)sud;
   h3ts *t = ud;
   if (setup_h3(t) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
+  /* the client's uni streams (id & 3 == 2): the type at offset 0 (one byte for
+   * the types 0-3 a client sends), and its control stream's bytes */
+  if ((sid & 3) == 2 && offset == 0 && len > 0 && t->n_uni < H3TS_MAX_UNI) {
+    t->uni_id[t->n_uni] = sid;
+    t->uni_type[t->n_uni++] = data[0] < 0x40 ? data[0] : UINT64_MAX;
+    if (data[0] == 0x00) t->client_ctrl = sid;
+  }
+  if (sid == t->client_ctrl)
+    for (size_t i = 0; i < len && t->ctrl_len < H3TS_CTRL_MAX; i++) t->ctrl[t->ctrl_len++] = data[i];
   nghttp3_ssize n =
       nghttp3_conn_read_stream2(t->h3, sid, data, len, flags & NGTCP2_STREAM_DATA_FLAG_FIN, tnow(t));
   if (n < 0) {
@@ -287,13 +321,15 @@ static int acked_offset(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_
 }
 
 static int stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t code, void *ud, void *sud) {
-  (void)conn, (void)sud;
+  (void)sud;
   h3ts *t = ud;
   if (!(flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET)) code = NGHTTP3_H3_NO_ERROR;
   if (t->h3) {
     int rv = nghttp3_conn_close_stream(t->h3, sid, code);
     if (rv != 0 && rv != NGHTTP3_ERR_STREAM_NOT_FOUND) return NGTCP2_ERR_CALLBACK_FAILURE;
   }
+  /* a closed request stream makes room for another (RFC 9000 4.6) */
+  if ((sid & 3) == 0) ngtcp2_conn_extend_max_streams_bidi(conn, 1);
   return 0;
 }
 
@@ -360,6 +396,8 @@ h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg) {
   t->now = now_ns;
   t->arg = arg;
   t->raw_sid = -1;
+  t->client_ctrl = -1;
+  t->enc_dtable = 4096; /* nghttp3's default (NGHTTP3_QPACK_ENCODER_MAX_DTABLE_CAPACITY) */
   t->ctx = SSL_CTX_new(TLS_method());
   if (t->ctx == NULL || ngtcp2_crypto_boringssl_configure_server_context(t->ctx) != 0 || add_cert(t) != 0) {
     h3ts_free(t);

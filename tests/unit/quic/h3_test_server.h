@@ -18,7 +18,7 @@
  *   /nostatus   a response header block without :status
  *   /hang     nothing
  * Every request's method, path, header field names in order and body length
- * are recorded.
+ * are recorded (the first H3TS_MAX_REQ; past them the last record is reused).
  */
 #ifndef H3_TEST_SERVER_H
 #define H3_TEST_SERVER_H
@@ -61,5 +61,17 @@ int h3ts_set_raw(h3ts *t, const uint8_t *p, size_t n);
 size_t h3ts_requests(h3ts *t, const h3ts_request **out);
 
 uint8_t h3ts_pattern(size_t i);
+
+/* The QPACK encoder's dynamic table capacity, before the first request (the
+ * default: nghttp3's 4096, so the server inserts response fields into the
+ * client's table when the client allows it; 0: it never does). */
+void h3ts_set_encoder_dtable(h3ts *t, size_t cap);
+/* The client's unidirectional streams in the order their first bytes came: ids
+ * and types (UINT64_MAX: a type of more than one byte). */
+#define H3TS_MAX_UNI 8
+size_t h3ts_client_uni(h3ts *t, const int64_t **ids, const uint64_t **types);
+/* The bytes of the client's control stream received so far (at most H3TS_CTRL_MAX). */
+#define H3TS_CTRL_MAX 16384
+size_t h3ts_client_control(h3ts *t, const uint8_t **p);
 
 #endif

@@ -36,7 +36,11 @@
  *     connection goes on; a header block without :status: HTTP_PROTOCOL;
  *   - Version Negotiation offering only a draft version: GUISE_E_CONNECT_FAILED;
  *   - a server that negotiates no ALPN: its TLS alert 120 (no_application_protocol)
- *     in CONNECTION_CLOSE: GUISE_E_TLS_ALERT.
+ *     in CONNECTION_CLOSE: GUISE_E_TLS_ALERT;
+ *   - the unidirectional streams and PRIORITY_UPDATE frames of the browsers'
+ *     HTTP/3 logs (test_uni_and_priority_update): Chromium's silent decoder
+ *     stream, which speaks once the server's encoder inserts; 450 requests
+ *     through the control stream's ring; Firefox's encoder before its decoder.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -377,6 +381,99 @@ static void test_initial_and_get(const char *pname, size_t initial, const char *
   CHECK(session_h3_failure(t.s) && session_h3_failure(t.s)->code == GUISE_E_CANCELLED, "%s: closed: CANCELLED",
         pname);
   free(r.body);
+  teardown(&t);
+}
+
+/* A QUIC variable-length integer (RFC 9000 16) from |p| at |*at| (< n). */
+static int get_varint(const uint8_t *p, size_t n, size_t *at, uint64_t *v) {
+  if (*at >= n) return -1;
+  size_t len = (size_t)1 << (p[*at] >> 6);
+  if (*at + len > n) return -1;
+  *v = p[*at] & 0x3f;
+  for (size_t i = 1; i < len; i++) *v = *v << 8 | p[*at + i];
+  *at += len;
+  return 0;
+}
+
+/*
+ * The client's unidirectional streams and control frames, as the browsers'
+ * HTTP/3 logs show them (tests/data/captures/quic/ *-h3-*.jsonl, read by
+ * guise_h3_listen): Chromium 156 opens control 2, QPACK decoder 6, encoder 10,
+ * and sends nothing on 6 (not its type) until it has an instruction; it sends a
+ * PRIORITY_UPDATE (0xf0700) per request with the request's stream id and
+ * priority field. Firefox 153: control 2, encoder 6, decoder 10, each type at
+ * once, in that order, no PRIORITY_UPDATE. |dtable|: the server's QPACK
+ * encoder table (0: it never inserts, so the decoder never has anything to
+ * say; 4096: it inserts response fields, and Chromium's decoder stream must
+ * then speak). |nreq| requests one after the other (450: the control stream's
+ * 4 KiB ring wraps; every PRIORITY_UPDATE must still come whole and in order).
+ */
+static void test_uni_and_priority_update(const char *pname, size_t dtable, const int64_t *want_id,
+                                         const uint64_t *want_type, size_t n_want, int want_pu, size_t nreq) {
+  tc t;
+  if (setup(&t, pname, 1) != 0) {
+    CHECK(0, "%s: setup", pname);
+    return;
+  }
+  h3ts_set_encoder_dtable(t.srv, dtable);
+  if (handshake(&t) != 0) {
+    CHECK(0, "%s: handshake", pname);
+    teardown(&t);
+    return;
+  }
+  for (size_t i = 0; i < nreq; i++) {
+    result r;
+    uint32_t id = 0;
+    if (submit(&t, "GET", "/body?10", NULL, &r, &id) != 0 || pump(&t, until_closed, &r, 400) != 0 ||
+        r.err.code != 0 || r.status != 200) {
+      CHECK(0, "%s: request %zu did not complete (%d %s)", pname, i, r.err.code, r.err.text);
+      free(r.body);
+      break;
+    }
+    free(r.body);
+  }
+  exchange(&t, 4);
+  const int64_t *ids;
+  const uint64_t *types;
+  size_t nu = h3ts_client_uni(t.srv, &ids, &types);
+  int same = nu == n_want;
+  for (size_t i = 0; same && i < nu; i++) same = ids[i] == want_id[i] && types[i] == want_type[i];
+  char got[128] = "";
+  for (size_t i = 0; i < nu; i++)
+    snprintf(got + strlen(got), sizeof got - strlen(got), " (%lld,%llu)", (long long)ids[i],
+             (unsigned long long)types[i]);
+  CHECK(same, "%s (server table %zu): unidirectional streams (id,type) in order:%s; expected %zu others", pname,
+        dtable, got, n_want);
+  /* the control stream: type 0, SETTINGS, a reserved frame, then PRIORITY_UPDATEs */
+  const uint8_t *c;
+  size_t cl = h3ts_client_control(t.srv, &c), at = 0, npu = 0;
+  uint64_t type = 99, ftype, flen;
+  CHECK(get_varint(c, cl, &at, &type) == 0 && type == 0, "%s: control stream type", pname);
+  int first = 1, bad = 0;
+  while (at < cl && !bad) {
+    if (get_varint(c, cl, &at, &ftype) != 0 || get_varint(c, cl, &at, &flen) != 0 || at + flen > cl) {
+      bad = 1;
+      break;
+    }
+    if (first) CHECK(ftype == 4, "%s: SETTINGS first (got 0x%llx)", pname, (unsigned long long)ftype);
+    first = 0;
+    if (ftype == 0xf0700) {
+      size_t p = at;
+      uint64_t elem;
+      if (get_varint(c, at + flen, &p, &elem) != 0) {
+        bad = 1;
+        break;
+      }
+      CHECK(elem == 4 * npu && at + flen - p == 6 && memcmp(c + p, "u=0, i", 6) == 0,
+            "%s: PRIORITY_UPDATE %zu: element %llu, value %.*s", pname, npu, (unsigned long long)elem,
+            (int)(at + flen - p), (const char *)c + p);
+      npu++;
+    }
+    at += flen;
+  }
+  CHECK(!bad && cl < H3TS_CTRL_MAX, "%s: the control stream's %zu bytes parse as frames", pname, cl);
+  CHECK(npu == (want_pu ? nreq : 0), "%s: %zu PRIORITY_UPDATE frames for %zu requests", pname, npu, nreq);
+  CHECK(nreq < 400 || cl > 4096, "%s: %zu control stream bytes: session_h3's 4 KiB ring did not wrap", pname, cl);
   teardown(&t);
 }
 
@@ -811,6 +908,14 @@ int main(void) {
   use_v6 = 1;
   test_initial_and_get("chromium-156-linux", 1230, chromium);
   use_v6 = 0;
+  {
+    static const int64_t cid[] = {2, 10, 6}, fid[] = {2, 6, 10};
+    static const uint64_t ctype[] = {0, 2, 3}, ftype[] = {0, 2, 3};
+    test_uni_and_priority_update("chromium-156-linux", 0, cid, ctype, 2, 1, 3);
+    test_uni_and_priority_update("chromium-156-linux", 4096, cid, ctype, 3, 1, 3);
+    test_uni_and_priority_update("chromium-156-linux", 0, cid, ctype, 2, 1, 450);
+    test_uni_and_priority_update("firefox-esr-153-linux", 4096, fid, ftype, 3, 0, 3);
+  }
   test_post();
   test_post_pause();
   test_streams();
