@@ -887,6 +887,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
   if (jb.has_body) {
     j->body = (unsigned char *)at;
     if (jb.body_len) memcpy(at, jb.body, jb.body_len);
+    at += jb.body_len;
     j->body_len = jb.body_len;
     j->has_body = 1;
   }
