@@ -169,6 +169,70 @@ int filter_udp_remote(const filter_udp *u, struct sockaddr_storage *out) {
 
 enum { SU_GREETING = 0, SU_AUTH = 1, SU_ASSOCIATE = 2, SU_UP = 3 };
 
+int socks_udp_reply(const uint8_t *p, size_t n, struct sockaddr_storage *relay, int *zero, size_t *used,
+                    const char **why, int *lib) {
+  CBS c, a;
+  CBS_init(&c, p, n);
+  uint8_t ver, rep, rsv, atyp;
+  uint16_t port;
+  memset(relay, 0, sizeof(*relay));
+  *zero = 1;
+  *lib = 0;
+  if (!CBS_get_u8(&c, &ver) || !CBS_get_u8(&c, &rep) || !CBS_get_u8(&c, &rsv) || !CBS_get_u8(&c, &atyp))
+    return 0;
+  if (ver != 5) {
+    *why = "not a SOCKS5 reply: version byte";
+    *lib = ver;
+    return GUISE_E_PROXY_PROTOCOL;
+  }
+  if (rep != 0) {
+    *why = "the SOCKS5 proxy refused UDP ASSOCIATE: reply";
+    *lib = rep;
+    return GUISE_E_PROXY_CONNECT_REJECTED;
+  }
+  if (atyp != 1 && atyp != 4) {
+    *why = "the SOCKS5 proxy named its UDP relay by a name or an unknown kind: address type";
+    *lib = atyp;
+    return GUISE_E_PROXY_SOCKS_UNSUPPORTED;
+  }
+  if (!CBS_get_bytes(&c, &a, atyp == 1 ? 4 : 16) || !CBS_get_u16(&c, &port)) return 0;
+  for (size_t i = 0; i < CBS_len(&a); i++) *zero &= CBS_data(&a)[i] == 0;
+  if (port == 0) {
+    *why = "the SOCKS5 proxy named its UDP relay with port";
+    return GUISE_E_PROXY_PROTOCOL;
+  }
+  if (atyp == 1) {
+    struct sockaddr_in *in = (struct sockaddr_in *)relay;
+    in->sin_family = AF_INET;
+    memcpy(&in->sin_addr, CBS_data(&a), 4);
+    in->sin_port = htons(port);
+  } else {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)relay;
+    in6->sin6_family = AF_INET6;
+    memcpy(&in6->sin6_addr, CBS_data(&a), 16);
+    in6->sin6_port = htons(port);
+  }
+  *used = n - CBS_len(&c);
+  return 1;
+}
+
+int socks_udp_unwrap(const uint8_t *p, size_t n, const uint8_t **payload, size_t *len) {
+  CBS c, skip;
+  CBS_init(&c, p, n);
+  uint16_t rsv, port;
+  uint8_t frag, atyp, hl;
+  if (!CBS_get_u16(&c, &rsv) || !CBS_get_u8(&c, &frag) || !CBS_get_u8(&c, &atyp) || frag != 0) return 0;
+  int ok = atyp == 1 ? CBS_skip(&c, 4)
+           : atyp == 4 ? CBS_skip(&c, 16)
+           : atyp == 3 ? CBS_get_u8(&c, &hl) && hl > 0 && CBS_get_bytes(&c, &skip, hl)
+                       : 0;
+  if (!ok || !CBS_get_u16(&c, &port) || CBS_len(&c) == 0) return 0;
+  (void)rsv;
+  *payload = CBS_data(&c);
+  *len = CBS_len(&c);
+  return 1;
+}
+
 static filter_socks_udp *su_of(filter *f) { return (filter_socks_udp *)f; }
 static filter_socks_udp *su_of_unwrap(filter *f) {
   return (filter_socks_udp *)(void *)((char *)f - offsetof(filter_socks_udp, unwrap));
@@ -249,43 +313,18 @@ static void su_recv(filter *f, const uint8_t *p, size_t n) {
       continue;
     }
     /* SU_ASSOCIATE: VER REP RSV ATYP BND.ADDR BND.PORT */
-    uint8_t rep, rsv, atyp;
-    if (!CBS_get_u8(&c, &ver) || !CBS_get_u8(&c, &rep) || !CBS_get_u8(&c, &rsv) || !CBS_get_u8(&c, &atyp)) return;
-    if (ver != 5) {
-      filter_fail(f, GUISE_E_PROXY_PROTOCOL, ver, "not a SOCKS5 reply (version byte %u)", ver);
-      return;
-    }
-    if (rep != 0) {
-      filter_fail(f, GUISE_E_PROXY_CONNECT_REJECTED, rep, "the SOCKS5 proxy refused UDP ASSOCIATE (reply %u)", rep);
-      return;
-    }
     struct sockaddr_storage relay;
-    memset(&relay, 0, sizeof(relay));
-    CBS a;
-    uint16_t port;
-    int zero = 1;
-    if (atyp == 1 || atyp == 4) {
-      if (!CBS_get_bytes(&c, &a, atyp == 1 ? 4 : 16) || !CBS_get_u16(&c, &port)) return;
-      for (size_t i = 0; i < CBS_len(&a); i++) zero &= CBS_data(&a)[i] == 0;
-      if (atyp == 1) {
-        struct sockaddr_in *in = (struct sockaddr_in *)&relay;
-        in->sin_family = AF_INET;
-        memcpy(&in->sin_addr, CBS_data(&a), 4);
-        in->sin_port = htons(port);
-      } else {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&relay;
-        in6->sin6_family = AF_INET6;
-        memcpy(&in6->sin6_addr, CBS_data(&a), 16);
-        in6->sin6_port = htons(port);
-      }
-    } else {
-      filter_fail(f, GUISE_E_PROXY_SOCKS_UNSUPPORTED, atyp, "the SOCKS5 proxy named its UDP relay by a name or address type %u", atyp);
+    int zero = 0, lib = 0;
+    size_t used = 0;
+    const char *why = NULL;
+    int r = socks_udp_reply(s->in, s->in_len, &relay, &zero, &used, &why, &lib);
+    if (r == 0) return;
+    if (r < 0) {
+      filter_fail(f, r, lib, "%s %d", why, lib);
       return;
     }
-    if (port == 0) {
-      filter_fail(f, GUISE_E_PROXY_PROTOCOL, 0, "the SOCKS5 proxy named UDP relay port 0");
-      return;
-    }
+    uint16_t port = ntohs(relay.ss_family == AF_INET ? ((struct sockaddr_in *)&relay)->sin_port
+                                                      : ((struct sockaddr_in6 *)&relay)->sin6_port);
     if (zero) { /* "use my own address" */
       relay = s->proxy_addr;
       if (relay.ss_family == AF_INET) ((struct sockaddr_in *)&relay)->sin_port = htons(port);
@@ -322,18 +361,9 @@ static int su_send(filter *f, const uint8_t *p, size_t n) {
  * header cut short is dropped (RFC 1928 7: fragments may be dropped). */
 static void su_unwrap(filter *f, const uint8_t *p, size_t n) {
   filter_socks_udp *s = su_of_unwrap(f);
-  CBS c, skip;
-  CBS_init(&c, p, n);
-  uint16_t rsv, port;
-  uint8_t frag, atyp, len;
-  if (!CBS_get_u16(&c, &rsv) || !CBS_get_u8(&c, &frag) || !CBS_get_u8(&c, &atyp) || frag != 0) return;
-  if (atyp == 1 ? !CBS_skip(&c, 4) : atyp == 4 ? !CBS_skip(&c, 16)
-      : atyp == 3 ? !CBS_get_u8(&c, &len) || !CBS_get_bytes(&c, &skip, len) : 1)
-    return;
-  if (!CBS_get_u16(&c, &port)) return;
-  (void)rsv;
-  if (CBS_len(&c) == 0) return;
-  filter_pass(&s->f, CBS_data(&c), CBS_len(&c));
+  const uint8_t *payload;
+  size_t len;
+  if (socks_udp_unwrap(p, n, &payload, &len)) filter_pass(&s->f, payload, len);
 }
 
 static void su_close(filter *f) { (void)f; }

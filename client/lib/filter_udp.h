@@ -95,6 +95,16 @@ typedef struct filter_socks_udp {
 int filter_socks_udp_init(filter_socks_udp *s, filter_udp *udp, const proxy_cfg *proxy,
                           const struct sockaddr *proxy_addr, const char *host, uint16_t port,
                           const struct sockaddr *target_addr);
+/* The proxy's reply to UDP ASSOCIATE at the start of |p| (RFC 1928 6),
+ * through CBS, no I/O: 0 (more bytes needed); 1 with |*relay| (|*zero|: its
+ * address is all zeros, "the proxy's own") and |*used|; or a negative GUISE_E_*
+ * code with a static reason in |*why| and the byte it is about in |*lib|. */
+int socks_udp_reply(const uint8_t *p, size_t n, struct sockaddr_storage *relay, int *zero, size_t *used,
+                    const char **why, int *lib);
+/* A datagram from the relay (RFC 1928 7): 1 and its payload, or 0 (a
+ * fragment, a cut or unknown header, no payload: drop it). */
+int socks_udp_unwrap(const uint8_t *p, size_t n, const uint8_t **payload, size_t *len);
+
 /* After filter_chain_init: hangs |udp| under the unwrapping filter of |s|. */
 void filter_socks_udp_link(filter_socks_udp *s, filter_chain *ch);
 

@@ -296,7 +296,7 @@ def socks5_udp(tmp):
         r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"socks5://127.0.0.1:{bad.getsockname()[1]}",
                   "-o", os.devnull, f"https://127.0.0.1:{port}/refused")
         check("a SOCKS5 proxy refusing UDP ASSOCIATE: curl's 97 (proxy), naming its reply",
-              r.returncode == 97 and "UDP ASSOCIATE (reply 1)" in r.stderr, (r.returncode, r.stderr))
+              r.returncode == 97 and "UDP ASSOCIATE: reply 1" in r.stderr, (r.returncode, r.stderr))
         bad.close()
         bad = fake_socks(b"\x06garbage")
         r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"socks5://127.0.0.1:{bad.getsockname()[1]}",
