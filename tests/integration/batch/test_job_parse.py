@@ -154,9 +154,11 @@ def expect(line):
             raise Refused("both")
         f["body"] = body.encode() if body is not None else b64_decode(b64) if b64 is not None else None
         http = obj.get("http")
-        if http is not None and http not in ("1.1", "2"):
+        # docs/BATCH.md: "1.1", "2", "3" (raced against TCP) or "3-only"; guise.h's
+        # GUISE_HTTP_1_1 1, GUISE_HTTP_2 2, GUISE_HTTP_3 3, GUISE_HTTP_3_ONLY 4.
+        if http is not None and http not in ("1.1", "2", "3", "3-only"):
             raise Refused("http")
-        f["http"] = {"1.1": 1, "2": 2}.get(http, 0)
+        f["http"] = {"1.1": 1, "2": 2, "3": 3, "3-only": 4}.get(http, 0)
         f["meta"] = ("meta", obj["meta"]) if "meta" in obj else None
         return "OK", f
     except (Refused, ValueError, UnicodeDecodeError, RecursionError):
@@ -281,7 +283,7 @@ def rand_job(rng, i):
             enc = enc.rstrip(b"=")
         members.append('"body_base64": "' + enc.decode() + '"')
     if rng.random() < 0.3:
-        members.append('"http": ' + rng.choice(['"1.1"', '"2"', "null"]))
+        members.append('"http": ' + rng.choice(['"1.1"', '"2"', '"3"', '"3-only"', "null"]))
     if rng.random() < 0.3:
         members.append('"profile": "chrome-150"')
     if rng.random() < 0.5:
@@ -329,6 +331,9 @@ cases = [
     b'{"url": "https://a.test/", "body_base64": "eA=x"}',
     b'{"url": "https://a.test/", "body_base64": "e$=="}',
     b'{"url": "https://a.test/", "http": "3"}',
+    b'{"url": "https://a.test/", "http": "3-only"}',
+    b'{"url": "https://a.test/", "http": "3.0"}',
+    b'{"url": "https://a.test/", "http": "3-ONLY"}',
     b'{"url": "https://a.test/", "meta": "\\ud800"}',
     b'{"url": "https://a.test/", "meta": "\\udc00\\ud800"}',
     b'{"url": "https://a.test/", "meta": "\xed\xa0\x80"}',
