@@ -456,6 +456,17 @@ static void set_busy(pconn *pc, int busy) {
 /* Closes the connection; its open streams end with |err| (0: as the transport
  * ends) and |text| when the transport gives no words of its own. */
 static void pconn_close(pconn *pc, int err, const char *text) {
+  /* An idle HTTP/3 connection the client ends itself (no reuse, the client
+   * closed) says so: CONNECTION_CLOSE (H3_NO_ERROR) as its last datagram, so
+   * that the server need not wait for its idle timeout (RFC 9000 10.2). Not
+   * with streams open (they end as the transport ends), not from inside the
+   * session, not for a connection already over. */
+  if (pc->h3 && pc->s && pc->c && pc->state == PC_READY && !pc->draining && !pc->in_session &&
+      (err == 0 || err == GUISE_E_CANCELLED) && session_alive(pc->s) && session_open_streams(pc->s) == 0 &&
+      session_h3_close(pc->s) == 0) {
+    pool_conn_flush(pc);
+    if (pc->draining) return; /* the flush failed: closed with its error */
+  }
   pc->draining = 1;
   gerr_set(&pc->close_why, err, "client", 0, text ? "%s" : NULL, text);
   if (pc->racer) pc->pool->co->close(pc->racer);

@@ -23,17 +23,22 @@ the Debian browsers; nothing there was produced by guise).
    them (Chromium: one for the GET, element 0, "u=0, i"; Firefox: none) as the browser's
    for its first request.
 
+3. guise --http3-only (the CLI, through the pool) ends its idle connection at exit with
+   CONNECTION_CLOSE: guise_h3_listen (--conns 1, its idle timeout 5 s) ends within 2 s
+   of guise's exit; a connection dropped without one would keep it the 5 s.
+
 No known differences in what is compared (KNOWN_MISSING is empty): Firefox's
 extended_master_secret (23) and renegotiation_info (65281), which stock BoringSSL leaves
 out of a TLS 1.3-only (QUIC) hello, are written since BoringSSL patch 0011.
 
-    test_session_h3_wire.py H3_PROBE GUISE_H3_LISTEN TOP
+    test_session_h3_wire.py H3_PROBE GUISE_H3_LISTEN TOP GUISE
 """
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
 failures = []
 
@@ -180,8 +185,34 @@ def listen_get(probe, listen, prof_name, work):
     return lines[0] if lines else None
 
 
+def close_at_exit(guise, listen, work):
+    log = os.path.join(work, "close.jsonl")
+    srv = subprocess.Popen([listen, "--listen", "127.0.0.1:0", "--self-signed", "--conns", "1",
+                            "--seconds", "20", "--log", log], stdout=subprocess.PIPE)
+    try:
+        line = srv.stdout.readline().decode()
+        check(line.startswith("port "), f"guise_h3_listen said {line!r}")
+        port = line.split()[1]
+        r = subprocess.run([guise, "--http3-only", "-k", "-s", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+                            "--profile", "chromium-156-linux", f"https://127.0.0.1:{port}/"],
+                           capture_output=True, timeout=30)
+        check(r.returncode == 0 and r.stdout == b"200 3", f"guise --http3-only: {r.returncode} {r.stdout} {r.stderr}")
+        t0 = time.monotonic()
+        try:
+            srv.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        check(srv.poll() is not None,
+              f"guise_h3_listen still had the connection {time.monotonic() - t0:.1f} s after guise exited: "
+              "no CONNECTION_CLOSE")
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+
+
 def main():
-    probe, listen, top = sys.argv[1:4]
+    probe, listen, top, guise = sys.argv[1:5]
     data = os.path.join(top, "tests", "data", "captures", "quic")
     with tempfile.TemporaryDirectory() as work:
         for prof_name, (browser, pcaps, ipv4) in CAPTURES.items():
@@ -223,6 +254,7 @@ def main():
             rnames = [h[0] for h in real["requests"][0]["headers"]]
             check(names == rnames, f"{prof_name}: header order {names} != the browser's {rnames}")
             check(ours_req["priority"] == real["requests"][0]["priority"], f"{prof_name}: priority field")
+        close_at_exit(guise, listen, work)
     if failures:
         print(f"{len(failures)} failure(s)", file=sys.stderr)
         return 1
