@@ -684,8 +684,10 @@ typedef struct guise_batch_options {
   /* Admission shared with other processes (guise batch redis://: --per-host and
    * --per-host-rate held for a whole group, docs/REDIS.md). When |admit| is set,
    * a job whose local limits (per_host, per_host_rate, rate) let it start asks
-   * admit(|admit_arg|, HOST, &ticket) first, HOST its URL's authority lowercased
-   * ("example.test:443"): 0 starts the attempt, and release(|admit_arg|, HOST,
+   * admit(|admit_arg|, HOST, &ticket) first, HOST its URL's authority as written,
+   * without userinfo, lowercased ("example.test" for https://Example.test/x,
+   * "example.test:8443" with that port in the URL): 0 starts the attempt, and
+   * release(|admit_arg|, HOST,
    * ticket) is called once when that attempt ends; N > 0 asks again in N ms (the
    * worker's queue waits behind that job, as for a local per-host rate). Called
    * on the worker's loop thread, from each worker thread: it must be quick and
