@@ -369,7 +369,22 @@ def _known_codec(name: str) -> str | None:
 
 # ---- Requests --------------------------------------------------------------------------
 
-_HTTP_VERSIONS = {None: 0, "1.1": 1, "2": 2, 1.1: 1, 2: 2}
+# http_version as the engine takes it (guise.h): 0 lets ALPN choose (and the client's
+# Alt-Svc cache race HTTP/3 for an origin that announced it), 1 and 2 narrow TCP,
+# GUISE_HTTP_3 (3) races HTTP/3 against TCP, GUISE_HTTP_3_ONLY (4) is HTTP/3 or fails.
+_HTTP_VERSIONS = {None: 0, "1.1": 1, "2": 2, "3": 3, "3-only": 4, 1.1: 1, 2: 2, 3: 3}
+
+
+def _http_version(v) -> int:
+    """The engine's number for an http_version argument, or UsageError naming it."""
+    try:
+        n = _HTTP_VERSIONS.get(v) if not isinstance(v, bool) else None
+    except TypeError:  # unhashable: a list, a dict
+        n = None
+    if n is None:
+        raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
+                         f"http_version must be None, '1.1', '2', '3' or '3-only', not {v!r}")
+    return n
 
 
 def _timeouts(timeout) -> tuple[int, int]:
@@ -519,9 +534,7 @@ class _Base:
                  dns_servers: str | None = None, max_connections_per_origin: int = 0,
                  proxy_verify: bool = True, proxy_cacert: str | None = None,
                  max_body: int = 0):
-        if http_version not in _HTTP_VERSIONS:
-            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
-                             f"http_version must be None, '1.1' or '2', not {http_version!r}")
+        _http_version(http_version)
         for what, v, hi in (("max_redirects", max_redirects, 2**32 - 1), ("max_body", max_body, 2**63),
                             ("max_connections_per_origin", max_connections_per_origin, 2**32 - 1)):
             if not isinstance(v, int) or not 0 <= v <= hi:
@@ -572,16 +585,14 @@ class _Base:
         else:
             pairs = self._headers  # the engine copies them; nobody changes this list
         hv = d["http_version"] if http_version is ... else http_version
-        if hv not in _HTTP_VERSIONS:
-            raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
-                             f"http_version must be None, '1.1' or '2', not {hv!r}")
+        hv = _http_version(hv)
         connect_ms, total_ms = self._default_ms if timeout is ... else _timeouts(timeout)
         full = _url_with_params(url, params) if params else url
         follow = d["follow_redirects"] if follow_redirects is None else follow_redirects
         insecure = not (d["verify"] if verify is None else verify)
         try:
             token = self._engine.submit(method.upper(), full, pairs, body, is_async, profile, proxy,
-                                        insecure, d["cacert"], _HTTP_VERSIONS[hv], bool(follow),
+                                        insecure, d["cacert"], hv, bool(follow),
                                         int(d["max_redirects"]), connect_ms, total_ms,
                                         int(d["max_body"] if max_body is None else max_body),
                                         list(resolve) if resolve else None, stream, kind, referer)
@@ -628,7 +639,7 @@ class Client(_Base):
     order kept), data (bytes, str, or a dict/pairs: form-urlencoded), json, content,
     files (multipart: name -> file object, bytes, str or (filename, content[, type])),
     cookies (the request's Cookie field), timeout, follow_redirects, profile, proxy,
-    verify, http_version ("1.1", "2"), resolve, kind (the request kind, as --kind:
+    verify, http_version ("1.1", "2", "3", "3-only"), resolve, kind (the request kind, as --kind:
     "script", "image", "fetch", ...), referer (the initiator's URL, as -e).
     stream(method, url, ...) reads a big
     body piece by piece with bounded memory. Errors: guise.GuiseError subclasses.
@@ -950,9 +961,7 @@ def batch(jobs, *, concurrency: int = 256, per_host: int | None = None,
     else:
         raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
                          f"body must be one of {sorted(_BODY_MODES)}, not {body!r}")
-    if http_version not in _HTTP_VERSIONS:
-        raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
-                         f"http_version must be None, '1.1' or '2', not {http_version!r}")
+    hv = _http_version(http_version)
     for what, v in (("rate", rate), ("per_host_rate", per_host_rate)):
         if v is not None and not (0.001 <= float(v) <= 1e7):  # refuses NaN too
             raise UsageError(-101, "USAGE_INVALID_ARGUMENT", "usage",
@@ -975,7 +984,7 @@ def batch(jobs, *, concurrency: int = 256, per_host: int | None = None,
                            streams_per_connection=streams_per_connection or 0,
                            max_pending=pending_cap, profile=profile if profile is not None else "none",
                            proxy=proxy, insecure=not verify, cafile=cacert,
-                           http_version=_HTTP_VERSIONS[http_version],
+                           http_version=hv,
                            resolve=list(resolve) if resolve else None, dns_servers=dns_servers,
                            connect_timeout_ms=connect_ms, max_time_ms=total_ms, max_body=max_body,
                            include_headers=include_headers, body_mode=mode, body_dir=body_dir,

@@ -19,7 +19,8 @@ DEFAULT_PROFILE: str
 
 _Pairs: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]]
 _Timeout: TypeAlias = float | int | tuple[float | None, float | None] | None
-_HTTPVersion: TypeAlias = Literal["1.1", "2"] | None
+# "3": HTTP/3 raced against TCP (as Chrome); "3-only": HTTP/3 or the request fails.
+_HTTPVersion: TypeAlias = Literal["1.1", "2", "3", "3-only"] | None
 _FileContent: TypeAlias = IO[bytes] | IO[str] | bytes | str
 _FileSpec: TypeAlias = (_FileContent | tuple[str | None, _FileContent]
                         | tuple[str | None, _FileContent, str | None])

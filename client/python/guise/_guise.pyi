@@ -30,7 +30,8 @@ class Engine:
                  proxy_cafile: str | None = ..., coalesce_ms: int = ...) -> None: ...
     def submit(self, method: str, url: str, headers: Sequence[tuple[str, str]], body: bytes | None,
                is_async: bool, profile: str | None, proxy: str | None, insecure: bool,
-               cafile: str | None, http_version: int, follow_redirects: bool, max_redirects: int,
+               cafile: str | None, http_version: int,  # 0-4: guise.h
+               follow_redirects: bool, max_redirects: int,
                connect_timeout_ms: int, max_time_ms: int, max_body: int,
                resolve: Sequence[str] | None, streaming: bool = ...) -> int: ...
     def wait(self, token: int) -> _Result: ...

@@ -11,8 +11,8 @@ request kind, as --kind), meta["proxy"] (Scrapy's
 own key, with the Proxy-Authorization its HttpProxyMiddleware sets folded back
 into the proxy URL), meta["download_timeout"], meta["download_maxsize"].
 Other settings: GUISE_VERIFY (default True), GUISE_CACERT, GUISE_RESOLVE (a list
-of curl-style "host:port:address"), GUISE_HTTP_VERSION (None, "1.1" or "2"),
-GUISE_CONNECTIONS_PER_ORIGIN.
+of curl-style "host:port:address"), GUISE_HTTP_VERSION (None, "1.1", "2", "3" or
+"3-only"), GUISE_CONNECTIONS_PER_ORIGIN.
 
 What it may call: the guise package (its C engine, guise._guise.Engine), Twisted's
 reactor (addReader, Deferred) and Scrapy's response classes. Who calls it: Scrapy's
