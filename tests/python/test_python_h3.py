@@ -5,7 +5,7 @@ servers that share nothing with guise's QUIC stack: quic-go's HTTP/3 server
 each request came on) and a TLS HTTP/1.1 server of this test (Python's ssl) with
 nothing on UDP.
 
-- "3-only": Client, AsyncClient, guise.get and guise.batch (the keyword and a job's
+- "3-only": Client, a request, stream(), AsyncClient, guise.get and guise.batch (the keyword and a job's
   "http": "3-only") are answered over HTTP/3 (the server's log: HTTP/3.0), the body
   byte for byte; Response.http_version and the record's http_version are "HTTP/3",
   as the library reports it (guise.h: "HTTP/1.1", "HTTP/2", "HTTP/3").
@@ -19,7 +19,7 @@ nothing on UDP.
 - Refusals: a bad http_version is UsageError naming the values allowed (Client,
   a request, guise.batch); "3-only" with a profile without an http3 section is
   ProfileError, through an http:// or socks4:// proxy UsageError saying the proxy
-  carries no UDP.
+  carries no UDP, through a SOCKS5 proxy that refuses UDP ASSOCIATE ProxyError.
 
 usage: test_python_h3.py H3SERVER   (PYTHONPATH holds the built package: BUILD/python)
 """
@@ -76,6 +76,12 @@ def h3_only(tmp):
             r = c.get(base + "/bytes/10?per-request", http_version="3-only")
             check("a per-request http_version='3-only' is answered over HTTP/3",
                   r.status_code == 200 and r.http_version == "HTTP/3" and r.content == pattern(10), r)
+            n = 3 << 20
+            with c.stream("GET", base + f"/bytes/{n}?stream", http_version="3-only") as r:
+                chunks = list(r.iter_bytes())
+            check("stream() with '3-only': 3 MiB read piece by piece over HTTP/3, byte for byte",
+                  r.status_code == 200 and r.http_version == "HTTP/3" and b"".join(chunks) == pattern(n),
+                  (r, sum(map(len, chunks))))
 
         r = guise.get(base + "/bytes/10?oneshot", profile=PROFILE, cacert=srv.cert, http_version="3-only")
         check("guise.get(http_version='3-only') is answered over HTTP/3", r.http_version == "HTTP/3", r)
@@ -87,9 +93,9 @@ def h3_only(tmp):
         check("AsyncClient '3-only': 20 concurrent requests, each over HTTP/3 with its bytes",
               all(r.status_code == 200 and r.http_version == "HTTP/3" and r.content == pattern(100 + i)
                   for i, r in enumerate(rs)), rs)
-        got = protocols(srv, "/bytes/1")  # /bytes/10?..., /bytes/100..119?async
-        check("h3server logged the per-request, guise.get and AsyncClient requests over HTTP/3 (22)",
-              len(got) == 22 and all(p == "HTTP/3.0" for p, _ in got), got)
+        got = protocols(srv, "/bytes/1") + protocols(srv, "/bytes/3145728?stream")
+        check("h3server logged the per-request, stream, guise.get and AsyncClient requests over HTTP/3 (23)",
+              len(got) == 23 and all(p == "HTTP/3.0" for p, _ in got), got)
 
         jobs = [{"id": "kw", "url": base + "/bytes/7?batch-kw"},
                 {"id": "job", "url": base + "/bytes/8?batch-job", "http": "3-only"}]
@@ -235,6 +241,42 @@ def refusals():
                   "carries no UDP" in e.detail and e.name == "USAGE_URL_SCHEME", (e.name, e.detail))
         except guise.GuiseError as e:
             check(f"'3-only' through {proxy}: UsageError", False, repr(e))
+    # A SOCKS5 proxy (RFC 1928) that takes "no authentication" and then answers the
+    # UDP ASSOCIATE with reply 1, "general SOCKS server failure".
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def socks():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                c.recv(16)
+                c.sendall(b"\x05\x00")
+                c.recv(64)
+                c.sendall(b"\x05\x01\x00\x01\x00\x00\x00\x00\x00\x00")
+                c.recv(1)
+            except OSError:
+                pass
+            finally:
+                c.close()
+    threading.Thread(target=socks, daemon=True).start()
+    try:
+        guise.get("https://127.0.0.1:9/", profile=PROFILE, proxy=f"socks5://127.0.0.1:{srv.getsockname()[1]}",
+                  http_version="3-only", timeout=5)
+        check("'3-only' through a SOCKS5 proxy refusing UDP ASSOCIATE fails", False)
+    except guise.ProxyError as e:
+        check("'3-only' through a SOCKS5 proxy refusing UDP ASSOCIATE: ProxyError naming its reply 1",
+              "UDP ASSOCIATE: reply 1" in e.detail, (e.name, e.detail))
+        print(f"   ({e.name}: {e.detail})")
+    except guise.GuiseError as e:
+        check("'3-only' through a SOCKS5 proxy refusing UDP ASSOCIATE: ProxyError", False, repr(e))
+    finally:
+        srv.close()
     try:
         guise.get("http://127.0.0.1:9/", profile=PROFILE, http_version="3-only", timeout=5)
         check("'3-only' for an http:// URL is refused", False)
