@@ -88,6 +88,15 @@ int cli_next_text_line(CBS *in, size_t *at, CBS *line, size_t *line_no) {
   return 0;
 }
 
+/* A failed cli_read_file said on stderr: "PROG: WHAT @FILE: why". Returns
+ * its errno. */
+static int say_read_error(const char *prog, const char *what, const char *shown) {
+  int e = errno;
+  char why[80];
+  fprintf(stderr, "%s: %s @%s: %s\n", prog, what, shown, cli_read_file_error(e, CLI_AT_FILE_MAX, why, sizeof(why)));
+  return e;
+}
+
 int cli_header_file(cli_settings *s, const char *as, const char *path,
                     int (*add)(cli_settings *s, const char *as, const char *line, void *arg), void *arg) {
   const char *prog = s->prog;
@@ -95,12 +104,8 @@ int cli_header_file(cli_settings *s, const char *as, const char *path,
   guise_escape_text(path, strlen(path), shown, sizeof(shown));
   uint8_t *data;
   size_t len;
-  if (cli_read_file(path, 1, CLI_AT_FILE_MAX, &data, &len) != 0) {
-    int e = errno;
-    char why[80];
-    fprintf(stderr, "%s: %s @%s: %s\n", prog, as, shown, cli_read_file_error(e, CLI_AT_FILE_MAX, why, sizeof(why)));
-    return e == EFBIG ? EXIT_USAGE : 26; /* curl's read error */
-  }
+  if (cli_read_file(path, 1, CLI_AT_FILE_MAX, &data, &len) != 0)
+    return say_read_error(prog, as, shown) == EFBIG ? EXIT_USAGE : 26; /* curl's read error */
   CBS in, ln;
   CBS_init(&in, data, len);
   size_t at = 1, line_no = 0;
@@ -134,25 +139,7 @@ int cli_header_file(cli_settings *s, const char *as, const char *path,
   return rc;
 }
 
-int cli_write_out_file(cli_settings *s, const char *path, const char **format) {
-  char shown[300];
-  guise_escape_text(path, strlen(path), shown, sizeof(shown));
-  uint8_t *data;
-  size_t len;
-  if (cli_read_file(path, 1, CLI_AT_FILE_MAX, &data, &len) != 0) {
-    int e = errno;
-    char why[80];
-    fprintf(stderr, "%s: (26) -w @%s: %s\n", s->prog, shown, cli_read_file_error(e, CLI_AT_FILE_MAX, why, sizeof(why)));
-    return 26;
-  }
-  const uint8_t *nul = memchr(data, '\0', len);
-  if (nul) {
-    size_t line = 1;
-    for (const uint8_t *p = data; p < nul; p++) line += *p == '\n';
-    fprintf(stderr, "%s: -w @%s:%zu: a NUL byte (not a text file?)\n", s->prog, shown, line);
-    free(data);
-    return EXIT_USAGE;
-  }
+size_t cli_join_format_lines(uint8_t *data, size_t len) {
   /* curl 7.88 reads the file a line at a time and keeps each line up to its
    * first CR or LF: the lines are joined, "a\r\nb\n" is "ab", "a\rb" is "a"
    * (measured). Variables and \n escapes make the format's line breaks. */
@@ -165,6 +152,27 @@ int cli_write_out_file(cli_settings *s, const char *path, const char **format) {
     k += stop - i;
     i = end + 1;
   }
+  return k;
+}
+
+int cli_write_out_file(cli_settings *s, const char *path, const char **format) {
+  char shown[300];
+  guise_escape_text(path, strlen(path), shown, sizeof(shown));
+  uint8_t *data;
+  size_t len;
+  if (cli_read_file(path, 1, CLI_AT_FILE_MAX, &data, &len) != 0) {
+    say_read_error(s->prog, "(26) -w", shown);
+    return 26;
+  }
+  const uint8_t *nul = memchr(data, '\0', len);
+  if (nul) {
+    size_t line = 1;
+    for (const uint8_t *p = data; p < nul; p++) line += *p == '\n';
+    fprintf(stderr, "%s: -w @%s:%zu: a NUL byte (not a text file?)\n", s->prog, shown, line);
+    free(data);
+    return EXIT_USAGE;
+  }
+  size_t k = cli_join_format_lines(data, len);
   char *kept = cli_keep(s, (const char *)data, k);
   free(data);
   if (kept == NULL) {

@@ -49,6 +49,11 @@ int cli_header_file(cli_settings *s, const char *as, const char *path,
  * an exit status after a message. */
 int cli_write_out_file(cli_settings *s, const char *path, const char **format);
 
+/* The -w @FILE joiner, in place: each LF-ended line of |data| kept up to its
+ * first CR, the pieces put together. Returns the new length (at most |len|);
+ * |data| may be NULL when |len| is 0. */
+size_t cli_join_format_lines(uint8_t *data, size_t len);
+
 /* The lines of |in| as cli_header_file splits them: 1 with the next non-empty
  * line in |*line| and its number in |*line_no|, 0 at the end. |*at| is the
  * number of the line the cursor is on (the caller starts it at 1); lines are
