@@ -216,6 +216,21 @@ static void on_udp_start(uv_timer_t *t) {
 
 static const filter_chain_ops chain_ops;
 
+/* The end of an open over TCP, |r| the result of starting the connect. A
+ * failure: the handles exist, so they are closed through the loop, and |r| is
+ * reported synchronously (no on_close). Otherwise the connect timeout starts
+ * (|timeout_ms|, 0: none) and |c| is given out. */
+static int connect_started(conn *c, int r, unsigned timeout_ms, conn **out) {
+  if (r) {
+    c->cb.on_close = NULL;
+    finish(c, r);
+    return r;
+  }
+  if (timeout_ms) uv_timer_start(&c->timer, on_timeout, timeout_ms, 0);
+  *out = c;
+  return 0;
+}
+
 /* conn_open for conn_options.udp: the UDP filter alone (filter_udp.h). */
 static int open_udp(uv_loop_t *loop, const conn_options *o, conn *c, conn **out) {
   if (o->ctx || (o->proxy && o->proxy->kind != PROXY_SOCKS5 && o->proxy->kind != PROXY_SOCKS5H)) {
@@ -243,14 +258,7 @@ static int open_udp(uv_loop_t *loop, const conn_options *o, conn *c, conn **out)
     filter_chain_init(&c->chain, &chain_ops, f, 2);
     filter_socks_udp_link(&c->udp->su, &c->chain);
     if (!r) r = filter_tcp_connect(&c->tcp, o->addr);
-    if (r) {
-      c->cb.on_close = NULL;
-      finish(c, r);
-      return r;
-    }
-    if (o->connect_timeout_ms) uv_timer_start(&c->timer, on_timeout, o->connect_timeout_ms, 0);
-    *out = c;
-    return 0;
+    return connect_started(c, r, o->connect_timeout_ms, out);
   }
   filter *f[1] = {&c->udp->udp.f};
   filter_chain_init(&c->chain, &chain_ops, f, 1);
@@ -319,14 +327,5 @@ int conn_open(uv_loop_t *loop, const conn_options *o, const conn_callbacks *cb, 
   if (c->proxied) f[n++] = &c->px->tun.f;
   if (c->tls.ssl) f[n++] = &c->tls.f;
   filter_chain_init(&c->chain, &chain_ops, f, n);
-  r = filter_tcp_connect(&c->tcp, o->addr);
-  if (r) {
-    /* The handles exist: close them through the loop, report synchronously. */
-    c->cb.on_close = NULL;
-    finish(c, r);
-    return r;
-  }
-  if (o->connect_timeout_ms) uv_timer_start(&c->timer, on_timeout, o->connect_timeout_ms, 0);
-  *out = c;
-  return 0;
+  return connect_started(c, filter_tcp_connect(&c->tcp, o->addr), o->connect_timeout_ms, out);
 }
