@@ -46,6 +46,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "quic_peer.h"
+
 enum {
   MAX_CONNS_CAP = 16,     /* connections alive at once */
   MAX_UNI = 8,            /* client uni streams recorded per connection */
@@ -99,26 +101,6 @@ static volatile sig_atomic_t stop;
 
 static const char body[] =
     "<!doctype html><html><head><title>guise h3</title></head><body>h3 ok</body></html>\n";
-
-static ngtcp2_tstamp now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (ngtcp2_tstamp)ts.tv_sec * NGTCP2_SECONDS + (ngtcp2_tstamp)ts.tv_nsec;
-}
-
-static void rand_cb(uint8_t *d, size_t n, const ngtcp2_rand_ctx *c) {
-  (void)c;
-  RAND_bytes(d, n);
-}
-static void h3_rand_cb(uint8_t *d, size_t n) { RAND_bytes(d, n); }
-
-static int new_cid_cb(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *ud) {
-  (void)q, (void)ud;
-  RAND_bytes(cid->data, cidlen);
-  cid->datalen = cidlen;
-  RAND_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-  return 0;
-}
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) { return ((conn *)ref->user_data)->q; }
 
@@ -375,7 +357,7 @@ static int setup_h3(conn *c) {
       .deferred_consume = h3_deferred_consume,
       .recv_header = h3_recv_header,
       .end_stream = h3_end_stream,
-      .rand = h3_rand_cb,
+      .rand = qp_h3_rand_cb,
   };
   nghttp3_settings s;
   nghttp3_settings_default(&s);
@@ -404,7 +386,7 @@ static int recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_
   if ((sid & 3) == 2) record_uni(c, sid, d, n);
   if (setup_h3(c) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   nghttp3_ssize r =
-      nghttp3_conn_read_stream2(c->h3, sid, d, n, flags & NGTCP2_STREAM_DATA_FLAG_FIN, now_ns());
+      nghttp3_conn_read_stream2(c->h3, sid, d, n, flags & NGTCP2_STREAM_DATA_FLAG_FIN, qp_now_ns());
   if (r < 0) {
     fprintf(stderr, "guise_h3_listen: HTTP/3 error on stream %" PRId64 ": %s\n", sid,
             nghttp3_strerror((int)r));
@@ -460,42 +442,6 @@ static int extend_max_bidi(ngtcp2_conn *q, uint64_t max, void *ud) {
   return 0;
 }
 
-static int alpn_select(SSL *ssl, const uint8_t **out, uint8_t *outlen, const uint8_t *in,
-                       unsigned inlen, void *arg) {
-  (void)ssl, (void)arg;
-  for (unsigned i = 0; i < inlen;) {
-    unsigned l = in[i];
-    if (i + 1 + l > inlen) break;
-    if (l == 2 && memcmp(in + i + 1, "h3", 2) == 0) {
-      *out = in + i + 1;
-      *outlen = 2;
-      return SSL_TLSEXT_ERR_OK;
-    }
-    i += 1 + l;
-  }
-  return SSL_TLSEXT_ERR_ALERT_FATAL;
-}
-
-static int self_signed(SSL_CTX *sc) {
-  EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
-  EVP_PKEY *pkey = EVP_PKEY_new();
-  X509 *x = X509_new();
-  int ok = ec && pkey && x && EC_KEY_generate_key(ec) && EVP_PKEY_assign_EC_KEY(pkey, ec);
-  if (ok) ec = NULL;
-  ok = ok && X509_set_version(x, X509_VERSION_3) &&
-       ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
-       X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
-       X509_gmtime_adj(X509_getm_notAfter(x), 3600) && X509_set_pubkey(x, pkey) &&
-       X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                                  (const uint8_t *)"localhost", -1, -1, 0) &&
-       X509_set_issuer_name(x, X509_get_subject_name(x)) && X509_sign(x, pkey, EVP_sha256()) &&
-       SSL_CTX_use_certificate(sc, x) && SSL_CTX_use_PrivateKey(sc, pkey);
-  EC_KEY_free(ec);
-  EVP_PKEY_free(pkey);
-  X509_free(x);
-  return ok ? 0 : -1;
-}
-
 static void conn_free(conn *c) {
   nghttp3_conn_del(c->h3);
   ngtcp2_conn_del(c->q);
@@ -529,29 +475,17 @@ static conn *conn_new(const ngtcp2_pkt_hd *hd, const struct sockaddr_storage *fr
   c->ref.user_data = c;
   SSL_set_app_data(c->ssl, &c->ref);
   SSL_set_accept_state(c->ssl);
-  ngtcp2_callbacks cb = {
-      .recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
-      .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
-      .encrypt = ngtcp2_crypto_encrypt_cb,
-      .decrypt = ngtcp2_crypto_decrypt_cb,
-      .hp_mask = ngtcp2_crypto_hp_mask_cb,
-      .update_key = ngtcp2_crypto_update_key_cb,
-      .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
-      .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
-      .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
-      .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
-      .rand = rand_cb,
-      .get_new_connection_id = new_cid_cb,
-      .recv_stream_data = recv_stream_data,
-      .acked_stream_data_offset = acked_offset,
-      .stream_close = stream_close,
-      .stream_reset = stream_reset,
-      .extend_max_stream_data = extend_max_stream_data,
-      .extend_max_remote_streams_bidi = extend_max_bidi,
-  };
+  ngtcp2_callbacks cb;
+  qp_callbacks(&cb, 1);
+  cb.recv_stream_data = recv_stream_data;
+  cb.acked_stream_data_offset = acked_offset;
+  cb.stream_close = stream_close;
+  cb.stream_reset = stream_reset;
+  cb.extend_max_stream_data = extend_max_stream_data;
+  cb.extend_max_remote_streams_bidi = extend_max_bidi;
   ngtcp2_settings s;
   ngtcp2_settings_default(&s);
-  s.initial_ts = now_ns();
+  s.initial_ts = qp_now_ns();
   ngtcp2_transport_params p;
   ngtcp2_transport_params_default(&p);
   p.initial_max_stream_data_bidi_local = 256 * 1024;
@@ -612,7 +546,7 @@ static int flush(conn *c) {
     ngtcp2_pkt_info pi;
     ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->q, NULL, &pi, buf, sizeof buf, &ndata, flags,
                                                sid, (const ngtcp2_vec *)vec, (size_t)cnt,
-                                               now_ns());
+                                               qp_now_ns());
     if (n < 0) {
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
         nghttp3_conn_block_stream(c->h3, sid);
@@ -659,7 +593,7 @@ static void on_datagram(const uint8_t *d, size_t n, const struct sockaddr_storag
   ngtcp2_path path = {{(ngtcp2_sockaddr *)&local, local_len},
                       {(ngtcp2_sockaddr *)from, from_len}, NULL};
   ngtcp2_pkt_info pi = {0};
-  int rv = ngtcp2_conn_read_pkt(c->q, &path, &pi, d, n, now_ns());
+  int rv = ngtcp2_conn_read_pkt(c->q, &path, &pi, d, n, qp_now_ns());
   if (rv != 0 && fresh) {
     /* ngtcp2_accept checks the header only: a first packet that does not decrypt
      * (garbage after an Initial-looking header) opened no connection. */
@@ -768,14 +702,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "guise_h3_listen: TLS context failed\n");
     return 1;
   }
-  if (self ? self_signed(ctx) != 0
+  if (self ? qp_self_signed(ctx) != 0
            : (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
               SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)) {
     fprintf(stderr, "guise_h3_listen: certificate/key not usable (%s, %s)\n",
             cert ? cert : "self-signed", key ? key : "-");
     return 1;
   }
-  SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+  SSL_CTX_set_alpn_select_cb(ctx, qp_alpn_select_h3, NULL);
   log_out = stdout;
   if (log_path && !(log_out = fopen(log_path, "a"))) {
     fprintf(stderr, "guise_h3_listen: --log %s: %s\n", log_path, strerror(errno));
@@ -793,10 +727,10 @@ int main(int argc, char **argv) {
   fflush(stdout);
   signal(SIGTERM, on_signal);
   signal(SIGINT, on_signal);
-  ngtcp2_tstamp deadline = now_ns() + (ngtcp2_tstamp)seconds * NGTCP2_SECONDS;
+  ngtcp2_tstamp deadline = qp_now_ns() + (ngtcp2_tstamp)seconds * NGTCP2_SECONDS;
   uint8_t buf[65536];
   while (!stop && conns_done < conns_limit) {
-    ngtcp2_tstamp t = now_ns();
+    ngtcp2_tstamp t = qp_now_ns();
     if (t >= deadline) break;
     ngtcp2_tstamp next = deadline;
     for (size_t i = 0; i < MAX_CONNS_CAP; i++)
@@ -817,7 +751,7 @@ int main(int argc, char **argv) {
         on_datagram(buf, (size_t)n, &from, fl);
       }
     }
-    t = now_ns();
+    t = qp_now_ns();
     for (size_t i = 0; i < MAX_CONNS_CAP; i++) {
       conn *c = &conns[i];
       if (!c->used) continue;

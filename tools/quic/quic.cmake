@@ -83,6 +83,13 @@ target_include_directories(nghttp3 PRIVATE "${_nghttp3}/lib")
 # guise_h3_listen (tools/quic/h3-listen.c): an HTTP/3 server on UDP loopback that logs
 # the client's HTTP/3 SETTINGS, stream types and header order (tools/profiles/capture-quic
 # --server). A build tool, not installed.
+# quic_peer (tools/quic/quic_peer.c): the ngtcp2 + nghttp3 set-up that guise_h3_listen and
+# the QUIC test peers of tests/unit/quic share (clock, randomness, connection ids, the
+# crypto callbacks, ALPN h3, a self-signed certificate).
+add_library(quic_peer STATIC "${PROJECT_SOURCE_DIR}/tools/quic/quic_peer.c")
+target_compile_definitions(quic_peer PRIVATE _GNU_SOURCE)
+target_include_directories(quic_peer PUBLIC "${PROJECT_SOURCE_DIR}/tools/quic")
+target_link_libraries(quic_peer PUBLIC ngtcp2_crypto_boringssl nghttp3 PRIVATE guise_warnings)
 add_executable(guise_h3_listen "${PROJECT_SOURCE_DIR}/tools/quic/h3-listen.c")
 target_compile_definitions(guise_h3_listen PRIVATE _GNU_SOURCE)
-target_link_libraries(guise_h3_listen PRIVATE ngtcp2_crypto_boringssl nghttp3 guise_warnings)
+target_link_libraries(guise_h3_listen PRIVATE quic_peer guise_warnings)
