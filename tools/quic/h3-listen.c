@@ -533,37 +533,8 @@ static conn *conn_find(const uint8_t *dcid, size_t dcidlen) {
 static int flush(conn *c) {
   uint8_t buf[MAX_PKT];
   for (int guard = 0; guard < 1024; guard++) {
-    int64_t sid = -1;
-    int fin = 0;
-    nghttp3_vec vec[16];
-    nghttp3_ssize cnt = 0;
-    if (c->h3 && ngtcp2_conn_get_max_data_left(c->q) > 0) {
-      cnt = nghttp3_conn_writev_stream(c->h3, &sid, &fin, vec, 16);
-      if (cnt < 0) return -1;
-    }
-    ngtcp2_ssize ndata = -1;
-    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
-    ngtcp2_pkt_info pi;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->q, NULL, &pi, buf, sizeof buf, &ndata, flags,
-                                               sid, (const ngtcp2_vec *)vec, (size_t)cnt,
-                                               qp_now_ns());
-    if (n < 0) {
-      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-        nghttp3_conn_block_stream(c->h3, sid);
-        continue;
-      }
-      if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
-        nghttp3_conn_shutdown_stream_write(c->h3, sid);
-        continue;
-      }
-      if (n == NGTCP2_ERR_WRITE_MORE) {
-        if (nghttp3_conn_add_write_offset(c->h3, sid, (uint64_t)ndata) != 0) return -1;
-        continue;
-      }
-      return -1;
-    }
-    if (ndata >= 0 && nghttp3_conn_add_write_offset(c->h3, sid, (uint64_t)ndata) != 0) return -1;
-    if (n == 0) return 0;
+    long n = qp_write_pkt(c->q, c->h3, NULL, buf, sizeof buf, qp_now_ns(), NULL);
+    if (n <= 0) return (int)n;
     sendto(sock, buf, (size_t)n, 0, (struct sockaddr *)&c->remote, c->remote_len);
   }
   return 0;

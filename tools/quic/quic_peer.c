@@ -1,6 +1,7 @@
 /* quic_peer.c — see quic_peer.h. */
 #include "quic_peer.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -87,4 +88,45 @@ int qp_self_signed(SSL_CTX *ctx) {
   EVP_PKEY_free(pkey);
   X509_free(x);
   return ok ? 0 : -1;
+}
+
+long qp_write_pkt(ngtcp2_conn *q, nghttp3_conn *h3, ngtcp2_path *path, uint8_t *buf,
+                  size_t cap, ngtcp2_tstamp ts, const char *who) {
+  for (int guard = 0; guard < 1024; guard++) {
+    int64_t sid = -1;
+    int fin = 0;
+    nghttp3_vec vec[16];
+    nghttp3_ssize cnt = 0;
+    if (h3 && ngtcp2_conn_get_max_data_left(q) > 0) {
+      cnt = nghttp3_conn_writev_stream(h3, &sid, &fin, vec, 16);
+      if (cnt < 0) {
+        if (who) fprintf(stderr, "%s: nghttp3_conn_writev_stream: %s\n", who, nghttp3_strerror((int)cnt));
+        return -1;
+      }
+    }
+    ngtcp2_ssize ndata = -1;
+    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
+    ngtcp2_pkt_info pi;
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(q, path, &pi, buf, cap, &ndata, flags, sid,
+                                               (const ngtcp2_vec *)vec, (size_t)cnt, ts);
+    if (n < 0) {
+      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
+        nghttp3_conn_block_stream(h3, sid);
+        continue;
+      }
+      if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
+        nghttp3_conn_shutdown_stream_write(h3, sid);
+        continue;
+      }
+      if (n == NGTCP2_ERR_WRITE_MORE) {
+        if (nghttp3_conn_add_write_offset(h3, sid, (uint64_t)ndata) != 0) return -1;
+        continue;
+      }
+      if (who) fprintf(stderr, "%s: ngtcp2_conn_writev_stream: %s\n", who, ngtcp2_strerror((int)n));
+      return -1;
+    }
+    if (ndata >= 0 && nghttp3_conn_add_write_offset(h3, sid, (uint64_t)ndata) != 0) return -1;
+    return (long)n;
+  }
+  return -1;
 }

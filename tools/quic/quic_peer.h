@@ -44,4 +44,14 @@ int qp_alpn_select_h3(SSL *ssl, const uint8_t **out, uint8_t *outlen, const uint
  * for an hour) and its key into CTX. 0, or -1 if BoringSSL failed. */
 int qp_self_signed(SSL_CTX *ctx);
 
+/* Writes one QUIC packet of Q into BUF (at most CAP bytes) at time TS, with HTTP/3 stream
+ * data of H3 (NULL before HTTP/3 is set up) first: nghttp3's next stream data goes in
+ * while the connection has flow-control credit, a blocked or shut stream is told to
+ * nghttp3 and the next one tried, data coalesced into a packet (WRITE_MORE) is acked to
+ * nghttp3 as written. PATH may be NULL. Returns the packet's length, 0 when there is
+ * nothing more to send, or -1 on an error of ngtcp2 or nghttp3 (named on stderr after
+ * WHO unless WHO is NULL) or after 1024 retries without a packet. */
+long qp_write_pkt(ngtcp2_conn *q, nghttp3_conn *h3, ngtcp2_path *path, uint8_t *buf,
+                  size_t cap, ngtcp2_tstamp ts, const char *who);
+
 #endif

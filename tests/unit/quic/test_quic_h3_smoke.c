@@ -30,6 +30,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "quic_peer.h"
+
 static int failures;
 #define CHECK(cond, ...)                                         \
   do {                                                           \
@@ -70,29 +72,6 @@ typedef struct endpoint {
 } endpoint;
 
 static uint8_t body_pattern[BODY_LEN];
-
-static ngtcp2_tstamp now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (ngtcp2_tstamp)ts.tv_sec * NGTCP2_SECONDS + (ngtcp2_tstamp)ts.tv_nsec;
-}
-
-static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
-  (void)ctx;
-  RAND_bytes(dest, len);
-}
-
-static void h3_rand_cb(uint8_t *dest, size_t len) { RAND_bytes(dest, len); }
-
-static int new_cid_cb(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
-                      void *ud) {
-  (void)conn;
-  (void)ud;
-  RAND_bytes(cid->data, cidlen);
-  cid->datalen = cidlen;
-  RAND_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-  return 0;
-}
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) {
   return ((endpoint *)ref->user_data)->conn;
@@ -184,7 +163,7 @@ static int setup_h3(endpoint *e) {
       .deferred_consume = h3_deferred_consume,
       .recv_header = h3_recv_header,
       .end_stream = h3_end_stream,
-      .rand = h3_rand_cb,
+      .rand = qp_h3_rand_cb,
   };
   nghttp3_settings settings;
   nghttp3_settings_default(&settings);
@@ -211,7 +190,7 @@ static int recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint
   endpoint *e = ud;
   if (!e->h3 && setup_h3(e) != 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   nghttp3_ssize n = nghttp3_conn_read_stream2(e->h3, sid, data, len,
-                                              flags & NGTCP2_STREAM_DATA_FLAG_FIN, now_ns());
+                                              flags & NGTCP2_STREAM_DATA_FLAG_FIN, qp_now_ns());
   if (n < 0) {
     fprintf(stderr, "%s: nghttp3_conn_read_stream2: %s\n", e->name, nghttp3_strerror((int)n));
     return NGTCP2_ERR_CALLBACK_FAILURE;
@@ -251,24 +230,7 @@ static int extend_max_stream_data(ngtcp2_conn *conn, int64_t sid, uint64_t max, 
 }
 
 static void fill_callbacks(ngtcp2_callbacks *cb, int server) {
-  memset(cb, 0, sizeof *cb);
-  if (server) {
-    cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
-  } else {
-    cb->client_initial = ngtcp2_crypto_client_initial_cb;
-    cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
-  }
-  cb->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
-  cb->encrypt = ngtcp2_crypto_encrypt_cb;
-  cb->decrypt = ngtcp2_crypto_decrypt_cb;
-  cb->hp_mask = ngtcp2_crypto_hp_mask_cb;
-  cb->update_key = ngtcp2_crypto_update_key_cb;
-  cb->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
-  cb->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
-  cb->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
-  cb->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
-  cb->rand = rand_cb;
-  cb->get_new_connection_id = new_cid_cb;
+  qp_callbacks(cb, server);
   cb->recv_stream_data = recv_stream_data;
   cb->acked_stream_data_offset = acked_stream_data_offset;
   cb->stream_close = stream_close;
@@ -277,7 +239,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, int server) {
 
 static void fill_params(ngtcp2_settings *s, ngtcp2_transport_params *p) {
   ngtcp2_settings_default(s);
-  s->initial_ts = now_ns();
+  s->initial_ts = qp_now_ns();
   ngtcp2_transport_params_default(p);
   p->initial_max_stream_data_bidi_local = 256 * 1024;
   p->initial_max_stream_data_bidi_remote = 256 * 1024;
@@ -296,50 +258,13 @@ static ngtcp2_path path_of(endpoint *e) {
   return path;
 }
 
-static int alpn_select(SSL *ssl, const uint8_t **out, uint8_t *outlen, const uint8_t *in,
-                       unsigned inlen, void *arg) {
-  (void)ssl, (void)arg;
-  for (unsigned i = 0; i < inlen;) {
-    unsigned l = in[i];
-    if (i + 1 + l > inlen) break;
-    if (l == 2 && memcmp(in + i + 1, "h3", 2) == 0) {
-      *out = in + i + 1;
-      *outlen = 2;
-      return SSL_TLSEXT_ERR_OK;
-    }
-    i += 1 + l;
-  }
-  return SSL_TLSEXT_ERR_ALERT_FATAL;
-}
-
-/* A fresh self-signed P-256 certificate for "localhost". */
-static int add_cert(SSL_CTX *ctx) {
-  EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
-  EVP_PKEY *pkey = EVP_PKEY_new();
-  X509 *x = X509_new();
-  int ok = ec && pkey && x && EC_KEY_generate_key(ec) && EVP_PKEY_assign_EC_KEY(pkey, ec);
-  if (ok) ec = NULL;
-  ok = ok && X509_set_version(x, X509_VERSION_3) &&
-       ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
-       X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
-       X509_gmtime_adj(X509_getm_notAfter(x), 3600) && X509_set_pubkey(x, pkey) &&
-       X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                                  (const uint8_t *)"localhost", -1, -1, 0) &&
-       X509_set_issuer_name(x, X509_get_subject_name(x)) && X509_sign(x, pkey, EVP_sha256()) &&
-       SSL_CTX_use_certificate(ctx, x) && SSL_CTX_use_PrivateKey(ctx, pkey);
-  EC_KEY_free(ec);
-  EVP_PKEY_free(pkey);
-  X509_free(x);
-  return ok ? 0 : -1;
-}
-
 static int make_ssl(endpoint *e) {
   e->ctx = SSL_CTX_new(TLS_method());
   if (!e->ctx) return -1;
   if (e->server) {
-    if (ngtcp2_crypto_boringssl_configure_server_context(e->ctx) != 0 || add_cert(e->ctx) != 0)
+    if (ngtcp2_crypto_boringssl_configure_server_context(e->ctx) != 0 || qp_self_signed(e->ctx) != 0)
       return -1;
-    SSL_CTX_set_alpn_select_cb(e->ctx, alpn_select, NULL);
+    SSL_CTX_set_alpn_select_cb(e->ctx, qp_alpn_select_h3, NULL);
   } else if (ngtcp2_crypto_boringssl_configure_client_context(e->ctx) != 0) {
     return -1;
   }
@@ -421,46 +346,9 @@ static int server_new(endpoint *s, const uint8_t *pkt, size_t len) {
 /* Writes every packet the endpoint has (HTTP/3 stream data first) into |out|. */
 static int flush(endpoint *e, queue *out) {
   for (;;) {
-    int64_t sid = -1;
-    int fin = 0;
-    nghttp3_vec vec[16];
-    nghttp3_ssize cnt = 0;
-    if (e->h3 && ngtcp2_conn_get_max_data_left(e->conn) > 0) {
-      cnt = nghttp3_conn_writev_stream(e->h3, &sid, &fin, vec, 16);
-      if (cnt < 0) {
-        fprintf(stderr, "%s: nghttp3_conn_writev_stream: %s\n", e->name,
-                nghttp3_strerror((int)cnt));
-        return -1;
-      }
-    }
     if (out->n == MAX_QUEUE) return -1;
-    uint8_t *buf = out->data[out->n];
-    ngtcp2_ssize ndata = -1;
-    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
-    ngtcp2_pkt_info pi;
-    ngtcp2_path_storage ps;
-    ngtcp2_path_storage_zero(&ps);
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(e->conn, &ps.path, &pi, buf, MAX_PKT, &ndata,
-                                               flags, sid, (const ngtcp2_vec *)vec,
-                                               (size_t)cnt, now_ns());
-    if (n < 0) {
-      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-        nghttp3_conn_block_stream(e->h3, sid);
-        continue;
-      }
-      if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
-        nghttp3_conn_shutdown_stream_write(e->h3, sid);
-        continue;
-      }
-      if (n == NGTCP2_ERR_WRITE_MORE) {
-        if (nghttp3_conn_add_write_offset(e->h3, sid, (uint64_t)ndata) != 0) return -1;
-        continue;
-      }
-      fprintf(stderr, "%s: ngtcp2_conn_writev_stream: %s\n", e->name, ngtcp2_strerror((int)n));
-      return -1;
-    }
-    if (ndata >= 0 && nghttp3_conn_add_write_offset(e->h3, sid, (uint64_t)ndata) != 0) return -1;
-    if (n == 0) return 0;
+    long n = qp_write_pkt(e->conn, e->h3, NULL, out->data[out->n], MAX_PKT, qp_now_ns(), e->name);
+    if (n <= 0) return (int)n;
     out->len[out->n++] = (size_t)n;
   }
 }
@@ -473,7 +361,7 @@ static int deliver(endpoint *e, queue *in) {
     }
     ngtcp2_path path = path_of(e);
     ngtcp2_pkt_info pi = {0};
-    int rv = ngtcp2_conn_read_pkt(e->conn, &path, &pi, in->data[i], in->len[i], now_ns());
+    int rv = ngtcp2_conn_read_pkt(e->conn, &path, &pi, in->data[i], in->len[i], qp_now_ns());
     if (rv != 0) {
       fprintf(stderr, "%s: ngtcp2_conn_read_pkt: %s\n", e->name, ngtcp2_strerror(rv));
       return -1;
@@ -520,7 +408,7 @@ int main(void) {
     }
     if (err || client.done || to_server.n || to_client.n) continue;
     /* Nothing queued: let the timers (ACK delay, PTO) fire. */
-    ngtcp2_tstamp t = now_ns();
+    ngtcp2_tstamp t = qp_now_ns();
     if (ngtcp2_conn_get_expiry(client.conn) <= t) ngtcp2_conn_handle_expiry(client.conn, t);
     if (server.conn && ngtcp2_conn_get_expiry(server.conn) <= t)
       ngtcp2_conn_handle_expiry(server.conn, t);
