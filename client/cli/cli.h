@@ -20,6 +20,10 @@ int cmd_enqueue(int argc, char **argv);
 /* The proxy the environment names for |url| (curl's variables, NO_PROXY and
  * |noproxy| honoured; never for a loopback destination), or NULL. */
 const char *cli_proxy_from_env(const char *url, const char *noproxy);
+/* Whether the environment names a proxy at all (the variables above): when
+ * none does, guise batch does not look jobs up one by one (getenv per job cost
+ * ~1,800 instructions). */
+int cli_env_names_proxy(void);
 
 /* Parses a decimal unsigned option value in [min, max]; prints an error naming
  * |opt| and returns -1 when |s| is not one. */

@@ -661,20 +661,6 @@ static void *signal_main(void *arg) {
   return NULL;
 }
 
-/* ---- input lines (lines.h) ------------------------------------------------------- */
-
-/* Whether the environment names a proxy at all (cli_proxy_from_env's
- * variables): when none does, the jobs are not looked at one by one for it. */
-static int env_names_proxy(void) {
-  static const char *const names[] = {"HTTPS_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    const char *v = getenv(names[i]);
-    if (v && *v) return 1;
-  }
-  return 0;
-}
-
-
 /* ---- the command --------------------------------------------------------------- */
 
 int cmd_batch(int argc, char **argv) {
@@ -874,7 +860,7 @@ int cmd_batch(int argc, char **argv) {
   }
   unsigned long long lineno = 0, skipped = 0;
   int read_error = 0;
-  const int env_proxy = env_names_proxy();
+  const int env_proxy = cli_env_names_proxy();
   while (line && lr.buf && !atomic_load(&g_signals) && !output_failed()) {
     size_t len;
     int got = cli_lines_next(&lr, line, BATCH_MAX_LINE, &len);

@@ -87,3 +87,12 @@ const char *cli_proxy_from_env(const char *url, const char *noproxy) {
   const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("http_proxy", NULL);
   return v ? v : env2("ALL_PROXY", "all_proxy");
 }
+
+int cli_env_names_proxy(void) {
+  static const char *const names[] = {"HTTPS_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    const char *v = getenv(names[i]);
+    if (v && *v) return 1;
+  }
+  return 0;
+}

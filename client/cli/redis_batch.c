@@ -30,6 +30,7 @@
 #include "options.h"
 #include "redis_conn.h"
 /* The library's hash table, as cmd_batch.c uses it (linked from guise_core). */
+#include "../lib/batch_sched.h"
 #include "../lib/hmap.h"
 
 #define REDIS_BUFFER_MAX (64u << 20)   /* records waiting for Redis; above: no new jobs */
@@ -623,23 +624,6 @@ static unsigned admit_cb(void *arg, const char *host, unsigned long long *ticket
   return wait;
 }
 
-/* The engine's per-host key of |url| (batch.c's: the authority as written,
- * lowercased, userinfo dropped, at most |cap| - 1 bytes). */
-static void url_authority(const char *url, char *out, size_t cap) {
-  const char *p = strstr(url, "://");
-  p = p ? p + 3 : url;
-  size_t n = strcspn(p, "/?#");
-  for (size_t i = n; i > 0; i--)
-    if (p[i - 1] == '@') { /* the last '@' ends the userinfo */
-      p += i;
-      n -= i;
-      break;
-    }
-  if (n >= cap) n = cap - 1;
-  for (size_t i = 0; i < n; i++) out[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
-  out[n] = '\0';
-}
-
 /* The reader, as it hands a job to the engine: its host's grant is asked for
  * now (one pipeline for the hosts of a read), so that the engine's ask finds
  * it waiting instead of asking and waiting a round trip per host in turn. A
@@ -650,7 +634,7 @@ static void admit_prefetch(admission *ad, const char *const *urls, size_t n) {
   pthread_mutex_lock(&ad->lock); /* all queued before the thread takes any: one pipeline */
   for (size_t i = 0; i < n && !ad->down; i++) {
     char host[300];
-    url_authority(urls[i], host, sizeof(host));
+    bsched_host_key(urls[i], host, sizeof(host)); /* the engine's key */
     adm_host *h = adm_find(ad, host, now);
     if (h && !h->grant && !h->asked && now >= h->retry_at && adm_push(ad, h, NULL, ++ad->next_ticket) == 0)
       h->asked = 1;
@@ -1353,18 +1337,6 @@ static int take_read(reader *rd, const redisReply *rep, size_t *n, int hist, cha
   return 0;
 }
 
-/* Whether the environment names a proxy at all (cli_proxy_from_env's
- * variables): when none does, the jobs are not looked at one by one for it
- * (getenv per job was 1,800 instructions). */
-static int env_names_proxy(void) {
-  static const char *const names[] = {"HTTPS_PROXY", "https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    const char *v = getenv(names[i]);
-    if (v && *v) return 1;
-  }
-  return 0;
-}
-
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -1397,7 +1369,7 @@ int redis_batch_run(guise_batch_options *o, const redis_batch_args *a) {
   rd.key_len = rd.r.url.key_len;
   rd.group = a->group ? a->group : REDIS_GROUP_DEFAULT;
   rd.noproxy = a->noproxy;
-  rd.env_proxy = o->proxy == NULL && env_names_proxy();
+  rd.env_proxy = o->proxy == NULL && cli_env_names_proxy();
   char consumer[300];
   if (a->consumer) {
     snprintf(consumer, sizeof(consumer), "%s", a->consumer);

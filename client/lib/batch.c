@@ -64,7 +64,7 @@ typedef struct bjob {
   worker *w;
   /* every string of the job follows the struct, in the same allocation */
   const char *id, *url, *method, *profile, *proxy, *meta, *kind, *referer;
-  const char *host_key;          /* authority_key of |url|, made once by the submitter */
+  const char *host_key;          /* bsched_host_key of |url|, made once by the submitter */
   uint64_t host_hash;            /* hmap_hash_str(host_key) */
   guise_header *headers;
   size_t n_headers;
@@ -548,27 +548,6 @@ static void close_worker(worker *w) {
   bsched_free(&w->s);
 }
 
-/* The authority of |u| (after "scheme://", before the path; userinfo dropped),
- * lowercased, truncated to |cap| - 1. */
-static void authority_key(const char *u, char *out, size_t cap) {
-  const char *p = strstr(u, "://");
-  p = p ? p + 3 : u;
-  size_t n = strcspn(p, "/?#");
-  const char *at = memchr(p, '@', n);
-  while (at) { /* the last '@' ends the userinfo */
-    const char *next = memchr(at + 1, '@', n - (size_t)(at + 1 - p));
-    if (!next) break;
-    at = next;
-  }
-  if (at) {
-    n -= (size_t)(at + 1 - p);
-    p = at + 1;
-  }
-  if (n >= cap) n = cap - 1;
-  for (size_t i = 0; i < n; i++) out[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
-  out[n] = '\0';
-}
-
 /* Jobs from the submitter: each gets its host, then waits in the ready queue. */
 static void on_wake(uv_async_t *a) {
   worker *w = a->data;
@@ -816,7 +795,7 @@ int guise_batch_submit(guise_batch *b, const guise_job *in) {
    * userinfo): made here once, outside the lock, for the shard and the
    * worker's host table. */
   char key[300];
-  authority_key(jb.url ? jb.url : "", key, sizeof(key));
+  bsched_host_key(jb.url ? jb.url : "", key, sizeof(key));
   size_t key_len = strlen(key) + 1;
   pthread_mutex_lock(&b->submit_lock);
   if (atomic_load(&b->pending) >= b->o.max_pending && !atomic_load(&b->stopped)) {

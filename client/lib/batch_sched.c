@@ -216,3 +216,22 @@ void bsched_drain(bsched *s, void (*fn)(bs_job *j, void *arg), void *arg) {
   for (size_t i = 0; i < s->hosts.n_buckets; i++)
     for (hmap_node *n = s->hosts.buckets[i]; n; n = n->next) drain_queue(&gq_data(n, bs_host, node)->parked, fn, arg);
 }
+
+void bsched_host_key(const char *u, char *out, size_t cap) {
+  const char *p = strstr(u, "://");
+  p = p ? p + 3 : u;
+  size_t n = strcspn(p, "/?#");
+  const char *at = memchr(p, '@', n);
+  while (at) { /* the last '@' ends the userinfo */
+    const char *next = memchr(at + 1, '@', n - (size_t)(at + 1 - p));
+    if (!next) break;
+    at = next;
+  }
+  if (at) {
+    n -= (size_t)(at + 1 - p);
+    p = at + 1;
+  }
+  if (n >= cap) n = cap - 1;
+  for (size_t i = 0; i < n; i++) out[i] = (p[i] >= 'A' && p[i] <= 'Z') ? (char)(p[i] - 'A' + 'a') : p[i];
+  out[n] = '\0';
+}

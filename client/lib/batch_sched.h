@@ -151,4 +151,10 @@ void bsched_done(bsched *s, bs_job *j);
  * |fn|, which may free it (and must not call the scheduler). */
 void bsched_drain(bsched *s, void (*fn)(bs_job *j, void *arg), void *arg);
 
+/* The per-host key of a job's URL |u|, the one the host table, the workers'
+ * sharding and guise_batch_options.admit use: the authority as written (after
+ * "scheme://", before the path; userinfo dropped, no default port added),
+ * lowercased, truncated to |cap| - 1 bytes. */
+void bsched_host_key(const char *u, char *out, size_t cap);
+
 #endif

@@ -377,6 +377,22 @@ static void test_drain(void) {
   bsched_free(&s);
 }
 
+/* The per-host key shared by the host table, the sharding and the admission
+ * hook (guise.h: the authority as written, userinfo dropped, lowercased). */
+static void test_host_key(void) {
+  char k[64];
+  bsched_host_key("https://Example.TEST/x?y#z", k, sizeof(k));
+  CHECK(strcmp(k, "example.test") == 0);
+  bsched_host_key("https://u:p@a@Host.test:8443/p", k, sizeof(k)); /* the last '@' ends userinfo */
+  CHECK(strcmp(k, "host.test:8443") == 0);
+  bsched_host_key("http://[::1]:80?q", k, sizeof(k));
+  CHECK(strcmp(k, "[::1]:80") == 0);
+  bsched_host_key("no-scheme.test/a", k, sizeof(k));
+  CHECK(strcmp(k, "no-scheme.test") == 0);
+  bsched_host_key("https://abcdefghij.test/", k, 5); /* cut to cap - 1 */
+  CHECK(strcmp(k, "abcd") == 0);
+}
+
 int main(void) {
   test_bucket();
   test_hosts();
@@ -387,5 +403,6 @@ int main(void) {
   test_cold_again();
   test_opening_cap();
   test_drain();
+  test_host_key();
   return gt_done("test_batch_sched");
 }
