@@ -43,6 +43,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "quic_peer.h"
+
 extern char **environ;
 
 static int failures;
@@ -67,23 +69,6 @@ typedef struct client {
   int status, done;
 } client;
 
-static ngtcp2_tstamp now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (ngtcp2_tstamp)ts.tv_sec * NGTCP2_SECONDS + (ngtcp2_tstamp)ts.tv_nsec;
-}
-static void rand_cb(uint8_t *d, size_t n, const ngtcp2_rand_ctx *c) {
-  (void)c;
-  RAND_bytes(d, n);
-}
-static void h3_rand_cb(uint8_t *d, size_t n) { RAND_bytes(d, n); }
-static int new_cid_cb(ngtcp2_conn *q, ngtcp2_cid *cid, uint8_t *token, size_t len, void *ud) {
-  (void)q, (void)ud;
-  RAND_bytes(cid->data, len);
-  cid->datalen = len;
-  RAND_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-  return 0;
-}
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) { return ((client *)ref->user_data)->q; }
 
 static int h3_recv_header(nghttp3_conn *h, int64_t sid, int32_t token, nghttp3_rcbuf *name,
@@ -117,7 +102,7 @@ static int recv_stream_data(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_
   (void)off, (void)sud;
   client *c = ud;
   nghttp3_ssize r =
-      nghttp3_conn_read_stream2(c->h3, sid, d, n, flags & NGTCP2_STREAM_DATA_FLAG_FIN, now_ns());
+      nghttp3_conn_read_stream2(c->h3, sid, d, n, flags & NGTCP2_STREAM_DATA_FLAG_FIN, qp_now_ns());
   if (r < 0) return NGTCP2_ERR_CALLBACK_FAILURE;
   ngtcp2_conn_extend_max_stream_offset(q, sid, (uint64_t)r);
   ngtcp2_conn_extend_max_offset(q, (uint64_t)r);
@@ -141,37 +126,8 @@ static int stream_close(ngtcp2_conn *q, uint32_t flags, int64_t sid, uint64_t co
 static int flush(client *c) {
   uint8_t buf[1452];
   for (int guard = 0; guard < 256; guard++) {
-    int64_t sid = -1;
-    int fin = 0;
-    nghttp3_vec vec[16];
-    nghttp3_ssize cnt = 0;
-    if (c->h3 && ngtcp2_conn_get_max_data_left(c->q) > 0) {
-      cnt = nghttp3_conn_writev_stream(c->h3, &sid, &fin, vec, 16);
-      if (cnt < 0) return -1;
-    }
-    ngtcp2_ssize ndata = -1;
-    uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE | (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0);
-    ngtcp2_pkt_info pi;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->q, NULL, &pi, buf, sizeof buf, &ndata, flags,
-                                               sid, (const ngtcp2_vec *)vec, (size_t)cnt,
-                                               now_ns());
-    if (n < 0) {
-      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
-        nghttp3_conn_block_stream(c->h3, sid);
-        continue;
-      }
-      if (n == NGTCP2_ERR_STREAM_SHUT_WR) {
-        nghttp3_conn_shutdown_stream_write(c->h3, sid);
-        continue;
-      }
-      if (n == NGTCP2_ERR_WRITE_MORE) {
-        if (nghttp3_conn_add_write_offset(c->h3, sid, (uint64_t)ndata) != 0) return -1;
-        continue;
-      }
-      return -1;
-    }
-    if (ndata >= 0 && nghttp3_conn_add_write_offset(c->h3, sid, (uint64_t)ndata) != 0) return -1;
-    if (n == 0) return 0;
+    long n = qp_write_pkt(c->q, c->h3, NULL, buf, sizeof buf, qp_now_ns(), NULL);
+    if (n <= 0) return (int)n;
     send(c->fd, buf, (size_t)n, 0);
   }
   return 0;
@@ -198,27 +154,15 @@ static int client_new(client *c, unsigned port) {
   static const uint8_t alpn[] = {2, 'h', '3'};
   SSL_set_alpn_protos(c->ssl, alpn, sizeof alpn);
   SSL_set_tlsext_host_name(c->ssl, "localhost");
-  ngtcp2_callbacks cb = {
-      .client_initial = ngtcp2_crypto_client_initial_cb,
-      .recv_retry = ngtcp2_crypto_recv_retry_cb,
-      .recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
-      .encrypt = ngtcp2_crypto_encrypt_cb,
-      .decrypt = ngtcp2_crypto_decrypt_cb,
-      .hp_mask = ngtcp2_crypto_hp_mask_cb,
-      .update_key = ngtcp2_crypto_update_key_cb,
-      .delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
-      .delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
-      .get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
-      .version_negotiation = ngtcp2_crypto_version_negotiation_cb,
-      .rand = rand_cb,
-      .get_new_connection_id = new_cid_cb,
-      .recv_stream_data = recv_stream_data,
-      .acked_stream_data_offset = acked,
-      .stream_close = stream_close,
-  };
+  ngtcp2_callbacks cb;
+  qp_callbacks(&cb, 0);
+  cb.recv_stream_data = recv_stream_data;
+  cb.acked_stream_data_offset = acked;
+  cb.stream_close = stream_close;
+
   ngtcp2_settings s;
   ngtcp2_settings_default(&s);
-  s.initial_ts = now_ns();
+  s.initial_ts = qp_now_ns();
   ngtcp2_transport_params p;
   ngtcp2_transport_params_default(&p);
   p.initial_max_stream_data_bidi_local = 256 * 1024;
@@ -243,7 +187,7 @@ static int client_new(client *c, unsigned port) {
 static int client_request(client *c) {
   nghttp3_callbacks cb = {.recv_header = h3_recv_header, .end_stream = h3_end_stream,
                           .recv_data = h3_recv_data, .deferred_consume = h3_deferred,
-                          .rand = h3_rand_cb};
+                          .rand = qp_h3_rand_cb};
   nghttp3_settings s;
   nghttp3_settings_default(&s);
   s.max_field_section_size = 12345;
@@ -333,13 +277,13 @@ int main(int argc, char **argv) {
     send(c.fd, junk3, 1, 0);
   }
   int requested = 0;
-  ngtcp2_tstamp deadline = now_ns() + 10 * NGTCP2_SECONDS;
-  while (!err && !c.done && now_ns() < deadline) {
+  ngtcp2_tstamp deadline = qp_now_ns() + 10 * NGTCP2_SECONDS;
+  while (!err && !c.done && qp_now_ns() < deadline) {
     if (flush(&c) != 0) {
       err = 1;
       break;
     }
-    ngtcp2_tstamp t = now_ns(), e = ngtcp2_conn_get_expiry(c.q);
+    ngtcp2_tstamp t = qp_now_ns(), e = ngtcp2_conn_get_expiry(c.q);
     int timeout = e <= t ? 0 : (int)((e - t) / NGTCP2_MILLISECONDS) + 1;
     if (timeout > 200) timeout = 200;
     struct pollfd sp = {c.fd, POLLIN, 0};
@@ -350,10 +294,10 @@ int main(int argc, char **argv) {
         ngtcp2_path path = {{(ngtcp2_sockaddr *)&c.local, sizeof c.local},
                             {(ngtcp2_sockaddr *)&c.remote, sizeof c.remote}, NULL};
         ngtcp2_pkt_info pi = {0};
-        if (ngtcp2_conn_read_pkt(c.q, &path, &pi, buf, (size_t)n, now_ns()) != 0) err = 1;
+        if (ngtcp2_conn_read_pkt(c.q, &path, &pi, buf, (size_t)n, qp_now_ns()) != 0) err = 1;
       }
     }
-    t = now_ns();
+    t = qp_now_ns();
     if (ngtcp2_conn_get_expiry(c.q) <= t && ngtcp2_conn_handle_expiry(c.q, t) != 0) err = 1;
     if (!err && !requested && ngtcp2_conn_get_handshake_completed(c.q)) {
       if (client_request(&c) != 0) err = 1;
@@ -368,7 +312,7 @@ int main(int argc, char **argv) {
     ngtcp2_ccerr ce;
     ngtcp2_ccerr_default(&ce);
     ngtcp2_ssize n = ngtcp2_conn_write_connection_close(c.q, NULL, NULL, buf, sizeof buf, &ce,
-                                                        now_ns());
+                                                        qp_now_ns());
     if (n > 0) send(c.fd, buf, (size_t)n, 0);
   }
   int status = 0;
