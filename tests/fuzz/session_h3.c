@@ -119,12 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   SSL_CTX *ctx = session_h3_ctx_new(&prof, &cc, &e, &why);
   if (ctx == NULL) abort();
   struct sockaddr_in remote, local;
-  memset(&remote, 0, sizeof remote);
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(443);
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  local = remote;
-  local.sin_port = htons(50000);
+  h3ts_loopback_addrs(&remote, &local);
   session_h3_config cfg = {.profile = &prof,
                            .server_name = "localhost",
                            .remote = (struct sockaddr *)&remote,

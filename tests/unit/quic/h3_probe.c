@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 
 #include "guise.h"
+#include "h3_test_server.h"
 #include "profile.h"
 #include "session.h"
 #include "session_h3.h"
@@ -93,12 +94,7 @@ static int cmd_initial(const char *out) {
   SSL_CTX *ctx = ctx_new();
   if (ctx == NULL) return 1;
   struct sockaddr_in remote, local;
-  memset(&remote, 0, sizeof remote);
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(443);
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  local = remote;
-  local.sin_port = htons(50000);
+  h3ts_loopback_addrs(&remote, &local);
   session_h3_config cfg = {.profile = &prof,
                            .server_name = "localhost",
                            .remote = (struct sockaddr *)&remote,

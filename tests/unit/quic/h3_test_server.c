@@ -390,6 +390,15 @@ static int add_cert(h3ts *t) {
   return 0;
 }
 
+void h3ts_loopback_addrs(struct sockaddr_in *remote, struct sockaddr_in *local) {
+  memset(remote, 0, sizeof *remote);
+  remote->sin_family = AF_INET;
+  remote->sin_port = htons(443);
+  remote->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  *local = *remote;
+  local->sin_port = htons(50000);
+}
+
 h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg) {
   h3ts *t = calloc(1, sizeof(*t));
   if (t == NULL) return NULL;

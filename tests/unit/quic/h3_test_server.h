@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #define H3TS_MAX_REQ 32
 #define H3TS_MAX_FIELDS 48
 
@@ -40,6 +42,9 @@ typedef struct h3ts_request {
 typedef struct h3ts h3ts;
 
 h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg);
+/* The addresses a session_h3 under test is given (no socket is opened): the server
+ * 127.0.0.1:443 into |remote|, the client 127.0.0.1:50000 into |local|. */
+void h3ts_loopback_addrs(struct sockaddr_in *remote, struct sockaddr_in *local);
 void h3ts_free(h3ts *t);
 /* The certificate as PEM into |path|: 0 or -1. */
 int h3ts_write_cert(h3ts *t, const char *path);

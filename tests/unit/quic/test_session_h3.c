@@ -163,12 +163,7 @@ static int setup(tc *t, const char *profile_name, int trust_server) {
     return -1;
   }
   struct sockaddr_in remote, local;
-  memset(&remote, 0, sizeof remote);
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(443);
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  local = remote;
-  local.sin_port = htons(50000);
+  h3ts_loopback_addrs(&remote, &local);
   struct sockaddr_in6 remote6, local6;
   memset(&remote6, 0, sizeof remote6);
   remote6.sin6_family = AF_INET6;
