@@ -612,6 +612,10 @@ static void h3_fail(pconn *pc, int code, const char *what) {
   uv_timer_stop(&pc->idle);
   origin *o = pc->org;
   gerr_set(&pc->fail, code, "quic", 0, "QUIC handshake with %s (%s): %s", o ? o->host : "", pc->remote, what);
+  /* |what| may carry the server's CONNECTION_CLOSE reason, the peer's bytes:
+   * printable ASCII only, so it cannot break a line of -v or the terminal. */
+  for (char *t = pc->fail.text; *t; t++)
+    if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f) *t = '?';
   if (pc->c) pc->pool->co->close(pc->c);
 }
 
@@ -630,6 +634,14 @@ static void h3_up(pconn *pc) {
    * and time_appconnect are both its end over HTTP/3). */
   pc->connect_ms = pc->tls_ms = (double)(uv_hrtime() - pc->t0) / 1e6;
   pc->tls_version = "TLSv1.3";
+  /* The cipher and group from the session's SSL, as on_ready reads a TCP
+   * connection's (a fake session in the unit tests has none: "" stays). */
+  const char *v, *ci, *g;
+  if (session_h3_tls_info(pc->s, &v, &ci, &g) == 0) {
+    pc->tls_version = v;
+    pc->tls_cipher = ci;
+    pc->tls_group = g;
+  }
   dispatch(o);
   maybe_idle(pc);
 }
@@ -639,8 +651,15 @@ static void h3_progress(pconn *pc, int e) {
   if (!pc->hs || pc->s == NULL) return;
   if (!e && !session_alive(pc->s) && !pc->h3_rx) /* QUIC's own timers gave up: nothing ever came */
     h3_fail(pc, GUISE_E_TIMEOUT_CONNECT, "no answer from the server's UDP port");
-  else if (e || !session_alive(pc->s))
-    h3_fail(pc, e ? e : GUISE_E_TLS_HANDSHAKE, guise_strerror(e ? e : GUISE_E_TLS_HANDSHAKE));
+  else if (e || !session_alive(pc->s)) {
+    /* The session's own account (the server's CONNECTION_CLOSE code and
+     * reason, its TLS alert, the certificate) rather than the code's name. */
+    const gerr *f = session_h3_failure(pc->s);
+    if (f && f->code && f->text[0])
+      h3_fail(pc, f->code, f->text);
+    else
+      h3_fail(pc, e ? e : GUISE_E_TLS_HANDSHAKE, guise_strerror(e ? e : GUISE_E_TLS_HANDSHAKE));
+  }
   else if (session_capacity(pc->s) > 0)
     h3_up(pc);
 }

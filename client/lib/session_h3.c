@@ -1337,6 +1337,18 @@ const gerr *session_h3_failure(const session *ss) {
   return s->failed ? &s->fail : NULL;
 }
 
+int session_h3_tls_info(const session *ss, const char **version, const char **cipher, const char **group) {
+  if (ss == NULL || ss->ops != &h3s_ops) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  const session_h3 *s = (const session_h3 *)ss;
+  const SSL_CIPHER *c = s->handshake_done ? SSL_get_current_cipher(s->ssl) : NULL;
+  if (c == NULL) return GUISE_E_USAGE_INVALID_ARGUMENT;
+  const char *g = SSL_get_curve_name(SSL_get_curve_id(s->ssl));
+  if (version) *version = SSL_get_version(s->ssl);
+  if (cipher) *cipher = SSL_CIPHER_standard_name(c);
+  if (group) *group = g ? g : "";
+  return 0;
+}
+
 /* ---- making one ------------------------------------------------------------------------- */
 
 SSL_CTX *session_h3_ctx_new(const profile *p, const tls_client_config *cfg, int *err, const char **why) {

@@ -114,4 +114,12 @@ int session_h3_close(session *s);
  * until session_free. */
 const gerr *session_h3_failure(const session *s);
 
+/* What the handshake agreed, as the TCP path reads it from its SSL: the
+ * version ("TLSv1.3"), the cipher's standard name ("TLS_AES_128_GCM_SHA256")
+ * and the group's name ("X25519MLKEM768"; "" when the library has none). Each
+ * out pointer may be NULL; the strings are the library's static ones (valid
+ * after session_free). 0, or GUISE_E_USAGE_INVALID_ARGUMENT for a session
+ * that is not HTTP/3 or whose handshake has not completed. */
+int session_h3_tls_info(const session *s, const char **version, const char **cipher, const char **group);
+
 #endif
