@@ -606,18 +606,20 @@ static int addr_parse(const char *text, struct sockaddr_storage *out) {
 
 /* A handshake that did not complete: the requests waiting for it hear why
  * (|what|: the sentence's end). */
-static void h3_fail(pconn *pc, int code, const char *what) {
+static void h3_fail_at(pconn *pc, int code, const char *layer, const char *what) {
   if (!pc->hs) return;
   pc->hs = 0;
   uv_timer_stop(&pc->idle);
   origin *o = pc->org;
-  gerr_set(&pc->fail, code, "quic", 0, "QUIC handshake with %s (%s): %s", o ? o->host : "", pc->remote, what);
+  gerr_set(&pc->fail, code, layer, 0, "QUIC handshake with %s (%s): %s", o ? o->host : "", pc->remote, what);
   /* |what| may carry the server's CONNECTION_CLOSE reason, the peer's bytes:
    * printable ASCII only, so it cannot break a line of -v or the terminal. */
   for (char *t = pc->fail.text; *t; t++)
     if ((unsigned char)*t < 0x20 || (unsigned char)*t >= 0x7f) *t = '?';
   if (pc->c) pc->pool->co->close(pc->c);
 }
+
+static void h3_fail(pconn *pc, int code, const char *what) { h3_fail_at(pc, code, "quic", what); }
 
 static void h3_up(pconn *pc) {
   origin *o = pc->org;
@@ -656,7 +658,7 @@ static void h3_progress(pconn *pc, int e) {
      * reason, its TLS alert, the certificate) rather than the code's name. */
     const gerr *f = session_h3_failure(pc->s);
     if (f && f->code && f->text[0])
-      h3_fail(pc, f->code, f->text);
+      h3_fail_at(pc, f->code, f->layer ? f->layer : "quic", f->text);
     else
       h3_fail(pc, e ? e : GUISE_E_TLS_HANDSHAKE, guise_strerror(e ? e : GUISE_E_TLS_HANDSHAKE));
   }

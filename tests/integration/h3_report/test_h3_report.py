@@ -7,7 +7,8 @@ usage: test_h3_report.py GUISE
   as its TCP one), for the chromium and firefox profiles: the record's tls cipher and
   group are the ones echo's own log record of that connection says it negotiated
   (tls.negotiated, the server's side), not "" as before; `guise --http3-only -v`
-  prints the same cipher and group on its "* TLSv1.3, ..." line.
+  prints the same cipher and group on its "* TLSv1.3, ..." line. Without -k, echo's
+  self-signed leaf is refused with curl's 60 and the verifier's reason.
 - --http3-only against a UDP server (Python, cryptography for the Initial keys of
   RFC 9001 5.2) that answers the client's first Initial with an Initial carrying a
   CONNECTION_CLOSE (transport error 0x2 CONNECTION_REFUSED) and a reason phrase: the
@@ -69,6 +70,9 @@ def echo_reports(tmp):
             r = guise("--http3-only", "-k", "-v", "--profile", prof, "-o", os.devnull,
                       f"https://127.0.0.1:{port}/cli-{prof}")
             verbose[prof] = [x for x in r.stderr.splitlines() if x.startswith("* TLSv")]
+        # Without -k echo's self-signed leaf is refused: curl's 60, and the error has the
+        # verifier's own words after "certificate:" (before: only the code's name).
+        unverified = guise("--http3-only", "--profile", PROFILES[0], f"https://127.0.0.1:{port}/unverified")
     finally:
         echo.terminate()
         try:
@@ -76,6 +80,9 @@ def echo_reports(tmp):
         except subprocess.TimeoutExpired:
             echo.kill()
             echo.wait()
+    T.check("--http3-only to a self-signed leaf: exit 60, the verifier's reason after 'certificate:'",
+            unverified.returncode == 60 and "QUIC handshake with 127.0.0.1" in unverified.stderr and
+            "certificate: self" in unverified.stderr, (unverified.returncode, unverified.stderr))
     seen = {}
     with open(log) as f:
         for line in f:
