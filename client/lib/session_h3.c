@@ -433,10 +433,16 @@ static void fail_ngtcp2(session_h3 *s, int rv) {
       fail_code(s, GUISE_E_TLS_ALERT, "tls", rv, "", text);
       return;
     }
-    snprintf(text, sizeof text, "the server closed the QUIC connection (%s error 0x%llx%s%.*s)",
+    /* The reason is the peer's bytes: at most 80, printable ASCII only ('?' for
+     * any other byte), so no caller (log callback, record, Python) gets a control
+     * character or broken UTF-8 from it. */
+    char reason[81];
+    size_t rn = cc->reason ? (cc->reasonlen > 80 ? 80 : cc->reasonlen) : 0;
+    for (size_t i = 0; i < rn; i++) reason[i] = cc->reason[i] >= 0x20 && cc->reason[i] < 0x7f ? (char)cc->reason[i] : '?';
+    reason[rn] = '\0';
+    snprintf(text, sizeof text, "the server closed the QUIC connection (%s error 0x%llx%s%s)",
              cc->type == NGTCP2_CCERR_TYPE_APPLICATION ? "HTTP/3" : "transport",
-             (unsigned long long)cc->error_code, cc->reasonlen ? ": " : "",
-             (int)(cc->reasonlen > 80 ? 80 : cc->reasonlen), cc->reason ? (const char *)cc->reason : "");
+             (unsigned long long)cc->error_code, rn ? ": " : "", reason);
     fail_code(s, GUISE_E_CONNECT_CLOSED, "quic", rv, "", text);
     return;
   }
