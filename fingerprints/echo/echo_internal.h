@@ -10,6 +10,11 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+/* The key-exchange groups echo accepts, over TCP and QUIC alike: the post-quantum
+ * hybrid first (tools/boringssl/patches/0001), as current browsers offer it; then
+ * what every TLS 1.3 client has. */
+#define ECHO_TLS_GROUPS "X25519MLKEM768:X25519:P-256:P-384:X25519Kyber"
+
 /* A TLS server context: |cert_file|/|key_file| (PEM) or, both NULL, a self-signed
  * P-256 certificate for localhost. NULL with a message in |err| on failure. */
 SSL_CTX *echo_tls_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen);

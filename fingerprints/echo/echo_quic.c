@@ -772,6 +772,7 @@ static SSL_CTX *quic_ctx(SSL_CTX *tcp) {
   SSL_CTX *ctx = SSL_CTX_new(TLS_method());
   STACK_OF(X509) *chain = NULL;
   if (ctx == NULL || ngtcp2_crypto_boringssl_configure_server_context(ctx) != 0 ||
+      !SSL_CTX_set1_curves_list(ctx, ECHO_TLS_GROUPS) ||
       !SSL_CTX_use_certificate(ctx, SSL_CTX_get0_certificate(tcp)) ||
       !SSL_CTX_use_PrivateKey(ctx, SSL_CTX_get0_privatekey(tcp)) ||
       !SSL_CTX_get0_chain_certs(tcp, &chain)) {

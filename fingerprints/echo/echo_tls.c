@@ -86,9 +86,7 @@ SSL_CTX *echo_tls_ctx_new(const char *cert_file, const char *key_file, char *err
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
-  /* Post-quantum hybrid first (tools/boringssl/patches/0001), as current browsers
-   * offer it; then what every TLS 1.3 client has. */
-  if (!SSL_CTX_set1_curves_list(ctx, "X25519MLKEM768:X25519:P-256:P-384:X25519Kyber")) {
+  if (!SSL_CTX_set1_curves_list(ctx, ECHO_TLS_GROUPS)) {
     tls_error(err, errlen, "setting the key-exchange groups");
     SSL_CTX_free(ctx);
     return NULL;

@@ -94,6 +94,10 @@ def echo_reports(tmp):
         neg = (srv or {}).get("tls", {}).get("negotiated", {})
         T.check(f"{prof}: echo logged the batch job over HTTP/3 with a cipher and a group",
                 srv is not None and srv.get("http_version") == "3" and neg.get("cipher") and neg.get("group"), srv)
+        # Both browsers' QUIC hellos offer X25519MLKEM768 first (tests/data/captures/quic) and
+        # echo prefers it on both transports, as over TCP: the hybrid is what is agreed.
+        T.check(f"{prof}: X25519MLKEM768 agreed over QUIC, as over TCP",
+                neg.get("group") == "X25519MLKEM768", neg)
         tls = rec.get("tls") or {}
         T.check(f"{prof}: the batch record is HTTP/3 and its tls cipher and group are echo's negotiated ones",
                 rec.get("http_version") == "HTTP/3" and rec.get("status") == 200 and
