@@ -64,12 +64,7 @@ static void on_close(void *ud, const gerr *err, int retryable) {
 
 static void exchange(session *s, h3ts *srv, int *moved) {
   static uint8_t buf[2048];
-  for (int i = 0; i < 256 && session_want_write(s); i++) {
-    size_t n = 0;
-    if (session_send(s, buf, sizeof buf, &n) != 0 || n == 0) break;
-    *moved = 1;
-    h3ts_recv(srv, buf, n);
-  }
+  if (h3ts_take_from(srv, s) > 0) *moved = 1;
   for (size_t n; (n = h3ts_send(srv, buf, sizeof buf)) > 0;) {
     *moved = 1;
     session_recv(s, buf, n);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* also built by tests/fuzz/session_h3_targets.cmake, without it */
 #endif
 #include "h3_test_server.h"
+#include "session.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,6 +398,17 @@ void h3ts_loopback_addrs(struct sockaddr_in *remote, struct sockaddr_in *local) 
   remote->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   *local = *remote;
   local->sin_port = htons(50000);
+}
+
+int h3ts_take_from(h3ts *t, session *s) {
+  static uint8_t buf[2048];
+  int i = 0;
+  for (; i < 256 && session_want_write(s); i++) {
+    size_t n = 0;
+    if (session_send(s, buf, sizeof buf, &n) != 0 || n == 0) break;
+    h3ts_recv(t, buf, n);
+  }
+  return i;
 }
 
 h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg) {

@@ -45,6 +45,10 @@ h3ts *h3ts_new(uint64_t (*now_ns)(void *), void *arg);
 /* The addresses a session_h3 under test is given (no socket is opened): the server
  * 127.0.0.1:443 into |remote|, the client 127.0.0.1:50000 into |local|. */
 void h3ts_loopback_addrs(struct sockaddr_in *remote, struct sockaddr_in *local);
+/* Every datagram the session under test has to send (at most 256, session_send into a
+ * buffer of 2048 bytes), given to the server in turn: how many. */
+struct session;
+int h3ts_take_from(h3ts *t, struct session *s);
 void h3ts_free(h3ts *t);
 /* The certificate as PEM into |path|: 0 or -1. */
 int h3ts_write_cert(h3ts *t, const char *path);
