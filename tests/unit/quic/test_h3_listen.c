@@ -159,7 +159,6 @@ static int client_new(client *c, unsigned port) {
   cb.recv_stream_data = recv_stream_data;
   cb.acked_stream_data_offset = acked;
   cb.stream_close = stream_close;
-
   ngtcp2_settings s;
   ngtcp2_settings_default(&s);
   s.initial_ts = qp_now_ns();
