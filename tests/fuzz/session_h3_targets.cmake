@@ -4,7 +4,7 @@
 # tests/fuzz/corpus/session_h3/ (its README).
 guise_fuzz_target(session_h3 SOURCES "${CMAKE_CURRENT_LIST_DIR}/session_h3.c"
                   "${PROJECT_SOURCE_DIR}/tests/unit/quic/h3_test_server.c"
-                  LIBS guise_core)
+                  LIBS guise_core quic_peer)
 foreach(t smoke_session_h3 fuzz_session_h3)
   if(TARGET ${t})
     target_include_directories(${t} PRIVATE "${PROJECT_SOURCE_DIR}/client/lib"

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* also built by tests/fuzz/session_h3_targets.cmake, without it */
 #endif
 #include "h3_test_server.h"
+#include "quic_peer.h"
 #include "session.h"
 
 #include <stdio.h>
@@ -85,21 +86,6 @@ size_t h3ts_client_control(h3ts *t, const uint8_t **p) {
 }
 
 static ngtcp2_tstamp tnow(h3ts *t) { return t->now(t->arg); }
-
-static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx) {
-  (void)ctx;
-  RAND_bytes(dest, len);
-}
-
-static void h3_rand(uint8_t *dest, size_t len) { RAND_bytes(dest, len); }
-
-static int new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen, void *ud) {
-  (void)conn, (void)ud;
-  RAND_bytes(cid->data, cidlen);
-  cid->datalen = cidlen;
-  RAND_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
-  return 0;
-}
 
 static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref) { return ((h3ts *)ref->user_data)->conn; }
 
@@ -269,7 +255,7 @@ static int setup_h3(h3ts *t) {
       .deferred_consume = deferred_consume,
       .recv_header = recv_header,
       .end_stream = end_stream,
-      .rand = h3_rand,
+      .rand = qp_h3_rand_cb,
   };
   nghttp3_settings st;
   nghttp3_settings_default(&st);
@@ -349,19 +335,8 @@ static int extend_max_stream_data(ngtcp2_conn *conn, int64_t sid, uint64_t max, 
 }
 
 static int alpn_select(SSL *ssl, const uint8_t **out, uint8_t *outlen, const uint8_t *in, unsigned inlen, void *arg) {
-  (void)ssl;
   if (((h3ts *)arg)->no_alpn) return SSL_TLSEXT_ERR_NOACK;
-  for (unsigned i = 0; i < inlen;) {
-    unsigned l = in[i];
-    if (i + 1 + l > inlen) break;
-    if (l == 2 && memcmp(in + i + 1, "h3", 2) == 0) {
-      *out = in + i + 1;
-      *outlen = 2;
-      return SSL_TLSEXT_ERR_OK;
-    }
-    i += 1 + l;
-  }
-  return SSL_TLSEXT_ERR_ALERT_FATAL;
+  return qp_alpn_select_h3(ssl, out, outlen, in, inlen, arg);
 }
 
 static int add_cert(h3ts *t) {
@@ -463,19 +438,7 @@ static int server_new(h3ts *t, const uint8_t *pkt, size_t len) {
   scid.datalen = 8;
   RAND_bytes(scid.data, scid.datalen);
   ngtcp2_callbacks cb;
-  memset(&cb, 0, sizeof cb);
-  cb.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
-  cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
-  cb.encrypt = ngtcp2_crypto_encrypt_cb;
-  cb.decrypt = ngtcp2_crypto_decrypt_cb;
-  cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
-  cb.update_key = ngtcp2_crypto_update_key_cb;
-  cb.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
-  cb.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
-  cb.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
-  cb.version_negotiation = ngtcp2_crypto_version_negotiation_cb;
-  cb.rand = rand_cb;
-  cb.get_new_connection_id = new_cid;
+  qp_callbacks(&cb, 1);
   cb.recv_stream_data = recv_stream_data;
   cb.acked_stream_data_offset = acked_offset;
   cb.stream_close = stream_close;
