@@ -312,6 +312,30 @@ def nghttpd_requests(log):
     return out
 
 
+def read_http1_request(t):
+    """One HTTP/1.1 request read from the socket |t| as it was sent: {"method",
+    "path", "headers" (name, value pairs in order and case), "body" (bytes, as
+    Content-Length says)}. The head is read up to 64 KiB; a cut one raises
+    ValueError or IndexError."""
+    buf = b""
+    while b"\r\n\r\n" not in buf and len(buf) < 65536:
+        d = t.recv(4096)
+        if not d:
+            break
+        buf += d
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    hs = [tuple(x.split(": ", 1)) for x in lines[1:] if ": " in x]
+    n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
+    while len(body) < n:
+        d = t.recv(4096)
+        if not d:
+            break
+        body += d
+    parts = lines[0].split(" ")
+    return {"method": parts[0], "path": parts[1], "headers": hs, "body": body}
+
+
 def h1_recording_server(ctx):
     """A TLS listener on loopback (|ctx|: an ssl server context, e.g. offering only
     http/1.1) that keeps each request as sent — {"method", "path", "headers" (name,
@@ -333,24 +357,9 @@ def h1_recording_server(ctx):
             try:
                 t = ctx.wrap_socket(c, server_side=True)
                 t.settimeout(5)
-                buf = b""
-                while b"\r\n\r\n" not in buf and len(buf) < 65536:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                head, _, body = buf.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                hs = [tuple(x.split(": ", 1)) for x in lines[1:] if ": " in x]
-                n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
-                while len(body) < n:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    body += d
-                parts = lines[0].split(" ")
-                heads.append({"method": parts[0], "path": parts[1], "headers": hs, "body": body,
-                              "headers_priority": None})
+                q = read_http1_request(t)
+                q["headers_priority"] = None
+                heads.append(q)
                 t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
                 t.close()
             except (OSError, ssl.SSLError, ValueError, IndexError):
@@ -358,6 +367,37 @@ def h1_recording_server(ctx):
 
     threading.Thread(target=serve, daemon=True).start()
     return srv, heads
+
+
+def fake_socks5_udp(reply):
+    """A SOCKS5 proxy (RFC 1928) on loopback that takes "no authentication", answers
+    the UDP ASSOCIATE with |reply| (bytes) and holds the connection: the listening
+    socket, to close when done."""
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                c.recv(16)
+                c.sendall(b"\x05\x00")
+                c.recv(64)
+                c.sendall(reply)
+                c.recv(1)
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
 
 
 def h3_server(binary, workdir, seconds=60, tcp=False):

@@ -35,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from guise_testlib import QuietHandler, check, finish, h3_server  # noqa: E402
+from guise_testlib import QuietHandler, check, fake_socks5_udp, finish, h3_server  # noqa: E402
 
 import guise  # noqa: E402
 
@@ -241,30 +241,9 @@ def refusals():
                   "carries no UDP" in e.detail and e.name == "USAGE_URL_SCHEME", (e.name, e.detail))
         except guise.GuiseError as e:
             check(f"'3-only' through {proxy}: UsageError", False, repr(e))
-    # A SOCKS5 proxy (RFC 1928) that takes "no authentication" and then answers the
-    # UDP ASSOCIATE with reply 1, "general SOCKS server failure".
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-
-    def socks():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            try:
-                c.settimeout(5)
-                c.recv(16)
-                c.sendall(b"\x05\x00")
-                c.recv(64)
-                c.sendall(b"\x05\x01\x00\x01\x00\x00\x00\x00\x00\x00")
-                c.recv(1)
-            except OSError:
-                pass
-            finally:
-                c.close()
-    threading.Thread(target=socks, daemon=True).start()
+    # A SOCKS5 proxy that answers the UDP ASSOCIATE with reply 1, "general SOCKS
+    # server failure".
+    srv = fake_socks5_udp(b"\x05\x01\x00\x01\x00\x00\x00\x00\x00\x00")
     try:
         guise.get("https://127.0.0.1:9/", profile=PROFILE, proxy=f"socks5://127.0.0.1:{srv.getsockname()[1]}",
                   http_version="3-only", timeout=5)

@@ -31,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, free_port, nghttpd_requests, stop_all, wait_port  # noqa: E402
+from guise_testlib import check, finish, free_port, nghttpd_requests, read_http1_request, stop_all, wait_port  # noqa: E402
 
 PROBE = sys.argv[1]
 
@@ -94,28 +94,13 @@ class RawServer:
             try:
                 t = self.ctx.wrap_socket(c, server_side=True) if self.ctx else c
                 t.settimeout(5)
-                buf = b""
-                while b"\r\n\r\n" not in buf and len(buf) < 65536:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                head, _, body = buf.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                fields = [tuple(x.split(": ", 1)) for x in lines[1:]]
-                n = int(dict((k.lower(), v) for k, v in fields).get("content-length", "0"))
-                while len(body) < n:
-                    d = t.recv(4096)
-                    if not d:
-                        break
-                    body += d
-                method, path, _ = lines[0].split(" ")
-                self.seen.append({"method": method, "path": path, "fields": fields, "body": body})
-                status, rfields, rbody = self.answer(path)
+                q = read_http1_request(t)
+                self.seen.append({"method": q["method"], "path": q["path"], "fields": q["headers"], "body": q["body"]})
+                status, rfields, rbody = self.answer(q["path"])
                 out = status + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in rfields) + "\r\n"
                 t.sendall(out.encode("latin-1") + rbody)
                 t.close()
-            except (OSError, ssl.SSLError, ValueError):
+            except (OSError, ssl.SSLError, ValueError, IndexError):
                 c.close()
 
     def close(self):

@@ -39,7 +39,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
-from guise_testlib import check, finish, free_port, h1_recording_server, h3_server  # noqa: E402
+from guise_testlib import check, fake_socks5_udp, finish, free_port, h1_recording_server, h3_server  # noqa: E402
 
 GUISE, LISTEN, H3SERVER = sys.argv[1], sys.argv[2], sys.argv[3]
 PROFILE = "chromium-156-linux"
@@ -251,36 +251,6 @@ socks pass {{ from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect udpassociate ud
     raise SystemExit("danted did not start")
 
 
-def fake_socks(reply):
-    """A SOCKS5 proxy on loopback that takes 'no authentication' and answers the
-    UDP ASSOCIATE with |reply| (bytes), then holds the connection."""
-    import threading
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-
-    def serve():
-        while True:
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                return
-            try:
-                c.settimeout(5)
-                c.recv(16)
-                c.sendall(b"\x05\x00")
-                c.recv(64)
-                c.sendall(reply)
-                c.recv(1)
-            except OSError:
-                pass
-            finally:
-                c.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv
-
-
 def socks5_udp(tmp):
     p, port, log = h3_listen(tmp)
     d, dport = dante(tmp)
@@ -292,13 +262,13 @@ def socks5_udp(tmp):
             check(f"--http3-only through dante ({scheme}://, UDP ASSOCIATE): 200 over HTTP/3 via its UDP relay",
                   r.returncode == 0 and len(words) == 2 and words[0] == "3" and words[1] not in (str(port), str(dport)),
                   (r.returncode, r.stdout, r.stderr))
-        bad = fake_socks(b"\x05\x01\x00\x01\x00\x00\x00\x00\x00\x00")
+        bad = fake_socks5_udp(b"\x05\x01\x00\x01\x00\x00\x00\x00\x00\x00")
         r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"socks5://127.0.0.1:{bad.getsockname()[1]}",
                   "-o", os.devnull, f"https://127.0.0.1:{port}/refused")
         check("a SOCKS5 proxy refusing UDP ASSOCIATE: curl's 97 (proxy), naming its reply",
               r.returncode == 97 and "UDP ASSOCIATE: reply 1" in r.stderr, (r.returncode, r.stderr))
         bad.close()
-        bad = fake_socks(b"\x06garbage")
+        bad = fake_socks5_udp(b"\x06garbage")
         r = guise("--http3-only", "-k", "--profile", PROFILE, "-x", f"socks5://127.0.0.1:{bad.getsockname()[1]}",
                   "-o", os.devnull, f"https://127.0.0.1:{port}/garbage")
         check("a SOCKS5 proxy answering garbage: curl's 97, 'not a SOCKS5 reply'",

@@ -40,7 +40,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from guise_testlib import check, finish, free_port, stop_all, wait_port  # noqa: E402
-from guise_testlib import h1_recording_server as h1_server, nghttpd_requests  # noqa: E402
+from guise_testlib import h1_recording_server as h1_server, nghttpd_requests, read_http1_request  # noqa: E402
 
 PROBE, DATA = sys.argv[1], sys.argv[2]
 PROFILES = [("chromium-156-linux", "chromium"), ("firefox-esr-153-linux", "firefox-esr")]
@@ -203,23 +203,10 @@ try:
                 try:
                     t = ctx.wrap_socket(c, server_side=True)
                     t.settimeout(5)
-                    buf = b""
-                    while b"\r\n\r\n" not in buf and len(buf) < 65536:
-                        d = t.recv(4096)
-                        if not d:
-                            break
-                        buf += d
-                    head, _, body = buf.partition(b"\r\n\r\n")
-                    lines_ = head.decode("latin-1").split("\r\n")
-                    hs = [tuple(x.split(": ", 1)) for x in lines_[1:] if ": " in x]
-                    n = int(dict((k.lower(), v) for k, v in hs).get("content-length", "0"))
-                    while len(body) < n:
-                        d = t.recv(4096)
-                        if not d:
-                            break
-                        body += d
-                    method, path = lines_[0].split(" ")[:2]
-                    self.seen.append({"method": method, "path": path, "headers": hs, "body": body.decode("latin-1")})
+                    q = read_http1_request(t)
+                    q["body"] = q["body"].decode("latin-1")
+                    self.seen.append(q)
+                    path = q["path"]
                     r = self.routes.get(path)
                     if r:
                         t.sendall(f"HTTP/1.1 {r[0]} Redirect\r\nLocation: {r[1]}\r\nContent-Length: 0\r\n"
